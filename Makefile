@@ -1,0 +1,132 @@
+# Tresor: a zero-access mail server.
+#
+#   make            build every program, each in its own folder
+#   make test       build and run every test; ends with "N passed, N failed"
+#   make sanitize   the same tests on a build with ASan and UBSan
+#   make run        ctld in the foreground with the built-in configuration
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Debian 12 packages needed: see scripts/deps.sh, which installs them.
+
+PREFIX	?= /usr/local
+SBINDIR	?= $(PREFIX)/sbin
+BINDIR	?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec/tresor
+MANDIR	?= $(PREFIX)/share/man
+DESTDIR	?=
+
+CC	?= cc
+PKGS	 = libtls libevent libsodium libbsd-overlay libseccomp sqlite3
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) libcrypto 2>/dev/null)
+
+OPT	?= -O2
+CFLAGS	?=
+ifeq ($(SANITIZE),1)
+OPT	 = -O1
+SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all \
+	   -fno-omit-frame-pointer -DTRESOR_SANITIZE
+endif
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(OPT) \
+	   -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
+	   -Icommon $(PKG_CFLAGS) $(SANFLAGS) \
+	   -DLIBEXECDIR='"$(LIBEXECDIR)"' $(CFLAGS)
+ALL_LDFLAGS = $(SANFLAGS) -Wl,--as-needed $(LDFLAGS)
+LIBS	 = $(PKG_LIBS) -lm
+
+COMMON_SRCS = $(wildcard common/*.c)
+SMTPD_SRCS  = $(filter-out smtpd/smtpd.c, $(wildcard smtpd/*.c))
+IMAPD_SRCS  = $(filter-out imapd/imapd.c, $(wildcard imapd/*.c))
+VAULTD_SRCS = $(filter-out vaultd/vaultd.c, $(wildcard vaultd/*.c))
+CTLD_SRCS   = $(filter-out ctld/ctld.c ctld/ctl.c ctld/ctl_%.c, \
+		$(wildcard ctld/*.c))
+CTL_SRCS    = ctld/ctl.c $(wildcard ctld/ctl_*.c)
+
+LIBCOMMON = common/libcommon.a
+LIBSMTPD  = smtpd/libsmtpd.a
+LIBIMAPD  = imapd/libimapd.a
+LIBVAULTD = vaultd/libvaultd.a
+LIBCTLD   = ctld/libctld.a
+
+PROGS	= smtpd/smtpd imapd/imapd vaultd/vaultd ctld/ctld ctld/ctl
+
+UNIT_SRCS  = $(wildcard regress/unit/*_test.c)
+UNIT_TESTS = $(UNIT_SRCS:.c=)
+UNIT_LIBS  = $(LIBSMTPD) $(LIBIMAPD) $(LIBVAULTD) $(LIBCTLD) $(LIBCOMMON)
+
+MANPAGES = ctld/ctld.8 ctld/ctl.8 smtpd/smtpd.8 imapd/imapd.8 \
+	   vaultd/vaultd.8 etc/tresor.conf.5
+
+.PHONY: all test unit sanitize run install clean deps lint
+all: $(PROGS)
+
+# Rebuild everything when the flags change (a sanitizer build, say).
+.build-flags: FORCE
+	@echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $@ || \
+	    echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > $@
+FORCE:
+
+%.o: %.c .build-flags
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+define staticlib
+$(1): $(2:.c=.o)
+	rm -f $$@
+	ar rcs $$@ $$^
+endef
+$(eval $(call staticlib,$(LIBCOMMON),$(COMMON_SRCS)))
+$(eval $(call staticlib,$(LIBSMTPD),$(SMTPD_SRCS)))
+$(eval $(call staticlib,$(LIBIMAPD),$(IMAPD_SRCS)))
+$(eval $(call staticlib,$(LIBVAULTD),$(VAULTD_SRCS)))
+$(eval $(call staticlib,$(LIBCTLD),$(CTLD_SRCS)))
+
+smtpd/smtpd: smtpd/smtpd.o $(LIBSMTPD) $(LIBCOMMON)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+imapd/imapd: imapd/imapd.o $(LIBIMAPD) $(LIBCOMMON)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+vaultd/vaultd: vaultd/vaultd.o $(LIBVAULTD) $(LIBCOMMON)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+ctld/ctld: ctld/ctld.o $(LIBCTLD) $(LIBCOMMON)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+ctld/ctl: $(CTL_SRCS:.c=.o) $(LIBCOMMON)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+regress/unit/%_test: regress/unit/%_test.o $(UNIT_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(UNIT_LIBS) $(LIBS)
+
+unit: $(UNIT_TESTS)
+
+deps:
+	@sh scripts/deps.sh --check
+
+test: deps all unit
+	python3 regress/run
+
+sanitize: deps
+	$(MAKE) SANITIZE=1 all unit
+	TRESOR_SANITIZE=1 python3 regress/run
+	$(MAKE) clean
+
+run: deps all
+	./ctld/ctld -d
+
+lint:
+	mandoc -Tlint -Wwarning $(MANPAGES)
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 ctld/ctld $(DESTDIR)$(SBINDIR)/ctld
+	install -m 0755 ctld/ctl $(DESTDIR)$(BINDIR)/ctl
+	install -m 0755 smtpd/smtpd imapd/imapd vaultd/vaultd \
+	    $(DESTDIR)$(LIBEXECDIR)/
+	install -m 0644 etc/tresor.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 ctld/ctld.8 ctld/ctl.8 smtpd/smtpd.8 imapd/imapd.8 \
+	    vaultd/vaultd.8 $(DESTDIR)$(MANDIR)/man8/
+
+clean:
+	rm -f $(PROGS) $(UNIT_TESTS) */*.o */*/*.o */*.d */*/*.d */*.a \
+	    .build-flags
+
+-include $(wildcard */*.d */*/*.d)

@@ -1,0 +1,105 @@
+/*
+ * Copyright (c) 2026 The Tresor developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * The configuration, as parsed by ctld from tresor.conf(5) or taken from
+ * the built-in default.  ctld sends each child only the part it needs
+ * (see msg.h); children never read the file.
+ */
+
+#ifndef CONF_H
+#define CONF_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+
+#include "common.h"
+
+#define CONF_NAME_MAX		256	/* host and domain names, with NUL */
+#define CONF_USER_MAX		33	/* user and group names, with NUL */
+
+enum proto {
+	PROTO_SMTP,		/* MX: mail for local domains, no AUTH */
+	PROTO_SUBMISSION,	/* authenticated submission */
+	PROTO_IMAP,
+	PROTO_POP3
+};
+
+enum tlsmode {
+	TLSMODE_NONE,		/* TLS is not offered */
+	TLSMODE_STARTTLS,	/* plaintext, upgraded on request */
+	TLSMODE_IMPLICIT	/* TLS from the first byte */
+};
+
+struct listener {
+	TAILQ_ENTRY(listener)	 entry;
+	struct sockaddr_storage	 ss;
+	socklen_t		 sslen;
+	in_port_t		 port;		/* host order */
+	enum proto		 proto;
+	enum tlsmode		 tls;
+	int			 plaintext_auth; /* passwords without TLS */
+	int			 fd;		/* bound socket, or -1 */
+};
+TAILQ_HEAD(listenerlist, listener);
+
+struct domain {
+	TAILQ_ENTRY(domain)	 entry;
+	char			 name[CONF_NAME_MAX];
+};
+TAILQ_HEAD(domainlist, domain);
+
+struct limits {
+	unsigned int	 max_conn;		/* per front process */
+	unsigned int	 max_conn_per_addr;
+	size_t		 max_message_size;	/* octets */
+	unsigned int	 timeout_idle;		/* seconds */
+	unsigned int	 timeout_session;	/* seconds */
+};
+
+struct conf {
+	char			 source[PATH_MAX];	/* file or "(built-in)" */
+	char			 hostname[CONF_NAME_MAX];
+	char			 datadir[PATH_MAX];
+	char			 emptydir[PATH_MAX];	/* fronts' chroot */
+	char			 ctlsock[PATH_MAX];
+	char			 ctlgroup[CONF_USER_MAX];
+	char			 user[ROLE_COUNT][CONF_USER_MAX];
+	char			 tls_cert[PATH_MAX];
+	char			 tls_key[PATH_MAX];
+	int			 tls_selfsigned; /* make it if missing */
+	int			 log_plain_addresses;
+	struct limits		 limits;
+	struct domainlist	 domains;
+	struct listenerlist	 listeners;
+};
+
+struct conf	*conf_new(void);
+struct conf	*conf_default(void);
+int		 conf_parse(const char *, struct conf **);
+void		 conf_print(FILE *, const struct conf *);
+void		 conf_free(struct conf *);
+
+const char	*proto_name(enum proto);
+const char	*tlsmode_name(enum tlsmode);
+int		 listener_is_loopback(const struct listener *);
+const char	*listener_addr(const struct listener *, char *, size_t);
+
+#endif /* CONF_H */

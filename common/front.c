@@ -1,0 +1,328 @@
+/*
+ * Copyright (c) 2026 The Tresor developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/tree.h>
+
+#include <errno.h>
+#include <event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <tls.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "front.h"
+#include "io.h"
+#include "log.h"
+
+/* Connections per client address: a tree keyed by the address bytes. */
+struct addr_count {
+	RB_ENTRY(addr_count)	 entry;
+	int			 family;
+	unsigned char		 addr[16];
+	unsigned int		 count;
+};
+RB_HEAD(addr_tree, addr_count);
+
+static int	 addr_cmp(struct addr_count *, struct addr_count *);
+RB_PROTOTYPE_STATIC(addr_tree, addr_count, entry, addr_cmp);
+RB_GENERATE_STATIC(addr_tree, addr_count, entry, addr_cmp);
+
+static struct {
+	enum proc_role		 role;
+	const struct front_ops	*ops;
+	struct tls		*tls;
+	struct imsgev		 vault;
+	int			 vault_ready;
+	unsigned int		 nconn;
+	struct addr_tree	 addrs;
+	struct event		 ev_resume;
+} front;
+
+static void	 front_conf_apply(struct child_conf *, struct child_conf *);
+static void	 front_peer(enum proc_role, int);
+static void	 front_accept(int, short, void *);
+static void	 front_resume(int, short, void *);
+static void	 front_vault_dispatch(struct imsgev *, struct imsg *);
+static void	 addr_key(const struct sockaddr_storage *, struct addr_count *);
+
+static const struct child_ops front_child_ops = {
+	front_conf_apply,
+	front_peer
+};
+
+static int
+addr_cmp(struct addr_count *a, struct addr_count *b)
+{
+	if (a->family != b->family)
+		return (a->family < b->family ? -1 : 1);
+	return (memcmp(a->addr, b->addr, sizeof(a->addr)));
+}
+
+static void
+addr_key(const struct sockaddr_storage *ss, struct addr_count *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = ss->ss_family;
+	if (ss->ss_family == AF_INET)
+		memcpy(k->addr, &((const struct sockaddr_in *)ss)->sin_addr,
+		    4);
+	else if (ss->ss_family == AF_INET6)
+		memcpy(k->addr,
+		    &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+}
+
+void
+front_init(enum proc_role role, const struct front_ops *ops)
+{
+	front.role = role;
+	front.ops = ops;
+	RB_INIT(&front.addrs);
+	evtimer_set(&front.ev_resume, front_resume, NULL);
+	child_init(role, &front_child_ops);
+}
+
+struct tls *
+front_tls(void)
+{
+	return (front.tls);
+}
+
+const struct msg_conf *
+front_conf(void)
+{
+	return (child_conf() == NULL ? NULL : &child_conf()->conf);
+}
+
+/*
+ * Start listening on the new configuration's sockets and stop on the
+ * old ones; make the TLS context from the certificate and key, then
+ * wipe the key (libtls keeps its own copy).
+ */
+static void
+front_conf_apply(struct child_conf *cc, struct child_conf *old)
+{
+	struct child_listener	*l;
+	struct tls		*tls;
+	char			 err[256];
+
+	if (old != NULL) {
+		TAILQ_FOREACH(l, &old->listeners, entry)
+			if (l->fd != -1)
+				event_del(&l->ev);
+	}
+	TAILQ_FOREACH(l, &cc->listeners, entry) {
+		event_set(&l->ev, l->fd, EV_READ | EV_PERSIST, front_accept,
+		    l);
+		event_add(&l->ev, NULL);
+	}
+	if (cc->cert != NULL && cc->key != NULL) {
+		tls = tls_server_new(cc->cert, cc->certlen, cc->key,
+		    cc->keylen, err, sizeof(err));
+		sodium_free(cc->key);
+		cc->key = NULL;
+		cc->keylen = 0;
+		if (tls == NULL)
+			log_warnx("TLS is not available: %s", err);
+		else {
+			/* Sessions in progress keep their own references. */
+			if (front.tls != NULL)
+				tls_free(front.tls);
+			front.tls = tls;
+		}
+	}
+	if (front.ops->reconf != NULL)
+		front.ops->reconf();
+}
+
+static void
+front_resume(int fd, short event, void *arg)
+{
+	struct child_listener	*l;
+
+	(void)fd;
+	(void)event;
+	(void)arg;
+	if (child_conf() == NULL)
+		return;
+	TAILQ_FOREACH(l, &child_conf()->listeners, entry) {
+		if (l->paused) {
+			event_add(&l->ev, NULL);
+			l->paused = 0;
+		}
+	}
+}
+
+static void
+front_accept(int fd, short event, void *arg)
+{
+	struct child_listener	*l = arg, *o;
+	const struct msg_conf	*conf = front_conf();
+	struct front_client	 client;
+	struct addr_count	 key, *ac;
+	struct timeval		 tv;
+	int			 s, refused = FRONT_OK;
+
+	(void)event;
+	memset(&client, 0, sizeof(client));
+	client.sslen = sizeof(client.ss);
+	if ((s = accept4(fd, (struct sockaddr *)&client.ss, &client.sslen,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
+		if (errno == EMFILE || errno == ENFILE) {
+			/* Out of descriptors: stop accepting for a second. */
+			log_warnx("out of file descriptors: pausing accept");
+			TAILQ_FOREACH(o, &child_conf()->listeners, entry) {
+				event_del(&o->ev);
+				o->paused = 1;
+			}
+			timerclear(&tv);
+			tv.tv_sec = 1;
+			evtimer_add(&front.ev_resume, &tv);
+		} else if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("accept");
+		return;
+	}
+	log_anonaddr((struct sockaddr *)&client.ss, client.addr,
+	    sizeof(client.addr));
+
+	addr_key(&client.ss, &key);
+	if ((ac = RB_FIND(addr_tree, &front.addrs, &key)) == NULL) {
+		if ((ac = calloc(1, sizeof(*ac))) == NULL) {
+			log_warn("%s", __func__);
+			close(s);
+			return;
+		}
+		*ac = key;
+		RB_INSERT(addr_tree, &front.addrs, ac);
+	}
+	if (front.nconn >= conf->limits.max_conn)
+		refused = FRONT_TOO_MANY;
+	else if (ac->count >= conf->limits.max_conn_per_addr)
+		refused = FRONT_TOO_MANY_ADDR;
+
+	if (refused != FRONT_OK) {
+		log_audit("connection-refused", "client=%s proto=%s reason=%s",
+		    client.addr, proto_name(l->conf.proto),
+		    refused == FRONT_TOO_MANY ? "limit-total" :
+		    "limit-per-address");
+		if (ac->count == 0) {
+			RB_REMOVE(addr_tree, &front.addrs, ac);
+			free(ac);
+		}
+	} else {
+		front.nconn++;
+		ac->count++;
+	}
+	front.ops->accept(s, &l->conf, &client, refused);
+}
+
+/* A session accepted with FRONT_OK has ended. */
+void
+front_conn_closed(const struct front_client *client)
+{
+	struct addr_count	 key, *ac;
+
+	addr_key(&client->ss, &key);
+	if ((ac = RB_FIND(addr_tree, &front.addrs, &key)) != NULL &&
+	    --ac->count == 0) {
+		RB_REMOVE(addr_tree, &front.addrs, ac);
+		free(ac);
+	}
+	if (front.nconn > 0)
+		front.nconn--;
+}
+
+/* A new channel to vaultd replaces the old one (vaultd restarted). */
+static void
+front_peer(enum proc_role role, int fd)
+{
+	struct msg_peer	 hello;
+
+	if (role != ROLE_VAULTD) {
+		log_warnx("unexpected peer %s", role_name(role));
+		close(fd);
+		return;
+	}
+	if (front.vault.active) {
+		imsgev_clear(&front.vault);
+		front.vault_ready = 0;
+		front.ops->vault(NULL);
+	}
+	if (imsgev_init(&front.vault, fd, "vaultd", front_vault_dispatch,
+	    NULL, 1) == -1)
+		fatal("%s", __func__);
+	memset(&hello, 0, sizeof(hello));
+	hello.role = front.role;
+	imsgev_compose(&front.vault, IMSG_VAULT_HELLO, 0, -1, &hello,
+	    sizeof(hello));
+}
+
+static void
+front_vault_dispatch(struct imsgev *iev, struct imsg *imsg)
+{
+	struct msg_peer	 hello;
+
+	if (imsg == NULL) {
+		log_warnx("lost the channel to vaultd; waiting for a new one");
+		imsgev_clear(iev);
+		front.vault_ready = 0;
+		front.ops->vault(NULL);
+		return;
+	}
+	if (imsg->hdr.type == IMSG_VAULT_HELLO) {
+		if (imsg_get_data(imsg, &hello, sizeof(hello)) == -1 ||
+		    hello.role != ROLE_VAULTD) {
+			log_warnx("bad hello from vaultd");
+			imsgev_clear(iev);
+			front.vault_ready = 0;
+			front.ops->vault(NULL);
+			return;
+		}
+		front.vault_ready = 1;
+		log_info("connected to vaultd");
+		return;
+	}
+	if (front.ops->vault(imsg) == -1) {
+		log_warnx("unexpected %s message from vaultd",
+		    msg_type_name(imsg->hdr.type));
+		imsgev_clear(iev);
+		front.vault_ready = 0;
+		front.ops->vault(NULL);
+	}
+}
+
+int
+front_vault_ready(void)
+{
+	return (front.vault_ready);
+}
+
+int
+front_vault_compose(uint32_t type, uint32_t peerid, int fd,
+    const void *data, size_t len)
+{
+	if (!front.vault_ready) {
+		if (fd != -1)
+			close(fd);
+		errno = ENOTCONN;
+		return (-1);
+	}
+	return (imsgev_compose(&front.vault, type, peerid, fd, data, len));
+}

@@ -1,0 +1,96 @@
+/*
+ * Copyright (c) 2026 The Tresor developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * io: one client connection on libevent, in clear or over libtls.
+ *
+ * The owner gets events through one callback and pulls input out as
+ * lines (with a hard maximum length) or as raw bytes (for message data
+ * and literals).  Output is queued and written when the socket allows;
+ * when too much is queued the connection stops reading its input until
+ * the client has caught up (IO_LOWAT tells the owner it may produce
+ * more), and past a hard cap it is an error.  Timeouts: idle (no input)
+ * and total (the whole session).
+ *
+ * STARTTLS: io_start_tls() discards every byte the client sent before
+ * the handshake, so no command can be smuggled across the upgrade.
+ */
+
+#ifndef IO_H
+#define IO_H
+
+#include <stddef.h>
+#include <stdarg.h>
+
+struct io;
+struct tls;
+
+enum io_event {
+	IO_TLSREADY,		/* TLS handshake done */
+	IO_DATAIN,		/* new input is buffered */
+	IO_LOWAT,		/* output queue drained below the low mark */
+	IO_TIMEOUT,		/* idle or session timeout */
+	IO_DISCONNECTED,	/* peer closed the connection */
+	IO_ERROR		/* I/O or TLS error, or output cap exceeded */
+};
+
+/* Results of io_getline(). */
+#define IO_LINE_NONE		0	/* no complete line yet */
+#define IO_LINE_OK		1
+#define IO_LINE_TOOLONG		(-1)	/* over the limit; it was discarded */
+
+/* Flags a line came with (io_getline's last argument). */
+#define IO_LINE_BARELF		0x01	/* ended in LF without CR */
+#define IO_LINE_NUL		0x02	/* holds a NUL byte */
+#define IO_LINE_BARECR		0x04	/* holds a CR not followed by LF */
+
+#define IO_OUT_HIWAT		(256 * 1024)
+#define IO_OUT_LOWAT		(64 * 1024)
+#define IO_OUT_MAX		(4 * 1024 * 1024)
+#define IO_IN_MAX		(1024 * 1024)	/* buffered raw input */
+
+typedef void (*io_cb)(struct io *, int, void *);
+
+struct io	*io_new(int, io_cb, void *);
+void		 io_free(struct io *);
+void		 io_set_maxline(struct io *, size_t);
+void		 io_set_timeouts(struct io *, unsigned int, unsigned int);
+int		 io_start_tls(struct io *, struct tls *);
+int		 io_is_tls(struct io *);
+const char	*io_tls_version(struct io *);
+const char	*io_tls_cipher(struct io *);
+int		 io_fd(struct io *);
+
+int		 io_getline(struct io *, char **, size_t *, int *);
+size_t		 io_datalen(struct io *);
+const void	*io_data(struct io *);
+void		 io_drop(struct io *, size_t);
+void		 io_pause(struct io *);
+void		 io_resume(struct io *);
+
+int		 io_write(struct io *, const void *, size_t);
+int		 io_printf(struct io *, const char *, ...)
+		    __attribute__((__format__ (printf, 2, 3)));
+int		 io_vprintf(struct io *, const char *, va_list)
+		    __attribute__((__format__ (printf, 2, 0)));
+size_t		 io_queued(struct io *);
+void		 io_close_when_flushed(struct io *);
+
+/* TLS contexts (tls.c). */
+struct tls	*tls_server_new(const void *, size_t, const void *, size_t,
+		    char *, size_t);
+
+#endif /* IO_H */

@@ -1,0 +1,144 @@
+/*
+ * Copyright (c) 2026 The Tresor developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * Every message that travels between Tresor's processes, declared once.
+ *
+ * Each type has a fixed payload: a struct below, or nothing.  msg_check()
+ * refuses a message whose type is unknown, whose payload is not exactly
+ * the size its type declares, or that carries an fd where none belongs
+ * (or lacks one where one must come): the receiver then drops the peer.
+ * Strings inside payloads are fixed-size arrays; msg_str() checks that
+ * one is NUL-terminated before it is used.
+ *
+ * Bump IMSG_VERSION whenever a type or payload changes, so that a ctl
+ * from another build is refused instead of misread.
+ */
+
+#ifndef MSG_H
+#define MSG_H
+
+#include <sys/types.h>
+
+#include <stdint.h>
+
+#include "common.h"
+#include "conf.h"
+#include "imsg.h"
+
+#define IMSG_VERSION		1
+
+enum imsg_type {
+	IMSG_NONE,
+
+	/* ctld to a child: configuration, applied at IMSG_CONF_END. */
+	IMSG_CONF_START,	/* struct msg_conf */
+	IMSG_CONF_DOMAIN,	/* struct msg_domain */
+	IMSG_CONF_LISTENER,	/* struct msg_listener, fd: bound socket */
+	IMSG_CONF_TLS_CERT,	/* fd: certificate chain, read to EOF */
+	IMSG_CONF_TLS_KEY,	/* fd: private key, read to EOF */
+	IMSG_CONF_END,
+
+	/* ctld to a child: wiring and run-time settings. */
+	IMSG_SETUP_PEER,	/* struct msg_peer, fd: channel to that peer */
+	IMSG_LOG_VERBOSE,	/* struct msg_verbose */
+	IMSG_LOG_ANONKEY,	/* struct msg_anonkey */
+
+	/* A child to ctld. */
+	IMSG_CHILD_READY,	/* struct msg_ready: how it is sandboxed */
+
+	/* A front and vaultd, on a channel made by ctld. */
+	IMSG_VAULT_HELLO,	/* struct msg_peer: who is speaking */
+
+	/* ctl and ctld; every request carries IMSG_VERSION in peerid. */
+	IMSG_CTL_STATUS,	/* request: empty; reply: struct msg_status */
+	IMSG_CTL_RELOAD,
+	IMSG_CTL_STOP,
+	IMSG_CTL_VERBOSE,	/* struct msg_verbose */
+	IMSG_CTL_OK,
+	IMSG_CTL_FAIL,		/* struct msg_result */
+	IMSG_CTL_END,		/* ends a list of replies */
+
+	IMSG_TYPE_MAX
+};
+
+struct msg_conf {
+	uint32_t	 role;		/* enum proc_role of the receiver */
+	char		 hostname[CONF_NAME_MAX];
+	char		 chroot[PATH_MAX];
+	char		 user[CONF_USER_MAX];
+	struct limits	 limits;
+	int32_t		 log_plain_addresses;
+};
+
+struct msg_domain {
+	char		 name[CONF_NAME_MAX];
+};
+
+struct msg_listener {
+	struct sockaddr_storage	 ss;
+	uint32_t		 sslen;
+	uint32_t		 port;
+	uint32_t		 proto;		/* enum proto */
+	uint32_t		 tls;		/* enum tlsmode */
+	int32_t			 plaintext_auth;
+};
+
+struct msg_peer {
+	uint32_t	 role;		/* enum proc_role of the other end */
+};
+
+struct msg_verbose {
+	int32_t		 verbose;
+};
+
+struct msg_anonkey {
+	unsigned char	 key[32];
+};
+
+struct msg_ready {
+	uint32_t	 role;
+	int32_t		 chrooted;
+	int32_t		 uid_dropped;
+	int32_t		 seccomp;
+	int32_t		 landlock_abi;
+};
+
+#define MSG_STATE_RUNNING	0
+#define MSG_STATE_STARTING	1
+#define MSG_STATE_RESTARTING	2	/* waiting out its backoff */
+#define MSG_STATE_FAILED	3	/* crash loop: no more restarts */
+
+struct msg_status {
+	uint32_t	 role;
+	int32_t		 pid;		/* -1 while not running */
+	uint32_t	 uid;
+	uint32_t	 state;
+	int64_t		 uptime;	/* seconds */
+	uint32_t	 restarts;
+	char		 user[CONF_USER_MAX];
+};
+
+struct msg_result {
+	char		 message[256];
+};
+
+int		 msg_check(const struct imsg *);
+const char	*msg_type_name(uint32_t);
+int		 msg_str(const char *, size_t);
+#define MSG_STR(field)	msg_str((field), sizeof(field))
+
+#endif /* MSG_H */

@@ -1,0 +1,273 @@
+/*
+ * Copyright (c) 2026 The Tresor developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "common.h"
+#include "log.h"
+#include "proc.h"
+
+static void	 imsgev_dispatch(int, short, void *);
+
+static const char *const role_names[ROLE_COUNT] = {
+	[ROLE_CTLD] = "ctld",
+	[ROLE_SMTPD] = "smtpd",
+	[ROLE_IMAPD] = "imapd",
+	[ROLE_VAULTD] = "vaultd",
+};
+
+const char *
+role_name(enum proc_role role)
+{
+	if ((unsigned int)role >= ROLE_COUNT)
+		return ("unknown");
+	return (role_names[role]);
+}
+
+int
+role_from_name(const char *name)
+{
+	int	 i;
+
+	for (i = 0; i < ROLE_COUNT; i++)
+		if (strcmp(role_names[i], name) == 0)
+			return (i);
+	return (-1);
+}
+
+int
+imsgev_init(struct imsgev *iev, int fd, const char *name,
+    imsgev_handler handler, void *arg, int allow_fd)
+{
+	memset(iev, 0, sizeof(*iev));
+	if (imsgbuf_init(&iev->ibuf, fd) == -1)
+		return (-1);
+	if (allow_fd)
+		imsgbuf_allow_fdpass(&iev->ibuf);
+	iev->handler = handler;
+	iev->arg = arg;
+	iev->name = name;
+	iev->active = 1;
+	iev->events = EV_READ;
+	event_set(&iev->ev, fd, iev->events, imsgev_dispatch, iev);
+	event_add(&iev->ev, NULL);
+	return (0);
+}
+
+/* Stop listening, drop queued messages and close the channel. */
+void
+imsgev_clear(struct imsgev *iev)
+{
+	if (!iev->active)
+		return;
+	event_del(&iev->ev);
+	imsgbuf_clear(&iev->ibuf);
+	close(iev->ibuf.fd);
+	iev->ibuf.fd = -1;
+	iev->active = 0;
+	if (iev->freed != NULL)
+		*iev->freed = 1;
+}
+
+void
+imsgev_update(struct imsgev *iev)
+{
+	short	 events = EV_READ;
+
+	if (!iev->active)
+		return;
+	if (imsgbuf_queuelen(&iev->ibuf) > 0)
+		events |= EV_WRITE;
+	if (events == iev->events)
+		return;
+	iev->events = events;
+	event_del(&iev->ev);
+	event_set(&iev->ev, iev->ibuf.fd, events, imsgev_dispatch, iev);
+	event_add(&iev->ev, NULL);
+}
+
+int
+imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid, int fd,
+    const void *data, size_t len)
+{
+	if (!iev->active) {
+		if (fd != -1)
+			close(fd);
+		errno = EPIPE;
+		return (-1);
+	}
+	if (imsg_compose(&iev->ibuf, type, peerid, 0, fd, data, len) == -1) {
+		log_warn("%s: message to %s", __func__, iev->name);
+		if (fd != -1)
+			close(fd);
+		return (-1);
+	}
+	imsgev_update(iev);
+	return (0);
+}
+
+static void
+imsgev_lost(struct imsgev *iev, const char *why)
+{
+	log_warnx("channel to %s: %s", iev->name, why);
+	iev->handler(iev, NULL);
+}
+
+static void
+imsgev_dispatch(int fd, short event, void *arg)
+{
+	struct imsgev	*iev = arg;
+	struct imsg	 imsg;
+	ssize_t		 n;
+	int		 freed = 0;
+
+	(void)fd;
+	iev->freed = &freed;
+	if (event & EV_WRITE) {
+		if (imsgbuf_write(&iev->ibuf) == -1) {
+			imsgev_lost(iev, strerror(errno));
+			goto done;
+		}
+	}
+	if (event & EV_READ) {
+		n = imsgbuf_read(&iev->ibuf);
+		if (n == -1 && errno != EAGAIN && errno != EINTR) {
+			imsgev_lost(iev, strerror(errno));
+			goto done;
+		}
+		if (n == 0) {
+			imsgev_lost(iev, "closed");
+			goto done;
+		}
+		for (;;) {
+			if ((n = imsg_get(&iev->ibuf, &imsg)) == -1) {
+				imsgev_lost(iev, strerror(errno));
+				goto done;
+			}
+			if (n == 0)
+				break;
+			if (msg_check(&imsg) == -1) {
+				log_warnx("%s: bad message type %u (%s), "
+				    "%zu bytes, fd %s", iev->name,
+				    imsg.hdr.type, msg_type_name(imsg.hdr.type),
+				    imsg.datalen, imsg.fd == -1 ? "no" : "yes");
+				imsg_free(&imsg);
+				imsgev_lost(iev, "malformed message");
+				goto done;
+			}
+			iev->handler(iev, &imsg);
+			imsg_free(&imsg);
+			if (freed || !iev->active)
+				goto done;
+		}
+	}
+	imsgev_update(iev);
+ done:
+	if (!freed)
+		iev->freed = NULL;
+}
+
+/*
+ * Options every child takes: -d (log to stderr), -v (more verbose).
+ * Anything else is a mistake by whoever started it.
+ */
+void
+proc_child_opts(int argc, char **argv, enum proc_role role,
+    struct proc_opts *opts)
+{
+	int	 ch;
+
+	memset(opts, 0, sizeof(*opts));
+	while ((ch = getopt(argc, argv, "dv")) != -1) {
+		switch (ch) {
+		case 'd':
+			opts->foreground = 1;
+			break;
+		case 'v':
+			opts->verbose++;
+			break;
+		default:
+			fprintf(stderr, "usage: %s [-dv]\n", role_name(role));
+			exit(1);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "usage: %s [-dv]\n", role_name(role));
+		exit(1);
+	}
+	log_init(opts->foreground, LOG_MAIL);
+	log_procinit(role_name(role));
+	log_setverbose(opts->verbose);
+	if (fcntl(CTLD_FILENO, F_GETFD) == -1 || isatty(CTLD_FILENO))
+		fatalx("%s is started by ctld, not by hand",
+		    role_name(role));
+	if (sodium_init() == -1)
+		fatalx("sodium_init");
+}
+
+/*
+ * Read a file passed as an fd (certificate, key) into memory, at most
+ * max bytes, and close the fd.  The buffer is sodium_malloc'd so that a
+ * private key never lands in swap; free it with sodium_free().
+ */
+int
+proc_read_fd(int fd, unsigned char **bufp, size_t *lenp, size_t max)
+{
+	unsigned char	*buf;
+	size_t		 len = 0;
+	ssize_t		 n;
+
+	*bufp = NULL;
+	*lenp = 0;
+	if ((buf = sodium_malloc(max)) == NULL) {
+		close(fd);
+		return (-1);
+	}
+	for (;;) {
+		n = pread(fd, buf + len, max - len, len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		len += n;
+		if (len == max) {
+			errno = EFBIG;
+			goto fail;
+		}
+	}
+	close(fd);
+	*bufp = buf;
+	*lenp = len;
+	return (0);
+ fail:
+	sodium_free(buf);
+	close(fd);
+	return (-1);
+}

@@ -1,0 +1,455 @@
+/*
+ * Copyright (c) 2026 The Tresor developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * The children: start them, wire them to each other, hand them their
+ * configuration, and bring back the ones that die.
+ *
+ * Each child is its own program, started with fork+exec so that it gets
+ * a fresh address space (and fresh stack and malloc secrets) and nothing
+ * of ours.  Its channel to us is on fd 3.  A front (smtpd, imapd) also
+ * needs a channel to vaultd: we make a socketpair for each pair and
+ * pass one end to each, again every time either side is restarted.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctld.h"
+#include "log.h"
+
+static void	 child_start(struct child *);
+static void	 child_dispatch(struct imsgev *, struct imsg *);
+static void	 child_restart_cb(int, short, void *);
+static void	 child_wire(struct child *, struct child *);
+static int	 child_serves(enum proc_role, enum proto);
+static int	 is_front(enum proc_role);
+
+void
+supervise_init(void)
+{
+	struct child	*c;
+	struct passwd	*pw;
+	int		 role;
+
+	for (role = ROLE_SMTPD; role < ROLE_COUNT; role++) {
+		c = &ctld->children[role];
+		memset(c, 0, sizeof(*c));
+		c->role = role;
+		c->pid = -1;
+		c->state = MSG_STATE_STARTING;
+		c->backoff = BACKOFF_MIN;
+		evtimer_set(&c->restart_ev, child_restart_cb, c);
+		if (geteuid() == 0) {
+			strlcpy(c->user, ctld->conf->user[role],
+			    sizeof(c->user));
+			if ((pw = getpwnam(c->user)) == NULL)
+				fatalx("user %s for %s does not exist (run "
+				    "scripts/deps.sh or see ctld(8))", c->user,
+				    role_name(role));
+			c->uid = pw->pw_uid;
+		} else {
+			c->uid = geteuid();
+			if ((pw = getpwuid(c->uid)) != NULL)
+				strlcpy(c->user, pw->pw_name, sizeof(c->user));
+			else
+				snprintf(c->user, sizeof(c->user), "%u",
+				    (unsigned int)c->uid);
+		}
+	}
+}
+
+/* vaultd first, so the fronts can be wired to it as they start. */
+void
+supervise_start_all(void)
+{
+	child_start(&ctld->children[ROLE_VAULTD]);
+	child_start(&ctld->children[ROLE_SMTPD]);
+	child_start(&ctld->children[ROLE_IMAPD]);
+}
+
+static int
+is_front(enum proc_role role)
+{
+	return (role == ROLE_SMTPD || role == ROLE_IMAPD);
+}
+
+static int
+child_serves(enum proc_role role, enum proto proto)
+{
+	switch (proto) {
+	case PROTO_SMTP:
+	case PROTO_SUBMISSION:
+		return (role == ROLE_SMTPD);
+	case PROTO_IMAP:
+	case PROTO_POP3:
+		return (role == ROLE_IMAPD);
+	}
+	return (0);
+}
+
+static void
+child_start(struct child *c)
+{
+	char		 path[PATH_MAX];
+	char		*argv[5];
+	int		 argc = 0, sp[2];
+	pid_t		 pid;
+
+	/* In the build tree each program is in its own folder. */
+	if ((ctld->buildtree ? snprintf(path, sizeof(path), "%s/%s/%s",
+	    ctld->libexecdir, role_name(c->role), role_name(c->role)) :
+	    snprintf(path, sizeof(path), "%s/%s", ctld->libexecdir,
+	    role_name(c->role))) >= (int)sizeof(path))
+		fatalx("%s: path too long", __func__);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0, sp) == -1)
+		fatal("%s: socketpair", __func__);
+
+	argv[argc++] = (char *)role_name(c->role);
+	if (ctld->foreground)
+		argv[argc++] = "-d";
+	if (ctld->verbose > 0)
+		argv[argc++] = ctld->verbose > 1 ? "-vv" : "-v";
+	argv[argc] = NULL;
+
+	switch (pid = fork()) {
+	case -1:
+		fatal("%s: fork", __func__);
+	case 0:
+		/* dup2 clears close-on-exec on the copy. */
+		if (dup2(sp[1], CTLD_FILENO) == -1)
+			_exit(127);
+		closefrom(CTLD_FILENO + 1);
+		execv(path, argv);
+		fprintf(stderr, "ctld: cannot run %s: %s\n", path,
+		    strerror(errno));
+		_exit(127);
+	}
+
+	close(sp[1]);
+	c->pid = pid;
+	c->started = time(NULL);
+	c->state = MSG_STATE_STARTING;
+	memset(&c->ready, 0, sizeof(c->ready));
+	if (imsgev_init(&c->iev, sp[0], role_name(c->role), child_dispatch,
+	    c, 0) == -1)
+		fatal("%s: imsgev_init", __func__);
+	log_debug("started %s, pid %d", role_name(c->role), (int)pid);
+
+	supervise_send_conf(c);
+	if (c->role == ROLE_VAULTD) {
+		child_wire(&ctld->children[ROLE_SMTPD], c);
+		child_wire(&ctld->children[ROLE_IMAPD], c);
+	} else
+		child_wire(c, &ctld->children[ROLE_VAULTD]);
+}
+
+/* A fresh channel between a front and vaultd, one end to each. */
+static void
+child_wire(struct child *front, struct child *vault)
+{
+	struct msg_peer	 peer;
+	int		 sp[2];
+
+	if (front->pid == -1 || vault->pid == -1 || !front->iev.active ||
+	    !vault->iev.active)
+		return;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0, sp) == -1)
+		fatal("%s: socketpair", __func__);
+	memset(&peer, 0, sizeof(peer));
+	peer.role = ROLE_VAULTD;
+	imsgev_compose(&front->iev, IMSG_SETUP_PEER, 0, sp[0], &peer,
+	    sizeof(peer));
+	peer.role = front->role;
+	imsgev_compose(&vault->iev, IMSG_SETUP_PEER, 0, sp[1], &peer,
+	    sizeof(peer));
+}
+
+/*
+ * The child's part of the configuration, as a sequence of messages it
+ * applies at IMSG_CONF_END.  Listener sockets and the certificate and
+ * key files travel as fds: the fronts never open a file.
+ */
+void
+supervise_send_conf(struct child *c)
+{
+	struct conf		*conf = ctld->conf;
+	struct msg_conf		 mc;
+	struct msg_domain	 md;
+	struct msg_listener	 ml;
+	struct msg_verbose	 mv;
+	struct listener		*l;
+	struct domain		*d;
+	int			 fd, tls = 0;
+
+	memset(&mc, 0, sizeof(mc));
+	mc.role = c->role;
+	strlcpy(mc.hostname, conf->hostname, sizeof(mc.hostname));
+	strlcpy(mc.chroot, c->role == ROLE_VAULTD ? conf->datadir :
+	    conf->emptydir, sizeof(mc.chroot));
+	strlcpy(mc.user, c->user, sizeof(mc.user));
+	mc.limits = conf->limits;
+	mc.log_plain_addresses = conf->log_plain_addresses;
+	imsgev_compose(&c->iev, IMSG_CONF_START, 0, -1, &mc, sizeof(mc));
+
+	TAILQ_FOREACH(d, &conf->domains, entry) {
+		memset(&md, 0, sizeof(md));
+		strlcpy(md.name, d->name, sizeof(md.name));
+		imsgev_compose(&c->iev, IMSG_CONF_DOMAIN, 0, -1, &md,
+		    sizeof(md));
+	}
+
+	TAILQ_FOREACH(l, &conf->listeners, entry) {
+		if (!child_serves(c->role, l->proto) || l->fd == -1)
+			continue;
+		if ((fd = dup(l->fd)) == -1)
+			fatal("%s: dup", __func__);
+		memset(&ml, 0, sizeof(ml));
+		memcpy(&ml.ss, &l->ss, sizeof(ml.ss));
+		ml.sslen = l->sslen;
+		ml.port = l->port;
+		ml.proto = l->proto;
+		ml.tls = l->tls;
+		ml.plaintext_auth = l->plaintext_auth;
+		imsgev_compose(&c->iev, IMSG_CONF_LISTENER, 0, fd, &ml,
+		    sizeof(ml));
+		if (l->tls != TLSMODE_NONE)
+			tls = 1;
+	}
+
+	if (tls && is_front(c->role)) {
+		if ((fd = open(conf->tls_cert, O_RDONLY | O_CLOEXEC)) == -1)
+			log_warn("%s", conf->tls_cert);
+		else
+			imsgev_compose(&c->iev, IMSG_CONF_TLS_CERT, 0, fd,
+			    NULL, 0);
+		if ((fd = open(conf->tls_key, O_RDONLY | O_CLOEXEC)) == -1)
+			log_warn("%s", conf->tls_key);
+		else
+			imsgev_compose(&c->iev, IMSG_CONF_TLS_KEY, 0, fd,
+			    NULL, 0);
+	}
+	imsgev_compose(&c->iev, IMSG_CONF_END, 0, -1, NULL, 0);
+
+	mv.verbose = ctld->verbose;
+	imsgev_compose(&c->iev, IMSG_LOG_VERBOSE, 0, -1, &mv, sizeof(mv));
+	if (!conf->log_plain_addresses)
+		imsgev_compose(&c->iev, IMSG_LOG_ANONKEY, 0, -1, ctld->anonkey,
+		    sizeof(ctld->anonkey));
+}
+
+void
+supervise_broadcast(uint32_t type, const void *data, size_t len)
+{
+	int	 role;
+
+	for (role = ROLE_SMTPD; role < ROLE_COUNT; role++)
+		if (ctld->children[role].pid != -1)
+			imsgev_compose(&ctld->children[role].iev, type, 0, -1,
+			    data, len);
+}
+
+/*
+ * A child speaks to us only to say it is ready.  Anything else, or a
+ * malformed message, means it is broken: it is stopped and the normal
+ * restart path brings it back.
+ */
+static void
+child_dispatch(struct imsgev *iev, struct imsg *imsg)
+{
+	struct child	*c = iev->arg;
+
+	if (imsg == NULL)
+		goto drop;
+	switch (imsg->hdr.type) {
+	case IMSG_CHILD_READY:
+		if (imsg_get_data(imsg, &c->ready, sizeof(c->ready)) == -1 ||
+		    c->ready.role != (uint32_t)c->role)
+			goto bad;
+		c->state = MSG_STATE_RUNNING;
+		log_info("%s ready, pid %d: chroot %s, %s, seccomp %s, "
+		    "landlock %s", role_name(c->role), (int)c->pid,
+		    c->ready.chrooted ? "yes" : "no",
+		    c->ready.uid_dropped ? c->user : "same user",
+		    c->ready.seccomp ? "yes" : "no",
+		    c->ready.landlock_abi ? "yes" : "no");
+		return;
+	default:
+		goto bad;
+	}
+ bad:
+	log_warnx("unexpected %s message from %s",
+	    msg_type_name(imsg->hdr.type), role_name(c->role));
+ drop:
+	imsgev_clear(iev);
+	if (c->pid != -1)
+		kill(c->pid, SIGTERM);
+}
+
+/* Called on SIGCHLD: collect the dead and decide about restarts. */
+void
+supervise_reap(void)
+{
+	struct child	*c;
+	struct timeval	 tv;
+	char		 cause[64];
+	time_t		 now;
+	pid_t		 pid;
+	unsigned int	 i, recent;
+	int		 status, role;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		c = NULL;
+		for (role = ROLE_SMTPD; role < ROLE_COUNT; role++)
+			if (ctld->children[role].pid == pid)
+				c = &ctld->children[role];
+		if (c == NULL)
+			continue;
+
+		if (WIFSIGNALED(status))
+			snprintf(cause, sizeof(cause), "signal-%d",
+			    WTERMSIG(status));
+		else
+			snprintf(cause, sizeof(cause), "exit-%d",
+			    WEXITSTATUS(status));
+		now = time(NULL);
+		imsgev_clear(&c->iev);
+		c->pid = -1;
+		if (ctld->stopping) {
+			log_debug("%s stopped (%s)", role_name(c->role),
+			    cause);
+			continue;
+		}
+		log_warnx("lost child: %s, pid %d, %s", role_name(c->role),
+		    (int)pid, cause);
+		log_audit("child-exit", "role=%s pid=%d cause=%s",
+		    role_name(c->role), (int)pid, cause);
+
+		/* Crash loop: CRASHLOOP_DEATHS within CRASHLOOP_WINDOW. */
+		memmove(&c->deaths[1], &c->deaths[0],
+		    sizeof(c->deaths[0]) * (CRASHLOOP_DEATHS - 1));
+		c->deaths[0] = now;
+		for (i = 0, recent = 0; i < CRASHLOOP_DEATHS; i++)
+			if (c->deaths[i] != 0 &&
+			    now - c->deaths[i] < CRASHLOOP_WINDOW)
+				recent++;
+		if (recent >= CRASHLOOP_DEATHS) {
+			c->state = MSG_STATE_FAILED;
+			log_warnx("%s is in a crash loop (%u deaths in %d "
+			    "seconds): not restarting it; fix the cause and "
+			    "run \"ctl reload\"", role_name(c->role), recent,
+			    CRASHLOOP_WINDOW);
+			log_audit("crash-loop", "role=%s deaths=%u",
+			    role_name(c->role), recent);
+			continue;
+		}
+
+		if (now - c->started >= STABLE_AFTER)
+			c->backoff = BACKOFF_MIN;
+		c->state = MSG_STATE_RESTARTING;
+		timerclear(&tv);
+		tv.tv_sec = c->backoff;
+		evtimer_add(&c->restart_ev, &tv);
+		log_info("restarting %s in %u s", role_name(c->role),
+		    c->backoff);
+		c->backoff = c->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX :
+		    c->backoff * 2;
+	}
+}
+
+static void
+child_restart_cb(int fd, short event, void *arg)
+{
+	struct child	*c = arg;
+
+	(void)fd;
+	(void)event;
+	if (ctld->stopping || c->pid != -1)
+		return;
+	c->restarts++;
+	child_start(c);
+	log_audit("child-restart", "role=%s pid=%d restarts=%u",
+	    role_name(c->role), (int)c->pid, c->restarts);
+}
+
+/*
+ * After "ctl reload": children given up on after a crash loop get
+ * another chance.
+ */
+void
+supervise_retry_failed(void)
+{
+	struct child	*c;
+	int		 role;
+
+	for (role = ROLE_SMTPD; role < ROLE_COUNT; role++) {
+		c = &ctld->children[role];
+		if (c->state != MSG_STATE_FAILED)
+			continue;
+		memset(c->deaths, 0, sizeof(c->deaths));
+		c->backoff = BACKOFF_MIN;
+		c->restarts++;
+		child_start(c);
+	}
+}
+
+void
+supervise_stop_all(void)
+{
+	int	 role;
+
+	for (role = ROLE_SMTPD; role < ROLE_COUNT; role++) {
+		evtimer_del(&ctld->children[role].restart_ev);
+		if (ctld->children[role].pid != -1)
+			kill(ctld->children[role].pid, SIGTERM);
+	}
+}
+
+void
+supervise_kill_all(void)
+{
+	int	 role;
+
+	for (role = ROLE_SMTPD; role < ROLE_COUNT; role++)
+		if (ctld->children[role].pid != -1)
+			kill(ctld->children[role].pid, SIGKILL);
+}
+
+int
+supervise_alive(void)
+{
+	int	 role, n = 0;
+
+	for (role = ROLE_SMTPD; role < ROLE_COUNT; role++)
+		if (ctld->children[role].pid != -1)
+			n++;
+	return (n);
+}

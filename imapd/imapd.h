@@ -1,0 +1,33 @@
+/*
+ * Copyright (c) 2026 The Tresor developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#ifndef IMAPD_H
+#define IMAPD_H
+
+#include "session.h"
+
+#define IMAP_LINE_MAX		8192	/* announced with the limits later */
+#define POP3_LINE_MAX		253	/* 255 with CRLF: RFC 2449 4 */
+#define IMAP_MAX_ERRORS		20
+#define POP3_MAX_ERRORS		10
+
+/* imap_session.c */
+extern const struct session_proto imap_proto;
+
+/* pop3_session.c */
+extern const struct session_proto pop3_proto;
+
+#endif /* IMAPD_H */

@@ -1,0 +1,300 @@
+# Test fixture: a real ctld with its children on loopback high ports, in a
+# temporary directory, with a configuration written for the test.
+#
+#   t = Tresor(extra="limit timeout idle 2s")
+#   t.start()            # waits until every child is ready
+#   t.port("smtp")       # the plain SMTP port, "smtps", "imap", ...
+#   t.ctl("status")
+#   t.stop()             # SIGTERM; checks nothing is left behind
+#
+# Everything is bounded in time: every wait has a deadline and the
+# daemon is killed at the end whatever happens.
+
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+CTLD = os.path.join(TOP, "ctld", "ctld")
+CTL = os.path.join(TOP, "ctld", "ctl")
+ROLES = ("ctld", "smtpd", "imapd", "vaultd")
+USERS = {"smtpd": "_tresor-smtpd", "imapd": "_tresor-imapd",
+         "vaultd": "_tresor-vaultd"}
+
+# (name, protocol, tls mode, plaintext-auth)
+LISTENERS = (
+    ("smtp", "smtp", "starttls", False),
+    ("submission", "submission", "starttls", True),
+    ("smtps", "submission", "implicit", False),
+    ("imap", "imap", "starttls", True),
+    ("imaps", "imap", "implicit", False),
+    ("pop3", "pop3", "starttls", True),
+    ("pop3s", "pop3", "implicit", False),
+)
+
+IS_ROOT = os.geteuid() == 0
+SANITIZE = os.environ.get("TRESOR_SANITIZE") == "1"
+
+
+def free_ports(n):
+    """n distinct free TCP ports on 127.0.0.1."""
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def wait_for(pred, timeout=20.0, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for %s" % what)
+
+
+def client_tls():
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+class Tresor:
+    def __init__(self, extra="", listeners=LISTENERS, verbose=True):
+        self.dir = tempfile.mkdtemp(prefix="tresor-test-")
+        os.chmod(self.dir, 0o755)
+        self.extra = extra
+        self.listeners = listeners
+        self.ports = dict(zip([l[0] for l in listeners],
+                              free_ports(len(listeners))))
+        self.sock = os.path.join(self.dir, "run", "ctl.sock")
+        self.conf = os.path.join(self.dir, "tresor.conf")
+        self.logpath = os.path.join(self.dir, "ctld.log")
+        self.proc = None
+        self.verbose = verbose
+        self.write_conf()
+
+    def path(self, *p):
+        return os.path.join(self.dir, *p)
+
+    def port(self, name):
+        return self.ports[name]
+
+    def conf_text(self, extra=None):
+        lines = [
+            'hostname "mx.test.example"',
+            'datadir "%s"' % self.path("vault"),
+            'chroot "%s"' % self.path("empty"),
+            'control socket "%s"' % self.sock,
+            'tls cert "%s" key "%s" selfsigned' % (
+                self.path("tls", "cert.pem"), self.path("tls", "key.pem")),
+            'domain "test.example"',
+        ]
+        for name, proto, tls, pa in self.listeners:
+            lines.append("listen on 127.0.0.1 port %d %s tls %s%s" % (
+                self.ports[name], proto, tls,
+                " plaintext-auth" if pa else ""))
+        lines.append(self.extra if extra is None else extra)
+        return "\n".join(lines) + "\n"
+
+    def write_conf(self, extra=None):
+        with open(self.conf, "w") as f:
+            f.write(self.conf_text(extra))
+        os.chmod(self.conf, 0o644)
+
+    def env(self):
+        env = dict(os.environ)
+        if SANITIZE:
+            # Sandboxed children cannot run LeakSanitizer (it needs
+            # ptrace); leaks are checked by the unit tests.
+            env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0"
+            env["UBSAN_OPTIONS"] = "print_stacktrace=1"
+        return env
+
+    def start(self):
+        args = [CTLD, "-d", "-f", self.conf]
+        if self.verbose:
+            args.append("-v")
+        self.log = open(self.logpath, "ab")
+        self.proc = subprocess.Popen(args, stdout=self.log,
+                                     stderr=subprocess.STDOUT,
+                                     cwd=self.dir, env=self.env())
+        self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=30.0):
+        def ready():
+            if self.proc.poll() is not None:
+                raise AssertionError("ctld exited %s:\n%s" % (
+                    self.proc.returncode, self.logtext()))
+            st = self.status(check=False)
+            if st is None:
+                return False
+            return all(st.get(r, {}).get("state") == "running"
+                       for r in ROLES)
+        wait_for(ready, timeout, "every process ready")
+
+    def logtext(self):
+        try:
+            with open(self.logpath, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def wait_log(self, pattern, count=1, timeout=20.0):
+        rx = re.compile(pattern)
+        return wait_for(lambda: len(rx.findall(self.logtext())) >= count,
+                        timeout, "log line /%s/ x%d" % (pattern, count))
+
+    def ctl(self, *args, user=None, check=True):
+        cmd = [CTL, "-s", self.sock] + list(args)
+        kw = {}
+        if user is not None:
+            import pwd
+            pw = pwd.getpwnam(user)
+
+            def drop():
+                os.setgroups([])
+                os.setgid(pw.pw_gid)
+                os.setuid(pw.pw_uid)
+            kw["preexec_fn"] = drop
+        p = subprocess.run(cmd, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=30,
+                           env=self.env(), **kw)
+        out = p.stdout.decode(), p.stderr.decode(), p.returncode
+        if check and p.returncode != 0:
+            raise AssertionError("ctl %s failed: %s" % (args, out))
+        return out
+
+    def status(self, check=True):
+        """{role: {pid, user, state, uptime, restarts}} from ctl status."""
+        out, err, rc = self.ctl("status", check=check)
+        if rc != 0:
+            return None
+        st = {}
+        for line in out.splitlines()[1:]:
+            f = line.split()
+            if len(f) != 6:
+                raise AssertionError("bad status line: %r" % line)
+            st[f[0]] = {"pid": None if f[1] == "-" else int(f[1]),
+                        "user": f[2], "state": f[3], "uptime": f[4],
+                        "restarts": int(f[5])}
+        return st
+
+    def pid(self, role):
+        return self.status()[role]["pid"]
+
+    def children_of_ctld(self):
+        """pids whose parent is ctld, from /proc."""
+        kids = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if self.proc and ppid == self.proc.pid:
+                kids.append(int(d))
+        return kids
+
+    def stop(self, timeout=30.0):
+        """SIGTERM ctld; returns its exit status."""
+        if self.proc is None:
+            return None
+        kids = self.children_of_ctld()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+                raise AssertionError("ctld did not stop on SIGTERM")
+        rc = self.proc.returncode
+        for k in kids:
+            wait_for(lambda: not os.path.exists("/proc/%d" % k) or
+                     open("/proc/%d/stat" % k).read().split()[2] == "Z",
+                     10, "child %d to exit" % k)
+        self.proc = None
+        self.log.close()
+        return rc
+
+    def cleanup(self):
+        try:
+            if self.proc is not None and self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait(10)
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    # Small line-protocol client helpers.
+
+    def connect(self, name, tls=False, timeout=10.0):
+        s = socket.create_connection(("127.0.0.1", self.ports[name]),
+                                     timeout=timeout)
+        if tls:
+            s = client_tls().wrap_socket(s)
+        return LineClient(s)
+
+
+class LineClient:
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b""
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def line(self):
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("connection closed; have %r" % self.buf)
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.rstrip(b"\r").decode("utf-8", "replace")
+
+    def cmd(self, text):
+        self.send(text + "\r\n")
+        return self.line()
+
+    def closed(self, timeout=10.0):
+        """True when the server closes the connection (EOF)."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                if not self.sock.recv(65536):
+                    return True
+        except (ConnectionResetError, ssl.SSLError):
+            return True
+        except socket.timeout:
+            return False
+
+    def starttls(self):
+        self.sock = client_tls().wrap_socket(self.sock)
+        self.buf = b""
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
