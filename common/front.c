@@ -95,6 +95,9 @@ front_init(enum proc_role role, const struct front_ops *ops)
 	front.ops = ops;
 	RB_INIT(&front.addrs);
 	evtimer_set(&front.ev_resume, front_resume, NULL);
+	/* OpenSSL reads its configuration file here: before the sandbox. */
+	if (tls_init() == -1)
+		fatalx("tls_init");
 	child_init(role, &front_child_ops);
 }
 
