@@ -33,6 +33,14 @@
 
 static void	 imsgev_dispatch(int, short, void *);
 
+/*
+ * The channel whose handler is running, and whether that handler cleared
+ * it (and perhaps freed the memory it lives in): then the dispatcher must
+ * not touch it again.  Handlers never nest.
+ */
+static struct imsgev	*dispatching;
+static int		 dispatching_cleared;
+
 static const char *const role_names[ROLE_COUNT] = {
 	[ROLE_CTLD] = "ctld",
 	[ROLE_SMTPD] = "smtpd",
@@ -89,8 +97,8 @@ imsgev_clear(struct imsgev *iev)
 	close(iev->ibuf.fd);
 	iev->ibuf.fd = -1;
 	iev->active = 0;
-	if (iev->freed != NULL)
-		*iev->freed = 1;
+	if (iev == dispatching)
+		dispatching_cleared = 1;
 }
 
 void
@@ -102,8 +110,7 @@ imsgev_update(struct imsgev *iev)
 		return;
 	if (imsgbuf_queuelen(&iev->ibuf) > 0)
 		events |= EV_WRITE;
-	if (events == iev->events)
-		return;
+	/* The event is not persistent: add it again after each dispatch. */
 	iev->events = events;
 	event_del(&iev->ev);
 	event_set(&iev->ev, iev->ibuf.fd, events, imsgev_dispatch, iev);
@@ -133,7 +140,11 @@ imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid, int fd,
 static void
 imsgev_lost(struct imsgev *iev, const char *why)
 {
-	log_warnx("channel to %s: %s", iev->name, why);
+	/* A peer that hangs up is for the handler to judge; the rest is bad. */
+	if (strcmp(why, "closed") == 0)
+		log_debug("channel to %s: %s", iev->name, why);
+	else
+		log_warnx("channel to %s: %s", iev->name, why);
 	iev->handler(iev, NULL);
 }
 
@@ -143,10 +154,10 @@ imsgev_dispatch(int fd, short event, void *arg)
 	struct imsgev	*iev = arg;
 	struct imsg	 imsg;
 	ssize_t		 n;
-	int		 freed = 0;
 
 	(void)fd;
-	iev->freed = &freed;
+	dispatching = iev;
+	dispatching_cleared = 0;
 	if (event & EV_WRITE) {
 		if (imsgbuf_write(&iev->ibuf) == -1) {
 			imsgev_lost(iev, strerror(errno));
@@ -181,14 +192,13 @@ imsgev_dispatch(int fd, short event, void *arg)
 			}
 			iev->handler(iev, &imsg);
 			imsg_free(&imsg);
-			if (freed || !iev->active)
+			if (dispatching_cleared)
 				goto done;
 		}
 	}
 	imsgev_update(iev);
  done:
-	if (!freed)
-		iev->freed = NULL;
+	dispatching = NULL;
 }
 
 /*

@@ -44,7 +44,6 @@ struct imsgev {
 	const char	*name;		/* the peer, for log lines */
 	short		 events;
 	int		 active;
-	int		*freed;		/* set when cleared in the handler */
 };
 
 int	 imsgev_init(struct imsgev *, int, const char *, imsgev_handler,

@@ -132,6 +132,8 @@ static const char *const sandbox_common[] = {
 	"getrandom",
 	/* Memory: malloc and friends (mmap/mprotect are conditional). */
 	"brk", "munmap", "mremap", "madvise",
+	/* sodium_malloc() locks the pages of keys (vault keys, TLS key). */
+	"mlock", "munlock",
 	/* Signals, including return from handlers and raise(). */
 	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack",
 	"restart_syscall",
@@ -169,8 +171,6 @@ static const char *const sandbox_vault[] = {
 	/* SQLite gives a journal the mode and owner of its database. */
 	"fchmod", "fchown",
 	"flock",
-	/* sodium_malloc() locks the pages that hold keys. */
-	"mlock", "munlock",
 };
 
 #ifdef TRESOR_SANITIZE
