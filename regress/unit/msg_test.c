@@ -1,0 +1,224 @@
+/*
+ * Copyright (c) 2026 The Tresor developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * msg_check() and the channel dispatcher: a message of an unknown type,
+ * of the wrong size for its type, or with an fd where none belongs (or
+ * without one where one must come) never reaches a handler: the peer is
+ * dropped instead.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "msg.h"
+#include "proc.h"
+#include "test.h"
+
+TEST_GLOBALS;
+
+static struct imsg
+fake(uint32_t type, size_t len, int fd)
+{
+	static char	 buf[8192];
+	struct imsg	 m;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.type = type;
+	m.data = len ? buf : NULL;
+	m.datalen = len;
+	m.fd = fd;
+	return (m);
+}
+
+static void
+test_check_sizes(void)
+{
+	struct imsg	 m;
+
+	m = fake(IMSG_CONF_START, sizeof(struct msg_conf), -1);
+	CHECK(msg_check(&m) == 0);
+	m = fake(IMSG_CONF_START, sizeof(struct msg_conf) - 1, -1);
+	CHECK(msg_check(&m) == -1 && errno == EBADMSG);
+	m = fake(IMSG_CONF_START, sizeof(struct msg_conf) + 1, -1);
+	CHECK(msg_check(&m) == -1);
+	m = fake(IMSG_CONF_END, 0, -1);
+	CHECK(msg_check(&m) == 0);
+	m = fake(IMSG_CONF_END, 1, -1);
+	CHECK(msg_check(&m) == -1);
+	m = fake(IMSG_CTL_STATUS, 0, -1);
+	CHECK(msg_check(&m) == 0);
+	m = fake(IMSG_CTL_STATUS, sizeof(struct msg_status), -1);
+	CHECK(msg_check(&m) == 0);
+	m = fake(IMSG_CTL_STATUS, sizeof(struct msg_status) + 4, -1);
+	CHECK(msg_check(&m) == -1);
+}
+
+static void
+test_check_types(void)
+{
+	struct imsg	 m;
+
+	m = fake(IMSG_NONE, 0, -1);
+	CHECK(msg_check(&m) == -1);
+	m = fake(IMSG_TYPE_MAX, 0, -1);
+	CHECK(msg_check(&m) == -1);
+	m = fake(0xffffffffU, 0, -1);
+	CHECK(msg_check(&m) == -1);
+	CHECK_STR(msg_type_name(IMSG_CTL_OK), "ctl-ok");
+	CHECK_STR(msg_type_name(12345), "unknown");
+}
+
+static void
+test_check_fds(void)
+{
+	struct imsg	 m;
+
+	m = fake(IMSG_CONF_LISTENER, sizeof(struct msg_listener), 7);
+	CHECK(msg_check(&m) == 0);
+	m = fake(IMSG_CONF_LISTENER, sizeof(struct msg_listener), -1);
+	CHECK(msg_check(&m) == -1);
+	m = fake(IMSG_CTL_OK, 0, 7);
+	CHECK(msg_check(&m) == -1);
+	m = fake(IMSG_SETUP_PEER, sizeof(struct msg_peer), -1);
+	CHECK(msg_check(&m) == -1);
+}
+
+static void
+test_str(void)
+{
+	struct msg_result	 r;
+
+	memset(&r, 'x', sizeof(r));
+	CHECK(!MSG_STR(r.message));
+	r.message[sizeof(r.message) - 1] = '\0';
+	CHECK(MSG_STR(r.message));
+}
+
+/* The dispatcher, end to end: what the handler sees. */
+static int	 got_ok, got_null;
+
+static void
+handler(struct imsgev *iev, struct imsg *imsg)
+{
+	if (imsg == NULL) {
+		got_null++;
+		imsgev_clear(iev);
+		event_loopexit(NULL);
+		return;
+	}
+	if (imsg->hdr.type == IMSG_CTL_OK)
+		got_ok++;
+}
+
+static void
+timeout_cb(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	event_loopexit(NULL);
+}
+
+static void
+run_dispatch(uint32_t type, const void *data, size_t len, int fd)
+{
+	struct imsgev	 iev;
+	struct imsgbuf	 out;
+	struct event	 deadline;
+	struct timeval	 tv = { 2, 0 };
+	int		 sp[2];
+
+	got_ok = got_null = 0;
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp) == 0);
+	CHECK(imsgev_init(&iev, sp[0], "peer", handler, NULL, 1) == 0);
+	CHECK(imsgbuf_init(&out, sp[1]) == 0);
+	CHECK(imsg_compose(&out, IMSG_CTL_OK, 0, 0, -1, NULL, 0) == 0);
+	CHECK(imsg_compose(&out, type, 0, 0, fd, data, len) == 0);
+	CHECK(imsg_compose(&out, IMSG_CTL_OK, 0, 0, -1, NULL, 0) == 0);
+	CHECK(imsgbuf_flush(&out) == 0);
+	evtimer_set(&deadline, timeout_cb, NULL);
+	evtimer_add(&deadline, &tv);
+	event_dispatch();
+	evtimer_del(&deadline);
+	imsgev_clear(&iev);
+	imsgbuf_clear(&out);
+	close(sp[1]);
+}
+
+static void
+test_dispatch_drops_wrong_size(void)
+{
+	char	 junk[3] = { 1, 2, 3 };
+
+	run_dispatch(IMSG_CTL_VERBOSE, junk, sizeof(junk), -1);
+	/* The message before it was delivered, nothing after it. */
+	CHECK(got_ok == 1);
+	CHECK(got_null == 1);
+}
+
+static void
+test_dispatch_drops_unknown_type(void)
+{
+	run_dispatch(IMSG_TYPE_MAX + 7, NULL, 0, -1);
+	CHECK(got_ok == 1);
+	CHECK(got_null == 1);
+}
+
+static void
+test_dispatch_drops_stray_fd(void)
+{
+	int	 fd;
+
+	CHECK((fd = open("/dev/null", O_RDONLY)) != -1);
+	run_dispatch(IMSG_CTL_END, NULL, 0, fd);
+	CHECK(got_ok == 1);
+	CHECK(got_null == 1);
+}
+
+static void
+test_dispatch_good(void)
+{
+	struct msg_verbose	 mv = { 1 };
+
+	run_dispatch(IMSG_CTL_VERBOSE, &mv, sizeof(mv), -1);
+	/* No drop: the loop ends on the deadline with both OKs seen. */
+	CHECK(got_ok == 2);
+	CHECK(got_null == 0);
+}
+
+int
+main(void)
+{
+	log_init(1, LOG_MAIL);
+	event_init();
+	RUN(test_check_sizes);
+	RUN(test_check_types);
+	RUN(test_check_fds);
+	RUN(test_str);
+	RUN(test_dispatch_drops_wrong_size);
+	RUN(test_dispatch_drops_unknown_type);
+	RUN(test_dispatch_drops_stray_fd);
+	RUN(test_dispatch_good);
+	TEST_EXIT();
+}
