@@ -61,8 +61,7 @@ enum proc_role {
 #define USER_VAULTD		"_tresor-vaultd"
 #define GROUP_CTL		"_tresor-ctl"
 
-/* Built-in developer configuration (see tresor.conf(5)). */
-#define DEFAULT_DATADIR		"var"
+/* The built-in configuration's control socket, which ctl looks for. */
 #define DEFAULT_CTLSOCK		"var/run/ctl.sock"
 
 const char	*role_name(enum proc_role);

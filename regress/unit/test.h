@@ -48,7 +48,7 @@ extern int	 test_failed;
 	if (test_a_ == NULL || test_b_ == NULL ||			\
 	    strcmp(test_a_, test_b_) != 0) {				\
 		snprintf(test_why, sizeof(test_why),			\
-		    "%s:%d: \"%s\" != \"%s\"", __FILE__, __LINE__,	\
+		    "%s:%d: \"%.200s\" != \"%.200s\"", __FILE__, __LINE__,\
 		    test_a_ ? test_a_ : "(null)",			\
 		    test_b_ ? test_b_ : "(null)");			\
 		longjmp(test_jmp, 1);					\
