@@ -27,6 +27,27 @@
  *
  * STARTTLS: io_start_tls() discards every byte the client sent before
  * the handshake, so no command can be smuggled across the upgrade.
+ *
+ * The contract, in short (common/io.c has the details):
+ * - io_new() makes the socket non-blocking and starts reading; it owns
+ *   the fd from then on (io_free() closes it).  On failure (NULL) the
+ *   fd is left alone.  The caller has done event_init().
+ * - Events come only from the event loop, never from inside an io_*()
+ *   call.  The callback may call io_free() on its io.  After IO_ERROR or
+ *   IO_DISCONNECTED nothing more happens: the owner frees the io.
+ *   IO_TIMEOUT comes once; the connection still works after it (to say
+ *   goodbye with io_close_when_flushed()).  The idle timer also runs
+ *   while reading is paused or held back by a full output queue.
+ * - io_getline()'s line and io_data()'s bytes are valid until the next
+ *   io_*() call on that io.
+ * - io_resume() with input already buffered brings an IO_DATAIN soon.
+ * - io_write() and friends return -1 once the connection has failed
+ *   (the IO_ERROR is on its way) or has ended.
+ * - io_start_tls() returns -1 if TLS was already started or the
+ *   connection is failed or closing.  io_is_tls(), io_tls_version() and
+ *   io_tls_cipher() answer for an established session only (after
+ *   IO_TLSREADY).
+ * - libtls writes with write(2): the process must ignore SIGPIPE.
  */
 
 #ifndef IO_H
