@@ -1,0 +1,93 @@
+/*
+ * Copyright (c) 2026 The Tresor developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * The encrypting SQLite VFS ("tresor") that vaultd opens every database
+ * through.  See the comment at the top of vault_vfs.c for the on-disk
+ * format and for what it does not protect against.
+ */
+
+#ifndef VAULT_VFS_H
+#define VAULT_VFS_H
+
+#include <stddef.h>
+
+#include <sqlite3.h>
+
+#define VFS_NAME	"tresor"
+#define VFS_KEYLEN	32	/* database key */
+#define VFS_DBIDLEN	16	/* database id, bound into every page */
+#define VFS_PAGESIZE	4096
+#define VFS_RESERVE	40	/* nonce (24) + tag (16) at the end of a page */
+#define VFS_HANDLELEN	33	/* key handle: 32 hex digits and a NUL */
+
+/* Kinds passed to the authentication-failure hook. */
+#define VFS_FAIL_DB		"db"		/* main database page */
+#define VFS_FAIL_WAL		"wal"		/* WAL page read */
+#define VFS_FAIL_WALFRAME	"wal-frame"	/* WAL frame: end of log */
+#define VFS_FAIL_WALTAMPER	"wal-tamper"	/* bad frame before good */
+#define VFS_FAIL_JOURNAL	"journal"	/* rollback journal record */
+
+/*
+ * Register the "tresor" VFS (not as the default).  Idempotent.
+ * Returns SQLITE_OK or an SQLite error code.
+ */
+int	vfs_register(void);
+
+/*
+ * Open (creating it if flags allow) the encrypted database at path with
+ * a 32-byte key and a 16-byte database id.  flags are sqlite3_open_v2()
+ * flags; SQLITE_OPEN_URI and SQLITE_OPEN_EXRESCODE are added.  A new
+ * database is set up with reserve 40 and page size 4096; unless opened
+ * read-only, every database is put in WAL mode (which on a new one
+ * writes page 1).  Then page 1 is checked through the shim (page size
+ * 4096, reserve 40, else SQLITE_NOTADB) and synchronous=FULL,
+ * temp_store=MEMORY and mmap_size=0 are set and verified.  Returns
+ * SQLITE_OK with *dbp set, or an extended SQLite error code with *dbp
+ * NULL: a wrong key or database id gives SQLITE_IOERR_DATA (8202).
+ */
+int	vfs_open_db(const char *, const unsigned char *, const unsigned char *,
+	    int, sqlite3 **);
+
+/*
+ * Called on every detected authentication failure with the main
+ * database's path, the page number (-1 if unknown) and one of the
+ * VFS_FAIL_* kinds.  It runs inside an SQLite call: it must not use the
+ * connection.  NULL restores the default, which logs with log_warnx().
+ * Set it before opening databases: it is read without a lock.
+ */
+void	vfs_set_authfail_hook(void (*)(const char *, long long,
+	    const char *));
+
+/*
+ * For ATTACH, VACUUM INTO and backup targets: register a key and get a
+ * one-time handle for a "file:<path>?vfs=tresor&tkey=<handle>" URI, so
+ * the key never appears in SQL text.  The first main-database open that
+ * names the handle consumes it; vfs_key_forget() drops an unused one.
+ * Returns SQLITE_OK, SQLITE_FULL (too many pending) or SQLITE_MISUSE.
+ */
+int	vfs_key_handle(const unsigned char *, const unsigned char *, char *,
+	    size_t);
+void	vfs_key_forget(const char *);
+
+/*
+ * Check, through the shim's own decrypting read, that page 1 of the
+ * named schema ("main" if NULL) says page size 4096 and reserve 40.
+ * Returns SQLITE_OK, SQLITE_CORRUPT if it does not, or the read error.
+ */
+int	vfs_check_header(sqlite3 *, const char *);
+
+#endif /* VAULT_VFS_H */
