@@ -125,8 +125,10 @@ install: all
 	install -m 0644 ctld/ctld.8 ctld/ctl.8 smtpd/smtpd.8 imapd/imapd.8 \
 	    vaultd/vaultd.8 $(DESTDIR)$(MANDIR)/man8/
 
-clean:
-	rm -f $(PROGS) $(UNIT_TESTS) */*.o */*/*.o */*.d */*/*.d */*.a \
-	    .build-flags
+SRCDIRS	= common ctld smtpd imapd vaultd regress/unit
 
--include $(wildcard */*.d */*/*.d)
+clean:
+	rm -f $(PROGS) $(UNIT_TESTS) .build-flags
+	for d in $(SRCDIRS); do rm -f $$d/*.o $$d/*.d $$d/*.a; done
+
+-include $(foreach d,$(SRCDIRS),$(wildcard $(d)/*.d))

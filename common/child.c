@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -45,6 +46,7 @@ static struct {
 static void	 child_dispatch(struct imsgev *, struct imsg *);
 static void	 child_sig(int, short, void *);
 static struct child_conf *child_conf_new(void);
+static void	 child_log(int, const char *);
 
 void
 child_init(enum proc_role role, const struct child_ops *ops)
@@ -61,6 +63,31 @@ child_init(enum proc_role role, const struct child_ops *ops)
 	if (imsgev_init(&child.iev, CTLD_FILENO, "ctld", child_dispatch, NULL,
 	    1) == -1)
 		fatal("%s: imsgev_init", __func__);
+	log_set_forward(child_log);
+}
+
+/*
+ * A log line, sent to ctld for syslog.  Lines about to end the process
+ * (fatal) are flushed at once: the process will not get back to its
+ * event loop.  If the channel is gone there is no one left to tell.
+ */
+static void
+child_log(int pri, const char *text)
+{
+	struct msg_log	 ml;
+
+	if (!child.iev.active)
+		return;
+	memset(&ml, 0, sizeof(ml));
+	ml.priority = pri;
+	strlcpy(ml.text, text, sizeof(ml.text));
+	if (imsg_compose(&child.iev.ibuf, IMSG_LOG, 0, 0, -1, &ml,
+	    sizeof(ml)) == -1)
+		return;
+	if (pri <= LOG_CRIT)
+		imsgbuf_flush(&child.iev.ibuf);
+	else
+		imsgev_update(&child.iev);
 }
 
 const struct child_conf *

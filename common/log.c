@@ -38,6 +38,7 @@ static int		 log_verbose;
 static const char	*log_procname;
 static unsigned char	 log_anonkey[ANONKEY_LEN];
 static int		 log_anonymise;
+static void		(*log_forward)(int, const char *);
 
 /*
  * foreground: write to stderr instead of syslog.  LOG_NDELAY opens the
@@ -82,6 +83,17 @@ log_set_anonkey(const unsigned char *key)
 	log_anonymise = 1;
 }
 
+/*
+ * A sandboxed child cannot reconnect to syslog (that needs socket(2))
+ * and should not be trusted to name itself there: when not in the
+ * foreground it hands each line to ctld instead.
+ */
+void
+log_set_forward(void (*fn)(int, const char *))
+{
+	log_forward = fn;
+}
+
 void
 vlog(int pri, const char *fmt, va_list ap)
 {
@@ -96,7 +108,9 @@ vlog(int pri, const char *fmt, va_list ap)
 		else
 			fprintf(stderr, "%s\n", msg);
 		fflush(stderr);
-	} else
+	} else if (log_forward != NULL)
+		log_forward(pri, msg);
+	else
 		syslog(pri, "%s", msg);
 	errno = saved_errno;
 }

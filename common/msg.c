@@ -46,6 +46,7 @@ static const struct {
 				  FD_NO },
 	[IMSG_LOG_ANONKEY] =	{ "log-anonkey", sizeof(struct msg_anonkey),
 				  FD_NO },
+	[IMSG_LOG] =		{ "log", sizeof(struct msg_log), FD_NO },
 	[IMSG_CHILD_READY] =	{ "child-ready", sizeof(struct msg_ready),
 				  FD_NO },
 	[IMSG_VAULT_HELLO] =	{ "vault-hello", sizeof(struct msg_peer),

@@ -59,6 +59,7 @@ enum imsg_type {
 
 	/* A child to ctld. */
 	IMSG_CHILD_READY,	/* struct msg_ready: how it is sandboxed */
+	IMSG_LOG,		/* struct msg_log: a line for syslog */
 
 	/* A front and vaultd, on a channel made by ctld. */
 	IMSG_VAULT_HELLO,	/* struct msg_peer: who is speaking */
@@ -130,6 +131,13 @@ struct msg_status {
 	int64_t		 uptime;	/* seconds */
 	uint32_t	 restarts;
 	char		 user[CONF_USER_MAX];
+};
+
+/* Children log through ctld, which alone talks to syslog. */
+#define MSG_LOG_MAX		1024
+struct msg_log {
+	int32_t		 priority;
+	char		 text[MSG_LOG_MAX];
 };
 
 struct msg_result {

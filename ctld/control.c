@@ -108,8 +108,14 @@ control_init(const char *path, const char *group)
 	if (listen(fd, 16) == -1)
 		fatal("listen %s", path);
 	control_fd = fd;
-	event_set(&control_ev, fd, EV_READ | EV_PERSIST, control_accept,
-	    NULL);
+}
+
+/* After event_init(): start accepting. */
+void
+control_listen(void)
+{
+	event_set(&control_ev, control_fd, EV_READ | EV_PERSIST,
+	    control_accept, NULL);
 	event_add(&control_ev, NULL);
 }
 

@@ -97,8 +97,8 @@ main(int argc, char *argv[])
 	if (conffile != NULL) {
 		if (conf_parse(conffile, &conf) != 0)
 			fatalx("%s: configuration has errors", conffile);
-	} else if ((conf = conf_default()) == NULL)
-		fatal("conf_default");
+	} else
+		conf = conf_default();
 	if (check) {
 		conf_print(stdout, conf);
 		fprintf(stderr, "configuration OK\n");
@@ -122,11 +122,13 @@ main(int argc, char *argv[])
 	ctld_prepare(conf);
 	if (listen_open(conf, NULL) == -1)
 		fatalx("cannot open the listening sockets");
+	/* Before daemon(): "already running" must reach the terminal. */
+	control_init(conf->ctlsock, conf->ctlgroup);
 	if (!foreground && daemon(1, 0) == -1)
 		fatal("daemon");
 
 	event_init();
-	control_init(conf->ctlsock, conf->ctlgroup);
+	control_listen();
 	signal(SIGPIPE, SIG_IGN);
 	signal_set(&ev_sigterm, SIGTERM, ctld_sig, NULL);
 	signal_set(&ev_sigint, SIGINT, ctld_sig, NULL);
@@ -369,10 +371,8 @@ ctld_reload(char *err, size_t errlen)
 			    "configuration is kept", ctld->conffile);
 			return (-1);
 		}
-	} else if ((conf = conf_default()) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return (-1);
-	}
+	} else
+		conf = conf_default();
 	abspath(conf->datadir, sizeof(conf->datadir));
 	abspath(conf->emptydir, sizeof(conf->emptydir));
 	abspath(conf->ctlsock, sizeof(conf->ctlsock));

@@ -83,6 +83,7 @@ int	 supervise_alive(void);
 
 /* control.c */
 void	 control_init(const char *, const char *);
+void	 control_listen(void);
 void	 control_cleanup(void);
 
 /* listen.c */

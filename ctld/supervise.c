@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -286,10 +287,24 @@ static void
 child_dispatch(struct imsgev *iev, struct imsg *imsg)
 {
 	struct child	*c = iev->arg;
+	struct msg_log	 ml;
+	char		*p;
 
 	if (imsg == NULL)
 		goto drop;
 	switch (imsg->hdr.type) {
+	case IMSG_LOG:
+		if (imsg_get_data(imsg, &ml, sizeof(ml)) == -1 ||
+		    !MSG_STR(ml.text) || ml.priority < LOG_EMERG ||
+		    ml.priority > LOG_DEBUG)
+			goto bad;
+		/* The name is ours to give: a child cannot pose as another. */
+		for (p = ml.text; *p != '\0'; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				*p = '?';
+		logit(ml.priority, "%s[%d]: %s", role_name(c->role),
+		    (int)c->pid, ml.text);
+		return;
 	case IMSG_CHILD_READY:
 		if (imsg_get_data(imsg, &c->ready, sizeof(c->ready)) == -1 ||
 		    c->ready.role != (uint32_t)c->role)
