@@ -128,7 +128,8 @@ control_cleanup(void)
 	TAILQ_FOREACH(c, &ctl_conns, entry)
 		imsgbuf_flush(&c->iev.ibuf);
 	if (control_fd != -1) {
-		event_del(&control_ev);
+		if (event_initialized(&control_ev))
+			event_del(&control_ev);
 		close(control_fd);
 		unlink(control_path);
 		control_fd = -1;

@@ -115,17 +115,19 @@ main(int argc, char *argv[])
 	ctld->started = time(NULL);
 	ctld_find_programs();
 
-	log_init(foreground, LOG_MAIL);
 	log_procinit("ctld");
 	log_setverbose(verbose);
 
+	/* Until daemon(), errors go to the terminal that started us. */
 	ctld_prepare(conf);
-	if (listen_open(conf, NULL) == -1)
-		fatalx("cannot open the listening sockets");
-	/* Before daemon(): "already running" must reach the terminal. */
 	control_init(conf->ctlsock, conf->ctlgroup);
+	if (listen_open(conf, NULL) == -1) {
+		control_cleanup();
+		fatalx("cannot open the listening sockets");
+	}
 	if (!foreground && daemon(1, 0) == -1)
 		fatal("daemon");
+	log_init(foreground, LOG_MAIL);
 
 	event_init();
 	control_listen();

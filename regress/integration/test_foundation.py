@@ -420,6 +420,42 @@ class Supervision(unittest.TestCase):
         self.assertEqual(c.line(), "-ERR Timeout, closing connection")
 
 
+class Daemonised(unittest.TestCase):
+    """Without -d: ctld detaches and the children log through it."""
+
+    def test_children_stay_up_when_logging_through_ctld(self):
+        t = Tresor()
+        try:
+            p = subprocess.run([CTLD, "-v", "-f", t.conf], timeout=30,
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=t.env())
+            self.assertEqual(p.returncode, 0, p.stderr)
+            wait_for(lambda: (t.status(check=False) or {}).get(
+                "smtpd", {}).get("state") == "running", 20, "smtpd up")
+            # Sessions make the fronts log; they must not die of it.
+            for name in ("smtp", "imap", "pop3"):
+                c = t.connect(name)
+                c.line()
+                c.close()
+            time.sleep(1)
+            st = t.status()
+            for role in ROLES:
+                self.assertEqual(st[role]["state"], "running", role)
+                self.assertEqual(st[role]["restarts"], 0, role)
+            # A second ctld on the same socket is refused, on stderr.
+            p = subprocess.run([CTLD, "-f", t.conf], timeout=30,
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=t.env())
+            self.assertEqual(p.returncode, 1)
+            self.assertIn(b"already", p.stderr)
+            pid = st["ctld"]["pid"]
+            t.ctl("stop")
+            wait_for(lambda: not os.path.exists("/proc/%d" % pid), 30,
+                     "ctld gone")
+        finally:
+            t.cleanup()
+
+
 class CheckMode(unittest.TestCase):
     def test_n_prints_config(self):
         t = Tresor()
