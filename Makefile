@@ -69,6 +69,9 @@ FORCE:
 %.o: %.c .build-flags
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
+# vaultd's tests use its headers; nothing else may.
+vaultd/%.o regress/unit/%.o: ALL_CFLAGS += -Ivaultd
+
 define staticlib
 $(1): $(2:.c=.o)
 	rm -f $$@

@@ -1,0 +1,193 @@
+/*
+ * Copyright (c) 2026 The Tresor developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * One account's mailbox: an encrypted SQLite database (vault_vfs.c)
+ * with its folders, messages, flags and full-text index.  Enough for
+ * IMAP4rev2 with CONDSTORE/QRESYNC and for POP3.
+ *
+ * Every function returns MBOX_OK or one of the MBOX_E* codes.  Writes
+ * run in one transaction each, committed and synced before the function
+ * returns MBOX_OK (synchronous=FULL): an acknowledged change is durable.
+ * Each committed write also bumps the mailbox's commit counter (the
+ * freshness record kept in directory.db, see docs/).
+ */
+
+#ifndef VAULT_MBOX_H
+#define VAULT_MBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bundle.h"
+#include "search.h"
+
+#define MBOX_OK			0
+#define MBOX_ENOTFOUND		1	/* no such folder or message */
+#define MBOX_EEXISTS		2	/* the folder exists */
+#define MBOX_EINVAL		3	/* bad name, bad set, refused */
+#define MBOX_EMODIFIED		4	/* CONDSTORE: changed since */
+#define MBOX_EIO		5	/* storage error (logged) */
+#define MBOX_ELIMIT		6	/* too many folders, too large */
+
+#define MBOX_NAME_MAX		1024	/* folder name, UTF-8, with NUL */
+#define MBOX_DEPTH_MAX		32	/* levels of '/' in a name */
+#define MBOX_FOLDERS_MAX	10000
+#define MBOX_KEYWORD_MAX	64	/* one keyword, with NUL */
+#define MBOX_KEYWORDS_MAX	32	/* keywords per message */
+#define MBOX_DELIM		'/'
+#define MBOX_RANGES_MAX		1024	/* ranges in one set */
+#define MBOX_IMPORT_NAME_MAX	256	/* spool entry name, with NUL */
+
+/* mbox_fetch() "byseq" argument: bits. */
+#define MBOX_FETCH_SEQ		0x01	/* ranges are sequence numbers */
+#define MBOX_FETCH_NOMETA	0x02	/* no envelope/bodystructure */
+
+enum mbox_special {
+	SPECIAL_NONE,
+	SPECIAL_INBOX,
+	SPECIAL_DRAFTS,
+	SPECIAL_SENT,
+	SPECIAL_JUNK,
+	SPECIAL_TRASH,
+	SPECIAL_ARCHIVE
+};
+
+struct mbox;
+
+struct mbox_folder {
+	int64_t		 id;
+	char		 name[MBOX_NAME_MAX];
+	uint32_t	 special;		/* enum mbox_special */
+	int		 subscribed;
+	uint32_t	 uidvalidity;
+	uint32_t	 uidnext;
+	uint64_t	 highestmodseq;
+	uint32_t	 exists;		/* messages */
+	uint32_t	 unseen;		/* without \Seen */
+	uint32_t	 deleted;		/* with \Deleted */
+	uint64_t	 size;			/* octets, all messages */
+};
+
+struct mbox_msg {
+	uint32_t	 uid;
+	uint32_t	 seq;			/* 1-based, in uid order */
+	uint64_t	 modseq;
+	uint32_t	 flags;			/* MAILFLAG_* */
+	char		 keywords[MBOX_KEYWORDS_MAX * MBOX_KEYWORD_MAX];
+						/* space-separated */
+	int64_t		 internaldate;
+	uint64_t	 size;			/* octets of the raw message */
+	const char	*envelope;		/* valid during the callback */
+	const char	*bodystructure;
+};
+
+/* A set of uids: ranges, inclusive, sorted or not. */
+struct mbox_range {
+	uint32_t	 first;
+	uint32_t	 last;
+};
+
+enum mbox_store_op {
+	STORE_REPLACE,
+	STORE_ADD,
+	STORE_REMOVE
+};
+
+/*
+ * Callbacks return 0 to go on, non-zero to stop (the call still
+ * returns MBOX_OK).  Read calls (list, fetch, search, vanished) call
+ * them inside a read transaction: they must not call into the same
+ * struct mbox.  Write calls (store, copy, expunge) call them after the
+ * commit, so only durable changes are reported.
+ */
+typedef int (*mbox_folder_cb)(void *, const struct mbox_folder *);
+typedef int (*mbox_msg_cb)(void *, const struct mbox_msg *);
+typedef int (*mbox_uid_cb)(void *, uint32_t);
+typedef int (*mbox_uidpair_cb)(void *, uint32_t, uint32_t);
+
+/*
+ * Folder names are UTF-8 with '/' as the delimiter; "INBOX" in any
+ * case (also as the first component) means INBOX.  A bad name is
+ * MBOX_EINVAL everywhere.
+ *
+ * mbox_open(path, key32, dbid16, &mbox): a new database gets INBOX,
+ * Drafts, Sent, Junk, Trash and Archive, subscribed.  A wrong key, a
+ * tampered file or an unknown schema version is MBOX_EIO.
+ * mbox_counter(): the commit counter, +1 per committed write; a write
+ * call that changes nothing commits nothing.
+ *
+ * mbox_folder_create(name, special): special-use (SPECIAL_NONE or
+ * DRAFTS..ARCHIVE); missing parents are created (unsubscribed, as is
+ * the new folder).  mbox_folder_rename() renames the children too and
+ * keeps UIDVALIDITY; renaming INBOX moves its messages instead.
+ *
+ * mbox_fetch(): "*" is UINT32_MAX, reversed ranges are swapped;
+ * messages in ascending uid order, with sequence numbers.
+ * mbox_store(): uid ranges.  keywords is a space-separated list of
+ * IMAP atoms (no system flags): MBOX_EINVAL if malformed, MBOX_ELIMIT
+ * if a message would get more than MBOX_KEYWORDS_MAX.  Keywords compare
+ * case-insensitively.  A message with modseq > unchangedsince (when
+ * not 0) is left alone and reported to failed_cb; only messages that
+ * really change get a new modseq and go to changed_cb (envelope NULL).
+ * The call returns MBOX_OK even when some failed the condition.
+ * mbox_copy(): MBOX_ENOTFOUND if a folder is missing; the uid pairs in
+ * source uid order; *uidvalidity is the destination's.
+ * mbox_expunge(): ranges NULL means every \Deleted message; one new
+ * modseq for what one call expunges.
+ * mbox_search(): MBOX_EINVAL if search_check() fails.  Substrings of
+ * three or more characters are matched case-insensitively with Unicode
+ * case folding (trigram index), shorter ones folding ASCII only.
+ * UINT32_MAX in a UID or sequence range means "*".  Sent-date keys use
+ * the internal date for a message without a Date: header.
+ * mbox_import(name, bundle): MBOX_EEXISTS (and no change) if the spool
+ * entry was imported already; names are 1..MBOX_IMPORT_NAME_MAX-1
+ * graphic ASCII characters.
+ */
+int	 mbox_open(const char *, const unsigned char *, const unsigned char *,
+	    struct mbox **);
+void	 mbox_close(struct mbox *);
+uint64_t mbox_counter(struct mbox *);
+
+int	 mbox_folder_list(struct mbox *, mbox_folder_cb, void *);
+int	 mbox_folder_get(struct mbox *, const char *, struct mbox_folder *);
+int	 mbox_folder_create(struct mbox *, const char *, uint32_t);
+int	 mbox_folder_delete(struct mbox *, const char *);
+int	 mbox_folder_rename(struct mbox *, const char *, const char *);
+int	 mbox_folder_subscribe(struct mbox *, const char *, int);
+
+int	 mbox_append(struct mbox *, const char *, const struct bundle *,
+	    uint32_t, const char *, uint32_t *, uint32_t *);
+int	 mbox_fetch(struct mbox *, const char *, const struct mbox_range *,
+	    size_t, int, mbox_msg_cb, void *);
+int	 mbox_body_write(struct mbox *, const char *, uint32_t, int);
+int	 mbox_store(struct mbox *, const char *, const struct mbox_range *,
+	    size_t, enum mbox_store_op, uint32_t, const char *, uint64_t,
+	    mbox_msg_cb, mbox_uid_cb, void *);
+int	 mbox_copy(struct mbox *, const char *, const struct mbox_range *,
+	    size_t, const char *, int, mbox_uidpair_cb, void *,
+	    uint32_t *);
+int	 mbox_expunge(struct mbox *, const char *, const struct mbox_range *,
+	    size_t, mbox_uid_cb, void *);
+int	 mbox_search(struct mbox *, const char *,
+	    const struct search_program *, mbox_uid_cb, void *);
+int	 mbox_vanished(struct mbox *, const char *, uint64_t, mbox_uid_cb,
+	    void *);
+int	 mbox_import_seen(struct mbox *, const char *);
+int	 mbox_import(struct mbox *, const char *, const struct bundle *);
+int	 mbox_usage(struct mbox *, uint64_t *, uint64_t *);
+
+#endif /* VAULT_MBOX_H */
