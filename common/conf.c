@@ -76,6 +76,9 @@ conf_new(void)
 	conf->limits.max_message_size = 35 * 1024 * 1024;
 	conf->limits.timeout_idle = 300;
 	conf->limits.timeout_session = 3600;
+
+	/* kdf_ops and kdf_memory stay 0: vaultd's own default. */
+	conf->vault.lock_grace = 60;
 	return (conf);
 }
 
@@ -289,6 +292,17 @@ conf_print(FILE *fp, const struct conf *conf)
 	print_scaled(fp, conf->limits.timeout_idle, 0);
 	fputs("\nlimit timeout session ", fp);
 	print_scaled(fp, conf->limits.timeout_session, 0);
+	fputc('\n', fp);
+	if (conf->vault.kdf_ops == 0 && conf->vault.kdf_memory == 0)
+		fputs("vault kdf default\n", fp);
+	else {
+		fprintf(fp, "vault kdf ops %llu memory ",
+		    (unsigned long long)conf->vault.kdf_ops);
+		print_scaled(fp, conf->vault.kdf_memory, 1);
+		fputc('\n', fp);
+	}
+	fputs("vault lock-grace ", fp);
+	print_scaled(fp, conf->vault.lock_grace, 0);
 	fputc('\n', fp);
 
 	TAILQ_FOREACH(d, &conf->domains, entry) {

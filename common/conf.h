@@ -28,6 +28,7 @@
 
 #include <limits.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "common.h"
@@ -74,6 +75,17 @@ struct limits {
 	unsigned int	 timeout_session;	/* seconds */
 };
 
+/*
+ * vaultd's settings.  The Argon2id cost is that of the keyslots vaultd
+ * writes (each slot keeps the cost it was made with); kdf_ops and
+ * kdf_memory are both 0, for vaultd's built-in default, or both set.
+ */
+struct vault_conf {
+	uint64_t	 kdf_ops;	/* Argon2id passes; 0: the default */
+	uint64_t	 kdf_memory;	/* bytes; 0: the default */
+	unsigned int	 lock_grace;	/* seconds kept unlocked when idle */
+};
+
 struct conf {
 	char			 source[PATH_MAX];	/* file or "(built-in)" */
 	char			 hostname[CONF_NAME_MAX];
@@ -87,6 +99,7 @@ struct conf {
 	int			 tls_selfsigned; /* make it if missing */
 	int			 log_plain_addresses;
 	struct limits		 limits;
+	struct vault_conf	 vault;
 	struct domainlist	 domains;
 	struct listenerlist	 listeners;
 };

@@ -70,6 +70,17 @@
 #define CONF_IDLE_MAX		(24LL * 3600)		/* 24h */
 #define CONF_SESSION_MAX	(7LL * 24 * 3600)	/* 7d */
 
+/*
+ * The Argon2id costs vaultd accepts (keys_cost_valid()): a cost it
+ * would refuse is better caught here, with a file and a line.
+ */
+#define CONF_KDF_OPS_MIN	1
+#define CONF_KDF_OPS_MAX	20
+#define CONF_KDF_MEM_MIN	(8LL * 1024 * 1024)		/* 8M */
+#define CONF_KDF_MEM_MAX	(4LL * 1024 * 1024 * 1024)	/* 4G */
+#define CONF_KDF_MEM_UNIT	1024LL	/* Argon2id counts memory in KiB */
+#define CONF_GRACE_MAX		3600LL			/* 1h */
+
 enum toktype {
 	T_EOF,
 	T_EOL,
@@ -88,6 +99,7 @@ enum kw {
 	KW_CONNECTIONS,
 	KW_CONTROL,
 	KW_DATADIR,
+	KW_DEFAULT,
 	KW_DOMAIN,
 	KW_GROUP,
 	KW_HOSTNAME,
@@ -96,13 +108,17 @@ enum kw {
 	KW_IMAPD,
 	KW_IMPLICIT,
 	KW_INCLUDE,
+	KW_KDF,
 	KW_KEY,
 	KW_LIMIT,
 	KW_LISTEN,
+	KW_LOCK_GRACE,
 	KW_LOG,
+	KW_MEMORY,
 	KW_MESSAGE_SIZE,
 	KW_NONE,
 	KW_ON,
+	KW_OPS,
 	KW_PER_ADDRESS,
 	KW_PLAIN,
 	KW_PLAINTEXT_AUTH,
@@ -118,6 +134,7 @@ enum kw {
 	KW_TIMEOUT,
 	KW_TLS,
 	KW_USER,
+	KW_VAULT,
 	KW_VAULTD
 };
 
@@ -136,6 +153,7 @@ static const struct keyword keywords[] = {
 	{ "connections",	KW_CONNECTIONS },
 	{ "control",		KW_CONTROL },
 	{ "datadir",		KW_DATADIR },
+	{ "default",		KW_DEFAULT },
 	{ "domain",		KW_DOMAIN },
 	{ "group",		KW_GROUP },
 	{ "hostname",		KW_HOSTNAME },
@@ -144,13 +162,17 @@ static const struct keyword keywords[] = {
 	{ "imapd",		KW_IMAPD },
 	{ "implicit",		KW_IMPLICIT },
 	{ "include",		KW_INCLUDE },
+	{ "kdf",		KW_KDF },
 	{ "key",		KW_KEY },
 	{ "limit",		KW_LIMIT },
 	{ "listen",		KW_LISTEN },
+	{ "lock-grace",		KW_LOCK_GRACE },
 	{ "log",		KW_LOG },
+	{ "memory",		KW_MEMORY },
 	{ "message-size",	KW_MESSAGE_SIZE },
 	{ "none",		KW_NONE },
 	{ "on",			KW_ON },
+	{ "ops",		KW_OPS },
 	{ "per-address",	KW_PER_ADDRESS },
 	{ "plain",		KW_PLAIN },
 	{ "plaintext-auth",	KW_PLAINTEXT_AUTH },
@@ -166,6 +188,7 @@ static const struct keyword keywords[] = {
 	{ "timeout",		KW_TIMEOUT },
 	{ "tls",		KW_TLS },
 	{ "user",		KW_USER },
+	{ "vault",		KW_VAULT },
 	{ "vaultd",		KW_VAULTD }
 };
 
@@ -248,8 +271,12 @@ static int	 expect_eol(struct parser *);
 static int	 expect_kw(struct parser *, enum kw, const char *);
 static int	 get_string(struct parser *, const char *, char *, size_t);
 static int	 all_digits(const char *);
+static int	 scan_number(struct parser *, const char *, long long,
+		    long long, long long *);
 static int	 get_number(struct parser *, const char *, const char *,
 		    long long, long long, long long *);
+static int	 scan_scaled(struct parser *, const char *, long long,
+		    long long *);
 static int	 get_scaled(struct parser *, const char *, const char *,
 		    const char *, long long, long long, long long *);
 static int	 check_name(const char *, char *, size_t);
@@ -279,6 +306,8 @@ static int	 add_listener(struct parser *, const struct sockaddr_storage *,
 		    const char *, int);
 static int	 parse_limit(struct parser *, const char *, int);
 static int	 parse_log(struct parser *);
+static int	 parse_vault(struct parser *);
+static int	 parse_kdf(struct parser *);
 static void	 validate(struct parser *);
 
 int
@@ -851,35 +880,51 @@ all_digits(const char *s)
 	return (1);
 }
 
-/* A decimal number from min to max; name is used for range errors. */
+/*
+ * A decimal number from min to max.  Returns 0, 1 for a number out of
+ * range (not reported: the caller says what the range is), or -1 after
+ * reporting that there is no number.
+ */
 static int
-get_number(struct parser *p, const char *what, const char *name,
-    long long min, long long max, long long *v)
+scan_number(struct parser *p, const char *what, long long min,
+    long long max, long long *v)
 {
 	struct token	*t;
 	const char	*errstr;
-	char		 buf[SHOW_LEN];
 
 	t = next(p);
 	if ((t->type != T_WORD && t->type != T_STRING) || !all_digits(t->s))
 		return (expected(p, what));
 	*v = strtonum(t->s, min, max, &errstr);
-	if (errstr != NULL) {
+	return (errstr != NULL ? 1 : 0);
+}
+
+/* A decimal number from min to max; name is used for range errors. */
+static int
+get_number(struct parser *p, const char *what, const char *name,
+    long long min, long long max, long long *v)
+{
+	char	 buf[SHOW_LEN];
+	int	 r;
+
+	if ((r = scan_number(p, what, min, max, v)) == 1) {
 		tokerr(p, "%s %s is out of range (%lld-%lld)", name,
-		    show(t->s, buf, sizeof(buf)), min, max);
+		    show(p->tok.s, buf, sizeof(buf)), min, max);
 		return (-1);
 	}
-	return (0);
+	return (r);
 }
 
 /*
  * A number with an optional unit, as in "35M" or "5m": a size in bytes
  * (kind "size": K, M, G, powers of 1024) or a duration in seconds (kind
- * "duration": s, m, h, d).  name and range are for the range error.
+ * "duration": s, m, h, d).  Returns 0 with the value from 0 to max, 1
+ * for a value above max (not reported), or -1 after reporting a bad
+ * token.
  */
 static int
-get_scaled(struct parser *p, const char *kind, const char *name,
-    const char *range, long long min, long long max, long long *v)
+scan_scaled(struct parser *p, const char *kind, long long max,
+    long long *v)
 {
 	static const struct {
 		char		 c;
@@ -927,20 +972,33 @@ get_scaled(struct parser *p, const char *kind, const char *name,
 		}
 	}
 	/* Too many digits is simply out of range. */
-	n = -1;
-	if (digits < sizeof(num)) {
-		memcpy(num, t->s, digits);
-		num[digits] = '\0';
-		n = strtonum(num, 0, max, &errstr);
-		if (errstr != NULL)
-			n = -1;
-	}
-	if (n == -1 || n * mult < min || n * mult > max) {
+	if (digits >= sizeof(num))
+		return (1);
+	memcpy(num, t->s, digits);
+	num[digits] = '\0';
+	n = strtonum(num, 0, max, &errstr);
+	/* Divided, not multiplied: n * mult must not overflow. */
+	if (errstr != NULL || n > max / mult)
+		return (1);
+	*v = n * mult;
+	return (0);
+}
+
+/* A size or a duration from min to max; name and range for errors. */
+static int
+get_scaled(struct parser *p, const char *kind, const char *name,
+    const char *range, long long min, long long max, long long *v)
+{
+	char	 buf[SHOW_LEN];
+	int	 r;
+
+	if ((r = scan_scaled(p, kind, max, v)) == -1)
+		return (-1);
+	if (r == 1 || *v < min) {
 		tokerr(p, "%s %s is out of range (%s)", name,
-		    show(t->s, buf, sizeof(buf)), range);
+		    show(p->tok.s, buf, sizeof(buf)), range);
 		return (-1);
 	}
-	*v = n * mult;
 	return (0);
 }
 
@@ -1189,6 +1247,8 @@ parse_statement(struct parser *p)
 		return (parse_limit(p, file, line));
 	case KW_LOG:
 		return (parse_log(p));
+	case KW_VAULT:
+		return (parse_vault(p));
 	default:
 		/* A lexer error on the next token says enough already. */
 		if (t->type != T_ERROR)
@@ -1743,6 +1803,85 @@ parse_log(struct parser *p)
 	if (expect_eol(p) == -1)
 		return (-1);
 	p->conf->log_plain_addresses = plain;
+	return (0);
+}
+
+/*
+ * vault kdf default
+ * vault kdf ops N memory SIZE
+ * vault lock-grace DURATION
+ */
+static int
+parse_vault(struct parser *p)
+{
+	long long	 v;
+	int		 r;
+
+	switch (tok_kw(next(p))) {
+	case KW_KDF:
+		return (parse_kdf(p));
+	case KW_LOCK_GRACE:
+		/* 0 is allowed: lock as soon as the last session ends. */
+		if ((r = scan_scaled(p, "duration", CONF_GRACE_MAX, &v)) == -1)
+			return (-1);
+		if (r == 1) {
+			tokerr(p, "lock-grace must be at most 1h");
+			return (-1);
+		}
+		if (expect_eol(p) == -1)
+			return (-1);
+		p->conf->vault.lock_grace = v;
+		return (0);
+	default:
+		return (expected(p, "kdf or lock-grace"));
+	}
+}
+
+/* The Argon2id cost of the keyslots vaultd writes, after "vault kdf". */
+static int
+parse_kdf(struct parser *p)
+{
+	long long	 ops, mem;
+	int		 r;
+
+	switch (tok_kw(next(p))) {
+	case KW_DEFAULT:
+		if (expect_eol(p) == -1)
+			return (-1);
+		p->conf->vault.kdf_ops = 0;
+		p->conf->vault.kdf_memory = 0;
+		return (0);
+	case KW_OPS:
+		break;
+	default:
+		return (expected(p, "default or ops"));
+	}
+
+	if ((r = scan_number(p, "a number", CONF_KDF_OPS_MIN,
+	    CONF_KDF_OPS_MAX, &ops)) == -1)
+		return (-1);
+	if (r == 1) {
+		tokerr(p, "kdf ops must be between %d and %d",
+		    CONF_KDF_OPS_MIN, CONF_KDF_OPS_MAX);
+		return (-1);
+	}
+	if (expect_kw(p, KW_MEMORY, "\"memory\"") == -1)
+		return (-1);
+	if ((r = scan_scaled(p, "size", CONF_KDF_MEM_MAX, &mem)) == -1)
+		return (-1);
+	if (r == 1 || mem < CONF_KDF_MEM_MIN) {
+		tokerr(p, "kdf memory must be between 8M and 4G");
+		return (-1);
+	}
+	/* Only a plain number of bytes can miss: K, M and G are whole. */
+	if (mem % CONF_KDF_MEM_UNIT != 0) {
+		tokerr(p, "kdf memory must be a multiple of 1K");
+		return (-1);
+	}
+	if (expect_eol(p) == -1)
+		return (-1);
+	p->conf->vault.kdf_ops = ops;
+	p->conf->vault.kdf_memory = mem;
 	return (0);
 }
 

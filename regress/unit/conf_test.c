@@ -37,6 +37,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,7 @@ static void	 check_file_defaults(const struct conf *);
 static void	 check_same(const struct conf *, const struct conf *);
 static void	 roundtrip(const char *);
 static struct listener *make_listener(const char *);
+static void	 check_printed(const struct conf *, const char *);
 
 /*
  * Helpers.
@@ -389,6 +391,9 @@ check_file_defaults(const struct conf *conf)
 	CHECK(conf->limits.max_message_size == 36700160);
 	CHECK(conf->limits.timeout_idle == 300);
 	CHECK(conf->limits.timeout_session == 3600);
+	CHECK(conf->vault.kdf_ops == 0);
+	CHECK(conf->vault.kdf_memory == 0);
+	CHECK(conf->vault.lock_grace == 60);
 }
 
 /* Every field but the source. */
@@ -415,6 +420,9 @@ check_same(const struct conf *a, const struct conf *b)
 	CHECK(a->limits.max_message_size == b->limits.max_message_size);
 	CHECK(a->limits.timeout_idle == b->limits.timeout_idle);
 	CHECK(a->limits.timeout_session == b->limits.timeout_session);
+	CHECK(a->vault.kdf_ops == b->vault.kdf_ops);
+	CHECK(a->vault.kdf_memory == b->vault.kdf_memory);
+	CHECK(a->vault.lock_grace == b->vault.lock_grace);
 
 	da = TAILQ_FIRST(&a->domains);
 	db = TAILQ_FIRST(&b->domains);
@@ -502,6 +510,31 @@ make_listener(const char *addr)
 	return (&l);
 }
 
+/* conf_print() shows line, a whole line, exactly once. */
+static void
+check_printed(const struct conf *conf, const char *line)
+{
+	FILE	*fp;
+	char	*text = NULL, *hit;
+	char	 want[256];
+	size_t	 len = 0;
+	int	 n;
+
+	n = snprintf(want, sizeof(want), "\n%s\n", line);
+	CHECK(n > 0 && (size_t)n < sizeof(want));
+	CHECK((fp = open_memstream(&text, &len)) != NULL);
+	conf_print(fp, conf);
+	CHECK(fclose(fp) == 0);
+	hit = strstr(text, want);
+	if (hit == NULL || strstr(hit + 1, want) != NULL) {
+		snprintf(test_why, sizeof(test_why), "conf_print: \"%.200s\" "
+		    "not there exactly once", line);
+		free(text);
+		longjmp(test_jmp, 1);
+	}
+	free(text);
+}
+
 /*
  * Tests.
  */
@@ -552,6 +585,9 @@ test_conf_default(void)
 	CHECK(conf->limits.max_message_size == 36700160);
 	CHECK(conf->limits.timeout_idle == 300);
 	CHECK(conf->limits.timeout_session == 3600);
+	CHECK(conf->vault.kdf_ops == 0);
+	CHECK(conf->vault.kdf_memory == 0);
+	CHECK(conf->vault.lock_grace == 60);
 	CHECK(count_domains(conf) == 1);
 	CHECK_SEQ(nth_domain(conf, 0)->name, "localhost");
 
@@ -591,6 +627,8 @@ test_conf_default(void)
 	CHECK(strstr(text, "\nlimit message-size 35M\n") != NULL);
 	CHECK(strstr(text, "\nlimit timeout idle 5m\n") != NULL);
 	CHECK(strstr(text, "\nlimit timeout session 1h\n") != NULL);
+	CHECK(strstr(text, "\nvault kdf default\n") != NULL);
+	CHECK(strstr(text, "\nvault lock-grace 1m\n") != NULL);
 	CHECK(strstr(text, "\ndomain \"localhost\"\n") != NULL);
 	CHECK(strstr(text, "\nlisten on 127.0.0.1 port 2587 submission tls "
 	    "starttls plaintext-auth\nlisten on 127.0.0.1 port 2465 "
@@ -659,6 +697,11 @@ test_full(void)
 	CHECK(conf->limits.max_message_size == 50 * 1024 * 1024);
 	CHECK(conf->limits.timeout_idle == 600);
 	CHECK(conf->limits.timeout_session == 7200);
+	CHECK(conf->vault.kdf_ops == 3);
+	CHECK(conf->vault.kdf_memory == 512ULL * 1024 * 1024);
+	CHECK(conf->vault.lock_grace == 300);
+	check_printed(conf, "vault kdf ops 3 memory 512M");
+	check_printed(conf, "vault lock-grace 5m");
 	CHECK_SEQ(nth_domain(conf, 0)->name, "example.org");
 	CHECK_SEQ(nth_domain(conf, 1)->name, "example.net");	/* lowered */
 	CHECK(count_domains(conf) == 2);
@@ -854,6 +897,96 @@ test_units(void)
 }
 
 static void
+test_vault(void)
+{
+	static const struct {
+		const char	*stmts;
+		uint64_t	 ops, mem;
+		unsigned int	 grace;
+		const char	*kdf, *lock;	/* as conf_print() shows them */
+	} cases[] = {
+		{ "", 0, 0, 60, "vault kdf default", "vault lock-grace 1m" },
+		{ "vault kdf default", 0, 0, 60, "vault kdf default",
+		    "vault lock-grace 1m" },
+		{ "vault kdf ops 1 memory 8M", 1, 8ULL << 20, 60,
+		    "vault kdf ops 1 memory 8M", "vault lock-grace 1m" },
+		{ "vault kdf ops 20 memory 4G", 20, 4ULL << 30, 60,
+		    "vault kdf ops 20 memory 4G", NULL },
+		{ "vault kdf ops 4 memory 256m", 4, 256ULL << 20, 60,
+		    "vault kdf ops 4 memory 256M", NULL },
+		{ "vault kdf ops 5 memory 1g", 5, 1ULL << 30, 60,
+		    "vault kdf ops 5 memory 1G", NULL },
+		{ "vault kdf ops 3 memory 4194304K", 3, 4ULL << 30, 60,
+		    "vault kdf ops 3 memory 4G", NULL },
+		{ "vault kdf ops 2 memory 8388608", 2, 8ULL << 20, 60,
+		    "vault kdf ops 2 memory 8M", NULL },
+		{ "vault kdf ops 2 memory 8389632", 2, 8389632, 60,
+		    "vault kdf ops 2 memory 8193K", NULL },
+		{ "vault kdf ops 007 memory 12288k", 7, 12ULL << 20, 60,
+		    "vault kdf ops 7 memory 12M", NULL },
+		{ "vault kdf ops \"6\" memory \"32M\"", 6, 32ULL << 20, 60,
+		    "vault kdf ops 6 memory 32M", NULL },
+		{ "vault kdf ops 4 memory 64M\nvault kdf default", 0, 0, 60,
+		    "vault kdf default", NULL },
+		{ "vault kdf default\nvault kdf ops 2 memory 16M", 2,
+		    16ULL << 20, 60, "vault kdf ops 2 memory 16M", NULL },
+		{ "vault kdf ops 4 \\\n    memory 64M  # comment", 4,
+		    64ULL << 20, 60, "vault kdf ops 4 memory 64M", NULL },
+		{ "o = 4\nm = \"128M\"\ng = 2m\nvault kdf ops $o memory $m\n"
+		    "vault lock-grace $g", 4, 128ULL << 20, 120,
+		    "vault kdf ops 4 memory 128M", "vault lock-grace 2m" },
+		{ "vault lock-grace 0", 0, 0, 0, "vault kdf default",
+		    "vault lock-grace 0s" },
+		{ "vault lock-grace 0s", 0, 0, 0, NULL, "vault lock-grace 0s" },
+		{ "vault lock-grace 0h", 0, 0, 0, NULL, "vault lock-grace 0s" },
+		{ "vault lock-grace 1s", 0, 0, 1, NULL, "vault lock-grace 1s" },
+		{ "vault lock-grace 90", 0, 0, 90, NULL,
+		    "vault lock-grace 90s" },
+		{ "vault lock-grace 5m", 0, 0, 300, NULL,
+		    "vault lock-grace 5m" },
+		{ "vault lock-grace 1h", 0, 0, 3600, NULL,
+		    "vault lock-grace 1h" },
+		{ "vault lock-grace 60m", 0, 0, 3600, NULL,
+		    "vault lock-grace 1h" },
+		{ "vault lock-grace 3600", 0, 0, 3600, NULL,
+		    "vault lock-grace 1h" },
+		{ "vault lock-grace 3599s", 0, 0, 3599, NULL,
+		    "vault lock-grace 3599s" },
+		{ "vault lock-grace 30\nvault lock-grace 45s", 0, 0, 45, NULL,
+		    "vault lock-grace 45s" }
+	};
+	struct conf	*conf;
+	char		 text[512];
+	size_t		 i;
+	int		 n;
+
+	conf = parse_good("vault.conf");
+	CHECK(conf->vault.kdf_ops == 6);
+	CHECK(conf->vault.kdf_memory == 1ULL << 30);
+	CHECK(conf->vault.lock_grace == 0);
+	check_printed(conf, "vault kdf ops 6 memory 1G");
+	check_printed(conf, "vault lock-grace 0s");
+	conf_free(conf);
+
+	for (i = 0; i < nitems(cases); i++) {
+		n = snprintf(text, sizeof(text), LISTEN25 "%s\n",
+		    cases[i].stmts);
+		CHECK(n > 0 && (size_t)n < sizeof(text));
+		write_file("vault-good.conf", text, n, 0600);
+		conf = parse_good("vault-good.conf");
+		CHECK(conf->vault.kdf_ops == cases[i].ops);
+		CHECK(conf->vault.kdf_memory == cases[i].mem);
+		CHECK(conf->vault.lock_grace == cases[i].grace);
+		if (cases[i].kdf != NULL)
+			check_printed(conf, cases[i].kdf);
+		if (cases[i].lock != NULL)
+			check_printed(conf, cases[i].lock);
+		conf_free(conf);
+		roundtrip("vault-good.conf");
+	}
+}
+
+static void
 test_quoting(void)
 {
 	static const char crlf[] = "# CRLF line ends\r\n"
@@ -906,6 +1039,7 @@ test_roundtrip(void)
 	roundtrip("addrs.conf");
 	roundtrip("units.conf");
 	roundtrip("quoting.conf");
+	roundtrip("vault.conf");
 }
 
 /* The sample shipped in etc/ stays valid. */
@@ -920,6 +1054,9 @@ test_sample(void)
 	CHECK_SEQ(conf->tls_cert, "/etc/tresor/tls/fullchain.pem");
 	CHECK_SEQ(conf->tls_key, "/etc/tresor/tls/privkey.pem");
 	CHECK(conf->tls_selfsigned == 0);
+	CHECK(conf->vault.kdf_ops == 0);
+	CHECK(conf->vault.kdf_memory == 0);
+	CHECK(conf->vault.lock_grace == 60);
 	CHECK(count_domains(conf) == 2);
 	CHECK(count_listeners(conf) == 12);
 	check_listener(nth_listener(conf, 0), AF_INET, "192.0.2.25", 25,
@@ -1136,6 +1273,50 @@ test_bad_duration(void)
 }
 
 static void
+test_bad_vault(void)
+{
+	expect_bad("bad-vault.conf", 38,
+	    "@:2: expected kdf or lock-grace, got end of line\n"
+	    "@:3: expected kdf or lock-grace, got \"keys\"\n"
+	    "@:4: expected default or ops, got end of line\n"
+	    "@:5: expected default or ops, got \"fast\"\n"
+	    "@:6: syntax error: unexpected \"now\"\n"
+	    "@:7: expected a number, got end of line\n"
+	    "@:8: expected a number, got \"many\"\n"
+	    "@:9: kdf ops must be between 1 and 20\n"
+	    "@:10: kdf ops must be between 1 and 20\n"
+	    "@:11: kdf ops must be between 1 and 20\n"
+	    "@:12: expected a number, got \"-1\"\n"
+	    "@:13: expected \"memory\", got end of line\n"
+	    "@:14: expected \"memory\", got \"mem\"\n"
+	    "@:15: expected a size, got end of line\n"
+	    "@:16: kdf memory must be between 8M and 4G\n"
+	    "@:17: kdf memory must be between 8M and 4G\n"
+	    "@:18: kdf memory must be between 8M and 4G\n"
+	    "@:19: kdf memory must be between 8M and 4G\n"
+	    "@:20: kdf memory must be between 8M and 4G\n"
+	    "@:21: kdf memory must be a multiple of 1K\n"
+	    "@:22: bad size \"64MB\": the unit must be K, M or G\n"
+	    "@:23: kdf memory must be between 8M and 4G\n"
+	    "@:24: syntax error: unexpected \"extra\"\n"
+	    "@:25: expected default or ops, got \"memory\"\n"
+	    "@:26: expected a duration, got end of line\n"
+	    "@:27: lock-grace must be at most 1h\n"
+	    "@:28: lock-grace must be at most 1h\n"
+	    "@:29: lock-grace must be at most 1h\n"
+	    "@:30: lock-grace must be at most 1h\n"
+	    "@:31: bad duration \"5x\": the unit must be s, m, h or d\n"
+	    "@:32: bad duration \"5M\": the unit must be s, m, h or d\n"
+	    "@:33: expected a duration, got \"soon\"\n"
+	    "@:34: expected a duration, got \"-1\"\n"
+	    "@:35: syntax error: unexpected \"20s\"\n"
+	    "@:36: expected kdf or lock-grace, got \"kdf\"\n"
+	    "@:37: expected default or ops, got \"ops\"\n"
+	    "@:38: syntax error: unexpected \"lock-grace\"\n"
+	    "@:39: keyword \"kdf\" cannot be a macro name\n");
+}
+
+static void
 test_bad_whole(void)
 {
 	/* Reported against the main file's last line. */
@@ -1324,6 +1505,7 @@ main(void)
 	RUN(test_default_ports);
 	RUN(test_addresses);
 	RUN(test_units);
+	RUN(test_vault);
 	RUN(test_quoting);
 	RUN(test_roundtrip);
 	RUN(test_sample);
@@ -1341,6 +1523,7 @@ main(void)
 	RUN(test_bad_quote);
 	RUN(test_bad_size);
 	RUN(test_bad_duration);
+	RUN(test_bad_vault);
 	RUN(test_bad_whole);
 	RUN(test_bad_long);
 	RUN(test_bad_permissions);
