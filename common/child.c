@@ -189,7 +189,6 @@ child_dispatch(struct imsgev *iev, struct imsg *imsg)
 	size_t			 nl, nd;
 	int			 fd;
 
-	(void)iev;
 	if (imsg == NULL) {
 		/* ctld is gone: so are we. */
 		log_info("ctld went away, exiting");
@@ -297,6 +296,9 @@ child_dispatch(struct imsgev *iev, struct imsg *imsg)
 		sodium_memzero(&ak, sizeof(ak));
 		break;
 	default:
+		if (child.ops->ctld != NULL &&
+		    child.ops->ctld(iev, imsg) == 0)
+			break;
 		log_warnx("unexpected %s message from ctld",
 		    msg_type_name(imsg->hdr.type));
 		exit(1);

@@ -65,6 +65,8 @@ struct child_ops {
 	void	(*conf_apply)(struct child_conf *, struct child_conf *);
 	/* A channel to a peer process (ctld made it). */
 	void	(*peer)(enum proc_role, int);
+	/* Any other message from ctld; -1 if the role takes none such. */
+	int	(*ctld)(struct imsgev *, struct imsg *);
 };
 
 void			 child_init(enum proc_role, const struct child_ops *);

@@ -44,6 +44,14 @@ static int	 addr_cmp(struct addr_count *, struct addr_count *);
 RB_PROTOTYPE_STATIC(addr_tree, addr_count, entry, addr_cmp);
 RB_GENERATE_STATIC(addr_tree, addr_count, entry, addr_cmp);
 
+/* A request to vaultd waiting for its answer. */
+struct vault_req {
+	TAILQ_ENTRY(vault_req)	 entry;
+	uint32_t		 id;
+	front_vault_cb		 cb;
+	void			*arg;
+};
+
 static struct {
 	enum proc_role		 role;
 	const struct front_ops	*ops;
@@ -53,6 +61,8 @@ static struct {
 	unsigned int		 nconn;
 	struct addr_tree	 addrs;
 	struct event		 ev_resume;
+	TAILQ_HEAD(, vault_req)	 reqs;
+	uint32_t		 reqid;
 } front;
 
 static void	 front_conf_apply(struct child_conf *, struct child_conf *);
@@ -60,11 +70,13 @@ static void	 front_peer(enum proc_role, int);
 static void	 front_accept(int, short, void *);
 static void	 front_resume(int, short, void *);
 static void	 front_vault_dispatch(struct imsgev *, struct imsg *);
+static void	 front_vault_lost(void);
 static void	 addr_key(const struct sockaddr_storage *, struct addr_count *);
 
 static const struct child_ops front_child_ops = {
 	front_conf_apply,
-	front_peer
+	front_peer,
+	NULL
 };
 
 static int
@@ -94,6 +106,7 @@ front_init(enum proc_role role, const struct front_ops *ops)
 	front.role = role;
 	front.ops = ops;
 	RB_INIT(&front.addrs);
+	TAILQ_INIT(&front.reqs);
 	evtimer_set(&front.ev_resume, front_resume, NULL);
 	/* OpenSSL reads its configuration file here: before the sandbox. */
 	if (tls_init() == -1)
@@ -252,6 +265,60 @@ front_conn_closed(const struct front_client *client)
 		front.nconn--;
 }
 
+/* Every request in flight fails: the vault that had it is gone. */
+static void
+front_vault_lost(void)
+{
+	struct vault_req	*r;
+
+	front.vault_ready = 0;
+	while ((r = TAILQ_FIRST(&front.reqs)) != NULL) {
+		TAILQ_REMOVE(&front.reqs, r, entry);
+		r->cb(r->arg, NULL);
+		free(r);
+	}
+	if (front.ops->vault != NULL)
+		front.ops->vault(NULL);
+}
+
+uint32_t
+front_vault_request(uint32_t type, int fd, const void *data, size_t len,
+    front_vault_cb cb, void *arg)
+{
+	struct vault_req	*r;
+
+	if (!front.vault_ready || (r = calloc(1, sizeof(*r))) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return (0);
+	}
+	if (++front.reqid == 0)
+		front.reqid = 1;
+	r->id = front.reqid;
+	r->cb = cb;
+	r->arg = arg;
+	if (imsgev_compose(&front.vault, type, r->id, fd, data, len) == -1) {
+		free(r);
+		return (0);
+	}
+	TAILQ_INSERT_TAIL(&front.reqs, r, entry);
+	return (r->id);
+}
+
+void
+front_vault_cancel(uint32_t id)
+{
+	struct vault_req	*r;
+
+	TAILQ_FOREACH(r, &front.reqs, entry) {
+		if (r->id == id) {
+			TAILQ_REMOVE(&front.reqs, r, entry);
+			free(r);
+			return;
+		}
+	}
+}
+
 /* A new channel to vaultd replaces the old one (vaultd restarted). */
 static void
 front_peer(enum proc_role role, int fd)
@@ -265,8 +332,7 @@ front_peer(enum proc_role role, int fd)
 	}
 	if (front.vault.active) {
 		imsgev_clear(&front.vault);
-		front.vault_ready = 0;
-		front.ops->vault(NULL);
+		front_vault_lost();
 	}
 	if (imsgev_init(&front.vault, fd, "vaultd", front_vault_dispatch,
 	    NULL, 1) == -1)
@@ -280,13 +346,13 @@ front_peer(enum proc_role role, int fd)
 static void
 front_vault_dispatch(struct imsgev *iev, struct imsg *imsg)
 {
-	struct msg_peer	 hello;
+	struct msg_peer		 hello;
+	struct vault_req	*r;
 
 	if (imsg == NULL) {
 		log_warnx("lost the channel to vaultd; waiting for a new one");
 		imsgev_clear(iev);
-		front.vault_ready = 0;
-		front.ops->vault(NULL);
+		front_vault_lost();
 		return;
 	}
 	if (imsg->hdr.type == IMSG_VAULT_HELLO) {
@@ -294,20 +360,29 @@ front_vault_dispatch(struct imsgev *iev, struct imsg *imsg)
 		    hello.role != ROLE_VAULTD) {
 			log_warnx("bad hello from vaultd");
 			imsgev_clear(iev);
-			front.vault_ready = 0;
-			front.ops->vault(NULL);
+			front_vault_lost();
 			return;
 		}
 		front.vault_ready = 1;
 		log_info("connected to vaultd");
 		return;
 	}
-	if (front.ops->vault(imsg) == -1) {
+	TAILQ_FOREACH(r, &front.reqs, entry) {
+		if (r->id == imsg->hdr.peerid) {
+			TAILQ_REMOVE(&front.reqs, r, entry);
+			r->cb(r->arg, imsg);
+			free(r);
+			return;
+		}
+	}
+	/* The answer to a cancelled request, or a notification. */
+	if (imsg->hdr.peerid != 0 && imsg->hdr.type != IMSG_VAULT_HELLO)
+		return;
+	if (front.ops->vault == NULL || front.ops->vault(imsg) == -1) {
 		log_warnx("unexpected %s message from vaultd",
 		    msg_type_name(imsg->hdr.type));
 		imsgev_clear(iev);
-		front.vault_ready = 0;
-		front.ops->vault(NULL);
+		front_vault_lost();
 	}
 }
 

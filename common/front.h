@@ -44,8 +44,9 @@ struct front_ops {
 	/* A new connection; refused != FRONT_OK: say so and close fd. */
 	void	(*accept)(int, const struct msg_listener *,
 		    const struct front_client *, int);
-	/* A message from vaultd (NULL: the channel is gone); -1 if it is
-	 * not one this front expects, and the channel is dropped. */
+	/* A message from vaultd that answers no request (NULL: the
+	 * channel is gone); -1 if it is not one this front expects, and
+	 * the channel is dropped.  May be NULL. */
 	int	(*vault)(struct imsg *);
 	/* The configuration changed (limits, domains, TLS). */
 	void	(*reconf)(void);
@@ -58,5 +59,16 @@ const struct msg_conf *front_conf(void);
 int		 front_vault_ready(void);
 int		 front_vault_compose(uint32_t, uint32_t, int, const void *,
 		    size_t);
+
+/*
+ * A request to vaultd whose answer comes back to cb (with the answer,
+ * or NULL if the vault went away first).  Returns the request id, 0 if
+ * the vault is not reachable now (cb is not called then).  A session
+ * that ends before the answer cancels its request.
+ */
+typedef void (*front_vault_cb)(void *, struct imsg *);
+uint32_t	 front_vault_request(uint32_t, int, const void *, size_t,
+		    front_vault_cb, void *);
+void		 front_vault_cancel(uint32_t);
 
 #endif /* FRONT_H */

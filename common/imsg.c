@@ -112,7 +112,7 @@ imsgbuf_clear(struct imsgbuf *ibuf)
 	ibuf->fds = NULL;
 	ibuf->nfds = 0;
 
-	free(ibuf->rbuf);
+	freezero(ibuf->rbuf, ibuf->rsize);
 	ibuf->rbuf = NULL;
 	ibuf->rlen = 0;
 	ibuf->rsize = 0;
@@ -178,8 +178,12 @@ imsgbuf_read(struct imsgbuf *ibuf)
 	}
 	need = ibuf->rlen + want;
 	if (need > ibuf->rsize) {
-		if ((p = realloc(ibuf->rbuf, need)) == NULL)
+		/* Not realloc(): the old copy may hold secrets; wipe it. */
+		if ((p = malloc(need)) == NULL)
 			return (-1);
+		if (ibuf->rlen > 0)
+			memcpy(p, ibuf->rbuf, ibuf->rlen);
+		freezero(ibuf->rbuf, ibuf->rsize);
 		ibuf->rbuf = p;
 		ibuf->rsize = need;
 	}
@@ -368,7 +372,8 @@ imsg_out_free(struct imsg_out *m)
 {
 	if (m->fd != -1)
 		close(m->fd);
-	free(m);
+	/* Messages carry passwords on their way to vaultd. */
+	freezero(m, sizeof(*m) + m->len);
 }
 
 int
@@ -522,9 +527,11 @@ imsg_get(struct imsgbuf *ibuf, struct imsg *imsg)
 	ibuf->rlen -= len;
 	if (ibuf->rlen > 0)
 		memmove(ibuf->rbuf, ibuf->rbuf + len, ibuf->rlen);
-	else if (ibuf->rsize > IMSG_READ_CHUNK) {
+	/* No stale copy of the message stays behind in the buffer. */
+	explicit_bzero(ibuf->rbuf + ibuf->rlen, len);
+	if (ibuf->rlen == 0 && ibuf->rsize > IMSG_READ_CHUNK) {
 		/* Do not keep the room a large message needed. */
-		free(ibuf->rbuf);
+		freezero(ibuf->rbuf, ibuf->rsize);
 		ibuf->rbuf = NULL;
 		ibuf->rsize = 0;
 	}
@@ -555,7 +562,7 @@ imsg_get_data(struct imsg *imsg, void *buf, size_t len)
 void
 imsg_free(struct imsg *imsg)
 {
-	free(imsg->data);
+	freezero(imsg->data, imsg->datalen);
 	imsg->data = NULL;
 	imsg->datalen = 0;
 	if (imsg->fd != -1)

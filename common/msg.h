@@ -39,7 +39,7 @@
 #include "conf.h"
 #include "imsg.h"
 
-#define IMSG_VERSION		1
+#define IMSG_VERSION		2
 
 enum imsg_type {
 	IMSG_NONE,
@@ -61,8 +61,21 @@ enum imsg_type {
 	IMSG_CHILD_READY,	/* struct msg_ready: how it is sandboxed */
 	IMSG_LOG,		/* struct msg_log: a line for syslog */
 
-	/* A front and vaultd, on a channel made by ctld. */
+	/* A front and vaultd, on a channel made by ctld.  The peer id of
+	 * a request is the front's request id, echoed in the answer. */
 	IMSG_VAULT_HELLO,	/* struct msg_peer: who is speaking */
+	IMSG_VAULT_AUTH,	/* struct msg_auth */
+	IMSG_VAULT_AUTH_OK,	/* struct msg_auth_ok */
+	IMSG_VAULT_AUTH_FAIL,	/* struct msg_auth_fail */
+	IMSG_VAULT_LOGOUT,	/* struct msg_session */
+	IMSG_VAULT_RCPT,	/* struct msg_rcpt: may mail go there? */
+	IMSG_VAULT_RCPT_RESULT,	/* struct msg_rcpt_result */
+	IMSG_VAULT_DELIVER,	/* struct msg_deliver, fd: bundle memfd */
+	IMSG_VAULT_DELIVER_RESULT, /* struct msg_deliver_result */
+
+	/* ctl, through ctld, to vaultd: administration. */
+	IMSG_CTL_ADMIN,		/* struct msg_admin */
+	IMSG_CTL_LINE,		/* struct msg_line: one line of output */
 
 	/* ctl and ctld; every request carries IMSG_VERSION in peerid. */
 	IMSG_CTL_STATUS,	/* request: empty; reply: struct msg_status */
@@ -83,6 +96,9 @@ struct msg_conf {
 	char		 user[CONF_USER_MAX];
 	struct limits	 limits;
 	int32_t		 log_plain_addresses;
+	uint64_t	 kdf_ops;	/* vaultd: 0 for the default */
+	uint64_t	 kdf_memory;
+	uint32_t	 lock_grace;	/* vaultd: seconds */
 };
 
 struct msg_domain {
@@ -138,6 +154,92 @@ struct msg_status {
 struct msg_log {
 	int32_t		 priority;
 	char		 text[MSG_LOG_MAX];
+};
+
+#define MSG_ADDRESS_MAX		320	/* local@domain with NUL */
+#define MSG_SECRET_MAX		1024	/* passwords, with NUL */
+
+/* Why a login failed; the front words the protocol's reply. */
+#define AUTH_FAIL_BAD		1	/* wrong user or credential */
+#define AUTH_FAIL_LOCKED	2	/* too many failures: wait */
+#define AUTH_FAIL_TEMP		3	/* the vault cannot now */
+
+struct msg_auth {
+	char		 user[MSG_ADDRESS_MAX];
+	char		 secret[MSG_SECRET_MAX];
+	char		 client[32];	/* anonymised address, for limits */
+	uint32_t	 proto;		/* enum proto */
+};
+
+struct msg_auth_ok {
+	uint32_t	 session;
+	char		 account[MSG_ADDRESS_MAX];
+};
+
+struct msg_auth_fail {
+	uint32_t	 reason;	/* AUTH_FAIL_* */
+};
+
+struct msg_session {
+	uint32_t	 session;
+};
+
+#define RCPT_OK			0	/* a local account (or alias) */
+#define RCPT_UNKNOWN		1	/* no such address here */
+#define RCPT_EXTERNAL		2	/* alias to a remote address */
+#define RCPT_TEMP		3	/* the vault cannot now */
+
+struct msg_rcpt {
+	char		 address[MSG_ADDRESS_MAX];
+};
+
+struct msg_rcpt_result {
+	uint32_t	 result;	/* RCPT_* */
+	char		 account[MSG_ADDRESS_MAX];
+};
+
+struct msg_deliver {
+	char		 account[MSG_ADDRESS_MAX];
+};
+
+#define DELIVER_OK		0	/* stored durably */
+#define DELIVER_UNKNOWN		1	/* no such account */
+#define DELIVER_BAD		2	/* the bundle was refused */
+#define DELIVER_TEMP		3	/* not stored: try again later */
+
+struct msg_deliver_result {
+	uint32_t	 result;	/* DELIVER_* */
+};
+
+enum admin_op {
+	ADMIN_DOMAIN_ADD,
+	ADMIN_DOMAIN_DEL,
+	ADMIN_DOMAIN_LIST,
+	ADMIN_USER_ADD,
+	ADMIN_USER_DEL,
+	ADMIN_USER_LIST,
+	ADMIN_USER_PASSWD,
+	ADMIN_APPPASS_ADD,
+	ADMIN_APPPASS_DEL,
+	ADMIN_APPPASS_LIST,
+	ADMIN_ALIAS_ADD,
+	ADMIN_ALIAS_DEL,
+	ADMIN_ALIAS_LIST,
+	ADMIN_OP_MAX
+};
+
+/* An admin request; secrets are wiped by each hop after use. */
+struct msg_admin {
+	uint32_t	 op;		/* enum admin_op */
+	uint32_t	 uid;		/* who asked (ctld fills it in) */
+	char		 arg1[MSG_ADDRESS_MAX];
+	char		 arg2[MSG_ADDRESS_MAX];
+	char		 secret[MSG_SECRET_MAX];
+	char		 secret2[MSG_SECRET_MAX];
+};
+
+struct msg_line {
+	char		 line[512];
 };
 
 struct msg_result {

@@ -46,6 +46,7 @@
 struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn)	 entry;
 	struct imsgev		 iev;
+	uint32_t		 id;	/* names it in requests to vaultd */
 	uid_t			 uid;
 	pid_t			 pid;
 };
@@ -56,12 +57,14 @@ static int		 control_fd = -1;
 static char		 control_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static gid_t		 control_gid = (gid_t)-1;
 static unsigned int	 control_nconn;
+static uint32_t		 control_ids;
 
 static void	 control_accept(int, short, void *);
 static void	 control_dispatch(struct imsgev *, struct imsg *);
 static void	 control_close(struct ctl_conn *);
 static int	 control_allowed(uid_t, gid_t);
 static void	 control_status(struct ctl_conn *);
+static void	 control_admin(struct ctl_conn *, struct imsg *);
 static void	 control_fail(struct ctl_conn *, const char *, ...)
 		    __attribute__((__format__ (printf, 2, 3)));
 
@@ -200,6 +203,7 @@ control_accept(int fd, short event, void *arg)
 	}
 	c->uid = cred.uid;
 	c->pid = cred.pid;
+	c->id = ++control_ids;
 	if (imsgev_init(&c->iev, s, "ctl", control_dispatch, c, 0) == -1) {
 		free(c);
 		close(s);
@@ -270,6 +274,51 @@ control_status(struct ctl_conn *c)
 	imsgev_compose(&c->iev, IMSG_CTL_END, IMSG_VERSION, -1, NULL, 0);
 }
 
+/*
+ * Administration is vaultd's: pass the request on, tagged with this
+ * connection's id, and relay what comes back (control_relay).  The
+ * request may hold passwords: no copy is kept here.
+ */
+static void
+control_admin(struct ctl_conn *c, struct imsg *imsg)
+{
+	struct child		*vault = &ctld->children[ROLE_VAULTD];
+	struct msg_admin	 m;
+
+	if (imsg_get_data(imsg, &m, sizeof(m)) == -1) {
+		control_fail(c, "bad request");
+		return;
+	}
+	explicit_bzero(imsg->data, imsg->datalen);
+	if (m.op >= ADMIN_OP_MAX) {
+		control_fail(c, "bad request");
+	} else if (vault->pid == -1 || !vault->iev.active) {
+		control_fail(c, "vaultd is not running");
+	} else {
+		m.uid = c->uid;
+		log_audit("ctl", "uid=%u command=admin op=%u",
+		    (unsigned int)c->uid, m.op);
+		imsgev_compose(&vault->iev, IMSG_CTL_ADMIN, c->id, -1, &m,
+		    sizeof(m));
+	}
+	explicit_bzero(&m, sizeof(m));
+}
+
+/* An answer from vaultd for connection id; dropped if it went away. */
+void
+control_relay(uint32_t id, uint32_t type, const void *data, size_t len)
+{
+	struct ctl_conn	*c;
+
+	TAILQ_FOREACH(c, &ctl_conns, entry) {
+		if (c->id == id) {
+			imsgev_compose(&c->iev, type, IMSG_VERSION, -1, data,
+			    len);
+			return;
+		}
+	}
+}
+
 static void
 control_dispatch(struct imsgev *iev, struct imsg *imsg)
 {
@@ -307,6 +356,9 @@ control_dispatch(struct imsgev *iev, struct imsg *imsg)
 		imsgev_compose(&c->iev, IMSG_CTL_OK, IMSG_VERSION, -1, NULL,
 		    0);
 		ctld_shutdown();
+		return;
+	case IMSG_CTL_ADMIN:
+		control_admin(c, imsg);
 		return;
 	case IMSG_CTL_VERBOSE:
 		if (imsg_get_data(imsg, &mv, sizeof(mv)) == -1 ||

@@ -26,6 +26,7 @@
 #include <err.h>
 #include <errno.h>
 #include <poll.h>
+#include <readpassphrase.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,23 +44,66 @@ enum action {
 	A_RELOAD,
 	A_STOP,
 	A_LOG_VERBOSE,
-	A_LOG_BRIEF
+	A_LOG_BRIEF,
+	A_ADMIN
 };
+
+/* What secrets a command asks for, at the terminal or on stdin. */
+#define ASK_NONE	0
+#define ASK_NEW		1	/* a new password, twice */
+#define ASK_CHANGE	2	/* the current credential, then a new one */
+#define ASK_CURRENT	3	/* the current credential */
 
 static const struct command {
 	const char	*words;
 	enum action	 action;
+	int		 admin_op;
+	int		 nargs;
+	int		 ask;
+	const char	*args;
 	const char	*help;
 } commands[] = {
-	{ "status",		A_STATUS,	"show each process" },
-	{ "reload",		A_RELOAD,	"read the configuration again" },
-	{ "stop",		A_STOP,		"stop ctld and its children" },
-	{ "log verbose",	A_LOG_VERBOSE,	"log debug messages too" },
-	{ "log brief",		A_LOG_BRIEF,	"log the normal messages" },
+	{ "status", A_STATUS, 0, 0, ASK_NONE, "", "show each process" },
+	{ "reload", A_RELOAD, 0, 0, ASK_NONE, "",
+	    "read the configuration again" },
+	{ "stop", A_STOP, 0, 0, ASK_NONE, "", "stop ctld and its children" },
+	{ "log verbose", A_LOG_VERBOSE, 0, 0, ASK_NONE, "",
+	    "log debug messages too" },
+	{ "log brief", A_LOG_BRIEF, 0, 0, ASK_NONE, "",
+	    "log the normal messages" },
+	{ "domain add", A_ADMIN, ADMIN_DOMAIN_ADD, 1, ASK_NONE, "DOMAIN",
+	    "accept mail for a domain" },
+	{ "domain del", A_ADMIN, ADMIN_DOMAIN_DEL, 1, ASK_NONE, "DOMAIN",
+	    "remove a domain without accounts" },
+	{ "domain list", A_ADMIN, ADMIN_DOMAIN_LIST, 0, ASK_NONE, "",
+	    "list the domains" },
+	{ "user add", A_ADMIN, ADMIN_USER_ADD, 1, ASK_NEW, "ADDRESS",
+	    "create an account; prints its recovery key once" },
+	{ "user del", A_ADMIN, ADMIN_USER_DEL, 1, ASK_NONE, "ADDRESS",
+	    "delete an account and destroy its mail" },
+	{ "user list", A_ADMIN, ADMIN_USER_LIST, 0, ASK_NONE, "",
+	    "list the accounts" },
+	{ "user passwd", A_ADMIN, ADMIN_USER_PASSWD, 1, ASK_CHANGE, "ADDRESS",
+	    "change a password (needs the current one or the recovery key)" },
+	{ "apppass add", A_ADMIN, ADMIN_APPPASS_ADD, 2, ASK_CURRENT,
+	    "ADDRESS LABEL", "make an app password; prints it once" },
+	{ "apppass del", A_ADMIN, ADMIN_APPPASS_DEL, 2, ASK_NONE,
+	    "ADDRESS LABEL", "revoke an app password" },
+	{ "apppass list", A_ADMIN, ADMIN_APPPASS_LIST, 1, ASK_NONE, "ADDRESS",
+	    "list an account's app passwords" },
+	{ "alias add", A_ADMIN, ADMIN_ALIAS_ADD, 2, ASK_NONE, "ALIAS TARGET",
+	    "deliver ALIAS (or @domain) to TARGET" },
+	{ "alias del", A_ADMIN, ADMIN_ALIAS_DEL, 1, ASK_NONE, "ALIAS",
+	    "remove an alias" },
+	{ "alias list", A_ADMIN, ADMIN_ALIAS_LIST, 0, ASK_NONE, "",
+	    "list the aliases" },
 };
 
+static int	 use_stdin;
+
 static __dead void	 usage(void);
-static const struct command *match(int, char **);
+static const struct command *match(int, char **, int *);
+static void		 ask(const char *, char *, size_t);
 static int		 ctl_connect(const char *);
 static int		 ctl_wait(struct imsgbuf *, struct imsg *);
 static void		 show_status(const struct msg_status *);
@@ -70,20 +114,25 @@ usage(void)
 {
 	size_t	 i;
 
-	fprintf(stderr, "usage: %s [-s socket] command [argument ...]\n"
-	    "commands:\n", getprogname());
-	for (i = 0; i < nitems(commands); i++)
-		fprintf(stderr, "  %-14s %s\n", commands[i].words,
-		    commands[i].help);
+	char	 buf[64];
+
+	fprintf(stderr, "usage: %s [-s socket] command [argument ...] "
+	    "[--stdin]\ncommands:\n", getprogname());
+	for (i = 0; i < nitems(commands); i++) {
+		snprintf(buf, sizeof(buf), "%s %s", commands[i].words,
+		    commands[i].args);
+		fprintf(stderr, "  %-28s %s\n", buf, commands[i].help);
+	}
 	exit(1);
 }
 
 /*
- * The words given must spell one command; each may be a prefix of the
- * command's word ("st" is ambiguous, "sta" is status).
+ * The first words given must spell one command, each word possibly a
+ * prefix ("st" is ambiguous, "sta" is status); the rest are its
+ * arguments, exactly as many as it takes.
  */
 static const struct command *
-match(int argc, char **argv)
+match(int argc, char **argv, int *nwords)
 {
 	const struct command	*found = NULL;
 	char			 buf[64], *w, *p;
@@ -94,16 +143,17 @@ match(int argc, char **argv)
 		strlcpy(buf, commands[i].words, sizeof(buf));
 		p = buf;
 		ok = 1;
-		for (n = 0; n < argc; n++) {
-			if ((w = strsep(&p, " ")) == NULL ||
-			    strncmp(w, argv[n], strlen(argv[n])) != 0 ||
-			    argv[n][0] == '\0') {
+		for (n = 0; p != NULL; n++) {
+			w = strsep(&p, " ");
+			if (n >= argc || argv[n][0] == '\0' ||
+			    strncmp(w, argv[n], strlen(argv[n])) != 0) {
 				ok = 0;
 				break;
 			}
 		}
-		if (ok && p == NULL) {
+		if (ok && argc - n == commands[i].nargs) {
 			found = &commands[i];
+			*nwords = n;
 			nfound++;
 		}
 	}
@@ -173,6 +223,30 @@ ctl_wait(struct imsgbuf *ibuf, struct imsg *imsg)
 	}
 }
 
+/*
+ * A secret from the terminal, without echo, or one line of stdin with
+ * --stdin (for scripts).  Never from the command line, where any user
+ * could read it in the process list.
+ */
+static void
+ask(const char *prompt, char *buf, size_t len)
+{
+	size_t	 n;
+
+	if (use_stdin) {
+		if (fgets(buf, len, stdin) == NULL)
+			errx(1, "%s: nothing on standard input", prompt);
+		n = strcspn(buf, "\r\n");
+		if (buf[n] == '\0' && n == len - 1)
+			errx(1, "%s: too long", prompt);
+		buf[n] = '\0';
+		return;
+	}
+	if (readpassphrase(prompt, buf, len, RPP_REQUIRE_TTY) == NULL)
+		errx(1, "cannot read the password from the terminal (use "
+		    "--stdin)");
+}
+
 static const char *
 fmt_uptime(int64_t s, char *buf, size_t len)
 {
@@ -217,9 +291,22 @@ main(int argc, char *argv[])
 	struct msg_verbose	 mv;
 	struct msg_status	 st;
 	struct msg_result	 res;
+	struct msg_admin	 adm;
+	struct msg_line		 ml;
+	char			 again[MSG_SECRET_MAX];
 	const char		*sock = NULL;
 	uint32_t		 type;
-	int			 ch, fd, header = 0, rv = 0;
+	int			 ch, fd, i, j, nwords = 0, header = 0, rv = 0;
+
+	/* --stdin may stand anywhere; take it out before getopt. */
+	for (i = j = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--stdin") == 0)
+			use_stdin = 1;
+		else
+			argv[j++] = argv[i];
+	}
+	argc = j;
+	argv[argc] = NULL;
 
 	while ((ch = getopt(argc, argv, "s:")) != -1) {
 		switch (ch) {
@@ -234,7 +321,43 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc == 0)
 		usage();
-	cmd = match(argc, argv);
+	cmd = match(argc, argv, &nwords);
+	memset(&adm, 0, sizeof(adm));
+	if (cmd->action == A_ADMIN) {
+		adm.op = cmd->admin_op;
+		if (cmd->nargs > 0 && strlcpy(adm.arg1, argv[nwords],
+		    sizeof(adm.arg1)) >= sizeof(adm.arg1))
+			errx(1, "%s: too long", argv[nwords]);
+		if (cmd->nargs > 1 && strlcpy(adm.arg2, argv[nwords + 1],
+		    sizeof(adm.arg2)) >= sizeof(adm.arg2))
+			errx(1, "%s: too long", argv[nwords + 1]);
+		switch (cmd->ask) {
+		case ASK_NEW:
+			ask("New password: ", adm.secret, sizeof(adm.secret));
+			if (!use_stdin) {
+				ask("Again: ", again, sizeof(again));
+				if (strcmp(again, adm.secret) != 0)
+					errx(1, "the passwords differ");
+			}
+			break;
+		case ASK_CHANGE:
+			ask("Current password or recovery key: ", adm.secret,
+			    sizeof(adm.secret));
+			ask("New password: ", adm.secret2,
+			    sizeof(adm.secret2));
+			if (!use_stdin) {
+				ask("Again: ", again, sizeof(again));
+				if (strcmp(again, adm.secret2) != 0)
+					errx(1, "the passwords differ");
+			}
+			break;
+		case ASK_CURRENT:
+			ask("Password of the account: ", adm.secret,
+			    sizeof(adm.secret));
+			break;
+		}
+		explicit_bzero(again, sizeof(again));
+	}
 
 	/* In the source tree, the built-in configuration's socket. */
 	if (sock == NULL)
@@ -260,13 +383,21 @@ main(int argc, char *argv[])
 		type = IMSG_CTL_VERBOSE;
 		mv.verbose = cmd->action == A_LOG_VERBOSE ? 2 : 0;
 		break;
+	case A_ADMIN:
+		type = IMSG_CTL_ADMIN;
+		break;
 	default:
 		abort();
 	}
-	if (imsg_compose(&ibuf, type, IMSG_VERSION, 0, -1,
-	    type == IMSG_CTL_VERBOSE ? &mv : NULL,
-	    type == IMSG_CTL_VERBOSE ? sizeof(mv) : 0) == -1 ||
-	    imsgbuf_flush(&ibuf) == -1)
+	if (type == IMSG_CTL_ADMIN)
+		rv = imsg_compose(&ibuf, type, IMSG_VERSION, 0, -1, &adm,
+		    sizeof(adm));
+	else
+		rv = imsg_compose(&ibuf, type, IMSG_VERSION, 0, -1,
+		    type == IMSG_CTL_VERBOSE ? &mv : NULL,
+		    type == IMSG_CTL_VERBOSE ? sizeof(mv) : 0);
+	explicit_bzero(&adm, sizeof(adm));
+	if (rv == -1 || imsgbuf_flush(&ibuf) == -1)
 		err(1, "%s", sock);
 
 	for (;;) {
@@ -281,6 +412,14 @@ main(int argc, char *argv[])
 				    "PROCESS", "PID", "USER", "STATE",
 				    "UPTIME", "RESTARTS");
 			show_status(&st);
+			imsg_free(&imsg);
+			continue;
+		case IMSG_CTL_LINE:
+			if (imsg_get_data(&imsg, &ml, sizeof(ml)) == -1 ||
+			    !MSG_STR(ml.line))
+				errx(1, "bad answer from ctld");
+			printf("%s\n", ml.line);
+			explicit_bzero(&ml, sizeof(ml));
 			imsg_free(&imsg);
 			continue;
 		case IMSG_CTL_END:

@@ -84,6 +84,7 @@ int	 supervise_alive(void);
 /* control.c */
 void	 control_init(const char *, const char *);
 void	 control_listen(void);
+void	 control_relay(uint32_t, uint32_t, const void *, size_t);
 void	 control_cleanup(void);
 
 /* listen.c */

@@ -219,6 +219,9 @@ supervise_send_conf(struct child *c)
 	strlcpy(mc.user, c->user, sizeof(mc.user));
 	mc.limits = conf->limits;
 	mc.log_plain_addresses = conf->log_plain_addresses;
+	mc.kdf_ops = conf->vault.kdf_ops;
+	mc.kdf_memory = conf->vault.kdf_memory;
+	mc.lock_grace = conf->vault.lock_grace;
 	imsgev_compose(&c->iev, IMSG_CONF_START, 0, -1, &mc, sizeof(mc));
 
 	TAILQ_FOREACH(d, &conf->domains, entry) {
@@ -293,6 +296,15 @@ child_dispatch(struct imsgev *iev, struct imsg *imsg)
 	if (imsg == NULL)
 		goto drop;
 	switch (imsg->hdr.type) {
+	case IMSG_CTL_LINE:
+	case IMSG_CTL_OK:
+	case IMSG_CTL_FAIL:
+		/* Answers to ctl's admin requests; only vaultd gives them. */
+		if (c->role != ROLE_VAULTD)
+			goto bad;
+		control_relay(imsg->hdr.peerid, imsg->hdr.type, imsg->data,
+		    imsg->datalen);
+		return;
 	case IMSG_LOG:
 		if (imsg_get_data(imsg, &ml, sizeof(ml)) == -1 ||
 		    !MSG_STR(ml.text) || ml.priority < LOG_EMERG ||

@@ -16,25 +16,53 @@
 
 /*
  * The IMAP dialogue (RFC 9051, RFC 3501).  This is the session skeleton:
- * greeting, tags, CAPABILITY, NOOP, LOGOUT, STARTTLS, limits and
- * timeouts.  Every other command is answered BAD until the mailbox
- * commands exist; none is faked.
+ * greeting, tags, CAPABILITY, NOOP, LOGOUT, STARTTLS, and logging in with
+ * LOGIN or AUTHENTICATE PLAIN (RFC 4616, with SASL-IR, RFC 4959) against
+ * the vault.  The mailbox commands come with the IMAP issue; until then
+ * they are answered BAD, never faked.
  */
 
 #include <sys/types.h>
 
+#include <event.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <sodium.h>
 
 #include "io.h"
 #include "imapd.h"
 #include "log.h"
+
+#define IMAP_TAG_MAX		128
+#define IMAP_AUTH_FAILS_MAX	3	/* per connection, then BYE */
+
+enum imap_state {
+	IMAP_NOTAUTH,
+	IMAP_AUTHENTICATING,	/* AUTHENTICATE waits for the response */
+	IMAP_WAITING,		/* a login is with the vault */
+	IMAP_AUTH
+};
+
+struct imap {
+	enum imap_state	 state;
+	char		 tag[IMAP_TAG_MAX];
+	uint32_t	 req;		/* vault request in flight */
+	uint32_t	 vsession;	/* vault session once logged in */
+	char		 account[MSG_ADDRESS_MAX];
+	unsigned int	 fails;
+	struct event	 delay_ev;	/* holds back a failure's answer */
+	int		 delayed;
+	char		 reply[256];
+};
 
 static void	 imap_greet(struct session *);
 static void	 imap_line(struct session *, char *, size_t, int);
 static void	 imap_toolong(struct session *);
 static void	 imap_timeout(struct session *);
 static const char *imap_refusal(int);
+static void	 imap_free(struct session *);
 static void	 imap_bad(struct session *, const char *, const char *);
 
 const struct session_proto imap_proto = {
@@ -45,7 +73,41 @@ const struct session_proto imap_proto = {
 	.toolong = imap_toolong,
 	.timeout = imap_timeout,
 	.refusal = imap_refusal,
+	.free = imap_free,
 };
+
+static struct imap *
+imap_get(struct session *s)
+{
+	struct imap	*im;
+
+	if (s->data == NULL) {
+		if ((im = calloc(1, sizeof(*im))) == NULL)
+			return (NULL);
+		s->data = im;
+	}
+	return (s->data);
+}
+
+static void
+imap_free(struct session *s)
+{
+	struct imap		*im = s->data;
+	struct msg_session	 ms;
+
+	if (im == NULL)
+		return;
+	if (im->req != 0)
+		front_vault_cancel(im->req);
+	if (im->delayed)
+		evtimer_del(&im->delay_ev);
+	if (im->vsession != 0) {
+		ms.session = im->vsession;
+		front_vault_compose(IMSG_VAULT_LOGOUT, 0, -1, &ms, sizeof(ms));
+	}
+	free(im);
+	s->data = NULL;
+}
 
 static const char *
 imap_refusal(int why)
@@ -55,19 +117,30 @@ imap_refusal(int why)
 	    "* BYE [UNAVAILABLE] Too many connections, try again later\r\n");
 }
 
-static void
-imap_capability(struct session *s)
+/* Passwords may cross only TLS, or loopback when the config says so. */
+static int
+imap_login_allowed(struct session *s)
 {
-	session_printf(s, "* CAPABILITY IMAP4rev1 IMAP4rev2%s "
-	    "LOGINDISABLED\r\n",
-	    session_tls_available(s) && !session_is_tls(s) ? " STARTTLS" :
-	    "");
+	return (session_is_tls(s) || s->listener.plaintext_auth);
+}
+
+static void
+imap_capability(struct session *s, const char *prefix, const char *suffix)
+{
+	struct imap	*im = s->data;
+
+	session_printf(s, "%sCAPABILITY IMAP4rev1 IMAP4rev2%s%s%s",
+	    prefix,
+	    session_tls_available(s) && !session_is_tls(s) ? " STARTTLS" : "",
+	    im != NULL && im->state == IMAP_AUTH ? "" :
+	    imap_login_allowed(s) ? " AUTH=PLAIN SASL-IR" : " LOGINDISABLED",
+	    suffix);
 }
 
 static void
 imap_greet(struct session *s)
 {
-	session_printf(s, "* OK Tresor IMAP ready\r\n");
+	imap_capability(s, "* OK [", "] Tresor IMAP ready\r\n");
 }
 
 static void
@@ -99,7 +172,7 @@ imap_valid_tag(const char *tag)
 {
 	const unsigned char	*p;
 
-	if (*tag == '\0')
+	if (*tag == '\0' || strlen(tag) >= IMAP_TAG_MAX)
 		return (0);
 	for (p = (const unsigned char *)tag; *p != '\0'; p++)
 		if (*p <= 0x20 || *p >= 0x7f || strchr("(){%*\"\\+", *p))
@@ -107,14 +180,216 @@ imap_valid_tag(const char *tag)
 	return (1);
 }
 
+/*
+ * One astring argument: an atom or a quoted string (RFC 9051 4.3).
+ * Literals are not taken on this line-based path yet.  Advances *pp;
+ * returns the argument NUL-terminated in place, or NULL if malformed.
+ */
+static char *
+imap_astring(char **pp)
+{
+	char	*p = *pp, *start, *o;
+
+	if (*p == '"') {
+		start = o = ++p;
+		for (;;) {
+			if (*p == '\0')
+				return (NULL);
+			if (*p == '"')
+				break;
+			if (*p == '\\') {
+				p++;
+				if (*p != '"' && *p != '\\')
+					return (NULL);
+			}
+			*o++ = *p++;
+		}
+		p++;
+		*o = '\0';
+	} else {
+		start = p;
+		while (*p != '\0' && *p != ' ') {
+			if ((unsigned char)*p < 0x21 || *p == 0x7f ||
+			    strchr("(){%*\"\\", *p) != NULL)
+				return (NULL);
+			p++;
+		}
+		if (p == start)
+			return (NULL);
+	}
+	if (*p == ' ')
+		*p++ = '\0';
+	else if (*p != '\0')
+		return (NULL);
+	*pp = p;
+	return (start);
+}
+
+static void
+imap_delay_cb(int fd, short event, void *arg)
+{
+	struct session	*s = arg;
+	struct imap	*im = s->data;
+
+	(void)fd;
+	(void)event;
+	im->delayed = 0;
+	session_printf(s, "%s", im->reply);
+	if (im->fails >= IMAP_AUTH_FAILS_MAX) {
+		session_printf(s, "* BYE Too many failed logins\r\n");
+		session_close(s);
+		return;
+	}
+	io_resume(s->io);
+}
+
+static void
+imap_auth_done(void *arg, struct imsg *imsg)
+{
+	struct session		*s = arg;
+	struct imap		*im = s->data;
+	struct msg_auth_ok	 ok;
+	struct msg_auth_fail	 fail;
+	struct timeval		 tv;
+	char			 prefix[IMAP_TAG_MAX + 8];
+
+	im->req = 0;
+	im->state = IMAP_NOTAUTH;
+	if (imsg != NULL && imsg->hdr.type == IMSG_VAULT_AUTH_OK &&
+	    imsg_get_data(imsg, &ok, sizeof(ok)) == 0 && MSG_STR(ok.account)) {
+		im->state = IMAP_AUTH;
+		im->vsession = ok.session;
+		strlcpy(im->account, ok.account, sizeof(im->account));
+		log_info("imap: session %u: logged in", s->id);
+		snprintf(prefix, sizeof(prefix), "%s OK [", im->tag);
+		imap_capability(s, prefix, "] Logged in\r\n");
+		io_resume(s->io);
+		return;
+	}
+	if (imsg == NULL || imsg->hdr.type != IMSG_VAULT_AUTH_FAIL ||
+	    imsg_get_data(imsg, &fail, sizeof(fail)) == -1)
+		fail.reason = AUTH_FAIL_TEMP;
+	switch (fail.reason) {
+	case AUTH_FAIL_BAD:
+		im->fails++;
+		snprintf(im->reply, sizeof(im->reply), "%s NO "
+		    "[AUTHENTICATIONFAILED] Authentication failed\r\n",
+		    im->tag);
+		break;
+	case AUTH_FAIL_LOCKED:
+		im->fails++;
+		snprintf(im->reply, sizeof(im->reply), "%s NO [UNAVAILABLE] "
+		    "Too many failed logins; try again later\r\n", im->tag);
+		break;
+	default:
+		snprintf(im->reply, sizeof(im->reply), "%s NO [UNAVAILABLE] "
+		    "The mail store is not available; try again later\r\n",
+		    im->tag);
+		break;
+	}
+	/* A failure is answered late, and later each time. */
+	evtimer_set(&im->delay_ev, imap_delay_cb, s);
+	timerclear(&tv);
+	tv.tv_sec = im->fails;
+	im->delayed = 1;
+	evtimer_add(&im->delay_ev, &tv);
+}
+
+/* Ask the vault; the session reads nothing more until it answers. */
+static void
+imap_login(struct session *s, const char *tag, const char *user,
+    const char *pass)
+{
+	struct imap	*im = s->data;
+	struct msg_auth	 m;
+
+	if (tag != im->tag)
+		strlcpy(im->tag, tag, sizeof(im->tag));
+	memset(&m, 0, sizeof(m));
+	if (strlcpy(m.user, user, sizeof(m.user)) >= sizeof(m.user) ||
+	    strlcpy(m.secret, pass, sizeof(m.secret)) >= sizeof(m.secret)) {
+		sodium_memzero(&m, sizeof(m));
+		session_printf(s, "%s NO [AUTHENTICATIONFAILED] "
+		    "Authentication failed\r\n", tag);
+		return;
+	}
+	strlcpy(m.client, s->client.addr, sizeof(m.client));
+	m.proto = PROTO_IMAP;
+	im->req = front_vault_request(IMSG_VAULT_AUTH, -1, &m, sizeof(m),
+	    imap_auth_done, s);
+	sodium_memzero(&m, sizeof(m));
+	if (im->req == 0) {
+		session_printf(s, "%s NO [UNAVAILABLE] The mail store is not "
+		    "available; try again later\r\n", tag);
+		return;
+	}
+	im->state = IMAP_WAITING;
+	io_pause(s->io);
+}
+
+/* "authzid NUL authcid NUL passwd", base64 (RFC 4616). */
+static void
+imap_plain(struct session *s, const char *tag, const char *b64)
+{
+	unsigned char	 buf[MSG_ADDRESS_MAX * 2 + MSG_SECRET_MAX + 2];
+	char		*authz, *authc, *pass;
+	size_t		 len, alen;
+
+	if (strcmp(b64, "*") == 0) {
+		imap_bad(s, tag, "Authentication cancelled");
+		return;
+	}
+	if (sodium_base642bin(buf, sizeof(buf) - 1, b64, strlen(b64), NULL,
+	    &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
+		imap_bad(s, tag, "Invalid base64");
+		return;
+	}
+	buf[len] = '\0';
+	authz = (char *)buf;
+	alen = strlen(authz);
+	if (alen + 1 >= len) {
+		imap_bad(s, tag, "Invalid PLAIN response");
+		goto done;
+	}
+	authc = authz + alen + 1;
+	if (alen + strlen(authc) + 2 >= len) {
+		imap_bad(s, tag, "Invalid PLAIN response");
+		goto done;
+	}
+	pass = authc + strlen(authc) + 1;
+	if (pass + strlen(pass) != (char *)buf + len) {
+		imap_bad(s, tag, "Invalid PLAIN response");
+		goto done;
+	}
+	if (*authz != '\0' && strcasecmp(authz, authc) != 0) {
+		session_printf(s, "%s NO [AUTHORIZATIONFAILED] Cannot act as "
+		    "another user\r\n", tag);
+		goto done;
+	}
+	imap_login(s, tag, authc, pass);
+ done:
+	sodium_memzero(buf, sizeof(buf));
+}
+
 static void
 imap_line(struct session *s, char *line, size_t len, int flags)
 {
-	char	*tag, *cmd, *arg;
+	struct imap		*im;
+	struct msg_session	 ms;
+	char			*tag, *cmd, *arg, *user, *pass, *mech;
 
-	(void)len;
+	if ((im = imap_get(s)) == NULL) {
+		session_close(s);
+		return;
+	}
 	if (flags & (IO_LINE_NUL | IO_LINE_BARECR)) {
 		imap_bad(s, "*", "Invalid characters in command");
+		return;
+	}
+	if (im->state == IMAP_AUTHENTICATING) {
+		im->state = IMAP_NOTAUTH;
+		imap_plain(s, im->tag, line);
+		sodium_memzero(line, len);
 		return;
 	}
 	tag = line;
@@ -129,17 +404,25 @@ imap_line(struct session *s, char *line, size_t len, int flags)
 		*arg++ = '\0';
 
 	if (strcasecmp(cmd, "CAPABILITY") == 0 && *arg == '\0') {
-		imap_capability(s);
+		imap_capability(s, "* ", "\r\n");
 		session_printf(s, "%s OK CAPABILITY completed\r\n", tag);
 	} else if (strcasecmp(cmd, "NOOP") == 0 && *arg == '\0') {
 		session_printf(s, "%s OK NOOP completed\r\n", tag);
 	} else if (strcasecmp(cmd, "LOGOUT") == 0 && *arg == '\0') {
 		session_printf(s, "* BYE Logging out\r\n");
 		session_printf(s, "%s OK LOGOUT completed\r\n", tag);
+		if (im->vsession != 0) {
+			ms.session = im->vsession;
+			front_vault_compose(IMSG_VAULT_LOGOUT, 0, -1, &ms,
+			    sizeof(ms));
+			im->vsession = 0;
+		}
 		session_close(s);
 	} else if (strcasecmp(cmd, "STARTTLS") == 0 && *arg == '\0') {
 		if (session_is_tls(s))
 			imap_bad(s, tag, "TLS is already active");
+		else if (im->state == IMAP_AUTH)
+			imap_bad(s, tag, "Already logged in");
 		else if (!session_tls_available(s))
 			session_printf(s, "%s NO TLS is not available\r\n",
 			    tag);
@@ -148,6 +431,38 @@ imap_line(struct session *s, char *line, size_t len, int flags)
 			    tag);
 			session_starttls(s);
 		}
+	} else if (strcasecmp(cmd, "LOGIN") == 0 ||
+	    strcasecmp(cmd, "AUTHENTICATE") == 0) {
+		if (im->state == IMAP_AUTH)
+			imap_bad(s, tag, "Already logged in");
+		else if (!imap_login_allowed(s))
+			session_printf(s, "%s NO [PRIVACYREQUIRED] Use TLS to "
+			    "log in\r\n", tag);
+		else if (strcasecmp(cmd, "LOGIN") == 0) {
+			if ((user = imap_astring(&arg)) == NULL ||
+			    (pass = imap_astring(&arg)) == NULL ||
+			    *arg != '\0')
+				imap_bad(s, tag, "Syntax: LOGIN user password");
+			else
+				imap_login(s, tag, user, pass);
+		} else {
+			mech = arg;
+			arg += strcspn(arg, " ");
+			if (*arg != '\0')
+				*arg++ = '\0';
+			if (strcasecmp(mech, "PLAIN") != 0)
+				session_printf(s, "%s NO Unsupported "
+				    "mechanism\r\n", tag);
+			else if (*arg != '\0')
+				imap_plain(s, tag, arg);
+			else {
+				strlcpy(im->tag, tag, sizeof(im->tag));
+				im->state = IMAP_AUTHENTICATING;
+				session_printf(s, "+ \r\n");
+			}
+		}
+		/* The line held the password: wipe it in the buffer. */
+		sodium_memzero(line, len);
 	} else
 		imap_bad(s, tag, "Unknown command or arguments");
 }

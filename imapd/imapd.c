@@ -31,11 +31,10 @@
 
 static void	 imapd_accept(int, const struct msg_listener *,
 		    const struct front_client *, int);
-static int	 imapd_vault(struct imsg *);
 
 static const struct front_ops imapd_ops = {
 	imapd_accept,
-	imapd_vault,
+	NULL,
 	NULL
 };
 
@@ -47,12 +46,6 @@ imapd_accept(int fd, const struct msg_listener *l,
 	    l->proto == PROTO_POP3 ? &pop3_proto : &imap_proto);
 }
 
-static int
-imapd_vault(struct imsg *imsg)
-{
-	/* No request is sent to vaultd yet, so no answer is expected. */
-	return (imsg == NULL ? 0 : -1);
-}
 
 int
 main(int argc, char *argv[])

@@ -32,11 +32,10 @@
 
 static void	 smtpd_accept(int, const struct msg_listener *,
 		    const struct front_client *, int);
-static int	 smtpd_vault(struct imsg *);
 
 static const struct front_ops smtpd_ops = {
 	smtpd_accept,
-	smtpd_vault,
+	NULL,
 	NULL
 };
 
@@ -47,12 +46,6 @@ smtpd_accept(int fd, const struct msg_listener *l,
 	session_accept(fd, l, client, refused, &smtp_proto);
 }
 
-static int
-smtpd_vault(struct imsg *imsg)
-{
-	/* No request is sent to vaultd yet, so no answer is expected. */
-	return (imsg == NULL ? 0 : -1);
-}
 
 int
 main(int argc, char *argv[])

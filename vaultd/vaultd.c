@@ -18,20 +18,26 @@
  * vaultd: the only process that holds keys and opens mailboxes.  It is
  * chrooted to the data directory, runs as its own user with its memory
  * locked, and has no network.  It answers structured requests from the
- * fronts and from ctld over channels ctld makes; it never parses a
- * network protocol or a MIME message.
+ * fronts and, for ctl, from ctld, over channels ctld makes; it never
+ * parses a network protocol or a MIME message.
  */
 
 #include <sys/types.h>
+#include <sys/stat.h>
 
+#include <errno.h>
 #include <event.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "bundle.h"
 #include "child.h"
 #include "log.h"
 #include "proc.h"
+#include "vault_vfs.h"
+#include "vaultd.h"
 
 #define VAULT_MAX_PEERS		8
 
@@ -41,27 +47,116 @@ struct vault_peer {
 	int		 greeted;
 };
 
-static struct vault_peer	 peers[VAULT_MAX_PEERS];
+static struct vault_peer peers[VAULT_MAX_PEERS];
 
 static void	 vaultd_conf(struct child_conf *, struct child_conf *);
 static void	 vaultd_peer(enum proc_role, int);
 static void	 vaultd_dispatch(struct imsgev *, struct imsg *);
+static int	 vaultd_open(void);
+static void	 vaultd_authfail(const char *, long long, const char *);
+static int	 vaultd_ctld(struct imsgev *, struct imsg *);
 
 static const struct child_ops vaultd_ops = {
 	vaultd_conf,
-	vaultd_peer
+	vaultd_peer,
+	vaultd_ctld
 };
+
+/* A page that failed authentication: somebody altered a database. */
+static void
+vaultd_authfail(const char *path, long long pgno, const char *kind)
+{
+	char	 safe[128];
+
+	log_sanitize(safe, sizeof(safe), path);
+	log_audit("tamper", "db=%s page=%lld kind=%s", safe, pgno, kind);
+}
+
+/*
+ * The keys and the directory, at the first configuration: the process
+ * is already chrooted (or in the data directory) and sandboxed.
+ */
+static int
+vaultd_open(void)
+{
+	int	 dirfd;
+
+	if (vfs_register() != 0) {
+		log_warnx("cannot register the encrypting VFS");
+		return (-1);
+	}
+	vfs_set_authfail_hook(vaultd_authfail);
+	if ((dirfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		log_warn("data directory");
+		return (-1);
+	}
+	if (keys_load_server(dirfd, &vault.serverkey) == -1) {
+		close(dirfd);
+		return (-1);
+	}
+	if ((vault.spoolkey = sodium_malloc(KEY_LEN)) == NULL ||
+	    (vault.verifierkey = sodium_malloc(KEY_LEN)) == NULL) {
+		close(dirfd);
+		return (-1);
+	}
+	keys_subkey(vault.serverkey, SUBKEY_SPOOL, vault.spoolkey, KEY_LEN);
+	randombytes_buf(vault.verifierkey, KEY_LEN);
+	if ((mkdirat(dirfd, VAULT_MAILBOXES, 0700) == -1 && errno != EEXIST) ||
+	    (mkdirat(dirfd, VAULT_SPOOL, 0700) == -1 && errno != EEXIST)) {
+		log_warn("cannot make the mailbox and spool directories");
+		close(dirfd);
+		return (-1);
+	}
+	if ((vault.spoolfd = openat(dirfd, VAULT_SPOOL, O_RDONLY |
+	    O_DIRECTORY | O_CLOEXEC)) == -1) {
+		log_warn("%s", VAULT_SPOOL);
+		close(dirfd);
+		return (-1);
+	}
+	close(dirfd);
+	if (dir_open(VAULT_DIRECTORY, vault.serverkey) != DIR_OK)
+		return (-1);
+	vault.ready = 1;
+	log_info("vault open");
+	return (0);
+}
 
 static void
 vaultd_conf(struct child_conf *cc, struct child_conf *old)
 {
-	(void)cc;
+	struct child_domain	*d;
+	struct kdf_cost		 cost;
+
 	(void)old;
+	keys_cost_default(&cost);
+	if (cc->conf.kdf_ops != 0) {
+		cost.opslimit = cc->conf.kdf_ops;
+		cost.memlimit = cc->conf.kdf_memory;
+	}
+	if (!keys_cost_valid(&cost)) {
+		log_warnx("invalid Argon2id cost; using the default");
+		keys_cost_default(&cost);
+	}
+	vault.cost = cost;
+	vault.grace = cc->conf.lock_grace;
+	if (!vault.ready && vaultd_open() == -1) {
+		log_warnx("the vault is not open: logins and delivery will "
+		    "fail until this is fixed");
+		return;
+	}
+	/* A domain named in the configuration file is always served. */
+	TAILQ_FOREACH(d, &cc->domains, entry) {
+		if (!dir_domain_exists(d->name) &&
+		    dir_domain_add(d->name) == DIR_OK)
+			log_info("domain %s added from the configuration",
+			    d->name);
+	}
 }
 
 /*
  * A channel from a front.  ctld makes a new one whenever the front (or
- * we) restarted; the front's old channel, if any, is dropped.
+ * we) restarted; the front's old channel, if any, is dropped with its
+ * sessions.
  */
 static void
 vaultd_peer(enum proc_role role, int fd)
@@ -78,6 +173,7 @@ vaultd_peer(enum proc_role role, int fd)
 		p = &peers[i];
 		if (p->iev.active && p->role == role) {
 			imsgev_clear(&p->iev);
+			session_end_all(role);
 		}
 		if (!p->iev.active && slot == NULL)
 			slot = p;
@@ -92,23 +188,124 @@ vaultd_peer(enum proc_role role, int fd)
 	if (imsgev_init(&slot->iev, fd, role_name(role), vaultd_dispatch,
 	    slot, 1) == -1)
 		fatal("%s", __func__);
+	/* Bundles travel as fds; their size is checked when read. */
+}
+
+static void
+vault_auth(struct vault_peer *p, uint32_t reqid, struct imsg *imsg)
+{
+	struct msg_auth		 m;
+	struct msg_auth_ok	 ok;
+	struct msg_auth_fail	 fail;
+	struct vault_account	*a;
+	int			 rc;
+
+	memset(&fail, 0, sizeof(fail));
+	if (imsg_get_data(imsg, &m, sizeof(m)) == -1 || !MSG_STR(m.user) ||
+	    !MSG_STR(m.secret) || !MSG_STR(m.client)) {
+		sodium_memzero(&m, sizeof(m));
+		fail.reason = AUTH_FAIL_BAD;
+		goto fail;
+	}
+	if (!vault.ready) {
+		fail.reason = AUTH_FAIL_TEMP;
+		goto fail;
+	}
+	sodium_memzero(imsg->data, imsg->datalen);
+	rc = auth_login(m.user, m.secret, strlen(m.secret), m.client, &a);
+	sodium_memzero(m.secret, sizeof(m.secret));
+	if (rc != 0) {
+		fail.reason = rc;
+		goto fail;
+	}
+	memset(&ok, 0, sizeof(ok));
+	if ((ok.session = session_new(p->role, a)) == 0) {
+		fail.reason = AUTH_FAIL_TEMP;
+		goto fail;
+	}
+	strlcpy(ok.account, a->address, sizeof(ok.account));
+	imsgev_compose(&p->iev, IMSG_VAULT_AUTH_OK, reqid, -1, &ok,
+	    sizeof(ok));
+	return;
+ fail:
+	imsgev_compose(&p->iev, IMSG_VAULT_AUTH_FAIL, reqid, -1, &fail,
+	    sizeof(fail));
+}
+
+static void
+vault_rcpt(struct vault_peer *p, uint32_t reqid, struct imsg *imsg)
+{
+	struct msg_rcpt		 m;
+	struct msg_rcpt_result	 r;
+
+	memset(&r, 0, sizeof(r));
+	if (imsg_get_data(imsg, &m, sizeof(m)) == -1 || !MSG_STR(m.address))
+		r.result = RCPT_UNKNOWN;
+	else if (!vault.ready)
+		r.result = RCPT_TEMP;
+	else {
+		switch (dir_resolve(m.address, r.account, sizeof(r.account))) {
+		case RESOLVE_LOCAL:
+			r.result = RCPT_OK;
+			break;
+		case RESOLVE_EXTERNAL:
+			r.result = RCPT_EXTERNAL;
+			break;
+		default:
+			r.result = RCPT_UNKNOWN;
+			r.account[0] = '\0';
+			break;
+		}
+	}
+	imsgev_compose(&p->iev, IMSG_VAULT_RCPT_RESULT, reqid, -1, &r,
+	    sizeof(r));
+}
+
+static void
+vault_deliver(struct vault_peer *p, uint32_t reqid, struct imsg *imsg)
+{
+	struct msg_deliver		 m;
+	struct msg_deliver_result	 r;
+	void				*data = NULL;
+	size_t				 len = 0;
+	int				 fd;
+
+	memset(&r, 0, sizeof(r));
+	fd = imsg_get_fd(imsg);
+	if (imsg_get_data(imsg, &m, sizeof(m)) == -1 || !MSG_STR(m.account))
+		r.result = DELIVER_BAD;
+	else if (!vault.ready)
+		r.result = DELIVER_TEMP;
+	else if (bundle_map(fd, &data, &len) == -1)
+		r.result = errno == EBADMSG ? DELIVER_BAD : DELIVER_TEMP;
+	else
+		r.result = account_deliver(m.account, data, len);
+	if (data != NULL)
+		bundle_unmap(data, len);
+	close(fd);
+	imsgev_compose(&p->iev, IMSG_VAULT_DELIVER_RESULT, reqid, -1, &r,
+	    sizeof(r));
 }
 
 /*
  * Everything from a front is untrusted: a message that is not exactly
- * what its type declares, or not one we take from that peer, drops the
- * channel (ctld notices nothing; the front waits for a new one).
+ * what its type declares, or not one we take from a front, drops the
+ * channel and its sessions (the front waits for a new one).
  */
 static void
 vaultd_dispatch(struct imsgev *iev, struct imsg *imsg)
 {
 	struct vault_peer	*p = iev->arg;
 	struct msg_peer		 hello;
+	struct msg_session	 s;
 
 	if (imsg == NULL) {
+		session_end_all(p->role);
 		imsgev_clear(iev);
 		return;
 	}
+	if (imsg->hdr.type != IMSG_VAULT_HELLO && !p->greeted)
+		goto bad;
 	switch (imsg->hdr.type) {
 	case IMSG_VAULT_HELLO:
 		if (imsg_get_data(imsg, &hello, sizeof(hello)) == -1 ||
@@ -120,14 +317,46 @@ vaultd_dispatch(struct imsgev *iev, struct imsg *imsg)
 		    sizeof(hello));
 		log_info("%s connected", role_name(p->role));
 		return;
+	case IMSG_VAULT_AUTH:
+		vault_auth(p, imsg->hdr.peerid, imsg);
+		return;
+	case IMSG_VAULT_LOGOUT:
+		if (imsg_get_data(imsg, &s, sizeof(s)) == -1)
+			break;
+		session_end(s.session, p->role);
+		return;
+	case IMSG_VAULT_RCPT:
+		vault_rcpt(p, imsg->hdr.peerid, imsg);
+		return;
+	case IMSG_VAULT_DELIVER:
+		vault_deliver(p, imsg->hdr.peerid, imsg);
+		return;
 	default:
 		break;
 	}
+ bad:
 	log_warnx("refused %s message from %s; dropping the channel",
 	    msg_type_name(imsg->hdr.type), role_name(p->role));
 	log_audit("vault-bad-request", "peer=%s type=%u", role_name(p->role),
 	    imsg->hdr.type);
+	session_end_all(p->role);
 	imsgev_clear(iev);
+}
+
+/* Requests from ctld: administration for ctl. */
+static int
+vaultd_ctld(struct imsgev *iev, struct imsg *imsg)
+{
+	struct msg_admin	 m;
+
+	if (imsg->hdr.type != IMSG_CTL_ADMIN)
+		return (-1);
+	if (imsg_get_data(imsg, &m, sizeof(m)) == -1)
+		return (-1);
+	sodium_memzero(imsg->data, imsg->datalen);
+	admin_request(iev, imsg->hdr.peerid, &m);
+	sodium_memzero(&m, sizeof(m));
+	return (0);
 }
 
 int
@@ -137,6 +366,8 @@ main(int argc, char *argv[])
 
 	proc_child_opts(argc, argv, ROLE_VAULTD, &opts);
 	event_init();
+	account_init();
+	vault.spoolfd = -1;
 	child_init(ROLE_VAULTD, &vaultd_ops);
 	log_debug("started");
 	event_dispatch();

@@ -86,6 +86,7 @@ class Tresor:
         self.logpath = os.path.join(self.dir, "ctld.log")
         self.proc = None
         self.verbose = verbose
+        self.ctl_path = CTL
         self.write_conf()
 
     def path(self, *p):

@@ -1,0 +1,487 @@
+/*
+ * Copyright (c) 2026 The Tresor developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * The vault as a whole, without the daemons around it: accounts made
+ * through the admin requests, logins, delivery to locked accounts (the
+ * spool) and to unlocked ones, the import at unlock, the freshness
+ * check, tampering, deletion; and, after all that, not one byte of any
+ * message, address or password in clear anywhere under the data
+ * directory.
+ */
+
+#include <sys/types.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "log.h"
+#include "test.h"
+#include "vault_spool.h"
+#include "vault_vfs.h"
+#include "vaultd.h"
+
+TEST_GLOBALS;
+
+#define PW_ALICE	"alice's long password"
+#define PW_BOB		"bob's long password"
+
+static char		 tmpdir[] = "/tmp/vault_test.XXXXXX";
+static struct imsgev	 admin_iev;
+static struct imsgbuf	 admin_peer;
+static char		 recovery_alice[RECOVERY_TEXT_LEN];
+static char		 last_lines[4096];
+
+static void
+admin_handler(struct imsgev *iev, struct imsg *imsg)
+{
+	(void)iev;
+	(void)imsg;
+}
+
+/* One admin request; 0 when vaultd answered OK.  Lines in last_lines. */
+static int
+admin(uint32_t op, const char *a1, const char *a2, const char *s1,
+    const char *s2)
+{
+	struct msg_admin	 m;
+	struct msg_line		 ml;
+	struct imsg		 imsg;
+	ssize_t			 n;
+	int			 done = -2;
+
+	memset(&m, 0, sizeof(m));
+	m.op = op;
+	strlcpy(m.arg1, a1 ? a1 : "", sizeof(m.arg1));
+	strlcpy(m.arg2, a2 ? a2 : "", sizeof(m.arg2));
+	strlcpy(m.secret, s1 ? s1 : "", sizeof(m.secret));
+	strlcpy(m.secret2, s2 ? s2 : "", sizeof(m.secret2));
+	admin_request(&admin_iev, 7, &m);
+	CHECK(imsgbuf_flush(&admin_iev.ibuf) == 0);
+	last_lines[0] = '\0';
+	while (done == -2) {
+		n = imsgbuf_read(&admin_peer);
+		CHECK(n > 0 || (n == -1 && errno == EAGAIN));
+		while ((n = imsg_get(&admin_peer, &imsg)) > 0) {
+			CHECK(imsg.hdr.peerid == 7);
+			if (imsg.hdr.type == IMSG_CTL_LINE) {
+				CHECK(imsg_get_data(&imsg, &ml,
+				    sizeof(ml)) == 0);
+				strlcat(last_lines, ml.line,
+				    sizeof(last_lines));
+				strlcat(last_lines, "\n", sizeof(last_lines));
+			} else if (imsg.hdr.type == IMSG_CTL_OK)
+				done = 0;
+			else if (imsg.hdr.type == IMSG_CTL_FAIL)
+				done = -1;
+			imsg_free(&imsg);
+		}
+		CHECK(n == 0);
+	}
+	return (done);
+}
+
+/* A bundle carrying token in every section. */
+static void *
+make_bundle(const char *token, size_t *lenp)
+{
+	struct bundle	 b;
+	char		 raw[512], subj[128], text[256];
+	void		*data;
+	int		 fd;
+
+	snprintf(raw, sizeof(raw), "From: sender@example.org\r\nSubject: "
+	    "%s\r\n\r\nThe body says %s.\r\n", token, token);
+	snprintf(subj, sizeof(subj), "subject %s", token);
+	snprintf(text, sizeof(text), "The body says %s.", token);
+	memset(&b, 0, sizeof(b));
+	b.internaldate = 1700000000;
+	b.sec[BUNDLE_RAW] = raw;
+	b.len[BUNDLE_RAW] = strlen(raw);
+	b.sec[BUNDLE_ENVELOPE] = "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)";
+	b.len[BUNDLE_ENVELOPE] = strlen(b.sec[BUNDLE_ENVELOPE]);
+	b.sec[BUNDLE_BODYSTRUCTURE] = "(\"TEXT\" \"PLAIN\" NIL NIL NIL "
+	    "\"7BIT\" 20 1)";
+	b.len[BUNDLE_BODYSTRUCTURE] = strlen(b.sec[BUNDLE_BODYSTRUCTURE]);
+	b.sec[BUNDLE_SUBJECT] = subj;
+	b.len[BUNDLE_SUBJECT] = strlen(subj);
+	b.sec[BUNDLE_TEXT] = text;
+	b.len[BUNDLE_TEXT] = strlen(text);
+	CHECK((fd = memfd_create("bundle", MFD_CLOEXEC)) != -1);
+	CHECK(bundle_write(fd, &b) == 0);
+	CHECK(bundle_map(fd, &data, lenp) == 0);
+	close(fd);
+	return (data);
+}
+
+static int
+deliver(const char *to, const char *token)
+{
+	void	*data;
+	size_t	 len;
+	int	 rc;
+
+	data = make_bundle(token, &len);
+	rc = account_deliver(to, data, len);
+	bundle_unmap(data, len);
+	return (rc);
+}
+
+static int
+count_cb(void *arg, const struct mbox_msg *m)
+{
+	(void)m;
+	(*(int *)arg)++;
+	return (0);
+}
+
+static int
+inbox_count(struct vault_account *a)
+{
+	struct mbox_range	 r = { 1, UINT32_MAX };
+	int			 n = 0;
+
+	CHECK(mbox_fetch(a->mbox, "INBOX", &r, 1, 0, count_cb, &n) ==
+	    MBOX_OK);
+	return (n);
+}
+
+static unsigned int
+spooled(const char *address)
+{
+	struct dir_account	 da;
+	unsigned int		 n;
+
+	CHECK(dir_account_get(address, &da) == DIR_OK);
+	CHECK(spool_count(vault.spoolfd, da.id, &n) == 0);
+	return (n);
+}
+
+static void
+lock_all(const char *address)
+{
+	struct dir_account	 da;
+	struct vault_account	*a;
+
+	CHECK(dir_account_get(address, &da) == DIR_OK);
+	if ((a = account_unlocked(da.id)) != NULL) {
+		session_end_account(a);
+		if (account_unlocked(da.id) != NULL)
+			account_lock(a);
+	}
+}
+
+static void
+test_setup(void)
+{
+	int	 sp[2], dirfd;
+
+	CHECK(mkdtemp(tmpdir) != NULL);
+	CHECK(chdir(tmpdir) == 0);
+	CHECK(vfs_register() == 0);
+	CHECK((dirfd = open(".", O_RDONLY | O_DIRECTORY)) != -1);
+	CHECK(keys_load_server(dirfd, &vault.serverkey) == 0);
+	CHECK((vault.spoolkey = sodium_malloc(KEY_LEN)) != NULL);
+	CHECK((vault.verifierkey = sodium_malloc(KEY_LEN)) != NULL);
+	keys_subkey(vault.serverkey, SUBKEY_SPOOL, vault.spoolkey, KEY_LEN);
+	randombytes_buf(vault.verifierkey, KEY_LEN);
+	CHECK(mkdir(VAULT_MAILBOXES, 0700) == 0);
+	CHECK(mkdir(VAULT_SPOOL, 0700) == 0);
+	CHECK((vault.spoolfd = open(VAULT_SPOOL, O_RDONLY | O_DIRECTORY)) !=
+	    -1);
+	close(dirfd);
+	CHECK(dir_open(VAULT_DIRECTORY, vault.serverkey) == DIR_OK);
+	vault.cost.opslimit = 1;
+	vault.cost.memlimit = 8 * 1024 * 1024;
+	vault.grace = 0;
+	vault.ready = 1;
+	account_init();
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp) == 0);
+	CHECK(imsgev_init(&admin_iev, sp[0], "ctld", admin_handler, NULL,
+	    0) == 0);
+	CHECK(imsgbuf_init(&admin_peer, sp[1]) == 0);
+}
+
+static void
+test_admin_accounts(void)
+{
+	char	*p;
+
+	CHECK(admin(ADMIN_DOMAIN_ADD, "test.example", NULL, NULL, NULL) == 0);
+	CHECK(admin(ADMIN_USER_ADD, "alice@test.example", NULL, PW_ALICE,
+	    NULL) == 0);
+	CHECK((p = strstr(last_lines, "\n  ")) != NULL);
+	strlcpy(recovery_alice, p + 3, sizeof(recovery_alice));
+	recovery_alice[strcspn(recovery_alice, "\n")] = '\0';
+	CHECK(strlen(recovery_alice) == RECOVERY_TEXT_LEN - 1);
+	CHECK(admin(ADMIN_USER_ADD, "bob@test.example", NULL, PW_BOB,
+	    NULL) == 0);
+	CHECK(admin(ADMIN_USER_ADD, "bob@test.example", NULL, PW_BOB,
+	    NULL) == -1);
+	CHECK(admin(ADMIN_ALIAS_ADD, "postmaster@test.example",
+	    "alice@test.example", NULL, NULL) == 0);
+	CHECK(admin(ADMIN_ALIAS_ADD, "@test.example", "bob@test.example",
+	    NULL, NULL) == 0);
+}
+
+static void
+test_resolve(void)
+{
+	char	 out[ADDRESS_MAX];
+
+	CHECK(dir_resolve("Alice@Test.Example", out, sizeof(out)) ==
+	    RESOLVE_LOCAL);
+	CHECK_STR(out, "alice@test.example");
+	CHECK(dir_resolve("postmaster@test.example", out, sizeof(out)) ==
+	    RESOLVE_LOCAL);
+	CHECK_STR(out, "alice@test.example");
+	CHECK(dir_resolve("anything@test.example", out, sizeof(out)) ==
+	    RESOLVE_LOCAL);
+	CHECK_STR(out, "bob@test.example");
+	CHECK(dir_resolve("alice@elsewhere.example", out, sizeof(out)) ==
+	    RESOLVE_NONE);
+	CHECK(dir_resolve("not an address", out, sizeof(out)) ==
+	    RESOLVE_NONE);
+}
+
+/* Locked: sealed into the spool; the next login imports it. */
+static void
+test_deliver_locked_then_unlock(void)
+{
+	struct vault_account	*a;
+
+	CHECK(deliver("alice@test.example", "zqtoken0000000001") ==
+	    DELIVER_OK);
+	CHECK(deliver("alice@test.example", "zqtoken0000000002") ==
+	    DELIVER_OK);
+	CHECK(spooled("alice@test.example") == 2);
+	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
+	    "a-client", &a) == 0);
+	CHECK(spooled("alice@test.example") == 0);
+	CHECK(inbox_count(a) == 2);
+	/* Unlocked: straight into the mailbox. */
+	CHECK(deliver("alice@test.example", "zqtoken0000000003") ==
+	    DELIVER_OK);
+	CHECK(spooled("alice@test.example") == 0);
+	CHECK(inbox_count(a) == 3);
+	CHECK(deliver("nobody@nowhere.example", "x") == DELIVER_UNKNOWN);
+	lock_all("alice@test.example");
+}
+
+static void
+test_logins(void)
+{
+	struct vault_account	*a;
+	uint32_t		 sid;
+
+	CHECK(auth_login("alice@test.example", "wrong", 5, "a-c1", &a) ==
+	    AUTH_FAIL_BAD);
+	CHECK(auth_login("nobody@test.example", PW_ALICE, strlen(PW_ALICE),
+	    "a-c1", &a) == AUTH_FAIL_BAD);
+	CHECK(auth_login("alice@test.example", recovery_alice,
+	    strlen(recovery_alice), "a-c1", &a) == 0);
+	CHECK((sid = session_new(ROLE_IMAPD, a)) != 0);
+	CHECK(session_get(sid, ROLE_IMAPD) != NULL);
+	CHECK(session_get(sid, ROLE_SMTPD) == NULL);
+	/* While unlocked, the same credential is checked by verifier. */
+	CHECK(auth_login("alice@test.example", recovery_alice,
+	    strlen(recovery_alice), "a-c1", &a) == 0);
+	session_end(sid, ROLE_IMAPD);
+	lock_all("alice@test.example");
+}
+
+static void
+test_lockout(void)
+{
+	struct vault_account	*a;
+	int			 i;
+
+	for (i = 0; i < AUTH_ACCOUNT_FAILS; i++)
+		CHECK(auth_login("bob@test.example", "wrong password", 14,
+		    "a-c2", &a) == AUTH_FAIL_BAD);
+	CHECK(auth_login("bob@test.example", PW_BOB, strlen(PW_BOB),
+	    "a-c3", &a) == AUTH_FAIL_LOCKED);
+}
+
+/* A mailbox put back to an older copy is refused, loudly. */
+static void
+test_rollback_refused(void)
+{
+	struct vault_account	*a;
+	struct dir_account	 da;
+	char			 path[PATH_MAX], cmd[PATH_MAX * 6 + 64];
+
+	CHECK(dir_account_get("alice@test.example", &da) == DIR_OK);
+	account_mailbox_path(da.id, path, sizeof(path));
+	snprintf(cmd, sizeof(cmd), "cp %s %s.old", path, path);
+	CHECK(system(cmd) == 0);
+	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
+	    "a-c4", &a) == 0);
+	CHECK(deliver("alice@test.example", "zqtoken0000000004") ==
+	    DELIVER_OK);
+	lock_all("alice@test.example");
+	snprintf(cmd, sizeof(cmd), "cp %s %s.new && cp %s.old %s && "
+	    "rm -f %s-wal %s-shm", path, path, path, path, path, path);
+	CHECK(system(cmd) == 0);
+	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
+	    "a-c4", &a) == AUTH_FAIL_TEMP);
+	snprintf(cmd, sizeof(cmd), "mv %s.new %s && rm %s.old", path, path,
+	    path);
+	CHECK(system(cmd) == 0);
+	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
+	    "a-c4", &a) == 0);
+	CHECK(inbox_count(a) == 4);
+	lock_all("alice@test.example");
+}
+
+static const char *const needles[] = {
+	"zqtoken", "alice", "bob@", "sender@example.org", "The body says",
+	PW_ALICE, PW_BOB, "postmaster", "test.example", NULL
+};
+static int	 found_plaintext;
+
+static int
+scan_file(const char *path, const struct stat *sb, int type, struct FTW *f)
+{
+	FILE	*fp;
+	char	*buf;
+	size_t	 i, n;
+
+	(void)f;
+	if (type != FTW_F || sb->st_size == 0)
+		return (0);
+	if ((fp = fopen(path, "rb")) == NULL)
+		return (0);
+	if ((buf = malloc(sb->st_size)) == NULL) {
+		fclose(fp);
+		return (0);
+	}
+	n = fread(buf, 1, sb->st_size, fp);
+	fclose(fp);
+	for (i = 0; needles[i] != NULL; i++) {
+		if (memmem(buf, n, needles[i], strlen(needles[i])) != NULL) {
+			fprintf(stderr, "plaintext \"%s\" in %s\n", needles[i],
+			    path);
+			found_plaintext++;
+		}
+	}
+	if (memmem(buf, n, recovery_alice, 8) != NULL)
+		found_plaintext++;
+	free(buf);
+	return (0);
+}
+
+static void
+test_no_plaintext_at_rest(void)
+{
+	/* Something in every state: spooled, imported, in the WAL. */
+	CHECK(deliver("bob@test.example", "zqtoken0000000005") == DELIVER_OK);
+	CHECK(spooled("bob@test.example") == 1);
+	found_plaintext = 0;
+	CHECK(nftw(".", scan_file, 16, FTW_PHYS) == 0);
+	CHECK(found_plaintext == 0);
+}
+
+static void
+test_tampered_mailbox(void)
+{
+	struct vault_account	*a;
+	struct dir_account	 da;
+	char			 path[PATH_MAX];
+	unsigned char		 b;
+	int			 fd;
+
+	CHECK(dir_account_get("alice@test.example", &da) == DIR_OK);
+	account_mailbox_path(da.id, path, sizeof(path));
+	CHECK((fd = open(path, O_RDWR)) != -1);
+	CHECK(pread(fd, &b, 1, 4096 + 200) == 1);
+	b ^= 0x10;
+	CHECK(pwrite(fd, &b, 1, 4096 + 200) == 1);
+	close(fd);
+	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
+	    "a-c5", &a) == AUTH_FAIL_TEMP);
+	/* Another account is not affected. */
+	CHECK(deliver("bob@test.example", "zqtoken0000000006") == DELIVER_OK);
+	CHECK((fd = open(path, O_RDWR)) != -1);
+	b ^= 0x10;
+	CHECK(pwrite(fd, &b, 1, 4096 + 200) == 1);
+	close(fd);
+	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
+	    "a-c5", &a) == 0);
+	lock_all("alice@test.example");
+}
+
+static void
+test_delete_account(void)
+{
+	struct dir_account	 da;
+	struct vault_account	*a;
+	char			 path[PATH_MAX];
+
+	CHECK(dir_account_get("alice@test.example", &da) == DIR_OK);
+	account_mailbox_path(da.id, path, sizeof(path));
+	CHECK(admin(ADMIN_USER_DEL, "alice@test.example", NULL, NULL, NULL) ==
+	    0);
+	CHECK(access(path, F_OK) == -1 && errno == ENOENT);
+	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
+	    "a-c6", &a) == AUTH_FAIL_BAD);
+	CHECK(admin(ADMIN_DOMAIN_DEL, "test.example", NULL, NULL, NULL) ==
+	    -1);
+}
+
+static int
+rm_cb(const char *path, const struct stat *sb, int type, struct FTW *f)
+{
+	(void)sb;
+	(void)type;
+	(void)f;
+	return (remove(path));
+}
+
+int
+main(void)
+{
+	log_init(1, LOG_MAIL);
+	if (sodium_init() == -1)
+		return (1);
+	event_init();
+	RUN(test_setup);
+	RUN(test_admin_accounts);
+	RUN(test_resolve);
+	RUN(test_deliver_locked_then_unlock);
+	RUN(test_logins);
+	RUN(test_lockout);
+	RUN(test_rollback_refused);
+	RUN(test_no_plaintext_at_rest);
+	RUN(test_tampered_mailbox);
+	RUN(test_delete_account);
+	dir_close();
+	if (chdir("/") == 0)
+		nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	TEST_EXIT();
+}

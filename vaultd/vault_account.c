@@ -1,0 +1,254 @@
+/*
+ * Copyright (c) 2026 The Tresor developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * Accounts whose keys are open.  An account is unlocked by a login (its
+ * keys come out of a keyslot), stays unlocked while a session uses it
+ * and for a short grace after the last one ends (mail clients reconnect
+ * all the time), and is then locked: its mailbox is closed and its keys
+ * wiped.  Mail for an unlocked account goes straight into its mailbox;
+ * mail for a locked one is sealed into its spool and imported at the
+ * next unlock.
+ */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "log.h"
+#include "vault_spool.h"
+#include "vaultd.h"
+
+struct vault		 vault;
+
+static TAILQ_HEAD(, vault_account) accounts =
+    TAILQ_HEAD_INITIALIZER(accounts);
+
+static void	 account_grace_cb(int, short, void *);
+static int	 account_import_cb(void *, const char *, const void *, size_t);
+
+void
+account_init(void)
+{
+	TAILQ_INIT(&accounts);
+}
+
+void
+account_mailbox_path(const unsigned char *id, char *buf, size_t len)
+{
+	char	 hex[ACCOUNT_ID_LEN * 2 + 1];
+
+	sodium_bin2hex(hex, sizeof(hex), id, ACCOUNT_ID_LEN);
+	snprintf(buf, len, "%s/%s.db", VAULT_MAILBOXES, hex);
+}
+
+struct vault_account *
+account_unlocked(const unsigned char *id)
+{
+	struct vault_account	*a;
+
+	TAILQ_FOREACH(a, &accounts, entry)
+		if (sodium_memcmp(a->id, id, ACCOUNT_ID_LEN) == 0)
+			return (a);
+	return (NULL);
+}
+
+/* Record the mailbox's commit counter: the freshness check's anchor. */
+int
+account_committed(struct vault_account *a)
+{
+	if (dir_counter_set(a->id, mbox_counter(a->mbox)) != DIR_OK) {
+		log_warnx("%s: cannot record the commit counter", a->address);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+account_import_cb(void *arg, const char *name, const void *data, size_t len)
+{
+	struct vault_account	*a = arg;
+	struct bundle		 b;
+	int			 rc;
+
+	if (bundle_parse(data, len, &b) == -1) {
+		/* Sealed by us, so this is damage: keep it, say so. */
+		log_warnx("%s: spooled message %s is malformed", a->address,
+		    name);
+		return (-1);
+	}
+	rc = mbox_import(a->mbox, name, &b);
+	if (rc != MBOX_OK && rc != MBOX_EEXISTS)
+		return (-1);
+	return (0);
+}
+
+/*
+ * Open an account with the secrets a keyslot gave: its mailbox, checked
+ * against the commit counter in the directory (an older mailbox than
+ * the directory remembers is a rollback and is refused), then the mail
+ * that waited in the spool.  Takes ownership of secrets.
+ */
+int
+account_unlock(const struct dir_account *da, struct account_secrets *secrets,
+    struct vault_account **out)
+{
+	struct vault_account	*a;
+	char			 path[PATH_MAX], hex[ACCOUNT_ID_LEN * 2 + 1];
+	unsigned int		 imported = 0;
+	int			 rc;
+
+	if ((a = account_unlocked(da->id)) != NULL) {
+		keys_secrets_free(secrets);
+		*out = a;
+		return (0);
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		keys_secrets_free(secrets);
+		return (-1);
+	}
+	memcpy(a->id, da->id, sizeof(a->id));
+	strlcpy(a->address, da->address, sizeof(a->address));
+	a->secrets = secrets;
+	if ((a->verifiers = sodium_malloc(VAULT_VERIFIERS_MAX * KEY_LEN)) ==
+	    NULL)
+		goto fail;
+	evtimer_set(&a->grace_ev, account_grace_cb, a);
+
+	account_mailbox_path(a->id, path, sizeof(path));
+	if ((rc = mbox_open(path, secrets->mailbox_key, a->id, &a->mbox)) !=
+	    MBOX_OK) {
+		log_warnx("%s: cannot open the mailbox", a->address);
+		goto fail;
+	}
+	if (mbox_counter(a->mbox) < da->counter) {
+		sodium_bin2hex(hex, sizeof(hex), a->id, sizeof(a->id));
+		log_audit("mailbox-rollback", "account=%s have=%llu "
+		    "expected=%llu", hex,
+		    (unsigned long long)mbox_counter(a->mbox),
+		    (unsigned long long)da->counter);
+		log_warnx("%s: the mailbox is older than the directory "
+		    "records: refusing it (restored from an old copy?)",
+		    a->address);
+		goto fail;
+	}
+	if (spool_import(vault.spoolfd, a->id, da->box_pk,
+	    secrets->box_sk, vault.spoolkey, account_import_cb, a,
+	    &imported) == -1)
+		log_warnx("%s: the spool was not fully imported; the rest "
+		    "stays for the next unlock", a->address);
+	if (account_committed(a) == -1)
+		goto fail;
+	TAILQ_INSERT_TAIL(&accounts, a, entry);
+	log_info("%s unlocked, %u spooled message%s imported", a->address,
+	    imported, imported == 1 ? "" : "s");
+	*out = a;
+	return (0);
+ fail:
+	if (a->mbox != NULL)
+		mbox_close(a->mbox);
+	if (a->verifiers != NULL)
+		sodium_free(a->verifiers);
+	keys_secrets_free(a->secrets);
+	free(a);
+	return (-1);
+}
+
+void
+account_hold(struct vault_account *a)
+{
+	a->nsessions++;
+	evtimer_del(&a->grace_ev);
+}
+
+/* A session ended: with none left, lock after the grace period. */
+void
+account_release(struct vault_account *a)
+{
+	struct timeval	 tv;
+
+	if (a->nsessions > 0)
+		a->nsessions--;
+	if (a->nsessions > 0)
+		return;
+	timerclear(&tv);
+	tv.tv_sec = vault.grace;
+	evtimer_add(&a->grace_ev, &tv);
+}
+
+static void
+account_grace_cb(int fd, short event, void *arg)
+{
+	(void)fd;
+	(void)event;
+	account_lock(arg);
+}
+
+/* Close the mailbox and wipe the keys. */
+void
+account_lock(struct vault_account *a)
+{
+	evtimer_del(&a->grace_ev);
+	TAILQ_REMOVE(&accounts, a, entry);
+	mbox_close(a->mbox);
+	keys_secrets_free(a->secrets);
+	sodium_free(a->verifiers);
+	log_info("%s locked", a->address);
+	free(a);
+}
+
+/*
+ * Deliver a bundle to an account: into its mailbox when it is unlocked,
+ * sealed into its spool otherwise.  DELIVER_OK only once it is durable.
+ */
+int
+account_deliver(const char *address, const void *data, size_t len)
+{
+	struct dir_account	 da;
+	struct vault_account	*a;
+	struct bundle		 b;
+	char			 name[SPOOL_NAME_LEN];
+	uint32_t		 uidvalidity, uid;
+	int			 rc;
+
+	if (bundle_parse(data, len, &b) == -1)
+		return (DELIVER_BAD);
+	if ((rc = dir_account_get(address, &da)) == DIR_ENOTFOUND)
+		return (DELIVER_UNKNOWN);
+	if (rc != DIR_OK)
+		return (DELIVER_TEMP);
+	if ((a = account_unlocked(da.id)) != NULL) {
+		if (mbox_append(a->mbox, "INBOX", &b, 0, "", &uidvalidity,
+		    &uid) != MBOX_OK)
+			return (DELIVER_TEMP);
+		if (account_committed(a) == -1)
+			return (DELIVER_TEMP);
+		log_debug("%s: delivered as uid %u", a->address, uid);
+		return (DELIVER_OK);
+	}
+	if (spool_append(vault.spoolfd, da.id, da.box_pk, vault.spoolkey,
+	    data, len, name) == -1)
+		return (DELIVER_TEMP);
+	log_debug("%s: sealed into the spool as %s", da.address, name);
+	return (DELIVER_OK);
+}

@@ -1,0 +1,362 @@
+/*
+ * Copyright (c) 2026 The Tresor developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * Logins and sessions.
+ *
+ * A login names an account and gives one of its credentials: the
+ * password, an app password or the recovery key.  If the account is
+ * unlocked and the credential is one that unlocked it before, a keyed
+ * hash of it (the verifier) answers without Argon2id; otherwise the
+ * credential must unwrap one of the account's keyslots, which unlocks
+ * the account.  Failures are counted per account and per client
+ * address: past the limits, logins are refused without being checked
+ * for a while.  An unknown account costs the same Argon2id run as a
+ * known one, so timing does not tell which addresses exist.
+ */
+
+#include <sys/types.h>
+#include <sys/tree.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "vaultd.h"
+
+/* One tracked name: an account address or an anonymised client. */
+struct limit {
+	RB_ENTRY(limit)	 entry;
+	char		 key[ADDRESS_MAX + 2];
+	unsigned int	 fails;
+	time_t		 first;		/* start of the counting window */
+	time_t		 until;		/* locked out until */
+};
+RB_HEAD(limit_tree, limit);
+
+static int	 limit_cmp(struct limit *, struct limit *);
+RB_PROTOTYPE_STATIC(limit_tree, limit, entry, limit_cmp);
+RB_GENERATE_STATIC(limit_tree, limit, entry, limit_cmp);
+
+static struct limit_tree	 limits = RB_INITIALIZER(&limits);
+static unsigned int		 nlimits;
+static struct vault_session	*sessions[VAULT_SESSIONS_MAX];
+static uint32_t			 session_next = 1;
+
+static int
+limit_cmp(struct limit *a, struct limit *b)
+{
+	return (strcmp(a->key, b->key));
+}
+
+/* Forget entries whose window and lockout are over. */
+static void
+limit_expire(time_t now)
+{
+	struct limit	*l, *next;
+
+	RB_FOREACH_SAFE(l, limit_tree, &limits, next) {
+		if (now - l->first > AUTH_WINDOW && now >= l->until) {
+			RB_REMOVE(limit_tree, &limits, l);
+			free(l);
+			nlimits--;
+		}
+	}
+}
+
+static struct limit *
+limit_get(const char *kind, const char *name, int create)
+{
+	struct limit	 key, *l;
+
+	snprintf(key.key, sizeof(key.key), "%s:%s", kind, name);
+	if ((l = RB_FIND(limit_tree, &limits, &key)) != NULL || !create)
+		return (l);
+	if (nlimits >= AUTH_TRACKED_MAX)
+		limit_expire(time(NULL));
+	if (nlimits >= AUTH_TRACKED_MAX || (l = calloc(1, sizeof(*l))) ==
+	    NULL)
+		return (NULL);
+	strlcpy(l->key, key.key, sizeof(l->key));
+	RB_INSERT(limit_tree, &limits, l);
+	nlimits++;
+	return (l);
+}
+
+static int
+limit_locked(const char *kind, const char *name, time_t now)
+{
+	struct limit	*l;
+
+	return ((l = limit_get(kind, name, 0)) != NULL && now < l->until);
+}
+
+/* Count a failure; 1 when this one starts a lockout. */
+static int
+limit_fail(const char *kind, const char *name, unsigned int max, time_t now)
+{
+	struct limit	*l;
+
+	if ((l = limit_get(kind, name, 1)) == NULL)
+		return (0);
+	if (now - l->first > AUTH_WINDOW) {
+		l->first = now;
+		l->fails = 0;
+	}
+	if (++l->fails >= max && now >= l->until) {
+		l->until = now + AUTH_LOCKOUT;
+		l->fails = 0;
+		l->first = now;
+		return (1);
+	}
+	return (0);
+}
+
+static void
+limit_clear(const char *kind, const char *name)
+{
+	struct limit	*l;
+
+	if ((l = limit_get(kind, name, 0)) != NULL) {
+		RB_REMOVE(limit_tree, &limits, l);
+		free(l);
+		nlimits--;
+	}
+}
+
+/*
+ * Which keyslots a credential may open: a recovery key has its own
+ * shape, so it is tried only on recovery slots; anything else on the
+ * password and app-password slots, app passwords first when the
+ * credential has their shape.  At most two Argon2id runs per login.
+ */
+int
+auth_unwrap(const char *user, const char *secret, size_t len,
+    struct dir_account *da, struct account_secrets **out, uint64_t *slot_id)
+{
+	struct dir_slot		 slots[SLOTS_MAX], dummy;
+	struct account_secrets	*s = NULL;
+	char			 norm[RECOVERY_TEXT_LEN];
+	const char		*cred = secret;
+	size_t			 n, i, credlen = len, tries = 0;
+	int			 recovery, rc;
+
+	*out = NULL;
+	if ((rc = dir_account_get(user, da)) != DIR_OK) {
+		/* Spend the time a real check takes; learn nothing. */
+		memset(&dummy, 0, sizeof(dummy));
+		dummy.ks.cost = vault.cost;
+		randombytes_buf(&dummy.ks.salt, sizeof(dummy.ks.salt));
+		keys_secrets_free(keys_slot_unwrap(&dummy.ks, secret, len,
+		    dummy.ks.salt, 0));
+		return (rc == DIR_ENOTFOUND ? DIR_EDENIED : rc);
+	}
+	if ((rc = dir_slots(da->id, slots, SLOTS_MAX, &n)) != DIR_OK)
+		return (rc);
+	if (n > SLOTS_MAX)
+		n = SLOTS_MAX;
+	recovery = keys_recovery_normalise(secret, norm, sizeof(norm)) == 0;
+	if (recovery) {
+		cred = norm;
+		credlen = strlen(norm);
+	}
+	for (i = 0; i < n && s == NULL && tries < 2; i++) {
+		if (recovery != (slots[i].kind == SLOT_RECOVERY))
+			continue;
+		tries++;
+		s = keys_slot_unwrap(&slots[i].ks, cred, credlen, da->id,
+		    slots[i].slot_id);
+		if (s != NULL && slot_id != NULL)
+			*slot_id = slots[i].slot_id;
+	}
+	/* Slots beyond two (app passwords): only if nothing matched yet. */
+	for (; i < n && s == NULL; i++) {
+		if (recovery || slots[i].kind != SLOT_APP)
+			continue;
+		s = keys_slot_unwrap(&slots[i].ks, cred, credlen, da->id,
+		    slots[i].slot_id);
+		if (s != NULL && slot_id != NULL)
+			*slot_id = slots[i].slot_id;
+	}
+	sodium_memzero(norm, sizeof(norm));
+	sodium_memzero(slots, sizeof(slots));
+	if (s == NULL)
+		return (DIR_EDENIED);
+	*out = s;
+	return (DIR_OK);
+}
+
+/* A verifier the account remembers: the credential unlocked it before. */
+static int
+verifier_known(struct vault_account *a, const unsigned char *v)
+{
+	unsigned int	 i;
+	int		 found = 0;
+
+	for (i = 0; i < a->nverifiers; i++)
+		found |= sodium_memcmp(a->verifiers + i * KEY_LEN, v,
+		    KEY_LEN) == 0;
+	return (found);
+}
+
+static void
+verifier_remember(struct vault_account *a, const unsigned char *v)
+{
+	if (verifier_known(a, v))
+		return;
+	if (a->nverifiers == VAULT_VERIFIERS_MAX) {
+		memmove(a->verifiers, a->verifiers + KEY_LEN,
+		    (VAULT_VERIFIERS_MAX - 1) * KEY_LEN);
+		a->nverifiers--;
+	}
+	memcpy(a->verifiers + a->nverifiers * KEY_LEN, v, KEY_LEN);
+	a->nverifiers++;
+}
+
+/*
+ * Check a login.  Returns 0 with the unlocked account, or an
+ * AUTH_FAIL_* reason.  Every failure and lockout is an audit line; the
+ * credential never appears in any log.
+ */
+int
+auth_login(const char *user, const char *secret, size_t len,
+    const char *client, struct vault_account **out)
+{
+	struct dir_account	 da;
+	struct account_secrets	*s;
+	struct vault_account	*a;
+	unsigned char		 v[KEY_LEN];
+	char			 u[ADDRESS_MAX], safe[ADDRESS_MAX];
+	time_t			 now = time(NULL);
+	int			 rc;
+
+	*out = NULL;
+	if (!dir_address_valid(user, u, sizeof(u)))
+		strlcpy(u, "(invalid)", sizeof(u));
+	log_sanitize(safe, sizeof(safe), u);
+	if (limit_locked("client", client, now) ||
+	    limit_locked("account", u, now)) {
+		log_audit("auth-refused", "account=%s client=%s "
+		    "reason=locked-out", safe, client);
+		return (AUTH_FAIL_LOCKED);
+	}
+	if (len == 0 || len >= MSG_SECRET_MAX)
+		goto fail;
+
+	/* An unlocked account may know this credential already. */
+	if (dir_account_get(u, &da) == DIR_OK &&
+	    (a = account_unlocked(da.id)) != NULL) {
+		keys_verifier(vault.verifierkey, da.id, secret, len, v);
+		if (verifier_known(a, v)) {
+			sodium_memzero(v, sizeof(v));
+			goto ok;
+		}
+	}
+
+	if ((rc = auth_unwrap(u, secret, len, &da, &s, NULL)) == DIR_EDENIED)
+		goto fail;
+	if (rc != DIR_OK)
+		return (AUTH_FAIL_TEMP);
+	if (account_unlock(&da, s, &a) == -1)
+		return (AUTH_FAIL_TEMP);
+	keys_verifier(vault.verifierkey, da.id, secret, len, v);
+	verifier_remember(a, v);
+	sodium_memzero(v, sizeof(v));
+ ok:
+	limit_clear("account", u);
+	log_audit("auth-success", "account=%s client=%s", safe, client);
+	*out = a;
+	return (0);
+ fail:
+	log_audit("auth-failure", "account=%s client=%s", safe, client);
+	if (limit_fail("account", u, AUTH_ACCOUNT_FAILS, now))
+		log_audit("auth-lockout", "account=%s seconds=%d", safe,
+		    AUTH_LOCKOUT);
+	if (limit_fail("client", client, AUTH_CLIENT_FAILS, now))
+		log_audit("auth-lockout", "client=%s seconds=%d", client,
+		    AUTH_LOCKOUT);
+	return (AUTH_FAIL_BAD);
+}
+
+/* Sessions: small integers, owned by the front that logged in. */
+uint32_t
+session_new(enum proc_role owner, struct vault_account *a)
+{
+	struct vault_session	*s;
+	uint32_t		 i, id;
+
+	for (i = 0; i < VAULT_SESSIONS_MAX; i++) {
+		id = session_next++;
+		if (session_next >= VAULT_SESSIONS_MAX)
+			session_next = 1;
+		if (id != 0 && sessions[id] == NULL)
+			break;
+	}
+	if (i == VAULT_SESSIONS_MAX)
+		return (0);
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return (0);
+	s->id = id;
+	s->owner = owner;
+	s->account = a;
+	sessions[id] = s;
+	account_hold(a);
+	return (id);
+}
+
+struct vault_session *
+session_get(uint32_t id, enum proc_role owner)
+{
+	if (id == 0 || id >= VAULT_SESSIONS_MAX || sessions[id] == NULL ||
+	    sessions[id]->owner != owner)
+		return (NULL);
+	return (sessions[id]);
+}
+
+void
+session_end(uint32_t id, enum proc_role owner)
+{
+	struct vault_session	*s;
+
+	if ((s = session_get(id, owner)) == NULL)
+		return;
+	sessions[id] = NULL;
+	account_release(s->account);
+	free(s);
+}
+
+/* An account is being deleted: end every session on it. */
+void
+session_end_account(struct vault_account *a)
+{
+	uint32_t	 i;
+
+	for (i = 1; i < VAULT_SESSIONS_MAX; i++)
+		if (sessions[i] != NULL && sessions[i]->account == a)
+			session_end(i, sessions[i]->owner);
+}
+
+/* A front went away: its sessions with it. */
+void
+session_end_all(enum proc_role owner)
+{
+	uint32_t	 i;
+
+	for (i = 1; i < VAULT_SESSIONS_MAX; i++)
+		if (sessions[i] != NULL && sessions[i]->owner == owner)
+			session_end(i, owner);
+}

@@ -1,0 +1,103 @@
+/*
+ * Copyright (c) 2026 The Tresor developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+#ifndef VAULTD_H
+#define VAULTD_H
+
+#include <sys/queue.h>
+
+#include <event.h>
+#include <stdint.h>
+
+#include "msg.h"
+#include "proc.h"
+#include "vault_dir.h"
+#include "vault_keys.h"
+#include "vault_mbox.h"
+
+#define VAULT_KEYFILE		"vault.key"
+#define VAULT_DIRECTORY		"directory.db"
+#define VAULT_MAILBOXES		"mailboxes"
+#define VAULT_SPOOL		"spool"
+#define VAULT_SESSIONS_MAX	65536
+#define VAULT_VERIFIERS_MAX	8	/* remembered credentials per account */
+
+/* Login limits: per account and per client address. */
+#define AUTH_WINDOW		900	/* seconds failures are remembered */
+#define AUTH_ACCOUNT_FAILS	5	/* then the account is locked out */
+#define AUTH_CLIENT_FAILS	20	/* then the client is locked out */
+#define AUTH_LOCKOUT		900	/* seconds */
+#define AUTH_TRACKED_MAX	100000	/* entries in the limiter */
+
+/* An account whose keys are open: some session uses it, or its grace. */
+struct vault_account {
+	TAILQ_ENTRY(vault_account)	 entry;
+	unsigned char			 id[ACCOUNT_ID_LEN];
+	char				 address[ADDRESS_MAX];
+	struct account_secrets		*secrets;
+	struct mbox			*mbox;
+	unsigned int			 nsessions;
+	struct event			 grace_ev;
+	unsigned char			*verifiers;	/* sodium_malloc'd */
+	unsigned int			 nverifiers;
+};
+
+struct vault_session {
+	uint32_t		 id;
+	enum proc_role		 owner;		/* the front that holds it */
+	struct vault_account	*account;
+};
+
+struct vault {
+	unsigned char		*serverkey;	/* sodium_malloc'd */
+	unsigned char		*spoolkey;	/* the spool's server secret */
+	unsigned char		*verifierkey;	/* random, this process only */
+	int			 spoolfd;
+	struct kdf_cost		 cost;
+	unsigned int		 grace;		/* seconds an idle account
+						 * stays unlocked */
+	int			 ready;		/* keys and directory open */
+};
+
+extern struct vault	 vault;
+
+/* vault_account.c */
+void	 account_init(void);
+struct vault_account *account_unlocked(const unsigned char *);
+int	 account_unlock(const struct dir_account *,
+	    struct account_secrets *, struct vault_account **);
+void	 account_hold(struct vault_account *);
+void	 account_release(struct vault_account *);
+void	 account_lock(struct vault_account *);
+int	 account_deliver(const char *, const void *, size_t);
+void	 account_mailbox_path(const unsigned char *, char *, size_t);
+int	 account_committed(struct vault_account *);
+
+/* vault_auth.c */
+int	 auth_login(const char *, const char *, size_t, const char *,
+	    struct vault_account **);
+int	 auth_unwrap(const char *, const char *, size_t,
+	    struct dir_account *, struct account_secrets **, uint64_t *);
+uint32_t session_new(enum proc_role, struct vault_account *);
+void	 session_end(uint32_t, enum proc_role);
+void	 session_end_all(enum proc_role);
+void	 session_end_account(struct vault_account *);
+struct vault_session *session_get(uint32_t, enum proc_role);
+
+/* vault_admin.c */
+void	 admin_request(struct imsgev *, uint32_t, struct msg_admin *);
+
+#endif /* VAULTD_H */
