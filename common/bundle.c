@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "util.h"
 
 /* Seconds since the epoch: 2^40 is some 34,800 years away. */
 #define BUNDLE_DATE_MAX		(INT64_C(1) << 40)
@@ -38,7 +39,6 @@
 static uint64_t	 bundle_size_max(void);
 static int	 bundle_check(const struct bundle_hdr *, const char *const *,
 		    const size_t *);
-static int	 bundle_writeall(int, const void *, size_t);
 
 size_t
 bundle_section_max(enum bundle_section sec)
@@ -168,28 +168,6 @@ bundle_parse(const void *buf, size_t len, struct bundle *b)
 	return (-1);
 }
 
-static int
-bundle_writeall(int fd, const void *buf, size_t len)
-{
-	const char	*p = buf;
-	ssize_t		 n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return (-1);
-		}
-		if (n == 0) {
-			errno = EIO;
-			return (-1);
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return (0);
-}
-
 /*
  * The bundle is written from offset 0 and a longer old content cut
  * off, so a reused memfd holds exactly one bundle.  Invalid bundles are
@@ -228,12 +206,12 @@ bundle_write(int fd, const struct bundle *b)
 
 	if (lseek(fd, 0, SEEK_SET) == -1)
 		return (-1);
-	if (bundle_writeall(fd, &h, sizeof(h)) == -1)
+	if (write_all(fd, &h, sizeof(h)) == -1)
 		return (-1);
 	for (i = 0; i < BUNDLE_NSECTIONS; i++) {
 		if (b->len[i] == 0)
 			continue;
-		if (bundle_writeall(fd, b->sec[i], b->len[i]) == -1)
+		if (write_all(fd, b->sec[i], b->len[i]) == -1)
 			return (-1);
 	}
 	if (fstat(fd, &st) == -1)

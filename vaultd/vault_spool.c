@@ -44,6 +44,7 @@
 #include <sodium.h>
 
 #include "log.h"
+#include "util.h"
 #include "vault_spool.h"
 
 #define SPOOL_IDLEN		16	/* account id, bytes */
@@ -94,7 +95,6 @@ static int	 spool_derive(unsigned char *, const unsigned char *,
 static void	 spool_ad(unsigned char *, const unsigned char *,
 		    const char *);
 static void	 spool_newname(char *);
-static int	 spool_writeall(int, const void *, size_t);
 static int	 spool_readfile(int, const char *, unsigned char **, size_t *,
 		    int *);
 static int	 spool_namecmp(const void *, const void *);
@@ -238,28 +238,6 @@ spool_newname(char *name)
 	spool_hex(name, SPOOL_NAME_LEN, b, sizeof(b));
 }
 
-static int
-spool_writeall(int fd, const void *buf, size_t len)
-{
-	const unsigned char	*p = buf;
-	ssize_t			 n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return (-1);
-		}
-		if (n == 0) {
-			errno = EIO;
-			return (-1);
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return (0);
-}
-
 int
 spool_append(int spooldirfd, const unsigned char *id,
     const unsigned char *apk, const unsigned char *secret, const void *data,
@@ -327,9 +305,9 @@ spool_append(int spooldirfd, const unsigned char *id,
 		goto done;
 	}
 	created = 1;
-	if (spool_writeall(fd, hdr, sizeof(hdr)) == -1 ||
-	    spool_writeall(fd, c, len) == -1 ||
-	    spool_writeall(fd, tag, sizeof(tag)) == -1) {
+	if (write_all(fd, hdr, sizeof(hdr)) == -1 ||
+	    write_all(fd, c, len) == -1 ||
+	    write_all(fd, tag, sizeof(tag)) == -1) {
 		log_warn("%s: account=%s: write %s", __func__, hex, tmp);
 		goto done;
 	}
