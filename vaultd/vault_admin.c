@@ -37,8 +37,6 @@
 #include "vaultd.h"
 
 #define PASSWORD_MIN	8
-#define APPPASS_GROUPS	4
-#define APPPASS_LEN	(APPPASS_GROUPS * 5)	/* "xxxx-" x 4, NUL */
 
 struct reply {
 	struct imsgev	*iev;
@@ -108,6 +106,7 @@ dir_strerror(int rc)
 static int
 password_ok(struct reply *r, const char *pw)
 {
+	char	 norm[RECOVERY_TEXT_LEN];
 	size_t	 len = strlen(pw);
 
 	if (len < PASSWORD_MIN) {
@@ -117,6 +116,14 @@ password_ok(struct reply *r, const char *pw)
 	}
 	if (len >= MSG_SECRET_MAX) {
 		reply_fail(r, "the password is too long");
+		return (0);
+	}
+	/* A login takes these shapes for the other kinds of credential. */
+	if (keys_recovery_normalise(pw, norm, sizeof(norm)) == 0 ||
+	    keys_apppass_shaped(pw)) {
+		sodium_memzero(norm, sizeof(norm));
+		reply_fail(r, "that has the shape of a recovery key or an app "
+		    "password; choose another password");
 		return (0);
 	}
 	return (1);
@@ -185,6 +192,8 @@ user_add(struct reply *r, struct msg_admin *m)
 	}
 	account_mailbox_path(id, path, sizeof(path));
 	if (mbox_open(path, s->mailbox_key, id, &mbox) != MBOX_OK) {
+		dir_account_del(addr, id);
+		unlink(path);
 		reply_fail(r, "%s: cannot create the mailbox", addr);
 		goto done;
 	}
@@ -251,8 +260,8 @@ user_passwd(struct reply *r, struct msg_admin *m)
 
 	if (!password_ok(r, m->secret2))
 		return;
-	rc = auth_unwrap(m->arg1, m->secret, strlen(m->secret), &da, &s,
-	    NULL);
+	rc = auth_unwrap(m->arg1, m->secret, strlen(m->secret), AUTH_NO_APP,
+	    &da, &s);
 	if (rc != DIR_OK) {
 		log_sanitize(addr, sizeof(addr), m->arg1);
 		log_audit("passwd-failure", "account=%s uid=%u", addr,
@@ -274,6 +283,7 @@ user_passwd(struct reply *r, struct msg_admin *m)
 	    DIR_OK)
 		goto fail;
 	keys_secrets_free(s);
+	auth_forget(da.id);
 	log_audit("passwd", "account=%s uid=%u", da.address, m->uid);
 	reply_line(r, "%s: password changed.", da.address);
 	reply_ok(r);
@@ -286,13 +296,11 @@ user_passwd(struct reply *r, struct msg_admin *m)
 static void
 apppass_add(struct reply *r, struct msg_admin *m)
 {
-	static const char	 alphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
 	struct dir_account	 da;
 	struct account_secrets	*s;
 	struct dir_slot		 slot;
-	char			 pass[APPPASS_LEN], label[LABEL_MAX];
+	char			 pass[APPPASS_TEXT_LEN], label[LABEL_MAX];
 	uint64_t		 slot_id;
-	size_t			 i, o = 0;
 	int			 rc;
 
 	if (m->arg2[0] == '\0' || strlen(m->arg2) >= LABEL_MAX) {
@@ -300,23 +308,24 @@ apppass_add(struct reply *r, struct msg_admin *m)
 		    "characters", LABEL_MAX - 1);
 		return;
 	}
-	rc = auth_unwrap(m->arg1, m->secret, strlen(m->secret), &da, &s,
-	    NULL);
+	rc = auth_unwrap(m->arg1, m->secret, strlen(m->secret), AUTH_NO_APP,
+	    &da, &s);
 	if (rc != DIR_OK) {
 		reply_fail(r, "%s: %s", m->arg1, rc == DIR_EDENIED ?
 		    "wrong password or recovery key, or no such account" :
 		    dir_strerror(rc));
 		return;
 	}
-	for (i = 0; i < APPPASS_GROUPS * 4; i++) {
-		if (i > 0 && i % 4 == 0)
-			pass[o++] = '-';
-		pass[o++] = alphabet[randombytes_uniform(sizeof(alphabet) - 1)];
-	}
-	pass[o] = '\0';
+	keys_apppass_new(pass, sizeof(pass));
 	if ((rc = dir_slot_reserve(da.id, &slot_id)) != DIR_OK ||
 	    slot_make(da.id, slot_id, s, SLOT_APP, m->arg2, pass, &slot) ==
-	    -1 || (rc = dir_slot_add(da.id, &slot)) != DIR_OK) {
+	    -1) {
+		reply_fail(r, "%s: cannot add the app password: %s",
+		    da.address, dir_strerror(rc));
+		goto done;
+	}
+	keys_hint(vault.serverkey, da.id, pass, strlen(pass), slot.hint);
+	if ((rc = dir_slot_add(da.id, &slot)) != DIR_OK) {
 		reply_fail(r, "%s: cannot add the app password: %s",
 		    da.address, dir_strerror(rc));
 		goto done;
@@ -346,6 +355,7 @@ apppass_del(struct reply *r, struct msg_admin *m)
 		    dir_strerror(rc));
 		return;
 	}
+	auth_forget(da.id);
 	log_sanitize(label, sizeof(label), m->arg2);
 	log_audit("apppass-del", "account=%s label=%s uid=%u", da.address,
 	    label, m->uid);

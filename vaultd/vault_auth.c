@@ -21,7 +21,7 @@
  * password, an app password or the recovery key.  If the account is
  * unlocked and the credential is one that unlocked it before, a keyed
  * hash of it (the verifier) answers without Argon2id; otherwise the
- * credential must unwrap one of the account's keyslots, which unlocks
+ * credential must unwrap the keyslot its shape points to, which unlocks
  * the account.  Failures are counted per account and per client
  * address: past the limits, logins are refused without being checked
  * for a while.  An unknown account costs the same Argon2id run as a
@@ -138,66 +138,94 @@ limit_clear(const char *kind, const char *name)
 	}
 }
 
+/* One Argon2id run that opens nothing: the time a real check takes. */
+static void
+auth_dummy(const char *secret, size_t len)
+{
+	struct keyslot	 dummy;
+	unsigned char	 id[ACCOUNT_ID_LEN];
+
+	memset(&dummy, 0, sizeof(dummy));
+	dummy.cost = vault.cost;
+	randombytes_buf(dummy.salt, sizeof(dummy.salt));
+	randombytes_buf(id, sizeof(id));
+	keys_secrets_free(keys_slot_unwrap(&dummy, secret, len, id, 0));
+}
+
 /*
- * Which keyslots a credential may open: a recovery key has its own
- * shape, so it is tried only on recovery slots; anything else on the
- * password and app-password slots, app passwords first when the
- * credential has their shape.  At most two Argon2id runs per login.
+ * The one keyslot a credential may open, chosen by its shape: a
+ * recovery key (52 base32 digits) the recovery slot; an app password
+ * the app slot its hint names; anything else the password slot.  So a
+ * check costs one Argon2id run, found or not, and an unknown account
+ * costs the same.  With AUTH_NO_APP an app password opens nothing:
+ * changes to the account need its password or recovery key.
  */
 int
-auth_unwrap(const char *user, const char *secret, size_t len,
-    struct dir_account *da, struct account_secrets **out, uint64_t *slot_id)
+auth_unwrap(const char *user, const char *secret, size_t len, int flags,
+    struct dir_account *da, struct account_secrets **out)
 {
-	struct dir_slot		 slots[SLOTS_MAX], dummy;
-	struct account_secrets	*s = NULL;
+	struct dir_slot		 slots[SLOTS_MAX];
+	struct dir_slot		*target = NULL;
+	struct account_secrets	*s;
+	unsigned char		 hint[HINT_LEN];
 	char			 norm[RECOVERY_TEXT_LEN];
 	const char		*cred = secret;
-	size_t			 n, i, credlen = len, tries = 0;
-	int			 recovery, rc;
+	size_t			 n, i, credlen = len;
+	enum slot_kind		 kind = SLOT_PASSWORD;
+	int			 rc;
 
 	*out = NULL;
 	if ((rc = dir_account_get(user, da)) != DIR_OK) {
-		/* Spend the time a real check takes; learn nothing. */
-		memset(&dummy, 0, sizeof(dummy));
-		dummy.ks.cost = vault.cost;
-		randombytes_buf(&dummy.ks.salt, sizeof(dummy.ks.salt));
-		keys_secrets_free(keys_slot_unwrap(&dummy.ks, secret, len,
-		    dummy.ks.salt, 0));
+		auth_dummy(secret, len);
 		return (rc == DIR_ENOTFOUND ? DIR_EDENIED : rc);
 	}
 	if ((rc = dir_slots(da->id, slots, SLOTS_MAX, &n)) != DIR_OK)
 		return (rc);
-	if (n > SLOTS_MAX)
-		n = SLOTS_MAX;
-	recovery = keys_recovery_normalise(secret, norm, sizeof(norm)) == 0;
-	if (recovery) {
+	if (keys_recovery_normalise(secret, norm, sizeof(norm)) == 0) {
+		kind = SLOT_RECOVERY;
 		cred = norm;
 		credlen = strlen(norm);
+	} else if (keys_apppass_shaped(secret)) {
+		kind = SLOT_APP;
+		keys_hint(vault.serverkey, da->id, secret, len, hint);
 	}
-	for (i = 0; i < n && s == NULL && tries < 2; i++) {
-		if (recovery != (slots[i].kind == SLOT_RECOVERY))
+	for (i = 0; i < n && i < SLOTS_MAX && target == NULL; i++) {
+		if (slots[i].kind != kind)
 			continue;
-		tries++;
-		s = keys_slot_unwrap(&slots[i].ks, cred, credlen, da->id,
-		    slots[i].slot_id);
-		if (s != NULL && slot_id != NULL)
-			*slot_id = slots[i].slot_id;
-	}
-	/* Slots beyond two (app passwords): only if nothing matched yet. */
-	for (; i < n && s == NULL; i++) {
-		if (recovery || slots[i].kind != SLOT_APP)
+		if (kind == SLOT_APP && sodium_memcmp(slots[i].hint, hint,
+		    HINT_LEN) != 0)
 			continue;
-		s = keys_slot_unwrap(&slots[i].ks, cred, credlen, da->id,
-		    slots[i].slot_id);
-		if (s != NULL && slot_id != NULL)
-			*slot_id = slots[i].slot_id;
+		target = &slots[i];
 	}
+	if (kind == SLOT_APP && (flags & AUTH_NO_APP))
+		target = NULL;
+	if (target == NULL) {
+		auth_dummy(cred, credlen);
+		s = NULL;
+	} else
+		s = keys_slot_unwrap(&target->ks, cred, credlen, da->id,
+		    target->slot_id);
 	sodium_memzero(norm, sizeof(norm));
 	sodium_memzero(slots, sizeof(slots));
 	if (s == NULL)
 		return (DIR_EDENIED);
 	*out = s;
 	return (DIR_OK);
+}
+
+/*
+ * A credential was revoked or replaced: an unlocked account forgets
+ * every verifier, so the old one cannot log in again meanwhile.
+ */
+void
+auth_forget(const unsigned char *id)
+{
+	struct vault_account	*a;
+
+	if ((a = account_unlocked(id)) == NULL)
+		return;
+	sodium_memzero(a->verifiers, VAULT_VERIFIERS_MAX * KEY_LEN);
+	a->nverifiers = 0;
 }
 
 /* A verifier the account remembers: the credential unlocked it before. */
@@ -267,7 +295,7 @@ auth_login(const char *user, const char *secret, size_t len,
 		}
 	}
 
-	if ((rc = auth_unwrap(u, secret, len, &da, &s, NULL)) == DIR_EDENIED)
+	if ((rc = auth_unwrap(u, secret, len, 0, &da, &s)) == DIR_EDENIED)
 		goto fail;
 	if (rc != DIR_OK)
 		return (AUTH_FAIL_TEMP);

@@ -23,7 +23,7 @@
  *	accounts(id PRIMARY KEY, address UNIQUE, domain, created, box_pk,
  *	    counter, next_slot)
  *	keyslots(account, slot, kind, label, created, salt, nonce, wrapped,
- *	    opslimit, memlimit, PRIMARY KEY (account, slot))
+ *	    opslimit, memlimit, hint, PRIMARY KEY (account, slot))
  *	aliases(address PRIMARY KEY, target, created)
  *
  * Addresses are stored lower-cased.  A catch-all alias is "@domain".
@@ -64,7 +64,8 @@ static const char dir_schema[] =
     " slot INTEGER NOT NULL, kind INTEGER NOT NULL, label TEXT NOT NULL,"
     " created INTEGER NOT NULL, salt BLOB NOT NULL, nonce BLOB NOT NULL,"
     " wrapped BLOB NOT NULL, opslimit INTEGER NOT NULL,"
-    " memlimit INTEGER NOT NULL, PRIMARY KEY (account, slot));"
+    " memlimit INTEGER NOT NULL, hint BLOB NOT NULL,"
+    " PRIMARY KEY (account, slot));"
     "CREATE TABLE IF NOT EXISTS aliases(address TEXT PRIMARY KEY,"
     " target TEXT NOT NULL, created INTEGER NOT NULL);"
     "INSERT OR IGNORE INTO meta VALUES ('version', 1);";
@@ -142,7 +143,9 @@ dir_open(const char *path, const unsigned char *serverkey)
 		return (DIR_EIO);
 	}
 	sqlite3_busy_timeout(dir_db, 5000);
-	if (dir_exec(dir_schema) != DIR_OK) {
+	/* Removed keyslots must not linger in free pages. */
+	if (dir_exec("PRAGMA secure_delete = ON") != DIR_OK ||
+	    dir_exec(dir_schema) != DIR_OK) {
 		dir_close();
 		return (DIR_EIO);
 	}
@@ -324,7 +327,7 @@ slot_insert(const unsigned char *id, const struct dir_slot *s)
 	sqlite3_stmt	*st;
 
 	if (dir_prepare("INSERT INTO keyslots VALUES (?, ?, ?, ?, ?, ?, ?, ?,"
-	    " ?, ?)", &st) != DIR_OK)
+	    " ?, ?, ?)", &st) != DIR_OK)
 		return (DIR_EIO);
 	sqlite3_bind_blob(st, 1, id, ACCOUNT_ID_LEN, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)s->slot_id);
@@ -339,6 +342,7 @@ slot_insert(const unsigned char *id, const struct dir_slot *s)
 	    SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 9, (sqlite3_int64)s->ks.cost.opslimit);
 	sqlite3_bind_int64(st, 10, (sqlite3_int64)s->ks.cost.memlimit);
+	sqlite3_bind_blob(st, 11, s->hint, sizeof(s->hint), SQLITE_TRANSIENT);
 	return (dir_step_done(st, "keyslot insert"));
 }
 
@@ -553,8 +557,8 @@ dir_slots(const unsigned char *id, struct dir_slot *out, size_t max,
 
 	*n = 0;
 	if (dir_prepare("SELECT slot, kind, label, created, salt, nonce,"
-	    " wrapped, opslimit, memlimit FROM keyslots WHERE account = ?"
-	    " ORDER BY slot", &st) != DIR_OK)
+	    " wrapped, opslimit, memlimit, hint FROM keyslots WHERE account"
+	    " = ? ORDER BY slot", &st) != DIR_OK)
 		return (DIR_EIO);
 	sqlite3_bind_blob(st, 1, id, ACCOUNT_ID_LEN, SQLITE_TRANSIENT);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -580,6 +584,9 @@ dir_slots(const unsigned char *id, struct dir_slot *out, size_t max,
 			    (uint64_t)sqlite3_column_int64(st, 7);
 			s->ks.cost.memlimit =
 			    (size_t)sqlite3_column_int64(st, 8);
+			if (sqlite3_column_bytes(st, 9) == HINT_LEN)
+				memcpy(s->hint, sqlite3_column_blob(st, 9),
+				    HINT_LEN);
 		}
 		(*n)++;
 	}

@@ -715,3 +715,56 @@ keys_cost_valid(const struct kdf_cost *c)
 		return (0);
 	return (1);
 }
+
+static const char apppass_alphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
+
+void
+keys_apppass_new(char *buf, size_t len)
+{
+	size_t	 i, o = 0;
+
+	if (len < APPPASS_TEXT_LEN)
+		fatalx("%s: buffer too small", __func__);
+	for (i = 0; i < 16; i++) {
+		if (i > 0 && i % 4 == 0)
+			buf[o++] = '-';
+		buf[o++] = apppass_alphabet[randombytes_uniform(
+		    sizeof(apppass_alphabet) - 1)];
+	}
+	buf[o] = '\0';
+}
+
+/* 1 when the credential has an app password's shape. */
+int
+keys_apppass_shaped(const char *cred)
+{
+	size_t	 i;
+
+	if (strlen(cred) != APPPASS_TEXT_LEN - 1)
+		return (0);
+	for (i = 0; i < APPPASS_TEXT_LEN - 1; i++) {
+		if (i % 5 == 4) {
+			if (cred[i] != '-')
+				return (0);
+		} else if (strchr(apppass_alphabet, cred[i]) == NULL)
+			return (0);
+	}
+	return (1);
+}
+
+/* The hint of an app password: keyed BLAKE2b of account id and it. */
+void
+keys_hint(const unsigned char *serverkey, const unsigned char *account_id,
+    const char *cred, size_t len, unsigned char *out)
+{
+	crypto_generichash_state	 st;
+	unsigned char			 k[KEY_LEN];
+
+	keys_subkey(serverkey, SUBKEY_HINT, k, sizeof(k));
+	crypto_generichash_init(&st, k, sizeof(k), HINT_LEN);
+	crypto_generichash_update(&st, account_id, ACCOUNT_ID_LEN);
+	crypto_generichash_update(&st, (const unsigned char *)cred, len);
+	crypto_generichash_final(&st, out, HINT_LEN);
+	sodium_memzero(k, sizeof(k));
+	sodium_memzero(&st, sizeof(st));
+}

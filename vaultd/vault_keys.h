@@ -56,6 +56,7 @@
 #define SUBKEY_DIRECTORY	1	/* directory.db page key */
 #define SUBKEY_DIRECTORY_ID	2	/* directory.db database id */
 #define SUBKEY_SPOOL		3	/* the spool's server secret */
+#define SUBKEY_HINT		4	/* finds an app password's slot */
 
 /* Argon2id cost of a keyslot; stored with the slot. */
 struct kdf_cost {
@@ -121,6 +122,21 @@ struct account_secrets *keys_slot_unwrap(const struct keyslot *,
  */
 int	 keys_recovery_new(char *, size_t);
 int	 keys_recovery_normalise(const char *, char *, size_t);
+
+/*
+ * App passwords: 16 random characters of a 32-letter alphabet (80
+ * bits) in groups of 4, "abcd-efgh-jkmn-pqrs".  Their shape tells a
+ * login to look for an app-password slot, and a keyed hash of one (the
+ * hint, stored with its slot) says which: one Argon2id run per login
+ * however many app passwords an account has.  Being random, an app
+ * password is not weakened by the hint.
+ */
+#define APPPASS_TEXT_LEN	20	/* with NUL */
+#define HINT_LEN		16
+void	 keys_apppass_new(char *, size_t);
+int	 keys_apppass_shaped(const char *);
+void	 keys_hint(const unsigned char *, const unsigned char *,
+	    const char *, size_t, unsigned char *);
 
 /*
  * Verifiers for accounts already unlocked: a keyed hash, no Argon2id.

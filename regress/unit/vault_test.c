@@ -315,6 +315,41 @@ test_logins(void)
 	lock_all("alice@test.example");
 }
 
+/* App passwords: found by hint, revoked at once, no use for changes. */
+static void
+test_app_passwords(void)
+{
+	struct vault_account	*a;
+	char			 ap[APPPASS_TEXT_LEN], *p;
+
+	CHECK(admin(ADMIN_APPPASS_ADD, "alice@test.example", "phone",
+	    PW_ALICE, NULL) == 0);
+	CHECK((p = strstr(last_lines, "\n  ")) != NULL);
+	strlcpy(ap, p + 3, sizeof(ap));
+	CHECK(keys_apppass_shaped(ap));
+	CHECK(admin(ADMIN_APPPASS_ADD, "alice@test.example", "tablet",
+	    PW_ALICE, NULL) == 0);
+	CHECK(auth_login("alice@test.example", ap, strlen(ap), "a-c7", &a) ==
+	    0);
+	/* An app password cannot change the account. */
+	CHECK(admin(ADMIN_APPPASS_ADD, "alice@test.example", "laptop", ap,
+	    NULL) == -1);
+	CHECK(admin(ADMIN_USER_PASSWD, "alice@test.example", NULL, ap,
+	    "a brand new password") == -1);
+	/* Revoked: refused at once, though the account is still unlocked. */
+	CHECK(admin(ADMIN_APPPASS_DEL, "alice@test.example", "phone", NULL,
+	    NULL) == 0);
+	CHECK(account_unlocked(a->id) != NULL);
+	CHECK(auth_login("alice@test.example", ap, strlen(ap), "a-c7", &a) ==
+	    AUTH_FAIL_BAD);
+	lock_all("alice@test.example");
+	/* Passwords shaped like the other credentials are refused. */
+	CHECK(admin(ADMIN_USER_ADD, "carol@test.example", NULL,
+	    "abcd-efgh-jkmn-pqrs", NULL) == -1);
+	CHECK(admin(ADMIN_USER_ADD, "carol@test.example", NULL,
+	    recovery_alice, NULL) == -1);
+}
+
 static void
 test_lockout(void)
 {
@@ -475,6 +510,7 @@ main(void)
 	RUN(test_resolve);
 	RUN(test_deliver_locked_then_unlock);
 	RUN(test_logins);
+	RUN(test_app_passwords);
 	RUN(test_lockout);
 	RUN(test_rollback_refused);
 	RUN(test_no_plaintext_at_rest);
