@@ -335,7 +335,8 @@ front_peer(enum proc_role role, int fd)
 		front_vault_lost();
 	}
 	if (imsgev_init(&front.vault, fd, "vaultd", front_vault_dispatch,
-	    NULL, 1) == -1)
+	    NULL, 1) == -1 ||
+	    imsgbuf_set_maxsize(&front.vault.ibuf, IMSG_VAULT_MAXSIZE) == -1)
 		fatal("%s", __func__);
 	memset(&hello, 0, sizeof(hello));
 	hello.role = front.role;

@@ -24,6 +24,7 @@
 
 #define FD_NO		0
 #define FD_MUST		1
+#define FD_MAYBE	2
 
 /* The payload size and fd rule of each type: the one place they live. */
 static const struct {
@@ -65,6 +66,12 @@ static const struct {
 				  FD_MUST },
 	[IMSG_VAULT_DELIVER_RESULT] = { "vault-deliver-result",
 				  sizeof(struct msg_deliver_result), FD_NO },
+	[IMSG_MBOX_REQUEST] =	{ "mbox-request", sizeof(struct msg_mbox_req),
+				  FD_MAYBE },
+	[IMSG_MBOX_SEARCH] =	{ "mbox-search", sizeof(struct msg_mbox_search),
+				  FD_NO },
+	[IMSG_MBOX_RESULT] =	{ "mbox-result",
+				  sizeof(struct msg_mbox_result), FD_MAYBE },
 	[IMSG_CTL_ADMIN] =	{ "ctl-admin", sizeof(struct msg_admin), FD_NO },
 	[IMSG_CTL_LINE] =	{ "ctl-line", sizeof(struct msg_line), FD_NO },
 	[IMSG_CTL_STATUS] =	{ "ctl-status", 0, FD_NO },
@@ -95,7 +102,8 @@ msg_check(const struct imsg *imsg)
 		return (0);
 	if (imsg->datalen != msg_spec[type].size)
 		goto bad;
-	if ((msg_spec[type].fd == FD_MUST) != (imsg->fd != -1))
+	if (msg_spec[type].fd != FD_MAYBE &&
+	    (msg_spec[type].fd == FD_MUST) != (imsg->fd != -1))
 		goto bad;
 	return (0);
  bad:

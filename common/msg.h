@@ -38,8 +38,12 @@
 #include "common.h"
 #include "conf.h"
 #include "imsg.h"
+#include "search.h"
 
-#define IMSG_VERSION		2
+#define IMSG_VERSION		3
+
+/* Channels between a front and vaultd carry search programs. */
+#define IMSG_VAULT_MAXSIZE	65536
 
 enum imsg_type {
 	IMSG_NONE,
@@ -72,6 +76,9 @@ enum imsg_type {
 	IMSG_VAULT_RCPT_RESULT,	/* struct msg_rcpt_result */
 	IMSG_VAULT_DELIVER,	/* struct msg_deliver, fd: bundle memfd */
 	IMSG_VAULT_DELIVER_RESULT, /* struct msg_deliver_result */
+	IMSG_MBOX_REQUEST,	/* struct msg_mbox_req (+ fd: APPEND bundle) */
+	IMSG_MBOX_SEARCH,	/* struct msg_mbox_search */
+	IMSG_MBOX_RESULT,	/* struct msg_mbox_result (+ fd: records) */
 
 	/* ctl, through ctld, to vaultd: administration. */
 	IMSG_CTL_ADMIN,		/* struct msg_admin */
@@ -236,6 +243,87 @@ struct msg_admin {
 	char		 arg2[MSG_ADDRESS_MAX];
 	char		 secret[MSG_SECRET_MAX];
 	char		 secret2[MSG_SECRET_MAX];
+};
+
+/*
+ * Mailbox operations of a logged-in session (IMAP, POP3).  Every
+ * request gets exactly one IMSG_MBOX_RESULT with the same peer id: a
+ * status (MBOX_OK or an MBOX_E* code, see vaultd/vault_mbox.h, mirrored
+ * here as MSG_MBOX_*), a few numbers, and for the operations that
+ * return lists or bodies an fd: a sealed memfd holding the records
+ * (common/mbox_stream.h) or the raw message.
+ */
+#define MSG_MBOX_OK		0
+#define MSG_MBOX_ENOTFOUND	1
+#define MSG_MBOX_EEXISTS	2
+#define MSG_MBOX_EINVAL		3
+#define MSG_MBOX_EMODIFIED	4
+#define MSG_MBOX_EIO		5
+#define MSG_MBOX_ELIMIT		6
+#define MSG_MBOX_ESESSION	7	/* no such session: log in again */
+
+#define MSG_FOLDER_MAX		1024	/* folder name with NUL */
+#define MSG_RANGES_MAX		1024
+#define MSG_KEYWORDS_MAX	2048	/* space-separated, with NUL */
+
+enum mbox_op {
+	MBOX_OP_LIST,		/* fd: folder records */
+	MBOX_OP_STATUS,		/* folder; fd: one folder record */
+	MBOX_OP_CREATE,		/* folder, special */
+	MBOX_OP_DELETE,		/* folder */
+	MBOX_OP_RENAME,		/* folder -> folder2 */
+	MBOX_OP_SUBSCRIBE,	/* folder, flags: 1 on, 0 off */
+	MBOX_OP_FETCH,		/* folder, ranges, flags: MBOX_FETCH_*;
+				 * fd: message records */
+	MBOX_OP_BODY,		/* folder, ranges[0].first = uid;
+				 * a = size; fd: the raw message */
+	MBOX_OP_STORE,		/* folder, ranges, store_op, flags, keywords,
+				 * modseq = UNCHANGEDSINCE (0: none);
+				 * fd: count changed message records, then
+				 * a uids that failed the condition */
+	MBOX_OP_COPY,		/* folder -> folder2, ranges; a = uidvalidity
+				 * of folder2; fd: uid pairs */
+	MBOX_OP_MOVE,		/* as COPY, and expunged from folder */
+	MBOX_OP_EXPUNGE,	/* folder, ranges (nranges 0: all \Deleted);
+				 * fd: uids */
+	MBOX_OP_APPEND,		/* folder, flags, keywords, fd: bundle;
+				 * a = uidvalidity, b = uid */
+	MBOX_OP_VANISHED,	/* folder, modseq; fd: uids */
+	MBOX_OP_USAGE,		/* a = octets, b = messages */
+	MBOX_OP_MAX
+};
+
+struct msg_range {
+	uint32_t	 first;
+	uint32_t	 last;		/* UINT32_MAX: "*" */
+};
+
+struct msg_mbox_req {
+	uint32_t	 session;
+	uint32_t	 op;		/* enum mbox_op */
+	uint32_t	 flags;
+	uint32_t	 special;
+	uint32_t	 store_op;
+	uint32_t	 nranges;
+	uint64_t	 modseq;
+	char		 folder[MSG_FOLDER_MAX];
+	char		 folder2[MSG_FOLDER_MAX];
+	char		 keywords[MSG_KEYWORDS_MAX];
+	struct msg_range ranges[MSG_RANGES_MAX];
+};
+
+struct msg_mbox_search {
+	uint32_t		 session;
+	uint32_t		 pad;
+	char			 folder[MSG_FOLDER_MAX];
+	struct search_program	 program;	/* fd in the result: uids */
+};
+
+struct msg_mbox_result {
+	int32_t		 status;	/* MSG_MBOX_* */
+	uint32_t	 count;		/* records in the fd */
+	uint64_t	 a;
+	uint64_t	 b;
 };
 
 struct msg_line {

@@ -81,6 +81,17 @@ vaultd_open(void)
 {
 	int	 dirfd;
 
+	/* A retry (at reload) after a failed start begins afresh. */
+	if (vault.serverkey != NULL)
+		sodium_free(vault.serverkey);
+	if (vault.spoolkey != NULL)
+		sodium_free(vault.spoolkey);
+	if (vault.verifierkey != NULL)
+		sodium_free(vault.verifierkey);
+	vault.serverkey = vault.spoolkey = vault.verifierkey = NULL;
+	if (vault.spoolfd != -1)
+		close(vault.spoolfd);
+	vault.spoolfd = -1;
 	if (vfs_register() != 0) {
 		log_warnx("cannot register the encrypting VFS");
 		return (-1);
@@ -186,7 +197,8 @@ vaultd_peer(enum proc_role role, int fd)
 	memset(slot, 0, sizeof(*slot));
 	slot->role = role;
 	if (imsgev_init(&slot->iev, fd, role_name(role), vaultd_dispatch,
-	    slot, 1) == -1)
+	    slot, 1) == -1 ||
+	    imsgbuf_set_maxsize(&slot->iev.ibuf, IMSG_VAULT_MAXSIZE) == -1)
 		fatal("%s", __func__);
 	/* Bundles travel as fds; their size is checked when read. */
 }
@@ -330,6 +342,10 @@ vaultd_dispatch(struct imsgev *iev, struct imsg *imsg)
 		return;
 	case IMSG_VAULT_DELIVER:
 		vault_deliver(p, imsg->hdr.peerid, imsg);
+		return;
+	case IMSG_MBOX_REQUEST:
+	case IMSG_MBOX_SEARCH:
+		mailapi_request(&p->iev, p->role, imsg);
 		return;
 	default:
 		break;

@@ -89,13 +89,18 @@ int	 account_committed(struct vault_account *);
 /* vault_auth.c */
 int	 auth_login(const char *, const char *, size_t, const char *,
 	    struct vault_account **);
-int	 auth_unwrap(const char *, const char *, size_t,
-	    struct dir_account *, struct account_secrets **, uint64_t *);
+#define AUTH_NO_APP	0x01	/* an app password opens nothing */
+int	 auth_unwrap(const char *, const char *, size_t, int,
+	    struct dir_account *, struct account_secrets **);
+void	 auth_forget(const unsigned char *);
 uint32_t session_new(enum proc_role, struct vault_account *);
 void	 session_end(uint32_t, enum proc_role);
 void	 session_end_all(enum proc_role);
 void	 session_end_account(struct vault_account *);
 struct vault_session *session_get(uint32_t, enum proc_role);
+
+/* vault_mailapi.c */
+void	 mailapi_request(struct imsgev *, enum proc_role, struct imsg *);
 
 /* vault_admin.c */
 void	 admin_request(struct imsgev *, uint32_t, struct msg_admin *);

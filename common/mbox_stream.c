@@ -1,0 +1,392 @@
+/*
+ * Copyright (c) 2026 The Tresor developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * The record streams of mailbox results: written by vaultd into a memfd,
+ * read by a front from a copy of it.  See mbox_stream.h for the format.
+ */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mbox_stream.h"
+#include "util.h"
+
+#ifndef F_SEAL_WRITE
+#error "memfd sealing (F_ADD_SEALS, F_GET_SEALS) is needed"
+#endif
+
+#define SEALS_NEEDED	(F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW)
+
+/* No padding: nothing uninitialised can reach a stream. */
+_Static_assert(sizeof(struct mbox_stream_folder_hdr) == 3 * 8 + 8 * 4,
+    "folder header has padding");
+_Static_assert(sizeof(struct mbox_stream_msg_hdr) == 3 * 8 + 6 * 4,
+    "message header has padding");
+_Static_assert(MBOX_STREAM_META_MAX < UINT32_MAX / 4,
+    "record lengths must add up without overflow");
+
+static int	 w_flush(struct mbox_stream_w *);
+static int	 w_add(struct mbox_stream_w *, const void *, size_t);
+static int	 w_fail(struct mbox_stream_w *);
+static int	 r_fail(struct mbox_stream_r *);
+static int	 r_take(struct mbox_stream_r *, void *, size_t);
+
+void
+mbox_stream_w_init(struct mbox_stream_w *w, int fd)
+{
+	w->fd = fd;
+	w->error = 0;
+	w->len = 0;
+}
+
+static int
+w_fail(struct mbox_stream_w *w)
+{
+	w->error = 1;
+	return (-1);
+}
+
+static int
+w_flush(struct mbox_stream_w *w)
+{
+	if (w->error)
+		return (-1);
+	if (w->len > 0 && write_all(w->fd, w->buf, w->len) == -1)
+		return (w_fail(w));
+	w->len = 0;
+	return (0);
+}
+
+static int
+w_add(struct mbox_stream_w *w, const void *p, size_t n)
+{
+	if (w->error)
+		return (-1);
+	if (n == 0)
+		return (0);
+	if (n > sizeof(w->buf) - w->len && w_flush(w) == -1)
+		return (-1);
+	/* Large pieces (envelopes, bodystructures) go straight out. */
+	if (n > sizeof(w->buf)) {
+		if (write_all(w->fd, p, n) == -1)
+			return (w_fail(w));
+		return (0);
+	}
+	memcpy(w->buf + w->len, p, n);
+	w->len += n;
+	return (0);
+}
+
+int
+mbox_stream_put_folder(struct mbox_stream_w *w,
+    const struct mbox_stream_folder *f)
+{
+	struct mbox_stream_folder_hdr	 h;
+	size_t				 namelen;
+
+	if (w->error)
+		return (-1);
+	namelen = strnlen(f->name, sizeof(f->name));
+	if (namelen == 0 || namelen >= sizeof(f->name))
+		return (w_fail(w));
+	memset(&h, 0, sizeof(h));
+	h.id = f->id;
+	h.highestmodseq = f->highestmodseq;
+	h.size = f->size;
+	h.special = f->special;
+	h.subscribed = f->subscribed;
+	h.uidvalidity = f->uidvalidity;
+	h.uidnext = f->uidnext;
+	h.exists = f->exists;
+	h.unseen = f->unseen;
+	h.deleted = f->deleted;
+	h.namelen = (uint32_t)namelen;
+	if (w_add(w, &h, sizeof(h)) == -1 || w_add(w, f->name, namelen) == -1)
+		return (-1);
+	return (0);
+}
+
+int
+mbox_stream_put_msg(struct mbox_stream_w *w, const struct mbox_stream_msg *m)
+{
+	struct mbox_stream_msg_hdr	 h;
+	size_t				 kwlen;
+
+	if (w->error)
+		return (-1);
+	kwlen = strnlen(m->keywords, sizeof(m->keywords));
+	if (kwlen >= sizeof(m->keywords) ||
+	    m->envlen > MBOX_STREAM_META_MAX ||
+	    m->bslen > MBOX_STREAM_META_MAX ||
+	    (m->envlen > 0 && m->envelope == NULL) ||
+	    (m->bslen > 0 && m->bodystructure == NULL))
+		return (w_fail(w));
+	/* The reader refuses a NUL inside; so does the writer. */
+	if ((m->envlen > 0 && memchr(m->envelope, '\0', m->envlen) != NULL) ||
+	    (m->bslen > 0 &&
+	    memchr(m->bodystructure, '\0', m->bslen) != NULL))
+		return (w_fail(w));
+	memset(&h, 0, sizeof(h));
+	h.modseq = m->modseq;
+	h.internaldate = m->internaldate;
+	h.size = m->size;
+	h.uid = m->uid;
+	h.seq = m->seq;
+	h.flags = m->flags;
+	h.kwlen = (uint32_t)kwlen;
+	h.envlen = (uint32_t)m->envlen;
+	h.bslen = (uint32_t)m->bslen;
+	if (w_add(w, &h, sizeof(h)) == -1 ||
+	    w_add(w, m->keywords, kwlen) == -1 ||
+	    w_add(w, m->envelope, m->envlen) == -1 ||
+	    w_add(w, m->bodystructure, m->bslen) == -1)
+		return (-1);
+	return (0);
+}
+
+int
+mbox_stream_put_uid(struct mbox_stream_w *w, uint32_t uid)
+{
+	return (w_add(w, &uid, sizeof(uid)));
+}
+
+int
+mbox_stream_put_pair(struct mbox_stream_w *w, uint32_t a, uint32_t b)
+{
+	uint32_t	 v[2];
+
+	v[0] = a;
+	v[1] = b;
+	return (w_add(w, v, sizeof(v)));
+}
+
+int
+mbox_stream_w_finish(struct mbox_stream_w *w)
+{
+	int	 rc;
+
+	rc = w_flush(w);
+	explicit_bzero(w->buf, sizeof(w->buf));
+	w->len = 0;
+	return (rc == -1 || w->error ? -1 : 0);
+}
+
+void
+mbox_stream_w_abort(struct mbox_stream_w *w)
+{
+	explicit_bzero(w->buf, sizeof(w->buf));
+	w->len = 0;
+	w->error = 1;
+}
+
+void
+mbox_stream_r_init(struct mbox_stream_r *r, const void *buf, size_t len)
+{
+	r->buf = buf;
+	r->len = buf != NULL ? len : 0;
+	r->off = 0;
+	r->error = 0;
+}
+
+static int
+r_fail(struct mbox_stream_r *r)
+{
+	r->error = 1;
+	return (-1);
+}
+
+/*
+ * Copy the next n bytes out (the buffer has no alignment to rely on):
+ * 1, 0 at the exact end, -1 if fewer than n are left.
+ */
+static int
+r_take(struct mbox_stream_r *r, void *p, size_t n)
+{
+	if (r->error)
+		return (-1);
+	if (r->off == r->len)
+		return (0);
+	if (r->len - r->off < n)
+		return (r_fail(r));
+	memcpy(p, r->buf + r->off, n);
+	r->off += n;
+	return (1);
+}
+
+int
+mbox_stream_next_folder(struct mbox_stream_r *r, struct mbox_stream_folder *f)
+{
+	struct mbox_stream_folder_hdr	 h;
+	size_t				 start;
+	int				 rc;
+
+	start = r->off;
+	if ((rc = r_take(r, &h, sizeof(h))) != 1)
+		return (rc);
+	if (h.namelen == 0 || h.namelen >= sizeof(f->name) ||
+	    h.namelen > r->len - r->off ||
+	    memchr(r->buf + r->off, '\0', h.namelen) != NULL) {
+		r->off = start;
+		return (r_fail(r));
+	}
+	memset(f, 0, sizeof(*f));
+	f->id = h.id;
+	f->highestmodseq = h.highestmodseq;
+	f->size = h.size;
+	f->special = h.special;
+	f->subscribed = h.subscribed;
+	f->uidvalidity = h.uidvalidity;
+	f->uidnext = h.uidnext;
+	f->exists = h.exists;
+	f->unseen = h.unseen;
+	f->deleted = h.deleted;
+	memcpy(f->name, r->buf + r->off, h.namelen);
+	f->name[h.namelen] = '\0';
+	r->off += h.namelen;
+	return (1);
+}
+
+int
+mbox_stream_next_msg(struct mbox_stream_r *r, struct mbox_stream_msg *m)
+{
+	struct mbox_stream_msg_hdr	 h;
+	const unsigned char		*p;
+	size_t				 start, left;
+	int				 rc;
+
+	start = r->off;
+	if ((rc = r_take(r, &h, sizeof(h))) != 1)
+		return (rc);
+	left = r->len - r->off;
+	/* Each length is bounded first, so the sum cannot overflow. */
+	if (h.kwlen >= sizeof(m->keywords) ||
+	    h.envlen > MBOX_STREAM_META_MAX || h.bslen > MBOX_STREAM_META_MAX ||
+	    (size_t)h.kwlen + h.envlen + h.bslen > left) {
+		r->off = start;
+		return (r_fail(r));
+	}
+	p = r->buf + r->off;
+	if (memchr(p, '\0', h.kwlen) != NULL ||
+	    memchr(p + h.kwlen, '\0', h.envlen) != NULL ||
+	    memchr(p + h.kwlen + h.envlen, '\0', h.bslen) != NULL) {
+		r->off = start;
+		return (r_fail(r));
+	}
+	memset(m, 0, sizeof(*m));
+	m->uid = h.uid;
+	m->seq = h.seq;
+	m->modseq = h.modseq;
+	m->flags = h.flags;
+	m->internaldate = h.internaldate;
+	m->size = h.size;
+	memcpy(m->keywords, p, h.kwlen);
+	m->keywords[h.kwlen] = '\0';
+	m->envlen = h.envlen;
+	m->envelope = h.envlen > 0 ? (const char *)p + h.kwlen : NULL;
+	m->bslen = h.bslen;
+	m->bodystructure = h.bslen > 0 ?
+	    (const char *)p + h.kwlen + h.envlen : NULL;
+	r->off += (size_t)h.kwlen + h.envlen + h.bslen;
+	return (1);
+}
+
+int
+mbox_stream_next_uid(struct mbox_stream_r *r, uint32_t *uid)
+{
+	return (r_take(r, uid, sizeof(*uid)));
+}
+
+int
+mbox_stream_next_pair(struct mbox_stream_r *r, uint32_t *a, uint32_t *b)
+{
+	uint32_t	 v[2];
+	int		 rc;
+
+	if ((rc = r_take(r, v, sizeof(v))) != 1)
+		return (rc);
+	*a = v[0];
+	*b = v[1];
+	return (1);
+}
+
+int
+mbox_stream_read_fd(int fd, size_t max, void **bufp, size_t *lenp)
+{
+	struct stat	 st;
+	unsigned char	*buf;
+	size_t		 len, off;
+	ssize_t		 n;
+	int		 seals, saved_errno;
+
+	*bufp = NULL;
+	*lenp = 0;
+	/* Unsealed, the sender could change it while we read. */
+	if ((seals = fcntl(fd, F_GET_SEALS)) == -1 ||
+	    (seals & SEALS_NEEDED) != SEALS_NEEDED) {
+		errno = EPERM;
+		return (-1);
+	}
+	if (fstat(fd, &st) == -1)
+		return (-1);
+	if (!S_ISREG(st.st_mode) || st.st_size < 0) {
+		errno = EPERM;
+		return (-1);
+	}
+	if ((uint64_t)st.st_size > max) {
+		errno = EFBIG;
+		return (-1);
+	}
+	len = (size_t)st.st_size;
+	if ((buf = malloc(len > 0 ? len : 1)) == NULL)
+		return (-1);
+	off = 0;
+	while (off < len) {
+		if ((n = pread(fd, buf + off, len - off, (off_t)off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		if (n == 0) {
+			/* Sealed against shrinking: cannot happen. */
+			errno = EIO;
+			goto fail;
+		}
+		off += (size_t)n;
+	}
+	*bufp = buf;
+	*lenp = len;
+	return (0);
+ fail:
+	saved_errno = errno;
+	freezero(buf, len > 0 ? len : 1);
+	errno = saved_errno;
+	return (-1);
+}
+
+void
+mbox_stream_free(void *buf, size_t len)
+{
+	if (buf == NULL)
+		return;
+	freezero(buf, len > 0 ? len : 1);
+}

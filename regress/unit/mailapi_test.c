@@ -1,0 +1,1494 @@
+/*
+ * Copyright (c) 2026 The Tresor developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * vaultd's mailbox API as a front sees it: requests composed on one end
+ * of a real socketpair, answered by mailapi_request() on the other end
+ * against a real vault (directory, account, encrypted mailbox), results
+ * read back with their sealed memfds and parsed with the stream reader.
+ * Then malformed requests, foreign sessions, and hostile streams thrown
+ * at the reader.
+ */
+
+#include <sys/types.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "log.h"
+#include "mbox_stream.h"
+#include "test.h"
+#include "vault_vfs.h"
+#include "vaultd.h"
+
+TEST_GLOBALS;
+
+#define PW_ALICE	"alice's long password"
+#define PW_BOB		"bob's long password"
+#define ALICE		"alice@test.example"
+#define BOB		"bob@test.example"
+#define ALL_SEALS	(F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | \
+			    F_SEAL_SEAL)
+#define RESULT_MAX	(16 * 1024 * 1024)
+#define BODYSTRUCTURE	"(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 20 1)"
+
+static char		 tmpdir[] = "/tmp/mailapi_test.XXXXXX";
+static struct imsgev	 admin_iev;
+static struct imsgbuf	 admin_peer;
+static struct imsgev	 vault_iev;	/* vaultd's end of the channel */
+static struct imsgbuf	 front;		/* the front's end */
+static struct vault_account *alice;
+static uint32_t		 sid;		/* alice, imapd */
+static uint32_t		 sid_bob;	/* bob, imapd */
+static uint32_t		 sid_smtpd;	/* alice, but smtpd's */
+static uint32_t		 next_reqid = 100;
+static struct rlimit	 saved_nofile;
+
+/* The messages appended, by INBOX uid (1-based). */
+static const char *const subjects[] = {
+	NULL, "project alpha", "project beta", "lunch plans"
+};
+static char		 raws[4][256];
+static char		 envelopes[4][128];
+
+static void	 noop_handler(struct imsgev *, struct imsg *);
+static int	 admin(uint32_t, const char *, const char *, const char *);
+static int	 bundle_fd(int);
+static void	 req(struct msg_mbox_req *, uint32_t, const char *);
+static void	 vault_pump(int);
+static int	 call_raw(uint32_t, const void *, size_t, int, int,
+		    struct msg_mbox_result *);
+static int	 call(struct msg_mbox_req *, int, struct msg_mbox_result *);
+static int	 call_status(struct msg_mbox_req *, int);
+static void	*result_buf(int, size_t *);
+static int	 status_of_folder(const char *, struct mbox_stream_folder *);
+static void	 check_counter(void);
+static int	 open_fds(void);
+static void	 search_op(struct search_program *, uint32_t, uint64_t,
+		    const char *);
+static uint32_t	 search(struct msg_mbox_search *, uint32_t *, size_t,
+		    int *);
+static int	 read_all(const void *, size_t, int);
+static int	 rm_cb(const char *, const struct stat *, int, struct FTW *);
+
+static void
+noop_handler(struct imsgev *iev, struct imsg *imsg)
+{
+	(void)iev;
+	(void)imsg;
+}
+
+/* One admin request through a socketpair, as ctld would send it. */
+static int
+admin(uint32_t op, const char *a1, const char *a2, const char *s1)
+{
+	struct msg_admin	 m;
+	struct imsg		 imsg;
+	ssize_t			 n;
+	int			 done = -2, i;
+
+	memset(&m, 0, sizeof(m));
+	m.op = op;
+	strlcpy(m.arg1, a1 ? a1 : "", sizeof(m.arg1));
+	strlcpy(m.arg2, a2 ? a2 : "", sizeof(m.arg2));
+	strlcpy(m.secret, s1 ? s1 : "", sizeof(m.secret));
+	admin_request(&admin_iev, 7, &m);
+	CHECK(imsgbuf_flush(&admin_iev.ibuf) == 0);
+	for (i = 0; done == -2 && i < 100; i++) {
+		n = imsgbuf_read(&admin_peer);
+		CHECK(n > 0 || (n == -1 && errno == EAGAIN));
+		while ((n = imsg_get(&admin_peer, &imsg)) > 0) {
+			if (imsg.hdr.type == IMSG_CTL_OK)
+				done = 0;
+			else if (imsg.hdr.type == IMSG_CTL_FAIL)
+				done = -1;
+			imsg_free(&imsg);
+		}
+		CHECK(n == 0);
+	}
+	CHECK(done != -2);
+	return (done);
+}
+
+/* A bundle memfd for INBOX message number i. */
+static int
+bundle_fd(int i)
+{
+	struct bundle	 b;
+	int		 fd;
+
+	snprintf(raws[i], sizeof(raws[i]), "From: sender@example.org\r\n"
+	    "Subject: %s\r\n\r\nBody of message %d.\r\n", subjects[i], i);
+	snprintf(envelopes[i], sizeof(envelopes[i]), "(NIL \"%s\" NIL NIL "
+	    "NIL NIL NIL NIL NIL NIL)", subjects[i]);
+	memset(&b, 0, sizeof(b));
+	b.internaldate = 1700000000 + i;
+	b.sec[BUNDLE_RAW] = raws[i];
+	b.len[BUNDLE_RAW] = strlen(raws[i]);
+	b.sec[BUNDLE_ENVELOPE] = envelopes[i];
+	b.len[BUNDLE_ENVELOPE] = strlen(envelopes[i]);
+	b.sec[BUNDLE_BODYSTRUCTURE] = BODYSTRUCTURE;
+	b.len[BUNDLE_BODYSTRUCTURE] = strlen(BODYSTRUCTURE);
+	b.sec[BUNDLE_SUBJECT] = subjects[i];
+	b.len[BUNDLE_SUBJECT] = strlen(subjects[i]);
+	b.sec[BUNDLE_TEXT] = "Body of message.";
+	b.len[BUNDLE_TEXT] = strlen(b.sec[BUNDLE_TEXT]);
+	CHECK((fd = memfd_create("bundle", MFD_CLOEXEC)) != -1);
+	CHECK(bundle_write(fd, &b) == 0);
+	return (fd);
+}
+
+static void
+req(struct msg_mbox_req *q, uint32_t op, const char *folder)
+{
+	memset(q, 0, sizeof(*q));
+	q->session = sid;
+	q->op = op;
+	strlcpy(q->folder, folder, sizeof(q->folder));
+}
+
+/*
+ * vaultd's side: take one message off the channel and answer it, as
+ * vaultd_dispatch() does (which only passes on what msg_check() took,
+ * unless checked is 0).
+ */
+static void
+vault_pump(int checked)
+{
+	struct pollfd	 pfd;
+	struct imsg	 imsg;
+	ssize_t		 n;
+	int		 i;
+
+	for (i = 0; i < 200; i++) {
+		CHECK((n = imsg_get(&vault_iev.ibuf, &imsg)) != -1);
+		if (n > 0)
+			break;
+		pfd.fd = vault_iev.ibuf.fd;
+		pfd.events = POLLIN;
+		CHECK(poll(&pfd, 1, 2000) == 1);
+		n = imsgbuf_read(&vault_iev.ibuf);
+		CHECK(n > 0 || (n == -1 && errno == EAGAIN));
+	}
+	CHECK(i < 200);
+	if (checked)
+		CHECK(msg_check(&imsg) == 0);
+	mailapi_request(&vault_iev, ROLE_IMAPD, &imsg);
+	imsg_free(&imsg);
+	CHECK(imsgbuf_flush(&vault_iev.ibuf) == 0);
+}
+
+/*
+ * Send one message, let vaultd answer, read the one result: its fd (or
+ * -1), which comes only with MSG_MBOX_OK.
+ */
+static int
+call_raw(uint32_t type, const void *data, size_t len, int fd, int checked,
+    struct msg_mbox_result *res)
+{
+	struct pollfd	 pfd;
+	struct imsg	 imsg;
+	uint32_t	 reqid = next_reqid++;
+	ssize_t		 n;
+	int		 i, rfd;
+
+	CHECK(imsg_compose(&front, type, reqid, 0, fd, data, len) == 0);
+	CHECK(imsgbuf_flush(&front) == 0);
+	vault_pump(checked);
+	for (i = 0; i < 200; i++) {
+		CHECK((n = imsg_get(&front, &imsg)) != -1);
+		if (n > 0)
+			break;
+		pfd.fd = front.fd;
+		pfd.events = POLLIN;
+		CHECK(poll(&pfd, 1, 2000) == 1);
+		n = imsgbuf_read(&front);
+		CHECK(n > 0 || (n == -1 && errno == EAGAIN));
+	}
+	CHECK(i < 200);
+	CHECK(imsg.hdr.type == IMSG_MBOX_RESULT);
+	CHECK(imsg.hdr.peerid == reqid);
+	CHECK(msg_check(&imsg) == 0);
+	CHECK(imsg_get_data(&imsg, res, sizeof(*res)) == 0);
+	rfd = imsg_get_fd(&imsg);
+	imsg_free(&imsg);
+	/* Exactly one answer. */
+	CHECK(imsg_get(&front, &imsg) == 0);
+	CHECK(imsgbuf_read(&front) == -1 && errno == EAGAIN);
+	if (res->status != MSG_MBOX_OK)
+		CHECK(rfd == -1 && res->count == 0);
+	return (rfd);
+}
+
+static int
+call(struct msg_mbox_req *q, int fd, struct msg_mbox_result *res)
+{
+	return (call_raw(IMSG_MBOX_REQUEST, q, sizeof(*q), fd, 1, res));
+}
+
+/* For requests whose answer has no fd: just the status. */
+static int
+call_status(struct msg_mbox_req *q, int fd)
+{
+	struct msg_mbox_result	 res;
+
+	CHECK(call(q, fd, &res) == -1);
+	return (res.status);
+}
+
+/*
+ * The result fd must be sealed for good and rewound; read it and close
+ * it.
+ */
+static void *
+result_buf(int fd, size_t *lenp)
+{
+	struct stat	 st;
+	void		*buf;
+	char		 c = 'x';
+
+	CHECK(fd != -1);
+	CHECK(fcntl(fd, F_GET_SEALS) == ALL_SEALS);
+	CHECK(lseek(fd, 0, SEEK_CUR) == 0);
+	CHECK(write(fd, &c, 1) == -1 && errno == EPERM);
+	CHECK(fstat(fd, &st) == 0);
+	CHECK(ftruncate(fd, st.st_size + 1) == -1 && errno == EPERM);
+	if (st.st_size > 0)
+		CHECK(ftruncate(fd, 0) == -1 && errno == EPERM);
+	CHECK(fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE) == -1 &&
+	    errno == EPERM);
+	CHECK(mbox_stream_read_fd(fd, RESULT_MAX, &buf, lenp) == 0);
+	close(fd);
+	return (buf);
+}
+
+static int
+status_of_folder(const char *name, struct mbox_stream_folder *f)
+{
+	struct msg_mbox_req	 q;
+	struct msg_mbox_result	 res;
+	struct mbox_stream_r	 r;
+	void			*buf;
+	size_t			 len;
+	int			 fd;
+
+	req(&q, MBOX_OP_STATUS, name);
+	if ((fd = call(&q, -1, &res)) == -1)
+		return (res.status);
+	CHECK(res.count == 1);
+	buf = result_buf(fd, &len);
+	mbox_stream_r_init(&r, buf, len);
+	CHECK(mbox_stream_next_folder(&r, f) == 1);
+	CHECK(mbox_stream_next_folder(&r, f) == 0);
+	mbox_stream_free(buf, len);
+	return (MSG_MBOX_OK);
+}
+
+/* The directory records what the mailbox has committed. */
+static void
+check_counter(void)
+{
+	struct dir_account	 da;
+
+	CHECK(dir_account_get(ALICE, &da) == DIR_OK);
+	CHECK(da.counter == mbox_counter(alice->mbox));
+}
+
+static int
+open_fds(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
+
+	CHECK((d = opendir("/proc/self/fd")) != NULL);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return (n);
+}
+
+static void
+test_setup(void)
+{
+	struct vault_account	*a;
+	int			 sp[2], dirfd;
+
+	CHECK(mkdtemp(tmpdir) != NULL);
+	CHECK(chdir(tmpdir) == 0);
+	CHECK(vfs_register() == 0);
+	CHECK((dirfd = open(".", O_RDONLY | O_DIRECTORY)) != -1);
+	CHECK(keys_load_server(dirfd, &vault.serverkey) == 0);
+	close(dirfd);
+	CHECK((vault.spoolkey = sodium_malloc(KEY_LEN)) != NULL);
+	CHECK((vault.verifierkey = sodium_malloc(KEY_LEN)) != NULL);
+	keys_subkey(vault.serverkey, SUBKEY_SPOOL, vault.spoolkey, KEY_LEN);
+	randombytes_buf(vault.verifierkey, KEY_LEN);
+	CHECK(mkdir(VAULT_MAILBOXES, 0700) == 0);
+	CHECK(mkdir(VAULT_SPOOL, 0700) == 0);
+	CHECK((vault.spoolfd = open(VAULT_SPOOL, O_RDONLY | O_DIRECTORY)) !=
+	    -1);
+	CHECK(dir_open(VAULT_DIRECTORY, vault.serverkey) == DIR_OK);
+	vault.cost.opslimit = 1;
+	vault.cost.memlimit = 8 * 1024 * 1024;
+	vault.grace = 3600;
+	vault.ready = 1;
+	account_init();
+
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp) == 0);
+	CHECK(imsgev_init(&admin_iev, sp[0], "ctld", noop_handler, NULL,
+	    0) == 0);
+	CHECK(imsgbuf_init(&admin_peer, sp[1]) == 0);
+	CHECK(admin(ADMIN_DOMAIN_ADD, "test.example", NULL, NULL) == 0);
+	CHECK(admin(ADMIN_USER_ADD, ALICE, NULL, PW_ALICE) == 0);
+	CHECK(admin(ADMIN_USER_ADD, BOB, NULL, PW_BOB) == 0);
+
+	CHECK(auth_login(ALICE, PW_ALICE, strlen(PW_ALICE), "c1", &a) == 0);
+	alice = a;
+	CHECK((sid = session_new(ROLE_IMAPD, a)) != 0);
+	CHECK((sid_smtpd = session_new(ROLE_SMTPD, a)) != 0);
+	CHECK(auth_login(BOB, PW_BOB, strlen(PW_BOB), "c1", &a) == 0);
+	CHECK((sid_bob = session_new(ROLE_IMAPD, a)) != 0);
+
+	/* The front's channel, set up as vaultd sets up its peers. */
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp) == 0);
+	CHECK(imsgev_init(&vault_iev, sp[0], "imapd", noop_handler, NULL,
+	    1) == 0);
+	CHECK(imsgbuf_set_maxsize(&vault_iev.ibuf, IMSG_VAULT_MAXSIZE) == 0);
+	CHECK(imsgbuf_init(&front, sp[1]) == 0);
+	imsgbuf_allow_fdpass(&front);
+	CHECK(imsgbuf_set_maxsize(&front, IMSG_VAULT_MAXSIZE) == 0);
+}
+
+/* A new mailbox: the six default folders, with their special use. */
+static void
+test_list(void)
+{
+	static const struct {
+		const char	*name;
+		uint32_t	 special;
+	} want[] = {
+		{ "INBOX", SPECIAL_INBOX }, { "Drafts", SPECIAL_DRAFTS },
+		{ "Sent", SPECIAL_SENT }, { "Junk", SPECIAL_JUNK },
+		{ "Trash", SPECIAL_TRASH }, { "Archive", SPECIAL_ARCHIVE },
+	};
+	struct msg_mbox_req		 q;
+	struct msg_mbox_result		 res;
+	struct mbox_stream_r		 r;
+	struct mbox_stream_folder	 f;
+	void				*buf;
+	size_t				 len, i;
+	unsigned int			 seen = 0, n = 0;
+	int				 fd, rc;
+
+	req(&q, MBOX_OP_LIST, "");
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK);
+	CHECK(res.count == nitems(want));
+	buf = result_buf(fd, &len);
+	mbox_stream_r_init(&r, buf, len);
+	while ((rc = mbox_stream_next_folder(&r, &f)) == 1) {
+		n++;
+		for (i = 0; i < nitems(want); i++)
+			if (strcmp(f.name, want[i].name) == 0)
+				break;
+		CHECK(i < nitems(want));
+		CHECK(f.special == want[i].special);
+		CHECK(f.subscribed == 1);
+		CHECK(f.uidvalidity != 0 && f.uidnext == 1);
+		CHECK(f.exists == 0 && f.size == 0);
+		seen |= 1U << i;
+	}
+	CHECK(rc == 0);
+	CHECK(n == res.count && seen == (1U << nitems(want)) - 1);
+	mbox_stream_free(buf, len);
+}
+
+static void
+test_folders(void)
+{
+	struct msg_mbox_req		 q;
+	struct mbox_stream_folder	 f;
+	uint32_t			 uidvalidity;
+
+	req(&q, MBOX_OP_CREATE, "Work/Projects");
+	CHECK(call_status(&q, -1) == MSG_MBOX_OK);
+	check_counter();
+	CHECK(call_status(&q, -1) == MSG_MBOX_EEXISTS);
+	req(&q, MBOX_OP_CREATE, "bad//name");
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	req(&q, MBOX_OP_CREATE, "");
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	req(&q, MBOX_OP_CREATE, "Another");
+	q.special = SPECIAL_INBOX;
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+
+	CHECK(status_of_folder("Work/Projects", &f) == MSG_MBOX_OK);
+	CHECK_STR(f.name, "Work/Projects");
+	CHECK(f.subscribed == 0 && f.exists == 0);
+	uidvalidity = f.uidvalidity;
+	CHECK(status_of_folder("Work", &f) == MSG_MBOX_OK);
+	CHECK(status_of_folder("Nope", &f) == MSG_MBOX_ENOTFOUND);
+
+	req(&q, MBOX_OP_SUBSCRIBE, "Work/Projects");
+	q.flags = 1;
+	CHECK(call_status(&q, -1) == MSG_MBOX_OK);
+	check_counter();
+	CHECK(status_of_folder("Work/Projects", &f) == MSG_MBOX_OK);
+	CHECK(f.subscribed == 1);
+	req(&q, MBOX_OP_SUBSCRIBE, "Nope");
+	q.flags = 1;
+	CHECK(call_status(&q, -1) == MSG_MBOX_ENOTFOUND);
+
+	req(&q, MBOX_OP_RENAME, "Work/Projects");
+	strlcpy(q.folder2, "Work/Done", sizeof(q.folder2));
+	CHECK(call_status(&q, -1) == MSG_MBOX_OK);
+	check_counter();
+	CHECK(status_of_folder("Work/Projects", &f) == MSG_MBOX_ENOTFOUND);
+	CHECK(status_of_folder("Work/Done", &f) == MSG_MBOX_OK);
+	CHECK(f.uidvalidity == uidvalidity);
+	req(&q, MBOX_OP_RENAME, "Work/Done");
+	strlcpy(q.folder2, "Archive", sizeof(q.folder2));
+	CHECK(call_status(&q, -1) == MSG_MBOX_EEXISTS);
+	req(&q, MBOX_OP_RENAME, "Nope");
+	strlcpy(q.folder2, "Nope2", sizeof(q.folder2));
+	CHECK(call_status(&q, -1) == MSG_MBOX_ENOTFOUND);
+
+	req(&q, MBOX_OP_DELETE, "Work/Done");
+	CHECK(call_status(&q, -1) == MSG_MBOX_OK);
+	check_counter();
+	CHECK(call_status(&q, -1) == MSG_MBOX_ENOTFOUND);
+	req(&q, MBOX_OP_DELETE, "INBOX");
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	req(&q, MBOX_OP_DELETE, "inbox");
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	req(&q, MBOX_OP_DELETE, "Work");
+	CHECK(call_status(&q, -1) == MSG_MBOX_OK);
+	CHECK(status_of_folder("Work", &f) == MSG_MBOX_ENOTFOUND);
+	check_counter();
+}
+
+static void
+test_append(void)
+{
+	struct msg_mbox_req		 q;
+	struct msg_mbox_result		 res;
+	struct mbox_stream_folder	 f;
+	uint64_t			 before;
+	int				 i, p[2], fd;
+
+	CHECK(status_of_folder("INBOX", &f) == MSG_MBOX_OK);
+	for (i = 1; i <= 3; i++) {
+		before = mbox_counter(alice->mbox);
+		req(&q, MBOX_OP_APPEND, "INBOX");
+		q.flags = i == 1 ? MAILFLAG_SEEN : 0;
+		strlcpy(q.keywords, i == 3 ? "$Food" : "", sizeof(q.keywords));
+		CHECK(call(&q, bundle_fd(i), &res) == -1);
+		CHECK(res.status == MSG_MBOX_OK);
+		CHECK(res.a == f.uidvalidity);
+		CHECK(res.b == (uint64_t)i);
+		CHECK(mbox_counter(alice->mbox) > before);
+		check_counter();
+	}
+	CHECK(status_of_folder("INBOX", &f) == MSG_MBOX_OK);
+	CHECK(f.exists == 3 && f.unseen == 2 && f.uidnext == 4);
+	CHECK(f.size == strlen(raws[1]) + strlen(raws[2]) + strlen(raws[3]));
+
+	req(&q, MBOX_OP_APPEND, "Nope");
+	CHECK(call_status(&q, bundle_fd(1)) == MSG_MBOX_ENOTFOUND);
+	req(&q, MBOX_OP_APPEND, "INBOX");
+	q.flags = 0x100;
+	CHECK(call_status(&q, bundle_fd(1)) == MSG_MBOX_EINVAL);
+	req(&q, MBOX_OP_APPEND, "INBOX");
+	strlcpy(q.keywords, "bad\\keyword", sizeof(q.keywords));
+	CHECK(call_status(&q, bundle_fd(1)) == MSG_MBOX_EINVAL);
+	/* Garbage: a memfd that is no bundle, a pipe, an empty memfd. */
+	req(&q, MBOX_OP_APPEND, "INBOX");
+	CHECK((fd = memfd_create("junk", MFD_CLOEXEC)) != -1);
+	CHECK(write(fd, "this is not a bundle at all, not even close", 43) ==
+	    43);
+	CHECK(call_status(&q, fd) == MSG_MBOX_EINVAL);
+	CHECK(pipe(p) == 0);
+	CHECK(write(p[1], "xx", 2) == 2);
+	CHECK(call_status(&q, p[0]) == MSG_MBOX_EINVAL);
+	close(p[1]);
+	CHECK((fd = memfd_create("empty", MFD_CLOEXEC)) != -1);
+	CHECK(call_status(&q, fd) == MSG_MBOX_EINVAL);
+	CHECK(status_of_folder("INBOX", &f) == MSG_MBOX_OK);
+	CHECK(f.exists == 3);
+}
+
+/* FETCH uid 1:* and check every record against what was appended. */
+static void
+test_fetch(void)
+{
+	struct msg_mbox_req	 q;
+	struct msg_mbox_result	 res;
+	struct mbox_stream_r	 r;
+	struct mbox_stream_msg	 m;
+	void			*buf;
+	size_t			 len;
+	uint32_t		 i;
+	int			 fd;
+
+	req(&q, MBOX_OP_FETCH, "inbox");
+	q.nranges = 1;
+	q.ranges[0].first = 1;
+	q.ranges[0].last = UINT32_MAX;
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK && res.count == 3);
+	buf = result_buf(fd, &len);
+	mbox_stream_r_init(&r, buf, len);
+	for (i = 1; i <= 3; i++) {
+		CHECK(mbox_stream_next_msg(&r, &m) == 1);
+		CHECK(m.uid == i && m.seq == i);
+		CHECK(m.flags == (i == 1 ? MAILFLAG_SEEN : 0U));
+		CHECK_STR(m.keywords, i == 3 ? "$Food" : "");
+		CHECK(m.internaldate == 1700000000 + (int64_t)i);
+		CHECK(m.size == strlen(raws[i]));
+		CHECK(m.modseq > 0);
+		CHECK(m.envlen == strlen(envelopes[i]) &&
+		    memcmp(m.envelope, envelopes[i], m.envlen) == 0);
+		CHECK(m.bslen == strlen(BODYSTRUCTURE) &&
+		    memcmp(m.bodystructure, BODYSTRUCTURE, m.bslen) == 0);
+	}
+	CHECK(mbox_stream_next_msg(&r, &m) == 0);
+	mbox_stream_free(buf, len);
+
+	/* By sequence number, without metadata; "*:2" is "2:*". */
+	req(&q, MBOX_OP_FETCH, "INBOX");
+	q.flags = MBOX_FETCH_SEQ | MBOX_FETCH_NOMETA;
+	q.nranges = 1;
+	q.ranges[0].first = UINT32_MAX;
+	q.ranges[0].last = 2;
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK && res.count == 2);
+	buf = result_buf(fd, &len);
+	mbox_stream_r_init(&r, buf, len);
+	for (i = 2; i <= 3; i++) {
+		CHECK(mbox_stream_next_msg(&r, &m) == 1);
+		CHECK(m.uid == i && m.seq == i);
+		CHECK(m.envlen == 0 && m.envelope == NULL);
+		CHECK(m.bslen == 0 && m.bodystructure == NULL);
+		CHECK(m.size == strlen(raws[i]));
+	}
+	CHECK(mbox_stream_next_msg(&r, &m) == 0);
+	mbox_stream_free(buf, len);
+
+	/* Two ranges by uid; nothing matches 7:9. */
+	req(&q, MBOX_OP_FETCH, "INBOX");
+	q.nranges = 2;
+	q.ranges[0].first = 3;
+	q.ranges[0].last = 3;
+	q.ranges[1].first = 7;
+	q.ranges[1].last = 9;
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK && res.count == 1);
+	buf = result_buf(fd, &len);
+	mbox_stream_r_init(&r, buf, len);
+	CHECK(mbox_stream_next_msg(&r, &m) == 1 && m.uid == 3);
+	CHECK(m.envlen == strlen(envelopes[3]));
+	CHECK(mbox_stream_next_msg(&r, &m) == 0);
+	mbox_stream_free(buf, len);
+
+	req(&q, MBOX_OP_FETCH, "Nope");
+	q.nranges = 1;
+	q.ranges[0].first = 1;
+	q.ranges[0].last = 1;
+	CHECK(call_status(&q, -1) == MSG_MBOX_ENOTFOUND);
+	req(&q, MBOX_OP_FETCH, "INBOX");
+	q.nranges = 1;
+	q.ranges[0].first = 1;
+	q.ranges[0].last = 1;
+	q.flags = 0x04;
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+}
+
+static void
+test_body(void)
+{
+	struct msg_mbox_req	 q;
+	struct msg_mbox_result	 res;
+	void			*buf;
+	size_t			 len;
+	int			 fd;
+
+	req(&q, MBOX_OP_BODY, "INBOX");
+	q.nranges = 1;
+	q.ranges[0].first = 2;
+	q.ranges[0].last = 2;
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK);
+	CHECK(res.a == strlen(raws[2]));
+	buf = result_buf(fd, &len);
+	CHECK(len == strlen(raws[2]) && memcmp(buf, raws[2], len) == 0);
+	mbox_stream_free(buf, len);
+	q.ranges[0].first = 99;
+	CHECK(call_status(&q, -1) == MSG_MBOX_ENOTFOUND);
+	q.ranges[0].first = 0;
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+}
+
+static void
+test_store(void)
+{
+	struct msg_mbox_req	 q;
+	struct msg_mbox_result	 res;
+	struct mbox_stream_r	 r;
+	struct mbox_stream_msg	 m;
+	void			*buf;
+	size_t			 len;
+	uint64_t		 ms[4], before;
+	uint32_t		 i, uid;
+	int			 fd;
+
+	/* \Flagged on all three: each changes, with a new modseq. */
+	req(&q, MBOX_OP_STORE, "INBOX");
+	q.store_op = STORE_ADD;
+	q.flags = MAILFLAG_FLAGGED;
+	q.nranges = 1;
+	q.ranges[0].first = 1;
+	q.ranges[0].last = UINT32_MAX;
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK && res.count == 3 && res.a == 0);
+	check_counter();
+	buf = result_buf(fd, &len);
+	mbox_stream_r_init(&r, buf, len);
+	for (i = 1; i <= 3; i++) {
+		CHECK(mbox_stream_next_msg(&r, &m) == 1);
+		CHECK(m.uid == i && m.seq == i);
+		CHECK((m.flags & MAILFLAG_FLAGGED) != 0);
+		CHECK(m.envlen == 0 && m.bslen == 0);
+		ms[i] = m.modseq;
+	}
+	CHECK(mbox_stream_next_uid(&r, &uid) == 0);
+	mbox_stream_free(buf, len);
+	CHECK(ms[1] < ms[2] && ms[2] < ms[3]);
+
+	/* Again: nothing changes, nothing is committed, the fd is empty. */
+	before = mbox_counter(alice->mbox);
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK && res.count == 0 && res.a == 0);
+	buf = result_buf(fd, &len);
+	CHECK(len == 0);
+	mbox_stream_free(buf, len);
+	CHECK(mbox_counter(alice->mbox) == before);
+
+	/* A keyword on uid 2 only: it moves past the others. */
+	req(&q, MBOX_OP_STORE, "INBOX");
+	q.store_op = STORE_ADD;
+	strlcpy(q.keywords, "$Work", sizeof(q.keywords));
+	q.nranges = 1;
+	q.ranges[0].first = 2;
+	q.ranges[0].last = 2;
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK && res.count == 1);
+	buf = result_buf(fd, &len);
+	mbox_stream_r_init(&r, buf, len);
+	CHECK(mbox_stream_next_msg(&r, &m) == 1 && m.uid == 2);
+	CHECK_STR(m.keywords, "$Work");
+	CHECK(m.modseq > ms[3]);
+	CHECK(mbox_stream_next_msg(&r, &m) == 0);
+	mbox_stream_free(buf, len);
+
+	/* UNCHANGEDSINCE: 1 and 3 change, 2 fails the condition. */
+	req(&q, MBOX_OP_STORE, "INBOX");
+	q.store_op = STORE_REMOVE;
+	q.flags = MAILFLAG_FLAGGED;
+	q.modseq = ms[3];
+	q.nranges = 1;
+	q.ranges[0].first = 1;
+	q.ranges[0].last = 3;
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK && res.count == 2 && res.a == 1);
+	check_counter();
+	buf = result_buf(fd, &len);
+	mbox_stream_r_init(&r, buf, len);
+	CHECK(mbox_stream_next_msg(&r, &m) == 1 && m.uid == 1);
+	CHECK((m.flags & MAILFLAG_FLAGGED) == 0);
+	CHECK(mbox_stream_next_msg(&r, &m) == 1 && m.uid == 3);
+	CHECK((m.flags & MAILFLAG_FLAGGED) == 0);
+	CHECK(mbox_stream_next_uid(&r, &uid) == 1 && uid == 2);
+	CHECK(mbox_stream_next_uid(&r, &uid) == 0);
+	mbox_stream_free(buf, len);
+
+	/* STORE_REPLACE of the keywords; then the refusals. */
+	req(&q, MBOX_OP_STORE, "INBOX");
+	q.store_op = STORE_REPLACE;
+	q.flags = MAILFLAG_SEEN;
+	q.nranges = 1;
+	q.ranges[0].first = 3;
+	q.ranges[0].last = 3;
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK && res.count == 1);
+	buf = result_buf(fd, &len);
+	mbox_stream_r_init(&r, buf, len);
+	CHECK(mbox_stream_next_msg(&r, &m) == 1 && m.uid == 3);
+	CHECK(m.flags == MAILFLAG_SEEN && m.keywords[0] == '\0');
+	mbox_stream_free(buf, len);
+	q.store_op = 7;
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	q.store_op = STORE_ADD;
+	q.flags = 0x40;
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	q.flags = 0;
+	strlcpy(q.keywords, "\\Seen", sizeof(q.keywords));
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	check_counter();
+}
+
+static void
+test_copy_move(void)
+{
+	struct msg_mbox_req		 q;
+	struct msg_mbox_result		 res;
+	struct mbox_stream_r		 r;
+	struct mbox_stream_folder	 archive, trash, inbox;
+	void				*buf;
+	size_t				 len;
+	uint32_t			 a, b, uid;
+	int				 fd;
+
+	CHECK(status_of_folder("Archive", &archive) == MSG_MBOX_OK);
+	req(&q, MBOX_OP_COPY, "INBOX");
+	strlcpy(q.folder2, "Archive", sizeof(q.folder2));
+	q.nranges = 1;
+	q.ranges[0].first = 1;
+	q.ranges[0].last = 2;
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK && res.count == 2);
+	CHECK(res.a == archive.uidvalidity);
+	check_counter();
+	buf = result_buf(fd, &len);
+	mbox_stream_r_init(&r, buf, len);
+	CHECK(mbox_stream_next_pair(&r, &a, &b) == 1 && a == 1 && b == 1);
+	CHECK(mbox_stream_next_pair(&r, &a, &b) == 1 && a == 2 && b == 2);
+	CHECK(mbox_stream_next_pair(&r, &a, &b) == 0);
+	mbox_stream_free(buf, len);
+	CHECK(status_of_folder("Archive", &archive) == MSG_MBOX_OK);
+	CHECK(archive.exists == 2);
+
+	/* MOVE uid 3 to Trash; INBOX reports it vanished. */
+	CHECK(status_of_folder("INBOX", &inbox) == MSG_MBOX_OK);
+	CHECK(status_of_folder("Trash", &trash) == MSG_MBOX_OK);
+	req(&q, MBOX_OP_MOVE, "INBOX");
+	strlcpy(q.folder2, "Trash", sizeof(q.folder2));
+	q.nranges = 1;
+	q.ranges[0].first = 3;
+	q.ranges[0].last = 3;
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK && res.count == 1);
+	CHECK(res.a == trash.uidvalidity);
+	check_counter();
+	buf = result_buf(fd, &len);
+	mbox_stream_r_init(&r, buf, len);
+	CHECK(mbox_stream_next_pair(&r, &a, &b) == 1 && a == 3 && b == 1);
+	CHECK(mbox_stream_next_pair(&r, &a, &b) == 0);
+	mbox_stream_free(buf, len);
+
+	req(&q, MBOX_OP_VANISHED, "INBOX");
+	q.modseq = inbox.highestmodseq;
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK && res.count == 1);
+	buf = result_buf(fd, &len);
+	mbox_stream_r_init(&r, buf, len);
+	CHECK(mbox_stream_next_uid(&r, &uid) == 1 && uid == 3);
+	CHECK(mbox_stream_next_uid(&r, &uid) == 0);
+	mbox_stream_free(buf, len);
+	CHECK(status_of_folder("INBOX", &inbox) == MSG_MBOX_OK);
+	CHECK(inbox.exists == 2);
+
+	req(&q, MBOX_OP_COPY, "INBOX");
+	strlcpy(q.folder2, "Nope", sizeof(q.folder2));
+	q.nranges = 1;
+	q.ranges[0].first = 1;
+	q.ranges[0].last = 1;
+	CHECK(call_status(&q, -1) == MSG_MBOX_ENOTFOUND);
+	req(&q, MBOX_OP_MOVE, "INBOX");
+	strlcpy(q.folder2, "inbox", sizeof(q.folder2));
+	q.nranges = 1;
+	q.ranges[0].first = 1;
+	q.ranges[0].last = 1;
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+}
+
+static void
+test_expunge(void)
+{
+	struct msg_mbox_req		 q;
+	struct msg_mbox_result		 res;
+	struct mbox_stream_r		 r;
+	struct mbox_stream_folder	 f;
+	void				*buf;
+	size_t				 len;
+	uint32_t			 uid;
+	int				 fd;
+
+	req(&q, MBOX_OP_STORE, "Archive");
+	q.store_op = STORE_ADD;
+	q.flags = MAILFLAG_DELETED;
+	q.nranges = 1;
+	q.ranges[0].first = 1;
+	q.ranges[0].last = UINT32_MAX;
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK && res.count == 2);
+	close(fd);
+
+	/* UID EXPUNGE 2, then everything \Deleted that is left. */
+	req(&q, MBOX_OP_EXPUNGE, "Archive");
+	q.nranges = 1;
+	q.ranges[0].first = 2;
+	q.ranges[0].last = 2;
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK && res.count == 1);
+	check_counter();
+	buf = result_buf(fd, &len);
+	mbox_stream_r_init(&r, buf, len);
+	CHECK(mbox_stream_next_uid(&r, &uid) == 1 && uid == 2);
+	CHECK(mbox_stream_next_uid(&r, &uid) == 0);
+	mbox_stream_free(buf, len);
+
+	req(&q, MBOX_OP_EXPUNGE, "Archive");
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK && res.count == 1);
+	check_counter();
+	buf = result_buf(fd, &len);
+	mbox_stream_r_init(&r, buf, len);
+	CHECK(mbox_stream_next_uid(&r, &uid) == 1 && uid == 1);
+	CHECK(mbox_stream_next_uid(&r, &uid) == 0);
+	mbox_stream_free(buf, len);
+	CHECK(status_of_folder("Archive", &f) == MSG_MBOX_OK);
+	CHECK(f.exists == 0);
+
+	/* Nothing left to expunge: OK, empty. */
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK && res.count == 0);
+	close(fd);
+	req(&q, MBOX_OP_EXPUNGE, "Nope");
+	CHECK(call_status(&q, -1) == MSG_MBOX_ENOTFOUND);
+}
+
+static void
+search_op(struct search_program *p, uint32_t op, uint64_t num,
+    const char *str)
+{
+	struct search_op_s	*o = &p->ops[p->nops++];
+
+	o->op = op;
+	o->num = num;
+	if (str != NULL)
+		strlcpy(o->str, str, sizeof(o->str));
+}
+
+static uint32_t
+search(struct msg_mbox_search *s, uint32_t *uids, size_t max, int *status)
+{
+	struct msg_mbox_result	 res;
+	struct mbox_stream_r	 r;
+	void			*buf;
+	size_t			 len;
+	uint32_t		 n = 0;
+	int			 fd, rc;
+
+	fd = call_raw(IMSG_MBOX_SEARCH, s, sizeof(*s), -1, 1, &res);
+	*status = res.status;
+	if (fd == -1)
+		return (0);
+	buf = result_buf(fd, &len);
+	mbox_stream_r_init(&r, buf, len);
+	while (n < max && (rc = mbox_stream_next_uid(&r, &uids[n])) == 1)
+		n++;
+	CHECK(mbox_stream_next_uid(&r, &uids[0]) == 0);
+	mbox_stream_free(buf, len);
+	CHECK(n == res.count);
+	return (n);
+}
+
+static void
+test_search(void)
+{
+	static struct msg_mbox_search	 s;
+	uint32_t			 uids[8];
+	int				 status;
+
+	/* INBOX: 1 "project alpha" \Seen, 2 "project beta". */
+	memset(&s, 0, sizeof(s));
+	s.session = sid;
+	strlcpy(s.folder, "INBOX", sizeof(s.folder));
+	search_op(&s.program, SEARCH_SUBJECT, 0, "project");
+	CHECK(search(&s, uids, nitems(uids), &status) == 2);
+	CHECK(status == MSG_MBOX_OK && uids[0] == 1 && uids[1] == 2);
+	search_op(&s.program, SEARCH_FLAG, MAILFLAG_SEEN, NULL);
+	search_op(&s.program, SEARCH_NOT, 0, NULL);
+	search_op(&s.program, SEARCH_AND, 0, NULL);
+	CHECK(search(&s, uids, nitems(uids), &status) == 1);
+	CHECK(status == MSG_MBOX_OK && uids[0] == 2);
+
+	memset(&s.program, 0, sizeof(s.program));
+	search_op(&s.program, SEARCH_SUBJECT, 0, "lunch");
+	CHECK(search(&s, uids, nitems(uids), &status) == 0);
+	CHECK(status == MSG_MBOX_OK);
+	strlcpy(s.folder, "Trash", sizeof(s.folder));
+	CHECK(search(&s, uids, nitems(uids), &status) == 1);
+	CHECK(status == MSG_MBOX_OK && uids[0] == 1);
+
+	strlcpy(s.folder, "Nope", sizeof(s.folder));
+	CHECK(search(&s, uids, nitems(uids), &status) == 0);
+	CHECK(status == MSG_MBOX_ENOTFOUND);
+	strlcpy(s.folder, "INBOX", sizeof(s.folder));
+	/* Two keys and no operator: not a program. */
+	search_op(&s.program, SEARCH_ALL, 0, NULL);
+	CHECK(search(&s, uids, nitems(uids), &status) == 0);
+	CHECK(status == MSG_MBOX_EINVAL);
+	memset(&s.program, 0, sizeof(s.program));
+	CHECK(search(&s, uids, nitems(uids), &status) == 0);
+	CHECK(status == MSG_MBOX_EINVAL);
+	search_op(&s.program, SEARCH_ALL, 0, NULL);
+	memset(s.folder, 'A', sizeof(s.folder));
+	CHECK(search(&s, uids, nitems(uids), &status) == 0);
+	CHECK(status == MSG_MBOX_EINVAL);
+	strlcpy(s.folder, "INBOX", sizeof(s.folder));
+	s.session = sid_smtpd;
+	CHECK(search(&s, uids, nitems(uids), &status) == 0);
+	CHECK(status == MSG_MBOX_ESESSION);
+	s.session = sid;
+	CHECK(search(&s, uids, nitems(uids), &status) == 2);
+	CHECK(status == MSG_MBOX_OK);
+}
+
+static void
+test_usage(void)
+{
+	struct msg_mbox_req	 q;
+	struct msg_mbox_result	 res;
+
+	/* INBOX 1 and 2, Trash 1 (was INBOX 3); Archive is empty. */
+	req(&q, MBOX_OP_USAGE, "");
+	CHECK(call(&q, -1, &res) == -1);
+	CHECK(res.status == MSG_MBOX_OK);
+	CHECK(res.b == 3);
+	CHECK(res.a == strlen(raws[1]) + strlen(raws[2]) + strlen(raws[3]));
+}
+
+static void
+test_sessions(void)
+{
+	struct msg_mbox_req		 q;
+	struct mbox_stream_folder	 f;
+	uint32_t			 s;
+
+	req(&q, MBOX_OP_USAGE, "");
+	q.session = 9999;
+	CHECK(call_status(&q, -1) == MSG_MBOX_ESESSION);
+	q.session = 0;
+	CHECK(call_status(&q, -1) == MSG_MBOX_ESESSION);
+	q.session = UINT32_MAX;
+	CHECK(call_status(&q, -1) == MSG_MBOX_ESESSION);
+	/* Alice's session, but smtpd's: not for this channel. */
+	req(&q, MBOX_OP_LIST, "");
+	q.session = sid_smtpd;
+	CHECK(call_status(&q, -1) == MSG_MBOX_ESESSION);
+	/* An APPEND that is refused still has its fd closed. */
+	req(&q, MBOX_OP_APPEND, "INBOX");
+	q.session = sid_smtpd;
+	CHECK(call_status(&q, bundle_fd(1)) == MSG_MBOX_ESESSION);
+
+	/* Bob's session sees Bob's mailbox only. */
+	req(&q, MBOX_OP_CREATE, "BobOnly");
+	q.session = sid_bob;
+	CHECK(call_status(&q, -1) == MSG_MBOX_OK);
+	CHECK(status_of_folder("BobOnly", &f) == MSG_MBOX_ENOTFOUND);
+
+	/* A session that ended is gone. */
+	CHECK((s = session_new(ROLE_IMAPD, alice)) != 0);
+	req(&q, MBOX_OP_USAGE, "");
+	q.session = s;
+	CHECK(call_status(&q, -1) == MSG_MBOX_OK);
+	session_end(s, ROLE_IMAPD);
+	CHECK(call_status(&q, -1) == MSG_MBOX_ESESSION);
+}
+
+static void
+test_malformed(void)
+{
+	struct msg_mbox_req	 q;
+	struct msg_mbox_result	 res;
+	unsigned char		 junk[10];
+	int			 fd, nfds;
+
+	nfds = open_fds();
+	req(&q, MBOX_OP_STATUS, "INBOX");
+	memset(q.folder, 'A', sizeof(q.folder));
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	req(&q, MBOX_OP_RENAME, "Trash");
+	memset(q.folder2, 'A', sizeof(q.folder2));
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	req(&q, MBOX_OP_STORE, "INBOX");
+	q.nranges = 1;
+	q.ranges[0].first = q.ranges[0].last = 1;
+	memset(q.keywords, 'k', sizeof(q.keywords));
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+
+	req(&q, MBOX_OP_FETCH, "INBOX");
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);	/* no ranges */
+	q.nranges = MSG_RANGES_MAX + 1;
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	q.nranges = UINT32_MAX;
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	req(&q, MBOX_OP_EXPUNGE, "INBOX");
+	q.nranges = MSG_RANGES_MAX + 1;
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	req(&q, MBOX_OP_COPY, "INBOX");
+	strlcpy(q.folder2, "Archive", sizeof(q.folder2));
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	req(&q, MBOX_OP_BODY, "INBOX");
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+
+	req(&q, MBOX_OP_MAX, "INBOX");
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	req(&q, UINT32_MAX, "INBOX");
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	req(&q, MBOX_OP_SUBSCRIBE, "INBOX");
+	q.flags = 2;
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+
+	/* A stray fd is refused and closed; a missing one too. */
+	req(&q, MBOX_OP_FETCH, "INBOX");
+	q.nranges = 1;
+	q.ranges[0].first = q.ranges[0].last = 1;
+	CHECK((fd = memfd_create("stray", MFD_CLOEXEC)) != -1);
+	CHECK(call_status(&q, fd) == MSG_MBOX_EINVAL);
+	req(&q, MBOX_OP_LIST, "");
+	CHECK(call_status(&q, bundle_fd(1)) == MSG_MBOX_EINVAL);
+	req(&q, MBOX_OP_APPEND, "INBOX");
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+
+	/*
+	 * What msg_check() would stop before it got here, should it ever
+	 * arrive: a short payload, a type that is not a request.
+	 */
+	memset(junk, 0, sizeof(junk));
+	CHECK(call_raw(IMSG_MBOX_REQUEST, junk, sizeof(junk), -1, 0,
+	    &res) == -1);
+	CHECK(res.status == MSG_MBOX_EINVAL);
+	CHECK(call_raw(IMSG_MBOX_SEARCH, junk, sizeof(junk), -1, 0,
+	    &res) == -1);
+	CHECK(res.status == MSG_MBOX_EINVAL);
+	CHECK(call_raw(IMSG_VAULT_RCPT, junk, sizeof(junk), -1, 0,
+	    &res) == -1);
+	CHECK(res.status == MSG_MBOX_EINVAL);
+
+	/* Nothing leaked on vaultd's side, nothing changed. */
+	CHECK(open_fds() == nfds);
+	check_counter();
+}
+
+/* No fd for the answer: EIO, and no change made without an answer. */
+static void
+test_no_memfd(void)
+{
+	struct msg_mbox_req		 q;
+	struct mbox_stream_folder	 f;
+	struct rlimit			 rl;
+	uint64_t			 before;
+	int				 lowest, st1, st2;
+
+	CHECK((lowest = dup(0)) != -1);
+	close(lowest);
+	before = mbox_counter(alice->mbox);
+	rl = saved_nofile;
+	rl.rlim_cur = (rlim_t)lowest;
+	CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+	req(&q, MBOX_OP_LIST, "");
+	st1 = call_status(&q, -1);
+	req(&q, MBOX_OP_STORE, "INBOX");
+	q.store_op = STORE_ADD;
+	q.flags = MAILFLAG_ANSWERED;
+	q.nranges = 1;
+	q.ranges[0].first = 1;
+	q.ranges[0].last = UINT32_MAX;
+	st2 = call_status(&q, -1);
+	CHECK(setrlimit(RLIMIT_NOFILE, &saved_nofile) == 0);
+	CHECK(st1 == MSG_MBOX_EIO);
+	CHECK(st2 == MSG_MBOX_EIO);
+	CHECK(mbox_counter(alice->mbox) == before);
+	CHECK(status_of_folder("INBOX", &f) == MSG_MBOX_OK);
+}
+
+/* Writer and reader on their own. */
+static void
+test_stream_roundtrip(void)
+{
+	static struct mbox_stream_w	 w;
+	struct mbox_stream_folder	 f, g;
+	struct mbox_stream_msg		 m, n;
+	struct mbox_stream_r		 r;
+	char				*big;
+	void				*buf;
+	size_t				 len, biglen = 200 * 1024;
+	uint32_t			 a, b;
+	int				 fd;
+
+	CHECK((big = malloc(biglen)) != NULL);
+	memset(big, 'e', biglen);
+	CHECK((fd = memfd_create("t", MFD_CLOEXEC | MFD_ALLOW_SEALING)) !=
+	    -1);
+	mbox_stream_w_init(&w, fd);
+	memset(&f, 0, sizeof(f));
+	f.id = -5;
+	f.special = 4;
+	f.uidvalidity = 77;
+	f.highestmodseq = UINT64_MAX;
+	strlcpy(f.name, "Fo/lder", sizeof(f.name));
+	CHECK(mbox_stream_put_folder(&w, &f) == 0);
+	memset(&m, 0, sizeof(m));
+	m.uid = 9;
+	m.seq = 1;
+	m.size = 12345;
+	strlcpy(m.keywords, "$A $B", sizeof(m.keywords));
+	m.envelope = big;
+	m.envlen = biglen;		/* more than the buffer */
+	m.bodystructure = "(bs)";
+	m.bslen = 4;
+	CHECK(mbox_stream_put_msg(&w, &m) == 0);
+	CHECK(mbox_stream_put_uid(&w, 42) == 0);
+	CHECK(mbox_stream_put_pair(&w, 1, 2) == 0);
+	CHECK(mbox_stream_w_finish(&w) == 0);
+
+	/* Unsealed: refused.  Sealed: read. */
+	CHECK(mbox_stream_read_fd(fd, RESULT_MAX, &buf, &len) == -1 &&
+	    errno == EPERM);
+	CHECK(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK) == 0);
+	CHECK(mbox_stream_read_fd(fd, RESULT_MAX, &buf, &len) == -1 &&
+	    errno == EPERM);
+	CHECK(fcntl(fd, F_ADD_SEALS, F_SEAL_GROW) == 0);
+	CHECK(mbox_stream_read_fd(fd, 100, &buf, &len) == -1 &&
+	    errno == EFBIG);
+	CHECK(mbox_stream_read_fd(fd, RESULT_MAX, &buf, &len) == 0);
+	close(fd);
+	mbox_stream_r_init(&r, buf, len);
+	CHECK(mbox_stream_next_folder(&r, &g) == 1);
+	CHECK(g.id == -5 && g.special == 4 && g.uidvalidity == 77 &&
+	    g.highestmodseq == UINT64_MAX);
+	CHECK_STR(g.name, "Fo/lder");
+	CHECK(mbox_stream_next_msg(&r, &n) == 1);
+	CHECK(n.uid == 9 && n.seq == 1 && n.size == 12345);
+	CHECK_STR(n.keywords, "$A $B");
+	CHECK(n.envlen == biglen && memcmp(n.envelope, big, biglen) == 0);
+	CHECK(n.bslen == 4 && memcmp(n.bodystructure, "(bs)", 4) == 0);
+	CHECK(mbox_stream_next_uid(&r, &a) == 1 && a == 42);
+	CHECK(mbox_stream_next_pair(&r, &a, &b) == 1 && a == 1 && b == 2);
+	CHECK(mbox_stream_next_pair(&r, &a, &b) == 0);
+	mbox_stream_free(buf, len);
+
+	/* Writer refusals are sticky; so are write errors. */
+	CHECK((fd = memfd_create("t", MFD_CLOEXEC)) != -1);
+	mbox_stream_w_init(&w, fd);
+	memset(&f, 0, sizeof(f));
+	CHECK(mbox_stream_put_folder(&w, &f) == -1);	/* empty name */
+	CHECK(mbox_stream_put_uid(&w, 1) == -1);
+	CHECK(mbox_stream_w_finish(&w) == -1);
+	mbox_stream_w_init(&w, fd);
+	memset(f.name, 'n', sizeof(f.name));		/* unterminated */
+	CHECK(mbox_stream_put_folder(&w, &f) == -1);
+	CHECK(mbox_stream_w_finish(&w) == -1);
+	mbox_stream_w_init(&w, fd);
+	m.envlen = MBOX_STREAM_META_MAX + 1;
+	CHECK(mbox_stream_put_msg(&w, &m) == -1);
+	CHECK(mbox_stream_w_finish(&w) == -1);
+	mbox_stream_w_init(&w, fd);
+	m.envelope = NULL;
+	m.envlen = 3;
+	CHECK(mbox_stream_put_msg(&w, &m) == -1);
+	CHECK(mbox_stream_w_finish(&w) == -1);
+	close(fd);
+	CHECK((fd = open("/dev/null", O_RDONLY)) != -1);
+	mbox_stream_w_init(&w, fd);
+	CHECK(mbox_stream_put_uid(&w, 1) == 0);		/* buffered */
+	CHECK(mbox_stream_w_finish(&w) == -1);
+	close(fd);
+	free(big);
+
+	/* Not a memfd at all, or sealed and empty. */
+	CHECK(mbox_stream_read_fd(0, RESULT_MAX, &buf, &len) == -1);
+	CHECK((fd = open(".", O_RDONLY | O_DIRECTORY)) != -1);
+	CHECK(mbox_stream_read_fd(fd, RESULT_MAX, &buf, &len) == -1);
+	close(fd);
+	CHECK((fd = memfd_create("t", MFD_CLOEXEC | MFD_ALLOW_SEALING)) !=
+	    -1);
+	CHECK(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK |
+	    F_SEAL_GROW) == 0);
+	CHECK(mbox_stream_read_fd(fd, RESULT_MAX, &buf, &len) == 0);
+	CHECK(buf != NULL && len == 0);
+	mbox_stream_r_init(&r, buf, len);
+	CHECK(mbox_stream_next_msg(&r, &n) == 0);
+	CHECK(mbox_stream_next_folder(&r, &g) == 0);
+	mbox_stream_free(buf, len);
+	close(fd);
+}
+
+/* Read a copy of exactly len bytes, so that ASan sees any overrun. */
+static int
+read_all(const void *data, size_t len, int kind)
+{
+	struct mbox_stream_r		 r;
+	struct mbox_stream_folder	 f;
+	struct mbox_stream_msg		 m;
+	unsigned char			*copy;
+	uint32_t			 a, b;
+	int				 rc, n = 0, i;
+
+	CHECK((copy = malloc(len > 0 ? len : 1)) != NULL);
+	if (len > 0)
+		memcpy(copy, data, len);
+	mbox_stream_r_init(&r, copy, len);
+	for (i = 0; i < 100; i++) {
+		switch (kind) {
+		case 0:
+			rc = mbox_stream_next_folder(&r, &f);
+			break;
+		case 1:
+			rc = mbox_stream_next_msg(&r, &m);
+			if (rc == 1) {
+				/* Touch every byte it points at. */
+				CHECK(m.envlen == 0 || memchr(m.envelope,
+				    '\0', m.envlen) == NULL);
+				CHECK(m.bslen == 0 || memchr(m.bodystructure,
+				    '\0', m.bslen) == NULL);
+				CHECK(strlen(m.keywords) < sizeof(m.keywords));
+			}
+			break;
+		case 2:
+			rc = mbox_stream_next_uid(&r, &a);
+			break;
+		default:
+			rc = mbox_stream_next_pair(&r, &a, &b);
+			break;
+		}
+		if (rc != 1)
+			break;
+		n++;
+	}
+	CHECK(i < 100);
+	free(copy);
+	/* A failure is for good. */
+	if (rc == -1) {
+		CHECK(mbox_stream_next_uid(&r, &a) == -1);
+		return (-1);
+	}
+	return (n);
+}
+
+static void
+test_stream_hostile(void)
+{
+	static struct mbox_stream_w	 w;
+	struct mbox_stream_folder_hdr	 fh;
+	struct mbox_stream_msg_hdr	 mh;
+	struct mbox_stream_folder	 f;
+	struct mbox_stream_msg		 m;
+	struct mbox_stream_r		 r;
+	unsigned char			 hb[sizeof(fh) + sizeof(mh) + 64];
+	void				*buf;
+	size_t				 len, cut, i;
+	int				 fd, rc;
+
+	/* A valid stream of two folders and two messages, cut anywhere. */
+	CHECK((fd = memfd_create("t", MFD_CLOEXEC | MFD_ALLOW_SEALING)) !=
+	    -1);
+	mbox_stream_w_init(&w, fd);
+	memset(&f, 0, sizeof(f));
+	strlcpy(f.name, "INBOX", sizeof(f.name));
+	CHECK(mbox_stream_put_folder(&w, &f) == 0);
+	strlcpy(f.name, "Sent", sizeof(f.name));
+	CHECK(mbox_stream_put_folder(&w, &f) == 0);
+	CHECK(mbox_stream_w_finish(&w) == 0);
+	CHECK(fcntl(fd, F_ADD_SEALS, ALL_SEALS) == 0);
+	CHECK(mbox_stream_read_fd(fd, RESULT_MAX, &buf, &len) == 0);
+	close(fd);
+	CHECK(len == 2 * sizeof(fh) + 5 + 4);
+	CHECK(read_all(buf, len, 0) == 2);
+	for (cut = 0; cut < len; cut++) {
+		rc = read_all(buf, cut, 0);
+		if (cut == 0)
+			CHECK(rc == 0);
+		else if (cut == sizeof(fh) + 5)
+			CHECK(rc == 1);
+		else
+			CHECK(rc == -1);
+	}
+	mbox_stream_free(buf, len);
+
+	CHECK((fd = memfd_create("t", MFD_CLOEXEC | MFD_ALLOW_SEALING)) !=
+	    -1);
+	mbox_stream_w_init(&w, fd);
+	memset(&m, 0, sizeof(m));
+	strlcpy(m.keywords, "$K", sizeof(m.keywords));
+	m.envelope = "(env)";
+	m.envlen = 5;
+	m.bodystructure = "(bs)";
+	m.bslen = 4;
+	CHECK(mbox_stream_put_msg(&w, &m) == 0);
+	CHECK(mbox_stream_put_msg(&w, &m) == 0);
+	CHECK(mbox_stream_w_finish(&w) == 0);
+	CHECK(fcntl(fd, F_ADD_SEALS, ALL_SEALS) == 0);
+	CHECK(mbox_stream_read_fd(fd, RESULT_MAX, &buf, &len) == 0);
+	close(fd);
+	CHECK(len == 2 * (sizeof(mh) + 2 + 5 + 4));
+	CHECK(read_all(buf, len, 1) == 2);
+	for (cut = 0; cut < len; cut++) {
+		rc = read_all(buf, cut, 1);
+		CHECK(rc == (cut == 0 ? 0 : cut == len / 2 ? 1 : -1));
+	}
+	/* Uids and pairs over the same bytes: only the length matters. */
+	CHECK(read_all(buf, len & ~(size_t)3, 2) == (int)(len / 4));
+	CHECK(read_all(buf, (len & ~(size_t)3) - 1, 2) == -1);
+	CHECK(read_all(buf, 4, 3) == -1);
+	CHECK(read_all(buf, 8, 3) == 1);
+	mbox_stream_free(buf, len);
+
+	/* Lengths past the end, huge, or with a NUL where none may be. */
+	memset(&fh, 0, sizeof(fh));
+	memset(hb, 'x', sizeof(hb));
+	for (i = 0; i < 5; i++) {
+		static const uint32_t	 bad[] = { 0, UINT32_MAX, 2000,
+			    MSG_FOLDER_MAX, 65 };
+		fh.namelen = bad[i];
+		memcpy(hb, &fh, sizeof(fh));
+		CHECK(read_all(hb, sizeof(fh) + 64, 0) == -1);
+	}
+	fh.namelen = 64;
+	memcpy(hb, &fh, sizeof(fh));
+	CHECK(read_all(hb, sizeof(fh) + 64, 0) == 1);
+	hb[sizeof(fh) + 10] = '\0';
+	CHECK(read_all(hb, sizeof(fh) + 64, 0) == -1);
+
+	memset(hb, 'x', sizeof(hb));
+	for (i = 0; i < 8; i++) {
+		static const uint32_t	 bad[][3] = {
+			{ 65, 0, 0 }, { 0, 65, 0 }, { 0, 0, 65 },
+			{ UINT32_MAX, 0, 0 }, { 0, UINT32_MAX, 0 },
+			{ 0, 0, UINT32_MAX },
+			{ MSG_KEYWORDS_MAX, 0, 0 },
+			{ 40, MBOX_STREAM_META_MAX, MBOX_STREAM_META_MAX },
+		};
+		memset(&mh, 0, sizeof(mh));
+		mh.kwlen = bad[i][0];
+		mh.envlen = bad[i][1];
+		mh.bslen = bad[i][2];
+		memcpy(hb, &mh, sizeof(mh));
+		CHECK(read_all(hb, sizeof(mh) + 64, 1) == -1);
+	}
+	memset(&mh, 0, sizeof(mh));
+	mh.kwlen = 20;
+	mh.envlen = 30;
+	mh.bslen = 14;
+	memcpy(hb, &mh, sizeof(mh));
+	CHECK(read_all(hb, sizeof(mh) + 64, 1) == 1);
+	for (i = 0; i < 64; i += 13) {
+		hb[sizeof(mh) + i] = '\0';
+		CHECK(read_all(hb, sizeof(mh) + 64, 1) == -1);
+		hb[sizeof(mh) + i] = 'x';
+	}
+	CHECK(read_all(hb, sizeof(mh) + 64, 1) == 1);
+
+	/* A NULL buffer reads as empty. */
+	mbox_stream_r_init(&r, NULL, 5);
+	CHECK(mbox_stream_next_msg(&r, &m) == 0);
+}
+
+static void
+test_cleanup(void)
+{
+	struct dir_account	 da;
+
+	session_end(sid, ROLE_IMAPD);
+	session_end(sid_smtpd, ROLE_SMTPD);
+	session_end(sid_bob, ROLE_IMAPD);
+	account_lock(alice);
+	CHECK(dir_account_get(BOB, &da) == DIR_OK);
+	CHECK(account_unlocked(da.id) != NULL);
+	account_lock(account_unlocked(da.id));
+	imsgev_clear(&vault_iev);
+	imsgbuf_clear(&front);
+	close(front.fd);
+	imsgev_clear(&admin_iev);
+	imsgbuf_clear(&admin_peer);
+	close(admin_peer.fd);
+}
+
+static int
+rm_cb(const char *path, const struct stat *sb, int type, struct FTW *f)
+{
+	(void)sb;
+	(void)type;
+	(void)f;
+	return (remove(path));
+}
+
+int
+main(void)
+{
+	log_init(1, LOG_MAIL);
+	if (sodium_init() == -1)
+		return (1);
+	event_init();
+	if (getrlimit(RLIMIT_NOFILE, &saved_nofile) == -1)
+		return (1);
+	RUN(test_setup);
+	RUN(test_list);
+	RUN(test_folders);
+	RUN(test_append);
+	RUN(test_fetch);
+	RUN(test_body);
+	RUN(test_store);
+	RUN(test_copy_move);
+	RUN(test_expunge);
+	RUN(test_search);
+	RUN(test_usage);
+	RUN(test_sessions);
+	RUN(test_malformed);
+	RUN(test_no_memfd);
+	/* Should a check in it have failed with the limit lowered. */
+	if (setrlimit(RLIMIT_NOFILE, &saved_nofile) == -1)
+		return (1);
+	RUN(test_stream_roundtrip);
+	RUN(test_stream_hostile);
+	RUN(test_cleanup);
+	dir_close();
+	close(vault.spoolfd);
+	sodium_free(vault.serverkey);
+	sodium_free(vault.spoolkey);
+	sodium_free(vault.verifierkey);
+	if (chdir("/") == 0)
+		nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	TEST_EXIT();
+}

@@ -1,0 +1,648 @@
+/*
+ * Copyright (c) 2026 The Tresor developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * Mailbox operations of logged-in sessions, asked by a front over its
+ * channel.  The front is untrusted: every field is checked before use,
+ * and a request that is wrong in any way gets MSG_MBOX_EINVAL (the
+ * channel stays up: msg_check() already refused anything the framing
+ * does not allow).  Each request gets exactly one IMSG_MBOX_RESULT.
+ *
+ * Lists and bodies travel in a memfd that is sealed before it is
+ * passed, so that the front can read it without fearing that it
+ * changes under it.  Folder names reach the log only through
+ * log_sanitize(); message contents never do.
+ */
+
+#include <sys/types.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bundle.h"
+#include "log.h"
+#include "mbox_stream.h"
+#include "vaultd.h"
+
+_Static_assert(MSG_FOLDER_MAX == MBOX_NAME_MAX, "folder name sizes");
+_Static_assert(MSG_KEYWORDS_MAX == MBOX_KEYWORDS_MAX * MBOX_KEYWORD_MAX,
+    "keyword list sizes");
+_Static_assert(MSG_RANGES_MAX <= MBOX_RANGES_MAX, "range counts");
+_Static_assert(MSG_MBOX_ELIMIT == MBOX_ELIMIT && MSG_MBOX_EIO == MBOX_EIO &&
+    MSG_MBOX_OK == MBOX_OK, "status codes");
+
+#define RESULT_SEALS	(F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | \
+			    F_SEAL_SEAL)
+
+/* One request being answered. */
+struct mailreq {
+	struct imsgev		*iev;
+	enum proc_role		 role;
+	uint32_t		 peerid;
+	uint32_t		 session;
+	const char		*op;		/* for log lines */
+	const char		*folder;	/* unsanitised: never log */
+	struct vault_session	*s;
+	struct msg_mbox_result	 res;
+	int			 fd;	/* the result memfd or -1 */
+	struct mbox_stream_w	*w;	/* records into fd, or NULL */
+	int			 broken; /* a record could not be put */
+	int			 uids_started; /* STORE: failed uids begun */
+};
+
+/*
+ * The writer's 64 KiB buffer lives here rather than on the stack:
+ * handlers never nest, so one is enough.
+ */
+static struct mbox_stream_w	 writer;
+
+static const char *const op_names[MBOX_OP_MAX] = {
+	[MBOX_OP_LIST] = "list",
+	[MBOX_OP_STATUS] = "status",
+	[MBOX_OP_CREATE] = "create",
+	[MBOX_OP_DELETE] = "delete",
+	[MBOX_OP_RENAME] = "rename",
+	[MBOX_OP_SUBSCRIBE] = "subscribe",
+	[MBOX_OP_FETCH] = "fetch",
+	[MBOX_OP_BODY] = "body",
+	[MBOX_OP_STORE] = "store",
+	[MBOX_OP_COPY] = "copy",
+	[MBOX_OP_MOVE] = "move",
+	[MBOX_OP_EXPUNGE] = "expunge",
+	[MBOX_OP_APPEND] = "append",
+	[MBOX_OP_VANISHED] = "vanished",
+	[MBOX_OP_USAGE] = "usage",
+};
+
+static void	 req_init(struct mailreq *, struct imsgev *, enum proc_role,
+		    struct imsg *);
+static const char *req_check(const struct msg_mbox_req *, int);
+static int	 op_has_records(uint32_t);
+static int	 op_writes(uint32_t);
+static int	 status_of(int);
+static int	 result_open(struct mailreq *, int);
+static int	 result_seal(struct mailreq *);
+static void	 reply(struct mailreq *, int);
+static int	 folder_cb(void *, const struct mbox_folder *);
+static int	 folder_put(struct mailreq *, const struct mbox_folder *);
+static int	 msg_cb(void *, const struct mbox_msg *);
+static int	 uid_cb(void *, uint32_t);
+static int	 failed_cb(void *, uint32_t);
+static int	 pair_cb(void *, uint32_t, uint32_t);
+static int	 run_request(struct mailreq *, const struct msg_mbox_req *,
+		    int);
+static int	 run_append(struct mailreq *, const struct msg_mbox_req *,
+		    int);
+static void	 mailapi_req(struct mailreq *, struct imsg *);
+static void	 mailapi_search(struct mailreq *, struct imsg *);
+
+static void
+req_init(struct mailreq *r, struct imsgev *iev, enum proc_role role,
+    struct imsg *imsg)
+{
+	memset(r, 0, sizeof(*r));
+	r->iev = iev;
+	r->role = role;
+	r->peerid = imsg->hdr.peerid;
+	r->op = "request";
+	r->folder = "";
+	r->fd = -1;
+}
+
+/* Why a request is malformed, or NULL. */
+static const char *
+req_check(const struct msg_mbox_req *q, int fd)
+{
+	if (q->op >= MBOX_OP_MAX)
+		return ("unknown operation");
+	if (!MSG_STR(q->folder) || !MSG_STR(q->folder2))
+		return ("unterminated folder name");
+	if (!MSG_STR(q->keywords))
+		return ("unterminated keywords");
+	if (q->nranges > MSG_RANGES_MAX)
+		return ("too many ranges");
+	switch (q->op) {
+	case MBOX_OP_FETCH:
+		if ((q->flags & ~(MBOX_FETCH_SEQ | MBOX_FETCH_NOMETA)) != 0)
+			return ("bad fetch flags");
+		/* FALLTHROUGH */
+	case MBOX_OP_BODY:
+	case MBOX_OP_COPY:
+	case MBOX_OP_MOVE:
+		if (q->nranges == 0)
+			return ("no ranges");
+		break;
+	case MBOX_OP_STORE:
+		if (q->nranges == 0)
+			return ("no ranges");
+		if (q->store_op != STORE_REPLACE && q->store_op != STORE_ADD &&
+		    q->store_op != STORE_REMOVE)
+			return ("bad store operation");
+		if ((q->flags & ~MAILFLAG_ALL) != 0)
+			return ("bad flags");
+		break;
+	case MBOX_OP_APPEND:
+		if ((q->flags & ~MAILFLAG_ALL) != 0)
+			return ("bad flags");
+		break;
+	case MBOX_OP_SUBSCRIBE:
+		if (q->flags > 1)
+			return ("bad subscription");
+		break;
+	case MBOX_OP_CREATE:
+		if (q->special > SPECIAL_ARCHIVE ||
+		    q->special == SPECIAL_INBOX)
+			return ("bad special use");
+		break;
+	default:
+		break;
+	}
+	if (q->op == MBOX_OP_APPEND && fd == -1)
+		return ("no message");
+	if (q->op != MBOX_OP_APPEND && fd != -1)
+		return ("unexpected fd");
+	return (NULL);
+}
+
+/* The operations that answer with an fd. */
+static int
+op_has_records(uint32_t op)
+{
+	switch (op) {
+	case MBOX_OP_LIST:
+	case MBOX_OP_STATUS:
+	case MBOX_OP_FETCH:
+	case MBOX_OP_BODY:
+	case MBOX_OP_STORE:
+	case MBOX_OP_COPY:
+	case MBOX_OP_MOVE:
+	case MBOX_OP_EXPUNGE:
+	case MBOX_OP_VANISHED:
+		return (1);
+	default:
+		return (0);
+	}
+}
+
+/* The operations that may commit: the directory must then learn. */
+static int
+op_writes(uint32_t op)
+{
+	switch (op) {
+	case MBOX_OP_CREATE:
+	case MBOX_OP_DELETE:
+	case MBOX_OP_RENAME:
+	case MBOX_OP_SUBSCRIBE:
+	case MBOX_OP_STORE:
+	case MBOX_OP_COPY:
+	case MBOX_OP_MOVE:
+	case MBOX_OP_EXPUNGE:
+	case MBOX_OP_APPEND:
+		return (1);
+	default:
+		return (0);
+	}
+}
+
+static int
+status_of(int rc)
+{
+	switch (rc) {
+	case MBOX_OK:
+		return (MSG_MBOX_OK);
+	case MBOX_ENOTFOUND:
+		return (MSG_MBOX_ENOTFOUND);
+	case MBOX_EEXISTS:
+		return (MSG_MBOX_EEXISTS);
+	case MBOX_EINVAL:
+		return (MSG_MBOX_EINVAL);
+	case MBOX_EMODIFIED:
+		return (MSG_MBOX_EMODIFIED);
+	case MBOX_ELIMIT:
+		return (MSG_MBOX_ELIMIT);
+	default:
+		return (MSG_MBOX_EIO);
+	}
+}
+
+/* A fresh memfd for the answer, with a record writer on it if asked. */
+static int
+result_open(struct mailreq *r, int records)
+{
+	if ((r->fd = memfd_create("mbox-result",
+	    MFD_CLOEXEC | MFD_ALLOW_SEALING)) == -1) {
+		log_warn("mailapi: memfd_create");
+		return (MBOX_EIO);
+	}
+	if (records) {
+		mbox_stream_w_init(&writer, r->fd);
+		r->w = &writer;
+	}
+	return (MBOX_OK);
+}
+
+/* Complete the records, seal the memfd and rewind it for the front. */
+static int
+result_seal(struct mailreq *r)
+{
+	int	 rc = MBOX_OK;
+
+	if (r->w != NULL) {
+		if (mbox_stream_w_finish(r->w) == -1 || r->broken) {
+			log_warnx("mailapi: %s: cannot write the result",
+			    r->op);
+			rc = MBOX_EIO;
+		}
+		r->w = NULL;
+	}
+	if (rc == MBOX_OK && r->fd != -1) {
+		if (fcntl(r->fd, F_ADD_SEALS, RESULT_SEALS) == -1) {
+			log_warn("mailapi: %s: seal", r->op);
+			rc = MBOX_EIO;
+		} else if (lseek(r->fd, 0, SEEK_SET) == -1) {
+			log_warn("mailapi: %s: lseek", r->op);
+			rc = MBOX_EIO;
+		}
+	}
+	return (rc);
+}
+
+/* The one answer (status is MSG_MBOX_*); the fd goes only with OK. */
+static void
+reply(struct mailreq *r, int status)
+{
+	char	 safe[MSG_FOLDER_MAX];
+	int	 fd = -1;
+
+	if (r->w != NULL) {
+		/* Abandoned after a failure: still wipe the buffer. */
+		mbox_stream_w_abort(r->w);
+		r->w = NULL;
+	}
+	r->res.status = status;
+	if (r->res.status == MSG_MBOX_OK)
+		fd = r->fd;
+	else {
+		if (r->fd != -1)
+			close(r->fd);
+		r->res.count = 0;
+		r->res.a = r->res.b = 0;
+	}
+	r->fd = -1;
+	log_sanitize(safe, sizeof(safe), r->folder);
+	if (r->res.status == MSG_MBOX_EIO)
+		log_warnx("mailapi: %s session %u: %s \"%s\": failed",
+		    role_name(r->role), r->session, r->op, safe);
+	else
+		log_debug("mailapi: %s session %u: %s \"%s\": status %d, "
+		    "%u records", role_name(r->role), r->session, r->op, safe,
+		    r->res.status, r->res.count);
+	/* imsgev_compose() owns fd from here, even when it fails. */
+	(void)imsgev_compose(r->iev, IMSG_MBOX_RESULT, r->peerid, fd, &r->res,
+	    sizeof(r->res));
+}
+
+static int
+folder_put(struct mailreq *r, const struct mbox_folder *f)
+{
+	struct mbox_stream_folder	 sf;
+
+	if (r->res.count == UINT32_MAX) {
+		r->broken = 1;
+		return (-1);
+	}
+	memset(&sf, 0, sizeof(sf));
+	sf.id = f->id;
+	sf.special = f->special;
+	sf.subscribed = f->subscribed ? 1 : 0;
+	sf.uidvalidity = f->uidvalidity;
+	sf.uidnext = f->uidnext;
+	sf.highestmodseq = f->highestmodseq;
+	sf.exists = f->exists;
+	sf.unseen = f->unseen;
+	sf.deleted = f->deleted;
+	sf.size = f->size;
+	if (strlcpy(sf.name, f->name, sizeof(sf.name)) >= sizeof(sf.name)) {
+		r->broken = 1;
+		return (-1);
+	}
+	if (mbox_stream_put_folder(r->w, &sf) == -1)
+		return (-1);
+	r->res.count++;
+	return (0);
+}
+
+/*
+ * The callbacks stop the walk when a record cannot be put; the writer
+ * or r->broken remembers it, and result_seal() makes it MBOX_EIO.
+ */
+static int
+folder_cb(void *arg, const struct mbox_folder *f)
+{
+	return (folder_put(arg, f) == -1);
+}
+
+static int
+msg_cb(void *arg, const struct mbox_msg *m)
+{
+	struct mailreq		*r = arg;
+	struct mbox_stream_msg	 sm;
+
+	/* STORE: the changed records must all come before the uids. */
+	if (r->uids_started || r->res.count == UINT32_MAX) {
+		r->broken = 1;
+		return (1);
+	}
+	sm.uid = m->uid;
+	sm.seq = m->seq;
+	sm.modseq = m->modseq;
+	sm.flags = m->flags;
+	sm.internaldate = m->internaldate;
+	sm.size = m->size;
+	if (strlcpy(sm.keywords, m->keywords, sizeof(sm.keywords)) >=
+	    sizeof(sm.keywords)) {
+		r->broken = 1;
+		return (1);
+	}
+	sm.envelope = m->envelope;
+	sm.envlen = m->envelope != NULL ? strlen(m->envelope) : 0;
+	sm.bodystructure = m->bodystructure;
+	sm.bslen = m->bodystructure != NULL ? strlen(m->bodystructure) : 0;
+	if (mbox_stream_put_msg(r->w, &sm) == -1)
+		return (1);
+	r->res.count++;
+	return (0);
+}
+
+static int
+uid_cb(void *arg, uint32_t uid)
+{
+	struct mailreq	*r = arg;
+
+	if (r->res.count == UINT32_MAX) {
+		r->broken = 1;
+		return (1);
+	}
+	if (mbox_stream_put_uid(r->w, uid) == -1)
+		return (1);
+	r->res.count++;
+	return (0);
+}
+
+/* STORE: a uid that failed UNCHANGEDSINCE; counted in a. */
+static int
+failed_cb(void *arg, uint32_t uid)
+{
+	struct mailreq	*r = arg;
+
+	r->uids_started = 1;
+	if (r->res.a >= UINT32_MAX) {
+		r->broken = 1;
+		return (1);
+	}
+	if (mbox_stream_put_uid(r->w, uid) == -1)
+		return (1);
+	r->res.a++;
+	return (0);
+}
+
+static int
+pair_cb(void *arg, uint32_t src, uint32_t dst)
+{
+	struct mailreq	*r = arg;
+
+	if (r->res.count == UINT32_MAX) {
+		r->broken = 1;
+		return (1);
+	}
+	if (mbox_stream_put_pair(r->w, src, dst) == -1)
+		return (1);
+	r->res.count++;
+	return (0);
+}
+
+static int
+run_append(struct mailreq *r, const struct msg_mbox_req *q, int fd)
+{
+	struct bundle	 b;
+	void		*data;
+	size_t		 len;
+	uint32_t	 uidvalidity, uid;
+	int		 rc;
+
+	if (bundle_map(fd, &data, &len) == -1) {
+		if (errno == EBADMSG)
+			return (MBOX_EINVAL);
+		log_warn("mailapi: append: cannot read the message");
+		return (MBOX_EIO);
+	}
+	if (bundle_parse(data, len, &b) == -1)
+		rc = MBOX_EINVAL;
+	else if ((rc = mbox_append(r->s->account->mbox, q->folder, &b,
+	    q->flags, q->keywords, &uidvalidity, &uid)) == MBOX_OK) {
+		r->res.a = uidvalidity;
+		r->res.b = uid;
+	}
+	bundle_unmap(data, len);
+	return (rc);
+}
+
+static int
+run_request(struct mailreq *r, const struct msg_mbox_req *q, int fd)
+{
+	struct mbox_range	 ranges[MSG_RANGES_MAX];
+	struct mbox_folder	 f;
+	struct mbox		*m = r->s->account->mbox;
+	struct stat		 st;
+	uint32_t		 i, uidvalidity;
+	int			 rc;
+
+	for (i = 0; i < q->nranges; i++) {
+		ranges[i].first = q->ranges[i].first;
+		ranges[i].last = q->ranges[i].last;
+	}
+	if (op_has_records(q->op) &&
+	    (rc = result_open(r, q->op != MBOX_OP_BODY)) != MBOX_OK)
+		return (rc);
+	switch (q->op) {
+	case MBOX_OP_LIST:
+		return (mbox_folder_list(m, folder_cb, r));
+	case MBOX_OP_STATUS:
+		if ((rc = mbox_folder_get(m, q->folder, &f)) != MBOX_OK)
+			return (rc);
+		return (folder_put(r, &f) == -1 ? MBOX_EIO : MBOX_OK);
+	case MBOX_OP_CREATE:
+		return (mbox_folder_create(m, q->folder, q->special));
+	case MBOX_OP_DELETE:
+		return (mbox_folder_delete(m, q->folder));
+	case MBOX_OP_RENAME:
+		return (mbox_folder_rename(m, q->folder, q->folder2));
+	case MBOX_OP_SUBSCRIBE:
+		return (mbox_folder_subscribe(m, q->folder, q->flags));
+	case MBOX_OP_FETCH:
+		return (mbox_fetch(m, q->folder, ranges, q->nranges,
+		    (int)q->flags, msg_cb, r));
+	case MBOX_OP_BODY:
+		/* The raw message itself, not records. */
+		if ((rc = mbox_body_write(m, q->folder, ranges[0].first,
+		    r->fd)) != MBOX_OK)
+			return (rc);
+		if (fstat(r->fd, &st) == -1) {
+			log_warn("mailapi: body: fstat");
+			return (MBOX_EIO);
+		}
+		r->res.a = (uint64_t)st.st_size;
+		return (MBOX_OK);
+	case MBOX_OP_STORE:
+		return (mbox_store(m, q->folder, ranges, q->nranges,
+		    (enum mbox_store_op)q->store_op, q->flags, q->keywords,
+		    q->modseq, msg_cb, failed_cb, r));
+	case MBOX_OP_COPY:
+	case MBOX_OP_MOVE:
+		if ((rc = mbox_copy(m, q->folder, ranges, q->nranges,
+		    q->folder2, q->op == MBOX_OP_MOVE, pair_cb, r,
+		    &uidvalidity)) == MBOX_OK)
+			r->res.a = uidvalidity;
+		return (rc);
+	case MBOX_OP_EXPUNGE:
+		return (mbox_expunge(m, q->folder,
+		    q->nranges > 0 ? ranges : NULL, q->nranges, uid_cb, r));
+	case MBOX_OP_APPEND:
+		return (run_append(r, q, fd));
+	case MBOX_OP_VANISHED:
+		return (mbox_vanished(m, q->folder, q->modseq, uid_cb, r));
+	case MBOX_OP_USAGE:
+		return (mbox_usage(m, &r->res.a, &r->res.b));
+	default:
+		return (MBOX_EINVAL);
+	}
+}
+
+static void
+mailapi_req(struct mailreq *r, struct imsg *imsg)
+{
+	struct msg_mbox_req	 q;
+	const char		*why;
+	int			 fd, rc, status;
+
+	fd = imsg_get_fd(imsg);
+	if (imsg_get_data(imsg, &q, sizeof(q)) == -1) {
+		log_warnx("mailapi: %s: request of the wrong size",
+		    role_name(r->role));
+		status = MSG_MBOX_EINVAL;
+		goto done;
+	}
+	r->session = q.session;
+	if ((why = req_check(&q, fd)) != NULL) {
+		log_warnx("mailapi: %s session %u: refused request: %s",
+		    role_name(r->role), q.session, why);
+		status = MSG_MBOX_EINVAL;
+		goto done;
+	}
+	r->op = op_names[q.op];
+	r->folder = q.folder;
+	if ((r->s = session_get(q.session, r->role)) == NULL) {
+		status = MSG_MBOX_ESESSION;
+		goto done;
+	}
+	rc = run_request(r, &q, fd);
+	/*
+	 * A committed change must reach the directory, whatever happens
+	 * to the answer.  If it cannot (logged), the change still stands
+	 * and the front is told so: only the rollback check lags behind
+	 * until the next write.
+	 */
+	if (rc == MBOX_OK && op_writes(q.op))
+		(void)account_committed(r->s->account);
+	if (rc == MBOX_OK && op_has_records(q.op))
+		rc = result_seal(r);
+	status = status_of(rc);
+ done:
+	if (fd != -1)
+		close(fd);
+	reply(r, status);
+	/* The copy held the user's folder names and keywords. */
+	explicit_bzero(&q, sizeof(q));
+}
+
+static void
+mailapi_search(struct mailreq *r, struct imsg *imsg)
+{
+	struct msg_mbox_search	 q;
+	int			 fd, rc, status;
+
+	r->op = "search";
+	if ((fd = imsg_get_fd(imsg)) != -1) {
+		close(fd);
+		log_warnx("mailapi: %s: search with an fd", role_name(r->role));
+		status = MSG_MBOX_EINVAL;
+		goto done;
+	}
+	if (imsg_get_data(imsg, &q, sizeof(q)) == -1) {
+		log_warnx("mailapi: %s: search of the wrong size",
+		    role_name(r->role));
+		status = MSG_MBOX_EINVAL;
+		goto done;
+	}
+	r->session = q.session;
+	if (!MSG_STR(q.folder) || search_check(&q.program) == -1) {
+		log_warnx("mailapi: %s session %u: refused search: %s",
+		    role_name(r->role), q.session, MSG_STR(q.folder) ?
+		    "bad program" : "unterminated folder name");
+		status = MSG_MBOX_EINVAL;
+		goto done;
+	}
+	r->folder = q.folder;
+	if ((r->s = session_get(q.session, r->role)) == NULL) {
+		status = MSG_MBOX_ESESSION;
+		goto done;
+	}
+	if ((rc = result_open(r, 1)) == MBOX_OK &&
+	    (rc = mbox_search(r->s->account->mbox, q.folder, &q.program,
+	    uid_cb, r)) == MBOX_OK)
+		rc = result_seal(r);
+	status = status_of(rc);
+ done:
+	reply(r, status);
+	/* Search strings are the user's words. */
+	explicit_bzero(&q, sizeof(q));
+}
+
+void
+mailapi_request(struct imsgev *iev, enum proc_role role, struct imsg *imsg)
+{
+	struct mailreq	 r;
+
+	req_init(&r, iev, role, imsg);
+	switch (imsg->hdr.type) {
+	case IMSG_MBOX_REQUEST:
+		mailapi_req(&r, imsg);
+		break;
+	case IMSG_MBOX_SEARCH:
+		mailapi_search(&r, imsg);
+		break;
+	default:
+		log_warnx("mailapi: %s: unexpected %s", role_name(role),
+		    msg_type_name(imsg->hdr.type));
+		reply(&r, MSG_MBOX_EINVAL);
+		break;
+	}
+}
