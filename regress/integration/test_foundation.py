@@ -458,6 +458,89 @@ class Daemonised(unittest.TestCase):
             t.cleanup()
 
 
+def imsg_types():
+    """enum imsg_type's numbers, read from common/msg.h."""
+    import re
+    from tresor import TOP
+    text = open(os.path.join(TOP, "common", "msg.h")).read()
+    body = text[text.index("enum imsg_type {"):]
+    body = body[:body.index("};")]
+    names = re.findall(r"^\s*(IMSG_[A-Z_]+),", body, re.M)
+    return {n: i for i, n in enumerate(names)}
+
+
+class ControlProtocol(unittest.TestCase):
+    def test_version_mismatch_refused(self):
+        import struct
+        t = Tresor()
+        try:
+            t.start()
+            types = imsg_types()
+            s = socket.socket(socket.AF_UNIX)
+            s.settimeout(10)
+            s.connect(t.sock)
+            # A request from "another build": the wrong version.
+            s.sendall(struct.pack("=IIII", types["IMSG_CTL_STATUS"], 16,
+                                  99999, os.getpid()))
+            hdr = b""
+            while len(hdr) < 16:
+                hdr += s.recv(16 - len(hdr))
+            typ, length, peerid, pid = struct.unpack("=IIII", hdr)
+            self.assertEqual(typ, types["IMSG_CTL_FAIL"])
+            body = b""
+            while len(body) < length - 16:
+                body += s.recv(length - 16 - len(body))
+            self.assertIn(b"protocol", body)
+            # A malformed one (wrong size for its type) drops us.
+            s.sendall(struct.pack("=IIII", types["IMSG_CTL_VERBOSE"], 17,
+                                  int(peerid), 0) + b"x")
+            self.assertEqual(s.recv(100), b"")
+            s.close()
+            # ctld itself is unharmed.
+            self.assertEqual(t.status()["ctld"]["state"], "running")
+        finally:
+            t.stop()
+            t.cleanup()
+
+
+@unittest.skipUnless(IS_ROOT, "needs root to become another user")
+class Unprivileged(unittest.TestCase):
+    """Started by a normal user: separate, sandboxed as far as can be."""
+
+    def test_runs_as_nobody(self):
+        t = Tresor()
+        try:
+            pw = pwd.getpwnam("nobody")
+            for root, dirs, files in os.walk(t.dir):
+                os.chown(root, pw.pw_uid, pw.pw_gid)
+                for f in files:
+                    os.chown(os.path.join(root, f), pw.pw_uid, pw.pw_gid)
+
+            def drop():
+                os.setgroups([])
+                os.setgid(pw.pw_gid)
+                os.setuid(pw.pw_uid)
+            t.log = open(t.logpath, "ab")
+            t.proc = subprocess.Popen([CTLD, "-d", "-v", "-f", t.conf],
+                                      stdout=t.log,
+                                      stderr=subprocess.STDOUT, cwd=t.dir,
+                                      env=t.env(), preexec_fn=drop)
+            t.wait_ready()
+            st = t.status()
+            for role in ("smtpd", "imapd", "vaultd"):
+                ps = proc_status(st[role]["pid"])
+                self.assertEqual(ps["Uid"].split()[0], str(pw.pw_uid))
+                self.assertEqual(ps["NoNewPrivs"].strip(), "1", role)
+                self.assertEqual(ps["Seccomp"].strip(), "2", role)
+            t.wait_log(r"not started as root")
+            c = t.connect("smtp")
+            self.assertEqual(c.line()[:3], "220")
+            c.close()
+        finally:
+            t.stop()
+            t.cleanup()
+
+
 class CheckMode(unittest.TestCase):
     def test_n_prints_config(self):
         t = Tresor()
