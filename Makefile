@@ -57,7 +57,7 @@ UNIT_LIBS  = $(LIBSMTPD) $(LIBIMAPD) $(LIBVAULTD) $(LIBCTLD) $(LIBCOMMON)
 MANPAGES = ctld/ctld.8 ctld/ctl.8 smtpd/smtpd.8 imapd/imapd.8 \
 	   vaultd/vaultd.8 etc/tresor.conf.5
 
-.PHONY: all test unit sanitize run install clean deps lint
+.PHONY: all test unit sanitize run install clean deps lint fuzz fuzz-run
 all: $(PROGS)
 
 # Rebuild everything when the flags change (a sanitizer build, say).
@@ -116,6 +116,25 @@ run: deps all
 lint:
 	mandoc -Tlint -Wwarning $(MANPAGES)
 
+# libFuzzer targets (clang), and a short run of each over its corpus.
+FUZZ_TIME ?= 30
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 \
+	   -fsanitize=fuzzer,address,undefined -Icommon $(PKG_CFLAGS)
+MIME_SRCS = $(wildcard common/mime*.c) common/bundle.c common/util.c \
+	   common/log.c
+
+regress/fuzz/mime_fuzz: regress/fuzz/mime_fuzz.c $(MIME_SRCS)
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(LIBS)
+
+fuzz: regress/fuzz/mime_fuzz
+
+fuzz-run: fuzz
+	rm -rf /tmp/tresor-fuzz && mkdir -p /tmp/tresor-fuzz/mime
+	cp regress/unit/mime/*.eml /tmp/tresor-fuzz/mime/
+	./regress/fuzz/mime_fuzz -max_total_time=$(FUZZ_TIME) \
+	    -max_len=65536 -print_final_stats=1 /tmp/tresor-fuzz/mime
+	rm -rf /tmp/tresor-fuzz
+
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man5 \
@@ -131,7 +150,7 @@ install: all
 SRCDIRS	= common ctld smtpd imapd vaultd regress/unit
 
 clean:
-	rm -f $(PROGS) $(UNIT_TESTS) .build-flags
+	rm -f $(PROGS) $(UNIT_TESTS) .build-flags regress/fuzz/*_fuzz
 	for d in $(SRCDIRS); do rm -f $$d/*.o $$d/*.d $$d/*.a; done
 
 -include $(foreach d,$(SRCDIRS),$(wildcard $(d)/*.d))
