@@ -15,27 +15,70 @@
  */
 
 /*
- * The SMTP dialogue (RFC 5321).  This is the session skeleton: greeting,
- * EHLO/HELO, STARTTLS (RFC 3207), NOOP, RSET, QUIT, limits and timeouts.
- * Mail transactions (MAIL, RCPT, DATA, BDAT, AUTH) come with delivery
- * into the vault; until then they are answered 502, never faked.
+ * The SMTP dialogue (RFC 5321): the session, its commands and the mail
+ * transaction up to the message data.  AUTH is in smtp_auth.c, DATA,
+ * BDAT and delivery into the vault in smtp_data.c, the syntax of domains
+ * and paths in smtp_parse.c.
+ *
+ * A session reads its own input instead of taking lines from session.c:
+ * it must stop reading while the vault answers a RCPT (the client may
+ * have pipelined the rest of the transaction behind it), and it must
+ * read BDAT chunks as raw octets that need not end at a line.  The rest
+ * (replies, STARTTLS, closing, connection slots) is session.c's.
+ *
+ * Replies always carry enhanced status codes (RFC 2034, RFC 3463).
  */
 
 #include <sys/types.h>
 
+#include <event.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "child.h"
 #include "io.h"
 #include "log.h"
 #include "smtpd.h"
+
+static unsigned int	 smtp_ids;
+
+/*
+ * Refused recipients per client address (anonymised, as logged), over
+ * a window: enumeration spread over many sessions.  A fixed table; when
+ * it is full the entry whose window started first makes room.
+ */
+static struct smtp_refused {
+	char		 addr[sizeof(((struct front_client *)0)->addr)];
+	time_t		 start;
+	unsigned int	 count;
+} smtp_refused_tab[SMTP_REFUSED_SLOTS];
 
 static void	 smtp_greet(struct session *);
 static void	 smtp_line(struct session *, char *, size_t, int);
 static void	 smtp_toolong(struct session *);
 static void	 smtp_timeout(struct session *);
 static const char *smtp_refusal(int);
-static void	 smtp_error(struct session *, const char *);
+static void	 smtp_free(struct session *);
+static void	 smtp_end(struct session *);
+static void	 smtp_io(struct io *, int, void *);
+static void	 smtp_input(struct session *);
+static void	 smtp_tls_ready(struct session *);
+static void	 smtp_delay_cb(int, short, void *);
+static size_t	 smtp_maxline(struct session *);
+static void	 smtp_ehlo(struct session *, const char *, char *);
+static void	 smtp_mail(struct session *, char *);
+static void	 smtp_mail_owner(void *, struct imsg *);
+static void	 smtp_rcpt(struct session *, char *);
+static void	 smtp_rcpt_done(void *, struct imsg *);
+static void	 smtp_refuse_rcpt(struct session *, const char *);
+static unsigned int smtp_refused_addr(const char *);
+static void	 smtp_help(struct session *);
 
 const struct session_proto smtp_proto = {
 	.name = "smtp",
@@ -45,11 +88,7 @@ const struct session_proto smtp_proto = {
 	.toolong = smtp_toolong,
 	.timeout = smtp_timeout,
 	.refusal = smtp_refusal,
-};
-
-/* Verbs of RFC 5321 and its extensions that are not served yet. */
-static const char *const smtp_later[] = {
-	"AUTH", "BDAT", "DATA", "EXPN", "HELP", "MAIL", "RCPT", "VRFY"
+	.free = smtp_free,
 };
 
 static const char *
@@ -60,16 +99,221 @@ smtp_refusal(int why)
 	    "421 4.3.2 Too many connections, try again later\r\n");
 }
 
+int
+smtp_submission(struct session *s)
+{
+	return (s->listener.proto == PROTO_SUBMISSION);
+}
+
+/*
+ * Command lines are 512 octets with CRLF; AUTH lines may be longer
+ * (RFC 4954 4), so a listener that offers AUTH reads up to that and
+ * checks the length of other commands itself.
+ */
+static size_t
+smtp_maxline(struct session *s)
+{
+	return (smtp_submission(s) ? SMTP_AUTH_LINE_MAX : SMTP_LINE_MAX);
+}
+
+/*
+ * A new connection: as session_accept() does, with our own io callback
+ * (see the comment at the top).  Refusals are session.c's.
+ */
+void
+smtp_accept(int fd, const struct msg_listener *l,
+    const struct front_client *client, int refused)
+{
+	const struct msg_conf	*conf = front_conf();
+	struct session		*s;
+	struct smtp		*sm;
+
+	if (refused != FRONT_OK) {
+		session_accept(fd, l, client, refused, &smtp_proto);
+		return;
+	}
+	s = calloc(1, sizeof(*s));
+	sm = calloc(1, sizeof(*sm));
+	if (s == NULL || sm == NULL) {
+		log_warn("%s", __func__);
+		free(s);
+		free(sm);
+		close(fd);
+		front_conn_closed(client);
+		return;
+	}
+	s->client = *client;
+	s->listener = *l;
+	s->proto = &smtp_proto;
+	s->id = ++smtp_ids;
+	s->data = sm;
+	sm->s = s;
+	sm->msg.fd = -1;
+	TAILQ_INIT(&sm->rcpts);
+	evtimer_set(&sm->delay_ev, smtp_delay_cb, s);
+	if ((s->io = io_new(fd, smtp_io, s)) == NULL) {
+		log_warn("%s: io_new", __func__);
+		close(fd);
+		front_conn_closed(client);
+		free(sm);
+		free(s);
+		return;
+	}
+	io_set_maxline(s->io, smtp_maxline(s));
+	io_set_timeouts(s->io, conf->limits.timeout_idle,
+	    conf->limits.timeout_session);
+	log_info("smtp: session %u from %s", s->id, s->client.addr);
+
+	if (l->tls == TLSMODE_IMPLICIT) {
+		if (front_tls() == NULL) {
+			log_warnx("smtp: no TLS context: closing session %u",
+			    s->id);
+			smtp_end(s);
+			return;
+		}
+		s->tls_implicit = 1;
+		if (io_start_tls(s->io, front_tls()) == -1)
+			smtp_end(s);
+		return;
+	}
+	smtp_greet(s);
+}
+
+static void
+smtp_end(struct session *s)
+{
+	log_info("smtp: session %u ended", s->id);
+	smtp_free(s);
+	io_free(s->io);
+	front_conn_closed(&s->client);
+	free(s);
+}
+
+/* Everything the session holds: requests, timers, the message, login. */
+static void
+smtp_free(struct session *s)
+{
+	struct smtp		*sm = s->data;
+	struct msg_session	 ms;
+
+	if (sm == NULL)
+		return;
+	if (sm->inmail)
+		smtp_txn_log(s, sm->msg.size, "aborted");
+	if (sm->req != 0)
+		front_vault_cancel(sm->req);
+	if (sm->delayed)
+		evtimer_del(&sm->delay_ev);
+	smtp_data_free(sm);
+	smtp_auth_free(sm);
+	if (sm->vsession != 0) {
+		memset(&ms, 0, sizeof(ms));
+		ms.session = sm->vsession;
+		front_vault_compose(IMSG_VAULT_LOGOUT, 0, -1, &ms, sizeof(ms));
+	}
+	freezero(sm, sizeof(*sm));
+	s->data = NULL;
+}
+
+static void
+smtp_io(struct io *io, int event, void *arg)
+{
+	struct session	*s = arg;
+
+	(void)io;
+	switch (event) {
+	case IO_TLSREADY:
+		log_info("smtp: session %u: %s %s", s->id,
+		    io_tls_version(s->io), io_tls_cipher(s->io));
+		if (s->tls_implicit)
+			smtp_greet(s);
+		else
+			smtp_tls_ready(s);
+		smtp_input(s);
+		break;
+	case IO_DATAIN:
+		smtp_input(s);
+		break;
+	case IO_LOWAT:
+		break;
+	case IO_TIMEOUT:
+		if (s->closing) {
+			smtp_end(s);
+			break;
+		}
+		log_info("smtp: session %u: timeout", s->id);
+		smtp_timeout(s);
+		session_close(s);
+		break;
+	case IO_DISCONNECTED:
+	case IO_ERROR:
+		smtp_end(s);
+		break;
+	}
+}
+
+/*
+ * Take what the client sent, in the shape the session expects now,
+ * until it is used up or the session waits (for the vault, or before a
+ * delayed reply): the rest stays buffered and reading is paused.
+ */
+static void
+smtp_input(struct session *s)
+{
+	struct smtp	*sm = s->data;
+	char		*line;
+	size_t		 len;
+	int		 flags, rv;
+
+	while (!s->closing && !sm->waiting) {
+		if (sm->rx == SMTP_RX_BDAT) {
+			if (smtp_bdat_input(s) == 0)
+				break;
+			continue;
+		}
+		if (sm->rx == SMTP_RX_DATA) {
+			if (smtp_data_input(s) == 0)
+				break;
+			continue;
+		}
+		rv = io_getline(s->io, &line, &len, &flags);
+		if (rv == IO_LINE_NONE)
+			break;
+		if (sm->rx == SMTP_RX_AUTH) {
+			if (rv == IO_LINE_TOOLONG)
+				smtp_auth_toolong(s);
+			else
+				smtp_auth_line(s, line, len, flags);
+			continue;
+		}
+		if (rv == IO_LINE_TOOLONG) {
+			log_info("smtp: session %u: line too long", s->id);
+			smtp_toolong(s);
+		} else
+			smtp_line(s, line, len, flags);
+	}
+}
+
+void
+smtp_set_rx(struct session *s, enum smtp_rx rx)
+{
+	struct smtp	*sm = s->data;
+
+	sm->rx = rx;
+	if (rx == SMTP_RX_CMD || rx == SMTP_RX_AUTH)
+		io_set_maxline(s->io, smtp_maxline(s));
+}
+
 static void
 smtp_greet(struct session *s)
 {
-	session_printf(s, "220 %s ESMTP Tresor\r\n", front_conf()->hostname);
+	smtp_reply(s, "220 %s ESMTP Tresor\r\n", front_conf()->hostname);
 }
 
 static void
 smtp_timeout(struct session *s)
 {
-	session_printf(s, "421 4.4.2 %s Timeout, closing connection\r\n",
+	smtp_reply(s, "421 4.4.2 %s Timeout, closing connection\r\n",
 	    front_conf()->hostname);
 }
 
@@ -79,45 +323,534 @@ smtp_toolong(struct session *s)
 	smtp_error(s, "500 5.5.2 Line too long\r\n");
 }
 
+void
+smtp_reply(struct session *s, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (s->closing)
+		return;
+	va_start(ap, fmt);
+	if (io_vprintf(s->io, fmt, ap) == -1)
+		log_debug("smtp: session %u: output cap reached", s->id);
+	va_end(ap);
+}
+
 /* A reply to a bad command; too many of them end the session. */
-static void
+void
 smtp_error(struct session *s, const char *reply)
 {
-	session_printf(s, "%s", reply);
+	smtp_reply(s, "%s", reply);
 	if (++s->errors >= SMTP_MAX_ERRORS) {
 		log_info("smtp: session %u: too many errors", s->id);
-		session_printf(s, "421 4.7.0 Too many errors, closing "
+		smtp_reply(s, "421 4.7.0 Too many errors, closing "
 		    "connection\r\n");
 		session_close(s);
 	}
 }
 
-static void
-smtp_ehlo(struct session *s, const char *verb, const char *arg)
+/* Read nothing more until smtp_unwait(). */
+void
+smtp_wait(struct session *s)
 {
-	if (*arg == '\0') {
-		smtp_error(s, "501 5.5.4 Syntax: EHLO hostname\r\n");
-		return;
-	}
-	if (strcasecmp(verb, "HELO") == 0) {
-		session_printf(s, "250 %s Hello\r\n", front_conf()->hostname);
-		return;
-	}
-	session_printf(s, "250-%s Hello\r\n", front_conf()->hostname);
-	if (session_tls_available(s) && !session_is_tls(s))
-		session_printf(s, "250-STARTTLS\r\n");
-	session_printf(s, "250 ENHANCEDSTATUSCODES\r\n");
+	struct smtp	*sm = s->data;
+
+	sm->waiting = 1;
+	io_pause(s->io);
 }
 
+void
+smtp_unwait(struct session *s)
+{
+	struct smtp	*sm = s->data;
+
+	sm->waiting = 0;
+	io_resume(s->io);
+}
+
+/*
+ * Send a reply after ms milliseconds, reading nothing meanwhile; with
+ * close set the session ends after it.
+ */
+void
+smtp_delay(struct session *s, unsigned int ms, int close, const char *fmt,
+    ...)
+{
+	struct smtp	*sm = s->data;
+	struct timeval	 tv;
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(sm->reply, sizeof(sm->reply), fmt, ap);
+	va_end(ap);
+	sm->delay_close = close;
+	if (!sm->waiting)
+		smtp_wait(s);
+	timerclear(&tv);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	sm->delayed = 1;
+	if (evtimer_add(&sm->delay_ev, &tv) == -1) {
+		log_warn("%s: evtimer_add", __func__);
+		smtp_delay_cb(-1, 0, s);
+	}
+}
+
+static void
+smtp_delay_cb(int fd, short event, void *arg)
+{
+	struct session	*s = arg;
+	struct smtp	*sm = s->data;
+
+	(void)fd;
+	(void)event;
+	sm->delayed = 0;
+	smtp_reply(s, "%s", sm->reply);
+	if (sm->delay_close) {
+		session_close(s);
+		return;
+	}
+	smtp_unwait(s);
+}
+
+/*
+ * End the mail transaction: sender, recipients and message are gone.
+ * why, if not NULL, is the audit result of a transaction that ends
+ * without a message.
+ */
+void
+smtp_txn_reset(struct session *s, const char *why)
+{
+	struct smtp	*sm = s->data;
+
+	if (sm->inmail && why != NULL)
+		smtp_txn_log(s, sm->msg.size, why);
+	smtp_data_free(sm);
+	sm->inmail = 0;
+	sm->from[0] = '\0';
+	sm->smtputf8 = 0;
+	sm->id[0] = '\0';
+}
+
+/* RFC 3207 4.2: after the handshake the client starts over. */
+static void
+smtp_tls_ready(struct session *s)
+{
+	struct smtp		*sm = s->data;
+	struct msg_session	 ms;
+
+	smtp_txn_reset(s, "aborted");
+	smtp_set_rx(s, SMTP_RX_CMD);
+	sm->helo[0] = '\0';
+	sm->esmtp = 0;
+	sm->authstep = SMTP_AUTH_NONE;
+	if (sm->vsession != 0) {
+		memset(&ms, 0, sizeof(ms));
+		ms.session = sm->vsession;
+		front_vault_compose(IMSG_VAULT_LOGOUT, 0, -1, &ms, sizeof(ms));
+		sm->vsession = 0;
+		sm->account[0] = '\0';
+	}
+}
+
+static void
+smtp_ehlo(struct session *s, const char *verb, char *arg)
+{
+	struct smtp	*sm = s->data;
+	int		 ehlo;
+
+	ehlo = strcasecmp(verb, "EHLO") == 0;
+	if (*arg == '\0') {
+		smtp_error(s, ehlo ? "501 5.5.4 Syntax: EHLO hostname\r\n" :
+		    "501 5.5.4 Syntax: HELO hostname\r\n");
+		return;
+	}
+	if (!smtp_helo_valid(arg)) {
+		smtp_error(s, "501 5.5.4 Invalid domain name\r\n");
+		return;
+	}
+	/* RFC 5321 4.1.4: a new EHLO resets the transaction. */
+	smtp_txn_reset(s, "aborted");
+	strlcpy(sm->helo, arg, sizeof(sm->helo));
+	sm->esmtp = ehlo;
+	if (!ehlo) {
+		smtp_reply(s, "250 %s Hello\r\n", front_conf()->hostname);
+		return;
+	}
+	smtp_reply(s, "250-%s Hello\r\n", front_conf()->hostname);
+	smtp_reply(s, "250-SIZE %zu\r\n",
+	    front_conf()->limits.max_message_size);
+	smtp_reply(s, "250-PIPELINING\r\n");
+	smtp_reply(s, "250-8BITMIME\r\n");
+	smtp_reply(s, "250-SMTPUTF8\r\n");
+	smtp_reply(s, "250-CHUNKING\r\n");
+	if (session_tls_available(s) && !session_is_tls(s))
+		smtp_reply(s, "250-STARTTLS\r\n");
+	/* Mechanisms are offered only where a password may be sent. */
+	if (smtp_submission(s) && sm->vsession == 0 &&
+	    (session_is_tls(s) || s->listener.plaintext_auth))
+		smtp_reply(s, "250-AUTH PLAIN LOGIN\r\n");
+	smtp_reply(s, "250 ENHANCEDSTATUSCODES\r\n");
+}
+
+/*
+ * MAIL FROM:<reverse-path> [SP params].  On submission the sender must
+ * be the account that logged in, or an address that leads to it (the
+ * vault says which).
+ */
+static void
+smtp_mail(struct session *s, char *arg)
+{
+	struct smtp	*sm = s->data;
+	struct msg_rcpt	 m;
+	const char	*errstr;
+	char		 from[MSG_ADDRESS_MAX], *p, *param, *value;
+	int		 utf8 = 0, seen_size = 0, seen_body = 0;
+	long long	 size;
+
+	if (sm->helo[0] == '\0') {
+		smtp_error(s, "503 5.5.1 Send EHLO or HELO first\r\n");
+		return;
+	}
+	if (sm->inmail) {
+		smtp_error(s, "503 5.5.1 Sender already given\r\n");
+		return;
+	}
+	if (smtp_submission(s) && sm->vsession == 0) {
+		smtp_error(s, "530 5.7.0 Authentication required\r\n");
+		return;
+	}
+	if (strncasecmp(arg, "FROM:", 5) != 0) {
+		smtp_error(s, "501 5.5.4 Syntax: MAIL FROM:<address>\r\n");
+		return;
+	}
+	p = arg + 5;
+	/* RFC 5321 has no space here, but many clients send one. */
+	while (*p == ' ')
+		p++;
+	if (smtp_path(&p, from, sizeof(from), SMTP_PATH_NULL) == -1 ||
+	    (*p != '\0' && *p != ' ')) {
+		smtp_error(s, "501 5.1.7 Bad sender address syntax\r\n");
+		return;
+	}
+	while (*p == ' ')
+		p++;
+	while (*p != '\0') {
+		param = p;
+		p += strcspn(p, " ");
+		if (*p != '\0')
+			*p++ = '\0';
+		while (*p == ' ')
+			p++;
+		if ((value = strchr(param, '=')) != NULL)
+			*value++ = '\0';
+		if (!sm->esmtp) {
+			smtp_error(s, "555 5.5.4 Parameters need EHLO\r\n");
+			return;
+		}
+		if (strcasecmp(param, "SIZE") == 0 && value != NULL &&
+		    !seen_size) {
+			seen_size = 1;
+			if (value[strspn(value, "0123456789")] != '\0') {
+				smtp_error(s, "501 5.5.4 Bad SIZE value\r\n");
+				return;
+			}
+			size = strtonum(value, 0, LLONG_MAX, &errstr);
+			if (errstr != NULL || (unsigned long long)size >
+			    front_conf()->limits.max_message_size) {
+				smtp_reply(s, "552 5.3.4 Message size exceeds "
+				    "fixed maximum message size\r\n");
+				return;
+			}
+		} else if (strcasecmp(param, "BODY") == 0 && value != NULL &&
+		    !seen_body) {
+			seen_body = 1;
+			if (strcasecmp(value, "7BIT") != 0 &&
+			    strcasecmp(value, "8BITMIME") != 0) {
+				smtp_error(s, "555 5.5.4 Unsupported BODY "
+				    "type\r\n");
+				return;
+			}
+		} else if (strcasecmp(param, "SMTPUTF8") == 0 &&
+		    value == NULL && !utf8) {
+			utf8 = 1;
+		} else if (strcasecmp(param, "AUTH") == 0 && value != NULL) {
+			/* RFC 4954 5: we trust no one's word for it. */
+		} else {
+			smtp_error(s, "555 5.5.4 Unsupported or repeated "
+			    "parameter\r\n");
+			return;
+		}
+	}
+	if (!utf8 && smtp_nonascii(from)) {
+		smtp_error(s, "553 5.6.7 Non-ASCII address needs "
+		    "SMTPUTF8\r\n");
+		return;
+	}
+
+	sm->smtputf8 = utf8;
+	strlcpy(sm->pending, from, sizeof(sm->pending));
+	if (!smtp_submission(s) || strcasecmp(from, sm->account) == 0) {
+		smtp_mail_owner(s, NULL);
+		return;
+	}
+	if (from[0] == '\0') {
+		smtp_reply(s, "553 5.7.1 Sender address not owned by you\r\n");
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	strlcpy(m.address, from, sizeof(m.address));
+	if ((sm->req = front_vault_request(IMSG_VAULT_RCPT, -1, &m, sizeof(m),
+	    smtp_mail_owner, s)) == 0) {
+		smtp_reply(s, "451 4.3.0 Mail store not available, try again "
+		    "later\r\n");
+		return;
+	}
+	smtp_wait(s);
+}
+
+/*
+ * The sender is accepted (imsg NULL and no request: nothing to check),
+ * or the vault said where the address leads.
+ */
+static void
+smtp_mail_owner(void *arg, struct imsg *imsg)
+{
+	struct session		*s = arg;
+	struct smtp		*sm = s->data;
+	struct msg_rcpt_result	 r;
+	int			 asked;
+
+	asked = sm->req != 0;
+	sm->req = 0;
+	if (asked) {
+		smtp_unwait(s);
+		if (imsg == NULL ||
+		    imsg->hdr.type != IMSG_VAULT_RCPT_RESULT ||
+		    imsg_get_data(imsg, &r, sizeof(r)) == -1 ||
+		    !MSG_STR(r.account)) {
+			smtp_reply(s, "451 4.3.0 Mail store not available, "
+			    "try again later\r\n");
+			return;
+		}
+		if (r.result == RCPT_TEMP) {
+			smtp_reply(s, "451 4.3.0 Mail store not available, "
+			    "try again later\r\n");
+			return;
+		}
+		if (r.result != RCPT_OK ||
+		    strcasecmp(r.account, sm->account) != 0) {
+			log_info("smtp: session %u: sender address not owned",
+			    s->id);
+			smtp_reply(s, "553 5.7.1 Sender address not owned by "
+			    "you\r\n");
+			return;
+		}
+	}
+	strlcpy(sm->from, sm->pending, sizeof(sm->from));
+	sm->inmail = 1;
+	smtp_reply(s, "250 2.1.0 Sender OK\r\n");
+}
+
+/* RCPT TO:<forward-path>: the vault says whether mail may go there. */
+static void
+smtp_rcpt(struct session *s, char *arg)
+{
+	struct smtp		*sm = s->data;
+	struct msg_rcpt		 m;
+	const struct child_conf	*cc;
+	struct child_domain	*d;
+	char			 to[MSG_ADDRESS_MAX], *p;
+
+	if (!sm->inmail) {
+		smtp_error(s, "503 5.5.1 Need MAIL before RCPT\r\n");
+		return;
+	}
+	if (sm->msg.bdat) {
+		smtp_error(s, "503 5.5.1 RCPT after BDAT\r\n");
+		return;
+	}
+	if (strncasecmp(arg, "TO:", 3) != 0) {
+		smtp_error(s, "501 5.5.4 Syntax: RCPT TO:<address>\r\n");
+		return;
+	}
+	p = arg + 3;
+	while (*p == ' ')
+		p++;
+	if (smtp_path(&p, to, sizeof(to), SMTP_PATH_POSTMASTER) == -1) {
+		smtp_error(s, "501 5.1.3 Bad recipient address syntax\r\n");
+		return;
+	}
+	while (*p == ' ')
+		p++;
+	if (*p != '\0') {
+		smtp_error(s, "555 5.5.4 Unsupported parameter\r\n");
+		return;
+	}
+	if (!sm->smtputf8 && smtp_nonascii(to)) {
+		smtp_error(s, "553 5.6.7 Non-ASCII address needs "
+		    "SMTPUTF8\r\n");
+		return;
+	}
+	if (sm->nrcpts >= SMTP_MAX_RCPTS) {
+		smtp_reply(s, "452 4.5.3 Too many recipients\r\n");
+		return;
+	}
+	/* RFC 5321 4.5.1: <Postmaster> alone is ours, the first domain. */
+	if (strcasecmp(to, "postmaster") == 0) {
+		cc = child_conf();
+		if (cc == NULL || (d = TAILQ_FIRST(&cc->domains)) == NULL ||
+		    (size_t)snprintf(to, sizeof(to), "postmaster@%s",
+		    d->name) >= sizeof(to)) {
+			smtp_refuse_rcpt(s, "550 5.1.1 Recipient address "
+			    "rejected\r\n");
+			return;
+		}
+	}
+	memset(&m, 0, sizeof(m));
+	strlcpy(m.address, to, sizeof(m.address));
+	strlcpy(sm->pending, to, sizeof(sm->pending));
+	if ((sm->req = front_vault_request(IMSG_VAULT_RCPT, -1, &m, sizeof(m),
+	    smtp_rcpt_done, s)) == 0) {
+		smtp_reply(s, "451 4.3.0 Mail store not available, try again "
+		    "later\r\n");
+		return;
+	}
+	smtp_wait(s);
+}
+
+static void
+smtp_rcpt_done(void *arg, struct imsg *imsg)
+{
+	struct session		*s = arg;
+	struct smtp		*sm = s->data;
+	struct smtp_rcpt	*r;
+	struct msg_rcpt_result	 res;
+	int			 local;
+
+	sm->req = 0;
+	if (imsg == NULL || imsg->hdr.type != IMSG_VAULT_RCPT_RESULT ||
+	    imsg_get_data(imsg, &res, sizeof(res)) == -1 ||
+	    !MSG_STR(res.account))
+		res.result = RCPT_TEMP;
+	local = child_is_local_domain(smtp_domain(sm->pending));
+
+	switch (res.result) {
+	case RCPT_OK:
+		if ((r = calloc(1, sizeof(*r))) == NULL) {
+			log_warn("%s", __func__);
+			break;
+		}
+		r->s = s;
+		r->result = -1;
+		strlcpy(r->address, sm->pending, sizeof(r->address));
+		strlcpy(r->account, res.account, sizeof(r->account));
+		TAILQ_INSERT_TAIL(&sm->rcpts, r, entry);
+		sm->nrcpts++;
+		smtp_unwait(s);
+		smtp_reply(s, "250 2.1.5 Recipient OK\r\n");
+		return;
+	case RCPT_UNKNOWN:
+	case RCPT_EXTERNAL:
+		if (smtp_submission(s) &&
+		    (res.result == RCPT_EXTERNAL || !local)) {
+			/* Honest: it is us, not the address. */
+			smtp_unwait(s);
+			smtp_reply(s, "451 4.4.0 Outbound delivery is not "
+			    "available yet; cannot send to that address\r\n");
+			return;
+		}
+		/*
+		 * On a local domain an unknown address and one we know but
+		 * will not take (an alias to a remote address, which would
+		 * need relaying) get the same words after the same delay.
+		 */
+		if (local)
+			smtp_refuse_rcpt(s, "550 5.1.1 Recipient address "
+			    "rejected\r\n");
+		else
+			smtp_refuse_rcpt(s, "550 5.7.1 Relaying denied\r\n");
+		return;
+	default:
+		break;
+	}
+	smtp_unwait(s);
+	smtp_reply(s, "451 4.3.0 Mail store not available, try again "
+	    "later\r\n");
+}
+
+/* Count one refused recipient for a client address; the new count. */
+static unsigned int
+smtp_refused_addr(const char *addr)
+{
+	struct smtp_refused	*e, *slot = NULL;
+	time_t			 now;
+	size_t			 i;
+
+	now = time(NULL);
+	for (i = 0; i < SMTP_REFUSED_SLOTS; i++) {
+		e = &smtp_refused_tab[i];
+		if (e->addr[0] != '\0' && strcmp(e->addr, addr) == 0) {
+			slot = e;
+			break;
+		}
+		if (slot == NULL || e->addr[0] == '\0' ||
+		    (slot->addr[0] != '\0' && e->start < slot->start))
+			slot = e;
+	}
+	if (strcmp(slot->addr, addr) != 0 ||
+	    now - slot->start >= SMTP_REFUSED_WINDOW || now < slot->start) {
+		strlcpy(slot->addr, addr, sizeof(slot->addr));
+		slot->start = now;
+		slot->count = 0;
+	}
+	return (++slot->count);
+}
+
+/*
+ * A refused recipient: the reply comes after a fixed delay, and past a
+ * few of them in the session, or more from the client's address within
+ * the window, the session ends (recipient enumeration).
+ */
+static void
+smtp_refuse_rcpt(struct session *s, const char *reply)
+{
+	struct smtp	*sm = s->data;
+	unsigned int	 byaddr;
+
+	byaddr = smtp_refused_addr(s->client.addr);
+	if (++sm->refused > SMTP_MAX_REFUSED ||
+	    byaddr > SMTP_MAX_REFUSED_ADDR) {
+		log_info("smtp: session %u: too many refused recipients",
+		    s->id);
+		log_audit("smtp-rcpt-limit", "client=%s refused=%u "
+		    "refused-by-address=%u", s->client.addr, sm->refused,
+		    byaddr);
+		smtp_delay(s, SMTP_RCPT_DELAY_MS, 1, "421 4.7.0 Too many "
+		    "refused recipients, closing connection\r\n");
+		return;
+	}
+	smtp_delay(s, SMTP_RCPT_DELAY_MS, 0, "%s", reply);
+}
+
+static void
+smtp_help(struct session *s)
+{
+	smtp_reply(s, "214-2.0.0 This is Tresor; commands:\r\n"
+	    "214-2.0.0   EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT\r\n"
+	    "214-2.0.0   HELP VRFY STARTTLS%s\r\n"
+	    "214 2.0.0 End of HELP\r\n",
+	    smtp_submission(s) ? " AUTH" : "");
+}
+
+/* One command line. */
 static void
 smtp_line(struct session *s, char *line, size_t len, int flags)
 {
 	char	*verb, *arg;
-	size_t	 i;
 
-	(void)len;
-	if (flags & IO_LINE_NUL) {
-		smtp_error(s, "500 5.5.2 NUL byte in command\r\n");
+	if (flags & (IO_LINE_NUL | IO_LINE_BARECR)) {
+		smtp_error(s, "500 5.5.2 Invalid characters in command\r\n");
 		return;
 	}
 	verb = line;
@@ -126,9 +859,25 @@ smtp_line(struct session *s, char *line, size_t len, int flags)
 		*arg++ = '\0';
 	while (*arg == ' ')
 		arg++;
+	if (len > SMTP_LINE_MAX && strcasecmp(verb, "AUTH") != 0) {
+		smtp_toolong(s);
+		return;
+	}
 
 	if (strcasecmp(verb, "EHLO") == 0 || strcasecmp(verb, "HELO") == 0) {
 		smtp_ehlo(s, verb, arg);
+	} else if (strcasecmp(verb, "MAIL") == 0) {
+		smtp_mail(s, arg);
+	} else if (strcasecmp(verb, "RCPT") == 0) {
+		smtp_rcpt(s, arg);
+	} else if (strcasecmp(verb, "DATA") == 0) {
+		smtp_data(s, arg);
+	} else if (strcasecmp(verb, "BDAT") == 0) {
+		smtp_bdat(s, arg);
+	} else if (strcasecmp(verb, "AUTH") == 0) {
+		smtp_auth(s, arg);
+		/* The line may hold a password. */
+		explicit_bzero(line, len);
 	} else if (strcasecmp(verb, "STARTTLS") == 0) {
 		if (*arg != '\0')
 			smtp_error(s, "501 5.5.4 Syntax: STARTTLS\r\n");
@@ -137,24 +886,37 @@ smtp_line(struct session *s, char *line, size_t len, int flags)
 		else if (!session_tls_available(s))
 			smtp_error(s, "454 4.7.0 TLS not available\r\n");
 		else {
-			session_printf(s, "220 2.0.0 Ready to start TLS\r\n");
+			smtp_reply(s, "220 2.0.0 Ready to start TLS\r\n");
 			session_starttls(s);
 		}
-	} else if (strcasecmp(verb, "NOOP") == 0) {
-		session_printf(s, "250 2.0.0 OK\r\n");
 	} else if (strcasecmp(verb, "RSET") == 0) {
-		session_printf(s, "250 2.0.0 Reset state\r\n");
+		if (*arg != '\0')
+			smtp_error(s, "501 5.5.4 Syntax: RSET\r\n");
+		else {
+			smtp_txn_reset(s, "aborted");
+			smtp_reply(s, "250 2.0.0 Reset state\r\n");
+		}
+	} else if (strcasecmp(verb, "NOOP") == 0) {
+		smtp_reply(s, "250 2.0.0 OK\r\n");
 	} else if (strcasecmp(verb, "QUIT") == 0) {
-		session_printf(s, "221 2.0.0 %s closing connection\r\n",
-		    front_conf()->hostname);
-		session_close(s);
-	} else {
-		for (i = 0; i < nitems(smtp_later); i++)
-			if (strcasecmp(verb, smtp_later[i]) == 0)
-				break;
-		if (i < nitems(smtp_later))
-			smtp_error(s, "502 5.5.1 Command not implemented\r\n");
+		if (*arg != '\0')
+			smtp_error(s, "501 5.5.4 Syntax: QUIT\r\n");
+		else {
+			smtp_reply(s, "221 2.0.0 %s closing connection\r\n",
+			    front_conf()->hostname);
+			session_close(s);
+		}
+	} else if (strcasecmp(verb, "HELP") == 0) {
+		smtp_help(s);
+	} else if (strcasecmp(verb, "VRFY") == 0) {
+		/* RFC 5321 3.5.3: no account is confirmed or denied. */
+		if (*arg == '\0')
+			smtp_error(s, "501 5.5.4 Syntax: VRFY address\r\n");
 		else
-			smtp_error(s, "500 5.5.1 Command unrecognized\r\n");
-	}
+			smtp_reply(s, "252 2.5.2 Cannot VRFY user, but will "
+			    "accept message and attempt delivery\r\n");
+	} else if (strcasecmp(verb, "EXPN") == 0) {
+		smtp_reply(s, "502 5.5.1 EXPN not available\r\n");
+	} else
+		smtp_error(s, "500 5.5.1 Command unrecognized\r\n");
 }

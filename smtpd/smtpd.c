@@ -27,25 +27,15 @@
 
 #include "front.h"
 #include "log.h"
+#include "mime.h"
 #include "proc.h"
 #include "smtpd.h"
 
-static void	 smtpd_accept(int, const struct msg_listener *,
-		    const struct front_client *, int);
-
 static const struct front_ops smtpd_ops = {
-	smtpd_accept,
+	smtp_accept,
 	NULL,
 	NULL
 };
-
-static void
-smtpd_accept(int fd, const struct msg_listener *l,
-    const struct front_client *client, int refused)
-{
-	session_accept(fd, l, client, refused, &smtp_proto);
-}
-
 
 int
 main(int argc, char *argv[])
@@ -53,6 +43,8 @@ main(int argc, char *argv[])
 	struct proc_opts	 opts;
 
 	proc_child_opts(argc, argv, ROLE_SMTPD, &opts);
+	/* iconv loads its converters from files: before the sandbox. */
+	mime_init();
 	event_init();
 	front_init(ROLE_SMTPD, &smtpd_ops);
 	log_debug("started");

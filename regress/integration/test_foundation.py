@@ -87,7 +87,7 @@ class Running(unittest.TestCase):
         self.assertRegex(c.line(), r"^220 mx\.test\.example ESMTP")
         self.assertEqual(c.cmd("NOOP"), "250 2.0.0 OK")
         self.assertEqual(c.cmd("MAIL FROM:<a@b.example>"),
-                         "502 5.5.1 Command not implemented")
+                         "503 5.5.1 Send EHLO or HELO first")
         self.assertEqual(c.cmd("FROBNICATE"),
                          "500 5.5.1 Command unrecognized")
         self.assertEqual(c.cmd("QUIT")[:3], "221")
@@ -367,10 +367,10 @@ class Supervision(unittest.TestCase):
         def greets():
             try:
                 s = socket.create_connection(("127.0.0.1", newport), 2)
+                data = s.recv(100)
+                s.close()
             except OSError:
                 return False
-            data = s.recv(100)
-            s.close()
             return data.startswith(b"220 ")
         wait_for(greets, 20, "new listener")
         # A bad change: refused, and the running configuration stays.
