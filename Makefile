@@ -126,13 +126,22 @@ MIME_SRCS = $(wildcard common/mime*.c) common/bundle.c common/util.c \
 regress/fuzz/mime_fuzz: regress/fuzz/mime_fuzz.c $(MIME_SRCS)
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LIBS)
 
-fuzz: regress/fuzz/mime_fuzz
+regress/fuzz/smtp_fuzz: regress/fuzz/smtp_fuzz.c smtpd/smtp_parse.c \
+	    common/log.c
+	clang $(FUZZ_CFLAGS) -Ismtpd -o $@ $^ $(LIBS)
+
+fuzz: regress/fuzz/mime_fuzz regress/fuzz/smtp_fuzz
 
 fuzz-run: fuzz
 	rm -rf /tmp/tresor-fuzz && mkdir -p /tmp/tresor-fuzz/mime
 	cp regress/unit/mime/*.eml /tmp/tresor-fuzz/mime/
 	./regress/fuzz/mime_fuzz -max_total_time=$(FUZZ_TIME) \
 	    -max_len=65536 -print_final_stats=1 /tmp/tresor-fuzz/mime
+	mkdir -p /tmp/tresor-fuzz/smtp
+	printf '<alice@example.org>' > /tmp/tresor-fuzz/smtp/path
+	printf 'mx.example.org' > /tmp/tresor-fuzz/smtp/helo
+	./regress/fuzz/smtp_fuzz -max_total_time=$(FUZZ_TIME) \
+	    -print_final_stats=1 /tmp/tresor-fuzz/smtp
 	rm -rf /tmp/tresor-fuzz
 
 install: all
