@@ -162,6 +162,8 @@ static const char *const sandbox_vault[] = {
 	/* Reading and writing pages, durability, growing and shrinking. */
 	"pread64", "pwrite64", "fsync", "fdatasync", "ftruncate",
 	"fallocate",
+	/* Mailbox results and bodies go to the fronts as sealed memfds. */
+	"memfd_create",
 	/* Journals are created, renamed and deleted. */
 	"unlink", "unlinkat", "rename", "renameat", "renameat2",
 	"mkdir", "mkdirat", "getdents64",

@@ -126,6 +126,25 @@ session_printf(struct session *s, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * While the session waits (for the vault, say), it takes no input: not
+ * from the socket, and not the lines already buffered, which a client
+ * may have pipelined.  Release resumes with those.
+ */
+void
+session_hold(struct session *s)
+{
+	s->held = 1;
+	io_pause(s->io);
+}
+
+void
+session_release(struct session *s)
+{
+	s->held = 0;
+	io_resume(s->io);
+}
+
 /* Send what is queued, then end the session. */
 void
 session_close(struct session *s)
@@ -154,7 +173,7 @@ session_lines(struct session *s)
 	size_t	 len;
 	int	 flags, rv;
 
-	while (!s->closing) {
+	while (!s->closing && !s->held) {
 		rv = io_getline(s->io, &line, &len, &flags);
 		if (rv == IO_LINE_NONE)
 			break;
@@ -188,6 +207,8 @@ session_io(struct io *io, int event, void *arg)
 		session_lines(s);
 		break;
 	case IO_LOWAT:
+		if (s->proto->lowat != NULL)
+			s->proto->lowat(s);
 		break;
 	case IO_TIMEOUT:
 		if (s->closing) {

@@ -42,6 +42,8 @@ struct session_proto {
 	const char	*(*refusal)(int);	/* FRONT_TOO_MANY... */
 	void		(*tls_ready)(struct session *);	/* may be NULL */
 	void		(*free)(struct session *);	/* may be NULL */
+	void		(*lowat)(struct session *);	/* output drained;
+							 * may be NULL */
 };
 
 struct session {
@@ -51,6 +53,7 @@ struct session {
 	const struct session_proto	*proto;
 	unsigned int			 id;
 	int				 closing;
+	int				 held;	/* waiting: no input */
 	int				 tls_implicit;
 	unsigned int			 errors;	/* bad commands */
 	void				*data;		/* the protocol's */
@@ -62,6 +65,8 @@ void	 session_printf(struct session *, const char *, ...)
 	    __attribute__((__format__ (printf, 2, 3)));
 void	 session_close(struct session *);
 int	 session_starttls(struct session *);
+void	 session_hold(struct session *);
+void	 session_release(struct session *);
 int	 session_is_tls(struct session *);
 int	 session_tls_available(struct session *);
 

@@ -240,7 +240,7 @@ imap_delay_cb(int fd, short event, void *arg)
 		session_close(s);
 		return;
 	}
-	io_resume(s->io);
+	session_release(s);
 }
 
 static void
@@ -263,7 +263,7 @@ imap_auth_done(void *arg, struct imsg *imsg)
 		log_info("imap: session %u: logged in", s->id);
 		snprintf(prefix, sizeof(prefix), "%s OK [", im->tag);
 		imap_capability(s, prefix, "] Logged in\r\n");
-		io_resume(s->io);
+		session_release(s);
 		return;
 	}
 	if (imsg == NULL || imsg->hdr.type != IMSG_VAULT_AUTH_FAIL ||
@@ -324,7 +324,7 @@ imap_login(struct session *s, const char *tag, const char *user,
 		return;
 	}
 	im->state = IMAP_WAITING;
-	io_pause(s->io);
+	session_hold(s);
 }
 
 /* "authzid NUL authcid NUL passwd", base64 (RFC 4616). */

@@ -24,6 +24,13 @@
 #define IMAP_MAX_ERRORS		20
 #define POP3_MAX_ERRORS		10
 
+/* POP3 (pop3_session.c). */
+#define POP3_SASL_LINE_MAX	4096	/* an AUTH PLAIN response line */
+#define POP3_AUTH_FAILS_MAX	3	/* per connection, then closed */
+#define POP3_IDLE_MIN		600	/* seconds once logged in: RFC 1939 3 */
+#define POP3_MSGS_MAX		1000000	/* messages in one maildrop */
+#define POP3_LISTING_MAX	(128 * 1024 * 1024) /* octets of its listing */
+
 /* imap_session.c */
 extern const struct session_proto imap_proto;
 

@@ -15,26 +15,248 @@
  */
 
 /*
- * The POP3 dialogue (RFC 1939, RFC 2449, RFC 2595).  This is the session
- * skeleton: greeting, CAPA, STLS, QUIT, limits and timeouts.  Commands
- * that need a mailbox are answered -ERR until POP3 access exists.
+ * The POP3 dialogue (RFC 1939) with CAPA, response codes and pipelining
+ * (RFC 2449, RFC 3206), STLS (RFC 2595) and SASL PLAIN (RFC 5034, RFC
+ * 4616), on the account's INBOX in the vault.
+ *
+ * The login lists the maildrop once (uid and size of every message),
+ * numbered 1..n for the whole session.  DELE only marks a message; QUIT
+ * (the UPDATE state) asks the vault to flag exactly the marked uids
+ * \Deleted and to expunge exactly those, and says +OK only once the
+ * vault has done so.  RETR and TOP stream the raw message from the
+ * sealed memfd the vault answers with, a chunk at a time, with
+ * dot-stuffing and CRLF line ends; LIST and UIDL stream the same way.
+ *
+ * A command that waits (for the vault, for a failure delay, for a
+ * client that reads its output slowly) makes the session busy: reading
+ * stops, and the lines already read (pipelining) are held, in order,
+ * until the command is done.
  */
 
 #include <sys/types.h>
+#include <sys/stat.h>
 
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+
+#include <sodium.h>
 
 #include "io.h"
 #include "imapd.h"
 #include "log.h"
+#include "mbox_stream.h"
+
+#define POP3_CHUNK		(16 * 1024)	/* message octets per read */
+#define POP3_OUTBUF		(2 * POP3_CHUNK + 16)
+#define POP3_HOLD_MAX		(2 * IO_IN_MAX)	/* held pipelined lines */
+#define POP3_HOLD_HDR		3		/* flags, length (2) */
+#define POP3_HOLD_TOOLONG	0x80		/* held: a line too long */
+#define POP3_PUMP_MAX_MS	16
+#define POP3_STATUS_MAX		(64 * 1024)	/* one folder record */
+
+/* What a message of the maildrop carries. */
+#define MSG_DELE		0x01	/* DELE in this session */
+#define MSG_WAS_DELETED		0x02	/* \Deleted in the vault at login */
+#define MSG_OURS		0x04	/* UPDATE: \Deleted set by us */
+
+/* The states a command may be given in. */
+#define ST_AUTHZ		0x01
+#define ST_TRANS		0x02
+
+#define INBOX			"INBOX"
+
+/*
+ * Values of msg_mbox_req fields that only vaultd/vault_mbox.h names,
+ * and which fronts may not include: MBOX_FETCH_NOMETA, STORE_ADD and
+ * STORE_REMOVE.  (They belong in msg.h as MSG_* mirrors.)
+ */
+#define POP3_FETCH_NOMETA	0x02
+#define POP3_STORE_ADD		1
+#define POP3_STORE_REMOVE	2
+
+enum pop3_state {
+	POP3_AUTHORIZATION,
+	POP3_SASL,		/* AUTH PLAIN waits for the response line */
+	POP3_TRANSACTION,
+	POP3_UPDATE		/* QUIT: the vault is deleting */
+};
+
+enum pop3_out {
+	OUT_NONE,
+	OUT_LIST,
+	OUT_UIDL,
+	OUT_BODY
+};
+
+enum upd_phase {
+	UPD_STORE,		/* +\Deleted on the DELE'd uids */
+	UPD_EXPUNGE,		/* expunge exactly those */
+	UPD_UNDO		/* after a failure: -\Deleted where we set it */
+};
+
+struct pop3_msg {
+	uint64_t	 size;
+	uint32_t	 uid;
+	uint32_t	 flags;		/* MSG_* */
+};
+
+/*
+ * The UPDATE state, apart from the session: a client that sent QUIT
+ * and went away without waiting still gets its deletions.  It owns the
+ * vault session from QUIT on and logs it out when done.
+ */
+struct pop3_update {
+	struct session	*s;		/* NULL once the client is gone */
+	unsigned int	 id;		/* the session's, for the log */
+	uint32_t	 vsession;
+	uint32_t	 req;
+	enum upd_phase	 phase;
+	uint32_t	*uids;		/* the DELE'd ones, ascending */
+	uint8_t		*flags;		/* MSG_WAS_DELETED, MSG_OURS */
+	size_t		 nuids;
+	size_t		 pos;		/* first uid of the batch */
+	size_t		 next;		/* first uid after it */
+	uint64_t	 expunged;
+	int		 failed;
+};
+
+struct pop3 {
+	enum pop3_state	 state;
+	int		 busy;		/* a command is not finished */
+	uint32_t	 req;		/* vault request in flight */
+	uint32_t	 vsession;	/* vault session once logged in */
+	char		 user[MSG_ADDRESS_MAX];
+	int		 have_user;
+	unsigned int	 fails;
+	struct event	 delay_ev;	/* holds back a failure's answer */
+	int		 delayed;
+	int		 delay_close;
+	char		 reply[160];
+
+	/* The maildrop, as listed at the login. */
+	struct pop3_msg	*msgs;
+	uint32_t	 nmsgs;
+	uint32_t	 uidvalidity;
+	uint32_t	 ndele;
+	uint64_t	 size;		/* octets, without the DELE'd */
+
+	/* A multi-line answer on its way out. */
+	enum pop3_out	 out;
+	uint32_t	 cursor;	/* LIST, UIDL: next message */
+	uint32_t	 msgno;		/* RETR, TOP: which one */
+	int		 top;
+	int		 fd;		/* RETR, TOP: the raw message */
+	uint64_t	 off;
+	uint64_t	 len;
+	uint64_t	 toplines;	/* body lines still to send */
+	uint64_t	 linelen;	/* octets so far on this line */
+	int		 bol;		/* at the start of a line */
+	int		 cr;		/* the last octet was a CR */
+	int		 inbody;
+	int		 stop;		/* TOP: enough lines */
+	struct event	 pump_ev;
+	int		 pumping;
+	unsigned int	 pump_ms;
+
+	/* Lines read while busy: flags, length, octets; in order. */
+	unsigned char	*hold;
+	size_t		 holdoff;
+	size_t		 holdlen;
+	size_t		 holdcap;
+	int		 holdover;
+
+	struct pop3_update *update;
+};
+
+struct pop3_cmd {
+	const char	*name;
+	int		 states;
+	int		 secret;	/* the line holds a password */
+	void		(*fn)(struct session *, char *);
+};
 
 static void	 pop3_greet(struct session *);
 static void	 pop3_line(struct session *, char *, size_t, int);
 static void	 pop3_toolong(struct session *);
 static void	 pop3_timeout(struct session *);
 static const char *pop3_refusal(int);
+static void	 pop3_free(struct session *);
+static void	 pop3_tls_ready(struct session *);
+
+static struct pop3 *pop3_get(struct session *);
 static void	 pop3_err(struct session *, const char *);
+static void	 pop3_busy(struct session *);
+static void	 pop3_idle(struct session *);
+static void	 pop3_hold(struct session *, const char *, size_t, int);
+static void	 pop3_hold_clear(struct pop3 *);
+static void	 pop3_drain(struct session *);
+static void	 pop3_command(struct session *, char *, size_t, int);
+static void	 pop3_toolong_now(struct session *);
+static int	 pop3_login_allowed(struct session *);
+static int	 pop3_split(char *, char **, int);
+static int	 pop3_number(const char *, uint64_t *);
+static struct pop3_msg *pop3_msgarg(struct session *, const char *,
+		    uint32_t *);
+static void	 pop3_vault_gone(struct session *);
+static void	 pop3_logout(unsigned int, uint32_t);
+
+static void	 cmd_capa(struct session *, char *);
+static void	 cmd_quit(struct session *, char *);
+static void	 cmd_stls(struct session *, char *);
+static void	 cmd_user(struct session *, char *);
+static void	 cmd_pass(struct session *, char *);
+static void	 cmd_auth(struct session *, char *);
+static void	 cmd_apop(struct session *, char *);
+static void	 cmd_stat(struct session *, char *);
+static void	 cmd_list(struct session *, char *);
+static void	 cmd_uidl(struct session *, char *);
+static void	 cmd_retr(struct session *, char *);
+static void	 cmd_top(struct session *, char *);
+static void	 cmd_dele(struct session *, char *);
+static void	 cmd_noop(struct session *, char *);
+static void	 cmd_rset(struct session *, char *);
+
+static void	 pop3_sasl_response(struct session *, char *, size_t, int);
+static void	 pop3_plain(struct session *, const char *);
+static void	 pop3_login(struct session *, const char *, const char *);
+static void	 pop3_auth_done(void *, struct imsg *);
+static void	 pop3_delay_cb(int, short, void *);
+static uint32_t	 pop3_mbox_request(uint32_t, uint32_t, uint32_t,
+		    const struct msg_range *, uint32_t, uint32_t,
+		    front_vault_cb, void *);
+static int	 pop3_result(struct imsg *, struct msg_mbox_result *, int *);
+static void	 pop3_open(struct session *);
+static void	 pop3_status_done(void *, struct imsg *);
+static void	 pop3_fetch_done(void *, struct imsg *);
+static int	 pop3_listing(struct pop3 *, const void *, size_t, uint32_t);
+static void	 pop3_open_failed(struct session *, const char *, int);
+
+static void	 pop3_body(struct session *, struct pop3_msg *, uint32_t,
+		    int, uint64_t);
+static void	 pop3_body_done(void *, struct imsg *);
+static void	 pop3_run(struct session *);
+static int	 pop3_pump(struct session *);
+static int	 pop3_pump_list(struct session *);
+static int	 pop3_pump_body(struct session *);
+static size_t	 pop3_stuff(struct pop3 *, const unsigned char *, size_t,
+		    unsigned char *, size_t *);
+static void	 pop3_pump_later(struct session *);
+static void	 pop3_pump_cb(int, short, void *);
+static void	 pop3_out_end(struct pop3 *);
+
+static void	 upd_start(struct session *);
+static void	 upd_step(struct pop3_update *);
+static size_t	 upd_batch(struct pop3_update *, struct msg_range *);
+static void	 upd_done(void *, struct imsg *);
+static void	 upd_finish(struct pop3_update *);
+static void	 upd_free(struct pop3_update *);
 
 const struct session_proto pop3_proto = {
 	.name = "pop3",
@@ -44,7 +266,88 @@ const struct session_proto pop3_proto = {
 	.toolong = pop3_toolong,
 	.timeout = pop3_timeout,
 	.refusal = pop3_refusal,
+	.tls_ready = pop3_tls_ready,
+	.free = pop3_free,
 };
+
+static const struct pop3_cmd pop3_cmds[] = {
+	{ "CAPA", ST_AUTHZ | ST_TRANS, 0, cmd_capa },
+	{ "QUIT", ST_AUTHZ | ST_TRANS, 0, cmd_quit },
+	{ "STLS", ST_AUTHZ, 0, cmd_stls },
+	{ "USER", ST_AUTHZ, 0, cmd_user },
+	{ "PASS", ST_AUTHZ, 1, cmd_pass },
+	{ "AUTH", ST_AUTHZ, 1, cmd_auth },
+	{ "APOP", ST_AUTHZ, 1, cmd_apop },
+	{ "STAT", ST_TRANS, 0, cmd_stat },
+	{ "LIST", ST_TRANS, 0, cmd_list },
+	{ "UIDL", ST_TRANS, 0, cmd_uidl },
+	{ "RETR", ST_TRANS, 0, cmd_retr },
+	{ "TOP", ST_TRANS, 0, cmd_top },
+	{ "DELE", ST_TRANS, 0, cmd_dele },
+	{ "NOOP", ST_TRANS, 0, cmd_noop },
+	{ "RSET", ST_TRANS, 0, cmd_rset },
+};
+
+/*
+ * Work buffers of the pumps and the requests.  The process runs one
+ * thing at a time and no pump keeps anything in them across calls, so
+ * one set serves every session; message octets are wiped after use.
+ */
+static unsigned char		 pop3_inbuf[POP3_CHUNK];
+static unsigned char		 pop3_outbuf[POP3_OUTBUF];
+static struct msg_mbox_req	 pop3_req;
+
+static struct pop3 *
+pop3_get(struct session *s)
+{
+	struct pop3	*p;
+
+	if (s->data == NULL) {
+		if ((p = calloc(1, sizeof(*p))) == NULL) {
+			log_warn("%s", __func__);
+			return (NULL);
+		}
+		p->state = POP3_AUTHORIZATION;
+		p->fd = -1;
+		p->pump_ms = 1;
+		evtimer_set(&p->delay_ev, pop3_delay_cb, s);
+		evtimer_set(&p->pump_ev, pop3_pump_cb, s);
+		s->data = p;
+	}
+	return (s->data);
+}
+
+static void
+pop3_free(struct session *s)
+{
+	struct pop3		*p = s->data;
+
+	if (p == NULL)
+		return;
+	if (p->req != 0)
+		front_vault_cancel(p->req);
+	if (p->delayed)
+		evtimer_del(&p->delay_ev);
+	if (p->pumping)
+		evtimer_del(&p->pump_ev);
+	if (p->fd != -1)
+		close(p->fd);
+	if (p->update != NULL) {
+		/* QUIT was given: the deletions go on without us. */
+		log_info("pop3: session %u: client gone during the update",
+		    s->id);
+		p->update->s = NULL;
+	} else if (p->vsession != 0) {
+		/* No QUIT: nothing is deleted (RFC 1939 6). */
+		pop3_logout(s->id, p->vsession);
+	}
+	free(p->msgs);
+	pop3_hold_clear(p);
+	free(p->hold);
+	sodium_memzero(p->user, sizeof(p->user));
+	free(p);
+	s->data = NULL;
+}
 
 static const char *
 pop3_refusal(int why)
@@ -57,21 +360,62 @@ pop3_refusal(int why)
 static void
 pop3_greet(struct session *s)
 {
+	if (pop3_get(s) == NULL) {
+		session_printf(s, "-ERR [SYS/TEMP] Out of memory\r\n");
+		session_close(s);
+		return;
+	}
 	session_printf(s, "+OK Tresor POP3 ready\r\n");
+}
+
+/* STLS done: whatever was learnt in clear is forgotten (RFC 2595 4). */
+static void
+pop3_tls_ready(struct session *s)
+{
+	struct pop3	*p = s->data;
+
+	if (p == NULL)
+		return;
+	p->have_user = 0;
+	sodium_memzero(p->user, sizeof(p->user));
 }
 
 static void
 pop3_timeout(struct session *s)
 {
+	struct pop3	*p = s->data;
+
+	/* Not in the middle of a multi-line answer. */
+	if (p != NULL && p->out != OUT_NONE)
+		return;
 	session_printf(s, "-ERR Timeout, closing connection\r\n");
 }
 
 static void
 pop3_toolong(struct session *s)
 {
+	struct pop3	*p = s->data;
+
+	if (p != NULL && (p->busy || p->holdlen > 0)) {
+		pop3_hold(s, "", 0, POP3_HOLD_TOOLONG);
+		return;
+	}
+	pop3_toolong_now(s);
+}
+
+static void
+pop3_toolong_now(struct session *s)
+{
+	struct pop3	*p = s->data;
+
+	if (p != NULL && p->state == POP3_SASL) {
+		p->state = POP3_AUTHORIZATION;
+		io_set_maxline(s->io, POP3_LINE_MAX);
+	}
 	pop3_err(s, "-ERR Line too long\r\n");
 }
 
+/* A bad command: answered, and counted. */
 static void
 pop3_err(struct session *s, const char *reply)
 {
@@ -83,38 +427,1484 @@ pop3_err(struct session *s, const char *reply)
 	}
 }
 
+/* Passwords may cross only TLS, or loopback when the config says so. */
+static int
+pop3_login_allowed(struct session *s)
+{
+	return (session_is_tls(s) || s->listener.plaintext_auth);
+}
+
+/* A command waits: read nothing more until it is done. */
+static void
+pop3_busy(struct session *s)
+{
+	struct pop3	*p = s->data;
+
+	p->busy = 1;
+	io_pause(s->io);
+}
+
+/* The command that waited is done: on to the held lines, then input. */
+static void
+pop3_idle(struct session *s)
+{
+	struct pop3	*p = s->data;
+
+	p->busy = 0;
+	pop3_drain(s);
+}
+
+/*
+ * Keep a line read while busy.  The input is paused, so there are no
+ * more of them than the input buffer held; past the bound (which only
+ * a flood of empty lines reaches) the session ends once the lines
+ * before are answered.
+ */
+static void
+pop3_hold(struct session *s, const char *line, size_t len, int flags)
+{
+	struct pop3	*p = s->data;
+	unsigned char	*n, *h;
+	size_t		 need, ncap;
+
+	need = POP3_HOLD_HDR + len;
+	if (p->holdover || len > POP3_SASL_LINE_MAX ||
+	    p->holdlen + need > POP3_HOLD_MAX) {
+		p->holdover = 1;
+		return;
+	}
+	if (p->holdoff + p->holdlen + need > p->holdcap) {
+		if (p->holdoff > 0) {
+			memmove(p->hold, p->hold + p->holdoff, p->holdlen);
+			explicit_bzero(p->hold + p->holdlen,
+			    p->holdcap - p->holdlen);
+			p->holdoff = 0;
+		}
+		if (p->holdlen + need > p->holdcap) {
+			ncap = p->holdcap > 0 ? p->holdcap : 1024;
+			while (ncap < p->holdlen + need)
+				ncap *= 2;
+			/* recallocarray wipes the old copy: passwords. */
+			if ((n = recallocarray(p->hold, p->holdcap, ncap, 1)) ==
+			    NULL) {
+				log_warn("%s", __func__);
+				p->holdover = 1;
+				return;
+			}
+			p->hold = n;
+			p->holdcap = ncap;
+		}
+	}
+	h = p->hold + p->holdoff + p->holdlen;
+	h[0] = (unsigned char)flags;
+	h[1] = (unsigned char)(len >> 8);
+	h[2] = (unsigned char)(len & 0xff);
+	memcpy(h + POP3_HOLD_HDR, line, len);
+	p->holdlen += need;
+}
+
+static void
+pop3_hold_clear(struct pop3 *p)
+{
+	if (p->hold != NULL)
+		explicit_bzero(p->hold, p->holdcap);
+	p->holdoff = p->holdlen = 0;
+}
+
+/* Answer the held lines while nothing waits; then read again. */
+static void
+pop3_drain(struct session *s)
+{
+	struct pop3	*p = s->data;
+	char		 line[POP3_SASL_LINE_MAX + 1];
+	unsigned char	*h;
+	size_t		 len;
+	int		 flags;
+
+	while (!p->busy && !s->closing && p->holdlen > 0) {
+		h = p->hold + p->holdoff;
+		flags = h[0];
+		len = ((size_t)h[1] << 8) | h[2];
+		memcpy(line, h + POP3_HOLD_HDR, len);
+		line[len] = '\0';
+		explicit_bzero(h, POP3_HOLD_HDR + len);
+		p->holdoff += POP3_HOLD_HDR + len;
+		p->holdlen -= POP3_HOLD_HDR + len;
+		if (p->holdlen == 0)
+			p->holdoff = 0;
+		if (flags & POP3_HOLD_TOOLONG)
+			pop3_toolong_now(s);
+		else
+			pop3_command(s, line, len, flags);
+		explicit_bzero(line, len);
+	}
+	if (p->busy || s->closing)
+		return;
+	if (p->holdover) {
+		log_info("pop3: session %u: too many pipelined commands",
+		    s->id);
+		session_printf(s, "-ERR Too many pipelined commands\r\n");
+		session_close(s);
+		return;
+	}
+	io_resume(s->io);
+}
+
 static void
 pop3_line(struct session *s, char *line, size_t len, int flags)
 {
-	char	*arg;
+	struct pop3	*p;
 
-	(void)len;
-	if (flags & IO_LINE_NUL) {
+	if ((p = pop3_get(s)) == NULL) {
+		session_close(s);
+		return;
+	}
+	/* In order: after what waits and what is held before it. */
+	if (p->busy || p->holdlen > 0) {
+		pop3_hold(s, line, len, flags);
+		sodium_memzero(line, len);
+		return;
+	}
+	pop3_command(s, line, len, flags);
+}
+
+static void
+pop3_command(struct session *s, char *line, size_t len, int flags)
+{
+	struct pop3		*p = s->data;
+	const struct pop3_cmd	*c = NULL;
+	char			*arg;
+	size_t			 i;
+	int			 st;
+
+	if (p->state == POP3_SASL) {
+		pop3_sasl_response(s, line, len, flags);
+		sodium_memzero(line, len);
+		return;
+	}
+	if (flags & (IO_LINE_NUL | IO_LINE_BARECR)) {
+		sodium_memzero(line, len);
 		pop3_err(s, "-ERR Invalid characters in command\r\n");
 		return;
 	}
 	arg = line + strcspn(line, " ");
 	if (*arg != '\0')
 		*arg++ = '\0';
-
-	if (strcasecmp(line, "CAPA") == 0 && *arg == '\0') {
-		session_printf(s, "+OK Capability list follows\r\n");
-		if (session_tls_available(s) && !session_is_tls(s))
-			session_printf(s, "STLS\r\n");
-		session_printf(s, "RESP-CODES\r\nIMPLEMENTATION Tresor\r\n"
-		    ".\r\n");
-	} else if (strcasecmp(line, "STLS") == 0 && *arg == '\0') {
-		if (session_is_tls(s))
-			pop3_err(s, "-ERR TLS is already active\r\n");
-		else if (!session_tls_available(s))
-			pop3_err(s, "-ERR TLS is not available\r\n");
-		else {
-			session_printf(s, "+OK Begin TLS negotiation\r\n");
-			session_starttls(s);
+	for (i = 0; i < nitems(pop3_cmds); i++) {
+		if (strcasecmp(line, pop3_cmds[i].name) == 0) {
+			c = &pop3_cmds[i];
+			break;
 		}
-	} else if (strcasecmp(line, "QUIT") == 0 && *arg == '\0') {
-		session_printf(s, "+OK Bye\r\n");
-		session_close(s);
-	} else
+	}
+	if (c == NULL) {
+		sodium_memzero(line, len);
 		pop3_err(s, "-ERR Unknown command\r\n");
+		return;
+	}
+	st = p->state == POP3_TRANSACTION ? ST_TRANS : ST_AUTHZ;
+	if ((c->states & st) == 0)
+		pop3_err(s, "-ERR Command not valid in this state\r\n");
+	else
+		c->fn(s, arg);
+	/* The line may have held a password: wipe it in the buffer. */
+	if (c->secret)
+		sodium_memzero(line, len);
+}
+
+/*
+ * Split arguments at spaces, in place: the count, or -1 for more than
+ * max.
+ */
+static int
+pop3_split(char *arg, char **v, int max)
+{
+	int	 n = 0;
+
+	for (;;) {
+		while (*arg == ' ')
+			arg++;
+		if (*arg == '\0')
+			return (n);
+		if (n == max)
+			return (-1);
+		v[n++] = arg;
+		arg += strcspn(arg, " ");
+		if (*arg != '\0')
+			*arg++ = '\0';
+	}
+}
+
+/* Decimal digits only, no sign, into 64 bits. */
+static int
+pop3_number(const char *a, uint64_t *v)
+{
+	uint64_t	 n = 0;
+
+	if (*a == '\0')
+		return (-1);
+	for (; *a != '\0'; a++) {
+		if (*a < '0' || *a > '9')
+			return (-1);
+		if (n > (UINT64_MAX - (uint64_t)(*a - '0')) / 10)
+			return (-1);
+		n = n * 10 + (uint64_t)(*a - '0');
+	}
+	*v = n;
+	return (0);
+}
+
+/* A message number argument: the message, or NULL when answered -ERR. */
+static struct pop3_msg *
+pop3_msgarg(struct session *s, const char *a, uint32_t *nop)
+{
+	struct pop3	*p = s->data;
+	uint64_t	 n;
+
+	if (pop3_number(a, &n) == -1) {
+		pop3_err(s, "-ERR Invalid message number\r\n");
+		return (NULL);
+	}
+	if (n == 0 || n > p->nmsgs) {
+		session_printf(s, "-ERR No such message\r\n");
+		return (NULL);
+	}
+	if (p->msgs[n - 1].flags & MSG_DELE) {
+		session_printf(s, "-ERR Message %llu is deleted\r\n",
+		    (unsigned long long)n);
+		return (NULL);
+	}
+	*nop = (uint32_t)n;
+	return (&p->msgs[n - 1]);
+}
+
+/* End a vault session; the vault locks the account when none is left. */
+static void
+pop3_logout(unsigned int id, uint32_t vsession)
+{
+	struct msg_session	 ms;
+
+	ms.session = vsession;
+	if (front_vault_compose(IMSG_VAULT_LOGOUT, 0, -1, &ms, sizeof(ms)) ==
+	    -1)
+		log_debug("pop3: session %u: logout not sent", id);
+}
+
+/* The vault forgot the session (it restarted): nothing more to do. */
+static void
+pop3_vault_gone(struct session *s)
+{
+	struct pop3	*p = s->data;
+
+	log_warnx("pop3: session %u: the vault session is gone", s->id);
+	p->vsession = 0;
+	session_printf(s, "-ERR [SYS/TEMP] The mail store is not available; "
+	    "closing\r\n");
+	session_close(s);
+}
+
+static void
+cmd_capa(struct session *s, char *arg)
+{
+	struct pop3	*p = s->data;
+	int		 authz = p->state != POP3_TRANSACTION;
+
+	if (*arg != '\0') {
+		pop3_err(s, "-ERR Syntax: CAPA\r\n");
+		return;
+	}
+	session_printf(s, "+OK Capability list follows\r\n"
+	    "TOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n");
+	if (authz && pop3_login_allowed(s))
+		session_printf(s, "USER\r\nSASL PLAIN\r\n");
+	if (authz && session_tls_available(s) && !session_is_tls(s))
+		session_printf(s, "STLS\r\n");
+	session_printf(s, "IMPLEMENTATION Tresor\r\n.\r\n");
+}
+
+static void
+cmd_quit(struct session *s, char *arg)
+{
+	struct pop3		*p = s->data;
+
+	if (*arg != '\0') {
+		pop3_err(s, "-ERR Syntax: QUIT\r\n");
+		return;
+	}
+	if (p->state == POP3_TRANSACTION && p->ndele > 0) {
+		upd_start(s);
+		return;
+	}
+	if (p->vsession != 0) {
+		pop3_logout(s->id, p->vsession);
+		p->vsession = 0;
+	}
+	session_printf(s, "+OK Bye\r\n");
+	session_close(s);
+}
+
+static void
+cmd_stls(struct session *s, char *arg)
+{
+	struct pop3	*p = s->data;
+
+	if (*arg != '\0')
+		pop3_err(s, "-ERR Syntax: STLS\r\n");
+	else if (session_is_tls(s))
+		pop3_err(s, "-ERR TLS is already active\r\n");
+	else if (!session_tls_available(s))
+		session_printf(s, "-ERR TLS is not available\r\n");
+	else {
+		session_printf(s, "+OK Begin TLS negotiation\r\n");
+		/* Lines pipelined after STLS came in clear: dropped. */
+		pop3_hold_clear(p);
+		p->have_user = 0;
+		session_starttls(s);
+	}
+}
+
+static void
+cmd_user(struct session *s, char *arg)
+{
+	struct pop3	*p = s->data;
+	char		*v[1];
+
+	if (!pop3_login_allowed(s)) {
+		session_printf(s, "-ERR [AUTH] TLS is required to log in: "
+		    "use STLS\r\n");
+		return;
+	}
+	if (pop3_split(arg, v, 1) != 1) {
+		pop3_err(s, "-ERR Syntax: USER name\r\n");
+		return;
+	}
+	if (strlcpy(p->user, v[0], sizeof(p->user)) >= sizeof(p->user)) {
+		pop3_err(s, "-ERR User name too long\r\n");
+		return;
+	}
+	p->have_user = 1;
+	session_printf(s, "+OK Send PASS\r\n");
+}
+
+/* The password is the rest of the line: it may hold spaces. */
+static void
+cmd_pass(struct session *s, char *arg)
+{
+	struct pop3	*p = s->data;
+
+	if (!pop3_login_allowed(s)) {
+		session_printf(s, "-ERR [AUTH] TLS is required to log in: "
+		    "use STLS\r\n");
+		return;
+	}
+	if (!p->have_user) {
+		pop3_err(s, "-ERR Send USER first\r\n");
+		return;
+	}
+	if (*arg == '\0') {
+		pop3_err(s, "-ERR Syntax: PASS password\r\n");
+		return;
+	}
+	p->have_user = 0;
+	pop3_login(s, p->user, arg);
+}
+
+static void
+cmd_auth(struct session *s, char *arg)
+{
+	struct pop3	*p = s->data;
+	char		*v[2];
+	int		 n;
+
+	if (!pop3_login_allowed(s)) {
+		session_printf(s, "-ERR [AUTH] TLS is required to log in: "
+		    "use STLS\r\n");
+		return;
+	}
+	if ((n = pop3_split(arg, v, 2)) == -1) {
+		pop3_err(s, "-ERR Syntax: AUTH mechanism [initial-response]"
+		    "\r\n");
+		return;
+	}
+	if (n == 0) {
+		/* The mechanisms, as clients of RFC 1734 ask. */
+		session_printf(s, "+OK\r\nPLAIN\r\n.\r\n");
+		return;
+	}
+	if (strcasecmp(v[0], "PLAIN") != 0) {
+		session_printf(s, "-ERR Unsupported mechanism\r\n");
+		return;
+	}
+	if (n == 2) {
+		/* "=" is an empty initial response (RFC 5034 4). */
+		pop3_plain(s, strcmp(v[1], "=") == 0 ? "" : v[1]);
+		return;
+	}
+	/* The response may be longer than a command (RFC 5034 4). */
+	p->state = POP3_SASL;
+	io_set_maxline(s->io, POP3_SASL_LINE_MAX);
+	session_printf(s, "+ \r\n");
+}
+
+static void
+cmd_apop(struct session *s, char *arg)
+{
+	(void)arg;
+	session_printf(s, "-ERR APOP is not supported\r\n");
+}
+
+static void
+pop3_sasl_response(struct session *s, char *line, size_t len, int flags)
+{
+	struct pop3	*p = s->data;
+
+	(void)len;
+	p->state = POP3_AUTHORIZATION;
+	io_set_maxline(s->io, POP3_LINE_MAX);
+	if (flags & (IO_LINE_NUL | IO_LINE_BARECR))
+		pop3_err(s, "-ERR Invalid characters in response\r\n");
+	else if (strcmp(line, "*") == 0)
+		session_printf(s, "-ERR Authentication cancelled\r\n");
+	else
+		pop3_plain(s, line);
+}
+
+/* "authzid NUL authcid NUL passwd", base64 (RFC 4616). */
+static void
+pop3_plain(struct session *s, const char *b64)
+{
+	unsigned char	 buf[MSG_ADDRESS_MAX * 2 + MSG_SECRET_MAX + 2];
+	char		*authz, *authc, *pass;
+	size_t		 len, alen;
+
+	if (sodium_base642bin(buf, sizeof(buf) - 1, b64, strlen(b64), NULL,
+	    &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
+		pop3_err(s, "-ERR Invalid base64\r\n");
+		goto done;
+	}
+	buf[len] = '\0';
+	authz = (char *)buf;
+	alen = strlen(authz);
+	if (alen + 1 >= len) {
+		pop3_err(s, "-ERR Invalid PLAIN response\r\n");
+		goto done;
+	}
+	authc = authz + alen + 1;
+	if (alen + strlen(authc) + 2 >= len) {
+		pop3_err(s, "-ERR Invalid PLAIN response\r\n");
+		goto done;
+	}
+	pass = authc + strlen(authc) + 1;
+	if (pass + strlen(pass) != (char *)buf + len || *authc == '\0') {
+		pop3_err(s, "-ERR Invalid PLAIN response\r\n");
+		goto done;
+	}
+	if (*authz != '\0' && strcasecmp(authz, authc) != 0) {
+		session_printf(s, "-ERR [AUTH] Cannot act as another user\r\n");
+		goto done;
+	}
+	pop3_login(s, authc, pass);
+ done:
+	sodium_memzero(buf, sizeof(buf));
+}
+
+/* Ask the vault; the session reads nothing more until it answers. */
+static void
+pop3_login(struct session *s, const char *user, const char *pass)
+{
+	struct pop3	*p = s->data;
+	struct msg_auth	 m;
+
+	memset(&m, 0, sizeof(m));
+	if (strlcpy(m.user, user, sizeof(m.user)) >= sizeof(m.user) ||
+	    strlcpy(m.secret, pass, sizeof(m.secret)) >= sizeof(m.secret)) {
+		sodium_memzero(&m, sizeof(m));
+		session_printf(s, "-ERR [AUTH] Authentication failed\r\n");
+		return;
+	}
+	strlcpy(m.client, s->client.addr, sizeof(m.client));
+	m.proto = PROTO_POP3;
+	p->req = front_vault_request(IMSG_VAULT_AUTH, -1, &m, sizeof(m),
+	    pop3_auth_done, s);
+	sodium_memzero(&m, sizeof(m));
+	if (p->req == 0) {
+		session_printf(s, "-ERR [SYS/TEMP] The mail store is not "
+		    "available; try again later\r\n");
+		return;
+	}
+	pop3_busy(s);
+}
+
+static void
+pop3_auth_done(void *arg, struct imsg *imsg)
+{
+	struct session		*s = arg;
+	struct pop3		*p = s->data;
+	struct msg_auth_ok	 ok;
+	struct msg_auth_fail	 fail;
+	struct timeval		 tv;
+
+	p->req = 0;
+	if (imsg != NULL && imsg->hdr.type == IMSG_VAULT_AUTH_OK &&
+	    imsg_get_data(imsg, &ok, sizeof(ok)) == 0 && MSG_STR(ok.account)) {
+		p->vsession = ok.session;
+		log_info("pop3: session %u: logged in", s->id);
+		pop3_open(s);
+		return;
+	}
+	if (imsg == NULL || imsg->hdr.type != IMSG_VAULT_AUTH_FAIL ||
+	    imsg_get_data(imsg, &fail, sizeof(fail)) == -1)
+		fail.reason = AUTH_FAIL_TEMP;
+	switch (fail.reason) {
+	case AUTH_FAIL_BAD:
+		p->fails++;
+		strlcpy(p->reply, "-ERR [AUTH] Authentication failed\r\n",
+		    sizeof(p->reply));
+		break;
+	case AUTH_FAIL_LOCKED:
+		/* Not the credentials: waiting is what helps (RFC 3206). */
+		p->fails++;
+		strlcpy(p->reply, "-ERR [SYS/TEMP] Too many failed logins; "
+		    "try again later\r\n", sizeof(p->reply));
+		break;
+	default:
+		strlcpy(p->reply, "-ERR [SYS/TEMP] The mail store is not "
+		    "available; try again later\r\n", sizeof(p->reply));
+		break;
+	}
+	/* A failure is answered late, and later each time. */
+	p->delay_close = p->fails >= POP3_AUTH_FAILS_MAX;
+	timerclear(&tv);
+	tv.tv_sec = p->fails;
+	p->delayed = 1;
+	if (evtimer_add(&p->delay_ev, &tv) == -1) {
+		log_warn("%s: evtimer_add", __func__);
+		p->delayed = 0;
+		session_close(s);
+	}
+}
+
+static void
+pop3_delay_cb(int fd, short event, void *arg)
+{
+	struct session	*s = arg;
+	struct pop3	*p = s->data;
+
+	(void)fd;
+	(void)event;
+	p->delayed = 0;
+	session_printf(s, "%s", p->reply);
+	if (p->delay_close) {
+		log_info("pop3: session %u: too many failed logins", s->id);
+		session_close(s);
+		return;
+	}
+	pop3_idle(s);
+}
+
+/* One mailbox request on INBOX for the session's vault session. */
+static uint32_t
+pop3_mbox_request(uint32_t vsession, uint32_t op, uint32_t flags,
+    const struct msg_range *ranges, uint32_t nranges, uint32_t store_op,
+    front_vault_cb cb, void *arg)
+{
+	uint32_t	 id;
+
+	memset(&pop3_req, 0, sizeof(pop3_req));
+	pop3_req.session = vsession;
+	pop3_req.op = op;
+	pop3_req.flags = flags;
+	pop3_req.store_op = store_op;
+	if (nranges > MSG_RANGES_MAX)
+		return (0);
+	pop3_req.nranges = nranges;
+	if (nranges > 0)
+		memcpy(pop3_req.ranges, ranges, nranges * sizeof(*ranges));
+	strlcpy(pop3_req.folder, INBOX, sizeof(pop3_req.folder));
+	id = front_vault_request(IMSG_MBOX_REQUEST, -1, &pop3_req,
+	    sizeof(pop3_req), cb, arg);
+	return (id);
+}
+
+/*
+ * The status of a mailbox answer (MSG_MBOX_*), or -1 when there is no
+ * answer (the vault went away) or it is not one.  *fdp gets its fd or
+ * -1; the caller closes it.
+ */
+static int
+pop3_result(struct imsg *imsg, struct msg_mbox_result *res, int *fdp)
+{
+	*fdp = -1;
+	if (imsg == NULL || imsg->hdr.type != IMSG_MBOX_RESULT ||
+	    imsg_get_data(imsg, res, sizeof(*res)) == -1)
+		return (-1);
+	*fdp = imsg_get_fd(imsg);
+	return (res->status);
+}
+
+/* Logged in: list the maildrop, STATUS first for its UIDVALIDITY. */
+static void
+pop3_open(struct session *s)
+{
+	struct pop3	*p = s->data;
+
+	p->req = pop3_mbox_request(p->vsession, MBOX_OP_STATUS, 0, NULL, 0,
+	    0, pop3_status_done, s);
+	if (p->req == 0)
+		pop3_open_failed(s, "the vault is not reachable", 0);
+}
+
+static void
+pop3_status_done(void *arg, struct imsg *imsg)
+{
+	struct session			*s = arg;
+	struct pop3			*p = s->data;
+	struct msg_mbox_result		 res;
+	struct mbox_stream_r		 r;
+	struct mbox_stream_folder	 f;
+	struct msg_range		 all;
+	void				*buf;
+	size_t				 len;
+	int				 fd, st, rc;
+
+	p->req = 0;
+	st = pop3_result(imsg, &res, &fd);
+	if (st != MSG_MBOX_OK || fd == -1) {
+		if (fd != -1)
+			close(fd);
+		pop3_open_failed(s, "status failed", 0);
+		return;
+	}
+	if (mbox_stream_read_fd(fd, POP3_STATUS_MAX, &buf, &len) == -1) {
+		log_warn("pop3: session %u: status result", s->id);
+		close(fd);
+		pop3_open_failed(s, "status unreadable", 0);
+		return;
+	}
+	close(fd);
+	mbox_stream_r_init(&r, buf, len);
+	rc = mbox_stream_next_folder(&r, &f);
+	mbox_stream_free(buf, len);
+	if (rc != 1 || f.uidvalidity == 0) {
+		pop3_open_failed(s, "malformed status", 0);
+		return;
+	}
+	p->uidvalidity = f.uidvalidity;
+	all.first = 1;
+	all.last = UINT32_MAX;
+	p->req = pop3_mbox_request(p->vsession, MBOX_OP_FETCH,
+	    POP3_FETCH_NOMETA, &all, 1, 0, pop3_fetch_done, s);
+	if (p->req == 0)
+		pop3_open_failed(s, "the vault is not reachable", 0);
+}
+
+static void
+pop3_fetch_done(void *arg, struct imsg *imsg)
+{
+	struct session		*s = arg;
+	struct pop3		*p = s->data;
+	const struct msg_conf	*conf = front_conf();
+	struct msg_mbox_result	 res;
+	void			*buf;
+	size_t			 len;
+	unsigned int		 idle;
+	int			 fd, st, rc;
+
+	p->req = 0;
+	st = pop3_result(imsg, &res, &fd);
+	if (st != MSG_MBOX_OK || fd == -1) {
+		if (fd != -1)
+			close(fd);
+		pop3_open_failed(s, "fetch failed", 0);
+		return;
+	}
+	if (res.count > POP3_MSGS_MAX) {
+		close(fd);
+		pop3_open_failed(s, "too many messages", 1);
+		return;
+	}
+	if (mbox_stream_read_fd(fd, POP3_LISTING_MAX, &buf, &len) == -1) {
+		rc = errno == EFBIG;
+		log_warn("pop3: session %u: fetch result", s->id);
+		close(fd);
+		pop3_open_failed(s, rc ? "listing too large" :
+		    "fetch unreadable", rc);
+		return;
+	}
+	close(fd);
+	rc = pop3_listing(p, buf, len, res.count);
+	mbox_stream_free(buf, len);
+	if (rc == -1) {
+		pop3_open_failed(s, "malformed listing", 0);
+		return;
+	}
+	p->state = POP3_TRANSACTION;
+	/* At least 10 minutes once logged in (RFC 1939 3). */
+	idle = conf->limits.timeout_idle;
+	if (idle != 0 && idle < POP3_IDLE_MIN)
+		idle = POP3_IDLE_MIN;
+	io_set_timeouts(s->io, idle, conf->limits.timeout_session);
+	log_info("pop3: session %u: maildrop of %u messages", s->id,
+	    p->nmsgs);
+	session_printf(s, "+OK Logged in, %u messages (%llu octets)\r\n",
+	    p->nmsgs, (unsigned long long)p->size);
+	pop3_idle(s);
+}
+
+/* The FETCH records: uids ascending, sizes. */
+static int
+pop3_listing(struct pop3 *p, const void *buf, size_t len, uint32_t count)
+{
+	struct mbox_stream_r	 r;
+	struct mbox_stream_msg	*m;
+	struct pop3_msg		*msgs;
+	uint64_t		 total = 0;
+	uint32_t		 n = 0, last = 0;
+	int			 rc, ret = -1;
+
+	if ((m = malloc(sizeof(*m))) == NULL) {
+		log_warn("%s", __func__);
+		return (-1);
+	}
+	if ((msgs = calloc(count > 0 ? count : 1, sizeof(*msgs))) == NULL) {
+		log_warn("%s", __func__);
+		free(m);
+		return (-1);
+	}
+	mbox_stream_r_init(&r, buf, len);
+	while ((rc = mbox_stream_next_msg(&r, m)) == 1) {
+		if (n == count || m->uid <= last ||
+		    m->size > UINT64_MAX - total) {
+			log_warnx("%s: bad record", __func__);
+			goto out;
+		}
+		msgs[n].uid = last = m->uid;
+		msgs[n].size = m->size;
+		msgs[n].flags = (m->flags & MAILFLAG_DELETED) ?
+		    MSG_WAS_DELETED : 0;
+		total += m->size;
+		n++;
+	}
+	if (rc == -1 || n != count) {
+		log_warnx("%s: malformed listing", __func__);
+		goto out;
+	}
+	free(p->msgs);
+	p->msgs = msgs;
+	msgs = NULL;
+	p->nmsgs = n;
+	p->ndele = 0;
+	p->size = total;
+	ret = 0;
+ out:
+	free(msgs);
+	explicit_bzero(m, sizeof(*m));
+	free(m);
+	return (ret);
+}
+
+/*
+ * Logged in, but no maildrop: back to AUTHORIZATION (RFC 1939 7).
+ * perm: it will not work later either (too large to list).
+ */
+static void
+pop3_open_failed(struct session *s, const char *why, int perm)
+{
+	struct pop3		*p = s->data;
+
+	log_warnx("pop3: session %u: cannot open the maildrop: %s", s->id,
+	    why);
+	if (p->vsession != 0) {
+		pop3_logout(s->id, p->vsession);
+		p->vsession = 0;
+	}
+	if (perm)
+		session_printf(s, "-ERR [SYS/PERM] The maildrop is too large "
+		    "for POP3\r\n");
+	else
+		session_printf(s, "-ERR [SYS/TEMP] Cannot open the maildrop; "
+		    "try again later\r\n");
+	pop3_idle(s);
+}
+
+static void
+cmd_stat(struct session *s, char *arg)
+{
+	struct pop3	*p = s->data;
+
+	if (*arg != '\0') {
+		pop3_err(s, "-ERR Syntax: STAT\r\n");
+		return;
+	}
+	session_printf(s, "+OK %u %llu\r\n", p->nmsgs - p->ndele,
+	    (unsigned long long)p->size);
+}
+
+static void
+cmd_list(struct session *s, char *arg)
+{
+	struct pop3	*p = s->data;
+	struct pop3_msg	*m;
+	char		*v[1];
+	uint32_t	 n;
+	int		 argc;
+
+	if ((argc = pop3_split(arg, v, 1)) == -1) {
+		pop3_err(s, "-ERR Syntax: LIST [msg]\r\n");
+		return;
+	}
+	if (argc == 1) {
+		if ((m = pop3_msgarg(s, v[0], &n)) != NULL)
+			session_printf(s, "+OK %u %llu\r\n", n,
+			    (unsigned long long)m->size);
+		return;
+	}
+	session_printf(s, "+OK %u messages (%llu octets)\r\n",
+	    p->nmsgs - p->ndele, (unsigned long long)p->size);
+	p->out = OUT_LIST;
+	p->cursor = 0;
+	pop3_run(s);
+}
+
+static void
+cmd_uidl(struct session *s, char *arg)
+{
+	struct pop3	*p = s->data;
+	struct pop3_msg	*m;
+	char		*v[1];
+	uint32_t	 n;
+	int		 argc;
+
+	if ((argc = pop3_split(arg, v, 1)) == -1) {
+		pop3_err(s, "-ERR Syntax: UIDL [msg]\r\n");
+		return;
+	}
+	if (argc == 1) {
+		if ((m = pop3_msgarg(s, v[0], &n)) != NULL)
+			session_printf(s, "+OK %u %u-%u\r\n", n,
+			    p->uidvalidity, m->uid);
+		return;
+	}
+	session_printf(s, "+OK Unique-ID listing follows\r\n");
+	p->out = OUT_UIDL;
+	p->cursor = 0;
+	pop3_run(s);
+}
+
+static void
+cmd_retr(struct session *s, char *arg)
+{
+	struct pop3_msg	*m;
+	char		*v[1];
+	uint32_t	 n;
+
+	if (pop3_split(arg, v, 1) != 1) {
+		pop3_err(s, "-ERR Syntax: RETR msg\r\n");
+		return;
+	}
+	if ((m = pop3_msgarg(s, v[0], &n)) != NULL)
+		pop3_body(s, m, n, 0, 0);
+}
+
+static void
+cmd_top(struct session *s, char *arg)
+{
+	struct pop3_msg	*m;
+	char		*v[2];
+	uint64_t	 lines;
+	uint32_t	 n;
+
+	if (pop3_split(arg, v, 2) != 2) {
+		pop3_err(s, "-ERR Syntax: TOP msg lines\r\n");
+		return;
+	}
+	if (pop3_number(v[1], &lines) == -1) {
+		pop3_err(s, "-ERR Invalid number of lines\r\n");
+		return;
+	}
+	if ((m = pop3_msgarg(s, v[0], &n)) != NULL)
+		pop3_body(s, m, n, 1, lines);
+}
+
+static void
+cmd_dele(struct session *s, char *arg)
+{
+	struct pop3	*p = s->data;
+	struct pop3_msg	*m;
+	char		*v[1];
+	uint32_t	 n;
+
+	if (pop3_split(arg, v, 1) != 1) {
+		pop3_err(s, "-ERR Syntax: DELE msg\r\n");
+		return;
+	}
+	if ((m = pop3_msgarg(s, v[0], &n)) == NULL)
+		return;
+	m->flags |= MSG_DELE;
+	p->ndele++;
+	p->size -= m->size;
+	session_printf(s, "+OK Message %u deleted\r\n", n);
+}
+
+static void
+cmd_noop(struct session *s, char *arg)
+{
+	if (*arg != '\0') {
+		pop3_err(s, "-ERR Syntax: NOOP\r\n");
+		return;
+	}
+	session_printf(s, "+OK\r\n");
+}
+
+static void
+cmd_rset(struct session *s, char *arg)
+{
+	struct pop3	*p = s->data;
+	uint32_t	 i;
+
+	if (*arg != '\0') {
+		pop3_err(s, "-ERR Syntax: RSET\r\n");
+		return;
+	}
+	for (i = 0; i < p->nmsgs; i++) {
+		if (p->msgs[i].flags & MSG_DELE) {
+			p->msgs[i].flags &= ~MSG_DELE;
+			p->size += p->msgs[i].size;
+		}
+	}
+	p->ndele = 0;
+	session_printf(s, "+OK Maildrop has %u messages (%llu octets)\r\n",
+	    p->nmsgs, (unsigned long long)p->size);
+}
+
+/* RETR (top 0) or TOP: ask the vault for the raw message. */
+static void
+pop3_body(struct session *s, struct pop3_msg *m, uint32_t n, int top,
+    uint64_t lines)
+{
+	struct pop3		*p = s->data;
+	struct msg_range	 r;
+
+	r.first = r.last = m->uid;
+	p->req = pop3_mbox_request(p->vsession, MBOX_OP_BODY, 0, &r, 1, 0,
+	    pop3_body_done, s);
+	if (p->req == 0) {
+		session_printf(s, "-ERR [SYS/TEMP] The mail store is not "
+		    "available; try again later\r\n");
+		return;
+	}
+	p->msgno = n;
+	p->top = top;
+	p->toplines = lines;
+	pop3_busy(s);
+}
+
+static void
+pop3_body_done(void *arg, struct imsg *imsg)
+{
+	struct session		*s = arg;
+	struct pop3		*p = s->data;
+	struct msg_mbox_result	 res;
+	struct stat		 st;
+	int			 fd, status, seals;
+
+	p->req = 0;
+	status = pop3_result(imsg, &res, &fd);
+	if (status == -1 || status == MSG_MBOX_ESESSION) {
+		if (fd != -1)
+			close(fd);
+		pop3_vault_gone(s);
+		return;
+	}
+	if (status == MSG_MBOX_ENOTFOUND) {
+		/* Expunged since the login, by IMAP or another session. */
+		session_printf(s, "-ERR Message %u is no longer in the "
+		    "mailbox\r\n", p->msgno);
+		pop3_idle(s);
+		return;
+	}
+	if (status != MSG_MBOX_OK || fd == -1)
+		goto fail;
+	/* Sealed, it cannot change or shrink while we read it. */
+	if ((seals = fcntl(fd, F_GET_SEALS)) == -1 ||
+	    (seals & (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW)) !=
+	    (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW) ||
+	    fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size < 0) {
+		log_warnx("pop3: session %u: the message is not a sealed "
+		    "memfd", s->id);
+		goto fail;
+	}
+	p->fd = fd;
+	p->off = 0;
+	p->len = (uint64_t)st.st_size;
+	p->bol = 1;
+	p->cr = 0;
+	p->linelen = 0;
+	p->inbody = 0;
+	p->stop = 0;
+	p->out = OUT_BODY;
+	if (p->top)
+		session_printf(s, "+OK Top of message follows\r\n");
+	else
+		session_printf(s, "+OK %llu octets\r\n",
+		    (unsigned long long)p->msgs[p->msgno - 1].size);
+	pop3_run(s);
+	return;
+ fail:
+	if (fd != -1)
+		close(fd);
+	log_warnx("pop3: session %u: cannot read message %u (status %d)",
+	    s->id, p->msgno, status);
+	session_printf(s, "-ERR [SYS/TEMP] Cannot read the message; try "
+	    "again later\r\n");
+	pop3_idle(s);
+}
+
+/*
+ * Move a multi-line answer along: all of it if the client keeps up,
+ * else as much as the output queue takes, the rest from a timer.
+ */
+static void
+pop3_run(struct session *s)
+{
+	struct pop3	*p = s->data;
+
+	switch (pop3_pump(s)) {
+	case 0:
+		if (!p->busy)
+			pop3_busy(s);
+		pop3_pump_later(s);
+		break;
+	case 1:
+		/* Synchronous from a command: it was never busy. */
+		if (p->busy)
+			pop3_idle(s);
+		break;
+	default:
+		/* The session ends; its free cleans up. */
+		break;
+	}
+}
+
+/* 1: the answer is complete, 0: more to come, -1: the session fails. */
+static int
+pop3_pump(struct session *s)
+{
+	struct pop3	*p = s->data;
+	int		 rc = 0;
+
+	while (rc == 0 && io_queued(s->io) < IO_OUT_HIWAT) {
+		if (s->closing) {
+			pop3_out_end(p);
+			return (-1);
+		}
+		if (p->out == OUT_BODY)
+			rc = pop3_pump_body(s);
+		else
+			rc = pop3_pump_list(s);
+	}
+	return (rc);
+}
+
+/* LIST and UIDL: a chunk of lines, the end line after the last. */
+static int
+pop3_pump_list(struct session *s)
+{
+	struct pop3	*p = s->data;
+	struct pop3_msg	*m;
+	size_t		 k = 0;
+	int		 n, done = 0;
+
+	while (k < POP3_CHUNK) {
+		if (p->cursor == p->nmsgs) {
+			memcpy(pop3_outbuf + k, ".\r\n", 3);
+			k += 3;
+			done = 1;
+			break;
+		}
+		m = &p->msgs[p->cursor++];
+		if (m->flags & MSG_DELE)
+			continue;
+		if (p->out == OUT_LIST)
+			n = snprintf((char *)pop3_outbuf + k,
+			    sizeof(pop3_outbuf) - k, "%u %llu\r\n", p->cursor,
+			    (unsigned long long)m->size);
+		else
+			n = snprintf((char *)pop3_outbuf + k,
+			    sizeof(pop3_outbuf) - k, "%u %u-%u\r\n", p->cursor,
+			    p->uidvalidity, m->uid);
+		if (n < 0 || (size_t)n >= sizeof(pop3_outbuf) - k) {
+			log_warnx("%s: line too long", __func__);
+			pop3_out_end(p);
+			session_close(s);
+			return (-1);
+		}
+		k += (size_t)n;
+	}
+	if (io_write(s->io, pop3_outbuf, k) == -1) {
+		pop3_out_end(p);
+		return (-1);
+	}
+	if (done)
+		pop3_out_end(p);
+	return (done);
+}
+
+/* RETR and TOP: one chunk of the message, stuffed; the end after it. */
+static int
+pop3_pump_body(struct session *s)
+{
+	struct pop3	*p = s->data;
+	size_t		 want, used, k;
+	ssize_t		 n;
+
+	if (p->stop || p->off >= p->len) {
+		k = 0;
+		if (!p->bol) {
+			/* The last line had no end. */
+			if (!p->cr)
+				pop3_outbuf[k++] = '\r';
+			pop3_outbuf[k++] = '\n';
+		}
+		memcpy(pop3_outbuf + k, ".\r\n", 3);
+		k += 3;
+		pop3_out_end(p);
+		if (io_write(s->io, pop3_outbuf, k) == -1)
+			return (-1);
+		return (1);
+	}
+	want = p->len - p->off > POP3_CHUNK ? POP3_CHUNK :
+	    (size_t)(p->len - p->off);
+	while ((n = pread(p->fd, pop3_inbuf, want, (off_t)p->off)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n <= 0) {
+		/* Mid-answer: no -ERR can be said any more. */
+		if (n == -1)
+			log_warn("pop3: session %u: read message", s->id);
+		else
+			log_warnx("pop3: session %u: message shorter than "
+			    "its size", s->id);
+		pop3_out_end(p);
+		session_close(s);
+		return (-1);
+	}
+	k = pop3_stuff(p, pop3_inbuf, (size_t)n, pop3_outbuf, &used);
+	explicit_bzero(pop3_inbuf, (size_t)n);
+	p->off += used;
+	n = io_write(s->io, pop3_outbuf, k);
+	explicit_bzero(pop3_outbuf, k);
+	if (n == -1) {
+		pop3_out_end(p);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * Copy n octets of message to out (room for 2n): every line end as
+ * CRLF, a bare LF included, and a '.' that starts a line doubled (RFC
+ * 1939 3).  For TOP, stop after the blank line that ends the header
+ * and then after toplines lines of the body.  *used is what was taken.
+ */
+static size_t
+pop3_stuff(struct pop3 *p, const unsigned char *in, size_t n,
+    unsigned char *out, size_t *used)
+{
+	size_t	 i, k = 0;
+	int	 empty;
+
+	for (i = 0; i < n; i++) {
+		if (in[i] != '\n') {
+			if (p->bol && in[i] == '.')
+				out[k++] = '.';
+			out[k++] = in[i];
+			p->bol = 0;
+			p->cr = in[i] == '\r';
+			if (p->linelen < UINT64_MAX)
+				p->linelen++;
+			continue;
+		}
+		if (!p->cr)
+			out[k++] = '\r';
+		out[k++] = '\n';
+		empty = p->linelen == 0 || (p->linelen == 1 && p->cr);
+		p->bol = 1;
+		p->cr = 0;
+		p->linelen = 0;
+		if (!p->top)
+			continue;
+		if (!p->inbody) {
+			if (empty) {
+				p->inbody = 1;
+				if (p->toplines == 0)
+					p->stop = 1;
+			}
+		} else if (--p->toplines == 0)
+			p->stop = 1;
+		if (p->stop) {
+			i++;
+			break;
+		}
+	}
+	*used = i;
+	return (k);
+}
+
+static void
+pop3_out_end(struct pop3 *p)
+{
+	if (p->fd != -1) {
+		close(p->fd);
+		p->fd = -1;
+	}
+	p->out = OUT_NONE;
+}
+
+static void
+pop3_pump_later(struct session *s)
+{
+	struct pop3	*p = s->data;
+	struct timeval	 tv;
+
+	timerclear(&tv);
+	tv.tv_usec = p->pump_ms * 1000;
+	if (evtimer_add(&p->pump_ev, &tv) == -1) {
+		log_warn("%s: evtimer_add", __func__);
+		pop3_out_end(p);
+		session_close(s);
+		return;
+	}
+	p->pumping = 1;
+}
+
+/*
+ * The output queue is looked at again: refilled once it is down to the
+ * low mark, else looked at later, less often while the client reads
+ * slowly.  (session.c does not pass IO_LOWAT on to the protocol.)
+ */
+static void
+pop3_pump_cb(int fd, short event, void *arg)
+{
+	struct session	*s = arg;
+	struct pop3	*p = s->data;
+
+	(void)fd;
+	(void)event;
+	p->pumping = 0;
+	if (s->closing) {
+		pop3_out_end(p);
+		return;
+	}
+	if (io_queued(s->io) > IO_OUT_LOWAT) {
+		if (p->pump_ms < POP3_PUMP_MAX_MS)
+			p->pump_ms *= 2;
+		pop3_pump_later(s);
+		return;
+	}
+	p->pump_ms = 1;
+	pop3_run(s);
+}
+
+/* QUIT with messages DELE'd: the UPDATE state. */
+static void
+upd_start(struct session *s)
+{
+	struct pop3		*p = s->data;
+	struct pop3_update	*u;
+	uint32_t		 i;
+	size_t			 k = 0;
+
+	if ((u = calloc(1, sizeof(*u))) == NULL ||
+	    (u->uids = calloc(p->ndele, sizeof(*u->uids))) == NULL ||
+	    (u->flags = calloc(p->ndele, sizeof(*u->flags))) == NULL) {
+		log_warn("%s", __func__);
+		upd_free(u);
+		session_printf(s, "-ERR [SYS/TEMP] Some deleted messages not "
+		    "removed\r\n");
+		session_close(s);
+		return;
+	}
+	for (i = 0; i < p->nmsgs && k < p->ndele; i++) {
+		if ((p->msgs[i].flags & MSG_DELE) == 0)
+			continue;
+		u->uids[k] = p->msgs[i].uid;
+		u->flags[k] = p->msgs[i].flags & MSG_WAS_DELETED;
+		k++;
+	}
+	u->nuids = k;
+	u->s = s;
+	u->id = s->id;
+	u->vsession = p->vsession;
+	u->phase = UPD_STORE;
+	p->vsession = 0;
+	p->update = u;
+	p->state = POP3_UPDATE;
+	pop3_busy(s);
+	upd_step(u);
+}
+
+/*
+ * The next batch of the phase: ranges of consecutive uids (so that no
+ * uid we did not DELE is ever inside one), at most MSG_RANGES_MAX.
+ * In UPD_UNDO only the uids we flagged.  The count of ranges, 0 when
+ * the phase has no more.
+ */
+static size_t
+upd_batch(struct pop3_update *u, struct msg_range *r)
+{
+	size_t	 i, n = 0;
+
+	for (i = u->pos; i < u->nuids; i++) {
+		if (u->phase == UPD_UNDO && (u->flags[i] & MSG_OURS) == 0)
+			continue;
+		if (n > 0 && r[n - 1].last != UINT32_MAX &&
+		    u->uids[i] == r[n - 1].last + 1) {
+			r[n - 1].last = u->uids[i];
+			continue;
+		}
+		if (n == MSG_RANGES_MAX)
+			break;
+		r[n].first = r[n].last = u->uids[i];
+		n++;
+	}
+	u->next = i;
+	return (n);
+}
+
+static void
+upd_step(struct pop3_update *u)
+{
+	struct msg_range	 r[MSG_RANGES_MAX];
+	size_t			 n;
+
+	for (;;) {
+		if ((n = upd_batch(u, r)) > 0)
+			break;
+		/* This phase is done. */
+		if (u->phase == UPD_STORE) {
+			u->phase = UPD_EXPUNGE;
+			u->pos = 0;
+			continue;
+		}
+		upd_finish(u);
+		return;
+	}
+	if (u->phase == UPD_EXPUNGE)
+		u->req = pop3_mbox_request(u->vsession, MBOX_OP_EXPUNGE, 0, r,
+		    (uint32_t)n, 0, upd_done, u);
+	else
+		u->req = pop3_mbox_request(u->vsession, MBOX_OP_STORE,
+		    MAILFLAG_DELETED, r, (uint32_t)n, u->phase == UPD_STORE ?
+		    POP3_STORE_ADD : POP3_STORE_REMOVE, upd_done, u);
+	if (u->req == 0) {
+		log_warnx("pop3: session %u: update: the vault is not "
+		    "reachable", u->id);
+		u->failed = 1;
+		upd_finish(u);
+	}
+}
+
+/* One batch answered. */
+static void
+upd_done(void *arg, struct imsg *imsg)
+{
+	struct pop3_update	*u = arg;
+	struct msg_mbox_result	 res;
+	struct mbox_stream_r	 r;
+	struct mbox_stream_msg	*m = NULL;
+	void			*buf = NULL;
+	size_t			 len = 0, i, lo, hi, mid;
+	int			 fd, st, rc = -1;
+
+	u->req = 0;
+	st = pop3_result(imsg, &res, &fd);
+	if (st == MSG_MBOX_OK && u->phase == UPD_STORE) {
+		/* Which uids we flagged: those to unflag after a failure. */
+		if (fd != -1 && (m = malloc(sizeof(*m))) != NULL &&
+		    mbox_stream_read_fd(fd, POP3_LISTING_MAX, &buf, &len) ==
+		    0) {
+			mbox_stream_r_init(&r, buf, len);
+			while ((rc = mbox_stream_next_msg(&r, m)) == 1) {
+				lo = u->pos;
+				hi = u->next;
+				while (lo < hi) {
+					mid = lo + (hi - lo) / 2;
+					if (u->uids[mid] < m->uid)
+						lo = mid + 1;
+					else
+						hi = mid;
+				}
+				if (lo < u->next && u->uids[lo] == m->uid)
+					u->flags[lo] |= MSG_OURS;
+			}
+		}
+		if (rc == -1) {
+			/* Unreadable: fall back to the flags at login. */
+			log_warnx("pop3: session %u: update: bad store "
+			    "result", u->id);
+			for (i = u->pos; i < u->next; i++)
+				if ((u->flags[i] & MSG_WAS_DELETED) == 0)
+					u->flags[i] |= MSG_OURS;
+		}
+		mbox_stream_free(buf, len);
+		free(m);
+	} else if (st == MSG_MBOX_OK && u->phase == UPD_EXPUNGE)
+		u->expunged += res.count;
+	if (fd != -1)
+		close(fd);
+
+	if (st == MSG_MBOX_OK) {
+		u->pos = u->next;
+		upd_step(u);
+		return;
+	}
+	log_warnx("pop3: session %u: update: %s failed (status %d)", u->id,
+	    u->phase == UPD_EXPUNGE ? "expunge" : "store", st);
+	if (u->phase == UPD_UNDO || st == -1 || st == MSG_MBOX_ESESSION) {
+		/* Nothing more can be done in this vault session. */
+		u->failed = 1;
+		upd_finish(u);
+		return;
+	}
+	u->failed = 1;
+	u->phase = UPD_UNDO;
+	u->pos = 0;
+	upd_step(u);
+}
+
+/* The answer to QUIT, then the end of the vault session. */
+static void
+upd_finish(struct pop3_update *u)
+{
+	struct session		*s = u->s;
+
+	if (u->failed)
+		log_warnx("pop3: session %u: update failed, %llu of %zu "
+		    "messages expunged", u->id,
+		    (unsigned long long)u->expunged, u->nuids);
+	else
+		log_info("pop3: session %u: %llu messages expunged", u->id,
+		    (unsigned long long)u->expunged);
+	pop3_logout(u->id, u->vsession);
+	if (s != NULL) {
+		((struct pop3 *)s->data)->update = NULL;
+		if (u->failed)
+			session_printf(s, "-ERR [SYS/TEMP] Some deleted "
+			    "messages not removed\r\n");
+		else
+			session_printf(s, "+OK Bye (%zu messages deleted)"
+			    "\r\n", u->nuids);
+		session_close(s);
+	}
+	upd_free(u);
+}
+
+static void
+upd_free(struct pop3_update *u)
+{
+	if (u == NULL)
+		return;
+	free(u->uids);
+	free(u->flags);
+	free(u);
 }

@@ -201,6 +201,16 @@ class Limits(VaultBase):
         # The implicit-TLS port without plaintext-auth is fine; a
         # plaintext listener without plaintext-auth refuses passwords.
 
+    def test_pipelined_after_login_waits(self):
+        self.add_user("alice@test.example")
+        c = self.t.connect("imap")
+        c.line()
+        c.send('a LOGIN alice@test.example "%s"\r\nb NOOP\r\n' % PASSWORD)
+        first = c.line()
+        self.assertTrue(first.startswith("a OK"), first)
+        self.assertEqual(c.line(), "b OK NOOP completed")
+        c.close()
+
     def test_auth_plain_sasl_ir(self):
         self.add_user("alice@test.example")
         m = imaplib.IMAP4("127.0.0.1", self.t.port("imap"), timeout=30)
