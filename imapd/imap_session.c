@@ -34,6 +34,7 @@
 #include "io.h"
 #include "imapd.h"
 #include "log.h"
+#include "sasl.h"
 
 #define IMAP_TAG_MAX		128
 #define IMAP_AUTH_FAILS_MAX	3	/* per connection, then BYE */
@@ -327,48 +328,32 @@ imap_login(struct session *s, const char *tag, const char *user,
 	session_hold(s);
 }
 
-/* "authzid NUL authcid NUL passwd", base64 (RFC 4616). */
+/* AUTHENTICATE PLAIN's response (RFC 4616). */
 static void
 imap_plain(struct session *s, const char *tag, const char *b64)
 {
-	unsigned char	 buf[MSG_ADDRESS_MAX * 2 + MSG_SECRET_MAX + 2];
-	char		*authz, *authc, *pass;
-	size_t		 len, alen;
+	struct sasl_plain	 sp;
 
 	if (strcmp(b64, "*") == 0) {
 		imap_bad(s, tag, "Authentication cancelled");
 		return;
 	}
-	if (sodium_base642bin(buf, sizeof(buf) - 1, b64, strlen(b64), NULL,
-	    &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
+	switch (sasl_plain_decode(b64, &sp)) {
+	case SASL_OK:
+		imap_login(s, tag, sp.user, sp.pass);
+		break;
+	case SASL_EBASE64:
 		imap_bad(s, tag, "Invalid base64");
-		return;
-	}
-	buf[len] = '\0';
-	authz = (char *)buf;
-	alen = strlen(authz);
-	if (alen + 1 >= len) {
-		imap_bad(s, tag, "Invalid PLAIN response");
-		goto done;
-	}
-	authc = authz + alen + 1;
-	if (alen + strlen(authc) + 2 >= len) {
-		imap_bad(s, tag, "Invalid PLAIN response");
-		goto done;
-	}
-	pass = authc + strlen(authc) + 1;
-	if (pass + strlen(pass) != (char *)buf + len) {
-		imap_bad(s, tag, "Invalid PLAIN response");
-		goto done;
-	}
-	if (*authz != '\0' && strcasecmp(authz, authc) != 0) {
+		break;
+	case SASL_EAUTHZ:
 		session_printf(s, "%s NO [AUTHORIZATIONFAILED] Cannot act as "
 		    "another user\r\n", tag);
-		goto done;
+		break;
+	default:
+		imap_bad(s, tag, "Invalid PLAIN response");
+		break;
 	}
-	imap_login(s, tag, authc, pass);
- done:
-	sodium_memzero(buf, sizeof(buf));
+	sodium_memzero(&sp, sizeof(sp));
 }
 
 static void

@@ -51,6 +51,7 @@
 #include "io.h"
 #include "imapd.h"
 #include "log.h"
+#include "sasl.h"
 #include "mbox_stream.h"
 
 #define POP3_CHUNK		(16 * 1024)	/* message octets per read */
@@ -868,43 +869,27 @@ pop3_sasl_response(struct session *s, char *line, size_t len, int flags)
 		pop3_plain(s, line);
 }
 
-/* "authzid NUL authcid NUL passwd", base64 (RFC 4616). */
+/* AUTH PLAIN's response (RFC 4616). */
 static void
 pop3_plain(struct session *s, const char *b64)
 {
-	unsigned char	 buf[MSG_ADDRESS_MAX * 2 + MSG_SECRET_MAX + 2];
-	char		*authz, *authc, *pass;
-	size_t		 len, alen;
+	struct sasl_plain	 sp;
 
-	if (sodium_base642bin(buf, sizeof(buf) - 1, b64, strlen(b64), NULL,
-	    &len, NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
+	switch (sasl_plain_decode(b64, &sp)) {
+	case SASL_OK:
+		pop3_login(s, sp.user, sp.pass);
+		break;
+	case SASL_EBASE64:
 		pop3_err(s, "-ERR Invalid base64\r\n");
-		goto done;
-	}
-	buf[len] = '\0';
-	authz = (char *)buf;
-	alen = strlen(authz);
-	if (alen + 1 >= len) {
-		pop3_err(s, "-ERR Invalid PLAIN response\r\n");
-		goto done;
-	}
-	authc = authz + alen + 1;
-	if (alen + strlen(authc) + 2 >= len) {
-		pop3_err(s, "-ERR Invalid PLAIN response\r\n");
-		goto done;
-	}
-	pass = authc + strlen(authc) + 1;
-	if (pass + strlen(pass) != (char *)buf + len || *authc == '\0') {
-		pop3_err(s, "-ERR Invalid PLAIN response\r\n");
-		goto done;
-	}
-	if (*authz != '\0' && strcasecmp(authz, authc) != 0) {
+		break;
+	case SASL_EAUTHZ:
 		session_printf(s, "-ERR [AUTH] Cannot act as another user\r\n");
-		goto done;
+		break;
+	default:
+		pop3_err(s, "-ERR Invalid PLAIN response\r\n");
+		break;
 	}
-	pop3_login(s, authc, pass);
- done:
-	sodium_memzero(buf, sizeof(buf));
+	sodium_memzero(&sp, sizeof(sp));
 }
 
 /* Ask the vault; the session reads nothing more until it answers. */

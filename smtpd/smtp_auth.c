@@ -32,6 +32,7 @@
 
 #include "io.h"
 #include "log.h"
+#include "sasl.h"
 #include "smtpd.h"
 
 /* authzid NUL authcid NUL passwd, and a NUL of ours. */
@@ -203,44 +204,29 @@ smtp_auth_free(struct smtp *sm)
 	sodium_memzero(sm->authuser, sizeof(sm->authuser));
 }
 
-/* "authzid NUL authcid NUL passwd", base64 (RFC 4616). */
+/* AUTH PLAIN's response (RFC 4616). */
 static void
 smtp_auth_plain(struct session *s, const char *b64)
 {
-	unsigned char	 buf[SMTP_SASL_MAX];
-	char		*authz, *authc, *pass;
-	size_t		 len, alen, clen;
+	struct sasl_plain	 sp;
 
-	if (smtp_b64(b64, buf, sizeof(buf), &len) == -1) {
+	switch (sasl_plain_decode(b64, &sp)) {
+	case SASL_OK:
+		smtp_auth_login(s, sp.user, sp.pass);
+		break;
+	case SASL_EBASE64:
 		smtp_error(s, "501 5.5.2 Cannot decode response\r\n");
-		goto done;
-	}
-	authz = (char *)buf;
-	alen = strlen(authz);
-	if (alen + 1 >= len) {
-		smtp_error(s, "501 5.5.2 Invalid PLAIN response\r\n");
-		goto done;
-	}
-	authc = authz + alen + 1;
-	clen = strlen(authc);
-	if (alen + clen + 2 > len) {
-		smtp_error(s, "501 5.5.2 Invalid PLAIN response\r\n");
-		goto done;
-	}
-	pass = authc + clen + 1;
-	if (pass + strlen(pass) != (char *)buf + len) {
-		smtp_error(s, "501 5.5.2 Invalid PLAIN response\r\n");
-		goto done;
-	}
-	if (*authz != '\0' && strcasecmp(authz, authc) != 0) {
-		smtp_auth_audit(s, authc, "authzid-refused");
+		break;
+	case SASL_EAUTHZ:
+		smtp_auth_audit(s, "", "authzid-refused");
 		smtp_auth_failed(s, "535 5.7.8 Cannot act as another "
 		    "user\r\n");
-		goto done;
+		break;
+	default:
+		smtp_error(s, "501 5.5.2 Invalid PLAIN response\r\n");
+		break;
 	}
-	smtp_auth_login(s, authc, pass);
- done:
-	sodium_memzero(buf, sizeof(buf));
+	sodium_memzero(&sp, sizeof(sp));
 }
 
 static void
