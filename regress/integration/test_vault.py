@@ -145,6 +145,23 @@ class Accounts(VaultBase):
         self.assertEqual(typ, "OK")
         m.logout()
 
+    def test_unlock_imports_a_large_spool(self):
+        # Enough spooled messages that the import sorts them with a
+        # heap buffer (glibc's qsort then asks sysinfo(2)).
+        import smtplib
+        self.add_user("alice@test.example")
+        s = smtplib.SMTP("127.0.0.1", self.t.port("smtp"), timeout=30)
+        for i in range(200):
+            s.sendmail("x@example.org", ["alice@test.example"],
+                       "Subject: %d\r\n\r\nbody %d\r\n" % (i, i))
+        s.quit()
+        m, typ = self.login("alice@test.example", PASSWORD)
+        self.assertEqual(typ, "OK")
+        m.logout()
+        self.t.wait_log(r"alice@test\.example unlocked, 200 spooled "
+                        r"messages imported")
+        self.assertEqual(self.t.status()["vaultd"]["restarts"], 0)
+
     def test_user_del_destroys(self):
         self.add_user("alice@test.example")
         mboxdir = self.t.path("vault", "mailboxes")
