@@ -405,3 +405,37 @@ front_vault_compose(uint32_t type, uint32_t peerid, int fd,
 	}
 	return (imsgev_compose(&front.vault, type, peerid, fd, data, len));
 }
+
+uint32_t
+front_auth_request(const char *user, const char *pass, const char *client,
+    enum proto proto, front_vault_cb cb, void *arg)
+{
+	struct msg_auth	 m;
+	uint32_t	 id;
+
+	memset(&m, 0, sizeof(m));
+	if (strlcpy(m.user, user, sizeof(m.user)) >= sizeof(m.user) ||
+	    strlcpy(m.secret, pass, sizeof(m.secret)) >= sizeof(m.secret))
+		sodium_memzero(m.secret, sizeof(m.secret));
+	strlcpy(m.client, client, sizeof(m.client));
+	m.proto = proto;
+	id = front_vault_request(IMSG_VAULT_AUTH, -1, &m, sizeof(m), cb, arg);
+	sodium_memzero(&m, sizeof(m));
+	return (id);
+}
+
+int
+front_auth_answer(struct imsg *imsg, struct msg_auth_ok *ok)
+{
+	struct msg_auth_fail	 fail;
+
+	if (imsg != NULL && imsg->hdr.type == IMSG_VAULT_AUTH_OK &&
+	    imsg_get_data(imsg, ok, sizeof(*ok)) == 0 &&
+	    MSG_STR(ok->account) && ok->session != 0)
+		return (0);
+	if (imsg == NULL || imsg->hdr.type != IMSG_VAULT_AUTH_FAIL ||
+	    imsg_get_data(imsg, &fail, sizeof(fail)) == -1 ||
+	    fail.reason == 0)
+		return (AUTH_FAIL_TEMP);
+	return (fail.reason);
+}

@@ -250,14 +250,13 @@ imap_auth_done(void *arg, struct imsg *imsg)
 	struct session		*s = arg;
 	struct imap		*im = s->data;
 	struct msg_auth_ok	 ok;
-	struct msg_auth_fail	 fail;
 	struct timeval		 tv;
 	char			 prefix[IMAP_TAG_MAX + 8];
+	int			 reason;
 
 	im->req = 0;
 	im->state = IMAP_NOTAUTH;
-	if (imsg != NULL && imsg->hdr.type == IMSG_VAULT_AUTH_OK &&
-	    imsg_get_data(imsg, &ok, sizeof(ok)) == 0 && MSG_STR(ok.account)) {
+	if ((reason = front_auth_answer(imsg, &ok)) == 0) {
 		im->state = IMAP_AUTH;
 		im->vsession = ok.session;
 		strlcpy(im->account, ok.account, sizeof(im->account));
@@ -267,10 +266,7 @@ imap_auth_done(void *arg, struct imsg *imsg)
 		session_release(s);
 		return;
 	}
-	if (imsg == NULL || imsg->hdr.type != IMSG_VAULT_AUTH_FAIL ||
-	    imsg_get_data(imsg, &fail, sizeof(fail)) == -1)
-		fail.reason = AUTH_FAIL_TEMP;
-	switch (fail.reason) {
+	switch (reason) {
 	case AUTH_FAIL_BAD:
 		im->fails++;
 		snprintf(im->reply, sizeof(im->reply), "%s NO "
@@ -302,23 +298,11 @@ imap_login(struct session *s, const char *tag, const char *user,
     const char *pass)
 {
 	struct imap	*im = s->data;
-	struct msg_auth	 m;
 
 	if (tag != im->tag)
 		strlcpy(im->tag, tag, sizeof(im->tag));
-	memset(&m, 0, sizeof(m));
-	if (strlcpy(m.user, user, sizeof(m.user)) >= sizeof(m.user) ||
-	    strlcpy(m.secret, pass, sizeof(m.secret)) >= sizeof(m.secret)) {
-		sodium_memzero(&m, sizeof(m));
-		session_printf(s, "%s NO [AUTHENTICATIONFAILED] "
-		    "Authentication failed\r\n", tag);
-		return;
-	}
-	strlcpy(m.client, s->client.addr, sizeof(m.client));
-	m.proto = PROTO_IMAP;
-	im->req = front_vault_request(IMSG_VAULT_AUTH, -1, &m, sizeof(m),
+	im->req = front_auth_request(user, pass, s->client.addr, PROTO_IMAP,
 	    imap_auth_done, s);
-	sodium_memzero(&m, sizeof(m));
 	if (im->req == 0) {
 		session_printf(s, "%s NO [UNAVAILABLE] The mail store is not "
 		    "available; try again later\r\n", tag);

@@ -897,20 +897,9 @@ static void
 pop3_login(struct session *s, const char *user, const char *pass)
 {
 	struct pop3	*p = s->data;
-	struct msg_auth	 m;
 
-	memset(&m, 0, sizeof(m));
-	if (strlcpy(m.user, user, sizeof(m.user)) >= sizeof(m.user) ||
-	    strlcpy(m.secret, pass, sizeof(m.secret)) >= sizeof(m.secret)) {
-		sodium_memzero(&m, sizeof(m));
-		session_printf(s, "-ERR [AUTH] Authentication failed\r\n");
-		return;
-	}
-	strlcpy(m.client, s->client.addr, sizeof(m.client));
-	m.proto = PROTO_POP3;
-	p->req = front_vault_request(IMSG_VAULT_AUTH, -1, &m, sizeof(m),
+	p->req = front_auth_request(user, pass, s->client.addr, PROTO_POP3,
 	    pop3_auth_done, s);
-	sodium_memzero(&m, sizeof(m));
 	if (p->req == 0) {
 		session_printf(s, "-ERR [SYS/TEMP] The mail store is not "
 		    "available; try again later\r\n");
@@ -925,21 +914,17 @@ pop3_auth_done(void *arg, struct imsg *imsg)
 	struct session		*s = arg;
 	struct pop3		*p = s->data;
 	struct msg_auth_ok	 ok;
-	struct msg_auth_fail	 fail;
+	int			 reason;
 	struct timeval		 tv;
 
 	p->req = 0;
-	if (imsg != NULL && imsg->hdr.type == IMSG_VAULT_AUTH_OK &&
-	    imsg_get_data(imsg, &ok, sizeof(ok)) == 0 && MSG_STR(ok.account)) {
+	if ((reason = front_auth_answer(imsg, &ok)) == 0) {
 		p->vsession = ok.session;
 		log_info("pop3: session %u: logged in", s->id);
 		pop3_open(s);
 		return;
 	}
-	if (imsg == NULL || imsg->hdr.type != IMSG_VAULT_AUTH_FAIL ||
-	    imsg_get_data(imsg, &fail, sizeof(fail)) == -1)
-		fail.reason = AUTH_FAIL_TEMP;
-	switch (fail.reason) {
+	switch (reason) {
 	case AUTH_FAIL_BAD:
 		p->fails++;
 		strlcpy(p->reply, "-ERR [AUTH] Authentication failed\r\n",

@@ -265,24 +265,16 @@ static void
 smtp_auth_login(struct session *s, const char *user, const char *pass)
 {
 	struct smtp	*sm = s->data;
-	struct msg_auth	 m;
 
-	memset(&m, 0, sizeof(m));
-	if ((user != sm->authuser && strlcpy(sm->authuser, user,
-	    sizeof(sm->authuser)) >= sizeof(sm->authuser)) ||
-	    strlcpy(m.user, user, sizeof(m.user)) >= sizeof(m.user) ||
-	    strlcpy(m.secret, pass, sizeof(m.secret)) >= sizeof(m.secret)) {
-		sodium_memzero(&m, sizeof(m));
+	if (user != sm->authuser && strlcpy(sm->authuser, user,
+	    sizeof(sm->authuser)) >= sizeof(sm->authuser)) {
 		smtp_auth_audit(s, user, "failure");
 		smtp_auth_failed(s, "535 5.7.8 Authentication credentials "
 		    "invalid\r\n");
 		return;
 	}
-	strlcpy(m.client, s->client.addr, sizeof(m.client));
-	m.proto = s->listener.proto;
-	sm->req = front_vault_request(IMSG_VAULT_AUTH, -1, &m, sizeof(m),
-	    smtp_auth_done, s);
-	sodium_memzero(&m, sizeof(m));
+	sm->req = front_auth_request(user, pass, s->client.addr,
+	    s->listener.proto, smtp_auth_done, s);
 	if (sm->req == 0) {
 		smtp_auth_audit(s, user, "tempfail");
 		smtp_reply(s, "454 4.7.0 Temporary authentication failure\r\n");
@@ -297,13 +289,11 @@ smtp_auth_done(void *arg, struct imsg *imsg)
 	struct session		*s = arg;
 	struct smtp		*sm = s->data;
 	struct msg_auth_ok	 ok;
-	struct msg_auth_fail	 fail;
+	int			 reason;
 	const char		*reply, *result;
 
 	sm->req = 0;
-	if (imsg != NULL && imsg->hdr.type == IMSG_VAULT_AUTH_OK &&
-	    imsg_get_data(imsg, &ok, sizeof(ok)) == 0 &&
-	    MSG_STR(ok.account) && ok.session != 0) {
+	if ((reason = front_auth_answer(imsg, &ok)) == 0) {
 		sm->vsession = ok.session;
 		strlcpy(sm->account, ok.account, sizeof(sm->account));
 		smtp_auth_audit(s, sm->authuser, "success");
@@ -312,10 +302,7 @@ smtp_auth_done(void *arg, struct imsg *imsg)
 		smtp_reply(s, "235 2.7.0 Authentication successful\r\n");
 		return;
 	}
-	if (imsg == NULL || imsg->hdr.type != IMSG_VAULT_AUTH_FAIL ||
-	    imsg_get_data(imsg, &fail, sizeof(fail)) == -1)
-		fail.reason = AUTH_FAIL_TEMP;
-	switch (fail.reason) {
+	switch (reason) {
 	case AUTH_FAIL_BAD:
 		result = "failure";
 		reply = "535 5.7.8 Authentication credentials invalid\r\n";
@@ -332,7 +319,7 @@ smtp_auth_done(void *arg, struct imsg *imsg)
 	}
 	smtp_auth_audit(s, sm->authuser, result);
 	sodium_memzero(sm->authuser, sizeof(sm->authuser));
-	if (fail.reason == AUTH_FAIL_BAD || fail.reason == AUTH_FAIL_LOCKED)
+	if (reason == AUTH_FAIL_BAD || reason == AUTH_FAIL_LOCKED)
 		smtp_auth_failed(s, reply);
 	else {
 		smtp_unwait(s);
