@@ -267,6 +267,13 @@ class Running(unittest.TestCase):
         self.assertNotIn("from 127.0.0.1", self.t.logtext())
 
 
+def restarted(t, role, before):
+    """One snapshot: role runs again, under a new pid."""
+    st = t.status()[role]
+    return (st["state"] == "running" and st["pid"] is not None and
+            st["pid"] != before[role]["pid"])
+
+
 class Supervision(unittest.TestCase):
     """Each test gets its own daemon: these kill things."""
 
@@ -289,9 +296,8 @@ class Supervision(unittest.TestCase):
             c = self.t.connect(other)
             self.assertTrue(c.line()[:1] in ("2", "*"))
             c.close()
-            wait_for(lambda: self.t.status()[role]["state"] == "running"
-                     and self.t.status()[role]["pid"] !=
-                     before[role]["pid"], 30, role + " restarted")
+            wait_for(lambda: restarted(self.t, role, before), 30,
+                     role + " restarted")
             after = self.t.status()
             self.assertEqual(after[role]["restarts"], 1)
             for r in ROLES:
@@ -305,9 +311,8 @@ class Supervision(unittest.TestCase):
     def test_vaultd_killed_fronts_rewired(self):
         before = self.t.status()
         os.kill(before["vaultd"]["pid"], signal.SIGKILL)
-        wait_for(lambda: self.t.status()["vaultd"]["state"] == "running"
-                 and self.t.status()["vaultd"]["pid"] !=
-                 before["vaultd"]["pid"], 30, "vaultd restarted")
+        wait_for(lambda: restarted(self.t, "vaultd", before), 30,
+                 "vaultd restarted")
         self.t.wait_log(r"smtpd\[\d+\]: connected to vaultd", count=2)
         self.t.wait_log(r"imapd\[\d+\]: connected to vaultd", count=2)
         after = self.t.status()
