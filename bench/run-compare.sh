@@ -1,0 +1,82 @@
+#!/bin/bash
+# One benchmark run, Tresor beside the peer (Dovecot behind OpenSMTPD,
+# delivering over LMTP), with the same mailbench command lines:
+#
+#	bench/run-compare.sh [plain|crypt] [OUT.jsonl]
+#
+# Needs the Debian packages dovecot-imapd dovecot-pop3d dovecot-lmtpd
+# opensmtpd, and the peer scripts of ../shared/bench/peers (PEERS=dir).
+# Measures what both serve today: SMTP delivery at 1, 8 and 32 clients
+# (8 KiB messages; 4 client processes at 8 and 32), then POP3 RETR of
+# the 6000 messages delivered.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(dirname "$HERE")
+FLAVOUR=${1:-plain}
+OUT=${2:-$HERE/results/compare.jsonl}
+PEERS=${PEERS:-$TOP/../shared/bench/peers}
+MB="python3 $HERE/mailbench.py"
+mkdir -p "$(dirname "$OUT")"
+: > "$OUT"
+
+# label, SMTP-only options, then the common options.  The peer's 250
+# comes before delivery (OpenSMTPD queues, then LMTP): it is verified
+# over IMAP, which gives its delivered rate too.  Tresor's 250 comes
+# after the vault made the message durable: accepted is delivered.
+suite() {
+	local label=$1 smtpopt=$2; shift 2
+	for c in "1" "8 --procs 4" "32 --procs 4"; do
+		echo "$(date +%T) $label smtp -c $c" >&2
+		$MB smtp --label "$label" "$@" $smtpopt -n 2000 -c $c \
+		    -s 8192 >> "$OUT" || echo "  -> FAILED" >&2
+	done
+	echo "$(date +%T) $label pop3" >&2
+	$MB pop3 --label "$label" "$@" -r 1 --expect 6000 >> "$OUT" ||
+	    echo "  -> FAILED" >&2
+}
+
+# The peer.
+"$PEERS/setup-peers.sh" || exit 1
+"$PEERS/run-dovecot.sh" "$FLAVOUR" > /tmp/bench-dovecot.out 2>&1 &
+DPID=$!
+"$PEERS/run-smtpd.sh" > /tmp/bench-smtpd.out 2>&1 &
+SPID=$!
+for i in $(seq 100); do
+	python3 -c 'import socket; socket.create_connection(("127.0.0.1", 10025), 1); socket.create_connection(("127.0.0.1", 10110), 1)' 2>/dev/null && break
+	sleep 0.1
+done
+$MB purge --imap-port 10143 >/dev/null 2>&1
+suite "dovecot-$FLAVOUR" --verify-imap --smtp-port 10025 \
+    --imap-port 10143 --pop3-port 10110
+kill "$DPID" "$SPID" 2>/dev/null
+wait "$DPID" "$SPID" 2>/dev/null
+
+# Tresor, from a fresh data directory.
+DIR=$(mktemp -d /tmp/tresor-bench.XXXXXX)
+chmod 755 "$DIR"
+cat > "$DIR/tresor.conf" <<CONF
+hostname "bench.test"
+datadir "$DIR/vault"
+chroot "$DIR/empty"
+control socket "$DIR/ctl.sock"
+tls cert "$DIR/tls/cert.pem" key "$DIR/tls/key.pem" selfsigned
+domain "bench.test"
+listen on 127.0.0.1 port 11025 smtp tls starttls
+listen on 127.0.0.1 port 11143 imap tls starttls plaintext-auth
+listen on 127.0.0.1 port 11110 pop3 tls starttls plaintext-auth
+limit connections per-address 1000
+CONF
+chmod 644 "$DIR/tresor.conf"
+"$TOP/ctld/ctld" -d -f "$DIR/tresor.conf" > "$DIR/ctld.log" 2>&1 &
+CPID=$!
+trap 'kill $CPID 2>/dev/null; wait $CPID 2>/dev/null; rm -rf "$DIR"' EXIT
+for i in $(seq 100); do
+	"$TOP/ctld/ctl" -s "$DIR/ctl.sock" status 2>/dev/null |
+	    grep -q "^smtpd.*running" && break
+	sleep 0.1
+done
+echo benchpass | "$TOP/ctld/ctl" -s "$DIR/ctl.sock" user add \
+    bench@bench.test --stdin > /dev/null || exit 1
+suite tresor "" --smtp-port 11025 --imap-port 11143 --pop3-port 11110
+
+$MB summarize "$OUT"
