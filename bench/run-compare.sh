@@ -8,7 +8,7 @@
 # opensmtpd, and the peer scripts of ../shared/bench/peers (PEERS=dir).
 # Measures what both serve today: SMTP delivery at 1, 8 and 32 clients
 # (8 KiB messages; 4 client processes at 8 and 32), then POP3 RETR of
-# the 6000 messages delivered.
+# a 10,000-message mailbox (4000 more are delivered for it).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(dirname "$HERE")
@@ -30,9 +30,14 @@ suite() {
 		$MB smtp --label "$label" "$@" $smtpopt -n 2000 -c $c \
 		    -s 8192 >> "$OUT" || echo "  -> FAILED" >&2
 	done
+	# 4000 more, for the 10,000-message mailbox POP3 reads.
+	$MB smtp --label "$label-fill" "$@" $smtpopt -n 4000 -c 8 --procs 4 \
+	    -s 8192 >> "$OUT" || echo "  -> FAILED" >&2
 	echo "$(date +%T) $label pop3" >&2
-	$MB pop3 --label "$label" "$@" -r 1 --expect 6000 >> "$OUT" ||
+	$MB pop3 --label "$label" "$@" -r 1 --expect 10000 >> "$OUT" ||
 	    echo "  -> FAILED" >&2
+	$MB pop3 --label "$label" "$@" -r 1 --expect 10000 \
+	    --no-pipelining >> "$OUT" || echo "  -> FAILED" >&2
 }
 
 # The peer.
