@@ -42,6 +42,7 @@
 #include "bundle.h"
 #include "log.h"
 #include "test.h"
+#include "util.h"
 #include "vault_spool.h"
 #include "vault_vfs.h"
 #include "vaultd.h"
@@ -364,30 +365,60 @@ test_lockout(void)
 }
 
 /* A mailbox put back to an older copy is refused, loudly. */
+/* Copy a file whole (the tests' "cp"), 0 or -1. */
+static int
+copy_file(const char *from, const char *to)
+{
+	char	 buf[65536];
+	ssize_t	 n;
+	int	 in, out, rc = -1;
+
+	if ((in = open(from, O_RDONLY)) == -1)
+		return (-1);
+	if ((out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1) {
+		close(in);
+		return (-1);
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write_all(out, buf, n) == -1)
+			goto done;
+	rc = n == 0 ? 0 : -1;
+ done:
+	close(in);
+	close(out);
+	return (rc);
+}
+
 static void
 test_rollback_refused(void)
 {
 	struct vault_account	*a;
 	struct dir_account	 da;
-	char			 path[PATH_MAX], cmd[PATH_MAX * 6 + 64];
+	char			 path[PATH_MAX], old[PATH_MAX + 8];
+	char			 new[PATH_MAX + 8], side[PATH_MAX + 8];
 
 	CHECK(dir_account_get("alice@test.example", &da) == DIR_OK);
 	account_mailbox_path(da.id, path, sizeof(path));
-	snprintf(cmd, sizeof(cmd), "cp %s %s.old", path, path);
-	CHECK(system(cmd) == 0);
+	snprintf(old, sizeof(old), "%s.old", path);
+	snprintf(new, sizeof(new), "%s.new", path);
+	CHECK(copy_file(path, old) == 0);
 	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
 	    "a-c4", &a) == 0);
 	CHECK(deliver("alice@test.example", "zqtoken0000000004") ==
 	    DELIVER_OK);
 	lock_all("alice@test.example");
-	snprintf(cmd, sizeof(cmd), "cp %s %s.new && cp %s.old %s && "
-	    "rm -f %s-wal %s-shm", path, path, path, path, path, path);
-	CHECK(system(cmd) == 0);
+	/* Put the older copy back: refused. */
+	CHECK(copy_file(path, new) == 0);
+	CHECK(copy_file(old, path) == 0);
+	snprintf(side, sizeof(side), "%s-wal", path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", path);
+	unlink(side);
 	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
 	    "a-c4", &a) == AUTH_FAIL_TEMP);
-	snprintf(cmd, sizeof(cmd), "mv %s.new %s && rm %s.old", path, path,
-	    path);
-	CHECK(system(cmd) == 0);
+	/* The current one again: accepted, with every message. */
+	CHECK(rename(new, path) == 0);
+	CHECK(unlink(old) == 0);
 	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
 	    "a-c4", &a) == 0);
 	CHECK(inbox_count(a) == 4);
