@@ -896,6 +896,8 @@ class Crash(Base):
         # 0: killed before the end of data; 1: right after it; 2: a
         # little after it; 3: before the end, and back before it.
         for i in range(4):
+            # The previous round's vaultd must be back and wired.
+            self.t.wait_wired()
             tok = self.token()
             before = spool(self.t)
             c = self.raw()
