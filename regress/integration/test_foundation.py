@@ -460,6 +460,9 @@ class Daemonised(unittest.TestCase):
             wait_for(lambda: not os.path.exists("/proc/%d" % pid), 30,
                      "ctld gone")
         finally:
+            # Detached: stop it whatever happened above.
+            if os.path.exists(t.sock):
+                t.ctl("stop", check=False)
             t.cleanup()
 
 
