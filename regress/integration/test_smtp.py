@@ -895,9 +895,15 @@ class Crash(Base):
         outcomes = []
         # 0: killed before the end of data; 1: right after it; 2: a
         # little after it; 3: before the end, and back before it.
+        mark = None
         for i in range(4):
-            # The previous round's vaultd must be back and wired.
-            self.t.wait_wired()
+            # The previous round's vaultd must be back, and smtpd must
+            # have its answer to the greeting (logged after the kill).
+            if mark is not None:
+                wait_for(lambda: re.search(
+                    r"smtpd\[\d+\]: connected to vaultd",
+                    self.t.logtext()[mark:]) is not None, 60,
+                    "smtpd wired to the new vaultd")
             tok = self.token()
             before = spool(self.t)
             c = self.raw()
@@ -908,6 +914,7 @@ class Crash(Base):
             half = len(msg) // 2
             c.send(msg[:half])
             pid = self.t.pid("vaultd")
+            mark = len(self.t.logtext())
             if i in (0, 3):
                 hello = r"smtpd\[\d+\]: connected to vaultd"
                 n = len(re.findall(hello, self.t.logtext()))

@@ -149,16 +149,6 @@ class Tresor:
                        for r in ROLES)
         wait_for(ready, timeout, "every process ready")
 
-    def wait_wired(self, timeout=60.0):
-        """Every vaultd started so far has greeted both fronts."""
-        def wired():
-            log = self.logtext()
-            starts = len(re.findall(r"started vaultd, pid", log))
-            return all(len(re.findall(r"vaultd\[\d+\]: %s connected" % f,
-                                      log)) >= starts
-                       for f in ("smtpd", "imapd"))
-        wait_for(wired, timeout, "fronts wired to vaultd")
-
     def logtext(self):
         try:
             with open(self.logpath, "rb") as f:
