@@ -72,6 +72,8 @@ static const struct {
 				  FD_NO },
 	[IMSG_MBOX_RESULT] =	{ "mbox-result",
 				  sizeof(struct msg_mbox_result), FD_MAYBE },
+	[IMSG_MBOX_NOTIFY] =	{ "mbox-notify", sizeof(struct msg_session),
+				  FD_NO },
 	[IMSG_CTL_ADMIN] =	{ "ctl-admin", sizeof(struct msg_admin), FD_NO },
 	[IMSG_CTL_LINE] =	{ "ctl-line", sizeof(struct msg_line), FD_NO },
 	[IMSG_CTL_STATUS] =	{ "ctl-status", 0, FD_NO },

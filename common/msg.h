@@ -40,7 +40,7 @@
 #include "imsg.h"
 #include "search.h"
 
-#define IMSG_VERSION		3
+#define IMSG_VERSION		4
 
 /* Channels between a front and vaultd carry search programs. */
 #define IMSG_VAULT_MAXSIZE	65536
@@ -79,6 +79,8 @@ enum imsg_type {
 	IMSG_MBOX_REQUEST,	/* struct msg_mbox_req (+ fd: APPEND bundle) */
 	IMSG_MBOX_SEARCH,	/* struct msg_mbox_search */
 	IMSG_MBOX_RESULT,	/* struct msg_mbox_result (+ fd: records) */
+	IMSG_MBOX_NOTIFY,	/* struct msg_session, peer id 0: the
+				 * session's account changed; look again */
 
 	/* ctl, through ctld, to vaultd: administration. */
 	IMSG_CTL_ADMIN,		/* struct msg_admin */
@@ -252,6 +254,16 @@ struct msg_admin {
  * here as MSG_MBOX_*), a few numbers, and for the operations that
  * return lists or bodies an fd: a sealed memfd holding the records
  * (common/mbox_stream.h) or the raw message.
+ *
+ * Unasked, vaultd sends imapd an IMSG_MBOX_NOTIFY (peer id 0) for each
+ * of its sessions on an account every time a write to that account's
+ * mailbox commits: a request of any session (the one that asked
+ * included) or a delivery.  (smtpd's sessions only submit mail and get
+ * none.)  It says nothing of what changed; the front looks again
+ * (STATUS, FETCH with MSG_FETCH_CHANGEDSINCE, VANISHED).  One comes per
+ * committed write and session, so a front may fold several into one
+ * look; to the session that asked, it comes just before the
+ * IMSG_MBOX_RESULT of its request.
  */
 #define MSG_MBOX_OK		0
 #define MSG_MBOX_ENOTFOUND	1
@@ -261,6 +273,16 @@ struct msg_admin {
 #define MSG_MBOX_EIO		5
 #define MSG_MBOX_ELIMIT		6
 #define MSG_MBOX_ESESSION	7	/* no such session: log in again */
+
+/* MBOX_OP_FETCH flags (vaultd's MBOX_FETCH_*). */
+#define MSG_FETCH_SEQ		0x01	/* ranges are sequence numbers */
+#define MSG_FETCH_NOMETA	0x02	/* no envelope, no bodystructure */
+#define MSG_FETCH_CHANGEDSINCE	0x04	/* only modseq > req.modseq */
+
+/* MBOX_OP_STORE store_op (vaultd's enum mbox_store_op). */
+#define MSG_STORE_REPLACE	0
+#define MSG_STORE_ADD		1
+#define MSG_STORE_REMOVE	2
 
 #define MSG_FOLDER_MAX		1024	/* folder name with NUL */
 #define MSG_RANGES_MAX		1024
@@ -273,11 +295,14 @@ enum mbox_op {
 	MBOX_OP_DELETE,		/* folder */
 	MBOX_OP_RENAME,		/* folder -> folder2 */
 	MBOX_OP_SUBSCRIBE,	/* folder, flags: 1 on, 0 off */
-	MBOX_OP_FETCH,		/* folder, ranges, flags: MBOX_FETCH_*;
+	MBOX_OP_FETCH,		/* folder, ranges, flags: MSG_FETCH_*;
+				 * with MSG_FETCH_CHANGEDSINCE only the
+				 * messages whose modseq > modseq (> 0);
 				 * fd: message records */
 	MBOX_OP_BODY,		/* folder, ranges[0].first = uid;
 				 * a = size; fd: the raw message */
-	MBOX_OP_STORE,		/* folder, ranges, store_op, flags, keywords,
+	MBOX_OP_STORE,		/* folder, ranges, store_op (MSG_STORE_*),
+				 * flags, keywords,
 				 * modseq = UNCHANGEDSINCE (0: none);
 				 * fd: count changed message records, then
 				 * a uids that failed the condition */

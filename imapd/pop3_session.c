@@ -73,15 +73,6 @@
 
 #define INBOX			"INBOX"
 
-/*
- * Values of msg_mbox_req fields that only vaultd/vault_mbox.h names,
- * and which fronts may not include: MBOX_FETCH_NOMETA, STORE_ADD and
- * STORE_REMOVE.  (They belong in msg.h as MSG_* mirrors.)
- */
-#define POP3_FETCH_NOMETA	0x02
-#define POP3_STORE_ADD		1
-#define POP3_STORE_REMOVE	2
-
 enum pop3_state {
 	POP3_AUTHORIZATION,
 	POP3_SASL,		/* AUTH PLAIN waits for the response line */
@@ -1062,7 +1053,7 @@ pop3_status_done(void *arg, struct imsg *imsg)
 	all.first = 1;
 	all.last = UINT32_MAX;
 	p->req = pop3_mbox_request(p->vsession, MBOX_OP_FETCH,
-	    POP3_FETCH_NOMETA, &all, 1, 0, pop3_fetch_done, s);
+	    MSG_FETCH_NOMETA, &all, 1, 0, pop3_fetch_done, s);
 	if (p->req == 0)
 		pop3_open_failed(s, "the vault is not reachable", 0);
 }
@@ -1765,7 +1756,7 @@ upd_step(struct pop3_update *u)
 	else
 		u->req = pop3_mbox_request(u->vsession, MBOX_OP_STORE,
 		    MAILFLAG_DELETED, r, (uint32_t)n, u->phase == UPD_STORE ?
-		    POP3_STORE_ADD : POP3_STORE_REMOVE, upd_done, u);
+		    MSG_STORE_ADD : MSG_STORE_REMOVE, upd_done, u);
 	if (u->req == 0) {
 		log_warnx("pop3: session %u: update: the vault is not "
 		    "reachable", u->id);

@@ -44,6 +44,9 @@ struct vault		 vault;
 static TAILQ_HEAD(, vault_account) accounts =
     TAILQ_HEAD_INITIALIZER(accounts);
 
+/* Where the notifications for each front's sessions go, if anywhere. */
+static struct imsgev	*fronts[ROLE_COUNT];
+
 static void	 account_grace_cb(int, short, void *);
 static int	 account_import_cb(void *, const char *, const void *, size_t);
 
@@ -73,15 +76,66 @@ account_unlocked(const unsigned char *id)
 	return (NULL);
 }
 
-/* Record the mailbox's commit counter: the freshness check's anchor. */
+/*
+ * After a write call on the mailbox: record its commit counter (the
+ * freshness check's anchor) and, if the write committed anything, tell
+ * the sessions.  Every write comes through here: mailbox requests,
+ * deliveries, the spool import at unlock.
+ */
 int
 account_committed(struct vault_account *a)
 {
-	if (dir_counter_set(a->id, mbox_counter(a->mbox)) != DIR_OK) {
+	uint64_t	 counter;
+	int		 rv = 0;
+
+	counter = mbox_counter(a->mbox);
+	if (dir_counter_set(a->id, counter) != DIR_OK) {
 		log_warnx("%s: cannot record the commit counter", a->address);
-		return (-1);
+		rv = -1;
 	}
-	return (0);
+	/* A call that changed nothing committed nothing: no news. */
+	if (counter != a->counter) {
+		a->counter = counter;
+		account_notify(a);
+	}
+	return (rv);
+}
+
+/* The channel to the front of a role, for notifications; or NULL. */
+void
+account_set_front(enum proc_role role, struct imsgev *iev)
+{
+	if ((unsigned int)role < ROLE_COUNT)
+		fronts[role] = iev;
+}
+
+/*
+ * Tell every session on the account, the one that made the change too,
+ * that it should look again: one IMSG_MBOX_NOTIFY each, to the front
+ * that holds it.  Sessions of a front that has no channel set here
+ * (smtpd's, which only submit) get none.
+ */
+void
+account_notify(struct vault_account *a)
+{
+	struct vault_session	*s;
+	struct msg_session	 m;
+	struct imsgev		*iev;
+	unsigned int		 n = 0;
+
+	TAILQ_FOREACH(s, &a->sessions, entry) {
+		if ((unsigned int)s->owner >= ROLE_COUNT ||
+		    (iev = fronts[s->owner]) == NULL)
+			continue;
+		memset(&m, 0, sizeof(m));
+		m.session = s->id;
+		if (imsgev_compose(iev, IMSG_MBOX_NOTIFY, 0, -1, &m,
+		    sizeof(m)) == 0)
+			n++;
+	}
+	if (n > 0)
+		log_debug("%s: changed; %u session%s notified", a->address,
+		    n, n == 1 ? "" : "s");
 }
 
 static int
@@ -127,6 +181,7 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 		keys_secrets_free(secrets);
 		return (-1);
 	}
+	TAILQ_INIT(&a->sessions);
 	memcpy(a->id, da->id, sizeof(a->id));
 	strlcpy(a->address, da->address, sizeof(a->address));
 	a->secrets = secrets;

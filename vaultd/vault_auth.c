@@ -342,6 +342,7 @@ session_new(enum proc_role owner, struct vault_account *a)
 	s->owner = owner;
 	s->account = a;
 	sessions[id] = s;
+	TAILQ_INSERT_TAIL(&a->sessions, s, entry);
 	account_hold(a);
 	return (id);
 }
@@ -363,6 +364,7 @@ session_end(uint32_t id, enum proc_role owner)
 	if ((s = session_get(id, owner)) == NULL)
 		return;
 	sessions[id] = NULL;
+	TAILQ_REMOVE(&s->account->sessions, s, entry);
 	account_release(s->account);
 	free(s);
 }

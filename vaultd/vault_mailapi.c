@@ -48,6 +48,12 @@ _Static_assert(MSG_KEYWORDS_MAX == MBOX_KEYWORDS_MAX * MBOX_KEYWORD_MAX,
 _Static_assert(MSG_RANGES_MAX <= MBOX_RANGES_MAX, "range counts");
 _Static_assert(MSG_MBOX_ELIMIT == MBOX_ELIMIT && MSG_MBOX_EIO == MBOX_EIO &&
     MSG_MBOX_OK == MBOX_OK, "status codes");
+_Static_assert(MSG_FETCH_SEQ == MBOX_FETCH_SEQ &&
+    MSG_FETCH_NOMETA == MBOX_FETCH_NOMETA &&
+    MSG_FETCH_CHANGEDSINCE == MBOX_FETCH_CHANGEDSINCE, "fetch flags");
+_Static_assert(MSG_STORE_REPLACE == STORE_REPLACE &&
+    MSG_STORE_ADD == STORE_ADD && MSG_STORE_REMOVE == STORE_REMOVE,
+    "store operations");
 
 #define RESULT_SEALS	(F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | \
 			    F_SEAL_SEAL)
@@ -141,8 +147,12 @@ req_check(const struct msg_mbox_req *q, int fd)
 		return ("too many ranges");
 	switch (q->op) {
 	case MBOX_OP_FETCH:
-		if ((q->flags & ~(MBOX_FETCH_SEQ | MBOX_FETCH_NOMETA)) != 0)
+		if ((q->flags & ~(MSG_FETCH_SEQ | MSG_FETCH_NOMETA |
+		    MSG_FETCH_CHANGEDSINCE)) != 0)
 			return ("bad fetch flags");
+		if ((q->flags & MSG_FETCH_CHANGEDSINCE) &&
+		    (q->modseq == 0 || q->modseq > INT64_MAX))
+			return ("bad changedsince");
 		/* FALLTHROUGH */
 	case MBOX_OP_BODY:
 	case MBOX_OP_COPY:
@@ -153,8 +163,9 @@ req_check(const struct msg_mbox_req *q, int fd)
 	case MBOX_OP_STORE:
 		if (q->nranges == 0)
 			return ("no ranges");
-		if (q->store_op != STORE_REPLACE && q->store_op != STORE_ADD &&
-		    q->store_op != STORE_REMOVE)
+		if (q->store_op != MSG_STORE_REPLACE &&
+		    q->store_op != MSG_STORE_ADD &&
+		    q->store_op != MSG_STORE_REMOVE)
 			return ("bad store operation");
 		if ((q->flags & ~MAILFLAG_ALL) != 0)
 			return ("bad flags");
@@ -498,8 +509,8 @@ run_request(struct mailreq *r, const struct msg_mbox_req *q, int fd)
 	case MBOX_OP_SUBSCRIBE:
 		return (mbox_folder_subscribe(m, q->folder, q->flags));
 	case MBOX_OP_FETCH:
-		return (mbox_fetch(m, q->folder, ranges, q->nranges,
-		    (int)q->flags, msg_cb, r));
+		return (mbox_fetch_since(m, q->folder, ranges, q->nranges,
+		    (int)q->flags, q->modseq, msg_cb, r));
 	case MBOX_OP_BODY:
 		/* The raw message itself, not records. */
 		if ((rc = mbox_body_write(m, q->folder, ranges[0].first,

@@ -58,7 +58,8 @@
  *		and SEARCH on flags touch only this table.  A COPY shares
  *		content and blob (messages are immutable); a trigger
  *		deletes them with their last message.  keywords is the
- *		normalised space-separated list.
+ *		normalised space-separated list.  An index on (folder_id,
+ *		modseq) finds what changed since a modseq (CHANGEDSINCE).
  *
  *	expunged(folder_id, uid, modseq, PRIMARY KEY(folder_id, uid))
  *		For QRESYNC VANISHED: what was expunged, at which modseq.
@@ -246,9 +247,11 @@ static int	 seq_advance(struct mbox *, int64_t, struct seqpos *,
 		    uint32_t);
 static int	 seq_to_uid(struct mbox *, int64_t, struct mbox_range *,
 		    size_t *);
+static int	 seq_skip(struct mbox *, sqlite3_stmt *, int64_t,
+		    struct seqpos *, uint32_t);
 static int	 fetch_ranges(struct mbox *, int64_t,
-		    const struct mbox_range *, size_t, int, mbox_msg_cb,
-		    void *);
+		    const struct mbox_range *, size_t, int, uint64_t,
+		    mbox_msg_cb, void *);
 static int	 append_locked(struct mbox *, struct finfo *,
 		    const struct bundle *, uint32_t, const char *,
 		    uint32_t *);
@@ -1211,6 +1214,30 @@ seq_advance(struct mbox *m, int64_t fid, struct seqpos *sp, uint32_t first)
 }
 
 /*
+ * seq_advance() with a counting statement prepared once, for a walk
+ * that skips messages (CHANGEDSINCE) and so counts before every row.
+ */
+static int
+seq_skip(struct mbox *m, sqlite3_stmt *cnt, int64_t fid, struct seqpos *sp,
+    uint32_t first)
+{
+	int	 rc;
+
+	if (first <= sp->lastuid || first - sp->lastuid == 1)
+		return (MBOX_OK);
+	if ((rc = sqlite3_reset(cnt)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(cnt, 1, fid)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(cnt, 2, sp->lastuid)) != SQLITE_OK ||
+	    (rc = sqlite3_bind_int64(cnt, 3, first)) != SQLITE_OK ||
+	    (rc = sqlite3_step(cnt)) != SQLITE_ROW)
+		return (db_fail(m, "seq", rc == SQLITE_DONE ? SQLITE_CORRUPT :
+		    rc));
+	sp->seq += (uint32_t)sqlite3_column_int64(cnt, 0);
+	sp->lastuid = first - 1;
+	return (MBOX_OK);
+}
+
+/*
  * Turn normalised sequence-number ranges (within 1..count) into the
  * uid ranges they cover, in place; they stay sorted and disjoint.
  */
@@ -1244,38 +1271,66 @@ seq_to_uid(struct mbox *m, int64_t fid, struct mbox_range *r, size_t *n)
 /*
  * Call cb for every message in the (normalised) uid ranges, in uid
  * order, with sequence numbers.  Without meta, envelope and body
- * structure are not read (and are NULL).  The caller holds a
- * transaction.  A callback that returns non-zero ends the walk.
+ * structure are not read (and are NULL).  With since > 0, only the
+ * messages whose modseq is above it: the index on (folder_id, modseq)
+ * finds them, and the messages between them are only counted, for the
+ * sequence numbers.  The caller holds a transaction.  A callback that
+ * returns non-zero ends the walk.
  */
 static int
 fetch_ranges(struct mbox *m, int64_t fid, const struct mbox_range *r,
-    size_t n, int meta, mbox_msg_cb cb, void *arg)
+    size_t n, int meta, uint64_t since, mbox_msg_cb cb, void *arg)
 {
+	static const char *const sql[2][2] = {
+		{
+			"SELECT m.uid, m.modseq, m.flags, m.keywords,"
+			" m.internaldate, m.size FROM messages m"
+			" WHERE m.folder_id = ?1 AND m.uid >= ?2"
+			" AND m.uid <= ?3 ORDER BY m.uid",
+			"SELECT m.uid, m.modseq, m.flags, m.keywords,"
+			" m.internaldate, m.size, c.envelope, c.bodystructure"
+			" FROM messages m CROSS JOIN content c"
+			" ON c.id = m.content_id"
+			" WHERE m.folder_id = ?1 AND m.uid >= ?2"
+			" AND m.uid <= ?3 ORDER BY m.uid"
+		}, {
+			/* Else SQLite reads every row in the uid range. */
+			"SELECT m.uid, m.modseq, m.flags, m.keywords,"
+			" m.internaldate, m.size"
+			" FROM messages m INDEXED BY messages_modseq"
+			" WHERE m.folder_id = ?1 AND m.modseq > ?4"
+			" AND m.uid >= ?2 AND m.uid <= ?3 ORDER BY m.uid",
+			"SELECT m.uid, m.modseq, m.flags, m.keywords,"
+			" m.internaldate, m.size, c.envelope, c.bodystructure"
+			" FROM messages m INDEXED BY messages_modseq"
+			" CROSS JOIN content c ON c.id = m.content_id"
+			" WHERE m.folder_id = ?1 AND m.modseq > ?4"
+			" AND m.uid >= ?2 AND m.uid <= ?3 ORDER BY m.uid"
+		}
+	};
 	struct mbox_msg		 msg;
 	struct seqpos		 sp = { 0, 0 };
-	sqlite3_stmt		*st;
+	sqlite3_stmt		*st = NULL, *cnt = NULL;
 	const unsigned char	*kw;
 	size_t			 i;
 	int			 rc, ret;
 
-	if ((ret = db_prepare(m, "fetch", meta ?
-	    "SELECT m.uid, m.modseq, m.flags, m.keywords, m.internaldate,"
-	    " m.size, c.envelope, c.bodystructure FROM messages m"
-	    " CROSS JOIN content c ON c.id = m.content_id"
-	    " WHERE m.folder_id = ?1 AND m.uid >= ?2 AND m.uid <= ?3"
-	    " ORDER BY m.uid" :
-	    "SELECT m.uid, m.modseq, m.flags, m.keywords, m.internaldate,"
-	    " m.size FROM messages m"
-	    " WHERE m.folder_id = ?1 AND m.uid >= ?2 AND m.uid <= ?3"
-	    " ORDER BY m.uid", &st)) != MBOX_OK)
+	if ((ret = db_prepare(m, "fetch", sql[since > 0][meta != 0],
+	    &st)) != MBOX_OK)
 		return (ret);
+	if (since > 0 && (ret = db_prepare(m, "seq", "SELECT count(*)"
+	    " FROM messages WHERE folder_id = ?1 AND uid > ?2 AND uid < ?3",
+	    &cnt)) != MBOX_OK)
+		goto out;
 	for (i = 0; i < n; i++) {
 		if ((ret = seq_advance(m, fid, &sp, r[i].first)) != MBOX_OK)
 			goto out;
 		if ((rc = sqlite3_reset(st)) != SQLITE_OK ||
 		    (rc = sqlite3_bind_int64(st, 1, fid)) != SQLITE_OK ||
 		    (rc = sqlite3_bind_int64(st, 2, r[i].first)) != SQLITE_OK ||
-		    (rc = sqlite3_bind_int64(st, 3, r[i].last)) != SQLITE_OK) {
+		    (rc = sqlite3_bind_int64(st, 3, r[i].last)) != SQLITE_OK ||
+		    (since > 0 && (rc = sqlite3_bind_int64(st, 4,
+		    (int64_t)since)) != SQLITE_OK)) {
 			ret = db_fail(m, "fetch", rc);
 			goto out;
 		}
@@ -1304,6 +1359,9 @@ fetch_ranges(struct mbox *m, int64_t fid, const struct mbox_range *r,
 					goto out;
 				}
 			}
+			if (since > 0 && (ret = seq_skip(m, cnt, fid, &sp,
+			    msg.uid)) != MBOX_OK)
+				goto out;
 			sp.seq++;
 			sp.lastuid = msg.uid;
 			msg.seq = sp.seq;
@@ -1319,6 +1377,7 @@ fetch_ranges(struct mbox *m, int64_t fid, const struct mbox_range *r,
 	}
 	ret = MBOX_OK;
  out:
+	sqlite3_finalize(cnt);
 	sqlite3_finalize(st);
 	return (ret);
 }
@@ -2402,6 +2461,14 @@ int
 mbox_fetch(struct mbox *m, const char *folder, const struct mbox_range *r,
     size_t n, int how, mbox_msg_cb cb, void *arg)
 {
+	return (mbox_fetch_since(m, folder, r, n, how, 0, cb, arg));
+}
+
+int
+mbox_fetch_since(struct mbox *m, const char *folder,
+    const struct mbox_range *r, size_t n, int how, uint64_t changedsince,
+    mbox_msg_cb cb, void *arg)
+{
 	char			 nm[MBOX_NAME_MAX];
 	struct finfo		 f;
 	struct mbox_range	*nr = NULL;
@@ -2410,8 +2477,12 @@ mbox_fetch(struct mbox *m, const char *folder, const struct mbox_range *r,
 	int			 ret;
 
 	if (m == NULL || cb == NULL || r == NULL || n == 0 ||
-	    n > MBOX_RANGES_MAX ||
-	    (how & ~(MBOX_FETCH_SEQ | MBOX_FETCH_NOMETA)) != 0)
+	    n > MBOX_RANGES_MAX || (how & ~(MBOX_FETCH_SEQ |
+	    MBOX_FETCH_NOMETA | MBOX_FETCH_CHANGEDSINCE)) != 0)
+		return (MBOX_EINVAL);
+	if ((how & MBOX_FETCH_CHANGEDSINCE) == 0)
+		changedsince = 0;
+	else if (changedsince == 0 || changedsince > INT64_MAX)
 		return (MBOX_EINVAL);
 	if ((ret = name_norm(folder, nm)) != MBOX_OK)
 		return (ret);
@@ -2430,7 +2501,8 @@ mbox_fetch(struct mbox *m, const char *folder, const struct mbox_range *r,
 	    (ret = seq_to_uid(m, f.id, nr, &nn)) != MBOX_OK)
 		goto fail;
 	if ((ret = fetch_ranges(m, f.id, nr, nn,
-	    (how & MBOX_FETCH_NOMETA) == 0, cb, arg)) != MBOX_OK)
+	    (how & MBOX_FETCH_NOMETA) == 0, changedsince, cb, arg)) !=
+	    MBOX_OK)
 		goto fail;
 	free(nr);
 	return (tx_end(m));

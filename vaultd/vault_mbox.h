@@ -52,9 +52,10 @@
 #define MBOX_RANGES_MAX		1024	/* ranges in one set */
 #define MBOX_IMPORT_NAME_MAX	256	/* spool entry name, with NUL */
 
-/* mbox_fetch() "byseq" argument: bits. */
+/* mbox_fetch() "how" argument: bits. */
 #define MBOX_FETCH_SEQ		0x01	/* ranges are sequence numbers */
 #define MBOX_FETCH_NOMETA	0x02	/* no envelope/bodystructure */
+#define MBOX_FETCH_CHANGEDSINCE	0x04	/* modseq > changedsince */
 
 enum mbox_special {
 	SPECIAL_NONE,
@@ -137,6 +138,11 @@ typedef int (*mbox_uidpair_cb)(void *, uint32_t, uint32_t);
  *
  * mbox_fetch(): "*" is UINT32_MAX, reversed ranges are swapped;
  * messages in ascending uid order, with sequence numbers.
+ * mbox_fetch_since(): the same, and with MBOX_FETCH_CHANGEDSINCE only
+ * the messages whose modseq is above changedsince, which must then be
+ * 1..INT64_MAX (else MBOX_EINVAL); without it, changedsince is
+ * ignored.  Sequence numbers still count every message.  mbox_fetch()
+ * is mbox_fetch_since() with changedsince 0.
  * mbox_store(): uid ranges.  keywords is a space-separated list of
  * IMAP atoms (no system flags): MBOX_EINVAL if malformed, MBOX_ELIMIT
  * if a message would get more than MBOX_KEYWORDS_MAX.  Keywords compare
@@ -173,6 +179,9 @@ int	 mbox_append(struct mbox *, const char *, const struct bundle *,
 	    uint32_t, const char *, uint32_t *, uint32_t *);
 int	 mbox_fetch(struct mbox *, const char *, const struct mbox_range *,
 	    size_t, int, mbox_msg_cb, void *);
+int	 mbox_fetch_since(struct mbox *, const char *,
+	    const struct mbox_range *, size_t, int, uint64_t, mbox_msg_cb,
+	    void *);
 int	 mbox_body_write(struct mbox *, const char *, uint32_t, int);
 int	 mbox_store(struct mbox *, const char *, const struct mbox_range *,
 	    size_t, enum mbox_store_op, uint32_t, const char *, uint64_t,

@@ -51,6 +51,7 @@ static struct vault_peer peers[VAULT_MAX_PEERS];
 
 static void	 vaultd_conf(struct child_conf *, struct child_conf *);
 static void	 vaultd_peer(enum proc_role, int);
+static void	 vaultd_drop(struct vault_peer *);
 static void	 vaultd_dispatch(struct imsgev *, struct imsg *);
 static int	 vaultd_open(void);
 static void	 vaultd_authfail(const char *, long long, const char *);
@@ -182,10 +183,8 @@ vaultd_peer(enum proc_role role, int fd)
 	}
 	for (i = 0; i < VAULT_MAX_PEERS; i++) {
 		p = &peers[i];
-		if (p->iev.active && p->role == role) {
-			imsgev_clear(&p->iev);
-			session_end_all(role);
-		}
+		if (p->iev.active && p->role == role)
+			vaultd_drop(p);
 		if (!p->iev.active && slot == NULL)
 			slot = p;
 	}
@@ -201,6 +200,21 @@ vaultd_peer(enum proc_role role, int fd)
 	    imsgbuf_set_maxsize(&slot->iev.ibuf, IMSG_VAULT_MAXSIZE) == -1)
 		fatal("%s", __func__);
 	/* Bundles travel as fds; their size is checked when read. */
+	/*
+	 * imapd's sessions hear of changes to their mailboxes; smtpd's
+	 * only submit mail and would not know the message.
+	 */
+	if (role == ROLE_IMAPD)
+		account_set_front(role, &slot->iev);
+}
+
+/* A front's channel is gone or refused: its sessions go with it. */
+static void
+vaultd_drop(struct vault_peer *p)
+{
+	account_set_front(p->role, NULL);
+	session_end_all(p->role);
+	imsgev_clear(&p->iev);
 }
 
 static void
@@ -312,8 +326,7 @@ vaultd_dispatch(struct imsgev *iev, struct imsg *imsg)
 	struct msg_session	 s;
 
 	if (imsg == NULL) {
-		session_end_all(p->role);
-		imsgev_clear(iev);
+		vaultd_drop(p);
 		return;
 	}
 	if (imsg->hdr.type != IMSG_VAULT_HELLO && !p->greeted)
@@ -355,8 +368,7 @@ vaultd_dispatch(struct imsgev *iev, struct imsg *imsg)
 	    msg_type_name(imsg->hdr.type), role_name(p->role));
 	log_audit("vault-bad-request", "peer=%s type=%u", role_name(p->role),
 	    imsg->hdr.type);
-	session_end_all(p->role);
-	imsgev_clear(iev);
+	vaultd_drop(p);
 }
 
 /* Requests from ctld: administration for ctl. */

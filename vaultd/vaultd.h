@@ -45,10 +45,12 @@
 /* An account whose keys are open: some session uses it, or its grace. */
 struct vault_account {
 	TAILQ_ENTRY(vault_account)	 entry;
+	TAILQ_HEAD(, vault_session)	 sessions;
 	unsigned char			 id[ACCOUNT_ID_LEN];
 	char				 address[ADDRESS_MAX];
 	struct account_secrets		*secrets;
 	struct mbox			*mbox;
+	uint64_t			 counter;	/* at the last notify */
 	unsigned int			 nsessions;
 	struct event			 grace_ev;
 	unsigned char			*verifiers;	/* sodium_malloc'd */
@@ -56,6 +58,7 @@ struct vault_account {
 };
 
 struct vault_session {
+	TAILQ_ENTRY(vault_session) entry;	/* in its account's list */
 	uint32_t		 id;
 	enum proc_role		 owner;		/* the front that holds it */
 	struct vault_account	*account;
@@ -85,6 +88,8 @@ void	 account_lock(struct vault_account *);
 int	 account_deliver(const char *, const void *, size_t);
 void	 account_mailbox_path(const unsigned char *, char *, size_t);
 int	 account_committed(struct vault_account *);
+void	 account_set_front(enum proc_role, struct imsgev *);
+void	 account_notify(struct vault_account *);
 
 /* vault_auth.c */
 int	 auth_login(const char *, const char *, size_t, const char *,

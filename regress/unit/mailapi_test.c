@@ -69,6 +69,8 @@ static uint32_t		 sid;		/* alice, imapd */
 static uint32_t		 sid_bob;	/* bob, imapd */
 static uint32_t		 sid_smtpd;	/* alice, but smtpd's */
 static uint32_t		 next_reqid = 100;
+static struct imsgev	 smtpd_iev;	/* a second front: notices only */
+static struct imsgbuf	 smtpd_front;
 static struct rlimit	 saved_nofile;
 
 /* The messages appended, by INBOX uid (1-based). */
@@ -96,6 +98,11 @@ static void	 search_op(struct search_program *, uint32_t, uint64_t,
 static uint32_t	 search(struct msg_mbox_search *, uint32_t *, size_t,
 		    int *);
 static int	 read_all(const void *, size_t, int);
+static size_t	 collect(struct imsgbuf *, uint32_t, uint32_t *, size_t,
+		    struct msg_mbox_result *);
+static int	 call_notified(struct msg_mbox_req *, uint32_t, int,
+		    uint32_t *, size_t *, uint32_t *, size_t *);
+static int	 same2(const uint32_t *, size_t, uint32_t, uint32_t);
 static int	 rm_cb(const char *, const struct stat *, int, struct FTW *);
 
 static void
@@ -585,7 +592,7 @@ test_fetch(void)
 
 	/* By sequence number, without metadata; "*:2" is "2:*". */
 	req(&q, MBOX_OP_FETCH, "INBOX");
-	q.flags = MBOX_FETCH_SEQ | MBOX_FETCH_NOMETA;
+	q.flags = MSG_FETCH_SEQ | MSG_FETCH_NOMETA;
 	q.nranges = 1;
 	q.ranges[0].first = UINT32_MAX;
 	q.ranges[0].last = 2;
@@ -628,7 +635,7 @@ test_fetch(void)
 	q.nranges = 1;
 	q.ranges[0].first = 1;
 	q.ranges[0].last = 1;
-	q.flags = 0x04;
+	q.flags = 0x08;
 	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
 }
 
@@ -672,7 +679,7 @@ test_store(void)
 
 	/* \Flagged on all three: each changes, with a new modseq. */
 	req(&q, MBOX_OP_STORE, "INBOX");
-	q.store_op = STORE_ADD;
+	q.store_op = MSG_STORE_ADD;
 	q.flags = MAILFLAG_FLAGGED;
 	q.nranges = 1;
 	q.ranges[0].first = 1;
@@ -704,7 +711,7 @@ test_store(void)
 
 	/* A keyword on uid 2 only: it moves past the others. */
 	req(&q, MBOX_OP_STORE, "INBOX");
-	q.store_op = STORE_ADD;
+	q.store_op = MSG_STORE_ADD;
 	strlcpy(q.keywords, "$Work", sizeof(q.keywords));
 	q.nranges = 1;
 	q.ranges[0].first = 2;
@@ -721,7 +728,7 @@ test_store(void)
 
 	/* UNCHANGEDSINCE: 1 and 3 change, 2 fails the condition. */
 	req(&q, MBOX_OP_STORE, "INBOX");
-	q.store_op = STORE_REMOVE;
+	q.store_op = MSG_STORE_REMOVE;
 	q.flags = MAILFLAG_FLAGGED;
 	q.modseq = ms[3];
 	q.nranges = 1;
@@ -742,7 +749,7 @@ test_store(void)
 
 	/* STORE_REPLACE of the keywords; then the refusals. */
 	req(&q, MBOX_OP_STORE, "INBOX");
-	q.store_op = STORE_REPLACE;
+	q.store_op = MSG_STORE_REPLACE;
 	q.flags = MAILFLAG_SEEN;
 	q.nranges = 1;
 	q.ranges[0].first = 3;
@@ -756,13 +763,124 @@ test_store(void)
 	mbox_stream_free(buf, len);
 	q.store_op = 7;
 	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
-	q.store_op = STORE_ADD;
+	q.store_op = MSG_STORE_ADD;
 	q.flags = 0x40;
 	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
 	q.flags = 0;
 	strlcpy(q.keywords, "\\Seen", sizeof(q.keywords));
 	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
 	check_counter();
+}
+
+/* FETCH CHANGEDSINCE: what a STORE changed, and nothing else. */
+static void
+test_changedsince(void)
+{
+	struct msg_mbox_req		 q;
+	struct msg_mbox_result		 res;
+	struct mbox_stream_r		 r;
+	struct mbox_stream_msg		 m;
+	struct mbox_stream_folder	 f;
+	void				*buf;
+	size_t				 len;
+	uint64_t			 since, ms;
+	int				 fd;
+
+	CHECK(status_of_folder("INBOX", &f) == MSG_MBOX_OK);
+	since = f.highestmodseq;
+	CHECK(since > 0);
+	req(&q, MBOX_OP_FETCH, "INBOX");
+	q.flags = MSG_FETCH_CHANGEDSINCE;
+	q.modseq = since;
+	q.nranges = 1;
+	q.ranges[0].first = 1;
+	q.ranges[0].last = UINT32_MAX;
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK && res.count == 0);
+	buf = result_buf(fd, &len);
+	CHECK(len == 0);
+	mbox_stream_free(buf, len);
+
+	/* \Answered on uid 2: it alone comes back, in full. */
+	req(&q, MBOX_OP_STORE, "INBOX");
+	q.store_op = MSG_STORE_ADD;
+	q.flags = MAILFLAG_ANSWERED;
+	q.nranges = 1;
+	q.ranges[0].first = 2;
+	q.ranges[0].last = 2;
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK && res.count == 1);
+	close(fd);
+	req(&q, MBOX_OP_FETCH, "INBOX");
+	q.flags = MSG_FETCH_CHANGEDSINCE;
+	q.modseq = since;
+	q.nranges = 1;
+	q.ranges[0].first = 1;
+	q.ranges[0].last = UINT32_MAX;
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK && res.count == 1);
+	buf = result_buf(fd, &len);
+	mbox_stream_r_init(&r, buf, len);
+	CHECK(mbox_stream_next_msg(&r, &m) == 1);
+	CHECK(m.uid == 2 && m.seq == 2 && m.modseq > since);
+	CHECK((m.flags & MAILFLAG_ANSWERED) != 0);
+	CHECK_STR(m.keywords, "$Work");
+	CHECK(m.envlen == strlen(envelopes[2]) &&
+	    memcmp(m.envelope, envelopes[2], m.envlen) == 0);
+	CHECK(m.bslen == strlen(BODYSTRUCTURE));
+	CHECK(mbox_stream_next_msg(&r, &m) == 0);
+	mbox_stream_free(buf, len);
+	CHECK(status_of_folder("INBOX", &f) == MSG_MBOX_OK);
+	ms = f.highestmodseq;
+	CHECK(ms > since);
+
+	/* By sequence number, without metadata, in two ranges. */
+	req(&q, MBOX_OP_FETCH, "INBOX");
+	q.flags = MSG_FETCH_CHANGEDSINCE | MSG_FETCH_SEQ | MSG_FETCH_NOMETA;
+	q.modseq = since;
+	q.nranges = 2;
+	q.ranges[0].first = 3;
+	q.ranges[0].last = 3;
+	q.ranges[1].first = 1;
+	q.ranges[1].last = 2;
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK && res.count == 1);
+	buf = result_buf(fd, &len);
+	mbox_stream_r_init(&r, buf, len);
+	CHECK(mbox_stream_next_msg(&r, &m) == 1);
+	CHECK(m.uid == 2 && m.seq == 2 && m.envelope == NULL);
+	CHECK(mbox_stream_next_msg(&r, &m) == 0);
+	mbox_stream_free(buf, len);
+	/* Outside the ranges: nothing. */
+	q.nranges = 1;
+	q.ranges[0].first = 3;
+	q.ranges[0].last = UINT32_MAX;
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK && res.count == 0);
+	close(fd);
+	/* Since the new highest modseq: nothing. */
+	q.modseq = ms;
+	q.ranges[0].first = 1;
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK && res.count == 0);
+	close(fd);
+
+	/* The flag needs a modseq, and one SQLite can hold. */
+	q.modseq = 0;
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	q.modseq = (uint64_t)INT64_MAX + 1;
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	q.modseq = UINT64_MAX;
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	/* Without the flag, a modseq changes nothing. */
+	req(&q, MBOX_OP_FETCH, "INBOX");
+	q.modseq = ms;
+	q.nranges = 1;
+	q.ranges[0].first = 1;
+	q.ranges[0].last = UINT32_MAX;
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK && res.count == 3);
+	close(fd);
 }
 
 static void
@@ -853,7 +971,7 @@ test_expunge(void)
 	int				 fd;
 
 	req(&q, MBOX_OP_STORE, "Archive");
-	q.store_op = STORE_ADD;
+	q.store_op = MSG_STORE_ADD;
 	q.flags = MAILFLAG_DELETED;
 	q.nranges = 1;
 	q.ranges[0].first = 1;
@@ -1036,6 +1154,209 @@ test_sessions(void)
 	CHECK(call_status(&q, -1) == MSG_MBOX_ESESSION);
 }
 
+/*
+ * Read everything vaultd has sent on one front's channel: the sessions
+ * of the notices, in order, into sids; and, when reqid is not 0, the
+ * one result with that peer id, which must come last.
+ */
+static size_t
+collect(struct imsgbuf *ib, uint32_t reqid, uint32_t *sids, size_t max,
+    struct msg_mbox_result *res)
+{
+	struct msg_session	 ms;
+	struct imsg		 imsg;
+	ssize_t			 n;
+	size_t			 nsids = 0;
+	int			 results = 0, fd;
+
+	for (;;) {
+		n = imsgbuf_read(ib);
+		if (n == -1 && errno == EAGAIN)
+			break;
+		CHECK(n > 0);
+	}
+	while ((n = imsg_get(ib, &imsg)) > 0) {
+		CHECK(msg_check(&imsg) == 0);
+		CHECK(results == 0);
+		fd = imsg_get_fd(&imsg);
+		if (imsg.hdr.type == IMSG_MBOX_NOTIFY) {
+			CHECK(imsg.hdr.peerid == 0 && fd == -1);
+			CHECK(imsg_get_data(&imsg, &ms, sizeof(ms)) == 0);
+			CHECK(nsids < max);
+			sids[nsids++] = ms.session;
+		} else {
+			CHECK(reqid != 0);
+			CHECK(imsg.hdr.type == IMSG_MBOX_RESULT);
+			CHECK(imsg.hdr.peerid == reqid);
+			CHECK(imsg_get_data(&imsg, res, sizeof(*res)) == 0);
+			if (fd != -1)
+				close(fd);
+			results++;
+		}
+		imsg_free(&imsg);
+	}
+	CHECK(n == 0);
+	CHECK(results == (reqid != 0 ? 1 : 0));
+	return (nsids);
+}
+
+/*
+ * One request, answered; then what each front got: the notices on the
+ * imapd channel (the result's too) and on the smtpd one.  The status.
+ */
+static int
+call_notified(struct msg_mbox_req *q, uint32_t session, int fd,
+    uint32_t *imap, size_t *nimap, uint32_t *smtp, size_t *nsmtp)
+{
+	struct msg_mbox_result	 res;
+	uint32_t		 reqid = next_reqid++;
+
+	q->session = session;
+	CHECK(imsg_compose(&front, IMSG_MBOX_REQUEST, reqid, 0, fd, q,
+	    sizeof(*q)) == 0);
+	CHECK(imsgbuf_flush(&front) == 0);
+	vault_pump(1);
+	CHECK(imsgbuf_flush(&smtpd_iev.ibuf) == 0);
+	*nimap = collect(&front, reqid, imap, 8, &res);
+	*nsmtp = collect(&smtpd_front, 0, smtp, 8, NULL);
+	return (res.status);
+}
+
+/* Exactly the sessions a and b, in either order. */
+static int
+same2(const uint32_t *v, size_t n, uint32_t a, uint32_t b)
+{
+	return (n == 2 && ((v[0] == a && v[1] == b) ||
+	    (v[0] == b && v[1] == a)));
+}
+
+/*
+ * Every committed write tells every session of the account, through
+ * the front that holds it; reads, writes that change nothing and other
+ * accounts' writes tell nobody.
+ */
+static void
+test_notify(void)
+{
+	struct msg_mbox_req	 q;
+	uint32_t		 imap[8], smtp[8], sid2;
+	size_t			 nimap, nsmtp, len;
+	void			*data;
+	int			 sp[2], fd;
+
+	CHECK((sid2 = session_new(ROLE_IMAPD, alice)) != 0);
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp) == 0);
+	CHECK(imsgev_init(&smtpd_iev, sp[0], "smtpd", noop_handler, NULL,
+	    1) == 0);
+	CHECK(imsgbuf_init(&smtpd_front, sp[1]) == 0);
+
+	/* No channel set: nobody hears (what the tests before relied on). */
+	req(&q, MBOX_OP_CREATE, "Notify");
+	CHECK(call_notified(&q, sid, -1, imap, &nimap, smtp, &nsmtp) ==
+	    MSG_MBOX_OK);
+	CHECK(nimap == 0 && nsmtp == 0);
+	account_set_front(ROLE_IMAPD, &vault_iev);
+	account_set_front(ROLE_SMTPD, &smtpd_iev);
+
+	/* APPEND by one session: both imapd sessions, and smtpd's. */
+	req(&q, MBOX_OP_APPEND, "Notify");
+	CHECK(call_notified(&q, sid, bundle_fd(1), imap, &nimap, smtp,
+	    &nsmtp) == MSG_MBOX_OK);
+	CHECK(same2(imap, nimap, sid, sid2));
+	CHECK(nsmtp == 1 && smtp[0] == sid_smtpd);
+	req(&q, MBOX_OP_APPEND, "Notify");
+	CHECK(call_notified(&q, sid2, bundle_fd(2), imap, &nimap, smtp,
+	    &nsmtp) == MSG_MBOX_OK);
+	CHECK(same2(imap, nimap, sid, sid2));
+	CHECK(nsmtp == 1 && smtp[0] == sid_smtpd);
+
+	/* STORE by the other; again, and it changes nothing: no news. */
+	req(&q, MBOX_OP_STORE, "Notify");
+	q.store_op = MSG_STORE_ADD;
+	q.flags = MAILFLAG_DELETED;
+	q.nranges = 1;
+	q.ranges[0].first = 1;
+	q.ranges[0].last = 1;
+	CHECK(call_notified(&q, sid2, -1, imap, &nimap, smtp, &nsmtp) ==
+	    MSG_MBOX_OK);
+	CHECK(same2(imap, nimap, sid, sid2));
+	CHECK(nsmtp == 1 && smtp[0] == sid_smtpd);
+	CHECK(call_notified(&q, sid2, -1, imap, &nimap, smtp, &nsmtp) ==
+	    MSG_MBOX_OK);
+	CHECK(nimap == 0 && nsmtp == 0);
+
+	/* EXPUNGE; then with nothing left to expunge, no news. */
+	req(&q, MBOX_OP_EXPUNGE, "Notify");
+	CHECK(call_notified(&q, sid, -1, imap, &nimap, smtp, &nsmtp) ==
+	    MSG_MBOX_OK);
+	CHECK(same2(imap, nimap, sid, sid2));
+	CHECK(nsmtp == 1 && smtp[0] == sid_smtpd);
+	CHECK(call_notified(&q, sid, -1, imap, &nimap, smtp, &nsmtp) ==
+	    MSG_MBOX_OK);
+	CHECK(nimap == 0 && nsmtp == 0);
+
+	/* Reads tell nobody. */
+	req(&q, MBOX_OP_LIST, "");
+	CHECK(call_notified(&q, sid, -1, imap, &nimap, smtp, &nsmtp) ==
+	    MSG_MBOX_OK);
+	CHECK(nimap == 0 && nsmtp == 0);
+	req(&q, MBOX_OP_FETCH, "Notify");
+	q.nranges = 1;
+	q.ranges[0].first = 1;
+	q.ranges[0].last = UINT32_MAX;
+	CHECK(call_notified(&q, sid2, -1, imap, &nimap, smtp, &nsmtp) ==
+	    MSG_MBOX_OK);
+	CHECK(nimap == 0 && nsmtp == 0);
+	req(&q, MBOX_OP_STATUS, "Notify");
+	CHECK(call_notified(&q, sid, -1, imap, &nimap, smtp, &nsmtp) ==
+	    MSG_MBOX_OK);
+	CHECK(nimap == 0 && nsmtp == 0);
+	/* Nor do failed writes. */
+	req(&q, MBOX_OP_CREATE, "Notify");
+	CHECK(call_notified(&q, sid, -1, imap, &nimap, smtp, &nsmtp) ==
+	    MSG_MBOX_EEXISTS);
+	CHECK(nimap == 0 && nsmtp == 0);
+
+	/* Bob's write tells Bob's session only. */
+	req(&q, MBOX_OP_CREATE, "BobNotify");
+	CHECK(call_notified(&q, sid_bob, -1, imap, &nimap, smtp, &nsmtp) ==
+	    MSG_MBOX_OK);
+	CHECK(nimap == 1 && imap[0] == sid_bob && nsmtp == 0);
+
+	/* A delivery into the unlocked account tells them too. */
+	fd = bundle_fd(3);
+	CHECK(bundle_map(fd, &data, &len) == 0);
+	CHECK(account_deliver(ALICE, data, len) == DELIVER_OK);
+	bundle_unmap(data, len);
+	close(fd);
+	CHECK(imsgbuf_flush(&vault_iev.ibuf) == 0);
+	CHECK(imsgbuf_flush(&smtpd_iev.ibuf) == 0);
+	nimap = collect(&front, 0, imap, nitems(imap), NULL);
+	nsmtp = collect(&smtpd_front, 0, smtp, nitems(smtp), NULL);
+	CHECK(same2(imap, nimap, sid, sid2));
+	CHECK(nsmtp == 1 && smtp[0] == sid_smtpd);
+
+	/* A session that ended hears nothing more. */
+	session_end(sid2, ROLE_IMAPD);
+	req(&q, MBOX_OP_DELETE, "Notify");
+	CHECK(call_notified(&q, sid, -1, imap, &nimap, smtp, &nsmtp) ==
+	    MSG_MBOX_OK);
+	CHECK(nimap == 1 && imap[0] == sid);
+	CHECK(nsmtp == 1 && smtp[0] == sid_smtpd);
+
+	/* Channels unset: quiet again for the tests after this one. */
+	account_set_front(ROLE_IMAPD, NULL);
+	account_set_front(ROLE_SMTPD, NULL);
+	req(&q, MBOX_OP_DELETE, "BobNotify");
+	CHECK(call_notified(&q, sid_bob, -1, imap, &nimap, smtp, &nsmtp) ==
+	    MSG_MBOX_OK);
+	CHECK(nimap == 0 && nsmtp == 0);
+	check_counter();
+	imsgev_clear(&smtpd_iev);
+	imsgbuf_clear(&smtpd_front);
+	close(smtpd_front.fd);
+}
+
 static void
 test_malformed(void)
 {
@@ -1130,7 +1451,7 @@ test_no_memfd(void)
 	req(&q, MBOX_OP_LIST, "");
 	st1 = call_status(&q, -1);
 	req(&q, MBOX_OP_STORE, "INBOX");
-	q.store_op = STORE_ADD;
+	q.store_op = MSG_STORE_ADD;
 	q.flags = MAILFLAG_ANSWERED;
 	q.nranges = 1;
 	q.ranges[0].first = 1;
@@ -1470,11 +1791,13 @@ main(void)
 	RUN(test_fetch);
 	RUN(test_body);
 	RUN(test_store);
+	RUN(test_changedsince);
 	RUN(test_copy_move);
 	RUN(test_expunge);
 	RUN(test_search);
 	RUN(test_usage);
 	RUN(test_sessions);
+	RUN(test_notify);
 	RUN(test_malformed);
 	RUN(test_no_memfd);
 	/* Should a check in it have failed with the limit lowered. */

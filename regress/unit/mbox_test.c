@@ -829,6 +829,163 @@ t_fetch_seq(void)
 	mbox_close(m);
 }
 
+/* "uid/seq,..." of what changed since ms in uid ranges a:b (c:d). */
+static const char *
+sinces(struct mbox *m, uint32_t a, uint32_t b, uint32_t c, uint32_t d,
+    int how, uint64_t ms)
+{
+	struct mbox_range	 r[2];
+	static struct got	 g;
+
+	memset(&g, 0, sizeof(g));
+	r[0].first = a;
+	r[0].last = b;
+	r[1].first = c;
+	r[1].last = d;
+	CHECK(mbox_fetch_since(m, "INBOX", r, c == 0 ? 1 : 2,
+	    how | MBOX_FETCH_CHANGEDSINCE, ms, got_msg, &g) == MBOX_OK);
+	return (fmt_got(&g));
+}
+
+static void
+t_changedsince(void)
+{
+	struct mbox_range	 r[3];
+	struct got		 all, g;
+	struct mbox		*m;
+	uint64_t		 ms;
+	char			 want[4096], one[32];
+	uint32_t		 i;
+	int			 k;
+
+	m = mopen("changedsince");
+	for (i = 0; i < 8; i++)
+		addsimple(m, "INBOX", "c");
+	/* Modseqs 2..9; expunge 2 and 5 (10, 11, then 12). */
+	r[0].first = r[0].last = 2;
+	r[1].first = r[1].last = 5;
+	CHECK(mbox_store(m, "INBOX", r, 2, STORE_ADD, MAILFLAG_DELETED, NULL,
+	    0, NULL, NULL, NULL) == MBOX_OK);
+	CHECK(mbox_expunge(m, "INBOX", NULL, 0, NULL, NULL) == MBOX_OK);
+	CHECK(fget(m, "INBOX")->highestmodseq == 12);
+	/* Uids 1,3,4,6,7,8 are seqs 1..6.  Change 7, 3, then 1. */
+	r[0].first = r[0].last = 7;
+	CHECK(mbox_store(m, "INBOX", r, 1, STORE_ADD, MAILFLAG_FLAGGED, NULL,
+	    0, NULL, NULL, NULL) == MBOX_OK);
+	r[0].first = r[0].last = 3;
+	CHECK(mbox_store(m, "INBOX", r, 1, STORE_ADD, MAILFLAG_SEEN, NULL,
+	    0, NULL, NULL, NULL) == MBOX_OK);
+	r[0].first = r[0].last = 1;
+	CHECK(mbox_store(m, "INBOX", r, 1, STORE_ADD, 0, "$Later", 0, NULL,
+	    NULL, NULL) == MBOX_OK);
+	CHECK(fget(m, "INBOX")->highestmodseq == 15);
+
+	CHECK_STR(sinces(m, 1, STAR, 0, 0, 0, 12), "1/1,3/2,7/5");
+	CHECK_STR(sinces(m, 1, STAR, 0, 0, 0, 13), "1/1,3/2");
+	CHECK_STR(sinces(m, 1, STAR, 0, 0, 0, 14), "1/1");
+	CHECK_STR(sinces(m, 1, STAR, 0, 0, 0, 15), "");
+	CHECK_STR(sinces(m, 1, STAR, 0, 0, 0, 1),
+	    "1/1,3/2,4/3,6/4,7/5,8/6");
+	CHECK_STR(sinces(m, 1, STAR, 0, 0, 0, (uint64_t)INT64_MAX), "");
+	/* Only within the ranges, which keep their sequence numbers. */
+	CHECK_STR(sinces(m, 2, 6, 0, 0, 0, 12), "3/2");
+	CHECK_STR(sinces(m, 8, 7, 1, 1, 0, 12), "1/1,7/5");
+	CHECK_STR(sinces(m, 4, 6, 8, STAR, 0, 12), "");
+	/* Sequence ranges: 2:5 is uids 3,4,6,7. */
+	CHECK_STR(sinces(m, 2, 5, 0, 0, MBOX_FETCH_SEQ, 12), "3/2,7/5");
+	CHECK_STR(sinces(m, STAR, STAR, 0, 0, MBOX_FETCH_SEQ, 1), "8/6");
+
+	/* Records as full as a plain FETCH, or without meta if asked. */
+	memset(&g, 0, sizeof(g));
+	r[0].first = 1;
+	r[0].last = STAR;
+	CHECK(mbox_fetch_since(m, "INBOX", r, 1, MBOX_FETCH_CHANGEDSINCE, 13,
+	    got_msg, &g) == MBOX_OK);
+	CHECK(g.n == 2 && g.modseq[0] == 15 && g.modseq[1] == 14);
+	CHECK(g.meta[0] && g.meta[1] && g.env[0][0] != '\0');
+	CHECK_STR(g.kw[0], "$Later");
+	CHECK(g.flags[1] == MAILFLAG_SEEN);
+	memset(&g, 0, sizeof(g));
+	CHECK(mbox_fetch_since(m, "INBOX", r, 1, MBOX_FETCH_CHANGEDSINCE |
+	    MBOX_FETCH_NOMETA, 13, got_msg, &g) == MBOX_OK);
+	CHECK(g.n == 2 && !g.meta[0] && !g.meta[1]);
+	/* A callback that stops. */
+	memset(&g, 0, sizeof(g));
+	g.stopafter = 1;
+	CHECK(mbox_fetch_since(m, "INBOX", r, 1, MBOX_FETCH_CHANGEDSINCE, 1,
+	    got_msg, &g) == MBOX_OK);
+	CHECK_STR(fmt_got(&g), "1/1");
+
+	/* Without the flag the modseq is ignored; with it, it must be set. */
+	memset(&g, 0, sizeof(g));
+	CHECK(mbox_fetch_since(m, "INBOX", r, 1, 0, 14, got_msg, &g) ==
+	    MBOX_OK);
+	CHECK(g.n == 6);
+	CHECK(mbox_fetch_since(m, "INBOX", r, 1, MBOX_FETCH_CHANGEDSINCE, 0,
+	    got_msg, &g) == MBOX_EINVAL);
+	CHECK(mbox_fetch_since(m, "INBOX", r, 1, MBOX_FETCH_CHANGEDSINCE,
+	    (uint64_t)INT64_MAX + 1, got_msg, &g) == MBOX_EINVAL);
+	CHECK(mbox_fetch(m, "INBOX", r, 1, MBOX_FETCH_CHANGEDSINCE, got_msg,
+	    &g) == MBOX_EINVAL);
+	CHECK(mbox_fetch_since(m, "INBOX", r, 1, 0x08 |
+	    MBOX_FETCH_CHANGEDSINCE, 1, got_msg, &g) == MBOX_EINVAL);
+	CHECK(mbox_fetch_since(m, "Nope", r, 1, MBOX_FETCH_CHANGEDSINCE, 1,
+	    got_msg, &g) == MBOX_ENOTFOUND);
+	CHECK(mbox_fetch_since(m, "INBOX", r, 0, MBOX_FETCH_CHANGEDSINCE, 1,
+	    got_msg, &g) == MBOX_EINVAL);
+
+	/*
+	 * Many messages, holes, changes scattered: for every modseq, the
+	 * answer is the plain FETCH's records whose modseq is above it.
+	 */
+	for (i = 0; i < 50; i++)
+		addsimple(m, "INBOX", "more");
+	for (i = 9; i <= 58; i += 7) {
+		r[0].first = r[0].last = i;
+		CHECK(mbox_store(m, "INBOX", r, 1, STORE_ADD,
+		    MAILFLAG_DELETED, NULL, 0, NULL, NULL, NULL) == MBOX_OK);
+	}
+	CHECK(mbox_expunge(m, "INBOX", NULL, 0, NULL, NULL) == MBOX_OK);
+	for (k = 58; k >= 4; k -= 6) {
+		r[0].first = r[0].last = (uint32_t)k;
+		CHECK(mbox_store(m, "INBOX", r, 1, STORE_ADD,
+		    MAILFLAG_ANSWERED, NULL, 0, NULL, NULL, NULL) == MBOX_OK);
+	}
+	memset(&all, 0, sizeof(all));
+	r[0].first = 1;
+	r[0].last = STAR;
+	CHECK(mbox_fetch(m, "INBOX", r, 1, MBOX_FETCH_NOMETA, got_msg,
+	    &all) == MBOX_OK);
+	CHECK(all.n == 48);
+	r[0].first = 3;
+	r[0].last = 20;
+	r[1].first = 30;
+	r[1].last = 33;
+	r[2].first = 41;
+	r[2].last = STAR;
+	for (ms = 1; ms <= fget(m, "INBOX")->highestmodseq; ms++) {
+		want[0] = '\0';
+		for (k = 0; k < all.n; k++) {
+			if (all.modseq[k] <= ms)
+				continue;
+			if (all.uid[k] < 3 || (all.uid[k] > 20 &&
+			    all.uid[k] < 30) || (all.uid[k] > 33 &&
+			    all.uid[k] < 41))
+				continue;
+			(void)snprintf(one, sizeof(one), "%s%u/%u",
+			    want[0] != '\0' ? "," : "", all.uid[k],
+			    all.seq[k]);
+			(void)strlcat(want, one, sizeof(want));
+		}
+		memset(&g, 0, sizeof(g));
+		CHECK(mbox_fetch_since(m, "INBOX", r, 3,
+		    MBOX_FETCH_CHANGEDSINCE | MBOX_FETCH_NOMETA, ms, got_msg,
+		    &g) == MBOX_OK);
+		CHECK_STR(fmt_got(&g), want);
+	}
+	mbox_close(m);
+}
+
 static void
 t_counts(void)
 {
@@ -2019,6 +2176,7 @@ main(void)
 	RUN(t_rename_inbox);
 	RUN(t_append_fetch);
 	RUN(t_fetch_seq);
+	RUN(t_changedsince);
 	RUN(t_counts);
 	RUN(t_body);
 	RUN(t_store);

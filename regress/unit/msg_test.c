@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <event.h>
 #include <fcntl.h>
+#include <string.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -72,6 +73,44 @@ test_check_sizes(void)
 	CHECK(msg_check(&m) == 0);
 	m = fake(IMSG_CTL_STATUS, sizeof(struct msg_status) + 4, -1);
 	CHECK(msg_check(&m) == -1);
+}
+
+/* vaultd's change notice: a session id, never an fd. */
+static void
+test_check_notify(void)
+{
+	struct imsg	 m;
+
+	m = fake(IMSG_MBOX_NOTIFY, sizeof(struct msg_session), -1);
+	CHECK(msg_check(&m) == 0);
+	m = fake(IMSG_MBOX_NOTIFY, sizeof(struct msg_session) - 1, -1);
+	CHECK(msg_check(&m) == -1 && errno == EBADMSG);
+	m = fake(IMSG_MBOX_NOTIFY, sizeof(struct msg_session) + 1, -1);
+	CHECK(msg_check(&m) == -1);
+	m = fake(IMSG_MBOX_NOTIFY, 0, -1);
+	CHECK(msg_check(&m) == -1);
+	m = fake(IMSG_MBOX_NOTIFY, sizeof(struct msg_session), 7);
+	CHECK(msg_check(&m) == -1);
+	CHECK(sizeof(struct msg_session) == 4);
+	CHECK_STR(msg_type_name(IMSG_MBOX_NOTIFY), "mbox-notify");
+	/* It sits with the other front-vaultd messages. */
+	CHECK(IMSG_MBOX_NOTIFY > IMSG_VAULT_HELLO &&
+	    IMSG_MBOX_NOTIFY < IMSG_CTL_ADMIN);
+	CHECK(IMSG_VERSION == 4);
+}
+
+/* Every type has its entry: a name, distinct from the others. */
+static void
+test_check_table(void)
+{
+	uint32_t	 i, j;
+
+	for (i = 0; i < IMSG_TYPE_MAX; i++) {
+		CHECK(msg_type_name(i) != NULL);
+		CHECK(strcmp(msg_type_name(i), "unknown") != 0);
+		for (j = 0; j < i; j++)
+			CHECK(strcmp(msg_type_name(i), msg_type_name(j)) != 0);
+	}
 }
 
 static void
@@ -214,6 +253,8 @@ main(void)
 	event_init();
 	RUN(test_check_sizes);
 	RUN(test_check_types);
+	RUN(test_check_notify);
+	RUN(test_check_table);
 	RUN(test_check_fds);
 	RUN(test_str);
 	RUN(test_dispatch_drops_wrong_size);
