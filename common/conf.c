@@ -288,6 +288,11 @@ conf_print(FILE *fp, const struct conf *conf)
 	    conf->limits.max_conn_per_addr);
 	fputs("limit message-size ", fp);
 	print_scaled(fp, conf->limits.max_message_size, 1);
+	fputs("\nlimit mailbox-size ", fp);
+	if (conf->limits.max_mailbox_size == 0)
+		fputs("none", fp);
+	else
+		print_scaled(fp, conf->limits.max_mailbox_size, 1);
 	fputs("\nlimit timeout idle ", fp);
 	print_scaled(fp, conf->limits.timeout_idle, 0);
 	fputs("\nlimit timeout session ", fp);

@@ -71,6 +71,7 @@ struct limits {
 	unsigned int	 max_conn;		/* per front process */
 	unsigned int	 max_conn_per_addr;
 	size_t		 max_message_size;	/* octets */
+	uint64_t	 max_mailbox_size;	/* octets per account; 0: none */
 	unsigned int	 timeout_idle;		/* seconds */
 	unsigned int	 timeout_session;	/* seconds */
 };

@@ -67,6 +67,7 @@
 #define CONF_CONN_ADDR_MAX	100000
 #define CONF_SIZE_MIN		1024LL			/* 1K */
 #define CONF_SIZE_MAX		(2048LL * 1024 * 1024)	/* 2G */
+#define CONF_MAILBOX_MAX	(1LL << 50)		/* 1P */
 #define CONF_IDLE_MAX		(24LL * 3600)		/* 24h */
 #define CONF_SESSION_MAX	(7LL * 24 * 3600)	/* 7d */
 
@@ -114,6 +115,7 @@ enum kw {
 	KW_LISTEN,
 	KW_LOCK_GRACE,
 	KW_LOG,
+	KW_MAILBOX_SIZE,
 	KW_MEMORY,
 	KW_MESSAGE_SIZE,
 	KW_NONE,
@@ -168,6 +170,7 @@ static const struct keyword keywords[] = {
 	{ "listen",		KW_LISTEN },
 	{ "lock-grace",		KW_LOCK_GRACE },
 	{ "log",		KW_LOG },
+	{ "mailbox-size",	KW_MAILBOX_SIZE },
 	{ "memory",		KW_MEMORY },
 	{ "message-size",	KW_MESSAGE_SIZE },
 	{ "none",		KW_NONE },
@@ -1724,6 +1727,7 @@ add_listener(struct parser *p, const struct sockaddr_storage *ss,
 /*
  * limit connections [per-address] N
  * limit message-size SIZE
+ * limit mailbox-size SIZE|none
  * limit timeout (idle|session) DURATION
  */
 static int
@@ -1758,6 +1762,20 @@ parse_limit(struct parser *p, const char *file, int line)
 			return (-1);
 		lim->max_message_size = v;
 		return (0);
+	case KW_MAILBOX_SIZE:
+		if (tok_kw(next(p)) == KW_NONE) {
+			if (expect_eol(p) == -1)
+				return (-1);
+			lim->max_mailbox_size = 0;
+			return (0);
+		}
+		unget(p);
+		if (get_scaled(p, "size", "mailbox size", "1M-1P",
+		    1024LL * 1024, CONF_MAILBOX_MAX, &v) == -1 ||
+		    expect_eol(p) == -1)
+			return (-1);
+		lim->max_mailbox_size = v;
+		return (0);
 	case KW_TIMEOUT:
 		switch (tok_kw(next(p))) {
 		case KW_IDLE:
@@ -1778,7 +1796,8 @@ parse_limit(struct parser *p, const char *file, int line)
 			return (expected(p, "idle or session"));
 		}
 	default:
-		return (expected(p, "connections, message-size or timeout"));
+		return (expected(p, "connections, message-size, mailbox-size "
+		    "or timeout"));
 	}
 }
 

@@ -896,6 +896,56 @@ test_units(void)
 	}
 }
 
+/* limit mailbox-size: a size of 1M or more, or none (the default). */
+#define LISTEN_LINE	"listen on 127.0.0.1 port 25 smtp tls none\n"
+static void
+test_mailbox_size(void)
+{
+	static const struct {
+		const char	*value;
+		uint64_t	 size;
+		int		 ok;
+	} cases[] = {
+		{ "none", 0, 1 },
+		{ "1M", 1048576, 1 },
+		{ "10G", 10737418240ULL, 1 },
+		{ "1048576", 1048576, 1 },
+		{ "512K", 0, 0 },
+		{ "10X", 0, 0 },
+		{ "5m", 5242880, 1 },
+		{ "big", 0, 0 },
+	};
+	struct conf	*conf;
+	char		 text[256], out[OUT_MAX], path[PATH_MAX];
+	size_t		 i;
+	int		 n;
+
+	write_file("mbsize.conf", LISTEN_LINE, strlen(LISTEN_LINE), 0600);
+	conf = parse_good("mbsize.conf");
+	CHECK(conf->limits.max_mailbox_size == 0);
+	conf_free(conf);
+	for (i = 0; i < nitems(cases); i++) {
+		n = snprintf(text, sizeof(text), "%slimit mailbox-size %s\n",
+		    LISTEN_LINE, cases[i].value);
+		CHECK(n > 0 && (size_t)n < sizeof(text));
+		write_file("mbsize.conf", text, n, 0600);
+		tmppath("mbsize.conf", path, sizeof(path));
+		conf = NULL;
+		n = parse_capture(path, &conf, out, sizeof(out));
+		if (cases[i].ok) {
+			CHECK(n == 0 && conf != NULL);
+			if (conf != NULL) {
+				CHECK(conf->limits.max_mailbox_size ==
+				    cases[i].size);
+				conf_free(conf);
+			}
+		} else {
+			CHECK(n == 1 && conf == NULL);
+			CHECK(strstr(out, "mbsize.conf:2:") != NULL);
+		}
+	}
+}
+
 static void
 test_vault(void)
 {
@@ -1250,10 +1300,10 @@ test_bad_size(void)
 	    "(1K-2G)\n"
 	    "@:7: expected a size, got \"big\"\n"
 	    "@:8: expected a size, got end of line\n"
-	    "@:9: expected connections, message-size or timeout, "
-	    "got end of line\n"
-	    "@:10: expected connections, message-size or timeout, "
-	    "got \"bandwidth\"\n");
+	    "@:9: expected connections, message-size, mailbox-size or "
+	    "timeout, got end of line\n"
+	    "@:10: expected connections, message-size, mailbox-size or "
+	    "timeout, got \"bandwidth\"\n");
 }
 
 static void
@@ -1505,6 +1555,7 @@ main(void)
 	RUN(test_default_ports);
 	RUN(test_addresses);
 	RUN(test_units);
+	RUN(test_mailbox_size);
 	RUN(test_vault);
 	RUN(test_quoting);
 	RUN(test_roundtrip);
