@@ -94,6 +94,10 @@
  *			is copied: b lives no longer than r and raw); -1 with
  *			errno EINVAL if bundle_write() would refuse it (empty
  *			or too large message, date out of range).
+ * mime_bundle_fd(raw, rawlen, internaldate, &fd)
+ *			parse the message and write the whole bundle to a new
+ *			memfd, sealed against any change, for the vault; 0, or
+ *			-1 with errno (EINVAL: bundle_write() refuses it).
  * mime_section(msg, len, section, &off, &n)
  *			the byte range of an IMAP section-spec (RFC 9051
  *			6.4.5) in the message, without the brackets: "",
@@ -146,6 +150,7 @@ int	 mime_parse(const char *, size_t, struct mime_result *);
 void	 mime_result_free(struct mime_result *);
 int	 mime_to_bundle(const struct mime_result *, const char *, size_t,
 	    int64_t, struct bundle *);
+int	 mime_bundle_fd(const char *, size_t, int64_t, int *);
 int	 mime_section(const char *, size_t, const char *, size_t *,
 	    size_t *);
 int	 mime_body(const char *, size_t, char **, size_t *);

@@ -126,6 +126,33 @@ session_printf(struct session *s, const char *fmt, ...)
 	va_end(ap);
 }
 
+void
+session_write(struct session *s, const void *buf, size_t len)
+{
+	if (s->closing)
+		return;
+	if (io_write(s->io, buf, len) == -1)
+		log_debug("%s: session %u: output cap reached",
+		    s->proto->name, s->id);
+}
+
+/* Octets queued for the client, not yet sent. */
+size_t
+session_queued(struct session *s)
+{
+	return (io_queued(s->io));
+}
+
+/*
+ * The next n octets of input are not lines: they go to the protocol's
+ * raw hook as they arrive (an IMAP literal), then lines resume.
+ */
+void
+session_raw(struct session *s, size_t n)
+{
+	s->rawleft = n;
+}
+
 /*
  * While the session waits (for the vault, say), it takes no input: not
  * from the socket, and not the lines already buffered, which a client
@@ -174,6 +201,18 @@ session_lines(struct session *s)
 	int	 flags, rv;
 
 	while (!s->closing && !s->held) {
+		if (s->rawleft > 0) {
+			if ((len = io_datalen(s->io)) == 0)
+				break;
+			if (len > s->rawleft)
+				len = s->rawleft;
+			s->rawleft -= len;
+			rv = s->proto->raw(s, io_data(s->io), len);
+			io_drop(s->io, len);
+			if (rv == -1)
+				session_close(s);
+			continue;
+		}
 		rv = io_getline(s->io, &line, &len, &flags);
 		if (rv == IO_LINE_NONE)
 			break;

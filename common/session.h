@@ -44,6 +44,9 @@ struct session_proto {
 	void		(*free)(struct session *);	/* may be NULL */
 	void		(*lowat)(struct session *);	/* output drained;
 							 * may be NULL */
+	/* Octets asked for with session_raw(), as they come; -1 ends
+	 * the session.  It must not write to the session. */
+	int		(*raw)(struct session *, const void *, size_t);
 };
 
 struct session {
@@ -56,6 +59,7 @@ struct session {
 	int				 held;	/* waiting: no input */
 	int				 tls_implicit;
 	unsigned int			 errors;	/* bad commands */
+	size_t				 rawleft;	/* see session_raw */
 	void				*data;		/* the protocol's */
 };
 
@@ -63,7 +67,10 @@ void	 session_accept(int, const struct msg_listener *,
 	    const struct front_client *, int, const struct session_proto *);
 void	 session_printf(struct session *, const char *, ...)
 	    __attribute__((__format__ (printf, 2, 3)));
+void	 session_write(struct session *, const void *, size_t);
+size_t	 session_queued(struct session *);
 void	 session_close(struct session *);
+void	 session_raw(struct session *, size_t);
 int	 session_starttls(struct session *);
 void	 session_hold(struct session *);
 void	 session_release(struct session *);

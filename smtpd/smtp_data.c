@@ -71,7 +71,6 @@ static void	 smtp_from_owner(void *, struct imsg *);
 static void	 smtp_deliver(struct session *);
 static void	 smtp_deliver_done(void *, struct imsg *);
 static void	 smtp_deliver_reply(struct session *);
-static int	 smtp_bundle(const char *, size_t, int *);
 static void	 smtp_bdat_end(struct session *);
 
 /* DATA */
@@ -724,52 +723,6 @@ smtp_from_addr(const char *v, char *out, size_t outlen)
 	return (0);
 }
 
-/*
- * The message as the vault takes it, in a new sealed memfd: the raw
- * message and what the MIME parser makes of it (envelope, body
- * structure, search text), so that vaultd never parses mail.
- */
-static int
-smtp_bundle(const char *raw, size_t len, int *fdp)
-{
-	struct mime_result	 r;
-	struct bundle		 b;
-	int			 fd = -1;
-
-	*fdp = -1;
-	if (mime_parse(raw, len, &r) == -1) {
-		log_warn("%s: mime_parse", __func__);
-		return (-1);
-	}
-	if (mime_to_bundle(&r, raw, len, time(NULL), &b) == -1) {
-		log_warn("%s: mime_to_bundle", __func__);
-		goto fail;
-	}
-	if ((fd = memfd_create("smtp-bundle", MFD_CLOEXEC |
-	    MFD_ALLOW_SEALING)) == -1) {
-		log_warn("%s: memfd_create", __func__);
-		goto fail;
-	}
-	if (bundle_write(fd, &b) == -1) {
-		log_warn("%s: bundle_write", __func__);
-		goto fail;
-	}
-	/* Nothing may change what the vault will read. */
-	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
-	    F_SEAL_WRITE | F_SEAL_SEAL) == -1) {
-		log_warn("%s: F_ADD_SEALS", __func__);
-		goto fail;
-	}
-	mime_result_free(&r);
-	*fdp = fd;
-	return (0);
- fail:
-	if (fd != -1)
-		close(fd);
-	mime_result_free(&r);
-	return (-1);
-}
-
 /* One delivery per recipient account, each with its own fd. */
 static void
 smtp_deliver(struct session *s)
@@ -780,7 +733,8 @@ smtp_deliver(struct session *s)
 	struct msg_deliver	 md;
 	int			 fd, dfd;
 
-	if (smtp_bundle(m->map, m->maplen, &fd) == -1) {
+	if (mime_bundle_fd(m->map, m->maplen, time(NULL), &fd) == -1) {
+		log_warn("%s: cannot make the bundle", __func__);
 		smtp_txn_reset(s, "tempfail-local");
 		smtp_reply(s, "451 4.3.0 Cannot take the message now, try "
 		    "again later\r\n");
