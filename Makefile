@@ -130,7 +130,10 @@ regress/fuzz/smtp_fuzz: regress/fuzz/smtp_fuzz.c smtpd/smtp_parse.c \
 	    common/log.c
 	clang $(FUZZ_CFLAGS) -Ismtpd -o $@ $^ $(LIBS)
 
-fuzz: regress/fuzz/mime_fuzz regress/fuzz/smtp_fuzz
+regress/fuzz/imap_fuzz: regress/fuzz/imap_fuzz.c imapd/imap_parse.c
+	clang $(FUZZ_CFLAGS) -Iimapd -o $@ $^ $(LIBS)
+
+fuzz: regress/fuzz/mime_fuzz regress/fuzz/smtp_fuzz regress/fuzz/imap_fuzz
 
 fuzz-run: fuzz
 	rm -rf /tmp/tresor-fuzz && mkdir -p /tmp/tresor-fuzz/mime
@@ -142,6 +145,14 @@ fuzz-run: fuzz
 	printf 'mx.example.org' > /tmp/tresor-fuzz/smtp/helo
 	./regress/fuzz/smtp_fuzz -max_total_time=$(FUZZ_TIME) \
 	    -print_final_stats=1 /tmp/tresor-fuzz/smtp
+	mkdir -p /tmp/tresor-fuzz/imap
+	printf '1:3,7,9:* (FLAGS BODY.PEEK[HEADER.FIELDS (From To)]<0.10>)' \
+	    > /tmp/tresor-fuzz/imap/fetch
+	printf 'INBOX (\\Seen) "17-Jul-1996 02:44:25 -0700" {5}\r\nhello' \
+	    > /tmp/tresor-fuzz/imap/append
+	printf '~peter/mail/&U,BTFw-/&ZeVnLIqe-' > /tmp/tresor-fuzz/imap/utf7
+	./regress/fuzz/imap_fuzz -max_total_time=$(FUZZ_TIME) \
+	    -print_final_stats=1 /tmp/tresor-fuzz/imap
 	rm -rf /tmp/tresor-fuzz
 
 install: all

@@ -15,56 +15,96 @@
  */
 
 /*
- * The IMAP dialogue (RFC 9051, RFC 3501).  This is the session skeleton:
- * greeting, tags, CAPABILITY, NOOP, LOGOUT, STARTTLS, and logging in with
- * LOGIN or AUTHENTICATE PLAIN (RFC 4616, with SASL-IR, RFC 4959) against
- * the vault.  The mailbox commands come with the IMAP issue; until then
- * they are answered BAD, never faked.
+ * The IMAP connection (RFC 9051 IMAP4rev2, RFC 3501 IMAP4rev1): reading
+ * commands with their literals, dispatching them by state, logging in,
+ * and keeping a selected mailbox in step with the vault.
+ *
+ * A command is assembled in one buffer from its lines and literals
+ * (imap.h describes the form the parser reads).  Limits: a line of
+ * IMAP_LINE_MAX octets, a command of IMAP_INLINE_MAX with its literals,
+ * non-synchronising literals of IMAP_LITERAL_MINUS (LITERAL-, RFC 7888);
+ * only APPEND's message may be larger, up to the message size limit,
+ * and it goes to a memfd rather than the buffer.  A command refused
+ * while it is being assembled is still read to its end, its literals
+ * discarded, so that no part of it is taken for a command.
+ *
+ * While a command runs, the session reads no input: pipelined commands
+ * wait in the buffer, in order.  IDLE alone reads while it runs, for
+ * its DONE.
+ *
+ * Changes made elsewhere (smtpd's deliveries, other sessions) come as
+ * IMSG_MBOX_NOTIFY from the vault; a session with a mailbox selected
+ * then syncs its view (imap_sync) at the next point where the protocol
+ * allows untagged EXPUNGE responses, or at once in IDLE.  No polling.
  */
 
 #include <sys/types.h>
+#include <sys/mman.h>
 
+#include <ctype.h>
+#include <errno.h>
 #include <event.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
 #include "io.h"
-#include "imapd.h"
+#include "imap_local.h"
 #include "log.h"
+#include "mbox_stream.h"
 #include "sasl.h"
+#include "util.h"
 
-#define IMAP_TAG_MAX		128
-#define IMAP_AUTH_FAILS_MAX	3	/* per connection, then BYE */
+#define IMAP_STATUS_MAX		(64 * 1024)
 
-enum imap_state {
-	IMAP_NOTAUTH,
-	IMAP_AUTHENTICATING,	/* AUTHENTICATE waits for the response */
-	IMAP_WAITING,		/* a login is with the vault */
-	IMAP_AUTH
+#define CMD_NOTAUTH	0x01	/* valid before login */
+#define CMD_AUTH	0x02	/* valid once logged in */
+#define CMD_SELECTED	0x04	/* valid with a mailbox selected */
+#define CMD_UID		0x08	/* has a UID form */
+#define CMD_NOEXPUNGE	0x10	/* no EXPUNGE in its reply (non-UID) */
+#define CMD_SECRET	0x20	/* its text holds a password: wipe */
+
+struct imap_command {
+	const char	*name;
+	unsigned int	 flags;
+	imap_cmd_fn	 fn;
 };
 
-struct imap {
-	enum imap_state	 state;
-	char		 tag[IMAP_TAG_MAX];
-	uint32_t	 req;		/* vault request in flight */
-	uint32_t	 vsession;	/* vault session once logged in */
-	char		 account[MSG_ADDRESS_MAX];
-	unsigned int	 fails;
-	struct event	 delay_ev;	/* holds back a failure's answer */
-	int		 delayed;
-	char		 reply[256];
-};
+static TAILQ_HEAD(, imap)	 imap_sessions =
+    TAILQ_HEAD_INITIALIZER(imap_sessions);
 
 static void	 imap_greet(struct session *);
 static void	 imap_line(struct session *, char *, size_t, int);
+static int	 imap_raw(struct session *, const void *, size_t);
 static void	 imap_toolong(struct session *);
 static void	 imap_timeout(struct session *);
 static const char *imap_refusal(int);
 static void	 imap_free(struct session *);
-static void	 imap_bad(struct session *, const char *, const char *);
+static void	 imap_lowat(struct session *);
+
+static void	 imap_command(struct session *);
+static void	 imap_end(struct session *);
+static void	 imap_reject(struct session *, const char *, const char *);
+static void	 imap_capability(struct session *, const char *,
+		    const char *);
+
+static void	 cmd_capability(struct session *, struct imap_arg *, size_t);
+static void	 cmd_noop(struct session *, struct imap_arg *, size_t);
+static void	 cmd_logout(struct session *, struct imap_arg *, size_t);
+static void	 cmd_starttls(struct session *, struct imap_arg *, size_t);
+static void	 cmd_login(struct session *, struct imap_arg *, size_t);
+static void	 cmd_authenticate(struct session *, struct imap_arg *,
+		    size_t);
+static void	 cmd_enable(struct session *, struct imap_arg *, size_t);
+static void	 cmd_id(struct session *, struct imap_arg *, size_t);
+static void	 cmd_idle(struct session *, struct imap_arg *, size_t);
+static void	 cmd_setquota(struct session *, struct imap_arg *, size_t);
+static void	 imap_auth_line(struct session *, char *, size_t, int);
 
 const struct session_proto imap_proto = {
 	.name = "imap",
@@ -75,6 +115,46 @@ const struct session_proto imap_proto = {
 	.timeout = imap_timeout,
 	.refusal = imap_refusal,
 	.free = imap_free,
+	.lowat = imap_lowat,
+	.raw = imap_raw,
+};
+
+/* Sorted by name for bsearch(3). */
+static const struct imap_command imap_commands[] = {
+	{ "APPEND",	CMD_AUTH | CMD_SELECTED, cmd_append },
+	{ "AUTHENTICATE", CMD_NOTAUTH | CMD_SECRET, cmd_authenticate },
+	{ "CAPABILITY",	CMD_NOTAUTH | CMD_AUTH | CMD_SELECTED,
+	    cmd_capability },
+	{ "CHECK",	CMD_SELECTED, cmd_noop },
+	{ "CLOSE",	CMD_SELECTED, cmd_close },
+	{ "COPY",	CMD_SELECTED | CMD_UID, cmd_copy },
+	{ "CREATE",	CMD_AUTH | CMD_SELECTED, cmd_create },
+	{ "DELETE",	CMD_AUTH | CMD_SELECTED, cmd_delete },
+	{ "ENABLE",	CMD_AUTH | CMD_SELECTED, cmd_enable },
+	{ "EXAMINE",	CMD_AUTH | CMD_SELECTED, cmd_examine },
+	{ "EXPUNGE",	CMD_SELECTED | CMD_UID, cmd_expunge },
+	{ "FETCH",	CMD_SELECTED | CMD_UID | CMD_NOEXPUNGE, cmd_fetch },
+	{ "GETQUOTA",	CMD_AUTH | CMD_SELECTED, cmd_getquota },
+	{ "GETQUOTAROOT", CMD_AUTH | CMD_SELECTED, cmd_getquotaroot },
+	{ "ID",		CMD_NOTAUTH | CMD_AUTH | CMD_SELECTED, cmd_id },
+	{ "IDLE",	CMD_AUTH | CMD_SELECTED, cmd_idle },
+	{ "LIST",	CMD_AUTH | CMD_SELECTED, cmd_list },
+	{ "LOGIN",	CMD_NOTAUTH | CMD_SECRET, cmd_login },
+	{ "LOGOUT",	CMD_NOTAUTH | CMD_AUTH | CMD_SELECTED, cmd_logout },
+	{ "LSUB",	CMD_AUTH | CMD_SELECTED, cmd_lsub },
+	{ "MOVE",	CMD_SELECTED | CMD_UID, cmd_move },
+	{ "NAMESPACE",	CMD_AUTH | CMD_SELECTED, cmd_namespace },
+	{ "NOOP",	CMD_NOTAUTH | CMD_AUTH | CMD_SELECTED, cmd_noop },
+	{ "RENAME",	CMD_AUTH | CMD_SELECTED, cmd_rename },
+	{ "SEARCH",	CMD_SELECTED | CMD_UID | CMD_NOEXPUNGE, cmd_search },
+	{ "SELECT",	CMD_AUTH | CMD_SELECTED, cmd_select },
+	{ "SETQUOTA",	CMD_AUTH | CMD_SELECTED, cmd_setquota },
+	{ "STARTTLS",	CMD_NOTAUTH, cmd_starttls },
+	{ "STATUS",	CMD_AUTH | CMD_SELECTED, cmd_status },
+	{ "STORE",	CMD_SELECTED | CMD_UID | CMD_NOEXPUNGE, cmd_store },
+	{ "SUBSCRIBE",	CMD_AUTH | CMD_SELECTED, cmd_subscribe },
+	{ "UNSELECT",	CMD_SELECTED, cmd_unselect },
+	{ "UNSUBSCRIBE", CMD_AUTH | CMD_SELECTED, cmd_unsubscribe },
 };
 
 static struct imap *
@@ -85,16 +165,60 @@ imap_get(struct session *s)
 	if (s->data == NULL) {
 		if ((im = calloc(1, sizeof(*im))) == NULL)
 			return (NULL);
+		im->s = s;
+		im->litfd = -1;
+		TAILQ_INSERT_TAIL(&imap_sessions, im, entry);
 		s->data = im;
 	}
 	return (s->data);
 }
 
 static void
+imap_vault_logout(struct imap *im)
+{
+	struct msg_session	 ms;
+
+	if (im->vsession == 0)
+		return;
+	ms.session = im->vsession;
+	front_vault_compose(IMSG_VAULT_LOGOUT, 0, -1, &ms, sizeof(ms));
+	im->vsession = 0;
+}
+
+/* Forget the command being assembled or run. */
+static void
+imap_cmd_clear(struct imap *im, int wipe)
+{
+	size_t	 i;
+
+	if (im->args != NULL) {
+		imap_args_free(im->args);
+		im->args = NULL;
+	}
+	im->nargs = 0;
+	for (i = 0; i < im->cmd.nfiles; i++)
+		close(im->cmd.files[i].fd);
+	im->cmd.nfiles = 0;
+	im->litfd = -1;		/* one of the files */
+	im->litleft = 0;
+	im->litdiscard = 0;
+	if (wipe && im->buf != NULL)
+		sodium_memzero(im->buf, im->cap);
+	im->len = 0;
+	if (im->state_free != NULL)
+		im->state_free(im->state_data);
+	im->state_free = NULL;
+	im->state_data = NULL;
+	free(im->done_line);
+	im->done_line = NULL;
+	im->lowat = NULL;
+	im->sync_cont = NULL;
+}
+
+static void
 imap_free(struct session *s)
 {
-	struct imap		*im = s->data;
-	struct msg_session	 ms;
+	struct imap	*im = s->data;
 
 	if (im == NULL)
 		return;
@@ -102,10 +226,16 @@ imap_free(struct session *s)
 		front_vault_cancel(im->req);
 	if (im->delayed)
 		evtimer_del(&im->delay_ev);
-	if (im->vsession != 0) {
-		ms.session = im->vsession;
-		front_vault_compose(IMSG_VAULT_LOGOUT, 0, -1, &ms, sizeof(ms));
+	imap_cmd_clear(im, 1);
+	imap_vault_logout(im);
+	if (im->view != NULL)
+		imap_view_free(im->view);
+	free(im->buf);
+	if (im->ovf != NULL) {
+		explicit_bzero(im->ovf, im->ovflen);
+		free(im->ovf);
 	}
+	TAILQ_REMOVE(&imap_sessions, im, entry);
 	free(im);
 	s->data = NULL;
 }
@@ -129,18 +259,28 @@ static void
 imap_capability(struct session *s, const char *prefix, const char *suffix)
 {
 	struct imap	*im = s->data;
+	int		 authed = im != NULL && im->state != IMAP_NOTAUTH;
 
-	session_printf(s, "%sCAPABILITY IMAP4rev1 IMAP4rev2%s%s%s",
+	session_printf(s, "%sCAPABILITY IMAP4rev1 IMAP4rev2%s%s LITERAL- "
+	    "ENABLE ID IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN "
+	    "SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS "
+	    "ESEARCH SEARCHRES CONDSTORE QRESYNC STATUS=SIZE BINARY "
+	    "UTF8=ACCEPT QUOTA QUOTA=RES-STORAGE APPENDLIMIT=%zu%s",
 	    prefix,
-	    session_tls_available(s) && !session_is_tls(s) ? " STARTTLS" : "",
-	    im != NULL && im->state == IMAP_AUTH ? "" :
-	    imap_login_allowed(s) ? " AUTH=PLAIN SASL-IR" : " LOGINDISABLED",
-	    suffix);
+	    session_tls_available(s) && !session_is_tls(s) && !authed ?
+	    " STARTTLS" : "",
+	    authed ? "" : imap_login_allowed(s) ? " AUTH=PLAIN SASL-IR" :
+	    " LOGINDISABLED",
+	    front_conf()->limits.max_message_size, suffix);
 }
 
 static void
 imap_greet(struct session *s)
 {
+	if (imap_get(s) == NULL) {
+		session_close(s);
+		return;
+	}
 	imap_capability(s, "* OK [", "] Tresor IMAP ready\r\n");
 }
 
@@ -150,81 +290,982 @@ imap_timeout(struct session *s)
 	session_printf(s, "* BYE Autologout; idle for too long\r\n");
 }
 
+/* Too many errors: the session ends. */
 static void
-imap_toolong(struct session *s)
+imap_count_error(struct session *s)
 {
-	imap_bad(s, "*", "Line too long");
-}
-
-static void
-imap_bad(struct session *s, const char *tag, const char *text)
-{
-	session_printf(s, "%s BAD %s\r\n", tag, text);
 	if (++s->errors >= IMAP_MAX_ERRORS) {
 		log_info("imap: session %u: too many errors", s->id);
-		session_printf(s, "* BYE Too many invalid commands\r\n");
+		imap_printf(s, "* BYE Too many invalid commands\r\n");
 		session_close(s);
 	}
 }
 
-/* RFC 9051 tag: 1*<any ASTRING-CHAR except "+">. */
-static int
-imap_valid_tag(const char *tag)
-{
-	const unsigned char	*p;
+/* -------------------------------------------------------------------
+ * Output for the commands.
+ */
 
-	if (*tag == '\0' || strlen(tag) >= IMAP_TAG_MAX)
+/*
+ * Everything the commands write goes through here.  The connection's
+ * queue takes up to its high mark; the rest waits in the session's
+ * overflow, in order, and is moved over as the client reads (a FETCH of
+ * a large message, say, which the queue's hard cap would not take).
+ */
+void
+imap_out(void *arg, const void *buf, size_t len)
+{
+	struct session	*s = arg;
+	struct imap	*im = s->data;
+	size_t		 queued, room, want;
+	char		*p;
+
+	if (len == 0 || s->closing)
+		return;
+	if (im->ovflen == im->ovfoff) {
+		im->ovflen = im->ovfoff = 0;
+		queued = session_queued(s);
+		room = queued < IO_OUT_HIWAT ? IO_OUT_HIWAT - queued : 0;
+		if (len <= room) {
+			session_write(s, buf, len);
+			return;
+		}
+		session_write(s, buf, room);
+		buf = (const char *)buf + room;
+		len -= room;
+	}
+	if (len > SIZE_MAX - im->ovflen) {
+		session_close(s);
+		return;
+	}
+	want = im->ovflen + len;
+	if ((p = realloc(im->ovf, want)) == NULL) {
+		log_warn("imap: session %u: output", s->id);
+		session_close(s);
+		return;
+	}
+	im->ovf = p;
+	memcpy(im->ovf + im->ovflen, buf, len);
+	im->ovflen = want;
+}
+
+/* The client read some: move over what waits in the overflow. */
+static int
+imap_drain(struct session *s)
+{
+	struct imap	*im = s->data;
+	size_t		 queued, n;
+
+	if (im->ovflen == im->ovfoff)
+		return (1);
+	queued = session_queued(s);
+	if (queued >= IO_OUT_HIWAT)
 		return (0);
-	for (p = (const unsigned char *)tag; *p != '\0'; p++)
-		if (*p <= 0x20 || *p >= 0x7f || strchr("(){%*\"\\+", *p))
+	n = im->ovflen - im->ovfoff;
+	if (n > IO_OUT_HIWAT - queued)
+		n = IO_OUT_HIWAT - queued;
+	session_write(s, im->ovf + im->ovfoff, n);
+	im->ovfoff += n;
+	if (im->ovfoff < im->ovflen)
+		return (0);
+	/* It may have held a message: wipe it. */
+	explicit_bzero(im->ovf, im->ovflen);
+	free(im->ovf);
+	im->ovf = NULL;
+	im->ovflen = im->ovfoff = 0;
+	return (1);
+}
+
+void
+imap_printf(struct session *s, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*line;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	if (n == -1) {
+		log_warn("imap: session %u: vasprintf", s->id);
+		session_close(s);
+		return;
+	}
+	imap_out(s, line, (size_t)n);
+	free(line);
+}
+
+int
+imap_wait_output(struct session *s, void (*cont)(struct session *))
+{
+	struct imap	*im = s->data;
+
+	if (im->ovflen == im->ovfoff && session_queued(s) < IO_OUT_HIWAT) {
+		im->lowat = NULL;
+		return (1);
+	}
+	im->lowat = cont;
+	return (0);
+}
+
+static void
+imap_lowat(struct session *s)
+{
+	struct imap	*im = s->data;
+	void		(*cont)(struct session *);
+
+	if (im == NULL || !imap_drain(s) || (cont = im->lowat) == NULL)
+		return;
+	im->lowat = NULL;
+	cont(s);
+}
+
+void
+imap_set_state(struct session *s, void *data, void (*fn)(void *))
+{
+	struct imap	*im = s->data;
+
+	if (im->state_free != NULL)
+		im->state_free(im->state_data);
+	im->state_data = data;
+	im->state_free = fn;
+}
+
+/* The tagged reply, after the updates the command may carry. */
+static void
+imap_done_write(struct session *s)
+{
+	struct imap	*im = s->data;
+
+	imap_printf(s, "%s %s\r\n", im->tag,
+	    im->done_line != NULL ? im->done_line :
+	    "NO [SERVERBUG] Out of memory");
+	imap_end(s);
+}
+
+void
+imap_done(struct session *s, const char *fmt, ...)
+{
+	struct imap	*im = s->data;
+	va_list		 ap;
+
+	free(im->done_line);
+	va_start(ap, fmt);
+	if (vasprintf(&im->done_line, fmt, ap) == -1)
+		im->done_line = NULL;
+	va_end(ap);
+	if (im->view != NULL && im->dirty && !im->nosync)
+		imap_sync(s, imap_done_write);
+	else
+		imap_done_write(s);
+}
+
+void
+imap_bad(struct session *s, const char *text)
+{
+	struct imap	*im = s->data;
+
+	log_info("imap: session %u: %s: BAD %s", s->id,
+	    im->name[0] != '\0' ? im->name : "command", text);
+	imap_printf(s, "%s BAD %s\r\n", im->tag, text);
+	imap_end(s);
+	imap_count_error(s);
+}
+
+void
+imap_no_status(struct session *s, int status, const char *what)
+{
+	switch (status) {
+	case MSG_MBOX_OK:
+		imap_done(s, "OK %s completed", what);
+		break;
+	case MSG_MBOX_ENOTFOUND:
+		imap_done(s, "NO [NONEXISTENT] %s: no such mailbox or "
+		    "message", what);
+		break;
+	case MSG_MBOX_EEXISTS:
+		imap_done(s, "NO [ALREADYEXISTS] %s: the mailbox exists",
+		    what);
+		break;
+	case MSG_MBOX_EINVAL:
+		imap_done(s, "NO [CANNOT] %s: not possible", what);
+		break;
+	case MSG_MBOX_EMODIFIED:
+		imap_done(s, "NO [MODIFIED] %s: changed meanwhile", what);
+		break;
+	case MSG_MBOX_ELIMIT:
+		imap_done(s, "NO [LIMIT] %s: over a limit", what);
+		break;
+	case MSG_MBOX_ESESSION:
+		/* vaultd restarted: its sessions, and the keys, are gone. */
+		imap_printf(s, "* BYE [UNAVAILABLE] The mail store "
+		    "restarted; log in again\r\n");
+		imap_done(s, "NO [UNAVAILABLE] %s: log in again", what);
+		session_close(s);
+		break;
+	default:
+		imap_done(s, "NO [UNAVAILABLE] %s: the mail store is not "
+		    "available; try again later", what);
+		break;
+	}
+}
+
+/* -------------------------------------------------------------------
+ * The vault.
+ */
+
+void
+imap_req_init(struct session *s, struct msg_mbox_req *q, uint32_t op)
+{
+	struct imap	*im = s->data;
+
+	memset(q, 0, sizeof(*q));
+	q->session = im->vsession;
+	q->op = op;
+}
+
+static void
+imap_vault_done(void *arg, struct imsg *imsg)
+{
+	struct session		*s = arg;
+	struct imap		*im = s->data;
+	struct msg_mbox_result	 res;
+	struct imap_result	 r;
+	imap_result_cb		 cb = im->req_cb;
+	int			 fd = -1;
+
+	im->req = 0;
+	im->req_cb = NULL;
+	memset(&r, 0, sizeof(r));
+	r.status = MSG_MBOX_EIO;
+	if (imsg != NULL && imsg->hdr.type == IMSG_MBOX_RESULT &&
+	    imsg_get_data(imsg, &res, sizeof(res)) == 0) {
+		fd = imsg_get_fd(imsg);
+		r.status = res.status;
+		r.count = res.count;
+		r.a = res.a;
+		r.b = res.b;
+		if (r.status == MSG_MBOX_OK && fd != -1 &&
+		    mbox_stream_read_fd(fd, im->req_max, &r.buf,
+		    &r.len) == -1) {
+			log_warn("imap: session %u: vault result", s->id);
+			r.status = MSG_MBOX_EIO;
+		}
+	} else if (imsg == NULL)
+		log_info("imap: session %u: the vault went away", s->id);
+	if (fd != -1)
+		close(fd);
+	cb(s, &r);
+	if (r.buf != NULL)
+		mbox_stream_free(r.buf, r.len);
+}
+
+static int
+imap_vault_send(struct session *s, uint32_t type, int fd, const void *q,
+    size_t qlen, size_t max, imap_result_cb cb)
+{
+	struct imap		*im = s->data;
+	struct imap_result	 r;
+
+	im->req_cb = cb;
+	im->req_max = max;
+	if ((im->req = front_vault_request(type, fd, q, qlen,
+	    imap_vault_done, s)) == 0) {
+		im->req_cb = NULL;
+		memset(&r, 0, sizeof(r));
+		r.status = MSG_MBOX_EIO;
+		cb(s, &r);
+		return (-1);
+	}
+	return (0);
+}
+
+int
+imap_vault(struct session *s, struct msg_mbox_req *q, int fd, size_t max,
+    imap_result_cb cb)
+{
+	struct imap	*im = s->data;
+
+	q->session = im->vsession;
+	return (imap_vault_send(s, IMSG_MBOX_REQUEST, fd, q, sizeof(*q), max,
+	    cb));
+}
+
+int
+imap_vault_search(struct session *s, struct msg_mbox_search *q,
+    imap_result_cb cb)
+{
+	struct imap	*im = s->data;
+
+	q->session = im->vsession;
+	return (imap_vault_send(s, IMSG_MBOX_SEARCH, -1, q, sizeof(*q),
+	    IMAP_UIDS_MAX, cb));
+}
+
+/* -------------------------------------------------------------------
+ * Mailbox names.
+ */
+
+int
+imap_utf8(struct session *s)
+{
+	struct imap	*im = s->data;
+
+	return ((im->enabled & (IMAP_EN_REV2 | IMAP_EN_UTF8)) != 0);
+}
+
+/* Valid UTF-8, no control characters. */
+static int
+imap_name_valid(const char *p)
+{
+	const unsigned char	*u = (const unsigned char *)p;
+	uint32_t		 cp;
+	int			 n, i;
+
+	while (*u != '\0') {
+		if (*u < 0x80) {
+			if (*u < 0x20 || *u == 0x7f)
+				return (0);
+			u++;
+			continue;
+		}
+		if ((*u & 0xe0) == 0xc0) {
+			n = 1;
+			cp = *u & 0x1f;
+		} else if ((*u & 0xf0) == 0xe0) {
+			n = 2;
+			cp = *u & 0x0f;
+		} else if ((*u & 0xf8) == 0xf0) {
+			n = 3;
+			cp = *u & 0x07;
+		} else
+			return (0);
+		for (i = 1; i <= n; i++) {
+			if ((u[i] & 0xc0) != 0x80)
+				return (0);
+			cp = (cp << 6) | (u[i] & 0x3f);
+		}
+		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
+		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff) ||
+		    (cp >= 0x80 && cp < 0xa0))
+			return (0);
+		u += n + 1;
+	}
+	return (1);
+}
+
+int
+imap_name_in(struct session *s, const struct imap_arg *a, char *out,
+    size_t outsz)
+{
+	const char	*name;
+
+	if ((name = imap_arg_astring(a)) == NULL)
+		return (-1);
+	if (imap_utf8(s)) {
+		if (strlcpy(out, name, outsz) >= outsz)
+			return (-1);
+	} else if (imap_utf7_decode(name, out, outsz) == -1)
+		return (-1);
+	return (imap_name_valid(out) ? 0 : -1);
+}
+
+void
+imap_name_out(struct session *s, const char *name)
+{
+	char	 buf[MSG_FOLDER_MAX * 3];
+
+	if (imap_utf8(s)) {
+		imap_write_string(name, strlen(name), 1, imap_out, s);
+		return;
+	}
+	if (imap_utf7_encode(name, buf, sizeof(buf)) == -1) {
+		/* Stored names are valid UTF-8; cannot happen. */
+		imap_write_string("", 0, 0, imap_out, s);
+		return;
+	}
+	imap_write_string(buf, strlen(buf), 0, imap_out, s);
+}
+
+/* -------------------------------------------------------------------
+ * Reading commands.
+ */
+
+static int
+imap_valid_tag(const char *tag, size_t len)
+{
+	size_t	 i;
+
+	if (len == 0 || len >= IMAP_TAG_MAX)
+		return (0);
+	for (i = 0; i < len; i++)
+		if ((unsigned char)tag[i] <= 0x20 ||
+		    (unsigned char)tag[i] >= 0x7f ||
+		    strchr("(){%*\"\\+", tag[i]) != NULL)
 			return (0);
 	return (1);
 }
 
-/*
- * One astring argument: an atom or a quoted string (RFC 9051 4.3).
- * Literals are not taken on this line-based path yet.  Advances *pp;
- * returns the argument NUL-terminated in place, or NULL if malformed.
- */
-static char *
-imap_astring(char **pp)
+/* Room for n more octets in the command buffer. */
+static int
+imap_buf_grow(struct imap *im, size_t n)
 {
-	char	*p = *pp, *start, *o;
+	size_t	 want;
+	char	*p;
 
-	if (*p == '"') {
-		start = o = ++p;
-		for (;;) {
-			if (*p == '\0')
-				return (NULL);
-			if (*p == '"')
-				break;
-			if (*p == '\\') {
-				p++;
-				if (*p != '"' && *p != '\\')
-					return (NULL);
-			}
-			*o++ = *p++;
-		}
-		p++;
-		*o = '\0';
-	} else {
-		start = p;
-		while (*p != '\0' && *p != ' ') {
-			if ((unsigned char)*p < 0x21 || *p == 0x7f ||
-			    strchr("(){%*\"\\", *p) != NULL)
-				return (NULL);
-			p++;
-		}
-		if (p == start)
-			return (NULL);
-	}
-	if (*p == ' ')
-		*p++ = '\0';
-	else if (*p != '\0')
-		return (NULL);
-	*pp = p;
-	return (start);
+	if (n > IMAP_INLINE_MAX || im->len + n > IMAP_INLINE_MAX)
+		return (-1);
+	if (im->len + n <= im->cap)
+		return (0);
+	want = im->cap == 0 ? 1024 : im->cap;
+	while (want < im->len + n)
+		want *= 2;
+	if (want > IMAP_INLINE_MAX)
+		want = IMAP_INLINE_MAX;
+	/* recallocarray(3) wipes what it frees: passwords pass here. */
+	if ((p = recallocarray(im->buf, im->cap, want, 1)) == NULL)
+		return (-1);
+	im->buf = p;
+	im->cap = want;
+	return (0);
 }
+
+/*
+ * A literal's announcement at the end of a line: "{n}", "{n+}",
+ * "~{n}".  Returns the offset of its "{" (or "~") and fills in n and
+ * whether it is non-synchronising; -1 if the line ends otherwise.
+ */
+static ssize_t
+imap_literal_at_end(const char *line, size_t len, size_t *np, int *nonsync)
+{
+	size_t	 i, n = 0;
+
+	if (len < 3 || line[len - 1] != '}')
+		return (-1);
+	i = len - 1;
+	*nonsync = 0;
+	if (line[i - 1] == '+') {
+		*nonsync = 1;
+		i--;
+	}
+	if (i == 0 || !isdigit((unsigned char)line[i - 1]))
+		return (-1);
+	while (i > 0 && isdigit((unsigned char)line[i - 1]))
+		i--;
+	if (i == 0 || line[i - 1] != '{' || len - 1 - i - *nonsync > 10)
+		return (-1);
+	for (; isdigit((unsigned char)line[i]); i++) {
+		n = n * 10 + (line[i] - '0');
+		if (n > UINT32_MAX)
+			return (-1);
+	}
+	*np = n;
+	i = len - 1 - *nonsync;
+	while (isdigit((unsigned char)line[i - 1]))
+		i--;
+	i--;	/* the "{" */
+	if (i > 0 && line[i - 1] == '~')
+		i--;
+	return ((ssize_t)i);
+}
+
+/*
+ * Refuse the command being assembled: the tagged reply now, and the
+ * rest of the command is read and dropped (im->name is "" then).
+ */
+static void
+imap_reject(struct session *s, const char *tag, const char *text)
+{
+	struct imap	*im = s->data;
+
+	log_info("imap: session %u: refused: %s", s->id, text);
+	imap_printf(s, "%s %s\r\n", tag, text);
+	im->name[0] = '\0';
+	im->tag[0] = '\0';
+	imap_count_error(s);
+}
+
+static void
+imap_toolong(struct session *s)
+{
+	struct imap	*im = s->data;
+
+	if (im == NULL)
+		return;
+	if (im->len > 0) {
+		/* In the middle of a command: all of it goes. */
+		imap_reject(s, im->tag[0] != '\0' ? im->tag : "*",
+		    "BAD [TOOBIG] Line too long");
+		imap_cmd_clear(im, 1);
+		return;
+	}
+	imap_printf(s, "* BAD [TOOBIG] Line too long (at most %d "
+	    "octets)\r\n", IMAP_LINE_MAX);
+	imap_count_error(s);
+}
+
+/* Octets of a literal: into the buffer, a file, or nowhere. */
+static int
+imap_raw(struct session *s, const void *data, size_t len)
+{
+	struct imap	*im = s->data;
+
+	if (im == NULL)
+		return (-1);
+	im->litleft -= len;
+	if (im->litdiscard) {
+		if (im->litleft == 0)
+			im->litdiscard = 0;
+		return (0);
+	}
+	if (im->litfd != -1) {
+		if (write_all(im->litfd, data, len) == -1) {
+			log_warn("imap: session %u: literal", s->id);
+			return (-1);
+		}
+		if (im->litleft == 0)
+			im->litfd = -1;
+		return (0);
+	}
+	/* imap_line() made room for the whole literal. */
+	memcpy(im->buf + im->len, data, len);
+	im->len += len;
+	return (0);
+}
+
+/* The first line of a command: its tag and name. */
+static int
+imap_first_line(struct session *s, const char *line, size_t len)
+{
+	struct imap	*im = s->data;
+	const char	*sp, *name, *end;
+	size_t		 taglen, namelen;
+
+	if ((sp = memchr(line, ' ', len)) == NULL ||
+	    !imap_valid_tag(line, (size_t)(sp - line))) {
+		imap_reject(s, "*", "BAD Missing or invalid tag");
+		return (-1);
+	}
+	taglen = (size_t)(sp - line);
+	memcpy(im->tag, line, taglen);
+	im->tag[taglen] = '\0';
+	name = sp + 1;
+	end = memchr(name, ' ', len - taglen - 1);
+	namelen = end != NULL ? (size_t)(end - name) : len - taglen - 1;
+	if (namelen == 0 || namelen >= sizeof(im->name)) {
+		imap_reject(s, im->tag, "BAD Missing or unknown command");
+		return (-1);
+	}
+	memcpy(im->name, name, namelen);
+	im->name[namelen] = '\0';
+	return (0);
+}
+
+/*
+ * After a refusal, the rest of the command goes: a non-synchronising
+ * literal at the end of this line is read and dropped, and so are the
+ * lines that continue the command.  (A client that waits for "+" before
+ * a literal has its answer and sends no more of the command.)
+ */
+static void
+imap_refuse_rest(struct session *s, const char *line, size_t len)
+{
+	struct imap	*im = s->data;
+	size_t		 n;
+	int		 nonsync;
+
+	imap_cmd_clear(im, 1);
+	im->refusing = 0;
+	if (imap_literal_at_end(line, len, &n, &nonsync) == -1 || !nonsync)
+		return;
+	if (n > front_conf()->limits.max_message_size) {
+		imap_printf(s, "* BYE [TOOBIG] Literal too large\r\n");
+		session_close(s);
+		return;
+	}
+	im->refusing = 1;
+	im->litdiscard = 1;
+	im->litleft = n;
+	session_raw(s, n);
+}
+
+static void
+imap_line(struct session *s, char *line, size_t len, int flags)
+{
+	struct imap	*im;
+	ssize_t		 litoff;
+	size_t		 n;
+	int		 nonsync;
+
+	if ((im = imap_get(s)) == NULL) {
+		session_close(s);
+		return;
+	}
+	if (im->authenticating) {
+		im->authenticating = 0;
+		imap_auth_line(s, line, len, flags);
+		return;
+	}
+	if (im->idling) {
+		im->idling = 0;
+		session_hold(s);
+		if (strcasecmp(line, "DONE") == 0 && flags == 0)
+			imap_done(s, "OK IDLE terminated");
+		else
+			imap_bad(s, "Expected DONE");
+		return;
+	}
+	if (im->refusing) {
+		imap_refuse_rest(s, line, len);
+		return;
+	}
+	if (flags & (IO_LINE_NUL | IO_LINE_BARECR)) {
+		imap_reject(s, im->len > 0 ? im->tag : "*",
+		    "BAD Invalid characters in command");
+		imap_refuse_rest(s, line, len);
+		return;
+	}
+	if (im->len == 0 && imap_first_line(s, line, len) == -1) {
+		imap_refuse_rest(s, line, len);
+		return;
+	}
+	if (imap_buf_grow(im, len + 2) == -1) {
+		imap_reject(s, im->tag, "BAD [TOOBIG] Command too long");
+		imap_refuse_rest(s, line, len);
+		return;
+	}
+	memcpy(im->buf + im->len, line, len);
+	im->len += len;
+
+	if ((litoff = imap_literal_at_end(line, len, &n, &nonsync)) == -1) {
+		imap_command(s);
+		return;
+	}
+	if (nonsync && n > IMAP_LITERAL_MINUS) {
+		imap_reject(s, im->tag, "BAD [TOOBIG] Non-synchronizing "
+		    "literal too large (LITERAL-)");
+		imap_refuse_rest(s, line, len);
+		return;
+	}
+	memcpy(im->buf + im->len, "\r\n", 2);
+	im->len += 2;
+	if (strcasecmp(im->name, "APPEND") == 0 && n > IMAP_LITERAL_MINUS) {
+		/* The message: to a file, not the buffer. */
+		if (n > front_conf()->limits.max_message_size ||
+		    im->cmd.nfiles == IMAP_FILES_MAX) {
+			imap_reject(s, im->tag, "NO [TOOBIG] Message too "
+			    "large");
+			imap_refuse_rest(s, line, len);
+			return;
+		}
+		if ((im->litfd = memfd_create("imap-literal",
+		    MFD_CLOEXEC)) == -1) {
+			log_warn("imap: session %u: memfd_create", s->id);
+			imap_reject(s, im->tag, "NO [SERVERBUG] Cannot take "
+			    "the message now");
+			imap_refuse_rest(s, line, len);
+			return;
+		}
+		/* The fd belongs to the files; litfd only writes to it. */
+		im->cmd.files[im->cmd.nfiles].off = im->len - 2 - len +
+		    (size_t)litoff;
+		im->cmd.files[im->cmd.nfiles].fd = im->litfd;
+		im->cmd.files[im->cmd.nfiles].len = n;
+		im->cmd.nfiles++;
+	} else if (imap_buf_grow(im, n) == -1) {
+		imap_reject(s, im->tag, "BAD [TOOBIG] Command too long");
+		imap_refuse_rest(s, line, len);
+		return;
+	}
+	if (!nonsync)
+		imap_printf(s, "+ Ready for literal data\r\n");
+	im->litleft = n;
+	if (n == 0)
+		im->litfd = -1;
+	else
+		session_raw(s, n);
+}
+
+/* The args of the command: the buffer after "tag name ". */
+static void
+imap_command(struct session *s)
+{
+	struct imap			*im = s->data;
+	const struct imap_command	*c = NULL;
+	const char			*err;
+	size_t				 i, skip, lo, hi, mid;
+	unsigned int			 want;
+	int				 cmp;
+
+	im->litfd = -1;		/* the file fds stay in im->cmd */
+	im->busy = 1;
+	im->uid = 0;
+	im->nosync = 0;
+	session_hold(s);
+
+	skip = strlen(im->tag) + 1 + strlen(im->name);
+	if (skip < im->len)
+		skip++;		/* the space after the name */
+	im->cmd.buf = im->buf + skip;
+	im->cmd.len = im->len - skip;
+	for (i = 0; i < im->cmd.nfiles; i++)
+		im->cmd.files[i].off -= skip;
+
+	if (strcasecmp(im->name, "UID") == 0) {
+		im->uid = 1;
+	}
+	if (imap_parse(&im->cmd, &im->args, &im->nargs, &err) == -1) {
+		imap_bad(s, err);
+		return;
+	}
+	if (im->uid) {
+		if (im->nargs == 0 || im->args[0].type != IMAP_ARG_ATOM ||
+		    strlen(im->args[0].str) >= sizeof(im->name)) {
+			imap_bad(s, "Syntax: UID command arguments");
+			return;
+		}
+		strlcpy(im->name, im->args[0].str, sizeof(im->name));
+	}
+	for (i = 0; im->name[i] != '\0'; i++)
+		im->name[i] = toupper((unsigned char)im->name[i]);
+	lo = 0;
+	hi = sizeof(imap_commands) / sizeof(imap_commands[0]);
+	while (lo < hi) {
+		mid = (lo + hi) / 2;
+		if ((cmp = strcmp(im->name, imap_commands[mid].name)) == 0) {
+			c = &imap_commands[mid];
+			break;
+		}
+		if (cmp < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	if (c == NULL || (im->uid && !(c->flags & CMD_UID))) {
+		imap_bad(s, "Unknown command");
+		return;
+	}
+	want = im->state == IMAP_NOTAUTH ? CMD_NOTAUTH :
+	    im->state == IMAP_AUTH ? CMD_AUTH : CMD_SELECTED;
+	if (!(c->flags & want)) {
+		imap_bad(s, im->state == IMAP_NOTAUTH ? "Log in first" :
+		    im->state == IMAP_AUTH && (c->flags & CMD_SELECTED) ?
+		    "Select a mailbox first" : "Not valid in this state");
+		return;
+	}
+	if ((c->flags & CMD_NOEXPUNGE) && !im->uid)
+		im->nosync = 1;
+	if (im->uid)
+		c->fn(s, im->args + 1, im->nargs - 1);
+	else
+		c->fn(s, im->args, im->nargs);
+	if (c->flags & CMD_SECRET && im->buf != NULL)
+		sodium_memzero(im->buf, im->cap);
+}
+
+/* The command is over: read the next. */
+static void
+imap_end(struct session *s)
+{
+	struct imap	*im = s->data;
+
+	imap_cmd_clear(im, 0);
+	im->busy = 0;
+	im->idling = 0;
+	im->name[0] = '\0';
+	im->tag[0] = '\0';
+	if (!im->delayed)
+		session_release(s);
+}
+
+/* -------------------------------------------------------------------
+ * Commands of any state.
+ */
+
+static int
+imap_noargs(struct session *s, size_t nargs)
+{
+	if (nargs != 0) {
+		imap_bad(s, "Unexpected arguments");
+		return (0);
+	}
+	return (1);
+}
+
+static void
+cmd_capability(struct session *s, struct imap_arg *args, size_t nargs)
+{
+	(void)args;
+	if (!imap_noargs(s, nargs))
+		return;
+	imap_capability(s, "* ", "\r\n");
+	imap_done(s, "OK CAPABILITY completed");
+}
+
+static void
+cmd_noop(struct session *s, struct imap_arg *args, size_t nargs)
+{
+	struct imap	*im = s->data;
+
+	(void)args;
+	if (!imap_noargs(s, nargs))
+		return;
+	imap_done(s, "OK %s completed", im->name);
+}
+
+static void
+cmd_logout(struct session *s, struct imap_arg *args, size_t nargs)
+{
+	struct imap	*im = s->data;
+
+	(void)args;
+	if (!imap_noargs(s, nargs))
+		return;
+	imap_printf(s, "* BYE Logging out\r\n");
+	imap_printf(s, "%s OK LOGOUT completed\r\n", im->tag);
+	imap_vault_logout(im);
+	imap_end(s);
+	session_close(s);
+}
+
+static void
+cmd_starttls(struct session *s, struct imap_arg *args, size_t nargs)
+{
+	(void)args;
+	if (!imap_noargs(s, nargs))
+		return;
+	if (session_is_tls(s)) {
+		imap_bad(s, "TLS is already active");
+		return;
+	}
+	if (!session_tls_available(s)) {
+		imap_done(s, "NO TLS is not available");
+		return;
+	}
+	imap_done(s, "OK Begin TLS negotiation now");
+	session_starttls(s);
+}
+
+static void
+cmd_setquota(struct session *s, struct imap_arg *args, size_t nargs)
+{
+	(void)args;
+	(void)nargs;
+	imap_done(s, "NO [NOPERM] Quotas are set by the administrator");
+}
+
+/* ENABLE (RFC 5161): what is not known is left out of ENABLED. */
+static void
+cmd_enable(struct session *s, struct imap_arg *args, size_t nargs)
+{
+	struct imap	*im = s->data;
+	unsigned int	 add, done = 0;
+	size_t		 i;
+	char		 line[128] = "* ENABLED";
+
+	if (nargs == 0) {
+		imap_bad(s, "Syntax: ENABLE capability ...");
+		return;
+	}
+	for (i = 0; i < nargs; i++) {
+		if (args[i].type != IMAP_ARG_ATOM) {
+			imap_bad(s, "Syntax: ENABLE capability ...");
+			return;
+		}
+	}
+	for (i = 0; i < nargs; i++) {
+		if (imap_arg_is(&args[i], "IMAP4rev2"))
+			add = IMAP_EN_REV2;
+		else if (imap_arg_is(&args[i], "CONDSTORE"))
+			add = IMAP_EN_CONDSTORE;
+		else if (imap_arg_is(&args[i], "QRESYNC"))
+			add = IMAP_EN_QRESYNC | IMAP_EN_CONDSTORE;
+		else if (imap_arg_is(&args[i], "UTF8=ACCEPT"))
+			add = IMAP_EN_UTF8;
+		else
+			continue;
+		if ((im->enabled & add) == add || (done & add) == add)
+			continue;
+		done |= add;
+		strlcat(line, " ", sizeof(line));
+		strlcat(line, add == IMAP_EN_REV2 ? "IMAP4rev2" :
+		    add == IMAP_EN_CONDSTORE ? "CONDSTORE" :
+		    add == IMAP_EN_UTF8 ? "UTF8=ACCEPT" : "QRESYNC",
+		    sizeof(line));
+	}
+	im->enabled |= done;
+	imap_printf(s, "%s\r\n", line);
+	imap_done(s, "OK ENABLE completed");
+}
+
+/* ID (RFC 2971): the client's list is checked, not kept. */
+static void
+cmd_id(struct session *s, struct imap_arg *args, size_t nargs)
+{
+	size_t	 i;
+
+	if (nargs != 1 || (args[0].type != IMAP_ARG_NIL &&
+	    args[0].type != IMAP_ARG_LIST)) {
+		imap_bad(s, "Syntax: ID (field value ...) or ID NIL");
+		return;
+	}
+	if (args[0].type == IMAP_ARG_LIST) {
+		if (args[0].nlist % 2 != 0 || args[0].nlist > 60) {
+			imap_bad(s, "ID takes at most 30 field-value pairs");
+			return;
+		}
+		for (i = 0; i < args[0].nlist; i++) {
+			if (imap_arg_string(&args[0].list[i]) == NULL &&
+			    (i % 2 == 0 ||
+			    args[0].list[i].type != IMAP_ARG_NIL)) {
+				imap_bad(s, "ID fields are strings");
+				return;
+			}
+		}
+	}
+	imap_printf(s, "* ID (\"name\" \"Tresor\" \"vendor\" "
+	    "\"Tresor\")\r\n");
+	imap_done(s, "OK ID completed");
+}
+
+/* IDLE (RFC 2177): updates as they come, until DONE. */
+static void
+imap_idle_start(struct session *s)
+{
+	struct imap	*im = s->data;
+
+	imap_printf(s, "+ idling\r\n");
+	im->idling = 1;
+	/* The command goes on; only its DONE is read. */
+	session_release(s);
+}
+
+static void
+cmd_idle(struct session *s, struct imap_arg *args, size_t nargs)
+{
+	(void)args;
+	if (!imap_noargs(s, nargs))
+		return;
+	imap_sync(s, imap_idle_start);
+}
+
+static void
+imap_idle_synced(struct session *s)
+{
+	struct imap	*im = s->data;
+
+	/* News that came during the sync. */
+	if (im->idling && im->resync) {
+		im->resync = 0;
+		imap_sync(s, imap_idle_synced);
+		return;
+	}
+	session_release(s);
+}
+
+/* -------------------------------------------------------------------
+ * Logging in.
+ */
 
 static void
 imap_delay_cb(int fd, short event, void *arg)
@@ -235,9 +1276,9 @@ imap_delay_cb(int fd, short event, void *arg)
 	(void)fd;
 	(void)event;
 	im->delayed = 0;
-	session_printf(s, "%s", im->reply);
+	imap_printf(s, "%s", im->reply);
 	if (im->fails >= IMAP_AUTH_FAILS_MAX) {
-		session_printf(s, "* BYE Too many failed logins\r\n");
+		imap_printf(s, "* BYE Too many failed logins\r\n");
 		session_close(s);
 		return;
 	}
@@ -251,19 +1292,25 @@ imap_auth_done(void *arg, struct imsg *imsg)
 	struct imap		*im = s->data;
 	struct msg_auth_ok	 ok;
 	struct timeval		 tv;
+	const struct msg_conf	*conf = front_conf();
 	char			 prefix[IMAP_TAG_MAX + 8];
+	unsigned int		 idle;
 	int			 reason;
 
 	im->req = 0;
-	im->state = IMAP_NOTAUTH;
 	if ((reason = front_auth_answer(imsg, &ok)) == 0) {
 		im->state = IMAP_AUTH;
 		im->vsession = ok.session;
 		strlcpy(im->account, ok.account, sizeof(im->account));
 		log_info("imap: session %u: logged in", s->id);
+		/* RFC 9051 5.4: at least 30 minutes once logged in. */
+		idle = conf->limits.timeout_idle;
+		if (idle < IMAP_IDLE_TIMEOUT)
+			idle = IMAP_IDLE_TIMEOUT;
+		io_set_timeouts(s->io, idle, conf->limits.timeout_session);
 		snprintf(prefix, sizeof(prefix), "%s OK [", im->tag);
 		imap_capability(s, prefix, "] Logged in\r\n");
-		session_release(s);
+		imap_end(s);
 		return;
 	}
 	switch (reason) {
@@ -285,153 +1332,311 @@ imap_auth_done(void *arg, struct imsg *imsg)
 		break;
 	}
 	/* A failure is answered late, and later each time. */
+	im->delayed = 1;
+	imap_end(s);
+	session_hold(s);
 	evtimer_set(&im->delay_ev, imap_delay_cb, s);
 	timerclear(&tv);
 	tv.tv_sec = im->fails;
-	im->delayed = 1;
 	evtimer_add(&im->delay_ev, &tv);
 }
 
 /* Ask the vault; the session reads nothing more until it answers. */
 static void
-imap_login(struct session *s, const char *tag, const char *user,
-    const char *pass)
+imap_login(struct session *s, const char *user, const char *pass)
 {
 	struct imap	*im = s->data;
 
-	if (tag != im->tag)
-		strlcpy(im->tag, tag, sizeof(im->tag));
-	im->req = front_auth_request(user, pass, s->client.addr, PROTO_IMAP,
-	    imap_auth_done, s);
-	if (im->req == 0) {
-		session_printf(s, "%s NO [UNAVAILABLE] The mail store is not "
-		    "available; try again later\r\n", tag);
+	if (!imap_login_allowed(s)) {
+		imap_done(s, "NO [PRIVACYREQUIRED] Use TLS to log in");
 		return;
 	}
-	im->state = IMAP_WAITING;
-	session_hold(s);
+	im->req = front_auth_request(user, pass, s->client.addr, PROTO_IMAP,
+	    imap_auth_done, s);
+	if (im->req == 0)
+		imap_done(s, "NO [UNAVAILABLE] The mail store is not "
+		    "available; try again later");
+}
+
+static void
+cmd_login(struct session *s, struct imap_arg *args, size_t nargs)
+{
+	const char	*user, *pass;
+
+	if (nargs != 2 || (user = imap_arg_astring(&args[0])) == NULL ||
+	    (pass = imap_arg_astring(&args[1])) == NULL) {
+		imap_bad(s, "Syntax: LOGIN user password");
+		return;
+	}
+	imap_login(s, user, pass);
 }
 
 /* AUTHENTICATE PLAIN's response (RFC 4616). */
 static void
-imap_plain(struct session *s, const char *tag, const char *b64)
+imap_plain(struct session *s, const char *b64)
 {
 	struct sasl_plain	 sp;
 
 	if (strcmp(b64, "*") == 0) {
-		imap_bad(s, tag, "Authentication cancelled");
+		imap_bad(s, "Authentication cancelled");
 		return;
 	}
 	switch (sasl_plain_decode(b64, &sp)) {
 	case SASL_OK:
-		imap_login(s, tag, sp.user, sp.pass);
+		imap_login(s, sp.user, sp.pass);
 		break;
 	case SASL_EBASE64:
-		imap_bad(s, tag, "Invalid base64");
+		imap_bad(s, "Invalid base64");
 		break;
 	case SASL_EAUTHZ:
-		session_printf(s, "%s NO [AUTHORIZATIONFAILED] Cannot act as "
-		    "another user\r\n", tag);
+		imap_done(s, "NO [AUTHORIZATIONFAILED] Cannot act as another "
+		    "user");
 		break;
 	default:
-		imap_bad(s, tag, "Invalid PLAIN response");
+		imap_bad(s, "Invalid PLAIN response");
 		break;
 	}
 	sodium_memzero(&sp, sizeof(sp));
 }
 
 static void
-imap_line(struct session *s, char *line, size_t len, int flags)
+cmd_authenticate(struct session *s, struct imap_arg *args, size_t nargs)
 {
-	struct imap		*im;
-	struct msg_session	 ms;
-	char			*tag, *cmd, *arg, *user, *pass, *mech;
+	struct imap	*im = s->data;
+	const char	*ir;
 
-	if ((im = imap_get(s)) == NULL) {
-		session_close(s);
+	if (nargs < 1 || nargs > 2 || args[0].type != IMAP_ARG_ATOM) {
+		imap_bad(s, "Syntax: AUTHENTICATE mechanism [response]");
 		return;
 	}
-	if (flags & (IO_LINE_NUL | IO_LINE_BARECR)) {
-		imap_bad(s, "*", "Invalid characters in command");
+	if (!imap_arg_is(&args[0], "PLAIN")) {
+		imap_done(s, "NO Unsupported mechanism");
 		return;
 	}
-	if (im->state == IMAP_AUTHENTICATING) {
-		im->state = IMAP_NOTAUTH;
-		imap_plain(s, im->tag, line);
-		sodium_memzero(line, len);
+	if (!imap_login_allowed(s)) {
+		imap_done(s, "NO [PRIVACYREQUIRED] Use TLS to log in");
 		return;
 	}
-	tag = line;
-	cmd = line + strcspn(line, " ");
-	if (*cmd == '\0' || !(*cmd = '\0', imap_valid_tag(tag))) {
-		imap_bad(s, "*", "Missing or invalid tag");
+	if (nargs == 2) {
+		/* SASL-IR (RFC 4959); "=" is an empty response. */
+		if ((ir = imap_arg_string(&args[1])) == NULL) {
+			imap_bad(s, "Invalid initial response");
+			return;
+		}
+		imap_plain(s, strcmp(ir, "=") == 0 ? "" : ir);
 		return;
 	}
-	cmd++;
-	arg = cmd + strcspn(cmd, " ");
-	if (*arg != '\0')
-		*arg++ = '\0';
+	im->authenticating = 1;
+	imap_printf(s, "+ \r\n");
+	/* Read the response line; the command goes on. */
+	session_release(s);
+}
 
-	if (strcasecmp(cmd, "CAPABILITY") == 0 && *arg == '\0') {
-		imap_capability(s, "* ", "\r\n");
-		session_printf(s, "%s OK CAPABILITY completed\r\n", tag);
-	} else if (strcasecmp(cmd, "NOOP") == 0 && *arg == '\0') {
-		session_printf(s, "%s OK NOOP completed\r\n", tag);
-	} else if (strcasecmp(cmd, "LOGOUT") == 0 && *arg == '\0') {
-		session_printf(s, "* BYE Logging out\r\n");
-		session_printf(s, "%s OK LOGOUT completed\r\n", tag);
-		if (im->vsession != 0) {
-			ms.session = im->vsession;
-			front_vault_compose(IMSG_VAULT_LOGOUT, 0, -1, &ms,
-			    sizeof(ms));
-			im->vsession = 0;
-		}
-		session_close(s);
-	} else if (strcasecmp(cmd, "STARTTLS") == 0 && *arg == '\0') {
-		if (session_is_tls(s))
-			imap_bad(s, tag, "TLS is already active");
-		else if (im->state == IMAP_AUTH)
-			imap_bad(s, tag, "Already logged in");
-		else if (!session_tls_available(s))
-			session_printf(s, "%s NO TLS is not available\r\n",
-			    tag);
-		else {
-			session_printf(s, "%s OK Begin TLS negotiation now\r\n",
-			    tag);
-			session_starttls(s);
-		}
-	} else if (strcasecmp(cmd, "LOGIN") == 0 ||
-	    strcasecmp(cmd, "AUTHENTICATE") == 0) {
-		if (im->state == IMAP_AUTH)
-			imap_bad(s, tag, "Already logged in");
-		else if (!imap_login_allowed(s))
-			session_printf(s, "%s NO [PRIVACYREQUIRED] Use TLS to "
-			    "log in\r\n", tag);
-		else if (strcasecmp(cmd, "LOGIN") == 0) {
-			if ((user = imap_astring(&arg)) == NULL ||
-			    (pass = imap_astring(&arg)) == NULL ||
-			    *arg != '\0')
-				imap_bad(s, tag, "Syntax: LOGIN user password");
+/* The AUTHENTICATE response, as a line. */
+static void
+imap_auth_line(struct session *s, char *line, size_t len, int flags)
+{
+	if (flags & (IO_LINE_NUL | IO_LINE_BARECR))
+		imap_bad(s, "Invalid characters in response");
+	else {
+		session_hold(s);
+		imap_plain(s, line);
+	}
+	sodium_memzero(line, len);
+}
+
+/* -------------------------------------------------------------------
+ * Keeping the view in step with the vault.
+ */
+
+static void	 sync_status_done(struct session *, struct imap_result *);
+static void	 sync_vanished_done(struct session *, struct imap_result *);
+static void	 sync_fetch_done(struct session *, struct imap_result *);
+
+static void
+sync_finish(struct session *s)
+{
+	struct imap	*im = s->data;
+	void		(*cont)(struct session *) = im->sync_cont;
+
+	im->syncing = 0;
+	im->sync_cont = NULL;
+	cont(s);
+}
+
+void
+imap_sync(struct session *s, void (*cont)(struct session *))
+{
+	struct imap		*im = s->data;
+	struct msg_mbox_req	 q;
+
+	if (im->view == NULL || !im->dirty || im->syncing) {
+		cont(s);
+		return;
+	}
+	im->dirty = 0;
+	im->resync = 0;
+	im->syncing = 1;
+	im->sync_cont = cont;
+	imap_req_init(s, &q, MBOX_OP_STATUS);
+	strlcpy(q.folder, im->view->name, sizeof(q.folder));
+	imap_vault(s, &q, -1, IMAP_STATUS_MAX, sync_status_done);
+}
+
+/* The mailbox went away under the session: it cannot go on. */
+static void
+sync_gone(struct session *s, const char *why)
+{
+	log_info("imap: session %u: selected mailbox %s", s->id, why);
+	imap_printf(s, "* BYE [UNAVAILABLE] The selected mailbox was %s\r\n",
+	    why);
+	session_close(s);
+	sync_finish(s);
+}
+
+static void
+sync_status_done(struct session *s, struct imap_result *r)
+{
+	struct imap			*im = s->data;
+	struct imap_view		*v = im->view;
+	struct mbox_stream_r		 rd;
+	struct mbox_stream_folder	 f;
+	struct msg_mbox_req		 q;
+
+	if (r->status == MSG_MBOX_ENOTFOUND) {
+		sync_gone(s, "deleted");
+		return;
+	}
+	if (r->status != MSG_MBOX_OK) {
+		/* Try again at the next chance. */
+		im->dirty = 1;
+		sync_finish(s);
+		return;
+	}
+	mbox_stream_r_init(&rd, r->buf, r->len);
+	if (mbox_stream_next_folder(&rd, &f) != 1) {
+		sync_finish(s);
+		return;
+	}
+	if (f.uidvalidity != v->uidvalidity) {
+		sync_gone(s, "replaced");
+		return;
+	}
+	if (f.highestmodseq == v->highestmodseq && f.uidnext == v->uidnext) {
+		sync_finish(s);
+		return;
+	}
+	im->sync_uidnext = f.uidnext;
+	im->sync_modseq = f.highestmodseq;
+	imap_req_init(s, &q, MBOX_OP_VANISHED);
+	strlcpy(q.folder, v->name, sizeof(q.folder));
+	q.modseq = v->highestmodseq;
+	imap_vault(s, &q, -1, IMAP_UIDS_MAX, sync_vanished_done);
+}
+
+static void
+sync_vanished_done(struct session *s, struct imap_result *r)
+{
+	struct imap		*im = s->data;
+	struct imap_view	*v = im->view;
+	struct mbox_stream_r	 rd;
+	struct msg_mbox_req	 q;
+	uint32_t		*uids = NULL, uid;
+	size_t			 n = 0;
+	int			 rv;
+
+	if (r->status != MSG_MBOX_OK) {
+		im->dirty = 1;
+		sync_finish(s);
+		return;
+	}
+	if (r->count > 0 &&
+	    (uids = reallocarray(NULL, r->count, sizeof(*uids))) == NULL) {
+		im->dirty = 1;
+		sync_finish(s);
+		return;
+	}
+	mbox_stream_r_init(&rd, r->buf, r->len);
+	while (n < r->count && (rv = mbox_stream_next_uid(&rd, &uid)) == 1)
+		uids[n++] = uid;
+	imap_view_expunged(s, uids, n, 0);
+	free(uids);
+
+	imap_req_init(s, &q, MBOX_OP_FETCH);
+	strlcpy(q.folder, v->name, sizeof(q.folder));
+	q.nranges = 1;
+	q.ranges[0].first = 1;
+	q.ranges[0].last = UINT32_MAX;
+	q.flags = MSG_FETCH_NOMETA;
+	if (v->highestmodseq > 0) {
+		q.flags |= MSG_FETCH_CHANGEDSINCE;
+		q.modseq = v->highestmodseq;
+	}
+	imap_vault(s, &q, -1, IMAP_LIST_MAX, sync_fetch_done);
+}
+
+static void
+sync_fetch_done(struct session *s, struct imap_result *r)
+{
+	struct imap		*im = s->data;
+	struct imap_view	*v = im->view;
+	struct mbox_stream_r	 rd;
+	struct mbox_stream_msg	 m;
+	uint32_t		 seq, added = 0;
+	int			 condstore;
+
+	if (r->status != MSG_MBOX_OK) {
+		im->dirty = 1;
+		sync_finish(s);
+		return;
+	}
+	condstore = (im->enabled & IMAP_EN_CONDSTORE) != 0;
+	mbox_stream_r_init(&rd, r->buf, r->len);
+	while (mbox_stream_next_msg(&rd, &m) == 1) {
+		if ((seq = imap_view_seq(v, m.uid)) != 0) {
+			if (m.modseq <= v->modseqs[seq - 1])
+				continue;
+			v->modseqs[seq - 1] = m.modseq;
+			imap_printf(s, "* %u FETCH (UID %u FLAGS (", seq, m.uid);
+			imap_flags_write(m.flags, m.keywords, imap_out, s);
+			if (condstore)
+				imap_printf(s, ") MODSEQ (%llu))\r\n",
+				    (unsigned long long)m.modseq);
 			else
-				imap_login(s, tag, user, pass);
-		} else {
-			mech = arg;
-			arg += strcspn(arg, " ");
-			if (*arg != '\0')
-				*arg++ = '\0';
-			if (strcasecmp(mech, "PLAIN") != 0)
-				session_printf(s, "%s NO Unsupported "
-				    "mechanism\r\n", tag);
-			else if (*arg != '\0')
-				imap_plain(s, tag, arg);
-			else {
-				strlcpy(im->tag, tag, sizeof(im->tag));
-				im->state = IMAP_AUTHENTICATING;
-				session_printf(s, "+ \r\n");
-			}
+				imap_out(s, "))\r\n", 4);
+		} else if (v->n == 0 || m.uid > v->uids[v->n - 1]) {
+			if (imap_view_add(v, m.uid, m.modseq) == -1)
+				break;
+			added++;
 		}
-		/* The line held the password: wipe it in the buffer. */
-		sodium_memzero(line, len);
-	} else
-		imap_bad(s, tag, "Unknown command or arguments");
+	}
+	if (added > 0)
+		imap_printf(s, "* %u EXISTS\r\n", v->n);
+	if (im->sync_modseq > v->highestmodseq)
+		v->highestmodseq = im->sync_modseq;
+	if (im->sync_uidnext > v->uidnext)
+		v->uidnext = im->sync_uidnext;
+	sync_finish(s);
+}
+
+/*
+ * The vault says an account changed.  Sessions with a mailbox selected
+ * look again: at once in IDLE, else at the next allowed point.
+ */
+void
+imap_notify(uint32_t vsession)
+{
+	struct imap	*im;
+
+	TAILQ_FOREACH(im, &imap_sessions, entry) {
+		if (im->vsession != vsession || im->view == NULL)
+			continue;
+		im->dirty = 1;
+		if (im->syncing)
+			im->resync = 1;
+		else if (im->idling && im->req == 0) {
+			session_hold(im->s);
+			imap_sync(im->s, imap_idle_synced);
+		}
+	}
 }

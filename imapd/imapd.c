@@ -27,14 +27,16 @@
 #include "front.h"
 #include "imapd.h"
 #include "log.h"
+#include "mime.h"
 #include "proc.h"
 
 static void	 imapd_accept(int, const struct msg_listener *,
 		    const struct front_client *, int);
+static int	 imapd_vault(struct imsg *);
 
 static const struct front_ops imapd_ops = {
 	imapd_accept,
-	NULL,
+	imapd_vault,
 	NULL
 };
 
@@ -46,6 +48,20 @@ imapd_accept(int fd, const struct msg_listener *l,
 	    l->proto == PROTO_POP3 ? &pop3_proto : &imap_proto);
 }
 
+/* News from the vault that answers no request: an account changed. */
+static int
+imapd_vault(struct imsg *imsg)
+{
+	struct msg_session	 ms;
+
+	if (imsg == NULL)
+		return (0);	/* each session learns it at its next request */
+	if (imsg->hdr.type != IMSG_MBOX_NOTIFY ||
+	    imsg_get_data(imsg, &ms, sizeof(ms)) == -1)
+		return (-1);
+	imap_notify(ms.session);
+	return (0);
+}
 
 int
 main(int argc, char *argv[])
@@ -53,6 +69,8 @@ main(int argc, char *argv[])
 	struct proc_opts	 opts;
 
 	proc_child_opts(argc, argv, ROLE_IMAPD, &opts);
+	/* APPEND parses messages; the converters load files. */
+	mime_init();
 	event_init();
 	front_init(ROLE_IMAPD, &imapd_ops);
 	log_debug("started");

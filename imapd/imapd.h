@@ -33,6 +33,7 @@
 
 /* imap_session.c */
 extern const struct session_proto imap_proto;
+void	 imap_notify(uint32_t);
 
 /* pop3_session.c */
 extern const struct session_proto pop3_proto;

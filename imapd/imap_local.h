@@ -1,0 +1,257 @@
+/*
+ * Copyright (c) 2026 The Tresor developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * What the files of the IMAP session share:
+ *
+ *	imap_session.c	the connection: assembling commands from lines and
+ *			literals, dispatch, logging in, ENABLE, ID, IDLE,
+ *			the vault requests, and keeping a selected
+ *			mailbox's view in step with the vault (sync)
+ *	imap_mailbox.c	commands on mailboxes as a whole: CREATE, DELETE,
+ *			RENAME, (UN)SUBSCRIBE, LIST, LSUB, STATUS,
+ *			NAMESPACE, APPEND, GETQUOTA, GETQUOTAROOT
+ *	imap_message.c	SELECT, EXAMINE and the commands on messages:
+ *			FETCH, STORE, COPY, MOVE, EXPUNGE, SEARCH, CLOSE,
+ *			UNSELECT
+ *
+ * Every command runs the same way: the dispatcher holds the session's
+ * input and calls the command's function with its parsed arguments;
+ * the function asks the vault (imap_vault) as often as it needs, each
+ * answer arriving in a callback, and ends the command exactly once with
+ * imap_done() or imap_bad().  Those write the tagged reply (after any
+ * pending untagged updates that are allowed at that point), free the
+ * command's state and resume reading.
+ */
+
+#ifndef IMAP_LOCAL_H
+#define IMAP_LOCAL_H
+
+#include <sys/queue.h>
+
+#include <event.h>
+
+#include "imap.h"
+#include "imapd.h"
+#include "session.h"
+
+#define IMAP_TAG_MAX		128
+#define IMAP_CMDNAME_MAX	32
+#define IMAP_AUTH_FAILS_MAX	3	/* per connection, then BYE */
+#define IMAP_IDLE_TIMEOUT	1800	/* seconds once logged in */
+#define IMAP_LIST_MAX		(64 * 1024 * 1024)   /* result records */
+#define IMAP_UIDS_MAX		(16 * 1024 * 1024)   /* uid records */
+
+enum imap_state {
+	IMAP_NOTAUTH,
+	IMAP_AUTH,
+	IMAP_SELECTED
+};
+
+/* What ENABLE turned on (RFC 5161). */
+#define IMAP_EN_REV2		0x01	/* IMAP4rev2 */
+#define IMAP_EN_CONDSTORE	0x02
+#define IMAP_EN_QRESYNC		0x04	/* implies CONDSTORE */
+#define IMAP_EN_UTF8		0x08	/* UTF8=ACCEPT (and rev2) */
+
+/*
+ * The selected mailbox as this session knows it: its messages' uids in
+ * ascending order (a message's sequence number is its index + 1), and
+ * the modseq of each as last reported, so that a change is announced
+ * once.  Changes made elsewhere reach the view only through
+ * imap_sync(), at the points where the protocol allows them.
+ */
+struct imap_view {
+	char		 name[MSG_FOLDER_MAX];	/* stored (UTF-8) form */
+	int		 readonly;		/* EXAMINE */
+	uint32_t	 uidvalidity;
+	uint32_t	 uidnext;
+	uint64_t	 highestmodseq;
+	uint32_t	*uids;
+	uint64_t	*modseqs;
+	uint32_t	 n;
+	uint32_t	 cap;
+	uint32_t	*saved;			/* SEARCHRES "$", sorted */
+	size_t		 nsaved;
+	int		 saved_valid;
+};
+
+/* A vault answer, its records read from the fd (buf NULL if none). */
+struct imap_result {
+	int		 status;		/* MSG_MBOX_* */
+	uint32_t	 count;
+	uint64_t	 a;
+	uint64_t	 b;
+	void		*buf;
+	size_t		 len;
+};
+
+typedef void (*imap_result_cb)(struct session *, struct imap_result *);
+
+struct imap {
+	struct session		*s;
+	TAILQ_ENTRY(imap)	 entry;		/* every IMAP session */
+	enum imap_state		 state;
+	unsigned int		 enabled;	/* IMAP_EN_* */
+	uint32_t		 vsession;	/* vault session, 0 if none */
+	char			 account[MSG_ADDRESS_MAX];
+
+	/* Logging in. */
+	int			 authenticating; /* AUTHENTICATE's "+ " */
+	unsigned int		 fails;
+	struct event		 delay_ev;	/* holds back a failure */
+	int			 delayed;
+	char			 reply[256];
+
+	/* The command being assembled: its lines and literals. */
+	char			*buf;
+	size_t			 len;
+	size_t			 cap;
+	struct imap_cmd		 cmd;
+	size_t			 litleft;	/* octets of literal to come */
+	int			 litfd;		/* a file literal, or -1 */
+	int			 litdiscard;	/* an over-limit {n+}: drop */
+	int			 refusing;	/* the rest of a refused
+						 * command: drop it */
+
+	/* The command running. */
+	char			 tag[IMAP_TAG_MAX];
+	char			 name[IMAP_CMDNAME_MAX];
+	int			 busy;		/* between dispatch and done */
+	int			 uid;		/* UID FETCH etc. */
+	int			 nosync;	/* no EXPUNGE in its reply */
+	struct imap_arg		*args;
+	size_t			 nargs;
+	uint32_t		 req;		/* vault request in flight */
+	imap_result_cb		 req_cb;
+	size_t			 req_max;	/* octets of its result */
+	void			*state_data;	/* the command's own state */
+	void			(*state_free)(void *);
+	void			(*lowat)(struct session *); /* output room */
+	char			*ovf;		/* output over the high mark, */
+	size_t			 ovflen;	/* waiting for the client */
+	size_t			 ovfoff;
+	char			*done_line;	/* tagged reply after a sync */
+
+	/* Selected mailbox, and news of changes from the vault. */
+	struct imap_view	*view;
+	int			 dirty;		/* the vault said: changed */
+	int			 syncing;
+	int			 idling;	/* in IDLE */
+	void			(*sync_cont)(struct session *);
+	int			 resync;	/* news came while syncing */
+	uint32_t		 sync_uidnext;	/* from the vault's STATUS */
+	uint64_t		 sync_modseq;
+};
+
+/*
+ * imap_session.c, for the commands:
+ *
+ * imap_out(s, p, n)	write octets to the client (an imap_out_fn; its
+ *			argument is the session).
+ * imap_printf(s, ...)	write formatted text, an untagged response say.
+ * imap_done(s, ...)	end the command: the text after the tag, as in
+ *			imap_done(s, "OK [APPENDUID %u %u] APPEND completed",
+ *			v, u).  "NO ..." and "BAD ..." too.
+ * imap_bad(s, text)	end the command with "tag BAD text" and count the
+ *			error (too many close the session).
+ * imap_no_status(s, status, what)
+ *			end the command with the NO (or BYE) that fits a
+ *			vault status MSG_MBOX_*: [NONEXISTENT], [ALREADYEXISTS],
+ *			[CANNOT], [LIMIT], [UNAVAILABLE], [SERVERBUG]...
+ * imap_set_state(s, p, fn)
+ *			the command's own state: fn(p) runs when it ends.
+ * imap_req_init(s, q, op)
+ *			zero q and fill in the session and the operation.
+ * imap_vault(s, q, fd, max, cb)
+ *			send q (and fd, which it takes over, or -1); cb gets
+ *			the answer, with the result fd's content in buf (at
+ *			most max octets, else MSG_MBOX_EIO), freed after cb
+ *			returns.  cb always comes, even when the vault cannot
+ *			be reached (MSG_MBOX_EIO), possibly before imap_vault
+ *			returns: call it last.  imap_vault_search() likewise.
+ * imap_utf8(s)		mailbox names are UTF-8 (IMAP4rev2 or UTF8=ACCEPT
+ *			enabled), not modified UTF-7.
+ * imap_name_in(s, arg, out, size)
+ *			a mailbox name argument (astring) in its stored
+ *			form; -1 if not a valid name (answer BAD).
+ * imap_name_out(s, name)
+ *			write a stored name as the client expects it.
+ * imap_sync(s, cont)	bring the view up to date with the vault, writing
+ *			the untagged responses, then call cont.
+ * imap_wait_output(s, cont)
+ *			1 if there is room for more output now; else 0, and
+ *			cont is called once the client has read enough of
+ *			what is queued for it (a loop that writes much stops
+ *			there and goes on in cont).
+ */
+void	 imap_out(void *, const void *, size_t);	/* arg: session */
+void	 imap_printf(struct session *, const char *, ...)
+	    __attribute__((__format__ (printf, 2, 3)));
+void	 imap_done(struct session *, const char *, ...)
+	    __attribute__((__format__ (printf, 2, 3)));
+void	 imap_bad(struct session *, const char *);
+void	 imap_no_status(struct session *, int, const char *);
+void	 imap_set_state(struct session *, void *, void (*)(void *));
+int	 imap_vault(struct session *, struct msg_mbox_req *, int, size_t,
+	    imap_result_cb);
+int	 imap_vault_search(struct session *, struct msg_mbox_search *,
+	    imap_result_cb);
+void	 imap_req_init(struct session *, struct msg_mbox_req *, uint32_t);
+int	 imap_utf8(struct session *);
+int	 imap_name_in(struct session *, const struct imap_arg *, char *,
+	    size_t);
+void	 imap_name_out(struct session *, const char *);
+void	 imap_sync(struct session *, void (*)(struct session *));
+int	 imap_wait_output(struct session *, void (*)(struct session *));
+
+/* imap_message.c: the view. */
+uint32_t imap_view_seq(const struct imap_view *, uint32_t);
+uint32_t imap_view_uid(const struct imap_view *, uint32_t);
+int	 imap_view_ranges(struct session *, const struct imap_arg *,
+	    struct msg_mbox_req *);
+void	 imap_view_expunged(struct session *, const uint32_t *, size_t,
+	    int);
+int	 imap_view_add(struct imap_view *, uint32_t, uint64_t);
+void	 imap_view_free(struct imap_view *);
+void	 imap_unselect(struct session *);
+
+/* The commands: imap_mailbox.c and imap_message.c. */
+typedef void (*imap_cmd_fn)(struct session *, struct imap_arg *, size_t);
+void	 cmd_create(struct session *, struct imap_arg *, size_t);
+void	 cmd_delete(struct session *, struct imap_arg *, size_t);
+void	 cmd_rename(struct session *, struct imap_arg *, size_t);
+void	 cmd_subscribe(struct session *, struct imap_arg *, size_t);
+void	 cmd_unsubscribe(struct session *, struct imap_arg *, size_t);
+void	 cmd_list(struct session *, struct imap_arg *, size_t);
+void	 cmd_lsub(struct session *, struct imap_arg *, size_t);
+void	 cmd_status(struct session *, struct imap_arg *, size_t);
+void	 cmd_namespace(struct session *, struct imap_arg *, size_t);
+void	 cmd_append(struct session *, struct imap_arg *, size_t);
+void	 cmd_getquota(struct session *, struct imap_arg *, size_t);
+void	 cmd_getquotaroot(struct session *, struct imap_arg *, size_t);
+void	 cmd_select(struct session *, struct imap_arg *, size_t);
+void	 cmd_examine(struct session *, struct imap_arg *, size_t);
+void	 cmd_fetch(struct session *, struct imap_arg *, size_t);
+void	 cmd_store(struct session *, struct imap_arg *, size_t);
+void	 cmd_copy(struct session *, struct imap_arg *, size_t);
+void	 cmd_move(struct session *, struct imap_arg *, size_t);
+void	 cmd_expunge(struct session *, struct imap_arg *, size_t);
+void	 cmd_search(struct session *, struct imap_arg *, size_t);
+void	 cmd_close(struct session *, struct imap_arg *, size_t);
+void	 cmd_unselect(struct session *, struct imap_arg *, size_t);
+
+#endif /* IMAP_LOCAL_H */

@@ -1,0 +1,1565 @@
+/*
+ * Copyright (c) 2026 The Tresor developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * The selected mailbox: SELECT and EXAMINE build the session's view of
+ * it (imap_local.h), and the commands on messages work through it.
+ *
+ * The vault knows messages by uid only.  Every set a client gives, in
+ * sequence numbers or uids, becomes uid ranges here, within what the
+ * session has been told of: a message delivered since the last EXISTS
+ * is not touched, nor reported, until the session has announced it.
+ * Results are reported only for messages in the view, numbered as the
+ * view numbers them.
+ */
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap_local.h"
+#include "log.h"
+#include "mbox_stream.h"
+
+/* Text built up for a tagged reply's response code. */
+struct strbuf {
+	char	*p;
+	size_t	 len;
+	size_t	 cap;
+	int	 failed;
+};
+
+static void
+sb_out(void *arg, const void *data, size_t n)
+{
+	struct strbuf	*sb = arg;
+	size_t		 cap;
+	char		*p;
+
+	if (sb->failed)
+		return;
+	if (sb->len + n + 1 > sb->cap) {
+		cap = sb->cap == 0 ? 256 : sb->cap;
+		while (cap < sb->len + n + 1)
+			cap *= 2;
+		if ((p = realloc(sb->p, cap)) == NULL) {
+			sb->failed = 1;
+			return;
+		}
+		sb->p = p;
+		sb->cap = cap;
+	}
+	memcpy(sb->p + sb->len, data, n);
+	sb->len += n;
+	sb->p[sb->len] = '\0';
+}
+
+#define IMAP_STORE_FLAGS	1
+#define IMAP_STORE_ADD		2
+#define IMAP_STORE_REMOVE	3
+
+/* -------------------------------------------------------------------
+ * The view.
+ */
+
+uint32_t
+imap_view_seq(const struct imap_view *v, uint32_t uid)
+{
+	uint32_t	 lo = 0, hi = v->n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (v->uids[mid] == uid)
+			return (mid + 1);
+		if (v->uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (0);
+}
+
+uint32_t
+imap_view_uid(const struct imap_view *v, uint32_t seq)
+{
+	if (seq == 0 || seq > v->n)
+		return (0);
+	return (v->uids[seq - 1]);
+}
+
+int
+imap_view_add(struct imap_view *v, uint32_t uid, uint64_t modseq)
+{
+	uint32_t	*u;
+	uint64_t	*m;
+	uint32_t	 cap;
+
+	if (v->n > 0 && uid <= v->uids[v->n - 1])
+		return (-1);
+	if (v->n == v->cap) {
+		cap = v->cap == 0 ? 64 : v->cap * 2;
+		if (cap < v->cap)
+			return (-1);
+		if ((u = reallocarray(v->uids, cap, sizeof(*u))) == NULL)
+			return (-1);
+		v->uids = u;
+		if ((m = reallocarray(v->modseqs, cap, sizeof(*m))) == NULL)
+			return (-1);
+		v->modseqs = m;
+		v->cap = cap;
+	}
+	v->uids[v->n] = uid;
+	v->modseqs[v->n] = modseq;
+	v->n++;
+	return (0);
+}
+
+void
+imap_view_free(struct imap_view *v)
+{
+	if (v == NULL)
+		return;
+	free(v->uids);
+	free(v->modseqs);
+	free(v->saved);
+	free(v);
+}
+
+void
+imap_unselect(struct session *s)
+{
+	struct imap	*im = s->data;
+
+	imap_view_free(im->view);
+	im->view = NULL;
+	im->dirty = 0;
+	if (im->state == IMAP_SELECTED)
+		im->state = IMAP_AUTH;
+}
+
+static int
+uid_cmp(const void *a, const void *b)
+{
+	uint32_t	 x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return (x < y ? -1 : x > y);
+}
+
+/*
+ * Messages gone from the mailbox: out of the view, and told: EXPUNGE
+ * with their sequence numbers, from the highest down so that none
+ * shifts before it is named, or VANISHED once QRESYNC is on.  uids not
+ * in the view are skipped (the session knew nothing of them).
+ */
+void
+imap_view_expunged(struct session *s, const uint32_t *uids, size_t n,
+    int earlier)
+{
+	struct imap		*im = s->data;
+	struct imap_view	*v = im->view;
+	uint32_t		*seqs, *gone, seq, i, j, k;
+	size_t			 ngone = 0;
+
+	if (v == NULL || n == 0)
+		return;
+	if ((seqs = reallocarray(NULL, n, sizeof(*seqs))) == NULL ||
+	    (gone = reallocarray(NULL, n, sizeof(*gone))) == NULL) {
+		free(seqs);
+		log_warnx("imap: session %u: out of memory", s->id);
+		session_close(s);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		if ((seq = imap_view_seq(v, uids[i])) != 0)
+			seqs[ngone++] = seq;
+	qsort(seqs, ngone, sizeof(*seqs), uid_cmp);
+	/* Duplicates would name a message twice. */
+	for (i = 0, j = 0; i < ngone; i++)
+		if (j == 0 || seqs[j - 1] != seqs[i])
+			seqs[j++] = seqs[i];
+	ngone = j;
+	for (i = 0; i < ngone; i++)
+		gone[i] = v->uids[seqs[i] - 1];
+	if (ngone > 0 && (im->enabled & IMAP_EN_QRESYNC)) {
+		imap_printf(s, "* VANISHED %s", earlier ? "(EARLIER) " : "");
+		imap_seqset_write(gone, ngone, imap_out, s);
+		imap_out(s, "\r\n", 2);
+	} else
+		for (i = ngone; i > 0; i--)
+			imap_printf(s, "* %u EXPUNGE\r\n", seqs[i - 1]);
+	/* Compact the view in one pass. */
+	for (i = 0, j = 0, k = 0; i < v->n; i++) {
+		if (k < ngone && seqs[k] == i + 1) {
+			k++;
+			continue;
+		}
+		v->uids[j] = v->uids[i];
+		v->modseqs[j] = v->modseqs[i];
+		j++;
+	}
+	v->n = j;
+	free(seqs);
+	free(gone);
+}
+
+/* Sorted uids as few ranges; -1 if there are too many. */
+static int
+imap_uids_ranges(const uint32_t *uids, size_t n, struct msg_mbox_req *q)
+{
+	size_t	 i;
+
+	q->nranges = 0;
+	for (i = 0; i < n; i++) {
+		if (q->nranges > 0 &&
+		    q->ranges[q->nranges - 1].last + 1 == uids[i]) {
+			q->ranges[q->nranges - 1].last = uids[i];
+			continue;
+		}
+		if (q->nranges == MSG_RANGES_MAX)
+			return (-1);
+		q->ranges[q->nranges].first = uids[i];
+		q->ranges[q->nranges].last = uids[i];
+		q->nranges++;
+	}
+	return (0);
+}
+
+/*
+ * A set argument (sequence numbers, or uids for a UID command, or "$")
+ * as uid ranges within the view.  0 with q->nranges > 0; 1 if no
+ * message can match (an empty mailbox, say); -1 if malformed or
+ * invalid (answered BAD by the caller).
+ */
+int
+imap_view_ranges(struct session *s, const struct imap_arg *a,
+    struct msg_mbox_req *q)
+{
+	struct imap		*im = s->data;
+	struct imap_view	*v = im->view;
+	struct imap_seqset	*set;
+	uint32_t		 first, last, maxuid;
+	size_t			 i;
+	int			 rv = 0;
+
+	q->nranges = 0;
+	if (a->type != IMAP_ARG_ATOM)
+		return (-1);
+	if (strcmp(a->str, "$") == 0) {
+		if (!v->saved_valid || v->nsaved == 0)
+			return (1);
+		if (imap_uids_ranges(v->saved, v->nsaved, q) == -1)
+			return (-1);
+		return (0);
+	}
+	if ((set = malloc(sizeof(*set))) == NULL)
+		return (-1);
+	if (imap_seqset_parse(a->str, set) == -1) {
+		free(set);
+		return (-1);
+	}
+	maxuid = v->n > 0 ? v->uids[v->n - 1] : 0;
+	for (i = 0; i < set->n; i++) {
+		first = set->r[i].first;
+		last = set->r[i].last;
+		if (im->uid) {
+			/* "*" is the last message the session knows. */
+			if (last == UINT32_MAX)
+				last = maxuid;
+			if (first == UINT32_MAX)
+				first = maxuid;
+			if (first > last) {
+				uint32_t t = first;
+				first = last;
+				last = t;
+			}
+			if (last > maxuid)
+				last = maxuid;
+			if (first == 0)
+				first = 1;
+			if (v->n == 0 || first > last)
+				continue;
+		} else {
+			if (first == UINT32_MAX && last == UINT32_MAX) {
+				if (v->n == 0)
+					continue;
+				first = last = v->n;
+			} else if (last == UINT32_MAX)
+				last = v->n;
+			if (first > last || first > v->n || last > v->n) {
+				/* A number the session never gave out. */
+				if (v->n == 0 && set->r[i].last ==
+				    UINT32_MAX)
+					continue;
+				rv = -1;
+				break;
+			}
+			first = v->uids[first - 1];
+			last = v->uids[last - 1];
+		}
+		q->ranges[q->nranges].first = first;
+		q->ranges[q->nranges].last = last;
+		q->nranges++;
+	}
+	free(set);
+	if (rv == -1)
+		return (-1);
+	return (q->nranges == 0 ? 1 : 0);
+}
+
+/* -------------------------------------------------------------------
+ * SELECT and EXAMINE.
+ */
+
+struct select_state {
+	struct imap_view	*view;
+	int			 condstore;
+	int			 qresync;
+	uint32_t		 q_uidvalidity;
+	uint64_t		 q_modseq;
+	struct imap_seqset	 q_known;	/* known uids, or n = 0 */
+	int			 q_has_known;
+	uint32_t		 exists;
+	uint32_t		 unseen_first;
+};
+
+static void	 select_status_done(struct session *, struct imap_result *);
+static void	 select_fetch_done(struct session *, struct imap_result *);
+static void	 select_vanished_done(struct session *, struct imap_result *);
+static void	 select_changed_done(struct session *, struct imap_result *);
+static void	 select_finish(struct session *);
+
+static void
+select_state_free(void *arg)
+{
+	struct select_state	*st = arg;
+
+	if (st == NULL)
+		return;
+	imap_view_free(st->view);
+	free(st);
+}
+
+/* (CONDSTORE) or (QRESYNC (uidvalidity modseq [known-uids [...]])) */
+static int
+select_params(struct session *s, const struct imap_arg *a,
+    struct select_state *st)
+{
+	struct imap		*im = s->data;
+	const struct imap_arg	*p, *q;
+	size_t			 i;
+
+	if (a->type != IMAP_ARG_LIST)
+		return (-1);
+	for (i = 0; i < a->nlist; i++) {
+		p = &a->list[i];
+		if (imap_arg_is(p, "CONDSTORE")) {
+			st->condstore = 1;
+			continue;
+		}
+		if (!imap_arg_is(p, "QRESYNC") || i + 1 >= a->nlist ||
+		    !(im->enabled & IMAP_EN_QRESYNC))
+			return (-1);
+		q = &a->list[++i];
+		if (q->type != IMAP_ARG_LIST || q->nlist < 2 ||
+		    q->nlist > 3 ||
+		    imap_arg_number(&q->list[0], &st->q_uidvalidity) == -1 ||
+		    st->q_uidvalidity == 0 ||
+		    imap_arg_number64(&q->list[1], &st->q_modseq) == -1)
+			return (-1);
+		if (q->nlist == 3) {
+			if (q->list[2].type == IMAP_ARG_LIST)
+				continue;	/* seq-match data: not used */
+			if (q->list[2].type != IMAP_ARG_ATOM ||
+			    imap_seqset_parse(q->list[2].str,
+			    &st->q_known) == -1)
+				return (-1);
+			st->q_has_known = 1;
+		}
+		st->qresync = 1;
+	}
+	return (0);
+}
+
+static void
+select_common(struct session *s, struct imap_arg *args, size_t nargs,
+    int readonly)
+{
+	struct imap		*im = s->data;
+	struct select_state	*st;
+	struct msg_mbox_req	 q;
+	char			 name[MSG_FOLDER_MAX];
+
+	if (nargs < 1 || nargs > 2) {
+		imap_bad(s, "Syntax: SELECT mailbox [(parameters)]");
+		return;
+	}
+	if (imap_name_in(s, &args[0], name, sizeof(name)) == -1) {
+		imap_bad(s, "Invalid mailbox name");
+		return;
+	}
+	if ((st = calloc(1, sizeof(*st))) == NULL ||
+	    (st->view = calloc(1, sizeof(*st->view))) == NULL) {
+		free(st);
+		imap_done(s, "NO [SERVERBUG] Out of memory");
+		return;
+	}
+	imap_set_state(s, st, select_state_free);
+	if (nargs == 2 && select_params(s, &args[1], st) == -1) {
+		imap_bad(s, "Invalid SELECT parameters");
+		return;
+	}
+	/* The old mailbox is closed, even if the new one fails. */
+	if (im->view != NULL) {
+		imap_unselect(s);
+		if (im->enabled & (IMAP_EN_REV2 | IMAP_EN_QRESYNC))
+			imap_printf(s, "* OK [CLOSED] Previous mailbox "
+			    "closed\r\n");
+	}
+	if (st->condstore)
+		im->enabled |= IMAP_EN_CONDSTORE;
+	strlcpy(st->view->name, name, sizeof(st->view->name));
+	st->view->readonly = readonly;
+	imap_req_init(s, &q, MBOX_OP_STATUS);
+	strlcpy(q.folder, name, sizeof(q.folder));
+	imap_vault(s, &q, -1, IMAP_LIST_MAX, select_status_done);
+}
+
+void
+cmd_select(struct session *s, struct imap_arg *args, size_t nargs)
+{
+	select_common(s, args, nargs, 0);
+}
+
+void
+cmd_examine(struct session *s, struct imap_arg *args, size_t nargs)
+{
+	select_common(s, args, nargs, 1);
+}
+
+static void
+select_status_done(struct session *s, struct imap_result *r)
+{
+	struct imap			*im = s->data;
+	struct select_state		*st = im->state_data;
+	struct mbox_stream_r		 rd;
+	struct mbox_stream_folder	 f;
+	struct msg_mbox_req		 q;
+
+	if (r->status != MSG_MBOX_OK) {
+		imap_no_status(s, r->status, "SELECT");
+		return;
+	}
+	mbox_stream_r_init(&rd, r->buf, r->len);
+	if (mbox_stream_next_folder(&rd, &f) != 1) {
+		imap_no_status(s, MSG_MBOX_EIO, "SELECT");
+		return;
+	}
+	st->view->uidvalidity = f.uidvalidity;
+	st->view->uidnext = f.uidnext;
+	st->view->highestmodseq = f.highestmodseq;
+	imap_req_init(s, &q, MBOX_OP_FETCH);
+	strlcpy(q.folder, st->view->name, sizeof(q.folder));
+	q.flags = MSG_FETCH_NOMETA;
+	q.nranges = 1;
+	q.ranges[0].first = 1;
+	q.ranges[0].last = UINT32_MAX;
+	imap_vault(s, &q, -1, IMAP_LIST_MAX, select_fetch_done);
+}
+
+static void
+select_fetch_done(struct session *s, struct imap_result *r)
+{
+	struct imap		*im = s->data;
+	struct select_state	*st = im->state_data;
+	struct imap_view	*v = st->view;
+	struct mbox_stream_r	 rd;
+	struct mbox_stream_msg	 m;
+	struct msg_mbox_req	 q;
+	int			 rv;
+
+	if (r->status != MSG_MBOX_OK) {
+		imap_no_status(s, r->status, "SELECT");
+		return;
+	}
+	mbox_stream_r_init(&rd, r->buf, r->len);
+	while ((rv = mbox_stream_next_msg(&rd, &m)) == 1) {
+		if (imap_view_add(v, m.uid, m.modseq) == -1) {
+			rv = -1;
+			break;
+		}
+		if (m.modseq > v->highestmodseq)
+			v->highestmodseq = m.modseq;
+		if (!(m.flags & MAILFLAG_SEEN) && st->unseen_first == 0)
+			st->unseen_first = v->n;
+	}
+	if (rv == -1) {
+		imap_no_status(s, MSG_MBOX_EIO, "SELECT");
+		return;
+	}
+	if (v->n > 0 && v->uids[v->n - 1] >= v->uidnext)
+		v->uidnext = v->uids[v->n - 1] + 1;
+
+	/* The mailbox is selected from here on. */
+	im->view = v;
+	st->view = NULL;
+	im->state = IMAP_SELECTED;
+	im->dirty = 0;
+	imap_printf(s, "* %u EXISTS\r\n", v->n);
+	if (!(im->enabled & IMAP_EN_REV2)) {
+		imap_printf(s, "* 0 RECENT\r\n");
+		if (st->unseen_first != 0)
+			imap_printf(s, "* OK [UNSEEN %u] First unseen\r\n",
+			    st->unseen_first);
+	}
+	imap_printf(s, "* OK [UIDVALIDITY %u] UIDs valid\r\n",
+	    v->uidvalidity);
+	imap_printf(s, "* OK [UIDNEXT %u] Predicted next UID\r\n",
+	    v->uidnext);
+	imap_printf(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
+	    "\\Draft)\r\n");
+	imap_printf(s, "* OK [PERMANENTFLAGS (%s)] Flags permitted\r\n",
+	    v->readonly ? "" :
+	    "\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*");
+	imap_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+	    (unsigned long long)v->highestmodseq);
+	if (im->enabled & IMAP_EN_REV2) {
+		imap_out(s, "* LIST () \"/\" ", 14);
+		imap_name_out(s, v->name);
+		imap_out(s, "\r\n", 2);
+	}
+	if (!st->qresync || st->q_uidvalidity != v->uidvalidity) {
+		select_finish(s);
+		return;
+	}
+	/* QRESYNC (RFC 7162 3.2.5): what changed since the client's. */
+	imap_req_init(s, &q, MBOX_OP_VANISHED);
+	strlcpy(q.folder, v->name, sizeof(q.folder));
+	q.modseq = st->q_modseq;
+	imap_vault(s, &q, -1, IMAP_UIDS_MAX, select_vanished_done);
+}
+
+static int
+seqset_has(const struct imap_seqset *set, uint32_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < set->n; i++)
+		if (n >= set->r[i].first && n <= set->r[i].last)
+			return (1);
+	return (0);
+}
+
+static void
+select_vanished_done(struct session *s, struct imap_result *r)
+{
+	struct imap		*im = s->data;
+	struct select_state	*st = im->state_data;
+	struct imap_view	*v = im->view;
+	struct mbox_stream_r	 rd;
+	struct msg_mbox_req	 q;
+	uint32_t		*uids = NULL, uid;
+	size_t			 n = 0;
+
+	if (r->status != MSG_MBOX_OK) {
+		select_finish(s);
+		return;
+	}
+	if (r->count > 0 &&
+	    (uids = reallocarray(NULL, r->count, sizeof(*uids))) == NULL) {
+		select_finish(s);
+		return;
+	}
+	mbox_stream_r_init(&rd, r->buf, r->len);
+	while (n < r->count && mbox_stream_next_uid(&rd, &uid) == 1) {
+		/* Only what the client said it knows, and not in view. */
+		if (st->q_has_known && !seqset_has(&st->q_known, uid))
+			continue;
+		if (imap_view_seq(v, uid) != 0)
+			continue;
+		uids[n++] = uid;
+	}
+	if (n > 0) {
+		qsort(uids, n, sizeof(*uids), uid_cmp);
+		imap_out(s, "* VANISHED (EARLIER) ", 21);
+		imap_seqset_write(uids, n, imap_out, s);
+		imap_out(s, "\r\n", 2);
+	}
+	free(uids);
+	if (v->n == 0 || st->q_modseq >= v->highestmodseq) {
+		select_finish(s);
+		return;
+	}
+	imap_req_init(s, &q, MBOX_OP_FETCH);
+	strlcpy(q.folder, v->name, sizeof(q.folder));
+	q.flags = MSG_FETCH_NOMETA | MSG_FETCH_CHANGEDSINCE;
+	q.modseq = st->q_modseq > 0 ? st->q_modseq : 1;
+	q.nranges = 1;
+	q.ranges[0].first = 1;
+	q.ranges[0].last = v->uids[v->n - 1];
+	imap_vault(s, &q, -1, IMAP_LIST_MAX, select_changed_done);
+}
+
+static void
+select_changed_done(struct session *s, struct imap_result *r)
+{
+	struct imap		*im = s->data;
+	struct imap_view	*v = im->view;
+	struct mbox_stream_r	 rd;
+	struct mbox_stream_msg	 m;
+	uint32_t		 seq;
+
+	if (r->status == MSG_MBOX_OK) {
+		mbox_stream_r_init(&rd, r->buf, r->len);
+		while (mbox_stream_next_msg(&rd, &m) == 1) {
+			if ((seq = imap_view_seq(v, m.uid)) == 0)
+				continue;
+			imap_printf(s, "* %u FETCH (UID %u FLAGS (", seq,
+			    m.uid);
+			imap_flags_write(m.flags, m.keywords, imap_out, s);
+			imap_printf(s, ") MODSEQ (%llu))\r\n",
+			    (unsigned long long)m.modseq);
+		}
+	}
+	select_finish(s);
+}
+
+static void
+select_finish(struct session *s)
+{
+	struct imap	*im = s->data;
+
+	imap_done(s, "OK [%s] %s completed",
+	    im->view->readonly ? "READ-ONLY" : "READ-WRITE",
+	    im->view->readonly ? "EXAMINE" : "SELECT");
+}
+
+/* -------------------------------------------------------------------
+ * CLOSE and UNSELECT.
+ */
+
+static void
+close_expunged(struct session *s, struct imap_result *r)
+{
+	(void)r;
+	/* CLOSE reports nothing, even a failure to expunge. */
+	imap_unselect(s);
+	imap_done(s, "OK CLOSE completed");
+}
+
+void
+cmd_close(struct session *s, struct imap_arg *args, size_t nargs)
+{
+	struct imap		*im = s->data;
+	struct imap_view	*v = im->view;
+	struct msg_mbox_req	 q;
+
+	(void)args;
+	if (nargs != 0) {
+		imap_bad(s, "Unexpected arguments");
+		return;
+	}
+	if (v->readonly || v->n == 0) {
+		imap_unselect(s);
+		imap_done(s, "OK CLOSE completed");
+		return;
+	}
+	imap_req_init(s, &q, MBOX_OP_EXPUNGE);
+	strlcpy(q.folder, v->name, sizeof(q.folder));
+	q.nranges = 1;
+	q.ranges[0].first = 1;
+	q.ranges[0].last = v->uids[v->n - 1];
+	imap_vault(s, &q, -1, IMAP_UIDS_MAX, close_expunged);
+}
+
+void
+cmd_unselect(struct session *s, struct imap_arg *args, size_t nargs)
+{
+	(void)args;
+	if (nargs != 0) {
+		imap_bad(s, "Unexpected arguments");
+		return;
+	}
+	imap_unselect(s);
+	imap_done(s, "OK UNSELECT completed");
+}
+
+/* -------------------------------------------------------------------
+ * EXPUNGE and UID EXPUNGE.
+ */
+
+static void
+expunge_done(struct session *s, struct imap_result *r)
+{
+	struct mbox_stream_r	 rd;
+	uint32_t		*uids = NULL, uid;
+	size_t			 n = 0;
+
+	if (r->status != MSG_MBOX_OK) {
+		imap_no_status(s, r->status, "EXPUNGE");
+		return;
+	}
+	if (r->count > 0 &&
+	    (uids = reallocarray(NULL, r->count, sizeof(*uids))) == NULL) {
+		imap_done(s, "NO [SERVERBUG] Out of memory");
+		return;
+	}
+	mbox_stream_r_init(&rd, r->buf, r->len);
+	while (n < r->count && mbox_stream_next_uid(&rd, &uid) == 1)
+		uids[n++] = uid;
+	imap_view_expunged(s, uids, n, 0);
+	free(uids);
+	imap_done(s, "OK EXPUNGE completed");
+}
+
+void
+cmd_expunge(struct session *s, struct imap_arg *args, size_t nargs)
+{
+	struct imap		*im = s->data;
+	struct imap_view	*v = im->view;
+	struct msg_mbox_req	 q;
+	int			 rv;
+
+	if (nargs != (im->uid ? 1 : 0)) {
+		imap_bad(s, im->uid ? "Syntax: UID EXPUNGE uid-set" :
+		    "Unexpected arguments");
+		return;
+	}
+	if (v->readonly) {
+		imap_done(s, "NO [READ-ONLY] The mailbox is read-only");
+		return;
+	}
+	imap_req_init(s, &q, MBOX_OP_EXPUNGE);
+	strlcpy(q.folder, v->name, sizeof(q.folder));
+	if (im->uid) {
+		if ((rv = imap_view_ranges(s, &args[0], &q)) == -1) {
+			imap_bad(s, "Invalid uid set");
+			return;
+		}
+	} else {
+		/* Only what the session knows of. */
+		rv = v->n == 0;
+		q.nranges = 1;
+		q.ranges[0].first = 1;
+		q.ranges[0].last = v->n > 0 ? v->uids[v->n - 1] : 0;
+	}
+	if (rv == 1) {
+		imap_done(s, "OK EXPUNGE completed");
+		return;
+	}
+	imap_vault(s, &q, -1, IMAP_UIDS_MAX, expunge_done);
+}
+
+/* -------------------------------------------------------------------
+ * STORE.
+ */
+
+struct store_state {
+	int		 silent;
+	int		 unchanged;	/* UNCHANGEDSINCE given */
+	struct msg_mbox_req q;		/* the ranges, for the FETCH after */
+	uint32_t	*failed;
+	size_t		 nfailed;
+};
+
+static void
+store_state_free(void *arg)
+{
+	struct store_state	*st = arg;
+
+	if (st == NULL)
+		return;
+	free(st->failed);
+	free(st);
+}
+
+static void
+store_finish(struct session *s)
+{
+	struct imap		*im = s->data;
+	struct store_state	*st = im->state_data;
+	struct strbuf		 sb;
+	uint32_t		*nums;
+	size_t			 i, n = 0;
+
+	if (st->nfailed == 0) {
+		imap_done(s, "OK STORE completed");
+		return;
+	}
+	/* [MODIFIED set]: uids, or sequence numbers without UID. */
+	if ((nums = reallocarray(NULL, st->nfailed, sizeof(*nums))) == NULL) {
+		imap_done(s, "NO [SERVERBUG] Out of memory");
+		return;
+	}
+	for (i = 0; i < st->nfailed; i++) {
+		if (im->uid)
+			nums[n++] = st->failed[i];
+		else if ((nums[n] = imap_view_seq(im->view,
+		    st->failed[i])) != 0)
+			n++;
+	}
+	qsort(nums, n, sizeof(*nums), uid_cmp);
+	memset(&sb, 0, sizeof(sb));
+	imap_seqset_write(nums, n, sb_out, &sb);
+	free(nums);
+	if (sb.failed || sb.p == NULL)
+		imap_done(s, "NO [SERVERBUG] Out of memory");
+	else
+		imap_done(s, "OK [MODIFIED %s] Conditional STORE failed",
+		    sb.p);
+	free(sb.p);
+}
+
+static void
+store_fetch_done(struct session *s, struct imap_result *r)
+{
+	struct imap		*im = s->data;
+	struct imap_view	*v = im->view;
+	struct mbox_stream_r	 rd;
+	struct mbox_stream_msg	 m;
+	uint32_t		 seq;
+
+	if (r->status == MSG_MBOX_OK) {
+		mbox_stream_r_init(&rd, r->buf, r->len);
+		while (mbox_stream_next_msg(&rd, &m) == 1) {
+			if ((seq = imap_view_seq(v, m.uid)) == 0)
+				continue;
+			v->modseqs[seq - 1] = m.modseq;
+			imap_printf(s, "* %u FETCH (FLAGS (", seq);
+			imap_flags_write(m.flags, m.keywords, imap_out, s);
+			imap_out(s, ")", 1);
+			if (im->uid)
+				imap_printf(s, " UID %u", m.uid);
+			if (im->enabled & IMAP_EN_CONDSTORE)
+				imap_printf(s, " MODSEQ (%llu)",
+				    (unsigned long long)m.modseq);
+			imap_out(s, ")\r\n", 3);
+		}
+	}
+	store_finish(s);
+}
+
+static void
+store_done(struct session *s, struct imap_result *r)
+{
+	struct imap		*im = s->data;
+	struct store_state	*st = im->state_data;
+	struct imap_view	*v = im->view;
+	struct mbox_stream_r	 rd;
+	struct mbox_stream_msg	 m;
+	uint32_t		 seq, uid, i;
+
+	if (r->status != MSG_MBOX_OK) {
+		imap_no_status(s, r->status, "STORE");
+		return;
+	}
+	mbox_stream_r_init(&rd, r->buf, r->len);
+	for (i = 0; i < r->count; i++) {
+		if (mbox_stream_next_msg(&rd, &m) != 1)
+			break;
+		if ((seq = imap_view_seq(v, m.uid)) == 0)
+			continue;
+		v->modseqs[seq - 1] = m.modseq;
+		/* .SILENT still reports the new MODSEQ (RFC 7162 3.1.3). */
+		if (st->silent && st->unchanged) {
+			imap_printf(s, "* %u FETCH (", seq);
+			if (im->uid)
+				imap_printf(s, "UID %u ", m.uid);
+			imap_printf(s, "MODSEQ (%llu))\r\n",
+			    (unsigned long long)m.modseq);
+		}
+	}
+	if (r->a > 0 && r->a <= r->count + (uint64_t)IMAP_UIDS_MAX &&
+	    (st->failed = reallocarray(NULL, r->a,
+	    sizeof(*st->failed))) != NULL) {
+		while (st->nfailed < r->a &&
+		    mbox_stream_next_uid(&rd, &uid) == 1)
+			st->failed[st->nfailed++] = uid;
+	}
+	if (st->silent) {
+		store_finish(s);
+		return;
+	}
+	/* Every message of the set is told its flags, changed or not. */
+	st->q.op = MBOX_OP_FETCH;
+	st->q.flags = MSG_FETCH_NOMETA;
+	st->q.modseq = 0;
+	imap_vault(s, &st->q, -1, IMAP_LIST_MAX, store_fetch_done);
+}
+
+void
+cmd_store(struct session *s, struct imap_arg *args, size_t nargs)
+{
+	struct imap		*im = s->data;
+	struct imap_view	*v = im->view;
+	struct store_state	*st;
+	struct msg_mbox_req	*q;
+	const struct imap_arg	*item, *mods;
+	const char		*name;
+	uint64_t		 since = 0;
+	uint32_t		 flags;
+	int			 rv, op;
+	size_t			 i = 1;
+
+	if (nargs < 3 || nargs > 4) {
+		imap_bad(s, "Syntax: STORE set [(UNCHANGEDSINCE n)] "
+		    "(+|-)FLAGS[.SILENT] flags");
+		return;
+	}
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		imap_done(s, "NO [SERVERBUG] Out of memory");
+		return;
+	}
+	imap_set_state(s, st, store_state_free);
+	q = &st->q;
+	imap_req_init(s, q, MBOX_OP_STORE);
+	strlcpy(q->folder, v->name, sizeof(q->folder));
+	if ((rv = imap_view_ranges(s, &args[0], q)) == -1) {
+		imap_bad(s, "Invalid message set");
+		return;
+	}
+	if (nargs == 4) {
+		mods = &args[i++];
+		if (mods->type != IMAP_ARG_LIST || mods->nlist != 2 ||
+		    !imap_arg_is(&mods->list[0], "UNCHANGEDSINCE") ||
+		    imap_arg_number64(&mods->list[1], &since) == -1) {
+			imap_bad(s, "Invalid STORE modifier");
+			return;
+		}
+		st->unchanged = 1;
+		im->enabled |= IMAP_EN_CONDSTORE;
+	}
+	item = &args[i++];
+	if (item->type != IMAP_ARG_ATOM) {
+		imap_bad(s, "Invalid STORE item");
+		return;
+	}
+	name = item->str;
+	op = IMAP_STORE_FLAGS;
+	if (*name == '+' || *name == '-')
+		op = *name++ == '+' ? IMAP_STORE_ADD : IMAP_STORE_REMOVE;
+	if (strcasecmp(name, "FLAGS.SILENT") == 0)
+		st->silent = 1;
+	else if (strcasecmp(name, "FLAGS") != 0) {
+		imap_bad(s, "Invalid STORE item");
+		return;
+	}
+	if (imap_flags_parse(&args[i], &flags, q->keywords,
+	    sizeof(q->keywords)) == -1) {
+		imap_bad(s, "Invalid flags");
+		return;
+	}
+	if (v->readonly) {
+		imap_done(s, "NO [READ-ONLY] The mailbox is read-only");
+		return;
+	}
+	if (rv == 1) {
+		imap_done(s, "OK STORE completed");
+		return;
+	}
+	q->flags = flags;
+	q->store_op = op == IMAP_STORE_ADD ? MSG_STORE_ADD :
+	    op == IMAP_STORE_REMOVE ? MSG_STORE_REMOVE : MSG_STORE_REPLACE;
+	/* UNCHANGEDSINCE 0 fails for every message (RFC 7162 3.1.3). */
+	q->modseq = since;
+	if (st->unchanged && since == 0) {
+		imap_done(s, "OK [MODIFIED %s] Conditional STORE failed",
+		    args[0].str);
+		return;
+	}
+	imap_vault(s, q, -1, IMAP_LIST_MAX, store_done);
+}
+
+/* -------------------------------------------------------------------
+ * COPY and MOVE (RFC 6851), with COPYUID (RFC 4315).
+ */
+
+/* Numbers in the given order, runs as ranges. */
+static void
+write_ordered(struct strbuf *sb, const uint32_t *v, size_t n)
+{
+	char	 num[32];
+	size_t	 i = 0, j;
+	int	 len;
+
+	while (i < n) {
+		j = i;
+		while (j + 1 < n && v[j + 1] == v[j] + 1)
+			j++;
+		if (j > i)
+			len = snprintf(num, sizeof(num), "%s%u:%u",
+			    i > 0 ? "," : "", v[i], v[j]);
+		else
+			len = snprintf(num, sizeof(num), "%s%u",
+			    i > 0 ? "," : "", v[i]);
+		sb_out(sb, num, (size_t)len);
+		i = j + 1;
+	}
+}
+
+static void
+copy_done(struct session *s, struct imap_result *r)
+{
+	struct imap		*im = s->data;
+	struct mbox_stream_r	 rd;
+	struct strbuf		 sb;
+	uint32_t		*src = NULL, *dst = NULL;
+	size_t			 n = 0;
+	int			 move = strcmp(im->name, "MOVE") == 0;
+
+	if (r->status == MSG_MBOX_ENOTFOUND) {
+		imap_done(s, "NO [TRYCREATE] No such mailbox");
+		return;
+	}
+	if (r->status != MSG_MBOX_OK) {
+		imap_no_status(s, r->status, im->name);
+		return;
+	}
+	if (r->count > 0 &&
+	    ((src = reallocarray(NULL, r->count, sizeof(*src))) == NULL ||
+	    (dst = reallocarray(NULL, r->count, sizeof(*dst))) == NULL)) {
+		free(src);
+		imap_done(s, "NO [SERVERBUG] Out of memory");
+		return;
+	}
+	mbox_stream_r_init(&rd, r->buf, r->len);
+	while (n < r->count &&
+	    mbox_stream_next_pair(&rd, &src[n], &dst[n]) == 1)
+		n++;
+	if (n == 0) {
+		imap_done(s, "OK %s completed", im->name);
+		return;
+	}
+	memset(&sb, 0, sizeof(sb));
+	write_ordered(&sb, src, n);
+	sb_out(&sb, " ", 1);
+	write_ordered(&sb, dst, n);
+	if (sb.failed) {
+		free(sb.p);
+		free(src);
+		free(dst);
+		imap_done(s, "NO [SERVERBUG] Out of memory");
+		return;
+	}
+	if (move) {
+		imap_printf(s, "* OK [COPYUID %llu %s] Moved\r\n",
+		    (unsigned long long)r->a, sb.p);
+		imap_view_expunged(s, src, n, 0);
+		imap_done(s, "OK MOVE completed");
+	} else
+		imap_done(s, "OK [COPYUID %llu %s] COPY completed",
+		    (unsigned long long)r->a, sb.p);
+	free(sb.p);
+	free(src);
+	free(dst);
+}
+
+static void
+copy_common(struct session *s, struct imap_arg *args, size_t nargs,
+    int move)
+{
+	struct imap		*im = s->data;
+	struct imap_view	*v = im->view;
+	struct msg_mbox_req	 q;
+	int			 rv;
+
+	if (nargs != 2) {
+		imap_bad(s, move ? "Syntax: MOVE set mailbox" :
+		    "Syntax: COPY set mailbox");
+		return;
+	}
+	imap_req_init(s, &q, move ? MBOX_OP_MOVE : MBOX_OP_COPY);
+	strlcpy(q.folder, v->name, sizeof(q.folder));
+	if ((rv = imap_view_ranges(s, &args[0], &q)) == -1) {
+		imap_bad(s, "Invalid message set");
+		return;
+	}
+	if (imap_name_in(s, &args[1], q.folder2, sizeof(q.folder2)) == -1) {
+		imap_bad(s, "Invalid mailbox name");
+		return;
+	}
+	if (move && v->readonly) {
+		imap_done(s, "NO [READ-ONLY] The mailbox is read-only");
+		return;
+	}
+	if (rv == 1) {
+		imap_done(s, "OK %s completed", move ? "MOVE" : "COPY");
+		return;
+	}
+	imap_vault(s, &q, -1, IMAP_UIDS_MAX, copy_done);
+}
+
+void
+cmd_copy(struct session *s, struct imap_arg *args, size_t nargs)
+{
+	copy_common(s, args, nargs, 0);
+}
+
+void
+cmd_move(struct session *s, struct imap_arg *args, size_t nargs)
+{
+	copy_common(s, args, nargs, 1);
+}
+
+/* -------------------------------------------------------------------
+ * SEARCH, with ESEARCH (RFC 4731) and SEARCHRES (RFC 5182).
+ */
+
+struct search_state {
+	struct imap_search	 search;
+	uint32_t		*uids;
+	size_t			 n;
+};
+
+static void
+search_state_free(void *arg)
+{
+	struct search_state	*st = arg;
+
+	if (st == NULL)
+		return;
+	free(st->uids);
+	free(st);
+}
+
+static uint32_t
+search_seq_uid(void *arg, uint32_t seq)
+{
+	return (imap_view_uid(arg, seq));
+}
+
+static uint32_t
+search_uid_seq(void *arg, uint32_t uid)
+{
+	return (imap_view_seq(arg, uid));
+}
+
+static void
+search_respond(struct session *s, uint64_t modseq)
+{
+	struct imap		*im = s->data;
+	struct search_state	*st = im->state_data;
+
+	imap_search_respond(&st->search, im->tag, im->uid, st->uids, st->n,
+	    search_uid_seq, im->view, modseq, imap_out, s);
+	imap_done(s, "OK SEARCH completed");
+}
+
+static void
+search_modseq_done(struct session *s, struct imap_result *r)
+{
+	struct mbox_stream_r	 rd;
+	struct mbox_stream_msg	 m;
+	uint64_t		 max = 0;
+
+	if (r->status == MSG_MBOX_OK) {
+		mbox_stream_r_init(&rd, r->buf, r->len);
+		while (mbox_stream_next_msg(&rd, &m) == 1)
+			if (m.modseq > max)
+				max = m.modseq;
+	}
+	search_respond(s, max);
+}
+
+static void
+search_done(struct session *s, struct imap_result *r)
+{
+	struct imap		*im = s->data;
+	struct search_state	*st = im->state_data;
+	struct imap_view	*v = im->view;
+	struct imap_search	*se = &st->search;
+	struct mbox_stream_r	 rd;
+	struct msg_mbox_req	 q;
+	uint32_t		 uid, *saved;
+	size_t			 nsaved;
+
+	if (r->status != MSG_MBOX_OK) {
+		if (se->ret & IMAP_SEARCH_RET_SAVE)
+			v->saved_valid = 0;
+		imap_no_status(s, r->status, "SEARCH");
+		return;
+	}
+	if (r->count > 0 && (st->uids = reallocarray(NULL, r->count,
+	    sizeof(*st->uids))) == NULL) {
+		imap_done(s, "NO [SERVERBUG] Out of memory");
+		return;
+	}
+	mbox_stream_r_init(&rd, r->buf, r->len);
+	while (st->n < r->count && mbox_stream_next_uid(&rd, &uid) == 1)
+		/* Only messages the session has been told of. */
+		if (imap_view_seq(v, uid) != 0)
+			st->uids[st->n++] = uid;
+	qsort(st->uids, st->n, sizeof(*st->uids), uid_cmp);
+
+	if (se->ret & IMAP_SEARCH_RET_SAVE) {
+		/* SAVE with only MIN or MAX saves just those. */
+		saved = st->uids;
+		nsaved = st->n;
+		if (nsaved > 0 && !(se->ret & (IMAP_SEARCH_RET_ALL |
+		    IMAP_SEARCH_RET_COUNT)) &&
+		    (se->ret & (IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_MAX))) {
+			free(v->saved);
+			v->nsaved = 0;
+			if ((v->saved = calloc(2, sizeof(*v->saved))) != NULL) {
+				if (se->ret & IMAP_SEARCH_RET_MIN)
+					v->saved[v->nsaved++] = saved[0];
+				if ((se->ret & IMAP_SEARCH_RET_MAX) &&
+				    (v->nsaved == 0 ||
+				    saved[nsaved - 1] != saved[0]))
+					v->saved[v->nsaved++] =
+					    saved[nsaved - 1];
+			}
+		} else {
+			free(v->saved);
+			v->nsaved = 0;
+			v->saved = NULL;
+			if (nsaved > 0 && (v->saved = reallocarray(NULL,
+			    nsaved, sizeof(*v->saved))) != NULL) {
+				memcpy(v->saved, saved,
+				    nsaved * sizeof(*saved));
+				v->nsaved = nsaved;
+			}
+		}
+		v->saved_valid = 1;
+	}
+	if (se->modseq && st->n > 0) {
+		/* The highest MODSEQ of the matches (RFC 7162 3.1.5). */
+		imap_req_init(s, &q, MBOX_OP_FETCH);
+		strlcpy(q.folder, v->name, sizeof(q.folder));
+		q.flags = MSG_FETCH_NOMETA;
+		if (imap_uids_ranges(st->uids, st->n, &q) == 0) {
+			imap_vault(s, &q, -1, IMAP_LIST_MAX,
+			    search_modseq_done);
+			return;
+		}
+	}
+	search_respond(s, 0);
+}
+
+void
+cmd_search(struct session *s, struct imap_arg *args, size_t nargs)
+{
+	struct imap		*im = s->data;
+	struct imap_view	*v = im->view;
+	struct imap_search_ctx	 ctx;
+	struct search_state	*st;
+	struct msg_mbox_search	*q;
+	const char		*err = "Invalid search";
+	int			 rv;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL ||
+	    (q = calloc(1, sizeof(*q))) == NULL) {
+		free(st);
+		imap_done(s, "NO [SERVERBUG] Out of memory");
+		return;
+	}
+	imap_set_state(s, st, search_state_free);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.exists = v->n;
+	ctx.seq_uid = search_seq_uid;
+	ctx.maxuid = v->n > 0 ? v->uids[v->n - 1] : 0;
+	ctx.arg = v;
+	ctx.saved = v->saved;
+	ctx.nsaved = v->nsaved;
+	ctx.saved_valid = v->saved_valid;
+	rv = imap_search_parse(args, nargs, &ctx, &st->search, &err);
+	if (rv == -2) {
+		free(q);
+		imap_done(s, "NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported "
+		    "charset");
+		return;
+	}
+	if (rv == -1) {
+		free(q);
+		imap_bad(s, err);
+		return;
+	}
+	if (st->search.modseq)
+		im->enabled |= IMAP_EN_CONDSTORE;
+	strlcpy(q->folder, v->name, sizeof(q->folder));
+	q->program = st->search.prog;
+	imap_vault_search(s, q, search_done);
+	free(q);
+}
+
+/* -------------------------------------------------------------------
+ * FETCH.
+ */
+
+struct fetch_state {
+	struct imap_fetch	*f;
+	unsigned int		 flags;
+	struct msg_mbox_req	 q;
+	void			*buf;		/* message records */
+	size_t			 len;
+	struct mbox_stream_r	 rd;
+	struct mbox_stream_msg	 m;		/* the one being written */
+	uint32_t		 seq;
+	uint32_t		*seen;		/* uids just made \Seen */
+	size_t			 nseen;
+};
+
+static void	 fetch_records(struct session *, struct imap_result *);
+static void	 fetch_next(struct session *);
+static void	 fetch_body_done(struct session *, struct imap_result *);
+
+static void
+fetch_state_free(void *arg)
+{
+	struct fetch_state	*st = arg;
+
+	if (st == NULL)
+		return;
+	if (st->f != NULL)
+		imap_fetch_free(st->f);
+	if (st->buf != NULL)
+		mbox_stream_free(st->buf, st->len);
+	free(st->seen);
+	free(st);
+}
+
+static int
+fetch_was_seen(const struct fetch_state *st, uint32_t uid)
+{
+	return (st->nseen > 0 && bsearch(&uid, st->seen, st->nseen,
+	    sizeof(*st->seen), uid_cmp) != NULL);
+}
+
+/* Write one message's response; -1 ends the command (answered). */
+static int
+fetch_write(struct session *s, const char *raw, size_t rawlen)
+{
+	struct imap		*im = s->data;
+	struct fetch_state	*st = im->state_data;
+	int			 seen;
+
+	seen = fetch_was_seen(st, st->m.uid);
+	if (imap_fetch_write(st->f, st->seq, &st->m, raw, rawlen, seen,
+	    imap_utf8(s), imap_out, s) == -1) {
+		if (errno == EINVAL)
+			imap_done(s, "NO [UNKNOWN-CTE] Cannot decode a "
+			    "part's transfer encoding");
+		else
+			imap_done(s, "NO [SERVERBUG] Out of memory");
+		return (-1);
+	}
+	return (0);
+}
+
+/* The messages one by one, pausing while the client catches up. */
+static void
+fetch_next(struct session *s)
+{
+	struct imap		*im = s->data;
+	struct fetch_state	*st = im->state_data;
+	struct msg_mbox_req	 q;
+	int			 rv;
+
+	for (;;) {
+		if (!imap_wait_output(s, fetch_next))
+			return;
+		if ((rv = mbox_stream_next_msg(&st->rd, &st->m)) != 1) {
+			if (rv == -1)
+				log_warnx("imap: session %u: bad fetch "
+				    "records", s->id);
+			imap_done(s, "OK FETCH completed");
+			return;
+		}
+		if ((st->seq = imap_view_seq(im->view, st->m.uid)) == 0)
+			continue;
+		if (st->seq > 0 && fetch_was_seen(st, st->m.uid))
+			st->m.flags |= MAILFLAG_SEEN;
+		if (st->flags & IMAP_FETCH_RAW) {
+			imap_req_init(s, &q, MBOX_OP_BODY);
+			strlcpy(q.folder, im->view->name, sizeof(q.folder));
+			q.nranges = 1;
+			q.ranges[0].first = q.ranges[0].last = st->m.uid;
+			imap_vault(s, &q, -1,
+			    front_conf()->limits.max_message_size + 65536,
+			    fetch_body_done);
+			return;
+		}
+		if (fetch_write(s, NULL, 0) == -1)
+			return;
+	}
+}
+
+static void
+fetch_body_done(struct session *s, struct imap_result *r)
+{
+	if (r->status == MSG_MBOX_ENOTFOUND) {
+		/* Expunged meanwhile: nothing to say of it. */
+		fetch_next(s);
+		return;
+	}
+	if (r->status != MSG_MBOX_OK) {
+		imap_no_status(s, r->status, "FETCH");
+		return;
+	}
+	if (fetch_write(s, r->buf != NULL ? r->buf : "", r->len) == -1)
+		return;
+	fetch_next(s);
+}
+
+static void
+fetch_records(struct session *s, struct imap_result *r)
+{
+	struct imap		*im = s->data;
+	struct fetch_state	*st = im->state_data;
+
+	if (r->status != MSG_MBOX_OK) {
+		imap_no_status(s, r->status, "FETCH");
+		return;
+	}
+	/* Keep the records: the messages are written one by one. */
+	st->buf = r->buf;
+	st->len = r->len;
+	r->buf = NULL;
+	r->len = 0;
+	mbox_stream_r_init(&st->rd, st->buf != NULL ? st->buf : "",
+	    st->len);
+	fetch_next(s);
+}
+
+static void
+fetch_get(struct session *s)
+{
+	struct imap		*im = s->data;
+	struct fetch_state	*st = im->state_data;
+	uint64_t		 since = imap_fetch_changedsince(st->f);
+
+	st->q.op = MBOX_OP_FETCH;
+	st->q.flags = (st->flags & IMAP_FETCH_META) ? 0 : MSG_FETCH_NOMETA;
+	st->q.modseq = 0;
+	if (since > 0) {
+		st->q.flags |= MSG_FETCH_CHANGEDSINCE;
+		st->q.modseq = since;
+	}
+	imap_vault(s, &st->q, -1, IMAP_LIST_MAX, fetch_records);
+}
+
+static void
+fetch_vanished_done(struct session *s, struct imap_result *r)
+{
+	struct imap		*im = s->data;
+	struct fetch_state	*st = im->state_data;
+	struct mbox_stream_r	 rd;
+	uint32_t		*uids = NULL, uid;
+	size_t			 n = 0, i;
+
+	if (r->status == MSG_MBOX_OK && r->count > 0 &&
+	    (uids = reallocarray(NULL, r->count, sizeof(*uids))) != NULL) {
+		mbox_stream_r_init(&rd, r->buf, r->len);
+		while (n < r->count && mbox_stream_next_uid(&rd, &uid) == 1)
+			for (i = 0; i < st->q.nranges; i++)
+				if (uid >= st->q.ranges[i].first &&
+				    uid <= st->q.ranges[i].last) {
+					uids[n++] = uid;
+					break;
+				}
+		if (n > 0) {
+			qsort(uids, n, sizeof(*uids), uid_cmp);
+			imap_out(s, "* VANISHED (EARLIER) ", 21);
+			imap_seqset_write(uids, n, imap_out, s);
+			imap_out(s, "\r\n", 2);
+		}
+	}
+	free(uids);
+	fetch_get(s);
+}
+
+static void
+fetch_seen_done(struct session *s, struct imap_result *r)
+{
+	struct imap		*im = s->data;
+	struct fetch_state	*st = im->state_data;
+	struct mbox_stream_r	 rd;
+	struct mbox_stream_msg	 m;
+	struct msg_mbox_req	 q;
+	uint32_t		 seq;
+
+	if (r->status == MSG_MBOX_OK && r->count > 0 &&
+	    (st->seen = reallocarray(NULL, r->count,
+	    sizeof(*st->seen))) != NULL) {
+		mbox_stream_r_init(&rd, r->buf, r->len);
+		while (st->nseen < r->count &&
+		    mbox_stream_next_msg(&rd, &m) == 1) {
+			st->seen[st->nseen++] = m.uid;
+			if ((seq = imap_view_seq(im->view, m.uid)) != 0)
+				im->view->modseqs[seq - 1] = m.modseq;
+		}
+		qsort(st->seen, st->nseen, sizeof(*st->seen), uid_cmp);
+	}
+	if (imap_fetch_vanished(st->f)) {
+		imap_req_init(s, &q, MBOX_OP_VANISHED);
+		strlcpy(q.folder, im->view->name, sizeof(q.folder));
+		q.modseq = imap_fetch_changedsince(st->f);
+		imap_vault(s, &q, -1, IMAP_UIDS_MAX, fetch_vanished_done);
+		return;
+	}
+	fetch_get(s);
+}
+
+void
+cmd_fetch(struct session *s, struct imap_arg *args, size_t nargs)
+{
+	struct imap		*im = s->data;
+	struct imap_view	*v = im->view;
+	struct fetch_state	*st;
+	struct msg_mbox_req	 q;
+	const char		*err = "Invalid FETCH items";
+	int			 rv;
+
+	if (nargs < 2) {
+		imap_bad(s, "Syntax: FETCH set items");
+		return;
+	}
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		imap_done(s, "NO [SERVERBUG] Out of memory");
+		return;
+	}
+	imap_set_state(s, st, fetch_state_free);
+	imap_req_init(s, &st->q, MBOX_OP_FETCH);
+	strlcpy(st->q.folder, v->name, sizeof(st->q.folder));
+	if ((rv = imap_view_ranges(s, &args[0], &st->q)) == -1) {
+		imap_bad(s, "Invalid message set");
+		return;
+	}
+	if (imap_fetch_parse(args + 1, nargs - 1, im->uid, &st->f,
+	    &err) == -1) {
+		imap_bad(s, err);
+		return;
+	}
+	st->flags = imap_fetch_flags(st->f);
+	if (st->flags & IMAP_FETCH_MODSEQ)
+		im->enabled |= IMAP_EN_CONDSTORE;
+	if (rv == 1) {
+		imap_done(s, "OK FETCH completed");
+		return;
+	}
+	if ((st->flags & IMAP_FETCH_SEEN) && !v->readonly) {
+		/* Reading a body sets \Seen; the change is reported. */
+		q = st->q;
+		q.op = MBOX_OP_STORE;
+		q.store_op = MSG_STORE_ADD;
+		q.flags = MAILFLAG_SEEN;
+		imap_vault(s, &q, -1, IMAP_LIST_MAX, fetch_seen_done);
+		return;
+	}
+	fetch_seen_done(s, &(struct imap_result){ .status = MSG_MBOX_EIO });
+}
