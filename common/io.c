@@ -712,7 +712,7 @@ io_set_timeouts(struct io *io, unsigned int idle_s, unsigned int total_s)
 	struct timespec	 now, end;
 	struct timeval	 tv;
 
-	if (io->timedout)
+	if (io->timedout || io->closing)
 		return;
 	io->idle_s = idle_s;
 	if (idle_s > 0)
@@ -977,11 +977,37 @@ io_queued(struct io *io)
 	return (io->out.len);
 }
 
+/* A closing connection whose client does not read is dropped. */
+static void
+io_linger(int fd, short ev, void *arg)
+{
+	struct io	*io = arg;
+
+	(void)fd;
+	(void)ev;
+	if (io->dead)
+		return;
+	log_debug("io: output not read within %d s of closing; dropped",
+	    IO_LINGER);
+	(void)io_fail(io);
+}
+
 void
 io_close_when_flushed(struct io *io)
 {
+	struct timeval	 tv;
+
 	if (io->dead || io->closing)
 		return;
 	io->closing = 1;
+	/* The total timer is done with: it now bounds the flush. */
+	evtimer_del(&io->ev_total);
+	evtimer_set(&io->ev_total, io_linger, io);
+	tv.tv_sec = IO_LINGER;
+	tv.tv_usec = 0;
+	if (evtimer_add(&io->ev_total, &tv) == -1) {
+		log_warn("%s: evtimer_add", __func__);
+		io_die_later(io);
+	}
 	io_reload(io);
 }

@@ -41,6 +41,8 @@
  * - io_getline()'s line and io_data()'s bytes are valid until the next
  *   io_*() call on that io.
  * - io_resume() with input already buffered brings an IO_DATAIN soon.
+ * - io_close_when_flushed() gives the client IO_LINGER seconds to read
+ *   what is queued; then the connection fails (IO_ERROR).
  * - io_write() and friends return -1 once the connection has failed
  *   (the IO_ERROR is on its way) or has ended.
  * - io_start_tls() returns -1 if TLS was already started or the
@@ -82,6 +84,7 @@ enum io_event {
 #define IO_OUT_LOWAT		(64 * 1024)
 #define IO_OUT_MAX		(4 * 1024 * 1024)
 #define IO_IN_MAX		(1024 * 1024)	/* buffered raw input */
+#define IO_LINGER		10	/* seconds to flush when closing */
 
 typedef void (*io_cb)(struct io *, int, void *);
 
