@@ -1291,6 +1291,11 @@ cmd_search(struct session *s, struct imap_arg *args, size_t nargs)
 	}
 	if (st->search.modseq)
 		im->enabled |= IMAP_EN_CONDSTORE;
+	/* IMAP4rev2 has only ESEARCH (RFC 9051 6.4.4). */
+	if ((im->enabled & IMAP_EN_REV2) && !st->search.esearch) {
+		st->search.esearch = 1;
+		st->search.ret = IMAP_SEARCH_RET_ALL;
+	}
 	strlcpy(q->folder, v->name, sizeof(q->folder));
 	q->program = st->search.prog;
 	imap_vault_search(s, q, search_done);

@@ -893,6 +893,7 @@ static void
 imap_line(struct session *s, char *line, size_t len, int flags)
 {
 	struct imap	*im;
+	const char	*sp;
 	ssize_t		 litoff;
 	size_t		 n;
 	int		 nonsync;
@@ -920,7 +921,13 @@ imap_line(struct session *s, char *line, size_t len, int flags)
 		return;
 	}
 	if (flags & (IO_LINE_NUL | IO_LINE_BARECR)) {
-		imap_reject(s, im->len > 0 ? im->tag : "*",
+		/* Answer the command's tag if it has a valid one. */
+		if (im->len == 0 && (sp = memchr(line, ' ', len)) != NULL &&
+		    imap_valid_tag(line, (size_t)(sp - line))) {
+			memcpy(im->tag, line, (size_t)(sp - line));
+			im->tag[sp - line] = '\0';
+		}
+		imap_reject(s, im->tag[0] != '\0' ? im->tag : "*",
 		    "BAD Invalid characters in command");
 		imap_refuse_rest(s, line, len);
 		return;
