@@ -3,6 +3,7 @@
 # the implicit-TLS listeners.  Deletions take effect at QUIT only.
 
 import base64
+import imaplib
 import poplib
 import re
 import shutil
@@ -452,6 +453,52 @@ class Transaction(Base):
             self.assertTrue(data.endswith(DOTS.encode()))
         finally:
             p.quit()
+
+    def test_imap_deletes_while_pop3_reads(self):
+        # IMAP flags a message \Deleted while POP3 has the maildrop
+        # open: the flag alone changes nothing for POP3; once IMAP
+        # expunges it, POP3 says so for that message and goes on.
+        user = self.new_user([SIMPLE, DOTS, TOPMSG])
+        p = self.pop(user)
+        m = imaplib.IMAP4("127.0.0.1", self.t.port("imap"), timeout=30)
+        try:
+            self.assertEqual(p.stat()[0], 3)
+            uidl = p.uidl()[1]
+            m.login(user, PASSWORD)
+            self.assertEqual(m.select("INBOX")[0], "OK")
+            typ, data = m.store("2", "+FLAGS", "(\\Deleted)")
+            self.assertEqual(typ, "OK")
+            self.assertIn(b"\\Deleted", data[0])
+            data, _ = self.retr_bytes(p, 2)
+            self.assertTrue(data.endswith(DOTS.encode()))
+            # POP3's UIDL is IMAP's UIDVALIDITY and UID.
+            typ, data = m.fetch("2", "(UID)")
+            uid = re.search(rb"UID (\d+)", data[0]).group(1)
+            self.assertTrue(uidl[1].endswith(b"." + uid) or
+                            uidl[1].split()[1].endswith(uid), uidl)
+            self.assertEqual(m.expunge(), ("OK", [b"2"]))
+            with self.assertRaisesRegex(poplib.error_proto,
+                                        "Message 2 is no longer in the "
+                                        "mailbox"):
+                p.retr(2)
+            data, _ = self.retr_bytes(p, 3)
+            self.assertTrue(data.endswith(TOPMSG.encode()))
+            p.dele(1)
+            self.assertEqual(p.quit(), b"+OK Bye (1 messages deleted)")
+            # IMAP sees POP3's deletion at its next NOOP.
+            typ, data = m.noop()
+            self.assertEqual(m.untagged_responses.get("EXPUNGE"), [b"1"])
+            typ, data = m.search(None, "ALL")
+            self.assertEqual(data, [b"1"])
+        finally:
+            try:
+                m.logout()
+            except (OSError, imaplib.IMAP4.error):
+                pass
+            try:
+                p.close()
+            except OSError:
+                pass
 
     def test_quit_then_gone_still_deletes(self):
         user = self.new_user([SIMPLE, DOTS])
