@@ -151,6 +151,8 @@ struct imap {
 	int			 dirty;		/* the vault said: changed */
 	int			 syncing;
 	int			 idling;	/* in IDLE */
+	struct event		 keepalive_ev;	/* in IDLE: still here */
+	int			 keepalive;
 	void			(*sync_cont)(struct session *);
 	int			 resync;	/* news came while syncing */
 	uint32_t		 sync_uidnext;	/* from the vault's STATUS */

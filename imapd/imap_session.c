@@ -105,6 +105,7 @@ static void	 cmd_id(struct session *, struct imap_arg *, size_t);
 static void	 cmd_idle(struct session *, struct imap_arg *, size_t);
 static void	 cmd_setquota(struct session *, struct imap_arg *, size_t);
 static void	 imap_auth_line(struct session *, char *, size_t, int);
+static unsigned int imap_account_sessions(const char *);
 
 const struct session_proto imap_proto = {
 	.name = "imap",
@@ -226,6 +227,8 @@ imap_free(struct session *s)
 		front_vault_cancel(im->req);
 	if (im->delayed)
 		evtimer_del(&im->delay_ev);
+	if (im->keepalive)
+		evtimer_del(&im->keepalive_ev);
 	imap_cmd_clear(im, 1);
 	imap_vault_logout(im);
 	if (im->view != NULL)
@@ -1079,6 +1082,10 @@ imap_end(struct session *s)
 	imap_cmd_clear(im, 0);
 	im->busy = 0;
 	im->idling = 0;
+	if (im->keepalive) {
+		evtimer_del(&im->keepalive_ev);
+		im->keepalive = 0;
+	}
 	im->name[0] = '\0';
 	im->tag[0] = '\0';
 	if (!im->delayed)
@@ -1274,6 +1281,20 @@ imap_idle_synced(struct session *s)
  * Logging in.
  */
 
+/* Logged-in sessions of an account, in this process (all of IMAP). */
+static unsigned int
+imap_account_sessions(const char *account)
+{
+	struct imap	*im;
+	unsigned int	 n = 0;
+
+	TAILQ_FOREACH(im, &imap_sessions, entry)
+		if (im->state != IMAP_NOTAUTH &&
+		    strcmp(im->account, account) == 0)
+			n++;
+	return (n);
+}
+
 static void
 imap_delay_cb(int fd, short event, void *arg)
 {
@@ -1305,7 +1326,18 @@ imap_auth_done(void *arg, struct imsg *imsg)
 	int			 reason;
 
 	im->req = 0;
-	if ((reason = front_auth_answer(imsg, &ok)) == 0) {
+	if ((reason = front_auth_answer(imsg, &ok)) == 0 &&
+	    imap_account_sessions(ok.account) >= IMAP_ACCOUNT_SESSIONS) {
+		/* Not a failed login: the credential was right. */
+		log_info("imap: session %u: too many sessions for the account",
+		    s->id);
+		im->vsession = ok.session;
+		imap_vault_logout(im);
+		imap_done(s, "NO [LIMIT] Too many sessions for this account; "
+		    "log out of another first");
+		return;
+	}
+	if (reason == 0) {
 		im->state = IMAP_AUTH;
 		im->vsession = ok.session;
 		strlcpy(im->account, ok.account, sizeof(im->account));

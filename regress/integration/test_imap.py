@@ -633,6 +633,32 @@ class Login(Base):
                          two)
 
 
+class AccountLimit(Base):
+    # More than the per-address default, so that the account's limit
+    # is the one reached.
+    extra = FAST_KDF + "\nlimit connections per-address 100"
+
+    def test_sessions_per_account(self):
+        user = self.new_user()
+        other = self.new_user()
+        conns = [self.login(user) for _ in range(32)]
+        c = self.connect()
+        self.assertEqual(c.cmd('LOGIN %s "%s"' % (user, PASSWORD)),
+                         ([], "NO [LIMIT] Too many sessions for this "
+                          "account; log out of another first"))
+        # Not counted as a failed login, and the session goes on.
+        self.assertEqual(c.cmd("NOOP"), ([], "OK NOOP completed"))
+        # Another account is not limited by this one.
+        o = self.login(other)
+        self.assertEqual(o.cmd("NOOP"), ([], "OK NOOP completed"))
+        u, done = conns[0].cmd("LOGOUT")
+        self.assertEqual(done, "OK LOGOUT completed")
+        u, done = c.cmd('LOGIN %s "%s"' % (user, PASSWORD))
+        self.assertTrue(done.startswith("OK [CAPABILITY"), done)
+        self.assertIn("too many sessions for the account",
+                      self.t.logtext())
+
+
 class NoPlaintextAuth(Base):
     """A loopback STARTTLS listener without plaintext-auth."""
     listeners = tuple((n, p, tls, False) for n, p, tls, _ in LISTENERS)
