@@ -1342,11 +1342,15 @@ imap_auth_done(void *arg, struct imsg *imsg)
 		im->vsession = ok.session;
 		strlcpy(im->account, ok.account, sizeof(im->account));
 		log_info("imap: session %u: logged in", s->id);
-		/* RFC 9051 5.4: at least 30 minutes once logged in. */
+		/*
+		 * RFC 9051 5.4: at least 30 minutes idle once logged in.
+		 * Mail clients stay connected for days: the session limit
+		 * bounds only what comes before the login.
+		 */
 		idle = conf->limits.timeout_idle;
 		if (idle < IMAP_IDLE_TIMEOUT)
 			idle = IMAP_IDLE_TIMEOUT;
-		io_set_timeouts(s->io, idle, conf->limits.timeout_session);
+		io_set_timeouts(s->io, idle, 0);
 		snprintf(prefix, sizeof(prefix), "%s OK [", im->tag);
 		imap_capability(s, prefix, "] Logged in\r\n");
 		imap_end(s);
