@@ -141,6 +141,8 @@ struct imap {
 	void			*state_data;	/* the command's own state */
 	void			(*state_free)(void *);
 	void			(*lowat)(struct session *); /* output room */
+	struct event		 stall_ev;	/* output waits too long */
+	int			 stall_armed;
 	char			*ovf;		/* output over the high mark, */
 	size_t			 ovflen;	/* waiting for the client */
 	size_t			 ovfoff;
@@ -225,9 +227,10 @@ uint32_t imap_view_seq(const struct imap_view *, uint32_t);
 uint32_t imap_view_uid(const struct imap_view *, uint32_t);
 int	 imap_view_ranges(struct session *, const struct imap_arg *,
 	    struct msg_mbox_req *);
-void	 imap_view_expunged(struct session *, const uint32_t *, size_t,
-	    int);
+void	 imap_view_expunged(struct session *, const uint32_t *, size_t);
 int	 imap_view_add(struct imap_view *, uint32_t, uint64_t);
+int	 imap_result_uids(const struct imap_result *,
+	    int (*)(void *, uint32_t), void *, uint32_t **, size_t *);
 void	 imap_view_free(struct imap_view *);
 void	 imap_unselect(struct session *);
 

@@ -168,8 +168,7 @@ uid_cmp(const void *a, const void *b)
  * in the view are skipped (the session knew nothing of them).
  */
 void
-imap_view_expunged(struct session *s, const uint32_t *uids, size_t n,
-    int earlier)
+imap_view_expunged(struct session *s, const uint32_t *uids, size_t n)
 {
 	struct imap		*im = s->data;
 	struct imap_view	*v = im->view;
@@ -197,7 +196,7 @@ imap_view_expunged(struct session *s, const uint32_t *uids, size_t n,
 	for (i = 0; i < ngone; i++)
 		gone[i] = v->uids[seqs[i] - 1];
 	if (ngone > 0 && (im->enabled & IMAP_EN_QRESYNC)) {
-		imap_printf(s, "* VANISHED %s", earlier ? "(EARLIER) " : "");
+		imap_out(s, "* VANISHED ", 11);
 		imap_seqset_write(gone, ngone, imap_out, s);
 		imap_out(s, "\r\n", 2);
 	} else
@@ -238,6 +237,50 @@ imap_uids_ranges(const uint32_t *uids, size_t n, struct msg_mbox_req *q)
 		q->nranges++;
 	}
 	return (0);
+}
+
+/*
+ * The uids of a result (VANISHED, EXPUNGE, SEARCH), those that keep
+ * (if not NULL) accepts, sorted; *uidsp is NULL when there are none.
+ * -1 if out of memory.
+ */
+int
+imap_result_uids(const struct imap_result *r, int (*keep)(void *, uint32_t),
+    void *arg, uint32_t **uidsp, size_t *np)
+{
+	struct mbox_stream_r	 rd;
+	uint32_t		*uids, uid;
+	size_t			 n = 0;
+
+	*uidsp = NULL;
+	*np = 0;
+	if (r->count == 0)
+		return (0);
+	if ((uids = reallocarray(NULL, r->count, sizeof(*uids))) == NULL)
+		return (-1);
+	mbox_stream_r_init(&rd, r->buf, r->len);
+	while (n < r->count && mbox_stream_next_uid(&rd, &uid) == 1)
+		if (keep == NULL || keep(arg, uid))
+			uids[n++] = uid;
+	if (n == 0) {
+		free(uids);
+		return (0);
+	}
+	qsort(uids, n, sizeof(*uids), uid_cmp);
+	*uidsp = uids;
+	*np = n;
+	return (0);
+}
+
+/* QRESYNC's report of what vanished before the session knew it. */
+static void
+write_vanished_earlier(struct session *s, const uint32_t *uids, size_t n)
+{
+	if (n == 0)
+		return;
+	imap_out(s, "* VANISHED (EARLIER) ", 21);
+	imap_seqset_write(uids, n, imap_out, s);
+	imap_out(s, "\r\n", 2);
 }
 
 /*
@@ -565,41 +608,35 @@ seqset_has(const struct imap_seqset *set, uint32_t n)
 	return (0);
 }
 
+static int
+select_vanished_keep(void *arg, uint32_t uid)
+{
+	struct session		*s = arg;
+	struct imap		*im = s->data;
+	struct select_state	*st = im->state_data;
+
+	/* Only what the client said it knows, and not in the view. */
+	if (st->q_has_known && !seqset_has(&st->q_known, uid))
+		return (0);
+	return (imap_view_seq(im->view, uid) == 0);
+}
+
 static void
 select_vanished_done(struct session *s, struct imap_result *r)
 {
 	struct imap		*im = s->data;
 	struct select_state	*st = im->state_data;
 	struct imap_view	*v = im->view;
-	struct mbox_stream_r	 rd;
 	struct msg_mbox_req	 q;
-	uint32_t		*uids = NULL, uid;
-	size_t			 n = 0;
+	uint32_t		*uids;
+	size_t			 n;
 
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MSG_MBOX_OK ||
+	    imap_result_uids(r, select_vanished_keep, s, &uids, &n) == -1) {
 		select_finish(s);
 		return;
 	}
-	if (r->count > 0 &&
-	    (uids = reallocarray(NULL, r->count, sizeof(*uids))) == NULL) {
-		select_finish(s);
-		return;
-	}
-	mbox_stream_r_init(&rd, r->buf, r->len);
-	while (n < r->count && mbox_stream_next_uid(&rd, &uid) == 1) {
-		/* Only what the client said it knows, and not in view. */
-		if (st->q_has_known && !seqset_has(&st->q_known, uid))
-			continue;
-		if (imap_view_seq(v, uid) != 0)
-			continue;
-		uids[n++] = uid;
-	}
-	if (n > 0) {
-		qsort(uids, n, sizeof(*uids), uid_cmp);
-		imap_out(s, "* VANISHED (EARLIER) ", 21);
-		imap_seqset_write(uids, n, imap_out, s);
-		imap_out(s, "\r\n", 2);
-	}
+	write_vanished_earlier(s, uids, n);
 	free(uids);
 	if (v->n == 0 || st->q_modseq >= v->highestmodseq) {
 		select_finish(s);
@@ -706,23 +743,18 @@ cmd_unselect(struct session *s, struct imap_arg *args, size_t nargs)
 static void
 expunge_done(struct session *s, struct imap_result *r)
 {
-	struct mbox_stream_r	 rd;
-	uint32_t		*uids = NULL, uid;
-	size_t			 n = 0;
+	uint32_t	*uids;
+	size_t		 n;
 
 	if (r->status != MSG_MBOX_OK) {
 		imap_no_status(s, r->status, "EXPUNGE");
 		return;
 	}
-	if (r->count > 0 &&
-	    (uids = reallocarray(NULL, r->count, sizeof(*uids))) == NULL) {
+	if (imap_result_uids(r, NULL, NULL, &uids, &n) == -1) {
 		imap_done(s, "NO [SERVERBUG] Out of memory");
 		return;
 	}
-	mbox_stream_r_init(&rd, r->buf, r->len);
-	while (n < r->count && mbox_stream_next_uid(&rd, &uid) == 1)
-		uids[n++] = uid;
-	imap_view_expunged(s, uids, n, 0);
+	imap_view_expunged(s, uids, n);
 	free(uids);
 	imap_done(s, "OK EXPUNGE completed");
 }
@@ -1059,7 +1091,7 @@ copy_done(struct session *s, struct imap_result *r)
 	if (move) {
 		imap_printf(s, "* OK [COPYUID %llu %s] Moved\r\n",
 		    (unsigned long long)r->a, sb.p);
-		imap_view_expunged(s, src, n, 0);
+		imap_view_expunged(s, src, n);
 		imap_done(s, "OK MOVE completed");
 	} else
 		imap_done(s, "OK [COPYUID %llu %s] COPY completed",
@@ -1149,6 +1181,12 @@ search_uid_seq(void *arg, uint32_t uid)
 	return (imap_view_seq(arg, uid));
 }
 
+static int
+search_keep(void *arg, uint32_t uid)
+{
+	return (imap_view_seq(arg, uid) != 0);
+}
+
 static void
 search_respond(struct session *s, uint64_t modseq)
 {
@@ -1183,9 +1221,8 @@ search_done(struct session *s, struct imap_result *r)
 	struct search_state	*st = im->state_data;
 	struct imap_view	*v = im->view;
 	struct imap_search	*se = &st->search;
-	struct mbox_stream_r	 rd;
 	struct msg_mbox_req	 q;
-	uint32_t		 uid, *saved;
+	uint32_t		*saved;
 	size_t			 nsaved;
 
 	if (r->status != MSG_MBOX_OK) {
@@ -1194,17 +1231,11 @@ search_done(struct session *s, struct imap_result *r)
 		imap_no_status(s, r->status, "SEARCH");
 		return;
 	}
-	if (r->count > 0 && (st->uids = reallocarray(NULL, r->count,
-	    sizeof(*st->uids))) == NULL) {
+	/* Only messages the session has been told of. */
+	if (imap_result_uids(r, search_keep, v, &st->uids, &st->n) == -1) {
 		imap_done(s, "NO [SERVERBUG] Out of memory");
 		return;
 	}
-	mbox_stream_r_init(&rd, r->buf, r->len);
-	while (st->n < r->count && mbox_stream_next_uid(&rd, &uid) == 1)
-		/* Only messages the session has been told of. */
-		if (imap_view_seq(v, uid) != 0)
-			st->uids[st->n++] = uid;
-	qsort(st->uids, st->n, sizeof(*st->uids), uid_cmp);
 
 	if (se->ret & IMAP_SEARCH_RET_SAVE) {
 		/* SAVE with only MIN or MAX saves just those. */
@@ -1458,33 +1489,30 @@ fetch_get(struct session *s)
 	imap_vault(s, &st->q, -1, IMAP_LIST_MAX, fetch_records);
 }
 
+static int
+fetch_vanished_keep(void *arg, uint32_t uid)
+{
+	struct fetch_state	*st = arg;
+	size_t			 i;
+
+	for (i = 0; i < st->q.nranges; i++)
+		if (uid >= st->q.ranges[i].first && uid <= st->q.ranges[i].last)
+			return (1);
+	return (0);
+}
+
 static void
 fetch_vanished_done(struct session *s, struct imap_result *r)
 {
 	struct imap		*im = s->data;
-	struct fetch_state	*st = im->state_data;
-	struct mbox_stream_r	 rd;
-	uint32_t		*uids = NULL, uid;
-	size_t			 n = 0, i;
+	uint32_t		*uids;
+	size_t			 n;
 
-	if (r->status == MSG_MBOX_OK && r->count > 0 &&
-	    (uids = reallocarray(NULL, r->count, sizeof(*uids))) != NULL) {
-		mbox_stream_r_init(&rd, r->buf, r->len);
-		while (n < r->count && mbox_stream_next_uid(&rd, &uid) == 1)
-			for (i = 0; i < st->q.nranges; i++)
-				if (uid >= st->q.ranges[i].first &&
-				    uid <= st->q.ranges[i].last) {
-					uids[n++] = uid;
-					break;
-				}
-		if (n > 0) {
-			qsort(uids, n, sizeof(*uids), uid_cmp);
-			imap_out(s, "* VANISHED (EARLIER) ", 21);
-			imap_seqset_write(uids, n, imap_out, s);
-			imap_out(s, "\r\n", 2);
-		}
+	if (r->status == MSG_MBOX_OK && imap_result_uids(r,
+	    fetch_vanished_keep, im->state_data, &uids, &n) == 0) {
+		write_vanished_earlier(s, uids, n);
+		free(uids);
 	}
-	free(uids);
 	fetch_get(s);
 }
 

@@ -105,6 +105,7 @@ static void	 cmd_id(struct session *, struct imap_arg *, size_t);
 static void	 cmd_idle(struct session *, struct imap_arg *, size_t);
 static void	 cmd_setquota(struct session *, struct imap_arg *, size_t);
 static void	 imap_auth_line(struct session *, char *, size_t, int);
+static void	 imap_stall_arm(struct session *, int);
 static unsigned int imap_account_sessions(const char *);
 
 const struct session_proto imap_proto = {
@@ -229,6 +230,8 @@ imap_free(struct session *s)
 		evtimer_del(&im->delay_ev);
 	if (im->keepalive)
 		evtimer_del(&im->keepalive_ev);
+	if (im->stall_armed)
+		evtimer_del(&im->stall_ev);
 	imap_cmd_clear(im, 1);
 	imap_vault_logout(im);
 	if (im->view != NULL)
@@ -349,6 +352,8 @@ imap_out(void *arg, const void *buf, size_t len)
 	im->ovf = p;
 	memcpy(im->ovf + im->ovflen, buf, len);
 	im->ovflen = want;
+	if (!im->stall_armed)
+		imap_stall_arm(s, 1);
 }
 
 /* The client read some: move over what waits in the overflow. */
@@ -397,6 +402,44 @@ imap_printf(struct session *s, const char *fmt, ...)
 	free(line);
 }
 
+/*
+ * A client that stops reading while output waits for it is dropped
+ * after the idle time of a session that is not logged in (limit
+ * timeout idle): the wait must end somewhere, and the 30 minutes a
+ * logged-in session may sit idle are for clients that listen.
+ */
+static void
+imap_stall_cb(int fd, short event, void *arg)
+{
+	struct session	*s = arg;
+	struct imap	*im = s->data;
+
+	(void)fd;
+	(void)event;
+	im->stall_armed = 0;
+	log_info("imap: session %u: the client stopped reading", s->id);
+	session_close(s);
+}
+
+static void
+imap_stall_arm(struct session *s, int on)
+{
+	struct imap	*im = s->data;
+	struct timeval	 tv;
+
+	if (im->stall_armed) {
+		evtimer_del(&im->stall_ev);
+		im->stall_armed = 0;
+	}
+	if (!on)
+		return;
+	evtimer_set(&im->stall_ev, imap_stall_cb, s);
+	timerclear(&tv);
+	tv.tv_sec = front_conf()->limits.timeout_idle;
+	evtimer_add(&im->stall_ev, &tv);
+	im->stall_armed = 1;
+}
+
 int
 imap_wait_output(struct session *s, void (*cont)(struct session *))
 {
@@ -407,6 +450,8 @@ imap_wait_output(struct session *s, void (*cont)(struct session *))
 		return (1);
 	}
 	im->lowat = cont;
+	if (!im->stall_armed)
+		imap_stall_arm(s, 1);
 	return (0);
 }
 
@@ -416,7 +461,15 @@ imap_lowat(struct session *s)
 	struct imap	*im = s->data;
 	void		(*cont)(struct session *);
 
-	if (im == NULL || !imap_drain(s) || (cont = im->lowat) == NULL)
+	if (im == NULL)
+		return;
+	/* The client read some: any wait starts again. */
+	if (!imap_drain(s)) {
+		imap_stall_arm(s, 1);
+		return;
+	}
+	imap_stall_arm(s, 0);
+	if ((cont = im->lowat) == NULL)
 		return;
 	im->lowat = NULL;
 	cont(s);
@@ -1582,27 +1635,21 @@ sync_vanished_done(struct session *s, struct imap_result *r)
 {
 	struct imap		*im = s->data;
 	struct imap_view	*v = im->view;
-	struct mbox_stream_r	 rd;
 	struct msg_mbox_req	 q;
-	uint32_t		*uids = NULL, uid;
-	size_t			 n = 0;
-	int			 rv;
+	uint32_t		*uids;
+	size_t			 n;
 
 	if (r->status != MSG_MBOX_OK) {
 		im->dirty = 1;
 		sync_finish(s);
 		return;
 	}
-	if (r->count > 0 &&
-	    (uids = reallocarray(NULL, r->count, sizeof(*uids))) == NULL) {
+	if (imap_result_uids(r, NULL, NULL, &uids, &n) == -1) {
 		im->dirty = 1;
 		sync_finish(s);
 		return;
 	}
-	mbox_stream_r_init(&rd, r->buf, r->len);
-	while (n < r->count && (rv = mbox_stream_next_uid(&rd, &uid)) == 1)
-		uids[n++] = uid;
-	imap_view_expunged(s, uids, n, 0);
+	imap_view_expunged(s, uids, n);
 	free(uids);
 
 	imap_req_init(s, &q, MBOX_OP_FETCH);
