@@ -1104,14 +1104,35 @@ put_num(imap_out_fn out, void *arg, uint64_t v)
 static void
 put_literal(imap_out_fn out, void *arg, const char *p, size_t n, int lit8)
 {
+	const char	*nul;
+	char		 c = (char)0x80;
+
 	if (n == 0 || p == NULL) {
 		put(out, arg, "\"\"");
 		return;
 	}
-	put(out, arg, lit8 && memchr(p, '\0', n) != NULL ? "~{" : "{");
+	nul = memchr(p, '\0', n);
+	put(out, arg, lit8 && nul != NULL ? "~{" : "{");
 	put_num(out, arg, n);
 	put(out, arg, "}\r\n");
-	out(arg, p, n);
+	if (lit8 || nul == NULL) {
+		out(arg, p, n);
+		return;
+	}
+	/*
+	 * A literal may not hold NUL (RFC 9051 4.3): a message stored
+	 * with one (APPEND of a literal8) shows 0x80 there, as Dovecot
+	 * does; BINARY gives the octets as they are.
+	 */
+	while (nul != NULL) {
+		out(arg, p, (size_t)(nul - p));
+		out(arg, &c, 1);
+		n -= (size_t)(nul - p) + 1;
+		p = nul + 1;
+		nul = n > 0 ? memchr(p, '\0', n) : NULL;
+	}
+	if (n > 0)
+		out(arg, p, n);
 }
 
 int

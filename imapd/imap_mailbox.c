@@ -1286,6 +1286,13 @@ cmd_append(struct session *s, struct imap_arg *args, size_t nargs)
 		raw = map;
 	} else
 		raw = msg->str;
+	/* NUL may travel only in a literal8 (RFC 3516, RFC 9051 4.3). */
+	if (!msg->binary && memchr(raw, '\0', len) != NULL) {
+		if (map != NULL)
+			(void)munmap(map, len);
+		imap_bad(s, "NUL in a literal: send the message as ~{n}");
+		return;
+	}
 	rc = mime_bundle_fd(raw, len, when, &st->fd);
 	saved = errno;
 	if (map != NULL)
