@@ -41,6 +41,9 @@
 #define QUOTED_MAX	1024	/* longest string written quoted */
 #define KEYWORD_MAX	63	/* MBOX_KEYWORD_MAX - 1, vaultd's limit */
 #define DATETIME_MAX	253402300799LL	/* 31-Dec-9999 23:59:59 */
+#define ARENA_HDR	16	/* the arena's size, kept aligned */
+_Static_assert(ARENA_HDR >= sizeof(size_t) &&
+    ARENA_HDR % _Alignof(struct imap_arg) == 0, "arena header");
 
 struct parser {
 	const struct imap_cmd	*cmd;
@@ -447,6 +450,7 @@ imap_parse(const struct imap_cmd *cmd, struct imap_arg **args,
 {
 	struct parser	 p;
 	struct imap_arg	*arena;
+	char		*hdr;
 	size_t		 ntop, m, nf, size;
 
 	*args = NULL;
@@ -473,10 +477,13 @@ imap_parse(const struct imap_cmd *cmd, struct imap_arg **args,
 		goto fail;
 	}
 	size = p.nodes * sizeof(struct imap_arg) + p.len + p.nodes;
-	if ((arena = malloc(size)) == NULL) {
+	/* Its size goes in front, for imap_args_free() to wipe it. */
+	if ((hdr = malloc(ARENA_HDR + size)) == NULL) {
 		p.err = "Out of memory";
 		goto fail;
 	}
+	*(size_t *)hdr = ARENA_HDR + size;
+	arena = (struct imap_arg *)(hdr + ARENA_HDR);
 	p.fill = 1;
 	p.pos = 0;
 	p.arena = arena;
@@ -487,7 +494,7 @@ imap_parse(const struct imap_cmd *cmd, struct imap_arg **args,
 	if (parse_elems(&p, 0, arena, ntop, &m) == -1 || m != ntop) {
 		if (p.err == NULL)
 			p.err = "Internal parser error";
-		free(arena);
+		imap_args_free(arena);
 		goto fail;
 	}
 	*args = arena;
@@ -502,7 +509,14 @@ imap_parse(const struct imap_cmd *cmd, struct imap_arg **args,
 void
 imap_args_free(struct imap_arg *args)
 {
-	free(args);
+	char	*hdr;
+
+	if (args == NULL)
+		return;
+	/* Arguments hold passwords and messages. */
+	hdr = (char *)args - ARENA_HDR;
+	explicit_bzero(hdr, *(size_t *)hdr);
+	free(hdr);
 }
 
 const char *
