@@ -138,6 +138,10 @@ account_notify(struct vault_account *a)
 		    n, n == 1 ? "" : "s");
 }
 
+/*
+ * Spooled messages go in by batches, one transaction each: a sync per
+ * message made the first login after a long absence take minutes.
+ */
 static int
 account_import_cb(void *arg, const char *name, const void *data, size_t len)
 {
@@ -145,6 +149,17 @@ account_import_cb(void *arg, const char *name, const void *data, size_t len)
 	struct bundle		 b;
 	int			 rc;
 
+	if (name == NULL) {
+		if (!a->importing)
+			return (0);
+		a->importing = 0;
+		return (mbox_import_commit(a->mbox) == MBOX_OK ? 0 : -1);
+	}
+	if (!a->importing) {
+		if (mbox_import_begin(a->mbox) != MBOX_OK)
+			return (-1);
+		a->importing = 1;
+	}
 	if (bundle_parse(data, len, &b) == -1) {
 		/* Sealed by us, so this is damage: keep it, say so. */
 		log_warnx("%s: spooled message %s is malformed", a->address,
@@ -212,6 +227,11 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 	    &imported) == -1)
 		log_warnx("%s: the spool was not fully imported; the rest "
 		    "stays for the next unlock", a->address);
+	if (a->importing) {
+		/* Stopped before the batch's commit: it comes again. */
+		mbox_import_abort(a->mbox);
+		a->importing = 0;
+	}
 	if (account_committed(a) == -1)
 		goto fail;
 	TAILQ_INSERT_TAIL(&accounts, a, entry);

@@ -121,6 +121,8 @@
 struct mbox {
 	sqlite3		*db;
 	uint64_t	 counter;
+	int		 batch;		/* imports share one transaction */
+	unsigned int	 batched;	/* imports in it */
 };
 
 /* A folder's row, as the write paths need it. */
@@ -3008,6 +3010,12 @@ mbox_import_seen(struct mbox *m, const char *name)
 	    " WHERE name = ?1", "t", name));
 }
 
+/*
+ * One spooled message into INBOX, keyed by its spool name.  Alone it
+ * is a transaction of its own; inside mbox_import_begin() and
+ * mbox_import_commit() it is a savepoint of the batch's, so that a
+ * failure undoes only itself.
+ */
 int
 mbox_import(struct mbox *m, const char *name, const struct bundle *b)
 {
@@ -3018,7 +3026,8 @@ mbox_import(struct mbox *m, const char *name, const struct bundle *b)
 
 	if (m == NULL || !import_name_ok(name) || !bundle_ok(b))
 		return (MBOX_EINVAL);
-	if ((ret = tx_begin(m, 1)) != MBOX_OK)
+	if ((ret = m->batch ? db_exec(m, "import", "SAVEPOINT import", "") :
+	    tx_begin(m, 1)) != MBOX_OK)
 		return (ret);
 	if ((ret = db_int(m, "import", &v, "SELECT 1 FROM imported"
 	    " WHERE name = ?1", "t", name)) == MBOX_OK) {
@@ -3033,14 +3042,65 @@ mbox_import(struct mbox *m, const char *name, const struct bundle *b)
 	    (ret = db_exec(m, "import", "INSERT INTO imported (name)"
 	    " VALUES (?1)", "t", name)) != MBOX_OK)
 		goto fail;
-	return (tx_commit(m));
+	if (!m->batch)
+		return (tx_commit(m));
+	if ((ret = db_exec(m, "import", "RELEASE import", "")) != MBOX_OK)
+		return (ret);
+	m->batched++;
+	return (MBOX_OK);
  fail:
 	if (ret == MBOX_ENOTFOUND) {
 		log_warnx("mbox: import: no INBOX");
 		ret = MBOX_EIO;
 	}
-	tx_rollback(m);
+	if (!m->batch)
+		tx_rollback(m);
+	else if (!sqlite3_get_autocommit(m->db) &&
+	    (db_exec(m, "import", "ROLLBACK TO import", "") != MBOX_OK ||
+	    db_exec(m, "import", "RELEASE import", "") != MBOX_OK)) {
+		/* The batch cannot go on: mbox_import_commit() says so. */
+		tx_rollback(m);
+	}
 	return (ret);
+}
+
+int
+mbox_import_begin(struct mbox *m)
+{
+	int	 ret;
+
+	if (m == NULL || m->batch)
+		return (MBOX_EINVAL);
+	if ((ret = tx_begin(m, 1)) != MBOX_OK)
+		return (ret);
+	m->batch = 1;
+	m->batched = 0;
+	return (MBOX_OK);
+}
+
+/* Commit the batch (MBOX_EIO, and nothing kept, if it was lost). */
+int
+mbox_import_commit(struct mbox *m)
+{
+	if (m == NULL || !m->batch)
+		return (MBOX_EINVAL);
+	m->batch = 0;
+	if (sqlite3_get_autocommit(m->db)) {
+		log_warnx("mbox: import: the batch was rolled back");
+		return (MBOX_EIO);
+	}
+	if (m->batched == 0)
+		return (tx_end(m));
+	return (tx_commit(m));
+}
+
+void
+mbox_import_abort(struct mbox *m)
+{
+	if (m == NULL || !m->batch)
+		return;
+	m->batch = 0;
+	tx_rollback(m);
 }
 
 int

@@ -161,7 +161,10 @@ typedef int (*mbox_uidpair_cb)(void *, uint32_t, uint32_t);
  * the internal date for a message without a Date: header.
  * mbox_import(name, bundle): MBOX_EEXISTS (and no change) if the spool
  * entry was imported already; names are 1..MBOX_IMPORT_NAME_MAX-1
- * graphic ASCII characters.
+ * graphic ASCII characters.  Between mbox_import_begin() and
+ * mbox_import_commit() (or mbox_import_abort()) imports share one
+ * transaction: durable only once committed, and a failed one undoes
+ * only itself.
  */
 int	 mbox_open(const char *, const unsigned char *, const unsigned char *,
 	    struct mbox **);
@@ -197,6 +200,9 @@ int	 mbox_vanished(struct mbox *, const char *, uint64_t, mbox_uid_cb,
 	    void *);
 int	 mbox_import_seen(struct mbox *, const char *);
 int	 mbox_import(struct mbox *, const char *, const struct bundle *);
+int	 mbox_import_begin(struct mbox *);
+int	 mbox_import_commit(struct mbox *);
+void	 mbox_import_abort(struct mbox *);
 int	 mbox_usage(struct mbox *, uint64_t *, uint64_t *);
 
 #endif /* VAULT_MBOX_H */

@@ -606,6 +606,45 @@ spool_collect(int dirfd, const char *hex, const char *after,
  * first; each window starts after the newest name of the one before,
  * so a file that stays (it did not open) is looked at only once.
  */
+/*
+ * The messages cb has stored since the last commit: committed now, then
+ * their files removed.  -1 if the commit or a removal failed.
+ */
+static int
+spool_commit(int dirfd, const char *hex, struct spool_list *l,
+    const size_t *pend, size_t *npend, spool_import_cb cb, void *arg,
+    unsigned int *count, unsigned int *removed)
+{
+	size_t	 i;
+
+	if (*npend == 0)
+		return (0);
+	if (cb(arg, NULL, NULL, 0) != 0) {
+		log_warnx("%s: account=%s: %zu messages not committed, "
+		    "import stopped", __func__, hex, *npend);
+		*npend = 0;
+		return (-1);
+	}
+	*count += *npend;
+	for (i = 0; i < *npend; i++) {
+		/*
+		 * Committed, keyed by its name: if this unlink is lost in
+		 * a crash the next import sees the name again and the
+		 * callback answers 0 without storing it twice.  That is
+		 * also why one directory sync at the end is enough.
+		 */
+		if (unlinkat(dirfd, l->v[pend[i]].s, 0) == -1) {
+			log_warn("%s: account=%s: unlink %s", __func__, hex,
+			    l->v[pend[i]].s);
+			*npend = 0;
+			return (-1);
+		}
+		(*removed)++;
+	}
+	*npend = 0;
+	return (0);
+}
+
 int
 spool_import(int spooldirfd, const unsigned char *id,
     const unsigned char *apk, const unsigned char *ask,
@@ -614,7 +653,8 @@ spool_import(int spooldirfd, const unsigned char *id,
 {
 	struct spool_list	 l;
 	unsigned char		*f, *m;
-	size_t			 i, flen, mlen;
+	size_t			 i, flen, mlen, npend = 0;
+	size_t			 pend[SPOOL_IMPORT_BATCH];
 	char			 hex[SPOOL_IDHEX], after[SPOOL_NAME_LEN];
 	unsigned int		 count = 0, failed = 0, removed = 0;
 	int			 dirfd = -1, tamper, r, rv = -1;
@@ -667,24 +707,21 @@ spool_import(int spooldirfd, const unsigned char *id,
 			if (r != 0) {
 				log_warnx("%s: account=%s: %s not stored, "
 				    "import stopped", __func__, hex, l.v[i].s);
+				/* What came before it is kept. */
+				(void)spool_commit(dirfd, hex, &l, pend, &npend,
+				    cb, arg, &count, &removed);
 				goto done;
 			}
-			count++;
-			/*
-			 * The callback has committed the message, keyed
-			 * by its name: if this unlink is lost in a crash
-			 * the next import sees the name again and the
-			 * callback answers 0 without storing it twice.
-			 * That is also why one directory sync at the end
-			 * is enough.
-			 */
-			if (unlinkat(dirfd, l.v[i].s, 0) == -1) {
-				log_warn("%s: account=%s: unlink %s", __func__,
-				    hex, l.v[i].s);
+			pend[npend++] = i;
+			if (npend == SPOOL_IMPORT_BATCH &&
+			    spool_commit(dirfd, hex, &l, pend, &npend, cb, arg,
+			    &count, &removed) == -1)
 				goto done;
-			}
-			removed++;
 		}
+		/* The names of this window are about to be reused. */
+		if (spool_commit(dirfd, hex, &l, pend, &npend, cb, arg, &count,
+		    &removed) == -1)
+			goto done;
 		if (!l.dropped || l.n == 0)
 			break;
 		memcpy(after, l.v[l.n - 1].s, sizeof(after));

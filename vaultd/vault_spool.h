@@ -53,12 +53,19 @@
 /*
  * Called once per sealed message at import, oldest first, with the
  * name and the opened bytes (valid only during the call; wiped after).
- * Return 0 once the message is committed durably, keyed by the name so
- * that a name seen again (an import cut short by a crash after the
- * commit) is answered 0 without storing twice; -1 stops the import and
- * keeps this and every later file.
+ * Return 0 once the message is stored, keyed by the name so that a name
+ * seen again (an import cut short by a crash after the commit) is
+ * answered 0 without storing twice; -1 stops the import and keeps this
+ * and every later file.  What cb stored is made durable when it is
+ * called with a NULL name (0: committed; -1: nothing since the last
+ * commit was kept): after at most SPOOL_IMPORT_BATCH messages, at the
+ * end, and before the import stops on a failure.  Files are removed
+ * only once committed.
  */
 typedef int (*spool_import_cb)(void *, const char *, const void *, size_t);
+
+/* Messages committed together at import (one sync for them all). */
+#define SPOOL_IMPORT_BATCH	256
 
 /*
  * All functions take the spool directory as an O_RDONLY|O_DIRECTORY

@@ -51,6 +51,7 @@ struct vault_account {
 	struct account_secrets		*secrets;
 	struct mbox			*mbox;
 	uint64_t			 counter;	/* at the last notify */
+	int				 importing;	/* a spool batch is open */
 	unsigned int			 nsessions;
 	struct event			 grace_ev;
 	unsigned char			*verifiers;	/* sodium_malloc'd */

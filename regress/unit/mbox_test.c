@@ -1949,6 +1949,50 @@ t_import(void)
 	mbox_close(m);
 }
 
+/* Imports in one transaction: all or nothing, each failure its own. */
+static void
+t_import_batch(void)
+{
+	struct tmsg	 t;
+	struct mbox	*m;
+	uint64_t	 c;
+
+	m = mopen("batch");
+	tmsg_init(&t, "batched", "f", "t", "", "", "from the spool", "",
+	    BASEDATE, 0);
+	c = mbox_counter(m);
+	CHECK(mbox_import_commit(m) == MBOX_EINVAL);	/* none open */
+	CHECK(mbox_import_begin(m) == MBOX_OK);
+	CHECK(mbox_import_begin(m) == MBOX_EINVAL);	/* one at a time */
+	CHECK(mbox_import(m, "a", &t.b) == MBOX_OK);
+	CHECK(mbox_import(m, "a", &t.b) == MBOX_EEXISTS); /* only itself */
+	CHECK(mbox_import(m, "a b", &t.b) == MBOX_EINVAL);
+	CHECK(mbox_import(m, "b", &t.b) == MBOX_OK);
+	mbox_import_abort(m);
+	CHECK(mbox_counter(m) == c);
+	CHECK(fget(m, "INBOX")->exists == 0);
+	CHECK(mbox_import_seen(m, "a") == MBOX_ENOTFOUND);
+
+	CHECK(mbox_import_begin(m) == MBOX_OK);
+	CHECK(mbox_import(m, "a", &t.b) == MBOX_OK);
+	CHECK(mbox_import(m, "a", &t.b) == MBOX_EEXISTS);
+	CHECK(mbox_import(m, "b", &t.b) == MBOX_OK);
+	CHECK(mbox_import_commit(m) == MBOX_OK);
+	CHECK(mbox_counter(m) == c + 1);		/* one commit */
+	CHECK(fget(m, "INBOX")->exists == 2);
+	CHECK(mbox_import_seen(m, "b") == MBOX_OK);
+	/* A batch with nothing new commits nothing. */
+	CHECK(mbox_import_begin(m) == MBOX_OK);
+	CHECK(mbox_import(m, "b", &t.b) == MBOX_EEXISTS);
+	CHECK(mbox_import_commit(m) == MBOX_OK);
+	CHECK(mbox_counter(m) == c + 1);
+	mbox_close(m);
+	m = mopen("batch");
+	CHECK(fget(m, "INBOX")->exists == 2);
+	CHECK_STR(s1(m, SEARCH_BODY, "spool"), "1,2");
+	mbox_close(m);
+}
+
 static void
 t_reopen(void)
 {
@@ -2189,6 +2233,7 @@ main(void)
 	RUN(t_search_strings);
 	RUN(t_search_check);
 	RUN(t_import);
+	RUN(t_import_batch);
 	RUN(t_reopen);
 	RUN(t_counter);
 	RUN(t_wrongkey);

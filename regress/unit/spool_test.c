@@ -145,6 +145,8 @@ rec_cb(void *arg, const char *name, const void *data, size_t len)
 {
 	struct rec	*r = arg;
 
+	if (name == NULL)
+		return (0);	/* the commit: each was kept already */
 	if (r->n == r->fail_at)
 		return (-1);
 	if (r->n >= MAXREC || len > MAXDATA)
@@ -621,8 +623,11 @@ static int
 store_cb(void *arg, const char *name, const void *data, size_t len)
 {
 	struct store	*s = arg;
-	int		 fd, call = s->calls++;
+	int		 fd, call;
 
+	if (name == NULL)
+		return (0);	/* the commit: each was kept already */
+	call = s->calls++;
 	if (faccessat(s->dirfd, name, F_OK, 0) == 0) {
 		/* Already committed: answer 0 and store nothing. */
 		s->already++;
@@ -673,8 +678,11 @@ test_crash_after_commit(void)
 	}
 	CHECK(waitpid(pid, &status, 0) == pid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	/* The first was committed and unlinked, the second only committed. */
-	CHECK(nfiles(hex_a, names[0]) == 0);
+	/*
+	 * Two were stored, none removed: a file goes only after the
+	 * commit of its batch, which the crash came before.
+	 */
+	CHECK(nfiles(hex_a, names[0]) == 1);
 	CHECK(nfiles(hex_a, names[1]) == 1);
 	CHECK(nfiles(hex_a, names[2]) == 1);
 	CHECK(nfiles("store", "") == 2);
@@ -683,8 +691,8 @@ test_crash_after_commit(void)
 	s.calls = s.stored = s.already = 0;
 	CHECK(spool_import(spoolfd, id_a, pk_a, sk_a, secret, store_cb, &s,
 	    &n) == 0);
-	CHECK(n == 2);
-	CHECK(s.calls == 2 && s.already == 1 && s.stored == 1);
+	CHECK(n == 3);
+	CHECK(s.calls == 3 && s.already == 2 && s.stored == 1);
 	CHECK(spool_count(spoolfd, id_a, &n) == 0 && n == 0);
 	CHECK(nfiles(hex_a, "") == 0);
 
@@ -700,6 +708,70 @@ test_crash_after_commit(void)
 	}
 	close(s.dirfd);
 	rm_rf(spoolfd, "store", 0);
+}
+
+static int
+fail_commit_cb(void *arg, const char *name, const void *data, size_t len)
+{
+	(void)arg;
+	(void)data;
+	(void)len;
+	return (name == NULL ? -1 : 0);
+}
+
+/* More than a batch: committed every SPOOL_IMPORT_BATCH, then at the end. */
+struct batch {
+	int	 calls;
+	int	 commits;
+	int	 since;		/* messages since the last commit */
+	int	 most;		/* the most between two commits */
+};
+
+static int
+batch_cb(void *arg, const char *name, const void *data, size_t len)
+{
+	struct batch	*b = arg;
+
+	(void)data;
+	(void)len;
+	if (name == NULL) {
+		b->commits++;
+		if (b->since > b->most)
+			b->most = b->since;
+		b->since = 0;
+		/* Before the commit, nothing of the batch is gone. */
+		return (0);
+	}
+	b->calls++;
+	b->since++;
+	return (0);
+}
+
+static void
+test_batches(void)
+{
+	struct batch	 b;
+	unsigned int	 n;
+	int		 i, total = SPOOL_IMPORT_BATCH + 4;
+
+	clean();
+	memset(&b, 0, sizeof(b));
+	for (i = 0; i < total; i++)
+		CHECK(spool_append(spoolfd, id_a, pk_a, secret, msgs[0],
+		    strlen(msgs[0]), NULL) == 0);
+	CHECK(spool_import(spoolfd, id_a, pk_a, sk_a, secret, batch_cb, &b,
+	    &n) == 0);
+	CHECK(n == (unsigned int)total && b.calls == total);
+	CHECK(b.commits == 2 && b.most == SPOOL_IMPORT_BATCH);
+	CHECK(spool_count(spoolfd, id_a, &n) == 0 && n == 0);
+	/* A failed commit keeps the whole batch. */
+	for (i = 0; i < 3; i++)
+		CHECK(spool_append(spoolfd, id_a, pk_a, secret, msgs[0],
+		    strlen(msgs[0]), NULL) == 0);
+	CHECK(spool_import(spoolfd, id_a, pk_a, sk_a, secret, fail_commit_cb,
+	    NULL, &n) == -1);
+	CHECK(n == 0);
+	CHECK(spool_count(spoolfd, id_a, &n) == 0 && n == 3);
 }
 
 /* Interrupted appends are removed, never delivered, never counted. */
@@ -941,6 +1013,7 @@ main(void)
 	RUN(test_truncated_extended);
 	RUN(test_cb_stops);
 	RUN(test_crash_after_commit);
+	RUN(test_batches);
 	RUN(test_stale_tmp);
 	RUN(test_no_plaintext);
 	RUN(test_not_files);
