@@ -12,13 +12,12 @@ import imaplib
 import os
 import re
 import shutil
-import smtplib
 import socket
 import subprocess
 import time
 import unittest
 
-from tresor import LISTENERS, Tresor, client_tls, wait_for
+from tresor import LISTENERS, DaemonCase, client_tls, wait_for
 
 FAST_KDF = "vault kdf ops 1 memory 8M\nvault lock-grace 2s"
 PASSWORD = "correct horse battery"
@@ -42,14 +41,6 @@ def caps(starttls=False, auth=None):
     elif auth == "disabled":
         c += " LOGINDISABLED"
     return c + " " + EXTENSIONS
-
-
-def check_log(log):
-    """imapd never died, and no sanitizer spoke (TRESOR_SANITIZE=1)."""
-    for bad in ("child-exit role=imapd", "child-exit role=vaultd",
-                "forbidden system call", "Sanitizer", "runtime error:"):
-        if bad in log:
-            raise AssertionError("%r in the log:\n%s" % (bad, log[-4000:]))
 
 
 def crlf(text):
@@ -270,57 +261,17 @@ def message(subject, body="A body.\r\n", frm="x@example.org", extra=""):
             "\r\n%s" % (frm, subject, extra, body)).encode()
 
 
-class Base(unittest.TestCase):
+class Base(DaemonCase):
     extra = FAST_KDF
-    listeners = LISTENERS
-    users = 0
-
-    @classmethod
-    def setUpClass(cls):
-        cls.t = Tresor(extra=cls.extra, listeners=cls.listeners)
-        try:
-            cls.t.start()
-        except Exception:
-            cls.t.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            log = cls.t.logtext()
-            cls.t.stop()
-            check_log(log)
-        finally:
-            cls.t.cleanup()
+    password = PASSWORD
 
     def setUp(self):
+        super().setUp()
         self.conns = []
 
     def tearDown(self):
         for c in self.conns:
             c.close()
-
-    def new_user(self, messages=()):
-        """A fresh account, with these messages delivered by SMTP."""
-        Base.users += 1
-        user = "u%d@test.example" % Base.users
-        p = subprocess.run([self.t.ctl_path, "-s", self.t.sock, "user",
-                            "add", user, "--stdin"],
-                           input=(PASSWORD + "\n").encode(),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           timeout=60, env=self.t.env())
-        if p.returncode != 0:
-            raise AssertionError("user add %s: %r" % (user, p.stderr))
-        for m in messages:
-            self.deliver(user, m)
-        return user
-
-    def deliver(self, user, msg):
-        s = smtplib.SMTP("127.0.0.1", self.t.port("smtp"), timeout=TIMEOUT)
-        try:
-            self.assertEqual(s.sendmail("x@example.org", [user], msg), {})
-        finally:
-            s.quit()
 
     def connect(self, name="imap", tls=False):
         s = socket.create_connection(("127.0.0.1", self.t.port(name)),

@@ -6,11 +6,10 @@
 
 import imaplib
 import re
-import subprocess
 import time
 import unittest
 
-from tresor import LISTENERS, Tresor
+from tresor import DaemonCase
 
 FAST_KDF = "vault kdf ops 1 memory 8M\nvault lock-grace 2s"
 PASSWORD = "correct horse battery"
@@ -26,14 +25,6 @@ DEFAULT_LIST = [
     '* LIST (\\HasNoChildren \\Sent) "/" "Sent"',
     '* LIST (\\HasNoChildren \\Trash) "/" "Trash"',
 ]
-
-
-def check_log(log):
-    """imapd never died, and no sanitizer spoke (TRESOR_SANITIZE=1)."""
-    for bad in ("child-exit role=imapd", "child-exit role=vaultd",
-                "forbidden system call", "Sanitizer", "runtime error:"):
-        if bad in log:
-            raise AssertionError("%r in the log:\n%s" % (bad, log[-4000:]))
 
 
 class Conn:
@@ -88,39 +79,10 @@ class Conn:
         self.c.close()
 
 
-class Base(unittest.TestCase):
+class Base(DaemonCase):
     extra = FAST_KDF
-    users = 0
-
-    @classmethod
-    def setUpClass(cls):
-        cls.t = Tresor(extra=cls.extra, listeners=LISTENERS)
-        try:
-            cls.t.start()
-        except Exception:
-            cls.t.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            log = cls.t.logtext()
-            cls.t.stop()
-            check_log(log)
-        finally:
-            cls.t.cleanup()
-
-    def new_user(self):
-        Base.users += 1
-        user = "m%d@test.example" % Base.users
-        p = subprocess.run([self.t.ctl_path, "-s", self.t.sock, "user",
-                            "add", user, "--stdin"],
-                           input=(PASSWORD + "\n").encode(),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           timeout=60, env=self.t.env())
-        if p.returncode != 0:
-            raise AssertionError("user add %s: %r" % (user, p.stderr))
-        return user
+    password = PASSWORD
+    user_prefix = "m"
 
     def login(self, user=None):
         if user is None:

@@ -14,7 +14,7 @@ import tempfile
 import time
 import unittest
 
-from tresor import Tresor, client_tls
+from tresor import DaemonCase, client_tls
 
 FAST_KDF = "vault kdf ops 1 memory 8M\nvault lock-grace 2s"
 PASSWORD = "correct horse battery"
@@ -37,13 +37,6 @@ def message(n):
             "\r\n"
             "Body of message %d.\r\n" % (n, USER, n, n, (n // 60) % 60,
                                          n % 60, n)).encode()
-
-
-def check_log(log):
-    for bad in ("child-exit role=imapd", "child-exit role=vaultd",
-                "forbidden system call", "Sanitizer", "runtime error:"):
-        if bad in log:
-            raise AssertionError("%r in the log:\n%s" % (bad, log[-4000:]))
 
 
 class Raw:
@@ -76,26 +69,12 @@ class Raw:
 
 @unittest.skipIf(shutil.which("mbsync") is None,
                  "mbsync is not installed (scripts/deps.sh installs isync)")
-class Mbsync(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.t = Tresor(extra=FAST_KDF)
-        try:
-            cls.t.start()
-        except Exception:
-            cls.t.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            log = cls.t.logtext()
-            cls.t.stop()
-            check_log(log)
-        finally:
-            cls.t.cleanup()
+class Mbsync(DaemonCase):
+    extra = FAST_KDF
+    password = PASSWORD
 
     def setUp(self):
+        super().setUp()
         self.dir = tempfile.mkdtemp(prefix="tresor-mbsync-")
         self.maildir = os.path.join(self.dir, "mail")
         self.inbox = os.path.join(self.maildir, "INBOX")
@@ -103,14 +82,6 @@ class Mbsync(unittest.TestCase):
 
     def tearDown(self):
         shutil.rmtree(self.dir, ignore_errors=True)
-
-    def add_user(self):
-        p = subprocess.run([self.t.ctl_path, "-s", self.t.sock, "user",
-                            "add", USER, "--stdin"],
-                           input=(PASSWORD + "\n").encode(),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           timeout=60, env=self.t.env())
-        self.assertEqual(p.returncode, 0, p.stderr)
 
     def imap(self):
         m = imaplib.IMAP4_SSL("127.0.0.1", self.t.port("imaps"),
@@ -237,7 +208,7 @@ class Mbsync(unittest.TestCase):
         os.rename(path, new)
 
     def test_two_way(self):
-        self.add_user()
+        self.add_user(USER)
         self.append_many(range(1, COUNT + 1))
         rc = self.write_rc()
 

@@ -7,13 +7,12 @@ import imaplib
 import poplib
 import re
 import shutil
-import smtplib
 import socket
 import subprocess
 import time
 import unittest
 
-from tresor import LISTENERS, Tresor, client_tls
+from tresor import LISTENERS, DaemonCase, client_tls
 
 FAST_KDF = "vault kdf ops 1 memory 8M\nvault lock-grace 2s"
 PASSWORD = "correct horse battery"
@@ -31,14 +30,6 @@ TOPMSG = ("From: x@example.org\r\nSubject: top\r\nX-Extra: header\r\n\r\n" +
           "".join(l + "\r\n" for l in BODY_LINES))
 
 
-def check_log(log):
-    """imapd never died, and no sanitizer spoke (TRESOR_SANITIZE=1)."""
-    for bad in ("child-exit role=imapd", "child-exit role=vaultd",
-                "forbidden system call", "Sanitizer", "runtime error:"):
-        if bad in log:
-            raise AssertionError("%r in the log:\n%s" % (bad, log[-4000:]))
-
-
 def read_multi(c):
     """The lines of a multi-line answer as sent (still dot-stuffed)."""
     lines = []
@@ -49,50 +40,9 @@ def read_multi(c):
         lines.append(line)
 
 
-class Base(unittest.TestCase):
+class Base(DaemonCase):
     extra = FAST_KDF
-    listeners = LISTENERS
-    users = 0
-
-    @classmethod
-    def setUpClass(cls):
-        cls.t = Tresor(extra=cls.extra, listeners=cls.listeners)
-        try:
-            cls.t.start()
-        except Exception:
-            cls.t.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            log = cls.t.logtext()
-            cls.t.stop()
-            check_log(log)
-        finally:
-            cls.t.cleanup()
-
-    def new_user(self, messages=()):
-        """A fresh account with these messages delivered to it."""
-        Base.users += 1
-        user = "u%d@test.example" % Base.users
-        p = subprocess.run([self.t.ctl_path, "-s", self.t.sock, "user",
-                            "add", user, "--stdin"],
-                           input=(PASSWORD + "\n").encode(),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           timeout=60, env=self.t.env())
-        if p.returncode != 0:
-            raise AssertionError("user add %s: %r" % (user, p.stderr))
-        for m in messages:
-            self.deliver(user, m)
-        return user
-
-    def deliver(self, user, msg):
-        s = smtplib.SMTP("127.0.0.1", self.t.port("smtp"), timeout=30)
-        try:
-            self.assertEqual(s.sendmail("x@example.org", [user], msg), {})
-        finally:
-            s.quit()
+    password = PASSWORD
 
     def pop(self, user, password=PASSWORD, name="pop3"):
         if name == "pop3s":

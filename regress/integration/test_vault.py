@@ -4,41 +4,28 @@
 import imaplib
 import os
 import re
-import subprocess
 import time
 import unittest
 
-from tresor import Tresor, wait_for
+from tresor import LISTENERS, DaemonCase, wait_for
 
 FAST_KDF = "vault kdf ops 1 memory 8M\nvault lock-grace 2s"
 PASSWORD = "correct horse battery"
 
 
-class VaultBase(unittest.TestCase):
+class VaultBase(DaemonCase):
+    """A fresh Tresor per test: the tests stop it, damage its files and
+    lock accounts out."""
     extra = FAST_KDF
-
-    def setUp(self):
-        self.t = Tresor(extra=self.extra)
-        self.t.start()
-
-    def tearDown(self):
-        try:
-            self.t.stop()
-        finally:
-            self.t.cleanup()
+    per_test = True
 
     def ctl_in(self, stdin, *args, check=True):
-        p = subprocess.run([self.t.ctl_path, "-s", self.t.sock] +
-                           list(args) + ["--stdin"], input=stdin.encode(),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           timeout=60, env=self.t.env())
-        out = p.stdout.decode(), p.stderr.decode(), p.returncode
-        if check and p.returncode != 0:
-            raise AssertionError("ctl %s: %s" % (args, out))
-        return out
+        return self.t.ctl(*(args + ("--stdin",)), stdin=stdin, timeout=60,
+                          check=check)
 
     def add_user(self, address, password=PASSWORD):
-        out, err, rc = self.ctl_in(password + "\n", "user", "add", address)
+        """Returns the recovery key that ctl printed."""
+        out = super().add_user(address, password)
         m = re.search(r"^  ([A-Z2-7]{4}(-[A-Z2-7]{4}){12})$", out, re.M)
         self.assertIsNotNone(m, out)
         return m.group(1)
@@ -255,12 +242,7 @@ class Limits(VaultBase):
 
 class NoPlaintextAuth(VaultBase):
     """A loopback STARTTLS listener without plaintext-auth."""
-
-    def setUp(self):
-        from tresor import LISTENERS
-        self.t = Tresor(extra=FAST_KDF, listeners=tuple(
-            (n, p, tls, False) for n, p, tls, _ in LISTENERS))
-        self.t.start()
+    listeners = tuple((n, p, tls, False) for n, p, tls, _ in LISTENERS)
 
     def test_login_needs_tls(self):
         self.add_user("alice@test.example")

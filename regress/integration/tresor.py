@@ -9,16 +9,22 @@
 #
 # Everything is bounded in time: every wait has a deadline and the
 # daemon is killed at the end whatever happens.
+#
+# DaemonCase is the unittest base of the modules that test through the
+# daemons: one Tresor per class (or per test), the log checked at the
+# end, and helpers to add accounts and deliver mail.
 
 import os
 import re
 import shutil
 import signal
+import smtplib
 import socket
 import ssl
 import subprocess
 import tempfile
 import time
+import unittest
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -38,6 +44,11 @@ LISTENERS = (
     ("pop3", "pop3", "starttls", True),
     ("pop3s", "pop3", "implicit", False),
 )
+
+# Said in the log only when something went wrong: a seccomp kill, a
+# sanitizer report (TRESOR_SANITIZE=1).  A child that exits is logged
+# "child-exit role=NAME"; that is wrong too unless the test killed it.
+LOG_ALARMS = ("forbidden system call", "Sanitizer", "runtime error:")
 
 IS_ROOT = os.geteuid() == 0
 SANITIZE = os.environ.get("TRESOR_SANITIZE") == "1"
@@ -161,7 +172,9 @@ class Tresor:
         return wait_for(lambda: len(rx.findall(self.logtext())) >= count,
                         timeout, "log line /%s/ x%d" % (pattern, count))
 
-    def ctl(self, *args, user=None, check=True):
+    def ctl(self, *args, user=None, check=True, stdin=None, timeout=30):
+        """(stdout, stderr, exit status) of ctl with these arguments;
+        stdin (str) is written to its standard input."""
         cmd = [CTL, "-s", self.sock] + list(args)
         kw = {}
         if user is not None:
@@ -173,12 +186,24 @@ class Tresor:
                 os.setgid(pw.pw_gid)
                 os.setuid(pw.pw_uid)
             kw["preexec_fn"] = drop
+        if stdin is not None:
+            kw["input"] = stdin.encode()
         p = subprocess.run(cmd, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=30,
+                           stderr=subprocess.PIPE, timeout=timeout,
                            env=self.env(), **kw)
         out = p.stdout.decode(), p.stderr.decode(), p.returncode
         if check and p.returncode != 0:
             raise AssertionError("ctl %s failed: %s" % (args, out))
+        return out
+
+    def add_user(self, user, password):
+        """ctl user add, the password on standard input (the key
+        derivation can take a while); returns what ctl printed."""
+        out, err, rc = self.ctl("user", "add", user, "--stdin",
+                                stdin=password + "\n", timeout=60,
+                                check=False)
+        if rc != 0:
+            raise AssertionError("user add %s: %r" % (user, err))
         return out
 
     def status(self, check=True):
@@ -299,3 +324,94 @@ class LineClient:
             self.sock.close()
         except OSError:
             pass
+
+
+def check_log(log, may_exit=()):
+    """No child died but those in may_exit, and no alarm was logged."""
+    bads = ["child-exit role=%s" % r for r in ROLES[1:]
+            if r not in may_exit]
+    for bad in bads + list(LOG_ALARMS):
+        if bad in log:
+            raise AssertionError("%r in the log:\n%s" % (bad, log[-4000:]))
+
+
+class DaemonCase(unittest.TestCase):
+    """Tests against one Tresor, configured by the class attributes; its
+    log is checked when it stops.  With per_test, every test has a fresh
+    Tresor (for tests whose traces would spoil the next one)."""
+    extra = ""
+    listeners = LISTENERS
+    per_test = False
+    may_exit = ()             # roles the tests kill on purpose
+    password = None           # add_user()'s default
+    user_prefix = "u"         # new_user() makes u1@test.example, ...
+    users = 0
+
+    @classmethod
+    def prepare(cls, t):
+        """Called once t has started: accounts every test wants."""
+
+    @classmethod
+    def start_tresor(cls):
+        t = Tresor(extra=cls.extra, listeners=cls.listeners)
+        try:
+            t.start()
+            cls.prepare(t)
+        except Exception:
+            try:
+                t.stop()
+            finally:
+                t.cleanup()
+            raise
+        return t
+
+    @classmethod
+    def stop_tresor(cls, t):
+        try:
+            log = t.logtext()
+            t.stop()
+        finally:
+            t.cleanup()
+        check_log(log, cls.may_exit)
+
+    @classmethod
+    def setUpClass(cls):
+        if not cls.per_test:
+            cls.t = cls.start_tresor()
+
+    @classmethod
+    def tearDownClass(cls):
+        if not cls.per_test:
+            cls.stop_tresor(cls.t)
+
+    def setUp(self):
+        if self.per_test:
+            self.t = self.start_tresor()
+            # Cleanups run after tearDown(): a subclass's connections
+            # are closed before the daemons stop.
+            self.addCleanup(self.stop_tresor, self.t)
+
+    def add_user(self, user, password=None):
+        """Adds the account; returns what ctl printed."""
+        if password is None:
+            password = self.password
+        return self.t.add_user(user, password)
+
+    def new_user(self, messages=()):
+        """A fresh account (user_prefix and a number, with the class's
+        password), with these messages delivered to it by SMTP."""
+        DaemonCase.users += 1
+        user = "%s%d@test.example" % (self.user_prefix, DaemonCase.users)
+        self.add_user(user)
+        for m in messages:
+            self.deliver(user, m)
+        return user
+
+    def deliver(self, user, msg):
+        """msg (str or bytes) to user over the MX port; every recipient
+        taken."""
+        s = smtplib.SMTP("127.0.0.1", self.t.port("smtp"), timeout=30)
+        try:
+            self.assertEqual(s.sendmail("x@example.org", [user], msg), {})
+        finally:
+            s.quit()
