@@ -42,12 +42,17 @@ _Static_assert(sizeof(struct mbox_stream_folder_hdr) == 3 * 8 + 8 * 4,
     "folder header has padding");
 _Static_assert(sizeof(struct mbox_stream_msg_hdr) == 3 * 8 + 6 * 4,
     "message header has padding");
+_Static_assert(sizeof(struct mbox_stream_body_hdr) == 2 * 4 + 8,
+    "body header has padding");
 _Static_assert(MBOX_STREAM_META_MAX < UINT32_MAX / 4,
     "record lengths must add up without overflow");
+_Static_assert(BUNDLE_RAW_MAX <= SIZE_MAX / 2,
+    "a body length must fit a size_t");
 
 static int	 w_flush(struct mbox_stream_w *);
 static int	 w_add(struct mbox_stream_w *, const void *, size_t);
 static int	 w_fail(struct mbox_stream_w *);
+static int	 w_record(struct mbox_stream_w *);
 static int	 r_fail(struct mbox_stream_r *);
 static int	 r_take(struct mbox_stream_r *, void *, size_t);
 
@@ -57,6 +62,8 @@ mbox_stream_w_init(struct mbox_stream_w *w, int fd)
 	w->fd = fd;
 	w->error = 0;
 	w->len = 0;
+	w->body_left = 0;
+	w->lastbody = 0;
 }
 
 static int
@@ -64,6 +71,17 @@ w_fail(struct mbox_stream_w *w)
 {
 	w->error = 1;
 	return (-1);
+}
+
+/* May a new record start?  Not while a body still owes bytes. */
+static int
+w_record(struct mbox_stream_w *w)
+{
+	if (w->error)
+		return (-1);
+	if (w->body_left > 0)
+		return (w_fail(w));
+	return (0);
 }
 
 static int
@@ -104,7 +122,7 @@ mbox_stream_put_folder(struct mbox_stream_w *w,
 	struct mbox_stream_folder_hdr	 h;
 	size_t				 namelen;
 
-	if (w->error)
+	if (w_record(w) == -1)
 		return (-1);
 	namelen = strnlen(f->name, sizeof(f->name));
 	if (namelen == 0 || namelen >= sizeof(f->name))
@@ -132,7 +150,7 @@ mbox_stream_put_msg(struct mbox_stream_w *w, const struct mbox_stream_msg *m)
 	struct mbox_stream_msg_hdr	 h;
 	size_t				 kwlen;
 
-	if (w->error)
+	if (w_record(w) == -1)
 		return (-1);
 	kwlen = strnlen(m->keywords, sizeof(m->keywords));
 	if (kwlen >= sizeof(m->keywords) ||
@@ -167,6 +185,8 @@ mbox_stream_put_msg(struct mbox_stream_w *w, const struct mbox_stream_msg *m)
 int
 mbox_stream_put_uid(struct mbox_stream_w *w, uint32_t uid)
 {
+	if (w_record(w) == -1)
+		return (-1);
 	return (w_add(w, &uid, sizeof(uid)));
 }
 
@@ -175,9 +195,46 @@ mbox_stream_put_pair(struct mbox_stream_w *w, uint32_t a, uint32_t b)
 {
 	uint32_t	 v[2];
 
+	if (w_record(w) == -1)
+		return (-1);
 	v[0] = a;
 	v[1] = b;
 	return (w_add(w, v, sizeof(v)));
+}
+
+int
+mbox_stream_put_body_hdr(struct mbox_stream_w *w, uint32_t uid,
+    uint64_t size)
+{
+	struct mbox_stream_body_hdr	 h;
+
+	if (w_record(w) == -1)
+		return (-1);
+	if (uid == 0 || uid == UINT32_MAX || uid <= w->lastbody ||
+	    size > BUNDLE_RAW_MAX)
+		return (w_fail(w));
+	memset(&h, 0, sizeof(h));
+	h.uid = uid;
+	h.size = size;
+	if (w_add(w, &h, sizeof(h)) == -1)
+		return (-1);
+	w->lastbody = uid;
+	w->body_left = size;
+	return (0);
+}
+
+/* Bytes of the open body; large pieces bypass the buffer (w_add). */
+int
+mbox_stream_put_bytes(struct mbox_stream_w *w, const void *p, size_t n)
+{
+	if (w->error)
+		return (-1);
+	if (n > w->body_left || (n > 0 && p == NULL))
+		return (w_fail(w));
+	if (w_add(w, p, n) == -1)
+		return (-1);
+	w->body_left -= n;
+	return (0);
 }
 
 int
@@ -185,6 +242,9 @@ mbox_stream_w_finish(struct mbox_stream_w *w)
 {
 	int	 rc;
 
+	/* A body cut short would make the whole stream unreadable. */
+	if (w->body_left > 0)
+		(void)w_fail(w);
 	rc = w_flush(w);
 	explicit_bzero(w->buf, sizeof(w->buf));
 	w->len = 0;
@@ -206,6 +266,7 @@ mbox_stream_r_init(struct mbox_stream_r *r, const void *buf, size_t len)
 	r->len = buf != NULL ? len : 0;
 	r->off = 0;
 	r->error = 0;
+	r->lastbody = 0;
 }
 
 static int
@@ -326,6 +387,31 @@ mbox_stream_next_pair(struct mbox_stream_r *r, uint32_t *a, uint32_t *b)
 		return (rc);
 	*a = v[0];
 	*b = v[1];
+	return (1);
+}
+
+int
+mbox_stream_next_body(struct mbox_stream_r *r, uint32_t *uid,
+    const char **data, size_t *len)
+{
+	struct mbox_stream_body_hdr	 h;
+	size_t				 start;
+	int				 rc;
+
+	start = r->off;
+	if ((rc = r_take(r, &h, sizeof(h))) != 1)
+		return (rc);
+	if (h.uid == 0 || h.uid == UINT32_MAX || h.uid <= r->lastbody ||
+	    h.pad != 0 || h.size > BUNDLE_RAW_MAX ||
+	    h.size > r->len - r->off) {
+		r->off = start;
+		return (r_fail(r));
+	}
+	r->lastbody = h.uid;
+	*uid = h.uid;
+	*data = (const char *)r->buf + r->off;
+	*len = (size_t)h.size;
+	r->off += (size_t)h.size;
 	return (1);
 }
 

@@ -32,6 +32,9 @@
  *		with MBOX_FETCH_NOMETA and in STORE results)
  *	uid	one uint32_t
  *	pair	two uint32_t: source uid, destination uid (COPY, MOVE)
+ *	body	struct mbox_stream_body_hdr (uid 1..UINT32_MAX-1, pad
+ *		0, size 0..BUNDLE_RAW_MAX), then size bytes of the raw
+ *		message, as they are (any byte, NUL included)
  *
  * What each operation's fd holds (count is the result's count):
  *
@@ -46,6 +49,8 @@
  *	EXPUNGE,	count uids
  *	VANISHED,
  *	SEARCH
+ *	BODIES		count body records, in strictly ascending uid
+ *			order (b = the last uid looked at)
  *
  * Those operations pass an fd with every MSG_MBOX_OK (it may be empty)
  * and never with an error; the other operations never pass one.
@@ -57,7 +62,9 @@
  * caller's record, NUL-terminated; envelope and bodystructure point
  * into the buffer (not NUL-terminated, envlen and bslen bytes; NULL
  * when empty) and stay valid as long as the buffer does.  No string may
- * hold a NUL; their content is not checked beyond that.
+ * hold a NUL; their content is not checked beyond that.  A message body
+ * is not a string: it points into the buffer too, and may hold
+ * anything.
  */
 
 #ifndef MBOX_STREAM_H
@@ -100,6 +107,12 @@ struct mbox_stream_msg_hdr {
 	uint32_t	 bslen;
 };
 
+struct mbox_stream_body_hdr {
+	uint32_t	 uid;
+	uint32_t	 pad;		/* 0 */
+	uint64_t	 size;		/* bytes of message that follow */
+};
+
 /* A folder record, as written and as read. */
 struct mbox_stream_folder {
 	int64_t		 id;
@@ -134,6 +147,8 @@ struct mbox_stream_w {
 	int		 fd;
 	int		 error;
 	size_t		 len;
+	uint64_t	 body_left;	/* bytes the open body still owes */
+	uint32_t	 lastbody;	/* uid of the last body */
 	unsigned char	 buf[MBOX_STREAM_BUFSIZE];
 };
 
@@ -142,6 +157,7 @@ struct mbox_stream_r {
 	size_t			 len;
 	size_t			 off;
 	int			 error;
+	uint32_t		 lastbody;	/* uid of the last body */
 };
 
 /*
@@ -152,6 +168,13 @@ struct mbox_stream_r {
  * buffer and returns -1 if anything failed since init: only then is the
  * stream complete.  mbox_stream_w_abort() only wipes the buffer, for a
  * stream given up on.  One of the two ends every stream.
+ *
+ * A body record is put in pieces, so that no message need be whole in
+ * memory: mbox_stream_put_body_hdr(w, uid, size) opens it, then
+ * mbox_stream_put_bytes() adds the message, in as many calls as suit,
+ * until exactly size bytes are put.  Until then no other record may
+ * be put and finish fails; more bytes than size is a failure too.  Body
+ * uids must rise strictly within a stream, as the reader wants them.
  */
 void	 mbox_stream_w_init(struct mbox_stream_w *, int);
 int	 mbox_stream_put_folder(struct mbox_stream_w *,
@@ -160,6 +183,9 @@ int	 mbox_stream_put_msg(struct mbox_stream_w *,
 	    const struct mbox_stream_msg *);
 int	 mbox_stream_put_uid(struct mbox_stream_w *, uint32_t);
 int	 mbox_stream_put_pair(struct mbox_stream_w *, uint32_t, uint32_t);
+int	 mbox_stream_put_body_hdr(struct mbox_stream_w *, uint32_t,
+	    uint64_t);
+int	 mbox_stream_put_bytes(struct mbox_stream_w *, const void *, size_t);
 int	 mbox_stream_w_finish(struct mbox_stream_w *);
 void	 mbox_stream_w_abort(struct mbox_stream_w *);
 
@@ -169,6 +195,11 @@ void	 mbox_stream_w_abort(struct mbox_stream_w *);
  * exact end of the buffer, -1 for a malformed record (a length past the
  * end of the buffer or above its maximum, a NUL inside any string, a
  * partial record at the end).
+ *
+ * mbox_stream_next_body(r, &uid, &data, &len): data points into the
+ * buffer at the len bytes of the message (not NUL-terminated).
+ * Malformed also: uid 0 or UINT32_MAX, pad not 0, a uid not above the
+ * previous body record's in the same stream.
  */
 void	 mbox_stream_r_init(struct mbox_stream_r *, const void *, size_t);
 int	 mbox_stream_next_folder(struct mbox_stream_r *,
@@ -178,6 +209,8 @@ int	 mbox_stream_next_msg(struct mbox_stream_r *,
 int	 mbox_stream_next_uid(struct mbox_stream_r *, uint32_t *);
 int	 mbox_stream_next_pair(struct mbox_stream_r *, uint32_t *,
 	    uint32_t *);
+int	 mbox_stream_next_body(struct mbox_stream_r *, uint32_t *,
+	    const char **, size_t *);
 
 /*
  * mbox_stream_read_fd(fd, max, &buf, &len): copy the content of a

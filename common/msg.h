@@ -40,7 +40,7 @@
 #include "imsg.h"
 #include "search.h"
 
-#define IMSG_VERSION		4
+#define IMSG_VERSION		5
 
 /* Channels between a front and vaultd carry search programs. */
 #define IMSG_VAULT_MAXSIZE	65536
@@ -315,8 +315,25 @@ enum mbox_op {
 				 * a = uidvalidity, b = uid */
 	MBOX_OP_VANISHED,	/* folder, modseq; fd: uids */
 	MBOX_OP_USAGE,		/* a = octets, b = messages */
+	MBOX_OP_BODIES,		/* see below */
 	MBOX_OP_MAX
 };
+
+/*
+ * MBOX_OP_BODIES: folder, ranges (uids); fd: body records for the
+ * messages in the ranges, in ascending uid order, up to
+ * MBOX_BODIES_BUDGET octets of message data (always at least one
+ * message if any exists); count = records; b = the last uid looked at:
+ * every message of the ranges with a uid <= b that exists is in the
+ * fd, so a caller goes on after b.  Messages that do not exist are
+ * skipped silently.  modseq is not used; flags must be 0.
+ *
+ * One round trip for many bodies (FETCH 1:* BODY[]), where BODY takes
+ * one per message.  b is the uid of the last message in the fd when the
+ * budget cut the answer short, else the highest uid of the ranges
+ * (UINT32_MAX with "*"): then nothing is left.
+ */
+#define MBOX_BODIES_BUDGET	(4 * 1024 * 1024)
 
 struct msg_range {
 	uint32_t	 first;

@@ -1337,6 +1337,13 @@ cmd_search(struct session *s, struct imap_arg *args, size_t nargs)
  * FETCH.
  */
 
+/*
+ * Bodies come from the vault by batches: the messages of up to
+ * FETCH_BATCH records, in one request (MBOX_OP_BODIES), so that a FETCH
+ * of many bodies is not one round trip per message.
+ */
+#define FETCH_BATCH	64
+
 struct fetch_state {
 	struct imap_fetch	*f;
 	unsigned int		 flags;
@@ -1348,11 +1355,13 @@ struct fetch_state {
 	uint32_t		 seq;
 	uint32_t		*seen;		/* uids just made \Seen */
 	size_t			 nseen;
+	struct mbox_stream_msg	 pend[FETCH_BATCH]; /* waiting for bodies */
+	size_t			 npend;
 };
 
 static void	 fetch_records(struct session *, struct imap_result *);
 static void	 fetch_next(struct session *);
-static void	 fetch_body_done(struct session *, struct imap_result *);
+static void	 fetch_bodies_done(struct session *, struct imap_result *);
 
 static void
 fetch_state_free(void *arg)
@@ -1397,18 +1406,50 @@ fetch_write(struct session *s, const char *raw, size_t rawlen)
 	return (0);
 }
 
-/* The messages one by one, pausing while the client catches up. */
+/* Ask for the bodies of the pending messages. */
+static void
+fetch_bodies(struct session *s)
+{
+	struct imap		*im = s->data;
+	struct fetch_state	*st = im->state_data;
+	struct msg_mbox_req	 q;
+	size_t			 i;
+
+	imap_req_init(s, &q, MBOX_OP_BODIES);
+	strlcpy(q.folder, im->view->name, sizeof(q.folder));
+	for (i = 0; i < st->npend; i++) {
+		if (q.nranges > 0 &&
+		    q.ranges[q.nranges - 1].last + 1 == st->pend[i].uid) {
+			q.ranges[q.nranges - 1].last = st->pend[i].uid;
+			continue;
+		}
+		q.ranges[q.nranges].first = st->pend[i].uid;
+		q.ranges[q.nranges].last = st->pend[i].uid;
+		q.nranges++;
+	}
+	/* A message over the budget comes alone, however large. */
+	imap_vault(s, &q, -1, MBOX_BODIES_BUDGET + BUNDLE_RAW_MAX + 65536,
+	    fetch_bodies_done);
+}
+
+/*
+ * The messages in order, pausing while the client catches up; those
+ * whose bodies are asked for wait in pend for the vault's answer.
+ */
 static void
 fetch_next(struct session *s)
 {
 	struct imap		*im = s->data;
 	struct fetch_state	*st = im->state_data;
-	struct msg_mbox_req	 q;
 	int			 rv;
 
 	for (;;) {
 		if (!imap_wait_output(s, fetch_next))
 			return;
+		if (st->npend > 0) {
+			fetch_bodies(s);
+			return;
+		}
 		if ((rv = mbox_stream_next_msg(&st->rd, &st->m)) != 1) {
 			if (rv == -1)
 				log_warnx("imap: session %u: bad fetch "
@@ -1418,37 +1459,75 @@ fetch_next(struct session *s)
 		}
 		if ((st->seq = imap_view_seq(im->view, st->m.uid)) == 0)
 			continue;
-		if (st->seq > 0 && fetch_was_seen(st, st->m.uid))
+		if (fetch_was_seen(st, st->m.uid))
 			st->m.flags |= MAILFLAG_SEEN;
-		if (st->flags & IMAP_FETCH_RAW) {
-			imap_req_init(s, &q, MBOX_OP_BODY);
-			strlcpy(q.folder, im->view->name, sizeof(q.folder));
-			q.nranges = 1;
-			q.ranges[0].first = q.ranges[0].last = st->m.uid;
-			imap_vault(s, &q, -1,
-			    front_conf()->limits.max_message_size + 65536,
-			    fetch_body_done);
-			return;
+		if (!(st->flags & IMAP_FETCH_RAW)) {
+			if (fetch_write(s, NULL, 0) == -1)
+				return;
+			continue;
 		}
-		if (fetch_write(s, NULL, 0) == -1)
-			return;
+		/* Gather a batch, then ask for its bodies. */
+		st->pend[st->npend++] = st->m;
+		while (st->npend < FETCH_BATCH &&
+		    (rv = mbox_stream_next_msg(&st->rd, &st->m)) == 1) {
+			if (imap_view_seq(im->view, st->m.uid) == 0)
+				continue;
+			if (fetch_was_seen(st, st->m.uid))
+				st->m.flags |= MAILFLAG_SEEN;
+			st->pend[st->npend++] = st->m;
+		}
+		if (rv == -1)
+			log_warnx("imap: session %u: bad fetch records",
+			    s->id);
 	}
 }
 
+/*
+ * The bodies of a prefix of the pending messages, up to the vault's
+ * last uid: those it did not send were expunged meanwhile and are left
+ * out.  The rest wait for the next request.
+ */
 static void
-fetch_body_done(struct session *s, struct imap_result *r)
+fetch_bodies_done(struct session *s, struct imap_result *r)
 {
-	if (r->status == MSG_MBOX_ENOTFOUND) {
-		/* Expunged meanwhile: nothing to say of it. */
-		fetch_next(s);
-		return;
-	}
+	struct imap		*im = s->data;
+	struct fetch_state	*st = im->state_data;
+	struct mbox_stream_r	 rd;
+	const char		*data = NULL;
+	size_t			 i, len = 0;
+	uint32_t		 uid = 0;
+	int			 rv = 1;
+
 	if (r->status != MSG_MBOX_OK) {
 		imap_no_status(s, r->status, "FETCH");
 		return;
 	}
-	if (fetch_write(s, r->buf != NULL ? r->buf : "", r->len) == -1)
+	mbox_stream_r_init(&rd, r->buf != NULL ? r->buf : "", r->len);
+	if ((rv = mbox_stream_next_body(&rd, &uid, &data, &len)) == -1) {
+		imap_no_status(s, MSG_MBOX_EIO, "FETCH");
 		return;
+	}
+	for (i = 0; i < st->npend && st->pend[i].uid <= r->b; i++) {
+		while (rv == 1 && uid < st->pend[i].uid)
+			if ((rv = mbox_stream_next_body(&rd, &uid, &data,
+			    &len)) == -1) {
+				imap_no_status(s, MSG_MBOX_EIO, "FETCH");
+				return;
+			}
+		if (rv != 1 || uid != st->pend[i].uid)
+			continue;
+		st->m = st->pend[i];
+		st->seq = imap_view_seq(im->view, st->m.uid);
+		if (st->seq != 0 && fetch_write(s, data, len) == -1)
+			return;
+	}
+	if (i == 0) {
+		/* No progress: the vault broke its word. */
+		imap_no_status(s, MSG_MBOX_EIO, "FETCH");
+		return;
+	}
+	memmove(st->pend, st->pend + i, (st->npend - i) * sizeof(*st->pend));
+	st->npend -= i;
 	fetch_next(s);
 }
 

@@ -96,6 +96,7 @@ static const char *const op_names[MBOX_OP_MAX] = {
 	[MBOX_OP_APPEND] = "append",
 	[MBOX_OP_VANISHED] = "vanished",
 	[MBOX_OP_USAGE] = "usage",
+	[MBOX_OP_BODIES] = "bodies",
 };
 
 static void	 req_init(struct mailreq *, struct imsgev *, enum proc_role,
@@ -113,6 +114,8 @@ static int	 msg_cb(void *, const struct mbox_msg *);
 static int	 uid_cb(void *, uint32_t);
 static int	 failed_cb(void *, uint32_t);
 static int	 pair_cb(void *, uint32_t, uint32_t);
+static int	 chunk_cb(void *, uint32_t, uint64_t, uint64_t, const void *,
+		    size_t);
 static int	 run_request(struct mailreq *, const struct msg_mbox_req *,
 		    int);
 static int	 run_append(struct mailreq *, const struct msg_mbox_req *,
@@ -159,6 +162,12 @@ req_check(const struct msg_mbox_req *q, int fd)
 	case MBOX_OP_MOVE:
 		if (q->nranges == 0)
 			return ("no ranges");
+		break;
+	case MBOX_OP_BODIES:
+		if (q->nranges == 0)
+			return ("no ranges");
+		if (q->flags != 0)
+			return ("bad flags");
 		break;
 	case MBOX_OP_STORE:
 		if (q->nranges == 0)
@@ -207,6 +216,7 @@ op_has_records(uint32_t op)
 	case MBOX_OP_MOVE:
 	case MBOX_OP_EXPUNGE:
 	case MBOX_OP_VANISHED:
+	case MBOX_OP_BODIES:
 		return (1);
 	default:
 		return (0);
@@ -450,6 +460,27 @@ pair_cb(void *arg, uint32_t src, uint32_t dst)
 	return (0);
 }
 
+/* BODIES: a piece of a message; the first opens its record. */
+static int
+chunk_cb(void *arg, uint32_t uid, uint64_t size, uint64_t off,
+    const void *chunk, size_t len)
+{
+	struct mailreq	*r = arg;
+
+	if (off == 0) {
+		if (r->res.count == UINT32_MAX) {
+			r->broken = 1;
+			return (1);
+		}
+		if (mbox_stream_put_body_hdr(r->w, uid, size) == -1)
+			return (1);
+		r->res.count++;
+	}
+	if (mbox_stream_put_bytes(r->w, chunk, len) == -1)
+		return (1);
+	return (0);
+}
+
 static int
 run_append(struct mailreq *r, const struct msg_mbox_req *q, int fd)
 {
@@ -483,7 +514,7 @@ run_request(struct mailreq *r, const struct msg_mbox_req *q, int fd)
 	struct mbox_folder	 f;
 	struct mbox		*m = r->s->account->mbox;
 	struct stat		 st;
-	uint32_t		 i, uidvalidity;
+	uint32_t		 i, uidvalidity, lastuid;
 	int			 rc;
 
 	for (i = 0; i < q->nranges; i++) {
@@ -542,6 +573,12 @@ run_request(struct mailreq *r, const struct msg_mbox_req *q, int fd)
 		return (mbox_vanished(m, q->folder, q->modseq, uid_cb, r));
 	case MBOX_OP_USAGE:
 		return (mbox_usage(m, &r->res.a, &r->res.b));
+	case MBOX_OP_BODIES:
+		if ((rc = mbox_bodies(m, q->folder, ranges, q->nranges,
+		    MBOX_BODIES_BUDGET, chunk_cb, r, NULL, &lastuid)) ==
+		    MBOX_OK)
+			r->res.b = lastuid;
+		return (rc);
 	default:
 		return (MBOX_EINVAL);
 	}

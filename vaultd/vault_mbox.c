@@ -108,7 +108,7 @@
 
 #define SCHEMA_VERSION	1
 #define BATCH		64		/* rows per batch in write loops */
-#define CHUNK		(64 * 1024)	/* body_write read size */
+#define CHUNK		(64 * 1024)	/* body read size */
 #define WCHUNK		(1024 * 1024)	/* append blob write size */
 #define WRITE_WAIT_MS	30000		/* body_write: stalled reader */
 #define UID_LAST	(UINT32_MAX - 1) /* UINT32_MAX is "*" */
@@ -2572,6 +2572,141 @@ mbox_body_write(struct mbox *m, const char *folder, uint32_t uid, int fd)
 	tx_rollback(m);
  out:
 	free(buf);
+	return (ret);
+}
+
+/*
+ * Many bodies in one transaction, for FETCH of many BODY[] at once:
+ * one round trip between front and vault instead of one per message.
+ * The blob handle moves from row to row (sqlite3_blob_reopen) rather
+ * than being opened for each message.
+ */
+int
+mbox_bodies(struct mbox *m, const char *folder, const struct mbox_range *r,
+    size_t n, uint64_t budget, mbox_chunk_cb cb, void *arg,
+    uint32_t *countp, uint32_t *lastuidp)
+{
+	char			 nm[MBOX_NAME_MAX];
+	struct finfo		 f;
+	struct mbox_range	*nr = NULL;
+	sqlite3_stmt		*st = NULL;
+	sqlite3_blob		*blob = NULL;
+	unsigned char		*buf = NULL;
+	uint64_t		 total = 0;
+	int64_t			 id;
+	size_t			 nn, i;
+	uint32_t		 maxuid, end = 0, count = 0, last = 0, uid;
+	int			 len, off, k, rc, ret, cut = 0;
+
+	if (countp != NULL)
+		*countp = 0;
+	if (lastuidp != NULL)
+		*lastuidp = 0;
+	if (m == NULL || cb == NULL || r == NULL || n == 0 ||
+	    n > MBOX_RANGES_MAX)
+		return (MBOX_EINVAL);
+	if ((ret = name_norm(folder, nm)) != MBOX_OK)
+		return (ret);
+	/* Where the ranges end as asked, before "*" becomes a uid. */
+	for (i = 0; i < n; i++) {
+		if (r[i].first > end)
+			end = r[i].first;
+		if (r[i].last > end)
+			end = r[i].last;
+	}
+	if ((buf = malloc(CHUNK)) == NULL) {
+		log_warn("mbox: %s", __func__);
+		return (MBOX_EIO);
+	}
+	if ((ret = tx_begin(m, 0)) != MBOX_OK)
+		goto out;
+	if ((ret = folder_find(m, nm, &f)) != MBOX_OK ||
+	    (ret = folder_maxuid(m, f.id, &maxuid)) != MBOX_OK ||
+	    (ret = ranges_norm(r, n, maxuid, &nr, &nn)) != MBOX_OK)
+		goto fail;
+	if ((ret = db_prepare(m, "bodies", "SELECT uid, content_id FROM"
+	    " messages WHERE folder_id = ?1 AND uid >= ?2 AND uid <= ?3"
+	    " ORDER BY uid", &st)) != MBOX_OK)
+		goto fail;
+	for (i = 0; i < nn && !cut; i++) {
+		if ((rc = sqlite3_reset(st)) != SQLITE_OK ||
+		    (rc = sqlite3_bind_int64(st, 1, f.id)) != SQLITE_OK ||
+		    (rc = sqlite3_bind_int64(st, 2, nr[i].first)) !=
+		    SQLITE_OK ||
+		    (rc = sqlite3_bind_int64(st, 3, nr[i].last)) != SQLITE_OK) {
+			ret = db_fail(m, "bodies", rc);
+			goto fail;
+		}
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			uid = (uint32_t)sqlite3_column_int64(st, 0);
+			id = sqlite3_column_int64(st, 1);
+			if (blob == NULL)
+				rc = sqlite3_blob_open(m->db, "main", "blobs",
+				    "raw", id, 0, &blob);
+			else
+				rc = sqlite3_blob_reopen(blob, id);
+			if (rc != SQLITE_OK) {
+				ret = db_fail(m, "bodies", rc);
+				goto fail;
+			}
+			len = sqlite3_blob_bytes(blob);
+			/* The first always goes, however large. */
+			if (count > 0 && total + (uint64_t)len > budget) {
+				cut = 1;
+				break;
+			}
+			off = 0;
+			do {
+				k = len - off > CHUNK ? CHUNK : len - off;
+				if (k > 0 && (rc = sqlite3_blob_read(blob, buf,
+				    k, off)) != SQLITE_OK) {
+					ret = db_fail(m, "bodies", rc);
+					goto fail;
+				}
+				if (cb(arg, uid, (uint64_t)len, (uint64_t)off,
+				    buf, (size_t)k) != 0) {
+					/* Only whole messages count. */
+					cut = 1;
+					goto done;
+				}
+				off += k;
+			} while (off < len);
+			count++;
+			total += (uint64_t)len;
+			last = uid;
+		}
+		if (!cut && rc != SQLITE_DONE) {
+			ret = db_fail(m, "bodies", rc);
+			goto fail;
+		}
+	}
+ done:
+	sqlite3_finalize(st);
+	st = NULL;
+	if (blob != NULL) {
+		rc = sqlite3_blob_close(blob);
+		blob = NULL;
+		if (rc != SQLITE_OK) {
+			ret = db_fail(m, "bodies", rc);
+			goto fail;
+		}
+	}
+	if ((ret = tx_end(m)) != MBOX_OK)
+		goto out;
+	if (countp != NULL)
+		*countp = count;
+	if (lastuidp != NULL)
+		*lastuidp = cut ? last : end;
+	goto out;
+ fail:
+	sqlite3_finalize(st);
+	if (blob != NULL)
+		sqlite3_blob_close(blob);
+	tx_rollback(m);
+ out:
+	free(nr);
+	if (buf != NULL)
+		freezero(buf, CHUNK);
 	return (ret);
 }
 

@@ -119,6 +119,9 @@ typedef int (*mbox_folder_cb)(void *, const struct mbox_folder *);
 typedef int (*mbox_msg_cb)(void *, const struct mbox_msg *);
 typedef int (*mbox_uid_cb)(void *, uint32_t);
 typedef int (*mbox_uidpair_cb)(void *, uint32_t, uint32_t);
+/* (arg, uid, size, off, chunk, len): a piece of a message's body. */
+typedef int (*mbox_chunk_cb)(void *, uint32_t, uint64_t, uint64_t,
+    const void *, size_t);
 
 /*
  * Folder names are UTF-8 with '/' as the delimiter; "INBOX" in any
@@ -143,6 +146,22 @@ typedef int (*mbox_uidpair_cb)(void *, uint32_t, uint32_t);
  * 1..INT64_MAX (else MBOX_EINVAL); without it, changedsince is
  * ignored.  Sequence numbers still count every message.  mbox_fetch()
  * is mbox_fetch_since() with changedsince 0.
+ * mbox_bodies(folder, ranges, n, budget, cb, arg, &count, &lastuid):
+ * the raw messages of the uid ranges ("*" is UINT32_MAX; unsorted and
+ * overlapping ranges are fine), in ascending uid order, in one read
+ * transaction.  Each message comes to cb in pieces of at most 64 KiB,
+ * in order: (uid, size, off, chunk, len) with off from 0 up, until
+ * off + len == size (an empty message: one call with len 0), so the
+ * whole message is never in memory.  The walk stops before a message
+ * that would take the total of the sizes given above budget, unless
+ * none was given yet (so one larger than budget comes alone).  count
+ * is the messages given; lastuid the uid of the last one when budget
+ * cut the walk short, else the highest uid named in the ranges
+ * (UINT32_MAX with "*"), even if no message matched: every message of
+ * the ranges up to lastuid that exists was given.  A callback that
+ * stops (non-zero) ends the walk, maybe inside a message: count and
+ * lastuid then cover the messages given whole (lastuid 0 if none), and
+ * the call returns MBOX_OK.  MBOX_ENOTFOUND if the folder is missing.
  * mbox_store(): uid ranges.  keywords is a space-separated list of
  * IMAP atoms (no system flags): MBOX_EINVAL if malformed, MBOX_ELIMIT
  * if a message would get more than MBOX_KEYWORDS_MAX.  Keywords compare
@@ -186,6 +205,8 @@ int	 mbox_fetch_since(struct mbox *, const char *,
 	    const struct mbox_range *, size_t, int, uint64_t, mbox_msg_cb,
 	    void *);
 int	 mbox_body_write(struct mbox *, const char *, uint32_t, int);
+int	 mbox_bodies(struct mbox *, const char *, const struct mbox_range *,
+	    size_t, uint64_t, mbox_chunk_cb, void *, uint32_t *, uint32_t *);
 int	 mbox_store(struct mbox *, const char *, const struct mbox_range *,
 	    size_t, enum mbox_store_op, uint32_t, const char *, uint64_t,
 	    mbox_msg_cb, mbox_uid_cb, void *);

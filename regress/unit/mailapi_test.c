@@ -83,6 +83,7 @@ static char		 envelopes[4][128];
 static void	 noop_handler(struct imsgev *, struct imsg *);
 static int	 admin(uint32_t, const char *, const char *, const char *);
 static int	 bundle_fd(int);
+static int	 raw_fd(const char *, size_t);
 static void	 req(struct msg_mbox_req *, uint32_t, const char *);
 static void	 vault_pump(int);
 static int	 call_raw(uint32_t, const void *, size_t, int, int,
@@ -98,6 +99,7 @@ static void	 search_op(struct search_program *, uint32_t, uint64_t,
 static uint32_t	 search(struct msg_mbox_search *, uint32_t *, size_t,
 		    int *);
 static int	 read_all(const void *, size_t, int);
+static void	 test_stream_hostile_bodies(void);
 static size_t	 collect(struct imsgbuf *, uint32_t, uint32_t *, size_t,
 		    struct msg_mbox_result *);
 static int	 call_notified(struct msg_mbox_req *, uint32_t, int,
@@ -167,6 +169,26 @@ bundle_fd(int i)
 	b.len[BUNDLE_SUBJECT] = strlen(subjects[i]);
 	b.sec[BUNDLE_TEXT] = "Body of message.";
 	b.len[BUNDLE_TEXT] = strlen(b.sec[BUNDLE_TEXT]);
+	CHECK((fd = memfd_create("bundle", MFD_CLOEXEC)) != -1);
+	CHECK(bundle_write(fd, &b) == 0);
+	return (fd);
+}
+
+/* A bundle memfd for any raw message, with fixed metadata. */
+static int
+raw_fd(const char *raw, size_t len)
+{
+	struct bundle	 b;
+	int		 fd;
+
+	memset(&b, 0, sizeof(b));
+	b.internaldate = 1700000000;
+	b.sec[BUNDLE_RAW] = raw;
+	b.len[BUNDLE_RAW] = len;
+	b.sec[BUNDLE_ENVELOPE] = envelopes[1];
+	b.len[BUNDLE_ENVELOPE] = strlen(envelopes[1]);
+	b.sec[BUNDLE_BODYSTRUCTURE] = BODYSTRUCTURE;
+	b.len[BUNDLE_BODYSTRUCTURE] = strlen(BODYSTRUCTURE);
 	CHECK((fd = memfd_create("bundle", MFD_CLOEXEC)) != -1);
 	CHECK(bundle_write(fd, &b) == 0);
 	return (fd);
@@ -1311,6 +1333,13 @@ test_notify(void)
 	CHECK(call_notified(&q, sid, -1, imap, &nimap, smtp, &nsmtp) ==
 	    MSG_MBOX_OK);
 	CHECK(nimap == 0 && nsmtp == 0);
+	req(&q, MBOX_OP_BODIES, "Notify");
+	q.nranges = 1;
+	q.ranges[0].first = 1;
+	q.ranges[0].last = UINT32_MAX;
+	CHECK(call_notified(&q, sid, -1, imap, &nimap, smtp, &nsmtp) ==
+	    MSG_MBOX_OK);
+	CHECK(nimap == 0 && nsmtp == 0);
 	/* Nor do failed writes. */
 	req(&q, MBOX_OP_CREATE, "Notify");
 	CHECK(call_notified(&q, sid, -1, imap, &nimap, smtp, &nsmtp) ==
@@ -1392,6 +1421,18 @@ test_malformed(void)
 	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
 	req(&q, MBOX_OP_BODY, "INBOX");
 	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	req(&q, MBOX_OP_BODIES, "INBOX");
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);	/* no ranges */
+	q.nranges = 1;
+	q.ranges[0].first = 1;
+	q.ranges[0].last = UINT32_MAX;
+	q.flags = 1;
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	q.flags = 0;
+	CHECK((fd = memfd_create("stray", MFD_CLOEXEC)) != -1);
+	CHECK(call_status(&q, fd) == MSG_MBOX_EINVAL);
+	q.nranges = MSG_RANGES_MAX + 1;
+	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
 
 	req(&q, MBOX_OP_MAX, "INBOX");
 	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
@@ -1462,6 +1503,284 @@ test_no_memfd(void)
 	CHECK(st2 == MSG_MBOX_EIO);
 	CHECK(mbox_counter(alice->mbox) == before);
 	CHECK(status_of_folder("INBOX", &f) == MSG_MBOX_OK);
+}
+
+#define BULK_BIG	(3 * 1024 * 1024 + 5)
+
+/* One message by BODY, the one-at-a-time way BODIES must match. */
+static void *
+body_of(const char *folder, uint32_t uid, size_t *lenp)
+{
+	struct msg_mbox_req	 q;
+	struct msg_mbox_result	 res;
+	void			*buf;
+	int			 fd;
+
+	req(&q, MBOX_OP_BODY, folder);
+	q.nranges = 1;
+	q.ranges[0].first = uid;
+	q.ranges[0].last = uid;
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK);
+	buf = result_buf(fd, lenp);
+	CHECK(res.a == *lenp);
+	return (buf);
+}
+
+/*
+ * A BODIES request on "Bulk": the records must be the uids of want, in
+ * that order, each exactly the bytes BODY gives for it.  Returns b.
+ */
+static uint64_t
+bodies_call(const struct msg_range *ranges, uint32_t nranges,
+    const uint32_t *want, size_t nwant)
+{
+	struct msg_mbox_req	 q;
+	struct msg_mbox_result	 res;
+	struct mbox_stream_r	 r;
+	const char		*data;
+	void			*buf, *one;
+	size_t			 len, onelen, dlen, i;
+	uint32_t		 uid;
+	int			 fd;
+
+	req(&q, MBOX_OP_BODIES, "Bulk");
+	q.nranges = nranges;
+	memcpy(q.ranges, ranges, nranges * sizeof(*ranges));
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK);
+	CHECK(res.count == nwant && res.a == 0);
+	buf = result_buf(fd, &len);
+	mbox_stream_r_init(&r, buf, len);
+	for (i = 0; i < nwant; i++) {
+		CHECK(mbox_stream_next_body(&r, &uid, &data, &dlen) == 1);
+		CHECK(uid == want[i]);
+		one = body_of("Bulk", uid, &onelen);
+		CHECK(dlen == onelen && memcmp(data, one, dlen) == 0);
+		mbox_stream_free(one, onelen);
+	}
+	CHECK(mbox_stream_next_body(&r, &uid, &data, &dlen) == 0);
+	CHECK(r.off == len);
+	mbox_stream_free(buf, len);
+	return (res.b);
+}
+
+/*
+ * BODIES end to end: many messages in one answer, ascending, expunged
+ * ones skipped, cut by the budget, and b telling where to go on.
+ */
+static void
+test_bodies(void)
+{
+	static const char *const small[] = {
+		"From: a@example.org\r\nSubject: one\r\n\r\nFirst.\r\n",
+		"From: a@example.org\r\nSubject: two\r\n\r\nSecond.\r\n",
+		"From: a@example.org\r\nSubject: five\r\n\r\nFifth.\r\n",
+	};
+	struct msg_mbox_req	 q;
+	struct msg_mbox_result	 res;
+	struct msg_range	 rg[3];
+	char			*big;
+	void			*buf;
+	size_t			 i, len;
+	uint32_t		 want[2];
+	int			 fd;
+
+	CHECK((big = malloc(BULK_BIG)) != NULL);
+	for (i = 0; i < BULK_BIG; i++)
+		big[i] = "Subject: big\r\n"[i % 14];
+	req(&q, MBOX_OP_CREATE, "Bulk");
+	CHECK(call_status(&q, -1) == MSG_MBOX_OK);
+	/* Uids 1 small, 2 small, 3 big, 4 big (another), 5 small. */
+	for (i = 1; i <= 5; i++) {
+		req(&q, MBOX_OP_APPEND, "Bulk");
+		if (i == 3 || i == 4) {
+			big[BULK_BIG - 3] = i == 3 ? 'x' : 'y';
+			fd = raw_fd(big, BULK_BIG);
+		} else
+			fd = raw_fd(small[i == 5 ? 2 : i - 1],
+			    strlen(small[i == 5 ? 2 : i - 1]));
+		CHECK(call(&q, fd, &res) == -1);
+		CHECK(res.status == MSG_MBOX_OK && res.b == i);
+	}
+	req(&q, MBOX_OP_STORE, "Bulk");
+	q.store_op = MSG_STORE_ADD;
+	q.flags = MAILFLAG_DELETED;
+	q.nranges = 1;
+	q.ranges[0].first = 2;
+	q.ranges[0].last = 2;
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK && res.count == 1);
+	/* Two statements: the order of arguments is unspecified. */
+	buf = result_buf(fd, &len);
+	mbox_stream_free(buf, len);
+	req(&q, MBOX_OP_EXPUNGE, "Bulk");
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MSG_MBOX_OK && res.count == 1);
+	/* Two statements: the order of arguments is unspecified. */
+	buf = result_buf(fd, &len);
+	mbox_stream_free(buf, len);
+
+	/* 1:*: the budget stops before the second big one. */
+	CHECK(1 + 2 * (size_t)BULK_BIG > MBOX_BODIES_BUDGET);
+	rg[0].first = 1;
+	rg[0].last = UINT32_MAX;
+	want[0] = 1;
+	want[1] = 3;
+	CHECK(bodies_call(rg, 1, want, 2) == 3);
+	/* Going on after b: the rest, and b says there is no more. */
+	rg[0].first = 4;
+	want[0] = 4;
+	want[1] = 5;
+	CHECK(bodies_call(rg, 1, want, 2) == UINT32_MAX);
+	/* Unsorted and reversed, with the expunged uid: ascending, once. */
+	rg[0].first = 5;
+	rg[0].last = 5;
+	rg[1].first = 1;
+	rg[1].last = 2;
+	rg[2].first = 2;
+	rg[2].last = 1;
+	want[0] = 1;
+	want[1] = 5;
+	CHECK(bodies_call(rg, 3, want, 2) == 5);
+	/* Nothing there: an empty stream, and done. */
+	rg[0].first = 7;
+	rg[0].last = 9;
+	CHECK(bodies_call(rg, 1, want, 0) == 9);
+
+	/* BODY (and so BODIES) gives back the bytes appended. */
+	buf = body_of("Bulk", 3, &len);
+	big[BULK_BIG - 3] = 'x';
+	CHECK(len == BULK_BIG && memcmp(buf, big, len) == 0);
+	mbox_stream_free(buf, len);
+	buf = body_of("Bulk", 5, &len);
+	CHECK(len == strlen(small[2]) && memcmp(buf, small[2], len) == 0);
+	mbox_stream_free(buf, len);
+
+	/* No such folder, here or for another account; no such session. */
+	req(&q, MBOX_OP_BODIES, "Nope");
+	q.nranges = 1;
+	q.ranges[0].first = 1;
+	q.ranges[0].last = UINT32_MAX;
+	CHECK(call_status(&q, -1) == MSG_MBOX_ENOTFOUND);
+	strlcpy(q.folder, "Bulk", sizeof(q.folder));
+	q.session = sid_bob;
+	CHECK(call_status(&q, -1) == MSG_MBOX_ENOTFOUND);
+	q.session = sid_smtpd;		/* alice's, but another role's */
+	CHECK(call_status(&q, -1) == MSG_MBOX_ESESSION);
+	check_counter();
+	free(big);
+}
+
+/* Body records through the writer and back. */
+static void
+test_stream_bodies(void)
+{
+	static struct mbox_stream_w	 w;
+	struct mbox_stream_r		 r;
+	unsigned char			*big;
+	const char			*data;
+	void				*buf;
+	size_t				 len, dlen, off, n;
+	size_t				 biglen = 200 * 1024 + 3;
+	uint32_t			 uid;
+	int				 fd, i;
+
+	CHECK((big = malloc(biglen)) != NULL);
+	for (off = 0; off < biglen; off++)
+		big[off] = (unsigned char)(off * 7);	/* NULs too */
+	CHECK((fd = memfd_create("t", MFD_CLOEXEC | MFD_ALLOW_SEALING)) !=
+	    -1);
+	mbox_stream_w_init(&w, fd);
+	CHECK(mbox_stream_put_body_hdr(&w, 5, 3) == 0);
+	CHECK(mbox_stream_put_bytes(&w, "a\0b", 3) == 0);
+	/* In pieces of any size, some larger than the writer's buffer. */
+	CHECK(mbox_stream_put_body_hdr(&w, 9, biglen) == 0);
+	for (off = 0; off < biglen; off += n) {
+		n = off == 0 ? 1 : biglen - off > 70000 ? 70000 : biglen - off;
+		CHECK(mbox_stream_put_bytes(&w, big + off, n) == 0);
+	}
+	CHECK(mbox_stream_put_bytes(&w, NULL, 0) == 0);
+	CHECK(mbox_stream_put_body_hdr(&w, 10, 0) == 0);	/* empty */
+	CHECK(mbox_stream_put_body_hdr(&w, UINT32_MAX - 1, 1) == 0);
+	CHECK(mbox_stream_put_bytes(&w, "z", 1) == 0);
+	/* Other records may follow a whole body. */
+	CHECK(mbox_stream_put_uid(&w, 77) == 0);
+	CHECK(mbox_stream_w_finish(&w) == 0);
+	CHECK(fcntl(fd, F_ADD_SEALS, ALL_SEALS) == 0);
+	CHECK(mbox_stream_read_fd(fd, RESULT_MAX, &buf, &len) == 0);
+	close(fd);
+	CHECK(len == 4 * sizeof(struct mbox_stream_body_hdr) + 3 + biglen +
+	    1 + 4);
+	mbox_stream_r_init(&r, buf, len);
+	CHECK(mbox_stream_next_body(&r, &uid, &data, &dlen) == 1);
+	CHECK(uid == 5 && dlen == 3 && memcmp(data, "a\0b", 3) == 0);
+	CHECK(mbox_stream_next_body(&r, &uid, &data, &dlen) == 1);
+	CHECK(uid == 9 && dlen == biglen && memcmp(data, big, biglen) == 0);
+	CHECK(mbox_stream_next_body(&r, &uid, &data, &dlen) == 1);
+	CHECK(uid == 10 && dlen == 0 && data != NULL);
+	CHECK(mbox_stream_next_body(&r, &uid, &data, &dlen) == 1);
+	CHECK(uid == UINT32_MAX - 1 && dlen == 1 && data[0] == 'z');
+	CHECK(mbox_stream_next_uid(&r, &uid) == 1 && uid == 77);
+	CHECK(mbox_stream_next_body(&r, &uid, &data, &dlen) == 0);
+	CHECK(mbox_stream_next_body(&r, &uid, &data, &dlen) == 0);
+	mbox_stream_free(buf, len);
+	free(big);
+
+	/* Writer refusals, each sticky: finish fails after any of them. */
+	CHECK((fd = memfd_create("t", MFD_CLOEXEC)) != -1);
+	for (i = 0; i < 11; i++) {
+		mbox_stream_w_init(&w, fd);
+		switch (i) {
+		case 0:
+			CHECK(mbox_stream_put_body_hdr(&w, 0, 1) == -1);
+			break;
+		case 1:
+			CHECK(mbox_stream_put_body_hdr(&w, UINT32_MAX, 1) ==
+			    -1);
+			break;
+		case 2:
+			CHECK(mbox_stream_put_body_hdr(&w, 1,
+			    (uint64_t)BUNDLE_RAW_MAX + 1) == -1);
+			break;
+		case 3:		/* uids must rise */
+			CHECK(mbox_stream_put_body_hdr(&w, 5, 0) == 0);
+			CHECK(mbox_stream_put_body_hdr(&w, 5, 0) == -1);
+			break;
+		case 4:
+			CHECK(mbox_stream_put_body_hdr(&w, 5, 0) == 0);
+			CHECK(mbox_stream_put_body_hdr(&w, 4, 0) == -1);
+			break;
+		case 5:		/* bytes with no body open */
+			CHECK(mbox_stream_put_bytes(&w, "x", 1) == -1);
+			break;
+		case 6:		/* more than announced */
+			CHECK(mbox_stream_put_body_hdr(&w, 5, 2) == 0);
+			CHECK(mbox_stream_put_bytes(&w, "xyz", 3) == -1);
+			break;
+		case 7:		/* another record inside a body */
+			CHECK(mbox_stream_put_body_hdr(&w, 5, 2) == 0);
+			CHECK(mbox_stream_put_bytes(&w, "x", 1) == 0);
+			CHECK(mbox_stream_put_uid(&w, 1) == -1);
+			break;
+		case 8:
+			CHECK(mbox_stream_put_body_hdr(&w, 5, 2) == 0);
+			CHECK(mbox_stream_put_body_hdr(&w, 6, 2) == -1);
+			break;
+		case 9:
+			CHECK(mbox_stream_put_body_hdr(&w, 5, 2) == 0);
+			CHECK(mbox_stream_put_bytes(&w, NULL, 2) == -1);
+			break;
+		default:	/* a body cut short: only finish sees it */
+			CHECK(mbox_stream_put_body_hdr(&w, 5, 2) == 0);
+			CHECK(mbox_stream_put_bytes(&w, "x", 1) == 0);
+			break;
+		}
+		if (i < 10)
+			CHECK(mbox_stream_put_bytes(&w, NULL, 0) == -1);
+		CHECK(mbox_stream_w_finish(&w) == -1);
+	}
+	close(fd);
 }
 
 /* Writer and reader on their own. */
@@ -1584,6 +1903,9 @@ read_all(const void *data, size_t len, int kind)
 	struct mbox_stream_folder	 f;
 	struct mbox_stream_msg		 m;
 	unsigned char			*copy;
+	const char			*body;
+	size_t				 dlen, k;
+	unsigned int			 sum = 0;
 	uint32_t			 a, b;
 	int				 rc, n = 0, i;
 
@@ -1610,6 +1932,15 @@ read_all(const void *data, size_t len, int kind)
 		case 2:
 			rc = mbox_stream_next_uid(&r, &a);
 			break;
+		case 4:
+			rc = mbox_stream_next_body(&r, &a, &body, &dlen);
+			if (rc == 1) {
+				/* Touch every byte it points at. */
+				CHECK(a != 0 && a != UINT32_MAX);
+				for (k = 0; k < dlen; k++)
+					sum += (unsigned char)body[k];
+			}
+			break;
 		default:
 			rc = mbox_stream_next_pair(&r, &a, &b);
 			break;
@@ -1619,6 +1950,7 @@ read_all(const void *data, size_t len, int kind)
 		n++;
 	}
 	CHECK(i < 100);
+	(void)sum;
 	free(copy);
 	/* A failure is for good. */
 	if (rc == -1) {
@@ -1626,6 +1958,75 @@ read_all(const void *data, size_t len, int kind)
 		return (-1);
 	}
 	return (n);
+}
+
+/* Body records cut anywhere, and headers that lie. */
+static void
+test_stream_hostile_bodies(void)
+{
+	static struct mbox_stream_w	 w;
+	static const struct {
+		uint32_t	 uid;
+		uint32_t	 pad;
+		uint64_t	 size;
+	} bad[] = {
+		{ 0, 0, 64 }, { UINT32_MAX, 0, 64 }, { 1, 1, 64 },
+		{ 1, 0x80000000U, 64 }, { 1, 0, 65 }, { 1, 0, UINT64_MAX },
+		{ 1, 0, (uint64_t)BUNDLE_RAW_MAX + 1 },
+		{ 1, 0, ((uint64_t)1 << 32) + 64 },
+	};
+	struct mbox_stream_body_hdr	 bh;
+	unsigned char			 hb[2 * sizeof(bh) + 64];
+	void				*buf;
+	size_t				 len, cut, i;
+	int				 fd, rc;
+
+	CHECK((fd = memfd_create("t", MFD_CLOEXEC | MFD_ALLOW_SEALING)) !=
+	    -1);
+	mbox_stream_w_init(&w, fd);
+	CHECK(mbox_stream_put_body_hdr(&w, 3, 10) == 0);
+	CHECK(mbox_stream_put_bytes(&w, "0123456789", 10) == 0);
+	CHECK(mbox_stream_put_body_hdr(&w, 8, 5) == 0);
+	CHECK(mbox_stream_put_bytes(&w, "abcde", 5) == 0);
+	CHECK(mbox_stream_w_finish(&w) == 0);
+	CHECK(fcntl(fd, F_ADD_SEALS, ALL_SEALS) == 0);
+	CHECK(mbox_stream_read_fd(fd, RESULT_MAX, &buf, &len) == 0);
+	close(fd);
+	CHECK(len == 2 * sizeof(bh) + 15);
+	CHECK(read_all(buf, len, 4) == 2);
+	for (cut = 0; cut < len; cut++) {
+		rc = read_all(buf, cut, 4);
+		CHECK(rc == (cut == 0 ? 0 : cut == sizeof(bh) + 10 ? 1 : -1));
+	}
+	mbox_stream_free(buf, len);
+
+	/* uid 0 or "*", pad set, a size past the end or above the max. */
+	memset(hb, 'x', sizeof(hb));
+	for (i = 0; i < nitems(bad); i++) {
+		memset(&bh, 0, sizeof(bh));
+		bh.uid = bad[i].uid;
+		bh.pad = bad[i].pad;
+		bh.size = bad[i].size;
+		memcpy(hb, &bh, sizeof(bh));
+		CHECK(read_all(hb, sizeof(bh) + 64, 4) == -1);
+	}
+	memset(&bh, 0, sizeof(bh));
+	bh.uid = 1;
+	bh.size = 64;
+	memcpy(hb, &bh, sizeof(bh));
+	CHECK(read_all(hb, sizeof(bh) + 64, 4) == 1);
+	CHECK(read_all(hb, sizeof(bh) + 63, 4) == -1);
+	CHECK(read_all(hb, sizeof(bh) - 1, 4) == -1);	/* cut header */
+
+	/* Uids must rise from record to record. */
+	for (i = 0; i < 3; i++) {
+		memset(&bh, 0, sizeof(bh));
+		bh.uid = 5;
+		memcpy(hb, &bh, sizeof(bh));
+		bh.uid = i == 0 ? 5 : i == 1 ? 4 : 6;
+		memcpy(hb + sizeof(bh), &bh, sizeof(bh));
+		CHECK(read_all(hb, 2 * sizeof(bh), 4) == (i == 2 ? 2 : -1));
+	}
 }
 
 static void
@@ -1639,7 +2040,9 @@ test_stream_hostile(void)
 	struct mbox_stream_r		 r;
 	unsigned char			 hb[sizeof(fh) + sizeof(mh) + 64];
 	void				*buf;
-	size_t				 len, cut, i;
+	const char			*data;
+	size_t				 len, cut, i, dlen;
+	uint32_t			 uid;
 	int				 fd, rc;
 
 	/* A valid stream of two folders and two messages, cut anywhere. */
@@ -1744,6 +2147,9 @@ test_stream_hostile(void)
 	/* A NULL buffer reads as empty. */
 	mbox_stream_r_init(&r, NULL, 5);
 	CHECK(mbox_stream_next_msg(&r, &m) == 0);
+	CHECK(mbox_stream_next_body(&r, &uid, &data, &dlen) == 0);
+
+	test_stream_hostile_bodies();
 }
 
 static void
@@ -1803,7 +2209,9 @@ main(void)
 	/* Should a check in it have failed with the limit lowered. */
 	if (setrlimit(RLIMIT_NOFILE, &saved_nofile) == -1)
 		return (1);
+	RUN(test_bodies);
 	RUN(test_stream_roundtrip);
+	RUN(test_stream_bodies);
 	RUN(test_stream_hostile);
 	RUN(test_cleanup);
 	dir_close();

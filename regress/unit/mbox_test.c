@@ -17,10 +17,10 @@
 /*
  * The mailbox store (vault_mbox.c) on real encrypted databases in a
  * mkdtemp directory: folders and names, append/fetch with uid and
- * sequence sets, counts, streamed bodies, STORE with CONDSTORE,
- * keywords, COPY/MOVE, EXPUNGE and VANISHED, SEARCH (every key, nested,
- * hostile strings), search_check(), spool import, reopening, the commit
- * counter, a wrong key and a tampered page.
+ * sequence sets, counts, streamed bodies (one and many at once), STORE
+ * with CONDSTORE, keywords, COPY/MOVE, EXPUNGE and VANISHED, SEARCH
+ * (every key, nested, hostile strings), search_check(), spool import,
+ * reopening, the commit counter, a wrong key and a tampered page.
  */
 
 #include <sys/types.h>
@@ -85,6 +85,19 @@ struct flist {
 	struct mbox_folder	 f[16];
 };
 
+/* What mbox_bodies() gave, checked piece by piece as it came. */
+#define BODIES_MAX	16
+struct bodies {
+	int		 n;
+	int		 calls;
+	int		 stopcall;	/* stop at this call (1-based), or 0 */
+	int		 bad;		/* a piece out of order */
+	uint32_t	 uid[BODIES_MAX];
+	uint64_t	 size[BODIES_MAX];
+	unsigned char	*data[BODIES_MAX];
+	uint64_t	 got;		/* bytes of the current message */
+};
+
 struct drain {
 	int		 fd;
 	unsigned char	*buf;
@@ -115,6 +128,12 @@ static int	 got_msg(void *, const struct mbox_msg *);
 static int	 got_uid(void *, uint32_t);
 static int	 got_pair(void *, uint32_t, uint32_t);
 static int	 got_folder(void *, const struct mbox_folder *);
+static int	 got_chunk(void *, uint32_t, uint64_t, uint64_t, const void *,
+		    size_t);
+static void	 bodies_reset(struct bodies *);
+static int	 bodies(struct mbox *, const char *, const struct mbox_range *,
+		    size_t, uint64_t, struct bodies *, uint32_t *, uint32_t *);
+static const char *fmt_bodies(const struct bodies *);
 static const char *fmt_got(const struct got *);
 static const char *fmt_uids(const struct uids *);
 static const char *fetchs(struct mbox *, const char *, uint32_t, uint32_t,
@@ -137,6 +156,7 @@ static void	 t_append_fetch(void);
 static void	 t_fetch_seq(void);
 static void	 t_counts(void);
 static void	 t_body(void);
+static void	 t_bodies(void);
 static void	 t_store(void);
 static void	 t_condstore(void);
 static void	 t_keywords(void);
@@ -282,6 +302,89 @@ got_msg(void *arg, const struct mbox_msg *msg)
 	if (msg->envelope != NULL)
 		(void)strlcpy(g->env[i], msg->envelope, sizeof(g->env[i]));
 	return (g->stopafter != 0 && g->n >= g->stopafter);
+}
+
+static int
+got_chunk(void *arg, uint32_t uid, uint64_t size, uint64_t off,
+    const void *chunk, size_t len)
+{
+	struct bodies	*b = arg;
+	int		 i;
+
+	b->calls++;
+	if (b->stopcall != 0 && b->calls >= b->stopcall)
+		return (1);
+	if (off == 0) {
+		/* A new message: the previous one must be whole. */
+		if (b->n > 0 && b->got != b->size[b->n - 1])
+			b->bad = 1;
+		if (b->n >= BODIES_MAX || size > BIGLEN) {
+			b->bad = 1;
+			return (1);
+		}
+		i = b->n++;
+		b->uid[i] = uid;
+		b->size[i] = size;
+		CHECK((b->data[i] = malloc(size > 0 ? size : 1)) != NULL);
+		b->got = 0;
+	}
+	i = b->n - 1;
+	if (i < 0 || b->uid[i] != uid || b->size[i] != size ||
+	    off != b->got || len > 64 * 1024 || len > size - off ||
+	    (len == 0 && size != 0) || chunk == NULL) {
+		b->bad = 1;
+		return (1);
+	}
+	memcpy(b->data[i] + off, chunk, len);
+	b->got += len;
+	return (0);
+}
+
+static void
+bodies_reset(struct bodies *b)
+{
+	int	 i;
+
+	for (i = 0; i < b->n; i++)
+		free(b->data[i]);
+	memset(b, 0, sizeof(*b));
+}
+
+/* mbox_bodies() into b (reset first); the last message must be whole. */
+static int
+bodies(struct mbox *m, const char *folder, const struct mbox_range *r,
+    size_t n, uint64_t budget, struct bodies *b, uint32_t *count,
+    uint32_t *lastuid)
+{
+	int	 stopcall = b->stopcall, ret;
+
+	bodies_reset(b);
+	b->stopcall = stopcall;
+	*count = *lastuid = 12345;
+	ret = mbox_bodies(m, folder, r, n, budget, got_chunk, b, count,
+	    lastuid);
+	if (ret == MBOX_OK && b->stopcall == 0) {
+		CHECK(b->bad == 0);
+		CHECK(b->n == 0 || b->got == b->size[b->n - 1]);
+		CHECK(*count == (uint32_t)b->n);
+	}
+	return (ret);
+}
+
+static const char *
+fmt_bodies(const struct bodies *b)
+{
+	size_t	 off = 0;
+	int	 i, r;
+
+	outbuf[0] = '\0';
+	for (i = 0; i < b->n && off < sizeof(outbuf); i++) {
+		r = snprintf(outbuf + off, sizeof(outbuf) - off, "%s%u",
+		    i > 0 ? " " : "", b->uid[i]);
+		CHECK(r > 0);
+		off += (size_t)r;
+	}
+	return (outbuf);
 }
 
 static int
@@ -1080,6 +1183,216 @@ t_body(void)
 	mbox_close(m);
 	free(big);
 	free(back);
+}
+
+/*
+ * Many bodies at once: ranges in any order, gaps and expunged uids
+ * skipped, the budget cutting where it must, and a caller going on
+ * after lastuid getting the rest.
+ */
+static void
+t_bodies(void)
+{
+	static struct tmsg	 t[9];
+	static const char	*bodytext[9] = { NULL, "one", "two", "three",
+	    "four", "five", "six", "big", "eight" };
+	struct mbox_range	 r[4];
+	struct bodies		 b;
+	unsigned char		*big;
+	struct mbox		*m;
+	const unsigned char	*want[9];
+	size_t			 wantlen[9], i;
+	uint64_t		 budget;
+	uint32_t		 uid, count, last, next, seen[BODIES_MAX];
+	int			 j, k, calls;
+
+	CHECK((big = malloc(BIGLEN)) != NULL);
+	for (i = 0; i < BIGLEN; i++)
+		big[i] = (unsigned char)((i * 2654435761U) >> 11);
+	big[100] = '\0';			/* bodies are bytes */
+	m = mopen("bodies");
+	for (j = 1; j <= 8; j++) {
+		tmsg_init(&t[j], "b", "f", "t", "", "", bodytext[j], "",
+		    BASEDATE, 0);
+		if (j == 7) {
+			t[j].b.sec[BUNDLE_RAW] = (const char *)big;
+			t[j].b.len[BUNDLE_RAW] = BIGLEN;
+		}
+		want[j] = (const unsigned char *)t[j].b.sec[BUNDLE_RAW];
+		wantlen[j] = t[j].b.len[BUNDLE_RAW];
+		CHECK(add(m, "INBOX", &t[j], 0, NULL) == (uint32_t)j);
+	}
+	r[0].first = 2;
+	r[0].last = 2;
+	r[1].first = 4;
+	r[1].last = 4;
+	CHECK(mbox_store(m, "INBOX", r, 2, STORE_ADD, MAILFLAG_DELETED, NULL,
+	    0, NULL, NULL, NULL) == MBOX_OK);
+	CHECK(mbox_expunge(m, "INBOX", NULL, 0, NULL, NULL) == MBOX_OK);
+	memset(&b, 0, sizeof(b));
+
+	/* Everything, each message exactly as stored. */
+	r[0].first = 1;
+	r[0].last = STAR;
+	CHECK(bodies(m, "INBOX", r, 1, UINT64_MAX, &b, &count, &last) ==
+	    MBOX_OK);
+	CHECK_STR(fmt_bodies(&b), "1 3 5 6 7 8");
+	CHECK(count == 6 && last == STAR);
+	for (j = 0; j < b.n; j++) {
+		uid = b.uid[j];
+		CHECK(b.size[j] == wantlen[uid]);
+		CHECK(memcmp(b.data[j], want[uid], wantlen[uid]) == 0);
+	}
+
+	/* Unsorted, reversed, overlapping, past the end: sorted, once. */
+	r[0].first = 6;
+	r[0].last = 5;
+	r[1].first = 1;
+	r[1].last = 1;
+	r[2].first = 3;
+	r[2].last = 5;
+	r[3].first = 200;
+	r[3].last = 100;
+	CHECK(bodies(m, "inbox", r, 4, UINT64_MAX, &b, &count, &last) ==
+	    MBOX_OK);
+	CHECK_STR(fmt_bodies(&b), "1 3 5 6");
+	CHECK(count == 4 && last == 200);
+
+	/* Only expunged or unknown uids: nothing, done. */
+	r[0].first = 2;
+	r[0].last = 2;
+	r[1].first = 4;
+	r[1].last = 4;
+	CHECK(bodies(m, "INBOX", r, 2, UINT64_MAX, &b, &count, &last) ==
+	    MBOX_OK);
+	CHECK(b.n == 0 && count == 0 && last == 4);
+	r[0].first = 50;
+	r[0].last = 60;
+	CHECK(bodies(m, "INBOX", r, 1, UINT64_MAX, &b, &count, &last) ==
+	    MBOX_OK);
+	CHECK(b.n == 0 && count == 0 && last == 60);
+
+	/*
+	 * A budget below any two messages (1 and 6 are the smallest):
+	 * exactly one, then go on after it.
+	 */
+	CHECK(wantlen[1] == wantlen[6]);
+	budget = wantlen[1];
+	r[0].first = 1;
+	r[0].last = STAR;
+	CHECK(bodies(m, "INBOX", r, 1, budget, &b, &count, &last) ==
+	    MBOX_OK);
+	CHECK_STR(fmt_bodies(&b), "1");
+	CHECK(count == 1 && last == 1);
+	CHECK(memcmp(b.data[0], want[1], wantlen[1]) == 0);
+	next = last + 1;
+	k = 0;
+	for (calls = 0; calls < 20 && last != STAR; calls++) {
+		r[0].first = next;
+		r[0].last = STAR;
+		CHECK(bodies(m, "INBOX", r, 1, budget, &b, &count, &last) ==
+		    MBOX_OK);
+		/* Small budget: each call brings exactly one. */
+		CHECK(count == 1);
+		for (j = 0; j < b.n && k < BODIES_MAX; j++) {
+			seen[k++] = b.uid[j];
+			CHECK(memcmp(b.data[j], want[b.uid[j]],
+			    wantlen[b.uid[j]]) == 0);
+		}
+		CHECK(b.n > 0 && (last == STAR || last == b.uid[b.n - 1]));
+		next = last + 1;
+	}
+	CHECK(calls == 5 && last == STAR);
+	CHECK(k == 5 && seen[0] == 3 && seen[1] == 5 && seen[2] == 6 &&
+	    seen[3] == 7 && seen[4] == 8);
+
+	/* Exactly two fit; the third would not. */
+	budget = wantlen[1] + wantlen[3];
+	r[0].first = 1;
+	r[0].last = STAR;
+	CHECK(bodies(m, "INBOX", r, 1, budget, &b, &count, &last) ==
+	    MBOX_OK);
+	CHECK_STR(fmt_bodies(&b), "1 3");
+	CHECK(last == 3);
+	/* Budget 0 still brings one. */
+	CHECK(bodies(m, "INBOX", r, 1, 0, &b, &count, &last) == MBOX_OK);
+	CHECK_STR(fmt_bodies(&b), "1");
+	CHECK(last == 1);
+
+	/* One message larger than the budget comes alone, whole. */
+	r[0].first = 7;
+	r[0].last = 7;
+	CHECK(bodies(m, "INBOX", r, 1, 1000, &b, &count, &last) == MBOX_OK);
+	CHECK_STR(fmt_bodies(&b), "7");
+	CHECK(last == 7 && b.size[0] == BIGLEN);
+	CHECK(memcmp(b.data[0], big, BIGLEN) == 0);
+	r[0].first = 6;
+	r[0].last = 8;
+	CHECK(bodies(m, "INBOX", r, 1, 1000, &b, &count, &last) == MBOX_OK);
+	CHECK_STR(fmt_bodies(&b), "6");
+	CHECK(last == 6);
+	r[0].first = 7;
+	CHECK(bodies(m, "INBOX", r, 1, 1000, &b, &count, &last) == MBOX_OK);
+	CHECK_STR(fmt_bodies(&b), "7");
+	CHECK(last == 7);
+	r[0].first = 8;
+	CHECK(bodies(m, "INBOX", r, 1, 1000, &b, &count, &last) == MBOX_OK);
+	CHECK_STR(fmt_bodies(&b), "8");
+	CHECK(last == 8);
+
+	/* An empty folder, a missing one, bad arguments. */
+	r[0].first = 1;
+	r[0].last = STAR;
+	CHECK(bodies(m, "Sent", r, 1, UINT64_MAX, &b, &count, &last) ==
+	    MBOX_OK);
+	CHECK(b.n == 0 && count == 0 && last == STAR);
+	CHECK(bodies(m, "Nope", r, 1, UINT64_MAX, &b, &count, &last) ==
+	    MBOX_ENOTFOUND);
+	CHECK(b.n == 0 && count == 0 && last == 0);
+	CHECK(bodies(m, "a//b", r, 1, UINT64_MAX, &b, &count, &last) ==
+	    MBOX_EINVAL);
+	CHECK(bodies(m, "INBOX", r, 0, UINT64_MAX, &b, &count, &last) ==
+	    MBOX_EINVAL);
+	CHECK(bodies(m, "INBOX", NULL, 1, UINT64_MAX, &b, &count, &last) ==
+	    MBOX_EINVAL);
+	CHECK(bodies(m, "INBOX", r, MBOX_RANGES_MAX + 1, UINT64_MAX, &b,
+	    &count, &last) == MBOX_EINVAL);
+	CHECK(mbox_bodies(m, "INBOX", r, 1, 0, NULL, NULL, &count, &last) ==
+	    MBOX_EINVAL);
+	/* count and lastuid are optional. */
+	bodies_reset(&b);
+	CHECK(mbox_bodies(m, "INBOX", r, 1, 0, got_chunk, &b, NULL, NULL) ==
+	    MBOX_OK);
+	CHECK_STR(fmt_bodies(&b), "1");
+
+	/*
+	 * A callback that stops, inside the big message (its second
+	 * piece) or at once: only whole messages count.
+	 */
+	r[0].first = 5;
+	r[0].last = 8;
+	b.stopcall = 4;		/* 5, 6, 7's first piece, 7's second */
+	CHECK(bodies(m, "INBOX", r, 1, UINT64_MAX, &b, &count, &last) ==
+	    MBOX_OK);
+	CHECK(count == 2 && last == 6);
+	CHECK_STR(fmt_bodies(&b), "5 6 7");
+	b.stopcall = 1;
+	CHECK(bodies(m, "INBOX", r, 1, UINT64_MAX, &b, &count, &last) ==
+	    MBOX_OK);
+	CHECK(count == 0 && last == 0);
+	b.stopcall = 0;
+
+	/* No transaction was left open: a write goes through. */
+	uid = addsimple(m, "INBOX", "after");
+	CHECK(uid == 9);
+	r[0].first = 9;
+	r[0].last = 9;
+	CHECK(bodies(m, "INBOX", r, 1, UINT64_MAX, &b, &count, &last) ==
+	    MBOX_OK);
+	CHECK_STR(fmt_bodies(&b), "9");
+	bodies_reset(&b);
+	mbox_close(m);
+	free(big);
 }
 
 static void
@@ -2223,6 +2536,7 @@ main(void)
 	RUN(t_changedsince);
 	RUN(t_counts);
 	RUN(t_body);
+	RUN(t_bodies);
 	RUN(t_store);
 	RUN(t_condstore);
 	RUN(t_keywords);

@@ -96,7 +96,7 @@ test_check_notify(void)
 	/* It sits with the other front-vaultd messages. */
 	CHECK(IMSG_MBOX_NOTIFY > IMSG_VAULT_HELLO &&
 	    IMSG_MBOX_NOTIFY < IMSG_CTL_ADMIN);
-	CHECK(IMSG_VERSION == 4);
+	CHECK(IMSG_VERSION == 5);
 }
 
 /* Every type has its entry: a name, distinct from the others. */
