@@ -229,6 +229,8 @@ int	 imap_view_ranges(struct session *, const struct imap_arg *,
 	    struct msg_mbox_req *);
 void	 imap_view_expunged(struct session *, const uint32_t *, size_t);
 int	 imap_view_add(struct imap_view *, uint32_t, uint64_t);
+void	 imap_flags_fetch(struct session *, uint32_t,
+	    const struct mbox_stream_msg *, int, int);
 int	 imap_result_uids(const struct imap_result *,
 	    int (*)(void *, uint32_t), void *, uint32_t **, size_t *);
 void	 imap_view_free(struct imap_view *);

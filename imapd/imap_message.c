@@ -130,6 +130,26 @@ imap_view_add(struct imap_view *v, uint32_t uid, uint64_t modseq)
 	return (0);
 }
 
+/*
+ * "* seq FETCH (UID u FLAGS (...) MODSEQ (m))": a message's flags as
+ * an update or a STORE's answer.  uid and modseq are left out when 0.
+ */
+void
+imap_flags_fetch(struct session *s, uint32_t seq,
+    const struct mbox_stream_msg *m, int uid, int modseq)
+{
+	imap_printf(s, "* %u FETCH (", seq);
+	if (uid)
+		imap_printf(s, "UID %u ", m->uid);
+	imap_out(s, "FLAGS (", 7);
+	imap_flags_write(m->flags, m->keywords, imap_out, s);
+	if (modseq)
+		imap_printf(s, ") MODSEQ (%llu))\r\n",
+		    (unsigned long long)m->modseq);
+	else
+		imap_out(s, "))\r\n", 4);
+}
+
 void
 imap_view_free(struct imap_view *v)
 {
@@ -666,11 +686,7 @@ select_changed_done(struct session *s, struct imap_result *r)
 		while (mbox_stream_next_msg(&rd, &m) == 1) {
 			if ((seq = imap_view_seq(v, m.uid)) == 0)
 				continue;
-			imap_printf(s, "* %u FETCH (UID %u FLAGS (", seq,
-			    m.uid);
-			imap_flags_write(m.flags, m.keywords, imap_out, s);
-			imap_printf(s, ") MODSEQ (%llu))\r\n",
-			    (unsigned long long)m.modseq);
+			imap_flags_fetch(s, seq, &m, 1, 1);
 		}
 	}
 	select_finish(s);
@@ -872,15 +888,8 @@ store_fetch_done(struct session *s, struct imap_result *r)
 			if ((seq = imap_view_seq(v, m.uid)) == 0)
 				continue;
 			v->modseqs[seq - 1] = m.modseq;
-			imap_printf(s, "* %u FETCH (FLAGS (", seq);
-			imap_flags_write(m.flags, m.keywords, imap_out, s);
-			imap_out(s, ")", 1);
-			if (im->uid)
-				imap_printf(s, " UID %u", m.uid);
-			if (im->enabled & IMAP_EN_CONDSTORE)
-				imap_printf(s, " MODSEQ (%llu)",
-				    (unsigned long long)m.modseq);
-			imap_out(s, ")\r\n", 3);
+			imap_flags_fetch(s, seq, &m, im->uid,
+			    im->enabled & IMAP_EN_CONDSTORE);
 		}
 	}
 	store_finish(s);
@@ -1357,11 +1366,21 @@ struct fetch_state {
 	size_t			 nseen;
 	struct mbox_stream_msg	 pend[FETCH_BATCH]; /* waiting for bodies */
 	size_t			 npend;
+	size_t			 ndone;		/* of pend, written */
+	void			*bodies;	/* the vault's answer */
+	size_t			 bodieslen;
+	struct mbox_stream_r	 brd;
+	uint32_t		 lastuid;	/* it covers pend up to here */
+	uint32_t		 buid;		/* its next body */
+	const char		*bdata;
+	size_t			 blen;
+	int			 brv;
 };
 
 static void	 fetch_records(struct session *, struct imap_result *);
 static void	 fetch_next(struct session *);
 static void	 fetch_bodies_done(struct session *, struct imap_result *);
+static void	 fetch_bodies_write(struct session *);
 
 static void
 fetch_state_free(void *arg)
@@ -1374,6 +1393,8 @@ fetch_state_free(void *arg)
 		imap_fetch_free(st->f);
 	if (st->buf != NULL)
 		mbox_stream_free(st->buf, st->len);
+	if (st->bodies != NULL)
+		mbox_stream_free(st->bodies, st->bodieslen);
 	free(st->seen);
 	free(st);
 }
@@ -1485,49 +1506,72 @@ fetch_next(struct session *s)
 /*
  * The bodies of a prefix of the pending messages, up to the vault's
  * last uid: those it did not send were expunged meanwhile and are left
- * out.  The rest wait for the next request.
+ * out.  The rest wait for the next request.  The answer is kept and
+ * written a message at a time, so that a slow reader costs the batch
+ * and one message's answer, not the batch twice.
  */
 static void
 fetch_bodies_done(struct session *s, struct imap_result *r)
 {
 	struct imap		*im = s->data;
 	struct fetch_state	*st = im->state_data;
-	struct mbox_stream_r	 rd;
-	const char		*data = NULL;
-	size_t			 i, len = 0;
-	uint32_t		 uid = 0;
-	int			 rv = 1;
 
 	if (r->status != MSG_MBOX_OK) {
 		imap_no_status(s, r->status, "FETCH");
 		return;
 	}
-	mbox_stream_r_init(&rd, r->buf != NULL ? r->buf : "", r->len);
-	if ((rv = mbox_stream_next_body(&rd, &uid, &data, &len)) == -1) {
-		imap_no_status(s, MSG_MBOX_EIO, "FETCH");
-		return;
-	}
-	for (i = 0; i < st->npend && st->pend[i].uid <= r->b; i++) {
-		while (rv == 1 && uid < st->pend[i].uid)
-			if ((rv = mbox_stream_next_body(&rd, &uid, &data,
-			    &len)) == -1) {
-				imap_no_status(s, MSG_MBOX_EIO, "FETCH");
-				return;
-			}
-		if (rv != 1 || uid != st->pend[i].uid)
+	st->bodies = r->buf;
+	st->bodieslen = r->len;
+	r->buf = NULL;
+	r->len = 0;
+	st->lastuid = r->b;
+	st->ndone = 0;
+	mbox_stream_r_init(&st->brd, st->bodies != NULL ? st->bodies : "",
+	    st->bodieslen);
+	st->brv = mbox_stream_next_body(&st->brd, &st->buid, &st->bdata,
+	    &st->blen);
+	fetch_bodies_write(s);
+}
+
+static void
+fetch_bodies_write(struct session *s)
+{
+	struct imap		*im = s->data;
+	struct fetch_state	*st = im->state_data;
+	struct mbox_stream_msg	*p;
+
+	for (; st->ndone < st->npend; st->ndone++) {
+		p = &st->pend[st->ndone];
+		if (p->uid > st->lastuid)
+			break;
+		while (st->brv == 1 && st->buid < p->uid)
+			st->brv = mbox_stream_next_body(&st->brd, &st->buid,
+			    &st->bdata, &st->blen);
+		if (st->brv == -1) {
+			imap_no_status(s, MSG_MBOX_EIO, "FETCH");
+			return;
+		}
+		if (st->brv != 1 || st->buid != p->uid)
 			continue;
-		st->m = st->pend[i];
+		if (!imap_wait_output(s, fetch_bodies_write))
+			return;
+		st->m = *p;
 		st->seq = imap_view_seq(im->view, st->m.uid);
-		if (st->seq != 0 && fetch_write(s, data, len) == -1)
+		if (st->seq != 0 && fetch_write(s, st->bdata, st->blen) == -1)
 			return;
 	}
-	if (i == 0) {
+	mbox_stream_free(st->bodies, st->bodieslen);
+	st->bodies = NULL;
+	st->bodieslen = 0;
+	if (st->ndone == 0) {
 		/* No progress: the vault broke its word. */
 		imap_no_status(s, MSG_MBOX_EIO, "FETCH");
 		return;
 	}
-	memmove(st->pend, st->pend + i, (st->npend - i) * sizeof(*st->pend));
-	st->npend -= i;
+	memmove(st->pend, st->pend + st->ndone,
+	    (st->npend - st->ndone) * sizeof(*st->pend));
+	st->npend -= st->ndone;
+	st->ndone = 0;
 	fetch_next(s);
 }
 

@@ -1687,13 +1687,7 @@ sync_fetch_done(struct session *s, struct imap_result *r)
 			if (m.modseq <= v->modseqs[seq - 1])
 				continue;
 			v->modseqs[seq - 1] = m.modseq;
-			imap_printf(s, "* %u FETCH (UID %u FLAGS (", seq, m.uid);
-			imap_flags_write(m.flags, m.keywords, imap_out, s);
-			if (condstore)
-				imap_printf(s, ") MODSEQ (%llu))\r\n",
-				    (unsigned long long)m.modseq);
-			else
-				imap_out(s, "))\r\n", 4);
+			imap_flags_fetch(s, seq, &m, 1, condstore);
 		} else if (v->n == 0 || m.uid > v->uids[v->n - 1]) {
 			if (imap_view_add(v, m.uid, m.modseq) == -1)
 				break;

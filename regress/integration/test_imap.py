@@ -885,12 +885,12 @@ class Messages(Base):
         u, done = c.cmd(r"UID STORE 1:3 (UNCHANGEDSINCE %d) FLAGS (\Draft)"
                         % hm)
         self.assertEqual(done, "OK [MODIFIED 2] Conditional STORE failed")
-        failed = "* 2 FETCH (FLAGS (\\Answered) UID 2 MODSEQ (%d))" % m2
+        failed = "* 2 FETCH (UID 2 FLAGS (\\Answered) MODSEQ (%d))" % m2
         if failed in u:
             u = [r for r in u if r != failed]
         self.assertEqual(len(u), 2, u)
         for r, seq in zip(u, (1, 3)):
-            m = re.fullmatch(r"\* %d FETCH \(FLAGS \(\\Draft\) UID %d "
+            m = re.fullmatch(r"\* %d FETCH \(UID %d FLAGS \(\\Draft\) "
                              r"MODSEQ \((\d+)\)\)" % (seq, seq), r)
             self.assertIsNotNone(m, u)
             self.assertGreater(int(m.group(1)), m2)
@@ -1162,7 +1162,7 @@ class Messages(Base):
         self.assertEqual(c.cmd(r"STORE 3 -FLAGS.SILENT (Work)"),
                          ([], "OK STORE completed"))
         self.assertEqual(c.cmd(r"UID STORE 3 FLAGS ()"),
-                         (["* 3 FETCH (FLAGS () UID 3)"],
+                         (["* 3 FETCH (UID 3 FLAGS ())"],
                           "OK STORE completed"))
         self.assertEqual(c.cmd(r"STORE 1 +FLAGS (\Bogus)"),
                          ([], "BAD Invalid flags"))
