@@ -966,7 +966,8 @@ imap_line(struct session *s, char *line, size_t len, int flags)
 	if (im->idling) {
 		im->idling = 0;
 		session_hold(s);
-		if (strcasecmp(line, "DONE") == 0 && flags == 0)
+		if (strcasecmp(line, "DONE") == 0 &&
+		    !(flags & (IO_LINE_NUL | IO_LINE_BARECR)))
 			imap_done(s, "OK IDLE terminated");
 		else
 			imap_bad(s, "Expected DONE");
@@ -1722,5 +1723,28 @@ imap_notify(uint32_t vsession)
 			session_hold(im->s);
 			imap_sync(im->s, imap_idle_synced);
 		}
+	}
+}
+
+/*
+ * The channel to vaultd is gone: vaultd restarted, its sessions and the
+ * account keys with it.  A logged-in session cannot go on (a client in
+ * IDLE would otherwise wait for news that never comes): it is told and
+ * closed, to log in again.
+ */
+void
+imap_vault_lost(void)
+{
+	struct imap	*im;
+
+	TAILQ_FOREACH(im, &imap_sessions, entry) {
+		if (im->vsession == 0)
+			continue;
+		im->vsession = 0;
+		log_info("imap: session %u: the vault session is gone",
+		    im->s->id);
+		imap_printf(im->s, "* BYE [UNAVAILABLE] The mail store "
+		    "restarted; log in again\r\n");
+		session_close(im->s);
 	}
 }

@@ -54,8 +54,10 @@ imapd_vault(struct imsg *imsg)
 {
 	struct msg_session	 ms;
 
-	if (imsg == NULL)
-		return (0);	/* each session learns it at its next request */
+	if (imsg == NULL) {
+		imap_vault_lost();
+		return (0);
+	}
 	if (imsg->hdr.type != IMSG_MBOX_NOTIFY ||
 	    imsg_get_data(imsg, &ms, sizeof(ms)) == -1)
 		return (-1);

@@ -36,6 +36,7 @@
 /* imap_session.c */
 extern const struct session_proto imap_proto;
 void	 imap_notify(uint32_t);
+void	 imap_vault_lost(void);
 
 /* pop3_session.c */
 extern const struct session_proto pop3_proto;

@@ -1842,6 +1842,38 @@ class BadInput(Base):
         self.assertTrue(c.closed())
 
 
+class VaultRestart(Base):
+    per_test = True
+    may_exit = ("vaultd",)
+
+    def test_idle_session_told_when_vault_restarts(self):
+        # vaultd's sessions die with it: a client in IDLE must not wait
+        # for news that will never come.
+        user = self.new_user()
+        c = self.login(user)
+        self.select(c)
+        c.send("i1 IDLE\r\n")
+        self.assertEqual(c.response(), "+ idling")
+        os.kill(self.t.pid("vaultd"), 9)
+        self.assertEqual(c.response(), "* BYE [UNAVAILABLE] The mail "
+                         "store restarted; log in again")
+        self.assertTrue(c.closed())
+        self.t.wait_log("the vault session is gone")
+
+        # Once vaultd is back, logging in again works.
+        def relogin():
+            d = self.connect()
+            u, done = d.cmd('LOGIN %s "%s"' % (user, PASSWORD))
+            if done.startswith("OK [CAPABILITY"):
+                return d
+            d.close()
+            self.conns.remove(d)
+            time.sleep(0.2)
+            return None
+        d = wait_for(relogin, 30, "a login after vaultd's restart")
+        self.select(d)
+
+
 class SlowReader(Base):
     """A client that asks for much and reads nothing."""
     extra = FAST_KDF + "\nlimit timeout idle 5s\nlimit timeout session 20s"
