@@ -1110,6 +1110,74 @@ copy_done(struct session *s, struct imap_result *r)
 	free(dst);
 }
 
+/*
+ * limit mailbox-size: the account's usage and the sizes of what would
+ * be copied, before the COPY (as APPEND checks before it stores).
+ */
+struct copy_state {
+	struct msg_mbox_req	 q;
+	uint64_t		 usage;
+};
+
+static void
+copy_sizes_done(struct session *s, struct imap_result *r)
+{
+	struct imap		*im = s->data;
+	struct copy_state	*st = im->state_data;
+	struct mbox_stream_r	 rd;
+	struct mbox_stream_msg	 m;
+	uint64_t		 total = st->usage;
+
+	if (r->status != MSG_MBOX_OK) {
+		imap_no_status(s, r->status, "COPY");
+		return;
+	}
+	mbox_stream_r_init(&rd, r->buf != NULL ? r->buf : "", r->len);
+	while (mbox_stream_next_msg(&rd, &m) == 1)
+		if (imap_view_seq(im->view, m.uid) != 0)
+			total += m.size;
+	if (total > front_conf()->limits.max_mailbox_size) {
+		imap_done(s, "NO [OVERQUOTA] The mailbox is full");
+		return;
+	}
+	imap_vault(s, &st->q, -1, IMAP_UIDS_MAX, copy_done);
+}
+
+static void
+copy_usage_done(struct session *s, struct imap_result *r)
+{
+	struct imap		*im = s->data;
+	struct copy_state	*st = im->state_data;
+	struct msg_mbox_req	 q;
+
+	if (r->status != MSG_MBOX_OK) {
+		imap_no_status(s, r->status, "COPY");
+		return;
+	}
+	st->usage = r->a;
+	q = st->q;
+	q.op = MBOX_OP_FETCH;
+	q.flags = MSG_FETCH_NOMETA;
+	q.folder2[0] = '\0';
+	imap_vault(s, &q, -1, IMAP_LIST_MAX, copy_sizes_done);
+}
+
+static void
+copy_quota(struct session *s, const struct msg_mbox_req *cq)
+{
+	struct copy_state	*st;
+	struct msg_mbox_req	 q;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		imap_done(s, "NO [SERVERBUG] Out of memory");
+		return;
+	}
+	st->q = *cq;
+	imap_set_state(s, st, free);
+	imap_req_init(s, &q, MBOX_OP_USAGE);
+	imap_vault(s, &q, -1, 0, copy_usage_done);
+}
+
 static void
 copy_common(struct session *s, struct imap_arg *args, size_t nargs,
     int move)
@@ -1140,6 +1208,11 @@ copy_common(struct session *s, struct imap_arg *args, size_t nargs,
 	}
 	if (rv == 1) {
 		imap_done(s, "OK %s completed", move ? "MOVE" : "COPY");
+		return;
+	}
+	/* A COPY adds to the account's size; a MOVE does not. */
+	if (!move && front_conf()->limits.max_mailbox_size != 0) {
+		copy_quota(s, &q);
 		return;
 	}
 	imap_vault(s, &q, -1, IMAP_UIDS_MAX, copy_done);

@@ -399,6 +399,25 @@ class Quota(Base):
         u, _ = self.ok(c, "STATUS INBOX (MESSAGES)")
         self.assertEqual(u, ['* STATUS "INBOX" (MESSAGES 2)'])
 
+    def test_copy_within_quota(self):
+        c = self.login()
+        big = ((MSG + "x" * 76 + "\r\n") * 4800).encode()
+        self.ok(c, "APPEND INBOX ", big)
+        self.ok(c, "SELECT INBOX")
+        # A copy of the big one would pass the limit; a move does not
+        # add to the account, and a copy of a small one fits.
+        self.assertEqual(c.run("COPY 1 Archive")[1],
+                         "NO [OVERQUOTA] The mailbox is full")
+        u, _ = self.ok(c, "STATUS Archive (MESSAGES)")
+        self.assertEqual(u, ['* STATUS "Archive" (MESSAGES 0)'])
+        self.ok(c, "APPEND INBOX ", MSG.encode())
+        u, res = c.run("COPY 2 Archive")
+        self.assertTrue(res.startswith("OK [COPYUID "), res)
+        u, res = c.run("MOVE 1 Archive")
+        self.assertEqual(res, "OK MOVE completed")
+        u, _ = self.ok(c, "STATUS Archive (MESSAGES)")
+        self.assertEqual(u, ['* STATUS "Archive" (MESSAGES 2)'])
+
 
 class TooBig(Base):
     extra = FAST_KDF + "\nlimit message-size 64K"
