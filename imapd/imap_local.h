@@ -130,7 +130,6 @@ struct imap {
 	/* The command running. */
 	char			 tag[IMAP_TAG_MAX];
 	char			 name[IMAP_CMDNAME_MAX];
-	int			 busy;		/* between dispatch and done */
 	int			 uid;		/* UID FETCH etc. */
 	int			 nosync;	/* no EXPUNGE in its reply */
 	struct imap_arg		*args;

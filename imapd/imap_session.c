@@ -1062,7 +1062,6 @@ imap_command(struct session *s)
 	int				 cmp;
 
 	im->litfd = -1;		/* the file fds stay in im->cmd */
-	im->busy = 1;
 	im->uid = 0;
 	im->nosync = 0;
 	session_hold(s);
@@ -1134,7 +1133,6 @@ imap_end(struct session *s)
 	struct imap	*im = s->data;
 
 	imap_cmd_clear(im, 0);
-	im->busy = 0;
 	im->idling = 0;
 	if (im->keepalive) {
 		evtimer_del(&im->keepalive_ev);
