@@ -11,7 +11,8 @@ set -eu
 
 PKGS="build-essential pkg-config libtls-dev libevent-dev libsodium-dev
 libbsd-dev libseccomp-dev libsqlite3-dev libssl-dev python3 openssl
-mandoc swaks curl procps iproute2 clang libclang-rt-14-dev isync"
+mandoc swaks libnet-ssleay-perl curl procps iproute2 clang
+libclang-rt-14-dev isync"
 
 quiet=0
 [ "${1:-}" = "--check" ] && quiet=1

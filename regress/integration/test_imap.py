@@ -17,7 +17,8 @@ import subprocess
 import time
 import unittest
 
-from tresor import LISTENERS, DaemonCase, client_tls, wait_for
+from tresor import (LISTENERS, DaemonCase, client_tls, require_tool,
+                    wait_for)
 
 FAST_KDF = "vault kdf ops 1 memory 8M\nvault lock-grace 2s"
 PASSWORD = "correct horse battery"
@@ -547,8 +548,7 @@ class Login(Base):
         self.assertTrue(c.closed())
 
     def test_curl(self):
-        if shutil.which("curl") is None:
-            self.skipTest("curl is not installed")
+        require_tool(self, "curl")
         user = self.new_user()
         one = message("curl one", "First body.\r\n")
         two = message("curl two", "Second body.\r\n")

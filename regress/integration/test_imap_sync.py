@@ -14,7 +14,7 @@ import tempfile
 import time
 import unittest
 
-from tresor import DaemonCase, client_tls
+from tresor import DaemonCase, client_tls, require_tool
 
 FAST_KDF = "vault kdf ops 1 memory 8M\nvault lock-grace 2s"
 PASSWORD = "correct horse battery"
@@ -67,14 +67,13 @@ class Raw:
         self.sock.close()
 
 
-@unittest.skipIf(shutil.which("mbsync") is None,
-                 "mbsync is not installed (scripts/deps.sh installs isync)")
 class Mbsync(DaemonCase):
     extra = FAST_KDF
     password = PASSWORD
 
     def setUp(self):
         super().setUp()
+        require_tool(self, "mbsync")
         self.dir = tempfile.mkdtemp(prefix="tresor-mbsync-")
         self.maildir = os.path.join(self.dir, "mail")
         self.inbox = os.path.join(self.maildir, "INBOX")

@@ -12,7 +12,7 @@ import subprocess
 import time
 import unittest
 
-from tresor import LISTENERS, DaemonCase, client_tls
+from tresor import LISTENERS, DaemonCase, client_tls, require_tool
 
 FAST_KDF = "vault kdf ops 1 memory 8M\nvault lock-grace 2s"
 PASSWORD = "correct horse battery"
@@ -592,8 +592,7 @@ class Login(Base):
             c.close()
 
     def test_curl(self):
-        if shutil.which("curl") is None:
-            self.skipTest("curl is not installed")
+        require_tool(self, "curl")
         user = self.new_user([SIMPLE, DOTS])
         p = self.pop(user)
         want = [self.retr_bytes(p, n)[0] for n in (1, 2)]

@@ -12,7 +12,8 @@ import subprocess
 import time
 import unittest
 
-from tresor import LISTENERS, DaemonCase, client_tls, wait_for
+from tresor import (LISTENERS, DaemonCase, client_tls, require_tool,
+                    wait_for)
 
 FAST_KDF = "vault kdf ops 1 memory 8M"
 PASSWORD = "correct horse battery"
@@ -307,8 +308,7 @@ class Mx(Base):
         self.t.wait_log(r"smtp-transaction .*from-domain=b\?\?cher\.example")
 
     def test_swaks(self):
-        if shutil.which("swaks") is None:
-            self.skipTest("swaks is not installed")
+        require_tool(self, "swaks")
         tok = self.token()
         before = spool(self.t)
         p = subprocess.run(["swaks", "--server", "127.0.0.1:%d" %
@@ -690,8 +690,7 @@ class Submission(Base):
         s.quit()
 
     def test_swaks_submission(self):
-        if shutil.which("swaks") is None:
-            self.skipTest("swaks is not installed")
+        require_tool(self, "swaks")
         tok = self.token()
         before = spool(self.t)
         p = subprocess.run(["swaks", "--server", "127.0.0.1:%d" %

@@ -54,6 +54,30 @@ IS_ROOT = os.geteuid() == 0
 SANITIZE = os.environ.get("TRESOR_SANITIZE") == "1"
 
 
+# Tools the tests run, and the Debian package that brings each (all in
+# scripts/deps.sh).  A missing tool fails the test that needs it, naming
+# the package: a test is never skipped because the machine lacks a tool.
+TOOLS = {
+    "swaks": "swaks",
+    "curl": "curl",
+    "mbsync": "isync",
+}
+
+
+def require_tool(tc, name):
+    """Fail tc unless name can run; swaks also needs TLS (Net::SSLeay)."""
+    if shutil.which(name) is None:
+        tc.fail("%s is not installed: scripts/deps.sh installs the Debian "
+                "package %s" % (name, TOOLS[name]))
+    if name == "swaks":
+        p = subprocess.run(["perl", "-MNet::SSLeay", "-e", "1"],
+                           stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+        if p.returncode != 0:
+            tc.fail("swaks cannot do TLS without Net::SSLeay: scripts/"
+                    "deps.sh installs the Debian package libnet-ssleay-perl")
+
+
 def free_ports(n):
     """n distinct free TCP ports on 127.0.0.1."""
     socks, ports = [], []
