@@ -90,7 +90,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -103,6 +102,7 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "util.h"
 #include "vault_mbox.h"
 #include "vault_vfs.h"
 
@@ -110,7 +110,6 @@
 #define BATCH		64		/* rows per batch in write loops */
 #define CHUNK		(64 * 1024)	/* body read size */
 #define WCHUNK		(1024 * 1024)	/* append blob write size */
-#define WRITE_WAIT_MS	30000		/* body_write: stalled reader */
 #define UID_LAST	(UINT32_MAX - 1) /* UINT32_MAX is "*" */
 #define TRIGRAM		3		/* shortest string for the index */
 #define KWLIST_MAX	(2 * MBOX_KEYWORDS_MAX * MBOX_KEYWORD_MAX)
@@ -265,7 +264,6 @@ static int	 store_batch(struct mbox *, sqlite3_stmt *, int64_t, uint32_t,
 static int	 store_apply(enum mbox_store_op, uint32_t,
 		    const struct kwset *, const struct storerow *, uint32_t *,
 		    char *, size_t);
-static int	 write_all(int, const unsigned char *, size_t);
 
 static int	 tolower_ascii(int);
 static int	 hdr_match(const unsigned char *, size_t, const char *,
@@ -1678,38 +1676,6 @@ store_apply(enum mbox_store_op op, uint32_t flags, const struct kwset *args,
 	}
 	kw_format(&ks, kwout, kwlen);
 	return (MBOX_OK);
-}
-
-/* Write everything, through EINTR, short writes and non-blocking fds. */
-static int
-write_all(int fd, const unsigned char *p, size_t n)
-{
-	struct pollfd	 pfd;
-	ssize_t		 w;
-	int		 r;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				return (-1);
-			pfd.fd = fd;
-			pfd.events = POLLOUT;
-			pfd.revents = 0;
-			if ((r = poll(&pfd, 1, WRITE_WAIT_MS)) == -1 &&
-			    errno != EINTR)
-				return (-1);
-			if (r == 0) {
-				errno = ETIMEDOUT;
-				return (-1);
-			}
-			continue;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return (0);
 }
 
 static int
