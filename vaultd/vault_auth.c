@@ -15,7 +15,7 @@
  */
 
 /*
- * Logins and sessions.
+ * Logins.
  *
  * A login names an account and gives one of its credentials: the
  * password, an app password or the recovery key.  If the account is
@@ -54,8 +54,6 @@ RB_GENERATE_STATIC(limit_tree, limit, entry, limit_cmp);
 
 static struct limit_tree	 limits = RB_INITIALIZER(&limits);
 static unsigned int		 nlimits;
-static struct vault_session	*sessions[VAULT_SESSIONS_MAX];
-static uint32_t			 session_next = 1;
 
 static int
 limit_cmp(struct limit *a, struct limit *b)
@@ -318,75 +316,4 @@ auth_login(const char *user, const char *secret, size_t len,
 		log_audit("auth-lockout", "client=%s seconds=%d", client,
 		    AUTH_LOCKOUT);
 	return (AUTH_FAIL_BAD);
-}
-
-/* Sessions: small integers, owned by the front that logged in. */
-uint32_t
-session_new(enum proc_role owner, struct vault_account *a)
-{
-	struct vault_session	*s;
-	uint32_t		 i, id;
-
-	for (i = 0; i < VAULT_SESSIONS_MAX; i++) {
-		id = session_next++;
-		if (session_next >= VAULT_SESSIONS_MAX)
-			session_next = 1;
-		if (id != 0 && sessions[id] == NULL)
-			break;
-	}
-	if (i == VAULT_SESSIONS_MAX)
-		return (0);
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return (0);
-	s->id = id;
-	s->owner = owner;
-	s->account = a;
-	sessions[id] = s;
-	TAILQ_INSERT_TAIL(&a->sessions, s, entry);
-	account_hold(a);
-	return (id);
-}
-
-struct vault_session *
-session_get(uint32_t id, enum proc_role owner)
-{
-	if (id == 0 || id >= VAULT_SESSIONS_MAX || sessions[id] == NULL ||
-	    sessions[id]->owner != owner)
-		return (NULL);
-	return (sessions[id]);
-}
-
-void
-session_end(uint32_t id, enum proc_role owner)
-{
-	struct vault_session	*s;
-
-	if ((s = session_get(id, owner)) == NULL)
-		return;
-	sessions[id] = NULL;
-	TAILQ_REMOVE(&s->account->sessions, s, entry);
-	account_release(s->account);
-	free(s);
-}
-
-/* An account is being deleted: end every session on it. */
-void
-session_end_account(struct vault_account *a)
-{
-	uint32_t	 i;
-
-	for (i = 1; i < VAULT_SESSIONS_MAX; i++)
-		if (sessions[i] != NULL && sessions[i]->account == a)
-			session_end(i, sessions[i]->owner);
-}
-
-/* A front went away: its sessions with it. */
-void
-session_end_all(enum proc_role owner)
-{
-	uint32_t	 i;
-
-	for (i = 1; i < VAULT_SESSIONS_MAX; i++)
-		if (sessions[i] != NULL && sessions[i]->owner == owner)
-			session_end(i, owner);
 }

@@ -99,6 +99,8 @@ int	 auth_login(const char *, const char *, size_t, const char *,
 int	 auth_unwrap(const char *, const char *, size_t, int,
 	    struct dir_account *, struct account_secrets **);
 void	 auth_forget(const unsigned char *);
+
+/* vault_session.c */
 uint32_t session_new(enum proc_role, struct vault_account *);
 void	 session_end(uint32_t, enum proc_role);
 void	 session_end_all(enum proc_role);
