@@ -44,8 +44,8 @@ struct vault		 vault;
 static TAILQ_HEAD(, vault_account) accounts =
     TAILQ_HEAD_INITIALIZER(accounts);
 
-/* Where the notifications for each front's sessions go, if anywhere. */
-static struct imsgev	*fronts[ROLE_COUNT];
+/* Called after a commit that changed the account's mailbox, if set. */
+static void		(*change_cb)(struct vault_account *);
 
 static void	 account_grace_cb(int, short, void *);
 static int	 account_import_cb(void *, const char *, const void *, size_t);
@@ -78,9 +78,9 @@ account_unlocked(const unsigned char *id)
 
 /*
  * After a write call on the mailbox: record its commit counter (the
- * freshness check's anchor) and, if the write committed anything, tell
- * the sessions.  Every write comes through here: mailbox requests,
- * deliveries, the spool import at unlock.
+ * freshness check's anchor) and, if the write committed anything, say
+ * so to the change callback.  Every write comes through here: mailbox
+ * requests, deliveries, the spool import at unlock.
  */
 int
 account_committed(struct vault_account *a)
@@ -96,46 +96,21 @@ account_committed(struct vault_account *a)
 	/* A call that changed nothing committed nothing: no news. */
 	if (counter != a->counter) {
 		a->counter = counter;
-		account_notify(a);
+		if (change_cb != NULL)
+			change_cb(a);
 	}
 	return (rv);
 }
 
-/* The channel to the front of a role, for notifications; or NULL. */
-void
-account_set_front(enum proc_role role, struct imsgev *iev)
-{
-	if ((unsigned int)role < ROLE_COUNT)
-		fronts[role] = iev;
-}
-
 /*
- * Tell every session on the account, the one that made the change too,
- * that it should look again: one IMSG_MBOX_NOTIFY each, to the front
- * that holds it.  Sessions of a front that has no channel set here
- * (smtpd's, which only submit) get none.
+ * Who hears of committed changes (vaultd.c sets it at start-up; the
+ * notification goes through vault_notify.c).  The storage layer says
+ * only what changed, never how the fronts are told.
  */
 void
-account_notify(struct vault_account *a)
+account_on_change(void (*cb)(struct vault_account *))
 {
-	struct vault_session	*s;
-	struct msg_session	 m;
-	struct imsgev		*iev;
-	unsigned int		 n = 0;
-
-	TAILQ_FOREACH(s, &a->sessions, entry) {
-		if ((unsigned int)s->owner >= ROLE_COUNT ||
-		    (iev = fronts[s->owner]) == NULL)
-			continue;
-		memset(&m, 0, sizeof(m));
-		m.session = s->id;
-		if (imsgev_compose(iev, IMSG_MBOX_NOTIFY, 0, -1, &m,
-		    sizeof(m)) == 0)
-			n++;
-	}
-	if (n > 0)
-		log_debug("%s: changed; %u session%s notified", a->address,
-		    n, n == 1 ? "" : "s");
+	change_cb = cb;
 }
 
 /*

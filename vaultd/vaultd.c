@@ -205,14 +205,14 @@ vaultd_peer(enum proc_role role, int fd)
 	 * only submit mail and would not know the message.
 	 */
 	if (role == ROLE_IMAPD)
-		account_set_front(role, &slot->iev);
+		notify_set_front(role, &slot->iev);
 }
 
 /* A front's channel is gone or refused: its sessions go with it. */
 static void
 vaultd_drop(struct vault_peer *p)
 {
-	account_set_front(p->role, NULL);
+	notify_set_front(p->role, NULL);
 	session_end_all(p->role);
 	imsgev_clear(&p->iev);
 }
@@ -395,6 +395,8 @@ main(int argc, char *argv[])
 	proc_child_opts(argc, argv, ROLE_VAULTD, &opts);
 	event_init();
 	account_init();
+	/* Committed changes reach the sessions through vault_notify.c. */
+	account_on_change(notify_account);
 	vault.spoolfd = -1;
 	child_init(ROLE_VAULTD, &vaultd_ops);
 	log_debug("started");

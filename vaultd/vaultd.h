@@ -89,8 +89,7 @@ void	 account_lock(struct vault_account *);
 int	 account_deliver(const char *, const void *, size_t);
 void	 account_mailbox_path(const unsigned char *, char *, size_t);
 int	 account_committed(struct vault_account *);
-void	 account_set_front(enum proc_role, struct imsgev *);
-void	 account_notify(struct vault_account *);
+void	 account_on_change(void (*)(struct vault_account *));
 
 /* vault_auth.c */
 int	 auth_login(const char *, const char *, size_t, const char *,
@@ -106,6 +105,10 @@ void	 session_end(uint32_t, enum proc_role);
 void	 session_end_all(enum proc_role);
 void	 session_end_account(struct vault_account *);
 struct vault_session *session_get(uint32_t, enum proc_role);
+
+/* vault_notify.c */
+void	 notify_set_front(enum proc_role, struct imsgev *);
+void	 notify_account(struct vault_account *);
 
 /* vault_mailapi.c */
 void	 mailapi_request(struct imsgev *, enum proc_role, struct imsg *);

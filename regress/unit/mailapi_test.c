@@ -391,6 +391,7 @@ test_setup(void)
 	vault.grace = 3600;
 	vault.ready = 1;
 	account_init();
+	account_on_change(notify_account);
 
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp) == 0);
 	CHECK(imsgev_init(&admin_iev, sp[0], "ctld", noop_handler, NULL,
@@ -1277,8 +1278,8 @@ test_notify(void)
 	CHECK(call_notified(&q, sid, -1, imap, &nimap, smtp, &nsmtp) ==
 	    MSG_MBOX_OK);
 	CHECK(nimap == 0 && nsmtp == 0);
-	account_set_front(ROLE_IMAPD, &vault_iev);
-	account_set_front(ROLE_SMTPD, &smtpd_iev);
+	notify_set_front(ROLE_IMAPD, &vault_iev);
+	notify_set_front(ROLE_SMTPD, &smtpd_iev);
 
 	/* APPEND by one session: both imapd sessions, and smtpd's. */
 	req(&q, MBOX_OP_APPEND, "Notify");
@@ -1374,8 +1375,8 @@ test_notify(void)
 	CHECK(nsmtp == 1 && smtp[0] == sid_smtpd);
 
 	/* Channels unset: quiet again for the tests after this one. */
-	account_set_front(ROLE_IMAPD, NULL);
-	account_set_front(ROLE_SMTPD, NULL);
+	notify_set_front(ROLE_IMAPD, NULL);
+	notify_set_front(ROLE_SMTPD, NULL);
 	req(&q, MBOX_OP_DELETE, "BobNotify");
 	CHECK(call_notified(&q, sid_bob, -1, imap, &nimap, smtp, &nsmtp) ==
 	    MSG_MBOX_OK);
