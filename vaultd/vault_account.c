@@ -39,10 +39,13 @@
 #include "vault_spool.h"
 #include "vaultd.h"
 
-struct vault		 vault;
-
 static TAILQ_HEAD(, vault_account) accounts =
     TAILQ_HEAD_INITIALIZER(accounts);
+
+/* The spool directory (vaultd.c opens it) and the lock grace. */
+static int		 spoolfd = -1;
+static unsigned int	 grace;		/* seconds an idle account
+					 * stays unlocked */
 
 /* Called after a commit that changed the account's mailbox, if set. */
 static void		(*change_cb)(struct vault_account *);
@@ -54,6 +57,25 @@ void
 account_init(void)
 {
 	TAILQ_INIT(&accounts);
+}
+
+void
+account_set_grace(unsigned int seconds)
+{
+	grace = seconds;
+}
+
+/* The spool directory's fd, or -1; the caller keeps it open. */
+void
+account_set_spool(int fd)
+{
+	spoolfd = fd;
+}
+
+int
+account_spool(void)
+{
+	return (spoolfd);
 }
 
 void
@@ -197,8 +219,8 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 		    a->address);
 		goto fail;
 	}
-	if (spool_import(vault.spoolfd, a->id, da->box_pk,
-	    secrets->box_sk, vault.spoolkey, account_import_cb, a,
+	if (spool_import(spoolfd, a->id, da->box_pk,
+	    secrets->box_sk, serverkeys_spool(), account_import_cb, a,
 	    &imported) == -1)
 		log_warnx("%s: the spool was not fully imported; the rest "
 		    "stays for the next unlock", a->address);
@@ -242,7 +264,7 @@ account_release(struct vault_account *a)
 	if (a->nsessions > 0)
 		return;
 	timerclear(&tv);
-	tv.tv_sec = vault.grace;
+	tv.tv_sec = grace;
 	evtimer_add(&a->grace_ev, &tv);
 }
 
@@ -296,7 +318,7 @@ account_deliver(const char *address, const void *data, size_t len)
 		log_debug("%s: delivered as uid %u", a->address, uid);
 		return (DELIVER_OK);
 	}
-	if (spool_append(vault.spoolfd, da.id, da.box_pk, vault.spoolkey,
+	if (spool_append(spoolfd, da.id, da.box_pk, serverkeys_spool(),
 	    data, len, name) == -1)
 		return (DELIVER_TEMP);
 	log_debug("%s: sealed into the spool as %s", da.address, name);

@@ -144,7 +144,7 @@ auth_dummy(const char *secret, size_t len)
 	unsigned char	 id[ACCOUNT_ID_LEN];
 
 	memset(&dummy, 0, sizeof(dummy));
-	dummy.cost = vault.cost;
+	dummy.cost = *serverkeys_cost();
 	randombytes_buf(dummy.salt, sizeof(dummy.salt));
 	randombytes_buf(id, sizeof(id));
 	keys_secrets_free(keys_slot_unwrap(&dummy, secret, len, id, 0));
@@ -185,7 +185,7 @@ auth_unwrap(const char *user, const char *secret, size_t len, int flags,
 		credlen = strlen(norm);
 	} else if (keys_apppass_shaped(secret)) {
 		kind = SLOT_APP;
-		keys_hint(vault.serverkey, da->id, secret, len, hint);
+		keys_hint(serverkeys_server(), da->id, secret, len, hint);
 	}
 	for (i = 0; i < n && i < SLOTS_MAX && target == NULL; i++) {
 		if (slots[i].kind != kind)
@@ -286,7 +286,7 @@ auth_login(const char *user, const char *secret, size_t len,
 	/* An unlocked account may know this credential already. */
 	if (dir_account_get(u, &da) == DIR_OK &&
 	    (a = account_unlocked(da.id)) != NULL) {
-		keys_verifier(vault.verifierkey, da.id, secret, len, v);
+		keys_verifier(serverkeys_verifier(), da.id, secret, len, v);
 		if (verifier_known(a, v)) {
 			sodium_memzero(v, sizeof(v));
 			goto ok;
@@ -299,7 +299,7 @@ auth_login(const char *user, const char *secret, size_t len,
 		return (AUTH_FAIL_TEMP);
 	if (account_unlock(&da, s, &a) == -1)
 		return (AUTH_FAIL_TEMP);
-	keys_verifier(vault.verifierkey, da.id, secret, len, v);
+	keys_verifier(serverkeys_verifier(), da.id, secret, len, v);
 	verifier_remember(a, v);
 	sodium_memzero(v, sizeof(v));
  ok:
