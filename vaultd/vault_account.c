@@ -39,13 +39,16 @@
 #include "vault_spool.h"
 #include "vaultd.h"
 
-struct vault		 vault;
-
 static TAILQ_HEAD(, vault_account) accounts =
     TAILQ_HEAD_INITIALIZER(accounts);
 
-/* Where the notifications for each front's sessions go, if anywhere. */
-static struct imsgev	*fronts[ROLE_COUNT];
+/* The spool directory (vaultd.c opens it) and the lock grace. */
+static int		 spoolfd = -1;
+static unsigned int	 grace;		/* seconds an idle account
+					 * stays unlocked */
+
+/* Called after a commit that changed the account's mailbox, if set. */
+static void		(*change_cb)(struct vault_account *);
 
 static void	 account_grace_cb(int, short, void *);
 static int	 account_import_cb(void *, const char *, const void *, size_t);
@@ -54,6 +57,25 @@ void
 account_init(void)
 {
 	TAILQ_INIT(&accounts);
+}
+
+void
+account_set_grace(unsigned int seconds)
+{
+	grace = seconds;
+}
+
+/* The spool directory's fd, or -1; the caller keeps it open. */
+void
+account_set_spool(int fd)
+{
+	spoolfd = fd;
+}
+
+int
+account_spool(void)
+{
+	return (spoolfd);
 }
 
 void
@@ -78,9 +100,9 @@ account_unlocked(const unsigned char *id)
 
 /*
  * After a write call on the mailbox: record its commit counter (the
- * freshness check's anchor) and, if the write committed anything, tell
- * the sessions.  Every write comes through here: mailbox requests,
- * deliveries, the spool import at unlock.
+ * freshness check's anchor) and, if the write committed anything, say
+ * so to the change callback.  Every write comes through here: mailbox
+ * requests, deliveries, the spool import at unlock.
  */
 int
 account_committed(struct vault_account *a)
@@ -96,46 +118,21 @@ account_committed(struct vault_account *a)
 	/* A call that changed nothing committed nothing: no news. */
 	if (counter != a->counter) {
 		a->counter = counter;
-		account_notify(a);
+		if (change_cb != NULL)
+			change_cb(a);
 	}
 	return (rv);
 }
 
-/* The channel to the front of a role, for notifications; or NULL. */
-void
-account_set_front(enum proc_role role, struct imsgev *iev)
-{
-	if ((unsigned int)role < ROLE_COUNT)
-		fronts[role] = iev;
-}
-
 /*
- * Tell every session on the account, the one that made the change too,
- * that it should look again: one IMSG_MBOX_NOTIFY each, to the front
- * that holds it.  Sessions of a front that has no channel set here
- * (smtpd's, which only submit) get none.
+ * Who hears of committed changes (vaultd.c sets it at start-up; the
+ * notification goes through vault_notify.c).  The storage layer says
+ * only what changed, never how the fronts are told.
  */
 void
-account_notify(struct vault_account *a)
+account_on_change(void (*cb)(struct vault_account *))
 {
-	struct vault_session	*s;
-	struct msg_session	 m;
-	struct imsgev		*iev;
-	unsigned int		 n = 0;
-
-	TAILQ_FOREACH(s, &a->sessions, entry) {
-		if ((unsigned int)s->owner >= ROLE_COUNT ||
-		    (iev = fronts[s->owner]) == NULL)
-			continue;
-		memset(&m, 0, sizeof(m));
-		m.session = s->id;
-		if (imsgev_compose(iev, IMSG_MBOX_NOTIFY, 0, -1, &m,
-		    sizeof(m)) == 0)
-			n++;
-	}
-	if (n > 0)
-		log_debug("%s: changed; %u session%s notified", a->address,
-		    n, n == 1 ? "" : "s");
+	change_cb = cb;
 }
 
 /*
@@ -222,8 +219,8 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 		    a->address);
 		goto fail;
 	}
-	if (spool_import(vault.spoolfd, a->id, da->box_pk,
-	    secrets->box_sk, vault.spoolkey, account_import_cb, a,
+	if (spool_import(spoolfd, a->id, da->box_pk,
+	    secrets->box_sk, serverkeys_spool(), account_import_cb, a,
 	    &imported) == -1)
 		log_warnx("%s: the spool was not fully imported; the rest "
 		    "stays for the next unlock", a->address);
@@ -267,7 +264,7 @@ account_release(struct vault_account *a)
 	if (a->nsessions > 0)
 		return;
 	timerclear(&tv);
-	tv.tv_sec = vault.grace;
+	tv.tv_sec = grace;
 	evtimer_add(&a->grace_ev, &tv);
 }
 
@@ -321,7 +318,7 @@ account_deliver(const char *address, const void *data, size_t len)
 		log_debug("%s: delivered as uid %u", a->address, uid);
 		return (DELIVER_OK);
 	}
-	if (spool_append(vault.spoolfd, da.id, da.box_pk, vault.spoolkey,
+	if (spool_append(spoolfd, da.id, da.box_pk, serverkeys_spool(),
 	    data, len, name) == -1)
 		return (DELIVER_TEMP);
 	log_debug("%s: sealed into the spool as %s", da.address, name);

@@ -140,7 +140,7 @@ slot_make(const unsigned char *id, uint64_t slot_id,
 	slot->kind = kind;
 	strlcpy(slot->label, label, sizeof(slot->label));
 	return (keys_slot_wrap(s, cred, strlen(cred), id, slot_id,
-	    &vault.cost, &slot->ks));
+	    serverkeys_cost(), &slot->ks));
 }
 
 static void
@@ -241,7 +241,7 @@ user_del(struct reply *r, struct msg_admin *m)
 		if (unlink(side) == -1 && errno != ENOENT)
 			log_warn("unlink %s", side);
 	}
-	spool_destroy(vault.spoolfd, id);
+	spool_destroy(account_spool(), id);
 	log_audit("account-del", "account=%s uid=%u", da.address, m->uid);
 	reply_line(r, "%s deleted; its keys are destroyed.", da.address);
 	reply_ok(r);
@@ -324,7 +324,7 @@ apppass_add(struct reply *r, struct msg_admin *m)
 		    da.address, dir_strerror(rc));
 		goto done;
 	}
-	keys_hint(vault.serverkey, da.id, pass, strlen(pass), slot.hint);
+	keys_hint(serverkeys_server(), da.id, pass, strlen(pass), slot.hint);
 	if ((rc = dir_slot_add(da.id, &slot)) != DIR_OK) {
 		reply_fail(r, "%s: cannot add the app password: %s",
 		    da.address, dir_strerror(rc));
@@ -415,7 +415,7 @@ admin_request(struct imsgev *iev, uint32_t peerid, struct msg_admin *m)
 		reply_fail(&r, "malformed request");
 		goto done;
 	}
-	if (!vault.ready) {
+	if (!serverkeys_ready()) {
 		reply_fail(&r, "the vault is not open (see the log)");
 		goto done;
 	}

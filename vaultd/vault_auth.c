@@ -15,7 +15,7 @@
  */
 
 /*
- * Logins and sessions.
+ * Logins.
  *
  * A login names an account and gives one of its credentials: the
  * password, an app password or the recovery key.  If the account is
@@ -54,8 +54,6 @@ RB_GENERATE_STATIC(limit_tree, limit, entry, limit_cmp);
 
 static struct limit_tree	 limits = RB_INITIALIZER(&limits);
 static unsigned int		 nlimits;
-static struct vault_session	*sessions[VAULT_SESSIONS_MAX];
-static uint32_t			 session_next = 1;
 
 static int
 limit_cmp(struct limit *a, struct limit *b)
@@ -146,7 +144,7 @@ auth_dummy(const char *secret, size_t len)
 	unsigned char	 id[ACCOUNT_ID_LEN];
 
 	memset(&dummy, 0, sizeof(dummy));
-	dummy.cost = vault.cost;
+	dummy.cost = *serverkeys_cost();
 	randombytes_buf(dummy.salt, sizeof(dummy.salt));
 	randombytes_buf(id, sizeof(id));
 	keys_secrets_free(keys_slot_unwrap(&dummy, secret, len, id, 0));
@@ -187,7 +185,7 @@ auth_unwrap(const char *user, const char *secret, size_t len, int flags,
 		credlen = strlen(norm);
 	} else if (keys_apppass_shaped(secret)) {
 		kind = SLOT_APP;
-		keys_hint(vault.serverkey, da->id, secret, len, hint);
+		keys_hint(serverkeys_server(), da->id, secret, len, hint);
 	}
 	for (i = 0; i < n && i < SLOTS_MAX && target == NULL; i++) {
 		if (slots[i].kind != kind)
@@ -288,7 +286,7 @@ auth_login(const char *user, const char *secret, size_t len,
 	/* An unlocked account may know this credential already. */
 	if (dir_account_get(u, &da) == DIR_OK &&
 	    (a = account_unlocked(da.id)) != NULL) {
-		keys_verifier(vault.verifierkey, da.id, secret, len, v);
+		keys_verifier(serverkeys_verifier(), da.id, secret, len, v);
 		if (verifier_known(a, v)) {
 			sodium_memzero(v, sizeof(v));
 			goto ok;
@@ -301,7 +299,7 @@ auth_login(const char *user, const char *secret, size_t len,
 		return (AUTH_FAIL_TEMP);
 	if (account_unlock(&da, s, &a) == -1)
 		return (AUTH_FAIL_TEMP);
-	keys_verifier(vault.verifierkey, da.id, secret, len, v);
+	keys_verifier(serverkeys_verifier(), da.id, secret, len, v);
 	verifier_remember(a, v);
 	sodium_memzero(v, sizeof(v));
  ok:
@@ -318,75 +316,4 @@ auth_login(const char *user, const char *secret, size_t len,
 		log_audit("auth-lockout", "client=%s seconds=%d", client,
 		    AUTH_LOCKOUT);
 	return (AUTH_FAIL_BAD);
-}
-
-/* Sessions: small integers, owned by the front that logged in. */
-uint32_t
-session_new(enum proc_role owner, struct vault_account *a)
-{
-	struct vault_session	*s;
-	uint32_t		 i, id;
-
-	for (i = 0; i < VAULT_SESSIONS_MAX; i++) {
-		id = session_next++;
-		if (session_next >= VAULT_SESSIONS_MAX)
-			session_next = 1;
-		if (id != 0 && sessions[id] == NULL)
-			break;
-	}
-	if (i == VAULT_SESSIONS_MAX)
-		return (0);
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return (0);
-	s->id = id;
-	s->owner = owner;
-	s->account = a;
-	sessions[id] = s;
-	TAILQ_INSERT_TAIL(&a->sessions, s, entry);
-	account_hold(a);
-	return (id);
-}
-
-struct vault_session *
-session_get(uint32_t id, enum proc_role owner)
-{
-	if (id == 0 || id >= VAULT_SESSIONS_MAX || sessions[id] == NULL ||
-	    sessions[id]->owner != owner)
-		return (NULL);
-	return (sessions[id]);
-}
-
-void
-session_end(uint32_t id, enum proc_role owner)
-{
-	struct vault_session	*s;
-
-	if ((s = session_get(id, owner)) == NULL)
-		return;
-	sessions[id] = NULL;
-	TAILQ_REMOVE(&s->account->sessions, s, entry);
-	account_release(s->account);
-	free(s);
-}
-
-/* An account is being deleted: end every session on it. */
-void
-session_end_account(struct vault_account *a)
-{
-	uint32_t	 i;
-
-	for (i = 1; i < VAULT_SESSIONS_MAX; i++)
-		if (sessions[i] != NULL && sessions[i]->account == a)
-			session_end(i, sessions[i]->owner);
-}
-
-/* A front went away: its sessions with it. */
-void
-session_end_all(enum proc_role owner)
-{
-	uint32_t	 i;
-
-	for (i = 1; i < VAULT_SESSIONS_MAX; i++)
-		if (sessions[i] != NULL && sessions[i]->owner == owner)
-			session_end(i, owner);
 }

@@ -80,19 +80,13 @@ vaultd_authfail(const char *path, long long pgno, const char *kind)
 static int
 vaultd_open(void)
 {
-	int	 dirfd;
+	int	 dirfd, spoolfd;
 
 	/* A retry (at reload) after a failed start begins afresh. */
-	if (vault.serverkey != NULL)
-		sodium_free(vault.serverkey);
-	if (vault.spoolkey != NULL)
-		sodium_free(vault.spoolkey);
-	if (vault.verifierkey != NULL)
-		sodium_free(vault.verifierkey);
-	vault.serverkey = vault.spoolkey = vault.verifierkey = NULL;
-	if (vault.spoolfd != -1)
-		close(vault.spoolfd);
-	vault.spoolfd = -1;
+	serverkeys_free();
+	if ((spoolfd = account_spool()) != -1)
+		close(spoolfd);
+	account_set_spool(-1);
 	if (vfs_register() != 0) {
 		log_warnx("cannot register the encrypting VFS");
 		return (-1);
@@ -102,33 +96,27 @@ vaultd_open(void)
 		log_warn("data directory");
 		return (-1);
 	}
-	if (keys_load_server(dirfd, &vault.serverkey) == -1) {
+	if (serverkeys_load(dirfd) == -1) {
 		close(dirfd);
 		return (-1);
 	}
-	if ((vault.spoolkey = sodium_malloc(KEY_LEN)) == NULL ||
-	    (vault.verifierkey = sodium_malloc(KEY_LEN)) == NULL) {
-		close(dirfd);
-		return (-1);
-	}
-	keys_subkey(vault.serverkey, SUBKEY_SPOOL, vault.spoolkey, KEY_LEN);
-	randombytes_buf(vault.verifierkey, KEY_LEN);
 	if ((mkdirat(dirfd, VAULT_MAILBOXES, 0700) == -1 && errno != EEXIST) ||
 	    (mkdirat(dirfd, VAULT_SPOOL, 0700) == -1 && errno != EEXIST)) {
 		log_warn("cannot make the mailbox and spool directories");
 		close(dirfd);
 		return (-1);
 	}
-	if ((vault.spoolfd = openat(dirfd, VAULT_SPOOL, O_RDONLY |
+	if ((spoolfd = openat(dirfd, VAULT_SPOOL, O_RDONLY |
 	    O_DIRECTORY | O_CLOEXEC)) == -1) {
 		log_warn("%s", VAULT_SPOOL);
 		close(dirfd);
 		return (-1);
 	}
+	account_set_spool(spoolfd);
 	close(dirfd);
-	if (dir_open(VAULT_DIRECTORY, vault.serverkey) != DIR_OK)
+	if (dir_open(VAULT_DIRECTORY, serverkeys_server()) != DIR_OK)
 		return (-1);
-	vault.ready = 1;
+	serverkeys_set_ready(1);
 	log_info("vault open");
 	return (0);
 }
@@ -149,9 +137,9 @@ vaultd_conf(struct child_conf *cc, struct child_conf *old)
 		log_warnx("invalid Argon2id cost; using the default");
 		keys_cost_default(&cost);
 	}
-	vault.cost = cost;
-	vault.grace = cc->conf.lock_grace;
-	if (!vault.ready && vaultd_open() == -1) {
+	serverkeys_set_cost(&cost);
+	account_set_grace(cc->conf.lock_grace);
+	if (!serverkeys_ready() && vaultd_open() == -1) {
 		log_warnx("the vault is not open: logins and delivery will "
 		    "fail until this is fixed");
 		return;
@@ -205,14 +193,14 @@ vaultd_peer(enum proc_role role, int fd)
 	 * only submit mail and would not know the message.
 	 */
 	if (role == ROLE_IMAPD)
-		account_set_front(role, &slot->iev);
+		notify_set_front(role, &slot->iev);
 }
 
 /* A front's channel is gone or refused: its sessions go with it. */
 static void
 vaultd_drop(struct vault_peer *p)
 {
-	account_set_front(p->role, NULL);
+	notify_set_front(p->role, NULL);
 	session_end_all(p->role);
 	imsgev_clear(&p->iev);
 }
@@ -233,7 +221,7 @@ vault_auth(struct vault_peer *p, uint32_t reqid, struct imsg *imsg)
 		fail.reason = AUTH_FAIL_BAD;
 		goto fail;
 	}
-	if (!vault.ready) {
+	if (!serverkeys_ready()) {
 		fail.reason = AUTH_FAIL_TEMP;
 		goto fail;
 	}
@@ -267,7 +255,7 @@ vault_rcpt(struct vault_peer *p, uint32_t reqid, struct imsg *imsg)
 	memset(&r, 0, sizeof(r));
 	if (imsg_get_data(imsg, &m, sizeof(m)) == -1 || !MSG_STR(m.address))
 		r.result = RCPT_UNKNOWN;
-	else if (!vault.ready)
+	else if (!serverkeys_ready())
 		r.result = RCPT_TEMP;
 	else {
 		switch (dir_resolve(m.address, r.account, sizeof(r.account))) {
@@ -300,7 +288,7 @@ vault_deliver(struct vault_peer *p, uint32_t reqid, struct imsg *imsg)
 	fd = imsg_get_fd(imsg);
 	if (imsg_get_data(imsg, &m, sizeof(m)) == -1 || !MSG_STR(m.account))
 		r.result = DELIVER_BAD;
-	else if (!vault.ready)
+	else if (!serverkeys_ready())
 		r.result = DELIVER_TEMP;
 	else if (bundle_map(fd, &data, &len) == -1)
 		r.result = errno == EBADMSG ? DELIVER_BAD : DELIVER_TEMP;
@@ -395,7 +383,8 @@ main(int argc, char *argv[])
 	proc_child_opts(argc, argv, ROLE_VAULTD, &opts);
 	event_init();
 	account_init();
-	vault.spoolfd = -1;
+	/* Committed changes reach the sessions through vault_notify.c. */
+	account_on_change(notify_account);
 	child_init(ROLE_VAULTD, &vaultd_ops);
 	log_debug("started");
 	event_dispatch();

@@ -65,19 +65,6 @@ struct vault_session {
 	struct vault_account	*account;
 };
 
-struct vault {
-	unsigned char		*serverkey;	/* sodium_malloc'd */
-	unsigned char		*spoolkey;	/* the spool's server secret */
-	unsigned char		*verifierkey;	/* random, this process only */
-	int			 spoolfd;
-	struct kdf_cost		 cost;
-	unsigned int		 grace;		/* seconds an idle account
-						 * stays unlocked */
-	int			 ready;		/* keys and directory open */
-};
-
-extern struct vault	 vault;
-
 /* vault_account.c */
 void	 account_init(void);
 struct vault_account *account_unlocked(const unsigned char *);
@@ -89,8 +76,21 @@ void	 account_lock(struct vault_account *);
 int	 account_deliver(const char *, const void *, size_t);
 void	 account_mailbox_path(const unsigned char *, char *, size_t);
 int	 account_committed(struct vault_account *);
-void	 account_set_front(enum proc_role, struct imsgev *);
-void	 account_notify(struct vault_account *);
+void	 account_on_change(void (*)(struct vault_account *));
+void	 account_set_grace(unsigned int);
+void	 account_set_spool(int);
+int	 account_spool(void);
+
+/* vault_serverkeys.c */
+int	 serverkeys_load(int);
+void	 serverkeys_free(void);
+const unsigned char *serverkeys_server(void);
+const unsigned char *serverkeys_spool(void);
+const unsigned char *serverkeys_verifier(void);
+void	 serverkeys_set_cost(const struct kdf_cost *);
+const struct kdf_cost *serverkeys_cost(void);
+void	 serverkeys_set_ready(int);
+int	 serverkeys_ready(void);
 
 /* vault_auth.c */
 int	 auth_login(const char *, const char *, size_t, const char *,
@@ -99,11 +99,17 @@ int	 auth_login(const char *, const char *, size_t, const char *,
 int	 auth_unwrap(const char *, const char *, size_t, int,
 	    struct dir_account *, struct account_secrets **);
 void	 auth_forget(const unsigned char *);
+
+/* vault_session.c */
 uint32_t session_new(enum proc_role, struct vault_account *);
 void	 session_end(uint32_t, enum proc_role);
 void	 session_end_all(enum proc_role);
 void	 session_end_account(struct vault_account *);
 struct vault_session *session_get(uint32_t, enum proc_role);
+
+/* vault_notify.c */
+void	 notify_set_front(enum proc_role, struct imsgev *);
+void	 notify_account(struct vault_account *);
 
 /* vault_mailapi.c */
 void	 mailapi_request(struct imsgev *, enum proc_role, struct imsg *);

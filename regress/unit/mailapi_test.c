@@ -368,29 +368,29 @@ open_fds(void)
 static void
 test_setup(void)
 {
+	struct kdf_cost		 cost;
 	struct vault_account	*a;
-	int			 sp[2], dirfd;
+	int			 sp[2], dirfd, spoolfd;
 
 	CHECK(mkdtemp(tmpdir) != NULL);
 	CHECK(chdir(tmpdir) == 0);
 	CHECK(vfs_register() == 0);
 	CHECK((dirfd = open(".", O_RDONLY | O_DIRECTORY)) != -1);
-	CHECK(keys_load_server(dirfd, &vault.serverkey) == 0);
+	CHECK(serverkeys_load(dirfd) == 0);
 	close(dirfd);
-	CHECK((vault.spoolkey = sodium_malloc(KEY_LEN)) != NULL);
-	CHECK((vault.verifierkey = sodium_malloc(KEY_LEN)) != NULL);
-	keys_subkey(vault.serverkey, SUBKEY_SPOOL, vault.spoolkey, KEY_LEN);
-	randombytes_buf(vault.verifierkey, KEY_LEN);
 	CHECK(mkdir(VAULT_MAILBOXES, 0700) == 0);
 	CHECK(mkdir(VAULT_SPOOL, 0700) == 0);
-	CHECK((vault.spoolfd = open(VAULT_SPOOL, O_RDONLY | O_DIRECTORY)) !=
-	    -1);
-	CHECK(dir_open(VAULT_DIRECTORY, vault.serverkey) == DIR_OK);
-	vault.cost.opslimit = 1;
-	vault.cost.memlimit = 8 * 1024 * 1024;
-	vault.grace = 3600;
-	vault.ready = 1;
+	CHECK((spoolfd = open(VAULT_SPOOL, O_RDONLY | O_DIRECTORY)) != -1);
+	account_set_spool(spoolfd);
+	CHECK(dir_open(VAULT_DIRECTORY, serverkeys_server()) == DIR_OK);
+	memset(&cost, 0, sizeof(cost));
+	cost.opslimit = 1;
+	cost.memlimit = 8 * 1024 * 1024;
+	serverkeys_set_cost(&cost);
+	account_set_grace(3600);
+	serverkeys_set_ready(1);
 	account_init();
+	account_on_change(notify_account);
 
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp) == 0);
 	CHECK(imsgev_init(&admin_iev, sp[0], "ctld", noop_handler, NULL,
@@ -1277,8 +1277,8 @@ test_notify(void)
 	CHECK(call_notified(&q, sid, -1, imap, &nimap, smtp, &nsmtp) ==
 	    MSG_MBOX_OK);
 	CHECK(nimap == 0 && nsmtp == 0);
-	account_set_front(ROLE_IMAPD, &vault_iev);
-	account_set_front(ROLE_SMTPD, &smtpd_iev);
+	notify_set_front(ROLE_IMAPD, &vault_iev);
+	notify_set_front(ROLE_SMTPD, &smtpd_iev);
 
 	/* APPEND by one session: both imapd sessions, and smtpd's. */
 	req(&q, MBOX_OP_APPEND, "Notify");
@@ -1374,8 +1374,8 @@ test_notify(void)
 	CHECK(nsmtp == 1 && smtp[0] == sid_smtpd);
 
 	/* Channels unset: quiet again for the tests after this one. */
-	account_set_front(ROLE_IMAPD, NULL);
-	account_set_front(ROLE_SMTPD, NULL);
+	notify_set_front(ROLE_IMAPD, NULL);
+	notify_set_front(ROLE_SMTPD, NULL);
 	req(&q, MBOX_OP_DELETE, "BobNotify");
 	CHECK(call_notified(&q, sid_bob, -1, imap, &nimap, smtp, &nsmtp) ==
 	    MSG_MBOX_OK);
@@ -2215,10 +2215,8 @@ main(void)
 	RUN(test_stream_hostile);
 	RUN(test_cleanup);
 	dir_close();
-	close(vault.spoolfd);
-	sodium_free(vault.serverkey);
-	sodium_free(vault.spoolkey);
-	sodium_free(vault.verifierkey);
+	close(account_spool());
+	serverkeys_free();
 	if (chdir("/") == 0)
 		nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 	TEST_EXIT();

@@ -15,7 +15,7 @@
  */
 
 /*
- * The mailbox store (vault_mbox.c) on real encrypted databases in a
+ * The mailbox store (vault_mbox_*.c) on real encrypted databases in a
  * mkdtemp directory: folders and names, append/fetch with uid and
  * sequence sets, counts, streamed bodies (one and many at once), STORE
  * with CONDSTORE, keywords, COPY/MOVE, EXPUNGE and VANISHED, SEARCH

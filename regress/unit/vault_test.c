@@ -179,7 +179,7 @@ spooled(const char *address)
 	unsigned int		 n;
 
 	CHECK(dir_account_get(address, &da) == DIR_OK);
-	CHECK(spool_count(vault.spoolfd, da.id, &n) == 0);
+	CHECK(spool_count(account_spool(), da.id, &n) == 0);
 	return (n);
 }
 
@@ -200,27 +200,26 @@ lock_all(const char *address)
 static void
 test_setup(void)
 {
-	int	 sp[2], dirfd;
+	struct kdf_cost	 cost;
+	int		 sp[2], dirfd, spoolfd;
 
 	CHECK(mkdtemp(tmpdir) != NULL);
 	CHECK(chdir(tmpdir) == 0);
 	CHECK(vfs_register() == 0);
 	CHECK((dirfd = open(".", O_RDONLY | O_DIRECTORY)) != -1);
-	CHECK(keys_load_server(dirfd, &vault.serverkey) == 0);
-	CHECK((vault.spoolkey = sodium_malloc(KEY_LEN)) != NULL);
-	CHECK((vault.verifierkey = sodium_malloc(KEY_LEN)) != NULL);
-	keys_subkey(vault.serverkey, SUBKEY_SPOOL, vault.spoolkey, KEY_LEN);
-	randombytes_buf(vault.verifierkey, KEY_LEN);
+	CHECK(serverkeys_load(dirfd) == 0);
 	CHECK(mkdir(VAULT_MAILBOXES, 0700) == 0);
 	CHECK(mkdir(VAULT_SPOOL, 0700) == 0);
-	CHECK((vault.spoolfd = open(VAULT_SPOOL, O_RDONLY | O_DIRECTORY)) !=
-	    -1);
+	CHECK((spoolfd = open(VAULT_SPOOL, O_RDONLY | O_DIRECTORY)) != -1);
+	account_set_spool(spoolfd);
 	close(dirfd);
-	CHECK(dir_open(VAULT_DIRECTORY, vault.serverkey) == DIR_OK);
-	vault.cost.opslimit = 1;
-	vault.cost.memlimit = 8 * 1024 * 1024;
-	vault.grace = 0;
-	vault.ready = 1;
+	CHECK(dir_open(VAULT_DIRECTORY, serverkeys_server()) == DIR_OK);
+	memset(&cost, 0, sizeof(cost));
+	cost.opslimit = 1;
+	cost.memlimit = 8 * 1024 * 1024;
+	serverkeys_set_cost(&cost);
+	account_set_grace(0);
+	serverkeys_set_ready(1);
 	account_init();
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp) == 0);
 	CHECK(imsgev_init(&admin_iev, sp[0], "ctld", admin_handler, NULL,

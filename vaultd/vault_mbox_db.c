@@ -1,0 +1,491 @@
+/*
+ * Copyright (c) 2026 The Tresor developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * One account's mailbox in an encrypted SQLite database (vault_vfs.c).
+ *
+ * Schema (version 1)
+ *
+ *	meta(key TEXT PRIMARY KEY, value INTEGER)
+ *		"version"	schema version (1)
+ *		"counter"	commit counter: +1 in every committed write
+ *				transaction, in that same transaction
+ *		"uidvalidity"	the last UIDVALIDITY handed out; the next
+ *				is max(last + 1, now), so a value is never
+ *				reused in this database, not even for a
+ *				re-created name
+ *
+ *	folders(id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE,
+ *	    special, subscribed, uidvalidity, uidnext, highestmodseq)
+ *		AUTOINCREMENT so a deleted folder's id is never reused.
+ *		Every folder's parents exist (create makes them, delete
+ *		refuses a folder with children), so children are found by
+ *		the name range ["name/", "name0") on the UNIQUE index.
+ *
+ *	blobs(id INTEGER PRIMARY KEY, raw BLOB)
+ *		The raw message, alone in its row so that nothing but
+ *		mbox_body_write() ever reads it.  Written and read in
+ *		chunks with sqlite3_blob_*.
+ *
+ *	content(id INTEGER PRIMARY KEY, envelope, bodystructure,
+ *	    messageid, subject, from_, to_, cc, bcc, headers, body)
+ *		What the front computed, same id as the blob.  The small
+ *		columns come first: reading the envelope then never walks
+ *		the overflow chain of the (up to 32 MB) body text.
+ *
+ *	fts USING fts5(subject, from_, to_, cc, bcc, headers, body,
+ *	    content='content', content_rowid='id', tokenize='trigram')
+ *		External content: the text is stored once, in content;
+ *		triggers on content keep the index in step.
+ *
+ *	messages(folder_id, uid, modseq, flags, keywords, internaldate,
+ *	    sentdate, size, content_id, PRIMARY KEY(folder_id, uid))
+ *	    WITHOUT ROWID
+ *		Small rows clustered by (folder, uid): counts, FETCH FLAGS
+ *		and SEARCH on flags touch only this table.  A COPY shares
+ *		content and blob (messages are immutable); a trigger
+ *		deletes them with their last message.  keywords is the
+ *		normalised space-separated list.  An index on (folder_id,
+ *		modseq) finds what changed since a modseq (CHANGEDSINCE).
+ *
+ *	expunged(folder_id, uid, modseq, PRIMARY KEY(folder_id, uid))
+ *		For QRESYNC VANISHED: what was expunged, at which modseq.
+ *
+ *	imported(name TEXT PRIMARY KEY)
+ *		Spool entries already imported (idempotent import).
+ *
+ * Limits.  A message larger than SQLite's length limit (1e9 bytes in
+ * Debian's build, a little less than BUNDLE_RAW_MAX) is MBOX_ELIMIT.
+ * Uids stop at UINT32_MAX - 1 (UINT32_MAX is "*"), then MBOX_ELIMIT.
+ *
+ * Transactions.  Every write is one BEGIN IMMEDIATE ... COMMIT (synced:
+ * synchronous=FULL).  A write call that turns out to change nothing
+ * rolls back, so the counter moves exactly when something was
+ * committed.  Callbacks of write calls run after the commit, so that
+ * nothing is reported that was not made durable; callbacks of read
+ * calls run inside a read transaction while a statement is open, and
+ * must not call back into the same struct mbox.
+ */
+
+#include <sys/types.h>
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdarg.h>
+
+#include <sqlite3.h>
+
+#include "log.h"
+#include "vault_mbox_db.h"
+#include "vault_vfs.h"
+
+#define SCHEMA_VERSION	1
+
+static int	 db_bindv(sqlite3_stmt *, const char *, va_list);
+static int	 schema_create(struct mbox *);
+static int	 schema_load(struct mbox *);
+
+static const char *schema_sql[] = {
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
+	" WITHOUT ROWID",
+	"CREATE TABLE folders ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" name TEXT NOT NULL UNIQUE,"
+	" special INTEGER NOT NULL,"
+	" subscribed INTEGER NOT NULL,"
+	" uidvalidity INTEGER NOT NULL,"
+	" uidnext INTEGER NOT NULL,"
+	" highestmodseq INTEGER NOT NULL)",
+	"CREATE TABLE blobs (id INTEGER PRIMARY KEY, raw BLOB NOT NULL)",
+	"CREATE TABLE content ("
+	" id INTEGER PRIMARY KEY,"
+	" envelope TEXT NOT NULL,"
+	" bodystructure TEXT NOT NULL,"
+	" messageid TEXT NOT NULL,"
+	" subject TEXT NOT NULL,"
+	" from_ TEXT NOT NULL,"
+	" to_ TEXT NOT NULL,"
+	" cc TEXT NOT NULL,"
+	" bcc TEXT NOT NULL,"
+	" headers TEXT NOT NULL,"
+	" body TEXT NOT NULL)",
+	"CREATE VIRTUAL TABLE fts USING fts5(subject, from_, to_, cc, bcc,"
+	" headers, body, content='content', content_rowid='id',"
+	" tokenize='trigram')",
+	"CREATE TRIGGER content_ai AFTER INSERT ON content BEGIN"
+	" INSERT INTO fts (rowid, subject, from_, to_, cc, bcc, headers,"
+	" body) VALUES (new.id, new.subject, new.from_, new.to_, new.cc,"
+	" new.bcc, new.headers, new.body); END",
+	"CREATE TRIGGER content_ad AFTER DELETE ON content BEGIN"
+	" INSERT INTO fts (fts, rowid, subject, from_, to_, cc, bcc,"
+	" headers, body) VALUES ('delete', old.id, old.subject, old.from_,"
+	" old.to_, old.cc, old.bcc, old.headers, old.body); END",
+	"CREATE TABLE messages ("
+	" folder_id INTEGER NOT NULL,"
+	" uid INTEGER NOT NULL,"
+	" modseq INTEGER NOT NULL,"
+	" flags INTEGER NOT NULL,"
+	" keywords TEXT NOT NULL,"
+	" internaldate INTEGER NOT NULL,"
+	" sentdate INTEGER NOT NULL,"
+	" size INTEGER NOT NULL,"
+	" content_id INTEGER NOT NULL,"
+	" PRIMARY KEY (folder_id, uid)) WITHOUT ROWID",
+	"CREATE INDEX messages_content ON messages (content_id)",
+	"CREATE INDEX messages_modseq ON messages (folder_id, modseq)",
+	"CREATE TRIGGER messages_ad AFTER DELETE ON messages"
+	" WHEN NOT EXISTS (SELECT 1 FROM messages"
+	" WHERE content_id = old.content_id) BEGIN"
+	" DELETE FROM content WHERE id = old.content_id;"
+	" DELETE FROM blobs WHERE id = old.content_id; END",
+	"CREATE TABLE expunged ("
+	" folder_id INTEGER NOT NULL,"
+	" uid INTEGER NOT NULL,"
+	" modseq INTEGER NOT NULL,"
+	" PRIMARY KEY (folder_id, uid)) WITHOUT ROWID",
+	"CREATE TABLE imported (name TEXT PRIMARY KEY) WITHOUT ROWID",
+};
+
+static const struct {
+	const char	*name;
+	uint32_t	 special;
+} default_folders[] = {
+	{ "INBOX",	SPECIAL_INBOX },
+	{ "Drafts",	SPECIAL_DRAFTS },
+	{ "Sent",	SPECIAL_SENT },
+	{ "Junk",	SPECIAL_JUNK },
+	{ "Trash",	SPECIAL_TRASH },
+	{ "Archive",	SPECIAL_ARCHIVE },
+};
+
+/*
+ * SQLite errors.  The message names tables and constraints, never
+ * values; the search path, whose FTS errors could quote the query,
+ * logs only the generic text (see mbox_search()).
+ */
+int
+mbox_db_fail(struct mbox *m, const char *op, int rc)
+{
+	log_warnx("mbox: %s: %s (%d)", op, sqlite3_errmsg(m->db), rc);
+	if ((rc & 0xff) == SQLITE_TOOBIG)
+		return (MBOX_ELIMIT);
+	return (MBOX_EIO);
+}
+
+/*
+ * Bind parameters 1.. as described by fmt: 'i' an int64_t, 't' a
+ * NUL-terminated string that outlives the statement's use.
+ */
+static int
+db_bindv(sqlite3_stmt *st, const char *fmt, va_list ap)
+{
+	const char	*s;
+	int		 i, rc;
+
+	for (i = 0; fmt[i] != '\0'; i++) {
+		switch (fmt[i]) {
+		case 'i':
+			rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+			break;
+		case 't':
+			s = va_arg(ap, const char *);
+			rc = sqlite3_bind_text(st, i + 1, s, -1, SQLITE_STATIC);
+			break;
+		default:
+			return (SQLITE_MISUSE);
+		}
+		if (rc != SQLITE_OK)
+			return (rc);
+	}
+	return (SQLITE_OK);
+}
+
+int
+mbox_db_prepare(struct mbox *m, const char *op, const char *sql,
+    sqlite3_stmt **st)
+{
+	int	 rc;
+
+	*st = NULL;
+	if ((rc = sqlite3_prepare_v2(m->db, sql, -1, st, NULL)) != SQLITE_OK)
+		return (mbox_db_fail(m, op, rc));
+	return (MBOX_OK);
+}
+
+/* Run a statement that returns no rows. */
+int
+mbox_db_exec(struct mbox *m, const char *op, const char *sql, const char *fmt,
+    ...)
+{
+	sqlite3_stmt	*st;
+	va_list		 ap;
+	int		 rc, ret;
+
+	if ((ret = mbox_db_prepare(m, op, sql, &st)) != MBOX_OK)
+		return (ret);
+	va_start(ap, fmt);
+	rc = db_bindv(st, fmt, ap);
+	va_end(ap);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_DONE)
+		rc = SQLITE_OK;
+	else if (rc == SQLITE_ROW)
+		rc = SQLITE_MISUSE;
+	ret = rc == SQLITE_OK ? MBOX_OK : mbox_db_fail(m, op, rc);
+	sqlite3_finalize(st);
+	return (ret);
+}
+
+/*
+ * Run a query and return the first column of its first row as an
+ * integer; MBOX_ENOTFOUND if it returns no row.
+ */
+int
+mbox_db_int(struct mbox *m, const char *op, int64_t *out, const char *sql,
+    const char *fmt, ...)
+{
+	sqlite3_stmt	*st;
+	va_list		 ap;
+	int		 rc, ret;
+
+	if ((ret = mbox_db_prepare(m, op, sql, &st)) != MBOX_OK)
+		return (ret);
+	va_start(ap, fmt);
+	rc = db_bindv(st, fmt, ap);
+	va_end(ap);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+		ret = MBOX_OK;
+	} else if (rc == SQLITE_DONE)
+		ret = MBOX_ENOTFOUND;
+	else
+		ret = mbox_db_fail(m, op, rc);
+	sqlite3_finalize(st);
+	return (ret);
+}
+
+int
+mbox_tx_begin(struct mbox *m, int write)
+{
+	return (mbox_db_exec(m, "begin", write ? "BEGIN IMMEDIATE" : "BEGIN",
+	    ""));
+}
+
+/* Bump the counter and commit; on failure everything is rolled back. */
+int
+mbox_tx_commit(struct mbox *m)
+{
+	int64_t	 counter;
+	int	 ret;
+
+	if ((ret = mbox_db_int(m, "commit", &counter, "UPDATE meta SET value ="
+	    " value + 1 WHERE key = 'counter' RETURNING value", "")) !=
+	    MBOX_OK) {
+		if (ret == MBOX_ENOTFOUND) {
+			log_warnx("mbox: commit: no counter");
+			ret = MBOX_EIO;
+		}
+		mbox_tx_rollback(m);
+		return (ret);
+	}
+	if ((ret = mbox_db_exec(m, "commit", "COMMIT", "")) != MBOX_OK) {
+		mbox_tx_rollback(m);
+		return (ret);
+	}
+	m->counter = (uint64_t)counter;
+	return (MBOX_OK);
+}
+
+/* End a transaction that wrote nothing. */
+int
+mbox_tx_end(struct mbox *m)
+{
+	int	 ret;
+
+	if ((ret = mbox_db_exec(m, "end", "COMMIT", "")) != MBOX_OK)
+		mbox_tx_rollback(m);
+	return (ret);
+}
+
+void
+mbox_tx_rollback(struct mbox *m)
+{
+	int	 rc;
+
+	/* An error may already have rolled the transaction back. */
+	if (sqlite3_get_autocommit(m->db))
+		return;
+	if ((rc = sqlite3_exec(m->db, "ROLLBACK", NULL, NULL, NULL)) !=
+	    SQLITE_OK)
+		log_warnx("mbox: rollback: %s (%d)", sqlite3_errmsg(m->db),
+		    rc);
+}
+
+static int
+schema_create(struct mbox *m)
+{
+	size_t	 i;
+	int	 ret;
+
+	for (i = 0; i < sizeof(schema_sql) / sizeof(schema_sql[0]); i++) {
+		if ((ret = mbox_db_exec(m, "schema", schema_sql[i], "")) !=
+		    MBOX_OK)
+			return (ret);
+	}
+	if ((ret = mbox_db_exec(m, "schema", "INSERT INTO meta (key, value)"
+	    " VALUES ('version', ?1), ('counter', 0), ('uidvalidity', 0)",
+	    "i", (int64_t)SCHEMA_VERSION)) != MBOX_OK)
+		return (ret);
+	for (i = 0; i < sizeof(default_folders) / sizeof(default_folders[0]);
+	    i++) {
+		if ((ret = mbox_folder_insert(m, default_folders[i].name,
+		    default_folders[i].special, 1)) != MBOX_OK)
+			return (ret);
+	}
+	return (MBOX_OK);
+}
+
+/* Create the schema of a new database, or check an existing one. */
+static int
+schema_load(struct mbox *m)
+{
+	int64_t	 v;
+	int	 ret;
+
+	if ((ret = mbox_tx_begin(m, 1)) != MBOX_OK)
+		return (ret);
+	ret = mbox_db_int(m, "schema", &v, "SELECT 1 FROM sqlite_master"
+	    " WHERE type = 'table' AND name = 'meta'", "");
+	if (ret == MBOX_ENOTFOUND) {
+		if ((ret = schema_create(m)) != MBOX_OK) {
+			mbox_tx_rollback(m);
+			return (ret);
+		}
+		return (mbox_tx_commit(m));
+	}
+	if (ret != MBOX_OK)
+		goto fail;
+	if ((ret = mbox_db_int(m, "schema", &v, "SELECT value FROM meta WHERE"
+	    " key = 'version'", "")) != MBOX_OK)
+		goto fail;
+	if (v != SCHEMA_VERSION) {
+		log_warnx("mbox: schema version %lld, expected %d",
+		    (long long)v, SCHEMA_VERSION);
+		ret = MBOX_EIO;
+		goto fail;
+	}
+	if ((ret = mbox_db_int(m, "schema", &v, "SELECT value FROM meta WHERE"
+	    " key = 'counter'", "")) != MBOX_OK)
+		goto fail;
+	m->counter = (uint64_t)v;
+	return (mbox_tx_end(m));
+ fail:
+	if (ret == MBOX_ENOTFOUND) {
+		log_warnx("mbox: schema: meta incomplete");
+		ret = MBOX_EIO;
+	}
+	mbox_tx_rollback(m);
+	return (ret);
+}
+
+/* An unsigned count or modseq as SQLite's signed integer, saturated. */
+int64_t
+mbox_clamp64(uint64_t v)
+{
+	return (v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v);
+}
+
+int
+mbox_open(const char *path, const unsigned char *key,
+    const unsigned char *dbid, struct mbox **mp)
+{
+	struct mbox	*m;
+	int		 rc, ret;
+
+	if (mp == NULL)
+		return (MBOX_EINVAL);
+	*mp = NULL;
+	if (path == NULL || key == NULL || dbid == NULL)
+		return (MBOX_EINVAL);
+	if ((m = calloc(1, sizeof(*m))) == NULL) {
+		log_warn("mbox: %s", __func__);
+		return (MBOX_EIO);
+	}
+	/* vfs_open_db() logs its own failures (a wrong key among them). */
+	if ((rc = vfs_open_db(path, key, dbid, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, &m->db)) != SQLITE_OK) {
+		free(m);
+		return (MBOX_EIO);
+	}
+	if ((rc = sqlite3_busy_timeout(m->db, 10000)) != SQLITE_OK ||
+	    (rc = sqlite3_create_function_v2(m->db, "tresor_header", 3,
+	    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL,
+	    mbox_sql_header, NULL, NULL, NULL)) != SQLITE_OK) {
+		ret = mbox_db_fail(m, "open", rc);
+		goto fail;
+	}
+	if ((ret = schema_load(m)) != MBOX_OK)
+		goto fail;
+	*mp = m;
+	return (MBOX_OK);
+ fail:
+	mbox_close(m);
+	return (ret);
+}
+
+void
+mbox_close(struct mbox *m)
+{
+	int	 rc;
+
+	if (m == NULL)
+		return;
+	if (m->db != NULL && (rc = sqlite3_close(m->db)) != SQLITE_OK)
+		log_warnx("mbox: close: %s (%d)", sqlite3_errstr(rc), rc);
+	free(m);
+}
+
+uint64_t
+mbox_counter(struct mbox *m)
+{
+	return (m != NULL ? m->counter : 0);
+}
+
+int
+mbox_usage(struct mbox *m, uint64_t *octets, uint64_t *messages)
+{
+	sqlite3_stmt	*st;
+	int		 rc, ret;
+
+	if (m == NULL)
+		return (MBOX_EINVAL);
+	if ((ret = mbox_db_prepare(m, "usage", "SELECT count(*),"
+	    " coalesce(sum(size), 0) FROM messages", &st)) != MBOX_OK)
+		return (ret);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (messages != NULL)
+			*messages = (uint64_t)sqlite3_column_int64(st, 0);
+		if (octets != NULL)
+			*octets = (uint64_t)sqlite3_column_int64(st, 1);
+		ret = MBOX_OK;
+	} else
+		ret = mbox_db_fail(m, "usage", rc);
+	sqlite3_finalize(st);
+	return (ret);
+}
