@@ -15,8 +15,11 @@
  */
 
 #include <sys/types.h>
+#include <sys/time.h>
 
+#include <event.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,11 +28,14 @@
 #include "log.h"
 #include "session.h"
 
+/* One counter for every session of the process: ids in logs are unique. */
 static unsigned int	 session_ids;
 
 static void	 session_io(struct io *, int, void *);
 static void	 session_free(struct session *);
-static void	 session_lines(struct session *);
+static void	 session_input(struct session *);
+static void	 session_pump(struct session *);
+static void	 session_delay_cb(int, short, void *);
 
 void
 session_accept(int fd, const struct msg_listener *l,
@@ -58,6 +64,7 @@ session_accept(int fd, const struct msg_listener *l,
 	s->listener = *l;
 	s->proto = proto;
 	s->id = ++session_ids;
+	evtimer_set(&s->delay_ev, session_delay_cb, s);
 	if ((s->io = io_new(fd, session_io, s)) == NULL) {
 		log_warn("%s: io_new", __func__);
 		close(fd);
@@ -66,8 +73,16 @@ session_accept(int fd, const struct msg_listener *l,
 		return;
 	}
 	io_set_maxline(s->io, proto->maxline);
-	io_set_timeouts(s->io, conf->limits.timeout_idle,
-	    conf->limits.timeout_session);
+	/* No configuration (a unit test): no timeouts. */
+	if (conf != NULL)
+		io_set_timeouts(s->io, conf->limits.timeout_idle,
+		    conf->limits.timeout_session);
+	if (proto->start != NULL && proto->start(s) == -1) {
+		io_free(s->io);
+		front_conn_closed(client);
+		free(s);
+		return;
+	}
 	log_info("%s: session %u from %s", proto->name, s->id, s->client.addr);
 
 	if (l->tls == TLSMODE_IMPLICIT) {
@@ -99,6 +114,18 @@ session_is_tls(struct session *s)
 	return (io_is_tls(s->io));
 }
 
+const char *
+session_tls_version(struct session *s)
+{
+	return (io_tls_version(s->io));
+}
+
+const char *
+session_tls_cipher(struct session *s)
+{
+	return (io_tls_cipher(s->io));
+}
+
 /* Call right after queueing the protocol's go-ahead reply. */
 int
 session_starttls(struct session *s)
@@ -117,13 +144,19 @@ session_printf(struct session *s, const char *fmt, ...)
 {
 	va_list	 ap;
 
+	va_start(ap, fmt);
+	session_vprintf(s, fmt, ap);
+	va_end(ap);
+}
+
+void
+session_vprintf(struct session *s, const char *fmt, va_list ap)
+{
 	if (s->closing)
 		return;
-	va_start(ap, fmt);
 	if (io_vprintf(s->io, fmt, ap) == -1)
 		log_debug("%s: session %u: output cap reached",
 		    s->proto->name, s->id);
-	va_end(ap);
 }
 
 void
@@ -143,6 +176,19 @@ session_queued(struct session *s)
 	return (io_queued(s->io));
 }
 
+void
+session_set_maxline(struct session *s, size_t max)
+{
+	io_set_maxline(s->io, max);
+}
+
+void
+session_set_timeouts(struct session *s, unsigned int idle,
+    unsigned int total)
+{
+	io_set_timeouts(s->io, idle, total);
+}
+
 /*
  * The next n octets of input are not lines: they go to the protocol's
  * raw hook as they arrive (an IMAP literal), then lines resume.
@@ -154,9 +200,38 @@ session_raw(struct session *s, size_t n)
 }
 
 /*
+ * On: the protocol's input hook takes the input as it likes, with
+ * session_data() and session_drop(), until it turns this off.
+ */
+void
+session_own_input(struct session *s, int on)
+{
+	s->owninput = on;
+}
+
+/* Buffered input, valid until the next call on the session. */
+size_t
+session_datalen(struct session *s)
+{
+	return (io_datalen(s->io));
+}
+
+const void *
+session_data(struct session *s)
+{
+	return (io_data(s->io));
+}
+
+void
+session_drop(struct session *s, size_t n)
+{
+	io_drop(s->io, n);
+}
+
+/*
  * While the session waits (for the vault, say), it takes no input: not
  * from the socket, and not the lines already buffered, which a client
- * may have pipelined.  Release resumes with those.
+ * may have pipelined.  Release resumes with those, from the event loop.
  */
 void
 session_hold(struct session *s)
@@ -170,6 +245,87 @@ session_release(struct session *s)
 {
 	s->held = 0;
 	io_resume(s->io);
+}
+
+/*
+ * Produce output with fn, a chunk per call, as fast as the client reads
+ * it; see session.h.
+ */
+void
+session_output(struct session *s, session_cont fn)
+{
+	s->cont = fn;
+	session_pump(s);
+}
+
+static void
+session_pump(struct session *s)
+{
+	session_cont	 fn;
+	int		 rv = 0;
+
+	while ((fn = s->cont) != NULL) {
+		if (s->closing) {
+			rv = -1;
+			break;
+		}
+		if (io_queued(s->io) >= IO_OUT_HIWAT) {
+			/* IO_LOWAT brings us back; no input meanwhile. */
+			if (!s->held)
+				session_hold(s);
+			return;
+		}
+		if ((rv = fn(s)) != 0)
+			break;
+	}
+	s->cont = NULL;
+	if (rv == 1)
+		session_release(s);
+	else
+		session_close(s);
+}
+
+/*
+ * Send a reply after ms milliseconds, taking no input meanwhile; with
+ * close set the session ends after it.
+ */
+void
+session_delay(struct session *s, unsigned int ms, int close, const char *fmt,
+    ...)
+{
+	struct timeval	 tv;
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(s->reply, sizeof(s->reply), fmt, ap);
+	va_end(ap);
+	s->delay_close = close;
+	session_hold(s);
+	timerclear(&tv);
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	s->delayed = 1;
+	if (evtimer_add(&s->delay_ev, &tv) == -1) {
+		log_warn("%s: evtimer_add", __func__);
+		session_delay_cb(-1, 0, s);
+	}
+}
+
+static void
+session_delay_cb(int fd, short event, void *arg)
+{
+	struct session	*s = arg;
+
+	(void)fd;
+	(void)event;
+	s->delayed = 0;
+	session_printf(s, "%s", s->reply);
+	explicit_bzero(s->reply, sizeof(s->reply));
+	if (s->delay_close) {
+		session_close(s);
+		return;
+	}
+	session_release(s);
 }
 
 /* Send what is queued, then end the session. */
@@ -186,15 +342,25 @@ static void
 session_free(struct session *s)
 {
 	log_info("%s: session %u ended", s->proto->name, s->id);
+	/* Its answer, if it comes, finds nobody: the front drops it. */
+	if (s->req != 0)
+		front_vault_cancel(s->req);
+	if (s->delayed)
+		evtimer_del(&s->delay_ev);
+	s->cont = NULL;
 	if (s->proto->free != NULL)
 		s->proto->free(s);
 	io_free(s->io);
 	front_conn_closed(&s->client);
-	free(s);
+	freezero(s, sizeof(*s));
 }
 
+/*
+ * Hand the input over in the shape the protocol expects now, until it
+ * is used up or the session waits: the rest stays buffered.
+ */
 static void
-session_lines(struct session *s)
+session_input(struct session *s)
 {
 	char	*line;
 	size_t	 len;
@@ -211,6 +377,11 @@ session_lines(struct session *s)
 			io_drop(s->io, len);
 			if (rv == -1)
 				session_close(s);
+			continue;
+		}
+		if (s->owninput) {
+			if (s->proto->input(s) == 0)
+				break;
 			continue;
 		}
 		rv = io_getline(s->io, &line, &len, &flags);
@@ -240,13 +411,15 @@ session_io(struct io *io, int event, void *arg)
 			s->proto->greet(s);
 		else if (s->proto->tls_ready != NULL)
 			s->proto->tls_ready(s);
-		session_lines(s);
+		session_input(s);
 		break;
 	case IO_DATAIN:
-		session_lines(s);
+		session_input(s);
 		break;
 	case IO_LOWAT:
-		if (s->proto->lowat != NULL)
+		if (s->cont != NULL)
+			session_pump(s);
+		else if (s->proto->lowat != NULL)
 			s->proto->lowat(s);
 		break;
 	case IO_TIMEOUT:
