@@ -159,14 +159,18 @@ session_vprintf(struct session *s, const char *fmt, va_list ap)
 		    s->proto->name, s->id);
 }
 
-void
+/* -1 if nothing more can be written: the session is ending. */
+int
 session_write(struct session *s, const void *buf, size_t len)
 {
 	if (s->closing)
-		return;
-	if (io_write(s->io, buf, len) == -1)
+		return (-1);
+	if (io_write(s->io, buf, len) == -1) {
 		log_debug("%s: session %u: output cap reached",
 		    s->proto->name, s->id);
+		return (-1);
+	}
+	return (0);
 }
 
 /* Octets queued for the client, not yet sent. */

@@ -159,7 +159,7 @@ void	 session_printf(struct session *, const char *, ...)
 	    __attribute__((__format__ (printf, 2, 3)));
 void	 session_vprintf(struct session *, const char *, va_list)
 	    __attribute__((__format__ (printf, 2, 0)));
-void	 session_write(struct session *, const void *, size_t);
+int	 session_write(struct session *, const void *, size_t);
 size_t	 session_queued(struct session *);
 void	 session_output(struct session *, session_cont);
 void	 session_delay(struct session *, unsigned int, int, const char *, ...)
