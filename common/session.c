@@ -35,6 +35,12 @@ static void	 session_io(struct io *, int, void *);
 static void	 session_free(struct session *);
 static void	 session_input(struct session *);
 static void	 session_pump(struct session *);
+static int	 session_queue(struct session *, const void *, size_t);
+static int	 session_spill(struct session *, const void *, size_t);
+static int	 session_unspill(struct session *);
+static void	 session_stall(struct session *, int);
+static void	 session_stall_cb(int, short, void *);
+static void	 session_lowat(struct session *);
 static void	 session_delay_cb(int, short, void *);
 
 void
@@ -65,6 +71,7 @@ session_accept(int fd, const struct msg_listener *l,
 	s->proto = proto;
 	s->id = ++session_ids;
 	evtimer_set(&s->delay_ev, session_delay_cb, s);
+	evtimer_set(&s->stall_ev, session_stall_cb, s);
 	if ((s->io = io_new(fd, session_io, s)) == NULL) {
 		log_warn("%s: io_new", __func__);
 		close(fd);
@@ -152,25 +159,188 @@ session_printf(struct session *s, const char *fmt, ...)
 void
 session_vprintf(struct session *s, const char *fmt, va_list ap)
 {
+	char	*line;
+	int	 n;
+
 	if (s->closing)
 		return;
-	if (io_vprintf(s->io, fmt, ap) == -1)
-		log_debug("%s: session %u: output cap reached",
-		    s->proto->name, s->id);
+	if (s->ovfmax == 0) {
+		if (io_vprintf(s->io, fmt, ap) == -1)
+			log_debug("%s: session %u: output cap reached",
+			    s->proto->name, s->id);
+		return;
+	}
+	/* In order behind what overflows. */
+	if ((n = vasprintf(&line, fmt, ap)) == -1) {
+		log_warn("%s: session %u: vasprintf", s->proto->name, s->id);
+		session_close(s);
+		return;
+	}
+	(void)session_write(s, line, (size_t)n);
+	freezero(line, (size_t)n);
 }
 
-/* -1 if nothing more can be written: the session is ending. */
+/*
+ * Queue output; -1 if nothing more can be written: the session is
+ * ending.  With an overflow (session_set_overflow()) the connection's
+ * queue takes up to its high mark and the rest waits in the overflow,
+ * in order, moved over as the client reads.
+ */
 int
 session_write(struct session *s, const void *buf, size_t len)
 {
+	size_t	 queued, room;
+
 	if (s->closing)
 		return (-1);
+	if (len == 0)
+		return (0);
+	if (s->ovfmax == 0)
+		return (session_queue(s, buf, len));
+	if (s->ovflen == s->ovfoff) {
+		s->ovflen = s->ovfoff = 0;
+		queued = io_queued(s->io);
+		room = queued < IO_OUT_HIWAT ? IO_OUT_HIWAT - queued : 0;
+		if (len <= room)
+			return (session_queue(s, buf, len));
+		if (room > 0 && session_queue(s, buf, room) == -1)
+			return (-1);
+		buf = (const char *)buf + room;
+		len -= room;
+	}
+	return (session_spill(s, buf, len));
+}
+
+static int
+session_queue(struct session *s, const void *buf, size_t len)
+{
 	if (io_write(s->io, buf, len) == -1) {
 		log_debug("%s: session %u: output cap reached",
 		    s->proto->name, s->id);
 		return (-1);
 	}
 	return (0);
+}
+
+/*
+ * Into the overflow.  It may hold message text: grown with
+ * recallocarray(), which wipes the old copy, and wiped when emptied.
+ */
+static int
+session_spill(struct session *s, const void *buf, size_t len)
+{
+	size_t	 want, ncap;
+	char	*p;
+
+	if (len > s->ovfmax - (s->ovflen - s->ovfoff)) {
+		log_warnx("%s: session %u: output over %zu octets waits for "
+		    "the client", s->proto->name, s->id, s->ovfmax);
+		session_close(s);
+		return (-1);
+	}
+	if (s->ovfoff > 0 && s->ovflen + len > s->ovfcap) {
+		memmove(s->ovf, s->ovf + s->ovfoff, s->ovflen - s->ovfoff);
+		s->ovflen -= s->ovfoff;
+		explicit_bzero(s->ovf + s->ovflen, s->ovfcap - s->ovflen);
+		s->ovfoff = 0;
+	}
+	want = s->ovflen + len;
+	if (want > s->ovfcap) {
+		ncap = s->ovfcap > 0 ? s->ovfcap : 65536;
+		while (ncap < want)
+			ncap = ncap > SIZE_MAX / 2 ? want : ncap * 2;
+		if ((p = recallocarray(s->ovf, s->ovfcap, ncap, 1)) == NULL) {
+			log_warn("%s: session %u: output", s->proto->name,
+			    s->id);
+			session_close(s);
+			return (-1);
+		}
+		s->ovf = p;
+		s->ovfcap = ncap;
+	}
+	memcpy(s->ovf + s->ovflen, buf, len);
+	s->ovflen = want;
+	if (!s->stall_armed)
+		session_stall(s, 1);
+	return (0);
+}
+
+/* The client read some: move over what overflows.  1 when all is. */
+static int
+session_unspill(struct session *s)
+{
+	size_t	 queued, n;
+
+	if (s->ovflen == s->ovfoff)
+		return (1);
+	queued = io_queued(s->io);
+	if (queued >= IO_OUT_HIWAT)
+		return (0);
+	n = s->ovflen - s->ovfoff;
+	if (n > IO_OUT_HIWAT - queued)
+		n = IO_OUT_HIWAT - queued;
+	if (session_queue(s, s->ovf + s->ovfoff, n) == -1)
+		return (0);
+	s->ovfoff += n;
+	if (s->ovfoff < s->ovflen)
+		return (0);
+	freezero(s->ovf, s->ovfcap);
+	s->ovf = NULL;
+	s->ovfcap = s->ovflen = s->ovfoff = 0;
+	return (1);
+}
+
+/*
+ * A protocol that writes more than the connection queues at once (a
+ * FETCH of a large message) keeps up to max octets waiting; 0: none.
+ */
+void
+session_set_overflow(struct session *s, size_t max)
+{
+	s->ovfmax = max;
+}
+
+/*
+ * A client that stops reading while output waits for it is dropped
+ * after this many seconds (0: only the idle timeout applies).
+ */
+void
+session_set_stall(struct session *s, unsigned int secs)
+{
+	s->stall = secs;
+}
+
+static void
+session_stall(struct session *s, int on)
+{
+	struct timeval	 tv;
+
+	if (s->stall_armed) {
+		evtimer_del(&s->stall_ev);
+		s->stall_armed = 0;
+	}
+	if (!on || s->stall == 0)
+		return;
+	timerclear(&tv);
+	tv.tv_sec = s->stall;
+	if (evtimer_add(&s->stall_ev, &tv) == -1) {
+		log_warn("%s: evtimer_add", __func__);
+		return;
+	}
+	s->stall_armed = 1;
+}
+
+static void
+session_stall_cb(int fd, short event, void *arg)
+{
+	struct session	*s = arg;
+
+	(void)fd;
+	(void)event;
+	s->stall_armed = 0;
+	log_info("%s: session %u: the client stopped reading",
+	    s->proto->name, s->id);
+	session_close(s);
 }
 
 /* Octets queued for the client, not yet sent. */
@@ -252,6 +422,31 @@ session_release(struct session *s)
 }
 
 /*
+ * 1: go on writing.  0: the client has enough to read for now; fn is
+ * called once it has read it down, and input is not taken meanwhile if
+ * the session holds it.
+ */
+int
+session_wait_output(struct session *s, void (*fn)(struct session *))
+{
+	if (s->ovflen == s->ovfoff && io_queued(s->io) < IO_OUT_HIWAT) {
+		s->drained = NULL;
+		return (1);
+	}
+	s->drained = fn;
+	if (!s->stall_armed)
+		session_stall(s, 1);
+	return (0);
+}
+
+/* The command that waited for output is over some other way. */
+void
+session_wait_output_cancel(struct session *s)
+{
+	s->drained = NULL;
+}
+
+/*
  * Produce output with fn, a chunk per call, as fast as the client reads
  * it; see session.h.
  */
@@ -273,7 +468,7 @@ session_pump(struct session *s)
 			rv = -1;
 			break;
 		}
-		if (io_queued(s->io) >= IO_OUT_HIWAT) {
+		if (!session_wait_output(s, session_pump)) {
 			/* IO_LOWAT brings us back; no input meanwhile. */
 			if (!s->held)
 				session_hold(s);
@@ -323,7 +518,7 @@ session_delay_cb(int fd, short event, void *arg)
 	(void)fd;
 	(void)event;
 	s->delayed = 0;
-	session_printf(s, "%s", s->reply);
+	(void)session_write(s, s->reply, strlen(s->reply));
 	explicit_bzero(s->reply, sizeof(s->reply));
 	if (s->delay_close) {
 		session_close(s);
@@ -351,9 +546,13 @@ session_free(struct session *s)
 		front_vault_cancel(s->req);
 	if (s->delayed)
 		evtimer_del(&s->delay_ev);
+	if (s->stall_armed)
+		evtimer_del(&s->stall_ev);
 	s->cont = NULL;
+	s->drained = NULL;
 	if (s->proto->free != NULL)
 		s->proto->free(s);
+	freezero(s->ovf, s->ovfcap);
 	io_free(s->io);
 	front_conn_closed(&s->client);
 	freezero(s, sizeof(*s));
@@ -401,6 +600,27 @@ session_input(struct session *s)
 	}
 }
 
+/* The output queue is down to its low mark. */
+static void
+session_lowat(struct session *s)
+{
+	void	(*fn)(struct session *);
+
+	/* Ending: what overflows is not sent, nothing more is written. */
+	if (s->closing)
+		return;
+	/* The client read some: any wait for it starts again. */
+	if (!session_unspill(s)) {
+		session_stall(s, 1);
+		return;
+	}
+	session_stall(s, 0);
+	if ((fn = s->drained) == NULL)
+		return;
+	s->drained = NULL;
+	fn(s);
+}
+
 static void
 session_io(struct io *io, int event, void *arg)
 {
@@ -421,10 +641,7 @@ session_io(struct io *io, int event, void *arg)
 		session_input(s);
 		break;
 	case IO_LOWAT:
-		if (s->cont != NULL)
-			session_pump(s);
-		else if (s->proto->lowat != NULL)
-			s->proto->lowat(s);
+		session_lowat(s);
 		break;
 	case IO_TIMEOUT:
 		if (s->closing) {

@@ -56,18 +56,31 @@
  * request id in s->req and holds its input; the answer's handler sets
  * s->req to 0 (and releases or goes on).  A session that ends while
  * s->req is set cancels the request, so the late answer is dropped by
- * the front and never reaches a freed session.
+ * the front and never reaches a freed session.  (IMAP still keeps its
+ * own, in imap_vault(), until the mailbox protocol rework moves it.)
  *
  * Output.  session_printf() and session_write() queue output (past the
- * connection's hard cap the connection fails).  A protocol that
- * produces much output (POP3 RETR, an IMAP FETCH of many bodies) calls
- * session_output(s, fn): the runtime calls fn while the output queue is
- * below its high mark; fn writes a chunk and returns 0 while it has
- * more, 1 when done, -1 when the session must end (fn may have said so
- * with session_close()).  While the client reads slowly the input is
- * held, and fn is called again when the queue has drained to its low
- * mark (IO_LOWAT); when fn is done the input is released.  The idle
- * timeout keeps running meanwhile, so a client that stops reading ends.
+ * connection's hard cap the connection fails).  Output that must wait
+ * for the client has one mechanism, in two forms:
+ * - session_wait_output(s, fn) returns 1 while the output queue is
+ *   below its high mark (go on writing); else 0, and the runtime calls
+ *   fn once the client has read the queue down to its low mark
+ *   (IO_LOWAT).  A command that writes in steps (IMAP FETCH, LIST)
+ *   calls it before each step, with itself as fn.
+ *   session_wait_output_cancel() forgets fn (the command ended).
+ * - session_output(s, fn), the same as a loop: the runtime calls fn
+ *   while the queue is below its high mark; fn writes a chunk and
+ *   returns 0 while it has more, 1 when done, -1 when the session must
+ *   end (fn may have said so with session_close()).  The input is held
+ *   while fn waits for the client, and released when fn is done (POP3
+ *   RETR, LIST).
+ * A protocol whose one step may exceed the connection's hard cap (one
+ * FETCH response holds whole messages) gives the session an overflow
+ * with session_set_overflow(s, max): what does not fit under the high
+ * mark waits there, in order, up to max octets (more ends the session),
+ * and is moved over as the client reads; it is wiped when emptied.
+ * session_set_stall(s, secs) drops a client that leaves output unread
+ * for secs seconds; without it the idle timeout still runs.
  *
  * Delayed replies.  session_delay(s, ms, close, fmt, ...) holds the
  * input, and after ms milliseconds sends the reply, then releases the
@@ -109,9 +122,6 @@ struct session_proto {
 	const char	*(*refusal)(int);	/* FRONT_TOO_MANY... */
 	void		(*tls_ready)(struct session *);	/* may be NULL */
 	void		(*free)(struct session *);	/* may be NULL */
-	void		(*lowat)(struct session *);	/* output drained, no
-							 * continuation;
-							 * may be NULL */
 	/* Octets asked for with session_raw(), as they come; -1 ends
 	 * the session.  It must not write to the session. */
 	int		(*raw)(struct session *, const void *, size_t);
@@ -133,6 +143,15 @@ struct session {
 	size_t				 rawleft;	/* see session_raw */
 	uint32_t			 req;	/* vault request in flight */
 	session_cont			 cont;	/* see session_output */
+	void				(*drained)(struct session *);
+	char				*ovf;	/* output over the high mark */
+	size_t				 ovflen;
+	size_t				 ovfoff;
+	size_t				 ovfcap;
+	size_t				 ovfmax;	/* 0: no overflow */
+	struct event			 stall_ev;
+	int				 stall_armed;
+	unsigned int			 stall;		/* seconds, 0: off */
 	struct event			 delay_ev;
 	int				 delayed;
 	int				 delay_close;
@@ -161,7 +180,11 @@ void	 session_vprintf(struct session *, const char *, va_list)
 	    __attribute__((__format__ (printf, 2, 0)));
 int	 session_write(struct session *, const void *, size_t);
 size_t	 session_queued(struct session *);
+int	 session_wait_output(struct session *, void (*)(struct session *));
+void	 session_wait_output_cancel(struct session *);
 void	 session_output(struct session *, session_cont);
+void	 session_set_overflow(struct session *, size_t);
+void	 session_set_stall(struct session *, unsigned int);
 void	 session_delay(struct session *, unsigned int, int, const char *, ...)
 	    __attribute__((__format__ (printf, 4, 5)));
 void	 session_close(struct session *);

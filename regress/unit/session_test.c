@@ -50,7 +50,8 @@ TEST_GLOBALS;
 #define MAXEV		64
 #define BIG_CHUNK	(64 * 1024)
 #define BIG_TOTAL	(3 * 1024 * 1024)	/* over the socket buffers */
-#define OUTMAX		(BIG_TOTAL + 4096)
+#define HUGE_TOTAL	(IO_OUT_MAX + 1024 * 1024)	/* one write */
+#define OUTMAX		(HUGE_TOTAL + 4096)
 
 /* One test: what the session saw and the client got. */
 struct tc {
@@ -69,6 +70,8 @@ struct tc {
 	size_t		 produced;	/* octets the continuation wrote */
 	size_t		 produced_early;	/* before the client read */
 	size_t		 maxqueued;
+	size_t		 ovfmax;	/* session_set_overflow() */
+	unsigned int	 stall;		/* session_set_stall() */
 	int		 freed;
 };
 
@@ -84,6 +87,7 @@ static void	 t_timeout(struct session *);
 static const char *t_refusal(int);
 static void	 t_free(struct session *);
 static int	 t_big(struct session *);
+static void	 t_huge_done(struct session *);
 static void	 release_cb(int, short, void *);
 static void	 client_cb(int, short, void *);
 static void	 client_start_cb(int, short, void *);
@@ -93,6 +97,9 @@ static void	 test_delay(void);
 static void	 test_delay_close(void);
 static void	 test_continuation(void);
 static void	 test_ids(void);
+static void	 test_overflow(void);
+static void	 test_overflow_cap(void);
+static void	 test_stall(void);
 
 static const struct session_proto t_proto = {
 	.name = "test",
@@ -142,13 +149,16 @@ t_greet(struct session *s)
 {
 	tc.s = s;
 	tc.id = s->id;
+	session_set_overflow(s, tc.ovfmax);
+	session_set_stall(s, tc.stall);
 	session_printf(s, "hello\r\n");
 }
 
 /*
  * The toy protocol: WAIT holds the input for 100 ms, FAIL and FAILBYE
  * answer after 200 ms (the latter then ends the session), BIG streams
- * BIG_TOTAL octets, QUIT ends.  Every line is recorded.
+ * BIG_TOTAL octets, HUGE writes HUGE_TOTAL at once and waits for the
+ * client to read it, QUIT ends.  Every line is recorded.
  */
 static void
 t_line(struct session *s, char *line, size_t len, int flags)
@@ -170,6 +180,21 @@ t_line(struct session *s, char *line, size_t len, int flags)
 		session_delay(s, 200, 1, "NO later\r\nBYE\r\n");
 	else if (strcmp(line, "BIG") == 0)
 		session_output(s, t_big);
+	else if (strcmp(line, "HUGE") == 0) {
+		static char	*huge;
+
+		if (huge == NULL && (huge = malloc(HUGE_TOTAL)) == NULL)
+			err(1, "malloc");
+		memset(huge, 'y', HUGE_TOTAL);
+		tc.produced = HUGE_TOTAL;
+		if (session_write(s, huge, HUGE_TOTAL) == -1) {
+			record("huge refused");
+			return;
+		}
+		session_hold(s);
+		if (session_wait_output(s, t_huge_done))
+			t_huge_done(s);
+	}
 	else if (strcmp(line, "QUIT") == 0) {
 		session_printf(s, "bye\r\n");
 		session_close(s);
@@ -208,6 +233,15 @@ t_big(struct session *s)
 	if (session_queued(s) > tc.maxqueued)
 		tc.maxqueued = session_queued(s);
 	return (0);
+}
+
+/* The client has read the huge write down to the low mark. */
+static void
+t_huge_done(struct session *s)
+{
+	record("huge done");
+	session_printf(s, "\r\nEND\r\n");
+	session_release(s);
 }
 
 static void
@@ -281,6 +315,8 @@ client_start_cb(int fd, short event, void *arg)
 static void
 run(const char *input, int delay_ms)
 {
+	size_t			 ovfmax = tc.ovfmax;
+	unsigned int		 stall = tc.stall;
 	struct msg_listener	 l;
 	struct front_client	 client;
 	struct timeval		 tv;
@@ -289,6 +325,8 @@ run(const char *input, int delay_ms)
 
 	free(tc.out);
 	memset(&tc, 0, sizeof(tc));
+	tc.ovfmax = ovfmax;
+	tc.stall = stall;
 	if ((tc.out = malloc(OUTMAX)) == NULL)
 		err(1, "malloc");
 	clock_gettime(CLOCK_MONOTONIC, &tc.t0);
@@ -405,6 +443,63 @@ test_ids(void)
 	CHECK(tc.id == first + 1);
 }
 
+/*
+ * With an overflow, one write may exceed the connection's hard cap: it
+ * waits for the client, in order, and the continuation comes once the
+ * client has read it.
+ */
+static void
+test_overflow(void)
+{
+	size_t	 i;
+	int	 reads, done, after;
+
+	tc.ovfmax = HUGE_TOTAL;
+	tc.stall = 0;
+	run("HUGE\r\nAFTER\r\nQUIT\r\n", 200);
+	CHECK(tc.freed);
+	CHECK(find("huge refused") == -1);
+	CHECK((reads = find("client reads")) != -1);
+	CHECK((done = find("huge done")) != -1);
+	CHECK((after = find("AFTER")) != -1);
+	CHECK(reads < done && done < after);
+	CHECK(tc.outlen == 7 + HUGE_TOTAL +
+	    strlen("\r\nEND\r\nok AFTER\r\nbye\r\n"));
+	for (i = 7; i < 7 + HUGE_TOTAL; i++)
+		CHECK(tc.out[i] == 'y');
+	CHECK_STR(tc.out + 7 + HUGE_TOTAL, "\r\nEND\r\nok AFTER\r\nbye\r\n");
+}
+
+/* More than the overflow takes ends the session. */
+static void
+test_overflow_cap(void)
+{
+	tc.ovfmax = 1024 * 1024;
+	tc.stall = 0;
+	run("HUGE\r\nAFTER\r\n", 200);
+	CHECK(tc.freed);
+	CHECK(find("huge refused") != -1);
+	CHECK(find("AFTER") == -1);
+}
+
+/*
+ * A client that leaves the output unread is dropped after the stall:
+ * when it reads again, only what the connection had queued comes.
+ */
+static void
+test_stall(void)
+{
+	tc.ovfmax = HUGE_TOTAL;
+	tc.stall = 1;
+	run("HUGE\r\nAFTER\r\n", 3000);
+	tc.ovfmax = 0;
+	tc.stall = 0;
+	CHECK(tc.freed);
+	CHECK(find("huge done") == -1);
+	CHECK(find("AFTER") == -1);
+	CHECK(tc.outlen < HUGE_TOTAL / 2);
+}
+
 int
 main(void)
 {
@@ -417,6 +512,9 @@ main(void)
 	RUN(test_delay_close);
 	RUN(test_continuation);
 	RUN(test_ids);
+	RUN(test_overflow);
+	RUN(test_overflow_cap);
+	RUN(test_stall);
 	free(tc.out);
 	TEST_EXIT();
 }
