@@ -44,6 +44,7 @@
 
 #include <event.h>
 
+#include "bundle.h"
 #include "imap.h"
 #include "imapd.h"
 #include "session.h"
@@ -54,6 +55,8 @@
 #define IMAP_IDLE_TIMEOUT	1800	/* seconds once logged in */
 #define IMAP_LIST_MAX		(64 * 1024 * 1024)   /* result records */
 #define IMAP_UIDS_MAX		(16 * 1024 * 1024)   /* uid records */
+/* Output waiting for the client: one FETCH step, a large message twice. */
+#define IMAP_OVERFLOW_MAX	(2 * (size_t)BUNDLE_RAW_MAX)
 
 enum imap_state {
 	IMAP_NOTAUTH,
@@ -112,9 +115,6 @@ struct imap {
 	/* Logging in. */
 	int			 authenticating; /* AUTHENTICATE's "+ " */
 	unsigned int		 fails;
-	struct event		 delay_ev;	/* holds back a failure */
-	int			 delayed;
-	char			 reply[256];
 
 	/* The command being assembled: its lines and literals. */
 	char			*buf;
@@ -139,12 +139,6 @@ struct imap {
 	size_t			 req_max;	/* octets of its result */
 	void			*state_data;	/* the command's own state */
 	void			(*state_free)(void *);
-	void			(*lowat)(struct session *); /* output room */
-	struct event		 stall_ev;	/* output waits too long */
-	int			 stall_armed;
-	char			*ovf;		/* output over the high mark, */
-	size_t			 ovflen;	/* waiting for the client */
-	size_t			 ovfoff;
 	char			*done_line;	/* tagged reply after a sync */
 
 	/* Selected mailbox, and news of changes from the vault. */
@@ -195,11 +189,9 @@ struct imap {
  *			write a stored name as the client expects it.
  * imap_sync(s, cont)	bring the view up to date with the vault, writing
  *			the untagged responses, then call cont.
- * imap_wait_output(s, cont)
- *			1 if there is room for more output now; else 0, and
- *			cont is called once the client has read enough of
- *			what is queued for it (a loop that writes much stops
- *			there and goes on in cont).
+ *
+ * Output that waits for the client (a loop that writes much stops and
+ * goes on in a continuation) is session_wait_output(), in session.h.
  */
 void	 imap_out(void *, const void *, size_t);	/* arg: session */
 void	 imap_printf(struct session *, const char *, ...)
@@ -219,7 +211,6 @@ int	 imap_name_in(struct session *, const struct imap_arg *, char *,
 	    size_t);
 void	 imap_name_out(struct session *, const char *);
 void	 imap_sync(struct session *, void (*)(struct session *));
-int	 imap_wait_output(struct session *, void (*)(struct session *));
 
 /* imap_message.c: the view. */
 uint32_t imap_view_seq(const struct imap_view *, uint32_t);

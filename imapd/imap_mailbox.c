@@ -1145,7 +1145,7 @@ list_emit(struct session *s)
 
 	while (st->next < st->n) {
 		/* Much output waits until the client reads (list_emit). */
-		if (!imap_wait_output(s, list_emit))
+		if (!session_wait_output(s, list_emit))
 			return;
 		f = &st->f[st->next++];
 		if (!(f->mark & LF_MATCH))

@@ -1538,7 +1538,7 @@ fetch_next(struct session *s)
 	int			 rv;
 
 	for (;;) {
-		if (!imap_wait_output(s, fetch_next))
+		if (!session_wait_output(s, fetch_next))
 			return;
 		if (st->npend > 0) {
 			fetch_bodies(s);
@@ -1626,7 +1626,7 @@ fetch_bodies_write(struct session *s)
 		}
 		if (st->brv != 1 || st->buid != p->uid)
 			continue;
-		if (!imap_wait_output(s, fetch_bodies_write))
+		if (!session_wait_output(s, fetch_bodies_write))
 			return;
 		st->m = *p;
 		st->seq = imap_view_seq(im->view, st->m.uid);

@@ -85,7 +85,6 @@ static void	 imap_toolong(struct session *);
 static void	 imap_timeout(struct session *);
 static const char *imap_refusal(int);
 static void	 imap_free(struct session *);
-static void	 imap_lowat(struct session *);
 
 static void	 imap_command(struct session *);
 static void	 imap_end(struct session *);
@@ -105,7 +104,6 @@ static void	 cmd_id(struct session *, struct imap_arg *, size_t);
 static void	 cmd_idle(struct session *, struct imap_arg *, size_t);
 static void	 cmd_setquota(struct session *, struct imap_arg *, size_t);
 static void	 imap_auth_line(struct session *, char *, size_t, int);
-static void	 imap_stall_arm(struct session *, int);
 static unsigned int imap_account_sessions(const char *);
 
 const struct session_proto imap_proto = {
@@ -117,7 +115,6 @@ const struct session_proto imap_proto = {
 	.timeout = imap_timeout,
 	.refusal = imap_refusal,
 	.free = imap_free,
-	.lowat = imap_lowat,
 	.raw = imap_raw,
 };
 
@@ -213,7 +210,7 @@ imap_cmd_clear(struct imap *im, int wipe)
 	im->state_data = NULL;
 	free(im->done_line);
 	im->done_line = NULL;
-	im->lowat = NULL;
+	session_wait_output_cancel(im->s);
 	im->sync_cont = NULL;
 }
 
@@ -226,21 +223,13 @@ imap_free(struct session *s)
 		return;
 	if (im->req != 0)
 		front_vault_cancel(im->req);
-	if (im->delayed)
-		evtimer_del(&im->delay_ev);
 	if (im->keepalive)
 		evtimer_del(&im->keepalive_ev);
-	if (im->stall_armed)
-		evtimer_del(&im->stall_ev);
 	imap_cmd_clear(im, 1);
 	imap_vault_logout(im);
 	if (im->view != NULL)
 		imap_view_free(im->view);
 	free(im->buf);
-	if (im->ovf != NULL) {
-		explicit_bzero(im->ovf, im->ovflen);
-		free(im->ovf);
-	}
 	TAILQ_REMOVE(&imap_sessions, im, entry);
 	free(im);
 	s->data = NULL;
@@ -287,6 +276,15 @@ imap_greet(struct session *s)
 		session_close(s);
 		return;
 	}
+	/*
+	 * A FETCH step may write more than the connection queues; a
+	 * client that stops reading it is dropped after the idle time of
+	 * a session that is not logged in (limit timeout idle): the wait
+	 * must end somewhere, and the 30 minutes a logged-in session may
+	 * sit idle are for clients that listen.
+	 */
+	session_set_overflow(s, IMAP_OVERFLOW_MAX);
+	session_set_stall(s, front_conf()->limits.timeout_idle);
 	imap_capability(s, "* OK [", "] Tresor IMAP ready\r\n");
 }
 
@@ -312,75 +310,13 @@ imap_count_error(struct session *s)
  */
 
 /*
- * Everything the commands write goes through here.  The connection's
- * queue takes up to its high mark; the rest waits in the session's
- * overflow, in order, and is moved over as the client reads (a FETCH of
- * a large message, say, which the queue's hard cap would not take).
+ * Everything the commands write goes through here: the session's
+ * output, with its overflow (see imap_greet()).
  */
 void
 imap_out(void *arg, const void *buf, size_t len)
 {
-	struct session	*s = arg;
-	struct imap	*im = s->data;
-	size_t		 queued, room, want;
-	char		*p;
-
-	if (len == 0 || s->closing)
-		return;
-	if (im->ovflen == im->ovfoff) {
-		im->ovflen = im->ovfoff = 0;
-		queued = session_queued(s);
-		room = queued < IO_OUT_HIWAT ? IO_OUT_HIWAT - queued : 0;
-		if (len <= room) {
-			session_write(s, buf, len);
-			return;
-		}
-		session_write(s, buf, room);
-		buf = (const char *)buf + room;
-		len -= room;
-	}
-	if (len > SIZE_MAX - im->ovflen) {
-		session_close(s);
-		return;
-	}
-	want = im->ovflen + len;
-	if ((p = realloc(im->ovf, want)) == NULL) {
-		log_warn("imap: session %u: output", s->id);
-		session_close(s);
-		return;
-	}
-	im->ovf = p;
-	memcpy(im->ovf + im->ovflen, buf, len);
-	im->ovflen = want;
-	if (!im->stall_armed)
-		imap_stall_arm(s, 1);
-}
-
-/* The client read some: move over what waits in the overflow. */
-static int
-imap_drain(struct session *s)
-{
-	struct imap	*im = s->data;
-	size_t		 queued, n;
-
-	if (im->ovflen == im->ovfoff)
-		return (1);
-	queued = session_queued(s);
-	if (queued >= IO_OUT_HIWAT)
-		return (0);
-	n = im->ovflen - im->ovfoff;
-	if (n > IO_OUT_HIWAT - queued)
-		n = IO_OUT_HIWAT - queued;
-	session_write(s, im->ovf + im->ovfoff, n);
-	im->ovfoff += n;
-	if (im->ovfoff < im->ovflen)
-		return (0);
-	/* It may have held a message: wipe it. */
-	explicit_bzero(im->ovf, im->ovflen);
-	free(im->ovf);
-	im->ovf = NULL;
-	im->ovflen = im->ovfoff = 0;
-	return (1);
+	(void)session_write(arg, buf, len);
 }
 
 void
@@ -400,79 +336,6 @@ imap_printf(struct session *s, const char *fmt, ...)
 	}
 	imap_out(s, line, (size_t)n);
 	free(line);
-}
-
-/*
- * A client that stops reading while output waits for it is dropped
- * after the idle time of a session that is not logged in (limit
- * timeout idle): the wait must end somewhere, and the 30 minutes a
- * logged-in session may sit idle are for clients that listen.
- */
-static void
-imap_stall_cb(int fd, short event, void *arg)
-{
-	struct session	*s = arg;
-	struct imap	*im = s->data;
-
-	(void)fd;
-	(void)event;
-	im->stall_armed = 0;
-	log_info("imap: session %u: the client stopped reading", s->id);
-	session_close(s);
-}
-
-static void
-imap_stall_arm(struct session *s, int on)
-{
-	struct imap	*im = s->data;
-	struct timeval	 tv;
-
-	if (im->stall_armed) {
-		evtimer_del(&im->stall_ev);
-		im->stall_armed = 0;
-	}
-	if (!on)
-		return;
-	evtimer_set(&im->stall_ev, imap_stall_cb, s);
-	timerclear(&tv);
-	tv.tv_sec = front_conf()->limits.timeout_idle;
-	evtimer_add(&im->stall_ev, &tv);
-	im->stall_armed = 1;
-}
-
-int
-imap_wait_output(struct session *s, void (*cont)(struct session *))
-{
-	struct imap	*im = s->data;
-
-	if (im->ovflen == im->ovfoff && session_queued(s) < IO_OUT_HIWAT) {
-		im->lowat = NULL;
-		return (1);
-	}
-	im->lowat = cont;
-	if (!im->stall_armed)
-		imap_stall_arm(s, 1);
-	return (0);
-}
-
-static void
-imap_lowat(struct session *s)
-{
-	struct imap	*im = s->data;
-	void		(*cont)(struct session *);
-
-	if (im == NULL)
-		return;
-	/* The client read some: any wait starts again. */
-	if (!imap_drain(s)) {
-		imap_stall_arm(s, 1);
-		return;
-	}
-	imap_stall_arm(s, 0);
-	if ((cont = im->lowat) == NULL)
-		return;
-	im->lowat = NULL;
-	cont(s);
 }
 
 void
@@ -1140,7 +1003,7 @@ imap_end(struct session *s)
 	}
 	im->name[0] = '\0';
 	im->tag[0] = '\0';
-	if (!im->delayed)
+	if (!s->delayed)
 		session_release(s);
 }
 
@@ -1348,34 +1211,16 @@ imap_account_sessions(const char *account)
 }
 
 static void
-imap_delay_cb(int fd, short event, void *arg)
-{
-	struct session	*s = arg;
-	struct imap	*im = s->data;
-
-	(void)fd;
-	(void)event;
-	im->delayed = 0;
-	imap_printf(s, "%s", im->reply);
-	if (im->fails >= IMAP_AUTH_FAILS_MAX) {
-		imap_printf(s, "* BYE Too many failed logins\r\n");
-		session_close(s);
-		return;
-	}
-	session_release(s);
-}
-
-static void
 imap_auth_done(void *arg, struct imsg *imsg)
 {
 	struct session		*s = arg;
 	struct imap		*im = s->data;
 	struct msg_auth_ok	 ok;
-	struct timeval		 tv;
 	const struct msg_conf	*conf = front_conf();
+	const char		*text;
 	char			 prefix[IMAP_TAG_MAX + 8];
 	unsigned int		 idle;
-	int			 reason;
+	int			 reason, bye;
 
 	im->req = 0;
 	if ((reason = front_auth_answer(imsg, &ok)) == 0 &&
@@ -1402,7 +1247,7 @@ imap_auth_done(void *arg, struct imsg *imsg)
 		idle = conf->limits.timeout_idle;
 		if (idle < IMAP_IDLE_TIMEOUT)
 			idle = IMAP_IDLE_TIMEOUT;
-		io_set_timeouts(s->io, idle, 0);
+		session_set_timeouts(s, idle, 0);
 		snprintf(prefix, sizeof(prefix), "%s OK [", im->tag);
 		imap_capability(s, prefix, "] Logged in\r\n");
 		imap_end(s);
@@ -1411,29 +1256,23 @@ imap_auth_done(void *arg, struct imsg *imsg)
 	switch (reason) {
 	case AUTH_FAIL_BAD:
 		im->fails++;
-		snprintf(im->reply, sizeof(im->reply), "%s NO "
-		    "[AUTHENTICATIONFAILED] Authentication failed\r\n",
-		    im->tag);
+		text = "NO [AUTHENTICATIONFAILED] Authentication failed";
 		break;
 	case AUTH_FAIL_LOCKED:
 		im->fails++;
-		snprintf(im->reply, sizeof(im->reply), "%s NO [UNAVAILABLE] "
-		    "Too many failed logins; try again later\r\n", im->tag);
+		text = "NO [UNAVAILABLE] Too many failed logins; try again "
+		    "later";
 		break;
 	default:
-		snprintf(im->reply, sizeof(im->reply), "%s NO [UNAVAILABLE] "
-		    "The mail store is not available; try again later\r\n",
-		    im->tag);
+		text = "NO [UNAVAILABLE] The mail store is not available; "
+		    "try again later";
 		break;
 	}
 	/* A failure is answered late, and later each time. */
-	im->delayed = 1;
+	bye = im->fails >= IMAP_AUTH_FAILS_MAX;
+	session_delay(s, im->fails * 1000, bye, "%s %s\r\n%s", im->tag, text,
+	    bye ? "* BYE Too many failed logins\r\n" : "");
 	imap_end(s);
-	session_hold(s);
-	evtimer_set(&im->delay_ev, imap_delay_cb, s);
-	timerclear(&tv);
-	tv.tv_sec = im->fails;
-	evtimer_add(&im->delay_ev, &tv);
 }
 
 /* Ask the vault; the session reads nothing more until it answers. */

@@ -27,17 +27,17 @@
  * sealed memfd the vault answers with, a chunk at a time, with
  * dot-stuffing and CRLF line ends; LIST and UIDL stream the same way.
  *
- * A command that waits (for the vault, for a failure delay, for a
- * client that reads its output slowly) makes the session busy: reading
- * stops, and the lines already read (pipelining) are held, in order,
- * until the command is done.
+ * The session runtime (common/session.c) carries the rest: a command
+ * that waits for the vault holds the input (pipelined lines wait, in
+ * order, until it is done), a failed login is answered late with
+ * session_delay(), and the multi-line answers are written a chunk at a
+ * time by a continuation that the runtime calls as the client reads.
  */
 
 #include <sys/types.h>
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <event.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -56,10 +56,6 @@
 
 #define POP3_CHUNK		(16 * 1024)	/* message octets per read */
 #define POP3_OUTBUF		(2 * POP3_CHUNK + 16)
-#define POP3_HOLD_MAX		(2 * IO_IN_MAX)	/* held pipelined lines */
-#define POP3_HOLD_HDR		3		/* flags, length (2) */
-#define POP3_HOLD_TOOLONG	0x80		/* held: a line too long */
-#define POP3_PUMP_MAX_MS	16
 #define POP3_STATUS_MAX		(64 * 1024)	/* one folder record */
 
 /* What a message of the maildrop carries. */
@@ -121,16 +117,10 @@ struct pop3_update {
 
 struct pop3 {
 	enum pop3_state	 state;
-	int		 busy;		/* a command is not finished */
-	uint32_t	 req;		/* vault request in flight */
 	uint32_t	 vsession;	/* vault session once logged in */
 	char		 user[MSG_ADDRESS_MAX];
 	int		 have_user;
 	unsigned int	 fails;
-	struct event	 delay_ev;	/* holds back a failure's answer */
-	int		 delayed;
-	int		 delay_close;
-	char		 reply[160];
 
 	/* The maildrop, as listed at the login. */
 	struct pop3_msg	*msgs;
@@ -153,16 +143,6 @@ struct pop3 {
 	int		 cr;		/* the last octet was a CR */
 	int		 inbody;
 	int		 stop;		/* TOP: enough lines */
-	struct event	 pump_ev;
-	int		 pumping;
-	unsigned int	 pump_ms;
-
-	/* Lines read while busy: flags, length, octets; in order. */
-	unsigned char	*hold;
-	size_t		 holdoff;
-	size_t		 holdlen;
-	size_t		 holdcap;
-	int		 holdover;
 
 	struct pop3_update *update;
 };
@@ -184,13 +164,7 @@ static void	 pop3_tls_ready(struct session *);
 
 static struct pop3 *pop3_get(struct session *);
 static void	 pop3_err(struct session *, const char *);
-static void	 pop3_busy(struct session *);
-static void	 pop3_idle(struct session *);
-static void	 pop3_hold(struct session *, const char *, size_t, int);
-static void	 pop3_hold_clear(struct pop3 *);
-static void	 pop3_drain(struct session *);
 static void	 pop3_command(struct session *, char *, size_t, int);
-static void	 pop3_toolong_now(struct session *);
 static int	 pop3_login_allowed(struct session *);
 static int	 pop3_split(char *, char **, int);
 static int	 pop3_number(const char *, uint64_t *);
@@ -219,7 +193,6 @@ static void	 pop3_sasl_response(struct session *, char *, size_t, int);
 static void	 pop3_plain(struct session *, const char *);
 static void	 pop3_login(struct session *, const char *, const char *);
 static void	 pop3_auth_done(void *, struct imsg *);
-static void	 pop3_delay_cb(int, short, void *);
 static uint32_t	 pop3_mbox_request(uint32_t, uint32_t, uint32_t,
 		    const struct msg_range *, uint32_t, uint32_t,
 		    front_vault_cb, void *);
@@ -233,14 +206,11 @@ static void	 pop3_open_failed(struct session *, const char *, int);
 static void	 pop3_body(struct session *, struct pop3_msg *, uint32_t,
 		    int, uint64_t);
 static void	 pop3_body_done(void *, struct imsg *);
-static void	 pop3_run(struct session *);
 static int	 pop3_pump(struct session *);
 static int	 pop3_pump_list(struct session *);
 static int	 pop3_pump_body(struct session *);
 static size_t	 pop3_stuff(struct pop3 *, const unsigned char *, size_t,
 		    unsigned char *, size_t *);
-static void	 pop3_pump_later(struct session *);
-static void	 pop3_pump_cb(int, short, void *);
 static void	 pop3_out_end(struct pop3 *);
 
 static void	 upd_start(struct session *);
@@ -301,9 +271,6 @@ pop3_get(struct session *s)
 		}
 		p->state = POP3_AUTHORIZATION;
 		p->fd = -1;
-		p->pump_ms = 1;
-		evtimer_set(&p->delay_ev, pop3_delay_cb, s);
-		evtimer_set(&p->pump_ev, pop3_pump_cb, s);
 		s->data = p;
 	}
 	return (s->data);
@@ -316,12 +283,6 @@ pop3_free(struct session *s)
 
 	if (p == NULL)
 		return;
-	if (p->req != 0)
-		front_vault_cancel(p->req);
-	if (p->delayed)
-		evtimer_del(&p->delay_ev);
-	if (p->pumping)
-		evtimer_del(&p->pump_ev);
 	if (p->fd != -1)
 		close(p->fd);
 	if (p->update != NULL) {
@@ -334,8 +295,6 @@ pop3_free(struct session *s)
 		pop3_logout(s->id, p->vsession);
 	}
 	free(p->msgs);
-	pop3_hold_clear(p);
-	free(p->hold);
 	sodium_memzero(p->user, sizeof(p->user));
 	free(p);
 	s->data = NULL;
@@ -388,21 +347,9 @@ pop3_toolong(struct session *s)
 {
 	struct pop3	*p = s->data;
 
-	if (p != NULL && (p->busy || p->holdlen > 0)) {
-		pop3_hold(s, "", 0, POP3_HOLD_TOOLONG);
-		return;
-	}
-	pop3_toolong_now(s);
-}
-
-static void
-pop3_toolong_now(struct session *s)
-{
-	struct pop3	*p = s->data;
-
 	if (p != NULL && p->state == POP3_SASL) {
 		p->state = POP3_AUTHORIZATION;
-		io_set_maxline(s->io, POP3_LINE_MAX);
+		session_set_maxline(s, POP3_LINE_MAX);
 	}
 	pop3_err(s, "-ERR Line too long\r\n");
 }
@@ -426,122 +373,6 @@ pop3_login_allowed(struct session *s)
 	return (session_is_tls(s) || s->listener.plaintext_auth);
 }
 
-/* A command waits: read nothing more until it is done. */
-static void
-pop3_busy(struct session *s)
-{
-	struct pop3	*p = s->data;
-
-	p->busy = 1;
-	io_pause(s->io);
-}
-
-/* The command that waited is done: on to the held lines, then input. */
-static void
-pop3_idle(struct session *s)
-{
-	struct pop3	*p = s->data;
-
-	p->busy = 0;
-	pop3_drain(s);
-}
-
-/*
- * Keep a line read while busy.  The input is paused, so there are no
- * more of them than the input buffer held; past the bound (which only
- * a flood of empty lines reaches) the session ends once the lines
- * before are answered.
- */
-static void
-pop3_hold(struct session *s, const char *line, size_t len, int flags)
-{
-	struct pop3	*p = s->data;
-	unsigned char	*n, *h;
-	size_t		 need, ncap;
-
-	need = POP3_HOLD_HDR + len;
-	if (p->holdover || len > POP3_SASL_LINE_MAX ||
-	    p->holdlen + need > POP3_HOLD_MAX) {
-		p->holdover = 1;
-		return;
-	}
-	if (p->holdoff + p->holdlen + need > p->holdcap) {
-		if (p->holdoff > 0) {
-			memmove(p->hold, p->hold + p->holdoff, p->holdlen);
-			explicit_bzero(p->hold + p->holdlen,
-			    p->holdcap - p->holdlen);
-			p->holdoff = 0;
-		}
-		if (p->holdlen + need > p->holdcap) {
-			ncap = p->holdcap > 0 ? p->holdcap : 1024;
-			while (ncap < p->holdlen + need)
-				ncap *= 2;
-			/* recallocarray wipes the old copy: passwords. */
-			if ((n = recallocarray(p->hold, p->holdcap, ncap, 1)) ==
-			    NULL) {
-				log_warn("%s", __func__);
-				p->holdover = 1;
-				return;
-			}
-			p->hold = n;
-			p->holdcap = ncap;
-		}
-	}
-	h = p->hold + p->holdoff + p->holdlen;
-	h[0] = (unsigned char)flags;
-	h[1] = (unsigned char)(len >> 8);
-	h[2] = (unsigned char)(len & 0xff);
-	memcpy(h + POP3_HOLD_HDR, line, len);
-	p->holdlen += need;
-}
-
-static void
-pop3_hold_clear(struct pop3 *p)
-{
-	if (p->hold != NULL)
-		explicit_bzero(p->hold, p->holdcap);
-	p->holdoff = p->holdlen = 0;
-}
-
-/* Answer the held lines while nothing waits; then read again. */
-static void
-pop3_drain(struct session *s)
-{
-	struct pop3	*p = s->data;
-	char		 line[POP3_SASL_LINE_MAX + 1];
-	unsigned char	*h;
-	size_t		 len;
-	int		 flags;
-
-	while (!p->busy && !s->closing && p->holdlen > 0) {
-		h = p->hold + p->holdoff;
-		flags = h[0];
-		len = ((size_t)h[1] << 8) | h[2];
-		memcpy(line, h + POP3_HOLD_HDR, len);
-		line[len] = '\0';
-		explicit_bzero(h, POP3_HOLD_HDR + len);
-		p->holdoff += POP3_HOLD_HDR + len;
-		p->holdlen -= POP3_HOLD_HDR + len;
-		if (p->holdlen == 0)
-			p->holdoff = 0;
-		if (flags & POP3_HOLD_TOOLONG)
-			pop3_toolong_now(s);
-		else
-			pop3_command(s, line, len, flags);
-		explicit_bzero(line, len);
-	}
-	if (p->busy || s->closing)
-		return;
-	if (p->holdover) {
-		log_info("pop3: session %u: too many pipelined commands",
-		    s->id);
-		session_printf(s, "-ERR Too many pipelined commands\r\n");
-		session_close(s);
-		return;
-	}
-	io_resume(s->io);
-}
-
 static void
 pop3_line(struct session *s, char *line, size_t len, int flags)
 {
@@ -549,12 +380,6 @@ pop3_line(struct session *s, char *line, size_t len, int flags)
 
 	if ((p = pop3_get(s)) == NULL) {
 		session_close(s);
-		return;
-	}
-	/* In order: after what waits and what is held before it. */
-	if (p->busy || p->holdlen > 0) {
-		pop3_hold(s, line, len, flags);
-		sodium_memzero(line, len);
 		return;
 	}
 	pop3_command(s, line, len, flags);
@@ -747,9 +572,8 @@ cmd_stls(struct session *s, char *arg)
 		session_printf(s, "-ERR TLS is not available\r\n");
 	else {
 		session_printf(s, "+OK Begin TLS negotiation\r\n");
-		/* Lines pipelined after STLS came in clear: dropped. */
-		pop3_hold_clear(p);
 		p->have_user = 0;
+		/* Lines pipelined after STLS came in clear: dropped. */
 		session_starttls(s);
 	}
 }
@@ -833,7 +657,7 @@ cmd_auth(struct session *s, char *arg)
 	}
 	/* The response may be longer than a command (RFC 5034 4). */
 	p->state = POP3_SASL;
-	io_set_maxline(s->io, POP3_SASL_LINE_MAX);
+	session_set_maxline(s, POP3_SASL_LINE_MAX);
 	session_printf(s, "+ \r\n");
 }
 
@@ -851,7 +675,7 @@ pop3_sasl_response(struct session *s, char *line, size_t len, int flags)
 
 	(void)len;
 	p->state = POP3_AUTHORIZATION;
-	io_set_maxline(s->io, POP3_LINE_MAX);
+	session_set_maxline(s, POP3_LINE_MAX);
 	if (flags & (IO_LINE_NUL | IO_LINE_BARECR))
 		pop3_err(s, "-ERR Invalid characters in response\r\n");
 	else if (strcmp(line, "*") == 0)
@@ -887,16 +711,14 @@ pop3_plain(struct session *s, const char *b64)
 static void
 pop3_login(struct session *s, const char *user, const char *pass)
 {
-	struct pop3	*p = s->data;
-
-	p->req = front_auth_request(user, pass, s->client.addr, PROTO_POP3,
+	s->req = front_auth_request(user, pass, s->client.addr, PROTO_POP3,
 	    pop3_auth_done, s);
-	if (p->req == 0) {
+	if (s->req == 0) {
 		session_printf(s, "-ERR [SYS/TEMP] The mail store is not "
 		    "available; try again later\r\n");
 		return;
 	}
-	pop3_busy(s);
+	session_hold(s);
 }
 
 static void
@@ -905,10 +727,10 @@ pop3_auth_done(void *arg, struct imsg *imsg)
 	struct session		*s = arg;
 	struct pop3		*p = s->data;
 	struct msg_auth_ok	 ok;
+	const char		*reply;
 	int			 reason;
-	struct timeval		 tv;
 
-	p->req = 0;
+	s->req = 0;
 	if ((reason = front_auth_answer(imsg, &ok)) == 0) {
 		p->vsession = ok.session;
 		log_info("pop3: session %u: logged in", s->id);
@@ -918,48 +740,24 @@ pop3_auth_done(void *arg, struct imsg *imsg)
 	switch (reason) {
 	case AUTH_FAIL_BAD:
 		p->fails++;
-		strlcpy(p->reply, "-ERR [AUTH] Authentication failed\r\n",
-		    sizeof(p->reply));
+		reply = "-ERR [AUTH] Authentication failed\r\n";
 		break;
 	case AUTH_FAIL_LOCKED:
 		/* Not the credentials: waiting is what helps (RFC 3206). */
 		p->fails++;
-		strlcpy(p->reply, "-ERR [SYS/TEMP] Too many failed logins; "
-		    "try again later\r\n", sizeof(p->reply));
+		reply = "-ERR [SYS/TEMP] Too many failed logins; try again "
+		    "later\r\n";
 		break;
 	default:
-		strlcpy(p->reply, "-ERR [SYS/TEMP] The mail store is not "
-		    "available; try again later\r\n", sizeof(p->reply));
+		reply = "-ERR [SYS/TEMP] The mail store is not available; "
+		    "try again later\r\n";
 		break;
 	}
 	/* A failure is answered late, and later each time. */
-	p->delay_close = p->fails >= POP3_AUTH_FAILS_MAX;
-	timerclear(&tv);
-	tv.tv_sec = p->fails;
-	p->delayed = 1;
-	if (evtimer_add(&p->delay_ev, &tv) == -1) {
-		log_warn("%s: evtimer_add", __func__);
-		p->delayed = 0;
-		session_close(s);
-	}
-}
-
-static void
-pop3_delay_cb(int fd, short event, void *arg)
-{
-	struct session	*s = arg;
-	struct pop3	*p = s->data;
-
-	(void)fd;
-	(void)event;
-	p->delayed = 0;
-	session_printf(s, "%s", p->reply);
-	if (p->delay_close) {
+	if (p->fails >= POP3_AUTH_FAILS_MAX)
 		log_info("pop3: session %u: too many failed logins", s->id);
-		session_close(s);
-		return;
-	}
-	pop3_idle(s);
+	session_delay(s, p->fails * 1000, p->fails >= POP3_AUTH_FAILS_MAX,
+	    "%s", reply);
 }
 
 /* One mailbox request on INBOX for the session's vault session. */
@@ -1008,9 +806,9 @@ pop3_open(struct session *s)
 {
 	struct pop3	*p = s->data;
 
-	p->req = pop3_mbox_request(p->vsession, MBOX_OP_STATUS, 0, NULL, 0,
+	s->req = pop3_mbox_request(p->vsession, MBOX_OP_STATUS, 0, NULL, 0,
 	    0, pop3_status_done, s);
-	if (p->req == 0)
+	if (s->req == 0)
 		pop3_open_failed(s, "the vault is not reachable", 0);
 }
 
@@ -1027,7 +825,7 @@ pop3_status_done(void *arg, struct imsg *imsg)
 	size_t				 len;
 	int				 fd, st, rc;
 
-	p->req = 0;
+	s->req = 0;
 	st = pop3_result(imsg, &res, &fd);
 	if (st != MSG_MBOX_OK || fd == -1) {
 		if (fd != -1)
@@ -1052,9 +850,9 @@ pop3_status_done(void *arg, struct imsg *imsg)
 	p->uidvalidity = f.uidvalidity;
 	all.first = 1;
 	all.last = UINT32_MAX;
-	p->req = pop3_mbox_request(p->vsession, MBOX_OP_FETCH,
+	s->req = pop3_mbox_request(p->vsession, MBOX_OP_FETCH,
 	    MSG_FETCH_NOMETA, &all, 1, 0, pop3_fetch_done, s);
-	if (p->req == 0)
+	if (s->req == 0)
 		pop3_open_failed(s, "the vault is not reachable", 0);
 }
 
@@ -1070,7 +868,7 @@ pop3_fetch_done(void *arg, struct imsg *imsg)
 	unsigned int		 idle;
 	int			 fd, st, rc;
 
-	p->req = 0;
+	s->req = 0;
 	st = pop3_result(imsg, &res, &fd);
 	if (st != MSG_MBOX_OK || fd == -1) {
 		if (fd != -1)
@@ -1103,12 +901,12 @@ pop3_fetch_done(void *arg, struct imsg *imsg)
 	idle = conf->limits.timeout_idle;
 	if (idle != 0 && idle < POP3_IDLE_MIN)
 		idle = POP3_IDLE_MIN;
-	io_set_timeouts(s->io, idle, conf->limits.timeout_session);
+	session_set_timeouts(s, idle, conf->limits.timeout_session);
 	log_info("pop3: session %u: maildrop of %u messages", s->id,
 	    p->nmsgs);
 	session_printf(s, "+OK Logged in, %u messages (%llu octets)\r\n",
 	    p->nmsgs, (unsigned long long)p->size);
-	pop3_idle(s);
+	session_release(s);
 }
 
 /* The FETCH records: uids ascending, sizes. */
@@ -1184,7 +982,7 @@ pop3_open_failed(struct session *s, const char *why, int perm)
 	else
 		session_printf(s, "-ERR [SYS/TEMP] Cannot open the maildrop; "
 		    "try again later\r\n");
-	pop3_idle(s);
+	session_release(s);
 }
 
 static void
@@ -1223,7 +1021,7 @@ cmd_list(struct session *s, char *arg)
 	    p->nmsgs - p->ndele, (unsigned long long)p->size);
 	p->out = OUT_LIST;
 	p->cursor = 0;
-	pop3_run(s);
+	session_output(s, pop3_pump);
 }
 
 static void
@@ -1248,7 +1046,7 @@ cmd_uidl(struct session *s, char *arg)
 	session_printf(s, "+OK Unique-ID listing follows\r\n");
 	p->out = OUT_UIDL;
 	p->cursor = 0;
-	pop3_run(s);
+	session_output(s, pop3_pump);
 }
 
 static void
@@ -1346,9 +1144,9 @@ pop3_body(struct session *s, struct pop3_msg *m, uint32_t n, int top,
 	struct msg_range	 r;
 
 	r.first = r.last = m->uid;
-	p->req = pop3_mbox_request(p->vsession, MBOX_OP_BODY, 0, &r, 1, 0,
+	s->req = pop3_mbox_request(p->vsession, MBOX_OP_BODY, 0, &r, 1, 0,
 	    pop3_body_done, s);
-	if (p->req == 0) {
+	if (s->req == 0) {
 		session_printf(s, "-ERR [SYS/TEMP] The mail store is not "
 		    "available; try again later\r\n");
 		return;
@@ -1356,7 +1154,7 @@ pop3_body(struct session *s, struct pop3_msg *m, uint32_t n, int top,
 	p->msgno = n;
 	p->top = top;
 	p->toplines = lines;
-	pop3_busy(s);
+	session_hold(s);
 }
 
 static void
@@ -1368,7 +1166,7 @@ pop3_body_done(void *arg, struct imsg *imsg)
 	struct stat		 st;
 	int			 fd, status, seals;
 
-	p->req = 0;
+	s->req = 0;
 	status = pop3_result(imsg, &res, &fd);
 	if (status == -1 || status == MSG_MBOX_ESESSION) {
 		if (fd != -1)
@@ -1380,7 +1178,7 @@ pop3_body_done(void *arg, struct imsg *imsg)
 		/* Expunged since the login, by IMAP or another session. */
 		session_printf(s, "-ERR Message %u is no longer in the "
 		    "mailbox\r\n", p->msgno);
-		pop3_idle(s);
+		session_release(s);
 		return;
 	}
 	if (status != MSG_MBOX_OK || fd == -1)
@@ -1408,7 +1206,7 @@ pop3_body_done(void *arg, struct imsg *imsg)
 	else
 		session_printf(s, "+OK %llu octets\r\n",
 		    (unsigned long long)p->msgs[p->msgno - 1].size);
-	pop3_run(s);
+	session_output(s, pop3_pump);
 	return;
  fail:
 	if (fd != -1)
@@ -1417,53 +1215,22 @@ pop3_body_done(void *arg, struct imsg *imsg)
 	    s->id, p->msgno, status);
 	session_printf(s, "-ERR [SYS/TEMP] Cannot read the message; try "
 	    "again later\r\n");
-	pop3_idle(s);
+	session_release(s);
 }
 
 /*
- * Move a multi-line answer along: all of it if the client keeps up,
- * else as much as the output queue takes, the rest from a timer.
+ * The continuation of a multi-line answer (session_output()): a chunk
+ * per call.  1: the answer is complete, 0: more to come, -1: the
+ * session fails.
  */
-static void
-pop3_run(struct session *s)
-{
-	struct pop3	*p = s->data;
-
-	switch (pop3_pump(s)) {
-	case 0:
-		if (!p->busy)
-			pop3_busy(s);
-		pop3_pump_later(s);
-		break;
-	case 1:
-		/* Synchronous from a command: it was never busy. */
-		if (p->busy)
-			pop3_idle(s);
-		break;
-	default:
-		/* The session ends; its free cleans up. */
-		break;
-	}
-}
-
-/* 1: the answer is complete, 0: more to come, -1: the session fails. */
 static int
 pop3_pump(struct session *s)
 {
 	struct pop3	*p = s->data;
-	int		 rc = 0;
 
-	while (rc == 0 && io_queued(s->io) < IO_OUT_HIWAT) {
-		if (s->closing) {
-			pop3_out_end(p);
-			return (-1);
-		}
-		if (p->out == OUT_BODY)
-			rc = pop3_pump_body(s);
-		else
-			rc = pop3_pump_list(s);
-	}
-	return (rc);
+	if (p->out == OUT_BODY)
+		return (pop3_pump_body(s));
+	return (pop3_pump_list(s));
 }
 
 /* LIST and UIDL: a chunk of lines, the end line after the last. */
@@ -1501,7 +1268,7 @@ pop3_pump_list(struct session *s)
 		}
 		k += (size_t)n;
 	}
-	if (io_write(s->io, pop3_outbuf, k) == -1) {
+	if (session_write(s, pop3_outbuf, k) == -1) {
 		pop3_out_end(p);
 		return (-1);
 	}
@@ -1529,7 +1296,7 @@ pop3_pump_body(struct session *s)
 		memcpy(pop3_outbuf + k, ".\r\n", 3);
 		k += 3;
 		pop3_out_end(p);
-		if (io_write(s->io, pop3_outbuf, k) == -1)
+		if (session_write(s, pop3_outbuf, k) == -1)
 			return (-1);
 		return (1);
 	}
@@ -1552,7 +1319,7 @@ pop3_pump_body(struct session *s)
 	k = pop3_stuff(p, pop3_inbuf, (size_t)n, pop3_outbuf, &used);
 	explicit_bzero(pop3_inbuf, (size_t)n);
 	p->off += used;
-	n = io_write(s->io, pop3_outbuf, k);
+	n = session_write(s, pop3_outbuf, k);
 	explicit_bzero(pop3_outbuf, k);
 	if (n == -1) {
 		pop3_out_end(p);
@@ -1621,51 +1388,6 @@ pop3_out_end(struct pop3 *p)
 	p->out = OUT_NONE;
 }
 
-static void
-pop3_pump_later(struct session *s)
-{
-	struct pop3	*p = s->data;
-	struct timeval	 tv;
-
-	timerclear(&tv);
-	tv.tv_usec = p->pump_ms * 1000;
-	if (evtimer_add(&p->pump_ev, &tv) == -1) {
-		log_warn("%s: evtimer_add", __func__);
-		pop3_out_end(p);
-		session_close(s);
-		return;
-	}
-	p->pumping = 1;
-}
-
-/*
- * The output queue is looked at again: refilled once it is down to the
- * low mark, else looked at later, less often while the client reads
- * slowly.  (session.c does not pass IO_LOWAT on to the protocol.)
- */
-static void
-pop3_pump_cb(int fd, short event, void *arg)
-{
-	struct session	*s = arg;
-	struct pop3	*p = s->data;
-
-	(void)fd;
-	(void)event;
-	p->pumping = 0;
-	if (s->closing) {
-		pop3_out_end(p);
-		return;
-	}
-	if (io_queued(s->io) > IO_OUT_LOWAT) {
-		if (p->pump_ms < POP3_PUMP_MAX_MS)
-			p->pump_ms *= 2;
-		pop3_pump_later(s);
-		return;
-	}
-	p->pump_ms = 1;
-	pop3_run(s);
-}
-
 /* QUIT with messages DELE'd: the UPDATE state. */
 static void
 upd_start(struct session *s)
@@ -1700,7 +1422,7 @@ upd_start(struct session *s)
 	p->vsession = 0;
 	p->update = u;
 	p->state = POP3_UPDATE;
-	pop3_busy(s);
+	session_hold(s);
 	upd_step(u);
 }
 

@@ -254,10 +254,11 @@ smtp_auth_failed(struct session *s, const char *reply)
 	if (sm->authfails >= SMTP_MAX_AUTH_FAILS) {
 		log_info("smtp: session %u: too many failed authentications",
 		    s->id);
-		smtp_delay(s, sm->authfails * 1000, 1, "%s421 4.7.0 Too many "
-		    "failed authentications, closing connection\r\n", reply);
+		session_delay(s, sm->authfails * 1000, 1, "%s421 4.7.0 Too "
+		    "many failed authentications, closing connection\r\n",
+		    reply);
 	} else
-		smtp_delay(s, sm->authfails * 1000, 0, "%s", reply);
+		session_delay(s, sm->authfails * 1000, 0, "%s", reply);
 }
 
 /* Ask the vault; the session reads nothing more until it answers. */
@@ -273,14 +274,14 @@ smtp_auth_login(struct session *s, const char *user, const char *pass)
 		    "invalid\r\n");
 		return;
 	}
-	sm->req = front_auth_request(user, pass, s->client.addr,
+	s->req = front_auth_request(user, pass, s->client.addr,
 	    s->listener.proto, smtp_auth_done, s);
-	if (sm->req == 0) {
+	if (s->req == 0) {
 		smtp_auth_audit(s, user, "tempfail");
 		smtp_reply(s, "454 4.7.0 Temporary authentication failure\r\n");
 		return;
 	}
-	smtp_wait(s);
+	session_hold(s);
 }
 
 static void
@@ -292,13 +293,13 @@ smtp_auth_done(void *arg, struct imsg *imsg)
 	int			 reason;
 	const char		*reply, *result;
 
-	sm->req = 0;
+	s->req = 0;
 	if ((reason = front_auth_answer(imsg, &ok)) == 0) {
 		sm->vsession = ok.session;
 		strlcpy(sm->account, ok.account, sizeof(sm->account));
 		smtp_auth_audit(s, sm->authuser, "success");
 		sodium_memzero(sm->authuser, sizeof(sm->authuser));
-		smtp_unwait(s);
+		session_release(s);
 		smtp_reply(s, "235 2.7.0 Authentication successful\r\n");
 		return;
 	}
@@ -322,7 +323,7 @@ smtp_auth_done(void *arg, struct imsg *imsg)
 	if (reason == AUTH_FAIL_BAD || reason == AUTH_FAIL_LOCKED)
 		smtp_auth_failed(s, reply);
 	else {
-		smtp_unwait(s);
+		session_release(s);
 		smtp_reply(s, "%s", reply);
 	}
 }

@@ -160,8 +160,8 @@ smtp_received(struct session *s, char *buf, size_t size)
 		    session_is_tls(s) ? "S" : "", sm->vsession != 0 ? "A" : "");
 
 	tls[0] = '\0';
-	if (session_is_tls(s) && (version = io_tls_version(s->io)) != NULL &&
-	    (cipher = io_tls_cipher(s->io)) != NULL)
+	if (session_is_tls(s) && (version = session_tls_version(s)) != NULL &&
+	    (cipher = session_tls_cipher(s)) != NULL)
 		snprintf(tls, sizeof(tls), "\r\n\t(using %s with cipher %s)",
 		    version, cipher);
 
@@ -258,9 +258,9 @@ smtp_data_input(struct session *s)
 	size_t		 n, len, clen, max;
 	int		 crlf;
 
-	if ((n = io_datalen(s->io)) == 0)
+	if ((n = session_datalen(s)) == 0)
 		return (0);
-	buf = io_data(s->io);
+	buf = session_data(s);
 	max = front_conf()->limits.max_message_size;
 
 	if ((lf = memchr(buf, '\n', n)) == NULL) {
@@ -277,7 +277,7 @@ smtp_data_input(struct session *s)
 			m->bad |= SMTP_BAD_LONG;
 			m->size += n;
 			m->lastcr = buf[n - 1] == '\r';
-			io_drop(s->io, n);
+			session_drop(s, n);
 		}
 		return (0);
 	}
@@ -289,7 +289,7 @@ smtp_data_input(struct session *s)
 		if (!crlf)
 			m->bad |= SMTP_BAD_BARE;
 		m->prevbare = !crlf;
-		io_drop(s->io, len + 1);
+		session_drop(s, len + 1);
 		return (1);
 	}
 	crlf = len > 0 && buf[len - 1] == '\r';
@@ -297,7 +297,7 @@ smtp_data_input(struct session *s)
 
 	/* The end: "." CRLF right after a CRLF, and nothing else. */
 	if (crlf && clen == 1 && buf[0] == '.' && !m->prevbare) {
-		io_drop(s->io, len + 1);
+		session_drop(s, len + 1);
 		smtp_set_rx(s, SMTP_RX_CMD);
 		smtp_msg_end(s);
 		return (1);
@@ -329,7 +329,7 @@ smtp_data_input(struct session *s)
 	}
 	smtp_msg_write(m, p, clen);
 	smtp_msg_write(m, "\r\n", 2);
-	io_drop(s->io, len + 1);
+	session_drop(s, len + 1);
 	return (1);
 }
 
@@ -392,14 +392,14 @@ smtp_bdat_input(struct session *s)
 	size_t		 n;
 
 	if (m->left > 0) {
-		if ((n = io_datalen(s->io)) == 0)
+		if ((n = session_datalen(s)) == 0)
 			return (0);
 		if (n > m->left)
 			n = m->left;
 		if (!(m->bad & SMTP_BAD_NOTXN))
 			m->size += n;
-		smtp_msg_write(m, io_data(s->io), n);
-		io_drop(s->io, n);
+		smtp_msg_write(m, session_data(s), n);
+		session_drop(s, n);
 		m->left -= n;
 		if (m->left > 0)
 			return (0);
@@ -525,14 +525,14 @@ smtp_msg_end(struct session *s)
 	/* Another address: it must lead to the account too. */
 	memset(&mr, 0, sizeof(mr));
 	strlcpy(mr.address, from, sizeof(mr.address));
-	if ((sm->req = front_vault_request(IMSG_VAULT_RCPT, -1, &mr,
+	if ((s->req = front_vault_request(IMSG_VAULT_RCPT, -1, &mr,
 	    sizeof(mr), smtp_from_owner, s)) == 0) {
 		smtp_txn_reset(s, "tempfail");
 		smtp_reply(s, "451 4.3.0 Mail store not available, try again "
 		    "later\r\n");
 		return;
 	}
-	smtp_wait(s);
+	session_hold(s);
 }
 
 static void
@@ -542,8 +542,8 @@ smtp_from_owner(void *arg, struct imsg *imsg)
 	struct smtp		*sm = s->data;
 	struct msg_rcpt_result	 r;
 
-	sm->req = 0;
-	smtp_unwait(s);
+	s->req = 0;
+	session_release(s);
 	if (imsg == NULL || imsg->hdr.type != IMSG_VAULT_RCPT_RESULT ||
 	    imsg_get_data(imsg, &r, sizeof(r)) == -1 || !MSG_STR(r.account) ||
 	    r.result == RCPT_TEMP) {
@@ -778,7 +778,7 @@ smtp_deliver(struct session *s)
 		smtp_deliver_reply(s);
 		return;
 	}
-	smtp_wait(s);
+	session_hold(s);
 }
 
 static void
@@ -797,7 +797,7 @@ smtp_deliver_done(void *arg, struct imsg *imsg)
 		r->result = res.result;
 	if (--sm->ndeliver > 0)
 		return;
-	smtp_unwait(s);
+	session_release(s);
 	smtp_deliver_reply(s);
 }
 
@@ -851,7 +851,7 @@ smtp_txn_log(struct session *s, size_t size, const char *result)
 	char		 dom[SMTP_HELO_MAX + 1];
 
 	if (session_is_tls(s))
-		tls = io_tls_version(s->io);
+		tls = session_tls_version(s);
 	if (sm->from[0] == '\0')
 		strlcpy(dom, "<>", sizeof(dom));
 	else

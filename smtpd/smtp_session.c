@@ -20,18 +20,17 @@
  * BDAT and delivery into the vault in smtp_data.c, the syntax of domains
  * and paths in smtp_parse.c.
  *
- * A session reads its own input instead of taking lines from session.c:
- * it must stop reading while the vault answers a RCPT (the client may
- * have pipelined the rest of the transaction behind it), and it must
- * read BDAT chunks as raw octets that need not end at a line.  The rest
- * (replies, STARTTLS, closing, connection slots) is session.c's.
+ * The session runtime (common/session.c) does the rest: it reads the
+ * input (command lines; DATA and BDAT through our input hook, see
+ * smtp_set_rx()), holds it while the vault answers (the client may have
+ * pipelined the rest of the transaction behind a RCPT), sends delayed
+ * replies, runs STARTTLS and the timeouts, and ends the session.
  *
  * Replies always carry enhanced status codes (RFC 2034, RFC 3463).
  */
 
 #include <sys/types.h>
 
-#include <event.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,8 +45,6 @@
 #include "log.h"
 #include "smtpd.h"
 
-static unsigned int	 smtp_ids;
-
 /*
  * Refused recipients per client address (anonymised, as logged), over
  * a window: enumeration spread over many sessions.  A fixed table; when
@@ -59,17 +56,16 @@ static struct smtp_refused {
 	unsigned int	 count;
 } smtp_refused_tab[SMTP_REFUSED_SLOTS];
 
+static int	 smtp_start(struct session *);
 static void	 smtp_greet(struct session *);
 static void	 smtp_line(struct session *, char *, size_t, int);
+static void	 smtp_command(struct session *, char *, size_t, int);
+static int	 smtp_input(struct session *);
 static void	 smtp_toolong(struct session *);
 static void	 smtp_timeout(struct session *);
 static const char *smtp_refusal(int);
 static void	 smtp_free(struct session *);
-static void	 smtp_end(struct session *);
-static void	 smtp_io(struct io *, int, void *);
-static void	 smtp_input(struct session *);
 static void	 smtp_tls_ready(struct session *);
-static void	 smtp_delay_cb(int, short, void *);
 static size_t	 smtp_maxline(struct session *);
 static void	 smtp_ehlo(struct session *, const char *, char *);
 static void	 smtp_mail(struct session *, char *);
@@ -83,12 +79,15 @@ static void	 smtp_help(struct session *);
 const struct session_proto smtp_proto = {
 	.name = "smtp",
 	.maxline = SMTP_LINE_MAX,
+	.start = smtp_start,
 	.greet = smtp_greet,
 	.line = smtp_line,
 	.toolong = smtp_toolong,
 	.timeout = smtp_timeout,
 	.refusal = smtp_refusal,
+	.tls_ready = smtp_tls_ready,
 	.free = smtp_free,
+	.input = smtp_input,
 };
 
 static const char *
@@ -116,80 +115,35 @@ smtp_maxline(struct session *s)
 	return (smtp_submission(s) ? SMTP_AUTH_LINE_MAX : SMTP_LINE_MAX);
 }
 
-/*
- * A new connection: as session_accept() does, with our own io callback
- * (see the comment at the top).  Refusals are session.c's.
- */
+/* A new connection: the runtime's, with SMTP's hooks. */
 void
 smtp_accept(int fd, const struct msg_listener *l,
     const struct front_client *client, int refused)
 {
-	const struct msg_conf	*conf = front_conf();
-	struct session		*s;
-	struct smtp		*sm;
+	session_accept(fd, l, client, refused, &smtp_proto);
+}
 
-	if (refused != FRONT_OK) {
-		session_accept(fd, l, client, refused, &smtp_proto);
-		return;
-	}
-	s = calloc(1, sizeof(*s));
-	sm = calloc(1, sizeof(*sm));
-	if (s == NULL || sm == NULL) {
+static int
+smtp_start(struct session *s)
+{
+	struct smtp	*sm;
+
+	if ((sm = calloc(1, sizeof(*sm))) == NULL) {
 		log_warn("%s", __func__);
-		free(s);
-		free(sm);
-		close(fd);
-		front_conn_closed(client);
-		return;
+		return (-1);
 	}
-	s->client = *client;
-	s->listener = *l;
-	s->proto = &smtp_proto;
-	s->id = ++smtp_ids;
 	s->data = sm;
 	sm->s = s;
 	sm->msg.fd = -1;
 	TAILQ_INIT(&sm->rcpts);
-	evtimer_set(&sm->delay_ev, smtp_delay_cb, s);
-	if ((s->io = io_new(fd, smtp_io, s)) == NULL) {
-		log_warn("%s: io_new", __func__);
-		close(fd);
-		front_conn_closed(client);
-		free(sm);
-		free(s);
-		return;
-	}
-	io_set_maxline(s->io, smtp_maxline(s));
-	io_set_timeouts(s->io, conf->limits.timeout_idle,
-	    conf->limits.timeout_session);
-	log_info("smtp: session %u from %s", s->id, s->client.addr);
-
-	if (l->tls == TLSMODE_IMPLICIT) {
-		if (front_tls() == NULL) {
-			log_warnx("smtp: no TLS context: closing session %u",
-			    s->id);
-			smtp_end(s);
-			return;
-		}
-		s->tls_implicit = 1;
-		if (io_start_tls(s->io, front_tls()) == -1)
-			smtp_end(s);
-		return;
-	}
-	smtp_greet(s);
+	session_set_maxline(s, smtp_maxline(s));
+	return (0);
 }
 
-static void
-smtp_end(struct session *s)
-{
-	log_info("smtp: session %u ended", s->id);
-	smtp_free(s);
-	io_free(s->io);
-	front_conn_closed(&s->client);
-	free(s);
-}
-
-/* Everything the session holds: requests, timers, the message, login. */
+/*
+ * Everything the session holds: the message, deliveries, the login.
+ * (The runtime cancels the request in flight and the delayed reply.)
+ */
 static void
 smtp_free(struct session *s)
 {
@@ -200,10 +154,6 @@ smtp_free(struct session *s)
 		return;
 	if (sm->inmail)
 		smtp_txn_log(s, sm->msg.size, "aborted");
-	if (sm->req != 0)
-		front_vault_cancel(sm->req);
-	if (sm->delayed)
-		evtimer_del(&sm->delay_ev);
 	smtp_data_free(sm);
 	smtp_auth_free(sm);
 	if (sm->vsession != 0) {
@@ -215,83 +165,18 @@ smtp_free(struct session *s)
 	s->data = NULL;
 }
 
-static void
-smtp_io(struct io *io, int event, void *arg)
-{
-	struct session	*s = arg;
-
-	(void)io;
-	switch (event) {
-	case IO_TLSREADY:
-		log_info("smtp: session %u: %s %s", s->id,
-		    io_tls_version(s->io), io_tls_cipher(s->io));
-		if (s->tls_implicit)
-			smtp_greet(s);
-		else
-			smtp_tls_ready(s);
-		smtp_input(s);
-		break;
-	case IO_DATAIN:
-		smtp_input(s);
-		break;
-	case IO_LOWAT:
-		break;
-	case IO_TIMEOUT:
-		if (s->closing) {
-			smtp_end(s);
-			break;
-		}
-		log_info("smtp: session %u: timeout", s->id);
-		smtp_timeout(s);
-		session_close(s);
-		break;
-	case IO_DISCONNECTED:
-	case IO_ERROR:
-		smtp_end(s);
-		break;
-	}
-}
-
 /*
- * Take what the client sent, in the shape the session expects now,
- * until it is used up or the session waits (for the vault, or before a
- * delayed reply): the rest stays buffered and reading is paused.
+ * DATA and BDAT: the octets as they come, not as lines (the runtime's
+ * own input while smtp_set_rx() says so).  0 when more is needed.
  */
-static void
+static int
 smtp_input(struct session *s)
 {
 	struct smtp	*sm = s->data;
-	char		*line;
-	size_t		 len;
-	int		 flags, rv;
 
-	while (!s->closing && !sm->waiting) {
-		if (sm->rx == SMTP_RX_BDAT) {
-			if (smtp_bdat_input(s) == 0)
-				break;
-			continue;
-		}
-		if (sm->rx == SMTP_RX_DATA) {
-			if (smtp_data_input(s) == 0)
-				break;
-			continue;
-		}
-		rv = io_getline(s->io, &line, &len, &flags);
-		if (rv == IO_LINE_NONE)
-			break;
-		if (sm->rx == SMTP_RX_AUTH) {
-			if (rv == IO_LINE_TOOLONG)
-				smtp_auth_toolong(s);
-			else
-				smtp_auth_line(s, line, len, flags);
-			continue;
-		}
-		if (rv == IO_LINE_TOOLONG) {
-			log_info("smtp: session %u: line too long", s->id);
-			smtp_toolong(s);
-		} else
-			smtp_line(s, line, len, flags);
-	}
+	if (sm->rx == SMTP_RX_BDAT)
+		return (smtp_bdat_input(s));
+	return (smtp_data_input(s));
 }
 
 void
@@ -300,8 +185,9 @@ smtp_set_rx(struct session *s, enum smtp_rx rx)
 	struct smtp	*sm = s->data;
 
 	sm->rx = rx;
+	session_own_input(s, rx == SMTP_RX_DATA || rx == SMTP_RX_BDAT);
 	if (rx == SMTP_RX_CMD || rx == SMTP_RX_AUTH)
-		io_set_maxline(s->io, smtp_maxline(s));
+		session_set_maxline(s, smtp_maxline(s));
 }
 
 static void
@@ -320,6 +206,12 @@ smtp_timeout(struct session *s)
 static void
 smtp_toolong(struct session *s)
 {
+	struct smtp	*sm = s->data;
+
+	if (sm->rx == SMTP_RX_AUTH) {
+		smtp_auth_toolong(s);
+		return;
+	}
 	smtp_error(s, "500 5.5.2 Line too long\r\n");
 }
 
@@ -328,11 +220,8 @@ smtp_reply(struct session *s, const char *fmt, ...)
 {
 	va_list	 ap;
 
-	if (s->closing)
-		return;
 	va_start(ap, fmt);
-	if (io_vprintf(s->io, fmt, ap) == -1)
-		log_debug("smtp: session %u: output cap reached", s->id);
+	session_vprintf(s, fmt, ap);
 	va_end(ap);
 }
 
@@ -347,70 +236,6 @@ smtp_error(struct session *s, const char *reply)
 		    "connection\r\n");
 		session_close(s);
 	}
-}
-
-/* Read nothing more until smtp_unwait(). */
-void
-smtp_wait(struct session *s)
-{
-	struct smtp	*sm = s->data;
-
-	sm->waiting = 1;
-	io_pause(s->io);
-}
-
-void
-smtp_unwait(struct session *s)
-{
-	struct smtp	*sm = s->data;
-
-	sm->waiting = 0;
-	io_resume(s->io);
-}
-
-/*
- * Send a reply after ms milliseconds, reading nothing meanwhile; with
- * close set the session ends after it.
- */
-void
-smtp_delay(struct session *s, unsigned int ms, int close, const char *fmt,
-    ...)
-{
-	struct smtp	*sm = s->data;
-	struct timeval	 tv;
-	va_list		 ap;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(sm->reply, sizeof(sm->reply), fmt, ap);
-	va_end(ap);
-	sm->delay_close = close;
-	if (!sm->waiting)
-		smtp_wait(s);
-	timerclear(&tv);
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	sm->delayed = 1;
-	if (evtimer_add(&sm->delay_ev, &tv) == -1) {
-		log_warn("%s: evtimer_add", __func__);
-		smtp_delay_cb(-1, 0, s);
-	}
-}
-
-static void
-smtp_delay_cb(int fd, short event, void *arg)
-{
-	struct session	*s = arg;
-	struct smtp	*sm = s->data;
-
-	(void)fd;
-	(void)event;
-	sm->delayed = 0;
-	smtp_reply(s, "%s", sm->reply);
-	if (sm->delay_close) {
-		session_close(s);
-		return;
-	}
-	smtp_unwait(s);
 }
 
 /*
@@ -600,13 +425,13 @@ smtp_mail(struct session *s, char *arg)
 	}
 	memset(&m, 0, sizeof(m));
 	strlcpy(m.address, from, sizeof(m.address));
-	if ((sm->req = front_vault_request(IMSG_VAULT_RCPT, -1, &m, sizeof(m),
+	if ((s->req = front_vault_request(IMSG_VAULT_RCPT, -1, &m, sizeof(m),
 	    smtp_mail_owner, s)) == 0) {
 		smtp_reply(s, "451 4.3.0 Mail store not available, try again "
 		    "later\r\n");
 		return;
 	}
-	smtp_wait(s);
+	session_hold(s);
 }
 
 /*
@@ -621,10 +446,10 @@ smtp_mail_owner(void *arg, struct imsg *imsg)
 	struct msg_rcpt_result	 r;
 	int			 asked;
 
-	asked = sm->req != 0;
-	sm->req = 0;
+	asked = s->req != 0;
+	s->req = 0;
 	if (asked) {
-		smtp_unwait(s);
+		session_release(s);
 		if (imsg == NULL ||
 		    imsg->hdr.type != IMSG_VAULT_RCPT_RESULT ||
 		    imsg_get_data(imsg, &r, sizeof(r)) == -1 ||
@@ -710,13 +535,13 @@ smtp_rcpt(struct session *s, char *arg)
 	memset(&m, 0, sizeof(m));
 	strlcpy(m.address, to, sizeof(m.address));
 	strlcpy(sm->pending, to, sizeof(sm->pending));
-	if ((sm->req = front_vault_request(IMSG_VAULT_RCPT, -1, &m, sizeof(m),
+	if ((s->req = front_vault_request(IMSG_VAULT_RCPT, -1, &m, sizeof(m),
 	    smtp_rcpt_done, s)) == 0) {
 		smtp_reply(s, "451 4.3.0 Mail store not available, try again "
 		    "later\r\n");
 		return;
 	}
-	smtp_wait(s);
+	session_hold(s);
 }
 
 static void
@@ -728,7 +553,7 @@ smtp_rcpt_done(void *arg, struct imsg *imsg)
 	struct msg_rcpt_result	 res;
 	int			 local;
 
-	sm->req = 0;
+	s->req = 0;
 	if (imsg == NULL || imsg->hdr.type != IMSG_VAULT_RCPT_RESULT ||
 	    imsg_get_data(imsg, &res, sizeof(res)) == -1 ||
 	    !MSG_STR(res.account))
@@ -747,7 +572,7 @@ smtp_rcpt_done(void *arg, struct imsg *imsg)
 		strlcpy(r->account, res.account, sizeof(r->account));
 		TAILQ_INSERT_TAIL(&sm->rcpts, r, entry);
 		sm->nrcpts++;
-		smtp_unwait(s);
+		session_release(s);
 		smtp_reply(s, "250 2.1.5 Recipient OK\r\n");
 		return;
 	case RCPT_UNKNOWN:
@@ -755,7 +580,7 @@ smtp_rcpt_done(void *arg, struct imsg *imsg)
 		if (smtp_submission(s) &&
 		    (res.result == RCPT_EXTERNAL || !local)) {
 			/* Honest: it is us, not the address. */
-			smtp_unwait(s);
+			session_release(s);
 			smtp_reply(s, "451 4.4.0 Outbound delivery is not "
 			    "available yet; cannot send to that address\r\n");
 			return;
@@ -774,7 +599,7 @@ smtp_rcpt_done(void *arg, struct imsg *imsg)
 	default:
 		break;
 	}
-	smtp_unwait(s);
+	session_release(s);
 	smtp_reply(s, "451 4.3.0 Mail store not available, try again "
 	    "later\r\n");
 }
@@ -826,11 +651,11 @@ smtp_refuse_rcpt(struct session *s, const char *reply)
 		log_audit("smtp-rcpt-limit", "client=%s refused=%u "
 		    "refused-by-address=%u", s->client.addr, sm->refused,
 		    byaddr);
-		smtp_delay(s, SMTP_RCPT_DELAY_MS, 1, "421 4.7.0 Too many "
+		session_delay(s, SMTP_RCPT_DELAY_MS, 1, "421 4.7.0 Too many "
 		    "refused recipients, closing connection\r\n");
 		return;
 	}
-	smtp_delay(s, SMTP_RCPT_DELAY_MS, 0, "%s", reply);
+	session_delay(s, SMTP_RCPT_DELAY_MS, 0, "%s", reply);
 }
 
 static void
@@ -843,9 +668,20 @@ smtp_help(struct session *s)
 	    smtp_submission(s) ? " AUTH" : "");
 }
 
-/* One command line. */
+/* A line: a command, or the response AUTH waits for. */
 static void
 smtp_line(struct session *s, char *line, size_t len, int flags)
+{
+	struct smtp	*sm = s->data;
+
+	if (sm->rx == SMTP_RX_AUTH)
+		smtp_auth_line(s, line, len, flags);
+	else
+		smtp_command(s, line, len, flags);
+}
+
+static void
+smtp_command(struct session *s, char *line, size_t len, int flags)
 {
 	char	*verb, *arg;
 

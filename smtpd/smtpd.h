@@ -19,7 +19,6 @@
 
 #include <sys/queue.h>
 
-#include <event.h>
 #include <stdint.h>
 
 #include "msg.h"
@@ -41,7 +40,6 @@
 #define SMTP_MAX_HOPS		50	/* Received headers: a loop */
 #define SMTP_RCPT_DELAY_MS	500	/* before a refused recipient's reply */
 #define SMTP_ID_LEN		16	/* hex digits of a transaction id */
-#define SMTP_REPLY_MAX		512
 
 /* smtp_path() flags. */
 #define SMTP_PATH_NULL		0x01	/* <> is allowed (MAIL) */
@@ -126,14 +124,8 @@ struct smtp {
 	struct smtp_msg		 msg;
 	unsigned int		 ndeliver;	/* deliveries in flight */
 
-	/* Waiting: for the vault, or a delayed reply. */
-	int			 waiting;
-	uint32_t		 req;		/* MAIL, RCPT or AUTH request */
+	/* What MAIL or RCPT asked the vault about (s->req). */
 	char			 pending[MSG_ADDRESS_MAX];
-	struct event		 delay_ev;
-	int			 delayed;
-	int			 delay_close;
-	char			 reply[SMTP_REPLY_MAX];
 };
 
 /* smtp_session.c */
@@ -143,10 +135,6 @@ void	 smtp_accept(int, const struct msg_listener *,
 void	 smtp_reply(struct session *, const char *, ...)
 	    __attribute__((__format__ (printf, 2, 3)));
 void	 smtp_error(struct session *, const char *);
-void	 smtp_wait(struct session *);
-void	 smtp_unwait(struct session *);
-void	 smtp_delay(struct session *, unsigned int, int, const char *, ...)
-	    __attribute__((__format__ (printf, 4, 5)));
 void	 smtp_txn_reset(struct session *, const char *);
 void	 smtp_set_rx(struct session *, enum smtp_rx);
 int	 smtp_submission(struct session *);
