@@ -195,20 +195,37 @@ child_dispatch(struct imsgev *iev, struct imsg *imsg)
 		exit(0);
 	}
 
+	/* A part of the configuration that is not ours: ctld is wrong. */
+	if (!msg_conf_for(imsg->hdr.type, child.role))
+		fatalx("%s for another role from ctld",
+		    msg_type_name(imsg->hdr.type));
+
 	switch (imsg->hdr.type) {
 	case IMSG_CONF_START:
 		child_conf_free(child.pending);
 		cc = child.pending = child_conf_new();
 		if (imsg_get_data(imsg, &cc->conf, sizeof(cc->conf)) == -1 ||
 		    cc->conf.role != (uint32_t)child.role ||
-		    !MSG_STR(cc->conf.hostname) || !MSG_STR(cc->conf.chroot) ||
-		    !MSG_STR(cc->conf.user))
+		    !MSG_STR(cc->conf.chroot) || !MSG_STR(cc->conf.user))
 			fatalx("bad configuration from ctld");
 		if (!child.sandboxed) {
 			sandbox_enter(child.role, cc->conf.chroot,
 			    cc->conf.user, &child.report);
 			child.sandboxed = 1;
 		}
+		break;
+	case IMSG_CONF_FRONT:
+		if ((cc = child.pending) == NULL || cc->have_part ||
+		    imsg_get_data(imsg, &cc->front, sizeof(cc->front)) == -1 ||
+		    !MSG_STR(cc->front.hostname))
+			fatalx("bad front configuration from ctld");
+		cc->have_part = 1;
+		break;
+	case IMSG_CONF_VAULT:
+		if ((cc = child.pending) == NULL || cc->have_part ||
+		    imsg_get_data(imsg, &cc->vault, sizeof(cc->vault)) == -1)
+			fatalx("bad vault configuration from ctld");
+		cc->have_part = 1;
 		break;
 	case IMSG_CONF_DOMAIN:
 		if ((cc = child.pending) == NULL)
@@ -259,6 +276,9 @@ child_dispatch(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_CONF_END:
 		if ((cc = child.pending) == NULL)
 			fatalx("configuration end without start");
+		if (!cc->have_part)
+			fatalx("configuration without the %s part",
+			    role_name(child.role));
 		child.pending = NULL;
 		old = child.conf;
 		child.conf = cc;

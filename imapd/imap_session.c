@@ -1372,7 +1372,7 @@ imap_auth_done(void *arg, struct imsg *imsg)
 	struct imap		*im = s->data;
 	struct msg_auth_ok	 ok;
 	struct timeval		 tv;
-	const struct msg_conf	*conf = front_conf();
+	const struct msg_front	*conf = front_conf();
 	char			 prefix[IMAP_TAG_MAX + 8];
 	unsigned int		 idle;
 	int			 reason;

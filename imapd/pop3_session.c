@@ -1063,7 +1063,7 @@ pop3_fetch_done(void *arg, struct imsg *imsg)
 {
 	struct session		*s = arg;
 	struct pop3		*p = s->data;
-	const struct msg_conf	*conf = front_conf();
+	const struct msg_front	*conf = front_conf();
 	struct msg_mbox_result	 res;
 	void			*buf;
 	size_t			 len;

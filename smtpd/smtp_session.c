@@ -124,7 +124,7 @@ void
 smtp_accept(int fd, const struct msg_listener *l,
     const struct front_client *client, int refused)
 {
-	const struct msg_conf	*conf = front_conf();
+	const struct msg_front	*conf = front_conf();
 	struct session		*s;
 	struct smtp		*sm;
 
