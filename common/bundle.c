@@ -21,9 +21,11 @@
  */
 
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -220,6 +222,34 @@ bundle_write(int fd, const struct bundle *b)
 	    ftruncate(fd, (off_t)total) == -1)
 		return (-1);
 	return (0);
+}
+
+/*
+ * The bundle in a new memfd, sealed so that neither we nor anyone we
+ * hand it to can change it.  F_SEAL_SEAL keeps them from being undone
+ * (Linux never removes a seal, but no more may be added either).
+ */
+int
+bundle_write_fd(const struct bundle *b, int *fdp)
+{
+	int	 fd, saved_errno;
+
+	*fdp = -1;
+	if ((fd = memfd_create("bundle", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1)
+		return (-1);
+	if (bundle_write(fd, b) == -1)
+		goto fail;
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE | F_SEAL_SEAL) == -1)
+		goto fail;
+	*fdp = fd;
+	return (0);
+ fail:
+	saved_errno = errno;
+	close(fd);
+	errno = saved_errno;
+	return (-1);
 }
 
 /*

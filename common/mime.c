@@ -29,10 +29,8 @@
  */
 
 #include <sys/types.h>
-#include <sys/mman.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1295,38 +1293,30 @@ mime_section(const char *msg, size_t len, const char *section,
 }
 
 /*
- * The message as the vault takes it, in a new sealed memfd: the raw
- * message and what the parser makes of it (envelope, body structure,
- * search text), so that vaultd never parses mail.  The seals keep the
- * sender from changing what the vault reads.
+ * The message as the vault takes it, in a new sealed memfd (see
+ * bundle_write_fd()): the raw message and what the parser makes of it
+ * (envelope, body structure, search text), so that vaultd never parses
+ * mail.
  */
 int
 mime_bundle_fd(const char *raw, size_t len, int64_t internaldate, int *fdp)
 {
 	struct mime_result	 r;
 	struct bundle		 b;
-	int			 fd = -1, saved;
+	int			 fd, saved;
 
 	*fdp = -1;
 	if (mime_parse(raw, len, &r) == -1)
 		return (-1);
 	if (mime_to_bundle(&r, raw, len, internaldate, &b) == -1)
 		goto fail;
-	if ((fd = memfd_create("bundle", MFD_CLOEXEC |
-	    MFD_ALLOW_SEALING)) == -1)
-		goto fail;
-	if (bundle_write(fd, &b) == -1)
-		goto fail;
-	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
-	    F_SEAL_WRITE | F_SEAL_SEAL) == -1)
+	if (bundle_write_fd(&b, &fd) == -1)
 		goto fail;
 	mime_result_free(&r);
 	*fdp = fd;
 	return (0);
  fail:
 	saved = errno;
-	if (fd != -1)
-		close(fd);
 	mime_result_free(&r);
 	errno = saved;
 	return (-1);
