@@ -92,11 +92,11 @@ struct bundle {
  * bundle_write_fd(b, &fd)	write b into a new memfd and seal it
  *				against writing, shrinking and growing:
  *				what a front hands vaultd.
- * bundle_map(fd, &p, &len)	copy the whole content of fd (a memfd of
- *				another process) into private memory, so
- *				that the sender can no longer change what
- *				is parsed; EBADMSG for an empty or too
- *				large file.  Release with bundle_unmap.
+ * bundle_map(fd, &p, &len)	copy the whole content of fd (a sealed
+ *				memfd of another process) into private
+ *				memory; EBADMSG for an fd that is not
+ *				sealed so, or an empty or too large file.
+ *				Release with bundle_unmap.
  * bundle_unmap(p, len)		wipe and free what bundle_map returned.
  */
 size_t	 bundle_section_max(enum bundle_section);

@@ -29,6 +29,7 @@
 
 #include "child.h"
 #include "log.h"
+#include "peerfd.h"
 #include "sandbox.h"
 
 static struct {
@@ -186,6 +187,7 @@ child_dispatch(struct imsgev *iev, struct imsg *imsg)
 	struct msg_verbose	 mv;
 	struct msg_anonkey	 ak;
 	struct msg_ready	 ready;
+	void			*buf;
 	size_t			 nl, nd;
 	int			 fd;
 
@@ -258,20 +260,30 @@ child_dispatch(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_CONF_TLS_KEY:
 		if ((cc = child.pending) == NULL)
 			fatalx("certificate outside a configuration");
+		/*
+		 * ctld opened these files from its configuration: they
+		 * cannot be sealed, and ctld is trusted not to change them
+		 * under us (a shrink would be refused).
+		 */
 		fd = imsg_get_fd(imsg);
 		if (imsg->hdr.type == IMSG_CONF_TLS_CERT) {
-			if (cc->cert != NULL)
-				sodium_free(cc->cert);
-			if (proc_read_fd(fd, &cc->cert, &cc->certlen,
-			    CHILD_MAX_PEMSIZE) == -1)
+			peerfd_free(cc->cert, cc->certlen, PEERFD_SECRET);
+			cc->cert = NULL;
+			cc->certlen = 0;
+			if (peerfd_read(fd, PEERFD_UNSEALED | PEERFD_SECRET, 0,
+			    CHILD_MAX_PEMSIZE - 1, &buf, &cc->certlen) == -1)
 				log_warn("cannot read the certificate");
+			cc->cert = buf;
 		} else {
-			if (cc->key != NULL)
-				sodium_free(cc->key);
-			if (proc_read_fd(fd, &cc->key, &cc->keylen,
-			    CHILD_MAX_PEMSIZE) == -1)
+			peerfd_free(cc->key, cc->keylen, PEERFD_SECRET);
+			cc->key = NULL;
+			cc->keylen = 0;
+			if (peerfd_read(fd, PEERFD_UNSEALED | PEERFD_SECRET, 0,
+			    CHILD_MAX_PEMSIZE - 1, &buf, &cc->keylen) == -1)
 				log_warn("cannot read the private key");
+			cc->key = buf;
 		}
+		close(fd);
 		break;
 	case IMSG_CONF_END:
 		if ((cc = child.pending) == NULL)

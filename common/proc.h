@@ -59,6 +59,5 @@ struct proc_opts {
 	int	 verbose;
 };
 void	 proc_child_opts(int, char **, enum proc_role, struct proc_opts *);
-int	 proc_read_fd(int, unsigned char **, size_t *, size_t);
 
 #endif /* PROC_H */
