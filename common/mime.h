@@ -337,6 +337,7 @@ int	 mime_lower(int);
 int	 mime_upper(int);
 
 /* mime_decode.c */
+size_t	 mime_cfws(const char *, size_t, size_t, struct mbuf *);
 size_t	 mime_skip_cfws(const char *, size_t, size_t);
 int	 mime_token(const char *, size_t, size_t *, char *, size_t);
 int	 mime_ctype(const char *, size_t, char *, char *, size_t *);
