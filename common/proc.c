@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <event.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,23 @@ imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid, int fd,
 	}
 	imsgev_update(iev);
 	return (0);
+}
+
+/*
+ * Answer a request with IMSG_CTL_FAIL and a message for the user: ctld
+ * to ctl and vaultd to ctl (through ctld) word their failures the same
+ * way.  A message longer than struct msg_result holds is cut.
+ */
+int
+imsgev_vfail(struct imsgev *iev, uint32_t peerid, const char *fmt,
+    va_list ap)
+{
+	struct msg_result	 res;
+
+	memset(&res, 0, sizeof(res));
+	(void)vsnprintf(res.message, sizeof(res.message), fmt, ap);
+	return (imsgev_compose(iev, IMSG_CTL_FAIL, peerid, -1, &res,
+	    sizeof(res)));
 }
 
 static void

@@ -29,6 +29,8 @@
 #define PROC_H
 
 #include <event.h>
+#include <stdarg.h>
+#include <stdint.h>
 
 #include "imsg.h"
 #include "msg.h"
@@ -52,6 +54,8 @@ void	 imsgev_clear(struct imsgev *);
 int	 imsgev_compose(struct imsgev *, uint32_t, uint32_t, int,
 	    const void *, size_t);
 void	 imsgev_update(struct imsgev *);
+int	 imsgev_vfail(struct imsgev *, uint32_t, const char *, va_list)
+	    __attribute__((__format__(__printf__, 3, 0)));
 
 /* Child start-up (proc.c). */
 struct proc_opts {

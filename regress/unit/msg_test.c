@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <event.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -362,6 +363,53 @@ test_send_conf(void)
 	ctld = NULL;
 }
 
+static void
+fail(struct imsgev *iev, uint32_t peerid, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	CHECK(imsgev_vfail(iev, peerid, fmt, ap) == 0);
+	va_end(ap);
+}
+
+/* ctld's and vaultd's failure replies: one IMSG_CTL_FAIL, cut to fit. */
+static void
+test_vfail(void)
+{
+	struct imsgev		 iev;
+	struct imsgbuf		 in;
+	struct imsg		 m;
+	struct msg_result	 res;
+	char			 longarg[400];
+	int			 sp[2];
+
+	memset(longarg, 'x', sizeof(longarg) - 1);
+	longarg[sizeof(longarg) - 1] = '\0';
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
+	CHECK(imsgev_init(&iev, sp[0], "ctl", NULL, NULL, 0) == 0);
+	fail(&iev, 42, "%s: not found", "bob@example.org");
+	fail(&iev, 7, "%s", longarg);
+	CHECK(imsgbuf_flush(&iev.ibuf) == 0);
+	CHECK(imsgbuf_init(&in, sp[1]) == 0);
+	CHECK(imsgbuf_read(&in) > 0);
+	CHECK(imsg_get(&in, &m) > 0);
+	CHECK(msg_check(&m) == 0 && m.hdr.type == IMSG_CTL_FAIL);
+	CHECK(m.hdr.peerid == 42);
+	CHECK(imsg_get_data(&m, &res, sizeof(res)) == 0);
+	CHECK_STR(res.message, "bob@example.org: not found");
+	imsg_free(&m);
+	if (imsg_get(&in, &m) <= 0)
+		CHECK(imsgbuf_read(&in) > 0 && imsg_get(&in, &m) > 0);
+	CHECK(m.hdr.peerid == 7);
+	CHECK(imsg_get_data(&m, &res, sizeof(res)) == 0);
+	CHECK(strlen(res.message) == sizeof(res.message) - 1);
+	imsg_free(&m);
+	imsgbuf_clear(&in);
+	close(sp[1]);
+	imsgev_clear(&iev);
+}
+
 int
 main(void)
 {
@@ -379,5 +427,6 @@ main(void)
 	RUN(test_dispatch_good);
 	RUN(test_conf_for);
 	RUN(test_send_conf);
+	RUN(test_vfail);
 	TEST_EXIT();
 }
