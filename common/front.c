@@ -235,7 +235,7 @@ front_accept(int fd, short event, void *arg)
 
 	if (refused != FRONT_OK) {
 		log_audit("connection-refused", "client=%s proto=%s reason=%s",
-		    client.addr, proto_name(l->conf.proto),
+		    client.addr, conf_proto_name(l->conf.proto),
 		    refused == FRONT_TOO_MANY ? "limit-total" :
 		    "limit-per-address");
 		if (ac->count == 0) {

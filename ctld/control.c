@@ -50,7 +50,7 @@ struct ctl_conn {
 	uid_t			 uid;
 	pid_t			 pid;
 };
-TAILQ_HEAD(, ctl_conn)	 ctl_conns = TAILQ_HEAD_INITIALIZER(ctl_conns);
+static TAILQ_HEAD(, ctl_conn) ctl_conns = TAILQ_HEAD_INITIALIZER(ctl_conns);
 
 static struct event	 control_ev;
 static int		 control_fd = -1;
