@@ -120,8 +120,8 @@ lint:
 FUZZ_TIME ?= 30
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 \
 	   -fsanitize=fuzzer,address,undefined -Icommon $(PKG_CFLAGS)
-MIME_SRCS = $(wildcard common/mime*.c) common/bundle.c common/util.c \
-	   common/log.c
+MIME_SRCS = $(wildcard common/mime*.c) common/mbuf.c common/bundle.c \
+	   common/peerfd.c common/util.c common/log.c
 
 regress/fuzz/mime_fuzz: regress/fuzz/mime_fuzz.c $(MIME_SRCS)
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LIBS)

@@ -21,9 +21,11 @@
  */
 
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,6 +33,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "peerfd.h"
 #include "util.h"
 
 /* Seconds since the epoch: 2^40 is some 34,800 years away. */
@@ -223,82 +226,70 @@ bundle_write(int fd, const struct bundle *b)
 }
 
 /*
+ * The bundle in a new memfd, sealed so that neither we nor anyone we
+ * hand it to can change it: bundle_map() on the other side refuses an
+ * fd without these seals.  F_SEAL_SEAL fixes the set of seals: a
+ * seal is never removed, and with it none can be added later.
+ */
+int
+bundle_write_fd(const struct bundle *b, int *fdp)
+{
+	int	 fd, saved_errno;
+
+	*fdp = -1;
+	if ((fd = memfd_create("bundle", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1)
+		return (-1);
+	if (bundle_write(fd, b) == -1)
+		goto fail;
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE | F_SEAL_SEAL) == -1)
+		goto fail;
+	*fdp = fd;
+	return (0);
+ fail:
+	saved_errno = errno;
+	close(fd);
+	errno = saved_errno;
+	return (-1);
+}
+
+/*
  * Copy the bundle out of the sender's memfd into memory of our own.
  *
  * The memfd is shared with the front that wrote it: mapped, its content
  * could change under the parser (checked lengths, then different bytes)
- * and a shrink would turn reads into SIGBUS.  A memfd sealed with
- * F_SEAL_WRITE, F_SEAL_SHRINK and F_SEAL_GROW could be mapped safely,
- * but the copy is used always: bundle_unmap() is given only a pointer
- * and a length and could not tell a mapping from a copy, the raw
- * message is copied into the mailbox database anyway, and one code path
- * is one thing to get right.  The cost is memory for one more copy of
- * the message while it is stored (bounded by bundle_size_max()).
+ * and a shrink would turn reads into SIGBUS.  It must be sealed with
+ * F_SEAL_WRITE, F_SEAL_SHRINK and F_SEAL_GROW (bundle_write_fd() does),
+ * so nothing changes while it is read.  A sealed memfd could be mapped
+ * safely, but the copy is used always: bundle_unmap() is given only a
+ * pointer and a length and could not tell a mapping from a copy, the
+ * raw message is copied into the mailbox database anyway, and one code
+ * path is one thing to get right.  The cost is memory for one more copy
+ * of the message while it is stored (bounded by bundle_size_max()).
  *
- * The size is taken once from fstat; a sender that shrinks the file
- * meanwhile gets a short read and the bundle is refused; one that grows
- * it is ignored past that size.  Either way the copy is what is parsed.
+ * Any fd that is not such a memfd, is empty or is larger than the
+ * largest bundle is refused with EBADMSG.
  */
 int
 bundle_map(int fd, void **pp, size_t *lenp)
 {
-	struct stat	 st;
-	char		*p;
-	size_t		 len, off;
-	ssize_t		 n;
-	int		 saved_errno;
-
 	if (pp == NULL || lenp == NULL) {
 		errno = EINVAL;
 		return (-1);
 	}
-	*pp = NULL;
-	*lenp = 0;
-	if (fstat(fd, &st) == -1)
-		return (-1);
-	if (!S_ISREG(st.st_mode)) {
-		errno = EBADMSG;
-		return (-1);
-	}
-	if (st.st_size <= 0 || (uint64_t)st.st_size > bundle_size_max()) {
-		errno = EBADMSG;
-		return (-1);
-	}
-	len = (size_t)st.st_size;
-	if ((p = malloc(len)) == NULL)
-		return (-1);
-
-	off = 0;
-	while (off < len) {
-		n = pread(fd, p + off, len - off, (off_t)off);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		if (n == 0) {
-			/* Shrunk since fstat. */
+	if (peerfd_read(fd, 0, 1, (size_t)bundle_size_max(), pp,
+	    lenp) == -1) {
+		if (errno == EPERM || errno == EFBIG)
 			errno = EBADMSG;
-			goto fail;
-		}
-		off += (size_t)n;
+		return (-1);
 	}
-	*pp = p;
-	*lenp = len;
 	return (0);
-
- fail:
-	saved_errno = errno;
-	freezero(p, len);
-	errno = saved_errno;
-	return (-1);
 }
 
 /* The copy holds a message in clear: wipe it before it is freed. */
 void
 bundle_unmap(void *p, size_t len)
 {
-	if (p == NULL)
-		return;
-	freezero(p, len);
+	peerfd_free(p, len, 0);
 }

@@ -89,16 +89,20 @@ struct bundle {
  *				cutting off any longer old content; -1
  *				with EINVAL for a bundle that bundle_parse
  *				would refuse.
- * bundle_map(fd, &p, &len)	copy the whole content of fd (a memfd of
- *				another process) into private memory, so
- *				that the sender can no longer change what
- *				is parsed; EBADMSG for an empty or too
- *				large file.  Release with bundle_unmap.
+ * bundle_write_fd(b, &fd)	write b into a new memfd and seal it
+ *				against writing, shrinking and growing:
+ *				what a front hands vaultd.
+ * bundle_map(fd, &p, &len)	copy the whole content of fd (a sealed
+ *				memfd of another process) into private
+ *				memory; EBADMSG for an fd that is not
+ *				sealed so, or an empty or too large file.
+ *				Release with bundle_unmap.
  * bundle_unmap(p, len)		wipe and free what bundle_map returned.
  */
 size_t	 bundle_section_max(enum bundle_section);
 int	 bundle_parse(const void *, size_t, struct bundle *);
 int	 bundle_write(int, const struct bundle *);
+int	 bundle_write_fd(const struct bundle *, int *);
 int	 bundle_map(int, void **, size_t *);
 void	 bundle_unmap(void *, size_t);
 

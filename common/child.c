@@ -29,6 +29,7 @@
 
 #include "child.h"
 #include "log.h"
+#include "peerfd.h"
 #include "sandbox.h"
 
 static struct {
@@ -186,6 +187,7 @@ child_dispatch(struct imsgev *iev, struct imsg *imsg)
 	struct msg_verbose	 mv;
 	struct msg_anonkey	 ak;
 	struct msg_ready	 ready;
+	void			*buf;
 	size_t			 nl, nd;
 	int			 fd;
 
@@ -195,20 +197,37 @@ child_dispatch(struct imsgev *iev, struct imsg *imsg)
 		exit(0);
 	}
 
+	/* A part of the configuration that is not ours: ctld is wrong. */
+	if (!msg_conf_for(imsg->hdr.type, child.role))
+		fatalx("%s for another role from ctld",
+		    msg_type_name(imsg->hdr.type));
+
 	switch (imsg->hdr.type) {
 	case IMSG_CONF_START:
 		child_conf_free(child.pending);
 		cc = child.pending = child_conf_new();
 		if (imsg_get_data(imsg, &cc->conf, sizeof(cc->conf)) == -1 ||
 		    cc->conf.role != (uint32_t)child.role ||
-		    !MSG_STR(cc->conf.hostname) || !MSG_STR(cc->conf.chroot) ||
-		    !MSG_STR(cc->conf.user))
+		    !MSG_STR(cc->conf.chroot) || !MSG_STR(cc->conf.user))
 			fatalx("bad configuration from ctld");
 		if (!child.sandboxed) {
 			sandbox_enter(child.role, cc->conf.chroot,
 			    cc->conf.user, &child.report);
 			child.sandboxed = 1;
 		}
+		break;
+	case IMSG_CONF_FRONT:
+		if ((cc = child.pending) == NULL || cc->have_part ||
+		    imsg_get_data(imsg, &cc->front, sizeof(cc->front)) == -1 ||
+		    !MSG_STR(cc->front.hostname))
+			fatalx("bad front configuration from ctld");
+		cc->have_part = 1;
+		break;
+	case IMSG_CONF_VAULT:
+		if ((cc = child.pending) == NULL || cc->have_part ||
+		    imsg_get_data(imsg, &cc->vault, sizeof(cc->vault)) == -1)
+			fatalx("bad vault configuration from ctld");
+		cc->have_part = 1;
 		break;
 	case IMSG_CONF_DOMAIN:
 		if ((cc = child.pending) == NULL)
@@ -241,24 +260,37 @@ child_dispatch(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_CONF_TLS_KEY:
 		if ((cc = child.pending) == NULL)
 			fatalx("certificate outside a configuration");
+		/*
+		 * ctld opened these files from its configuration: they
+		 * cannot be sealed, and ctld is trusted not to change them
+		 * under us (a shrink would be refused).
+		 */
 		fd = imsg_get_fd(imsg);
 		if (imsg->hdr.type == IMSG_CONF_TLS_CERT) {
-			if (cc->cert != NULL)
-				sodium_free(cc->cert);
-			if (proc_read_fd(fd, &cc->cert, &cc->certlen,
-			    CHILD_MAX_PEMSIZE) == -1)
+			peerfd_free(cc->cert, cc->certlen, PEERFD_SECRET);
+			cc->cert = NULL;
+			cc->certlen = 0;
+			if (peerfd_read(fd, PEERFD_UNSEALED | PEERFD_SECRET, 0,
+			    CHILD_MAX_PEMSIZE - 1, &buf, &cc->certlen) == -1)
 				log_warn("cannot read the certificate");
+			cc->cert = buf;
 		} else {
-			if (cc->key != NULL)
-				sodium_free(cc->key);
-			if (proc_read_fd(fd, &cc->key, &cc->keylen,
-			    CHILD_MAX_PEMSIZE) == -1)
+			peerfd_free(cc->key, cc->keylen, PEERFD_SECRET);
+			cc->key = NULL;
+			cc->keylen = 0;
+			if (peerfd_read(fd, PEERFD_UNSEALED | PEERFD_SECRET, 0,
+			    CHILD_MAX_PEMSIZE - 1, &buf, &cc->keylen) == -1)
 				log_warn("cannot read the private key");
+			cc->key = buf;
 		}
+		close(fd);
 		break;
 	case IMSG_CONF_END:
 		if ((cc = child.pending) == NULL)
 			fatalx("configuration end without start");
+		if (!cc->have_part)
+			fatalx("configuration without the %s part",
+			    role_name(child.role));
 		child.pending = NULL;
 		old = child.conf;
 		child.conf = cc;

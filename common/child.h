@@ -49,9 +49,13 @@ struct child_domain {
 };
 TAILQ_HEAD(child_domains, child_domain);
 
-/* One complete configuration, as received from ctld. */
+/* One complete configuration, as received from ctld: the common part
+ * and the part of this child's role (the other stays zero). */
 struct child_conf {
 	struct msg_conf		 conf;
+	struct msg_front	 front;		/* smtpd, imapd */
+	struct msg_vault	 vault;		/* vaultd */
+	int			 have_part;	/* its role's part came */
 	struct child_domains	 domains;
 	struct child_listeners	 listeners;
 	unsigned char		*cert;		/* sodium_malloc'd PEM */

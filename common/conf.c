@@ -161,7 +161,7 @@ conf_free(struct conf *conf)
 }
 
 const char *
-proto_name(enum proto proto)
+conf_proto_name(enum proto proto)
 {
 	switch (proto) {
 	case PROTO_SMTP:
@@ -177,7 +177,7 @@ proto_name(enum proto proto)
 }
 
 const char *
-tlsmode_name(enum tlsmode tls)
+conf_tlsmode_name(enum tlsmode tls)
 {
 	switch (tls) {
 	case TLSMODE_NONE:
@@ -192,7 +192,7 @@ tlsmode_name(enum tlsmode tls)
 
 /* 127.0.0.0/8, ::1, or 127.0.0.0/8 mapped into IPv6. */
 int
-listener_is_loopback(const struct listener *l)
+conf_listener_is_loopback(const struct listener *l)
 {
 	const struct sockaddr_in	*sin;
 	const struct sockaddr_in6	*sin6;
@@ -226,7 +226,7 @@ numeric_host(const struct listener *l, char *buf, size_t len)
 
 /* The numeric address without the port; IPv6 in brackets. */
 const char *
-listener_addr(const struct listener *l, char *buf, size_t len)
+conf_listener_addr(const struct listener *l, char *buf, size_t len)
 {
 	char	 host[NI_MAXHOST];
 
@@ -318,7 +318,7 @@ conf_print(FILE *fp, const struct conf *conf)
 	TAILQ_FOREACH(l, &conf->listeners, entry) {
 		fprintf(fp, "listen on %s port %u %s tls %s%s\n",
 		    numeric_host(l, host, sizeof(host)), l->port,
-		    proto_name(l->proto), tlsmode_name(l->tls),
+		    conf_proto_name(l->proto), conf_tlsmode_name(l->tls),
 		    l->plaintext_auth ? " plaintext-auth" : "");
 	}
 }

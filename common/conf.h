@@ -107,13 +107,15 @@ struct conf {
 
 struct conf	*conf_new(void);
 struct conf	*conf_default(void);
-int		 conf_parse(const char *, struct conf **);
 void		 conf_print(FILE *, const struct conf *);
 void		 conf_free(struct conf *);
 
-const char	*proto_name(enum proto);
-const char	*tlsmode_name(enum tlsmode);
-int		 listener_is_loopback(const struct listener *);
-const char	*listener_addr(const struct listener *, char *, size_t);
+/* parse.c */
+int		 parse_conf(const char *, struct conf **);
+
+const char	*conf_proto_name(enum proto);
+const char	*conf_tlsmode_name(enum tlsmode);
+int		 conf_listener_is_loopback(const struct listener *);
+const char	*conf_listener_addr(const struct listener *, char *, size_t);
 
 #endif /* CONF_H */

@@ -120,10 +120,10 @@ front_tls(void)
 	return (front.tls);
 }
 
-const struct msg_conf *
+const struct msg_front *
 front_conf(void)
 {
-	return (child_conf() == NULL ? NULL : &child_conf()->conf);
+	return (child_conf() == NULL ? NULL : &child_conf()->front);
 }
 
 /*
@@ -189,7 +189,7 @@ static void
 front_accept(int fd, short event, void *arg)
 {
 	struct child_listener	*l = arg, *o;
-	const struct msg_conf	*conf = front_conf();
+	const struct msg_front	*conf = front_conf();
 	struct front_client	 client;
 	struct addr_count	 key, *ac;
 	struct timeval		 tv;
@@ -235,7 +235,7 @@ front_accept(int fd, short event, void *arg)
 
 	if (refused != FRONT_OK) {
 		log_audit("connection-refused", "client=%s proto=%s reason=%s",
-		    client.addr, proto_name(l->conf.proto),
+		    client.addr, conf_proto_name(l->conf.proto),
 		    refused == FRONT_TOO_MANY ? "limit-total" :
 		    "limit-per-address");
 		if (ac->count == 0) {

@@ -55,7 +55,7 @@ struct front_ops {
 void		 front_init(enum proc_role, const struct front_ops *);
 void		 front_conn_closed(const struct front_client *);
 struct tls	*front_tls(void);
-const struct msg_conf *front_conf(void);
+const struct msg_front *front_conf(void);
 int		 front_vault_ready(void);
 int		 front_vault_compose(uint32_t, uint32_t, int, const void *,
 		    size_t);

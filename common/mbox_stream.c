@@ -29,13 +29,8 @@
 #include <unistd.h>
 
 #include "mbox_stream.h"
+#include "peerfd.h"
 #include "util.h"
-
-#ifndef F_SEAL_WRITE
-#error "memfd sealing (F_ADD_SEALS, F_GET_SEALS) is needed"
-#endif
-
-#define SEALS_NEEDED	(F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW)
 
 /* No padding: nothing uninitialised can reach a stream. */
 _Static_assert(sizeof(struct mbox_stream_folder_hdr) == 3 * 8 + 8 * 4,
@@ -418,61 +413,11 @@ mbox_stream_next_body(struct mbox_stream_r *r, uint32_t *uid,
 int
 mbox_stream_read_fd(int fd, size_t max, void **bufp, size_t *lenp)
 {
-	struct stat	 st;
-	unsigned char	*buf;
-	size_t		 len, off;
-	ssize_t		 n;
-	int		 seals, saved_errno;
-
-	*bufp = NULL;
-	*lenp = 0;
-	/* Unsealed, the sender could change it while we read. */
-	if ((seals = fcntl(fd, F_GET_SEALS)) == -1 ||
-	    (seals & SEALS_NEEDED) != SEALS_NEEDED) {
-		errno = EPERM;
-		return (-1);
-	}
-	if (fstat(fd, &st) == -1)
-		return (-1);
-	if (!S_ISREG(st.st_mode) || st.st_size < 0) {
-		errno = EPERM;
-		return (-1);
-	}
-	if ((uint64_t)st.st_size > max) {
-		errno = EFBIG;
-		return (-1);
-	}
-	len = (size_t)st.st_size;
-	if ((buf = malloc(len > 0 ? len : 1)) == NULL)
-		return (-1);
-	off = 0;
-	while (off < len) {
-		if ((n = pread(fd, buf + off, len - off, (off_t)off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		if (n == 0) {
-			/* Sealed against shrinking: cannot happen. */
-			errno = EIO;
-			goto fail;
-		}
-		off += (size_t)n;
-	}
-	*bufp = buf;
-	*lenp = len;
-	return (0);
- fail:
-	saved_errno = errno;
-	freezero(buf, len > 0 ? len : 1);
-	errno = saved_errno;
-	return (-1);
+	return (peerfd_read(fd, 0, 0, max, bufp, lenp));
 }
 
 void
 mbox_stream_free(void *buf, size_t len)
 {
-	if (buf == NULL)
-		return;
-	freezero(buf, len > 0 ? len : 1);
+	peerfd_free(buf, len, 0);
 }

@@ -29,10 +29,8 @@
  */
 
 #include <sys/types.h>
-#include <sys/mman.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -88,7 +86,6 @@ static const struct {
 	{ "Message-ID",			MF_MSGID },
 };
 
-static int	 mbuf_grow(struct mbuf *, size_t);
 static int	 delim_at(struct mime_tctx *, size_t, int *);
 static size_t	 delim_find(struct mime_tctx *, size_t, int *);
 static size_t	 body_end(const struct mime_tctx *, size_t, size_t);
@@ -121,167 +118,6 @@ int
 mime_upper(int c)
 {
 	return (c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
-}
-
-/*
- * Buffers.
- */
-
-void
-mbuf_init(struct mbuf *b, size_t max, int utf8)
-{
-	memset(b, 0, sizeof(*b));
-	b->max = max;
-	b->utf8 = utf8;
-}
-
-/* Room for need more bytes and a NUL; the capacity stays near max. */
-static int
-mbuf_grow(struct mbuf *b, size_t need)
-{
-	size_t	 ncap;
-	char	*np;
-
-	if (b->cap - b->len > need)
-		return (0);
-	ncap = b->cap > 0 ? b->cap : 128;
-	while (ncap - b->len <= need) {
-		if (ncap > SIZE_MAX / 2) {
-			b->oom = 1;
-			return (-1);
-		}
-		ncap *= 2;
-	}
-	if (b->max < SIZE_MAX && ncap > b->max + 1)
-		ncap = b->max + 1;
-	if ((np = realloc(b->p, ncap)) == NULL) {
-		b->oom = 1;
-		return (-1);
-	}
-	b->p = np;
-	b->cap = ncap;
-	return (0);
-}
-
-void
-mbuf_add(struct mbuf *b, const void *v, size_t n)
-{
-	const unsigned char	*s = v;
-	size_t			 take;
-
-	if (b->oom || b->full || n == 0)
-		return;
-	take = n;
-	if (n > b->max - b->len) {
-		take = b->max - b->len;
-		/* s[take] is the first octet left out. */
-		if (b->utf8)
-			while (take > 0 && (s[take] & 0xc0) == 0x80)
-				take--;
-		b->full = 1;
-		if (take == 0)
-			return;
-	}
-	if (mbuf_grow(b, take) == -1)
-		return;
-	memcpy(b->p + b->len, s, take);
-	b->len += take;
-	b->p[b->len] = '\0';
-}
-
-void
-mbuf_addc(struct mbuf *b, int c)
-{
-	unsigned char	 ch = (unsigned char)c;
-
-	mbuf_add(b, &ch, 1);
-}
-
-void
-mbuf_adds(struct mbuf *b, const char *s)
-{
-	mbuf_add(b, s, strlen(s));
-}
-
-void
-mbuf_addnum(struct mbuf *b, uint64_t v)
-{
-	char	 num[24];
-	int	 n;
-
-	n = snprintf(num, sizeof(num), "%llu", (unsigned long long)v);
-	if (n > 0 && (size_t)n < sizeof(num))
-		mbuf_add(b, num, (size_t)n);
-}
-
-/* A code point as UTF-8; anything not a scalar value is U+FFFD. */
-void
-mbuf_addcp(struct mbuf *b, uint32_t cp)
-{
-	unsigned char	 u[4];
-
-	if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		cp = 0xfffd;
-	if (cp < 0x80) {
-		u[0] = (unsigned char)cp;
-		mbuf_add(b, u, 1);
-	} else if (cp < 0x800) {
-		u[0] = (unsigned char)(0xc0 | (cp >> 6));
-		u[1] = (unsigned char)(0x80 | (cp & 0x3f));
-		mbuf_add(b, u, 2);
-	} else if (cp < 0x10000) {
-		u[0] = (unsigned char)(0xe0 | (cp >> 12));
-		u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (unsigned char)(0x80 | (cp & 0x3f));
-		mbuf_add(b, u, 3);
-	} else {
-		u[0] = (unsigned char)(0xf0 | (cp >> 18));
-		u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (unsigned char)(0x80 | (cp & 0x3f));
-		mbuf_add(b, u, 4);
-	}
-}
-
-/* Empty the buffer but keep its memory and its ceiling. */
-void
-mbuf_reset(struct mbuf *b)
-{
-	b->len = 0;
-	b->full = 0;
-	if (b->p != NULL)
-		b->p[0] = '\0';
-}
-
-void
-mbuf_free(struct mbuf *b)
-{
-	free(b->p);
-	b->p = NULL;
-	b->len = b->cap = 0;
-}
-
-/* The content as an allocated string ("" when empty), or NULL. */
-char *
-mbuf_take(struct mbuf *b, size_t *lenp)
-{
-	char	*p;
-
-	if (b->oom) {
-		mbuf_free(b);
-		return (NULL);
-	}
-	if (b->p == NULL) {
-		if ((p = strdup("")) == NULL)
-			return (NULL);
-		*lenp = 0;
-		return (p);
-	}
-	p = b->p;
-	*lenp = b->len;
-	b->p = NULL;
-	b->len = b->cap = 0;
-	return (p);
 }
 
 /*
@@ -1295,38 +1131,30 @@ mime_section(const char *msg, size_t len, const char *section,
 }
 
 /*
- * The message as the vault takes it, in a new sealed memfd: the raw
- * message and what the parser makes of it (envelope, body structure,
- * search text), so that vaultd never parses mail.  The seals keep the
- * sender from changing what the vault reads.
+ * The message as the vault takes it, in a new sealed memfd (see
+ * bundle_write_fd()): the raw message and what the parser makes of it
+ * (envelope, body structure, search text), so that vaultd never parses
+ * mail.
  */
 int
 mime_bundle_fd(const char *raw, size_t len, int64_t internaldate, int *fdp)
 {
 	struct mime_result	 r;
 	struct bundle		 b;
-	int			 fd = -1, saved;
+	int			 fd, saved;
 
 	*fdp = -1;
 	if (mime_parse(raw, len, &r) == -1)
 		return (-1);
 	if (mime_to_bundle(&r, raw, len, internaldate, &b) == -1)
 		goto fail;
-	if ((fd = memfd_create("bundle", MFD_CLOEXEC |
-	    MFD_ALLOW_SEALING)) == -1)
-		goto fail;
-	if (bundle_write(fd, &b) == -1)
-		goto fail;
-	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
-	    F_SEAL_WRITE | F_SEAL_SEAL) == -1)
+	if (bundle_write_fd(&b, &fd) == -1)
 		goto fail;
 	mime_result_free(&r);
 	*fdp = fd;
 	return (0);
  fail:
 	saved = errno;
-	if (fd != -1)
-		close(fd);
 	mime_result_free(&r);
 	errno = saved;
 	return (-1);

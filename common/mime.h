@@ -157,13 +157,14 @@ int	 mime_body(const char *, size_t, char **, size_t *);
 
 #ifdef MIME_INTERNAL
 /*
- * Shared by common/mime*.c only: the part tree, buffers, and the
- * decoders.  Nothing below is an interface for other code.
+ * Shared by common/mime*.c only: the part tree and the decoders (the
+ * buffers are in mbuf.h).  Nothing below is an interface for other code.
  */
 
 #include <iconv.h>
 
 #include "common.h"
+#include "mbuf.h"
 
 #define MIME_DEPTH_MAX		20	/* multipart/message nesting */
 #define MIME_PARTS_MAX		5000	/* parts in one message */
@@ -175,22 +176,6 @@ int	 mime_body(const char *, size_t, char **, size_t *);
 #define MIME_QUOTED_MAX		1024	/* longer strings are literals */
 #define MIME_VALUE_MAX		(1024 * 1024)	/* of a field value looked at */
 #define MIME_ADDRVALUE_MAX	(8 * 1024 * 1024)	/* of an address list */
-
-/*
- * A growing buffer with a ceiling.  Errors are sticky: after a failed
- * allocation (oom) or a cut at the ceiling (full) nothing more is
- * added, so callers check once at the end.  With utf8 set, a cut never
- * splits a UTF-8 sequence.
- */
-struct mbuf {
-	char		*p;
-	size_t		 len;
-	size_t		 cap;
-	size_t		 max;
-	int		 oom;
-	int		 full;
-	int		 utf8;
-};
 
 /* The header fields a part remembers: the first of each. */
 enum mime_field {
@@ -318,15 +303,6 @@ struct mime_html {
 };
 
 /* mime.c */
-void	 mbuf_init(struct mbuf *, size_t, int);
-void	 mbuf_add(struct mbuf *, const void *, size_t);
-void	 mbuf_addc(struct mbuf *, int);
-void	 mbuf_adds(struct mbuf *, const char *);
-void	 mbuf_addnum(struct mbuf *, uint64_t);
-void	 mbuf_addcp(struct mbuf *, uint32_t);
-void	 mbuf_reset(struct mbuf *);
-void	 mbuf_free(struct mbuf *);
-char	*mbuf_take(struct mbuf *, size_t *);
 void	 mime_hiter_init(struct mime_hiter *, const char *, size_t, size_t);
 int	 mime_hiter_next(struct mime_hiter *, struct mime_hfield *);
 void	 mime_unfold(const char *, size_t, struct mbuf *);
@@ -337,6 +313,7 @@ int	 mime_lower(int);
 int	 mime_upper(int);
 
 /* mime_decode.c */
+size_t	 mime_cfws(const char *, size_t, size_t, struct mbuf *);
 size_t	 mime_skip_cfws(const char *, size_t, size_t);
 int	 mime_token(const char *, size_t, size_t *, char *, size_t);
 int	 mime_ctype(const char *, size_t, char *, char *, size_t *);

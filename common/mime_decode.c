@@ -184,11 +184,16 @@ b64val(unsigned char c)
 	return (-1);
 }
 
-/* White space, line ends and (nested) comments. */
+/*
+ * White space, line ends and (nested) comments from s[i]: the index
+ * after them.  With comment, the text of the last comment (without its
+ * outer parentheses, escapes as written) is kept there; addresses take
+ * it as a display name.  An unclosed comment runs to the end.
+ */
 size_t
-mime_skip_cfws(const char *s, size_t n, size_t i)
+mime_cfws(const char *s, size_t n, size_t i, struct mbuf *comment)
 {
-	size_t	 depth;
+	size_t	 depth, start;
 
 	while (i < n) {
 		if (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' ||
@@ -199,19 +204,31 @@ mime_skip_cfws(const char *s, size_t n, size_t i)
 		if (s[i] != '(')
 			break;
 		depth = 0;
+		start = i + 1;
 		while (i < n) {
 			if (s[i] == '\\' && i + 1 < n)
 				i++;
 			else if (s[i] == '(')
 				depth++;
-			else if (s[i] == ')' && --depth == 0) {
-				i++;
+			else if (s[i] == ')' && --depth == 0)
 				break;
-			}
 			i++;
 		}
+		if (comment != NULL) {
+			mbuf_reset(comment);
+			mbuf_add(comment, s + start, (i < n ? i : n) - start);
+		}
+		if (i < n)
+			i++;
 	}
 	return (i);
+}
+
+/* mime_cfws() where the comments do not matter. */
+size_t
+mime_skip_cfws(const char *s, size_t n, size_t i)
+{
+	return (mime_cfws(s, n, i, NULL));
 }
 
 /* s[i] is a quote: the index after the closing one (or n). */

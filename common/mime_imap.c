@@ -60,7 +60,6 @@ static void	 imap_string(struct mbuf *, const char *, size_t, int, size_t);
 static void	 imap_field(struct mbuf *, const struct mime_str *, int,
 		    size_t);
 static int	 is_atom(unsigned char);
-static size_t	 cfws(const char *, size_t, size_t, struct mbuf *);
 static size_t	 quoted(const char *, size_t, size_t, struct mbuf *);
 static size_t	 atom(const char *, size_t, size_t, struct mbuf *);
 static size_t	 domain(const char *, size_t, size_t, struct mbuf *);
@@ -176,41 +175,6 @@ is_atom(unsigned char c)
 	    NULL);
 }
 
-/* Skip white space and comments, keeping the text of the last comment. */
-static size_t
-cfws(const char *s, size_t n, size_t i, struct mbuf *comment)
-{
-	size_t	 depth, start;
-
-	while (i < n) {
-		if (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' ||
-		    s[i] == '\n') {
-			i++;
-			continue;
-		}
-		if (s[i] != '(')
-			break;
-		depth = 0;
-		start = i + 1;
-		while (i < n) {
-			if (s[i] == '\\' && i + 1 < n)
-				i++;
-			else if (s[i] == '(')
-				depth++;
-			else if (s[i] == ')' && --depth == 0)
-				break;
-			i++;
-		}
-		if (comment != NULL) {
-			mbuf_reset(comment);
-			mbuf_add(comment, s + start, (i < n ? i : n) - start);
-		}
-		if (i < n)
-			i++;
-	}
-	return (i);
-}
-
 /* A quoted string at s[i], unquoted into out. */
 static size_t
 quoted(const char *s, size_t n, size_t i, struct mbuf *out)
@@ -241,7 +205,7 @@ domain(const char *s, size_t n, size_t i, struct mbuf *out)
 {
 	size_t	 j;
 
-	i = cfws(s, n, i, NULL);
+	i = mime_skip_cfws(s, n, i);
 	if (i < n && s[i] == '[') {
 		for (j = i + 1; j < n && s[j] != ']'; j++)
 			if (s[j] == '\\' && j + 1 < n)
@@ -261,7 +225,7 @@ addr_junk(const char *s, size_t n, size_t i)
 		if (s[i] == '"')
 			i = quoted(s, n, i, NULL);
 		else if (s[i] == '(')
-			i = cfws(s, n, i, NULL);
+			i = mime_skip_cfws(s, n, i);
 		else
 			i++;
 	}
@@ -308,7 +272,7 @@ addr_list(const char *s, size_t n, size_t max, size_t cut, struct addr *a,
 	char	 c;
 
 	while (i < n && count < max) {
-		i = cfws(s, n, i, NULL);
+		i = mime_skip_cfws(s, n, i);
 		if (i >= n)
 			break;
 		if (s[i] == ',') {
@@ -328,7 +292,7 @@ addr_list(const char *s, size_t n, size_t max, size_t cut, struct addr *a,
 		/* A phrase, or the local part of an addr-spec. */
 		mbuf_reset(&a->words);
 		for (nw = 0;; nw++) {
-			i = cfws(s, n, i, NULL);
+			i = mime_skip_cfws(s, n, i);
 			if (i < n && s[i] == '"') {
 				if (nw > 0)
 					mbuf_addc(&a->words, ' ');
@@ -357,19 +321,19 @@ addr_list(const char *s, size_t n, size_t max, size_t cut, struct addr *a,
 		mbuf_reset(&a->host);
 		if (c == '<') {
 			mbuf_add(&a->name, a->words.p, a->words.len);
-			i = cfws(s, n, i + 1, NULL);
+			i = mime_skip_cfws(s, n, i + 1);
 			/* obs-route: @a,@b: */
 			while (i < n && s[i] == '@') {
 				if (a->adl.len > 0)
 					mbuf_addc(&a->adl, ',');
 				mbuf_addc(&a->adl, '@');
 				i = domain(s, n, i + 1, &a->adl);
-				i = cfws(s, n, i, NULL);
+				i = mime_skip_cfws(s, n, i);
 				while (i < n && s[i] == ',')
-					i = cfws(s, n, i + 1, NULL);
+					i = mime_skip_cfws(s, n, i + 1);
 			}
 			if (i < n && s[i] == ':')
-				i = cfws(s, n, i + 1, NULL);
+				i = mime_skip_cfws(s, n, i + 1);
 			for (;;) {
 				if (i < n && s[i] == '"')
 					i = quoted(s, n, i, &a->mbox);
@@ -377,11 +341,11 @@ addr_list(const char *s, size_t n, size_t max, size_t cut, struct addr *a,
 					i = atom(s, n, i, &a->mbox);
 				else
 					break;
-				i = cfws(s, n, i, NULL);
+				i = mime_skip_cfws(s, n, i);
 			}
 			if (i < n && s[i] == '@')
 				i = domain(s, n, i + 1, &a->host);
-			i = cfws(s, n, i, NULL);
+			i = mime_skip_cfws(s, n, i);
 			while (i < n && s[i] != '>' && s[i] != ',' &&
 			    s[i] != ';') {
 				if (s[i] == '"')
@@ -396,7 +360,7 @@ addr_list(const char *s, size_t n, size_t max, size_t cut, struct addr *a,
 			i = domain(s, n, i + 1, &a->host);
 			/* "user@host (Name)": the comment names it. */
 			mbuf_reset(&a->comment);
-			i = cfws(s, n, i, &a->comment);
+			i = mime_cfws(s, n, i, &a->comment);
 			mbuf_add(&a->name, a->comment.p, a->comment.len);
 		} else if (nw > 0)
 			mbuf_add(&a->mbox, a->words.p, a->words.len);
@@ -411,7 +375,7 @@ addr_list(const char *s, size_t n, size_t max, size_t cut, struct addr *a,
 		    a->host.len > 0 ? a->host.p : "MISSING_DOMAIN",
 		    a->host.len > 0 ? a->host.len : 14, cut);
 		count++;
-		i = cfws(s, n, i, NULL);
+		i = mime_skip_cfws(s, n, i);
 		if (i < n && s[i] != ',' && s[i] != ';')
 			i = addr_junk(s, n, i);
 	}

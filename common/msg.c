@@ -34,6 +34,10 @@ static const struct {
 } msg_spec[IMSG_TYPE_MAX] = {
 	[IMSG_NONE] =		{ "none", 0, FD_NO },
 	[IMSG_CONF_START] =	{ "conf-start", sizeof(struct msg_conf), FD_NO },
+	[IMSG_CONF_FRONT] =	{ "conf-front", sizeof(struct msg_front),
+				  FD_NO },
+	[IMSG_CONF_VAULT] =	{ "conf-vault", sizeof(struct msg_vault),
+				  FD_NO },
 	[IMSG_CONF_DOMAIN] =	{ "conf-domain", sizeof(struct msg_domain),
 				  FD_NO },
 	[IMSG_CONF_LISTENER] =	{ "conf-listener", sizeof(struct msg_listener),
@@ -111,6 +115,29 @@ msg_check(const struct imsg *imsg)
  bad:
 	errno = EBADMSG;
 	return (-1);
+}
+
+/*
+ * 1 when a configuration message of this type is for a child of this
+ * role, else 0.  A front must never hold vaultd's settings, nor vaultd
+ * the fronts': ctld sends by this rule and each child refuses a part
+ * that breaks it.  Listeners and the TLS key pair are the fronts' too.
+ * Types that are not role-specific are for every role.
+ */
+int
+msg_conf_for(uint32_t type, enum proc_role role)
+{
+	switch (type) {
+	case IMSG_CONF_FRONT:
+	case IMSG_CONF_LISTENER:
+	case IMSG_CONF_TLS_CERT:
+	case IMSG_CONF_TLS_KEY:
+		return (role == ROLE_SMTPD || role == ROLE_IMAPD);
+	case IMSG_CONF_VAULT:
+		return (role == ROLE_VAULTD);
+	default:
+		return (1);
+	}
 }
 
 const char *

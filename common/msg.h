@@ -40,7 +40,7 @@
 #include "imsg.h"
 #include "search.h"
 
-#define IMSG_VERSION		5
+#define IMSG_VERSION		6
 
 /* Channels between a front and vaultd carry search programs. */
 #define IMSG_VAULT_MAXSIZE	65536
@@ -48,8 +48,12 @@
 enum imsg_type {
 	IMSG_NONE,
 
-	/* ctld to a child: configuration, applied at IMSG_CONF_END. */
-	IMSG_CONF_START,	/* struct msg_conf */
+	/* ctld to a child: configuration, applied at IMSG_CONF_END.
+	 * Each child gets only its own part: IMSG_CONF_FRONT goes to the
+	 * fronts alone, IMSG_CONF_VAULT to vaultd alone (msg_conf_for()). */
+	IMSG_CONF_START,	/* struct msg_conf: what every child needs */
+	IMSG_CONF_FRONT,	/* struct msg_front: fronts only */
+	IMSG_CONF_VAULT,	/* struct msg_vault: vaultd only */
 	IMSG_CONF_DOMAIN,	/* struct msg_domain */
 	IMSG_CONF_LISTENER,	/* struct msg_listener, fd: bound socket */
 	IMSG_CONF_TLS_CERT,	/* fd: certificate chain, read to EOF */
@@ -100,14 +104,22 @@ enum imsg_type {
 
 struct msg_conf {
 	uint32_t	 role;		/* enum proc_role of the receiver */
-	char		 hostname[CONF_NAME_MAX];
 	char		 chroot[PATH_MAX];
 	char		 user[CONF_USER_MAX];
-	struct limits	 limits;
 	int32_t		 log_plain_addresses;
-	uint64_t	 kdf_ops;	/* vaultd: 0 for the default */
+};
+
+/* The fronts' part: the name they greet with, and their limits. */
+struct msg_front {
+	char		 hostname[CONF_NAME_MAX];
+	struct limits	 limits;
+};
+
+/* vaultd's part: the key derivation cost and the lock grace. */
+struct msg_vault {
+	uint64_t	 kdf_ops;	/* 0 for the default */
 	uint64_t	 kdf_memory;
-	uint32_t	 lock_grace;	/* vaultd: seconds */
+	uint32_t	 lock_grace;	/* seconds */
 };
 
 struct msg_domain {
@@ -377,6 +389,7 @@ struct msg_result {
 };
 
 int		 msg_check(const struct imsg *);
+int		 msg_conf_for(uint32_t, enum proc_role);
 const char	*msg_type_name(uint32_t);
 int		 msg_str(const char *, size_t);
 #define MSG_STR(field)	msg_str((field), sizeof(field))

@@ -145,7 +145,7 @@ struct keyword {
 	enum kw		 kw;
 };
 
-/* Sorted by strcmp(3) for bsearch(3); conf_parse() checks the order. */
+/* Sorted by strcmp(3) for bsearch(3); parse_conf() checks the order. */
 static const struct keyword keywords[] = {
 	{ "addresses",		KW_ADDRESSES },
 	{ "anonymised",		KW_ANONYMISED },
@@ -314,7 +314,7 @@ static int	 parse_kdf(struct parser *);
 static void	 validate(struct parser *);
 
 int
-conf_parse(const char *path, struct conf **confp)
+parse_conf(const char *path, struct conf **confp)
 {
 	struct parser	*p;
 	FILE		*fp;
@@ -1100,7 +1100,7 @@ resolve_addr(const char *s, struct sockaddr_storage *ss, socklen_t *sslen)
 	char		 buf[NI_MAXHOST];
 	size_t		 n = strlen(s);
 
-	/* "[::1]" is accepted too: it is how listener_addr() shows it. */
+	/* "[::1]" is accepted too: it is how conf_listener_addr() shows it. */
 	if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
 		if (n - 2 >= sizeof(buf))
 			return (-1);
@@ -1651,7 +1651,7 @@ parse_listen(struct parser *p, const char *file, int line)
 			memset(&l, 0, sizeof(l));
 			memcpy(&l.ss, &ss[i], sizeof(l.ss));
 			l.sslen = sslen[i];
-			if (!listener_is_loopback(&l)) {
+			if (!conf_listener_is_loopback(&l)) {
 				perr(p, pa_file, pa_line, "plaintext-auth is "
 				    "only allowed on loopback addresses");
 				return (0);
@@ -1697,15 +1697,15 @@ add_listener(struct parser *p, const struct sockaddr_storage *ss,
 			continue;
 		if (same_addr(&o->ss, ss)) {
 			perr(p, file, line, "duplicate listener %s port %u",
-			    listener_addr(l, a, sizeof(a)), port);
+			    conf_listener_addr(l, a, sizeof(a)), port);
 			free(l);
 			return (-1);
 		}
 		if (any_addr(&o->ss) || any_addr(ss)) {
 			perr(p, file, line, "listener %s port %u conflicts "
 			    "with listener %s port %u",
-			    listener_addr(l, a, sizeof(a)), port,
-			    listener_addr(o, b, sizeof(b)), o->port);
+			    conf_listener_addr(l, a, sizeof(a)), port,
+			    conf_listener_addr(o, b, sizeof(b)), o->port);
 			free(l);
 			return (-1);
 		}
@@ -1920,7 +1920,7 @@ validate(struct parser *p)
 			continue;
 		perr(p, p->origins[i].file, p->origins[i].line,
 		    "listener on %s port %u needs TLS but no tls cert/key "
-		    "is configured", listener_addr(p->origins[i].l, a,
+		    "is configured", conf_listener_addr(p->origins[i].l, a,
 		    sizeof(a)), p->origins[i].l->port);
 	}
 	if (conf->limits.max_conn_per_addr > conf->limits.max_conn)

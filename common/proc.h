@@ -15,43 +15,15 @@
  */
 
 /*
- * proc: an imsg channel on the event loop, and what every child does at
- * start.
- *
- * A struct imsgev reads, checks and dispatches messages.  The handler is
- * called once per well-formed message; when the peer closes the channel
- * or sends anything malformed (bad framing, unknown type, wrong size,
- * a missing or stray fd) the problem is logged and the handler is called
- * with a NULL message: it must then drop the peer with imsgev_clear().
+ * proc: what every child does at start.  The channels (struct imsgev)
+ * are in imsgev.h, included here for the many files that use both.
  */
 
 #ifndef PROC_H
 #define PROC_H
 
-#include <event.h>
-
-#include "imsg.h"
+#include "imsgev.h"
 #include "msg.h"
-
-struct imsgev;
-typedef void (*imsgev_handler)(struct imsgev *, struct imsg *);
-
-struct imsgev {
-	struct imsgbuf	 ibuf;
-	struct event	 ev;
-	imsgev_handler	 handler;
-	void		*arg;
-	const char	*name;		/* the peer, for log lines */
-	short		 events;
-	int		 active;
-};
-
-int	 imsgev_init(struct imsgev *, int, const char *, imsgev_handler,
-	    void *, int);
-void	 imsgev_clear(struct imsgev *);
-int	 imsgev_compose(struct imsgev *, uint32_t, uint32_t, int,
-	    const void *, size_t);
-void	 imsgev_update(struct imsgev *);
 
 /* Child start-up (proc.c). */
 struct proc_opts {
@@ -59,6 +31,5 @@ struct proc_opts {
 	int	 verbose;
 };
 void	 proc_child_opts(int, char **, enum proc_role, struct proc_opts *);
-int	 proc_read_fd(int, unsigned char **, size_t *, size_t);
 
 #endif /* PROC_H */

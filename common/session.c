@@ -48,7 +48,7 @@ session_accept(int fd, const struct msg_listener *l,
     const struct front_client *client, int refused,
     const struct session_proto *proto)
 {
-	const struct msg_conf	*conf = front_conf();
+	const struct msg_front	*conf = front_conf();
 	struct session		*s;
 	const char		*msg;
 

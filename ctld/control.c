@@ -50,7 +50,7 @@ struct ctl_conn {
 	uid_t			 uid;
 	pid_t			 pid;
 };
-TAILQ_HEAD(, ctl_conn)	 ctl_conns = TAILQ_HEAD_INITIALIZER(ctl_conns);
+static TAILQ_HEAD(, ctl_conn) ctl_conns = TAILQ_HEAD_INITIALIZER(ctl_conns);
 
 static struct event	 control_ev;
 static int		 control_fd = -1;
@@ -225,15 +225,11 @@ control_close(struct ctl_conn *c)
 static void
 control_fail(struct ctl_conn *c, const char *fmt, ...)
 {
-	struct msg_result	 r;
-	va_list			 ap;
+	va_list	 ap;
 
-	memset(&r, 0, sizeof(r));
 	va_start(ap, fmt);
-	vsnprintf(r.message, sizeof(r.message), fmt, ap);
+	imsgev_vfail(&c->iev, IMSG_VERSION, fmt, ap);
 	va_end(ap);
-	imsgev_compose(&c->iev, IMSG_CTL_FAIL, IMSG_VERSION, -1, &r,
-	    sizeof(r));
 }
 
 static void

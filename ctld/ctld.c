@@ -95,7 +95,7 @@ main(int argc, char *argv[])
 		fatalx("sodium_init");
 
 	if (conffile != NULL) {
-		if (conf_parse(conffile, &conf) != 0)
+		if (parse_conf(conffile, &conf) != 0)
 			fatalx("%s: configuration has errors", conffile);
 	} else
 		conf = conf_default();
@@ -368,7 +368,7 @@ ctld_reload(char *err, size_t errlen)
 	int		 role;
 
 	if (ctld->conffile != NULL) {
-		if (conf_parse(ctld->conffile, &conf) != 0) {
+		if (parse_conf(ctld->conffile, &conf) != 0) {
 			snprintf(err, errlen, "%s has errors; the running "
 			    "configuration is kept", ctld->conffile);
 			return (-1);

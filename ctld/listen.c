@@ -51,7 +51,7 @@ listen_one(struct listener *l)
 	char	 addr[64];
 	int	 fd, on = 1;
 
-	listener_addr(l, addr, sizeof(addr));
+	conf_listener_addr(l, addr, sizeof(addr));
 	if ((fd = socket(l->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) == -1) {
 		log_warn("socket for %s port %u", addr, l->port);
@@ -68,7 +68,7 @@ listen_one(struct listener *l)
 		goto fail;
 	l->fd = fd;
 	log_debug("listening on %s port %u (%s, tls %s)", addr, l->port,
-	    proto_name(l->proto), tlsmode_name(l->tls));
+	    conf_proto_name(l->proto), conf_tlsmode_name(l->tls));
 	return (0);
  fail:
 	log_warn("cannot listen on %s port %u", addr, l->port);

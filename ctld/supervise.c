@@ -204,6 +204,8 @@ supervise_send_conf(struct child *c)
 {
 	struct conf		*conf = ctld->conf;
 	struct msg_conf		 mc;
+	struct msg_front	 mcf;
+	struct msg_vault	 mcv;
 	struct msg_domain	 md;
 	struct msg_listener	 ml;
 	struct msg_verbose	 mv;
@@ -213,16 +215,27 @@ supervise_send_conf(struct child *c)
 
 	memset(&mc, 0, sizeof(mc));
 	mc.role = c->role;
-	strlcpy(mc.hostname, conf->hostname, sizeof(mc.hostname));
 	strlcpy(mc.chroot, c->role == ROLE_VAULTD ? conf->datadir :
 	    conf->emptydir, sizeof(mc.chroot));
 	strlcpy(mc.user, c->user, sizeof(mc.user));
-	mc.limits = conf->limits;
 	mc.log_plain_addresses = conf->log_plain_addresses;
-	mc.kdf_ops = conf->vault.kdf_ops;
-	mc.kdf_memory = conf->vault.kdf_memory;
-	mc.lock_grace = conf->vault.lock_grace;
 	imsgev_compose(&c->iev, IMSG_CONF_START, 0, -1, &mc, sizeof(mc));
+
+	/* Only the child's own part: a front never holds the KDF cost. */
+	if (msg_conf_for(IMSG_CONF_VAULT, c->role)) {
+		memset(&mcv, 0, sizeof(mcv));
+		mcv.kdf_ops = conf->vault.kdf_ops;
+		mcv.kdf_memory = conf->vault.kdf_memory;
+		mcv.lock_grace = conf->vault.lock_grace;
+		imsgev_compose(&c->iev, IMSG_CONF_VAULT, 0, -1, &mcv,
+		    sizeof(mcv));
+	} else if (msg_conf_for(IMSG_CONF_FRONT, c->role)) {
+		memset(&mcf, 0, sizeof(mcf));
+		strlcpy(mcf.hostname, conf->hostname, sizeof(mcf.hostname));
+		mcf.limits = conf->limits;
+		imsgev_compose(&c->iev, IMSG_CONF_FRONT, 0, -1, &mcf,
+		    sizeof(mcf));
+	}
 
 	TAILQ_FOREACH(d, &conf->domains, entry) {
 		memset(&md, 0, sizeof(md));

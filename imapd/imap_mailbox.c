@@ -525,7 +525,7 @@ static void
 status_write(struct session *s, const struct lfolder *f,
     const unsigned char *items, size_t n)
 {
-	const struct msg_conf	*conf;
+	const struct msg_front	*conf;
 	size_t			 i;
 
 	imap_printf(s, "* STATUS ");
@@ -1201,7 +1201,7 @@ cmd_append(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct append_state	*st;
 	struct msg_mbox_req	 uq;
-	const struct msg_conf	*conf = front_conf();
+	const struct msg_front	*conf = front_conf();
 	const struct imap_arg	*flags = NULL, *date = NULL, *msg = NULL;
 	const char		*raw;
 	void			*map = NULL;
@@ -1336,7 +1336,7 @@ static void
 append_usage(struct session *s, struct imap_result *r)
 {
 	struct append_state	*st = state_of(s);
-	const struct msg_conf	*conf = front_conf();
+	const struct msg_front	*conf = front_conf();
 	uint64_t		 limit;
 
 	if (r->status != MSG_MBOX_OK) {
@@ -1411,7 +1411,7 @@ static void
 quotaroot_status(struct session *s, struct imap_result *r)
 {
 	struct quota_state		*st = state_of(s);
-	const struct msg_conf		*conf = front_conf();
+	const struct msg_front		*conf = front_conf();
 	struct mbox_stream_folder	 sf;
 	struct mbox_stream_r		 rd;
 	struct msg_mbox_req		 q;
@@ -1441,7 +1441,7 @@ static void
 quotaroot_usage(struct session *s, struct imap_result *r)
 {
 	struct quota_state	*st = state_of(s);
-	const struct msg_conf	*conf = front_conf();
+	const struct msg_front	*conf = front_conf();
 
 	if (r->status != MSG_MBOX_OK) {
 		imap_no_status(s, r->status, "GETQUOTAROOT");
@@ -1460,7 +1460,7 @@ quotaroot_usage(struct session *s, struct imap_result *r)
 void
 cmd_getquota(struct session *s, struct imap_arg *args, size_t nargs)
 {
-	const struct msg_conf	*conf = front_conf();
+	const struct msg_front	*conf = front_conf();
 	struct msg_mbox_req	 q;
 	const char		*root;
 
@@ -1480,7 +1480,7 @@ cmd_getquota(struct session *s, struct imap_arg *args, size_t nargs)
 static void
 getquota_usage(struct session *s, struct imap_result *r)
 {
-	const struct msg_conf	*conf = front_conf();
+	const struct msg_front	*conf = front_conf();
 
 	if (r->status != MSG_MBOX_OK) {
 		imap_no_status(s, r->status, "GETQUOTA");

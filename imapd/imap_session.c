@@ -1216,7 +1216,7 @@ imap_auth_done(void *arg, struct imsg *imsg)
 	struct session		*s = arg;
 	struct imap		*im = s->data;
 	struct msg_auth_ok	 ok;
-	const struct msg_conf	*conf = front_conf();
+	const struct msg_front	*conf = front_conf();
 	const char		*text;
 	char			 prefix[IMAP_TAG_MAX + 8];
 	unsigned int		 idle;

@@ -53,6 +53,7 @@
 #include "log.h"
 #include "sasl.h"
 #include "mbox_stream.h"
+#include "peerfd.h"
 
 #define POP3_CHUNK		(16 * 1024)	/* message octets per read */
 #define POP3_OUTBUF		(2 * POP3_CHUNK + 16)
@@ -861,7 +862,7 @@ pop3_fetch_done(void *arg, struct imsg *imsg)
 {
 	struct session		*s = arg;
 	struct pop3		*p = s->data;
-	const struct msg_conf	*conf = front_conf();
+	const struct msg_front	*conf = front_conf();
 	struct msg_mbox_result	 res;
 	void			*buf;
 	size_t			 len;
@@ -1163,8 +1164,8 @@ pop3_body_done(void *arg, struct imsg *imsg)
 	struct session		*s = arg;
 	struct pop3		*p = s->data;
 	struct msg_mbox_result	 res;
-	struct stat		 st;
-	int			 fd, status, seals;
+	size_t			 len;
+	int			 fd, status;
 
 	s->req = 0;
 	status = pop3_result(imsg, &res, &fd);
@@ -1184,17 +1185,14 @@ pop3_body_done(void *arg, struct imsg *imsg)
 	if (status != MSG_MBOX_OK || fd == -1)
 		goto fail;
 	/* Sealed, it cannot change or shrink while we read it. */
-	if ((seals = fcntl(fd, F_GET_SEALS)) == -1 ||
-	    (seals & (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW)) !=
-	    (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW) ||
-	    fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size < 0) {
+	if (peerfd_size(fd, 0, 0, SIZE_MAX, &len) == -1) {
 		log_warnx("pop3: session %u: the message is not a sealed "
 		    "memfd", s->id);
 		goto fail;
 	}
 	p->fd = fd;
 	p->off = 0;
-	p->len = (uint64_t)st.st_size;
+	p->len = (uint64_t)len;
 	p->bol = 1;
 	p->cr = 0;
 	p->linelen = 0;

@@ -73,15 +73,11 @@ reply_ok(struct reply *r)
 static void
 reply_fail(struct reply *r, const char *fmt, ...)
 {
-	struct msg_result	 res;
-	va_list			 ap;
+	va_list	 ap;
 
-	memset(&res, 0, sizeof(res));
 	va_start(ap, fmt);
-	vsnprintf(res.message, sizeof(res.message), fmt, ap);
+	imsgev_vfail(r->iev, r->peerid, fmt, ap);
 	va_end(ap);
-	imsgev_compose(r->iev, IMSG_CTL_FAIL, r->peerid, -1, &res,
-	    sizeof(res));
 }
 
 static const char *

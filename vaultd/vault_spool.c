@@ -44,6 +44,7 @@
 #include <sodium.h>
 
 #include "log.h"
+#include "peerfd.h"
 #include "util.h"
 #include "vault_spool.h"
 
@@ -363,16 +364,18 @@ spool_append(int spooldirfd, const unsigned char *id,
  * the file is not what an append leaves (not a regular file, of an
  * impossible size, changing while read): the caller skips it.  -1 with
  * *tamper == 0 is an I/O error.
+ *
+ * A spool file is a regular file in vaultd's own data directory and
+ * cannot be sealed, hence PEERFD_UNSEALED.  That is safe here: only
+ * vaultd writes the spool, and a file changed while it is read fails
+ * its authentication in spool_open() or is refused as shrunk.
  */
 static int
 spool_readfile(int dirfd, const char *name, unsigned char **pp,
     size_t *lenp, int *tamper)
 {
-	struct stat	 st;
-	unsigned char	*p = NULL;
-	size_t		 len, off;
-	ssize_t		 n;
-	int		 fd;
+	void	*p;
+	int	 fd;
 
 	*pp = NULL;
 	*lenp = 0;
@@ -387,44 +390,18 @@ spool_readfile(int dirfd, const char *name, unsigned char **pp,
 			log_warn("%s: open %s", __func__, name);
 		return (-1);
 	}
-	if (fstat(fd, &st) == -1) {
-		log_warn("%s: fstat %s", __func__, name);
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size <= (off_t)SPOOL_OVERHEAD ||
-	    (uint64_t)st.st_size > (uint64_t)SPOOL_DATA_MAX + SPOOL_OVERHEAD) {
-		*tamper = 1;
-		goto fail;
-	}
-	len = (size_t)st.st_size;
-	if ((p = malloc(len)) == NULL) {
-		log_warn("%s: malloc", __func__);
-		goto fail;
-	}
-	off = 0;
-	while (off < len) {
-		n = pread(fd, p + off, len - off, (off_t)off);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			log_warn("%s: read %s", __func__, name);
-			goto fail;
-		}
-		if (n == 0) {
+	if (peerfd_read(fd, PEERFD_UNSEALED, SPOOL_OVERHEAD + 1,
+	    SPOOL_DATA_MAX + SPOOL_OVERHEAD, &p, lenp) == -1) {
+		if (errno == EBADMSG || errno == EFBIG)
 			*tamper = 1;
-			goto fail;
-		}
-		off += (size_t)n;
+		else
+			log_warn("%s: read %s", __func__, name);
+		(void)close(fd);
+		return (-1);
 	}
 	(void)close(fd);
 	*pp = p;
-	*lenp = len;
 	return (0);
-
- fail:
-	free(p);
-	(void)close(fd);
-	return (-1);
 }
 
 /*

@@ -129,16 +129,16 @@ vaultd_conf(struct child_conf *cc, struct child_conf *old)
 
 	(void)old;
 	keys_cost_default(&cost);
-	if (cc->conf.kdf_ops != 0) {
-		cost.opslimit = cc->conf.kdf_ops;
-		cost.memlimit = cc->conf.kdf_memory;
+	if (cc->vault.kdf_ops != 0) {
+		cost.opslimit = cc->vault.kdf_ops;
+		cost.memlimit = cc->vault.kdf_memory;
 	}
 	if (!keys_cost_valid(&cost)) {
 		log_warnx("invalid Argon2id cost; using the default");
 		keys_cost_default(&cost);
 	}
 	serverkeys_set_cost(&cost);
-	account_set_grace(cc->conf.lock_grace);
+	account_set_grace(cc->vault.lock_grace);
 	if (!serverkeys_ready() && vaultd_open() == -1) {
 		log_warnx("the vault is not open: logins and delivery will "
 		    "fail until this is fixed");

@@ -59,6 +59,7 @@ static void	 check_consistent(const char *, size_t,
 static void	 set_hdr(char *, const struct bundle_hdr *);
 static void	 get_hdr(const char *, struct bundle_hdr *);
 static int	 parse_fails(const char *, size_t);
+static void	 seal(int);
 
 static void	 test_section_max(void);
 static void	 test_roundtrip(void);
@@ -77,8 +78,8 @@ static void	 test_padding(void);
 static void	 test_unaligned(void);
 static void	 test_map_sizes(void);
 static void	 test_map_not_regular(void);
-static void	 test_sender_changes_memfd(void);
-static void	 test_sender_shrinks_memfd(void);
+static void	 test_map_unsealed(void);
+static void	 test_sender_cannot_change(void);
 static void	 test_fuzz_random(void);
 static void	 test_fuzz_mutations(void);
 
@@ -103,6 +104,14 @@ mkmemfd(void)
 		abort();
 	}
 	return (fd);
+}
+
+/* Sealed as a front seals a bundle: bundle_map() takes nothing else. */
+static void
+seal(int fd)
+{
+	CHECK(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK |
+	    F_SEAL_GROW) == 0);
 }
 
 /*
@@ -284,6 +293,7 @@ test_roundtrip(void)
 
 		fd = mkmemfd();
 		CHECK(bundle_write(fd, &in) == 0);
+		seal(fd);
 		p = NULL;
 		CHECK(bundle_map(fd, &p, &len) == 0);
 		CHECK(p != NULL);
@@ -316,8 +326,7 @@ test_roundtrip_empty_sections(void)
 	memset(&in, 0, sizeof(in));
 	in.sec[BUNDLE_RAW] = "x";
 	in.len[BUNDLE_RAW] = 1;
-	fd = mkmemfd();
-	CHECK(bundle_write(fd, &in) == 0);
+	CHECK(bundle_write_fd(&in, &fd) == 0);
 	CHECK(bundle_map(fd, &p, &len) == 0);
 	CHECK(len == HDRSZ + 1);
 	CHECK(bundle_parse(p, len, &out) == 0);
@@ -346,6 +355,7 @@ test_write_reused_memfd(void)
 	fd = mkmemfd();
 	CHECK(bundle_write(fd, &big) == 0);
 	CHECK(bundle_write(fd, &small) == 0);
+	seal(fd);
 	CHECK(bundle_map(fd, &p, &len) == 0);
 	CHECK(len == HDRSZ + 5);
 	CHECK(bundle_parse(p, len, &out) == 0);
@@ -751,6 +761,7 @@ test_map_sizes(void)
 
 	/* Empty. */
 	fd = mkmemfd();
+	seal(fd);
 	p = (void *)1;
 	errno = 0;
 	CHECK(bundle_map(fd, &p, &len) == -1 && errno == EBADMSG);
@@ -760,14 +771,19 @@ test_map_sizes(void)
 	max = HDRSZ;
 	for (i = 0; i < BUNDLE_NSECTIONS; i++)
 		max += bundle_section_max(i);
+	close(fd);
+	fd = mkmemfd();
 	CHECK(ftruncate(fd, (off_t)max + 1) == 0);
+	seal(fd);
 	errno = 0;
 	CHECK(bundle_map(fd, &p, &len) == -1 && errno == EBADMSG);
 	CHECK(p == NULL);
 
 	/* A short garbage file is copied; bundle_parse refuses it. */
-	CHECK(ftruncate(fd, 0) == 0);
+	close(fd);
+	fd = mkmemfd();
 	CHECK(pwrite(fd, "garbage", 7, 0) == 7);
+	seal(fd);
 	CHECK(bundle_map(fd, &p, &len) == 0);
 	CHECK(len == 7 && memcmp(p, "garbage", 7) == 0);
 	CHECK(parse_fails(p, len));
@@ -796,54 +812,14 @@ test_map_not_regular(void)
 }
 
 /*
- * The sender keeps its memfd and writes into it after vaultd copied it:
- * the copy, and what bundle_parse returned, stay as they were.
+ * A sender that could still change its memfd (write into it, map it
+ * writable, shrink or grow it) is refused: the bundle must come sealed.
  */
 static void
-test_sender_changes_memfd(void)
+test_map_unsealed(void)
 {
 	static char	 store[8192];
-	struct bundle	 in, out;
-	struct bundle_hdr h;
-	size_t		 len;
-	char		*orig, *evil;
-	void		*p;
-	int		 fd, i;
-
-	fill(&in, store, sizeof(store));
-	fd = mkmemfd();
-	CHECK(bundle_write(fd, &in) == 0);
-	CHECK(bundle_map(fd, &p, &len) == 0);
-	CHECK(bundle_parse(p, len, &out) == 0);
-	CHECK((orig = malloc(len)) != NULL);
-	memcpy(orig, p, len);
-
-	/* Another view of the memfd, as the sender has. */
-	evil = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	CHECK(evil != MAP_FAILED);
-	get_hdr(evil, &h);
-	h.len[BUNDLE_RAW] = 0xfffffff0U;
-	set_hdr(evil, &h);
-	memset(evil + HDRSZ, '\0', len - HDRSZ);
-	CHECK(pwrite(fd, "ZZZZ", 4, (off_t)HDRSZ) == 4);
-
-	CHECK(memcmp(p, orig, len) == 0);
-	check_same(&in, &out);
-	check_consistent(p, len, &out);
-	for (i = 0; i < BUNDLE_NSECTIONS; i++)
-		CHECK(out.sec[i] >= (char *)p && out.sec[i] < (char *)p + len);
-	CHECK(munmap(evil, len) == 0);
-	bundle_unmap(p, len);
-	free(orig);
-	close(fd);
-}
-
-/* Shrinking (or truncating to zero) after the copy cannot fault it. */
-static void
-test_sender_shrinks_memfd(void)
-{
-	static char	 store[8192];
-	struct bundle	 in, out;
+	struct bundle	 in;
 	size_t		 len;
 	void		*p;
 	int		 fd;
@@ -851,10 +827,41 @@ test_sender_shrinks_memfd(void)
 	fill(&in, store, sizeof(store));
 	fd = mkmemfd();
 	CHECK(bundle_write(fd, &in) == 0);
+	errno = 0;
+	CHECK(bundle_map(fd, &p, &len) == -1 && errno == EBADMSG);
+	CHECK(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK) == 0);
+	errno = 0;
+	CHECK(bundle_map(fd, &p, &len) == -1 && errno == EBADMSG);
+	CHECK(fcntl(fd, F_ADD_SEALS, F_SEAL_GROW) == 0);
 	CHECK(bundle_map(fd, &p, &len) == 0);
-	CHECK(ftruncate(fd, 0) == 0);
+	bundle_unmap(p, len);
+	close(fd);
+}
+
+/*
+ * The sender keeps its memfd, sealed: it can no longer write into it,
+ * map it writable or shrink it, so the copy is what it sent.
+ */
+static void
+test_sender_cannot_change(void)
+{
+	static char	 store[8192];
+	struct bundle	 in, out;
+	size_t		 len;
+	void		*p, *evil;
+	int		 fd;
+
+	fill(&in, store, sizeof(store));
+	CHECK(bundle_write_fd(&in, &fd) == 0);
+	CHECK(bundle_map(fd, &p, &len) == 0);
 	CHECK(bundle_parse(p, len, &out) == 0);
+	evil = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	CHECK(evil == MAP_FAILED && errno == EPERM);
+	CHECK(pwrite(fd, "ZZZZ", 4, (off_t)HDRSZ) == -1 && errno == EPERM);
+	CHECK(ftruncate(fd, 0) == -1 && errno == EPERM);
+	CHECK(ftruncate(fd, (off_t)len + 1) == -1 && errno == EPERM);
 	check_same(&in, &out);
+	check_consistent(p, len, &out);
 	bundle_unmap(p, len);
 	close(fd);
 }
@@ -1005,8 +1012,8 @@ main(void)
 	RUN(test_unaligned);
 	RUN(test_map_sizes);
 	RUN(test_map_not_regular);
-	RUN(test_sender_changes_memfd);
-	RUN(test_sender_shrinks_memfd);
+	RUN(test_map_unsealed);
+	RUN(test_sender_cannot_change);
 	RUN(test_fuzz_random);
 	RUN(test_fuzz_mutations);
 	TEST_EXIT();

@@ -212,7 +212,7 @@ write_text(const char *name, const char *text, mode_t mode)
 	write_file(name, text, strlen(text), mode);
 }
 
-/* conf_parse() with what it logs to stderr caught in out. */
+/* parse_conf() with what it logs to stderr caught in out. */
 static int
 parse_capture(const char *path, struct conf **conf, char *out, size_t len)
 {
@@ -228,7 +228,7 @@ parse_capture(const char *path, struct conf **conf, char *out, size_t len)
 	saved = dup(2);
 	CHECK(saved != -1);
 	CHECK(dup2(fd, 2) != -1);
-	errors = conf_parse(path, conf);
+	errors = parse_conf(path, conf);
 	fflush(stderr);
 	CHECK(dup2(saved, 2) != -1);
 	close(saved);
@@ -343,7 +343,7 @@ count_domains(const struct conf *conf)
 	return (n);
 }
 
-/* addr is as listener_addr() shows it. */
+/* addr is as conf_listener_addr() shows it. */
 static void
 check_listener(const struct listener *l, int family, const char *addr,
     in_port_t port, enum proto proto, enum tlsmode tls, int pa)
@@ -352,7 +352,7 @@ check_listener(const struct listener *l, int family, const char *addr,
 
 	CHECK(l != NULL);
 	CHECK(l->ss.ss_family == family);
-	CHECK_SEQ(listener_addr(l, buf, sizeof(buf)), addr);
+	CHECK_SEQ(conf_listener_addr(l, buf, sizeof(buf)), addr);
 	CHECK(l->port == port);
 	if (family == AF_INET) {
 		CHECK(l->sslen == sizeof(struct sockaddr_in));
@@ -607,7 +607,7 @@ test_conf_default(void)
 	check_listener(nth_listener(conf, 6), AF_INET, "127.0.0.1", 1995,
 	    PROTO_POP3, TLSMODE_IMPLICIT, 0);
 	TAILQ_FOREACH(l, &conf->listeners, entry)
-		CHECK(listener_is_loopback(l));
+		CHECK(conf_listener_is_loopback(l));
 
 	/* What ctld -n shows without a file. */
 	CHECK((fp = open_memstream(&text, &len)) != NULL);
@@ -642,36 +642,37 @@ test_names(void)
 {
 	char	 buf[NI_MAXHOST + 2];
 
-	CHECK_SEQ(proto_name(PROTO_SMTP), "smtp");
-	CHECK_SEQ(proto_name(PROTO_SUBMISSION), "submission");
-	CHECK_SEQ(proto_name(PROTO_IMAP), "imap");
-	CHECK_SEQ(proto_name(PROTO_POP3), "pop3");
-	CHECK_SEQ(tlsmode_name(TLSMODE_NONE), "none");
-	CHECK_SEQ(tlsmode_name(TLSMODE_STARTTLS), "starttls");
-	CHECK_SEQ(tlsmode_name(TLSMODE_IMPLICIT), "implicit");
+	CHECK_SEQ(conf_proto_name(PROTO_SMTP), "smtp");
+	CHECK_SEQ(conf_proto_name(PROTO_SUBMISSION), "submission");
+	CHECK_SEQ(conf_proto_name(PROTO_IMAP), "imap");
+	CHECK_SEQ(conf_proto_name(PROTO_POP3), "pop3");
+	CHECK_SEQ(conf_tlsmode_name(TLSMODE_NONE), "none");
+	CHECK_SEQ(conf_tlsmode_name(TLSMODE_STARTTLS), "starttls");
+	CHECK_SEQ(conf_tlsmode_name(TLSMODE_IMPLICIT), "implicit");
 
-	CHECK(listener_is_loopback(make_listener("127.0.0.1")));
-	CHECK(listener_is_loopback(make_listener("127.254.3.9")));
-	CHECK(!listener_is_loopback(make_listener("128.0.0.1")));
-	CHECK(!listener_is_loopback(make_listener("10.0.0.1")));
-	CHECK(!listener_is_loopback(make_listener("0.0.0.0")));
-	CHECK(listener_is_loopback(make_listener("::1")));
-	CHECK(listener_is_loopback(make_listener("::ffff:127.0.0.1")));
-	CHECK(listener_is_loopback(make_listener("::ffff:127.9.9.9")));
-	CHECK(!listener_is_loopback(make_listener("::ffff:10.0.0.1")));
-	CHECK(!listener_is_loopback(make_listener("::")));
-	CHECK(!listener_is_loopback(make_listener("::2")));
-	CHECK(!listener_is_loopback(make_listener("fe80::1")));
-	CHECK(!listener_is_loopback(make_listener("2001:db8::1")));
+	CHECK(conf_listener_is_loopback(make_listener("127.0.0.1")));
+	CHECK(conf_listener_is_loopback(make_listener("127.254.3.9")));
+	CHECK(!conf_listener_is_loopback(make_listener("128.0.0.1")));
+	CHECK(!conf_listener_is_loopback(make_listener("10.0.0.1")));
+	CHECK(!conf_listener_is_loopback(make_listener("0.0.0.0")));
+	CHECK(conf_listener_is_loopback(make_listener("::1")));
+	CHECK(conf_listener_is_loopback(make_listener("::ffff:127.0.0.1")));
+	CHECK(conf_listener_is_loopback(make_listener("::ffff:127.9.9.9")));
+	CHECK(!conf_listener_is_loopback(make_listener("::ffff:10.0.0.1")));
+	CHECK(!conf_listener_is_loopback(make_listener("::")));
+	CHECK(!conf_listener_is_loopback(make_listener("::2")));
+	CHECK(!conf_listener_is_loopback(make_listener("fe80::1")));
+	CHECK(!conf_listener_is_loopback(make_listener("2001:db8::1")));
 
-	CHECK_SEQ(listener_addr(make_listener("192.0.2.7"), buf, sizeof(buf)),
-	    "192.0.2.7");
-	CHECK_SEQ(listener_addr(make_listener("::1"), buf, sizeof(buf)),
+	CHECK_SEQ(conf_listener_addr(make_listener("192.0.2.7"), buf,
+	    sizeof(buf)), "192.0.2.7");
+	CHECK_SEQ(conf_listener_addr(make_listener("::1"), buf, sizeof(buf)),
 	    "[::1]");
-	CHECK_SEQ(listener_addr(make_listener("2001:DB8:0:0::1"), buf,
+	CHECK_SEQ(conf_listener_addr(make_listener("2001:DB8:0:0::1"), buf,
 	    sizeof(buf)), "[2001:db8::1]");
 	/* A short buffer is truncated, not overrun. */
-	CHECK_SEQ(listener_addr(make_listener("192.0.2.7"), buf, 5), "192.");
+	CHECK_SEQ(conf_listener_addr(make_listener("192.0.2.7"), buf, 5),
+	    "192.");
 }
 
 static void
@@ -829,9 +830,9 @@ test_addresses(void)
 	    PROTO_IMAP, TLSMODE_STARTTLS, 0);
 	check_listener(nth_listener(conf, 8), AF_INET6, "[::ffff:127.0.0.1]",
 	    110, PROTO_POP3, TLSMODE_NONE, 1);
-	CHECK(!listener_is_loopback(nth_listener(conf, 0)));
-	CHECK(!listener_is_loopback(nth_listener(conf, 1)));
-	CHECK(listener_is_loopback(nth_listener(conf, 8)));
+	CHECK(!conf_listener_is_loopback(nth_listener(conf, 0)));
+	CHECK(!conf_listener_is_loopback(nth_listener(conf, 1)));
+	CHECK(conf_listener_is_loopback(nth_listener(conf, 8)));
 	conf_free(conf);
 }
 

@@ -169,8 +169,7 @@ bundle_fd(int i)
 	b.len[BUNDLE_SUBJECT] = strlen(subjects[i]);
 	b.sec[BUNDLE_TEXT] = "Body of message.";
 	b.len[BUNDLE_TEXT] = strlen(b.sec[BUNDLE_TEXT]);
-	CHECK((fd = memfd_create("bundle", MFD_CLOEXEC)) != -1);
-	CHECK(bundle_write(fd, &b) == 0);
+	CHECK(bundle_write_fd(&b, &fd) == 0);
 	return (fd);
 }
 
@@ -189,8 +188,7 @@ raw_fd(const char *raw, size_t len)
 	b.len[BUNDLE_ENVELOPE] = strlen(envelopes[1]);
 	b.sec[BUNDLE_BODYSTRUCTURE] = BODYSTRUCTURE;
 	b.len[BUNDLE_BODYSTRUCTURE] = strlen(BODYSTRUCTURE);
-	CHECK((fd = memfd_create("bundle", MFD_CLOEXEC)) != -1);
-	CHECK(bundle_write(fd, &b) == 0);
+	CHECK(bundle_write_fd(&b, &fd) == 0);
 	return (fd);
 }
 

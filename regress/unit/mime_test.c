@@ -528,8 +528,7 @@ test_bundle(void)
 	CHECK(parse_ok(eml.p, eml.n, &r));
 	CHECK(mime_to_bundle(&r, eml.p, eml.n, 1700000000, &b) == 0);
 	CHECK(b.internaldate == 1700000000 && b.sentdate == r.sentdate);
-	CHECK((fd = memfd_create("mime_test", 0)) != -1);
-	CHECK(bundle_write(fd, &b) == 0);
+	CHECK(bundle_write_fd(&b, &fd) == 0);
 	CHECK(bundle_map(fd, &p, &len) == 0);
 	CHECK(bundle_parse(p, len, &back) == 0);
 	for (i = 0; i < BUNDLE_NSECTIONS; i++) {

@@ -27,16 +27,36 @@
 #include <errno.h>
 #include <event.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "log.h"
 #include "msg.h"
 #include "proc.h"
 #include "test.h"
+#include "../../ctld/ctld.h"
 
 TEST_GLOBALS;
+
+/* supervise.c is linked for test_send_conf: ctld.c's part of it. */
+struct ctld	*ctld;
+
+void
+ctld_shutdown(void)
+{
+}
+
+int
+ctld_reload(char *err, size_t len)
+{
+	(void)err;
+	(void)len;
+	return (0);
+}
 
 static struct imsg
 fake(uint32_t type, size_t len, int fd)
@@ -96,7 +116,7 @@ test_check_notify(void)
 	/* It sits with the other front-vaultd messages. */
 	CHECK(IMSG_MBOX_NOTIFY > IMSG_VAULT_HELLO &&
 	    IMSG_MBOX_NOTIFY < IMSG_CTL_ADMIN);
-	CHECK(IMSG_VERSION == 5);
+	CHECK(IMSG_VERSION >= 5);
 }
 
 /* Every type has its entry: a name, distinct from the others. */
@@ -246,6 +266,150 @@ test_dispatch_good(void)
 	CHECK(got_null == 0);
 }
 
+/* Each child's part of the configuration is refused to the others. */
+static void
+test_conf_for(void)
+{
+	CHECK(msg_conf_for(IMSG_CONF_FRONT, ROLE_SMTPD));
+	CHECK(msg_conf_for(IMSG_CONF_FRONT, ROLE_IMAPD));
+	CHECK(!msg_conf_for(IMSG_CONF_FRONT, ROLE_VAULTD));
+	CHECK(msg_conf_for(IMSG_CONF_VAULT, ROLE_VAULTD));
+	CHECK(!msg_conf_for(IMSG_CONF_VAULT, ROLE_SMTPD));
+	CHECK(!msg_conf_for(IMSG_CONF_VAULT, ROLE_IMAPD));
+	CHECK(!msg_conf_for(IMSG_CONF_TLS_KEY, ROLE_VAULTD));
+	CHECK(!msg_conf_for(IMSG_CONF_LISTENER, ROLE_VAULTD));
+	CHECK(msg_conf_for(IMSG_CONF_START, ROLE_VAULTD));
+	CHECK(msg_conf_for(IMSG_CONF_START, ROLE_SMTPD));
+	CHECK(msg_conf_for(IMSG_CONF_END, ROLE_IMAPD));
+}
+
+/*
+ * What ctld really sends each child: the fronts get the limits and never
+ * the KDF cost or lock grace, vaultd the reverse.
+ */
+static void
+test_send_conf(void)
+{
+	static const enum proc_role	 roles[] = {
+		ROLE_SMTPD, ROLE_IMAPD, ROLE_VAULTD
+	};
+	struct child		 c;
+	struct imsgbuf		 in;
+	struct imsg		 m;
+	struct msg_front	 mf;
+	struct msg_vault	 mv;
+	size_t			 i;
+	ssize_t			 n;
+	int			 sp[2], seen[IMSG_TYPE_MAX];
+
+	CHECK((ctld = calloc(1, sizeof(*ctld))) != NULL);
+	if (ctld == NULL)
+		return;
+	CHECK((ctld->conf = conf_default()) != NULL);
+	ctld->conf->vault.kdf_ops = 4;
+	ctld->conf->vault.kdf_memory = 1 << 26;
+	ctld->conf->vault.lock_grace = 99;
+	for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+		memset(&c, 0, sizeof(c));
+		memset(seen, 0, sizeof(seen));
+		c.role = roles[i];
+		CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
+		CHECK(imsgev_init(&c.iev, sp[0], "child", NULL, NULL, 1) == 0);
+		supervise_send_conf(&c);
+		CHECK(imsgbuf_flush(&c.iev.ibuf) == 0);
+		shutdown(sp[0], SHUT_WR);
+		CHECK(imsgbuf_init(&in, sp[1]) == 0);
+		imsgbuf_allow_fdpass(&in);
+		/* Take each whole message before reading on (imsgbuf_read). */
+		for (;;) {
+			if (imsg_get(&in, &m) <= 0) {
+				if ((n = imsgbuf_read(&in)) == 0)
+					break;
+				CHECK(n > 0 || errno == EAGAIN);
+				if (n == -1 && errno != EAGAIN)
+					break;
+				continue;
+			}
+			CHECK(msg_check(&m) == 0);
+			CHECK(msg_conf_for(m.hdr.type, c.role));
+			if (m.hdr.type < IMSG_TYPE_MAX)
+				seen[m.hdr.type]++;
+			if (m.hdr.type == IMSG_CONF_FRONT) {
+				CHECK(imsg_get_data(&m, &mf, sizeof(mf)) == 0);
+				CHECK(mf.limits.max_conn == 1000);
+			}
+			if (m.hdr.type == IMSG_CONF_VAULT) {
+				CHECK(imsg_get_data(&m, &mv, sizeof(mv)) == 0);
+				CHECK(mv.kdf_ops == 4 && mv.lock_grace == 99);
+			}
+			if (m.fd != -1)
+				close(m.fd);
+			imsg_free(&m);
+		}
+		CHECK(seen[IMSG_CONF_START] == 1 && seen[IMSG_CONF_END] == 1);
+		if (c.role == ROLE_VAULTD) {
+			CHECK(seen[IMSG_CONF_VAULT] == 1);
+			CHECK(seen[IMSG_CONF_FRONT] == 0);
+		} else {
+			CHECK(seen[IMSG_CONF_FRONT] == 1);
+			CHECK(seen[IMSG_CONF_VAULT] == 0);
+		}
+		imsgbuf_clear(&in);
+		close(sp[1]);
+		imsgev_clear(&c.iev);
+	}
+	conf_free(ctld->conf);
+	free(ctld);
+	ctld = NULL;
+}
+
+static void
+fail(struct imsgev *iev, uint32_t peerid, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	CHECK(imsgev_vfail(iev, peerid, fmt, ap) == 0);
+	va_end(ap);
+}
+
+/* ctld's and vaultd's failure replies: one IMSG_CTL_FAIL, cut to fit. */
+static void
+test_vfail(void)
+{
+	struct imsgev		 iev;
+	struct imsgbuf		 in;
+	struct imsg		 m;
+	struct msg_result	 res;
+	char			 longarg[400];
+	int			 sp[2];
+
+	memset(longarg, 'x', sizeof(longarg) - 1);
+	longarg[sizeof(longarg) - 1] = '\0';
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0);
+	CHECK(imsgev_init(&iev, sp[0], "ctl", NULL, NULL, 0) == 0);
+	fail(&iev, 42, "%s: not found", "bob@example.org");
+	fail(&iev, 7, "%s", longarg);
+	CHECK(imsgbuf_flush(&iev.ibuf) == 0);
+	CHECK(imsgbuf_init(&in, sp[1]) == 0);
+	CHECK(imsgbuf_read(&in) > 0);
+	CHECK(imsg_get(&in, &m) > 0);
+	CHECK(msg_check(&m) == 0 && m.hdr.type == IMSG_CTL_FAIL);
+	CHECK(m.hdr.peerid == 42);
+	CHECK(imsg_get_data(&m, &res, sizeof(res)) == 0);
+	CHECK_STR(res.message, "bob@example.org: not found");
+	imsg_free(&m);
+	if (imsg_get(&in, &m) <= 0)
+		CHECK(imsgbuf_read(&in) > 0 && imsg_get(&in, &m) > 0);
+	CHECK(m.hdr.peerid == 7);
+	CHECK(imsg_get_data(&m, &res, sizeof(res)) == 0);
+	CHECK(strlen(res.message) == sizeof(res.message) - 1);
+	imsg_free(&m);
+	imsgbuf_clear(&in);
+	close(sp[1]);
+	imsgev_clear(&iev);
+}
+
 int
 main(void)
 {
@@ -261,5 +425,8 @@ main(void)
 	RUN(test_dispatch_drops_unknown_type);
 	RUN(test_dispatch_drops_stray_fd);
 	RUN(test_dispatch_good);
+	RUN(test_conf_for);
+	RUN(test_send_conf);
+	RUN(test_vfail);
 	TEST_EXIT();
 }

@@ -133,8 +133,7 @@ make_bundle(const char *token, size_t *lenp)
 	b.len[BUNDLE_SUBJECT] = strlen(subj);
 	b.sec[BUNDLE_TEXT] = text;
 	b.len[BUNDLE_TEXT] = strlen(text);
-	CHECK((fd = memfd_create("bundle", MFD_CLOEXEC)) != -1);
-	CHECK(bundle_write(fd, &b) == 0);
+	CHECK(bundle_write_fd(&b, &fd) == 0);
 	CHECK(bundle_map(fd, &data, lenp) == 0);
 	close(fd);
 	return (data);
