@@ -38,6 +38,7 @@
 #include "common.h"
 #include "conf.h"
 #include "imsg.h"
+#include "mbox_proto.h"
 #include "search.h"
 
 #define IMSG_VERSION		5
@@ -248,11 +249,11 @@ struct msg_admin {
 };
 
 /*
- * Mailbox operations of a logged-in session (IMAP, POP3).  Every
- * request gets exactly one IMSG_MBOX_RESULT with the same peer id: a
- * status (MBOX_OK or an MBOX_E* code, see vaultd/vault_mbox.h, mirrored
- * here as MSG_MBOX_*), a few numbers, and for the operations that
- * return lists or bodies an fd: a sealed memfd holding the records
+ * Mailbox operations of a logged-in session (IMAP, POP3), in the
+ * protocol of common/mbox_proto.h.  Every request gets exactly one
+ * IMSG_MBOX_RESULT with the same peer id: a status (MBOX_OK or an
+ * MBOX_E* code), a few numbers, and for the operations that return
+ * lists or bodies an fd: a sealed memfd holding the records
  * (common/mbox_stream.h) or the raw message.
  *
  * Unasked, vaultd sends imapd an IMSG_MBOX_NOTIFY (peer id 0) for each
@@ -260,86 +261,11 @@ struct msg_admin {
  * mailbox commits: a request of any session (the one that asked
  * included) or a delivery.  (smtpd's sessions only submit mail and get
  * none.)  It says nothing of what changed; the front looks again
- * (STATUS, FETCH with MSG_FETCH_CHANGEDSINCE, VANISHED).  One comes per
+ * (STATUS, FETCH with MBOX_FETCH_CHANGEDSINCE, VANISHED).  One comes per
  * committed write and session, so a front may fold several into one
  * look; to the session that asked, it comes just before the
  * IMSG_MBOX_RESULT of its request.
  */
-#define MSG_MBOX_OK		0
-#define MSG_MBOX_ENOTFOUND	1
-#define MSG_MBOX_EEXISTS	2
-#define MSG_MBOX_EINVAL		3
-#define MSG_MBOX_EMODIFIED	4
-#define MSG_MBOX_EIO		5
-#define MSG_MBOX_ELIMIT		6
-#define MSG_MBOX_ESESSION	7	/* no such session: log in again */
-
-/* MBOX_OP_FETCH flags (vaultd's MBOX_FETCH_*). */
-#define MSG_FETCH_SEQ		0x01	/* ranges are sequence numbers */
-#define MSG_FETCH_NOMETA	0x02	/* no envelope, no bodystructure */
-#define MSG_FETCH_CHANGEDSINCE	0x04	/* only modseq > req.modseq */
-
-/* MBOX_OP_STORE store_op (vaultd's enum mbox_store_op). */
-#define MSG_STORE_REPLACE	0
-#define MSG_STORE_ADD		1
-#define MSG_STORE_REMOVE	2
-
-#define MSG_FOLDER_MAX		1024	/* folder name with NUL */
-#define MSG_RANGES_MAX		1024
-#define MSG_KEYWORDS_MAX	2048	/* space-separated, with NUL */
-
-enum mbox_op {
-	MBOX_OP_LIST,		/* fd: folder records */
-	MBOX_OP_STATUS,		/* folder; fd: one folder record */
-	MBOX_OP_CREATE,		/* folder, special */
-	MBOX_OP_DELETE,		/* folder */
-	MBOX_OP_RENAME,		/* folder -> folder2 */
-	MBOX_OP_SUBSCRIBE,	/* folder, flags: 1 on, 0 off */
-	MBOX_OP_FETCH,		/* folder, ranges, flags: MSG_FETCH_*;
-				 * with MSG_FETCH_CHANGEDSINCE only the
-				 * messages whose modseq > modseq (> 0);
-				 * fd: message records */
-	MBOX_OP_BODY,		/* folder, ranges[0].first = uid;
-				 * a = size; fd: the raw message */
-	MBOX_OP_STORE,		/* folder, ranges, store_op (MSG_STORE_*),
-				 * flags, keywords,
-				 * modseq = UNCHANGEDSINCE (0: none);
-				 * fd: count changed message records, then
-				 * a uids that failed the condition */
-	MBOX_OP_COPY,		/* folder -> folder2, ranges; a = uidvalidity
-				 * of folder2; fd: uid pairs */
-	MBOX_OP_MOVE,		/* as COPY, and expunged from folder */
-	MBOX_OP_EXPUNGE,	/* folder, ranges (nranges 0: all \Deleted);
-				 * fd: uids */
-	MBOX_OP_APPEND,		/* folder, flags, keywords, fd: bundle;
-				 * a = uidvalidity, b = uid */
-	MBOX_OP_VANISHED,	/* folder, modseq; fd: uids */
-	MBOX_OP_USAGE,		/* a = octets, b = messages */
-	MBOX_OP_BODIES,		/* see below */
-	MBOX_OP_MAX
-};
-
-/*
- * MBOX_OP_BODIES: folder, ranges (uids); fd: body records for the
- * messages in the ranges, in ascending uid order, up to
- * MBOX_BODIES_BUDGET octets of message data (always at least one
- * message if any exists); count = records; b = the last uid looked at:
- * every message of the ranges with a uid <= b that exists is in the
- * fd, so a caller goes on after b.  Messages that do not exist are
- * skipped silently.  modseq is not used; flags must be 0.
- *
- * One round trip for many bodies (FETCH 1:* BODY[]), where BODY takes
- * one per message.  b is the uid of the last message in the fd when the
- * budget cut the answer short, else the highest uid of the ranges
- * (UINT32_MAX with "*"): then nothing is left.
- */
-#define MBOX_BODIES_BUDGET	(4 * 1024 * 1024)
-
-struct msg_range {
-	uint32_t	 first;
-	uint32_t	 last;		/* UINT32_MAX: "*" */
-};
-
 struct msg_mbox_req {
 	uint32_t	 session;
 	uint32_t	 op;		/* enum mbox_op */
@@ -348,21 +274,21 @@ struct msg_mbox_req {
 	uint32_t	 store_op;
 	uint32_t	 nranges;
 	uint64_t	 modseq;
-	char		 folder[MSG_FOLDER_MAX];
-	char		 folder2[MSG_FOLDER_MAX];
-	char		 keywords[MSG_KEYWORDS_MAX];
-	struct msg_range ranges[MSG_RANGES_MAX];
+	char		 folder[MBOX_NAME_MAX];
+	char		 folder2[MBOX_NAME_MAX];
+	char		 keywords[MBOX_KWLIST_MAX];
+	struct mbox_range ranges[MBOX_RANGES_MAX];
 };
 
 struct msg_mbox_search {
 	uint32_t		 session;
 	uint32_t		 pad;
-	char			 folder[MSG_FOLDER_MAX];
+	char			 folder[MBOX_NAME_MAX];
 	struct search_program	 program;	/* fd in the result: uids */
 };
 
 struct msg_mbox_result {
-	int32_t		 status;	/* MSG_MBOX_* */
+	int32_t		 status;	/* MBOX_OK, MBOX_E* */
 	uint32_t	 count;		/* records in the fd */
 	uint64_t	 a;
 	uint64_t	 b;

@@ -75,7 +75,7 @@ enum imap_state {
  * imap_sync(), at the points where the protocol allows them.
  */
 struct imap_view {
-	char		 name[MSG_FOLDER_MAX];	/* stored (UTF-8) form */
+	char		 name[MBOX_NAME_MAX];	/* stored (UTF-8) form */
 	int		 readonly;		/* EXAMINE */
 	uint32_t	 uidvalidity;
 	uint32_t	 uidnext;
@@ -91,7 +91,7 @@ struct imap_view {
 
 /* A vault answer, its records read from the fd (buf NULL if none). */
 struct imap_result {
-	int		 status;		/* MSG_MBOX_* */
+	int		 status;		/* MBOX_* */
 	uint32_t	 count;
 	uint64_t	 a;
 	uint64_t	 b;
@@ -173,7 +173,7 @@ struct imap {
  *			error (too many close the session).
  * imap_no_status(s, status, what)
  *			end the command with the NO (or BYE) that fits a
- *			vault status MSG_MBOX_*: [NONEXISTENT], [ALREADYEXISTS],
+ *			vault status MBOX_*: [NONEXISTENT], [ALREADYEXISTS],
  *			[CANNOT], [LIMIT], [UNAVAILABLE], [SERVERBUG]...
  * imap_set_state(s, p, fn)
  *			the command's own state: fn(p) runs when it ends.
@@ -182,9 +182,9 @@ struct imap {
  * imap_vault(s, q, fd, max, cb)
  *			send q (and fd, which it takes over, or -1); cb gets
  *			the answer, with the result fd's content in buf (at
- *			most max octets, else MSG_MBOX_EIO), freed after cb
+ *			most max octets, else MBOX_EIO), freed after cb
  *			returns.  cb always comes, even when the vault cannot
- *			be reached (MSG_MBOX_EIO), possibly before imap_vault
+ *			be reached (MBOX_EIO), possibly before imap_vault
  *			returns: call it last.  imap_vault_search() likewise.
  * imap_utf8(s)		mailbox names are UTF-8 (IMAP4rev2 or UTF8=ACCEPT
  *			enabled), not modified UTF-7.

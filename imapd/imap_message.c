@@ -250,7 +250,7 @@ imap_uids_ranges(const uint32_t *uids, size_t n, struct msg_mbox_req *q)
 			q->ranges[q->nranges - 1].last = uids[i];
 			continue;
 		}
-		if (q->nranges == MSG_RANGES_MAX)
+		if (q->nranges == MBOX_RANGES_MAX)
 			return (-1);
 		q->ranges[q->nranges].first = uids[i];
 		q->ranges[q->nranges].last = uids[i];
@@ -466,7 +466,7 @@ select_common(struct session *s, struct imap_arg *args, size_t nargs,
 	struct imap		*im = s->data;
 	struct select_state	*st;
 	struct msg_mbox_req	 q;
-	char			 name[MSG_FOLDER_MAX];
+	char			 name[MBOX_NAME_MAX];
 
 	if (nargs < 1 || nargs > 2) {
 		imap_bad(s, "Syntax: SELECT mailbox [(parameters)]");
@@ -521,16 +521,16 @@ select_status_done(struct session *s, struct imap_result *r)
 	struct imap			*im = s->data;
 	struct select_state		*st = im->state_data;
 	struct mbox_stream_r		 rd;
-	struct mbox_stream_folder	 f;
+	struct mbox_folder	 f;
 	struct msg_mbox_req		 q;
 
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "SELECT");
 		return;
 	}
 	mbox_stream_r_init(&rd, r->buf, r->len);
 	if (mbox_stream_next_folder(&rd, &f) != 1) {
-		imap_no_status(s, MSG_MBOX_EIO, "SELECT");
+		imap_no_status(s, MBOX_EIO, "SELECT");
 		return;
 	}
 	st->view->uidvalidity = f.uidvalidity;
@@ -538,7 +538,7 @@ select_status_done(struct session *s, struct imap_result *r)
 	st->view->highestmodseq = f.highestmodseq;
 	imap_req_init(s, &q, MBOX_OP_FETCH);
 	strlcpy(q.folder, st->view->name, sizeof(q.folder));
-	q.flags = MSG_FETCH_NOMETA;
+	q.flags = MBOX_FETCH_NOMETA;
 	q.nranges = 1;
 	q.ranges[0].first = 1;
 	q.ranges[0].last = UINT32_MAX;
@@ -556,7 +556,7 @@ select_fetch_done(struct session *s, struct imap_result *r)
 	struct msg_mbox_req	 q;
 	int			 rv;
 
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "SELECT");
 		return;
 	}
@@ -572,7 +572,7 @@ select_fetch_done(struct session *s, struct imap_result *r)
 			st->unseen_first = v->n;
 	}
 	if (rv == -1) {
-		imap_no_status(s, MSG_MBOX_EIO, "SELECT");
+		imap_no_status(s, MBOX_EIO, "SELECT");
 		return;
 	}
 	if (v->n > 0 && v->uids[v->n - 1] >= v->uidnext)
@@ -651,7 +651,7 @@ select_vanished_done(struct session *s, struct imap_result *r)
 	uint32_t		*uids;
 	size_t			 n;
 
-	if (r->status != MSG_MBOX_OK ||
+	if (r->status != MBOX_OK ||
 	    imap_result_uids(r, select_vanished_keep, s, &uids, &n) == -1) {
 		select_finish(s);
 		return;
@@ -664,7 +664,7 @@ select_vanished_done(struct session *s, struct imap_result *r)
 	}
 	imap_req_init(s, &q, MBOX_OP_FETCH);
 	strlcpy(q.folder, v->name, sizeof(q.folder));
-	q.flags = MSG_FETCH_NOMETA | MSG_FETCH_CHANGEDSINCE;
+	q.flags = MBOX_FETCH_NOMETA | MBOX_FETCH_CHANGEDSINCE;
 	q.modseq = st->q_modseq > 0 ? st->q_modseq : 1;
 	q.nranges = 1;
 	q.ranges[0].first = 1;
@@ -681,7 +681,7 @@ select_changed_done(struct session *s, struct imap_result *r)
 	struct mbox_stream_msg	 m;
 	uint32_t		 seq;
 
-	if (r->status == MSG_MBOX_OK) {
+	if (r->status == MBOX_OK) {
 		mbox_stream_r_init(&rd, r->buf, r->len);
 		while (mbox_stream_next_msg(&rd, &m) == 1) {
 			if ((seq = imap_view_seq(v, m.uid)) == 0)
@@ -762,7 +762,7 @@ expunge_done(struct session *s, struct imap_result *r)
 	uint32_t	*uids;
 	size_t		 n;
 
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "EXPUNGE");
 		return;
 	}
@@ -882,7 +882,7 @@ store_fetch_done(struct session *s, struct imap_result *r)
 	struct mbox_stream_msg	 m;
 	uint32_t		 seq;
 
-	if (r->status == MSG_MBOX_OK) {
+	if (r->status == MBOX_OK) {
 		mbox_stream_r_init(&rd, r->buf, r->len);
 		while (mbox_stream_next_msg(&rd, &m) == 1) {
 			if ((seq = imap_view_seq(v, m.uid)) == 0)
@@ -905,7 +905,7 @@ store_done(struct session *s, struct imap_result *r)
 	struct mbox_stream_msg	 m;
 	uint32_t		 seq, uid, i;
 
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "STORE");
 		return;
 	}
@@ -938,7 +938,7 @@ store_done(struct session *s, struct imap_result *r)
 	}
 	/* Every message of the set is told its flags, changed or not. */
 	st->q.op = MBOX_OP_FETCH;
-	st->q.flags = MSG_FETCH_NOMETA;
+	st->q.flags = MBOX_FETCH_NOMETA;
 	st->q.modseq = 0;
 	imap_vault(s, &st->q, -1, IMAP_LIST_MAX, store_fetch_done);
 }
@@ -1014,8 +1014,8 @@ cmd_store(struct session *s, struct imap_arg *args, size_t nargs)
 		return;
 	}
 	q->flags = flags;
-	q->store_op = op == IMAP_STORE_ADD ? MSG_STORE_ADD :
-	    op == IMAP_STORE_REMOVE ? MSG_STORE_REMOVE : MSG_STORE_REPLACE;
+	q->store_op = op == IMAP_STORE_ADD ? STORE_ADD :
+	    op == IMAP_STORE_REMOVE ? STORE_REMOVE : STORE_REPLACE;
 	/* UNCHANGEDSINCE 0 fails for every message (RFC 7162 3.1.3). */
 	q->modseq = since;
 	if (st->unchanged && since == 0) {
@@ -1063,11 +1063,11 @@ copy_done(struct session *s, struct imap_result *r)
 	size_t			 n = 0;
 	int			 move = strcmp(im->name, "MOVE") == 0;
 
-	if (r->status == MSG_MBOX_ENOTFOUND) {
+	if (r->status == MBOX_ENOTFOUND) {
 		imap_done(s, "NO [TRYCREATE] No such mailbox");
 		return;
 	}
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, im->name);
 		return;
 	}
@@ -1128,7 +1128,7 @@ copy_sizes_done(struct session *s, struct imap_result *r)
 	struct mbox_stream_msg	 m;
 	uint64_t		 total = st->usage;
 
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "COPY");
 		return;
 	}
@@ -1150,14 +1150,14 @@ copy_usage_done(struct session *s, struct imap_result *r)
 	struct copy_state	*st = im->state_data;
 	struct msg_mbox_req	 q;
 
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "COPY");
 		return;
 	}
 	st->usage = r->a;
 	q = st->q;
 	q.op = MBOX_OP_FETCH;
-	q.flags = MSG_FETCH_NOMETA;
+	q.flags = MBOX_FETCH_NOMETA;
 	q.folder2[0] = '\0';
 	imap_vault(s, &q, -1, IMAP_LIST_MAX, copy_sizes_done);
 }
@@ -1287,7 +1287,7 @@ search_modseq_done(struct session *s, struct imap_result *r)
 	struct mbox_stream_msg	 m;
 	uint64_t		 max = 0;
 
-	if (r->status == MSG_MBOX_OK) {
+	if (r->status == MBOX_OK) {
 		mbox_stream_r_init(&rd, r->buf, r->len);
 		while (mbox_stream_next_msg(&rd, &m) == 1)
 			if (m.modseq > max)
@@ -1307,7 +1307,7 @@ search_done(struct session *s, struct imap_result *r)
 	uint32_t		*saved;
 	size_t			 nsaved;
 
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		if (se->ret & IMAP_SEARCH_RET_SAVE)
 			v->saved_valid = 0;
 		imap_no_status(s, r->status, "SEARCH");
@@ -1354,7 +1354,7 @@ search_done(struct session *s, struct imap_result *r)
 		/* The highest MODSEQ of the matches (RFC 7162 3.1.5). */
 		imap_req_init(s, &q, MBOX_OP_FETCH);
 		strlcpy(q.folder, v->name, sizeof(q.folder));
-		q.flags = MSG_FETCH_NOMETA;
+		q.flags = MBOX_FETCH_NOMETA;
 		if (imap_uids_ranges(st->uids, st->n, &q) == 0) {
 			imap_vault(s, &q, -1, IMAP_LIST_MAX,
 			    search_modseq_done);
@@ -1589,7 +1589,7 @@ fetch_bodies_done(struct session *s, struct imap_result *r)
 	struct imap		*im = s->data;
 	struct fetch_state	*st = im->state_data;
 
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "FETCH");
 		return;
 	}
@@ -1621,7 +1621,7 @@ fetch_bodies_write(struct session *s)
 			st->brv = mbox_stream_next_body(&st->brd, &st->buid,
 			    &st->bdata, &st->blen);
 		if (st->brv == -1) {
-			imap_no_status(s, MSG_MBOX_EIO, "FETCH");
+			imap_no_status(s, MBOX_EIO, "FETCH");
 			return;
 		}
 		if (st->brv != 1 || st->buid != p->uid)
@@ -1638,7 +1638,7 @@ fetch_bodies_write(struct session *s)
 	st->bodieslen = 0;
 	if (st->ndone == 0) {
 		/* No progress: the vault broke its word. */
-		imap_no_status(s, MSG_MBOX_EIO, "FETCH");
+		imap_no_status(s, MBOX_EIO, "FETCH");
 		return;
 	}
 	memmove(st->pend, st->pend + st->ndone,
@@ -1654,7 +1654,7 @@ fetch_records(struct session *s, struct imap_result *r)
 	struct imap		*im = s->data;
 	struct fetch_state	*st = im->state_data;
 
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "FETCH");
 		return;
 	}
@@ -1676,10 +1676,10 @@ fetch_get(struct session *s)
 	uint64_t		 since = imap_fetch_changedsince(st->f);
 
 	st->q.op = MBOX_OP_FETCH;
-	st->q.flags = (st->flags & IMAP_FETCH_META) ? 0 : MSG_FETCH_NOMETA;
+	st->q.flags = (st->flags & IMAP_FETCH_META) ? 0 : MBOX_FETCH_NOMETA;
 	st->q.modseq = 0;
 	if (since > 0) {
-		st->q.flags |= MSG_FETCH_CHANGEDSINCE;
+		st->q.flags |= MBOX_FETCH_CHANGEDSINCE;
 		st->q.modseq = since;
 	}
 	imap_vault(s, &st->q, -1, IMAP_LIST_MAX, fetch_records);
@@ -1704,7 +1704,7 @@ fetch_vanished_done(struct session *s, struct imap_result *r)
 	uint32_t		*uids;
 	size_t			 n;
 
-	if (r->status == MSG_MBOX_OK && imap_result_uids(r,
+	if (r->status == MBOX_OK && imap_result_uids(r,
 	    fetch_vanished_keep, im->state_data, &uids, &n) == 0) {
 		write_vanished_earlier(s, uids, n);
 		free(uids);
@@ -1722,7 +1722,7 @@ fetch_seen_done(struct session *s, struct imap_result *r)
 	struct msg_mbox_req	 q;
 	uint32_t		 seq;
 
-	if (r->status == MSG_MBOX_OK && r->count > 0 &&
+	if (r->status == MBOX_OK && r->count > 0 &&
 	    (st->seen = reallocarray(NULL, r->count,
 	    sizeof(*st->seen))) != NULL) {
 		mbox_stream_r_init(&rd, r->buf, r->len);
@@ -1785,10 +1785,10 @@ cmd_fetch(struct session *s, struct imap_arg *args, size_t nargs)
 		/* Reading a body sets \Seen; the change is reported. */
 		q = st->q;
 		q.op = MBOX_OP_STORE;
-		q.store_op = MSG_STORE_ADD;
+		q.store_op = STORE_ADD;
 		q.flags = MAILFLAG_SEEN;
 		imap_vault(s, &q, -1, IMAP_LIST_MAX, fetch_seen_done);
 		return;
 	}
-	fetch_seen_done(s, &(struct imap_result){ .status = MSG_MBOX_EIO });
+	fetch_seen_done(s, &(struct imap_result){ .status = MBOX_EIO });
 }

@@ -531,27 +531,27 @@ void
 imap_no_status(struct session *s, int status, const char *what)
 {
 	switch (status) {
-	case MSG_MBOX_OK:
+	case MBOX_OK:
 		imap_done(s, "OK %s completed", what);
 		break;
-	case MSG_MBOX_ENOTFOUND:
+	case MBOX_ENOTFOUND:
 		imap_done(s, "NO [NONEXISTENT] %s: no such mailbox or "
 		    "message", what);
 		break;
-	case MSG_MBOX_EEXISTS:
+	case MBOX_EEXISTS:
 		imap_done(s, "NO [ALREADYEXISTS] %s: the mailbox exists",
 		    what);
 		break;
-	case MSG_MBOX_EINVAL:
+	case MBOX_EINVAL:
 		imap_done(s, "NO [CANNOT] %s: not possible", what);
 		break;
-	case MSG_MBOX_EMODIFIED:
+	case MBOX_EMODIFIED:
 		imap_done(s, "NO [MODIFIED] %s: changed meanwhile", what);
 		break;
-	case MSG_MBOX_ELIMIT:
+	case MBOX_ELIMIT:
 		imap_done(s, "NO [LIMIT] %s: over a limit", what);
 		break;
-	case MSG_MBOX_ESESSION:
+	case MBOX_ESESSION:
 		/* vaultd restarted: its sessions, and the keys, are gone. */
 		imap_printf(s, "* BYE [UNAVAILABLE] The mail store "
 		    "restarted; log in again\r\n");
@@ -592,7 +592,7 @@ imap_vault_done(void *arg, struct imsg *imsg)
 	im->req = 0;
 	im->req_cb = NULL;
 	memset(&r, 0, sizeof(r));
-	r.status = MSG_MBOX_EIO;
+	r.status = MBOX_EIO;
 	if (imsg != NULL && imsg->hdr.type == IMSG_MBOX_RESULT &&
 	    imsg_get_data(imsg, &res, sizeof(res)) == 0) {
 		fd = imsg_get_fd(imsg);
@@ -600,11 +600,11 @@ imap_vault_done(void *arg, struct imsg *imsg)
 		r.count = res.count;
 		r.a = res.a;
 		r.b = res.b;
-		if (r.status == MSG_MBOX_OK && fd != -1 &&
+		if (r.status == MBOX_OK && fd != -1 &&
 		    mbox_stream_read_fd(fd, im->req_max, &r.buf,
 		    &r.len) == -1) {
 			log_warn("imap: session %u: vault result", s->id);
-			r.status = MSG_MBOX_EIO;
+			r.status = MBOX_EIO;
 		}
 	} else if (imsg == NULL)
 		log_info("imap: session %u: the vault went away", s->id);
@@ -628,7 +628,7 @@ imap_vault_send(struct session *s, uint32_t type, int fd, const void *q,
 	    imap_vault_done, s)) == 0) {
 		im->req_cb = NULL;
 		memset(&r, 0, sizeof(r));
-		r.status = MSG_MBOX_EIO;
+		r.status = MBOX_EIO;
 		cb(s, &r);
 		return (-1);
 	}
@@ -729,7 +729,7 @@ imap_name_in(struct session *s, const struct imap_arg *a, char *out,
 void
 imap_name_out(struct session *s, const char *name)
 {
-	char	 buf[MSG_FOLDER_MAX * 3];
+	char	 buf[MBOX_NAME_MAX * 3];
 
 	if (imap_utf8(s)) {
 		imap_write_string(name, strlen(name), 1, imap_out, s);
@@ -1595,14 +1595,14 @@ sync_status_done(struct session *s, struct imap_result *r)
 	struct imap			*im = s->data;
 	struct imap_view		*v = im->view;
 	struct mbox_stream_r		 rd;
-	struct mbox_stream_folder	 f;
+	struct mbox_folder	 f;
 	struct msg_mbox_req		 q;
 
-	if (r->status == MSG_MBOX_ENOTFOUND) {
+	if (r->status == MBOX_ENOTFOUND) {
 		sync_gone(s, "deleted");
 		return;
 	}
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		/* Try again at the next chance. */
 		im->dirty = 1;
 		sync_finish(s);
@@ -1638,7 +1638,7 @@ sync_vanished_done(struct session *s, struct imap_result *r)
 	uint32_t		*uids;
 	size_t			 n;
 
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		im->dirty = 1;
 		sync_finish(s);
 		return;
@@ -1656,9 +1656,9 @@ sync_vanished_done(struct session *s, struct imap_result *r)
 	q.nranges = 1;
 	q.ranges[0].first = 1;
 	q.ranges[0].last = UINT32_MAX;
-	q.flags = MSG_FETCH_NOMETA;
+	q.flags = MBOX_FETCH_NOMETA;
 	if (v->highestmodseq > 0) {
-		q.flags |= MSG_FETCH_CHANGEDSINCE;
+		q.flags |= MBOX_FETCH_CHANGEDSINCE;
 		q.modseq = v->highestmodseq;
 	}
 	imap_vault(s, &q, -1, IMAP_LIST_MAX, sync_fetch_done);
@@ -1674,7 +1674,7 @@ sync_fetch_done(struct session *s, struct imap_result *r)
 	uint32_t		 seq, added = 0;
 	int			 condstore;
 
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		im->dirty = 1;
 		sync_finish(s);
 		return;

@@ -221,7 +221,7 @@ static void	 pop3_login(struct session *, const char *, const char *);
 static void	 pop3_auth_done(void *, struct imsg *);
 static void	 pop3_delay_cb(int, short, void *);
 static uint32_t	 pop3_mbox_request(uint32_t, uint32_t, uint32_t,
-		    const struct msg_range *, uint32_t, uint32_t,
+		    const struct mbox_range *, uint32_t, uint32_t,
 		    front_vault_cb, void *);
 static int	 pop3_result(struct imsg *, struct msg_mbox_result *, int *);
 static void	 pop3_open(struct session *);
@@ -245,7 +245,7 @@ static void	 pop3_out_end(struct pop3 *);
 
 static void	 upd_start(struct session *);
 static void	 upd_step(struct pop3_update *);
-static size_t	 upd_batch(struct pop3_update *, struct msg_range *);
+static size_t	 upd_batch(struct pop3_update *, struct mbox_range *);
 static void	 upd_done(void *, struct imsg *);
 static void	 upd_finish(struct pop3_update *);
 static void	 upd_free(struct pop3_update *);
@@ -965,7 +965,7 @@ pop3_delay_cb(int fd, short event, void *arg)
 /* One mailbox request on INBOX for the session's vault session. */
 static uint32_t
 pop3_mbox_request(uint32_t vsession, uint32_t op, uint32_t flags,
-    const struct msg_range *ranges, uint32_t nranges, uint32_t store_op,
+    const struct mbox_range *ranges, uint32_t nranges, uint32_t store_op,
     front_vault_cb cb, void *arg)
 {
 	uint32_t	 id;
@@ -975,7 +975,7 @@ pop3_mbox_request(uint32_t vsession, uint32_t op, uint32_t flags,
 	pop3_req.op = op;
 	pop3_req.flags = flags;
 	pop3_req.store_op = store_op;
-	if (nranges > MSG_RANGES_MAX)
+	if (nranges > MBOX_RANGES_MAX)
 		return (0);
 	pop3_req.nranges = nranges;
 	if (nranges > 0)
@@ -987,7 +987,7 @@ pop3_mbox_request(uint32_t vsession, uint32_t op, uint32_t flags,
 }
 
 /*
- * The status of a mailbox answer (MSG_MBOX_*), or -1 when there is no
+ * The status of a mailbox answer (MBOX_*), or -1 when there is no
  * answer (the vault went away) or it is not one.  *fdp gets its fd or
  * -1; the caller closes it.
  */
@@ -1021,15 +1021,15 @@ pop3_status_done(void *arg, struct imsg *imsg)
 	struct pop3			*p = s->data;
 	struct msg_mbox_result		 res;
 	struct mbox_stream_r		 r;
-	struct mbox_stream_folder	 f;
-	struct msg_range		 all;
+	struct mbox_folder	 f;
+	struct mbox_range		 all;
 	void				*buf;
 	size_t				 len;
 	int				 fd, st, rc;
 
 	p->req = 0;
 	st = pop3_result(imsg, &res, &fd);
-	if (st != MSG_MBOX_OK || fd == -1) {
+	if (st != MBOX_OK || fd == -1) {
 		if (fd != -1)
 			close(fd);
 		pop3_open_failed(s, "status failed", 0);
@@ -1053,7 +1053,7 @@ pop3_status_done(void *arg, struct imsg *imsg)
 	all.first = 1;
 	all.last = UINT32_MAX;
 	p->req = pop3_mbox_request(p->vsession, MBOX_OP_FETCH,
-	    MSG_FETCH_NOMETA, &all, 1, 0, pop3_fetch_done, s);
+	    MBOX_FETCH_NOMETA, &all, 1, 0, pop3_fetch_done, s);
 	if (p->req == 0)
 		pop3_open_failed(s, "the vault is not reachable", 0);
 }
@@ -1072,7 +1072,7 @@ pop3_fetch_done(void *arg, struct imsg *imsg)
 
 	p->req = 0;
 	st = pop3_result(imsg, &res, &fd);
-	if (st != MSG_MBOX_OK || fd == -1) {
+	if (st != MBOX_OK || fd == -1) {
 		if (fd != -1)
 			close(fd);
 		pop3_open_failed(s, "fetch failed", 0);
@@ -1343,7 +1343,7 @@ pop3_body(struct session *s, struct pop3_msg *m, uint32_t n, int top,
     uint64_t lines)
 {
 	struct pop3		*p = s->data;
-	struct msg_range	 r;
+	struct mbox_range	 r;
 
 	r.first = r.last = m->uid;
 	p->req = pop3_mbox_request(p->vsession, MBOX_OP_BODY, 0, &r, 1, 0,
@@ -1370,20 +1370,20 @@ pop3_body_done(void *arg, struct imsg *imsg)
 
 	p->req = 0;
 	status = pop3_result(imsg, &res, &fd);
-	if (status == -1 || status == MSG_MBOX_ESESSION) {
+	if (status == -1 || status == MBOX_ESESSION) {
 		if (fd != -1)
 			close(fd);
 		pop3_vault_gone(s);
 		return;
 	}
-	if (status == MSG_MBOX_ENOTFOUND) {
+	if (status == MBOX_ENOTFOUND) {
 		/* Expunged since the login, by IMAP or another session. */
 		session_printf(s, "-ERR Message %u is no longer in the "
 		    "mailbox\r\n", p->msgno);
 		pop3_idle(s);
 		return;
 	}
-	if (status != MSG_MBOX_OK || fd == -1)
+	if (status != MBOX_OK || fd == -1)
 		goto fail;
 	/* Sealed, it cannot change or shrink while we read it. */
 	if ((seals = fcntl(fd, F_GET_SEALS)) == -1 ||
@@ -1706,12 +1706,12 @@ upd_start(struct session *s)
 
 /*
  * The next batch of the phase: ranges of consecutive uids (so that no
- * uid we did not DELE is ever inside one), at most MSG_RANGES_MAX.
+ * uid we did not DELE is ever inside one), at most MBOX_RANGES_MAX.
  * In UPD_UNDO only the uids we flagged.  The count of ranges, 0 when
  * the phase has no more.
  */
 static size_t
-upd_batch(struct pop3_update *u, struct msg_range *r)
+upd_batch(struct pop3_update *u, struct mbox_range *r)
 {
 	size_t	 i, n = 0;
 
@@ -1723,7 +1723,7 @@ upd_batch(struct pop3_update *u, struct msg_range *r)
 			r[n - 1].last = u->uids[i];
 			continue;
 		}
-		if (n == MSG_RANGES_MAX)
+		if (n == MBOX_RANGES_MAX)
 			break;
 		r[n].first = r[n].last = u->uids[i];
 		n++;
@@ -1735,7 +1735,7 @@ upd_batch(struct pop3_update *u, struct msg_range *r)
 static void
 upd_step(struct pop3_update *u)
 {
-	struct msg_range	 r[MSG_RANGES_MAX];
+	struct mbox_range	 r[MBOX_RANGES_MAX];
 	size_t			 n;
 
 	for (;;) {
@@ -1756,7 +1756,7 @@ upd_step(struct pop3_update *u)
 	else
 		u->req = pop3_mbox_request(u->vsession, MBOX_OP_STORE,
 		    MAILFLAG_DELETED, r, (uint32_t)n, u->phase == UPD_STORE ?
-		    MSG_STORE_ADD : MSG_STORE_REMOVE, upd_done, u);
+		    STORE_ADD : STORE_REMOVE, upd_done, u);
 	if (u->req == 0) {
 		log_warnx("pop3: session %u: update: the vault is not "
 		    "reachable", u->id);
@@ -1779,7 +1779,7 @@ upd_done(void *arg, struct imsg *imsg)
 
 	u->req = 0;
 	st = pop3_result(imsg, &res, &fd);
-	if (st == MSG_MBOX_OK && u->phase == UPD_STORE) {
+	if (st == MBOX_OK && u->phase == UPD_STORE) {
 		/* Which uids we flagged: those to unflag after a failure. */
 		if (fd != -1 && (m = malloc(sizeof(*m))) != NULL &&
 		    mbox_stream_read_fd(fd, POP3_LISTING_MAX, &buf, &len) ==
@@ -1809,19 +1809,19 @@ upd_done(void *arg, struct imsg *imsg)
 		}
 		mbox_stream_free(buf, len);
 		free(m);
-	} else if (st == MSG_MBOX_OK && u->phase == UPD_EXPUNGE)
+	} else if (st == MBOX_OK && u->phase == UPD_EXPUNGE)
 		u->expunged += res.count;
 	if (fd != -1)
 		close(fd);
 
-	if (st == MSG_MBOX_OK) {
+	if (st == MBOX_OK) {
 		u->pos = u->next;
 		upd_step(u);
 		return;
 	}
 	log_warnx("pop3: session %u: update: %s failed (status %d)", u->id,
 	    u->phase == UPD_EXPUNGE ? "expunge" : "store", st);
-	if (u->phase == UPD_UNDO || st == -1 || st == MSG_MBOX_ESESSION) {
+	if (u->phase == UPD_UNDO || st == -1 || st == MBOX_ESESSION) {
 		/* Nothing more can be done in this vault session. */
 		u->failed = 1;
 		upd_finish(u);

@@ -17,7 +17,7 @@
 /*
  * Mailbox operations of logged-in sessions, asked by a front over its
  * channel.  The front is untrusted: every field is checked before use,
- * and a request that is wrong in any way gets MSG_MBOX_EINVAL (the
+ * and a request that is wrong in any way gets MBOX_EINVAL (the
  * channel stays up: msg_check() already refused anything the framing
  * does not allow).  Each request gets exactly one IMSG_MBOX_RESULT.
  *
@@ -41,19 +41,6 @@
 #include "log.h"
 #include "mbox_stream.h"
 #include "vaultd.h"
-
-_Static_assert(MSG_FOLDER_MAX == MBOX_NAME_MAX, "folder name sizes");
-_Static_assert(MSG_KEYWORDS_MAX == MBOX_KEYWORDS_MAX * MBOX_KEYWORD_MAX,
-    "keyword list sizes");
-_Static_assert(MSG_RANGES_MAX <= MBOX_RANGES_MAX, "range counts");
-_Static_assert(MSG_MBOX_ELIMIT == MBOX_ELIMIT && MSG_MBOX_EIO == MBOX_EIO &&
-    MSG_MBOX_OK == MBOX_OK, "status codes");
-_Static_assert(MSG_FETCH_SEQ == MBOX_FETCH_SEQ &&
-    MSG_FETCH_NOMETA == MBOX_FETCH_NOMETA &&
-    MSG_FETCH_CHANGEDSINCE == MBOX_FETCH_CHANGEDSINCE, "fetch flags");
-_Static_assert(MSG_STORE_REPLACE == STORE_REPLACE &&
-    MSG_STORE_ADD == STORE_ADD && MSG_STORE_REMOVE == STORE_REMOVE,
-    "store operations");
 
 #define RESULT_SEALS	(F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | \
 			    F_SEAL_SEAL)
@@ -104,7 +91,6 @@ static void	 req_init(struct mailreq *, struct imsgev *, enum proc_role,
 static const char *req_check(const struct msg_mbox_req *, int);
 static int	 op_has_records(uint32_t);
 static int	 op_writes(uint32_t);
-static int	 status_of(int);
 static int	 result_open(struct mailreq *, int);
 static int	 result_seal(struct mailreq *);
 static void	 reply(struct mailreq *, int);
@@ -146,14 +132,14 @@ req_check(const struct msg_mbox_req *q, int fd)
 		return ("unterminated folder name");
 	if (!MSG_STR(q->keywords))
 		return ("unterminated keywords");
-	if (q->nranges > MSG_RANGES_MAX)
+	if (q->nranges > MBOX_RANGES_MAX)
 		return ("too many ranges");
 	switch (q->op) {
 	case MBOX_OP_FETCH:
-		if ((q->flags & ~(MSG_FETCH_SEQ | MSG_FETCH_NOMETA |
-		    MSG_FETCH_CHANGEDSINCE)) != 0)
+		if ((q->flags & ~(MBOX_FETCH_SEQ | MBOX_FETCH_NOMETA |
+		    MBOX_FETCH_CHANGEDSINCE)) != 0)
 			return ("bad fetch flags");
-		if ((q->flags & MSG_FETCH_CHANGEDSINCE) &&
+		if ((q->flags & MBOX_FETCH_CHANGEDSINCE) &&
 		    (q->modseq == 0 || q->modseq > INT64_MAX))
 			return ("bad changedsince");
 		/* FALLTHROUGH */
@@ -172,9 +158,9 @@ req_check(const struct msg_mbox_req *q, int fd)
 	case MBOX_OP_STORE:
 		if (q->nranges == 0)
 			return ("no ranges");
-		if (q->store_op != MSG_STORE_REPLACE &&
-		    q->store_op != MSG_STORE_ADD &&
-		    q->store_op != MSG_STORE_REMOVE)
+		if (q->store_op != STORE_REPLACE &&
+		    q->store_op != STORE_ADD &&
+		    q->store_op != STORE_REMOVE)
 			return ("bad store operation");
 		if ((q->flags & ~MAILFLAG_ALL) != 0)
 			return ("bad flags");
@@ -243,27 +229,6 @@ op_writes(uint32_t op)
 	}
 }
 
-static int
-status_of(int rc)
-{
-	switch (rc) {
-	case MBOX_OK:
-		return (MSG_MBOX_OK);
-	case MBOX_ENOTFOUND:
-		return (MSG_MBOX_ENOTFOUND);
-	case MBOX_EEXISTS:
-		return (MSG_MBOX_EEXISTS);
-	case MBOX_EINVAL:
-		return (MSG_MBOX_EINVAL);
-	case MBOX_EMODIFIED:
-		return (MSG_MBOX_EMODIFIED);
-	case MBOX_ELIMIT:
-		return (MSG_MBOX_ELIMIT);
-	default:
-		return (MSG_MBOX_EIO);
-	}
-}
-
 /* A fresh memfd for the answer, with a record writer on it if asked. */
 static int
 result_open(struct mailreq *r, int records)
@@ -306,11 +271,11 @@ result_seal(struct mailreq *r)
 	return (rc);
 }
 
-/* The one answer (status is MSG_MBOX_*); the fd goes only with OK. */
+/* The one answer (MBOX_OK or MBOX_E*); the fd goes only with OK. */
 static void
 reply(struct mailreq *r, int status)
 {
-	char	 safe[MSG_FOLDER_MAX];
+	char	 safe[MBOX_NAME_MAX];
 	int	 fd = -1;
 
 	if (r->w != NULL) {
@@ -319,7 +284,7 @@ reply(struct mailreq *r, int status)
 		r->w = NULL;
 	}
 	r->res.status = status;
-	if (r->res.status == MSG_MBOX_OK)
+	if (r->res.status == MBOX_OK)
 		fd = r->fd;
 	else {
 		if (r->fd != -1)
@@ -329,7 +294,7 @@ reply(struct mailreq *r, int status)
 	}
 	r->fd = -1;
 	log_sanitize(safe, sizeof(safe), r->folder);
-	if (r->res.status == MSG_MBOX_EIO)
+	if (r->res.status == MBOX_EIO)
 		log_warnx("mailapi: %s session %u: %s \"%s\": failed",
 		    role_name(r->role), r->session, r->op, safe);
 	else
@@ -344,28 +309,11 @@ reply(struct mailreq *r, int status)
 static int
 folder_put(struct mailreq *r, const struct mbox_folder *f)
 {
-	struct mbox_stream_folder	 sf;
-
 	if (r->res.count == UINT32_MAX) {
 		r->broken = 1;
 		return (-1);
 	}
-	memset(&sf, 0, sizeof(sf));
-	sf.id = f->id;
-	sf.special = f->special;
-	sf.subscribed = f->subscribed ? 1 : 0;
-	sf.uidvalidity = f->uidvalidity;
-	sf.uidnext = f->uidnext;
-	sf.highestmodseq = f->highestmodseq;
-	sf.exists = f->exists;
-	sf.unseen = f->unseen;
-	sf.deleted = f->deleted;
-	sf.size = f->size;
-	if (strlcpy(sf.name, f->name, sizeof(sf.name)) >= sizeof(sf.name)) {
-		r->broken = 1;
-		return (-1);
-	}
-	if (mbox_stream_put_folder(r->w, &sf) == -1)
+	if (mbox_stream_put_folder(r->w, f) == -1)
 		return (-1);
 	r->res.count++;
 	return (0);
@@ -510,7 +458,7 @@ run_append(struct mailreq *r, const struct msg_mbox_req *q, int fd)
 static int
 run_request(struct mailreq *r, const struct msg_mbox_req *q, int fd)
 {
-	struct mbox_range	 ranges[MSG_RANGES_MAX];
+	struct mbox_range	 ranges[MBOX_RANGES_MAX];
 	struct mbox_folder	 f;
 	struct mbox		*m = r->s->account->mbox;
 	struct stat		 st;
@@ -595,20 +543,20 @@ mailapi_req(struct mailreq *r, struct imsg *imsg)
 	if (imsg_get_data(imsg, &q, sizeof(q)) == -1) {
 		log_warnx("mailapi: %s: request of the wrong size",
 		    role_name(r->role));
-		status = MSG_MBOX_EINVAL;
+		status = MBOX_EINVAL;
 		goto done;
 	}
 	r->session = q.session;
 	if ((why = req_check(&q, fd)) != NULL) {
 		log_warnx("mailapi: %s session %u: refused request: %s",
 		    role_name(r->role), q.session, why);
-		status = MSG_MBOX_EINVAL;
+		status = MBOX_EINVAL;
 		goto done;
 	}
 	r->op = op_names[q.op];
 	r->folder = q.folder;
 	if ((r->s = session_get(q.session, r->role)) == NULL) {
-		status = MSG_MBOX_ESESSION;
+		status = MBOX_ESESSION;
 		goto done;
 	}
 	rc = run_request(r, &q, fd);
@@ -622,7 +570,7 @@ mailapi_req(struct mailreq *r, struct imsg *imsg)
 		(void)account_committed(r->s->account);
 	if (rc == MBOX_OK && op_has_records(q.op))
 		rc = result_seal(r);
-	status = status_of(rc);
+	status = rc;
  done:
 	if (fd != -1)
 		close(fd);
@@ -641,13 +589,13 @@ mailapi_search(struct mailreq *r, struct imsg *imsg)
 	if ((fd = imsg_get_fd(imsg)) != -1) {
 		close(fd);
 		log_warnx("mailapi: %s: search with an fd", role_name(r->role));
-		status = MSG_MBOX_EINVAL;
+		status = MBOX_EINVAL;
 		goto done;
 	}
 	if (imsg_get_data(imsg, &q, sizeof(q)) == -1) {
 		log_warnx("mailapi: %s: search of the wrong size",
 		    role_name(r->role));
-		status = MSG_MBOX_EINVAL;
+		status = MBOX_EINVAL;
 		goto done;
 	}
 	r->session = q.session;
@@ -655,19 +603,19 @@ mailapi_search(struct mailreq *r, struct imsg *imsg)
 		log_warnx("mailapi: %s session %u: refused search: %s",
 		    role_name(r->role), q.session, MSG_STR(q.folder) ?
 		    "bad program" : "unterminated folder name");
-		status = MSG_MBOX_EINVAL;
+		status = MBOX_EINVAL;
 		goto done;
 	}
 	r->folder = q.folder;
 	if ((r->s = session_get(q.session, r->role)) == NULL) {
-		status = MSG_MBOX_ESESSION;
+		status = MBOX_ESESSION;
 		goto done;
 	}
 	if ((rc = result_open(r, 1)) == MBOX_OK &&
 	    (rc = mbox_search(r->s->account->mbox, q.folder, &q.program,
 	    uid_cb, r)) == MBOX_OK)
 		rc = result_seal(r);
-	status = status_of(rc);
+	status = rc;
  done:
 	reply(r, status);
 	/* Search strings are the user's words. */
@@ -690,7 +638,7 @@ mailapi_request(struct imsgev *iev, enum proc_role role, struct imsg *imsg)
 	default:
 		log_warnx("mailapi: %s: unexpected %s", role_name(role),
 		    msg_type_name(imsg->hdr.type));
-		reply(&r, MSG_MBOX_EINVAL);
+		reply(&r, MBOX_EINVAL);
 		break;
 	}
 }
