@@ -26,7 +26,10 @@
 #ifndef MBOX_PROTO_H
 #define MBOX_PROTO_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+#include "search.h"
 
 /*
  * The status of every vault answer and of every vault_mbox.h call.
@@ -91,34 +94,38 @@ struct mbox_folder {
 	uint64_t	 size;			/* octets, all messages */
 };
 
+/*
+ * The operations.  After each: the parts of its request (see
+ * struct mbox_req below), then what its IMSG_MBOX_RESULT carries.
+ */
 enum mbox_op {
-	MBOX_OP_LIST,		/* fd: folder records */
+	MBOX_OP_LIST,		/* -; fd: folder records */
 	MBOX_OP_STATUS,		/* folder; fd: one folder record */
-	MBOX_OP_CREATE,		/* folder, special */
+	MBOX_OP_CREATE,		/* folder, create */
 	MBOX_OP_DELETE,		/* folder */
 	MBOX_OP_RENAME,		/* folder -> folder2 */
-	MBOX_OP_SUBSCRIBE,	/* folder, flags: 1 on, 0 off */
-	MBOX_OP_FETCH,		/* folder, ranges, flags: MBOX_FETCH_*;
-				 * with MBOX_FETCH_CHANGEDSINCE only the
-				 * messages whose modseq > modseq (> 0);
+	MBOX_OP_SUBSCRIBE,	/* folder, subscribe */
+	MBOX_OP_FETCH,		/* folder, ranges, fetch; with
+				 * MBOX_FETCH_CHANGEDSINCE only the messages
+				 * whose modseq > fetch.changedsince (> 0);
 				 * fd: message records */
-	MBOX_OP_BODY,		/* folder, ranges[0].first = uid;
-				 * a = size; fd: the raw message */
-	MBOX_OP_STORE,		/* folder, ranges, store_op (STORE_*),
-				 * flags, keywords,
-				 * modseq = UNCHANGEDSINCE (0: none);
-				 * fd: count changed message records, then
-				 * a uids that failed the condition */
+	MBOX_OP_BODY,		/* folder, body; a = size; fd: the raw
+				 * message */
+	MBOX_OP_STORE,		/* folder, ranges, keywords, store
+				 * (unchangedsince 0: none); fd: count
+				 * changed message records, then a uids that
+				 * failed the condition */
 	MBOX_OP_COPY,		/* folder -> folder2, ranges; a = uidvalidity
 				 * of folder2; fd: uid pairs */
 	MBOX_OP_MOVE,		/* as COPY, and expunged from folder */
-	MBOX_OP_EXPUNGE,	/* folder, ranges (nranges 0: all \Deleted);
+	MBOX_OP_EXPUNGE,	/* folder, ranges (none: all \Deleted);
 				 * fd: uids */
-	MBOX_OP_APPEND,		/* folder, flags, keywords, fd: bundle;
+	MBOX_OP_APPEND,		/* folder, keywords, append, fd: bundle;
 				 * a = uidvalidity, b = uid */
-	MBOX_OP_VANISHED,	/* folder, modseq; fd: uids */
-	MBOX_OP_USAGE,		/* a = octets, b = messages */
-	MBOX_OP_BODIES,		/* see below */
+	MBOX_OP_VANISHED,	/* folder, since; fd: uids */
+	MBOX_OP_USAGE,		/* -; a = octets, b = messages */
+	MBOX_OP_BODIES,		/* folder, ranges: see below */
+	MBOX_OP_SEARCH,		/* folder, search program; fd: uids */
 	MBOX_OP_MAX
 };
 
@@ -129,7 +136,7 @@ enum mbox_op {
  * message if any exists); count = records; b = the last uid looked at:
  * every message of the ranges with a uid <= b that exists is in the
  * fd, so a caller goes on after b.  Messages that do not exist are
- * skipped silently.  modseq is not used; flags must be 0.
+ * skipped silently.
  *
  * One round trip for many bodies (FETCH 1:* BODY[]), where BODY takes
  * one per message.  b is the uid of the last message in the fd when the
@@ -137,5 +144,110 @@ enum mbox_op {
  * (UINT32_MAX with "*"): then nothing is left.
  */
 #define MBOX_BODIES_BUDGET	(4 * 1024 * 1024)
+
+/* The arguments of the operations that take more than names and sets. */
+struct mbox_args_create {
+	uint32_t	 special;	/* SPECIAL_NONE, DRAFTS..ARCHIVE */
+};
+
+struct mbox_args_subscribe {
+	uint32_t	 on;		/* 1 on, 0 off */
+};
+
+struct mbox_args_fetch {
+	uint32_t	 how;		/* MBOX_FETCH_* */
+	uint32_t	 pad;		/* 0 */
+	uint64_t	 changedsince;	/* with MBOX_FETCH_CHANGEDSINCE */
+};
+
+struct mbox_args_body {
+	uint32_t	 uid;
+};
+
+struct mbox_args_store {
+	uint32_t	 op;		/* enum mbox_store_op */
+	uint32_t	 flags;		/* MAILFLAG_* */
+	uint64_t	 unchangedsince; /* 0: none */
+};
+
+struct mbox_args_append {
+	uint32_t	 flags;		/* MAILFLAG_* */
+};
+
+struct mbox_args_since {
+	uint64_t	 modseq;
+};
+
+/*
+ * A request as both ends hold it in memory: the session, the
+ * operation, its arguments (the member of the union named after the
+ * operation's kind, see enum mbox_op) and the parts it takes.  Names
+ * and keywords are NUL-terminated here.
+ */
+struct mbox_req {
+	uint32_t	 session;
+	uint32_t	 op;		/* enum mbox_op */
+	union {
+		struct mbox_args_create		 create;
+		struct mbox_args_subscribe	 subscribe;
+		struct mbox_args_fetch		 fetch;
+		struct mbox_args_body		 body;
+		struct mbox_args_store		 store;
+		struct mbox_args_append		 append;
+		struct mbox_args_since		 since;
+	};
+	uint32_t	 nranges;
+	char		 folder[MBOX_NAME_MAX];
+	char		 folder2[MBOX_NAME_MAX];
+	char		 keywords[MBOX_KWLIST_MAX];
+	struct mbox_range ranges[MBOX_RANGES_MAX];
+};
+
+/*
+ * On the wire, an IMSG_MBOX_REQUEST is this header, then the
+ * operation's argument struct (if it has one), then nranges struct
+ * mbox_range, nnodes struct search_op_s (SEARCH only), and the bytes
+ * of folder, folder2 and keywords, without NUL.  Every count must be 0
+ * for an operation that does not take that part, and the lengths must
+ * add up to exactly the payload: so each operation carries what it
+ * needs and nothing else, and a request is a few dozen bytes instead
+ * of a fixed 12 KiB.
+ */
+struct mbox_req_hdr {
+	uint32_t	 session;
+	uint32_t	 op;		/* enum mbox_op */
+	uint32_t	 nranges;	/* 0..MBOX_RANGES_MAX */
+	uint32_t	 nnodes;	/* 0..SEARCH_MAX_OPS */
+	uint32_t	 namelen;	/* 0..MBOX_NAME_MAX - 1 */
+	uint32_t	 name2len;	/* 0..MBOX_NAME_MAX - 1 */
+	uint32_t	 kwlen;		/* 0..MBOX_KWLIST_MAX - 1 */
+	uint32_t	 pad;		/* 0 */
+};
+
+/* The largest request: every part at its maximum. */
+#define MBOX_REQ_WIRE_MAX	(sizeof(struct mbox_req_hdr) + \
+	    sizeof(struct mbox_args_fetch) + \
+	    MBOX_RANGES_MAX * sizeof(struct mbox_range) + \
+	    SEARCH_MAX_OPS * sizeof(struct search_op_s) + \
+	    2 * (MBOX_NAME_MAX - 1) + MBOX_KWLIST_MAX - 1)
+
+/*
+ * mbox_req_encode(q, prog, buf, &len): the wire form of q into buf (of
+ * MBOX_REQ_WIRE_MAX bytes), only the parts q->op takes; prog is the
+ * program of a SEARCH (else ignored).  -1 if q does not fit its
+ * operation's limits.
+ * mbox_req_size_ok(data, len): 1 if len is exactly what the header at
+ * data declares for its operation (what msg_check() asks).
+ * mbox_req_decode(data, len, &q, &prog): the reverse of encode, with
+ * every size and count checked and no NUL allowed inside a name or the
+ * keywords; prog is filled for a SEARCH (search_check() is the
+ * caller's).  NULL, or why the request is malformed.  Values (flags,
+ * store operations...) are the receiver's to check.
+ */
+int		 mbox_req_encode(const struct mbox_req *,
+		    const struct search_program *, void *, size_t *);
+int		 mbox_req_size_ok(const void *, size_t);
+const char	*mbox_req_decode(const void *, size_t, struct mbox_req *,
+		    struct search_program *);
 
 #endif /* MBOX_PROTO_H */

@@ -17,9 +17,11 @@
 /*
  * Every message that travels between Tresor's processes, declared once.
  *
- * Each type has a fixed payload: a struct below, or nothing.  msg_check()
- * refuses a message whose type is unknown, whose payload is not exactly
- * the size its type declares, or that carries an fd where none belongs
+ * Each type has a fixed payload: a struct below, or nothing; only
+ * IMSG_MBOX_REQUEST has a header that declares the sizes of the parts
+ * that follow it.  msg_check() refuses a message whose type is unknown,
+ * whose payload is not exactly the size its type (or that header)
+ * declares, or that carries an fd where none belongs
  * (or lacks one where one must come): the receiver then drops the peer.
  * Strings inside payloads are fixed-size arrays; msg_str() checks that
  * one is NUL-terminated before it is used.
@@ -41,7 +43,7 @@
 #include "mbox_proto.h"
 #include "search.h"
 
-#define IMSG_VERSION		5
+#define IMSG_VERSION		6
 
 /* Channels between a front and vaultd carry search programs. */
 #define IMSG_VAULT_MAXSIZE	65536
@@ -77,8 +79,9 @@ enum imsg_type {
 	IMSG_VAULT_RCPT_RESULT,	/* struct msg_rcpt_result */
 	IMSG_VAULT_DELIVER,	/* struct msg_deliver, fd: bundle memfd */
 	IMSG_VAULT_DELIVER_RESULT, /* struct msg_deliver_result */
-	IMSG_MBOX_REQUEST,	/* struct msg_mbox_req (+ fd: APPEND bundle) */
-	IMSG_MBOX_SEARCH,	/* struct msg_mbox_search */
+	IMSG_MBOX_REQUEST,	/* struct mbox_req_hdr and the parts of its
+				 * operation (mbox_proto.h); fd: APPEND's
+				 * bundle */
 	IMSG_MBOX_RESULT,	/* struct msg_mbox_result (+ fd: records) */
 	IMSG_MBOX_NOTIFY,	/* struct msg_session, peer id 0: the
 				 * session's account changed; look again */
@@ -266,27 +269,6 @@ struct msg_admin {
  * look; to the session that asked, it comes just before the
  * IMSG_MBOX_RESULT of its request.
  */
-struct msg_mbox_req {
-	uint32_t	 session;
-	uint32_t	 op;		/* enum mbox_op */
-	uint32_t	 flags;
-	uint32_t	 special;
-	uint32_t	 store_op;
-	uint32_t	 nranges;
-	uint64_t	 modseq;
-	char		 folder[MBOX_NAME_MAX];
-	char		 folder2[MBOX_NAME_MAX];
-	char		 keywords[MBOX_KWLIST_MAX];
-	struct mbox_range ranges[MBOX_RANGES_MAX];
-};
-
-struct msg_mbox_search {
-	uint32_t		 session;
-	uint32_t		 pad;
-	char			 folder[MBOX_NAME_MAX];
-	struct search_program	 program;	/* fd in the result: uids */
-};
-
 struct msg_mbox_result {
 	int32_t		 status;	/* MBOX_OK, MBOX_E* */
 	uint32_t	 count;		/* records in the fd */

@@ -155,9 +155,9 @@ struct imap {
 	struct event		 keepalive_ev;	/* in IDLE: still here */
 	int			 keepalive;
 	void			(*sync_cont)(struct session *);
-	int			 resync;	/* news came while syncing */
 	uint32_t		 sync_uidnext;	/* from the vault's STATUS */
 	uint64_t		 sync_modseq;
+	int			 resync;	/* news came while syncing */
 };
 
 /*
@@ -209,11 +209,11 @@ void	 imap_done(struct session *, const char *, ...)
 void	 imap_bad(struct session *, const char *);
 void	 imap_no_status(struct session *, int, const char *);
 void	 imap_set_state(struct session *, void *, void (*)(void *));
-int	 imap_vault(struct session *, struct msg_mbox_req *, int, size_t,
+int	 imap_vault(struct session *, struct mbox_req *, int, size_t,
 	    imap_result_cb);
-int	 imap_vault_search(struct session *, struct msg_mbox_search *,
-	    imap_result_cb);
-void	 imap_req_init(struct session *, struct msg_mbox_req *, uint32_t);
+int	 imap_vault_search(struct session *, const char *,
+	    const struct search_program *, imap_result_cb);
+void	 imap_req_init(struct session *, struct mbox_req *, uint32_t);
 int	 imap_utf8(struct session *);
 int	 imap_name_in(struct session *, const struct imap_arg *, char *,
 	    size_t);
@@ -225,7 +225,7 @@ int	 imap_wait_output(struct session *, void (*)(struct session *));
 uint32_t imap_view_seq(const struct imap_view *, uint32_t);
 uint32_t imap_view_uid(const struct imap_view *, uint32_t);
 int	 imap_view_ranges(struct session *, const struct imap_arg *,
-	    struct msg_mbox_req *);
+	    struct mbox_req *);
 void	 imap_view_expunged(struct session *, const uint32_t *, size_t);
 int	 imap_view_add(struct imap_view *, uint32_t, uint64_t);
 void	 imap_flags_fetch(struct session *, uint32_t,

@@ -163,7 +163,7 @@ struct list_state {
 };
 
 struct append_state {
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	int			 fd;	/* the bundle, until sent */
 	uint64_t		 size;
 };
@@ -295,7 +295,7 @@ static int
 simple_request(struct session *s, uint32_t op, const char *folder,
     const char *folder2, uint32_t special, uint32_t flags, imap_result_cb cb)
 {
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 
 	imap_req_init(s, &q, op);
 	if (strlcpy(q.folder, folder, sizeof(q.folder)) >= sizeof(q.folder) ||
@@ -304,8 +304,11 @@ simple_request(struct session *s, uint32_t op, const char *folder,
 		imap_bad(s, "Invalid mailbox name");
 		return (-1);
 	}
-	q.special = special;
-	q.flags = flags;
+	/* The arguments share a union: set only the operation's own. */
+	if (op == MBOX_OP_CREATE)
+		q.create.special = special;
+	else if (op == MBOX_OP_SUBSCRIBE)
+		q.subscribe.on = flags;
 	/* The answer may come before imap_vault() returns: nothing after. */
 	return (imap_vault(s, &q, -1, 0, cb));
 }
@@ -595,7 +598,7 @@ lfolder_from(struct lfolder *lf, const struct mbox_folder *sf)
 void
 cmd_status(struct session *s, struct imap_arg *args, size_t nargs)
 {
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	unsigned char		*items;
 	size_t			 n, i;
 
@@ -1082,7 +1085,7 @@ cmd_lsub(struct session *s, struct imap_arg *args, size_t nargs)
 static void
 list_start(struct session *s)
 {
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 
 	imap_req_init(s, &q, MBOX_OP_LIST);
 	(void)imap_vault(s, &q, -1, IMAP_LIST_MAX, list_result);
@@ -1200,7 +1203,7 @@ void
 cmd_append(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct append_state	*st;
-	struct msg_mbox_req	 uq;
+	struct mbox_req	 uq;
 	const struct msg_conf	*conf = front_conf();
 	const struct imap_arg	*flags = NULL, *date = NULL, *msg = NULL;
 	const char		*raw;
@@ -1252,7 +1255,7 @@ cmd_append(struct session *s, struct imap_arg *args, size_t nargs)
 		imap_bad(s, "Invalid mailbox name");
 		return;
 	}
-	if (flags != NULL && imap_flags_parse(flags, &st->q.flags,
+	if (flags != NULL && imap_flags_parse(flags, &st->q.append.flags,
 	    st->q.keywords, sizeof(st->q.keywords)) == -1) {
 		imap_bad(s, "Invalid flags");
 		return;
@@ -1387,7 +1390,7 @@ void
 cmd_getquotaroot(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct quota_state	*st;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 
 	if (nargs != 1) {
 		imap_bad(s, "Syntax: GETQUOTAROOT mailbox");
@@ -1414,7 +1417,7 @@ quotaroot_status(struct session *s, struct imap_result *r)
 	const struct msg_conf		*conf = front_conf();
 	struct mbox_folder	 sf;
 	struct mbox_stream_r		 rd;
-	struct msg_mbox_req		 q;
+	struct mbox_req		 q;
 
 	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "GETQUOTAROOT");
@@ -1461,7 +1464,7 @@ void
 cmd_getquota(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	const struct msg_conf	*conf = front_conf();
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	const char		*root;
 
 	if (nargs != 1 || (root = imap_arg_astring(&args[0])) == NULL) {

@@ -239,7 +239,7 @@ imap_view_expunged(struct session *s, const uint32_t *uids, size_t n)
 
 /* Sorted uids as few ranges; -1 if there are too many. */
 static int
-imap_uids_ranges(const uint32_t *uids, size_t n, struct msg_mbox_req *q)
+imap_uids_ranges(const uint32_t *uids, size_t n, struct mbox_req *q)
 {
 	size_t	 i;
 
@@ -311,7 +311,7 @@ write_vanished_earlier(struct session *s, const uint32_t *uids, size_t n)
  */
 int
 imap_view_ranges(struct session *s, const struct imap_arg *a,
-    struct msg_mbox_req *q)
+    struct mbox_req *q)
 {
 	struct imap		*im = s->data;
 	struct imap_view	*v = im->view;
@@ -465,7 +465,7 @@ select_common(struct session *s, struct imap_arg *args, size_t nargs,
 {
 	struct imap		*im = s->data;
 	struct select_state	*st;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	char			 name[MBOX_NAME_MAX];
 
 	if (nargs < 1 || nargs > 2) {
@@ -522,7 +522,7 @@ select_status_done(struct session *s, struct imap_result *r)
 	struct select_state		*st = im->state_data;
 	struct mbox_stream_r		 rd;
 	struct mbox_folder	 f;
-	struct msg_mbox_req		 q;
+	struct mbox_req		 q;
 
 	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "SELECT");
@@ -538,7 +538,7 @@ select_status_done(struct session *s, struct imap_result *r)
 	st->view->highestmodseq = f.highestmodseq;
 	imap_req_init(s, &q, MBOX_OP_FETCH);
 	strlcpy(q.folder, st->view->name, sizeof(q.folder));
-	q.flags = MBOX_FETCH_NOMETA;
+	q.fetch.how = MBOX_FETCH_NOMETA;
 	q.nranges = 1;
 	q.ranges[0].first = 1;
 	q.ranges[0].last = UINT32_MAX;
@@ -553,7 +553,7 @@ select_fetch_done(struct session *s, struct imap_result *r)
 	struct imap_view	*v = st->view;
 	struct mbox_stream_r	 rd;
 	struct mbox_stream_msg	 m;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	int			 rv;
 
 	if (r->status != MBOX_OK) {
@@ -613,7 +613,7 @@ select_fetch_done(struct session *s, struct imap_result *r)
 	/* QRESYNC (RFC 7162 3.2.5): what changed since the client's. */
 	imap_req_init(s, &q, MBOX_OP_VANISHED);
 	strlcpy(q.folder, v->name, sizeof(q.folder));
-	q.modseq = st->q_modseq;
+	q.since.modseq = st->q_modseq;
 	imap_vault(s, &q, -1, IMAP_UIDS_MAX, select_vanished_done);
 }
 
@@ -647,7 +647,7 @@ select_vanished_done(struct session *s, struct imap_result *r)
 	struct imap		*im = s->data;
 	struct select_state	*st = im->state_data;
 	struct imap_view	*v = im->view;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	uint32_t		*uids;
 	size_t			 n;
 
@@ -664,8 +664,8 @@ select_vanished_done(struct session *s, struct imap_result *r)
 	}
 	imap_req_init(s, &q, MBOX_OP_FETCH);
 	strlcpy(q.folder, v->name, sizeof(q.folder));
-	q.flags = MBOX_FETCH_NOMETA | MBOX_FETCH_CHANGEDSINCE;
-	q.modseq = st->q_modseq > 0 ? st->q_modseq : 1;
+	q.fetch.how = MBOX_FETCH_NOMETA | MBOX_FETCH_CHANGEDSINCE;
+	q.fetch.changedsince = st->q_modseq > 0 ? st->q_modseq : 1;
 	q.nranges = 1;
 	q.ranges[0].first = 1;
 	q.ranges[0].last = v->uids[v->n - 1];
@@ -720,7 +720,7 @@ cmd_close(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct imap		*im = s->data;
 	struct imap_view	*v = im->view;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 
 	(void)args;
 	if (nargs != 0) {
@@ -780,7 +780,7 @@ cmd_expunge(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct imap		*im = s->data;
 	struct imap_view	*v = im->view;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	int			 rv;
 
 	if (nargs != (im->uid ? 1 : 0)) {
@@ -820,7 +820,7 @@ cmd_expunge(struct session *s, struct imap_arg *args, size_t nargs)
 struct store_state {
 	int		 silent;
 	int		 unchanged;	/* UNCHANGEDSINCE given */
-	struct msg_mbox_req q;		/* the ranges, for the FETCH after */
+	struct mbox_req q;		/* the ranges, for the FETCH after */
 	uint32_t	*failed;
 	size_t		 nfailed;
 };
@@ -938,8 +938,8 @@ store_done(struct session *s, struct imap_result *r)
 	}
 	/* Every message of the set is told its flags, changed or not. */
 	st->q.op = MBOX_OP_FETCH;
-	st->q.flags = MBOX_FETCH_NOMETA;
-	st->q.modseq = 0;
+	memset(&st->q.fetch, 0, sizeof(st->q.fetch));
+	st->q.fetch.how = MBOX_FETCH_NOMETA;
 	imap_vault(s, &st->q, -1, IMAP_LIST_MAX, store_fetch_done);
 }
 
@@ -949,7 +949,7 @@ cmd_store(struct session *s, struct imap_arg *args, size_t nargs)
 	struct imap		*im = s->data;
 	struct imap_view	*v = im->view;
 	struct store_state	*st;
-	struct msg_mbox_req	*q;
+	struct mbox_req	*q;
 	const struct imap_arg	*item, *mods;
 	const char		*name;
 	uint64_t		 since = 0;
@@ -1013,11 +1013,11 @@ cmd_store(struct session *s, struct imap_arg *args, size_t nargs)
 		imap_done(s, "OK STORE completed");
 		return;
 	}
-	q->flags = flags;
-	q->store_op = op == IMAP_STORE_ADD ? STORE_ADD :
+	q->store.flags = flags;
+	q->store.op = op == IMAP_STORE_ADD ? STORE_ADD :
 	    op == IMAP_STORE_REMOVE ? STORE_REMOVE : STORE_REPLACE;
 	/* UNCHANGEDSINCE 0 fails for every message (RFC 7162 3.1.3). */
-	q->modseq = since;
+	q->store.unchangedsince = since;
 	if (st->unchanged && since == 0) {
 		imap_done(s, "OK [MODIFIED %s] Conditional STORE failed",
 		    args[0].str);
@@ -1115,7 +1115,7 @@ copy_done(struct session *s, struct imap_result *r)
  * be copied, before the COPY (as APPEND checks before it stores).
  */
 struct copy_state {
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	uint64_t		 usage;
 };
 
@@ -1148,7 +1148,7 @@ copy_usage_done(struct session *s, struct imap_result *r)
 {
 	struct imap		*im = s->data;
 	struct copy_state	*st = im->state_data;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 
 	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "COPY");
@@ -1157,16 +1157,17 @@ copy_usage_done(struct session *s, struct imap_result *r)
 	st->usage = r->a;
 	q = st->q;
 	q.op = MBOX_OP_FETCH;
-	q.flags = MBOX_FETCH_NOMETA;
+	memset(&q.fetch, 0, sizeof(q.fetch));
+	q.fetch.how = MBOX_FETCH_NOMETA;
 	q.folder2[0] = '\0';
 	imap_vault(s, &q, -1, IMAP_LIST_MAX, copy_sizes_done);
 }
 
 static void
-copy_quota(struct session *s, const struct msg_mbox_req *cq)
+copy_quota(struct session *s, const struct mbox_req *cq)
 {
 	struct copy_state	*st;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
 		imap_done(s, "NO [SERVERBUG] Out of memory");
@@ -1184,7 +1185,7 @@ copy_common(struct session *s, struct imap_arg *args, size_t nargs,
 {
 	struct imap		*im = s->data;
 	struct imap_view	*v = im->view;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	int			 rv;
 
 	if (nargs != 2) {
@@ -1303,7 +1304,7 @@ search_done(struct session *s, struct imap_result *r)
 	struct search_state	*st = im->state_data;
 	struct imap_view	*v = im->view;
 	struct imap_search	*se = &st->search;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	uint32_t		*saved;
 	size_t			 nsaved;
 
@@ -1354,7 +1355,7 @@ search_done(struct session *s, struct imap_result *r)
 		/* The highest MODSEQ of the matches (RFC 7162 3.1.5). */
 		imap_req_init(s, &q, MBOX_OP_FETCH);
 		strlcpy(q.folder, v->name, sizeof(q.folder));
-		q.flags = MBOX_FETCH_NOMETA;
+		q.fetch.how = MBOX_FETCH_NOMETA;
 		if (imap_uids_ranges(st->uids, st->n, &q) == 0) {
 			imap_vault(s, &q, -1, IMAP_LIST_MAX,
 			    search_modseq_done);
@@ -1371,13 +1372,10 @@ cmd_search(struct session *s, struct imap_arg *args, size_t nargs)
 	struct imap_view	*v = im->view;
 	struct imap_search_ctx	 ctx;
 	struct search_state	*st;
-	struct msg_mbox_search	*q;
 	const char		*err = "Invalid search";
 	int			 rv;
 
-	if ((st = calloc(1, sizeof(*st))) == NULL ||
-	    (q = calloc(1, sizeof(*q))) == NULL) {
-		free(st);
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
 		imap_done(s, "NO [SERVERBUG] Out of memory");
 		return;
 	}
@@ -1392,13 +1390,11 @@ cmd_search(struct session *s, struct imap_arg *args, size_t nargs)
 	ctx.saved_valid = v->saved_valid;
 	rv = imap_search_parse(args, nargs, &ctx, &st->search, &err);
 	if (rv == -2) {
-		free(q);
 		imap_done(s, "NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported "
 		    "charset");
 		return;
 	}
 	if (rv == -1) {
-		free(q);
 		imap_bad(s, err);
 		return;
 	}
@@ -1409,10 +1405,7 @@ cmd_search(struct session *s, struct imap_arg *args, size_t nargs)
 		st->search.esearch = 1;
 		st->search.ret = IMAP_SEARCH_RET_ALL;
 	}
-	strlcpy(q->folder, v->name, sizeof(q->folder));
-	q->program = st->search.prog;
-	imap_vault_search(s, q, search_done);
-	free(q);
+	imap_vault_search(s, v->name, &st->search.prog, search_done);
 }
 
 /* -------------------------------------------------------------------
@@ -1429,7 +1422,7 @@ cmd_search(struct session *s, struct imap_arg *args, size_t nargs)
 struct fetch_state {
 	struct imap_fetch	*f;
 	unsigned int		 flags;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	void			*buf;		/* message records */
 	size_t			 len;
 	struct mbox_stream_r	 rd;
@@ -1506,7 +1499,7 @@ fetch_bodies(struct session *s)
 {
 	struct imap		*im = s->data;
 	struct fetch_state	*st = im->state_data;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	size_t			 i;
 
 	imap_req_init(s, &q, MBOX_OP_BODIES);
@@ -1676,11 +1669,12 @@ fetch_get(struct session *s)
 	uint64_t		 since = imap_fetch_changedsince(st->f);
 
 	st->q.op = MBOX_OP_FETCH;
-	st->q.flags = (st->flags & IMAP_FETCH_META) ? 0 : MBOX_FETCH_NOMETA;
-	st->q.modseq = 0;
+	memset(&st->q.fetch, 0, sizeof(st->q.fetch));
+	st->q.fetch.how = (st->flags & IMAP_FETCH_META) ? 0 :
+	    MBOX_FETCH_NOMETA;
 	if (since > 0) {
-		st->q.flags |= MBOX_FETCH_CHANGEDSINCE;
-		st->q.modseq = since;
+		st->q.fetch.how |= MBOX_FETCH_CHANGEDSINCE;
+		st->q.fetch.changedsince = since;
 	}
 	imap_vault(s, &st->q, -1, IMAP_LIST_MAX, fetch_records);
 }
@@ -1719,7 +1713,7 @@ fetch_seen_done(struct session *s, struct imap_result *r)
 	struct fetch_state	*st = im->state_data;
 	struct mbox_stream_r	 rd;
 	struct mbox_stream_msg	 m;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	uint32_t		 seq;
 
 	if (r->status == MBOX_OK && r->count > 0 &&
@@ -1737,7 +1731,7 @@ fetch_seen_done(struct session *s, struct imap_result *r)
 	if (imap_fetch_vanished(st->f)) {
 		imap_req_init(s, &q, MBOX_OP_VANISHED);
 		strlcpy(q.folder, im->view->name, sizeof(q.folder));
-		q.modseq = imap_fetch_changedsince(st->f);
+		q.since.modseq = imap_fetch_changedsince(st->f);
 		imap_vault(s, &q, -1, IMAP_UIDS_MAX, fetch_vanished_done);
 		return;
 	}
@@ -1750,7 +1744,7 @@ cmd_fetch(struct session *s, struct imap_arg *args, size_t nargs)
 	struct imap		*im = s->data;
 	struct imap_view	*v = im->view;
 	struct fetch_state	*st;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	const char		*err = "Invalid FETCH items";
 	int			 rv;
 
@@ -1785,8 +1779,9 @@ cmd_fetch(struct session *s, struct imap_arg *args, size_t nargs)
 		/* Reading a body sets \Seen; the change is reported. */
 		q = st->q;
 		q.op = MBOX_OP_STORE;
-		q.store_op = STORE_ADD;
-		q.flags = MAILFLAG_SEEN;
+		memset(&q.store, 0, sizeof(q.store));
+		q.store.op = STORE_ADD;
+		q.store.flags = MAILFLAG_SEEN;
 		imap_vault(s, &q, -1, IMAP_LIST_MAX, fetch_seen_done);
 		return;
 	}

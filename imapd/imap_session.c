@@ -570,7 +570,7 @@ imap_no_status(struct session *s, int status, const char *what)
  */
 
 void
-imap_req_init(struct session *s, struct msg_mbox_req *q, uint32_t op)
+imap_req_init(struct session *s, struct mbox_req *q, uint32_t op)
 {
 	struct imap	*im = s->data;
 
@@ -615,17 +615,34 @@ imap_vault_done(void *arg, struct imsg *imsg)
 		mbox_stream_free(r.buf, r.len);
 }
 
+/*
+ * Send q in its wire form (only the parts its operation takes).  The
+ * buffer is static, as one request is sent at a time, and wiped after:
+ * it holds the user's names and words.
+ */
 static int
-imap_vault_send(struct session *s, uint32_t type, int fd, const void *q,
-    size_t qlen, size_t max, imap_result_cb cb)
+imap_vault_send(struct session *s, struct mbox_req *q,
+    const struct search_program *prog, int fd, size_t max,
+    imap_result_cb cb)
 {
+	static unsigned char	 wire[MBOX_REQ_WIRE_MAX];
 	struct imap		*im = s->data;
 	struct imap_result	 r;
+	size_t			 len = 0;
 
+	q->session = im->vsession;
 	im->req_cb = cb;
 	im->req_max = max;
-	if ((im->req = front_vault_request(type, fd, q, qlen,
-	    imap_vault_done, s)) == 0) {
+	if (mbox_req_encode(q, prog, wire, &len) == -1) {
+		log_warnx("imap: session %u: request does not fit", s->id);
+		im->req = 0;
+		if (fd != -1)
+			close(fd);
+	} else
+		im->req = front_vault_request(IMSG_MBOX_REQUEST, fd, wire,
+		    len, imap_vault_done, s);
+	explicit_bzero(wire, len);
+	if (im->req == 0) {
 		im->req_cb = NULL;
 		memset(&r, 0, sizeof(r));
 		r.status = MBOX_EIO;
@@ -636,25 +653,27 @@ imap_vault_send(struct session *s, uint32_t type, int fd, const void *q,
 }
 
 int
-imap_vault(struct session *s, struct msg_mbox_req *q, int fd, size_t max,
+imap_vault(struct session *s, struct mbox_req *q, int fd, size_t max,
     imap_result_cb cb)
 {
-	struct imap	*im = s->data;
-
-	q->session = im->vsession;
-	return (imap_vault_send(s, IMSG_MBOX_REQUEST, fd, q, sizeof(*q), max,
-	    cb));
+	return (imap_vault_send(s, q, NULL, fd, max, cb));
 }
 
 int
-imap_vault_search(struct session *s, struct msg_mbox_search *q,
-    imap_result_cb cb)
+imap_vault_search(struct session *s, const char *folder,
+    const struct search_program *prog, imap_result_cb cb)
 {
-	struct imap	*im = s->data;
+	static struct mbox_req	 q;
+	struct imap_result	 r;
 
-	q->session = im->vsession;
-	return (imap_vault_send(s, IMSG_MBOX_SEARCH, -1, q, sizeof(*q),
-	    IMAP_UIDS_MAX, cb));
+	imap_req_init(s, &q, MBOX_OP_SEARCH);
+	if (strlcpy(q.folder, folder, sizeof(q.folder)) >= sizeof(q.folder)) {
+		memset(&r, 0, sizeof(r));
+		r.status = MBOX_EIO;
+		cb(s, &r);
+		return (-1);
+	}
+	return (imap_vault_send(s, &q, prog, -1, IMAP_UIDS_MAX, cb));
 }
 
 /* -------------------------------------------------------------------
@@ -1563,7 +1582,7 @@ void
 imap_sync(struct session *s, void (*cont)(struct session *))
 {
 	struct imap		*im = s->data;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 
 	if (im->view == NULL || !im->dirty || im->syncing) {
 		cont(s);
@@ -1596,7 +1615,7 @@ sync_status_done(struct session *s, struct imap_result *r)
 	struct imap_view		*v = im->view;
 	struct mbox_stream_r		 rd;
 	struct mbox_folder	 f;
-	struct msg_mbox_req		 q;
+	struct mbox_req		 q;
 
 	if (r->status == MBOX_ENOTFOUND) {
 		sync_gone(s, "deleted");
@@ -1625,7 +1644,7 @@ sync_status_done(struct session *s, struct imap_result *r)
 	im->sync_modseq = f.highestmodseq;
 	imap_req_init(s, &q, MBOX_OP_VANISHED);
 	strlcpy(q.folder, v->name, sizeof(q.folder));
-	q.modseq = v->highestmodseq;
+	q.since.modseq = v->highestmodseq;
 	imap_vault(s, &q, -1, IMAP_UIDS_MAX, sync_vanished_done);
 }
 
@@ -1634,7 +1653,7 @@ sync_vanished_done(struct session *s, struct imap_result *r)
 {
 	struct imap		*im = s->data;
 	struct imap_view	*v = im->view;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	uint32_t		*uids;
 	size_t			 n;
 
@@ -1656,10 +1675,10 @@ sync_vanished_done(struct session *s, struct imap_result *r)
 	q.nranges = 1;
 	q.ranges[0].first = 1;
 	q.ranges[0].last = UINT32_MAX;
-	q.flags = MBOX_FETCH_NOMETA;
+	q.fetch.how = MBOX_FETCH_NOMETA;
 	if (v->highestmodseq > 0) {
-		q.flags |= MBOX_FETCH_CHANGEDSINCE;
-		q.modseq = v->highestmodseq;
+		q.fetch.how |= MBOX_FETCH_CHANGEDSINCE;
+		q.fetch.changedsince = v->highestmodseq;
 	}
 	imap_vault(s, &q, -1, IMAP_LIST_MAX, sync_fetch_done);
 }

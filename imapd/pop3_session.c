@@ -287,7 +287,8 @@ static const struct pop3_cmd pop3_cmds[] = {
  */
 static unsigned char		 pop3_inbuf[POP3_CHUNK];
 static unsigned char		 pop3_outbuf[POP3_OUTBUF];
-static struct msg_mbox_req	 pop3_req;
+static struct mbox_req		 pop3_req;
+static unsigned char		 pop3_wire[MBOX_REQ_WIRE_MAX];
 
 static struct pop3 *
 pop3_get(struct session *s)
@@ -968,22 +969,39 @@ pop3_mbox_request(uint32_t vsession, uint32_t op, uint32_t flags,
     const struct mbox_range *ranges, uint32_t nranges, uint32_t store_op,
     front_vault_cb cb, void *arg)
 {
-	uint32_t	 id;
+	size_t		 len;
 
 	memset(&pop3_req, 0, sizeof(pop3_req));
 	pop3_req.session = vsession;
 	pop3_req.op = op;
-	pop3_req.flags = flags;
-	pop3_req.store_op = store_op;
 	if (nranges > MBOX_RANGES_MAX)
 		return (0);
+	switch (op) {
+	case MBOX_OP_FETCH:
+		pop3_req.fetch.how = flags;
+		break;
+	case MBOX_OP_STORE:
+		pop3_req.store.op = store_op;
+		pop3_req.store.flags = flags;
+		break;
+	case MBOX_OP_BODY:
+		/* One message: its uid is the one range's. */
+		if (nranges != 1)
+			return (0);
+		pop3_req.body.uid = ranges[0].first;
+		nranges = 0;
+		break;
+	default:
+		break;
+	}
 	pop3_req.nranges = nranges;
 	if (nranges > 0)
 		memcpy(pop3_req.ranges, ranges, nranges * sizeof(*ranges));
 	strlcpy(pop3_req.folder, INBOX, sizeof(pop3_req.folder));
-	id = front_vault_request(IMSG_MBOX_REQUEST, -1, &pop3_req,
-	    sizeof(pop3_req), cb, arg);
-	return (id);
+	if (mbox_req_encode(&pop3_req, NULL, pop3_wire, &len) == -1)
+		return (0);
+	return (front_vault_request(IMSG_MBOX_REQUEST, -1, pop3_wire, len, cb,
+	    arg));
 }
 
 /*

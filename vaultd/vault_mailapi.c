@@ -84,11 +84,13 @@ static const char *const op_names[MBOX_OP_MAX] = {
 	[MBOX_OP_VANISHED] = "vanished",
 	[MBOX_OP_USAGE] = "usage",
 	[MBOX_OP_BODIES] = "bodies",
+	[MBOX_OP_SEARCH] = "search",
 };
 
 static void	 req_init(struct mailreq *, struct imsgev *, enum proc_role,
 		    struct imsg *);
-static const char *req_check(const struct msg_mbox_req *, int);
+static const char *req_check(const struct mbox_req *,
+		    const struct search_program *, int);
 static int	 op_has_records(uint32_t);
 static int	 op_writes(uint32_t);
 static int	 result_open(struct mailreq *, int);
@@ -102,12 +104,10 @@ static int	 failed_cb(void *, uint32_t);
 static int	 pair_cb(void *, uint32_t, uint32_t);
 static int	 chunk_cb(void *, uint32_t, uint64_t, uint64_t, const void *,
 		    size_t);
-static int	 run_request(struct mailreq *, const struct msg_mbox_req *,
-		    int);
-static int	 run_append(struct mailreq *, const struct msg_mbox_req *,
-		    int);
+static int	 run_request(struct mailreq *, const struct mbox_req *,
+		    const struct search_program *, int);
+static int	 run_append(struct mailreq *, const struct mbox_req *, int);
 static void	 mailapi_req(struct mailreq *, struct imsg *);
-static void	 mailapi_search(struct mailreq *, struct imsg *);
 
 static void
 req_init(struct mailreq *r, struct imsgev *iev, enum proc_role role,
@@ -122,61 +122,56 @@ req_init(struct mailreq *r, struct imsgev *iev, enum proc_role role,
 	r->fd = -1;
 }
 
-/* Why a request is malformed, or NULL. */
+/*
+ * Why a request is wrong, or NULL.  mbox_req_decode() has checked its
+ * shape (sizes, counts, terminated strings); this checks the values.
+ */
 static const char *
-req_check(const struct msg_mbox_req *q, int fd)
+req_check(const struct mbox_req *q, const struct search_program *prog,
+    int fd)
 {
-	if (q->op >= MBOX_OP_MAX)
-		return ("unknown operation");
-	if (!MSG_STR(q->folder) || !MSG_STR(q->folder2))
-		return ("unterminated folder name");
-	if (!MSG_STR(q->keywords))
-		return ("unterminated keywords");
-	if (q->nranges > MBOX_RANGES_MAX)
-		return ("too many ranges");
 	switch (q->op) {
 	case MBOX_OP_FETCH:
-		if ((q->flags & ~(MBOX_FETCH_SEQ | MBOX_FETCH_NOMETA |
-		    MBOX_FETCH_CHANGEDSINCE)) != 0)
+		if ((q->fetch.how & ~MBOX_FETCH_ALL) != 0 ||
+		    q->fetch.pad != 0)
 			return ("bad fetch flags");
-		if ((q->flags & MBOX_FETCH_CHANGEDSINCE) &&
-		    (q->modseq == 0 || q->modseq > INT64_MAX))
+		if ((q->fetch.how & MBOX_FETCH_CHANGEDSINCE) &&
+		    (q->fetch.changedsince == 0 ||
+		    q->fetch.changedsince > INT64_MAX))
 			return ("bad changedsince");
 		/* FALLTHROUGH */
-	case MBOX_OP_BODY:
 	case MBOX_OP_COPY:
 	case MBOX_OP_MOVE:
-		if (q->nranges == 0)
-			return ("no ranges");
-		break;
 	case MBOX_OP_BODIES:
 		if (q->nranges == 0)
 			return ("no ranges");
-		if (q->flags != 0)
-			return ("bad flags");
 		break;
 	case MBOX_OP_STORE:
 		if (q->nranges == 0)
 			return ("no ranges");
-		if (q->store_op != STORE_REPLACE &&
-		    q->store_op != STORE_ADD &&
-		    q->store_op != STORE_REMOVE)
+		if (q->store.op != STORE_REPLACE &&
+		    q->store.op != STORE_ADD &&
+		    q->store.op != STORE_REMOVE)
 			return ("bad store operation");
-		if ((q->flags & ~MAILFLAG_ALL) != 0)
+		if ((q->store.flags & ~MAILFLAG_ALL) != 0)
 			return ("bad flags");
 		break;
 	case MBOX_OP_APPEND:
-		if ((q->flags & ~MAILFLAG_ALL) != 0)
+		if ((q->append.flags & ~MAILFLAG_ALL) != 0)
 			return ("bad flags");
 		break;
 	case MBOX_OP_SUBSCRIBE:
-		if (q->flags > 1)
+		if (q->subscribe.on > 1)
 			return ("bad subscription");
 		break;
 	case MBOX_OP_CREATE:
-		if (q->special > SPECIAL_ARCHIVE ||
-		    q->special == SPECIAL_INBOX)
+		if (q->create.special > SPECIAL_ARCHIVE ||
+		    q->create.special == SPECIAL_INBOX)
 			return ("bad special use");
+		break;
+	case MBOX_OP_SEARCH:
+		if (search_check(prog) == -1)
+			return ("bad program");
 		break;
 	default:
 		break;
@@ -203,6 +198,7 @@ op_has_records(uint32_t op)
 	case MBOX_OP_EXPUNGE:
 	case MBOX_OP_VANISHED:
 	case MBOX_OP_BODIES:
+	case MBOX_OP_SEARCH:
 		return (1);
 	default:
 		return (0);
@@ -430,7 +426,7 @@ chunk_cb(void *arg, uint32_t uid, uint64_t size, uint64_t off,
 }
 
 static int
-run_append(struct mailreq *r, const struct msg_mbox_req *q, int fd)
+run_append(struct mailreq *r, const struct mbox_req *q, int fd)
 {
 	struct bundle	 b;
 	void		*data;
@@ -447,7 +443,7 @@ run_append(struct mailreq *r, const struct msg_mbox_req *q, int fd)
 	if (bundle_parse(data, len, &b) == -1)
 		rc = MBOX_EINVAL;
 	else if ((rc = mbox_append(r->s->account->mbox, q->folder, &b,
-	    q->flags, q->keywords, &uidvalidity, &uid)) == MBOX_OK) {
+	    q->append.flags, q->keywords, &uidvalidity, &uid)) == MBOX_OK) {
 		r->res.a = uidvalidity;
 		r->res.b = uid;
 	}
@@ -456,19 +452,16 @@ run_append(struct mailreq *r, const struct msg_mbox_req *q, int fd)
 }
 
 static int
-run_request(struct mailreq *r, const struct msg_mbox_req *q, int fd)
+run_request(struct mailreq *r, const struct mbox_req *q,
+    const struct search_program *prog, int fd)
 {
-	struct mbox_range	 ranges[MBOX_RANGES_MAX];
+	const struct mbox_range	*ranges = q->ranges;
 	struct mbox_folder	 f;
 	struct mbox		*m = r->s->account->mbox;
 	struct stat		 st;
-	uint32_t		 i, uidvalidity, lastuid;
+	uint32_t		 uidvalidity, lastuid;
 	int			 rc;
 
-	for (i = 0; i < q->nranges; i++) {
-		ranges[i].first = q->ranges[i].first;
-		ranges[i].last = q->ranges[i].last;
-	}
 	if (op_has_records(q->op) &&
 	    (rc = result_open(r, q->op != MBOX_OP_BODY)) != MBOX_OK)
 		return (rc);
@@ -480,19 +473,20 @@ run_request(struct mailreq *r, const struct msg_mbox_req *q, int fd)
 			return (rc);
 		return (folder_put(r, &f) == -1 ? MBOX_EIO : MBOX_OK);
 	case MBOX_OP_CREATE:
-		return (mbox_folder_create(m, q->folder, q->special));
+		return (mbox_folder_create(m, q->folder, q->create.special));
 	case MBOX_OP_DELETE:
 		return (mbox_folder_delete(m, q->folder));
 	case MBOX_OP_RENAME:
 		return (mbox_folder_rename(m, q->folder, q->folder2));
 	case MBOX_OP_SUBSCRIBE:
-		return (mbox_folder_subscribe(m, q->folder, q->flags));
+		return (mbox_folder_subscribe(m, q->folder,
+		    (int)q->subscribe.on));
 	case MBOX_OP_FETCH:
 		return (mbox_fetch_since(m, q->folder, ranges, q->nranges,
-		    (int)q->flags, q->modseq, msg_cb, r));
+		    (int)q->fetch.how, q->fetch.changedsince, msg_cb, r));
 	case MBOX_OP_BODY:
 		/* The raw message itself, not records. */
-		if ((rc = mbox_body_write(m, q->folder, ranges[0].first,
+		if ((rc = mbox_body_write(m, q->folder, q->body.uid,
 		    r->fd)) != MBOX_OK)
 			return (rc);
 		if (fstat(r->fd, &st) == -1) {
@@ -503,8 +497,9 @@ run_request(struct mailreq *r, const struct msg_mbox_req *q, int fd)
 		return (MBOX_OK);
 	case MBOX_OP_STORE:
 		return (mbox_store(m, q->folder, ranges, q->nranges,
-		    (enum mbox_store_op)q->store_op, q->flags, q->keywords,
-		    q->modseq, msg_cb, failed_cb, r));
+		    (enum mbox_store_op)q->store.op, q->store.flags,
+		    q->keywords, q->store.unchangedsince, msg_cb, failed_cb,
+		    r));
 	case MBOX_OP_COPY:
 	case MBOX_OP_MOVE:
 		if ((rc = mbox_copy(m, q->folder, ranges, q->nranges,
@@ -518,7 +513,8 @@ run_request(struct mailreq *r, const struct msg_mbox_req *q, int fd)
 	case MBOX_OP_APPEND:
 		return (run_append(r, q, fd));
 	case MBOX_OP_VANISHED:
-		return (mbox_vanished(m, q->folder, q->modseq, uid_cb, r));
+		return (mbox_vanished(m, q->folder, q->since.modseq, uid_cb,
+		    r));
 	case MBOX_OP_USAGE:
 		return (mbox_usage(m, &r->res.a, &r->res.b));
 	case MBOX_OP_BODIES:
@@ -527,99 +523,67 @@ run_request(struct mailreq *r, const struct msg_mbox_req *q, int fd)
 		    MBOX_OK)
 			r->res.b = lastuid;
 		return (rc);
+	case MBOX_OP_SEARCH:
+		return (mbox_search(m, q->folder, prog, uid_cb, r));
 	default:
 		return (MBOX_EINVAL);
 	}
 }
 
+/*
+ * The request and the search program are large and hold the user's
+ * folder names, keywords and search words: static, as handlers never
+ * nest, and wiped after each use.
+ */
+static struct mbox_req		 req;
+static struct search_program	 prog;
+
 static void
 mailapi_req(struct mailreq *r, struct imsg *imsg)
 {
-	struct msg_mbox_req	 q;
-	const char		*why;
-	int			 fd, rc, status;
+	const char	*why;
+	int		 fd, rc, status;
 
 	fd = imsg_get_fd(imsg);
-	if (imsg_get_data(imsg, &q, sizeof(q)) == -1) {
-		log_warnx("mailapi: %s: request of the wrong size",
-		    role_name(r->role));
+	if ((why = mbox_req_decode(imsg->data, imsg->datalen, &req,
+	    &prog)) != NULL) {
+		log_warnx("mailapi: %s: refused request: %s",
+		    role_name(r->role), why);
 		status = MBOX_EINVAL;
 		goto done;
 	}
-	r->session = q.session;
-	if ((why = req_check(&q, fd)) != NULL) {
+	r->session = req.session;
+	if ((why = req_check(&req, &prog, fd)) != NULL) {
 		log_warnx("mailapi: %s session %u: refused request: %s",
-		    role_name(r->role), q.session, why);
+		    role_name(r->role), req.session, why);
 		status = MBOX_EINVAL;
 		goto done;
 	}
-	r->op = op_names[q.op];
-	r->folder = q.folder;
-	if ((r->s = session_get(q.session, r->role)) == NULL) {
+	r->op = op_names[req.op];
+	r->folder = req.folder;
+	if ((r->s = session_get(req.session, r->role)) == NULL) {
 		status = MBOX_ESESSION;
 		goto done;
 	}
-	rc = run_request(r, &q, fd);
+	rc = run_request(r, &req, &prog, fd);
 	/*
 	 * A committed change must reach the directory, whatever happens
 	 * to the answer.  If it cannot (logged), the change still stands
 	 * and the front is told so: only the rollback check lags behind
 	 * until the next write.
 	 */
-	if (rc == MBOX_OK && op_writes(q.op))
+	if (rc == MBOX_OK && op_writes(req.op))
 		(void)account_committed(r->s->account);
-	if (rc == MBOX_OK && op_has_records(q.op))
+	if (rc == MBOX_OK && op_has_records(req.op))
 		rc = result_seal(r);
 	status = rc;
  done:
 	if (fd != -1)
 		close(fd);
 	reply(r, status);
-	/* The copy held the user's folder names and keywords. */
-	explicit_bzero(&q, sizeof(q));
-}
-
-static void
-mailapi_search(struct mailreq *r, struct imsg *imsg)
-{
-	struct msg_mbox_search	 q;
-	int			 fd, rc, status;
-
-	r->op = "search";
-	if ((fd = imsg_get_fd(imsg)) != -1) {
-		close(fd);
-		log_warnx("mailapi: %s: search with an fd", role_name(r->role));
-		status = MBOX_EINVAL;
-		goto done;
-	}
-	if (imsg_get_data(imsg, &q, sizeof(q)) == -1) {
-		log_warnx("mailapi: %s: search of the wrong size",
-		    role_name(r->role));
-		status = MBOX_EINVAL;
-		goto done;
-	}
-	r->session = q.session;
-	if (!MSG_STR(q.folder) || search_check(&q.program) == -1) {
-		log_warnx("mailapi: %s session %u: refused search: %s",
-		    role_name(r->role), q.session, MSG_STR(q.folder) ?
-		    "bad program" : "unterminated folder name");
-		status = MBOX_EINVAL;
-		goto done;
-	}
-	r->folder = q.folder;
-	if ((r->s = session_get(q.session, r->role)) == NULL) {
-		status = MBOX_ESESSION;
-		goto done;
-	}
-	if ((rc = result_open(r, 1)) == MBOX_OK &&
-	    (rc = mbox_search(r->s->account->mbox, q.folder, &q.program,
-	    uid_cb, r)) == MBOX_OK)
-		rc = result_seal(r);
-	status = rc;
- done:
-	reply(r, status);
-	/* Search strings are the user's words. */
-	explicit_bzero(&q, sizeof(q));
+	r->folder = "";
+	explicit_bzero(&req, sizeof(req));
+	explicit_bzero(&prog, sizeof(prog));
 }
 
 void
@@ -631,9 +595,6 @@ mailapi_request(struct imsgev *iev, enum proc_role role, struct imsg *imsg)
 	switch (imsg->hdr.type) {
 	case IMSG_MBOX_REQUEST:
 		mailapi_req(&r, imsg);
-		break;
-	case IMSG_MBOX_SEARCH:
-		mailapi_search(&r, imsg);
 		break;
 	default:
 		log_warnx("mailapi: %s: unexpected %s", role_name(role),

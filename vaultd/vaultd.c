@@ -357,7 +357,6 @@ vaultd_dispatch(struct imsgev *iev, struct imsg *imsg)
 		vault_deliver(p, imsg->hdr.peerid, imsg);
 		return;
 	case IMSG_MBOX_REQUEST:
-	case IMSG_MBOX_SEARCH:
 		mailapi_request(&p->iev, p->role, imsg);
 		return;
 	default:
