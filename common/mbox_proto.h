@@ -126,6 +126,7 @@ enum mbox_op {
 	MBOX_OP_USAGE,		/* -; a = octets, b = messages */
 	MBOX_OP_BODIES,		/* folder, ranges: see below */
 	MBOX_OP_SEARCH,		/* folder, search program; fd: uids */
+	MBOX_OP_SYNC,		/* folder, since: see below */
 	MBOX_OP_MAX
 };
 
@@ -144,6 +145,19 @@ enum mbox_op {
  * (UINT32_MAX with "*"): then nothing is left.
  */
 #define MBOX_BODIES_BUDGET	(4 * 1024 * 1024)
+
+/*
+ * MBOX_OP_SYNC: folder, since.modseq M (the highest modseq the caller
+ * knows, 0 for none); fd: one folder record (its status now), then a
+ * uids (the messages expunged since M), then count message records
+ * without envelope or bodystructure (every message whose modseq is
+ * above M, or every message when M is 0), in ascending uid order.  When
+ * the folder's highestmodseq is M, nothing changed: a and count are 0.
+ *
+ * What a session with the folder selected needs after a change, in one
+ * round trip instead of three (STATUS, VANISHED, FETCH CHANGEDSINCE),
+ * and read in one pass of vaultd, so no write falls between the parts.
+ */
 
 /* The arguments of the operations that take more than names and sets. */
 struct mbox_args_create {

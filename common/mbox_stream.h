@@ -52,6 +52,8 @@
  *	SEARCH
  *	BODIES		count body records, in strictly ascending uid
  *			order (b = the last uid looked at)
+ *	SYNC		one folder record, then a uids (vanished), then
+ *			count message records (see mbox_proto.h)
  *
  * Those operations pass an fd with every MBOX_OK (it may be empty)
  * and never with an error; the other operations never pass one.

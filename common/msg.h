@@ -264,7 +264,7 @@ struct msg_admin {
  * mailbox commits: a request of any session (the one that asked
  * included) or a delivery.  (smtpd's sessions only submit mail and get
  * none.)  It says nothing of what changed; the front looks again
- * (STATUS, FETCH with MBOX_FETCH_CHANGEDSINCE, VANISHED).  One comes per
+ * (MBOX_OP_SYNC, one request for all it needs).  One comes per
  * committed write and session, so a front may fold several into one
  * look; to the session that asked, it comes just before the
  * IMSG_MBOX_RESULT of its request.

@@ -155,8 +155,6 @@ struct imap {
 	struct event		 keepalive_ev;	/* in IDLE: still here */
 	int			 keepalive;
 	void			(*sync_cont)(struct session *);
-	uint32_t		 sync_uidnext;	/* from the vault's STATUS */
-	uint64_t		 sync_modseq;
 	int			 resync;	/* news came while syncing */
 };
 
@@ -230,6 +228,8 @@ void	 imap_view_expunged(struct session *, const uint32_t *, size_t);
 int	 imap_view_add(struct imap_view *, uint32_t, uint64_t);
 void	 imap_flags_fetch(struct session *, uint32_t,
 	    const struct mbox_stream_msg *, int, int);
+int	 imap_stream_uids(struct mbox_stream_r *, uint32_t,
+	    int (*)(void *, uint32_t), void *, uint32_t **, size_t *);
 int	 imap_result_uids(const struct imap_result *,
 	    int (*)(void *, uint32_t), void *, uint32_t **, size_t *);
 void	 imap_view_free(struct imap_view *);

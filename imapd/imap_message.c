@@ -269,17 +269,26 @@ imap_result_uids(const struct imap_result *r, int (*keep)(void *, uint32_t),
     void *arg, uint32_t **uidsp, size_t *np)
 {
 	struct mbox_stream_r	 rd;
+
+	mbox_stream_r_init(&rd, r->buf, r->len);
+	return (imap_stream_uids(&rd, r->count, keep, arg, uidsp, np));
+}
+
+/* The same for count uids at the reader's position. */
+int
+imap_stream_uids(struct mbox_stream_r *rd, uint32_t count,
+    int (*keep)(void *, uint32_t), void *arg, uint32_t **uidsp, size_t *np)
+{
 	uint32_t		*uids, uid;
 	size_t			 n = 0;
 
 	*uidsp = NULL;
 	*np = 0;
-	if (r->count == 0)
+	if (count == 0)
 		return (0);
-	if ((uids = reallocarray(NULL, r->count, sizeof(*uids))) == NULL)
+	if ((uids = reallocarray(NULL, count, sizeof(*uids))) == NULL)
 		return (-1);
-	mbox_stream_r_init(&rd, r->buf, r->len);
-	while (n < r->count && mbox_stream_next_uid(&rd, &uid) == 1)
+	while (n < count && mbox_stream_next_uid(rd, &uid) == 1)
 		if (keep == NULL || keep(arg, uid))
 			uids[n++] = uid;
 	if (n == 0) {

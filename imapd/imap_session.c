@@ -60,8 +60,6 @@
 #include "sasl.h"
 #include "util.h"
 
-#define IMAP_STATUS_MAX		(64 * 1024)
-
 #define CMD_NOTAUTH	0x01	/* valid before login */
 #define CMD_AUTH	0x02	/* valid once logged in */
 #define CMD_SELECTED	0x04	/* valid with a mailbox selected */
@@ -1563,9 +1561,9 @@ imap_auth_line(struct session *s, char *line, size_t len, int flags)
  * Keeping the view in step with the vault.
  */
 
-static void	 sync_status_done(struct session *, struct imap_result *);
-static void	 sync_vanished_done(struct session *, struct imap_result *);
-static void	 sync_fetch_done(struct session *, struct imap_result *);
+static void	 sync_done(struct session *, struct imap_result *);
+static void	 sync_gone(struct session *, const char *);
+static void	 sync_finish(struct session *);
 
 static void
 sync_finish(struct session *s)
@@ -1578,11 +1576,16 @@ sync_finish(struct session *s)
 	cont(s);
 }
 
+/*
+ * Bring the view up to date in one round trip (MBOX_OP_SYNC): the
+ * folder's status, what vanished and what changed since the view's
+ * highest modseq.
+ */
 void
 imap_sync(struct session *s, void (*cont)(struct session *))
 {
 	struct imap		*im = s->data;
-	struct mbox_req	 q;
+	struct mbox_req		 q;
 
 	if (im->view == NULL || !im->dirty || im->syncing) {
 		cont(s);
@@ -1592,9 +1595,10 @@ imap_sync(struct session *s, void (*cont)(struct session *))
 	im->resync = 0;
 	im->syncing = 1;
 	im->sync_cont = cont;
-	imap_req_init(s, &q, MBOX_OP_STATUS);
+	imap_req_init(s, &q, MBOX_OP_SYNC);
 	strlcpy(q.folder, im->view->name, sizeof(q.folder));
-	imap_vault(s, &q, -1, IMAP_STATUS_MAX, sync_status_done);
+	q.since.modseq = im->view->highestmodseq;
+	imap_vault(s, &q, -1, IMAP_LIST_MAX, sync_done);
 }
 
 /* The mailbox went away under the session: it cannot go on. */
@@ -1609,19 +1613,22 @@ sync_gone(struct session *s, const char *why)
 }
 
 static void
-sync_status_done(struct session *s, struct imap_result *r)
+sync_done(struct session *s, struct imap_result *r)
 {
-	struct imap			*im = s->data;
-	struct imap_view		*v = im->view;
-	struct mbox_stream_r		 rd;
+	struct imap		*im = s->data;
+	struct imap_view	*v = im->view;
+	struct mbox_stream_r	 rd;
+	struct mbox_stream_msg	 m;
 	struct mbox_folder	 f;
-	struct mbox_req		 q;
+	uint32_t		*uids, seq, added = 0;
+	size_t			 n;
+	int			 condstore;
 
 	if (r->status == MBOX_ENOTFOUND) {
 		sync_gone(s, "deleted");
 		return;
 	}
-	if (r->status != MBOX_OK) {
+	if (r->status != MBOX_OK || r->a > UINT32_MAX) {
 		/* Try again at the next chance. */
 		im->dirty = 1;
 		sync_finish(s);
@@ -1640,29 +1647,8 @@ sync_status_done(struct session *s, struct imap_result *r)
 		sync_finish(s);
 		return;
 	}
-	im->sync_uidnext = f.uidnext;
-	im->sync_modseq = f.highestmodseq;
-	imap_req_init(s, &q, MBOX_OP_VANISHED);
-	strlcpy(q.folder, v->name, sizeof(q.folder));
-	q.since.modseq = v->highestmodseq;
-	imap_vault(s, &q, -1, IMAP_UIDS_MAX, sync_vanished_done);
-}
-
-static void
-sync_vanished_done(struct session *s, struct imap_result *r)
-{
-	struct imap		*im = s->data;
-	struct imap_view	*v = im->view;
-	struct mbox_req	 q;
-	uint32_t		*uids;
-	size_t			 n;
-
-	if (r->status != MBOX_OK) {
-		im->dirty = 1;
-		sync_finish(s);
-		return;
-	}
-	if (imap_result_uids(r, NULL, NULL, &uids, &n) == -1) {
+	if (imap_stream_uids(&rd, (uint32_t)r->a, NULL, NULL, &uids,
+	    &n) == -1) {
 		im->dirty = 1;
 		sync_finish(s);
 		return;
@@ -1670,36 +1656,7 @@ sync_vanished_done(struct session *s, struct imap_result *r)
 	imap_view_expunged(s, uids, n);
 	free(uids);
 
-	imap_req_init(s, &q, MBOX_OP_FETCH);
-	strlcpy(q.folder, v->name, sizeof(q.folder));
-	q.nranges = 1;
-	q.ranges[0].first = 1;
-	q.ranges[0].last = UINT32_MAX;
-	q.fetch.how = MBOX_FETCH_NOMETA;
-	if (v->highestmodseq > 0) {
-		q.fetch.how |= MBOX_FETCH_CHANGEDSINCE;
-		q.fetch.changedsince = v->highestmodseq;
-	}
-	imap_vault(s, &q, -1, IMAP_LIST_MAX, sync_fetch_done);
-}
-
-static void
-sync_fetch_done(struct session *s, struct imap_result *r)
-{
-	struct imap		*im = s->data;
-	struct imap_view	*v = im->view;
-	struct mbox_stream_r	 rd;
-	struct mbox_stream_msg	 m;
-	uint32_t		 seq, added = 0;
-	int			 condstore;
-
-	if (r->status != MBOX_OK) {
-		im->dirty = 1;
-		sync_finish(s);
-		return;
-	}
 	condstore = (im->enabled & IMAP_EN_CONDSTORE) != 0;
-	mbox_stream_r_init(&rd, r->buf, r->len);
 	while (mbox_stream_next_msg(&rd, &m) == 1) {
 		if ((seq = imap_view_seq(v, m.uid)) != 0) {
 			if (m.modseq <= v->modseqs[seq - 1])
@@ -1714,10 +1671,10 @@ sync_fetch_done(struct session *s, struct imap_result *r)
 	}
 	if (added > 0)
 		imap_printf(s, "* %u EXISTS\r\n", v->n);
-	if (im->sync_modseq > v->highestmodseq)
-		v->highestmodseq = im->sync_modseq;
-	if (im->sync_uidnext > v->uidnext)
-		v->uidnext = im->sync_uidnext;
+	if (f.highestmodseq > v->highestmodseq)
+		v->highestmodseq = f.highestmodseq;
+	if (f.uidnext > v->uidnext)
+		v->uidnext = f.uidnext;
 	sync_finish(s);
 }
 

@@ -85,6 +85,7 @@ static const char *const op_names[MBOX_OP_MAX] = {
 	[MBOX_OP_USAGE] = "usage",
 	[MBOX_OP_BODIES] = "bodies",
 	[MBOX_OP_SEARCH] = "search",
+	[MBOX_OP_SYNC] = "sync",
 };
 
 static void	 req_init(struct mailreq *, struct imsgev *, enum proc_role,
@@ -101,6 +102,8 @@ static int	 folder_put(struct mailreq *, const struct mbox_folder *);
 static int	 msg_cb(void *, const struct mbox_msg *);
 static int	 uid_cb(void *, uint32_t);
 static int	 failed_cb(void *, uint32_t);
+static int	 vanished_cb(void *, uint32_t);
+static int	 run_sync(struct mailreq *, const struct mbox_req *);
 static int	 pair_cb(void *, uint32_t, uint32_t);
 static int	 chunk_cb(void *, uint32_t, uint64_t, uint64_t, const void *,
 		    size_t);
@@ -173,6 +176,10 @@ req_check(const struct mbox_req *q, const struct search_program *prog,
 		if (search_check(prog) == -1)
 			return ("bad program");
 		break;
+	case MBOX_OP_SYNC:
+		if (q->since.modseq > INT64_MAX)
+			return ("bad modseq");
+		break;
 	default:
 		break;
 	}
@@ -199,6 +206,7 @@ op_has_records(uint32_t op)
 	case MBOX_OP_VANISHED:
 	case MBOX_OP_BODIES:
 	case MBOX_OP_SEARCH:
+	case MBOX_OP_SYNC:
 		return (1);
 	default:
 		return (0);
@@ -389,6 +397,22 @@ failed_cb(void *arg, uint32_t uid)
 	return (0);
 }
 
+/* SYNC: a uid expunged since; counted in a, before any record. */
+static int
+vanished_cb(void *arg, uint32_t uid)
+{
+	struct mailreq	*r = arg;
+
+	if (r->res.count > 0 || r->res.a >= UINT32_MAX) {
+		r->broken = 1;
+		return (1);
+	}
+	if (mbox_stream_put_uid(r->w, uid) == -1)
+		return (1);
+	r->res.a++;
+	return (0);
+}
+
 static int
 pair_cb(void *arg, uint32_t src, uint32_t dst)
 {
@@ -449,6 +473,35 @@ run_append(struct mailreq *r, const struct mbox_req *q, int fd)
 	}
 	bundle_unmap(data, len);
 	return (rc);
+}
+
+/*
+ * The folder, what vanished since and what changed since, in one
+ * answer.  vaultd runs one request at a time, so no write comes between
+ * the three reads.
+ */
+static int
+run_sync(struct mailreq *r, const struct mbox_req *q)
+{
+	struct mbox_range	 all = { 1, UINT32_MAX };
+	struct mbox_folder	 f;
+	struct mbox		*m = r->s->account->mbox;
+	uint64_t		 since = q->since.modseq;
+	int			 rc;
+
+	if ((rc = mbox_folder_get(m, q->folder, &f)) != MBOX_OK)
+		return (rc);
+	if (folder_put(r, &f) == -1)
+		return (MBOX_EIO);
+	/* count is for the message records. */
+	r->res.count = 0;
+	if (f.highestmodseq == since)
+		return (MBOX_OK);
+	if ((rc = mbox_vanished(m, q->folder, since, vanished_cb, r)) !=
+	    MBOX_OK)
+		return (rc);
+	return (mbox_fetch_since(m, q->folder, &all, 1, MBOX_FETCH_NOMETA |
+	    (since > 0 ? MBOX_FETCH_CHANGEDSINCE : 0), since, msg_cb, r));
 }
 
 static int
@@ -525,6 +578,8 @@ run_request(struct mailreq *r, const struct mbox_req *q,
 		return (rc);
 	case MBOX_OP_SEARCH:
 		return (mbox_search(m, q->folder, prog, uid_cb, r));
+	case MBOX_OP_SYNC:
+		return (run_sync(r, q));
 	default:
 		return (MBOX_EINVAL);
 	}

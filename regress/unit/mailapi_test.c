@@ -126,6 +126,9 @@ static void	*result_buf(int, size_t *);
 static int	 status_of_folder(const char *, struct mbox_folder *);
 static void	 check_counter(void);
 static int	 open_fds(void);
+static int	 sync_call(const char *, uint64_t, struct mbox_folder *,
+		    uint32_t *, uint32_t *, struct mbox_stream_msg *,
+		    uint32_t *);
 static void	 search_op(struct search_program *, uint32_t, uint64_t,
 		    const char *);
 static uint32_t	 search(struct tsearch *, uint32_t *, size_t,
@@ -398,6 +401,7 @@ treq_wire(const struct treq *q, unsigned char *buf)
 		argslen = sizeof(a.append);
 		break;
 	case MBOX_OP_VANISHED:
+	case MBOX_OP_SYNC:
 		a.since.modseq = q->modseq;
 		argslen = sizeof(a.since);
 		break;
@@ -1215,6 +1219,126 @@ search(struct tsearch *s, uint32_t *uids, size_t max, int *status)
 	mbox_stream_free(buf, len);
 	CHECK(n == res.count);
 	return (n);
+}
+
+/*
+ * One SYNC of folder since modseq: the folder record into f, the
+ * vanished uids (*nv of them, up to 8) and the message records (*nm,
+ * up to 8, envelope and bodystructure empty).  The status.
+ */
+static int
+sync_call(const char *folder, uint64_t since, struct mbox_folder *f,
+    uint32_t *vanished, uint32_t *nv, struct mbox_stream_msg *msgs,
+    uint32_t *nm)
+{
+	struct treq		 q;
+	struct msg_mbox_result	 res;
+	struct mbox_stream_r	 r;
+	void			*buf;
+	size_t			 len;
+	uint32_t		 i;
+	int			 fd;
+
+	*nv = *nm = 0;
+	req(&q, MBOX_OP_SYNC, folder);
+	q.modseq = since;
+	if ((fd = call(&q, -1, &res)) == -1)
+		return (res.status);
+	CHECK(res.a <= 8 && res.count <= 8);
+	buf = result_buf(fd, &len);
+	mbox_stream_r_init(&r, buf, len);
+	CHECK(mbox_stream_next_folder(&r, f) == 1);
+	for (i = 0; i < res.a; i++)
+		CHECK(mbox_stream_next_uid(&r, &vanished[i]) == 1);
+	for (i = 0; i < res.count; i++) {
+		CHECK(mbox_stream_next_msg(&r, &msgs[i]) == 1);
+		CHECK(msgs[i].envlen == 0 && msgs[i].bslen == 0);
+		CHECK(i == 0 || msgs[i].uid > msgs[i - 1].uid);
+	}
+	/* Exactly that, nothing after. */
+	CHECK(r.off == r.len);
+	mbox_stream_free(buf, len);
+	*nv = res.a;
+	*nm = res.count;
+	return (MBOX_OK);
+}
+
+/* SYNC: status, vanished and changed since, in one answer. */
+static void
+test_sync(void)
+{
+	struct treq		 q;
+	struct mbox_folder	 f, g;
+	struct mbox_stream_msg	 m[8];
+	struct msg_mbox_result	 res;
+	uint32_t		 v[8], nv, nm, i;
+	uint64_t		 h0, h1;
+	int			 fd;
+
+	req(&q, MBOX_OP_CREATE, "Sync");
+	CHECK(call_status(&q, -1) == MBOX_OK);
+	for (i = 1; i <= 3; i++) {
+		req(&q, MBOX_OP_APPEND, "Sync");
+		CHECK(call_status(&q, bundle_fd(i)) == MBOX_OK);
+	}
+	CHECK(status_of_folder("Sync", &g) == MBOX_OK);
+	h0 = g.highestmodseq;
+
+	/* Since 0: every message, nothing vanished. */
+	CHECK(sync_call("Sync", 0, &f, v, &nv, m, &nm) == MBOX_OK);
+	CHECK(f.exists == 3 && f.uidnext == 4 && f.highestmodseq == h0);
+	CHECK(f.uidvalidity == g.uidvalidity);
+	CHECK_STR(f.name, "Sync");
+	CHECK(nv == 0 && nm == 3);
+	CHECK(m[0].uid == 1 && m[1].uid == 2 && m[2].uid == 3);
+	CHECK(m[0].seq == 1 && m[2].seq == 3);
+	/* Since now: the status alone. */
+	CHECK(sync_call("Sync", h0, &f, v, &nv, m, &nm) == MBOX_OK);
+	CHECK(f.exists == 3 && nv == 0 && nm == 0);
+
+	/* A flag on 2, 1 expunged: both come in one answer. */
+	req(&q, MBOX_OP_STORE, "Sync");
+	q.store_op = STORE_ADD;
+	q.flags = MAILFLAG_FLAGGED;
+	q.nranges = 1;
+	q.ranges[0].first = q.ranges[0].last = 2;
+	CHECK((fd = call(&q, -1, &res)) != -1 && res.status == MBOX_OK);
+	close(fd);
+	req(&q, MBOX_OP_STORE, "Sync");
+	q.store_op = STORE_ADD;
+	q.flags = MAILFLAG_DELETED;
+	q.nranges = 1;
+	q.ranges[0].first = q.ranges[0].last = 1;
+	CHECK((fd = call(&q, -1, &res)) != -1 && res.status == MBOX_OK);
+	close(fd);
+	req(&q, MBOX_OP_EXPUNGE, "Sync");
+	CHECK((fd = call(&q, -1, &res)) != -1 && res.status == MBOX_OK);
+	close(fd);
+	CHECK(sync_call("Sync", h0, &f, v, &nv, m, &nm) == MBOX_OK);
+	CHECK(f.exists == 2 && f.highestmodseq > h0);
+	CHECK(nv == 1 && v[0] == 1);
+	CHECK(nm == 1 && m[0].uid == 2 && m[0].seq == 1);
+	CHECK((m[0].flags & MAILFLAG_FLAGGED) && m[0].modseq > h0);
+	h1 = f.highestmodseq;
+	CHECK(sync_call("Sync", h1, &f, v, &nv, m, &nm) == MBOX_OK);
+	CHECK(nv == 0 && nm == 0);
+
+	/* Refused: no folder, a modseq out of range, a set. */
+	CHECK(sync_call("Nope", h0, &f, v, &nv, m, &nm) == MBOX_ENOTFOUND);
+	CHECK(sync_call("Sync", (uint64_t)INT64_MAX + 1, &f, v, &nv, m,
+	    &nm) == MBOX_EINVAL);
+	req(&q, MBOX_OP_SYNC, "Sync");
+	q.nranges = 1;
+	q.ranges[0].first = q.ranges[0].last = 1;
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
+	/* Another account's session: log in again. */
+	req(&q, MBOX_OP_SYNC, "Sync");
+	q.session = sid_smtpd;
+	CHECK(call_status(&q, -1) == MBOX_ESESSION);
+
+	req(&q, MBOX_OP_DELETE, "Sync");
+	CHECK(call_status(&q, -1) == MBOX_OK);
+	check_counter();
 }
 
 static void
@@ -2342,6 +2466,7 @@ main(void)
 	RUN(test_changedsince);
 	RUN(test_copy_move);
 	RUN(test_expunge);
+	RUN(test_sync);
 	RUN(test_search);
 	RUN(test_usage);
 	RUN(test_sessions);
