@@ -32,8 +32,10 @@
 #include "search.h"
 
 /*
- * The status of every vault answer and of every vault_mbox.h call.
- * The front words its protocol's reply from it.
+ * The status of every vault answer (logins, recipients and deliveries
+ * as well as mailbox operations: the first member of each result
+ * struct in msg.h) and of every vault_mbox.h call.  The front words its
+ * protocol's reply from it.
  */
 #define MBOX_OK			0
 #define MBOX_ENOTFOUND		1	/* no such folder or message */
@@ -43,6 +45,9 @@
 #define MBOX_EIO		5	/* storage error (logged) */
 #define MBOX_ELIMIT		6	/* too many folders, too large */
 #define MBOX_ESESSION		7	/* no such session: log in again */
+#define MBOX_EAUTH		8	/* wrong user or credential */
+#define MBOX_ELOCKED		9	/* too many failures: wait */
+#define MBOX_ETEMP		10	/* the vault cannot now: try later */
 
 #define MBOX_NAME_MAX		1024	/* folder name, UTF-8, with NUL */
 #define MBOX_KEYWORD_MAX	64	/* one keyword, with NUL */

@@ -43,7 +43,7 @@
 #include "mbox_proto.h"
 #include "search.h"
 
-#define IMSG_VERSION		6
+#define IMSG_VERSION		7
 
 /* Channels between a front and vaultd carry search programs. */
 #define IMSG_VAULT_MAXSIZE	65536
@@ -69,11 +69,12 @@ enum imsg_type {
 	IMSG_LOG,		/* struct msg_log: a line for syslog */
 
 	/* A front and vaultd, on a channel made by ctld.  The peer id of
-	 * a request is the front's request id, echoed in the answer. */
+	 * a request is the front's request id, echoed in the answer.
+	 * Every answer (*_RESULT) starts with an int32_t status from the
+	 * one family of mbox_proto.h (MBOX_OK, MBOX_E*). */
 	IMSG_VAULT_HELLO,	/* struct msg_peer: who is speaking */
 	IMSG_VAULT_AUTH,	/* struct msg_auth */
-	IMSG_VAULT_AUTH_OK,	/* struct msg_auth_ok */
-	IMSG_VAULT_AUTH_FAIL,	/* struct msg_auth_fail */
+	IMSG_VAULT_AUTH_RESULT,	/* struct msg_auth_result */
 	IMSG_VAULT_LOGOUT,	/* struct msg_session */
 	IMSG_VAULT_RCPT,	/* struct msg_rcpt: may mail go there? */
 	IMSG_VAULT_RCPT_RESULT,	/* struct msg_rcpt_result */
@@ -172,11 +173,6 @@ struct msg_log {
 #define MSG_ADDRESS_MAX		320	/* local@domain with NUL */
 #define MSG_SECRET_MAX		1024	/* passwords, with NUL */
 
-/* Why a login failed; the front words the protocol's reply. */
-#define AUTH_FAIL_BAD		1	/* wrong user or credential */
-#define AUTH_FAIL_LOCKED	2	/* too many failures: wait */
-#define AUTH_FAIL_TEMP		3	/* the vault cannot now */
-
 struct msg_auth {
 	char		 user[MSG_ADDRESS_MAX];
 	char		 secret[MSG_SECRET_MAX];
@@ -184,30 +180,32 @@ struct msg_auth {
 	uint32_t	 proto;		/* enum proto */
 };
 
-struct msg_auth_ok {
+/*
+ * MBOX_OK with the session and account; or MBOX_EAUTH, MBOX_ELOCKED,
+ * MBOX_ETEMP (why the login failed).
+ */
+struct msg_auth_result {
+	int32_t		 status;
 	uint32_t	 session;
 	char		 account[MSG_ADDRESS_MAX];
-};
-
-struct msg_auth_fail {
-	uint32_t	 reason;	/* AUTH_FAIL_* */
 };
 
 struct msg_session {
 	uint32_t	 session;
 };
 
-#define RCPT_OK			0	/* a local account (or alias) */
-#define RCPT_UNKNOWN		1	/* no such address here */
-#define RCPT_EXTERNAL		2	/* alias to a remote address */
-#define RCPT_TEMP		3	/* the vault cannot now */
-
 struct msg_rcpt {
 	char		 address[MSG_ADDRESS_MAX];
 };
 
+/*
+ * MBOX_OK: a local account (or an alias to one), or with external 1 an
+ * alias to a remote address; MBOX_ENOTFOUND: no such address here;
+ * MBOX_ETEMP: the vault cannot now.
+ */
 struct msg_rcpt_result {
-	uint32_t	 result;	/* RCPT_* */
+	int32_t		 status;
+	uint32_t	 external;
 	char		 account[MSG_ADDRESS_MAX];
 };
 
@@ -215,13 +213,13 @@ struct msg_deliver {
 	char		 account[MSG_ADDRESS_MAX];
 };
 
-#define DELIVER_OK		0	/* stored durably */
-#define DELIVER_UNKNOWN		1	/* no such account */
-#define DELIVER_BAD		2	/* the bundle was refused */
-#define DELIVER_TEMP		3	/* not stored: try again later */
-
+/*
+ * MBOX_OK: stored durably; MBOX_ENOTFOUND: no such account;
+ * MBOX_EINVAL: the bundle was refused; MBOX_ETEMP: not stored, try
+ * again later.
+ */
 struct msg_deliver_result {
-	uint32_t	 result;	/* DELIVER_* */
+	int32_t		 status;
 };
 
 enum admin_op {

@@ -1387,7 +1387,7 @@ imap_auth_done(void *arg, struct imsg *imsg)
 {
 	struct session		*s = arg;
 	struct imap		*im = s->data;
-	struct msg_auth_ok	 ok;
+	struct msg_auth_result	 ok;
 	struct timeval		 tv;
 	const struct msg_conf	*conf = front_conf();
 	char			 prefix[IMAP_TAG_MAX + 8];
@@ -1395,7 +1395,7 @@ imap_auth_done(void *arg, struct imsg *imsg)
 	int			 reason;
 
 	im->req = 0;
-	if ((reason = front_auth_answer(imsg, &ok)) == 0 &&
+	if ((reason = front_auth_answer(imsg, &ok)) == MBOX_OK &&
 	    imap_account_sessions(ok.account) >= IMAP_ACCOUNT_SESSIONS) {
 		/* Not a failed login: the credential was right. */
 		log_info("imap: session %u: too many sessions for the account",
@@ -1426,13 +1426,13 @@ imap_auth_done(void *arg, struct imsg *imsg)
 		return;
 	}
 	switch (reason) {
-	case AUTH_FAIL_BAD:
+	case MBOX_EAUTH:
 		im->fails++;
 		snprintf(im->reply, sizeof(im->reply), "%s NO "
 		    "[AUTHENTICATIONFAILED] Authentication failed\r\n",
 		    im->tag);
 		break;
-	case AUTH_FAIL_LOCKED:
+	case MBOX_ELOCKED:
 		im->fails++;
 		snprintf(im->reply, sizeof(im->reply), "%s NO [UNAVAILABLE] "
 		    "Too many failed logins; try again later\r\n", im->tag);

@@ -905,24 +905,24 @@ pop3_auth_done(void *arg, struct imsg *imsg)
 {
 	struct session		*s = arg;
 	struct pop3		*p = s->data;
-	struct msg_auth_ok	 ok;
+	struct msg_auth_result	 ok;
 	int			 reason;
 	struct timeval		 tv;
 
 	p->req = 0;
-	if ((reason = front_auth_answer(imsg, &ok)) == 0) {
+	if ((reason = front_auth_answer(imsg, &ok)) == MBOX_OK) {
 		p->vsession = ok.session;
 		log_info("pop3: session %u: logged in", s->id);
 		pop3_open(s);
 		return;
 	}
 	switch (reason) {
-	case AUTH_FAIL_BAD:
+	case MBOX_EAUTH:
 		p->fails++;
 		strlcpy(p->reply, "-ERR [AUTH] Authentication failed\r\n",
 		    sizeof(p->reply));
 		break;
-	case AUTH_FAIL_LOCKED:
+	case MBOX_ELOCKED:
 		/* Not the credentials: waiting is what helps (RFC 3206). */
 		p->fails++;
 		strlcpy(p->reply, "-ERR [SYS/TEMP] Too many failed logins; "

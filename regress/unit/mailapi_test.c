@@ -1627,7 +1627,7 @@ test_notify(void)
 	/* A delivery into the unlocked account tells them too. */
 	fd = bundle_fd(3);
 	CHECK(bundle_map(fd, &data, &len) == 0);
-	CHECK(account_deliver(ALICE, data, len) == DELIVER_OK);
+	CHECK(account_deliver(ALICE, data, len) == MBOX_OK);
 	bundle_unmap(data, len);
 	close(fd);
 	CHECK(imsgbuf_flush(&vault_iev.ibuf) == 0);

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <event.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -178,6 +179,33 @@ test_check_mbox_req(void)
 	CHECK(MBOX_REQ_WIRE_MAX + IMSG_HEADER_SIZE <= IMSG_VAULT_MAXSIZE);
 }
 
+/*
+ * Every answer of vaultd to a front starts with the same status field,
+ * from the one family of mbox_proto.h.
+ */
+static void
+test_check_results(void)
+{
+	struct imsg	 m;
+
+	CHECK(offsetof(struct msg_auth_result, status) == 0);
+	CHECK(offsetof(struct msg_rcpt_result, status) == 0);
+	CHECK(offsetof(struct msg_deliver_result, status) == 0);
+	CHECK(offsetof(struct msg_mbox_result, status) == 0);
+	CHECK(sizeof(((struct msg_auth_result *)0)->status) == 4);
+	m = fake(IMSG_VAULT_AUTH_RESULT, sizeof(struct msg_auth_result), -1);
+	CHECK(msg_check(&m) == 0);
+	m = fake(IMSG_VAULT_AUTH_RESULT, 4, -1);
+	CHECK(msg_check(&m) == -1);
+	m = fake(IMSG_VAULT_DELIVER_RESULT, 4, -1);
+	CHECK(msg_check(&m) == 0);
+	CHECK_STR(msg_type_name(IMSG_VAULT_AUTH_RESULT), "vault-auth-result");
+	/* Distinct codes, the mailbox ones unchanged. */
+	CHECK(MBOX_OK == 0 && MBOX_ESESSION == 7);
+	CHECK(MBOX_EAUTH != MBOX_ELOCKED && MBOX_ELOCKED != MBOX_ETEMP &&
+	    MBOX_ETEMP > MBOX_ESESSION);
+}
+
 /* vaultd's change notice: a session id, never an fd. */
 static void
 test_check_notify(void)
@@ -199,7 +227,7 @@ test_check_notify(void)
 	/* It sits with the other front-vaultd messages. */
 	CHECK(IMSG_MBOX_NOTIFY > IMSG_VAULT_HELLO &&
 	    IMSG_MBOX_NOTIFY < IMSG_CTL_ADMIN);
-	CHECK(IMSG_VERSION == 6);
+	CHECK(IMSG_VERSION == 7);
 }
 
 /* Every type has its entry: a name, distinct from the others. */
@@ -357,6 +385,7 @@ main(void)
 	RUN(test_check_sizes);
 	RUN(test_check_types);
 	RUN(test_check_mbox_req);
+	RUN(test_check_results);
 	RUN(test_check_notify);
 	RUN(test_check_table);
 	RUN(test_check_fds);
