@@ -58,7 +58,8 @@ struct mailreq {
 	int			 fd;	/* the result memfd or -1 */
 	struct mbox_stream_w	*w;	/* records into fd, or NULL */
 	int			 broken; /* a record could not be put */
-	int			 uids_started; /* STORE: failed uids begun */
+	int			 uids_started; /* STORE: failed uids begun, no more
+					 * records */
 };
 
 /*
@@ -101,8 +102,7 @@ static int	 folder_cb(void *, const struct mbox_folder *);
 static int	 folder_put(struct mailreq *, const struct mbox_folder *);
 static int	 msg_cb(void *, const struct mbox_msg *);
 static int	 uid_cb(void *, uint32_t);
-static int	 failed_cb(void *, uint32_t);
-static int	 vanished_cb(void *, uint32_t);
+static int	 a_uid_cb(void *, uint32_t);
 static int	 run_sync(struct mailreq *, const struct mbox_req *);
 static int	 pair_cb(void *, uint32_t, uint32_t);
 static int	 chunk_cb(void *, uint32_t, uint64_t, uint64_t, const void *,
@@ -380,30 +380,17 @@ uid_cb(void *arg, uint32_t uid)
 	return (0);
 }
 
-/* STORE: a uid that failed UNCHANGEDSINCE; counted in a. */
+/*
+ * A uid counted in a, not in count: STORE's that failed UNCHANGEDSINCE,
+ * SYNC's that vanished.
+ */
 static int
-failed_cb(void *arg, uint32_t uid)
+a_uid_cb(void *arg, uint32_t uid)
 {
 	struct mailreq	*r = arg;
 
 	r->uids_started = 1;
 	if (r->res.a >= UINT32_MAX) {
-		r->broken = 1;
-		return (1);
-	}
-	if (mbox_stream_put_uid(r->w, uid) == -1)
-		return (1);
-	r->res.a++;
-	return (0);
-}
-
-/* SYNC: a uid expunged since; counted in a, before any record. */
-static int
-vanished_cb(void *arg, uint32_t uid)
-{
-	struct mailreq	*r = arg;
-
-	if (r->res.count > 0 || r->res.a >= UINT32_MAX) {
 		r->broken = 1;
 		return (1);
 	}
@@ -497,9 +484,11 @@ run_sync(struct mailreq *r, const struct mbox_req *q)
 	r->res.count = 0;
 	if (f.highestmodseq == since)
 		return (MBOX_OK);
-	if ((rc = mbox_vanished(m, q->folder, since, vanished_cb, r)) !=
+	if ((rc = mbox_vanished(m, q->folder, since, a_uid_cb, r)) !=
 	    MBOX_OK)
 		return (rc);
+	/* Unlike STORE's, SYNC's records come after its uids. */
+	r->uids_started = 0;
 	return (mbox_fetch_since(m, q->folder, &all, 1, MBOX_FETCH_NOMETA |
 	    (since > 0 ? MBOX_FETCH_CHANGEDSINCE : 0), since, msg_cb, r));
 }
@@ -551,7 +540,7 @@ run_request(struct mailreq *r, const struct mbox_req *q,
 	case MBOX_OP_STORE:
 		return (mbox_store(m, q->folder, ranges, q->nranges,
 		    (enum mbox_store_op)q->store.op, q->store.flags,
-		    q->keywords, q->store.unchangedsince, msg_cb, failed_cb,
+		    q->keywords, q->store.unchangedsince, msg_cb, a_uid_cb,
 		    r));
 	case MBOX_OP_COPY:
 	case MBOX_OP_MOVE:
