@@ -46,6 +46,7 @@
 
 #include "imap.h"
 #include "imapd.h"
+#include "mbox_client.h"
 #include "session.h"
 
 #define IMAP_TAG_MAX		128
@@ -89,17 +90,8 @@ struct imap_view {
 	int		 saved_valid;
 };
 
-/* A vault answer, its records read from the fd (buf NULL if none). */
-struct imap_result {
-	int		 status;		/* MBOX_* */
-	uint32_t	 count;
-	uint64_t	 a;
-	uint64_t	 b;
-	void		*buf;
-	size_t		 len;
-};
-
-typedef void (*imap_result_cb)(struct session *, struct imap_result *);
+/* A vault answer (mbox_client.h), its records read from the fd. */
+typedef void (*imap_result_cb)(struct session *, struct mbox_result *);
 
 struct imap {
 	struct session		*s;
@@ -136,7 +128,7 @@ struct imap {
 	size_t			 nargs;
 	uint32_t		 req;		/* vault request in flight */
 	imap_result_cb		 req_cb;
-	size_t			 req_max;	/* octets of its result */
+	struct mbox_client	 mc;		/* its client state */
 	void			*state_data;	/* the command's own state */
 	void			(*state_free)(void *);
 	void			(*lowat)(struct session *); /* output room */
@@ -230,7 +222,7 @@ void	 imap_flags_fetch(struct session *, uint32_t,
 	    const struct mbox_stream_msg *, int, int);
 int	 imap_stream_uids(struct mbox_stream_r *, uint32_t,
 	    int (*)(void *, uint32_t), void *, uint32_t **, size_t *);
-int	 imap_result_uids(const struct imap_result *,
+int	 imap_result_uids(const struct mbox_result *,
 	    int (*)(void *, uint32_t), void *, uint32_t **, size_t *);
 void	 imap_view_free(struct imap_view *);
 void	 imap_unselect(struct session *);

@@ -185,13 +185,13 @@ static void	 lfolder_from(struct lfolder *,
 		    const struct mbox_folder *);
 static int	 simple_request(struct session *, uint32_t, const char *,
 		    const char *, uint32_t, uint32_t, imap_result_cb);
-static void	 simple_done(struct session *, struct imap_result *,
+static void	 simple_done(struct session *, struct mbox_result *,
 		    const char *);
-static void	 create_done(struct session *, struct imap_result *);
-static void	 delete_done(struct session *, struct imap_result *);
-static void	 rename_done(struct session *, struct imap_result *);
-static void	 subscribe_done(struct session *, struct imap_result *);
-static void	 unsubscribe_done(struct session *, struct imap_result *);
+static void	 create_done(struct session *, struct mbox_result *);
+static void	 delete_done(struct session *, struct mbox_result *);
+static void	 rename_done(struct session *, struct mbox_result *);
+static void	 subscribe_done(struct session *, struct mbox_result *);
+static void	 unsubscribe_done(struct session *, struct mbox_result *);
 static void	 subscription(struct session *, struct imap_arg *, size_t,
 		    int);
 
@@ -209,18 +209,18 @@ static int	 list_key_cmp(const void *, const void *);
 static int	 list_selected(const struct list_state *,
 		    const struct lfolder *);
 static int	 list_mark(struct list_state *);
-static void	 list_result(struct session *, struct imap_result *);
+static void	 list_result(struct session *, struct mbox_result *);
 static void	 list_emit(struct session *);
 static void	 list_start(struct session *);
 
-static void	 status_result(struct session *, struct imap_result *);
+static void	 status_result(struct session *, struct mbox_result *);
 static void	 append_state_free(void *);
-static void	 append_usage(struct session *, struct imap_result *);
+static void	 append_usage(struct session *, struct mbox_result *);
 static void	 append_send(struct session *);
-static void	 append_done(struct session *, struct imap_result *);
-static void	 quotaroot_status(struct session *, struct imap_result *);
-static void	 quotaroot_usage(struct session *, struct imap_result *);
-static void	 getquota_usage(struct session *, struct imap_result *);
+static void	 append_done(struct session *, struct mbox_result *);
+static void	 quotaroot_status(struct session *, struct mbox_result *);
+static void	 quotaroot_usage(struct session *, struct mbox_result *);
+static void	 getquota_usage(struct session *, struct mbox_result *);
 static uint64_t	 kib(uint64_t);
 
 static struct imap *
@@ -314,7 +314,7 @@ simple_request(struct session *s, uint32_t op, const char *folder,
 }
 
 static void
-simple_done(struct session *s, struct imap_result *r, const char *what)
+simple_done(struct session *s, struct mbox_result *r, const char *what)
 {
 	if (r->status == MBOX_OK)
 		imap_done(s, "OK %s completed", what);
@@ -323,13 +323,13 @@ simple_done(struct session *s, struct imap_result *r, const char *what)
 }
 
 static void
-create_done(struct session *s, struct imap_result *r)
+create_done(struct session *s, struct mbox_result *r)
 {
 	simple_done(s, r, "CREATE");
 }
 
 static void
-delete_done(struct session *s, struct imap_result *r)
+delete_done(struct session *s, struct mbox_result *r)
 {
 	/* The vault refuses to delete a folder that has children. */
 	if (r->status == MBOX_EINVAL)
@@ -340,19 +340,19 @@ delete_done(struct session *s, struct imap_result *r)
 }
 
 static void
-rename_done(struct session *s, struct imap_result *r)
+rename_done(struct session *s, struct mbox_result *r)
 {
 	simple_done(s, r, "RENAME");
 }
 
 static void
-subscribe_done(struct session *s, struct imap_result *r)
+subscribe_done(struct session *s, struct mbox_result *r)
 {
 	simple_done(s, r, "SUBSCRIBE");
 }
 
 static void
-unsubscribe_done(struct session *s, struct imap_result *r)
+unsubscribe_done(struct session *s, struct mbox_result *r)
 {
 	simple_done(s, r, "UNSUBSCRIBE");
 }
@@ -630,7 +630,7 @@ cmd_status(struct session *s, struct imap_arg *args, size_t nargs)
 }
 
 static void
-status_result(struct session *s, struct imap_result *r)
+status_result(struct session *s, struct mbox_result *r)
 {
 	struct mbox_folder	 sf;
 	struct mbox_stream_r		 rd;
@@ -1092,7 +1092,7 @@ list_start(struct session *s)
 }
 
 static void
-list_result(struct session *s, struct imap_result *r)
+list_result(struct session *s, struct mbox_result *r)
 {
 	struct list_state		*st = state_of(s);
 	struct mbox_folder	 sf;
@@ -1336,7 +1336,7 @@ append_state_free(void *p)
 }
 
 static void
-append_usage(struct session *s, struct imap_result *r)
+append_usage(struct session *s, struct mbox_result *r)
 {
 	struct append_state	*st = state_of(s);
 	const struct msg_conf	*conf = front_conf();
@@ -1366,7 +1366,7 @@ append_send(struct session *s)
 }
 
 static void
-append_done(struct session *s, struct imap_result *r)
+append_done(struct session *s, struct mbox_result *r)
 {
 	switch (r->status) {
 	case MBOX_OK:
@@ -1411,7 +1411,7 @@ cmd_getquotaroot(struct session *s, struct imap_arg *args, size_t nargs)
 }
 
 static void
-quotaroot_status(struct session *s, struct imap_result *r)
+quotaroot_status(struct session *s, struct mbox_result *r)
 {
 	struct quota_state		*st = state_of(s);
 	const struct msg_conf		*conf = front_conf();
@@ -1441,7 +1441,7 @@ quotaroot_status(struct session *s, struct imap_result *r)
 }
 
 static void
-quotaroot_usage(struct session *s, struct imap_result *r)
+quotaroot_usage(struct session *s, struct mbox_result *r)
 {
 	struct quota_state	*st = state_of(s);
 	const struct msg_conf	*conf = front_conf();
@@ -1481,7 +1481,7 @@ cmd_getquota(struct session *s, struct imap_arg *args, size_t nargs)
 }
 
 static void
-getquota_usage(struct session *s, struct imap_result *r)
+getquota_usage(struct session *s, struct mbox_result *r)
 {
 	const struct msg_conf	*conf = front_conf();
 

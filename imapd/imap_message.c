@@ -265,7 +265,7 @@ imap_uids_ranges(const uint32_t *uids, size_t n, struct mbox_req *q)
  * -1 if out of memory.
  */
 int
-imap_result_uids(const struct imap_result *r, int (*keep)(void *, uint32_t),
+imap_result_uids(const struct mbox_result *r, int (*keep)(void *, uint32_t),
     void *arg, uint32_t **uidsp, size_t *np)
 {
 	struct mbox_stream_r	 rd;
@@ -410,10 +410,10 @@ struct select_state {
 	uint32_t		 unseen_first;
 };
 
-static void	 select_status_done(struct session *, struct imap_result *);
-static void	 select_fetch_done(struct session *, struct imap_result *);
-static void	 select_vanished_done(struct session *, struct imap_result *);
-static void	 select_changed_done(struct session *, struct imap_result *);
+static void	 select_status_done(struct session *, struct mbox_result *);
+static void	 select_fetch_done(struct session *, struct mbox_result *);
+static void	 select_vanished_done(struct session *, struct mbox_result *);
+static void	 select_changed_done(struct session *, struct mbox_result *);
 static void	 select_finish(struct session *);
 
 static void
@@ -525,7 +525,7 @@ cmd_examine(struct session *s, struct imap_arg *args, size_t nargs)
 }
 
 static void
-select_status_done(struct session *s, struct imap_result *r)
+select_status_done(struct session *s, struct mbox_result *r)
 {
 	struct imap			*im = s->data;
 	struct select_state		*st = im->state_data;
@@ -555,7 +555,7 @@ select_status_done(struct session *s, struct imap_result *r)
 }
 
 static void
-select_fetch_done(struct session *s, struct imap_result *r)
+select_fetch_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	struct select_state	*st = im->state_data;
@@ -651,7 +651,7 @@ select_vanished_keep(void *arg, uint32_t uid)
 }
 
 static void
-select_vanished_done(struct session *s, struct imap_result *r)
+select_vanished_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	struct select_state	*st = im->state_data;
@@ -682,7 +682,7 @@ select_vanished_done(struct session *s, struct imap_result *r)
 }
 
 static void
-select_changed_done(struct session *s, struct imap_result *r)
+select_changed_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	struct imap_view	*v = im->view;
@@ -716,7 +716,7 @@ select_finish(struct session *s)
  */
 
 static void
-close_expunged(struct session *s, struct imap_result *r)
+close_expunged(struct session *s, struct mbox_result *r)
 {
 	(void)r;
 	/* CLOSE reports nothing, even a failure to expunge. */
@@ -766,7 +766,7 @@ cmd_unselect(struct session *s, struct imap_arg *args, size_t nargs)
  */
 
 static void
-expunge_done(struct session *s, struct imap_result *r)
+expunge_done(struct session *s, struct mbox_result *r)
 {
 	uint32_t	*uids;
 	size_t		 n;
@@ -883,7 +883,7 @@ store_finish(struct session *s)
 }
 
 static void
-store_fetch_done(struct session *s, struct imap_result *r)
+store_fetch_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	struct imap_view	*v = im->view;
@@ -905,7 +905,7 @@ store_fetch_done(struct session *s, struct imap_result *r)
 }
 
 static void
-store_done(struct session *s, struct imap_result *r)
+store_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	struct store_state	*st = im->state_data;
@@ -1063,7 +1063,7 @@ write_ordered(struct strbuf *sb, const uint32_t *v, size_t n)
 }
 
 static void
-copy_done(struct session *s, struct imap_result *r)
+copy_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	struct mbox_stream_r	 rd;
@@ -1129,7 +1129,7 @@ struct copy_state {
 };
 
 static void
-copy_sizes_done(struct session *s, struct imap_result *r)
+copy_sizes_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	struct copy_state	*st = im->state_data;
@@ -1153,7 +1153,7 @@ copy_sizes_done(struct session *s, struct imap_result *r)
 }
 
 static void
-copy_usage_done(struct session *s, struct imap_result *r)
+copy_usage_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	struct copy_state	*st = im->state_data;
@@ -1291,7 +1291,7 @@ search_respond(struct session *s, uint64_t modseq)
 }
 
 static void
-search_modseq_done(struct session *s, struct imap_result *r)
+search_modseq_done(struct session *s, struct mbox_result *r)
 {
 	struct mbox_stream_r	 rd;
 	struct mbox_stream_msg	 m;
@@ -1307,7 +1307,7 @@ search_modseq_done(struct session *s, struct imap_result *r)
 }
 
 static void
-search_done(struct session *s, struct imap_result *r)
+search_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	struct search_state	*st = im->state_data;
@@ -1452,9 +1452,9 @@ struct fetch_state {
 	int			 brv;
 };
 
-static void	 fetch_records(struct session *, struct imap_result *);
+static void	 fetch_records(struct session *, struct mbox_result *);
 static void	 fetch_next(struct session *);
-static void	 fetch_bodies_done(struct session *, struct imap_result *);
+static void	 fetch_bodies_done(struct session *, struct mbox_result *);
 static void	 fetch_bodies_write(struct session *);
 
 static void
@@ -1586,7 +1586,7 @@ fetch_next(struct session *s)
  * and one message's answer, not the batch twice.
  */
 static void
-fetch_bodies_done(struct session *s, struct imap_result *r)
+fetch_bodies_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	struct fetch_state	*st = im->state_data;
@@ -1651,7 +1651,7 @@ fetch_bodies_write(struct session *s)
 }
 
 static void
-fetch_records(struct session *s, struct imap_result *r)
+fetch_records(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	struct fetch_state	*st = im->state_data;
@@ -1701,7 +1701,7 @@ fetch_vanished_keep(void *arg, uint32_t uid)
 }
 
 static void
-fetch_vanished_done(struct session *s, struct imap_result *r)
+fetch_vanished_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	uint32_t		*uids;
@@ -1716,7 +1716,7 @@ fetch_vanished_done(struct session *s, struct imap_result *r)
 }
 
 static void
-fetch_seen_done(struct session *s, struct imap_result *r)
+fetch_seen_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	struct fetch_state	*st = im->state_data;
@@ -1794,5 +1794,5 @@ cmd_fetch(struct session *s, struct imap_arg *args, size_t nargs)
 		imap_vault(s, &q, -1, IMAP_LIST_MAX, fetch_seen_done);
 		return;
 	}
-	fetch_seen_done(s, &(struct imap_result){ .status = MBOX_EIO });
+	fetch_seen_done(s, &(struct mbox_result){ .status = MBOX_EIO });
 }

@@ -578,72 +578,39 @@ imap_req_init(struct session *s, struct mbox_req *q, uint32_t op)
 }
 
 static void
-imap_vault_done(void *arg, struct imsg *imsg)
+imap_vault_done(void *arg, struct mbox_result *r)
 {
 	struct session		*s = arg;
 	struct imap		*im = s->data;
-	struct msg_mbox_result	 res;
-	struct imap_result	 r;
 	imap_result_cb		 cb = im->req_cb;
-	int			 fd = -1;
 
 	im->req = 0;
 	im->req_cb = NULL;
-	memset(&r, 0, sizeof(r));
-	r.status = MBOX_EIO;
-	if (imsg != NULL && imsg->hdr.type == IMSG_MBOX_RESULT &&
-	    imsg_get_data(imsg, &res, sizeof(res)) == 0) {
-		fd = imsg_get_fd(imsg);
-		r.status = res.status;
-		r.count = res.count;
-		r.a = res.a;
-		r.b = res.b;
-		if (r.status == MBOX_OK && fd != -1 &&
-		    mbox_stream_read_fd(fd, im->req_max, &r.buf,
-		    &r.len) == -1) {
-			log_warn("imap: session %u: vault result", s->id);
-			r.status = MBOX_EIO;
-		}
-	} else if (imsg == NULL)
+	if (r->error == ENOTCONN)
 		log_info("imap: session %u: the vault went away", s->id);
-	if (fd != -1)
-		close(fd);
-	cb(s, &r);
-	if (r.buf != NULL)
-		mbox_stream_free(r.buf, r.len);
+	else if (r->error != 0) {
+		errno = r->error;
+		log_warn("imap: session %u: vault result", s->id);
+	}
+	cb(s, r);
 }
 
-/*
- * Send q in its wire form (only the parts its operation takes).  The
- * buffer is static, as one request is sent at a time, and wiped after:
- * it holds the user's names and words.
- */
 static int
 imap_vault_send(struct session *s, struct mbox_req *q,
     const struct search_program *prog, int fd, size_t max,
     imap_result_cb cb)
 {
-	static unsigned char	 wire[MBOX_REQ_WIRE_MAX];
 	struct imap		*im = s->data;
-	struct imap_result	 r;
-	size_t			 len = 0;
+	struct mbox_result	 r;
 
 	q->session = im->vsession;
 	im->req_cb = cb;
-	im->req_max = max;
-	if (mbox_req_encode(q, prog, wire, &len) == -1) {
-		log_warnx("imap: session %u: request does not fit", s->id);
-		im->req = 0;
-		if (fd != -1)
-			close(fd);
-	} else
-		im->req = front_vault_request(IMSG_MBOX_REQUEST, fd, wire,
-		    len, imap_vault_done, s);
-	explicit_bzero(wire, len);
-	if (im->req == 0) {
+	if ((im->req = mbox_client_send(&im->mc, q, prog, fd, max,
+	    imap_vault_done, s)) == 0) {
 		im->req_cb = NULL;
 		memset(&r, 0, sizeof(r));
 		r.status = MBOX_EIO;
+		r.fd = -1;
 		cb(s, &r);
 		return (-1);
 	}
@@ -662,7 +629,7 @@ imap_vault_search(struct session *s, const char *folder,
     const struct search_program *prog, imap_result_cb cb)
 {
 	static struct mbox_req	 q;
-	struct imap_result	 r;
+	struct mbox_result	 r;
 
 	imap_req_init(s, &q, MBOX_OP_SEARCH);
 	if (strlcpy(q.folder, folder, sizeof(q.folder)) >= sizeof(q.folder)) {
@@ -1561,7 +1528,7 @@ imap_auth_line(struct session *s, char *line, size_t len, int flags)
  * Keeping the view in step with the vault.
  */
 
-static void	 sync_done(struct session *, struct imap_result *);
+static void	 sync_done(struct session *, struct mbox_result *);
 static void	 sync_gone(struct session *, const char *);
 static void	 sync_finish(struct session *);
 
@@ -1613,7 +1580,7 @@ sync_gone(struct session *s, const char *why)
 }
 
 static void
-sync_done(struct session *s, struct imap_result *r)
+sync_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	struct imap_view	*v = im->view;

@@ -52,6 +52,7 @@
 #include "imapd.h"
 #include "log.h"
 #include "sasl.h"
+#include "mbox_client.h"
 #include "mbox_stream.h"
 
 #define POP3_CHUNK		(16 * 1024)	/* message octets per read */
@@ -109,6 +110,7 @@ struct pop3_update {
 	unsigned int	 id;		/* the session's, for the log */
 	uint32_t	 vsession;
 	uint32_t	 req;
+	struct mbox_client mc;		/* the request's client state */
 	enum upd_phase	 phase;
 	uint32_t	*uids;		/* the DELE'd ones, ascending */
 	uint8_t		*flags;		/* MSG_WAS_DELETED, MSG_OURS */
@@ -123,6 +125,7 @@ struct pop3 {
 	enum pop3_state	 state;
 	int		 busy;		/* a command is not finished */
 	uint32_t	 req;		/* vault request in flight */
+	struct mbox_client mc;		/* its client state (mailbox) */
 	uint32_t	 vsession;	/* vault session once logged in */
 	char		 user[MSG_ADDRESS_MAX];
 	int		 have_user;
@@ -220,19 +223,18 @@ static void	 pop3_plain(struct session *, const char *);
 static void	 pop3_login(struct session *, const char *, const char *);
 static void	 pop3_auth_done(void *, struct imsg *);
 static void	 pop3_delay_cb(int, short, void *);
-static uint32_t	 pop3_mbox_request(uint32_t, uint32_t, uint32_t,
-		    const struct mbox_range *, uint32_t, uint32_t,
-		    front_vault_cb, void *);
-static int	 pop3_result(struct imsg *, struct msg_mbox_result *, int *);
+static uint32_t	 pop3_mbox_request(struct mbox_client *, uint32_t,
+		    uint32_t, uint32_t, const struct mbox_range *, uint32_t,
+		    uint32_t, size_t, mbox_client_cb, void *);
 static void	 pop3_open(struct session *);
-static void	 pop3_status_done(void *, struct imsg *);
-static void	 pop3_fetch_done(void *, struct imsg *);
+static void	 pop3_status_done(void *, struct mbox_result *);
+static void	 pop3_fetch_done(void *, struct mbox_result *);
 static int	 pop3_listing(struct pop3 *, const void *, size_t, uint32_t);
 static void	 pop3_open_failed(struct session *, const char *, int);
 
 static void	 pop3_body(struct session *, struct pop3_msg *, uint32_t,
 		    int, uint64_t);
-static void	 pop3_body_done(void *, struct imsg *);
+static void	 pop3_body_done(void *, struct mbox_result *);
 static void	 pop3_run(struct session *);
 static int	 pop3_pump(struct session *);
 static int	 pop3_pump_list(struct session *);
@@ -246,7 +248,7 @@ static void	 pop3_out_end(struct pop3 *);
 static void	 upd_start(struct session *);
 static void	 upd_step(struct pop3_update *);
 static size_t	 upd_batch(struct pop3_update *, struct mbox_range *);
-static void	 upd_done(void *, struct imsg *);
+static void	 upd_done(void *, struct mbox_result *);
 static void	 upd_finish(struct pop3_update *);
 static void	 upd_free(struct pop3_update *);
 
@@ -288,7 +290,6 @@ static const struct pop3_cmd pop3_cmds[] = {
 static unsigned char		 pop3_inbuf[POP3_CHUNK];
 static unsigned char		 pop3_outbuf[POP3_OUTBUF];
 static struct mbox_req		 pop3_req;
-static unsigned char		 pop3_wire[MBOX_REQ_WIRE_MAX];
 
 static struct pop3 *
 pop3_get(struct session *s)
@@ -965,12 +966,10 @@ pop3_delay_cb(int fd, short event, void *arg)
 
 /* One mailbox request on INBOX for the session's vault session. */
 static uint32_t
-pop3_mbox_request(uint32_t vsession, uint32_t op, uint32_t flags,
-    const struct mbox_range *ranges, uint32_t nranges, uint32_t store_op,
-    front_vault_cb cb, void *arg)
+pop3_mbox_request(struct mbox_client *c, uint32_t vsession, uint32_t op,
+    uint32_t flags, const struct mbox_range *ranges, uint32_t nranges,
+    uint32_t store_op, size_t max, mbox_client_cb cb, void *arg)
 {
-	size_t		 len;
-
 	memset(&pop3_req, 0, sizeof(pop3_req));
 	pop3_req.session = vsession;
 	pop3_req.op = op;
@@ -998,26 +997,7 @@ pop3_mbox_request(uint32_t vsession, uint32_t op, uint32_t flags,
 	if (nranges > 0)
 		memcpy(pop3_req.ranges, ranges, nranges * sizeof(*ranges));
 	strlcpy(pop3_req.folder, INBOX, sizeof(pop3_req.folder));
-	if (mbox_req_encode(&pop3_req, NULL, pop3_wire, &len) == -1)
-		return (0);
-	return (front_vault_request(IMSG_MBOX_REQUEST, -1, pop3_wire, len, cb,
-	    arg));
-}
-
-/*
- * The status of a mailbox answer (MBOX_*), or -1 when there is no
- * answer (the vault went away) or it is not one.  *fdp gets its fd or
- * -1; the caller closes it.
- */
-static int
-pop3_result(struct imsg *imsg, struct msg_mbox_result *res, int *fdp)
-{
-	*fdp = -1;
-	if (imsg == NULL || imsg->hdr.type != IMSG_MBOX_RESULT ||
-	    imsg_get_data(imsg, res, sizeof(*res)) == -1)
-		return (-1);
-	*fdp = imsg_get_fd(imsg);
-	return (res->status);
+	return (mbox_client_send(c, &pop3_req, NULL, -1, max, cb, arg));
 }
 
 /* Logged in: list the maildrop, STATUS first for its UIDVALIDITY. */
@@ -1026,43 +1006,35 @@ pop3_open(struct session *s)
 {
 	struct pop3	*p = s->data;
 
-	p->req = pop3_mbox_request(p->vsession, MBOX_OP_STATUS, 0, NULL, 0,
-	    0, pop3_status_done, s);
+	p->req = pop3_mbox_request(&p->mc, p->vsession, MBOX_OP_STATUS, 0,
+	    NULL, 0, 0, POP3_STATUS_MAX, pop3_status_done, s);
 	if (p->req == 0)
 		pop3_open_failed(s, "the vault is not reachable", 0);
 }
 
 static void
-pop3_status_done(void *arg, struct imsg *imsg)
+pop3_status_done(void *arg, struct mbox_result *res)
 {
 	struct session			*s = arg;
 	struct pop3			*p = s->data;
-	struct msg_mbox_result		 res;
 	struct mbox_stream_r		 r;
-	struct mbox_folder	 f;
+	struct mbox_folder		 f;
 	struct mbox_range		 all;
-	void				*buf;
-	size_t				 len;
-	int				 fd, st, rc;
+	int				 rc;
 
 	p->req = 0;
-	st = pop3_result(imsg, &res, &fd);
-	if (st != MBOX_OK || fd == -1) {
-		if (fd != -1)
-			close(fd);
-		pop3_open_failed(s, "status failed", 0);
-		return;
-	}
-	if (mbox_stream_read_fd(fd, POP3_STATUS_MAX, &buf, &len) == -1) {
+	if (res->error != 0 && res->error != ENOTCONN) {
+		errno = res->error;
 		log_warn("pop3: session %u: status result", s->id);
-		close(fd);
 		pop3_open_failed(s, "status unreadable", 0);
 		return;
 	}
-	close(fd);
-	mbox_stream_r_init(&r, buf, len);
+	if (res->status != MBOX_OK || res->buf == NULL) {
+		pop3_open_failed(s, "status failed", 0);
+		return;
+	}
+	mbox_stream_r_init(&r, res->buf, res->len);
 	rc = mbox_stream_next_folder(&r, &f);
-	mbox_stream_free(buf, len);
 	if (rc != 1 || f.uidvalidity == 0) {
 		pop3_open_failed(s, "malformed status", 0);
 		return;
@@ -1070,48 +1042,41 @@ pop3_status_done(void *arg, struct imsg *imsg)
 	p->uidvalidity = f.uidvalidity;
 	all.first = 1;
 	all.last = UINT32_MAX;
-	p->req = pop3_mbox_request(p->vsession, MBOX_OP_FETCH,
-	    MBOX_FETCH_NOMETA, &all, 1, 0, pop3_fetch_done, s);
+	p->req = pop3_mbox_request(&p->mc, p->vsession, MBOX_OP_FETCH,
+	    MBOX_FETCH_NOMETA, &all, 1, 0, POP3_LISTING_MAX, pop3_fetch_done,
+	    s);
 	if (p->req == 0)
 		pop3_open_failed(s, "the vault is not reachable", 0);
 }
 
 static void
-pop3_fetch_done(void *arg, struct imsg *imsg)
+pop3_fetch_done(void *arg, struct mbox_result *res)
 {
 	struct session		*s = arg;
 	struct pop3		*p = s->data;
 	const struct msg_conf	*conf = front_conf();
-	struct msg_mbox_result	 res;
-	void			*buf;
-	size_t			 len;
 	unsigned int		 idle;
-	int			 fd, st, rc;
+	int			 rc;
 
 	p->req = 0;
-	st = pop3_result(imsg, &res, &fd);
-	if (st != MBOX_OK || fd == -1) {
-		if (fd != -1)
-			close(fd);
+	if (res->error == ENOTCONN ||
+	    (res->error == 0 && (res->status != MBOX_OK || res->buf == NULL))) {
 		pop3_open_failed(s, "fetch failed", 0);
 		return;
 	}
-	if (res.count > POP3_MSGS_MAX) {
-		close(fd);
+	if (res->count > POP3_MSGS_MAX) {
 		pop3_open_failed(s, "too many messages", 1);
 		return;
 	}
-	if (mbox_stream_read_fd(fd, POP3_LISTING_MAX, &buf, &len) == -1) {
-		rc = errno == EFBIG;
+	if (res->error != 0) {
+		rc = res->error == EFBIG;
+		errno = res->error;
 		log_warn("pop3: session %u: fetch result", s->id);
-		close(fd);
 		pop3_open_failed(s, rc ? "listing too large" :
 		    "fetch unreadable", rc);
 		return;
 	}
-	close(fd);
-	rc = pop3_listing(p, buf, len, res.count);
-	mbox_stream_free(buf, len);
+	rc = pop3_listing(p, res->buf, res->len, res->count);
 	if (rc == -1) {
 		pop3_open_failed(s, "malformed listing", 0);
 		return;
@@ -1364,8 +1329,9 @@ pop3_body(struct session *s, struct pop3_msg *m, uint32_t n, int top,
 	struct mbox_range	 r;
 
 	r.first = r.last = m->uid;
-	p->req = pop3_mbox_request(p->vsession, MBOX_OP_BODY, 0, &r, 1, 0,
-	    pop3_body_done, s);
+	/* The message stays in its memfd: sent from there, a piece at a time. */
+	p->req = pop3_mbox_request(&p->mc, p->vsession, MBOX_OP_BODY, 0, &r,
+	    1, 0, 0, pop3_body_done, s);
 	if (p->req == 0) {
 		session_printf(s, "-ERR [SYS/TEMP] The mail store is not "
 		    "available; try again later\r\n");
@@ -1378,23 +1344,27 @@ pop3_body(struct session *s, struct pop3_msg *m, uint32_t n, int top,
 }
 
 static void
-pop3_body_done(void *arg, struct imsg *imsg)
+pop3_body_done(void *arg, struct mbox_result *res)
 {
 	struct session		*s = arg;
 	struct pop3		*p = s->data;
-	struct msg_mbox_result	 res;
 	struct stat		 st;
 	int			 fd, status, seals;
 
 	p->req = 0;
-	status = pop3_result(imsg, &res, &fd);
-	if (status == -1 || status == MBOX_ESESSION) {
+	/* The fd is ours now, closed here whatever comes. */
+	fd = res->fd;
+	res->fd = -1;
+	status = res->status;
+	if (res->error == ENOTCONN || status == MBOX_ESESSION) {
 		if (fd != -1)
 			close(fd);
 		pop3_vault_gone(s);
 		return;
 	}
 	if (status == MBOX_ENOTFOUND) {
+		if (fd != -1)
+			close(fd);
 		/* Expunged since the login, by IMAP or another session. */
 		session_printf(s, "-ERR Message %u is no longer in the "
 		    "mailbox\r\n", p->msgno);
@@ -1769,12 +1739,13 @@ upd_step(struct pop3_update *u)
 		return;
 	}
 	if (u->phase == UPD_EXPUNGE)
-		u->req = pop3_mbox_request(u->vsession, MBOX_OP_EXPUNGE, 0, r,
-		    (uint32_t)n, 0, upd_done, u);
+		u->req = pop3_mbox_request(&u->mc, u->vsession,
+		    MBOX_OP_EXPUNGE, 0, r, (uint32_t)n, 0, 0, upd_done, u);
 	else
-		u->req = pop3_mbox_request(u->vsession, MBOX_OP_STORE,
-		    MAILFLAG_DELETED, r, (uint32_t)n, u->phase == UPD_STORE ?
-		    STORE_ADD : STORE_REMOVE, upd_done, u);
+		u->req = pop3_mbox_request(&u->mc, u->vsession,
+		    MBOX_OP_STORE, MAILFLAG_DELETED, r, (uint32_t)n,
+		    u->phase == UPD_STORE ? STORE_ADD : STORE_REMOVE, 0,
+		    upd_done, u);
 	if (u->req == 0) {
 		log_warnx("pop3: session %u: update: the vault is not "
 		    "reachable", u->id);
@@ -1785,10 +1756,9 @@ upd_step(struct pop3_update *u)
 
 /* One batch answered. */
 static void
-upd_done(void *arg, struct imsg *imsg)
+upd_done(void *arg, struct mbox_result *res)
 {
 	struct pop3_update	*u = arg;
-	struct msg_mbox_result	 res;
 	struct mbox_stream_r	 r;
 	struct mbox_stream_msg	*m = NULL;
 	void			*buf = NULL;
@@ -1796,7 +1766,10 @@ upd_done(void *arg, struct imsg *imsg)
 	int			 fd, st, rc = -1;
 
 	u->req = 0;
-	st = pop3_result(imsg, &res, &fd);
+	/* No answer: as before the client, -1. */
+	st = res->error == ENOTCONN ? -1 : res->status;
+	fd = res->fd;
+	res->fd = -1;
 	if (st == MBOX_OK && u->phase == UPD_STORE) {
 		/* Which uids we flagged: those to unflag after a failure. */
 		if (fd != -1 && (m = malloc(sizeof(*m))) != NULL &&
@@ -1828,7 +1801,7 @@ upd_done(void *arg, struct imsg *imsg)
 		mbox_stream_free(buf, len);
 		free(m);
 	} else if (st == MBOX_OK && u->phase == UPD_EXPUNGE)
-		u->expunged += res.count;
+		u->expunged += res->count;
 	if (fd != -1)
 		close(fd);
 
