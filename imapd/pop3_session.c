@@ -1329,7 +1329,7 @@ pop3_body(struct session *s, struct pop3_msg *m, uint32_t n, int top,
 	struct mbox_range	 r;
 
 	r.first = r.last = m->uid;
-	/* The message stays in its memfd: sent from there, a piece at a time. */
+	/* The message stays in its memfd, sent from there piece by piece. */
 	p->req = pop3_mbox_request(&p->mc, p->vsession, MBOX_OP_BODY, 0, &r,
 	    1, 0, 0, pop3_body_done, s);
 	if (p->req == 0) {

@@ -58,8 +58,8 @@ struct mailreq {
 	int			 fd;	/* the result memfd or -1 */
 	struct mbox_stream_w	*w;	/* records into fd, or NULL */
 	int			 broken; /* a record could not be put */
-	int			 uids_started; /* STORE: failed uids begun, no more
-					 * records */
+	int			 uids_started; /* STORE: failed uids begun,
+					 * no more records */
 };
 
 /*
