@@ -425,17 +425,14 @@ front_auth_request(const char *user, const char *pass, const char *client,
 }
 
 int
-front_auth_answer(struct imsg *imsg, struct msg_auth_ok *ok)
+front_auth_answer(struct imsg *imsg, struct msg_auth_result *res)
 {
-	struct msg_auth_fail	 fail;
-
-	if (imsg != NULL && imsg->hdr.type == IMSG_VAULT_AUTH_OK &&
-	    imsg_get_data(imsg, ok, sizeof(*ok)) == 0 &&
-	    MSG_STR(ok->account) && ok->session != 0)
-		return (0);
-	if (imsg == NULL || imsg->hdr.type != IMSG_VAULT_AUTH_FAIL ||
-	    imsg_get_data(imsg, &fail, sizeof(fail)) == -1 ||
-	    fail.reason == 0)
-		return (AUTH_FAIL_TEMP);
-	return (fail.reason);
+	if (imsg == NULL || imsg->hdr.type != IMSG_VAULT_AUTH_RESULT ||
+	    imsg_get_data(imsg, res, sizeof(*res)) == -1)
+		return (MBOX_ETEMP);
+	/* A success must say who: else the vault is not making sense. */
+	if (res->status == MBOX_OK &&
+	    (!MSG_STR(res->account) || res->session == 0))
+		return (MBOX_ETEMP);
+	return (res->status);
 }

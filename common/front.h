@@ -73,13 +73,14 @@ void		 front_vault_cancel(uint32_t);
 
 /*
  * Logins, the same for every front: ask the vault (the answer goes to
- * cb like any request's), then read the answer: 0 with the vault
- * session and account, or an AUTH_FAIL_* reason (AUTH_FAIL_TEMP when
- * the vault went away).  Over-long credentials go as empty ones, which
- * the vault refuses and counts like any wrong credential.
+ * cb like any request's), then read the answer: MBOX_OK with the vault
+ * session and account, or why not (MBOX_EAUTH, MBOX_ELOCKED, or
+ * MBOX_ETEMP, also when the vault went away or made no sense).
+ * Over-long credentials go as empty ones, which the vault refuses and
+ * counts like any wrong credential.
  */
 uint32_t	 front_auth_request(const char *, const char *, const char *,
 		    enum proto, front_vault_cb, void *);
-int		 front_auth_answer(struct imsg *, struct msg_auth_ok *);
+int		 front_auth_answer(struct imsg *, struct msg_auth_result *);
 
 #endif /* FRONT_H */

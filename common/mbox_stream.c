@@ -112,7 +112,7 @@ w_add(struct mbox_stream_w *w, const void *p, size_t n)
 
 int
 mbox_stream_put_folder(struct mbox_stream_w *w,
-    const struct mbox_stream_folder *f)
+    const struct mbox_folder *f)
 {
 	struct mbox_stream_folder_hdr	 h;
 	size_t				 namelen;
@@ -290,7 +290,7 @@ r_take(struct mbox_stream_r *r, void *p, size_t n)
 }
 
 int
-mbox_stream_next_folder(struct mbox_stream_r *r, struct mbox_stream_folder *f)
+mbox_stream_next_folder(struct mbox_stream_r *r, struct mbox_folder *f)
 {
 	struct mbox_stream_folder_hdr	 h;
 	size_t				 start;

@@ -16,7 +16,8 @@
 
 /*
  * mbox_stream: the records vaultd puts in the memfd that comes with an
- * IMSG_MBOX_RESULT, and a reader for the fronts.
+ * IMSG_MBOX_RESULT, and a reader for the fronts.  The folder record is
+ * struct mbox_folder of common/mbox_proto.h, the one both ends use.
  *
  * Both ends run on the same machine, so integers are in host order.
  * Records follow each other with no padding or tag between them: which
@@ -24,9 +25,9 @@
  * the result's count (see msg.h).  Every record says its own lengths:
  *
  *	folder	struct mbox_stream_folder_hdr, then namelen bytes of
- *		name (1..MSG_FOLDER_MAX-1, no NUL)
+ *		name (1..MBOX_NAME_MAX-1, no NUL)
  *	message	struct mbox_stream_msg_hdr, then kwlen bytes of
- *		keywords (space-separated, 0..MSG_KEYWORDS_MAX-1, no
+ *		keywords (space-separated, 0..MBOX_KWLIST_MAX-1, no
  *		NUL), envlen bytes of ENVELOPE and bslen bytes of
  *		BODYSTRUCTURE (each 0..MBOX_STREAM_META_MAX; both 0
  *		with MBOX_FETCH_NOMETA and in STORE results)
@@ -51,8 +52,10 @@
  *	SEARCH
  *	BODIES		count body records, in strictly ascending uid
  *			order (b = the last uid looked at)
+ *	SYNC		one folder record, then a uids (vanished), then
+ *			count message records (see mbox_proto.h)
  *
- * Those operations pass an fd with every MSG_MBOX_OK (it may be empty)
+ * Those operations pass an fd with every MBOX_OK (it may be empty)
  * and never with an error; the other operations never pass one.
  *
  * The reader trusts nothing in a stream: every length is checked
@@ -113,21 +116,6 @@ struct mbox_stream_body_hdr {
 	uint64_t	 size;		/* bytes of message that follow */
 };
 
-/* A folder record, as written and as read. */
-struct mbox_stream_folder {
-	int64_t		 id;
-	uint32_t	 special;		/* enum mbox_special */
-	uint32_t	 subscribed;
-	uint32_t	 uidvalidity;
-	uint32_t	 uidnext;
-	uint64_t	 highestmodseq;
-	uint32_t	 exists;
-	uint32_t	 unseen;
-	uint32_t	 deleted;
-	uint64_t	 size;
-	char		 name[MSG_FOLDER_MAX];
-};
-
 /* A message record, as written and as read. */
 struct mbox_stream_msg {
 	uint32_t	 uid;
@@ -136,7 +124,7 @@ struct mbox_stream_msg {
 	uint32_t	 flags;			/* MAILFLAG_* */
 	int64_t		 internaldate;
 	uint64_t	 size;
-	char		 keywords[MSG_KEYWORDS_MAX];
+	char		 keywords[MBOX_KWLIST_MAX];
 	const char	*envelope;	/* not NUL-terminated */
 	size_t		 envlen;
 	const char	*bodystructure;	/* not NUL-terminated */
@@ -178,7 +166,7 @@ struct mbox_stream_r {
  */
 void	 mbox_stream_w_init(struct mbox_stream_w *, int);
 int	 mbox_stream_put_folder(struct mbox_stream_w *,
-	    const struct mbox_stream_folder *);
+	    const struct mbox_folder *);
 int	 mbox_stream_put_msg(struct mbox_stream_w *,
 	    const struct mbox_stream_msg *);
 int	 mbox_stream_put_uid(struct mbox_stream_w *, uint32_t);
@@ -203,7 +191,7 @@ void	 mbox_stream_w_abort(struct mbox_stream_w *);
  */
 void	 mbox_stream_r_init(struct mbox_stream_r *, const void *, size_t);
 int	 mbox_stream_next_folder(struct mbox_stream_r *,
-	    struct mbox_stream_folder *);
+	    struct mbox_folder *);
 int	 mbox_stream_next_msg(struct mbox_stream_r *,
 	    struct mbox_stream_msg *);
 int	 mbox_stream_next_uid(struct mbox_stream_r *, uint32_t *);

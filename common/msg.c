@@ -31,6 +31,8 @@ static const struct {
 	const char	*name;
 	size_t		 size;
 	int		 fd;
+	/* For a payload that says its own size: 1 if it is right. */
+	int		(*size_ok)(const void *, size_t);
 } msg_spec[IMSG_TYPE_MAX] = {
 	[IMSG_NONE] =		{ "none", 0, FD_NO },
 	[IMSG_CONF_START] =	{ "conf-start", sizeof(struct msg_conf), FD_NO },
@@ -57,10 +59,8 @@ static const struct {
 	[IMSG_VAULT_HELLO] =	{ "vault-hello", sizeof(struct msg_peer),
 				  FD_NO },
 	[IMSG_VAULT_AUTH] =	{ "vault-auth", sizeof(struct msg_auth), FD_NO },
-	[IMSG_VAULT_AUTH_OK] =	{ "vault-auth-ok", sizeof(struct msg_auth_ok),
-				  FD_NO },
-	[IMSG_VAULT_AUTH_FAIL] = { "vault-auth-fail",
-				  sizeof(struct msg_auth_fail), FD_NO },
+	[IMSG_VAULT_AUTH_RESULT] = { "vault-auth-result",
+				  sizeof(struct msg_auth_result), FD_NO },
 	[IMSG_VAULT_LOGOUT] =	{ "vault-logout", sizeof(struct msg_session),
 				  FD_NO },
 	[IMSG_VAULT_RCPT] =	{ "vault-rcpt", sizeof(struct msg_rcpt), FD_NO },
@@ -70,10 +70,8 @@ static const struct {
 				  FD_MUST },
 	[IMSG_VAULT_DELIVER_RESULT] = { "vault-deliver-result",
 				  sizeof(struct msg_deliver_result), FD_NO },
-	[IMSG_MBOX_REQUEST] =	{ "mbox-request", sizeof(struct msg_mbox_req),
-				  FD_MAYBE },
-	[IMSG_MBOX_SEARCH] =	{ "mbox-search", sizeof(struct msg_mbox_search),
-				  FD_NO },
+	[IMSG_MBOX_REQUEST] =	{ "mbox-request", 0, FD_MAYBE,
+				  mbox_req_size_ok },
 	[IMSG_MBOX_RESULT] =	{ "mbox-result",
 				  sizeof(struct msg_mbox_result), FD_MAYBE },
 	[IMSG_MBOX_NOTIFY] =	{ "mbox-notify", sizeof(struct msg_session),
@@ -106,7 +104,10 @@ msg_check(const struct imsg *imsg)
 	if (type == IMSG_CTL_STATUS &&
 	    imsg->datalen == sizeof(struct msg_status) && imsg->fd == -1)
 		return (0);
-	if (imsg->datalen != msg_spec[type].size)
+	if (msg_spec[type].size_ok != NULL) {
+		if (!msg_spec[type].size_ok(imsg->data, imsg->datalen))
+			goto bad;
+	} else if (imsg->datalen != msg_spec[type].size)
 		goto bad;
 	if (msg_spec[type].fd != FD_MAYBE &&
 	    (msg_spec[type].fd == FD_MUST) != (imsg->fd != -1))

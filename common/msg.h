@@ -17,9 +17,11 @@
 /*
  * Every message that travels between Tresor's processes, declared once.
  *
- * Each type has a fixed payload: a struct below, or nothing.  msg_check()
- * refuses a message whose type is unknown, whose payload is not exactly
- * the size its type declares, or that carries an fd where none belongs
+ * Each type has a fixed payload: a struct below, or nothing; only
+ * IMSG_MBOX_REQUEST has a header that declares the sizes of the parts
+ * that follow it.  msg_check() refuses a message whose type is unknown,
+ * whose payload is not exactly the size its type (or that header)
+ * declares, or that carries an fd where none belongs
  * (or lacks one where one must come): the receiver then drops the peer.
  * Strings inside payloads are fixed-size arrays; msg_str() checks that
  * one is NUL-terminated before it is used.
@@ -38,9 +40,10 @@
 #include "common.h"
 #include "conf.h"
 #include "imsg.h"
+#include "mbox_proto.h"
 #include "search.h"
 
-#define IMSG_VERSION		6
+#define IMSG_VERSION		8
 
 /* Channels between a front and vaultd carry search programs. */
 #define IMSG_VAULT_MAXSIZE	65536
@@ -70,18 +73,20 @@ enum imsg_type {
 	IMSG_LOG,		/* struct msg_log: a line for syslog */
 
 	/* A front and vaultd, on a channel made by ctld.  The peer id of
-	 * a request is the front's request id, echoed in the answer. */
+	 * a request is the front's request id, echoed in the answer.
+	 * Every answer (*_RESULT) starts with an int32_t status from the
+	 * one family of mbox_proto.h (MBOX_OK, MBOX_E*). */
 	IMSG_VAULT_HELLO,	/* struct msg_peer: who is speaking */
 	IMSG_VAULT_AUTH,	/* struct msg_auth */
-	IMSG_VAULT_AUTH_OK,	/* struct msg_auth_ok */
-	IMSG_VAULT_AUTH_FAIL,	/* struct msg_auth_fail */
+	IMSG_VAULT_AUTH_RESULT,	/* struct msg_auth_result */
 	IMSG_VAULT_LOGOUT,	/* struct msg_session */
 	IMSG_VAULT_RCPT,	/* struct msg_rcpt: may mail go there? */
 	IMSG_VAULT_RCPT_RESULT,	/* struct msg_rcpt_result */
 	IMSG_VAULT_DELIVER,	/* struct msg_deliver, fd: bundle memfd */
 	IMSG_VAULT_DELIVER_RESULT, /* struct msg_deliver_result */
-	IMSG_MBOX_REQUEST,	/* struct msg_mbox_req (+ fd: APPEND bundle) */
-	IMSG_MBOX_SEARCH,	/* struct msg_mbox_search */
+	IMSG_MBOX_REQUEST,	/* struct mbox_req_hdr and the parts of its
+				 * operation (mbox_proto.h); fd: APPEND's
+				 * bundle */
 	IMSG_MBOX_RESULT,	/* struct msg_mbox_result (+ fd: records) */
 	IMSG_MBOX_NOTIFY,	/* struct msg_session, peer id 0: the
 				 * session's account changed; look again */
@@ -180,11 +185,6 @@ struct msg_log {
 #define MSG_ADDRESS_MAX		320	/* local@domain with NUL */
 #define MSG_SECRET_MAX		1024	/* passwords, with NUL */
 
-/* Why a login failed; the front words the protocol's reply. */
-#define AUTH_FAIL_BAD		1	/* wrong user or credential */
-#define AUTH_FAIL_LOCKED	2	/* too many failures: wait */
-#define AUTH_FAIL_TEMP		3	/* the vault cannot now */
-
 struct msg_auth {
 	char		 user[MSG_ADDRESS_MAX];
 	char		 secret[MSG_SECRET_MAX];
@@ -192,30 +192,32 @@ struct msg_auth {
 	uint32_t	 proto;		/* enum proto */
 };
 
-struct msg_auth_ok {
+/*
+ * MBOX_OK with the session and account; or MBOX_EAUTH, MBOX_ELOCKED,
+ * MBOX_ETEMP (why the login failed).
+ */
+struct msg_auth_result {
+	int32_t		 status;
 	uint32_t	 session;
 	char		 account[MSG_ADDRESS_MAX];
-};
-
-struct msg_auth_fail {
-	uint32_t	 reason;	/* AUTH_FAIL_* */
 };
 
 struct msg_session {
 	uint32_t	 session;
 };
 
-#define RCPT_OK			0	/* a local account (or alias) */
-#define RCPT_UNKNOWN		1	/* no such address here */
-#define RCPT_EXTERNAL		2	/* alias to a remote address */
-#define RCPT_TEMP		3	/* the vault cannot now */
-
 struct msg_rcpt {
 	char		 address[MSG_ADDRESS_MAX];
 };
 
+/*
+ * MBOX_OK: a local account (or an alias to one), or with external 1 an
+ * alias to a remote address; MBOX_ENOTFOUND: no such address here;
+ * MBOX_ETEMP: the vault cannot now.
+ */
 struct msg_rcpt_result {
-	uint32_t	 result;	/* RCPT_* */
+	int32_t		 status;
+	uint32_t	 external;
 	char		 account[MSG_ADDRESS_MAX];
 };
 
@@ -223,13 +225,13 @@ struct msg_deliver {
 	char		 account[MSG_ADDRESS_MAX];
 };
 
-#define DELIVER_OK		0	/* stored durably */
-#define DELIVER_UNKNOWN		1	/* no such account */
-#define DELIVER_BAD		2	/* the bundle was refused */
-#define DELIVER_TEMP		3	/* not stored: try again later */
-
+/*
+ * MBOX_OK: stored durably; MBOX_ENOTFOUND: no such account;
+ * MBOX_EINVAL: the bundle was refused; MBOX_ETEMP: not stored, try
+ * again later.
+ */
 struct msg_deliver_result {
-	uint32_t	 result;	/* DELIVER_* */
+	int32_t		 status;
 };
 
 enum admin_op {
@@ -260,11 +262,11 @@ struct msg_admin {
 };
 
 /*
- * Mailbox operations of a logged-in session (IMAP, POP3).  Every
- * request gets exactly one IMSG_MBOX_RESULT with the same peer id: a
- * status (MBOX_OK or an MBOX_E* code, see vaultd/vault_mbox.h, mirrored
- * here as MSG_MBOX_*), a few numbers, and for the operations that
- * return lists or bodies an fd: a sealed memfd holding the records
+ * Mailbox operations of a logged-in session (IMAP, POP3), in the
+ * protocol of common/mbox_proto.h.  Every request gets exactly one
+ * IMSG_MBOX_RESULT with the same peer id: a status (MBOX_OK or an
+ * MBOX_E* code), a few numbers, and for the operations that return
+ * lists or bodies an fd: a sealed memfd holding the records
  * (common/mbox_stream.h) or the raw message.
  *
  * Unasked, vaultd sends imapd an IMSG_MBOX_NOTIFY (peer id 0) for each
@@ -272,109 +274,13 @@ struct msg_admin {
  * mailbox commits: a request of any session (the one that asked
  * included) or a delivery.  (smtpd's sessions only submit mail and get
  * none.)  It says nothing of what changed; the front looks again
- * (STATUS, FETCH with MSG_FETCH_CHANGEDSINCE, VANISHED).  One comes per
+ * (MBOX_OP_SYNC, one request for all it needs).  One comes per
  * committed write and session, so a front may fold several into one
  * look; to the session that asked, it comes just before the
  * IMSG_MBOX_RESULT of its request.
  */
-#define MSG_MBOX_OK		0
-#define MSG_MBOX_ENOTFOUND	1
-#define MSG_MBOX_EEXISTS	2
-#define MSG_MBOX_EINVAL		3
-#define MSG_MBOX_EMODIFIED	4
-#define MSG_MBOX_EIO		5
-#define MSG_MBOX_ELIMIT		6
-#define MSG_MBOX_ESESSION	7	/* no such session: log in again */
-
-/* MBOX_OP_FETCH flags (vaultd's MBOX_FETCH_*). */
-#define MSG_FETCH_SEQ		0x01	/* ranges are sequence numbers */
-#define MSG_FETCH_NOMETA	0x02	/* no envelope, no bodystructure */
-#define MSG_FETCH_CHANGEDSINCE	0x04	/* only modseq > req.modseq */
-
-/* MBOX_OP_STORE store_op (vaultd's enum mbox_store_op). */
-#define MSG_STORE_REPLACE	0
-#define MSG_STORE_ADD		1
-#define MSG_STORE_REMOVE	2
-
-#define MSG_FOLDER_MAX		1024	/* folder name with NUL */
-#define MSG_RANGES_MAX		1024
-#define MSG_KEYWORDS_MAX	2048	/* space-separated, with NUL */
-
-enum mbox_op {
-	MBOX_OP_LIST,		/* fd: folder records */
-	MBOX_OP_STATUS,		/* folder; fd: one folder record */
-	MBOX_OP_CREATE,		/* folder, special */
-	MBOX_OP_DELETE,		/* folder */
-	MBOX_OP_RENAME,		/* folder -> folder2 */
-	MBOX_OP_SUBSCRIBE,	/* folder, flags: 1 on, 0 off */
-	MBOX_OP_FETCH,		/* folder, ranges, flags: MSG_FETCH_*;
-				 * with MSG_FETCH_CHANGEDSINCE only the
-				 * messages whose modseq > modseq (> 0);
-				 * fd: message records */
-	MBOX_OP_BODY,		/* folder, ranges[0].first = uid;
-				 * a = size; fd: the raw message */
-	MBOX_OP_STORE,		/* folder, ranges, store_op (MSG_STORE_*),
-				 * flags, keywords,
-				 * modseq = UNCHANGEDSINCE (0: none);
-				 * fd: count changed message records, then
-				 * a uids that failed the condition */
-	MBOX_OP_COPY,		/* folder -> folder2, ranges; a = uidvalidity
-				 * of folder2; fd: uid pairs */
-	MBOX_OP_MOVE,		/* as COPY, and expunged from folder */
-	MBOX_OP_EXPUNGE,	/* folder, ranges (nranges 0: all \Deleted);
-				 * fd: uids */
-	MBOX_OP_APPEND,		/* folder, flags, keywords, fd: bundle;
-				 * a = uidvalidity, b = uid */
-	MBOX_OP_VANISHED,	/* folder, modseq; fd: uids */
-	MBOX_OP_USAGE,		/* a = octets, b = messages */
-	MBOX_OP_BODIES,		/* see below */
-	MBOX_OP_MAX
-};
-
-/*
- * MBOX_OP_BODIES: folder, ranges (uids); fd: body records for the
- * messages in the ranges, in ascending uid order, up to
- * MBOX_BODIES_BUDGET octets of message data (always at least one
- * message if any exists); count = records; b = the last uid looked at:
- * every message of the ranges with a uid <= b that exists is in the
- * fd, so a caller goes on after b.  Messages that do not exist are
- * skipped silently.  modseq is not used; flags must be 0.
- *
- * One round trip for many bodies (FETCH 1:* BODY[]), where BODY takes
- * one per message.  b is the uid of the last message in the fd when the
- * budget cut the answer short, else the highest uid of the ranges
- * (UINT32_MAX with "*"): then nothing is left.
- */
-#define MBOX_BODIES_BUDGET	(4 * 1024 * 1024)
-
-struct msg_range {
-	uint32_t	 first;
-	uint32_t	 last;		/* UINT32_MAX: "*" */
-};
-
-struct msg_mbox_req {
-	uint32_t	 session;
-	uint32_t	 op;		/* enum mbox_op */
-	uint32_t	 flags;
-	uint32_t	 special;
-	uint32_t	 store_op;
-	uint32_t	 nranges;
-	uint64_t	 modseq;
-	char		 folder[MSG_FOLDER_MAX];
-	char		 folder2[MSG_FOLDER_MAX];
-	char		 keywords[MSG_KEYWORDS_MAX];
-	struct msg_range ranges[MSG_RANGES_MAX];
-};
-
-struct msg_mbox_search {
-	uint32_t		 session;
-	uint32_t		 pad;
-	char			 folder[MSG_FOLDER_MAX];
-	struct search_program	 program;	/* fd in the result: uids */
-};
-
 struct msg_mbox_result {
-	int32_t		 status;	/* MSG_MBOX_* */
+	int32_t		 status;	/* MBOX_OK, MBOX_E* */
 	uint32_t	 count;		/* records in the fd */
 	uint64_t	 a;
 	uint64_t	 b;

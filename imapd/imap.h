@@ -51,7 +51,7 @@
 #define IMAP_INLINE_MAX		(64 * 1024) /* command with its literals */
 #define IMAP_LITERAL_MINUS	4096	/* largest {n+} (RFC 7888 LITERAL-) */
 #define IMAP_FILES_MAX		8	/* literals kept in files */
-#define IMAP_SEQSET_MAX		MSG_RANGES_MAX /* ranges in a set */
+#define IMAP_SEQSET_MAX		MBOX_RANGES_MAX /* ranges in a set */
 #define IMAP_DATETIME_LEN	27	/* "dd-Mon-yyyy hh:mm:ss +zzzz" + NUL */
 
 enum imap_arg_type {
@@ -134,7 +134,7 @@ int	 imap_arg_number64(const struct imap_arg *, uint64_t *);
  * malformed or too long.
  */
 struct imap_seqset {
-	struct msg_range	 r[IMAP_SEQSET_MAX];
+	struct mbox_range	 r[IMAP_SEQSET_MAX];
 	size_t			 n;
 };
 int	 imap_seqset_parse(const char *, struct imap_seqset *);

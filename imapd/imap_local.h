@@ -47,6 +47,7 @@
 #include "bundle.h"
 #include "imap.h"
 #include "imapd.h"
+#include "mbox_client.h"
 #include "session.h"
 
 #define IMAP_TAG_MAX		128
@@ -78,7 +79,7 @@ enum imap_state {
  * imap_sync(), at the points where the protocol allows them.
  */
 struct imap_view {
-	char		 name[MSG_FOLDER_MAX];	/* stored (UTF-8) form */
+	char		 name[MBOX_NAME_MAX];	/* stored (UTF-8) form */
 	int		 readonly;		/* EXAMINE */
 	uint32_t	 uidvalidity;
 	uint32_t	 uidnext;
@@ -92,17 +93,8 @@ struct imap_view {
 	int		 saved_valid;
 };
 
-/* A vault answer, its records read from the fd (buf NULL if none). */
-struct imap_result {
-	int		 status;		/* MSG_MBOX_* */
-	uint32_t	 count;
-	uint64_t	 a;
-	uint64_t	 b;
-	void		*buf;
-	size_t		 len;
-};
-
-typedef void (*imap_result_cb)(struct session *, struct imap_result *);
+/* A vault answer (mbox_client.h), its records read from the fd. */
+typedef void (*imap_result_cb)(struct session *, struct mbox_result *);
 
 struct imap {
 	struct session		*s;
@@ -136,7 +128,7 @@ struct imap {
 	size_t			 nargs;
 	uint32_t		 req;		/* vault request in flight */
 	imap_result_cb		 req_cb;
-	size_t			 req_max;	/* octets of its result */
+	struct mbox_client	 mc;		/* its client state */
 	void			*state_data;	/* the command's own state */
 	void			(*state_free)(void *);
 	char			*done_line;	/* tagged reply after a sync */
@@ -150,8 +142,6 @@ struct imap {
 	int			 keepalive;
 	void			(*sync_cont)(struct session *);
 	int			 resync;	/* news came while syncing */
-	uint32_t		 sync_uidnext;	/* from the vault's STATUS */
-	uint64_t		 sync_modseq;
 };
 
 /*
@@ -167,7 +157,7 @@ struct imap {
  *			error (too many close the session).
  * imap_no_status(s, status, what)
  *			end the command with the NO (or BYE) that fits a
- *			vault status MSG_MBOX_*: [NONEXISTENT], [ALREADYEXISTS],
+ *			vault status MBOX_*: [NONEXISTENT], [ALREADYEXISTS],
  *			[CANNOT], [LIMIT], [UNAVAILABLE], [SERVERBUG]...
  * imap_set_state(s, p, fn)
  *			the command's own state: fn(p) runs when it ends.
@@ -176,9 +166,9 @@ struct imap {
  * imap_vault(s, q, fd, max, cb)
  *			send q (and fd, which it takes over, or -1); cb gets
  *			the answer, with the result fd's content in buf (at
- *			most max octets, else MSG_MBOX_EIO), freed after cb
+ *			most max octets, else MBOX_EIO), freed after cb
  *			returns.  cb always comes, even when the vault cannot
- *			be reached (MSG_MBOX_EIO), possibly before imap_vault
+ *			be reached (MBOX_EIO), possibly before imap_vault
  *			returns: call it last.  imap_vault_search() likewise.
  * imap_utf8(s)		mailbox names are UTF-8 (IMAP4rev2 or UTF8=ACCEPT
  *			enabled), not modified UTF-7.
@@ -201,11 +191,11 @@ void	 imap_done(struct session *, const char *, ...)
 void	 imap_bad(struct session *, const char *);
 void	 imap_no_status(struct session *, int, const char *);
 void	 imap_set_state(struct session *, void *, void (*)(void *));
-int	 imap_vault(struct session *, struct msg_mbox_req *, int, size_t,
+int	 imap_vault(struct session *, struct mbox_req *, int, size_t,
 	    imap_result_cb);
-int	 imap_vault_search(struct session *, struct msg_mbox_search *,
-	    imap_result_cb);
-void	 imap_req_init(struct session *, struct msg_mbox_req *, uint32_t);
+int	 imap_vault_search(struct session *, const char *,
+	    const struct search_program *, imap_result_cb);
+void	 imap_req_init(struct session *, struct mbox_req *, uint32_t);
 int	 imap_utf8(struct session *);
 int	 imap_name_in(struct session *, const struct imap_arg *, char *,
 	    size_t);
@@ -216,12 +206,14 @@ void	 imap_sync(struct session *, void (*)(struct session *));
 uint32_t imap_view_seq(const struct imap_view *, uint32_t);
 uint32_t imap_view_uid(const struct imap_view *, uint32_t);
 int	 imap_view_ranges(struct session *, const struct imap_arg *,
-	    struct msg_mbox_req *);
+	    struct mbox_req *);
 void	 imap_view_expunged(struct session *, const uint32_t *, size_t);
 int	 imap_view_add(struct imap_view *, uint32_t, uint64_t);
 void	 imap_flags_fetch(struct session *, uint32_t,
 	    const struct mbox_stream_msg *, int, int);
-int	 imap_result_uids(const struct imap_result *,
+int	 imap_stream_uids(struct mbox_stream_r *, uint32_t,
+	    int (*)(void *, uint32_t), void *, uint32_t **, size_t *);
+int	 imap_result_uids(const struct mbox_result *,
 	    int (*)(void *, uint32_t), void *, uint32_t **, size_t *);
 void	 imap_view_free(struct imap_view *);
 void	 imap_unselect(struct session *);

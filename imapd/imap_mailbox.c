@@ -59,7 +59,7 @@
 #define MBOX_DELIM_CHAR		'/'
 
 /* A pattern: reference and pattern joined, in stored (UTF-8) form. */
-#define LIST_PATTERN_MAX	(2 * MSG_FOLDER_MAX)
+#define LIST_PATTERN_MAX	(2 * MBOX_NAME_MAX)
 #define LIST_PATTERNS_MAX	32	/* in one LIST (RFC 5258 patterns) */
 /* Matching work for one LIST, in automaton word steps (~0.3 s). */
 #define LIST_WORK_MAX		(128ULL * 1024 * 1024)
@@ -163,13 +163,13 @@ struct list_state {
 };
 
 struct append_state {
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	int			 fd;	/* the bundle, until sent */
 	uint64_t		 size;
 };
 
 struct quota_state {
-	char		 name[MSG_FOLDER_MAX];
+	char		 name[MBOX_NAME_MAX];
 };
 
 static struct imap *imap_of(struct session *);
@@ -182,16 +182,16 @@ static int	 status_items_parse(const struct imap_arg *, unsigned char *,
 static void	 status_write(struct session *, const struct lfolder *,
 		    const unsigned char *, size_t);
 static void	 lfolder_from(struct lfolder *,
-		    const struct mbox_stream_folder *);
+		    const struct mbox_folder *);
 static int	 simple_request(struct session *, uint32_t, const char *,
 		    const char *, uint32_t, uint32_t, imap_result_cb);
-static void	 simple_done(struct session *, struct imap_result *,
+static void	 simple_done(struct session *, struct mbox_result *,
 		    const char *);
-static void	 create_done(struct session *, struct imap_result *);
-static void	 delete_done(struct session *, struct imap_result *);
-static void	 rename_done(struct session *, struct imap_result *);
-static void	 subscribe_done(struct session *, struct imap_result *);
-static void	 unsubscribe_done(struct session *, struct imap_result *);
+static void	 create_done(struct session *, struct mbox_result *);
+static void	 delete_done(struct session *, struct mbox_result *);
+static void	 rename_done(struct session *, struct mbox_result *);
+static void	 subscribe_done(struct session *, struct mbox_result *);
+static void	 unsubscribe_done(struct session *, struct mbox_result *);
 static void	 subscription(struct session *, struct imap_arg *, size_t,
 		    int);
 
@@ -209,18 +209,18 @@ static int	 list_key_cmp(const void *, const void *);
 static int	 list_selected(const struct list_state *,
 		    const struct lfolder *);
 static int	 list_mark(struct list_state *);
-static void	 list_result(struct session *, struct imap_result *);
+static void	 list_result(struct session *, struct mbox_result *);
 static void	 list_emit(struct session *);
 static void	 list_start(struct session *);
 
-static void	 status_result(struct session *, struct imap_result *);
+static void	 status_result(struct session *, struct mbox_result *);
 static void	 append_state_free(void *);
-static void	 append_usage(struct session *, struct imap_result *);
+static void	 append_usage(struct session *, struct mbox_result *);
 static void	 append_send(struct session *);
-static void	 append_done(struct session *, struct imap_result *);
-static void	 quotaroot_status(struct session *, struct imap_result *);
-static void	 quotaroot_usage(struct session *, struct imap_result *);
-static void	 getquota_usage(struct session *, struct imap_result *);
+static void	 append_done(struct session *, struct mbox_result *);
+static void	 quotaroot_status(struct session *, struct mbox_result *);
+static void	 quotaroot_usage(struct session *, struct mbox_result *);
+static void	 getquota_usage(struct session *, struct mbox_result *);
 static uint64_t	 kib(uint64_t);
 
 static struct imap *
@@ -245,7 +245,7 @@ mailbox_in(struct session *s, const struct imap_arg *arg, char *out,
 {
 	struct imap_arg	 copy;
 	const char	*str;
-	char		 buf[4 * MSG_FOLDER_MAX];
+	char		 buf[4 * MBOX_NAME_MAX];
 	size_t		 len;
 
 	if (!strip) {
@@ -295,7 +295,7 @@ static int
 simple_request(struct session *s, uint32_t op, const char *folder,
     const char *folder2, uint32_t special, uint32_t flags, imap_result_cb cb)
 {
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 
 	imap_req_init(s, &q, op);
 	if (strlcpy(q.folder, folder, sizeof(q.folder)) >= sizeof(q.folder) ||
@@ -304,32 +304,35 @@ simple_request(struct session *s, uint32_t op, const char *folder,
 		imap_bad(s, "Invalid mailbox name");
 		return (-1);
 	}
-	q.special = special;
-	q.flags = flags;
+	/* The arguments share a union: set only the operation's own. */
+	if (op == MBOX_OP_CREATE)
+		q.create.special = special;
+	else if (op == MBOX_OP_SUBSCRIBE)
+		q.subscribe.on = flags;
 	/* The answer may come before imap_vault() returns: nothing after. */
 	return (imap_vault(s, &q, -1, 0, cb));
 }
 
 static void
-simple_done(struct session *s, struct imap_result *r, const char *what)
+simple_done(struct session *s, struct mbox_result *r, const char *what)
 {
-	if (r->status == MSG_MBOX_OK)
+	if (r->status == MBOX_OK)
 		imap_done(s, "OK %s completed", what);
 	else
 		imap_no_status(s, r->status, what);
 }
 
 static void
-create_done(struct session *s, struct imap_result *r)
+create_done(struct session *s, struct mbox_result *r)
 {
 	simple_done(s, r, "CREATE");
 }
 
 static void
-delete_done(struct session *s, struct imap_result *r)
+delete_done(struct session *s, struct mbox_result *r)
 {
 	/* The vault refuses to delete a folder that has children. */
-	if (r->status == MSG_MBOX_EINVAL)
+	if (r->status == MBOX_EINVAL)
 		imap_done(s, "NO [CANNOT] Delete the mailboxes inside it "
 		    "first");
 	else
@@ -337,19 +340,19 @@ delete_done(struct session *s, struct imap_result *r)
 }
 
 static void
-rename_done(struct session *s, struct imap_result *r)
+rename_done(struct session *s, struct mbox_result *r)
 {
 	simple_done(s, r, "RENAME");
 }
 
 static void
-subscribe_done(struct session *s, struct imap_result *r)
+subscribe_done(struct session *s, struct mbox_result *r)
 {
 	simple_done(s, r, "SUBSCRIBE");
 }
 
 static void
-unsubscribe_done(struct session *s, struct imap_result *r)
+unsubscribe_done(struct session *s, struct mbox_result *r)
 {
 	simple_done(s, r, "UNSUBSCRIBE");
 }
@@ -359,7 +362,7 @@ void
 cmd_create(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	const struct imap_arg	*p, *use = NULL;
-	char			 name[MSG_FOLDER_MAX];
+	char			 name[MBOX_NAME_MAX];
 	uint32_t		 special = IMAP_SPECIAL_NONE;
 	size_t			 i, j;
 
@@ -415,7 +418,7 @@ cmd_create(struct session *s, struct imap_arg *args, size_t nargs)
 void
 cmd_delete(struct session *s, struct imap_arg *args, size_t nargs)
 {
-	char	 name[MSG_FOLDER_MAX];
+	char	 name[MBOX_NAME_MAX];
 
 	if (nargs != 1) {
 		imap_bad(s, "Syntax: DELETE mailbox");
@@ -437,7 +440,7 @@ cmd_delete(struct session *s, struct imap_arg *args, size_t nargs)
 void
 cmd_rename(struct session *s, struct imap_arg *args, size_t nargs)
 {
-	char	 from[MSG_FOLDER_MAX], to[MSG_FOLDER_MAX];
+	char	 from[MBOX_NAME_MAX], to[MBOX_NAME_MAX];
 
 	if (nargs != 2) {
 		imap_bad(s, "Syntax: RENAME mailbox new-name");
@@ -454,7 +457,7 @@ cmd_rename(struct session *s, struct imap_arg *args, size_t nargs)
 static void
 subscription(struct session *s, struct imap_arg *args, size_t nargs, int on)
 {
-	char	 name[MSG_FOLDER_MAX];
+	char	 name[MBOX_NAME_MAX];
 
 	if (nargs != 1) {
 		imap_bad(s, on ? "Syntax: SUBSCRIBE mailbox" :
@@ -577,7 +580,7 @@ status_write(struct session *s, const struct lfolder *f,
 }
 
 static void
-lfolder_from(struct lfolder *lf, const struct mbox_stream_folder *sf)
+lfolder_from(struct lfolder *lf, const struct mbox_folder *sf)
 {
 	lf->highestmodseq = sf->highestmodseq;
 	lf->size = sf->size;
@@ -595,7 +598,7 @@ lfolder_from(struct lfolder *lf, const struct mbox_stream_folder *sf)
 void
 cmd_status(struct session *s, struct imap_arg *args, size_t nargs)
 {
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	unsigned char		*items;
 	size_t			 n, i;
 
@@ -605,7 +608,7 @@ cmd_status(struct session *s, struct imap_arg *args, size_t nargs)
 	}
 	/* The items, then their count, kept until the answer comes. */
 	if ((items = calloc(1, STATUS_ITEMS_MAX + 1)) == NULL) {
-		imap_no_status(s, MSG_MBOX_EIO, "STATUS");
+		imap_no_status(s, MBOX_EIO, "STATUS");
 		return;
 	}
 	imap_set_state(s, items, free);
@@ -627,14 +630,14 @@ cmd_status(struct session *s, struct imap_arg *args, size_t nargs)
 }
 
 static void
-status_result(struct session *s, struct imap_result *r)
+status_result(struct session *s, struct mbox_result *r)
 {
-	struct mbox_stream_folder	 sf;
+	struct mbox_folder	 sf;
 	struct mbox_stream_r		 rd;
 	struct lfolder			 lf;
 	unsigned char			*items = state_of(s);
 
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "STATUS");
 		return;
 	}
@@ -642,7 +645,7 @@ status_result(struct session *s, struct imap_result *r)
 	if (mbox_stream_next_folder(&rd, &sf) != 1) {
 		log_warnx("imap: session %u: STATUS: bad answer from the "
 		    "vault", s->id);
-		imap_no_status(s, MSG_MBOX_EIO, "STATUS");
+		imap_no_status(s, MBOX_EIO, "STATUS");
 		return;
 	}
 	lfolder_from(&lf, &sf);
@@ -718,7 +721,7 @@ lpat_compile(const char *p)
 		lp->ntok++;
 	}
 	/* Every literal takes an octet of the name: too many, no match. */
-	if (nlit >= MSG_FOLDER_MAX || lp->ntok + 1 > LIST_WORDS * 64) {
+	if (nlit >= MBOX_NAME_MAX || lp->ntok + 1 > LIST_WORDS * 64) {
 		lp->never = 1;
 		return (lp);
 	}
@@ -823,7 +826,7 @@ list_pattern_add(struct session *s, struct list_state *st, const char *ref,
 		return (-1);
 	}
 	if ((st->pats[st->npats] = lpat_compile(buf)) == NULL) {
-		imap_no_status(s, MSG_MBOX_EIO, st->lsub ? "LSUB" : "LIST");
+		imap_no_status(s, MBOX_EIO, st->lsub ? "LSUB" : "LIST");
 		return (-1);
 	}
 	st->npats++;
@@ -886,7 +889,7 @@ static int
 list_mark(struct list_state *st)
 {
 	struct lfolder	**idx, **hit, *f;
-	char		  buf[MSG_FOLDER_MAX];
+	char		  buf[MBOX_NAME_MAX];
 	uint64_t	  names = 0, work = 0;
 	size_t		  i, j, k;
 
@@ -950,7 +953,7 @@ cmd_list(struct session *s, struct imap_arg *args, size_t nargs)
 	int			 root = 1;
 
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
-		imap_no_status(s, MSG_MBOX_EIO, "LIST");
+		imap_no_status(s, MBOX_EIO, "LIST");
 		return;
 	}
 	imap_set_state(s, st, list_state_free);
@@ -1065,7 +1068,7 @@ cmd_lsub(struct session *s, struct imap_arg *args, size_t nargs)
 		return;
 	}
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
-		imap_no_status(s, MSG_MBOX_EIO, "LSUB");
+		imap_no_status(s, MBOX_EIO, "LSUB");
 		return;
 	}
 	imap_set_state(s, st, list_state_free);
@@ -1082,23 +1085,23 @@ cmd_lsub(struct session *s, struct imap_arg *args, size_t nargs)
 static void
 list_start(struct session *s)
 {
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 
 	imap_req_init(s, &q, MBOX_OP_LIST);
 	(void)imap_vault(s, &q, -1, IMAP_LIST_MAX, list_result);
 }
 
 static void
-list_result(struct session *s, struct imap_result *r)
+list_result(struct session *s, struct mbox_result *r)
 {
 	struct list_state		*st = state_of(s);
-	struct mbox_stream_folder	 sf;
+	struct mbox_folder	 sf;
 	struct mbox_stream_r		 rd;
 	struct lfolder			*nf;
 	size_t				 cap = 0;
 	int				 rc;
 
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, st->lsub ? "LSUB" : "LIST");
 		return;
 	}
@@ -1131,7 +1134,7 @@ list_result(struct session *s, struct imap_result *r)
 	list_emit(s);
 	return;
  fail:
-	imap_no_status(s, MSG_MBOX_EIO, st->lsub ? "LSUB" : "LIST");
+	imap_no_status(s, MBOX_EIO, st->lsub ? "LSUB" : "LIST");
 }
 
 /* Answer a batch, then wait for the client to read it. */
@@ -1200,7 +1203,7 @@ void
 cmd_append(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct append_state	*st;
-	struct msg_mbox_req	 uq;
+	struct mbox_req	 uq;
 	const struct msg_front	*conf = front_conf();
 	const struct imap_arg	*flags = NULL, *date = NULL, *msg = NULL;
 	const char		*raw;
@@ -1241,7 +1244,7 @@ cmd_append(struct session *s, struct imap_arg *args, size_t nargs)
 	}
 
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
-		imap_no_status(s, MSG_MBOX_EIO, "APPEND");
+		imap_no_status(s, MBOX_EIO, "APPEND");
 		return;
 	}
 	st->fd = -1;
@@ -1252,7 +1255,7 @@ cmd_append(struct session *s, struct imap_arg *args, size_t nargs)
 		imap_bad(s, "Invalid mailbox name");
 		return;
 	}
-	if (flags != NULL && imap_flags_parse(flags, &st->q.flags,
+	if (flags != NULL && imap_flags_parse(flags, &st->q.append.flags,
 	    st->q.keywords, sizeof(st->q.keywords)) == -1) {
 		imap_bad(s, "Invalid flags");
 		return;
@@ -1333,13 +1336,13 @@ append_state_free(void *p)
 }
 
 static void
-append_usage(struct session *s, struct imap_result *r)
+append_usage(struct session *s, struct mbox_result *r)
 {
 	struct append_state	*st = state_of(s);
 	const struct msg_front	*conf = front_conf();
 	uint64_t		 limit;
 
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "APPEND");
 		return;
 	}
@@ -1363,14 +1366,14 @@ append_send(struct session *s)
 }
 
 static void
-append_done(struct session *s, struct imap_result *r)
+append_done(struct session *s, struct mbox_result *r)
 {
 	switch (r->status) {
-	case MSG_MBOX_OK:
+	case MBOX_OK:
 		imap_done(s, "OK [APPENDUID %llu %llu] APPEND completed",
 		    (unsigned long long)r->a, (unsigned long long)r->b);
 		break;
-	case MSG_MBOX_ENOTFOUND:
+	case MBOX_ENOTFOUND:
 		imap_done(s, "NO [TRYCREATE] No such mailbox");
 		break;
 	default:
@@ -1387,14 +1390,14 @@ void
 cmd_getquotaroot(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct quota_state	*st;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 
 	if (nargs != 1) {
 		imap_bad(s, "Syntax: GETQUOTAROOT mailbox");
 		return;
 	}
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
-		imap_no_status(s, MSG_MBOX_EIO, "GETQUOTAROOT");
+		imap_no_status(s, MBOX_EIO, "GETQUOTAROOT");
 		return;
 	}
 	imap_set_state(s, st, free);
@@ -1408,21 +1411,21 @@ cmd_getquotaroot(struct session *s, struct imap_arg *args, size_t nargs)
 }
 
 static void
-quotaroot_status(struct session *s, struct imap_result *r)
+quotaroot_status(struct session *s, struct mbox_result *r)
 {
 	struct quota_state		*st = state_of(s);
 	const struct msg_front		*conf = front_conf();
-	struct mbox_stream_folder	 sf;
+	struct mbox_folder	 sf;
 	struct mbox_stream_r		 rd;
-	struct msg_mbox_req		 q;
+	struct mbox_req		 q;
 
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "GETQUOTAROOT");
 		return;
 	}
 	mbox_stream_r_init(&rd, r->buf, r->len);
 	if (mbox_stream_next_folder(&rd, &sf) != 1) {
-		imap_no_status(s, MSG_MBOX_EIO, "GETQUOTAROOT");
+		imap_no_status(s, MBOX_EIO, "GETQUOTAROOT");
 		return;
 	}
 	(void)strlcpy(st->name, sf.name, sizeof(st->name));
@@ -1438,12 +1441,12 @@ quotaroot_status(struct session *s, struct imap_result *r)
 }
 
 static void
-quotaroot_usage(struct session *s, struct imap_result *r)
+quotaroot_usage(struct session *s, struct mbox_result *r)
 {
 	struct quota_state	*st = state_of(s);
 	const struct msg_front	*conf = front_conf();
 
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "GETQUOTAROOT");
 		return;
 	}
@@ -1461,7 +1464,7 @@ void
 cmd_getquota(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	const struct msg_front	*conf = front_conf();
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	const char		*root;
 
 	if (nargs != 1 || (root = imap_arg_astring(&args[0])) == NULL) {
@@ -1478,11 +1481,11 @@ cmd_getquota(struct session *s, struct imap_arg *args, size_t nargs)
 }
 
 static void
-getquota_usage(struct session *s, struct imap_result *r)
+getquota_usage(struct session *s, struct mbox_result *r)
 {
 	const struct msg_front	*conf = front_conf();
 
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "GETQUOTA");
 		return;
 	}

@@ -239,7 +239,7 @@ imap_view_expunged(struct session *s, const uint32_t *uids, size_t n)
 
 /* Sorted uids as few ranges; -1 if there are too many. */
 static int
-imap_uids_ranges(const uint32_t *uids, size_t n, struct msg_mbox_req *q)
+imap_uids_ranges(const uint32_t *uids, size_t n, struct mbox_req *q)
 {
 	size_t	 i;
 
@@ -250,7 +250,7 @@ imap_uids_ranges(const uint32_t *uids, size_t n, struct msg_mbox_req *q)
 			q->ranges[q->nranges - 1].last = uids[i];
 			continue;
 		}
-		if (q->nranges == MSG_RANGES_MAX)
+		if (q->nranges == MBOX_RANGES_MAX)
 			return (-1);
 		q->ranges[q->nranges].first = uids[i];
 		q->ranges[q->nranges].last = uids[i];
@@ -265,21 +265,30 @@ imap_uids_ranges(const uint32_t *uids, size_t n, struct msg_mbox_req *q)
  * -1 if out of memory.
  */
 int
-imap_result_uids(const struct imap_result *r, int (*keep)(void *, uint32_t),
+imap_result_uids(const struct mbox_result *r, int (*keep)(void *, uint32_t),
     void *arg, uint32_t **uidsp, size_t *np)
 {
 	struct mbox_stream_r	 rd;
+
+	mbox_stream_r_init(&rd, r->buf, r->len);
+	return (imap_stream_uids(&rd, r->count, keep, arg, uidsp, np));
+}
+
+/* The same for count uids at the reader's position. */
+int
+imap_stream_uids(struct mbox_stream_r *rd, uint32_t count,
+    int (*keep)(void *, uint32_t), void *arg, uint32_t **uidsp, size_t *np)
+{
 	uint32_t		*uids, uid;
 	size_t			 n = 0;
 
 	*uidsp = NULL;
 	*np = 0;
-	if (r->count == 0)
+	if (count == 0)
 		return (0);
-	if ((uids = reallocarray(NULL, r->count, sizeof(*uids))) == NULL)
+	if ((uids = reallocarray(NULL, count, sizeof(*uids))) == NULL)
 		return (-1);
-	mbox_stream_r_init(&rd, r->buf, r->len);
-	while (n < r->count && mbox_stream_next_uid(&rd, &uid) == 1)
+	while (n < count && mbox_stream_next_uid(rd, &uid) == 1)
 		if (keep == NULL || keep(arg, uid))
 			uids[n++] = uid;
 	if (n == 0) {
@@ -311,7 +320,7 @@ write_vanished_earlier(struct session *s, const uint32_t *uids, size_t n)
  */
 int
 imap_view_ranges(struct session *s, const struct imap_arg *a,
-    struct msg_mbox_req *q)
+    struct mbox_req *q)
 {
 	struct imap		*im = s->data;
 	struct imap_view	*v = im->view;
@@ -401,10 +410,10 @@ struct select_state {
 	uint32_t		 unseen_first;
 };
 
-static void	 select_status_done(struct session *, struct imap_result *);
-static void	 select_fetch_done(struct session *, struct imap_result *);
-static void	 select_vanished_done(struct session *, struct imap_result *);
-static void	 select_changed_done(struct session *, struct imap_result *);
+static void	 select_status_done(struct session *, struct mbox_result *);
+static void	 select_fetch_done(struct session *, struct mbox_result *);
+static void	 select_vanished_done(struct session *, struct mbox_result *);
+static void	 select_changed_done(struct session *, struct mbox_result *);
 static void	 select_finish(struct session *);
 
 static void
@@ -465,8 +474,8 @@ select_common(struct session *s, struct imap_arg *args, size_t nargs,
 {
 	struct imap		*im = s->data;
 	struct select_state	*st;
-	struct msg_mbox_req	 q;
-	char			 name[MSG_FOLDER_MAX];
+	struct mbox_req	 q;
+	char			 name[MBOX_NAME_MAX];
 
 	if (nargs < 1 || nargs > 2) {
 		imap_bad(s, "Syntax: SELECT mailbox [(parameters)]");
@@ -516,21 +525,21 @@ cmd_examine(struct session *s, struct imap_arg *args, size_t nargs)
 }
 
 static void
-select_status_done(struct session *s, struct imap_result *r)
+select_status_done(struct session *s, struct mbox_result *r)
 {
 	struct imap			*im = s->data;
 	struct select_state		*st = im->state_data;
 	struct mbox_stream_r		 rd;
-	struct mbox_stream_folder	 f;
-	struct msg_mbox_req		 q;
+	struct mbox_folder	 f;
+	struct mbox_req		 q;
 
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "SELECT");
 		return;
 	}
 	mbox_stream_r_init(&rd, r->buf, r->len);
 	if (mbox_stream_next_folder(&rd, &f) != 1) {
-		imap_no_status(s, MSG_MBOX_EIO, "SELECT");
+		imap_no_status(s, MBOX_EIO, "SELECT");
 		return;
 	}
 	st->view->uidvalidity = f.uidvalidity;
@@ -538,7 +547,7 @@ select_status_done(struct session *s, struct imap_result *r)
 	st->view->highestmodseq = f.highestmodseq;
 	imap_req_init(s, &q, MBOX_OP_FETCH);
 	strlcpy(q.folder, st->view->name, sizeof(q.folder));
-	q.flags = MSG_FETCH_NOMETA;
+	q.fetch.how = MBOX_FETCH_NOMETA;
 	q.nranges = 1;
 	q.ranges[0].first = 1;
 	q.ranges[0].last = UINT32_MAX;
@@ -546,17 +555,17 @@ select_status_done(struct session *s, struct imap_result *r)
 }
 
 static void
-select_fetch_done(struct session *s, struct imap_result *r)
+select_fetch_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	struct select_state	*st = im->state_data;
 	struct imap_view	*v = st->view;
 	struct mbox_stream_r	 rd;
 	struct mbox_stream_msg	 m;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	int			 rv;
 
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "SELECT");
 		return;
 	}
@@ -572,7 +581,7 @@ select_fetch_done(struct session *s, struct imap_result *r)
 			st->unseen_first = v->n;
 	}
 	if (rv == -1) {
-		imap_no_status(s, MSG_MBOX_EIO, "SELECT");
+		imap_no_status(s, MBOX_EIO, "SELECT");
 		return;
 	}
 	if (v->n > 0 && v->uids[v->n - 1] >= v->uidnext)
@@ -613,7 +622,7 @@ select_fetch_done(struct session *s, struct imap_result *r)
 	/* QRESYNC (RFC 7162 3.2.5): what changed since the client's. */
 	imap_req_init(s, &q, MBOX_OP_VANISHED);
 	strlcpy(q.folder, v->name, sizeof(q.folder));
-	q.modseq = st->q_modseq;
+	q.since.modseq = st->q_modseq;
 	imap_vault(s, &q, -1, IMAP_UIDS_MAX, select_vanished_done);
 }
 
@@ -642,16 +651,16 @@ select_vanished_keep(void *arg, uint32_t uid)
 }
 
 static void
-select_vanished_done(struct session *s, struct imap_result *r)
+select_vanished_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	struct select_state	*st = im->state_data;
 	struct imap_view	*v = im->view;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	uint32_t		*uids;
 	size_t			 n;
 
-	if (r->status != MSG_MBOX_OK ||
+	if (r->status != MBOX_OK ||
 	    imap_result_uids(r, select_vanished_keep, s, &uids, &n) == -1) {
 		select_finish(s);
 		return;
@@ -664,8 +673,8 @@ select_vanished_done(struct session *s, struct imap_result *r)
 	}
 	imap_req_init(s, &q, MBOX_OP_FETCH);
 	strlcpy(q.folder, v->name, sizeof(q.folder));
-	q.flags = MSG_FETCH_NOMETA | MSG_FETCH_CHANGEDSINCE;
-	q.modseq = st->q_modseq > 0 ? st->q_modseq : 1;
+	q.fetch.how = MBOX_FETCH_NOMETA | MBOX_FETCH_CHANGEDSINCE;
+	q.fetch.changedsince = st->q_modseq > 0 ? st->q_modseq : 1;
 	q.nranges = 1;
 	q.ranges[0].first = 1;
 	q.ranges[0].last = v->uids[v->n - 1];
@@ -673,7 +682,7 @@ select_vanished_done(struct session *s, struct imap_result *r)
 }
 
 static void
-select_changed_done(struct session *s, struct imap_result *r)
+select_changed_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	struct imap_view	*v = im->view;
@@ -681,7 +690,7 @@ select_changed_done(struct session *s, struct imap_result *r)
 	struct mbox_stream_msg	 m;
 	uint32_t		 seq;
 
-	if (r->status == MSG_MBOX_OK) {
+	if (r->status == MBOX_OK) {
 		mbox_stream_r_init(&rd, r->buf, r->len);
 		while (mbox_stream_next_msg(&rd, &m) == 1) {
 			if ((seq = imap_view_seq(v, m.uid)) == 0)
@@ -707,7 +716,7 @@ select_finish(struct session *s)
  */
 
 static void
-close_expunged(struct session *s, struct imap_result *r)
+close_expunged(struct session *s, struct mbox_result *r)
 {
 	(void)r;
 	/* CLOSE reports nothing, even a failure to expunge. */
@@ -720,7 +729,7 @@ cmd_close(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct imap		*im = s->data;
 	struct imap_view	*v = im->view;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 
 	(void)args;
 	if (nargs != 0) {
@@ -757,12 +766,12 @@ cmd_unselect(struct session *s, struct imap_arg *args, size_t nargs)
  */
 
 static void
-expunge_done(struct session *s, struct imap_result *r)
+expunge_done(struct session *s, struct mbox_result *r)
 {
 	uint32_t	*uids;
 	size_t		 n;
 
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "EXPUNGE");
 		return;
 	}
@@ -780,7 +789,7 @@ cmd_expunge(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct imap		*im = s->data;
 	struct imap_view	*v = im->view;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	int			 rv;
 
 	if (nargs != (im->uid ? 1 : 0)) {
@@ -820,7 +829,7 @@ cmd_expunge(struct session *s, struct imap_arg *args, size_t nargs)
 struct store_state {
 	int		 silent;
 	int		 unchanged;	/* UNCHANGEDSINCE given */
-	struct msg_mbox_req q;		/* the ranges, for the FETCH after */
+	struct mbox_req q;		/* the ranges, for the FETCH after */
 	uint32_t	*failed;
 	size_t		 nfailed;
 };
@@ -874,7 +883,7 @@ store_finish(struct session *s)
 }
 
 static void
-store_fetch_done(struct session *s, struct imap_result *r)
+store_fetch_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	struct imap_view	*v = im->view;
@@ -882,7 +891,7 @@ store_fetch_done(struct session *s, struct imap_result *r)
 	struct mbox_stream_msg	 m;
 	uint32_t		 seq;
 
-	if (r->status == MSG_MBOX_OK) {
+	if (r->status == MBOX_OK) {
 		mbox_stream_r_init(&rd, r->buf, r->len);
 		while (mbox_stream_next_msg(&rd, &m) == 1) {
 			if ((seq = imap_view_seq(v, m.uid)) == 0)
@@ -896,7 +905,7 @@ store_fetch_done(struct session *s, struct imap_result *r)
 }
 
 static void
-store_done(struct session *s, struct imap_result *r)
+store_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	struct store_state	*st = im->state_data;
@@ -905,7 +914,7 @@ store_done(struct session *s, struct imap_result *r)
 	struct mbox_stream_msg	 m;
 	uint32_t		 seq, uid, i;
 
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "STORE");
 		return;
 	}
@@ -938,8 +947,8 @@ store_done(struct session *s, struct imap_result *r)
 	}
 	/* Every message of the set is told its flags, changed or not. */
 	st->q.op = MBOX_OP_FETCH;
-	st->q.flags = MSG_FETCH_NOMETA;
-	st->q.modseq = 0;
+	memset(&st->q.fetch, 0, sizeof(st->q.fetch));
+	st->q.fetch.how = MBOX_FETCH_NOMETA;
 	imap_vault(s, &st->q, -1, IMAP_LIST_MAX, store_fetch_done);
 }
 
@@ -949,7 +958,7 @@ cmd_store(struct session *s, struct imap_arg *args, size_t nargs)
 	struct imap		*im = s->data;
 	struct imap_view	*v = im->view;
 	struct store_state	*st;
-	struct msg_mbox_req	*q;
+	struct mbox_req	*q;
 	const struct imap_arg	*item, *mods;
 	const char		*name;
 	uint64_t		 since = 0;
@@ -1013,11 +1022,11 @@ cmd_store(struct session *s, struct imap_arg *args, size_t nargs)
 		imap_done(s, "OK STORE completed");
 		return;
 	}
-	q->flags = flags;
-	q->store_op = op == IMAP_STORE_ADD ? MSG_STORE_ADD :
-	    op == IMAP_STORE_REMOVE ? MSG_STORE_REMOVE : MSG_STORE_REPLACE;
+	q->store.flags = flags;
+	q->store.op = op == IMAP_STORE_ADD ? STORE_ADD :
+	    op == IMAP_STORE_REMOVE ? STORE_REMOVE : STORE_REPLACE;
 	/* UNCHANGEDSINCE 0 fails for every message (RFC 7162 3.1.3). */
-	q->modseq = since;
+	q->store.unchangedsince = since;
 	if (st->unchanged && since == 0) {
 		imap_done(s, "OK [MODIFIED %s] Conditional STORE failed",
 		    args[0].str);
@@ -1054,7 +1063,7 @@ write_ordered(struct strbuf *sb, const uint32_t *v, size_t n)
 }
 
 static void
-copy_done(struct session *s, struct imap_result *r)
+copy_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	struct mbox_stream_r	 rd;
@@ -1063,11 +1072,11 @@ copy_done(struct session *s, struct imap_result *r)
 	size_t			 n = 0;
 	int			 move = strcmp(im->name, "MOVE") == 0;
 
-	if (r->status == MSG_MBOX_ENOTFOUND) {
+	if (r->status == MBOX_ENOTFOUND) {
 		imap_done(s, "NO [TRYCREATE] No such mailbox");
 		return;
 	}
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, im->name);
 		return;
 	}
@@ -1115,12 +1124,12 @@ copy_done(struct session *s, struct imap_result *r)
  * be copied, before the COPY (as APPEND checks before it stores).
  */
 struct copy_state {
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	uint64_t		 usage;
 };
 
 static void
-copy_sizes_done(struct session *s, struct imap_result *r)
+copy_sizes_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	struct copy_state	*st = im->state_data;
@@ -1128,7 +1137,7 @@ copy_sizes_done(struct session *s, struct imap_result *r)
 	struct mbox_stream_msg	 m;
 	uint64_t		 total = st->usage;
 
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "COPY");
 		return;
 	}
@@ -1144,29 +1153,30 @@ copy_sizes_done(struct session *s, struct imap_result *r)
 }
 
 static void
-copy_usage_done(struct session *s, struct imap_result *r)
+copy_usage_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	struct copy_state	*st = im->state_data;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "COPY");
 		return;
 	}
 	st->usage = r->a;
 	q = st->q;
 	q.op = MBOX_OP_FETCH;
-	q.flags = MSG_FETCH_NOMETA;
+	memset(&q.fetch, 0, sizeof(q.fetch));
+	q.fetch.how = MBOX_FETCH_NOMETA;
 	q.folder2[0] = '\0';
 	imap_vault(s, &q, -1, IMAP_LIST_MAX, copy_sizes_done);
 }
 
 static void
-copy_quota(struct session *s, const struct msg_mbox_req *cq)
+copy_quota(struct session *s, const struct mbox_req *cq)
 {
 	struct copy_state	*st;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 
 	if ((st = calloc(1, sizeof(*st))) == NULL) {
 		imap_done(s, "NO [SERVERBUG] Out of memory");
@@ -1184,7 +1194,7 @@ copy_common(struct session *s, struct imap_arg *args, size_t nargs,
 {
 	struct imap		*im = s->data;
 	struct imap_view	*v = im->view;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	int			 rv;
 
 	if (nargs != 2) {
@@ -1281,13 +1291,13 @@ search_respond(struct session *s, uint64_t modseq)
 }
 
 static void
-search_modseq_done(struct session *s, struct imap_result *r)
+search_modseq_done(struct session *s, struct mbox_result *r)
 {
 	struct mbox_stream_r	 rd;
 	struct mbox_stream_msg	 m;
 	uint64_t		 max = 0;
 
-	if (r->status == MSG_MBOX_OK) {
+	if (r->status == MBOX_OK) {
 		mbox_stream_r_init(&rd, r->buf, r->len);
 		while (mbox_stream_next_msg(&rd, &m) == 1)
 			if (m.modseq > max)
@@ -1297,17 +1307,17 @@ search_modseq_done(struct session *s, struct imap_result *r)
 }
 
 static void
-search_done(struct session *s, struct imap_result *r)
+search_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	struct search_state	*st = im->state_data;
 	struct imap_view	*v = im->view;
 	struct imap_search	*se = &st->search;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	uint32_t		*saved;
 	size_t			 nsaved;
 
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		if (se->ret & IMAP_SEARCH_RET_SAVE)
 			v->saved_valid = 0;
 		imap_no_status(s, r->status, "SEARCH");
@@ -1354,7 +1364,7 @@ search_done(struct session *s, struct imap_result *r)
 		/* The highest MODSEQ of the matches (RFC 7162 3.1.5). */
 		imap_req_init(s, &q, MBOX_OP_FETCH);
 		strlcpy(q.folder, v->name, sizeof(q.folder));
-		q.flags = MSG_FETCH_NOMETA;
+		q.fetch.how = MBOX_FETCH_NOMETA;
 		if (imap_uids_ranges(st->uids, st->n, &q) == 0) {
 			imap_vault(s, &q, -1, IMAP_LIST_MAX,
 			    search_modseq_done);
@@ -1371,13 +1381,10 @@ cmd_search(struct session *s, struct imap_arg *args, size_t nargs)
 	struct imap_view	*v = im->view;
 	struct imap_search_ctx	 ctx;
 	struct search_state	*st;
-	struct msg_mbox_search	*q;
 	const char		*err = "Invalid search";
 	int			 rv;
 
-	if ((st = calloc(1, sizeof(*st))) == NULL ||
-	    (q = calloc(1, sizeof(*q))) == NULL) {
-		free(st);
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
 		imap_done(s, "NO [SERVERBUG] Out of memory");
 		return;
 	}
@@ -1392,13 +1399,11 @@ cmd_search(struct session *s, struct imap_arg *args, size_t nargs)
 	ctx.saved_valid = v->saved_valid;
 	rv = imap_search_parse(args, nargs, &ctx, &st->search, &err);
 	if (rv == -2) {
-		free(q);
 		imap_done(s, "NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported "
 		    "charset");
 		return;
 	}
 	if (rv == -1) {
-		free(q);
 		imap_bad(s, err);
 		return;
 	}
@@ -1409,10 +1414,7 @@ cmd_search(struct session *s, struct imap_arg *args, size_t nargs)
 		st->search.esearch = 1;
 		st->search.ret = IMAP_SEARCH_RET_ALL;
 	}
-	strlcpy(q->folder, v->name, sizeof(q->folder));
-	q->program = st->search.prog;
-	imap_vault_search(s, q, search_done);
-	free(q);
+	imap_vault_search(s, v->name, &st->search.prog, search_done);
 }
 
 /* -------------------------------------------------------------------
@@ -1429,7 +1431,7 @@ cmd_search(struct session *s, struct imap_arg *args, size_t nargs)
 struct fetch_state {
 	struct imap_fetch	*f;
 	unsigned int		 flags;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	void			*buf;		/* message records */
 	size_t			 len;
 	struct mbox_stream_r	 rd;
@@ -1450,9 +1452,9 @@ struct fetch_state {
 	int			 brv;
 };
 
-static void	 fetch_records(struct session *, struct imap_result *);
+static void	 fetch_records(struct session *, struct mbox_result *);
 static void	 fetch_next(struct session *);
-static void	 fetch_bodies_done(struct session *, struct imap_result *);
+static void	 fetch_bodies_done(struct session *, struct mbox_result *);
 static void	 fetch_bodies_write(struct session *);
 
 static void
@@ -1506,7 +1508,7 @@ fetch_bodies(struct session *s)
 {
 	struct imap		*im = s->data;
 	struct fetch_state	*st = im->state_data;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	size_t			 i;
 
 	imap_req_init(s, &q, MBOX_OP_BODIES);
@@ -1584,12 +1586,12 @@ fetch_next(struct session *s)
  * and one message's answer, not the batch twice.
  */
 static void
-fetch_bodies_done(struct session *s, struct imap_result *r)
+fetch_bodies_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	struct fetch_state	*st = im->state_data;
 
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "FETCH");
 		return;
 	}
@@ -1621,7 +1623,7 @@ fetch_bodies_write(struct session *s)
 			st->brv = mbox_stream_next_body(&st->brd, &st->buid,
 			    &st->bdata, &st->blen);
 		if (st->brv == -1) {
-			imap_no_status(s, MSG_MBOX_EIO, "FETCH");
+			imap_no_status(s, MBOX_EIO, "FETCH");
 			return;
 		}
 		if (st->brv != 1 || st->buid != p->uid)
@@ -1638,7 +1640,7 @@ fetch_bodies_write(struct session *s)
 	st->bodieslen = 0;
 	if (st->ndone == 0) {
 		/* No progress: the vault broke its word. */
-		imap_no_status(s, MSG_MBOX_EIO, "FETCH");
+		imap_no_status(s, MBOX_EIO, "FETCH");
 		return;
 	}
 	memmove(st->pend, st->pend + st->ndone,
@@ -1649,12 +1651,12 @@ fetch_bodies_write(struct session *s)
 }
 
 static void
-fetch_records(struct session *s, struct imap_result *r)
+fetch_records(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	struct fetch_state	*st = im->state_data;
 
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "FETCH");
 		return;
 	}
@@ -1676,11 +1678,12 @@ fetch_get(struct session *s)
 	uint64_t		 since = imap_fetch_changedsince(st->f);
 
 	st->q.op = MBOX_OP_FETCH;
-	st->q.flags = (st->flags & IMAP_FETCH_META) ? 0 : MSG_FETCH_NOMETA;
-	st->q.modseq = 0;
+	memset(&st->q.fetch, 0, sizeof(st->q.fetch));
+	st->q.fetch.how = (st->flags & IMAP_FETCH_META) ? 0 :
+	    MBOX_FETCH_NOMETA;
 	if (since > 0) {
-		st->q.flags |= MSG_FETCH_CHANGEDSINCE;
-		st->q.modseq = since;
+		st->q.fetch.how |= MBOX_FETCH_CHANGEDSINCE;
+		st->q.fetch.changedsince = since;
 	}
 	imap_vault(s, &st->q, -1, IMAP_LIST_MAX, fetch_records);
 }
@@ -1698,13 +1701,13 @@ fetch_vanished_keep(void *arg, uint32_t uid)
 }
 
 static void
-fetch_vanished_done(struct session *s, struct imap_result *r)
+fetch_vanished_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	uint32_t		*uids;
 	size_t			 n;
 
-	if (r->status == MSG_MBOX_OK && imap_result_uids(r,
+	if (r->status == MBOX_OK && imap_result_uids(r,
 	    fetch_vanished_keep, im->state_data, &uids, &n) == 0) {
 		write_vanished_earlier(s, uids, n);
 		free(uids);
@@ -1713,16 +1716,16 @@ fetch_vanished_done(struct session *s, struct imap_result *r)
 }
 
 static void
-fetch_seen_done(struct session *s, struct imap_result *r)
+fetch_seen_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	struct fetch_state	*st = im->state_data;
 	struct mbox_stream_r	 rd;
 	struct mbox_stream_msg	 m;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	uint32_t		 seq;
 
-	if (r->status == MSG_MBOX_OK && r->count > 0 &&
+	if (r->status == MBOX_OK && r->count > 0 &&
 	    (st->seen = reallocarray(NULL, r->count,
 	    sizeof(*st->seen))) != NULL) {
 		mbox_stream_r_init(&rd, r->buf, r->len);
@@ -1737,7 +1740,7 @@ fetch_seen_done(struct session *s, struct imap_result *r)
 	if (imap_fetch_vanished(st->f)) {
 		imap_req_init(s, &q, MBOX_OP_VANISHED);
 		strlcpy(q.folder, im->view->name, sizeof(q.folder));
-		q.modseq = imap_fetch_changedsince(st->f);
+		q.since.modseq = imap_fetch_changedsince(st->f);
 		imap_vault(s, &q, -1, IMAP_UIDS_MAX, fetch_vanished_done);
 		return;
 	}
@@ -1750,7 +1753,7 @@ cmd_fetch(struct session *s, struct imap_arg *args, size_t nargs)
 	struct imap		*im = s->data;
 	struct imap_view	*v = im->view;
 	struct fetch_state	*st;
-	struct msg_mbox_req	 q;
+	struct mbox_req	 q;
 	const char		*err = "Invalid FETCH items";
 	int			 rv;
 
@@ -1785,10 +1788,11 @@ cmd_fetch(struct session *s, struct imap_arg *args, size_t nargs)
 		/* Reading a body sets \Seen; the change is reported. */
 		q = st->q;
 		q.op = MBOX_OP_STORE;
-		q.store_op = MSG_STORE_ADD;
-		q.flags = MAILFLAG_SEEN;
+		memset(&q.store, 0, sizeof(q.store));
+		q.store.op = STORE_ADD;
+		q.store.flags = MAILFLAG_SEEN;
 		imap_vault(s, &q, -1, IMAP_LIST_MAX, fetch_seen_done);
 		return;
 	}
-	fetch_seen_done(s, &(struct imap_result){ .status = MSG_MBOX_EIO });
+	fetch_seen_done(s, &(struct mbox_result){ .status = MBOX_EIO });
 }

@@ -117,7 +117,7 @@ static int	 emit(struct sbuild *, uint32_t, uint64_t, uint64_t,
 static int	 emit_none(struct sbuild *);
 static int	 emit_range(struct sbuild *, uint32_t, uint32_t, size_t *);
 static int	 range_cmp(const void *, const void *);
-static size_t	 ranges_merge(struct msg_range *, size_t);
+static size_t	 ranges_merge(struct mbox_range *, size_t);
 static uint32_t	 uid_to_seq(const struct imap_search_ctx *, uint32_t);
 static int	 key_saved(struct sbuild *);
 static int	 key_set(struct sbuild *, const struct imap_arg *, int);
@@ -195,7 +195,7 @@ emit_range(struct sbuild *sb, uint32_t lo, uint32_t hi, size_t *count)
 static int
 range_cmp(const void *a, const void *b)
 {
-	const struct msg_range	*ra = a, *rb = b;
+	const struct mbox_range	*ra = a, *rb = b;
 
 	if (ra->first != rb->first)
 		return (ra->first < rb->first ? -1 : 1);
@@ -209,7 +209,7 @@ range_cmp(const void *a, const void *b)
  * "1,2,3" costs one operation of the program, not five.
  */
 static size_t
-ranges_merge(struct msg_range *r, size_t n)
+ranges_merge(struct mbox_range *r, size_t n)
 {
 	size_t	 i, m;
 
@@ -293,7 +293,7 @@ key_set(struct sbuild *sb, const struct imap_arg *a, int uid)
 {
 	const struct imap_search_ctx	*ctx = sb->ctx;
 	struct imap_seqset		 set;
-	struct msg_range		*r;
+	struct mbox_range		*r;
 	size_t				 i, n, count = 0;
 	uint32_t			 star, lo, hi, t;
 

@@ -60,8 +60,6 @@
 #include "sasl.h"
 #include "util.h"
 
-#define IMAP_STATUS_MAX		(64 * 1024)
-
 #define CMD_NOTAUTH	0x01	/* valid before login */
 #define CMD_AUTH	0x02	/* valid once logged in */
 #define CMD_SELECTED	0x04	/* valid with a mailbox selected */
@@ -394,27 +392,27 @@ void
 imap_no_status(struct session *s, int status, const char *what)
 {
 	switch (status) {
-	case MSG_MBOX_OK:
+	case MBOX_OK:
 		imap_done(s, "OK %s completed", what);
 		break;
-	case MSG_MBOX_ENOTFOUND:
+	case MBOX_ENOTFOUND:
 		imap_done(s, "NO [NONEXISTENT] %s: no such mailbox or "
 		    "message", what);
 		break;
-	case MSG_MBOX_EEXISTS:
+	case MBOX_EEXISTS:
 		imap_done(s, "NO [ALREADYEXISTS] %s: the mailbox exists",
 		    what);
 		break;
-	case MSG_MBOX_EINVAL:
+	case MBOX_EINVAL:
 		imap_done(s, "NO [CANNOT] %s: not possible", what);
 		break;
-	case MSG_MBOX_EMODIFIED:
+	case MBOX_EMODIFIED:
 		imap_done(s, "NO [MODIFIED] %s: changed meanwhile", what);
 		break;
-	case MSG_MBOX_ELIMIT:
+	case MBOX_ELIMIT:
 		imap_done(s, "NO [LIMIT] %s: over a limit", what);
 		break;
-	case MSG_MBOX_ESESSION:
+	case MBOX_ESESSION:
 		/* vaultd restarted: its sessions, and the keys, are gone. */
 		imap_printf(s, "* BYE [UNAVAILABLE] The mail store "
 		    "restarted; log in again\r\n");
@@ -433,7 +431,7 @@ imap_no_status(struct session *s, int status, const char *what)
  */
 
 void
-imap_req_init(struct session *s, struct msg_mbox_req *q, uint32_t op)
+imap_req_init(struct session *s, struct mbox_req *q, uint32_t op)
 {
 	struct imap	*im = s->data;
 
@@ -443,55 +441,39 @@ imap_req_init(struct session *s, struct msg_mbox_req *q, uint32_t op)
 }
 
 static void
-imap_vault_done(void *arg, struct imsg *imsg)
+imap_vault_done(void *arg, struct mbox_result *r)
 {
 	struct session		*s = arg;
 	struct imap		*im = s->data;
-	struct msg_mbox_result	 res;
-	struct imap_result	 r;
 	imap_result_cb		 cb = im->req_cb;
-	int			 fd = -1;
 
 	im->req = 0;
 	im->req_cb = NULL;
-	memset(&r, 0, sizeof(r));
-	r.status = MSG_MBOX_EIO;
-	if (imsg != NULL && imsg->hdr.type == IMSG_MBOX_RESULT &&
-	    imsg_get_data(imsg, &res, sizeof(res)) == 0) {
-		fd = imsg_get_fd(imsg);
-		r.status = res.status;
-		r.count = res.count;
-		r.a = res.a;
-		r.b = res.b;
-		if (r.status == MSG_MBOX_OK && fd != -1 &&
-		    mbox_stream_read_fd(fd, im->req_max, &r.buf,
-		    &r.len) == -1) {
-			log_warn("imap: session %u: vault result", s->id);
-			r.status = MSG_MBOX_EIO;
-		}
-	} else if (imsg == NULL)
+	if (r->error == ENOTCONN)
 		log_info("imap: session %u: the vault went away", s->id);
-	if (fd != -1)
-		close(fd);
-	cb(s, &r);
-	if (r.buf != NULL)
-		mbox_stream_free(r.buf, r.len);
+	else if (r->error != 0) {
+		errno = r->error;
+		log_warn("imap: session %u: vault result", s->id);
+	}
+	cb(s, r);
 }
 
 static int
-imap_vault_send(struct session *s, uint32_t type, int fd, const void *q,
-    size_t qlen, size_t max, imap_result_cb cb)
+imap_vault_send(struct session *s, struct mbox_req *q,
+    const struct search_program *prog, int fd, size_t max,
+    imap_result_cb cb)
 {
 	struct imap		*im = s->data;
-	struct imap_result	 r;
+	struct mbox_result	 r;
 
+	q->session = im->vsession;
 	im->req_cb = cb;
-	im->req_max = max;
-	if ((im->req = front_vault_request(type, fd, q, qlen,
+	if ((im->req = mbox_client_send(&im->mc, q, prog, fd, max,
 	    imap_vault_done, s)) == 0) {
 		im->req_cb = NULL;
 		memset(&r, 0, sizeof(r));
-		r.status = MSG_MBOX_EIO;
+		r.status = MBOX_EIO;
+		r.fd = -1;
 		cb(s, &r);
 		return (-1);
 	}
@@ -499,25 +481,27 @@ imap_vault_send(struct session *s, uint32_t type, int fd, const void *q,
 }
 
 int
-imap_vault(struct session *s, struct msg_mbox_req *q, int fd, size_t max,
+imap_vault(struct session *s, struct mbox_req *q, int fd, size_t max,
     imap_result_cb cb)
 {
-	struct imap	*im = s->data;
-
-	q->session = im->vsession;
-	return (imap_vault_send(s, IMSG_MBOX_REQUEST, fd, q, sizeof(*q), max,
-	    cb));
+	return (imap_vault_send(s, q, NULL, fd, max, cb));
 }
 
 int
-imap_vault_search(struct session *s, struct msg_mbox_search *q,
-    imap_result_cb cb)
+imap_vault_search(struct session *s, const char *folder,
+    const struct search_program *prog, imap_result_cb cb)
 {
-	struct imap	*im = s->data;
+	static struct mbox_req	 q;
+	struct mbox_result	 r;
 
-	q->session = im->vsession;
-	return (imap_vault_send(s, IMSG_MBOX_SEARCH, -1, q, sizeof(*q),
-	    IMAP_UIDS_MAX, cb));
+	imap_req_init(s, &q, MBOX_OP_SEARCH);
+	if (strlcpy(q.folder, folder, sizeof(q.folder)) >= sizeof(q.folder)) {
+		memset(&r, 0, sizeof(r));
+		r.status = MBOX_EIO;
+		cb(s, &r);
+		return (-1);
+	}
+	return (imap_vault_send(s, &q, prog, -1, IMAP_UIDS_MAX, cb));
 }
 
 /* -------------------------------------------------------------------
@@ -592,7 +576,7 @@ imap_name_in(struct session *s, const struct imap_arg *a, char *out,
 void
 imap_name_out(struct session *s, const char *name)
 {
-	char	 buf[MSG_FOLDER_MAX * 3];
+	char	 buf[MBOX_NAME_MAX * 3];
 
 	if (imap_utf8(s)) {
 		imap_write_string(name, strlen(name), 1, imap_out, s);
@@ -1215,7 +1199,7 @@ imap_auth_done(void *arg, struct imsg *imsg)
 {
 	struct session		*s = arg;
 	struct imap		*im = s->data;
-	struct msg_auth_ok	 ok;
+	struct msg_auth_result	 ok;
 	const struct msg_front	*conf = front_conf();
 	const char		*text;
 	char			 prefix[IMAP_TAG_MAX + 8];
@@ -1223,7 +1207,7 @@ imap_auth_done(void *arg, struct imsg *imsg)
 	int			 reason, bye;
 
 	im->req = 0;
-	if ((reason = front_auth_answer(imsg, &ok)) == 0 &&
+	if ((reason = front_auth_answer(imsg, &ok)) == MBOX_OK &&
 	    imap_account_sessions(ok.account) >= IMAP_ACCOUNT_SESSIONS) {
 		/* Not a failed login: the credential was right. */
 		log_info("imap: session %u: too many sessions for the account",
@@ -1254,11 +1238,11 @@ imap_auth_done(void *arg, struct imsg *imsg)
 		return;
 	}
 	switch (reason) {
-	case AUTH_FAIL_BAD:
+	case MBOX_EAUTH:
 		im->fails++;
 		text = "NO [AUTHENTICATIONFAILED] Authentication failed";
 		break;
-	case AUTH_FAIL_LOCKED:
+	case MBOX_ELOCKED:
 		im->fails++;
 		text = "NO [UNAVAILABLE] Too many failed logins; try again "
 		    "later";
@@ -1383,9 +1367,9 @@ imap_auth_line(struct session *s, char *line, size_t len, int flags)
  * Keeping the view in step with the vault.
  */
 
-static void	 sync_status_done(struct session *, struct imap_result *);
-static void	 sync_vanished_done(struct session *, struct imap_result *);
-static void	 sync_fetch_done(struct session *, struct imap_result *);
+static void	 sync_done(struct session *, struct mbox_result *);
+static void	 sync_gone(struct session *, const char *);
+static void	 sync_finish(struct session *);
 
 static void
 sync_finish(struct session *s)
@@ -1398,11 +1382,16 @@ sync_finish(struct session *s)
 	cont(s);
 }
 
+/*
+ * Bring the view up to date in one round trip (MBOX_OP_SYNC): the
+ * folder's status, what vanished and what changed since the view's
+ * highest modseq.
+ */
 void
 imap_sync(struct session *s, void (*cont)(struct session *))
 {
 	struct imap		*im = s->data;
-	struct msg_mbox_req	 q;
+	struct mbox_req		 q;
 
 	if (im->view == NULL || !im->dirty || im->syncing) {
 		cont(s);
@@ -1412,9 +1401,10 @@ imap_sync(struct session *s, void (*cont)(struct session *))
 	im->resync = 0;
 	im->syncing = 1;
 	im->sync_cont = cont;
-	imap_req_init(s, &q, MBOX_OP_STATUS);
+	imap_req_init(s, &q, MBOX_OP_SYNC);
 	strlcpy(q.folder, im->view->name, sizeof(q.folder));
-	imap_vault(s, &q, -1, IMAP_STATUS_MAX, sync_status_done);
+	q.since.modseq = im->view->highestmodseq;
+	imap_vault(s, &q, -1, IMAP_LIST_MAX, sync_done);
 }
 
 /* The mailbox went away under the session: it cannot go on. */
@@ -1429,19 +1419,22 @@ sync_gone(struct session *s, const char *why)
 }
 
 static void
-sync_status_done(struct session *s, struct imap_result *r)
+sync_done(struct session *s, struct mbox_result *r)
 {
-	struct imap			*im = s->data;
-	struct imap_view		*v = im->view;
-	struct mbox_stream_r		 rd;
-	struct mbox_stream_folder	 f;
-	struct msg_mbox_req		 q;
+	struct imap		*im = s->data;
+	struct imap_view	*v = im->view;
+	struct mbox_stream_r	 rd;
+	struct mbox_stream_msg	 m;
+	struct mbox_folder	 f;
+	uint32_t		*uids, seq, added = 0;
+	size_t			 n;
+	int			 condstore;
 
-	if (r->status == MSG_MBOX_ENOTFOUND) {
+	if (r->status == MBOX_ENOTFOUND) {
 		sync_gone(s, "deleted");
 		return;
 	}
-	if (r->status != MSG_MBOX_OK) {
+	if (r->status != MBOX_OK || r->a > UINT32_MAX) {
 		/* Try again at the next chance. */
 		im->dirty = 1;
 		sync_finish(s);
@@ -1460,29 +1453,8 @@ sync_status_done(struct session *s, struct imap_result *r)
 		sync_finish(s);
 		return;
 	}
-	im->sync_uidnext = f.uidnext;
-	im->sync_modseq = f.highestmodseq;
-	imap_req_init(s, &q, MBOX_OP_VANISHED);
-	strlcpy(q.folder, v->name, sizeof(q.folder));
-	q.modseq = v->highestmodseq;
-	imap_vault(s, &q, -1, IMAP_UIDS_MAX, sync_vanished_done);
-}
-
-static void
-sync_vanished_done(struct session *s, struct imap_result *r)
-{
-	struct imap		*im = s->data;
-	struct imap_view	*v = im->view;
-	struct msg_mbox_req	 q;
-	uint32_t		*uids;
-	size_t			 n;
-
-	if (r->status != MSG_MBOX_OK) {
-		im->dirty = 1;
-		sync_finish(s);
-		return;
-	}
-	if (imap_result_uids(r, NULL, NULL, &uids, &n) == -1) {
+	if (imap_stream_uids(&rd, (uint32_t)r->a, NULL, NULL, &uids,
+	    &n) == -1) {
 		im->dirty = 1;
 		sync_finish(s);
 		return;
@@ -1490,36 +1462,7 @@ sync_vanished_done(struct session *s, struct imap_result *r)
 	imap_view_expunged(s, uids, n);
 	free(uids);
 
-	imap_req_init(s, &q, MBOX_OP_FETCH);
-	strlcpy(q.folder, v->name, sizeof(q.folder));
-	q.nranges = 1;
-	q.ranges[0].first = 1;
-	q.ranges[0].last = UINT32_MAX;
-	q.flags = MSG_FETCH_NOMETA;
-	if (v->highestmodseq > 0) {
-		q.flags |= MSG_FETCH_CHANGEDSINCE;
-		q.modseq = v->highestmodseq;
-	}
-	imap_vault(s, &q, -1, IMAP_LIST_MAX, sync_fetch_done);
-}
-
-static void
-sync_fetch_done(struct session *s, struct imap_result *r)
-{
-	struct imap		*im = s->data;
-	struct imap_view	*v = im->view;
-	struct mbox_stream_r	 rd;
-	struct mbox_stream_msg	 m;
-	uint32_t		 seq, added = 0;
-	int			 condstore;
-
-	if (r->status != MSG_MBOX_OK) {
-		im->dirty = 1;
-		sync_finish(s);
-		return;
-	}
 	condstore = (im->enabled & IMAP_EN_CONDSTORE) != 0;
-	mbox_stream_r_init(&rd, r->buf, r->len);
 	while (mbox_stream_next_msg(&rd, &m) == 1) {
 		if ((seq = imap_view_seq(v, m.uid)) != 0) {
 			if (m.modseq <= v->modseqs[seq - 1])
@@ -1534,10 +1477,10 @@ sync_fetch_done(struct session *s, struct imap_result *r)
 	}
 	if (added > 0)
 		imap_printf(s, "* %u EXISTS\r\n", v->n);
-	if (im->sync_modseq > v->highestmodseq)
-		v->highestmodseq = im->sync_modseq;
-	if (im->sync_uidnext > v->uidnext)
-		v->uidnext = im->sync_uidnext;
+	if (f.highestmodseq > v->highestmodseq)
+		v->highestmodseq = f.highestmodseq;
+	if (f.uidnext > v->uidnext)
+		v->uidnext = f.uidnext;
 	sync_finish(s);
 }
 

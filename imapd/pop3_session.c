@@ -52,6 +52,7 @@
 #include "imapd.h"
 #include "log.h"
 #include "sasl.h"
+#include "mbox_client.h"
 #include "mbox_stream.h"
 #include "peerfd.h"
 
@@ -106,6 +107,7 @@ struct pop3_update {
 	unsigned int	 id;		/* the session's, for the log */
 	uint32_t	 vsession;
 	uint32_t	 req;
+	struct mbox_client mc;		/* the request's client state */
 	enum upd_phase	 phase;
 	uint32_t	*uids;		/* the DELE'd ones, ascending */
 	uint8_t		*flags;		/* MSG_WAS_DELETED, MSG_OURS */
@@ -118,6 +120,7 @@ struct pop3_update {
 
 struct pop3 {
 	enum pop3_state	 state;
+	struct mbox_client mc;		/* its client state (mailbox) */
 	uint32_t	 vsession;	/* vault session once logged in */
 	char		 user[MSG_ADDRESS_MAX];
 	int		 have_user;
@@ -194,19 +197,18 @@ static void	 pop3_sasl_response(struct session *, char *, size_t, int);
 static void	 pop3_plain(struct session *, const char *);
 static void	 pop3_login(struct session *, const char *, const char *);
 static void	 pop3_auth_done(void *, struct imsg *);
-static uint32_t	 pop3_mbox_request(uint32_t, uint32_t, uint32_t,
-		    const struct msg_range *, uint32_t, uint32_t,
-		    front_vault_cb, void *);
-static int	 pop3_result(struct imsg *, struct msg_mbox_result *, int *);
+static uint32_t	 pop3_mbox_request(struct mbox_client *, uint32_t,
+		    uint32_t, uint32_t, const struct mbox_range *, uint32_t,
+		    uint32_t, size_t, mbox_client_cb, void *);
 static void	 pop3_open(struct session *);
-static void	 pop3_status_done(void *, struct imsg *);
-static void	 pop3_fetch_done(void *, struct imsg *);
+static void	 pop3_status_done(void *, struct mbox_result *);
+static void	 pop3_fetch_done(void *, struct mbox_result *);
 static int	 pop3_listing(struct pop3 *, const void *, size_t, uint32_t);
 static void	 pop3_open_failed(struct session *, const char *, int);
 
 static void	 pop3_body(struct session *, struct pop3_msg *, uint32_t,
 		    int, uint64_t);
-static void	 pop3_body_done(void *, struct imsg *);
+static void	 pop3_body_done(void *, struct mbox_result *);
 static int	 pop3_pump(struct session *);
 static int	 pop3_pump_list(struct session *);
 static int	 pop3_pump_body(struct session *);
@@ -216,8 +218,8 @@ static void	 pop3_out_end(struct pop3 *);
 
 static void	 upd_start(struct session *);
 static void	 upd_step(struct pop3_update *);
-static size_t	 upd_batch(struct pop3_update *, struct msg_range *);
-static void	 upd_done(void *, struct imsg *);
+static size_t	 upd_batch(struct pop3_update *, struct mbox_range *);
+static void	 upd_done(void *, struct mbox_result *);
 static void	 upd_finish(struct pop3_update *);
 static void	 upd_free(struct pop3_update *);
 
@@ -258,7 +260,7 @@ static const struct pop3_cmd pop3_cmds[] = {
  */
 static unsigned char		 pop3_inbuf[POP3_CHUNK];
 static unsigned char		 pop3_outbuf[POP3_OUTBUF];
-static struct msg_mbox_req	 pop3_req;
+static struct mbox_req		 pop3_req;
 
 static struct pop3 *
 pop3_get(struct session *s)
@@ -727,23 +729,23 @@ pop3_auth_done(void *arg, struct imsg *imsg)
 {
 	struct session		*s = arg;
 	struct pop3		*p = s->data;
-	struct msg_auth_ok	 ok;
+	struct msg_auth_result	 ok;
 	const char		*reply;
 	int			 reason;
 
 	s->req = 0;
-	if ((reason = front_auth_answer(imsg, &ok)) == 0) {
+	if ((reason = front_auth_answer(imsg, &ok)) == MBOX_OK) {
 		p->vsession = ok.session;
 		log_info("pop3: session %u: logged in", s->id);
 		pop3_open(s);
 		return;
 	}
 	switch (reason) {
-	case AUTH_FAIL_BAD:
+	case MBOX_EAUTH:
 		p->fails++;
 		reply = "-ERR [AUTH] Authentication failed\r\n";
 		break;
-	case AUTH_FAIL_LOCKED:
+	case MBOX_ELOCKED:
 		/* Not the credentials: waiting is what helps (RFC 3206). */
 		p->fails++;
 		reply = "-ERR [SYS/TEMP] Too many failed logins; try again "
@@ -763,42 +765,38 @@ pop3_auth_done(void *arg, struct imsg *imsg)
 
 /* One mailbox request on INBOX for the session's vault session. */
 static uint32_t
-pop3_mbox_request(uint32_t vsession, uint32_t op, uint32_t flags,
-    const struct msg_range *ranges, uint32_t nranges, uint32_t store_op,
-    front_vault_cb cb, void *arg)
+pop3_mbox_request(struct mbox_client *c, uint32_t vsession, uint32_t op,
+    uint32_t flags, const struct mbox_range *ranges, uint32_t nranges,
+    uint32_t store_op, size_t max, mbox_client_cb cb, void *arg)
 {
-	uint32_t	 id;
-
 	memset(&pop3_req, 0, sizeof(pop3_req));
 	pop3_req.session = vsession;
 	pop3_req.op = op;
-	pop3_req.flags = flags;
-	pop3_req.store_op = store_op;
-	if (nranges > MSG_RANGES_MAX)
+	if (nranges > MBOX_RANGES_MAX)
 		return (0);
+	switch (op) {
+	case MBOX_OP_FETCH:
+		pop3_req.fetch.how = flags;
+		break;
+	case MBOX_OP_STORE:
+		pop3_req.store.op = store_op;
+		pop3_req.store.flags = flags;
+		break;
+	case MBOX_OP_BODY:
+		/* One message: its uid is the one range's. */
+		if (nranges != 1)
+			return (0);
+		pop3_req.body.uid = ranges[0].first;
+		nranges = 0;
+		break;
+	default:
+		break;
+	}
 	pop3_req.nranges = nranges;
 	if (nranges > 0)
 		memcpy(pop3_req.ranges, ranges, nranges * sizeof(*ranges));
 	strlcpy(pop3_req.folder, INBOX, sizeof(pop3_req.folder));
-	id = front_vault_request(IMSG_MBOX_REQUEST, -1, &pop3_req,
-	    sizeof(pop3_req), cb, arg);
-	return (id);
-}
-
-/*
- * The status of a mailbox answer (MSG_MBOX_*), or -1 when there is no
- * answer (the vault went away) or it is not one.  *fdp gets its fd or
- * -1; the caller closes it.
- */
-static int
-pop3_result(struct imsg *imsg, struct msg_mbox_result *res, int *fdp)
-{
-	*fdp = -1;
-	if (imsg == NULL || imsg->hdr.type != IMSG_MBOX_RESULT ||
-	    imsg_get_data(imsg, res, sizeof(*res)) == -1)
-		return (-1);
-	*fdp = imsg_get_fd(imsg);
-	return (res->status);
+	return (mbox_client_send(c, &pop3_req, NULL, -1, max, cb, arg));
 }
 
 /* Logged in: list the maildrop, STATUS first for its UIDVALIDITY. */
@@ -807,43 +805,35 @@ pop3_open(struct session *s)
 {
 	struct pop3	*p = s->data;
 
-	s->req = pop3_mbox_request(p->vsession, MBOX_OP_STATUS, 0, NULL, 0,
-	    0, pop3_status_done, s);
+	s->req = pop3_mbox_request(&p->mc, p->vsession, MBOX_OP_STATUS, 0,
+	    NULL, 0, 0, POP3_STATUS_MAX, pop3_status_done, s);
 	if (s->req == 0)
 		pop3_open_failed(s, "the vault is not reachable", 0);
 }
 
 static void
-pop3_status_done(void *arg, struct imsg *imsg)
+pop3_status_done(void *arg, struct mbox_result *res)
 {
 	struct session			*s = arg;
 	struct pop3			*p = s->data;
-	struct msg_mbox_result		 res;
 	struct mbox_stream_r		 r;
-	struct mbox_stream_folder	 f;
-	struct msg_range		 all;
-	void				*buf;
-	size_t				 len;
-	int				 fd, st, rc;
+	struct mbox_folder		 f;
+	struct mbox_range		 all;
+	int				 rc;
 
 	s->req = 0;
-	st = pop3_result(imsg, &res, &fd);
-	if (st != MSG_MBOX_OK || fd == -1) {
-		if (fd != -1)
-			close(fd);
-		pop3_open_failed(s, "status failed", 0);
-		return;
-	}
-	if (mbox_stream_read_fd(fd, POP3_STATUS_MAX, &buf, &len) == -1) {
+	if (res->error != 0 && res->error != ENOTCONN) {
+		errno = res->error;
 		log_warn("pop3: session %u: status result", s->id);
-		close(fd);
 		pop3_open_failed(s, "status unreadable", 0);
 		return;
 	}
-	close(fd);
-	mbox_stream_r_init(&r, buf, len);
+	if (res->status != MBOX_OK || res->buf == NULL) {
+		pop3_open_failed(s, "status failed", 0);
+		return;
+	}
+	mbox_stream_r_init(&r, res->buf, res->len);
 	rc = mbox_stream_next_folder(&r, &f);
-	mbox_stream_free(buf, len);
 	if (rc != 1 || f.uidvalidity == 0) {
 		pop3_open_failed(s, "malformed status", 0);
 		return;
@@ -851,48 +841,41 @@ pop3_status_done(void *arg, struct imsg *imsg)
 	p->uidvalidity = f.uidvalidity;
 	all.first = 1;
 	all.last = UINT32_MAX;
-	s->req = pop3_mbox_request(p->vsession, MBOX_OP_FETCH,
-	    MSG_FETCH_NOMETA, &all, 1, 0, pop3_fetch_done, s);
+	s->req = pop3_mbox_request(&p->mc, p->vsession, MBOX_OP_FETCH,
+	    MBOX_FETCH_NOMETA, &all, 1, 0, POP3_LISTING_MAX, pop3_fetch_done,
+	    s);
 	if (s->req == 0)
 		pop3_open_failed(s, "the vault is not reachable", 0);
 }
 
 static void
-pop3_fetch_done(void *arg, struct imsg *imsg)
+pop3_fetch_done(void *arg, struct mbox_result *res)
 {
 	struct session		*s = arg;
 	struct pop3		*p = s->data;
 	const struct msg_front	*conf = front_conf();
-	struct msg_mbox_result	 res;
-	void			*buf;
-	size_t			 len;
 	unsigned int		 idle;
-	int			 fd, st, rc;
+	int			 rc;
 
 	s->req = 0;
-	st = pop3_result(imsg, &res, &fd);
-	if (st != MSG_MBOX_OK || fd == -1) {
-		if (fd != -1)
-			close(fd);
+	if (res->error == ENOTCONN ||
+	    (res->error == 0 && (res->status != MBOX_OK || res->buf == NULL))) {
 		pop3_open_failed(s, "fetch failed", 0);
 		return;
 	}
-	if (res.count > POP3_MSGS_MAX) {
-		close(fd);
+	if (res->count > POP3_MSGS_MAX) {
 		pop3_open_failed(s, "too many messages", 1);
 		return;
 	}
-	if (mbox_stream_read_fd(fd, POP3_LISTING_MAX, &buf, &len) == -1) {
-		rc = errno == EFBIG;
+	if (res->error != 0) {
+		rc = res->error == EFBIG;
+		errno = res->error;
 		log_warn("pop3: session %u: fetch result", s->id);
-		close(fd);
 		pop3_open_failed(s, rc ? "listing too large" :
 		    "fetch unreadable", rc);
 		return;
 	}
-	close(fd);
-	rc = pop3_listing(p, buf, len, res.count);
-	mbox_stream_free(buf, len);
+	rc = pop3_listing(p, res->buf, res->len, res->count);
 	if (rc == -1) {
 		pop3_open_failed(s, "malformed listing", 0);
 		return;
@@ -1142,11 +1125,12 @@ pop3_body(struct session *s, struct pop3_msg *m, uint32_t n, int top,
     uint64_t lines)
 {
 	struct pop3		*p = s->data;
-	struct msg_range	 r;
+	struct mbox_range	 r;
 
 	r.first = r.last = m->uid;
-	s->req = pop3_mbox_request(p->vsession, MBOX_OP_BODY, 0, &r, 1, 0,
-	    pop3_body_done, s);
+	/* The message stays in its memfd, sent from there piece by piece. */
+	s->req = pop3_mbox_request(&p->mc, p->vsession, MBOX_OP_BODY, 0, &r,
+	    1, 0, 0, pop3_body_done, s);
 	if (s->req == 0) {
 		session_printf(s, "-ERR [SYS/TEMP] The mail store is not "
 		    "available; try again later\r\n");
@@ -1159,30 +1143,34 @@ pop3_body(struct session *s, struct pop3_msg *m, uint32_t n, int top,
 }
 
 static void
-pop3_body_done(void *arg, struct imsg *imsg)
+pop3_body_done(void *arg, struct mbox_result *res)
 {
 	struct session		*s = arg;
 	struct pop3		*p = s->data;
-	struct msg_mbox_result	 res;
 	size_t			 len;
 	int			 fd, status;
 
 	s->req = 0;
-	status = pop3_result(imsg, &res, &fd);
-	if (status == -1 || status == MSG_MBOX_ESESSION) {
+	/* The fd is ours now, closed here whatever comes. */
+	fd = res->fd;
+	res->fd = -1;
+	status = res->status;
+	if (res->error == ENOTCONN || status == MBOX_ESESSION) {
 		if (fd != -1)
 			close(fd);
 		pop3_vault_gone(s);
 		return;
 	}
-	if (status == MSG_MBOX_ENOTFOUND) {
+	if (status == MBOX_ENOTFOUND) {
+		if (fd != -1)
+			close(fd);
 		/* Expunged since the login, by IMAP or another session. */
 		session_printf(s, "-ERR Message %u is no longer in the "
 		    "mailbox\r\n", p->msgno);
 		session_release(s);
 		return;
 	}
-	if (status != MSG_MBOX_OK || fd == -1)
+	if (status != MBOX_OK || fd == -1)
 		goto fail;
 	/* Sealed, it cannot change or shrink while we read it. */
 	if (peerfd_size(fd, 0, 0, SIZE_MAX, &len) == -1) {
@@ -1426,12 +1414,12 @@ upd_start(struct session *s)
 
 /*
  * The next batch of the phase: ranges of consecutive uids (so that no
- * uid we did not DELE is ever inside one), at most MSG_RANGES_MAX.
+ * uid we did not DELE is ever inside one), at most MBOX_RANGES_MAX.
  * In UPD_UNDO only the uids we flagged.  The count of ranges, 0 when
  * the phase has no more.
  */
 static size_t
-upd_batch(struct pop3_update *u, struct msg_range *r)
+upd_batch(struct pop3_update *u, struct mbox_range *r)
 {
 	size_t	 i, n = 0;
 
@@ -1443,7 +1431,7 @@ upd_batch(struct pop3_update *u, struct msg_range *r)
 			r[n - 1].last = u->uids[i];
 			continue;
 		}
-		if (n == MSG_RANGES_MAX)
+		if (n == MBOX_RANGES_MAX)
 			break;
 		r[n].first = r[n].last = u->uids[i];
 		n++;
@@ -1455,7 +1443,7 @@ upd_batch(struct pop3_update *u, struct msg_range *r)
 static void
 upd_step(struct pop3_update *u)
 {
-	struct msg_range	 r[MSG_RANGES_MAX];
+	struct mbox_range	 r[MBOX_RANGES_MAX];
 	size_t			 n;
 
 	for (;;) {
@@ -1471,12 +1459,13 @@ upd_step(struct pop3_update *u)
 		return;
 	}
 	if (u->phase == UPD_EXPUNGE)
-		u->req = pop3_mbox_request(u->vsession, MBOX_OP_EXPUNGE, 0, r,
-		    (uint32_t)n, 0, upd_done, u);
+		u->req = pop3_mbox_request(&u->mc, u->vsession,
+		    MBOX_OP_EXPUNGE, 0, r, (uint32_t)n, 0, 0, upd_done, u);
 	else
-		u->req = pop3_mbox_request(u->vsession, MBOX_OP_STORE,
-		    MAILFLAG_DELETED, r, (uint32_t)n, u->phase == UPD_STORE ?
-		    MSG_STORE_ADD : MSG_STORE_REMOVE, upd_done, u);
+		u->req = pop3_mbox_request(&u->mc, u->vsession,
+		    MBOX_OP_STORE, MAILFLAG_DELETED, r, (uint32_t)n,
+		    u->phase == UPD_STORE ? STORE_ADD : STORE_REMOVE, 0,
+		    upd_done, u);
 	if (u->req == 0) {
 		log_warnx("pop3: session %u: update: the vault is not "
 		    "reachable", u->id);
@@ -1487,10 +1476,9 @@ upd_step(struct pop3_update *u)
 
 /* One batch answered. */
 static void
-upd_done(void *arg, struct imsg *imsg)
+upd_done(void *arg, struct mbox_result *res)
 {
 	struct pop3_update	*u = arg;
-	struct msg_mbox_result	 res;
 	struct mbox_stream_r	 r;
 	struct mbox_stream_msg	*m = NULL;
 	void			*buf = NULL;
@@ -1498,8 +1486,11 @@ upd_done(void *arg, struct imsg *imsg)
 	int			 fd, st, rc = -1;
 
 	u->req = 0;
-	st = pop3_result(imsg, &res, &fd);
-	if (st == MSG_MBOX_OK && u->phase == UPD_STORE) {
+	/* No answer: as before the client, -1. */
+	st = res->error == ENOTCONN ? -1 : res->status;
+	fd = res->fd;
+	res->fd = -1;
+	if (st == MBOX_OK && u->phase == UPD_STORE) {
 		/* Which uids we flagged: those to unflag after a failure. */
 		if (fd != -1 && (m = malloc(sizeof(*m))) != NULL &&
 		    mbox_stream_read_fd(fd, POP3_LISTING_MAX, &buf, &len) ==
@@ -1529,19 +1520,19 @@ upd_done(void *arg, struct imsg *imsg)
 		}
 		mbox_stream_free(buf, len);
 		free(m);
-	} else if (st == MSG_MBOX_OK && u->phase == UPD_EXPUNGE)
-		u->expunged += res.count;
+	} else if (st == MBOX_OK && u->phase == UPD_EXPUNGE)
+		u->expunged += res->count;
 	if (fd != -1)
 		close(fd);
 
-	if (st == MSG_MBOX_OK) {
+	if (st == MBOX_OK) {
 		u->pos = u->next;
 		upd_step(u);
 		return;
 	}
 	log_warnx("pop3: session %u: update: %s failed (status %d)", u->id,
 	    u->phase == UPD_EXPUNGE ? "expunge" : "store", st);
-	if (u->phase == UPD_UNDO || st == -1 || st == MSG_MBOX_ESESSION) {
+	if (u->phase == UPD_UNDO || st == -1 || st == MBOX_ESESSION) {
 		/* Nothing more can be done in this vault session. */
 		u->failed = 1;
 		upd_finish(u);

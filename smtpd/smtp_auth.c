@@ -289,12 +289,12 @@ smtp_auth_done(void *arg, struct imsg *imsg)
 {
 	struct session		*s = arg;
 	struct smtp		*sm = s->data;
-	struct msg_auth_ok	 ok;
+	struct msg_auth_result	 ok;
 	int			 reason;
 	const char		*reply, *result;
 
 	s->req = 0;
-	if ((reason = front_auth_answer(imsg, &ok)) == 0) {
+	if ((reason = front_auth_answer(imsg, &ok)) == MBOX_OK) {
 		sm->vsession = ok.session;
 		strlcpy(sm->account, ok.account, sizeof(sm->account));
 		smtp_auth_audit(s, sm->authuser, "success");
@@ -304,11 +304,11 @@ smtp_auth_done(void *arg, struct imsg *imsg)
 		return;
 	}
 	switch (reason) {
-	case AUTH_FAIL_BAD:
+	case MBOX_EAUTH:
 		result = "failure";
 		reply = "535 5.7.8 Authentication credentials invalid\r\n";
 		break;
-	case AUTH_FAIL_LOCKED:
+	case MBOX_ELOCKED:
 		result = "locked";
 		reply = "454 4.7.0 Too many failed logins, try again "
 		    "later\r\n";
@@ -320,7 +320,7 @@ smtp_auth_done(void *arg, struct imsg *imsg)
 	}
 	smtp_auth_audit(s, sm->authuser, result);
 	sodium_memzero(sm->authuser, sizeof(sm->authuser));
-	if (reason == AUTH_FAIL_BAD || reason == AUTH_FAIL_LOCKED)
+	if (reason == MBOX_EAUTH || reason == MBOX_ELOCKED)
 		smtp_auth_failed(s, reply);
 	else {
 		session_release(s);

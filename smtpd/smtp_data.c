@@ -546,13 +546,14 @@ smtp_from_owner(void *arg, struct imsg *imsg)
 	session_release(s);
 	if (imsg == NULL || imsg->hdr.type != IMSG_VAULT_RCPT_RESULT ||
 	    imsg_get_data(imsg, &r, sizeof(r)) == -1 || !MSG_STR(r.account) ||
-	    r.result == RCPT_TEMP) {
+	    r.status == MBOX_ETEMP) {
 		smtp_txn_reset(s, "tempfail");
 		smtp_reply(s, "451 4.3.0 Mail store not available, try again "
 		    "later\r\n");
 		return;
 	}
-	if (r.result != RCPT_OK || strcasecmp(r.account, sm->account) != 0) {
+	if (r.status != MBOX_OK || r.external ||
+	    strcasecmp(r.account, sm->account) != 0) {
 		log_info("smtp: session %u: From: address not owned", s->id);
 		smtp_txn_reset(s, "rejected-from");
 		smtp_reply(s, "550 5.7.1 From: header must be one address of "
@@ -763,13 +764,13 @@ smtp_deliver(struct session *s)
 		strlcpy(md.account, r->account, sizeof(md.account));
 		if ((dfd = dup(fd)) == -1) {
 			log_warn("%s: dup", __func__);
-			r->result = DELIVER_TEMP;
+			r->result = MBOX_ETEMP;
 			continue;
 		}
 		r->req = front_vault_request(IMSG_VAULT_DELIVER, dfd, &md,
 		    sizeof(md), smtp_deliver_done, r);
 		if (r->req == 0)
-			r->result = DELIVER_TEMP;
+			r->result = MBOX_ETEMP;
 		else
 			sm->ndeliver++;
 	}
@@ -792,9 +793,9 @@ smtp_deliver_done(void *arg, struct imsg *imsg)
 	r->req = 0;
 	if (imsg == NULL || imsg->hdr.type != IMSG_VAULT_DELIVER_RESULT ||
 	    imsg_get_data(imsg, &res, sizeof(res)) == -1)
-		r->result = DELIVER_TEMP;
+		r->result = MBOX_ETEMP;
 	else
-		r->result = res.result;
+		r->result = res.status;
 	if (--sm->ndeliver > 0)
 		return;
 	session_release(s);
@@ -813,11 +814,11 @@ smtp_deliver_reply(struct session *s)
 		if (r->same)
 			continue;
 		switch (r->result) {
-		case DELIVER_OK:
+		case MBOX_OK:
 			ok++;
 			break;
-		case DELIVER_UNKNOWN:
-		case DELIVER_BAD:
+		case MBOX_ENOTFOUND:
+		case MBOX_EINVAL:
 			log_warnx("smtp: session %u: the vault refused the "
 			    "message for a recipient (%d)", s->id, r->result);
 			perm++;

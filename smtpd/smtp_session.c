@@ -458,12 +458,12 @@ smtp_mail_owner(void *arg, struct imsg *imsg)
 			    "try again later\r\n");
 			return;
 		}
-		if (r.result == RCPT_TEMP) {
+		if (r.status == MBOX_ETEMP) {
 			smtp_reply(s, "451 4.3.0 Mail store not available, "
 			    "try again later\r\n");
 			return;
 		}
-		if (r.result != RCPT_OK ||
+		if (r.status != MBOX_OK || r.external ||
 		    strcasecmp(r.account, sm->account) != 0) {
 			log_info("smtp: session %u: sender address not owned",
 			    s->id);
@@ -551,17 +551,19 @@ smtp_rcpt_done(void *arg, struct imsg *imsg)
 	struct smtp		*sm = s->data;
 	struct smtp_rcpt	*r;
 	struct msg_rcpt_result	 res;
-	int			 local;
+	int			 external, local;
 
 	s->req = 0;
 	if (imsg == NULL || imsg->hdr.type != IMSG_VAULT_RCPT_RESULT ||
 	    imsg_get_data(imsg, &res, sizeof(res)) == -1 ||
 	    !MSG_STR(res.account))
-		res.result = RCPT_TEMP;
+		res.status = MBOX_ETEMP;
 	local = child_is_local_domain(smtp_domain(sm->pending));
+	/* An alias to a remote address is ours to refuse, as an unknown. */
+	external = res.status == MBOX_OK && res.external;
 
-	switch (res.result) {
-	case RCPT_OK:
+	switch (external ? MBOX_ENOTFOUND : res.status) {
+	case MBOX_OK:
 		if ((r = calloc(1, sizeof(*r))) == NULL) {
 			log_warn("%s", __func__);
 			break;
@@ -575,10 +577,8 @@ smtp_rcpt_done(void *arg, struct imsg *imsg)
 		session_release(s);
 		smtp_reply(s, "250 2.1.5 Recipient OK\r\n");
 		return;
-	case RCPT_UNKNOWN:
-	case RCPT_EXTERNAL:
-		if (smtp_submission(s) &&
-		    (res.result == RCPT_EXTERNAL || !local)) {
+	case MBOX_ENOTFOUND:
+		if (smtp_submission(s) && (external || !local)) {
 			/* Honest: it is us, not the address. */
 			session_release(s);
 			smtp_reply(s, "451 4.4.0 Outbound delivery is not "

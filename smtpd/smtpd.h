@@ -74,7 +74,7 @@ struct smtp_rcpt {
 	char			 address[MSG_ADDRESS_MAX];	/* as given */
 	char			 account[MSG_ADDRESS_MAX];	/* vault's */
 	uint32_t		 req;		/* delivery in flight */
-	int			 result;	/* DELIVER_*, -1 pending */
+	int			 result;	/* MBOX_*, -1 pending */
 	int			 same;		/* an earlier one has its
 						 * account: not sent twice */
 };

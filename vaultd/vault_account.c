@@ -291,7 +291,9 @@ account_lock(struct vault_account *a)
 
 /*
  * Deliver a bundle to an account: into its mailbox when it is unlocked,
- * sealed into its spool otherwise.  DELIVER_OK only once it is durable.
+ * sealed into its spool otherwise.  MBOX_OK only once it is durable;
+ * else MBOX_ENOTFOUND (no such account), MBOX_EINVAL (a bad bundle) or
+ * MBOX_ETEMP.
  */
 int
 account_deliver(const char *address, const void *data, size_t len)
@@ -304,23 +306,23 @@ account_deliver(const char *address, const void *data, size_t len)
 	int			 rc;
 
 	if (bundle_parse(data, len, &b) == -1)
-		return (DELIVER_BAD);
+		return (MBOX_EINVAL);
 	if ((rc = dir_account_get(address, &da)) == DIR_ENOTFOUND)
-		return (DELIVER_UNKNOWN);
+		return (MBOX_ENOTFOUND);
 	if (rc != DIR_OK)
-		return (DELIVER_TEMP);
+		return (MBOX_ETEMP);
 	if ((a = account_unlocked(da.id)) != NULL) {
 		if (mbox_append(a->mbox, "INBOX", &b, 0, "", &uidvalidity,
 		    &uid) != MBOX_OK)
-			return (DELIVER_TEMP);
+			return (MBOX_ETEMP);
 		if (account_committed(a) == -1)
-			return (DELIVER_TEMP);
+			return (MBOX_ETEMP);
 		log_debug("%s: delivered as uid %u", a->address, uid);
-		return (DELIVER_OK);
+		return (MBOX_OK);
 	}
 	if (spool_append(spoolfd, da.id, da.box_pk, serverkeys_spool(),
 	    data, len, name) == -1)
-		return (DELIVER_TEMP);
+		return (MBOX_ETEMP);
 	log_debug("%s: sealed into the spool as %s", da.address, name);
-	return (DELIVER_OK);
+	return (MBOX_OK);
 }

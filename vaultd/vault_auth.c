@@ -254,9 +254,9 @@ verifier_remember(struct vault_account *a, const unsigned char *v)
 }
 
 /*
- * Check a login.  Returns 0 with the unlocked account, or an
- * AUTH_FAIL_* reason.  Every failure and lockout is an audit line; the
- * credential never appears in any log.
+ * Check a login.  Returns MBOX_OK with the unlocked account, or
+ * MBOX_EAUTH, MBOX_ELOCKED or MBOX_ETEMP.  Every failure and lockout is
+ * an audit line; the credential never appears in any log.
  */
 int
 auth_login(const char *user, const char *secret, size_t len,
@@ -278,7 +278,7 @@ auth_login(const char *user, const char *secret, size_t len,
 	    limit_locked("account", u, now)) {
 		log_audit("auth-refused", "account=%s client=%s "
 		    "reason=locked-out", safe, client);
-		return (AUTH_FAIL_LOCKED);
+		return (MBOX_ELOCKED);
 	}
 	if (len == 0 || len >= MSG_SECRET_MAX)
 		goto fail;
@@ -296,9 +296,9 @@ auth_login(const char *user, const char *secret, size_t len,
 	if ((rc = auth_unwrap(u, secret, len, 0, &da, &s)) == DIR_EDENIED)
 		goto fail;
 	if (rc != DIR_OK)
-		return (AUTH_FAIL_TEMP);
+		return (MBOX_ETEMP);
 	if (account_unlock(&da, s, &a) == -1)
-		return (AUTH_FAIL_TEMP);
+		return (MBOX_ETEMP);
 	keys_verifier(serverkeys_verifier(), da.id, secret, len, v);
 	verifier_remember(a, v);
 	sodium_memzero(v, sizeof(v));
@@ -315,5 +315,5 @@ auth_login(const char *user, const char *secret, size_t len,
 	if (limit_fail("client", client, AUTH_CLIENT_FAILS, now))
 		log_audit("auth-lockout", "client=%s seconds=%d", client,
 		    AUTH_LOCKOUT);
-	return (AUTH_FAIL_BAD);
+	return (MBOX_EAUTH);
 }

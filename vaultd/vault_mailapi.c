@@ -17,7 +17,7 @@
 /*
  * Mailbox operations of logged-in sessions, asked by a front over its
  * channel.  The front is untrusted: every field is checked before use,
- * and a request that is wrong in any way gets MSG_MBOX_EINVAL (the
+ * and a request that is wrong in any way gets MBOX_EINVAL (the
  * channel stays up: msg_check() already refused anything the framing
  * does not allow).  Each request gets exactly one IMSG_MBOX_RESULT.
  *
@@ -42,19 +42,6 @@
 #include "mbox_stream.h"
 #include "vaultd.h"
 
-_Static_assert(MSG_FOLDER_MAX == MBOX_NAME_MAX, "folder name sizes");
-_Static_assert(MSG_KEYWORDS_MAX == MBOX_KEYWORDS_MAX * MBOX_KEYWORD_MAX,
-    "keyword list sizes");
-_Static_assert(MSG_RANGES_MAX <= MBOX_RANGES_MAX, "range counts");
-_Static_assert(MSG_MBOX_ELIMIT == MBOX_ELIMIT && MSG_MBOX_EIO == MBOX_EIO &&
-    MSG_MBOX_OK == MBOX_OK, "status codes");
-_Static_assert(MSG_FETCH_SEQ == MBOX_FETCH_SEQ &&
-    MSG_FETCH_NOMETA == MBOX_FETCH_NOMETA &&
-    MSG_FETCH_CHANGEDSINCE == MBOX_FETCH_CHANGEDSINCE, "fetch flags");
-_Static_assert(MSG_STORE_REPLACE == STORE_REPLACE &&
-    MSG_STORE_ADD == STORE_ADD && MSG_STORE_REMOVE == STORE_REMOVE,
-    "store operations");
-
 #define RESULT_SEALS	(F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | \
 			    F_SEAL_SEAL)
 
@@ -71,7 +58,8 @@ struct mailreq {
 	int			 fd;	/* the result memfd or -1 */
 	struct mbox_stream_w	*w;	/* records into fd, or NULL */
 	int			 broken; /* a record could not be put */
-	int			 uids_started; /* STORE: failed uids begun */
+	int			 uids_started; /* STORE: failed uids begun,
+					 * no more records */
 };
 
 /*
@@ -97,14 +85,16 @@ static const char *const op_names[MBOX_OP_MAX] = {
 	[MBOX_OP_VANISHED] = "vanished",
 	[MBOX_OP_USAGE] = "usage",
 	[MBOX_OP_BODIES] = "bodies",
+	[MBOX_OP_SEARCH] = "search",
+	[MBOX_OP_SYNC] = "sync",
 };
 
 static void	 req_init(struct mailreq *, struct imsgev *, enum proc_role,
 		    struct imsg *);
-static const char *req_check(const struct msg_mbox_req *, int);
+static const char *req_check(const struct mbox_req *,
+		    const struct search_program *, int);
 static int	 op_has_records(uint32_t);
 static int	 op_writes(uint32_t);
-static int	 status_of(int);
 static int	 result_open(struct mailreq *, int);
 static int	 result_seal(struct mailreq *);
 static void	 reply(struct mailreq *, int);
@@ -112,16 +102,15 @@ static int	 folder_cb(void *, const struct mbox_folder *);
 static int	 folder_put(struct mailreq *, const struct mbox_folder *);
 static int	 msg_cb(void *, const struct mbox_msg *);
 static int	 uid_cb(void *, uint32_t);
-static int	 failed_cb(void *, uint32_t);
+static int	 a_uid_cb(void *, uint32_t);
+static int	 run_sync(struct mailreq *, const struct mbox_req *);
 static int	 pair_cb(void *, uint32_t, uint32_t);
 static int	 chunk_cb(void *, uint32_t, uint64_t, uint64_t, const void *,
 		    size_t);
-static int	 run_request(struct mailreq *, const struct msg_mbox_req *,
-		    int);
-static int	 run_append(struct mailreq *, const struct msg_mbox_req *,
-		    int);
+static int	 run_request(struct mailreq *, const struct mbox_req *,
+		    const struct search_program *, int);
+static int	 run_append(struct mailreq *, const struct mbox_req *, int);
 static void	 mailapi_req(struct mailreq *, struct imsg *);
-static void	 mailapi_search(struct mailreq *, struct imsg *);
 
 static void
 req_init(struct mailreq *r, struct imsgev *iev, enum proc_role role,
@@ -136,61 +125,60 @@ req_init(struct mailreq *r, struct imsgev *iev, enum proc_role role,
 	r->fd = -1;
 }
 
-/* Why a request is malformed, or NULL. */
+/*
+ * Why a request is wrong, or NULL.  mbox_req_decode() has checked its
+ * shape (sizes, counts, terminated strings); this checks the values.
+ */
 static const char *
-req_check(const struct msg_mbox_req *q, int fd)
+req_check(const struct mbox_req *q, const struct search_program *prog,
+    int fd)
 {
-	if (q->op >= MBOX_OP_MAX)
-		return ("unknown operation");
-	if (!MSG_STR(q->folder) || !MSG_STR(q->folder2))
-		return ("unterminated folder name");
-	if (!MSG_STR(q->keywords))
-		return ("unterminated keywords");
-	if (q->nranges > MSG_RANGES_MAX)
-		return ("too many ranges");
 	switch (q->op) {
 	case MBOX_OP_FETCH:
-		if ((q->flags & ~(MSG_FETCH_SEQ | MSG_FETCH_NOMETA |
-		    MSG_FETCH_CHANGEDSINCE)) != 0)
+		if ((q->fetch.how & ~MBOX_FETCH_ALL) != 0 ||
+		    q->fetch.pad != 0)
 			return ("bad fetch flags");
-		if ((q->flags & MSG_FETCH_CHANGEDSINCE) &&
-		    (q->modseq == 0 || q->modseq > INT64_MAX))
+		if ((q->fetch.how & MBOX_FETCH_CHANGEDSINCE) &&
+		    (q->fetch.changedsince == 0 ||
+		    q->fetch.changedsince > INT64_MAX))
 			return ("bad changedsince");
 		/* FALLTHROUGH */
-	case MBOX_OP_BODY:
 	case MBOX_OP_COPY:
 	case MBOX_OP_MOVE:
-		if (q->nranges == 0)
-			return ("no ranges");
-		break;
 	case MBOX_OP_BODIES:
 		if (q->nranges == 0)
 			return ("no ranges");
-		if (q->flags != 0)
-			return ("bad flags");
 		break;
 	case MBOX_OP_STORE:
 		if (q->nranges == 0)
 			return ("no ranges");
-		if (q->store_op != MSG_STORE_REPLACE &&
-		    q->store_op != MSG_STORE_ADD &&
-		    q->store_op != MSG_STORE_REMOVE)
+		if (q->store.op != STORE_REPLACE &&
+		    q->store.op != STORE_ADD &&
+		    q->store.op != STORE_REMOVE)
 			return ("bad store operation");
-		if ((q->flags & ~MAILFLAG_ALL) != 0)
+		if ((q->store.flags & ~MAILFLAG_ALL) != 0)
 			return ("bad flags");
 		break;
 	case MBOX_OP_APPEND:
-		if ((q->flags & ~MAILFLAG_ALL) != 0)
+		if ((q->append.flags & ~MAILFLAG_ALL) != 0)
 			return ("bad flags");
 		break;
 	case MBOX_OP_SUBSCRIBE:
-		if (q->flags > 1)
+		if (q->subscribe.on > 1)
 			return ("bad subscription");
 		break;
 	case MBOX_OP_CREATE:
-		if (q->special > SPECIAL_ARCHIVE ||
-		    q->special == SPECIAL_INBOX)
+		if (q->create.special > SPECIAL_ARCHIVE ||
+		    q->create.special == SPECIAL_INBOX)
 			return ("bad special use");
+		break;
+	case MBOX_OP_SEARCH:
+		if (search_check(prog) == -1)
+			return ("bad program");
+		break;
+	case MBOX_OP_SYNC:
+		if (q->since.modseq > INT64_MAX)
+			return ("bad modseq");
 		break;
 	default:
 		break;
@@ -217,6 +205,8 @@ op_has_records(uint32_t op)
 	case MBOX_OP_EXPUNGE:
 	case MBOX_OP_VANISHED:
 	case MBOX_OP_BODIES:
+	case MBOX_OP_SEARCH:
+	case MBOX_OP_SYNC:
 		return (1);
 	default:
 		return (0);
@@ -240,27 +230,6 @@ op_writes(uint32_t op)
 		return (1);
 	default:
 		return (0);
-	}
-}
-
-static int
-status_of(int rc)
-{
-	switch (rc) {
-	case MBOX_OK:
-		return (MSG_MBOX_OK);
-	case MBOX_ENOTFOUND:
-		return (MSG_MBOX_ENOTFOUND);
-	case MBOX_EEXISTS:
-		return (MSG_MBOX_EEXISTS);
-	case MBOX_EINVAL:
-		return (MSG_MBOX_EINVAL);
-	case MBOX_EMODIFIED:
-		return (MSG_MBOX_EMODIFIED);
-	case MBOX_ELIMIT:
-		return (MSG_MBOX_ELIMIT);
-	default:
-		return (MSG_MBOX_EIO);
 	}
 }
 
@@ -306,11 +275,11 @@ result_seal(struct mailreq *r)
 	return (rc);
 }
 
-/* The one answer (status is MSG_MBOX_*); the fd goes only with OK. */
+/* The one answer (MBOX_OK or MBOX_E*); the fd goes only with OK. */
 static void
 reply(struct mailreq *r, int status)
 {
-	char	 safe[MSG_FOLDER_MAX];
+	char	 safe[MBOX_NAME_MAX];
 	int	 fd = -1;
 
 	if (r->w != NULL) {
@@ -319,7 +288,7 @@ reply(struct mailreq *r, int status)
 		r->w = NULL;
 	}
 	r->res.status = status;
-	if (r->res.status == MSG_MBOX_OK)
+	if (r->res.status == MBOX_OK)
 		fd = r->fd;
 	else {
 		if (r->fd != -1)
@@ -329,7 +298,7 @@ reply(struct mailreq *r, int status)
 	}
 	r->fd = -1;
 	log_sanitize(safe, sizeof(safe), r->folder);
-	if (r->res.status == MSG_MBOX_EIO)
+	if (r->res.status == MBOX_EIO)
 		log_warnx("mailapi: %s session %u: %s \"%s\": failed",
 		    role_name(r->role), r->session, r->op, safe);
 	else
@@ -344,28 +313,11 @@ reply(struct mailreq *r, int status)
 static int
 folder_put(struct mailreq *r, const struct mbox_folder *f)
 {
-	struct mbox_stream_folder	 sf;
-
 	if (r->res.count == UINT32_MAX) {
 		r->broken = 1;
 		return (-1);
 	}
-	memset(&sf, 0, sizeof(sf));
-	sf.id = f->id;
-	sf.special = f->special;
-	sf.subscribed = f->subscribed ? 1 : 0;
-	sf.uidvalidity = f->uidvalidity;
-	sf.uidnext = f->uidnext;
-	sf.highestmodseq = f->highestmodseq;
-	sf.exists = f->exists;
-	sf.unseen = f->unseen;
-	sf.deleted = f->deleted;
-	sf.size = f->size;
-	if (strlcpy(sf.name, f->name, sizeof(sf.name)) >= sizeof(sf.name)) {
-		r->broken = 1;
-		return (-1);
-	}
-	if (mbox_stream_put_folder(r->w, &sf) == -1)
+	if (mbox_stream_put_folder(r->w, f) == -1)
 		return (-1);
 	r->res.count++;
 	return (0);
@@ -428,9 +380,12 @@ uid_cb(void *arg, uint32_t uid)
 	return (0);
 }
 
-/* STORE: a uid that failed UNCHANGEDSINCE; counted in a. */
+/*
+ * A uid counted in a, not in count: STORE's that failed UNCHANGEDSINCE,
+ * SYNC's that vanished.
+ */
 static int
-failed_cb(void *arg, uint32_t uid)
+a_uid_cb(void *arg, uint32_t uid)
 {
 	struct mailreq	*r = arg;
 
@@ -482,7 +437,7 @@ chunk_cb(void *arg, uint32_t uid, uint64_t size, uint64_t off,
 }
 
 static int
-run_append(struct mailreq *r, const struct msg_mbox_req *q, int fd)
+run_append(struct mailreq *r, const struct mbox_req *q, int fd)
 {
 	struct bundle	 b;
 	void		*data;
@@ -499,7 +454,7 @@ run_append(struct mailreq *r, const struct msg_mbox_req *q, int fd)
 	if (bundle_parse(data, len, &b) == -1)
 		rc = MBOX_EINVAL;
 	else if ((rc = mbox_append(r->s->account->mbox, q->folder, &b,
-	    q->flags, q->keywords, &uidvalidity, &uid)) == MBOX_OK) {
+	    q->append.flags, q->keywords, &uidvalidity, &uid)) == MBOX_OK) {
 		r->res.a = uidvalidity;
 		r->res.b = uid;
 	}
@@ -507,20 +462,48 @@ run_append(struct mailreq *r, const struct msg_mbox_req *q, int fd)
 	return (rc);
 }
 
+/*
+ * The folder, what vanished since and what changed since, in one
+ * answer.  vaultd runs one request at a time, so no write comes between
+ * the three reads.
+ */
 static int
-run_request(struct mailreq *r, const struct msg_mbox_req *q, int fd)
+run_sync(struct mailreq *r, const struct mbox_req *q)
 {
-	struct mbox_range	 ranges[MSG_RANGES_MAX];
+	struct mbox_range	 all = { 1, UINT32_MAX };
+	struct mbox_folder	 f;
+	struct mbox		*m = r->s->account->mbox;
+	uint64_t		 since = q->since.modseq;
+	int			 rc;
+
+	if ((rc = mbox_folder_get(m, q->folder, &f)) != MBOX_OK)
+		return (rc);
+	if (folder_put(r, &f) == -1)
+		return (MBOX_EIO);
+	/* count is for the message records. */
+	r->res.count = 0;
+	if (f.highestmodseq == since)
+		return (MBOX_OK);
+	if ((rc = mbox_vanished(m, q->folder, since, a_uid_cb, r)) !=
+	    MBOX_OK)
+		return (rc);
+	/* Unlike STORE's, SYNC's records come after its uids. */
+	r->uids_started = 0;
+	return (mbox_fetch_since(m, q->folder, &all, 1, MBOX_FETCH_NOMETA |
+	    (since > 0 ? MBOX_FETCH_CHANGEDSINCE : 0), since, msg_cb, r));
+}
+
+static int
+run_request(struct mailreq *r, const struct mbox_req *q,
+    const struct search_program *prog, int fd)
+{
+	const struct mbox_range	*ranges = q->ranges;
 	struct mbox_folder	 f;
 	struct mbox		*m = r->s->account->mbox;
 	struct stat		 st;
-	uint32_t		 i, uidvalidity, lastuid;
+	uint32_t		 uidvalidity, lastuid;
 	int			 rc;
 
-	for (i = 0; i < q->nranges; i++) {
-		ranges[i].first = q->ranges[i].first;
-		ranges[i].last = q->ranges[i].last;
-	}
 	if (op_has_records(q->op) &&
 	    (rc = result_open(r, q->op != MBOX_OP_BODY)) != MBOX_OK)
 		return (rc);
@@ -532,19 +515,20 @@ run_request(struct mailreq *r, const struct msg_mbox_req *q, int fd)
 			return (rc);
 		return (folder_put(r, &f) == -1 ? MBOX_EIO : MBOX_OK);
 	case MBOX_OP_CREATE:
-		return (mbox_folder_create(m, q->folder, q->special));
+		return (mbox_folder_create(m, q->folder, q->create.special));
 	case MBOX_OP_DELETE:
 		return (mbox_folder_delete(m, q->folder));
 	case MBOX_OP_RENAME:
 		return (mbox_folder_rename(m, q->folder, q->folder2));
 	case MBOX_OP_SUBSCRIBE:
-		return (mbox_folder_subscribe(m, q->folder, q->flags));
+		return (mbox_folder_subscribe(m, q->folder,
+		    (int)q->subscribe.on));
 	case MBOX_OP_FETCH:
 		return (mbox_fetch_since(m, q->folder, ranges, q->nranges,
-		    (int)q->flags, q->modseq, msg_cb, r));
+		    (int)q->fetch.how, q->fetch.changedsince, msg_cb, r));
 	case MBOX_OP_BODY:
 		/* The raw message itself, not records. */
-		if ((rc = mbox_body_write(m, q->folder, ranges[0].first,
+		if ((rc = mbox_body_write(m, q->folder, q->body.uid,
 		    r->fd)) != MBOX_OK)
 			return (rc);
 		if (fstat(r->fd, &st) == -1) {
@@ -555,8 +539,9 @@ run_request(struct mailreq *r, const struct msg_mbox_req *q, int fd)
 		return (MBOX_OK);
 	case MBOX_OP_STORE:
 		return (mbox_store(m, q->folder, ranges, q->nranges,
-		    (enum mbox_store_op)q->store_op, q->flags, q->keywords,
-		    q->modseq, msg_cb, failed_cb, r));
+		    (enum mbox_store_op)q->store.op, q->store.flags,
+		    q->keywords, q->store.unchangedsince, msg_cb, a_uid_cb,
+		    r));
 	case MBOX_OP_COPY:
 	case MBOX_OP_MOVE:
 		if ((rc = mbox_copy(m, q->folder, ranges, q->nranges,
@@ -570,7 +555,8 @@ run_request(struct mailreq *r, const struct msg_mbox_req *q, int fd)
 	case MBOX_OP_APPEND:
 		return (run_append(r, q, fd));
 	case MBOX_OP_VANISHED:
-		return (mbox_vanished(m, q->folder, q->modseq, uid_cb, r));
+		return (mbox_vanished(m, q->folder, q->since.modseq, uid_cb,
+		    r));
 	case MBOX_OP_USAGE:
 		return (mbox_usage(m, &r->res.a, &r->res.b));
 	case MBOX_OP_BODIES:
@@ -579,99 +565,69 @@ run_request(struct mailreq *r, const struct msg_mbox_req *q, int fd)
 		    MBOX_OK)
 			r->res.b = lastuid;
 		return (rc);
+	case MBOX_OP_SEARCH:
+		return (mbox_search(m, q->folder, prog, uid_cb, r));
+	case MBOX_OP_SYNC:
+		return (run_sync(r, q));
 	default:
 		return (MBOX_EINVAL);
 	}
 }
 
+/*
+ * The request and the search program are large and hold the user's
+ * folder names, keywords and search words: static, as handlers never
+ * nest, and wiped after each use.
+ */
+static struct mbox_req		 req;
+static struct search_program	 prog;
+
 static void
 mailapi_req(struct mailreq *r, struct imsg *imsg)
 {
-	struct msg_mbox_req	 q;
-	const char		*why;
-	int			 fd, rc, status;
+	const char	*why;
+	int		 fd, rc, status;
 
 	fd = imsg_get_fd(imsg);
-	if (imsg_get_data(imsg, &q, sizeof(q)) == -1) {
-		log_warnx("mailapi: %s: request of the wrong size",
-		    role_name(r->role));
-		status = MSG_MBOX_EINVAL;
+	if ((why = mbox_req_decode(imsg->data, imsg->datalen, &req,
+	    &prog)) != NULL) {
+		log_warnx("mailapi: %s: refused request: %s",
+		    role_name(r->role), why);
+		status = MBOX_EINVAL;
 		goto done;
 	}
-	r->session = q.session;
-	if ((why = req_check(&q, fd)) != NULL) {
+	r->session = req.session;
+	if ((why = req_check(&req, &prog, fd)) != NULL) {
 		log_warnx("mailapi: %s session %u: refused request: %s",
-		    role_name(r->role), q.session, why);
-		status = MSG_MBOX_EINVAL;
+		    role_name(r->role), req.session, why);
+		status = MBOX_EINVAL;
 		goto done;
 	}
-	r->op = op_names[q.op];
-	r->folder = q.folder;
-	if ((r->s = session_get(q.session, r->role)) == NULL) {
-		status = MSG_MBOX_ESESSION;
+	r->op = op_names[req.op];
+	r->folder = req.folder;
+	if ((r->s = session_get(req.session, r->role)) == NULL) {
+		status = MBOX_ESESSION;
 		goto done;
 	}
-	rc = run_request(r, &q, fd);
+	rc = run_request(r, &req, &prog, fd);
 	/*
 	 * A committed change must reach the directory, whatever happens
 	 * to the answer.  If it cannot (logged), the change still stands
 	 * and the front is told so: only the rollback check lags behind
 	 * until the next write.
 	 */
-	if (rc == MBOX_OK && op_writes(q.op))
+	if (rc == MBOX_OK && op_writes(req.op))
 		(void)account_committed(r->s->account);
-	if (rc == MBOX_OK && op_has_records(q.op))
+	if (rc == MBOX_OK && op_has_records(req.op))
 		rc = result_seal(r);
-	status = status_of(rc);
+	status = rc;
  done:
 	if (fd != -1)
 		close(fd);
 	reply(r, status);
-	/* The copy held the user's folder names and keywords. */
-	explicit_bzero(&q, sizeof(q));
-}
-
-static void
-mailapi_search(struct mailreq *r, struct imsg *imsg)
-{
-	struct msg_mbox_search	 q;
-	int			 fd, rc, status;
-
-	r->op = "search";
-	if ((fd = imsg_get_fd(imsg)) != -1) {
-		close(fd);
-		log_warnx("mailapi: %s: search with an fd", role_name(r->role));
-		status = MSG_MBOX_EINVAL;
-		goto done;
-	}
-	if (imsg_get_data(imsg, &q, sizeof(q)) == -1) {
-		log_warnx("mailapi: %s: search of the wrong size",
-		    role_name(r->role));
-		status = MSG_MBOX_EINVAL;
-		goto done;
-	}
-	r->session = q.session;
-	if (!MSG_STR(q.folder) || search_check(&q.program) == -1) {
-		log_warnx("mailapi: %s session %u: refused search: %s",
-		    role_name(r->role), q.session, MSG_STR(q.folder) ?
-		    "bad program" : "unterminated folder name");
-		status = MSG_MBOX_EINVAL;
-		goto done;
-	}
-	r->folder = q.folder;
-	if ((r->s = session_get(q.session, r->role)) == NULL) {
-		status = MSG_MBOX_ESESSION;
-		goto done;
-	}
-	if ((rc = result_open(r, 1)) == MBOX_OK &&
-	    (rc = mbox_search(r->s->account->mbox, q.folder, &q.program,
-	    uid_cb, r)) == MBOX_OK)
-		rc = result_seal(r);
-	status = status_of(rc);
- done:
-	reply(r, status);
-	/* Search strings are the user's words. */
-	explicit_bzero(&q, sizeof(q));
+	r->folder = "";
+	explicit_bzero(&req, sizeof(req));
+	explicit_bzero(&prog, sizeof(prog));
 }
 
 void
@@ -684,13 +640,10 @@ mailapi_request(struct imsgev *iev, enum proc_role role, struct imsg *imsg)
 	case IMSG_MBOX_REQUEST:
 		mailapi_req(&r, imsg);
 		break;
-	case IMSG_MBOX_SEARCH:
-		mailapi_search(&r, imsg);
-		break;
 	default:
 		log_warnx("mailapi: %s: unexpected %s", role_name(role),
 		    msg_type_name(imsg->hdr.type));
-		reply(&r, MSG_MBOX_EINVAL);
+		reply(&r, MBOX_EINVAL);
 		break;
 	}
 }

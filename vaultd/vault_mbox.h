@@ -19,7 +19,8 @@
  * with its folders, messages, flags and full-text index.  Enough for
  * IMAP4rev2 with CONDSTORE/QRESYNC and for POP3.
  *
- * Every function returns MBOX_OK or one of the MBOX_E* codes.  Writes
+ * Every function returns MBOX_OK or one of the MBOX_E* codes
+ * (common/mbox_proto.h, shared with the fronts).  Writes
  * run in one transaction each, committed and synced before the function
  * returns MBOX_OK (synchronous=FULL): an acknowledged change is durable.
  * Each committed write also bumps the mailbox's commit counter (the
@@ -33,79 +34,26 @@
 #include <stdint.h>
 
 #include "bundle.h"
+#include "mbox_proto.h"
 #include "search.h"
 
-#define MBOX_OK			0
-#define MBOX_ENOTFOUND		1	/* no such folder or message */
-#define MBOX_EEXISTS		2	/* the folder exists */
-#define MBOX_EINVAL		3	/* bad name, bad set, refused */
-#define MBOX_EMODIFIED		4	/* CONDSTORE: changed since */
-#define MBOX_EIO		5	/* storage error (logged) */
-#define MBOX_ELIMIT		6	/* too many folders, too large */
-
-#define MBOX_NAME_MAX		1024	/* folder name, UTF-8, with NUL */
 #define MBOX_DEPTH_MAX		32	/* levels of '/' in a name */
 #define MBOX_FOLDERS_MAX	10000
-#define MBOX_KEYWORD_MAX	64	/* one keyword, with NUL */
-#define MBOX_KEYWORDS_MAX	32	/* keywords per message */
 #define MBOX_DELIM		'/'
-#define MBOX_RANGES_MAX		1024	/* ranges in one set */
 #define MBOX_IMPORT_NAME_MAX	256	/* spool entry name, with NUL */
 
-/* mbox_fetch() "how" argument: bits. */
-#define MBOX_FETCH_SEQ		0x01	/* ranges are sequence numbers */
-#define MBOX_FETCH_NOMETA	0x02	/* no envelope/bodystructure */
-#define MBOX_FETCH_CHANGEDSINCE	0x04	/* modseq > changedsince */
-
-enum mbox_special {
-	SPECIAL_NONE,
-	SPECIAL_INBOX,
-	SPECIAL_DRAFTS,
-	SPECIAL_SENT,
-	SPECIAL_JUNK,
-	SPECIAL_TRASH,
-	SPECIAL_ARCHIVE
-};
-
 struct mbox;
-
-struct mbox_folder {
-	int64_t		 id;
-	char		 name[MBOX_NAME_MAX];
-	uint32_t	 special;		/* enum mbox_special */
-	int		 subscribed;
-	uint32_t	 uidvalidity;
-	uint32_t	 uidnext;
-	uint64_t	 highestmodseq;
-	uint32_t	 exists;		/* messages */
-	uint32_t	 unseen;		/* without \Seen */
-	uint32_t	 deleted;		/* with \Deleted */
-	uint64_t	 size;			/* octets, all messages */
-};
 
 struct mbox_msg {
 	uint32_t	 uid;
 	uint32_t	 seq;			/* 1-based, in uid order */
 	uint64_t	 modseq;
 	uint32_t	 flags;			/* MAILFLAG_* */
-	char		 keywords[MBOX_KEYWORDS_MAX * MBOX_KEYWORD_MAX];
-						/* space-separated */
+	char		 keywords[MBOX_KWLIST_MAX];	/* space-separated */
 	int64_t		 internaldate;
 	uint64_t	 size;			/* octets of the raw message */
 	const char	*envelope;		/* valid during the callback */
 	const char	*bodystructure;
-};
-
-/* A set of uids: ranges, inclusive, sorted or not. */
-struct mbox_range {
-	uint32_t	 first;
-	uint32_t	 last;
-};
-
-enum mbox_store_op {
-	STORE_REPLACE,
-	STORE_ADD,
-	STORE_REMOVE
 };
 
 /*

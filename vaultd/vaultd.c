@@ -209,41 +209,34 @@ static void
 vault_auth(struct vault_peer *p, uint32_t reqid, struct imsg *imsg)
 {
 	struct msg_auth		 m;
-	struct msg_auth_ok	 ok;
-	struct msg_auth_fail	 fail;
+	struct msg_auth_result	 r;
 	struct vault_account	*a;
-	int			 rc;
 
-	memset(&fail, 0, sizeof(fail));
+	memset(&r, 0, sizeof(r));
 	if (imsg_get_data(imsg, &m, sizeof(m)) == -1 || !MSG_STR(m.user) ||
 	    !MSG_STR(m.secret) || !MSG_STR(m.client)) {
 		sodium_memzero(&m, sizeof(m));
-		fail.reason = AUTH_FAIL_BAD;
-		goto fail;
+		r.status = MBOX_EAUTH;
+		goto done;
 	}
 	if (!serverkeys_ready()) {
-		fail.reason = AUTH_FAIL_TEMP;
-		goto fail;
+		r.status = MBOX_ETEMP;
+		goto done;
 	}
 	sodium_memzero(imsg->data, imsg->datalen);
-	rc = auth_login(m.user, m.secret, strlen(m.secret), m.client, &a);
+	r.status = auth_login(m.user, m.secret, strlen(m.secret), m.client,
+	    &a);
 	sodium_memzero(m.secret, sizeof(m.secret));
-	if (rc != 0) {
-		fail.reason = rc;
-		goto fail;
+	if (r.status != MBOX_OK)
+		goto done;
+	if ((r.session = session_new(p->role, a)) == 0) {
+		r.status = MBOX_ETEMP;
+		goto done;
 	}
-	memset(&ok, 0, sizeof(ok));
-	if ((ok.session = session_new(p->role, a)) == 0) {
-		fail.reason = AUTH_FAIL_TEMP;
-		goto fail;
-	}
-	strlcpy(ok.account, a->address, sizeof(ok.account));
-	imsgev_compose(&p->iev, IMSG_VAULT_AUTH_OK, reqid, -1, &ok,
-	    sizeof(ok));
-	return;
- fail:
-	imsgev_compose(&p->iev, IMSG_VAULT_AUTH_FAIL, reqid, -1, &fail,
-	    sizeof(fail));
+	strlcpy(r.account, a->address, sizeof(r.account));
+ done:
+	imsgev_compose(&p->iev, IMSG_VAULT_AUTH_RESULT, reqid, -1, &r,
+	    sizeof(r));
 }
 
 static void
@@ -254,19 +247,20 @@ vault_rcpt(struct vault_peer *p, uint32_t reqid, struct imsg *imsg)
 
 	memset(&r, 0, sizeof(r));
 	if (imsg_get_data(imsg, &m, sizeof(m)) == -1 || !MSG_STR(m.address))
-		r.result = RCPT_UNKNOWN;
+		r.status = MBOX_ENOTFOUND;
 	else if (!serverkeys_ready())
-		r.result = RCPT_TEMP;
+		r.status = MBOX_ETEMP;
 	else {
 		switch (dir_resolve(m.address, r.account, sizeof(r.account))) {
 		case RESOLVE_LOCAL:
-			r.result = RCPT_OK;
+			r.status = MBOX_OK;
 			break;
 		case RESOLVE_EXTERNAL:
-			r.result = RCPT_EXTERNAL;
+			r.status = MBOX_OK;
+			r.external = 1;
 			break;
 		default:
-			r.result = RCPT_UNKNOWN;
+			r.status = MBOX_ENOTFOUND;
 			r.account[0] = '\0';
 			break;
 		}
@@ -287,13 +281,13 @@ vault_deliver(struct vault_peer *p, uint32_t reqid, struct imsg *imsg)
 	memset(&r, 0, sizeof(r));
 	fd = imsg_get_fd(imsg);
 	if (imsg_get_data(imsg, &m, sizeof(m)) == -1 || !MSG_STR(m.account))
-		r.result = DELIVER_BAD;
+		r.status = MBOX_EINVAL;
 	else if (!serverkeys_ready())
-		r.result = DELIVER_TEMP;
+		r.status = MBOX_ETEMP;
 	else if (bundle_map(fd, &data, &len) == -1)
-		r.result = errno == EBADMSG ? DELIVER_BAD : DELIVER_TEMP;
+		r.status = errno == EBADMSG ? MBOX_EINVAL : MBOX_ETEMP;
 	else
-		r.result = account_deliver(m.account, data, len);
+		r.status = account_deliver(m.account, data, len);
 	if (data != NULL)
 		bundle_unmap(data, len);
 	close(fd);
@@ -345,7 +339,6 @@ vaultd_dispatch(struct imsgev *iev, struct imsg *imsg)
 		vault_deliver(p, imsg->hdr.peerid, imsg);
 		return;
 	case IMSG_MBOX_REQUEST:
-	case IMSG_MBOX_SEARCH:
 		mailapi_request(&p->iev, p->role, imsg);
 		return;
 	default:

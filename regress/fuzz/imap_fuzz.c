@@ -50,7 +50,7 @@ out_fn(void *arg, const void *p, size_t len)
 static void
 walk(const struct imap_arg *a, size_t n, int depth)
 {
-	char		 kw[MSG_KEYWORDS_MAX];
+	char		 kw[MBOX_KWLIST_MAX];
 	uint32_t	 flags, v;
 	uint64_t	 v64;
 	const char	*s;

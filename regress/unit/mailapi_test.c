@@ -59,6 +59,33 @@ TEST_GLOBALS;
 #define RESULT_MAX	(16 * 1024 * 1024)
 #define BODYSTRUCTURE	"(\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 20 1)"
 
+/*
+ * A request as the tests write it: flat, every argument in its own
+ * field, so that call() can send any combination, right or wrong, as
+ * the typed request of its operation.
+ */
+struct treq {
+	uint32_t	 session;
+	uint32_t	 op;
+	uint32_t	 flags;		/* fetch how, store/append flags,
+					 * subscribe on */
+	uint32_t	 special;
+	uint32_t	 store_op;
+	uint32_t	 nranges;
+	uint64_t	 modseq;	/* changedsince, unchangedsince,
+					 * since */
+	char		 folder[MBOX_NAME_MAX];
+	char		 folder2[MBOX_NAME_MAX];
+	char		 keywords[MBOX_KWLIST_MAX];
+	struct mbox_range ranges[MBOX_RANGES_MAX];
+};
+
+struct tsearch {
+	uint32_t		 session;
+	char			 folder[MBOX_NAME_MAX];
+	struct search_program	 program;
+};
+
 static char		 tmpdir[] = "/tmp/mailapi_test.XXXXXX";
 static struct imsgev	 admin_iev;
 static struct imsgbuf	 admin_peer;
@@ -84,25 +111,33 @@ static void	 noop_handler(struct imsgev *, struct imsg *);
 static int	 admin(uint32_t, const char *, const char *, const char *);
 static int	 bundle_fd(int);
 static int	 raw_fd(const char *, size_t);
-static void	 req(struct msg_mbox_req *, uint32_t, const char *);
+static void	 req(struct treq *, uint32_t, const char *);
+static size_t	 treq_wire(const struct treq *, unsigned char *);
+static size_t	 wire(unsigned char *, uint32_t, uint32_t, const void *,
+		    size_t, const struct mbox_range *, uint32_t,
+		    const struct search_program *, const char *,
+		    const char *, const char *);
 static void	 vault_pump(int);
 static int	 call_raw(uint32_t, const void *, size_t, int, int,
 		    struct msg_mbox_result *);
-static int	 call(struct msg_mbox_req *, int, struct msg_mbox_result *);
-static int	 call_status(struct msg_mbox_req *, int);
+static int	 call(struct treq *, int, struct msg_mbox_result *);
+static int	 call_status(struct treq *, int);
 static void	*result_buf(int, size_t *);
-static int	 status_of_folder(const char *, struct mbox_stream_folder *);
+static int	 status_of_folder(const char *, struct mbox_folder *);
 static void	 check_counter(void);
 static int	 open_fds(void);
+static int	 sync_call(const char *, uint64_t, struct mbox_folder *,
+		    uint32_t *, uint32_t *, struct mbox_stream_msg *,
+		    uint32_t *);
 static void	 search_op(struct search_program *, uint32_t, uint64_t,
 		    const char *);
-static uint32_t	 search(struct msg_mbox_search *, uint32_t *, size_t,
+static uint32_t	 search(struct tsearch *, uint32_t *, size_t,
 		    int *);
 static int	 read_all(const void *, size_t, int);
 static void	 test_stream_hostile_bodies(void);
 static size_t	 collect(struct imsgbuf *, uint32_t, uint32_t *, size_t,
 		    struct msg_mbox_result *);
-static int	 call_notified(struct msg_mbox_req *, uint32_t, int,
+static int	 call_notified(struct treq *, uint32_t, int,
 		    uint32_t *, size_t *, uint32_t *, size_t *);
 static int	 same2(const uint32_t *, size_t, uint32_t, uint32_t);
 static int	 rm_cb(const char *, const struct stat *, int, struct FTW *);
@@ -193,12 +228,57 @@ raw_fd(const char *raw, size_t len)
 }
 
 static void
-req(struct msg_mbox_req *q, uint32_t op, const char *folder)
+req(struct treq *q, uint32_t op, const char *folder)
 {
 	memset(q, 0, sizeof(*q));
 	q->session = sid;
 	q->op = op;
 	strlcpy(q->folder, folder, sizeof(q->folder));
+}
+
+/*
+ * The wire form of a request, written here rather than by
+ * mbox_req_encode() so that it can be wrong: the counts and lengths are
+ * what the caller gives (an unterminated name counts its whole array,
+ * ranges beyond MBOX_RANGES_MAX + 1 are declared but not sent), so
+ * msg_check() and vaultd see every shape a hostile front could send.
+ */
+static size_t
+wire(unsigned char *buf, uint32_t session, uint32_t op, const void *args,
+    size_t argslen, const struct mbox_range *ranges, uint32_t nranges,
+    const struct search_program *prog, const char *folder,
+    const char *folder2, const char *kw)
+{
+	struct mbox_req_hdr	 h;
+	size_t			 off = 0, n;
+
+	memset(&h, 0, sizeof(h));
+	h.session = session;
+	h.op = op;
+	h.nranges = nranges;
+	h.nnodes = prog != NULL ? prog->nops : 0;
+	h.namelen = strnlen(folder, MBOX_NAME_MAX);
+	h.name2len = strnlen(folder2, MBOX_NAME_MAX);
+	h.kwlen = strnlen(kw, MBOX_KWLIST_MAX);
+	memcpy(buf, &h, sizeof(h));
+	off += sizeof(h);
+	memcpy(buf + off, args, argslen);
+	off += argslen;
+	n = nranges > MBOX_RANGES_MAX + 1 ? MBOX_RANGES_MAX + 1 : nranges;
+	memcpy(buf + off, ranges, n * sizeof(*ranges));
+	off += n * sizeof(*ranges);
+	if (prog != NULL) {
+		n = prog->nops > SEARCH_MAX_OPS ? SEARCH_MAX_OPS : prog->nops;
+		memcpy(buf + off, prog->ops, n * sizeof(prog->ops[0]));
+		off += n * sizeof(prog->ops[0]);
+	}
+	memcpy(buf + off, folder, h.namelen);
+	off += h.namelen;
+	memcpy(buf + off, folder2, h.name2len);
+	off += h.name2len;
+	memcpy(buf + off, kw, h.kwlen);
+	off += h.kwlen;
+	return (off);
 }
 
 /*
@@ -234,7 +314,7 @@ vault_pump(int checked)
 
 /*
  * Send one message, let vaultd answer, read the one result: its fd (or
- * -1), which comes only with MSG_MBOX_OK.
+ * -1), which comes only with MBOX_OK.
  */
 static int
 call_raw(uint32_t type, const void *data, size_t len, int fd, int checked,
@@ -269,20 +349,85 @@ call_raw(uint32_t type, const void *data, size_t len, int fd, int checked,
 	/* Exactly one answer. */
 	CHECK(imsg_get(&front, &imsg) == 0);
 	CHECK(imsgbuf_read(&front) == -1 && errno == EAGAIN);
-	if (res->status != MSG_MBOX_OK)
+	if (res->status != MBOX_OK)
 		CHECK(rfd == -1 && res->count == 0);
 	return (rfd);
 }
 
-static int
-call(struct msg_mbox_req *q, int fd, struct msg_mbox_result *res)
+/*
+ * Send q as its operation's typed request: the test's flat fields go
+ * to the argument struct of q->op.  A request that msg_check() refuses
+ * (vaultd would drop the front) must still get MBOX_EINVAL from the
+ * handler, should it ever get there.
+ */
+static size_t
+treq_wire(const struct treq *q, unsigned char *buf)
 {
-	return (call_raw(IMSG_MBOX_REQUEST, q, sizeof(*q), fd, 1, res));
+	struct mbox_req		 a;
+	const struct mbox_range	*ranges = q->ranges;
+	uint32_t		 nranges = q->nranges;
+	size_t			 argslen = 0;
+
+	memset(&a, 0, sizeof(a));
+	switch (q->op) {
+	case MBOX_OP_CREATE:
+		a.create.special = q->special;
+		argslen = sizeof(a.create);
+		break;
+	case MBOX_OP_SUBSCRIBE:
+		a.subscribe.on = q->flags;
+		argslen = sizeof(a.subscribe);
+		break;
+	case MBOX_OP_FETCH:
+		a.fetch.how = q->flags;
+		a.fetch.changedsince = q->modseq;
+		argslen = sizeof(a.fetch);
+		break;
+	case MBOX_OP_BODY:
+		a.body.uid = nranges > 0 ? ranges[0].first : 0;
+		argslen = sizeof(a.body);
+		nranges = 0;
+		break;
+	case MBOX_OP_STORE:
+		a.store.op = q->store_op;
+		a.store.flags = q->flags;
+		a.store.unchangedsince = q->modseq;
+		argslen = sizeof(a.store);
+		break;
+	case MBOX_OP_APPEND:
+		a.append.flags = q->flags;
+		argslen = sizeof(a.append);
+		break;
+	case MBOX_OP_VANISHED:
+	case MBOX_OP_SYNC:
+		a.since.modseq = q->modseq;
+		argslen = sizeof(a.since);
+		break;
+	default:
+		break;
+	}
+	return (wire(buf, q->session, q->op, &a.create, argslen, ranges,
+	    nranges, NULL, q->folder, q->folder2, q->keywords));
+}
+
+static int
+call(struct treq *q, int fd, struct msg_mbox_result *res)
+{
+	static unsigned char	 buf[MBOX_REQ_WIRE_MAX + 4096];
+	size_t			 len;
+	int			 ok;
+
+	len = treq_wire(q, buf);
+	ok = mbox_req_size_ok(buf, len);
+	fd = call_raw(IMSG_MBOX_REQUEST, buf, len, fd, ok, res);
+	if (!ok)
+		CHECK(res->status == MBOX_EINVAL);
+	return (fd);
 }
 
 /* For requests whose answer has no fd: just the status. */
 static int
-call_status(struct msg_mbox_req *q, int fd)
+call_status(struct treq *q, int fd)
 {
 	struct msg_mbox_result	 res;
 
@@ -317,9 +462,9 @@ result_buf(int fd, size_t *lenp)
 }
 
 static int
-status_of_folder(const char *name, struct mbox_stream_folder *f)
+status_of_folder(const char *name, struct mbox_folder *f)
 {
-	struct msg_mbox_req	 q;
+	struct treq	 q;
 	struct msg_mbox_result	 res;
 	struct mbox_stream_r	 r;
 	void			*buf;
@@ -335,7 +480,7 @@ status_of_folder(const char *name, struct mbox_stream_folder *f)
 	CHECK(mbox_stream_next_folder(&r, f) == 1);
 	CHECK(mbox_stream_next_folder(&r, f) == 0);
 	mbox_stream_free(buf, len);
-	return (MSG_MBOX_OK);
+	return (MBOX_OK);
 }
 
 /* The directory records what the mailbox has committed. */
@@ -427,10 +572,10 @@ test_list(void)
 		{ "Sent", SPECIAL_SENT }, { "Junk", SPECIAL_JUNK },
 		{ "Trash", SPECIAL_TRASH }, { "Archive", SPECIAL_ARCHIVE },
 	};
-	struct msg_mbox_req		 q;
+	struct treq		 q;
 	struct msg_mbox_result		 res;
 	struct mbox_stream_r		 r;
-	struct mbox_stream_folder	 f;
+	struct mbox_folder	 f;
 	void				*buf;
 	size_t				 len, i;
 	unsigned int			 seen = 0, n = 0;
@@ -438,7 +583,7 @@ test_list(void)
 
 	req(&q, MBOX_OP_LIST, "");
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK);
+	CHECK(res.status == MBOX_OK);
 	CHECK(res.count == nitems(want));
 	buf = result_buf(fd, &len);
 	mbox_stream_r_init(&r, buf, len);
@@ -462,114 +607,114 @@ test_list(void)
 static void
 test_folders(void)
 {
-	struct msg_mbox_req		 q;
-	struct mbox_stream_folder	 f;
+	struct treq		 q;
+	struct mbox_folder	 f;
 	uint32_t			 uidvalidity;
 
 	req(&q, MBOX_OP_CREATE, "Work/Projects");
-	CHECK(call_status(&q, -1) == MSG_MBOX_OK);
+	CHECK(call_status(&q, -1) == MBOX_OK);
 	check_counter();
-	CHECK(call_status(&q, -1) == MSG_MBOX_EEXISTS);
+	CHECK(call_status(&q, -1) == MBOX_EEXISTS);
 	req(&q, MBOX_OP_CREATE, "bad//name");
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 	req(&q, MBOX_OP_CREATE, "");
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 	req(&q, MBOX_OP_CREATE, "Another");
 	q.special = SPECIAL_INBOX;
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 
-	CHECK(status_of_folder("Work/Projects", &f) == MSG_MBOX_OK);
+	CHECK(status_of_folder("Work/Projects", &f) == MBOX_OK);
 	CHECK_STR(f.name, "Work/Projects");
 	CHECK(f.subscribed == 0 && f.exists == 0);
 	uidvalidity = f.uidvalidity;
-	CHECK(status_of_folder("Work", &f) == MSG_MBOX_OK);
-	CHECK(status_of_folder("Nope", &f) == MSG_MBOX_ENOTFOUND);
+	CHECK(status_of_folder("Work", &f) == MBOX_OK);
+	CHECK(status_of_folder("Nope", &f) == MBOX_ENOTFOUND);
 
 	req(&q, MBOX_OP_SUBSCRIBE, "Work/Projects");
 	q.flags = 1;
-	CHECK(call_status(&q, -1) == MSG_MBOX_OK);
+	CHECK(call_status(&q, -1) == MBOX_OK);
 	check_counter();
-	CHECK(status_of_folder("Work/Projects", &f) == MSG_MBOX_OK);
+	CHECK(status_of_folder("Work/Projects", &f) == MBOX_OK);
 	CHECK(f.subscribed == 1);
 	req(&q, MBOX_OP_SUBSCRIBE, "Nope");
 	q.flags = 1;
-	CHECK(call_status(&q, -1) == MSG_MBOX_ENOTFOUND);
+	CHECK(call_status(&q, -1) == MBOX_ENOTFOUND);
 
 	req(&q, MBOX_OP_RENAME, "Work/Projects");
 	strlcpy(q.folder2, "Work/Done", sizeof(q.folder2));
-	CHECK(call_status(&q, -1) == MSG_MBOX_OK);
+	CHECK(call_status(&q, -1) == MBOX_OK);
 	check_counter();
-	CHECK(status_of_folder("Work/Projects", &f) == MSG_MBOX_ENOTFOUND);
-	CHECK(status_of_folder("Work/Done", &f) == MSG_MBOX_OK);
+	CHECK(status_of_folder("Work/Projects", &f) == MBOX_ENOTFOUND);
+	CHECK(status_of_folder("Work/Done", &f) == MBOX_OK);
 	CHECK(f.uidvalidity == uidvalidity);
 	req(&q, MBOX_OP_RENAME, "Work/Done");
 	strlcpy(q.folder2, "Archive", sizeof(q.folder2));
-	CHECK(call_status(&q, -1) == MSG_MBOX_EEXISTS);
+	CHECK(call_status(&q, -1) == MBOX_EEXISTS);
 	req(&q, MBOX_OP_RENAME, "Nope");
 	strlcpy(q.folder2, "Nope2", sizeof(q.folder2));
-	CHECK(call_status(&q, -1) == MSG_MBOX_ENOTFOUND);
+	CHECK(call_status(&q, -1) == MBOX_ENOTFOUND);
 
 	req(&q, MBOX_OP_DELETE, "Work/Done");
-	CHECK(call_status(&q, -1) == MSG_MBOX_OK);
+	CHECK(call_status(&q, -1) == MBOX_OK);
 	check_counter();
-	CHECK(call_status(&q, -1) == MSG_MBOX_ENOTFOUND);
+	CHECK(call_status(&q, -1) == MBOX_ENOTFOUND);
 	req(&q, MBOX_OP_DELETE, "INBOX");
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 	req(&q, MBOX_OP_DELETE, "inbox");
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 	req(&q, MBOX_OP_DELETE, "Work");
-	CHECK(call_status(&q, -1) == MSG_MBOX_OK);
-	CHECK(status_of_folder("Work", &f) == MSG_MBOX_ENOTFOUND);
+	CHECK(call_status(&q, -1) == MBOX_OK);
+	CHECK(status_of_folder("Work", &f) == MBOX_ENOTFOUND);
 	check_counter();
 }
 
 static void
 test_append(void)
 {
-	struct msg_mbox_req		 q;
+	struct treq		 q;
 	struct msg_mbox_result		 res;
-	struct mbox_stream_folder	 f;
+	struct mbox_folder	 f;
 	uint64_t			 before;
 	int				 i, p[2], fd;
 
-	CHECK(status_of_folder("INBOX", &f) == MSG_MBOX_OK);
+	CHECK(status_of_folder("INBOX", &f) == MBOX_OK);
 	for (i = 1; i <= 3; i++) {
 		before = mbox_counter(alice->mbox);
 		req(&q, MBOX_OP_APPEND, "INBOX");
 		q.flags = i == 1 ? MAILFLAG_SEEN : 0;
 		strlcpy(q.keywords, i == 3 ? "$Food" : "", sizeof(q.keywords));
 		CHECK(call(&q, bundle_fd(i), &res) == -1);
-		CHECK(res.status == MSG_MBOX_OK);
+		CHECK(res.status == MBOX_OK);
 		CHECK(res.a == f.uidvalidity);
 		CHECK(res.b == (uint64_t)i);
 		CHECK(mbox_counter(alice->mbox) > before);
 		check_counter();
 	}
-	CHECK(status_of_folder("INBOX", &f) == MSG_MBOX_OK);
+	CHECK(status_of_folder("INBOX", &f) == MBOX_OK);
 	CHECK(f.exists == 3 && f.unseen == 2 && f.uidnext == 4);
 	CHECK(f.size == strlen(raws[1]) + strlen(raws[2]) + strlen(raws[3]));
 
 	req(&q, MBOX_OP_APPEND, "Nope");
-	CHECK(call_status(&q, bundle_fd(1)) == MSG_MBOX_ENOTFOUND);
+	CHECK(call_status(&q, bundle_fd(1)) == MBOX_ENOTFOUND);
 	req(&q, MBOX_OP_APPEND, "INBOX");
 	q.flags = 0x100;
-	CHECK(call_status(&q, bundle_fd(1)) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, bundle_fd(1)) == MBOX_EINVAL);
 	req(&q, MBOX_OP_APPEND, "INBOX");
 	strlcpy(q.keywords, "bad\\keyword", sizeof(q.keywords));
-	CHECK(call_status(&q, bundle_fd(1)) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, bundle_fd(1)) == MBOX_EINVAL);
 	/* Garbage: a memfd that is no bundle, a pipe, an empty memfd. */
 	req(&q, MBOX_OP_APPEND, "INBOX");
 	CHECK((fd = memfd_create("junk", MFD_CLOEXEC)) != -1);
 	CHECK(write(fd, "this is not a bundle at all, not even close", 43) ==
 	    43);
-	CHECK(call_status(&q, fd) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, fd) == MBOX_EINVAL);
 	CHECK(pipe(p) == 0);
 	CHECK(write(p[1], "xx", 2) == 2);
-	CHECK(call_status(&q, p[0]) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, p[0]) == MBOX_EINVAL);
 	close(p[1]);
 	CHECK((fd = memfd_create("empty", MFD_CLOEXEC)) != -1);
-	CHECK(call_status(&q, fd) == MSG_MBOX_EINVAL);
-	CHECK(status_of_folder("INBOX", &f) == MSG_MBOX_OK);
+	CHECK(call_status(&q, fd) == MBOX_EINVAL);
+	CHECK(status_of_folder("INBOX", &f) == MBOX_OK);
 	CHECK(f.exists == 3);
 }
 
@@ -577,7 +722,7 @@ test_append(void)
 static void
 test_fetch(void)
 {
-	struct msg_mbox_req	 q;
+	struct treq	 q;
 	struct msg_mbox_result	 res;
 	struct mbox_stream_r	 r;
 	struct mbox_stream_msg	 m;
@@ -591,7 +736,7 @@ test_fetch(void)
 	q.ranges[0].first = 1;
 	q.ranges[0].last = UINT32_MAX;
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK && res.count == 3);
+	CHECK(res.status == MBOX_OK && res.count == 3);
 	buf = result_buf(fd, &len);
 	mbox_stream_r_init(&r, buf, len);
 	for (i = 1; i <= 3; i++) {
@@ -612,12 +757,12 @@ test_fetch(void)
 
 	/* By sequence number, without metadata; "*:2" is "2:*". */
 	req(&q, MBOX_OP_FETCH, "INBOX");
-	q.flags = MSG_FETCH_SEQ | MSG_FETCH_NOMETA;
+	q.flags = MBOX_FETCH_SEQ | MBOX_FETCH_NOMETA;
 	q.nranges = 1;
 	q.ranges[0].first = UINT32_MAX;
 	q.ranges[0].last = 2;
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK && res.count == 2);
+	CHECK(res.status == MBOX_OK && res.count == 2);
 	buf = result_buf(fd, &len);
 	mbox_stream_r_init(&r, buf, len);
 	for (i = 2; i <= 3; i++) {
@@ -638,7 +783,7 @@ test_fetch(void)
 	q.ranges[1].first = 7;
 	q.ranges[1].last = 9;
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK && res.count == 1);
+	CHECK(res.status == MBOX_OK && res.count == 1);
 	buf = result_buf(fd, &len);
 	mbox_stream_r_init(&r, buf, len);
 	CHECK(mbox_stream_next_msg(&r, &m) == 1 && m.uid == 3);
@@ -650,19 +795,19 @@ test_fetch(void)
 	q.nranges = 1;
 	q.ranges[0].first = 1;
 	q.ranges[0].last = 1;
-	CHECK(call_status(&q, -1) == MSG_MBOX_ENOTFOUND);
+	CHECK(call_status(&q, -1) == MBOX_ENOTFOUND);
 	req(&q, MBOX_OP_FETCH, "INBOX");
 	q.nranges = 1;
 	q.ranges[0].first = 1;
 	q.ranges[0].last = 1;
 	q.flags = 0x08;
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 }
 
 static void
 test_body(void)
 {
-	struct msg_mbox_req	 q;
+	struct treq	 q;
 	struct msg_mbox_result	 res;
 	void			*buf;
 	size_t			 len;
@@ -673,21 +818,21 @@ test_body(void)
 	q.ranges[0].first = 2;
 	q.ranges[0].last = 2;
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK);
+	CHECK(res.status == MBOX_OK);
 	CHECK(res.a == strlen(raws[2]));
 	buf = result_buf(fd, &len);
 	CHECK(len == strlen(raws[2]) && memcmp(buf, raws[2], len) == 0);
 	mbox_stream_free(buf, len);
 	q.ranges[0].first = 99;
-	CHECK(call_status(&q, -1) == MSG_MBOX_ENOTFOUND);
+	CHECK(call_status(&q, -1) == MBOX_ENOTFOUND);
 	q.ranges[0].first = 0;
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 }
 
 static void
 test_store(void)
 {
-	struct msg_mbox_req	 q;
+	struct treq	 q;
 	struct msg_mbox_result	 res;
 	struct mbox_stream_r	 r;
 	struct mbox_stream_msg	 m;
@@ -699,13 +844,13 @@ test_store(void)
 
 	/* \Flagged on all three: each changes, with a new modseq. */
 	req(&q, MBOX_OP_STORE, "INBOX");
-	q.store_op = MSG_STORE_ADD;
+	q.store_op = STORE_ADD;
 	q.flags = MAILFLAG_FLAGGED;
 	q.nranges = 1;
 	q.ranges[0].first = 1;
 	q.ranges[0].last = UINT32_MAX;
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK && res.count == 3 && res.a == 0);
+	CHECK(res.status == MBOX_OK && res.count == 3 && res.a == 0);
 	check_counter();
 	buf = result_buf(fd, &len);
 	mbox_stream_r_init(&r, buf, len);
@@ -723,7 +868,7 @@ test_store(void)
 	/* Again: nothing changes, nothing is committed, the fd is empty. */
 	before = mbox_counter(alice->mbox);
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK && res.count == 0 && res.a == 0);
+	CHECK(res.status == MBOX_OK && res.count == 0 && res.a == 0);
 	buf = result_buf(fd, &len);
 	CHECK(len == 0);
 	mbox_stream_free(buf, len);
@@ -731,13 +876,13 @@ test_store(void)
 
 	/* A keyword on uid 2 only: it moves past the others. */
 	req(&q, MBOX_OP_STORE, "INBOX");
-	q.store_op = MSG_STORE_ADD;
+	q.store_op = STORE_ADD;
 	strlcpy(q.keywords, "$Work", sizeof(q.keywords));
 	q.nranges = 1;
 	q.ranges[0].first = 2;
 	q.ranges[0].last = 2;
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK && res.count == 1);
+	CHECK(res.status == MBOX_OK && res.count == 1);
 	buf = result_buf(fd, &len);
 	mbox_stream_r_init(&r, buf, len);
 	CHECK(mbox_stream_next_msg(&r, &m) == 1 && m.uid == 2);
@@ -748,14 +893,14 @@ test_store(void)
 
 	/* UNCHANGEDSINCE: 1 and 3 change, 2 fails the condition. */
 	req(&q, MBOX_OP_STORE, "INBOX");
-	q.store_op = MSG_STORE_REMOVE;
+	q.store_op = STORE_REMOVE;
 	q.flags = MAILFLAG_FLAGGED;
 	q.modseq = ms[3];
 	q.nranges = 1;
 	q.ranges[0].first = 1;
 	q.ranges[0].last = 3;
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK && res.count == 2 && res.a == 1);
+	CHECK(res.status == MBOX_OK && res.count == 2 && res.a == 1);
 	check_counter();
 	buf = result_buf(fd, &len);
 	mbox_stream_r_init(&r, buf, len);
@@ -769,26 +914,26 @@ test_store(void)
 
 	/* STORE_REPLACE of the keywords; then the refusals. */
 	req(&q, MBOX_OP_STORE, "INBOX");
-	q.store_op = MSG_STORE_REPLACE;
+	q.store_op = STORE_REPLACE;
 	q.flags = MAILFLAG_SEEN;
 	q.nranges = 1;
 	q.ranges[0].first = 3;
 	q.ranges[0].last = 3;
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK && res.count == 1);
+	CHECK(res.status == MBOX_OK && res.count == 1);
 	buf = result_buf(fd, &len);
 	mbox_stream_r_init(&r, buf, len);
 	CHECK(mbox_stream_next_msg(&r, &m) == 1 && m.uid == 3);
 	CHECK(m.flags == MAILFLAG_SEEN && m.keywords[0] == '\0');
 	mbox_stream_free(buf, len);
 	q.store_op = 7;
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
-	q.store_op = MSG_STORE_ADD;
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
+	q.store_op = STORE_ADD;
 	q.flags = 0x40;
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 	q.flags = 0;
 	strlcpy(q.keywords, "\\Seen", sizeof(q.keywords));
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 	check_counter();
 }
 
@@ -796,49 +941,49 @@ test_store(void)
 static void
 test_changedsince(void)
 {
-	struct msg_mbox_req		 q;
+	struct treq		 q;
 	struct msg_mbox_result		 res;
 	struct mbox_stream_r		 r;
 	struct mbox_stream_msg		 m;
-	struct mbox_stream_folder	 f;
+	struct mbox_folder	 f;
 	void				*buf;
 	size_t				 len;
 	uint64_t			 since, ms;
 	int				 fd;
 
-	CHECK(status_of_folder("INBOX", &f) == MSG_MBOX_OK);
+	CHECK(status_of_folder("INBOX", &f) == MBOX_OK);
 	since = f.highestmodseq;
 	CHECK(since > 0);
 	req(&q, MBOX_OP_FETCH, "INBOX");
-	q.flags = MSG_FETCH_CHANGEDSINCE;
+	q.flags = MBOX_FETCH_CHANGEDSINCE;
 	q.modseq = since;
 	q.nranges = 1;
 	q.ranges[0].first = 1;
 	q.ranges[0].last = UINT32_MAX;
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK && res.count == 0);
+	CHECK(res.status == MBOX_OK && res.count == 0);
 	buf = result_buf(fd, &len);
 	CHECK(len == 0);
 	mbox_stream_free(buf, len);
 
 	/* \Answered on uid 2: it alone comes back, in full. */
 	req(&q, MBOX_OP_STORE, "INBOX");
-	q.store_op = MSG_STORE_ADD;
+	q.store_op = STORE_ADD;
 	q.flags = MAILFLAG_ANSWERED;
 	q.nranges = 1;
 	q.ranges[0].first = 2;
 	q.ranges[0].last = 2;
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK && res.count == 1);
+	CHECK(res.status == MBOX_OK && res.count == 1);
 	close(fd);
 	req(&q, MBOX_OP_FETCH, "INBOX");
-	q.flags = MSG_FETCH_CHANGEDSINCE;
+	q.flags = MBOX_FETCH_CHANGEDSINCE;
 	q.modseq = since;
 	q.nranges = 1;
 	q.ranges[0].first = 1;
 	q.ranges[0].last = UINT32_MAX;
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK && res.count == 1);
+	CHECK(res.status == MBOX_OK && res.count == 1);
 	buf = result_buf(fd, &len);
 	mbox_stream_r_init(&r, buf, len);
 	CHECK(mbox_stream_next_msg(&r, &m) == 1);
@@ -850,13 +995,13 @@ test_changedsince(void)
 	CHECK(m.bslen == strlen(BODYSTRUCTURE));
 	CHECK(mbox_stream_next_msg(&r, &m) == 0);
 	mbox_stream_free(buf, len);
-	CHECK(status_of_folder("INBOX", &f) == MSG_MBOX_OK);
+	CHECK(status_of_folder("INBOX", &f) == MBOX_OK);
 	ms = f.highestmodseq;
 	CHECK(ms > since);
 
 	/* By sequence number, without metadata, in two ranges. */
 	req(&q, MBOX_OP_FETCH, "INBOX");
-	q.flags = MSG_FETCH_CHANGEDSINCE | MSG_FETCH_SEQ | MSG_FETCH_NOMETA;
+	q.flags = MBOX_FETCH_CHANGEDSINCE | MBOX_FETCH_SEQ | MBOX_FETCH_NOMETA;
 	q.modseq = since;
 	q.nranges = 2;
 	q.ranges[0].first = 3;
@@ -864,7 +1009,7 @@ test_changedsince(void)
 	q.ranges[1].first = 1;
 	q.ranges[1].last = 2;
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK && res.count == 1);
+	CHECK(res.status == MBOX_OK && res.count == 1);
 	buf = result_buf(fd, &len);
 	mbox_stream_r_init(&r, buf, len);
 	CHECK(mbox_stream_next_msg(&r, &m) == 1);
@@ -876,22 +1021,22 @@ test_changedsince(void)
 	q.ranges[0].first = 3;
 	q.ranges[0].last = UINT32_MAX;
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK && res.count == 0);
+	CHECK(res.status == MBOX_OK && res.count == 0);
 	close(fd);
 	/* Since the new highest modseq: nothing. */
 	q.modseq = ms;
 	q.ranges[0].first = 1;
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK && res.count == 0);
+	CHECK(res.status == MBOX_OK && res.count == 0);
 	close(fd);
 
 	/* The flag needs a modseq, and one SQLite can hold. */
 	q.modseq = 0;
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 	q.modseq = (uint64_t)INT64_MAX + 1;
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 	q.modseq = UINT64_MAX;
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 	/* Without the flag, a modseq changes nothing. */
 	req(&q, MBOX_OP_FETCH, "INBOX");
 	q.modseq = ms;
@@ -899,30 +1044,30 @@ test_changedsince(void)
 	q.ranges[0].first = 1;
 	q.ranges[0].last = UINT32_MAX;
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK && res.count == 3);
+	CHECK(res.status == MBOX_OK && res.count == 3);
 	close(fd);
 }
 
 static void
 test_copy_move(void)
 {
-	struct msg_mbox_req		 q;
+	struct treq		 q;
 	struct msg_mbox_result		 res;
 	struct mbox_stream_r		 r;
-	struct mbox_stream_folder	 archive, trash, inbox;
+	struct mbox_folder	 archive, trash, inbox;
 	void				*buf;
 	size_t				 len;
 	uint32_t			 a, b, uid;
 	int				 fd;
 
-	CHECK(status_of_folder("Archive", &archive) == MSG_MBOX_OK);
+	CHECK(status_of_folder("Archive", &archive) == MBOX_OK);
 	req(&q, MBOX_OP_COPY, "INBOX");
 	strlcpy(q.folder2, "Archive", sizeof(q.folder2));
 	q.nranges = 1;
 	q.ranges[0].first = 1;
 	q.ranges[0].last = 2;
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK && res.count == 2);
+	CHECK(res.status == MBOX_OK && res.count == 2);
 	CHECK(res.a == archive.uidvalidity);
 	check_counter();
 	buf = result_buf(fd, &len);
@@ -931,19 +1076,19 @@ test_copy_move(void)
 	CHECK(mbox_stream_next_pair(&r, &a, &b) == 1 && a == 2 && b == 2);
 	CHECK(mbox_stream_next_pair(&r, &a, &b) == 0);
 	mbox_stream_free(buf, len);
-	CHECK(status_of_folder("Archive", &archive) == MSG_MBOX_OK);
+	CHECK(status_of_folder("Archive", &archive) == MBOX_OK);
 	CHECK(archive.exists == 2);
 
 	/* MOVE uid 3 to Trash; INBOX reports it vanished. */
-	CHECK(status_of_folder("INBOX", &inbox) == MSG_MBOX_OK);
-	CHECK(status_of_folder("Trash", &trash) == MSG_MBOX_OK);
+	CHECK(status_of_folder("INBOX", &inbox) == MBOX_OK);
+	CHECK(status_of_folder("Trash", &trash) == MBOX_OK);
 	req(&q, MBOX_OP_MOVE, "INBOX");
 	strlcpy(q.folder2, "Trash", sizeof(q.folder2));
 	q.nranges = 1;
 	q.ranges[0].first = 3;
 	q.ranges[0].last = 3;
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK && res.count == 1);
+	CHECK(res.status == MBOX_OK && res.count == 1);
 	CHECK(res.a == trash.uidvalidity);
 	check_counter();
 	buf = result_buf(fd, &len);
@@ -955,13 +1100,13 @@ test_copy_move(void)
 	req(&q, MBOX_OP_VANISHED, "INBOX");
 	q.modseq = inbox.highestmodseq;
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK && res.count == 1);
+	CHECK(res.status == MBOX_OK && res.count == 1);
 	buf = result_buf(fd, &len);
 	mbox_stream_r_init(&r, buf, len);
 	CHECK(mbox_stream_next_uid(&r, &uid) == 1 && uid == 3);
 	CHECK(mbox_stream_next_uid(&r, &uid) == 0);
 	mbox_stream_free(buf, len);
-	CHECK(status_of_folder("INBOX", &inbox) == MSG_MBOX_OK);
+	CHECK(status_of_folder("INBOX", &inbox) == MBOX_OK);
 	CHECK(inbox.exists == 2);
 
 	req(&q, MBOX_OP_COPY, "INBOX");
@@ -969,35 +1114,35 @@ test_copy_move(void)
 	q.nranges = 1;
 	q.ranges[0].first = 1;
 	q.ranges[0].last = 1;
-	CHECK(call_status(&q, -1) == MSG_MBOX_ENOTFOUND);
+	CHECK(call_status(&q, -1) == MBOX_ENOTFOUND);
 	req(&q, MBOX_OP_MOVE, "INBOX");
 	strlcpy(q.folder2, "inbox", sizeof(q.folder2));
 	q.nranges = 1;
 	q.ranges[0].first = 1;
 	q.ranges[0].last = 1;
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 }
 
 static void
 test_expunge(void)
 {
-	struct msg_mbox_req		 q;
+	struct treq		 q;
 	struct msg_mbox_result		 res;
 	struct mbox_stream_r		 r;
-	struct mbox_stream_folder	 f;
+	struct mbox_folder	 f;
 	void				*buf;
 	size_t				 len;
 	uint32_t			 uid;
 	int				 fd;
 
 	req(&q, MBOX_OP_STORE, "Archive");
-	q.store_op = MSG_STORE_ADD;
+	q.store_op = STORE_ADD;
 	q.flags = MAILFLAG_DELETED;
 	q.nranges = 1;
 	q.ranges[0].first = 1;
 	q.ranges[0].last = UINT32_MAX;
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK && res.count == 2);
+	CHECK(res.status == MBOX_OK && res.count == 2);
 	close(fd);
 
 	/* UID EXPUNGE 2, then everything \Deleted that is left. */
@@ -1006,7 +1151,7 @@ test_expunge(void)
 	q.ranges[0].first = 2;
 	q.ranges[0].last = 2;
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK && res.count == 1);
+	CHECK(res.status == MBOX_OK && res.count == 1);
 	check_counter();
 	buf = result_buf(fd, &len);
 	mbox_stream_r_init(&r, buf, len);
@@ -1016,22 +1161,22 @@ test_expunge(void)
 
 	req(&q, MBOX_OP_EXPUNGE, "Archive");
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK && res.count == 1);
+	CHECK(res.status == MBOX_OK && res.count == 1);
 	check_counter();
 	buf = result_buf(fd, &len);
 	mbox_stream_r_init(&r, buf, len);
 	CHECK(mbox_stream_next_uid(&r, &uid) == 1 && uid == 1);
 	CHECK(mbox_stream_next_uid(&r, &uid) == 0);
 	mbox_stream_free(buf, len);
-	CHECK(status_of_folder("Archive", &f) == MSG_MBOX_OK);
+	CHECK(status_of_folder("Archive", &f) == MBOX_OK);
 	CHECK(f.exists == 0);
 
 	/* Nothing left to expunge: OK, empty. */
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK && res.count == 0);
+	CHECK(res.status == MBOX_OK && res.count == 0);
 	close(fd);
 	req(&q, MBOX_OP_EXPUNGE, "Nope");
-	CHECK(call_status(&q, -1) == MSG_MBOX_ENOTFOUND);
+	CHECK(call_status(&q, -1) == MBOX_ENOTFOUND);
 }
 
 static void
@@ -1047,16 +1192,20 @@ search_op(struct search_program *p, uint32_t op, uint64_t num,
 }
 
 static uint32_t
-search(struct msg_mbox_search *s, uint32_t *uids, size_t max, int *status)
+search(struct tsearch *s, uint32_t *uids, size_t max, int *status)
 {
+	static unsigned char	 wbuf[MBOX_REQ_WIRE_MAX + 4096];
 	struct msg_mbox_result	 res;
 	struct mbox_stream_r	 r;
 	void			*buf;
-	size_t			 len;
+	size_t			 len, blen;
 	uint32_t		 n = 0;
-	int			 fd, rc;
+	int			 fd, ok, rc;
 
-	fd = call_raw(IMSG_MBOX_SEARCH, s, sizeof(*s), -1, 1, &res);
+	blen = wire(wbuf, s->session, MBOX_OP_SEARCH, NULL, 0, NULL, 0,
+	    &s->program, s->folder, "", "");
+	ok = mbox_req_size_ok(wbuf, blen);
+	fd = call_raw(IMSG_MBOX_REQUEST, wbuf, blen, -1, ok, &res);
 	*status = res.status;
 	if (fd == -1)
 		return (0);
@@ -1070,10 +1219,130 @@ search(struct msg_mbox_search *s, uint32_t *uids, size_t max, int *status)
 	return (n);
 }
 
+/*
+ * One SYNC of folder since modseq: the folder record into f, the
+ * vanished uids (*nv of them, up to 8) and the message records (*nm,
+ * up to 8, envelope and bodystructure empty).  The status.
+ */
+static int
+sync_call(const char *folder, uint64_t since, struct mbox_folder *f,
+    uint32_t *vanished, uint32_t *nv, struct mbox_stream_msg *msgs,
+    uint32_t *nm)
+{
+	struct treq		 q;
+	struct msg_mbox_result	 res;
+	struct mbox_stream_r	 r;
+	void			*buf;
+	size_t			 len;
+	uint32_t		 i;
+	int			 fd;
+
+	*nv = *nm = 0;
+	req(&q, MBOX_OP_SYNC, folder);
+	q.modseq = since;
+	if ((fd = call(&q, -1, &res)) == -1)
+		return (res.status);
+	CHECK(res.a <= 8 && res.count <= 8);
+	buf = result_buf(fd, &len);
+	mbox_stream_r_init(&r, buf, len);
+	CHECK(mbox_stream_next_folder(&r, f) == 1);
+	for (i = 0; i < res.a; i++)
+		CHECK(mbox_stream_next_uid(&r, &vanished[i]) == 1);
+	for (i = 0; i < res.count; i++) {
+		CHECK(mbox_stream_next_msg(&r, &msgs[i]) == 1);
+		CHECK(msgs[i].envlen == 0 && msgs[i].bslen == 0);
+		CHECK(i == 0 || msgs[i].uid > msgs[i - 1].uid);
+	}
+	/* Exactly that, nothing after. */
+	CHECK(r.off == r.len);
+	mbox_stream_free(buf, len);
+	*nv = res.a;
+	*nm = res.count;
+	return (MBOX_OK);
+}
+
+/* SYNC: status, vanished and changed since, in one answer. */
+static void
+test_sync(void)
+{
+	struct treq		 q;
+	struct mbox_folder	 f, g;
+	struct mbox_stream_msg	 m[8];
+	struct msg_mbox_result	 res;
+	uint32_t		 v[8], nv, nm, i;
+	uint64_t		 h0, h1;
+	int			 fd;
+
+	req(&q, MBOX_OP_CREATE, "Sync");
+	CHECK(call_status(&q, -1) == MBOX_OK);
+	for (i = 1; i <= 3; i++) {
+		req(&q, MBOX_OP_APPEND, "Sync");
+		CHECK(call_status(&q, bundle_fd(i)) == MBOX_OK);
+	}
+	CHECK(status_of_folder("Sync", &g) == MBOX_OK);
+	h0 = g.highestmodseq;
+
+	/* Since 0: every message, nothing vanished. */
+	CHECK(sync_call("Sync", 0, &f, v, &nv, m, &nm) == MBOX_OK);
+	CHECK(f.exists == 3 && f.uidnext == 4 && f.highestmodseq == h0);
+	CHECK(f.uidvalidity == g.uidvalidity);
+	CHECK_STR(f.name, "Sync");
+	CHECK(nv == 0 && nm == 3);
+	CHECK(m[0].uid == 1 && m[1].uid == 2 && m[2].uid == 3);
+	CHECK(m[0].seq == 1 && m[2].seq == 3);
+	/* Since now: the status alone. */
+	CHECK(sync_call("Sync", h0, &f, v, &nv, m, &nm) == MBOX_OK);
+	CHECK(f.exists == 3 && nv == 0 && nm == 0);
+
+	/* A flag on 2, 1 expunged: both come in one answer. */
+	req(&q, MBOX_OP_STORE, "Sync");
+	q.store_op = STORE_ADD;
+	q.flags = MAILFLAG_FLAGGED;
+	q.nranges = 1;
+	q.ranges[0].first = q.ranges[0].last = 2;
+	CHECK((fd = call(&q, -1, &res)) != -1 && res.status == MBOX_OK);
+	close(fd);
+	req(&q, MBOX_OP_STORE, "Sync");
+	q.store_op = STORE_ADD;
+	q.flags = MAILFLAG_DELETED;
+	q.nranges = 1;
+	q.ranges[0].first = q.ranges[0].last = 1;
+	CHECK((fd = call(&q, -1, &res)) != -1 && res.status == MBOX_OK);
+	close(fd);
+	req(&q, MBOX_OP_EXPUNGE, "Sync");
+	CHECK((fd = call(&q, -1, &res)) != -1 && res.status == MBOX_OK);
+	close(fd);
+	CHECK(sync_call("Sync", h0, &f, v, &nv, m, &nm) == MBOX_OK);
+	CHECK(f.exists == 2 && f.highestmodseq > h0);
+	CHECK(nv == 1 && v[0] == 1);
+	CHECK(nm == 1 && m[0].uid == 2 && m[0].seq == 1);
+	CHECK((m[0].flags & MAILFLAG_FLAGGED) && m[0].modseq > h0);
+	h1 = f.highestmodseq;
+	CHECK(sync_call("Sync", h1, &f, v, &nv, m, &nm) == MBOX_OK);
+	CHECK(nv == 0 && nm == 0);
+
+	/* Refused: no folder, a modseq out of range, a set. */
+	CHECK(sync_call("Nope", h0, &f, v, &nv, m, &nm) == MBOX_ENOTFOUND);
+	CHECK(sync_call("Sync", (uint64_t)INT64_MAX + 1, &f, v, &nv, m,
+	    &nm) == MBOX_EINVAL);
+	req(&q, MBOX_OP_SYNC, "Sync");
+	q.nranges = 1;
+	q.ranges[0].first = q.ranges[0].last = 1;
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
+	/* Another account's session: log in again. */
+	req(&q, MBOX_OP_SYNC, "Sync");
+	q.session = sid_smtpd;
+	CHECK(call_status(&q, -1) == MBOX_ESESSION);
+
+	req(&q, MBOX_OP_DELETE, "Sync");
+	CHECK(call_status(&q, -1) == MBOX_OK);
+	check_counter();
+}
+
 static void
 test_search(void)
 {
-	static struct msg_mbox_search	 s;
+	static struct tsearch	 s;
 	uint32_t			 uids[8];
 	int				 status;
 
@@ -1083,55 +1352,55 @@ test_search(void)
 	strlcpy(s.folder, "INBOX", sizeof(s.folder));
 	search_op(&s.program, SEARCH_SUBJECT, 0, "project");
 	CHECK(search(&s, uids, nitems(uids), &status) == 2);
-	CHECK(status == MSG_MBOX_OK && uids[0] == 1 && uids[1] == 2);
+	CHECK(status == MBOX_OK && uids[0] == 1 && uids[1] == 2);
 	search_op(&s.program, SEARCH_FLAG, MAILFLAG_SEEN, NULL);
 	search_op(&s.program, SEARCH_NOT, 0, NULL);
 	search_op(&s.program, SEARCH_AND, 0, NULL);
 	CHECK(search(&s, uids, nitems(uids), &status) == 1);
-	CHECK(status == MSG_MBOX_OK && uids[0] == 2);
+	CHECK(status == MBOX_OK && uids[0] == 2);
 
 	memset(&s.program, 0, sizeof(s.program));
 	search_op(&s.program, SEARCH_SUBJECT, 0, "lunch");
 	CHECK(search(&s, uids, nitems(uids), &status) == 0);
-	CHECK(status == MSG_MBOX_OK);
+	CHECK(status == MBOX_OK);
 	strlcpy(s.folder, "Trash", sizeof(s.folder));
 	CHECK(search(&s, uids, nitems(uids), &status) == 1);
-	CHECK(status == MSG_MBOX_OK && uids[0] == 1);
+	CHECK(status == MBOX_OK && uids[0] == 1);
 
 	strlcpy(s.folder, "Nope", sizeof(s.folder));
 	CHECK(search(&s, uids, nitems(uids), &status) == 0);
-	CHECK(status == MSG_MBOX_ENOTFOUND);
+	CHECK(status == MBOX_ENOTFOUND);
 	strlcpy(s.folder, "INBOX", sizeof(s.folder));
 	/* Two keys and no operator: not a program. */
 	search_op(&s.program, SEARCH_ALL, 0, NULL);
 	CHECK(search(&s, uids, nitems(uids), &status) == 0);
-	CHECK(status == MSG_MBOX_EINVAL);
+	CHECK(status == MBOX_EINVAL);
 	memset(&s.program, 0, sizeof(s.program));
 	CHECK(search(&s, uids, nitems(uids), &status) == 0);
-	CHECK(status == MSG_MBOX_EINVAL);
+	CHECK(status == MBOX_EINVAL);
 	search_op(&s.program, SEARCH_ALL, 0, NULL);
 	memset(s.folder, 'A', sizeof(s.folder));
 	CHECK(search(&s, uids, nitems(uids), &status) == 0);
-	CHECK(status == MSG_MBOX_EINVAL);
+	CHECK(status == MBOX_EINVAL);
 	strlcpy(s.folder, "INBOX", sizeof(s.folder));
 	s.session = sid_smtpd;
 	CHECK(search(&s, uids, nitems(uids), &status) == 0);
-	CHECK(status == MSG_MBOX_ESESSION);
+	CHECK(status == MBOX_ESESSION);
 	s.session = sid;
 	CHECK(search(&s, uids, nitems(uids), &status) == 2);
-	CHECK(status == MSG_MBOX_OK);
+	CHECK(status == MBOX_OK);
 }
 
 static void
 test_usage(void)
 {
-	struct msg_mbox_req	 q;
+	struct treq	 q;
 	struct msg_mbox_result	 res;
 
 	/* INBOX 1 and 2, Trash 1 (was INBOX 3); Archive is empty. */
 	req(&q, MBOX_OP_USAGE, "");
 	CHECK(call(&q, -1, &res) == -1);
-	CHECK(res.status == MSG_MBOX_OK);
+	CHECK(res.status == MBOX_OK);
 	CHECK(res.b == 3);
 	CHECK(res.a == strlen(raws[1]) + strlen(raws[2]) + strlen(raws[3]));
 }
@@ -1139,39 +1408,39 @@ test_usage(void)
 static void
 test_sessions(void)
 {
-	struct msg_mbox_req		 q;
-	struct mbox_stream_folder	 f;
+	struct treq		 q;
+	struct mbox_folder	 f;
 	uint32_t			 s;
 
 	req(&q, MBOX_OP_USAGE, "");
 	q.session = 9999;
-	CHECK(call_status(&q, -1) == MSG_MBOX_ESESSION);
+	CHECK(call_status(&q, -1) == MBOX_ESESSION);
 	q.session = 0;
-	CHECK(call_status(&q, -1) == MSG_MBOX_ESESSION);
+	CHECK(call_status(&q, -1) == MBOX_ESESSION);
 	q.session = UINT32_MAX;
-	CHECK(call_status(&q, -1) == MSG_MBOX_ESESSION);
+	CHECK(call_status(&q, -1) == MBOX_ESESSION);
 	/* Alice's session, but smtpd's: not for this channel. */
 	req(&q, MBOX_OP_LIST, "");
 	q.session = sid_smtpd;
-	CHECK(call_status(&q, -1) == MSG_MBOX_ESESSION);
+	CHECK(call_status(&q, -1) == MBOX_ESESSION);
 	/* An APPEND that is refused still has its fd closed. */
 	req(&q, MBOX_OP_APPEND, "INBOX");
 	q.session = sid_smtpd;
-	CHECK(call_status(&q, bundle_fd(1)) == MSG_MBOX_ESESSION);
+	CHECK(call_status(&q, bundle_fd(1)) == MBOX_ESESSION);
 
 	/* Bob's session sees Bob's mailbox only. */
 	req(&q, MBOX_OP_CREATE, "BobOnly");
 	q.session = sid_bob;
-	CHECK(call_status(&q, -1) == MSG_MBOX_OK);
-	CHECK(status_of_folder("BobOnly", &f) == MSG_MBOX_ENOTFOUND);
+	CHECK(call_status(&q, -1) == MBOX_OK);
+	CHECK(status_of_folder("BobOnly", &f) == MBOX_ENOTFOUND);
 
 	/* A session that ended is gone. */
 	CHECK((s = session_new(ROLE_IMAPD, alice)) != 0);
 	req(&q, MBOX_OP_USAGE, "");
 	q.session = s;
-	CHECK(call_status(&q, -1) == MSG_MBOX_OK);
+	CHECK(call_status(&q, -1) == MBOX_OK);
 	session_end(s, ROLE_IMAPD);
-	CHECK(call_status(&q, -1) == MSG_MBOX_ESESSION);
+	CHECK(call_status(&q, -1) == MBOX_ESESSION);
 }
 
 /*
@@ -1225,15 +1494,18 @@ collect(struct imsgbuf *ib, uint32_t reqid, uint32_t *sids, size_t max,
  * imapd channel (the result's too) and on the smtpd one.  The status.
  */
 static int
-call_notified(struct msg_mbox_req *q, uint32_t session, int fd,
+call_notified(struct treq *q, uint32_t session, int fd,
     uint32_t *imap, size_t *nimap, uint32_t *smtp, size_t *nsmtp)
 {
+	static unsigned char	 buf[MBOX_REQ_WIRE_MAX + 4096];
 	struct msg_mbox_result	 res;
 	uint32_t		 reqid = next_reqid++;
+	size_t			 len;
 
 	q->session = session;
-	CHECK(imsg_compose(&front, IMSG_MBOX_REQUEST, reqid, 0, fd, q,
-	    sizeof(*q)) == 0);
+	len = treq_wire(q, buf);
+	CHECK(imsg_compose(&front, IMSG_MBOX_REQUEST, reqid, 0, fd, buf,
+	    len) == 0);
 	CHECK(imsgbuf_flush(&front) == 0);
 	vault_pump(1);
 	CHECK(imsgbuf_flush(&smtpd_iev.ibuf) == 0);
@@ -1258,7 +1530,7 @@ same2(const uint32_t *v, size_t n, uint32_t a, uint32_t b)
 static void
 test_notify(void)
 {
-	struct msg_mbox_req	 q;
+	struct treq	 q;
 	uint32_t		 imap[8], smtp[8], sid2;
 	size_t			 nimap, nsmtp, len;
 	void			*data;
@@ -1273,7 +1545,7 @@ test_notify(void)
 	/* No channel set: nobody hears (what the tests before relied on). */
 	req(&q, MBOX_OP_CREATE, "Notify");
 	CHECK(call_notified(&q, sid, -1, imap, &nimap, smtp, &nsmtp) ==
-	    MSG_MBOX_OK);
+	    MBOX_OK);
 	CHECK(nimap == 0 && nsmtp == 0);
 	notify_set_front(ROLE_IMAPD, &vault_iev);
 	notify_set_front(ROLE_SMTPD, &smtpd_iev);
@@ -1281,79 +1553,79 @@ test_notify(void)
 	/* APPEND by one session: both imapd sessions, and smtpd's. */
 	req(&q, MBOX_OP_APPEND, "Notify");
 	CHECK(call_notified(&q, sid, bundle_fd(1), imap, &nimap, smtp,
-	    &nsmtp) == MSG_MBOX_OK);
+	    &nsmtp) == MBOX_OK);
 	CHECK(same2(imap, nimap, sid, sid2));
 	CHECK(nsmtp == 1 && smtp[0] == sid_smtpd);
 	req(&q, MBOX_OP_APPEND, "Notify");
 	CHECK(call_notified(&q, sid2, bundle_fd(2), imap, &nimap, smtp,
-	    &nsmtp) == MSG_MBOX_OK);
+	    &nsmtp) == MBOX_OK);
 	CHECK(same2(imap, nimap, sid, sid2));
 	CHECK(nsmtp == 1 && smtp[0] == sid_smtpd);
 
 	/* STORE by the other; again, and it changes nothing: no news. */
 	req(&q, MBOX_OP_STORE, "Notify");
-	q.store_op = MSG_STORE_ADD;
+	q.store_op = STORE_ADD;
 	q.flags = MAILFLAG_DELETED;
 	q.nranges = 1;
 	q.ranges[0].first = 1;
 	q.ranges[0].last = 1;
 	CHECK(call_notified(&q, sid2, -1, imap, &nimap, smtp, &nsmtp) ==
-	    MSG_MBOX_OK);
+	    MBOX_OK);
 	CHECK(same2(imap, nimap, sid, sid2));
 	CHECK(nsmtp == 1 && smtp[0] == sid_smtpd);
 	CHECK(call_notified(&q, sid2, -1, imap, &nimap, smtp, &nsmtp) ==
-	    MSG_MBOX_OK);
+	    MBOX_OK);
 	CHECK(nimap == 0 && nsmtp == 0);
 
 	/* EXPUNGE; then with nothing left to expunge, no news. */
 	req(&q, MBOX_OP_EXPUNGE, "Notify");
 	CHECK(call_notified(&q, sid, -1, imap, &nimap, smtp, &nsmtp) ==
-	    MSG_MBOX_OK);
+	    MBOX_OK);
 	CHECK(same2(imap, nimap, sid, sid2));
 	CHECK(nsmtp == 1 && smtp[0] == sid_smtpd);
 	CHECK(call_notified(&q, sid, -1, imap, &nimap, smtp, &nsmtp) ==
-	    MSG_MBOX_OK);
+	    MBOX_OK);
 	CHECK(nimap == 0 && nsmtp == 0);
 
 	/* Reads tell nobody. */
 	req(&q, MBOX_OP_LIST, "");
 	CHECK(call_notified(&q, sid, -1, imap, &nimap, smtp, &nsmtp) ==
-	    MSG_MBOX_OK);
+	    MBOX_OK);
 	CHECK(nimap == 0 && nsmtp == 0);
 	req(&q, MBOX_OP_FETCH, "Notify");
 	q.nranges = 1;
 	q.ranges[0].first = 1;
 	q.ranges[0].last = UINT32_MAX;
 	CHECK(call_notified(&q, sid2, -1, imap, &nimap, smtp, &nsmtp) ==
-	    MSG_MBOX_OK);
+	    MBOX_OK);
 	CHECK(nimap == 0 && nsmtp == 0);
 	req(&q, MBOX_OP_STATUS, "Notify");
 	CHECK(call_notified(&q, sid, -1, imap, &nimap, smtp, &nsmtp) ==
-	    MSG_MBOX_OK);
+	    MBOX_OK);
 	CHECK(nimap == 0 && nsmtp == 0);
 	req(&q, MBOX_OP_BODIES, "Notify");
 	q.nranges = 1;
 	q.ranges[0].first = 1;
 	q.ranges[0].last = UINT32_MAX;
 	CHECK(call_notified(&q, sid, -1, imap, &nimap, smtp, &nsmtp) ==
-	    MSG_MBOX_OK);
+	    MBOX_OK);
 	CHECK(nimap == 0 && nsmtp == 0);
 	/* Nor do failed writes. */
 	req(&q, MBOX_OP_CREATE, "Notify");
 	CHECK(call_notified(&q, sid, -1, imap, &nimap, smtp, &nsmtp) ==
-	    MSG_MBOX_EEXISTS);
+	    MBOX_EEXISTS);
 	CHECK(nimap == 0 && nsmtp == 0);
 
 	/* Bob's write tells Bob's session only. */
 	req(&q, MBOX_OP_CREATE, "BobNotify");
 	CHECK(call_notified(&q, sid_bob, -1, imap, &nimap, smtp, &nsmtp) ==
-	    MSG_MBOX_OK);
+	    MBOX_OK);
 	CHECK(nimap == 1 && imap[0] == sid_bob && nsmtp == 0);
 
 	/* A delivery into the unlocked account tells them too. */
 	fd = bundle_fd(3);
 	CHECK(bundle_map(fd, &data, &len) == 0);
-	CHECK(account_deliver(ALICE, data, len) == DELIVER_OK);
+	CHECK(account_deliver(ALICE, data, len) == MBOX_OK);
 	bundle_unmap(data, len);
 	close(fd);
 	CHECK(imsgbuf_flush(&vault_iev.ibuf) == 0);
@@ -1367,7 +1639,7 @@ test_notify(void)
 	session_end(sid2, ROLE_IMAPD);
 	req(&q, MBOX_OP_DELETE, "Notify");
 	CHECK(call_notified(&q, sid, -1, imap, &nimap, smtp, &nsmtp) ==
-	    MSG_MBOX_OK);
+	    MBOX_OK);
 	CHECK(nimap == 1 && imap[0] == sid);
 	CHECK(nsmtp == 1 && smtp[0] == sid_smtpd);
 
@@ -1376,7 +1648,7 @@ test_notify(void)
 	notify_set_front(ROLE_SMTPD, NULL);
 	req(&q, MBOX_OP_DELETE, "BobNotify");
 	CHECK(call_notified(&q, sid_bob, -1, imap, &nimap, smtp, &nsmtp) ==
-	    MSG_MBOX_OK);
+	    MBOX_OK);
 	CHECK(nimap == 0 && nsmtp == 0);
 	check_counter();
 	imsgev_clear(&smtpd_iev);
@@ -1387,7 +1659,7 @@ test_notify(void)
 static void
 test_malformed(void)
 {
-	struct msg_mbox_req	 q;
+	struct treq	 q;
 	struct msg_mbox_result	 res;
 	unsigned char		 junk[10];
 	int			 fd, nfds;
@@ -1395,61 +1667,58 @@ test_malformed(void)
 	nfds = open_fds();
 	req(&q, MBOX_OP_STATUS, "INBOX");
 	memset(q.folder, 'A', sizeof(q.folder));
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 	req(&q, MBOX_OP_RENAME, "Trash");
 	memset(q.folder2, 'A', sizeof(q.folder2));
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 	req(&q, MBOX_OP_STORE, "INBOX");
 	q.nranges = 1;
 	q.ranges[0].first = q.ranges[0].last = 1;
 	memset(q.keywords, 'k', sizeof(q.keywords));
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 
 	req(&q, MBOX_OP_FETCH, "INBOX");
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);	/* no ranges */
-	q.nranges = MSG_RANGES_MAX + 1;
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);	/* no ranges */
+	q.nranges = MBOX_RANGES_MAX + 1;
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 	q.nranges = UINT32_MAX;
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 	req(&q, MBOX_OP_EXPUNGE, "INBOX");
-	q.nranges = MSG_RANGES_MAX + 1;
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	q.nranges = MBOX_RANGES_MAX + 1;
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 	req(&q, MBOX_OP_COPY, "INBOX");
 	strlcpy(q.folder2, "Archive", sizeof(q.folder2));
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 	req(&q, MBOX_OP_BODY, "INBOX");
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 	req(&q, MBOX_OP_BODIES, "INBOX");
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);	/* no ranges */
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);	/* no ranges */
 	q.nranges = 1;
 	q.ranges[0].first = 1;
 	q.ranges[0].last = UINT32_MAX;
-	q.flags = 1;
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
-	q.flags = 0;
 	CHECK((fd = memfd_create("stray", MFD_CLOEXEC)) != -1);
-	CHECK(call_status(&q, fd) == MSG_MBOX_EINVAL);
-	q.nranges = MSG_RANGES_MAX + 1;
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, fd) == MBOX_EINVAL);
+	q.nranges = MBOX_RANGES_MAX + 1;
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 
 	req(&q, MBOX_OP_MAX, "INBOX");
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 	req(&q, UINT32_MAX, "INBOX");
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 	req(&q, MBOX_OP_SUBSCRIBE, "INBOX");
 	q.flags = 2;
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 
 	/* A stray fd is refused and closed; a missing one too. */
 	req(&q, MBOX_OP_FETCH, "INBOX");
 	q.nranges = 1;
 	q.ranges[0].first = q.ranges[0].last = 1;
 	CHECK((fd = memfd_create("stray", MFD_CLOEXEC)) != -1);
-	CHECK(call_status(&q, fd) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, fd) == MBOX_EINVAL);
 	req(&q, MBOX_OP_LIST, "");
-	CHECK(call_status(&q, bundle_fd(1)) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, bundle_fd(1)) == MBOX_EINVAL);
 	req(&q, MBOX_OP_APPEND, "INBOX");
-	CHECK(call_status(&q, -1) == MSG_MBOX_EINVAL);
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 
 	/*
 	 * What msg_check() would stop before it got here, should it ever
@@ -1458,13 +1727,10 @@ test_malformed(void)
 	memset(junk, 0, sizeof(junk));
 	CHECK(call_raw(IMSG_MBOX_REQUEST, junk, sizeof(junk), -1, 0,
 	    &res) == -1);
-	CHECK(res.status == MSG_MBOX_EINVAL);
-	CHECK(call_raw(IMSG_MBOX_SEARCH, junk, sizeof(junk), -1, 0,
-	    &res) == -1);
-	CHECK(res.status == MSG_MBOX_EINVAL);
+	CHECK(res.status == MBOX_EINVAL);
 	CHECK(call_raw(IMSG_VAULT_RCPT, junk, sizeof(junk), -1, 0,
 	    &res) == -1);
-	CHECK(res.status == MSG_MBOX_EINVAL);
+	CHECK(res.status == MBOX_EINVAL);
 
 	/* Nothing leaked on vaultd's side, nothing changed. */
 	CHECK(open_fds() == nfds);
@@ -1475,8 +1741,8 @@ test_malformed(void)
 static void
 test_no_memfd(void)
 {
-	struct msg_mbox_req		 q;
-	struct mbox_stream_folder	 f;
+	struct treq		 q;
+	struct mbox_folder	 f;
 	struct rlimit			 rl;
 	uint64_t			 before;
 	int				 lowest, st1, st2;
@@ -1490,17 +1756,17 @@ test_no_memfd(void)
 	req(&q, MBOX_OP_LIST, "");
 	st1 = call_status(&q, -1);
 	req(&q, MBOX_OP_STORE, "INBOX");
-	q.store_op = MSG_STORE_ADD;
+	q.store_op = STORE_ADD;
 	q.flags = MAILFLAG_ANSWERED;
 	q.nranges = 1;
 	q.ranges[0].first = 1;
 	q.ranges[0].last = UINT32_MAX;
 	st2 = call_status(&q, -1);
 	CHECK(setrlimit(RLIMIT_NOFILE, &saved_nofile) == 0);
-	CHECK(st1 == MSG_MBOX_EIO);
-	CHECK(st2 == MSG_MBOX_EIO);
+	CHECK(st1 == MBOX_EIO);
+	CHECK(st2 == MBOX_EIO);
 	CHECK(mbox_counter(alice->mbox) == before);
-	CHECK(status_of_folder("INBOX", &f) == MSG_MBOX_OK);
+	CHECK(status_of_folder("INBOX", &f) == MBOX_OK);
 }
 
 #define BULK_BIG	(3 * 1024 * 1024 + 5)
@@ -1509,7 +1775,7 @@ test_no_memfd(void)
 static void *
 body_of(const char *folder, uint32_t uid, size_t *lenp)
 {
-	struct msg_mbox_req	 q;
+	struct treq	 q;
 	struct msg_mbox_result	 res;
 	void			*buf;
 	int			 fd;
@@ -1519,7 +1785,7 @@ body_of(const char *folder, uint32_t uid, size_t *lenp)
 	q.ranges[0].first = uid;
 	q.ranges[0].last = uid;
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK);
+	CHECK(res.status == MBOX_OK);
 	buf = result_buf(fd, lenp);
 	CHECK(res.a == *lenp);
 	return (buf);
@@ -1530,10 +1796,10 @@ body_of(const char *folder, uint32_t uid, size_t *lenp)
  * that order, each exactly the bytes BODY gives for it.  Returns b.
  */
 static uint64_t
-bodies_call(const struct msg_range *ranges, uint32_t nranges,
+bodies_call(const struct mbox_range *ranges, uint32_t nranges,
     const uint32_t *want, size_t nwant)
 {
-	struct msg_mbox_req	 q;
+	struct treq	 q;
 	struct msg_mbox_result	 res;
 	struct mbox_stream_r	 r;
 	const char		*data;
@@ -1546,7 +1812,7 @@ bodies_call(const struct msg_range *ranges, uint32_t nranges,
 	q.nranges = nranges;
 	memcpy(q.ranges, ranges, nranges * sizeof(*ranges));
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK);
+	CHECK(res.status == MBOX_OK);
 	CHECK(res.count == nwant && res.a == 0);
 	buf = result_buf(fd, &len);
 	mbox_stream_r_init(&r, buf, len);
@@ -1575,9 +1841,9 @@ test_bodies(void)
 		"From: a@example.org\r\nSubject: two\r\n\r\nSecond.\r\n",
 		"From: a@example.org\r\nSubject: five\r\n\r\nFifth.\r\n",
 	};
-	struct msg_mbox_req	 q;
+	struct treq	 q;
 	struct msg_mbox_result	 res;
-	struct msg_range	 rg[3];
+	struct mbox_range	 rg[3];
 	char			*big;
 	void			*buf;
 	size_t			 i, len;
@@ -1588,7 +1854,7 @@ test_bodies(void)
 	for (i = 0; i < BULK_BIG; i++)
 		big[i] = "Subject: big\r\n"[i % 14];
 	req(&q, MBOX_OP_CREATE, "Bulk");
-	CHECK(call_status(&q, -1) == MSG_MBOX_OK);
+	CHECK(call_status(&q, -1) == MBOX_OK);
 	/* Uids 1 small, 2 small, 3 big, 4 big (another), 5 small. */
 	for (i = 1; i <= 5; i++) {
 		req(&q, MBOX_OP_APPEND, "Bulk");
@@ -1599,22 +1865,22 @@ test_bodies(void)
 			fd = raw_fd(small[i == 5 ? 2 : i - 1],
 			    strlen(small[i == 5 ? 2 : i - 1]));
 		CHECK(call(&q, fd, &res) == -1);
-		CHECK(res.status == MSG_MBOX_OK && res.b == i);
+		CHECK(res.status == MBOX_OK && res.b == i);
 	}
 	req(&q, MBOX_OP_STORE, "Bulk");
-	q.store_op = MSG_STORE_ADD;
+	q.store_op = STORE_ADD;
 	q.flags = MAILFLAG_DELETED;
 	q.nranges = 1;
 	q.ranges[0].first = 2;
 	q.ranges[0].last = 2;
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK && res.count == 1);
+	CHECK(res.status == MBOX_OK && res.count == 1);
 	/* Two statements: the order of arguments is unspecified. */
 	buf = result_buf(fd, &len);
 	mbox_stream_free(buf, len);
 	req(&q, MBOX_OP_EXPUNGE, "Bulk");
 	fd = call(&q, -1, &res);
-	CHECK(res.status == MSG_MBOX_OK && res.count == 1);
+	CHECK(res.status == MBOX_OK && res.count == 1);
 	/* Two statements: the order of arguments is unspecified. */
 	buf = result_buf(fd, &len);
 	mbox_stream_free(buf, len);
@@ -1660,12 +1926,12 @@ test_bodies(void)
 	q.nranges = 1;
 	q.ranges[0].first = 1;
 	q.ranges[0].last = UINT32_MAX;
-	CHECK(call_status(&q, -1) == MSG_MBOX_ENOTFOUND);
+	CHECK(call_status(&q, -1) == MBOX_ENOTFOUND);
 	strlcpy(q.folder, "Bulk", sizeof(q.folder));
 	q.session = sid_bob;
-	CHECK(call_status(&q, -1) == MSG_MBOX_ENOTFOUND);
+	CHECK(call_status(&q, -1) == MBOX_ENOTFOUND);
 	q.session = sid_smtpd;		/* alice's, but another role's */
-	CHECK(call_status(&q, -1) == MSG_MBOX_ESESSION);
+	CHECK(call_status(&q, -1) == MBOX_ESESSION);
 	check_counter();
 	free(big);
 }
@@ -1786,7 +2052,7 @@ static void
 test_stream_roundtrip(void)
 {
 	static struct mbox_stream_w	 w;
-	struct mbox_stream_folder	 f, g;
+	struct mbox_folder	 f, g;
 	struct mbox_stream_msg		 m, n;
 	struct mbox_stream_r		 r;
 	char				*big;
@@ -1898,7 +2164,7 @@ static int
 read_all(const void *data, size_t len, int kind)
 {
 	struct mbox_stream_r		 r;
-	struct mbox_stream_folder	 f;
+	struct mbox_folder	 f;
 	struct mbox_stream_msg		 m;
 	unsigned char			*copy;
 	const char			*body;
@@ -2033,7 +2299,7 @@ test_stream_hostile(void)
 	static struct mbox_stream_w	 w;
 	struct mbox_stream_folder_hdr	 fh;
 	struct mbox_stream_msg_hdr	 mh;
-	struct mbox_stream_folder	 f;
+	struct mbox_folder	 f;
 	struct mbox_stream_msg		 m;
 	struct mbox_stream_r		 r;
 	unsigned char			 hb[sizeof(fh) + sizeof(mh) + 64];
@@ -2102,7 +2368,7 @@ test_stream_hostile(void)
 	memset(hb, 'x', sizeof(hb));
 	for (i = 0; i < 5; i++) {
 		static const uint32_t	 bad[] = { 0, UINT32_MAX, 2000,
-			    MSG_FOLDER_MAX, 65 };
+			    MBOX_NAME_MAX, 65 };
 		fh.namelen = bad[i];
 		memcpy(hb, &fh, sizeof(fh));
 		CHECK(read_all(hb, sizeof(fh) + 64, 0) == -1);
@@ -2119,7 +2385,7 @@ test_stream_hostile(void)
 			{ 65, 0, 0 }, { 0, 65, 0 }, { 0, 0, 65 },
 			{ UINT32_MAX, 0, 0 }, { 0, UINT32_MAX, 0 },
 			{ 0, 0, UINT32_MAX },
-			{ MSG_KEYWORDS_MAX, 0, 0 },
+			{ MBOX_KWLIST_MAX, 0, 0 },
 			{ 40, MBOX_STREAM_META_MAX, MBOX_STREAM_META_MAX },
 		};
 		memset(&mh, 0, sizeof(mh));
@@ -2198,6 +2464,7 @@ main(void)
 	RUN(test_changedsince);
 	RUN(test_copy_move);
 	RUN(test_expunge);
+	RUN(test_sync);
 	RUN(test_search);
 	RUN(test_usage);
 	RUN(test_sessions);

@@ -28,6 +28,7 @@
 #include <event.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -95,6 +96,136 @@ test_check_sizes(void)
 	CHECK(msg_check(&m) == -1);
 }
 
+/*
+ * A mailbox request says its own size: msg_check() takes only the exact
+ * size its header declares for its operation, and the encoder and the
+ * decoder agree.
+ */
+static void
+test_check_mbox_req(void)
+{
+	static unsigned char	 buf[MBOX_REQ_WIRE_MAX];
+	static struct mbox_req	 q, d;
+	static struct search_program p, dp;
+	struct mbox_req_hdr	 h;
+	struct imsg		 m;
+	size_t			 len;
+
+	memset(&q, 0, sizeof(q));
+	q.session = 7;
+	q.op = MBOX_OP_STATUS;
+	strlcpy(q.folder, "INBOX", sizeof(q.folder));
+	strlcpy(q.folder2, "ignored", sizeof(q.folder2));
+	CHECK(mbox_req_encode(&q, NULL, buf, &len) == 0);
+	CHECK(len == sizeof(h) + 5);
+	memset(&m, 0, sizeof(m));
+	m.hdr.type = IMSG_MBOX_REQUEST;
+	m.data = buf;
+	m.datalen = len;
+	m.fd = -1;
+	CHECK(msg_check(&m) == 0);
+	CHECK(mbox_req_decode(buf, len, &d, &dp) == NULL);
+	CHECK(d.session == 7 && d.op == MBOX_OP_STATUS);
+	CHECK_STR(d.folder, "INBOX");
+	CHECK(d.folder2[0] == '\0');
+	/* One byte more or less, a header alone, nothing. */
+	m.datalen = len + 1;
+	CHECK(msg_check(&m) == -1 && errno == EBADMSG);
+	m.datalen = len - 1;
+	CHECK(msg_check(&m) == -1);
+	m.datalen = sizeof(h) - 1;
+	CHECK(msg_check(&m) == -1);
+	m.datalen = 0;
+	m.data = NULL;
+	CHECK(msg_check(&m) == -1);
+	m.data = buf;
+
+	/* A part the operation does not take. */
+	memcpy(&h, buf, sizeof(h));
+	h.name2len = 1;
+	memcpy(buf, &h, sizeof(h));
+	m.datalen = len + 1;
+	CHECK(msg_check(&m) == -1);
+	CHECK(mbox_req_decode(buf, len + 1, &d, &dp) != NULL);
+	/* A NUL inside a name passes the size check, not the decoder. */
+	h.name2len = 0;
+	memcpy(buf, &h, sizeof(h));
+	buf[sizeof(h) + 2] = '\0';
+	m.datalen = len;
+	CHECK(msg_check(&m) == 0);
+	CHECK(mbox_req_decode(buf, len, &d, &dp) != NULL);
+	/* Pad, an unknown operation, counts above their maxima. */
+	h.pad = 1;
+	memcpy(buf, &h, sizeof(h));
+	CHECK(msg_check(&m) == -1);
+	h.pad = 0;
+	h.op = MBOX_OP_MAX;
+	memcpy(buf, &h, sizeof(h));
+	CHECK(msg_check(&m) == -1);
+
+	/* FETCH: arguments and ranges travel; an overlong set does not. */
+	q.op = MBOX_OP_FETCH;
+	q.fetch.how = MBOX_FETCH_NOMETA | MBOX_FETCH_CHANGEDSINCE;
+	q.fetch.changedsince = 42;
+	q.nranges = 2;
+	q.ranges[1].first = 3;
+	q.ranges[1].last = UINT32_MAX;
+	CHECK(mbox_req_encode(&q, NULL, buf, &len) == 0);
+	CHECK(len == sizeof(h) + sizeof(q.fetch) + 2 * 8 + 5);
+	CHECK(mbox_req_size_ok(buf, len));
+	CHECK(mbox_req_decode(buf, len, &d, &dp) == NULL);
+	CHECK(d.fetch.how == q.fetch.how && d.fetch.changedsince == 42);
+	CHECK(d.nranges == 2 && d.ranges[1].last == UINT32_MAX);
+	q.nranges = MBOX_RANGES_MAX + 1;
+	CHECK(mbox_req_encode(&q, NULL, buf, &len) == -1);
+	q.nranges = 0;
+	q.op = MBOX_OP_STATUS;
+	q.nranges = 1;
+	CHECK(mbox_req_encode(&q, NULL, buf, &len) == -1);
+	q.nranges = 0;
+
+	/* SEARCH: only the program's nodes, bounded. */
+	memset(&p, 0, sizeof(p));
+	p.nops = 1;
+	p.ops[0].op = SEARCH_ALL;
+	q.op = MBOX_OP_SEARCH;
+	CHECK(mbox_req_encode(&q, &p, buf, &len) == 0);
+	CHECK(len == sizeof(h) + sizeof(struct search_op_s) + 5);
+	CHECK(mbox_req_decode(buf, len, &d, &dp) == NULL);
+	CHECK(dp.nops == 1 && dp.ops[0].op == SEARCH_ALL);
+	p.nops = SEARCH_MAX_OPS + 1;
+	CHECK(mbox_req_encode(&q, &p, buf, &len) == -1);
+	/* The largest request still fits a vault channel's message. */
+	CHECK(MBOX_REQ_WIRE_MAX + IMSG_HEADER_SIZE <= IMSG_VAULT_MAXSIZE);
+}
+
+/*
+ * Every answer of vaultd to a front starts with the same status field,
+ * from the one family of mbox_proto.h.
+ */
+static void
+test_check_results(void)
+{
+	struct imsg	 m;
+
+	CHECK(offsetof(struct msg_auth_result, status) == 0);
+	CHECK(offsetof(struct msg_rcpt_result, status) == 0);
+	CHECK(offsetof(struct msg_deliver_result, status) == 0);
+	CHECK(offsetof(struct msg_mbox_result, status) == 0);
+	CHECK(sizeof(((struct msg_auth_result *)0)->status) == 4);
+	m = fake(IMSG_VAULT_AUTH_RESULT, sizeof(struct msg_auth_result), -1);
+	CHECK(msg_check(&m) == 0);
+	m = fake(IMSG_VAULT_AUTH_RESULT, 4, -1);
+	CHECK(msg_check(&m) == -1);
+	m = fake(IMSG_VAULT_DELIVER_RESULT, 4, -1);
+	CHECK(msg_check(&m) == 0);
+	CHECK_STR(msg_type_name(IMSG_VAULT_AUTH_RESULT), "vault-auth-result");
+	/* Distinct codes, the mailbox ones unchanged. */
+	CHECK(MBOX_OK == 0 && MBOX_ESESSION == 7);
+	CHECK(MBOX_EAUTH != MBOX_ELOCKED && MBOX_ELOCKED != MBOX_ETEMP &&
+	    MBOX_ETEMP > MBOX_ESESSION);
+}
+
 /* vaultd's change notice: a session id, never an fd. */
 static void
 test_check_notify(void)
@@ -116,7 +247,7 @@ test_check_notify(void)
 	/* It sits with the other front-vaultd messages. */
 	CHECK(IMSG_MBOX_NOTIFY > IMSG_VAULT_HELLO &&
 	    IMSG_MBOX_NOTIFY < IMSG_CTL_ADMIN);
-	CHECK(IMSG_VERSION >= 5);
+	CHECK(IMSG_VERSION == 8);
 }
 
 /* Every type has its entry: a name, distinct from the others. */
@@ -417,6 +548,8 @@ main(void)
 	event_init();
 	RUN(test_check_sizes);
 	RUN(test_check_types);
+	RUN(test_check_mbox_req);
+	RUN(test_check_results);
 	RUN(test_check_notify);
 	RUN(test_check_table);
 	RUN(test_check_fds);

@@ -275,9 +275,9 @@ test_deliver_locked_then_unlock(void)
 	struct vault_account	*a;
 
 	CHECK(deliver("alice@test.example", "zqtoken0000000001") ==
-	    DELIVER_OK);
+	    MBOX_OK);
 	CHECK(deliver("alice@test.example", "zqtoken0000000002") ==
-	    DELIVER_OK);
+	    MBOX_OK);
 	CHECK(spooled("alice@test.example") == 2);
 	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
 	    "a-client", &a) == 0);
@@ -285,10 +285,10 @@ test_deliver_locked_then_unlock(void)
 	CHECK(inbox_count(a) == 2);
 	/* Unlocked: straight into the mailbox. */
 	CHECK(deliver("alice@test.example", "zqtoken0000000003") ==
-	    DELIVER_OK);
+	    MBOX_OK);
 	CHECK(spooled("alice@test.example") == 0);
 	CHECK(inbox_count(a) == 3);
-	CHECK(deliver("nobody@nowhere.example", "x") == DELIVER_UNKNOWN);
+	CHECK(deliver("nobody@nowhere.example", "x") == MBOX_ENOTFOUND);
 	lock_all("alice@test.example");
 }
 
@@ -299,9 +299,9 @@ test_logins(void)
 	uint32_t		 sid;
 
 	CHECK(auth_login("alice@test.example", "wrong", 5, "a-c1", &a) ==
-	    AUTH_FAIL_BAD);
+	    MBOX_EAUTH);
 	CHECK(auth_login("nobody@test.example", PW_ALICE, strlen(PW_ALICE),
-	    "a-c1", &a) == AUTH_FAIL_BAD);
+	    "a-c1", &a) == MBOX_EAUTH);
 	CHECK(auth_login("alice@test.example", recovery_alice,
 	    strlen(recovery_alice), "a-c1", &a) == 0);
 	CHECK((sid = session_new(ROLE_IMAPD, a)) != 0);
@@ -340,7 +340,7 @@ test_app_passwords(void)
 	    NULL) == 0);
 	CHECK(account_unlocked(a->id) != NULL);
 	CHECK(auth_login("alice@test.example", ap, strlen(ap), "a-c7", &a) ==
-	    AUTH_FAIL_BAD);
+	    MBOX_EAUTH);
 	lock_all("alice@test.example");
 	/* Passwords shaped like the other credentials are refused. */
 	CHECK(admin(ADMIN_USER_ADD, "carol@test.example", NULL,
@@ -357,9 +357,9 @@ test_lockout(void)
 
 	for (i = 0; i < AUTH_ACCOUNT_FAILS; i++)
 		CHECK(auth_login("bob@test.example", "wrong password", 14,
-		    "a-c2", &a) == AUTH_FAIL_BAD);
+		    "a-c2", &a) == MBOX_EAUTH);
 	CHECK(auth_login("bob@test.example", PW_BOB, strlen(PW_BOB),
-	    "a-c3", &a) == AUTH_FAIL_LOCKED);
+	    "a-c3", &a) == MBOX_ELOCKED);
 }
 
 /* A mailbox put back to an older copy is refused, loudly. */
@@ -403,7 +403,7 @@ test_rollback_refused(void)
 	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
 	    "a-c4", &a) == 0);
 	CHECK(deliver("alice@test.example", "zqtoken0000000004") ==
-	    DELIVER_OK);
+	    MBOX_OK);
 	lock_all("alice@test.example");
 	/* Put the older copy back: refused. */
 	CHECK(copy_file(path, new) == 0);
@@ -413,7 +413,7 @@ test_rollback_refused(void)
 	snprintf(side, sizeof(side), "%s-shm", path);
 	unlink(side);
 	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
-	    "a-c4", &a) == AUTH_FAIL_TEMP);
+	    "a-c4", &a) == MBOX_ETEMP);
 	/* The current one again: accepted, with every message. */
 	CHECK(rename(new, path) == 0);
 	CHECK(unlink(old) == 0);
@@ -464,7 +464,7 @@ static void
 test_no_plaintext_at_rest(void)
 {
 	/* Something in every state: spooled, imported, in the WAL. */
-	CHECK(deliver("bob@test.example", "zqtoken0000000005") == DELIVER_OK);
+	CHECK(deliver("bob@test.example", "zqtoken0000000005") == MBOX_OK);
 	CHECK(spooled("bob@test.example") == 1);
 	found_plaintext = 0;
 	CHECK(nftw(".", scan_file, 16, FTW_PHYS) == 0);
@@ -488,9 +488,9 @@ test_tampered_mailbox(void)
 	CHECK(pwrite(fd, &b, 1, 4096 + 200) == 1);
 	close(fd);
 	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
-	    "a-c5", &a) == AUTH_FAIL_TEMP);
+	    "a-c5", &a) == MBOX_ETEMP);
 	/* Another account is not affected. */
-	CHECK(deliver("bob@test.example", "zqtoken0000000006") == DELIVER_OK);
+	CHECK(deliver("bob@test.example", "zqtoken0000000006") == MBOX_OK);
 	CHECK((fd = open(path, O_RDWR)) != -1);
 	b ^= 0x10;
 	CHECK(pwrite(fd, &b, 1, 4096 + 200) == 1);
@@ -513,7 +513,7 @@ test_delete_account(void)
 	    0);
 	CHECK(access(path, F_OK) == -1 && errno == ENOENT);
 	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
-	    "a-c6", &a) == AUTH_FAIL_BAD);
+	    "a-c6", &a) == MBOX_EAUTH);
 	CHECK(admin(ADMIN_DOMAIN_DEL, "test.example", NULL, NULL, NULL) ==
 	    -1);
 }

@@ -1,0 +1,272 @@
+/*
+ * Copyright (c) 2026 The Tresor developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * The mailbox protocol between the fronts (imapd's IMAP and POP3) and
+ * vaultd, declared once for both ends: the operations, the one status
+ * family every vault answer carries, the fetch flags and store
+ * operations, and the folder record.  vaultd's mailbox layer
+ * (vault_mbox.h) speaks the same words, so nothing is translated at
+ * the seam.
+ */
+
+#ifndef MBOX_PROTO_H
+#define MBOX_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "search.h"
+
+/*
+ * The status of every vault answer (logins, recipients and deliveries
+ * as well as mailbox operations: the first member of each result
+ * struct in msg.h) and of every vault_mbox.h call.  The front words its
+ * protocol's reply from it.
+ */
+#define MBOX_OK			0
+#define MBOX_ENOTFOUND		1	/* no such folder or message */
+#define MBOX_EEXISTS		2	/* the folder exists */
+#define MBOX_EINVAL		3	/* bad name, bad set, refused */
+#define MBOX_EMODIFIED		4	/* CONDSTORE: changed since */
+#define MBOX_EIO		5	/* storage error (logged) */
+#define MBOX_ELIMIT		6	/* too many folders, too large */
+#define MBOX_ESESSION		7	/* no such session: log in again */
+#define MBOX_EAUTH		8	/* wrong user or credential */
+#define MBOX_ELOCKED		9	/* too many failures: wait */
+#define MBOX_ETEMP		10	/* the vault cannot now: try later */
+
+#define MBOX_NAME_MAX		1024	/* folder name, UTF-8, with NUL */
+#define MBOX_KEYWORD_MAX	64	/* one keyword, with NUL */
+#define MBOX_KEYWORDS_MAX	32	/* keywords per message */
+/* A space-separated keyword list, with NUL. */
+#define MBOX_KWLIST_MAX		(MBOX_KEYWORDS_MAX * MBOX_KEYWORD_MAX)
+#define MBOX_RANGES_MAX		1024	/* ranges in one set */
+
+/* FETCH "how": bits. */
+#define MBOX_FETCH_SEQ		0x01	/* ranges are sequence numbers */
+#define MBOX_FETCH_NOMETA	0x02	/* no envelope/bodystructure */
+#define MBOX_FETCH_CHANGEDSINCE	0x04	/* modseq > changedsince */
+#define MBOX_FETCH_ALL		0x07
+
+enum mbox_store_op {
+	STORE_REPLACE,
+	STORE_ADD,
+	STORE_REMOVE
+};
+
+enum mbox_special {
+	SPECIAL_NONE,
+	SPECIAL_INBOX,
+	SPECIAL_DRAFTS,
+	SPECIAL_SENT,
+	SPECIAL_JUNK,
+	SPECIAL_TRASH,
+	SPECIAL_ARCHIVE
+};
+
+/* A set of uids (or sequence numbers): ranges, inclusive. */
+struct mbox_range {
+	uint32_t	 first;
+	uint32_t	 last;		/* UINT32_MAX: "*" */
+};
+
+/* A folder and its counts, as vaultd reads it and the front gets it. */
+struct mbox_folder {
+	int64_t		 id;
+	char		 name[MBOX_NAME_MAX];
+	uint32_t	 special;		/* enum mbox_special */
+	uint32_t	 subscribed;		/* 0 or 1 */
+	uint32_t	 uidvalidity;
+	uint32_t	 uidnext;
+	uint64_t	 highestmodseq;
+	uint32_t	 exists;		/* messages */
+	uint32_t	 unseen;		/* without \Seen */
+	uint32_t	 deleted;		/* with \Deleted */
+	uint64_t	 size;			/* octets, all messages */
+};
+
+/*
+ * The operations.  After each: the parts of its request (see
+ * struct mbox_req below), then what its IMSG_MBOX_RESULT carries.
+ */
+enum mbox_op {
+	MBOX_OP_LIST,		/* -; fd: folder records */
+	MBOX_OP_STATUS,		/* folder; fd: one folder record */
+	MBOX_OP_CREATE,		/* folder, create */
+	MBOX_OP_DELETE,		/* folder */
+	MBOX_OP_RENAME,		/* folder -> folder2 */
+	MBOX_OP_SUBSCRIBE,	/* folder, subscribe */
+	MBOX_OP_FETCH,		/* folder, ranges, fetch; with
+				 * MBOX_FETCH_CHANGEDSINCE only the messages
+				 * whose modseq > fetch.changedsince (> 0);
+				 * fd: message records */
+	MBOX_OP_BODY,		/* folder, body; a = size; fd: the raw
+				 * message */
+	MBOX_OP_STORE,		/* folder, ranges, keywords, store
+				 * (unchangedsince 0: none); fd: count
+				 * changed message records, then a uids that
+				 * failed the condition */
+	MBOX_OP_COPY,		/* folder -> folder2, ranges; a = uidvalidity
+				 * of folder2; fd: uid pairs */
+	MBOX_OP_MOVE,		/* as COPY, and expunged from folder */
+	MBOX_OP_EXPUNGE,	/* folder, ranges (none: all \Deleted);
+				 * fd: uids */
+	MBOX_OP_APPEND,		/* folder, keywords, append, fd: bundle;
+				 * a = uidvalidity, b = uid */
+	MBOX_OP_VANISHED,	/* folder, since; fd: uids */
+	MBOX_OP_USAGE,		/* -; a = octets, b = messages */
+	MBOX_OP_BODIES,		/* folder, ranges: see below */
+	MBOX_OP_SEARCH,		/* folder, search program; fd: uids */
+	MBOX_OP_SYNC,		/* folder, since: see below */
+	MBOX_OP_MAX
+};
+
+/*
+ * MBOX_OP_BODIES: folder, ranges (uids); fd: body records for the
+ * messages in the ranges, in ascending uid order, up to
+ * MBOX_BODIES_BUDGET octets of message data (always at least one
+ * message if any exists); count = records; b = the last uid looked at:
+ * every message of the ranges with a uid <= b that exists is in the
+ * fd, so a caller goes on after b.  Messages that do not exist are
+ * skipped silently.
+ *
+ * One round trip for many bodies (FETCH 1:* BODY[]), where BODY takes
+ * one per message.  b is the uid of the last message in the fd when the
+ * budget cut the answer short, else the highest uid of the ranges
+ * (UINT32_MAX with "*"): then nothing is left.
+ */
+#define MBOX_BODIES_BUDGET	(4 * 1024 * 1024)
+
+/*
+ * MBOX_OP_SYNC: folder, since.modseq M (the highest modseq the caller
+ * knows, 0 for none); fd: one folder record (its status now), then a
+ * uids (the messages expunged since M), then count message records
+ * without envelope or bodystructure (every message whose modseq is
+ * above M, or every message when M is 0), in ascending uid order.  When
+ * the folder's highestmodseq is M, nothing changed: a and count are 0.
+ *
+ * What a session with the folder selected needs after a change, in one
+ * round trip instead of three (STATUS, VANISHED, FETCH CHANGEDSINCE),
+ * and read in one pass of vaultd, so no write falls between the parts.
+ */
+
+/* The arguments of the operations that take more than names and sets. */
+struct mbox_args_create {
+	uint32_t	 special;	/* SPECIAL_NONE, DRAFTS..ARCHIVE */
+};
+
+struct mbox_args_subscribe {
+	uint32_t	 on;		/* 1 on, 0 off */
+};
+
+struct mbox_args_fetch {
+	uint32_t	 how;		/* MBOX_FETCH_* */
+	uint32_t	 pad;		/* 0 */
+	uint64_t	 changedsince;	/* with MBOX_FETCH_CHANGEDSINCE */
+};
+
+struct mbox_args_body {
+	uint32_t	 uid;
+};
+
+struct mbox_args_store {
+	uint32_t	 op;		/* enum mbox_store_op */
+	uint32_t	 flags;		/* MAILFLAG_* */
+	uint64_t	 unchangedsince; /* 0: none */
+};
+
+struct mbox_args_append {
+	uint32_t	 flags;		/* MAILFLAG_* */
+};
+
+struct mbox_args_since {
+	uint64_t	 modseq;
+};
+
+/*
+ * A request as both ends hold it in memory: the session, the
+ * operation, its arguments (the member of the union named after the
+ * operation's kind, see enum mbox_op) and the parts it takes.  Names
+ * and keywords are NUL-terminated here.
+ */
+struct mbox_req {
+	uint32_t	 session;
+	uint32_t	 op;		/* enum mbox_op */
+	union {
+		struct mbox_args_create		 create;
+		struct mbox_args_subscribe	 subscribe;
+		struct mbox_args_fetch		 fetch;
+		struct mbox_args_body		 body;
+		struct mbox_args_store		 store;
+		struct mbox_args_append		 append;
+		struct mbox_args_since		 since;
+	};
+	uint32_t	 nranges;
+	char		 folder[MBOX_NAME_MAX];
+	char		 folder2[MBOX_NAME_MAX];
+	char		 keywords[MBOX_KWLIST_MAX];
+	struct mbox_range ranges[MBOX_RANGES_MAX];
+};
+
+/*
+ * On the wire, an IMSG_MBOX_REQUEST is this header, then the
+ * operation's argument struct (if it has one), then nranges struct
+ * mbox_range, nnodes struct search_op_s (SEARCH only), and the bytes
+ * of folder, folder2 and keywords, without NUL.  Every count must be 0
+ * for an operation that does not take that part, and the lengths must
+ * add up to exactly the payload: so each operation carries what it
+ * needs and nothing else, and a request is a few dozen bytes instead
+ * of a fixed 12 KiB.
+ */
+struct mbox_req_hdr {
+	uint32_t	 session;
+	uint32_t	 op;		/* enum mbox_op */
+	uint32_t	 nranges;	/* 0..MBOX_RANGES_MAX */
+	uint32_t	 nnodes;	/* 0..SEARCH_MAX_OPS */
+	uint32_t	 namelen;	/* 0..MBOX_NAME_MAX - 1 */
+	uint32_t	 name2len;	/* 0..MBOX_NAME_MAX - 1 */
+	uint32_t	 kwlen;		/* 0..MBOX_KWLIST_MAX - 1 */
+	uint32_t	 pad;		/* 0 */
+};
+
+/* The largest request: every part at its maximum. */
+#define MBOX_REQ_WIRE_MAX	(sizeof(struct mbox_req_hdr) + \
+	    sizeof(struct mbox_args_fetch) + \
+	    MBOX_RANGES_MAX * sizeof(struct mbox_range) + \
+	    SEARCH_MAX_OPS * sizeof(struct search_op_s) + \
+	    2 * (MBOX_NAME_MAX - 1) + MBOX_KWLIST_MAX - 1)
+
+/*
+ * mbox_req_encode(q, prog, buf, &len): the wire form of q into buf (of
+ * MBOX_REQ_WIRE_MAX bytes), only the parts q->op takes; prog is the
+ * program of a SEARCH (else ignored).  -1 if q does not fit its
+ * operation's limits.
+ * mbox_req_size_ok(data, len): 1 if len is exactly what the header at
+ * data declares for its operation (what msg_check() asks).
+ * mbox_req_decode(data, len, &q, &prog): the reverse of encode, with
+ * every size and count checked and no NUL allowed inside a name or the
+ * keywords; prog is filled for a SEARCH (search_check() is the
+ * caller's).  NULL, or why the request is malformed.  Values (flags,
+ * store operations...) are the receiver's to check.
+ */
+int		 mbox_req_encode(const struct mbox_req *,
+		    const struct search_program *, void *, size_t *);
+int		 mbox_req_size_ok(const void *, size_t);
+const char	*mbox_req_decode(const void *, size_t, struct mbox_req *,
+		    struct search_program *);
+
+#endif /* MBOX_PROTO_H */
