@@ -78,20 +78,20 @@ struct vfs_file {
 /* vault_vfs_page.c: reads and writes by kind of file. */
 int	 vfs_page1_ok(const unsigned char *);
 int	 vfs_main_read(struct vfs_file *, unsigned char *, int,
-		    sqlite3_int64);
+	    sqlite3_int64);
 int	 vfs_main_write(struct vfs_file *, const unsigned char *, int,
-		    sqlite3_int64);
+	    sqlite3_int64);
 int	 vfs_wal_read(struct vfs_file *, unsigned char *, int,
-		    sqlite3_int64);
+	    sqlite3_int64);
 int	 vfs_wal_write(struct vfs_file *, const unsigned char *, int,
-		    sqlite3_int64);
+	    sqlite3_int64);
 int	 vfs_jrnl_read(struct vfs_file *, unsigned char *, int,
-		    sqlite3_int64);
+	    sqlite3_int64);
 int	 vfs_jrnl_write(struct vfs_file *, const unsigned char *, int,
-		    sqlite3_int64);
+	    sqlite3_int64);
 int	 vfs_temp_read(struct vfs_file *, unsigned char *, int,
-		    sqlite3_int64);
+	    sqlite3_int64);
 int	 vfs_temp_write(struct vfs_file *, const unsigned char *, int,
-		    sqlite3_int64);
+	    sqlite3_int64);
 
 #endif /* VAULT_VFS_FILE_H */
