@@ -29,12 +29,23 @@ SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all \
 endif
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -g $(OPT) \
 	   -fstack-protector-strong -D_FORTIFY_SOURCE=2 \
-	   -Icommon $(PKG_CFLAGS) $(SANFLAGS) \
+	   $(PKG_CFLAGS) $(SANFLAGS) \
 	   -DLIBEXECDIR='"$(LIBEXECDIR)"' $(CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) -Wl,--as-needed $(LDFLAGS)
 LIBS	 = $(PKG_LIBS) -lm
 
-COMMON_SRCS = $(wildcard common/*.c)
+# common/ in layers, each a library, each visible only to what may use it:
+#   base   the runtime of every process (imsg, channels, child start-up,
+#          log, sandbox, the configuration's types)
+#   wire   what travels between processes (messages, the mailbox
+#          protocol, bundles, result streams, search programs); base and
+#          wire include each other's headers and always go together
+#   front  smtpd and imapd only (listeners, sessions, TLS I/O, SASL, MIME)
+#   parse  ctld only (the tresor.conf parser)
+BASE_SRCS  = $(wildcard common/base/*.c)
+WIRE_SRCS  = $(wildcard common/wire/*.c)
+FRONT_SRCS = $(wildcard common/front/*.c)
+PARSE_SRCS = $(wildcard common/parse/*.c)
 SMTPD_SRCS  = $(filter-out smtpd/smtpd.c, $(wildcard smtpd/*.c))
 IMAPD_SRCS  = $(filter-out imapd/imapd.c, $(wildcard imapd/*.c))
 VAULTD_SRCS = $(filter-out vaultd/vaultd.c, $(wildcard vaultd/*.c))
@@ -42,7 +53,10 @@ CTLD_SRCS   = $(filter-out ctld/ctld.c ctld/ctl.c ctld/ctl_%.c, \
 		$(wildcard ctld/*.c))
 CTL_SRCS    = ctld/ctl.c $(wildcard ctld/ctl_*.c)
 
-LIBCOMMON = common/libcommon.a
+LIBBASE   = common/base/libbase.a
+LIBWIRE   = common/wire/libwire.a
+LIBFRONT  = common/front/libfront.a
+LIBPARSE  = common/parse/libparse.a
 LIBSMTPD  = smtpd/libsmtpd.a
 LIBIMAPD  = imapd/libimapd.a
 LIBVAULTD = vaultd/libvaultd.a
@@ -52,7 +66,8 @@ PROGS	= smtpd/smtpd imapd/imapd vaultd/vaultd ctld/ctld ctld/ctl
 
 UNIT_SRCS  = $(wildcard regress/unit/*_test.c)
 UNIT_TESTS = $(UNIT_SRCS:.c=)
-UNIT_LIBS  = $(LIBSMTPD) $(LIBIMAPD) $(LIBVAULTD) $(LIBCTLD) $(LIBCOMMON)
+UNIT_LIBS  = $(LIBSMTPD) $(LIBIMAPD) $(LIBVAULTD) $(LIBCTLD) $(LIBPARSE) \
+	     $(LIBFRONT) $(LIBWIRE) $(LIBBASE)
 
 MANPAGES = ctld/ctld.8 ctld/ctl.8 smtpd/smtpd.8 imapd/imapd.8 \
 	   vaultd/vaultd.8 etc/tresor.conf.5
@@ -69,33 +84,49 @@ FORCE:
 %.o: %.c .build-flags
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-# vaultd's tests use its headers; nothing else may.
-vaultd/%.o regress/unit/%.o: ALL_CFLAGS += -Ivaultd
+# Which headers each part may include: a vaultd file cannot reach
+# front-only code, a front cannot reach the parser.  vaultd's tests use
+# its headers; nothing else may.
+INC_BASE  = -Icommon/base -Icommon/wire
+INC_FRONT = $(INC_BASE) -Icommon/front
+INC_PARSE = $(INC_BASE) -Icommon/parse
+common/base/%.o common/wire/%.o: ALL_CFLAGS += $(INC_BASE)
+common/front/%.o smtpd/%.o imapd/%.o: ALL_CFLAGS += $(INC_FRONT)
+common/parse/%.o ctld/%.o: ALL_CFLAGS += $(INC_PARSE)
+vaultd/%.o: ALL_CFLAGS += $(INC_BASE) -Ivaultd
+regress/unit/%.o: ALL_CFLAGS += $(INC_FRONT) -Icommon/parse -Ivaultd
 
 define staticlib
 $(1): $(2:.c=.o)
 	rm -f $$@
 	ar rcs $$@ $$^
 endef
-$(eval $(call staticlib,$(LIBCOMMON),$(COMMON_SRCS)))
+$(eval $(call staticlib,$(LIBBASE),$(BASE_SRCS)))
+$(eval $(call staticlib,$(LIBWIRE),$(WIRE_SRCS)))
+$(eval $(call staticlib,$(LIBFRONT),$(FRONT_SRCS)))
+$(eval $(call staticlib,$(LIBPARSE),$(PARSE_SRCS)))
 $(eval $(call staticlib,$(LIBSMTPD),$(SMTPD_SRCS)))
 $(eval $(call staticlib,$(LIBIMAPD),$(IMAPD_SRCS)))
 $(eval $(call staticlib,$(LIBVAULTD),$(VAULTD_SRCS)))
 $(eval $(call staticlib,$(LIBCTLD),$(CTLD_SRCS)))
 
-smtpd/smtpd: smtpd/smtpd.o $(LIBSMTPD) $(LIBCOMMON)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
-imapd/imapd: imapd/imapd.o $(LIBIMAPD) $(LIBCOMMON)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
-vaultd/vaultd: vaultd/vaultd.o $(LIBVAULTD) $(LIBCOMMON)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
-ctld/ctld: ctld/ctld.o $(LIBCTLD) $(LIBCOMMON)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
-ctld/ctl: $(CTL_SRCS:.c=.o) $(LIBCOMMON)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+# base and wire call each other: the linker sees them as one group.
+LINK_BASE  = -Wl,--start-group $(LIBWIRE) $(LIBBASE) -Wl,--end-group
+
+smtpd/smtpd: smtpd/smtpd.o $(LIBSMTPD) $(LIBFRONT) $(LIBWIRE) $(LIBBASE)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBSMTPD) $(LIBFRONT) $(LINK_BASE) $(LIBS)
+imapd/imapd: imapd/imapd.o $(LIBIMAPD) $(LIBFRONT) $(LIBWIRE) $(LIBBASE)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBIMAPD) $(LIBFRONT) $(LINK_BASE) $(LIBS)
+vaultd/vaultd: vaultd/vaultd.o $(LIBVAULTD) $(LIBWIRE) $(LIBBASE)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBVAULTD) $(LINK_BASE) $(LIBS)
+ctld/ctld: ctld/ctld.o $(LIBCTLD) $(LIBPARSE) $(LIBWIRE) $(LIBBASE)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBCTLD) $(LIBPARSE) $(LINK_BASE) $(LIBS)
+ctld/ctl: $(CTL_SRCS:.c=.o) $(LIBWIRE) $(LIBBASE)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CTL_SRCS:.c=.o) $(LINK_BASE) $(LIBS)
 
 regress/unit/%_test: regress/unit/%_test.o $(UNIT_LIBS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(UNIT_LIBS) $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(filter-out $(LIBWIRE) $(LIBBASE), \
+	    $(UNIT_LIBS)) $(LINK_BASE) $(LIBS)
 
 unit: $(UNIT_TESTS)
 
@@ -119,15 +150,16 @@ lint:
 # libFuzzer targets (clang), and a short run of each over its corpus.
 FUZZ_TIME ?= 30
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 \
-	   -fsanitize=fuzzer,address,undefined -Icommon $(PKG_CFLAGS)
-MIME_SRCS = $(wildcard common/mime*.c) common/mbuf.c common/bundle.c \
-	   common/peerfd.c common/util.c common/log.c
+	   -fsanitize=fuzzer,address,undefined $(INC_FRONT) $(PKG_CFLAGS)
+MIME_SRCS = $(wildcard common/front/mime*.c) common/front/mbuf.c \
+	   common/wire/bundle.c common/base/peerfd.c common/base/util.c \
+	   common/base/log.c
 
 regress/fuzz/mime_fuzz: regress/fuzz/mime_fuzz.c $(MIME_SRCS)
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LIBS)
 
 regress/fuzz/smtp_fuzz: regress/fuzz/smtp_fuzz.c smtpd/smtp_parse.c \
-	    common/log.c
+	    common/base/log.c
 	clang $(FUZZ_CFLAGS) -Ismtpd -o $@ $^ $(LIBS)
 
 regress/fuzz/imap_fuzz: regress/fuzz/imap_fuzz.c imapd/imap_parse.c
@@ -167,7 +199,7 @@ install: all
 	install -m 0644 ctld/ctld.8 ctld/ctl.8 smtpd/smtpd.8 imapd/imapd.8 \
 	    vaultd/vaultd.8 $(DESTDIR)$(MANDIR)/man8/
 
-SRCDIRS	= common ctld smtpd imapd vaultd regress/unit
+SRCDIRS	= common/base common/wire common/front common/parse ctld smtpd imapd vaultd regress/unit
 
 clean:
 	rm -f $(PROGS) $(UNIT_TESTS) .build-flags regress/fuzz/*_fuzz

@@ -175,7 +175,7 @@ void	 imap_write_string(const char *, size_t, int, imap_out_fn, void *);
 /*
  * SEARCH (imap_search.c).  The keys of RFC 9051 6.4.4 and RFC 3501
  * 6.4.4, with CONDSTORE's MODSEQ, are turned into a search program for
- * the vault (common/search.h).  Sequence numbers are the session's:
+ * the vault (common/wire/search.h).  Sequence numbers are the session's:
  * the caller gives their uids through seq_uid, so the vault sees only
  * uid ranges.
  */

@@ -15,7 +15,7 @@
  */
 
 /*
- * SEARCH keys to a search program (common/search.h), and the SEARCH and
+ * SEARCH keys to a search program (common/wire/search.h), and the SEARCH and
  * ESEARCH responses.
  *
  * The keys are read by recursive descent and written in postfix order

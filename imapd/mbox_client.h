@@ -16,7 +16,7 @@
 
 /*
  * imapd's one client of the vault's mailbox operations, for IMAP and
- * POP3 alike: it encodes a request (common/mbox_proto.h), sends it with
+ * POP3 alike: it encodes a request (common/wire/mbox_proto.h), sends it with
  * a request id, and hands the answer to a callback as a struct
  * mbox_result, with the records already read from the sealed memfd
  * when the caller gave a maximum.

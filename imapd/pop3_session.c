@@ -27,7 +27,7 @@
  * sealed memfd the vault answers with, a chunk at a time, with
  * dot-stuffing and CRLF line ends; LIST and UIDL stream the same way.
  *
- * The session runtime (common/session.c) carries the rest: a command
+ * The session runtime (common/front/session.c) carries the rest: a command
  * that waits for the vault holds the input (pipelined lines wait, in
  * order, until it is done), a failed login is answered late with
  * session_delay(), and the multi-line answers are written a chunk at a

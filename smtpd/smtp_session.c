@@ -20,7 +20,7 @@
  * BDAT and delivery into the vault in smtp_data.c, the syntax of domains
  * and paths in smtp_parse.c.
  *
- * The session runtime (common/session.c) does the rest: it reads the
+ * The session runtime (common/front/session.c) does the rest: it reads the
  * input (command lines; DATA and BDAT through our input hook, see
  * smtp_set_rx()), holds it while the vault answers (the client may have
  * pipelined the rest of the transaction behind a RCPT), sends delayed

@@ -20,7 +20,7 @@
  * IMAP4rev2 with CONDSTORE/QRESYNC and for POP3.
  *
  * Every function returns MBOX_OK or one of the MBOX_E* codes
- * (common/mbox_proto.h, shared with the fronts).  Writes
+ * (common/wire/mbox_proto.h, shared with the fronts).  Writes
  * run in one transaction each, committed and synced before the function
  * returns MBOX_OK (synchronous=FULL): an acknowledged change is durable.
  * Each committed write also bumps the mailbox's commit counter (the

@@ -17,12 +17,9 @@
 /*
  * libFuzzer target for the MIME parser:
  *
- *	P="libtls libevent libsodium libbsd-overlay libseccomp sqlite3"
- *	clang -g -O1 -fsanitize=fuzzer,address,undefined -Icommon \
- *	    $(pkg-config --cflags $P) regress/fuzz/mime_fuzz.c common/mime*.c \
- *	    common/bundle.c common/util.c common/log.c $(pkg-config --libs $P)
+ *	make regress/fuzz/mime_fuzz	(the Makefile lists its sources)
  *	cp -r regress/unit/mime corpus
- *	./a.out -max_len=65536 -max_total_time=60 corpus
+ *	./regress/fuzz/mime_fuzz -max_len=65536 -max_total_time=60 corpus
  *
  * Besides crashes and leaks it stops on a result that breaks the
  * promises of mime.h: a section over its bundle maximum, a NUL in one,

@@ -465,10 +465,10 @@ class Daemonised(unittest.TestCase):
 
 
 def imsg_types():
-    """enum imsg_type's numbers, read from common/msg.h."""
+    """enum imsg_type's numbers, read from common/wire/msg.h."""
     import re
     from tresor import TOP
-    text = open(os.path.join(TOP, "common", "msg.h")).read()
+    text = open(os.path.join(TOP, "common", "wire", "msg.h")).read()
     body = text[text.index("enum imsg_type {"):]
     body = body[:body.index("};")]
     names = re.findall(r"^\s*(IMSG_[A-Z_]+),", body, re.M)

@@ -15,7 +15,7 @@
 #
 # Nothing here reads the server's own notion of the structure except
 # the answers under test.  A few corpus messages are malformed on
-# purpose; common/mime.h says how the server degrades them, and where a
+# purpose; common/front/mime.h says how the server degrades them, and where a
 # degradation rule changes an answer the comparison follows the rule
 # (each place says which).  The grammar is never relaxed for them.
 # The rules followed: a multipart without parts is one empty TEXT/PLAIN
@@ -40,7 +40,7 @@ PASSWORD = "correct horse battery"
 TIMEOUT = 30
 CORPUS = os.path.join(TOP, "regress", "unit", "mime")
 
-# common/mime.h: "Multiparts and messages nested deeper than
+# common/front/mime.h: "Multiparts and messages nested deeper than
 # MIME_DEPTH_MAX are not looked into and are described as
 # APPLICATION/OCTET-STREAM".  Counting the message itself as level 0,
 # the entity at level 20 is the first one described so (deep.eml).
@@ -952,7 +952,7 @@ def number_part(p, s, out):
 def env_value(fields, name, human):
     """What mime.h says the envelope holds for a field: the raw value of
     its first occurrence, unfolded and trimmed.  Subjects are text for
-    people: TAB (and a lone CR) become SP (common/mime_imap.c); a NUL
+    people: TAB (and a lone CR) become SP (common/front/mime_imap.c); a NUL
     would be U+FFFD.  None when absent."""
     v = first(fields, name)
     if v is None:

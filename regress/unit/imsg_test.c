@@ -15,7 +15,7 @@
  */
 
 /*
- * Unit tests for common/imsg.c: both ends of each channel live in this
+ * Unit tests for common/base/imsg.c: both ends of each channel live in this
  * process on a non-blocking socketpair, so every loop below only ever
  * makes non-blocking calls and is bounded by an iteration count.  The
  * malformed cases are written with raw send()/sendmsg() on the socket.

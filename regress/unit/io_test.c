@@ -15,7 +15,7 @@
  */
 
 /*
- * common/io.c and common/tls.c against a real peer: a one-connection
+ * common/front/io.c and common/front/tls.c against a real peer: a one-connection
  * server runs on the event loop in this process, and a client runs in
  * a child (regress/unit/io_client.py, steps given on its command line).
  * Callbacks only record what happens; the checks come after the loop,

@@ -15,7 +15,7 @@
  */
 
 /*
- * common/session.c, the runtime of the fronts, driven over a socketpair
+ * common/front/session.c, the runtime of the fronts, driven over a socketpair
  * by a toy protocol in this process: held lines, the output
  * continuation, delayed replies, the one id counter.  The client end is
  * read and written on the same event loop.  Hooks only record what

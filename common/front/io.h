@@ -28,7 +28,7 @@
  * STARTTLS: io_start_tls() discards every byte the client sent before
  * the handshake, so no command can be smuggled across the upgrade.
  *
- * The contract, in short (common/io.c has the details):
+ * The contract, in short (common/front/io.c has the details):
  * - io_new() makes the socket non-blocking and starts reading; it owns
  *   the fd from then on (io_free() closes it).  On failure (NULL) the
  *   fd is left alone.  The caller has done event_init().

@@ -17,7 +17,7 @@
 /*
  * mbox_stream: the records vaultd puts in the memfd that comes with an
  * IMSG_MBOX_RESULT, and a reader for the fronts.  The folder record is
- * struct mbox_folder of common/mbox_proto.h, the one both ends use.
+ * struct mbox_folder of common/wire/mbox_proto.h, the one both ends use.
  *
  * Both ends run on the same machine, so integers are in host order.
  * Records follow each other with no padding or tag between them: which

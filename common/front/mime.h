@@ -157,7 +157,7 @@ int	 mime_body(const char *, size_t, char **, size_t *);
 
 #ifdef MIME_INTERNAL
 /*
- * Shared by common/mime*.c only: the part tree and the decoders (the
+ * Shared by common/front/mime*.c only: the part tree and the decoders (the
  * buffers are in mbuf.h).  Nothing below is an interface for other code.
  */
 

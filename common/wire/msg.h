@@ -263,11 +263,11 @@ struct msg_admin {
 
 /*
  * Mailbox operations of a logged-in session (IMAP, POP3), in the
- * protocol of common/mbox_proto.h.  Every request gets exactly one
+ * protocol of common/wire/mbox_proto.h.  Every request gets exactly one
  * IMSG_MBOX_RESULT with the same peer id: a status (MBOX_OK or an
  * MBOX_E* code), a few numbers, and for the operations that return
  * lists or bodies an fd: a sealed memfd holding the records
- * (common/mbox_stream.h) or the raw message.
+ * (common/wire/mbox_stream.h) or the raw message.
  *
  * Unasked, vaultd sends imapd an IMSG_MBOX_NOTIFY (peer id 0) for each
  * of its sessions on an account every time a write to that account's
