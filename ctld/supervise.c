@@ -232,6 +232,8 @@ supervise_send_conf(struct child *c)
 	} else if (msg_conf_for(IMSG_CONF_FRONT, c->role)) {
 		memset(&mcf, 0, sizeof(mcf));
 		strlcpy(mcf.hostname, conf->hostname, sizeof(mcf.hostname));
+		strlcpy(mcf.tls_ciphers, conf->tls_ciphers,
+		    sizeof(mcf.tls_ciphers));
 		mcf.limits = conf->limits;
 		imsgev_compose(&c->iev, IMSG_CONF_FRONT, 0, -1, &mcf,
 		    sizeof(mcf));

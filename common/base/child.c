@@ -219,7 +219,8 @@ child_dispatch(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_CONF_FRONT:
 		if ((cc = child.pending) == NULL || cc->have_part ||
 		    imsg_get_data(imsg, &cc->front, sizeof(cc->front)) == -1 ||
-		    !MSG_STR(cc->front.hostname))
+		    !MSG_STR(cc->front.hostname) ||
+		    !MSG_STR(cc->front.tls_ciphers))
 			fatalx("bad front configuration from ctld");
 		cc->have_part = 1;
 		break;

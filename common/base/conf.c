@@ -64,6 +64,8 @@ conf_new(void)
 	strlcpy(conf->emptydir, "/var/empty", sizeof(conf->emptydir));
 	strlcpy(conf->ctlsock, "/run/tresor/ctl.sock", sizeof(conf->ctlsock));
 	strlcpy(conf->ctlgroup, GROUP_CTL, sizeof(conf->ctlgroup));
+	strlcpy(conf->tls_ciphers, CONF_TLS_CIPHERS_DEFAULT,
+	    sizeof(conf->tls_ciphers));
 	strlcpy(conf->user[ROLE_SMTPD], USER_SMTPD,
 	    sizeof(conf->user[ROLE_SMTPD]));
 	strlcpy(conf->user[ROLE_IMAPD], USER_IMAPD,
@@ -280,6 +282,11 @@ conf_print(FILE *fp, const struct conf *conf)
 		fputs(" key ", fp);
 		print_string(fp, conf->tls_key);
 		fputs(conf->tls_selfsigned ? " selfsigned\n" : "\n", fp);
+	}
+	if (strcmp(conf->tls_ciphers, CONF_TLS_CIPHERS_DEFAULT) != 0) {
+		fputs("tls ciphers ", fp);
+		print_string(fp, conf->tls_ciphers);
+		fputc('\n', fp);
 	}
 	fprintf(fp, "log addresses %s\n", conf->log_plain_addresses ?
 	    "plain" : "anonymised");

@@ -35,6 +35,16 @@
 
 #define CONF_NAME_MAX		256	/* host and domain names, with NUL */
 #define CONF_USER_MAX		33	/* user and group names, with NUL */
+#define CONF_CIPHERS_MAX	512	/* a TLS 1.2 cipher list, with NUL */
+
+/*
+ * TLS 1.2 cipher suites offered unless `tls ciphers` says otherwise:
+ * forward secrecy (ECDHE) and AEAD only (AES-GCM, ChaCha20-Poly1305).
+ * CBC suites (LUCKY13 and its kin), static RSA and anything anonymous
+ * are left out.  TLS 1.3 has its own suites, all AEAD, untouched by
+ * this list.
+ */
+#define CONF_TLS_CIPHERS_DEFAULT	"ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL"
 
 enum proto {
 	PROTO_SMTP,		/* MX: mail for local domains, no AUTH */
@@ -98,6 +108,7 @@ struct conf {
 	char			 tls_cert[PATH_MAX];
 	char			 tls_key[PATH_MAX];
 	int			 tls_selfsigned; /* make it if missing */
+	char			 tls_ciphers[CONF_CIPHERS_MAX]; /* TLS 1.2 */
 	int			 log_plain_addresses;
 	struct limits		 limits;
 	struct vault_conf	 vault;

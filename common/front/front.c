@@ -150,7 +150,7 @@ front_conf_apply(struct child_conf *cc, struct child_conf *old)
 	}
 	if (cc->cert != NULL && cc->key != NULL) {
 		tls = tls_server_new(cc->cert, cc->certlen, cc->key,
-		    cc->keylen, err, sizeof(err));
+		    cc->keylen, cc->front.tls_ciphers, err, sizeof(err));
 		sodium_free(cc->key);
 		cc->key = NULL;
 		cc->keylen = 0;

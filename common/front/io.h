@@ -115,6 +115,6 @@ void		 io_close_when_flushed(struct io *);
 
 /* TLS contexts (tls.c). */
 struct tls	*tls_server_new(const void *, size_t, const void *, size_t,
-		    char *, size_t);
+		    const char *, char *, size_t);
 
 #endif /* IO_H */

@@ -51,11 +51,13 @@ tls_seterr(char *errbuf, size_t errlen, const char *fmt, ...)
  * A server context from a PEM certificate chain and key in memory.  The
  * caller keeps its buffers and wipes the key when it likes: libtls takes
  * its own copy, and the one kept in the configuration is cleared as soon
- * as the context has loaded it.
+ * as the context has loaded it.  ciphers is the TLS 1.2 cipher list
+ * (tresor.conf's `tls ciphers`, by default CONF_TLS_CIPHERS_DEFAULT:
+ * ECDHE with an AEAD only); TLS 1.3 keeps its own suites.
  */
 struct tls *
 tls_server_new(const void *cert, size_t certlen, const void *key,
-    size_t keylen, char *errbuf, size_t errlen)
+    size_t keylen, const char *ciphers, char *errbuf, size_t errlen)
 {
 	struct tls_config	*cfg;
 	struct tls		*ctx;
@@ -85,7 +87,7 @@ tls_server_new(const void *cert, size_t certlen, const void *key,
 		tls_config_free(cfg);
 		return (NULL);
 	}
-	if (tls_config_set_ciphers(cfg, "secure") == -1) {
+	if (tls_config_set_ciphers(cfg, ciphers) == -1) {
 		why = tls_config_error(cfg);
 		tls_seterr(errbuf, errlen, "ciphers: %s",
 		    why != NULL ? why : "failed");

@@ -45,6 +45,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <tls.h>
+
 #include "conf.h"
 #include "log.h"
 #include "parse_local.h"
@@ -86,6 +88,7 @@ static int	 parse_path(struct parser *, const char *, char *, size_t);
 static int	 parse_control(struct parser *);
 static int	 parse_user(struct parser *);
 static int	 parse_tls(struct parser *);
+static int	 parse_tls_ciphers(struct parser *);
 static int	 parse_domain(struct parser *);
 static int	 parse_listen(struct parser *, const char *, int);
 static int	 add_listener(struct parser *, const struct sockaddr_storage *,
@@ -588,7 +591,7 @@ parse_user(struct parser *p)
 	return (0);
 }
 
-/* tls cert "path" key "path" [selfsigned] */
+/* tls cert "path" key "path" [selfsigned], or tls ciphers "list" */
 static int
 parse_tls(struct parser *p)
 {
@@ -596,7 +599,10 @@ parse_tls(struct parser *p)
 	char		 cert[PATH_MAX], key[PATH_MAX];
 	int		 selfsigned = 0;
 
-	if (lex_expect_keyword(p, KW_CERT, "\"cert\"") == -1 ||
+	if (lex_token_keyword(lex_next(p)) == KW_CIPHERS)
+		return (parse_tls_ciphers(p));
+	lex_unget(p);
+	if (lex_expect_keyword(p, KW_CERT, "\"cert\" or \"ciphers\"") == -1 ||
 	    lex_string(p, "a certificate file", cert, sizeof(cert)) == -1)
 		return (-1);
 	if (cert[0] == '\0') {
@@ -619,6 +625,41 @@ parse_tls(struct parser *p)
 	strlcpy(conf->tls_cert, cert, sizeof(conf->tls_cert));
 	strlcpy(conf->tls_key, key, sizeof(conf->tls_key));
 	conf->tls_selfsigned = selfsigned;
+	return (0);
+}
+
+/*
+ * tls ciphers "list": the TLS 1.2 cipher suites, in libtls's words
+ * ("secure", "compat", ...) or OpenSSL's cipher-list syntax.  Checked
+ * here with libtls itself, so that a list the fronts would refuse is an
+ * error with a file and a line, not a front without TLS.
+ */
+static int
+parse_tls_ciphers(struct parser *p)
+{
+	struct tls_config	*cfg;
+	char			 list[CONF_CIPHERS_MAX];
+	const char		*why;
+	int			 rv = 0;
+
+	if (lex_string(p, "a cipher list", list, sizeof(list)) == -1)
+		return (-1);
+	if (list[0] == '\0') {
+		lex_token_error(p, "empty cipher list");
+		return (-1);
+	}
+	if ((cfg = tls_config_new()) == NULL)
+		fatalx("%s: tls_config_new failed", __func__);
+	if (tls_config_set_ciphers(cfg, list) == -1) {
+		why = tls_config_error(cfg);
+		lex_token_error(p, "cipher list not accepted by libtls: %s",
+		    why != NULL ? why : "no usable cipher");
+		rv = -1;
+	}
+	tls_config_free(cfg);
+	if (rv == -1 || lex_expect_eol(p) == -1)
+		return (-1);
+	strlcpy(p->conf->tls_ciphers, list, sizeof(p->conf->tls_ciphers));
 	return (0);
 }
 

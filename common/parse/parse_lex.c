@@ -61,6 +61,7 @@ static const struct keyword keywords[] = {
 	{ "anonymized",		KW_ANONYMISED },
 	{ "cert",		KW_CERT },
 	{ "chroot",		KW_CHROOT },
+	{ "ciphers",		KW_CIPHERS },
 	{ "connections",	KW_CONNECTIONS },
 	{ "control",		KW_CONTROL },
 	{ "datadir",		KW_DATADIR },

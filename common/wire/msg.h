@@ -117,6 +117,7 @@ struct msg_conf {
 /* The fronts' part: the name they greet with, and their limits. */
 struct msg_front {
 	char		 hostname[CONF_NAME_MAX];
+	char		 tls_ciphers[CONF_CIPHERS_MAX];
 	struct limits	 limits;
 };
 

@@ -61,6 +61,7 @@ TOOLS = {
     "swaks": "swaks",
     "curl": "curl",
     "mbsync": "isync",
+    "openssl": "openssl",
 }
 
 

@@ -44,6 +44,7 @@
 #include <event.h>
 #include <tls.h>
 
+#include "conf.h"
 #include "log.h"
 #include "io.h"
 #include "test.h"
@@ -1524,17 +1525,18 @@ test_tls_server_new_errors(void)
 	const char	 junk[] = "-----BEGIN CERTIFICATE-----\nxx\n";
 
 	err[0] = '\0';
-	ctx = tls_server_new(NULL, 0, NULL, 0, err, sizeof(err));
+	ctx = tls_server_new(NULL, 0, NULL, 0, CONF_TLS_CIPHERS_DEFAULT, err,
+	    sizeof(err));
 	CHECK(ctx == NULL);
 	CHECK(err[0] != '\0');
 	err[0] = '\0';
 	ctx = tls_server_new(junk, sizeof(junk) - 1, junk, sizeof(junk) - 1,
-	    err, sizeof(err));
+	    CONF_TLS_CIPHERS_DEFAULT, err, sizeof(err));
 	CHECK(ctx == NULL);
 	CHECK(err[0] != '\0');
 	/* No room for a message is not a crash. */
 	ctx = tls_server_new(junk, sizeof(junk) - 1, junk, sizeof(junk) - 1,
-	    NULL, 0);
+	    CONF_TLS_CIPHERS_DEFAULT, NULL, 0);
 	CHECK(ctx == NULL);
 }
 
@@ -1613,7 +1615,8 @@ make_cert(void)
 	unlink(key);
 	if (rmdir(tmpdir) == -1)
 		fatal("rmdir %s", tmpdir);
-	if ((srvtls = tls_server_new(certbuf, certlen, keybuf, keylen, err,
+	if ((srvtls = tls_server_new(certbuf, certlen, keybuf, keylen,
+	    CONF_TLS_CIPHERS_DEFAULT, err,
 	    sizeof(err))) == NULL)
 		fatalx("tls_server_new: %s", err);
 	freezero(keybuf, keylen);
