@@ -94,8 +94,14 @@ ctld/ctld: ctld/ctld.o $(LIBCTLD) $(LIBCOMMON)
 ctld/ctl: $(CTL_SRCS:.c=.o) $(LIBCOMMON)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-regress/unit/%_test: regress/unit/%_test.o $(UNIT_LIBS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(UNIT_LIBS) $(LIBS)
+# What several unit tests share (regress/unit/*.c that are no test of
+# their own, such as mbox_fixture.c) is linked into every one of them.
+UNIT_FIXT_SRCS = $(filter-out $(UNIT_SRCS), $(wildcard regress/unit/*.c))
+UNIT_FIXT = regress/unit/libunit.a
+$(eval $(call staticlib,$(UNIT_FIXT),$(UNIT_FIXT_SRCS)))
+
+regress/unit/%_test: regress/unit/%_test.o $(UNIT_FIXT) $(UNIT_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(UNIT_FIXT) $(UNIT_LIBS) $(LIBS)
 
 unit: $(UNIT_TESTS)
 
