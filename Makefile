@@ -94,14 +94,16 @@ ctld/ctld: ctld/ctld.o $(LIBCTLD) $(LIBCOMMON)
 ctld/ctl: $(CTL_SRCS:.c=.o) $(LIBCOMMON)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-# What several unit tests share (regress/unit/*.c that are no test of
-# their own, such as mbox_fixture.c) is linked into every one of them.
-UNIT_FIXT_SRCS = $(filter-out $(UNIT_SRCS), $(wildcard regress/unit/*.c))
-UNIT_FIXT = regress/unit/libunit.a
-$(eval $(call staticlib,$(UNIT_FIXT),$(UNIT_FIXT_SRCS)))
+# What the tests of one family share is in regress/unit/F_fixture.c,
+# linked into each regress/unit/F_*_test (mbox_fixture.o into
+# mbox_folder_test, say).
+UNIT_FIXTURES = $(wildcard regress/unit/*_fixture.c)
+$(foreach f,$(UNIT_FIXTURES:_fixture.c=),\
+    $(eval $(filter $(f)_%_test,$(UNIT_TESTS)): $(f)_fixture.o))
 
-regress/unit/%_test: regress/unit/%_test.o $(UNIT_FIXT) $(UNIT_LIBS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(UNIT_FIXT) $(UNIT_LIBS) $(LIBS)
+regress/unit/%_test: regress/unit/%_test.o $(UNIT_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(filter %_fixture.o,$^) \
+	    $(UNIT_LIBS) $(LIBS)
 
 unit: $(UNIT_TESTS)
 
