@@ -57,9 +57,9 @@ static uint32_t	 search(struct tsearch *, uint32_t *, size_t,
 static int	 sync_call(const char *, uint64_t, struct mbox_folder *,
 		    uint32_t *, uint32_t *, struct mbox_stream_msg *,
 		    uint32_t *);
-static void	*body_of(const char *folder, uint32_t uid, size_t *lenp);
-static uint64_t	 bodies_call(const struct mbox_range *ranges, uint32_t nranges,
-		    const uint32_t *want, size_t nwant);
+static void	*body_of(const char *, uint32_t, size_t *);
+static uint64_t	 bodies_call(const struct mbox_range *, uint32_t,
+		    const uint32_t *, size_t);
 static void	 test_append(void);
 static void	 test_fetch(void);
 static void	 test_body(void);

@@ -53,7 +53,8 @@ static int	 bodies(struct mbox *, const char *, const struct mbox_range *,
 		    size_t, uint64_t, struct bodies *, uint32_t *, uint32_t *);
 static const char *fmt_bodies(const struct bodies *);
 static void	*drain_run(void *);
-static const char *	 sinces(struct mbox *m, uint32_t a, uint32_t b, uint32_t c, uint32_t d, int how, uint64_t ms);
+static const char *sinces(struct mbox *, uint32_t, uint32_t, uint32_t,
+		    uint32_t, int, uint64_t);
 static void	 t_append_fetch(void);
 static void	 t_fetch_seq(void);
 static void	 t_changedsince(void);
