@@ -124,9 +124,17 @@ ctld/ctld: ctld/ctld.o $(LIBCTLD) $(LIBPARSE) $(LIBWIRE) $(LIBBASE)
 ctld/ctl: $(CTL_SRCS:.c=.o) $(LIBWIRE) $(LIBBASE)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(CTL_SRCS:.c=.o) $(LINK_BASE) $(LIBS)
 
+# What the tests of one family share is in regress/unit/F_fixture.c,
+# linked into each regress/unit/F_*_test (mbox_fixture.o into
+# mbox_folder_test, say).
+UNIT_FIXTURES = $(wildcard regress/unit/*_fixture.c)
+$(foreach f,$(UNIT_FIXTURES:_fixture.c=),\
+    $(eval $(filter $(f)_%_test,$(UNIT_TESTS)): $(f)_fixture.o))
+
 regress/unit/%_test: regress/unit/%_test.o $(UNIT_LIBS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(filter-out $(LIBWIRE) $(LIBBASE), \
-	    $(UNIT_LIBS)) $(LINK_BASE) $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(filter %_fixture.o,$^) \
+	    $(filter-out $(LIBWIRE) $(LIBBASE), $(UNIT_LIBS)) $(LINK_BASE) \
+	    $(LIBS)
 
 unit: $(UNIT_TESTS)
 

@@ -20,7 +20,7 @@
  * through the callback vaultd.c registers with account_on_change();
  * what the fronts are sent, and over which channel, is decided here.
  * Not in vaultd.c itself: that file is left out of libvaultd, and the
- * unit tests (mailapi_test) check the very messages sent here.
+ * unit tests (mailapi_folder_test) check the very messages sent here.
  */
 
 #include <sys/types.h>

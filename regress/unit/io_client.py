@@ -14,8 +14,9 @@
 # ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
 # OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
 #
-# The client side of regress/unit/io_test.c: connects to 127.0.0.1:PORT
-# and runs the steps given as arguments, in order.
+# The client side of regress/unit/io_*_test.c (started by io_fixture.c):
+# connects to 127.0.0.1:PORT and runs the steps given as arguments, in
+# order.
 #
 #	rcvbuf:N	set SO_RCVBUF (before the connection is made)
 #	send:TEXT	send TEXT, with Python escapes (\r \n \x00 ...)
