@@ -95,6 +95,18 @@ class LongLineBase(Base):
         finally:
             m.logout()
 
+    def search_body(self, user, words):
+        """The UIDs of user's INBOX whose text holds words."""
+        m = imaplib.IMAP4("127.0.0.1", self.t.port("imap"), timeout=30)
+        try:
+            m.login(user, PASSWORD)
+            self.assertEqual(m.select("INBOX", readonly=True)[0], "OK")
+            typ, data = m.uid("SEARCH", "BODY", '"%s"' % words)
+            self.assertEqual(typ, "OK")
+            return data[0].split()
+        finally:
+            m.logout()
+
     def assert_stored_as_sent(self, user, sent):
         """user holds exactly the messages sent, each as our Received
         field and then the message byte for byte."""
@@ -130,6 +142,9 @@ class Corpus(LongLineBase):
         self.assertEqual(c.cmd("QUIT")[:3], "221")
         c.close()
         self.assert_stored_as_sent(user, list(msgs.values()))
+        # The search text has the end of the 2420-octet line too.
+        self.assertEqual(len(self.search_body(user, "ingeniously rocky")),
+                         1)
 
     def test_rfc5321_4_5_3_1_corpus_bdat(self):
         """The same by BDAT (RFC 3030), chunks cutting the long lines."""
