@@ -22,8 +22,18 @@
  * DATA is strict, against SMTP smuggling: text lines end in CRLF, and
  * the data ends only at CRLF "." CRLF.  A bare LF or bare CR anywhere,
  * a "." line that ends in LF or follows a line that did, a NUL, or a
- * line over 1000 octets does not end the data: the data is read to its
- * real end and the message refused then.
+ * line longer than limit line-length does not end the data: the data
+ * is read to its real end and the message refused then.
+ *
+ * Long lines: RFC 5321 4.5.3.1.6 makes 1000 octets (with the CRLF) the
+ * least a server must take, and 4.5.3.1 asks for no limit where one
+ * can be avoided.  Real mail has longer lines (HTML newsletters), and
+ * we are its final destination, so lines up to limit line-length (64
+ * KiB by default) are taken and stored as they came: a DKIM signature
+ * over them still verifies.  A DATA line is held whole in the input
+ * buffer until its LF, so the bound is also what one line may cost.
+ * BDAT lines get the same bound, counted across chunks, so that BDAT
+ * is no way around it.
  *
  * The one reply after the data says what the vault did for every
  * recipient.  SMTP has a single reply for all of them (LMTP would have
@@ -58,11 +68,18 @@
 #define SMTP_MSGBUF		(64 * 1024)	/* written to the memfd */
 #define SMTP_FROM_MAX		2048		/* an unfolded From: */
 
+/* smtp_data_input() holds one whole line in the input buffer. */
+_Static_assert(CONF_LINE_LENGTH_MAX <= IO_IN_MAX,
+    "limit line-length must fit in the input buffer");
+
 static int	 smtp_msg_open(struct session *);
 static void	 smtp_msg_write(struct smtp_msg *, const void *, size_t);
 static int	 smtp_msg_flush(struct smtp_msg *);
 static size_t	 smtp_received(struct session *, char *, size_t);
-static const char *smtp_refusal_reply(int, const char **);
+static size_t	 smtp_line_max(void);
+static void	 smtp_line_long(struct session *, size_t);
+static void	 smtp_bdat_lines(struct session *, const char *, size_t);
+static const char *smtp_refusal_reply(int, char *, size_t, const char **);
 static void	 smtp_msg_end(struct session *);
 static void	 smtp_headers(const char *, size_t, unsigned int *, char *,
 		    size_t, int *);
@@ -121,6 +138,8 @@ smtp_msg_open(struct session *s)
 	m->bad = 0;
 	m->prevbare = 0;
 	m->inlong = 0;
+	m->scanned = 0;
+	m->linelen = 0;
 	if ((m->buf = malloc(SMTP_MSGBUF)) == NULL) {
 		log_warn("%s", __func__);
 		return (-1);
@@ -245,6 +264,35 @@ smtp_data_free(struct smtp *sm)
 }
 
 /*
+ * The longest text line taken, in octets with its line end: limit
+ * line-length, kept where the input buffer can hold it whatever ctld
+ * sent.
+ */
+static size_t
+smtp_line_max(void)
+{
+	size_t	 max = front_conf()->limits.max_line_length;
+
+	if (max < CONF_LINE_LENGTH_MIN)
+		return (CONF_LINE_LENGTH_MIN);
+	if (max > CONF_LINE_LENGTH_MAX)
+		return (CONF_LINE_LENGTH_MAX);
+	return (max);
+}
+
+/* A line over the bound: the message will be refused; said once. */
+static void
+smtp_line_long(struct session *s, size_t linemax)
+{
+	struct smtp	*sm = s->data;
+
+	if (!(sm->msg.bad & SMTP_BAD_LONG))
+		log_info("smtp: session %u: text line over %zu octets",
+		    s->id, linemax);
+	sm->msg.bad |= SMTP_BAD_LONG;
+}
+
+/*
  * DATA input: one line, taken straight from the input buffer so that
  * its exact end (CRLF, bare LF, over-long) is known.  0 when more input
  * is needed.
@@ -255,32 +303,37 @@ smtp_data_input(struct session *s)
 	struct smtp	*sm = s->data;
 	struct smtp_msg	*m = &sm->msg;
 	const char	*buf, *lf, *p;
-	size_t		 n, len, clen, max;
+	size_t		 n, len, clen, max, linemax;
 	int		 crlf;
 
 	if ((n = session_datalen(s)) == 0)
 		return (0);
 	buf = session_data(s);
 	max = front_conf()->limits.max_message_size;
+	linemax = smtp_line_max();
 
-	if ((lf = memchr(buf, '\n', n)) == NULL) {
+	/* What was searched before, while the line came, is not again. */
+	if (m->scanned > n)
+		m->scanned = 0;
+	if ((lf = memchr(buf + m->scanned, '\n', n - m->scanned)) == NULL) {
 		/*
-		 * No end of line yet.  Past 1000 octets the line is too
-		 * long whatever comes: drop what is there and remember
-		 * whether it ended in CR, for when the LF comes.
+		 * No end of line yet.  At linemax octets without its LF
+		 * the line is too long whatever comes: drop what is there
+		 * and remember whether it ended in CR, for when the LF
+		 * comes.  Shorter, it waits in the input buffer.
 		 */
-		if (m->inlong || n > SMTP_TEXT_LINE_MAX + 1) {
-			if (!m->inlong)
-				log_info("smtp: session %u: text line too "
-				    "long", s->id);
+		if (m->inlong || n >= linemax) {
+			smtp_line_long(s, linemax);
 			m->inlong = 1;
-			m->bad |= SMTP_BAD_LONG;
 			m->size += n;
 			m->lastcr = buf[n - 1] == '\r';
+			m->scanned = 0;
 			session_drop(s, n);
-		}
+		} else
+			m->scanned = n;
 		return (0);
 	}
+	m->scanned = 0;
 	len = lf - buf;
 	if (m->inlong) {
 		crlf = len > 0 ? buf[len - 1] == '\r' : m->lastcr;
@@ -311,8 +364,9 @@ smtp_data_input(struct session *s)
 	}
 	if (memchr(buf, '\0', clen) != NULL)
 		m->bad |= SMTP_BAD_NUL;
-	if (clen > SMTP_TEXT_LINE_MAX)
-		m->bad |= SMTP_BAD_LONG;
+	/* As sent: dot-stuffing and the line end count. */
+	if (len + 1 > linemax)
+		smtp_line_long(s, linemax);
 	m->prevbare = !crlf;
 
 	/* Dot-stuffing undone (RFC 5321 4.5.2). */
@@ -396,8 +450,10 @@ smtp_bdat_input(struct session *s)
 			return (0);
 		if (n > m->left)
 			n = m->left;
-		if (!(m->bad & SMTP_BAD_NOTXN))
+		if (!(m->bad & SMTP_BAD_NOTXN)) {
 			m->size += n;
+			smtp_bdat_lines(s, session_data(s), n);
+		}
 		smtp_msg_write(m, session_data(s), n);
 		session_drop(s, n);
 		m->left -= n;
@@ -409,12 +465,46 @@ smtp_bdat_input(struct session *s)
 	return (1);
 }
 
+/*
+ * BDAT has no line syntax (no dot-stuffing; a bare CR or LF is the
+ * client's business), but its text lines get DATA's bound: octets up
+ * to and with each LF, counted across chunks.
+ */
+static void
+smtp_bdat_lines(struct session *s, const char *p, size_t n)
+{
+	struct smtp	*sm = s->data;
+	struct smtp_msg	*m = &sm->msg;
+	const char	*lf;
+	size_t		 k, linemax;
+
+	linemax = smtp_line_max();
+	while (n > 0) {
+		if ((lf = memchr(p, '\n', n)) == NULL) {
+			/* Saturated: past the bound, the count is moot. */
+			if (n > linemax - m->linelen) {
+				smtp_line_long(s, linemax);
+				m->linelen = linemax;
+			} else
+				m->linelen += n;
+			return;
+		}
+		k = lf - p + 1;
+		if (k > linemax - m->linelen)
+			smtp_line_long(s, linemax);
+		m->linelen = 0;
+		p += k;
+		n -= k;
+	}
+}
+
 static void
 smtp_bdat_end(struct session *s)
 {
 	struct smtp	*sm = s->data;
 	struct smtp_msg	*m = &sm->msg;
 	const char	*reply, *result;
+	char		 buf[128];
 
 	if (m->bad & SMTP_BAD_NOTXN) {
 		/* No transaction: nothing of it is kept. */
@@ -432,7 +522,8 @@ smtp_bdat_end(struct session *s)
 	}
 	if (m->bad != 0) {
 		/* RFC 3030 2: a failed chunk fails the transaction. */
-		reply = smtp_refusal_reply(m->bad, &result);
+		reply = smtp_refusal_reply(m->bad, buf, sizeof(buf),
+		    &result);
 		smtp_txn_reset(s, result);
 		smtp_reply(s, "%s", reply);
 		return;
@@ -441,9 +532,12 @@ smtp_bdat_end(struct session *s)
 	    (unsigned long long)m->chunk);
 }
 
-/* The reply and audit result for a message refused for m->bad. */
+/*
+ * The reply and audit result for a message refused for m->bad; buf
+ * holds a reply that has a number in it.
+ */
 static const char *
-smtp_refusal_reply(int bad, const char **result)
+smtp_refusal_reply(int bad, char *buf, size_t len, const char **result)
 {
 	if (bad & SMTP_BAD_BARE) {
 		*result = "rejected-bare-cr-lf";
@@ -456,8 +550,9 @@ smtp_refusal_reply(int bad, const char **result)
 	}
 	if (bad & SMTP_BAD_LONG) {
 		*result = "rejected-long-line";
-		return ("500 5.5.2 Message refused: line longer than 1000 "
-		    "octets\r\n");
+		(void)snprintf(buf, len, "552 5.3.4 Message refused: a line "
+		    "is longer than %zu octets\r\n", smtp_line_max());
+		return (buf);
 	}
 	if (bad & SMTP_BAD_SIZE) {
 		*result = "rejected-size";
@@ -479,7 +574,7 @@ smtp_msg_end(struct session *s)
 	struct smtp_msg	*m = &sm->msg;
 	struct msg_rcpt	 mr;
 	const char	*reply, *result;
-	char		 from[MSG_ADDRESS_MAX];
+	char		 from[MSG_ADDRESS_MAX], buf[128];
 	unsigned int	 hops;
 	int		 nfrom;
 	void		*p;
@@ -495,7 +590,8 @@ smtp_msg_end(struct session *s)
 			m->map = p;
 	}
 	if (m->bad != 0) {
-		reply = smtp_refusal_reply(m->bad, &result);
+		reply = smtp_refusal_reply(m->bad, buf, sizeof(buf),
+		    &result);
 		smtp_txn_reset(s, result);
 		smtp_reply(s, "%s", reply);
 		return;

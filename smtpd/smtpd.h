@@ -26,7 +26,6 @@
 
 #define SMTP_LINE_MAX		510	/* 512 with CRLF: RFC 5321 4.5.3.1.4 */
 #define SMTP_AUTH_LINE_MAX	12288	/* AUTH lines: RFC 4954 4 */
-#define SMTP_TEXT_LINE_MAX	998	/* 1000 with CRLF: RFC 5321 4.5.3.1.6 */
 #define SMTP_HELO_MAX		255	/* a domain: RFC 5321 4.5.3.1.2 */
 #define SMTP_LOCAL_MAX		64	/* RFC 5321 4.5.3.1.1 */
 #define SMTP_PATH_MAX		256	/* with the brackets: 4.5.3.1.3 */
@@ -63,7 +62,7 @@ enum smtp_authstep {
 /* Why a message is refused once its data has ended (bits). */
 #define SMTP_BAD_BARE		0x01	/* bare CR or LF, odd end of data */
 #define SMTP_BAD_NUL		0x02	/* NUL byte in DATA */
-#define SMTP_BAD_LONG		0x04	/* text line over 1000 octets */
+#define SMTP_BAD_LONG		0x04	/* text line over limit line-length */
 #define SMTP_BAD_SIZE		0x08	/* over the size limit */
 #define SMTP_BAD_IO		0x10	/* the memfd failed */
 #define SMTP_BAD_NOTXN		0x20	/* BDAT without MAIL and RCPT */
@@ -91,6 +90,10 @@ struct smtp_msg {
 	int			 prevbare;	/* last line ended in bare LF */
 	int			 inlong;	/* inside an over-long line */
 	int			 lastcr;	/* its last byte was a CR */
+	size_t			 scanned;	/* DATA: octets of the line
+						 * searched for its LF */
+	size_t			 linelen;	/* BDAT: octets of the line
+						 * so far, across chunks */
 	int			 bdat;		/* this transaction uses BDAT */
 	int			 last;		/* the chunk is the LAST one */
 	uint64_t		 chunk;		/* its declared size */

@@ -76,6 +76,7 @@ conf_new(void)
 	conf->limits.max_conn = 1000;
 	conf->limits.max_conn_per_addr = 20;
 	conf->limits.max_message_size = 35 * 1024 * 1024;
+	conf->limits.max_line_length = CONF_LINE_LENGTH_DEFAULT;
 	conf->limits.timeout_idle = 300;
 	conf->limits.timeout_session = 3600;
 
@@ -295,6 +296,8 @@ conf_print(FILE *fp, const struct conf *conf)
 	    conf->limits.max_conn_per_addr);
 	fputs("limit message-size ", fp);
 	print_scaled(fp, conf->limits.max_message_size, 1);
+	fputs("\nlimit line-length ", fp);
+	print_scaled(fp, conf->limits.max_line_length, 1);
 	fputs("\nlimit mailbox-size ", fp);
 	if (conf->limits.max_mailbox_size == 0)
 		fputs("none", fp);

@@ -46,6 +46,16 @@
  */
 #define CONF_TLS_CIPHERS_DEFAULT	"ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL"
 
+/*
+ * limit line-length: the longest text line smtpd takes in a message,
+ * in octets with its CRLF.  RFC 5321 4.5.3.1.6's 1000 is the least;
+ * the most is what smtpd can hold of one line in its input buffer
+ * (IO_IN_MAX, which smtp_data.c checks against this).
+ */
+#define CONF_LINE_LENGTH_MIN	1000
+#define CONF_LINE_LENGTH_MAX	(1024 * 1024)
+#define CONF_LINE_LENGTH_DEFAULT (64 * 1024)
+
 enum proto {
 	PROTO_SMTP,		/* MX: mail for local domains, no AUTH */
 	PROTO_SUBMISSION,	/* authenticated submission */
@@ -81,6 +91,7 @@ struct limits {
 	unsigned int	 max_conn;		/* per front process */
 	unsigned int	 max_conn_per_addr;
 	size_t		 max_message_size;	/* octets */
+	size_t		 max_line_length;	/* octets with CRLF; smtpd */
 	uint64_t	 max_mailbox_size;	/* octets per account; 0: none */
 	unsigned int	 timeout_idle;		/* seconds */
 	unsigned int	 timeout_session;	/* seconds */

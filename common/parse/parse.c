@@ -898,6 +898,7 @@ add_listener(struct parser *p, const struct sockaddr_storage *ss,
 /*
  * limit connections [per-address] N
  * limit message-size SIZE
+ * limit line-length SIZE
  * limit mailbox-size SIZE|none
  * limit timeout (idle|session) DURATION
  */
@@ -932,6 +933,13 @@ parse_limit(struct parser *p, const char *file, int line)
 		    lex_expect_eol(p) == -1)
 			return (-1);
 		lim->max_message_size = v;
+		return (0);
+	case KW_LINE_LENGTH:
+		if (lex_scaled(p, "size", "line length", "1000-1M",
+		    CONF_LINE_LENGTH_MIN, CONF_LINE_LENGTH_MAX, &v) == -1 ||
+		    lex_expect_eol(p) == -1)
+			return (-1);
+		lim->max_line_length = v;
 		return (0);
 	case KW_MAILBOX_SIZE:
 		if (lex_token_keyword(lex_next(p)) == KW_NONE) {

@@ -77,6 +77,7 @@ static const struct keyword keywords[] = {
 	{ "kdf",		KW_KDF },
 	{ "key",		KW_KEY },
 	{ "limit",		KW_LIMIT },
+	{ "line-length",	KW_LINE_LENGTH },
 	{ "listen",		KW_LISTEN },
 	{ "lock-grace",		KW_LOCK_GRACE },
 	{ "log",		KW_LOG },

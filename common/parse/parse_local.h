@@ -72,6 +72,7 @@ enum kw {
 	KW_KDF,
 	KW_KEY,
 	KW_LIMIT,
+	KW_LINE_LENGTH,
 	KW_LISTEN,
 	KW_LOCK_GRACE,
 	KW_LOG,

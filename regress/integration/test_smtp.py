@@ -450,25 +450,27 @@ class Mx(Base):
         tok = self.token()
         before = spool(self.t)
         c = self.raw()
-        # 998 octets and CRLF: the longest line allowed.
-        self.assertEqual(c.cmd("MAIL FROM:<x@example.org>")[:3], "250")
-        self.assertEqual(c.cmd("RCPT TO:<%s>" % ALICE)[:3], "250")
-        self.assertEqual(c.cmd("DATA")[:3], "354")
-        c.send("Subject: ok\r\n\r\n" + "a" * 998 + "\r\n.\r\n")
-        self.assertEqual(reply(c)[0], 250)
-        # 999: too long, and so is one of 100 KiB.
-        for n in (999, 100 * 1024):
+        # 998 octets and CRLF, RFC 5321 4.5.3.1.6's least, and longer
+        # ones up to limit line-length (64K by default:
+        # test_smtp_longline.py has the rest).
+        for n in (998, 999, 5000):
             self.assertEqual(c.cmd("MAIL FROM:<x@example.org>")[:3], "250")
             self.assertEqual(c.cmd("RCPT TO:<%s>" % ALICE)[:3], "250")
             self.assertEqual(c.cmd("DATA")[:3], "354")
-            c.send("Subject: %s\r\n\r\n%s\r\n.\r\n" % (tok, "b" * n))
-            self.assertEqual(c.line(), "500 5.5.2 Message refused: line "
-                             "longer than 1000 octets")
+            c.send("Subject: ok\r\n\r\n" + "a" * n + "\r\n.\r\n")
+            self.assertEqual(reply(c)[0], 250)
+        # 100 KiB: too long.
+        self.assertEqual(c.cmd("MAIL FROM:<x@example.org>")[:3], "250")
+        self.assertEqual(c.cmd("RCPT TO:<%s>" % ALICE)[:3], "250")
+        self.assertEqual(c.cmd("DATA")[:3], "354")
+        c.send("Subject: %s\r\n\r\n%s\r\n.\r\n" % (tok, "b" * 102400))
+        self.assertEqual(c.line(), "552 5.3.4 Message refused: a line is "
+                         "longer than 65536 octets")
         # A command line over 512 octets.
         self.assertEqual(c.cmd("NOOP " + "x" * 600), "500 5.5.2 Line too long")
         self.assertEqual(c.cmd("NOOP"), "250 2.0.0 OK")
         c.close()
-        self.assertEqual(sum(new_files(before, spool(self.t)).values()), 1)
+        self.assertEqual(sum(new_files(before, spool(self.t)).values()), 3)
         self.assertEqual(plaintext_anywhere(self.t, tok.encode()), [])
 
     def test_dot_stuffing(self):
