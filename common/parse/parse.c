@@ -975,8 +975,8 @@ parse_limit(struct parser *p, const char *file, int line)
 			return (lex_expected(p, "idle or session"));
 		}
 	default:
-		return (lex_expected(p, "connections, message-size, mailbox-size "
-		    "or timeout"));
+		return (lex_expected(p, "connections, message-size, "
+		    "mailbox-size, line-length or timeout"));
 	}
 }
 

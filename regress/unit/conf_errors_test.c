@@ -255,10 +255,10 @@ test_bad_size(void)
 	    "(1K-2G)\n"
 	    "@:7: expected a size, got \"big\"\n"
 	    "@:8: expected a size, got end of line\n"
-	    "@:9: expected connections, message-size, mailbox-size or "
-	    "timeout, got end of line\n"
-	    "@:10: expected connections, message-size, mailbox-size or "
-	    "timeout, got \"bandwidth\"\n");
+	    "@:9: expected connections, message-size, mailbox-size, "
+	    "line-length or timeout, got end of line\n"
+	    "@:10: expected connections, message-size, mailbox-size, "
+	    "line-length or timeout, got \"bandwidth\"\n");
 }
 
 static void
