@@ -96,30 +96,43 @@ struct imap_view {
 /* A vault answer (mbox_client.h), its records read from the fd. */
 typedef void (*imap_result_cb)(struct session *, struct mbox_result *);
 
-struct imap {
-	struct session		*s;
-	TAILQ_ENTRY(imap)	 entry;		/* every IMAP session */
+/*
+ * A session is made of parts, each owned by the file of its role:
+ *
+ * conn	the connection (imap_session.c): logged in or not, as whom,
+ *	what ENABLE turned on.  The commands read enabled.
+ * in	the command being assembled from lines and literals
+ *	(imap_session.c); nothing else looks at it.
+ * run	the command running (imap_session.c's dispatch and the
+ *	commands): its tag, name and arguments, the vault's answer
+ *	awaited, the command's own state, the tagged reply held back
+ *	while a sync writes the updates before it.
+ * sel	the selected mailbox and its sync with the vault (imap_view.c);
+ *	IDLE (imap_session.c) sets idling, which tells a notification
+ *	to sync at once.
+ */
+struct imap_conn {
 	enum imap_state		 state;
 	unsigned int		 enabled;	/* IMAP_EN_* */
 	uint32_t		 vsession;	/* vault session, 0 if none */
 	char			 account[MSG_ADDRESS_MAX];
-
-	/* Logging in. */
 	int			 authenticating; /* AUTHENTICATE's "+ " */
-	unsigned int		 fails;
+	unsigned int		 fails;		/* failed logins */
+};
 
-	/* The command being assembled: its lines and literals. */
-	char			*buf;
+struct imap_assembly {
+	char			*buf;		/* lines and literals */
 	size_t			 len;
 	size_t			 cap;
-	struct imap_cmd		 cmd;
+	struct imap_cmd		 cmd;		/* what the parser reads */
 	size_t			 litleft;	/* octets of literal to come */
 	int			 litfd;		/* a file literal, or -1 */
 	int			 litdiscard;	/* an over-limit {n+}: drop */
 	int			 refusing;	/* the rest of a refused
 						 * command: drop it */
+};
 
-	/* The command running. */
+struct imap_command {
 	char			 tag[IMAP_TAG_MAX];
 	char			 name[IMAP_CMDNAME_MAX];
 	int			 uid;		/* UID FETCH etc. */
@@ -132,16 +145,24 @@ struct imap {
 	void			*state_data;	/* the command's own state */
 	void			(*state_free)(void *);
 	char			*done_line;	/* tagged reply after a sync */
+};
 
-	/* Selected mailbox, and news of changes from the vault. */
-	struct imap_view	*view;
+struct imap_selected {
+	struct imap_view	*view;		/* NULL: none selected */
 	int			 dirty;		/* the vault said: changed */
 	int			 syncing;
-	int			 idling;	/* in IDLE */
-	struct event		 keepalive_ev;	/* in IDLE: still here */
-	int			 keepalive;
-	void			(*sync_cont)(struct session *);
 	int			 resync;	/* news came while syncing */
+	void			(*cont)(struct session *); /* after sync */
+	int			 idling;	/* in IDLE */
+};
+
+struct imap {
+	struct session		*s;
+	TAILQ_ENTRY(imap)	 entry;		/* every IMAP session */
+	struct imap_conn	 conn;
+	struct imap_assembly	 in;
+	struct imap_command	 run;
+	struct imap_selected	 sel;
 };
 
 /*

@@ -166,11 +166,11 @@ imap_unselect(struct session *s)
 {
 	struct imap	*im = s->data;
 
-	imap_view_free(im->view);
-	im->view = NULL;
-	im->dirty = 0;
-	if (im->state == IMAP_SELECTED)
-		im->state = IMAP_AUTH;
+	imap_view_free(im->sel.view);
+	im->sel.view = NULL;
+	im->sel.dirty = 0;
+	if (im->conn.state == IMAP_SELECTED)
+		im->conn.state = IMAP_AUTH;
 }
 
 static int
@@ -191,7 +191,7 @@ void
 imap_view_expunged(struct session *s, const uint32_t *uids, size_t n)
 {
 	struct imap		*im = s->data;
-	struct imap_view	*v = im->view;
+	struct imap_view	*v = im->sel.view;
 	uint32_t		*seqs, *gone, seq, i, j, k;
 	size_t			 ngone = 0;
 
@@ -215,7 +215,7 @@ imap_view_expunged(struct session *s, const uint32_t *uids, size_t n)
 	ngone = j;
 	for (i = 0; i < ngone; i++)
 		gone[i] = v->uids[seqs[i] - 1];
-	if (ngone > 0 && (im->enabled & IMAP_EN_QRESYNC)) {
+	if (ngone > 0 && (im->conn.enabled & IMAP_EN_QRESYNC)) {
 		imap_out(s, "* VANISHED ", 11);
 		imap_seqset_write(gone, ngone, imap_out, s);
 		imap_out(s, "\r\n", 2);
@@ -323,7 +323,7 @@ imap_view_ranges(struct session *s, const struct imap_arg *a,
     struct mbox_req *q)
 {
 	struct imap		*im = s->data;
-	struct imap_view	*v = im->view;
+	struct imap_view	*v = im->sel.view;
 	struct imap_seqset	*set;
 	uint32_t		 first, last, maxuid;
 	size_t			 i;
@@ -349,7 +349,7 @@ imap_view_ranges(struct session *s, const struct imap_arg *a,
 	for (i = 0; i < set->n; i++) {
 		first = set->r[i].first;
 		last = set->r[i].last;
-		if (im->uid) {
+		if (im->run.uid) {
 			/* "*" is the last message the session knows. */
 			if (last == UINT32_MAX)
 				last = maxuid;
@@ -445,7 +445,7 @@ select_params(struct session *s, const struct imap_arg *a,
 			continue;
 		}
 		if (!imap_arg_is(p, "QRESYNC") || i + 1 >= a->nlist ||
-		    !(im->enabled & IMAP_EN_QRESYNC))
+		    !(im->conn.enabled & IMAP_EN_QRESYNC))
 			return (-1);
 		q = &a->list[++i];
 		if (q->type != IMAP_ARG_LIST || q->nlist < 2 ||
@@ -497,14 +497,14 @@ select_common(struct session *s, struct imap_arg *args, size_t nargs,
 		return;
 	}
 	/* The old mailbox is closed, even if the new one fails. */
-	if (im->view != NULL) {
+	if (im->sel.view != NULL) {
 		imap_unselect(s);
-		if (im->enabled & (IMAP_EN_REV2 | IMAP_EN_QRESYNC))
+		if (im->conn.enabled & (IMAP_EN_REV2 | IMAP_EN_QRESYNC))
 			imap_printf(s, "* OK [CLOSED] Previous mailbox "
 			    "closed\r\n");
 	}
 	if (st->condstore)
-		im->enabled |= IMAP_EN_CONDSTORE;
+		im->conn.enabled |= IMAP_EN_CONDSTORE;
 	strlcpy(st->view->name, name, sizeof(st->view->name));
 	st->view->readonly = readonly;
 	imap_req_init(s, &q, MBOX_OP_STATUS);
@@ -528,7 +528,7 @@ static void
 select_status_done(struct session *s, struct mbox_result *r)
 {
 	struct imap			*im = s->data;
-	struct select_state		*st = im->state_data;
+	struct select_state		*st = im->run.state_data;
 	struct mbox_stream_r		 rd;
 	struct mbox_folder	 f;
 	struct mbox_req		 q;
@@ -558,7 +558,7 @@ static void
 select_fetch_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
-	struct select_state	*st = im->state_data;
+	struct select_state	*st = im->run.state_data;
 	struct imap_view	*v = st->view;
 	struct mbox_stream_r	 rd;
 	struct mbox_stream_msg	 m;
@@ -588,12 +588,12 @@ select_fetch_done(struct session *s, struct mbox_result *r)
 		v->uidnext = v->uids[v->n - 1] + 1;
 
 	/* The mailbox is selected from here on. */
-	im->view = v;
+	im->sel.view = v;
 	st->view = NULL;
-	im->state = IMAP_SELECTED;
-	im->dirty = 0;
+	im->conn.state = IMAP_SELECTED;
+	im->sel.dirty = 0;
 	imap_printf(s, "* %u EXISTS\r\n", v->n);
-	if (!(im->enabled & IMAP_EN_REV2)) {
+	if (!(im->conn.enabled & IMAP_EN_REV2)) {
 		imap_printf(s, "* 0 RECENT\r\n");
 		if (st->unseen_first != 0)
 			imap_printf(s, "* OK [UNSEEN %u] First unseen\r\n",
@@ -610,7 +610,7 @@ select_fetch_done(struct session *s, struct mbox_result *r)
 	    "\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*");
 	imap_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
 	    (unsigned long long)v->highestmodseq);
-	if (im->enabled & IMAP_EN_REV2) {
+	if (im->conn.enabled & IMAP_EN_REV2) {
 		imap_out(s, "* LIST () \"/\" ", 14);
 		imap_name_out(s, v->name);
 		imap_out(s, "\r\n", 2);
@@ -642,20 +642,20 @@ select_vanished_keep(void *arg, uint32_t uid)
 {
 	struct session		*s = arg;
 	struct imap		*im = s->data;
-	struct select_state	*st = im->state_data;
+	struct select_state	*st = im->run.state_data;
 
 	/* Only what the client said it knows, and not in the view. */
 	if (st->q_has_known && !seqset_has(&st->q_known, uid))
 		return (0);
-	return (imap_view_seq(im->view, uid) == 0);
+	return (imap_view_seq(im->sel.view, uid) == 0);
 }
 
 static void
 select_vanished_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
-	struct select_state	*st = im->state_data;
-	struct imap_view	*v = im->view;
+	struct select_state	*st = im->run.state_data;
+	struct imap_view	*v = im->sel.view;
 	struct mbox_req	 q;
 	uint32_t		*uids;
 	size_t			 n;
@@ -685,7 +685,7 @@ static void
 select_changed_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
-	struct imap_view	*v = im->view;
+	struct imap_view	*v = im->sel.view;
 	struct mbox_stream_r	 rd;
 	struct mbox_stream_msg	 m;
 	uint32_t		 seq;
@@ -707,8 +707,8 @@ select_finish(struct session *s)
 	struct imap	*im = s->data;
 
 	imap_done(s, "OK [%s] %s completed",
-	    im->view->readonly ? "READ-ONLY" : "READ-WRITE",
-	    im->view->readonly ? "EXAMINE" : "SELECT");
+	    im->sel.view->readonly ? "READ-ONLY" : "READ-WRITE",
+	    im->sel.view->readonly ? "EXAMINE" : "SELECT");
 }
 
 /* -------------------------------------------------------------------
@@ -728,7 +728,7 @@ void
 cmd_close(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct imap		*im = s->data;
-	struct imap_view	*v = im->view;
+	struct imap_view	*v = im->sel.view;
 	struct mbox_req	 q;
 
 	(void)args;
@@ -788,12 +788,12 @@ void
 cmd_expunge(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct imap		*im = s->data;
-	struct imap_view	*v = im->view;
+	struct imap_view	*v = im->sel.view;
 	struct mbox_req	 q;
 	int			 rv;
 
-	if (nargs != (im->uid ? 1 : 0)) {
-		imap_bad(s, im->uid ? "Syntax: UID EXPUNGE uid-set" :
+	if (nargs != (im->run.uid ? 1 : 0)) {
+		imap_bad(s, im->run.uid ? "Syntax: UID EXPUNGE uid-set" :
 		    "Unexpected arguments");
 		return;
 	}
@@ -803,7 +803,7 @@ cmd_expunge(struct session *s, struct imap_arg *args, size_t nargs)
 	}
 	imap_req_init(s, &q, MBOX_OP_EXPUNGE);
 	strlcpy(q.folder, v->name, sizeof(q.folder));
-	if (im->uid) {
+	if (im->run.uid) {
 		if ((rv = imap_view_ranges(s, &args[0], &q)) == -1) {
 			imap_bad(s, "Invalid uid set");
 			return;
@@ -849,7 +849,7 @@ static void
 store_finish(struct session *s)
 {
 	struct imap		*im = s->data;
-	struct store_state	*st = im->state_data;
+	struct store_state	*st = im->run.state_data;
 	struct strbuf		 sb;
 	uint32_t		*nums;
 	size_t			 i, n = 0;
@@ -864,9 +864,9 @@ store_finish(struct session *s)
 		return;
 	}
 	for (i = 0; i < st->nfailed; i++) {
-		if (im->uid)
+		if (im->run.uid)
 			nums[n++] = st->failed[i];
-		else if ((nums[n] = imap_view_seq(im->view,
+		else if ((nums[n] = imap_view_seq(im->sel.view,
 		    st->failed[i])) != 0)
 			n++;
 	}
@@ -886,7 +886,7 @@ static void
 store_fetch_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
-	struct imap_view	*v = im->view;
+	struct imap_view	*v = im->sel.view;
 	struct mbox_stream_r	 rd;
 	struct mbox_stream_msg	 m;
 	uint32_t		 seq;
@@ -897,8 +897,8 @@ store_fetch_done(struct session *s, struct mbox_result *r)
 			if ((seq = imap_view_seq(v, m.uid)) == 0)
 				continue;
 			v->modseqs[seq - 1] = m.modseq;
-			imap_flags_fetch(s, seq, &m, im->uid,
-			    im->enabled & IMAP_EN_CONDSTORE);
+			imap_flags_fetch(s, seq, &m, im->run.uid,
+			    im->conn.enabled & IMAP_EN_CONDSTORE);
 		}
 	}
 	store_finish(s);
@@ -908,8 +908,8 @@ static void
 store_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
-	struct store_state	*st = im->state_data;
-	struct imap_view	*v = im->view;
+	struct store_state	*st = im->run.state_data;
+	struct imap_view	*v = im->sel.view;
 	struct mbox_stream_r	 rd;
 	struct mbox_stream_msg	 m;
 	uint32_t		 seq, uid, i;
@@ -928,7 +928,7 @@ store_done(struct session *s, struct mbox_result *r)
 		/* .SILENT still reports the new MODSEQ (RFC 7162 3.1.3). */
 		if (st->silent && st->unchanged) {
 			imap_printf(s, "* %u FETCH (", seq);
-			if (im->uid)
+			if (im->run.uid)
 				imap_printf(s, "UID %u ", m.uid);
 			imap_printf(s, "MODSEQ (%llu))\r\n",
 			    (unsigned long long)m.modseq);
@@ -956,7 +956,7 @@ void
 cmd_store(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct imap		*im = s->data;
-	struct imap_view	*v = im->view;
+	struct imap_view	*v = im->sel.view;
 	struct store_state	*st;
 	struct mbox_req	*q;
 	const struct imap_arg	*item, *mods;
@@ -992,7 +992,7 @@ cmd_store(struct session *s, struct imap_arg *args, size_t nargs)
 			return;
 		}
 		st->unchanged = 1;
-		im->enabled |= IMAP_EN_CONDSTORE;
+		im->conn.enabled |= IMAP_EN_CONDSTORE;
 	}
 	item = &args[i++];
 	if (item->type != IMAP_ARG_ATOM) {
@@ -1070,14 +1070,14 @@ copy_done(struct session *s, struct mbox_result *r)
 	struct strbuf		 sb;
 	uint32_t		*src = NULL, *dst = NULL;
 	size_t			 n = 0;
-	int			 move = strcmp(im->name, "MOVE") == 0;
+	int			 move = strcmp(im->run.name, "MOVE") == 0;
 
 	if (r->status == MBOX_ENOTFOUND) {
 		imap_done(s, "NO [TRYCREATE] No such mailbox");
 		return;
 	}
 	if (r->status != MBOX_OK) {
-		imap_no_status(s, r->status, im->name);
+		imap_no_status(s, r->status, im->run.name);
 		return;
 	}
 	if (r->count > 0 &&
@@ -1092,7 +1092,7 @@ copy_done(struct session *s, struct mbox_result *r)
 	    mbox_stream_next_pair(&rd, &src[n], &dst[n]) == 1)
 		n++;
 	if (n == 0) {
-		imap_done(s, "OK %s completed", im->name);
+		imap_done(s, "OK %s completed", im->run.name);
 		return;
 	}
 	memset(&sb, 0, sizeof(sb));
@@ -1132,7 +1132,7 @@ static void
 copy_sizes_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
-	struct copy_state	*st = im->state_data;
+	struct copy_state	*st = im->run.state_data;
 	struct mbox_stream_r	 rd;
 	struct mbox_stream_msg	 m;
 	uint64_t		 total = st->usage;
@@ -1143,7 +1143,7 @@ copy_sizes_done(struct session *s, struct mbox_result *r)
 	}
 	mbox_stream_r_init(&rd, r->buf != NULL ? r->buf : "", r->len);
 	while (mbox_stream_next_msg(&rd, &m) == 1)
-		if (imap_view_seq(im->view, m.uid) != 0)
+		if (imap_view_seq(im->sel.view, m.uid) != 0)
 			total += m.size;
 	if (total > front_conf()->limits.max_mailbox_size) {
 		imap_done(s, "NO [OVERQUOTA] The mailbox is full");
@@ -1156,7 +1156,7 @@ static void
 copy_usage_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
-	struct copy_state	*st = im->state_data;
+	struct copy_state	*st = im->run.state_data;
 	struct mbox_req	 q;
 
 	if (r->status != MBOX_OK) {
@@ -1193,7 +1193,7 @@ copy_common(struct session *s, struct imap_arg *args, size_t nargs,
     int move)
 {
 	struct imap		*im = s->data;
-	struct imap_view	*v = im->view;
+	struct imap_view	*v = im->sel.view;
 	struct mbox_req	 q;
 	int			 rv;
 
@@ -1283,10 +1283,10 @@ static void
 search_respond(struct session *s, uint64_t modseq)
 {
 	struct imap		*im = s->data;
-	struct search_state	*st = im->state_data;
+	struct search_state	*st = im->run.state_data;
 
-	imap_search_respond(&st->search, im->tag, im->uid, st->uids, st->n,
-	    search_uid_seq, im->view, modseq, imap_out, s);
+	imap_search_respond(&st->search, im->run.tag, im->run.uid, st->uids, st->n,
+	    search_uid_seq, im->sel.view, modseq, imap_out, s);
 	imap_done(s, "OK SEARCH completed");
 }
 
@@ -1310,8 +1310,8 @@ static void
 search_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
-	struct search_state	*st = im->state_data;
-	struct imap_view	*v = im->view;
+	struct search_state	*st = im->run.state_data;
+	struct imap_view	*v = im->sel.view;
 	struct imap_search	*se = &st->search;
 	struct mbox_req	 q;
 	uint32_t		*saved;
@@ -1378,7 +1378,7 @@ void
 cmd_search(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct imap		*im = s->data;
-	struct imap_view	*v = im->view;
+	struct imap_view	*v = im->sel.view;
 	struct imap_search_ctx	 ctx;
 	struct search_state	*st;
 	const char		*err = "Invalid search";
@@ -1408,9 +1408,9 @@ cmd_search(struct session *s, struct imap_arg *args, size_t nargs)
 		return;
 	}
 	if (st->search.modseq)
-		im->enabled |= IMAP_EN_CONDSTORE;
+		im->conn.enabled |= IMAP_EN_CONDSTORE;
 	/* IMAP4rev2 has only ESEARCH (RFC 9051 6.4.4). */
-	if ((im->enabled & IMAP_EN_REV2) && !st->search.esearch) {
+	if ((im->conn.enabled & IMAP_EN_REV2) && !st->search.esearch) {
 		st->search.esearch = 1;
 		st->search.ret = IMAP_SEARCH_RET_ALL;
 	}
@@ -1486,7 +1486,7 @@ static int
 fetch_write(struct session *s, const char *raw, size_t rawlen)
 {
 	struct imap		*im = s->data;
-	struct fetch_state	*st = im->state_data;
+	struct fetch_state	*st = im->run.state_data;
 	int			 seen;
 
 	seen = fetch_was_seen(st, st->m.uid);
@@ -1507,12 +1507,12 @@ static void
 fetch_bodies(struct session *s)
 {
 	struct imap		*im = s->data;
-	struct fetch_state	*st = im->state_data;
+	struct fetch_state	*st = im->run.state_data;
 	struct mbox_req	 q;
 	size_t			 i;
 
 	imap_req_init(s, &q, MBOX_OP_BODIES);
-	strlcpy(q.folder, im->view->name, sizeof(q.folder));
+	strlcpy(q.folder, im->sel.view->name, sizeof(q.folder));
 	for (i = 0; i < st->npend; i++) {
 		if (q.nranges > 0 &&
 		    q.ranges[q.nranges - 1].last + 1 == st->pend[i].uid) {
@@ -1536,7 +1536,7 @@ static void
 fetch_next(struct session *s)
 {
 	struct imap		*im = s->data;
-	struct fetch_state	*st = im->state_data;
+	struct fetch_state	*st = im->run.state_data;
 	int			 rv;
 
 	for (;;) {
@@ -1553,7 +1553,7 @@ fetch_next(struct session *s)
 			imap_done(s, "OK FETCH completed");
 			return;
 		}
-		if ((st->seq = imap_view_seq(im->view, st->m.uid)) == 0)
+		if ((st->seq = imap_view_seq(im->sel.view, st->m.uid)) == 0)
 			continue;
 		if (fetch_was_seen(st, st->m.uid))
 			st->m.flags |= MAILFLAG_SEEN;
@@ -1566,7 +1566,7 @@ fetch_next(struct session *s)
 		st->pend[st->npend++] = st->m;
 		while (st->npend < FETCH_BATCH &&
 		    (rv = mbox_stream_next_msg(&st->rd, &st->m)) == 1) {
-			if (imap_view_seq(im->view, st->m.uid) == 0)
+			if (imap_view_seq(im->sel.view, st->m.uid) == 0)
 				continue;
 			if (fetch_was_seen(st, st->m.uid))
 				st->m.flags |= MAILFLAG_SEEN;
@@ -1589,7 +1589,7 @@ static void
 fetch_bodies_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
-	struct fetch_state	*st = im->state_data;
+	struct fetch_state	*st = im->run.state_data;
 
 	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "FETCH");
@@ -1612,7 +1612,7 @@ static void
 fetch_bodies_write(struct session *s)
 {
 	struct imap		*im = s->data;
-	struct fetch_state	*st = im->state_data;
+	struct fetch_state	*st = im->run.state_data;
 	struct mbox_stream_msg	*p;
 
 	for (; st->ndone < st->npend; st->ndone++) {
@@ -1631,7 +1631,7 @@ fetch_bodies_write(struct session *s)
 		if (!session_wait_output(s, fetch_bodies_write))
 			return;
 		st->m = *p;
-		st->seq = imap_view_seq(im->view, st->m.uid);
+		st->seq = imap_view_seq(im->sel.view, st->m.uid);
 		if (st->seq != 0 && fetch_write(s, st->bdata, st->blen) == -1)
 			return;
 	}
@@ -1654,7 +1654,7 @@ static void
 fetch_records(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
-	struct fetch_state	*st = im->state_data;
+	struct fetch_state	*st = im->run.state_data;
 
 	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "FETCH");
@@ -1674,7 +1674,7 @@ static void
 fetch_get(struct session *s)
 {
 	struct imap		*im = s->data;
-	struct fetch_state	*st = im->state_data;
+	struct fetch_state	*st = im->run.state_data;
 	uint64_t		 since = imap_fetch_changedsince(st->f);
 
 	st->q.op = MBOX_OP_FETCH;
@@ -1708,7 +1708,7 @@ fetch_vanished_done(struct session *s, struct mbox_result *r)
 	size_t			 n;
 
 	if (r->status == MBOX_OK && imap_result_uids(r,
-	    fetch_vanished_keep, im->state_data, &uids, &n) == 0) {
+	    fetch_vanished_keep, im->run.state_data, &uids, &n) == 0) {
 		write_vanished_earlier(s, uids, n);
 		free(uids);
 	}
@@ -1719,7 +1719,7 @@ static void
 fetch_seen_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
-	struct fetch_state	*st = im->state_data;
+	struct fetch_state	*st = im->run.state_data;
 	struct mbox_stream_r	 rd;
 	struct mbox_stream_msg	 m;
 	struct mbox_req	 q;
@@ -1732,14 +1732,14 @@ fetch_seen_done(struct session *s, struct mbox_result *r)
 		while (st->nseen < r->count &&
 		    mbox_stream_next_msg(&rd, &m) == 1) {
 			st->seen[st->nseen++] = m.uid;
-			if ((seq = imap_view_seq(im->view, m.uid)) != 0)
-				im->view->modseqs[seq - 1] = m.modseq;
+			if ((seq = imap_view_seq(im->sel.view, m.uid)) != 0)
+				im->sel.view->modseqs[seq - 1] = m.modseq;
 		}
 		qsort(st->seen, st->nseen, sizeof(*st->seen), uid_cmp);
 	}
 	if (imap_fetch_vanished(st->f)) {
 		imap_req_init(s, &q, MBOX_OP_VANISHED);
-		strlcpy(q.folder, im->view->name, sizeof(q.folder));
+		strlcpy(q.folder, im->sel.view->name, sizeof(q.folder));
 		q.since.modseq = imap_fetch_changedsince(st->f);
 		imap_vault(s, &q, -1, IMAP_UIDS_MAX, fetch_vanished_done);
 		return;
@@ -1751,7 +1751,7 @@ void
 cmd_fetch(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct imap		*im = s->data;
-	struct imap_view	*v = im->view;
+	struct imap_view	*v = im->sel.view;
 	struct fetch_state	*st;
 	struct mbox_req	 q;
 	const char		*err = "Invalid FETCH items";
@@ -1772,14 +1772,14 @@ cmd_fetch(struct session *s, struct imap_arg *args, size_t nargs)
 		imap_bad(s, "Invalid message set");
 		return;
 	}
-	if (imap_fetch_parse(args + 1, nargs - 1, im->uid, &st->f,
+	if (imap_fetch_parse(args + 1, nargs - 1, im->run.uid, &st->f,
 	    &err) == -1) {
 		imap_bad(s, err);
 		return;
 	}
 	st->flags = imap_fetch_flags(st->f);
 	if (st->flags & IMAP_FETCH_MODSEQ)
-		im->enabled |= IMAP_EN_CONDSTORE;
+		im->conn.enabled |= IMAP_EN_CONDSTORE;
 	if (rv == 1) {
 		imap_done(s, "OK FETCH completed");
 		return;
