@@ -166,7 +166,8 @@ struct imap {
 };
 
 /*
- * imap_session.c, for the commands:
+ * imap_io.c, for every part (imap_session.c: imap_done, imap_bad,
+ * imap_no_status, imap_set_state, which end a command):
  *
  * imap_out(s, p, n)	write octets to the client (an imap_out_fn; its
  *			argument is the session).
@@ -198,8 +199,6 @@ struct imap {
  *			form; -1 if not a valid name (answer BAD).
  * imap_name_out(s, name)
  *			write a stored name as the client expects it.
- * imap_sync(s, cont)	bring the view up to date with the vault, writing
- *			the untagged responses, then call cont.
  *
  * Output that waits for the client (a loop that writes much stops and
  * goes on in a continuation) is session_wait_output(), in session.h.
@@ -207,11 +206,6 @@ struct imap {
 void	 imap_out(void *, const void *, size_t);	/* arg: session */
 void	 imap_printf(struct session *, const char *, ...)
 	    __attribute__((__format__ (printf, 2, 3)));
-void	 imap_done(struct session *, const char *, ...)
-	    __attribute__((__format__ (printf, 2, 3)));
-void	 imap_bad(struct session *, const char *);
-void	 imap_no_status(struct session *, int, const char *);
-void	 imap_set_state(struct session *, void *, void (*)(void *));
 int	 imap_vault(struct session *, struct mbox_req *, int, size_t,
 	    imap_result_cb);
 int	 imap_vault_search(struct session *, const char *,
@@ -221,23 +215,66 @@ int	 imap_utf8(struct session *);
 int	 imap_name_in(struct session *, const struct imap_arg *, char *,
 	    size_t);
 void	 imap_name_out(struct session *, const char *);
-void	 imap_sync(struct session *, void (*)(struct session *));
 
-/* imap_message.c: the view. */
+/* imap_session.c */
+void	 imap_done(struct session *, const char *, ...)
+	    __attribute__((__format__ (printf, 2, 3)));
+void	 imap_bad(struct session *, const char *);
+void	 imap_no_status(struct session *, int, const char *);
+void	 imap_set_state(struct session *, void *, void (*)(void *));
+
+/*
+ * imap_view.c: the selected mailbox's view and its sync.
+ *
+ * imap_view_seq(v, uid), imap_view_uid(v, seq)
+ *			a message's sequence number, or uid; 0 if none.
+ * imap_view_add(v, uid, modseq)
+ *			append a message (uid above all others); -1 if not.
+ * imap_view_ranges(s, arg, q)
+ *			a set argument (sequence numbers, uids for a UID
+ *			command, or "$") as uid ranges in q within the view:
+ *			0; 1 if nothing can match; -1 if invalid (BAD).
+ * imap_view_expunged(s, uids, n)
+ *			messages gone: out of the view, told as EXPUNGE
+ *			or VANISHED.
+ * imap_view_select(s, v)
+ *			v, built by SELECT, is the selected mailbox.
+ * imap_view_save(v, uids, n), imap_view_save_failed(v)
+ *			SEARCHRES: "$" is now uids; or empty.
+ * imap_view_free(v), imap_unselect(s)
+ *			free a view; leave the selected mailbox.
+ * imap_view_notify(s)	the account changed (imap_notify()).
+ * imap_sync(s, cont)	bring the view up to date with the vault, writing
+ *			the untagged responses, then call cont.
+ * imap_flags_fetch(s, seq, m, uid, modseq)
+ *			"* seq FETCH (FLAGS ...)" for a message.
+ * imap_result_uids(r, keep, arg, &uids, &n), imap_stream_uids(...)
+ *			the uids of an answer, filtered by keep, sorted.
+ * imap_uids_ranges(uids, n, q)
+ *			sorted uids as ranges in q; -1 if too many.
+ * imap_uid_cmp		qsort(3) order of uids.
+ */
 uint32_t imap_view_seq(const struct imap_view *, uint32_t);
 uint32_t imap_view_uid(const struct imap_view *, uint32_t);
+int	 imap_view_add(struct imap_view *, uint32_t, uint64_t);
 int	 imap_view_ranges(struct session *, const struct imap_arg *,
 	    struct mbox_req *);
 void	 imap_view_expunged(struct session *, const uint32_t *, size_t);
-int	 imap_view_add(struct imap_view *, uint32_t, uint64_t);
-void	 imap_flags_fetch(struct session *, uint32_t,
-	    const struct mbox_stream_msg *, int, int);
-int	 imap_stream_uids(struct mbox_stream_r *, uint32_t,
-	    int (*)(void *, uint32_t), void *, uint32_t **, size_t *);
-int	 imap_result_uids(const struct mbox_result *,
-	    int (*)(void *, uint32_t), void *, uint32_t **, size_t *);
+void	 imap_view_select(struct session *, struct imap_view *);
+void	 imap_view_save(struct imap_view *, const uint32_t *, size_t);
+void	 imap_view_save_failed(struct imap_view *);
 void	 imap_view_free(struct imap_view *);
 void	 imap_unselect(struct session *);
+void	 imap_view_notify(struct session *);
+void	 imap_sync(struct session *, void (*)(struct session *));
+void	 imap_flags_fetch(struct session *, uint32_t,
+	    const struct mbox_stream_msg *, int, int);
+int	 imap_result_uids(const struct mbox_result *,
+	    int (*)(void *, uint32_t), void *, uint32_t **, size_t *);
+int	 imap_stream_uids(struct mbox_stream_r *, uint32_t,
+	    int (*)(void *, uint32_t), void *, uint32_t **, size_t *);
+int	 imap_uids_ranges(const uint32_t *, size_t, struct mbox_req *);
+int	 imap_uid_cmp(const void *, const void *);
 
 /* The commands: imap_mailbox.c and imap_message.c. */
 typedef void (*imap_cmd_fn)(struct session *, struct imap_arg *, size_t);

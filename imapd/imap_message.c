@@ -78,229 +78,6 @@ sb_out(void *arg, const void *data, size_t n)
  * The view.
  */
 
-uint32_t
-imap_view_seq(const struct imap_view *v, uint32_t uid)
-{
-	uint32_t	 lo = 0, hi = v->n, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (v->uids[mid] == uid)
-			return (mid + 1);
-		if (v->uids[mid] < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return (0);
-}
-
-uint32_t
-imap_view_uid(const struct imap_view *v, uint32_t seq)
-{
-	if (seq == 0 || seq > v->n)
-		return (0);
-	return (v->uids[seq - 1]);
-}
-
-int
-imap_view_add(struct imap_view *v, uint32_t uid, uint64_t modseq)
-{
-	uint32_t	*u;
-	uint64_t	*m;
-	uint32_t	 cap;
-
-	if (v->n > 0 && uid <= v->uids[v->n - 1])
-		return (-1);
-	if (v->n == v->cap) {
-		cap = v->cap == 0 ? 64 : v->cap * 2;
-		if (cap < v->cap)
-			return (-1);
-		if ((u = reallocarray(v->uids, cap, sizeof(*u))) == NULL)
-			return (-1);
-		v->uids = u;
-		if ((m = reallocarray(v->modseqs, cap, sizeof(*m))) == NULL)
-			return (-1);
-		v->modseqs = m;
-		v->cap = cap;
-	}
-	v->uids[v->n] = uid;
-	v->modseqs[v->n] = modseq;
-	v->n++;
-	return (0);
-}
-
-/*
- * "* seq FETCH (UID u FLAGS (...) MODSEQ (m))": a message's flags as
- * an update or a STORE's answer.  uid and modseq are left out when 0.
- */
-void
-imap_flags_fetch(struct session *s, uint32_t seq,
-    const struct mbox_stream_msg *m, int uid, int modseq)
-{
-	imap_printf(s, "* %u FETCH (", seq);
-	if (uid)
-		imap_printf(s, "UID %u ", m->uid);
-	imap_out(s, "FLAGS (", 7);
-	imap_flags_write(m->flags, m->keywords, imap_out, s);
-	if (modseq)
-		imap_printf(s, ") MODSEQ (%llu))\r\n",
-		    (unsigned long long)m->modseq);
-	else
-		imap_out(s, "))\r\n", 4);
-}
-
-void
-imap_view_free(struct imap_view *v)
-{
-	if (v == NULL)
-		return;
-	free(v->uids);
-	free(v->modseqs);
-	free(v->saved);
-	free(v);
-}
-
-void
-imap_unselect(struct session *s)
-{
-	struct imap	*im = s->data;
-
-	imap_view_free(im->sel.view);
-	im->sel.view = NULL;
-	im->sel.dirty = 0;
-	if (im->conn.state == IMAP_SELECTED)
-		im->conn.state = IMAP_AUTH;
-}
-
-static int
-uid_cmp(const void *a, const void *b)
-{
-	uint32_t	 x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return (x < y ? -1 : x > y);
-}
-
-/*
- * Messages gone from the mailbox: out of the view, and told: EXPUNGE
- * with their sequence numbers, from the highest down so that none
- * shifts before it is named, or VANISHED once QRESYNC is on.  uids not
- * in the view are skipped (the session knew nothing of them).
- */
-void
-imap_view_expunged(struct session *s, const uint32_t *uids, size_t n)
-{
-	struct imap		*im = s->data;
-	struct imap_view	*v = im->sel.view;
-	uint32_t		*seqs, *gone, seq, i, j, k;
-	size_t			 ngone = 0;
-
-	if (v == NULL || n == 0)
-		return;
-	if ((seqs = reallocarray(NULL, n, sizeof(*seqs))) == NULL ||
-	    (gone = reallocarray(NULL, n, sizeof(*gone))) == NULL) {
-		free(seqs);
-		log_warnx("imap: session %u: out of memory", s->id);
-		session_close(s);
-		return;
-	}
-	for (i = 0; i < n; i++)
-		if ((seq = imap_view_seq(v, uids[i])) != 0)
-			seqs[ngone++] = seq;
-	qsort(seqs, ngone, sizeof(*seqs), uid_cmp);
-	/* Duplicates would name a message twice. */
-	for (i = 0, j = 0; i < ngone; i++)
-		if (j == 0 || seqs[j - 1] != seqs[i])
-			seqs[j++] = seqs[i];
-	ngone = j;
-	for (i = 0; i < ngone; i++)
-		gone[i] = v->uids[seqs[i] - 1];
-	if (ngone > 0 && (im->conn.enabled & IMAP_EN_QRESYNC)) {
-		imap_out(s, "* VANISHED ", 11);
-		imap_seqset_write(gone, ngone, imap_out, s);
-		imap_out(s, "\r\n", 2);
-	} else
-		for (i = ngone; i > 0; i--)
-			imap_printf(s, "* %u EXPUNGE\r\n", seqs[i - 1]);
-	/* Compact the view in one pass. */
-	for (i = 0, j = 0, k = 0; i < v->n; i++) {
-		if (k < ngone && seqs[k] == i + 1) {
-			k++;
-			continue;
-		}
-		v->uids[j] = v->uids[i];
-		v->modseqs[j] = v->modseqs[i];
-		j++;
-	}
-	v->n = j;
-	free(seqs);
-	free(gone);
-}
-
-/* Sorted uids as few ranges; -1 if there are too many. */
-static int
-imap_uids_ranges(const uint32_t *uids, size_t n, struct mbox_req *q)
-{
-	size_t	 i;
-
-	q->nranges = 0;
-	for (i = 0; i < n; i++) {
-		if (q->nranges > 0 &&
-		    q->ranges[q->nranges - 1].last + 1 == uids[i]) {
-			q->ranges[q->nranges - 1].last = uids[i];
-			continue;
-		}
-		if (q->nranges == MBOX_RANGES_MAX)
-			return (-1);
-		q->ranges[q->nranges].first = uids[i];
-		q->ranges[q->nranges].last = uids[i];
-		q->nranges++;
-	}
-	return (0);
-}
-
-/*
- * The uids of a result (VANISHED, EXPUNGE, SEARCH), those that keep
- * (if not NULL) accepts, sorted; *uidsp is NULL when there are none.
- * -1 if out of memory.
- */
-int
-imap_result_uids(const struct mbox_result *r, int (*keep)(void *, uint32_t),
-    void *arg, uint32_t **uidsp, size_t *np)
-{
-	struct mbox_stream_r	 rd;
-
-	mbox_stream_r_init(&rd, r->buf, r->len);
-	return (imap_stream_uids(&rd, r->count, keep, arg, uidsp, np));
-}
-
-/* The same for count uids at the reader's position. */
-int
-imap_stream_uids(struct mbox_stream_r *rd, uint32_t count,
-    int (*keep)(void *, uint32_t), void *arg, uint32_t **uidsp, size_t *np)
-{
-	uint32_t		*uids, uid;
-	size_t			 n = 0;
-
-	*uidsp = NULL;
-	*np = 0;
-	if (count == 0)
-		return (0);
-	if ((uids = reallocarray(NULL, count, sizeof(*uids))) == NULL)
-		return (-1);
-	while (n < count && mbox_stream_next_uid(rd, &uid) == 1)
-		if (keep == NULL || keep(arg, uid))
-			uids[n++] = uid;
-	if (n == 0) {
-		free(uids);
-		return (0);
-	}
-	qsort(uids, n, sizeof(*uids), uid_cmp);
-	*uidsp = uids;
-	*np = n;
-	return (0);
-}
-
 /* QRESYNC's report of what vanished before the session knew it. */
 static void
 write_vanished_earlier(struct session *s, const uint32_t *uids, size_t n)
@@ -310,88 +87,6 @@ write_vanished_earlier(struct session *s, const uint32_t *uids, size_t n)
 	imap_out(s, "* VANISHED (EARLIER) ", 21);
 	imap_seqset_write(uids, n, imap_out, s);
 	imap_out(s, "\r\n", 2);
-}
-
-/*
- * A set argument (sequence numbers, or uids for a UID command, or "$")
- * as uid ranges within the view.  0 with q->nranges > 0; 1 if no
- * message can match (an empty mailbox, say); -1 if malformed or
- * invalid (answered BAD by the caller).
- */
-int
-imap_view_ranges(struct session *s, const struct imap_arg *a,
-    struct mbox_req *q)
-{
-	struct imap		*im = s->data;
-	struct imap_view	*v = im->sel.view;
-	struct imap_seqset	*set;
-	uint32_t		 first, last, maxuid;
-	size_t			 i;
-	int			 rv = 0;
-
-	q->nranges = 0;
-	if (a->type != IMAP_ARG_ATOM)
-		return (-1);
-	if (strcmp(a->str, "$") == 0) {
-		if (!v->saved_valid || v->nsaved == 0)
-			return (1);
-		if (imap_uids_ranges(v->saved, v->nsaved, q) == -1)
-			return (-1);
-		return (0);
-	}
-	if ((set = malloc(sizeof(*set))) == NULL)
-		return (-1);
-	if (imap_seqset_parse(a->str, set) == -1) {
-		free(set);
-		return (-1);
-	}
-	maxuid = v->n > 0 ? v->uids[v->n - 1] : 0;
-	for (i = 0; i < set->n; i++) {
-		first = set->r[i].first;
-		last = set->r[i].last;
-		if (im->run.uid) {
-			/* "*" is the last message the session knows. */
-			if (last == UINT32_MAX)
-				last = maxuid;
-			if (first == UINT32_MAX)
-				first = maxuid;
-			if (first > last) {
-				uint32_t t = first;
-				first = last;
-				last = t;
-			}
-			if (last > maxuid)
-				last = maxuid;
-			if (first == 0)
-				first = 1;
-			if (v->n == 0 || first > last)
-				continue;
-		} else {
-			if (first == UINT32_MAX && last == UINT32_MAX) {
-				if (v->n == 0)
-					continue;
-				first = last = v->n;
-			} else if (last == UINT32_MAX)
-				last = v->n;
-			if (first > last || first > v->n || last > v->n) {
-				/* A number the session never gave out. */
-				if (v->n == 0 && set->r[i].last ==
-				    UINT32_MAX)
-					continue;
-				rv = -1;
-				break;
-			}
-			first = v->uids[first - 1];
-			last = v->uids[last - 1];
-		}
-		q->ranges[q->nranges].first = first;
-		q->ranges[q->nranges].last = last;
-		q->nranges++;
-	}
-	free(set);
-	if (rv == -1)
-		return (-1);
-	return (q->nranges == 0 ? 1 : 0);
 }
 
 /* -------------------------------------------------------------------
@@ -588,10 +283,8 @@ select_fetch_done(struct session *s, struct mbox_result *r)
 		v->uidnext = v->uids[v->n - 1] + 1;
 
 	/* The mailbox is selected from here on. */
-	im->sel.view = v;
+	imap_view_select(s, v);
 	st->view = NULL;
-	im->conn.state = IMAP_SELECTED;
-	im->sel.dirty = 0;
 	imap_printf(s, "* %u EXISTS\r\n", v->n);
 	if (!(im->conn.enabled & IMAP_EN_REV2)) {
 		imap_printf(s, "* 0 RECENT\r\n");
@@ -870,7 +563,7 @@ store_finish(struct session *s)
 		    st->failed[i])) != 0)
 			n++;
 	}
-	qsort(nums, n, sizeof(*nums), uid_cmp);
+	qsort(nums, n, sizeof(*nums), imap_uid_cmp);
 	memset(&sb, 0, sizeof(sb));
 	imap_seqset_write(nums, n, sb_out, &sb);
 	free(nums);
@@ -1314,12 +1007,12 @@ search_done(struct session *s, struct mbox_result *r)
 	struct imap_view	*v = im->sel.view;
 	struct imap_search	*se = &st->search;
 	struct mbox_req	 q;
-	uint32_t		*saved;
+	uint32_t		 minmax[2];
 	size_t			 nsaved;
 
 	if (r->status != MBOX_OK) {
 		if (se->ret & IMAP_SEARCH_RET_SAVE)
-			v->saved_valid = 0;
+			imap_view_save_failed(v);
 		imap_no_status(s, r->status, "SEARCH");
 		return;
 	}
@@ -1331,34 +1024,18 @@ search_done(struct session *s, struct mbox_result *r)
 
 	if (se->ret & IMAP_SEARCH_RET_SAVE) {
 		/* SAVE with only MIN or MAX saves just those. */
-		saved = st->uids;
-		nsaved = st->n;
-		if (nsaved > 0 && !(se->ret & (IMAP_SEARCH_RET_ALL |
+		if (st->n > 0 && !(se->ret & (IMAP_SEARCH_RET_ALL |
 		    IMAP_SEARCH_RET_COUNT)) &&
 		    (se->ret & (IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_MAX))) {
-			free(v->saved);
-			v->nsaved = 0;
-			if ((v->saved = calloc(2, sizeof(*v->saved))) != NULL) {
-				if (se->ret & IMAP_SEARCH_RET_MIN)
-					v->saved[v->nsaved++] = saved[0];
-				if ((se->ret & IMAP_SEARCH_RET_MAX) &&
-				    (v->nsaved == 0 ||
-				    saved[nsaved - 1] != saved[0]))
-					v->saved[v->nsaved++] =
-					    saved[nsaved - 1];
-			}
-		} else {
-			free(v->saved);
-			v->nsaved = 0;
-			v->saved = NULL;
-			if (nsaved > 0 && (v->saved = reallocarray(NULL,
-			    nsaved, sizeof(*v->saved))) != NULL) {
-				memcpy(v->saved, saved,
-				    nsaved * sizeof(*saved));
-				v->nsaved = nsaved;
-			}
-		}
-		v->saved_valid = 1;
+			nsaved = 0;
+			if (se->ret & IMAP_SEARCH_RET_MIN)
+				minmax[nsaved++] = st->uids[0];
+			if ((se->ret & IMAP_SEARCH_RET_MAX) && (nsaved == 0 ||
+			    st->uids[st->n - 1] != st->uids[0]))
+				minmax[nsaved++] = st->uids[st->n - 1];
+			imap_view_save(v, minmax, nsaved);
+		} else
+			imap_view_save(v, st->uids, st->n);
 	}
 	if (se->modseq && st->n > 0) {
 		/* The highest MODSEQ of the matches (RFC 7162 3.1.5). */
@@ -1478,7 +1155,7 @@ static int
 fetch_was_seen(const struct fetch_state *st, uint32_t uid)
 {
 	return (st->nseen > 0 && bsearch(&uid, st->seen, st->nseen,
-	    sizeof(*st->seen), uid_cmp) != NULL);
+	    sizeof(*st->seen), imap_uid_cmp) != NULL);
 }
 
 /* Write one message's response; -1 ends the command (answered). */
@@ -1735,7 +1412,7 @@ fetch_seen_done(struct session *s, struct mbox_result *r)
 			if ((seq = imap_view_seq(im->sel.view, m.uid)) != 0)
 				im->sel.view->modseqs[seq - 1] = m.modseq;
 		}
-		qsort(st->seen, st->nseen, sizeof(*st->seen), uid_cmp);
+		qsort(st->seen, st->nseen, sizeof(*st->seen), imap_uid_cmp);
 	}
 	if (imap_fetch_vanished(st->f)) {
 		imap_req_init(s, &q, MBOX_OP_VANISHED);

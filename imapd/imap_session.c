@@ -302,37 +302,8 @@ imap_count_error(struct session *s)
 }
 
 /* -------------------------------------------------------------------
- * Output for the commands.
+ * Ending the command (output and the vault are imap_io.c's).
  */
-
-/*
- * Everything the commands write goes through here: the session's
- * output, with its overflow (see imap_greet()).
- */
-void
-imap_out(void *arg, const void *buf, size_t len)
-{
-	(void)session_write(arg, buf, len);
-}
-
-void
-imap_printf(struct session *s, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*line;
-	int	 n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&line, fmt, ap);
-	va_end(ap);
-	if (n == -1) {
-		log_warn("imap: session %u: vasprintf", s->id);
-		session_close(s);
-		return;
-	}
-	imap_out(s, line, (size_t)n);
-	free(line);
-}
 
 void
 imap_set_state(struct session *s, void *data, void (*fn)(void *))
@@ -422,170 +393,6 @@ imap_no_status(struct session *s, int status, const char *what)
 		    "available; try again later", what);
 		break;
 	}
-}
-
-/* -------------------------------------------------------------------
- * The vault.
- */
-
-void
-imap_req_init(struct session *s, struct mbox_req *q, uint32_t op)
-{
-	struct imap	*im = s->data;
-
-	memset(q, 0, sizeof(*q));
-	q->session = im->conn.vsession;
-	q->op = op;
-}
-
-static void
-imap_vault_done(void *arg, struct mbox_result *r)
-{
-	struct session		*s = arg;
-	struct imap		*im = s->data;
-	imap_result_cb		 cb = im->run.req_cb;
-
-	im->run.req = 0;
-	im->run.req_cb = NULL;
-	if (r->error == ENOTCONN)
-		log_info("imap: session %u: the vault went away", s->id);
-	else if (r->error != 0) {
-		errno = r->error;
-		log_warn("imap: session %u: vault result", s->id);
-	}
-	cb(s, r);
-}
-
-static int
-imap_vault_send(struct session *s, struct mbox_req *q,
-    const struct search_program *prog, int fd, size_t max,
-    imap_result_cb cb)
-{
-	struct imap		*im = s->data;
-	struct mbox_result	 r;
-
-	q->session = im->conn.vsession;
-	im->run.req_cb = cb;
-	if ((im->run.req = mbox_client_send(&im->run.mc, q, prog, fd, max,
-	    imap_vault_done, s)) == 0) {
-		im->run.req_cb = NULL;
-		memset(&r, 0, sizeof(r));
-		r.status = MBOX_EIO;
-		r.fd = -1;
-		cb(s, &r);
-		return (-1);
-	}
-	return (0);
-}
-
-int
-imap_vault(struct session *s, struct mbox_req *q, int fd, size_t max,
-    imap_result_cb cb)
-{
-	return (imap_vault_send(s, q, NULL, fd, max, cb));
-}
-
-int
-imap_vault_search(struct session *s, const char *folder,
-    const struct search_program *prog, imap_result_cb cb)
-{
-	static struct mbox_req	 q;
-	struct mbox_result	 r;
-
-	imap_req_init(s, &q, MBOX_OP_SEARCH);
-	if (strlcpy(q.folder, folder, sizeof(q.folder)) >= sizeof(q.folder)) {
-		memset(&r, 0, sizeof(r));
-		r.status = MBOX_EIO;
-		cb(s, &r);
-		return (-1);
-	}
-	return (imap_vault_send(s, &q, prog, -1, IMAP_UIDS_MAX, cb));
-}
-
-/* -------------------------------------------------------------------
- * Mailbox names.
- */
-
-int
-imap_utf8(struct session *s)
-{
-	struct imap	*im = s->data;
-
-	return ((im->conn.enabled & (IMAP_EN_REV2 | IMAP_EN_UTF8)) != 0);
-}
-
-/* Valid UTF-8, no control characters. */
-static int
-imap_name_valid(const char *p)
-{
-	const unsigned char	*u = (const unsigned char *)p;
-	uint32_t		 cp;
-	int			 n, i;
-
-	while (*u != '\0') {
-		if (*u < 0x80) {
-			if (*u < 0x20 || *u == 0x7f)
-				return (0);
-			u++;
-			continue;
-		}
-		if ((*u & 0xe0) == 0xc0) {
-			n = 1;
-			cp = *u & 0x1f;
-		} else if ((*u & 0xf0) == 0xe0) {
-			n = 2;
-			cp = *u & 0x0f;
-		} else if ((*u & 0xf8) == 0xf0) {
-			n = 3;
-			cp = *u & 0x07;
-		} else
-			return (0);
-		for (i = 1; i <= n; i++) {
-			if ((u[i] & 0xc0) != 0x80)
-				return (0);
-			cp = (cp << 6) | (u[i] & 0x3f);
-		}
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
-		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff) ||
-		    (cp >= 0x80 && cp < 0xa0))
-			return (0);
-		u += n + 1;
-	}
-	return (1);
-}
-
-int
-imap_name_in(struct session *s, const struct imap_arg *a, char *out,
-    size_t outsz)
-{
-	const char	*name;
-
-	if ((name = imap_arg_astring(a)) == NULL)
-		return (-1);
-	if (imap_utf8(s)) {
-		if (strlcpy(out, name, outsz) >= outsz)
-			return (-1);
-	} else if (imap_utf7_decode(name, out, outsz) == -1)
-		return (-1);
-	return (imap_name_valid(out) ? 0 : -1);
-}
-
-void
-imap_name_out(struct session *s, const char *name)
-{
-	char	 buf[MBOX_NAME_MAX * 3];
-
-	if (imap_utf8(s)) {
-		imap_write_string(name, strlen(name), 1, imap_out, s);
-		return;
-	}
-	if (imap_utf7_encode(name, buf, sizeof(buf)) == -1) {
-		/* Stored names are valid UTF-8; cannot happen. */
-		imap_write_string("", 0, 0, imap_out, s);
-		return;
-	}
-	imap_write_string(buf, strlen(buf), 0, imap_out, s);
 }
 
 /* -------------------------------------------------------------------
@@ -1156,20 +963,6 @@ cmd_idle(struct session *s, struct imap_arg *args, size_t nargs)
 	imap_sync(s, imap_idle_start);
 }
 
-static void
-imap_idle_synced(struct session *s)
-{
-	struct imap	*im = s->data;
-
-	/* News that came during the sync. */
-	if (im->sel.idling && im->sel.resync) {
-		im->sel.resync = 0;
-		imap_sync(s, imap_idle_synced);
-		return;
-	}
-	session_release(s);
-}
-
 /* -------------------------------------------------------------------
  * Logging in.
  */
@@ -1358,146 +1151,18 @@ imap_auth_line(struct session *s, char *line, size_t len, int flags)
 }
 
 /* -------------------------------------------------------------------
- * Keeping the view in step with the vault.
+ * News from the vault.
  */
 
-static void	 sync_done(struct session *, struct mbox_result *);
-static void	 sync_gone(struct session *, const char *);
-static void	 sync_finish(struct session *);
-
-static void
-sync_finish(struct session *s)
-{
-	struct imap	*im = s->data;
-	void		(*cont)(struct session *) = im->sel.cont;
-
-	im->sel.syncing = 0;
-	im->sel.cont = NULL;
-	cont(s);
-}
-
-/*
- * Bring the view up to date in one round trip (MBOX_OP_SYNC): the
- * folder's status, what vanished and what changed since the view's
- * highest modseq.
- */
-void
-imap_sync(struct session *s, void (*cont)(struct session *))
-{
-	struct imap		*im = s->data;
-	struct mbox_req		 q;
-
-	if (im->sel.view == NULL || !im->sel.dirty || im->sel.syncing) {
-		cont(s);
-		return;
-	}
-	im->sel.dirty = 0;
-	im->sel.resync = 0;
-	im->sel.syncing = 1;
-	im->sel.cont = cont;
-	imap_req_init(s, &q, MBOX_OP_SYNC);
-	strlcpy(q.folder, im->sel.view->name, sizeof(q.folder));
-	q.since.modseq = im->sel.view->highestmodseq;
-	imap_vault(s, &q, -1, IMAP_LIST_MAX, sync_done);
-}
-
-/* The mailbox went away under the session: it cannot go on. */
-static void
-sync_gone(struct session *s, const char *why)
-{
-	log_info("imap: session %u: selected mailbox %s", s->id, why);
-	imap_printf(s, "* BYE [UNAVAILABLE] The selected mailbox was %s\r\n",
-	    why);
-	session_close(s);
-	sync_finish(s);
-}
-
-static void
-sync_done(struct session *s, struct mbox_result *r)
-{
-	struct imap		*im = s->data;
-	struct imap_view	*v = im->sel.view;
-	struct mbox_stream_r	 rd;
-	struct mbox_stream_msg	 m;
-	struct mbox_folder	 f;
-	uint32_t		*uids, seq, added = 0;
-	size_t			 n;
-	int			 condstore;
-
-	if (r->status == MBOX_ENOTFOUND) {
-		sync_gone(s, "deleted");
-		return;
-	}
-	if (r->status != MBOX_OK || r->a > UINT32_MAX) {
-		/* Try again at the next chance. */
-		im->sel.dirty = 1;
-		sync_finish(s);
-		return;
-	}
-	mbox_stream_r_init(&rd, r->buf, r->len);
-	if (mbox_stream_next_folder(&rd, &f) != 1) {
-		sync_finish(s);
-		return;
-	}
-	if (f.uidvalidity != v->uidvalidity) {
-		sync_gone(s, "replaced");
-		return;
-	}
-	if (f.highestmodseq == v->highestmodseq && f.uidnext == v->uidnext) {
-		sync_finish(s);
-		return;
-	}
-	if (imap_stream_uids(&rd, (uint32_t)r->a, NULL, NULL, &uids,
-	    &n) == -1) {
-		im->sel.dirty = 1;
-		sync_finish(s);
-		return;
-	}
-	imap_view_expunged(s, uids, n);
-	free(uids);
-
-	condstore = (im->conn.enabled & IMAP_EN_CONDSTORE) != 0;
-	while (mbox_stream_next_msg(&rd, &m) == 1) {
-		if ((seq = imap_view_seq(v, m.uid)) != 0) {
-			if (m.modseq <= v->modseqs[seq - 1])
-				continue;
-			v->modseqs[seq - 1] = m.modseq;
-			imap_flags_fetch(s, seq, &m, 1, condstore);
-		} else if (v->n == 0 || m.uid > v->uids[v->n - 1]) {
-			if (imap_view_add(v, m.uid, m.modseq) == -1)
-				break;
-			added++;
-		}
-	}
-	if (added > 0)
-		imap_printf(s, "* %u EXISTS\r\n", v->n);
-	if (f.highestmodseq > v->highestmodseq)
-		v->highestmodseq = f.highestmodseq;
-	if (f.uidnext > v->uidnext)
-		v->uidnext = f.uidnext;
-	sync_finish(s);
-}
-
-/*
- * The vault says an account changed.  Sessions with a mailbox selected
- * look again: at once in IDLE, else at the next allowed point.
- */
+/* The vault says an account changed: each of its sessions' views. */
 void
 imap_notify(uint32_t vsession)
 {
 	struct imap	*im;
 
-	TAILQ_FOREACH(im, &imap_sessions, entry) {
-		if (im->conn.vsession != vsession || im->sel.view == NULL)
-			continue;
-		im->sel.dirty = 1;
-		if (im->sel.syncing)
-			im->sel.resync = 1;
-		else if (im->sel.idling && im->run.req == 0) {
-			session_hold(im->s);
-			imap_sync(im->s, imap_idle_synced);
-		}
-	}
+	TAILQ_FOREACH(im, &imap_sessions, entry)
+		if (im->conn.vsession == vsession)
+			imap_view_notify(im->s);
 }
 
 /*
