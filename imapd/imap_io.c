@@ -89,7 +89,7 @@ imap_vault_done(void *arg, struct mbox_result *r)
 	struct imap		*im = s->data;
 	imap_result_cb		 cb = im->run.req_cb;
 
-	im->run.req = 0;
+	s->req = 0;
 	im->run.req_cb = NULL;
 	if (r->error == ENOTCONN)
 		log_info("imap: session %u: the vault went away", s->id);
@@ -110,11 +110,12 @@ imap_vault_send(struct session *s, struct mbox_req *q,
 
 	q->session = im->conn.vsession;
 	im->run.req_cb = cb;
-	if ((im->run.req = mbox_client_send(&im->run.mc, q, prog, fd, max,
+	if ((s->req = mbox_client_send(&im->run.mc, q, prog, fd, max,
 	    imap_vault_done, s)) == 0) {
 		im->run.req_cb = NULL;
 		memset(&r, 0, sizeof(r));
 		r.status = MBOX_EIO;
+		r.fd = -1;
 		cb(s, &r);
 		return (-1);
 	}

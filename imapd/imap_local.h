@@ -139,8 +139,8 @@ struct imap_command {
 	int			 nosync;	/* no EXPUNGE in its reply */
 	struct imap_arg		*args;
 	size_t			 nargs;
-	uint32_t		 req;		/* vault request in flight */
-	imap_result_cb		 req_cb;
+	imap_result_cb		 req_cb;	/* the answer awaited (the
+						 * request is s->req) */
 	struct mbox_client	 mc;		/* its client state */
 	void			*state_data;	/* the command's own state */
 	void			(*state_free)(void *);
@@ -192,6 +192,9 @@ struct imap {
  *			returns.  cb always comes, even when the vault cannot
  *			be reached (MBOX_EIO), possibly before imap_vault
  *			returns: call it last.  imap_vault_search() likewise.
+ *			The request in flight is the runtime's s->req: a
+ *			session that ends first cancels it, and cb is then
+ *			not called (nothing is left to call it for).
  * imap_utf8(s)		mailbox names are UTF-8 (IMAP4rev2 or UTF8=ACCEPT
  *			enabled), not modified UTF-7.
  * imap_name_in(s, arg, out, size)

@@ -219,8 +219,6 @@ imap_free(struct session *s)
 
 	if (im == NULL)
 		return;
-	if (im->run.req != 0)
-		front_vault_cancel(im->run.req);
 	imap_cmd_clear(im, 1);
 	imap_vault_logout(im);
 	if (im->sel.view != NULL)
@@ -993,7 +991,7 @@ imap_auth_done(void *arg, struct imsg *imsg)
 	unsigned int		 idle;
 	int			 reason, bye;
 
-	im->run.req = 0;
+	s->req = 0;
 	if ((reason = front_auth_answer(imsg, &ok)) == MBOX_OK &&
 	    imap_account_sessions(ok.account) >= IMAP_ACCOUNT_SESSIONS) {
 		/* Not a failed login: the credential was right. */
@@ -1050,15 +1048,13 @@ imap_auth_done(void *arg, struct imsg *imsg)
 static void
 imap_login(struct session *s, const char *user, const char *pass)
 {
-	struct imap	*im = s->data;
-
 	if (!imap_login_allowed(s)) {
 		imap_done(s, "NO [PRIVACYREQUIRED] Use TLS to log in");
 		return;
 	}
-	im->run.req = front_auth_request(user, pass, s->client.addr, PROTO_IMAP,
+	s->req = front_auth_request(user, pass, s->client.addr, PROTO_IMAP,
 	    imap_auth_done, s);
-	if (im->run.req == 0)
+	if (s->req == 0)
 		imap_done(s, "NO [UNAVAILABLE] The mail store is not "
 		    "available; try again later");
 }

@@ -544,7 +544,7 @@ imap_view_notify(struct session *s)
 	im->sel.dirty = 1;
 	if (im->sel.syncing)
 		im->sel.resync = 1;
-	else if (im->sel.idling && im->run.req == 0) {
+	else if (im->sel.idling && s->req == 0) {
 		session_hold(s);
 		imap_sync(s, imap_idle_synced);
 	}
