@@ -359,7 +359,7 @@ unsubscribe_done(struct session *s, struct mbox_result *r)
 
 /* CREATE mailbox [(USE (attr))] */
 void
-cmd_create(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_create(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	const struct imap_arg	*p, *use = NULL;
 	char			 name[MBOX_NAME_MAX];
@@ -416,7 +416,7 @@ cmd_create(struct session *s, struct imap_arg *args, size_t nargs)
 
 /* DELETE mailbox */
 void
-cmd_delete(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_delete(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	char	 name[MBOX_NAME_MAX];
 
@@ -438,7 +438,7 @@ cmd_delete(struct session *s, struct imap_arg *args, size_t nargs)
 
 /* RENAME from to */
 void
-cmd_rename(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_rename(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	char	 from[MBOX_NAME_MAX], to[MBOX_NAME_MAX];
 
@@ -473,20 +473,20 @@ subscription(struct session *s, struct imap_arg *args, size_t nargs, int on)
 }
 
 void
-cmd_subscribe(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_subscribe(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	subscription(s, args, nargs, 1);
 }
 
 void
-cmd_unsubscribe(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_unsubscribe(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	subscription(s, args, nargs, 0);
 }
 
 /* NAMESPACE: one personal namespace, no prefix (RFC 2342, RFC 9051). */
 void
-cmd_namespace(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_namespace(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	(void)args;
 	if (nargs != 0) {
@@ -596,7 +596,7 @@ lfolder_from(struct lfolder *lf, const struct mbox_folder *sf)
 
 /* STATUS mailbox (items) */
 void
-cmd_status(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_status(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct mbox_req	 q;
 	unsigned char		*items;
@@ -943,7 +943,7 @@ list_mark(struct list_state *st)
  * LIST [(selection)] reference (pattern | (patterns)) [RETURN (options)]
  */
 void
-cmd_list(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_list(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct list_state	*st;
 	const struct imap_arg	*a, *ref, *pats;
@@ -1058,7 +1058,7 @@ cmd_list(struct session *s, struct imap_arg *args, size_t nargs)
 
 /* LSUB reference pattern (IMAP4rev1) */
 void
-cmd_lsub(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_lsub(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct list_state	*st;
 	char			 refbuf[LIST_PATTERN_MAX];
@@ -1200,7 +1200,7 @@ list_emit(struct session *s)
  * against what the account holds, then sent.
  */
 void
-cmd_append(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_append(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct append_state	*st;
 	struct mbox_req	 uq;
@@ -1387,7 +1387,7 @@ append_done(struct session *s, struct mbox_result *r)
  * whole account, when the configuration sets a mailbox size limit.
  */
 void
-cmd_getquotaroot(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_getquotaroot(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct quota_state	*st;
 	struct mbox_req	 q;
@@ -1461,7 +1461,7 @@ quotaroot_usage(struct session *s, struct mbox_result *r)
 }
 
 void
-cmd_getquota(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_getquota(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	const struct msg_front	*conf = front_conf();
 	struct mbox_req	 q;

@@ -208,13 +208,13 @@ select_common(struct session *s, struct imap_arg *args, size_t nargs,
 }
 
 void
-cmd_select(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_select(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	select_common(s, args, nargs, 0);
 }
 
 void
-cmd_examine(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_examine(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	select_common(s, args, nargs, 1);
 }
@@ -418,7 +418,7 @@ close_expunged(struct session *s, struct mbox_result *r)
 }
 
 void
-cmd_close(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_close(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct imap		*im = s->data;
 	struct imap_view	*v = im->sel.view;
@@ -443,7 +443,7 @@ cmd_close(struct session *s, struct imap_arg *args, size_t nargs)
 }
 
 void
-cmd_unselect(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_unselect(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	(void)args;
 	if (nargs != 0) {
@@ -478,7 +478,7 @@ expunge_done(struct session *s, struct mbox_result *r)
 }
 
 void
-cmd_expunge(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_expunge(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct imap		*im = s->data;
 	struct imap_view	*v = im->sel.view;
@@ -646,7 +646,7 @@ store_done(struct session *s, struct mbox_result *r)
 }
 
 void
-cmd_store(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_store(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct imap		*im = s->data;
 	struct imap_view	*v = im->sel.view;
@@ -922,13 +922,13 @@ copy_common(struct session *s, struct imap_arg *args, size_t nargs,
 }
 
 void
-cmd_copy(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_copy(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	copy_common(s, args, nargs, 0);
 }
 
 void
-cmd_move(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_move(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	copy_common(s, args, nargs, 1);
 }
@@ -978,8 +978,8 @@ search_respond(struct session *s, uint64_t modseq)
 	struct imap		*im = s->data;
 	struct search_state	*st = im->run.state_data;
 
-	imap_search_respond(&st->search, im->run.tag, im->run.uid, st->uids, st->n,
-	    search_uid_seq, im->sel.view, modseq, imap_out, s);
+	imap_search_respond(&st->search, im->run.tag, im->run.uid, st->uids,
+	    st->n, search_uid_seq, im->sel.view, modseq, imap_out, s);
 	imap_done(s, "OK SEARCH completed");
 }
 
@@ -1052,7 +1052,7 @@ search_done(struct session *s, struct mbox_result *r)
 }
 
 void
-cmd_search(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_search(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct imap		*im = s->data;
 	struct imap_view	*v = im->sel.view;
@@ -1425,7 +1425,7 @@ fetch_seen_done(struct session *s, struct mbox_result *r)
 }
 
 void
-cmd_fetch(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_fetch(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct imap		*im = s->data;
 	struct imap_view	*v = im->sel.view;

@@ -90,17 +90,26 @@ static void	 imap_reject(struct session *, const char *, const char *);
 static void	 imap_capability(struct session *, const char *,
 		    const char *);
 
-static void	 cmd_capability(struct session *, struct imap_arg *, size_t);
-static void	 cmd_noop(struct session *, struct imap_arg *, size_t);
-static void	 cmd_logout(struct session *, struct imap_arg *, size_t);
-static void	 cmd_starttls(struct session *, struct imap_arg *, size_t);
-static void	 cmd_login(struct session *, struct imap_arg *, size_t);
-static void	 cmd_authenticate(struct session *, struct imap_arg *,
+static void	 imap_cmd_capability(struct session *, struct imap_arg *,
 		    size_t);
-static void	 cmd_enable(struct session *, struct imap_arg *, size_t);
-static void	 cmd_id(struct session *, struct imap_arg *, size_t);
-static void	 cmd_idle(struct session *, struct imap_arg *, size_t);
-static void	 cmd_setquota(struct session *, struct imap_arg *, size_t);
+static void	 imap_cmd_noop(struct session *, struct imap_arg *,
+		    size_t);
+static void	 imap_cmd_logout(struct session *, struct imap_arg *,
+		    size_t);
+static void	 imap_cmd_starttls(struct session *, struct imap_arg *,
+		    size_t);
+static void	 imap_cmd_login(struct session *, struct imap_arg *,
+		    size_t);
+static void	 imap_cmd_authenticate(struct session *, struct imap_arg *,
+		    size_t);
+static void	 imap_cmd_enable(struct session *, struct imap_arg *,
+		    size_t);
+static void	 imap_cmd_id(struct session *, struct imap_arg *,
+		    size_t);
+static void	 imap_cmd_idle(struct session *, struct imap_arg *,
+		    size_t);
+static void	 imap_cmd_setquota(struct session *, struct imap_arg *,
+		    size_t);
 static void	 imap_auth_line(struct session *, char *, size_t, int);
 static unsigned int imap_account_sessions(const char *);
 
@@ -118,40 +127,44 @@ const struct session_proto imap_proto = {
 
 /* Sorted by name for bsearch(3). */
 static const struct imap_cmd_entry imap_commands[] = {
-	{ "APPEND",	CMD_AUTH | CMD_SELECTED, cmd_append },
-	{ "AUTHENTICATE", CMD_NOTAUTH | CMD_SECRET, cmd_authenticate },
+	{ "APPEND",	CMD_AUTH | CMD_SELECTED, imap_cmd_append },
+	{ "AUTHENTICATE", CMD_NOTAUTH | CMD_SECRET, imap_cmd_authenticate },
 	{ "CAPABILITY",	CMD_NOTAUTH | CMD_AUTH | CMD_SELECTED,
-	    cmd_capability },
-	{ "CHECK",	CMD_SELECTED, cmd_noop },
-	{ "CLOSE",	CMD_SELECTED, cmd_close },
-	{ "COPY",	CMD_SELECTED | CMD_UID, cmd_copy },
-	{ "CREATE",	CMD_AUTH | CMD_SELECTED, cmd_create },
-	{ "DELETE",	CMD_AUTH | CMD_SELECTED, cmd_delete },
-	{ "ENABLE",	CMD_AUTH | CMD_SELECTED, cmd_enable },
-	{ "EXAMINE",	CMD_AUTH | CMD_SELECTED, cmd_examine },
-	{ "EXPUNGE",	CMD_SELECTED | CMD_UID, cmd_expunge },
-	{ "FETCH",	CMD_SELECTED | CMD_UID | CMD_NOEXPUNGE, cmd_fetch },
-	{ "GETQUOTA",	CMD_AUTH | CMD_SELECTED, cmd_getquota },
-	{ "GETQUOTAROOT", CMD_AUTH | CMD_SELECTED, cmd_getquotaroot },
-	{ "ID",		CMD_NOTAUTH | CMD_AUTH | CMD_SELECTED, cmd_id },
-	{ "IDLE",	CMD_AUTH | CMD_SELECTED, cmd_idle },
-	{ "LIST",	CMD_AUTH | CMD_SELECTED, cmd_list },
-	{ "LOGIN",	CMD_NOTAUTH | CMD_SECRET, cmd_login },
-	{ "LOGOUT",	CMD_NOTAUTH | CMD_AUTH | CMD_SELECTED, cmd_logout },
-	{ "LSUB",	CMD_AUTH | CMD_SELECTED, cmd_lsub },
-	{ "MOVE",	CMD_SELECTED | CMD_UID, cmd_move },
-	{ "NAMESPACE",	CMD_AUTH | CMD_SELECTED, cmd_namespace },
-	{ "NOOP",	CMD_NOTAUTH | CMD_AUTH | CMD_SELECTED, cmd_noop },
-	{ "RENAME",	CMD_AUTH | CMD_SELECTED, cmd_rename },
-	{ "SEARCH",	CMD_SELECTED | CMD_UID | CMD_NOEXPUNGE, cmd_search },
-	{ "SELECT",	CMD_AUTH | CMD_SELECTED, cmd_select },
-	{ "SETQUOTA",	CMD_AUTH | CMD_SELECTED, cmd_setquota },
-	{ "STARTTLS",	CMD_NOTAUTH, cmd_starttls },
-	{ "STATUS",	CMD_AUTH | CMD_SELECTED, cmd_status },
-	{ "STORE",	CMD_SELECTED | CMD_UID | CMD_NOEXPUNGE, cmd_store },
-	{ "SUBSCRIBE",	CMD_AUTH | CMD_SELECTED, cmd_subscribe },
-	{ "UNSELECT",	CMD_SELECTED, cmd_unselect },
-	{ "UNSUBSCRIBE", CMD_AUTH | CMD_SELECTED, cmd_unsubscribe },
+	    imap_cmd_capability },
+	{ "CHECK",	CMD_SELECTED, imap_cmd_noop },
+	{ "CLOSE",	CMD_SELECTED, imap_cmd_close },
+	{ "COPY",	CMD_SELECTED | CMD_UID, imap_cmd_copy },
+	{ "CREATE",	CMD_AUTH | CMD_SELECTED, imap_cmd_create },
+	{ "DELETE",	CMD_AUTH | CMD_SELECTED, imap_cmd_delete },
+	{ "ENABLE",	CMD_AUTH | CMD_SELECTED, imap_cmd_enable },
+	{ "EXAMINE",	CMD_AUTH | CMD_SELECTED, imap_cmd_examine },
+	{ "EXPUNGE",	CMD_SELECTED | CMD_UID, imap_cmd_expunge },
+	{ "FETCH",	CMD_SELECTED | CMD_UID | CMD_NOEXPUNGE,
+	    imap_cmd_fetch },
+	{ "GETQUOTA",	CMD_AUTH | CMD_SELECTED, imap_cmd_getquota },
+	{ "GETQUOTAROOT", CMD_AUTH | CMD_SELECTED, imap_cmd_getquotaroot },
+	{ "ID",		CMD_NOTAUTH | CMD_AUTH | CMD_SELECTED, imap_cmd_id },
+	{ "IDLE",	CMD_AUTH | CMD_SELECTED, imap_cmd_idle },
+	{ "LIST",	CMD_AUTH | CMD_SELECTED, imap_cmd_list },
+	{ "LOGIN",	CMD_NOTAUTH | CMD_SECRET, imap_cmd_login },
+	{ "LOGOUT",	CMD_NOTAUTH | CMD_AUTH | CMD_SELECTED,
+	    imap_cmd_logout },
+	{ "LSUB",	CMD_AUTH | CMD_SELECTED, imap_cmd_lsub },
+	{ "MOVE",	CMD_SELECTED | CMD_UID, imap_cmd_move },
+	{ "NAMESPACE",	CMD_AUTH | CMD_SELECTED, imap_cmd_namespace },
+	{ "NOOP",	CMD_NOTAUTH | CMD_AUTH | CMD_SELECTED, imap_cmd_noop },
+	{ "RENAME",	CMD_AUTH | CMD_SELECTED, imap_cmd_rename },
+	{ "SEARCH",	CMD_SELECTED | CMD_UID | CMD_NOEXPUNGE,
+	    imap_cmd_search },
+	{ "SELECT",	CMD_AUTH | CMD_SELECTED, imap_cmd_select },
+	{ "SETQUOTA",	CMD_AUTH | CMD_SELECTED, imap_cmd_setquota },
+	{ "STARTTLS",	CMD_NOTAUTH, imap_cmd_starttls },
+	{ "STATUS",	CMD_AUTH | CMD_SELECTED, imap_cmd_status },
+	{ "STORE",	CMD_SELECTED | CMD_UID | CMD_NOEXPUNGE,
+	    imap_cmd_store },
+	{ "SUBSCRIBE",	CMD_AUTH | CMD_SELECTED, imap_cmd_subscribe },
+	{ "UNSELECT",	CMD_SELECTED, imap_cmd_unselect },
+	{ "UNSUBSCRIBE", CMD_AUTH | CMD_SELECTED, imap_cmd_unsubscribe },
 };
 
 static struct imap *
@@ -675,8 +688,8 @@ imap_line(struct session *s, char *line, size_t len, int flags)
 		if ((im->in.litfd = memfd_create("imap-literal",
 		    MFD_CLOEXEC)) == -1) {
 			log_warn("imap: session %u: memfd_create", s->id);
-			imap_reject(s, im->run.tag, "NO [SERVERBUG] Cannot take "
-			    "the message now");
+			imap_reject(s, im->run.tag, "NO [SERVERBUG] Cannot "
+			    "take the message now");
 			imap_refuse_rest(s, line, len);
 			return;
 		}
@@ -727,17 +740,20 @@ imap_command(struct session *s)
 	if (strcasecmp(im->run.name, "UID") == 0) {
 		im->run.uid = 1;
 	}
-	if (imap_parse(&im->in.cmd, &im->run.args, &im->run.nargs, &err) == -1) {
+	if (imap_parse(&im->in.cmd, &im->run.args, &im->run.nargs,
+	    &err) == -1) {
 		imap_bad(s, err);
 		return;
 	}
 	if (im->run.uid) {
-		if (im->run.nargs == 0 || im->run.args[0].type != IMAP_ARG_ATOM ||
+		if (im->run.nargs == 0 ||
+		    im->run.args[0].type != IMAP_ARG_ATOM ||
 		    strlen(im->run.args[0].str) >= sizeof(im->run.name)) {
 			imap_bad(s, "Syntax: UID command arguments");
 			return;
 		}
-		strlcpy(im->run.name, im->run.args[0].str, sizeof(im->run.name));
+		strlcpy(im->run.name, im->run.args[0].str,
+		    sizeof(im->run.name));
 	}
 	for (i = 0; im->run.name[i] != '\0'; i++)
 		im->run.name[i] = toupper((unsigned char)im->run.name[i]);
@@ -745,7 +761,8 @@ imap_command(struct session *s)
 	hi = sizeof(imap_commands) / sizeof(imap_commands[0]);
 	while (lo < hi) {
 		mid = (lo + hi) / 2;
-		if ((cmp = strcmp(im->run.name, imap_commands[mid].name)) == 0) {
+		if ((cmp = strcmp(im->run.name,
+		    imap_commands[mid].name)) == 0) {
 			c = &imap_commands[mid];
 			break;
 		}
@@ -805,7 +822,7 @@ imap_noargs(struct session *s, size_t nargs)
 }
 
 static void
-cmd_capability(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_capability(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	(void)args;
 	if (!imap_noargs(s, nargs))
@@ -815,7 +832,7 @@ cmd_capability(struct session *s, struct imap_arg *args, size_t nargs)
 }
 
 static void
-cmd_noop(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_noop(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct imap	*im = s->data;
 
@@ -826,7 +843,7 @@ cmd_noop(struct session *s, struct imap_arg *args, size_t nargs)
 }
 
 static void
-cmd_logout(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_logout(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct imap	*im = s->data;
 
@@ -841,7 +858,7 @@ cmd_logout(struct session *s, struct imap_arg *args, size_t nargs)
 }
 
 static void
-cmd_starttls(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_starttls(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	(void)args;
 	if (!imap_noargs(s, nargs))
@@ -859,7 +876,7 @@ cmd_starttls(struct session *s, struct imap_arg *args, size_t nargs)
 }
 
 static void
-cmd_setquota(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_setquota(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	(void)args;
 	(void)nargs;
@@ -868,7 +885,7 @@ cmd_setquota(struct session *s, struct imap_arg *args, size_t nargs)
 
 /* ENABLE (RFC 5161): what is not known is left out of ENABLED. */
 static void
-cmd_enable(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_enable(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct imap	*im = s->data;
 	unsigned int	 add, done = 0;
@@ -912,7 +929,7 @@ cmd_enable(struct session *s, struct imap_arg *args, size_t nargs)
 
 /* ID (RFC 2971): the client's list is checked, not kept. */
 static void
-cmd_id(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_id(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	size_t	 i;
 
@@ -953,7 +970,7 @@ imap_idle_start(struct session *s)
 }
 
 static void
-cmd_idle(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_idle(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	(void)args;
 	if (!imap_noargs(s, nargs))
@@ -1039,8 +1056,8 @@ imap_auth_done(void *arg, struct imsg *imsg)
 	}
 	/* A failure is answered late, and later each time. */
 	bye = im->conn.fails >= IMAP_AUTH_FAILS_MAX;
-	session_delay(s, im->conn.fails * 1000, bye, "%s %s\r\n%s", im->run.tag, text,
-	    bye ? "* BYE Too many failed logins\r\n" : "");
+	session_delay(s, im->conn.fails * 1000, bye, "%s %s\r\n%s",
+	    im->run.tag, text, bye ? "* BYE Too many failed logins\r\n" : "");
 	imap_end(s);
 }
 
@@ -1060,7 +1077,7 @@ imap_login(struct session *s, const char *user, const char *pass)
 }
 
 static void
-cmd_login(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_login(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	const char	*user, *pass;
 
@@ -1101,7 +1118,7 @@ imap_plain(struct session *s, const char *b64)
 }
 
 static void
-cmd_authenticate(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_authenticate(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct imap	*im = s->data;
 	const char	*ir;

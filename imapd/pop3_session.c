@@ -177,21 +177,21 @@ static struct pop3_msg *pop3_msgarg(struct session *, const char *,
 static void	 pop3_vault_gone(struct session *);
 static void	 pop3_logout(unsigned int, uint32_t);
 
-static void	 cmd_capa(struct session *, char *);
-static void	 cmd_quit(struct session *, char *);
-static void	 cmd_stls(struct session *, char *);
-static void	 cmd_user(struct session *, char *);
-static void	 cmd_pass(struct session *, char *);
-static void	 cmd_auth(struct session *, char *);
-static void	 cmd_apop(struct session *, char *);
-static void	 cmd_stat(struct session *, char *);
-static void	 cmd_list(struct session *, char *);
-static void	 cmd_uidl(struct session *, char *);
-static void	 cmd_retr(struct session *, char *);
-static void	 cmd_top(struct session *, char *);
-static void	 cmd_dele(struct session *, char *);
-static void	 cmd_noop(struct session *, char *);
-static void	 cmd_rset(struct session *, char *);
+static void	 pop3_cmd_capa(struct session *, char *);
+static void	 pop3_cmd_quit(struct session *, char *);
+static void	 pop3_cmd_stls(struct session *, char *);
+static void	 pop3_cmd_user(struct session *, char *);
+static void	 pop3_cmd_pass(struct session *, char *);
+static void	 pop3_cmd_auth(struct session *, char *);
+static void	 pop3_cmd_apop(struct session *, char *);
+static void	 pop3_cmd_stat(struct session *, char *);
+static void	 pop3_cmd_list(struct session *, char *);
+static void	 pop3_cmd_uidl(struct session *, char *);
+static void	 pop3_cmd_retr(struct session *, char *);
+static void	 pop3_cmd_top(struct session *, char *);
+static void	 pop3_cmd_dele(struct session *, char *);
+static void	 pop3_cmd_noop(struct session *, char *);
+static void	 pop3_cmd_rset(struct session *, char *);
 
 static void	 pop3_sasl_response(struct session *, char *, size_t, int);
 static void	 pop3_plain(struct session *, const char *);
@@ -236,21 +236,21 @@ const struct session_proto pop3_proto = {
 };
 
 static const struct pop3_cmd pop3_cmds[] = {
-	{ "CAPA", ST_AUTHZ | ST_TRANS, 0, cmd_capa },
-	{ "QUIT", ST_AUTHZ | ST_TRANS, 0, cmd_quit },
-	{ "STLS", ST_AUTHZ, 0, cmd_stls },
-	{ "USER", ST_AUTHZ, 0, cmd_user },
-	{ "PASS", ST_AUTHZ, 1, cmd_pass },
-	{ "AUTH", ST_AUTHZ, 1, cmd_auth },
-	{ "APOP", ST_AUTHZ, 1, cmd_apop },
-	{ "STAT", ST_TRANS, 0, cmd_stat },
-	{ "LIST", ST_TRANS, 0, cmd_list },
-	{ "UIDL", ST_TRANS, 0, cmd_uidl },
-	{ "RETR", ST_TRANS, 0, cmd_retr },
-	{ "TOP", ST_TRANS, 0, cmd_top },
-	{ "DELE", ST_TRANS, 0, cmd_dele },
-	{ "NOOP", ST_TRANS, 0, cmd_noop },
-	{ "RSET", ST_TRANS, 0, cmd_rset },
+	{ "CAPA", ST_AUTHZ | ST_TRANS, 0, pop3_cmd_capa },
+	{ "QUIT", ST_AUTHZ | ST_TRANS, 0, pop3_cmd_quit },
+	{ "STLS", ST_AUTHZ, 0, pop3_cmd_stls },
+	{ "USER", ST_AUTHZ, 0, pop3_cmd_user },
+	{ "PASS", ST_AUTHZ, 1, pop3_cmd_pass },
+	{ "AUTH", ST_AUTHZ, 1, pop3_cmd_auth },
+	{ "APOP", ST_AUTHZ, 1, pop3_cmd_apop },
+	{ "STAT", ST_TRANS, 0, pop3_cmd_stat },
+	{ "LIST", ST_TRANS, 0, pop3_cmd_list },
+	{ "UIDL", ST_TRANS, 0, pop3_cmd_uidl },
+	{ "RETR", ST_TRANS, 0, pop3_cmd_retr },
+	{ "TOP", ST_TRANS, 0, pop3_cmd_top },
+	{ "DELE", ST_TRANS, 0, pop3_cmd_dele },
+	{ "NOOP", ST_TRANS, 0, pop3_cmd_noop },
+	{ "RSET", ST_TRANS, 0, pop3_cmd_rset },
 };
 
 /*
@@ -523,7 +523,7 @@ pop3_vault_gone(struct session *s)
 }
 
 static void
-cmd_capa(struct session *s, char *arg)
+pop3_cmd_capa(struct session *s, char *arg)
 {
 	struct pop3	*p = s->data;
 	int		 authz = p->state != POP3_TRANSACTION;
@@ -542,7 +542,7 @@ cmd_capa(struct session *s, char *arg)
 }
 
 static void
-cmd_quit(struct session *s, char *arg)
+pop3_cmd_quit(struct session *s, char *arg)
 {
 	struct pop3		*p = s->data;
 
@@ -563,7 +563,7 @@ cmd_quit(struct session *s, char *arg)
 }
 
 static void
-cmd_stls(struct session *s, char *arg)
+pop3_cmd_stls(struct session *s, char *arg)
 {
 	struct pop3	*p = s->data;
 
@@ -582,7 +582,7 @@ cmd_stls(struct session *s, char *arg)
 }
 
 static void
-cmd_user(struct session *s, char *arg)
+pop3_cmd_user(struct session *s, char *arg)
 {
 	struct pop3	*p = s->data;
 	char		*v[1];
@@ -606,7 +606,7 @@ cmd_user(struct session *s, char *arg)
 
 /* The password is the rest of the line: it may hold spaces. */
 static void
-cmd_pass(struct session *s, char *arg)
+pop3_cmd_pass(struct session *s, char *arg)
 {
 	struct pop3	*p = s->data;
 
@@ -628,7 +628,7 @@ cmd_pass(struct session *s, char *arg)
 }
 
 static void
-cmd_auth(struct session *s, char *arg)
+pop3_cmd_auth(struct session *s, char *arg)
 {
 	struct pop3	*p = s->data;
 	char		*v[2];
@@ -665,7 +665,7 @@ cmd_auth(struct session *s, char *arg)
 }
 
 static void
-cmd_apop(struct session *s, char *arg)
+pop3_cmd_apop(struct session *s, char *arg)
 {
 	(void)arg;
 	session_printf(s, "-ERR APOP is not supported\r\n");
@@ -970,7 +970,7 @@ pop3_open_failed(struct session *s, const char *why, int perm)
 }
 
 static void
-cmd_stat(struct session *s, char *arg)
+pop3_cmd_stat(struct session *s, char *arg)
 {
 	struct pop3	*p = s->data;
 
@@ -983,7 +983,7 @@ cmd_stat(struct session *s, char *arg)
 }
 
 static void
-cmd_list(struct session *s, char *arg)
+pop3_cmd_list(struct session *s, char *arg)
 {
 	struct pop3	*p = s->data;
 	struct pop3_msg	*m;
@@ -1009,7 +1009,7 @@ cmd_list(struct session *s, char *arg)
 }
 
 static void
-cmd_uidl(struct session *s, char *arg)
+pop3_cmd_uidl(struct session *s, char *arg)
 {
 	struct pop3	*p = s->data;
 	struct pop3_msg	*m;
@@ -1034,7 +1034,7 @@ cmd_uidl(struct session *s, char *arg)
 }
 
 static void
-cmd_retr(struct session *s, char *arg)
+pop3_cmd_retr(struct session *s, char *arg)
 {
 	struct pop3_msg	*m;
 	char		*v[1];
@@ -1049,7 +1049,7 @@ cmd_retr(struct session *s, char *arg)
 }
 
 static void
-cmd_top(struct session *s, char *arg)
+pop3_cmd_top(struct session *s, char *arg)
 {
 	struct pop3_msg	*m;
 	char		*v[2];
@@ -1069,7 +1069,7 @@ cmd_top(struct session *s, char *arg)
 }
 
 static void
-cmd_dele(struct session *s, char *arg)
+pop3_cmd_dele(struct session *s, char *arg)
 {
 	struct pop3	*p = s->data;
 	struct pop3_msg	*m;
@@ -1089,7 +1089,7 @@ cmd_dele(struct session *s, char *arg)
 }
 
 static void
-cmd_noop(struct session *s, char *arg)
+pop3_cmd_noop(struct session *s, char *arg)
 {
 	if (*arg != '\0') {
 		pop3_err(s, "-ERR Syntax: NOOP\r\n");
@@ -1099,7 +1099,7 @@ cmd_noop(struct session *s, char *arg)
 }
 
 static void
-cmd_rset(struct session *s, char *arg)
+pop3_cmd_rset(struct session *s, char *arg)
 {
 	struct pop3	*p = s->data;
 	uint32_t	 i;
