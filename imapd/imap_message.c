@@ -237,9 +237,9 @@ select_status_done(struct session *s, struct mbox_result *r)
 		imap_no_status(s, MBOX_EIO, "SELECT");
 		return;
 	}
-	st->view->uidvalidity = f.uidvalidity;
-	st->view->uidnext = f.uidnext;
-	st->view->highestmodseq = f.highestmodseq;
+	st->view->uidvalidity = f.info.uidvalidity;
+	st->view->uidnext = f.info.uidnext;
+	st->view->highestmodseq = f.info.highestmodseq;
 	imap_req_init(s, &q, MBOX_OP_FETCH);
 	strlcpy(q.folder, st->view->name, sizeof(q.folder));
 	q.fetch.how = MBOX_FETCH_NOMETA;

@@ -475,11 +475,12 @@ sync_done(struct session *s, struct mbox_result *r)
 		sync_finish(s);
 		return;
 	}
-	if (f.uidvalidity != v->uidvalidity) {
+	if (f.info.uidvalidity != v->uidvalidity) {
 		sync_gone(s, "replaced");
 		return;
 	}
-	if (f.highestmodseq == v->highestmodseq && f.uidnext == v->uidnext) {
+	if (f.info.highestmodseq == v->highestmodseq &&
+	    f.info.uidnext == v->uidnext) {
 		sync_finish(s);
 		return;
 	}
@@ -507,10 +508,10 @@ sync_done(struct session *s, struct mbox_result *r)
 	}
 	if (added > 0)
 		imap_printf(s, "* %u EXISTS\r\n", v->n);
-	if (f.highestmodseq > v->highestmodseq)
-		v->highestmodseq = f.highestmodseq;
-	if (f.uidnext > v->uidnext)
-		v->uidnext = f.uidnext;
+	if (f.info.highestmodseq > v->highestmodseq)
+		v->highestmodseq = f.info.highestmodseq;
+	if (f.info.uidnext > v->uidnext)
+		v->uidnext = f.info.uidnext;
 	sync_finish(s);
 }
 

@@ -834,11 +834,11 @@ pop3_status_done(void *arg, struct mbox_result *res)
 	}
 	mbox_stream_r_init(&r, res->buf, res->len);
 	rc = mbox_stream_next_folder(&r, &f);
-	if (rc != 1 || f.uidvalidity == 0) {
+	if (rc != 1 || f.info.uidvalidity == 0) {
 		pop3_open_failed(s, "malformed status", 0);
 		return;
 	}
-	p->uidvalidity = f.uidvalidity;
+	p->uidvalidity = f.info.uidvalidity;
 	all.first = 1;
 	all.last = UINT32_MAX;
 	s->req = pop3_mbox_request(&p->mc, p->vsession, MBOX_OP_FETCH,

@@ -605,17 +605,18 @@ t_defaults(void)
 	CHECK(l.n == 6);
 	for (i = 0; i < 6; i++) {
 		CHECK_STR(l.f[i].name, names[i]);
-		CHECK(l.f[i].special == specials[i]);
-		CHECK(l.f[i].subscribed == 1);
-		CHECK(l.f[i].uidvalidity != 0);
-		CHECK(l.f[i].uidnext == 1);
-		CHECK(l.f[i].highestmodseq == 1);
-		CHECK(l.f[i].exists == 0 && l.f[i].size == 0);
+		CHECK(l.f[i].info.special == specials[i]);
+		CHECK(l.f[i].info.subscribed == 1);
+		CHECK(l.f[i].info.uidvalidity != 0);
+		CHECK(l.f[i].info.uidnext == 1);
+		CHECK(l.f[i].info.highestmodseq == 1);
+		CHECK(l.f[i].info.exists == 0 && l.f[i].info.size == 0);
 		for (j = 0; j < i; j++)
-			CHECK(l.f[i].uidvalidity != l.f[j].uidvalidity);
+			CHECK(l.f[i].info.uidvalidity !=
+			    l.f[j].info.uidvalidity);
 	}
 	CHECK_STR(fget(m, "inbox")->name, "INBOX");
-	CHECK(fget(m, "iNbOx")->special == SPECIAL_INBOX);
+	CHECK(fget(m, "iNbOx")->info.special == SPECIAL_INBOX);
 	CHECK(mbox_folder_get(m, "Nope", fget(m, "INBOX")) ==
 	    MBOX_ENOTFOUND);
 	mbox_close(m);
@@ -648,7 +649,7 @@ t_names(void)
 	CHECK(mbox_folder_create(m, deep, SPECIAL_NONE) == MBOX_EINVAL);
 	deep[strlen(deep) - 2] = '\0';
 	CHECK(mbox_folder_create(m, deep, SPECIAL_NONE) == MBOX_OK);
-	CHECK(fget(m, "d/d/d")->exists == 0);
+	CHECK(fget(m, "d/d/d")->info.exists == 0);
 
 	/* MBOX_NAME_MAX bytes: too long; one less: fine. */
 	memset(longname, 'n', sizeof(longname));
@@ -660,15 +661,15 @@ t_names(void)
 	/* UTF-8, INBOX in any case, special-use checks. */
 	CHECK(mbox_folder_create(m, "Ünïcødé/日本語", SPECIAL_NONE) ==
 	    MBOX_OK);
-	CHECK(fget(m, "Ünïcødé")->special == SPECIAL_NONE);
+	CHECK(fget(m, "Ünïcødé")->info.special == SPECIAL_NONE);
 	CHECK(mbox_folder_create(m, "inbox", SPECIAL_NONE) == MBOX_EEXISTS);
 	CHECK(mbox_folder_create(m, "Inbox/Sub", SPECIAL_NONE) == MBOX_OK);
 	CHECK_STR(fget(m, "INBOX/Sub")->name, "INBOX/Sub");
 	CHECK(mbox_folder_create(m, "INBOX/sub2", 99) == MBOX_EINVAL);
 	CHECK(mbox_folder_create(m, "Other", SPECIAL_INBOX) == MBOX_EINVAL);
 	CHECK(mbox_folder_create(m, "Old Mail", SPECIAL_ARCHIVE) == MBOX_OK);
-	CHECK(fget(m, "Old Mail")->special == SPECIAL_ARCHIVE);
-	CHECK(fget(m, "Old Mail")->subscribed == 0);
+	CHECK(fget(m, "Old Mail")->info.special == SPECIAL_ARCHIVE);
+	CHECK(fget(m, "Old Mail")->info.subscribed == 0);
 	mbox_close(m);
 }
 
@@ -681,8 +682,8 @@ t_folders(void)
 
 	m = mopen("folders");
 	CHECK(mbox_folder_create(m, "a/b/c", SPECIAL_NONE) == MBOX_OK);
-	CHECK(fget(m, "a")->special == SPECIAL_NONE);
-	CHECK(fget(m, "a/b")->subscribed == 0);
+	CHECK(fget(m, "a")->info.special == SPECIAL_NONE);
+	CHECK(fget(m, "a/b")->info.subscribed == 0);
 	CHECK(mbox_folder_create(m, "a/b", SPECIAL_NONE) == MBOX_EEXISTS);
 	CHECK(mbox_folder_create(m, "a/b/c", SPECIAL_NONE) == MBOX_EEXISTS);
 
@@ -702,24 +703,24 @@ t_folders(void)
 	CHECK(mbox_folder_create(m, "re", SPECIAL_NONE) == MBOX_OK);
 	addsimple(m, "re", "one");
 	addsimple(m, "re", "two");
-	uv = fget(m, "re")->uidvalidity;
-	CHECK(fget(m, "re")->exists == 2);
+	uv = fget(m, "re")->info.uidvalidity;
+	CHECK(fget(m, "re")->info.exists == 2);
 	CHECK(mbox_folder_delete(m, "re") == MBOX_OK);
 	CHECK(mbox_folder_create(m, "re", SPECIAL_NONE) == MBOX_OK);
 	f = fget(m, "re");
-	CHECK(f->uidvalidity != uv && f->uidvalidity != 0);
-	CHECK(f->exists == 0 && f->uidnext == 1);
+	CHECK(f->info.uidvalidity != uv && f->info.uidvalidity != 0);
+	CHECK(f->info.exists == 0 && f->info.uidnext == 1);
 
 	/* Rename with children; UIDVALIDITY and messages move along. */
 	addsimple(m, "a/b", "in a/b");
-	uvb = fget(m, "a/b")->uidvalidity;
+	uvb = fget(m, "a/b")->info.uidvalidity;
 	CHECK(mbox_folder_rename(m, "a", "z/y") == MBOX_OK);
 	CHECK(mbox_folder_get(m, "a", fget(m, "z")) == MBOX_ENOTFOUND);
 	CHECK(mbox_folder_get(m, "a/b", fget(m, "z")) == MBOX_ENOTFOUND);
-	CHECK(fget(m, "z/y")->exists == 0);
+	CHECK(fget(m, "z/y")->info.exists == 0);
 	f = fget(m, "z/y/b");
-	CHECK(f->uidvalidity == uvb && f->exists == 1);
-	CHECK(fget(m, "z/y/b/c")->exists == 0);
+	CHECK(f->info.uidvalidity == uvb && f->info.exists == 1);
+	CHECK(fget(m, "z/y/b/c")->info.exists == 0);
 	CHECK(mbox_folder_rename(m, "z/y", "xy") == MBOX_EEXISTS);
 	CHECK(mbox_folder_rename(m, "z/y", "INBOX") == MBOX_EEXISTS);
 	CHECK(mbox_folder_rename(m, "z/y", "z/y") == MBOX_EEXISTS);
@@ -731,14 +732,14 @@ t_folders(void)
 	/* Non-ASCII: children are renamed by bytes, not characters. */
 	CHECK(mbox_folder_create(m, "Ä/ö/ü", SPECIAL_NONE) == MBOX_OK);
 	CHECK(mbox_folder_rename(m, "Ä", "Éé") == MBOX_OK);
-	CHECK(fget(m, "Éé/ö/ü")->exists == 0);
+	CHECK(fget(m, "Éé/ö/ü")->info.exists == 0);
 	CHECK(mbox_folder_get(m, "Ä/ö", fget(m, "Éé")) == MBOX_ENOTFOUND);
 
 	/* Subscriptions. */
 	CHECK(mbox_folder_subscribe(m, "z/y/b", 1) == MBOX_OK);
-	CHECK(fget(m, "z/y/b")->subscribed == 1);
+	CHECK(fget(m, "z/y/b")->info.subscribed == 1);
 	CHECK(mbox_folder_subscribe(m, "z/y/b", 0) == MBOX_OK);
-	CHECK(fget(m, "z/y/b")->subscribed == 0);
+	CHECK(fget(m, "z/y/b")->info.subscribed == 0);
 	CHECK(mbox_folder_subscribe(m, "nope", 1) == MBOX_ENOTFOUND);
 	CHECK(mbox_folder_subscribe(m, "a%", 1) == MBOX_EINVAL);
 	mbox_close(m);
@@ -755,17 +756,17 @@ t_rename_inbox(void)
 	CHECK(mbox_folder_create(m, "INBOX/kid", SPECIAL_NONE) == MBOX_OK);
 	addsimple(m, "INBOX", "first");
 	addsimple(m, "INBOX", "second");
-	uv = fget(m, "INBOX")->uidvalidity;
-	hms = (uint32_t)fget(m, "INBOX")->highestmodseq;
+	uv = fget(m, "INBOX")->info.uidvalidity;
+	hms = (uint32_t)fget(m, "INBOX")->info.highestmodseq;
 	CHECK(mbox_folder_rename(m, "INBOX", "Old/Inbox") == MBOX_OK);
-	CHECK(fget(m, "INBOX")->exists == 0);
-	CHECK(fget(m, "INBOX")->uidnext == 3);
-	CHECK(fget(m, "INBOX")->uidvalidity == uv);
-	CHECK(fget(m, "INBOX")->highestmodseq > hms);
-	CHECK(fget(m, "INBOX/kid")->exists == 0);
-	CHECK(fget(m, "Old")->exists == 0);
-	CHECK(fget(m, "Old/Inbox")->exists == 2);
-	CHECK(fget(m, "Old/Inbox")->uidvalidity != uv);
+	CHECK(fget(m, "INBOX")->info.exists == 0);
+	CHECK(fget(m, "INBOX")->info.uidnext == 3);
+	CHECK(fget(m, "INBOX")->info.uidvalidity == uv);
+	CHECK(fget(m, "INBOX")->info.highestmodseq > hms);
+	CHECK(fget(m, "INBOX/kid")->info.exists == 0);
+	CHECK(fget(m, "Old")->info.exists == 0);
+	CHECK(fget(m, "Old/Inbox")->info.exists == 2);
+	CHECK(fget(m, "Old/Inbox")->info.uidvalidity != uv);
 	CHECK_STR(fetchs(m, "Old/Inbox", 1, STAR, 0), "1/1,2/2");
 	memset(&u, 0, sizeof(u));
 	CHECK(mbox_vanished(m, "INBOX", hms, got_uid, &u) == MBOX_OK);
@@ -796,10 +797,11 @@ t_append_fetch(void)
 		CHECK(mbox_append(m, "INBOX", &t.b, 0, NULL, &uv, &uid) ==
 		    MBOX_OK);
 		CHECK(uid == (uint32_t)i);
-		CHECK(uv == fget(m, "INBOX")->uidvalidity);
+		CHECK(uv == fget(m, "INBOX")->info.uidvalidity);
 	}
 	f = fget(m, "INBOX");
-	CHECK(f->uidnext == 6 && f->highestmodseq == 6 && f->exists == 5);
+	CHECK(f->info.uidnext == 6 && f->info.highestmodseq == 6 &&
+	    f->info.exists == 5);
 
 	memset(&g, 0, sizeof(g));
 	r[0].first = 2;
@@ -879,7 +881,7 @@ t_append_fetch(void)
 	    MBOX_EINVAL);
 	CHECK(mbox_append(m, "INBOX", NULL, 0, NULL, &uv, &uid) ==
 	    MBOX_EINVAL);
-	CHECK(fget(m, "INBOX")->exists == 5);
+	CHECK(fget(m, "INBOX")->info.exists == 5);
 	mbox_close(m);
 }
 
@@ -970,7 +972,7 @@ t_changedsince(void)
 	CHECK(mbox_store(m, "INBOX", r, 2, STORE_ADD, MAILFLAG_DELETED, NULL,
 	    0, NULL, NULL, NULL) == MBOX_OK);
 	CHECK(mbox_expunge(m, "INBOX", NULL, 0, NULL, NULL) == MBOX_OK);
-	CHECK(fget(m, "INBOX")->highestmodseq == 12);
+	CHECK(fget(m, "INBOX")->info.highestmodseq == 12);
 	/* Uids 1,3,4,6,7,8 are seqs 1..6.  Change 7, 3, then 1. */
 	r[0].first = r[0].last = 7;
 	CHECK(mbox_store(m, "INBOX", r, 1, STORE_ADD, MAILFLAG_FLAGGED, NULL,
@@ -981,7 +983,7 @@ t_changedsince(void)
 	r[0].first = r[0].last = 1;
 	CHECK(mbox_store(m, "INBOX", r, 1, STORE_ADD, 0, "$Later", 0, NULL,
 	    NULL, NULL) == MBOX_OK);
-	CHECK(fget(m, "INBOX")->highestmodseq == 15);
+	CHECK(fget(m, "INBOX")->info.highestmodseq == 15);
 
 	CHECK_STR(sinces(m, 1, STAR, 0, 0, 0, 12), "1/1,3/2,7/5");
 	CHECK_STR(sinces(m, 1, STAR, 0, 0, 0, 13), "1/1,3/2");
@@ -1066,7 +1068,7 @@ t_changedsince(void)
 	r[1].last = 33;
 	r[2].first = 41;
 	r[2].last = STAR;
-	for (ms = 1; ms <= fget(m, "INBOX")->highestmodseq; ms++) {
+	for (ms = 1; ms <= fget(m, "INBOX")->info.highestmodseq; ms++) {
 		want[0] = '\0';
 		for (k = 0; k < all.n; k++) {
 			if (all.modseq[k] <= ms)
@@ -1108,19 +1110,23 @@ t_counts(void)
 	add(m, "Sent", &t, MAILFLAG_SEEN, NULL);
 	total = t.b.len[BUNDLE_RAW];
 	f = fget(m, "INBOX");
-	CHECK(f->exists == 4 && f->unseen == 2 && f->deleted == 2);
-	CHECK(f->size == 4 * total);
+	CHECK(f->info.exists == 4 && f->info.unseen == 2 &&
+	    f->info.deleted == 2);
+	CHECK(f->info.size == 4 * total);
 	memset(&l, 0, sizeof(l));
 	CHECK(mbox_folder_list(m, got_folder, &l) == MBOX_OK);
 	for (i = 0; i < l.n; i++) {
 		if (strcmp(l.f[i].name, "INBOX") == 0)
-			CHECK(l.f[i].exists == 4 && l.f[i].unseen == 2 &&
-			    l.f[i].deleted == 2 && l.f[i].size == 4 * total);
+			CHECK(l.f[i].info.exists == 4 &&
+			    l.f[i].info.unseen == 2 &&
+			    l.f[i].info.deleted == 2 &&
+			    l.f[i].info.size == 4 * total);
 		else if (strcmp(l.f[i].name, "Sent") == 0)
-			CHECK(l.f[i].exists == 1 && l.f[i].unseen == 0 &&
-			    l.f[i].uidnext == 2);
+			CHECK(l.f[i].info.exists == 1 &&
+			    l.f[i].info.unseen == 0 &&
+			    l.f[i].info.uidnext == 2);
 		else
-			CHECK(l.f[i].exists == 0);
+			CHECK(l.f[i].info.exists == 0);
 	}
 	CHECK(mbox_usage(m, &octets, &msgs) == MBOX_OK);
 	CHECK(msgs == 5 && octets == 5 * total);
@@ -1150,7 +1156,7 @@ t_body(void)
 	t.b.sec[BUNDLE_RAW] = (const char *)big;
 	t.b.len[BUNDLE_RAW] = BIGLEN;
 	uid = add(m, "INBOX", &t, 0, NULL);
-	CHECK(fget(m, "INBOX")->size == BIGLEN);
+	CHECK(fget(m, "INBOX")->info.size == BIGLEN);
 
 	/* Into a non-blocking pipe drained by a thread. */
 	CHECK(pipe(p) == 0);
@@ -1407,7 +1413,7 @@ t_store(void)
 	m = mopen("store");
 	for (i = 1; i <= 3; i++)
 		addsimple(m, "INBOX", "st");
-	CHECK(fget(m, "INBOX")->highestmodseq == 4);
+	CHECK(fget(m, "INBOX")->info.highestmodseq == 4);
 	for (i = 1; i <= 3; i++) {
 		memset(&g, 0, sizeof(g));
 		r.first = r.last = (uint32_t)i;
@@ -1426,7 +1432,7 @@ t_store(void)
 	CHECK_STR(fmt_got(&g), "1/1,2/2");
 	CHECK(g.modseq[0] == 5 && g.modseq[1] == 6);
 	CHECK(g.flags[0] == MAILFLAG_SEEN && g.meta[0] == 0);
-	CHECK(fget(m, "INBOX")->highestmodseq == 6);
+	CHECK(fget(m, "INBOX")->info.highestmodseq == 6);
 
 	/* Again on 1:3: only 3 changes. */
 	memset(&g, 0, sizeof(g));
@@ -1442,7 +1448,7 @@ t_store(void)
 	CHECK(mbox_store(m, "INBOX", &r, 1, STORE_ADD, MAILFLAG_SEEN, NULL,
 	    0, got_msg, NULL, &g) == MBOX_OK);
 	CHECK(g.n == 0 && mbox_counter(m) == c + 1);
-	CHECK(fget(m, "INBOX")->highestmodseq == 7);
+	CHECK(fget(m, "INBOX")->info.highestmodseq == 7);
 
 	/* Remove. */
 	memset(&g, 0, sizeof(g));
@@ -1647,8 +1653,9 @@ t_copy_move(void)
 	CHECK(mbox_copy(m, "INBOX", &r, 1, "Dst", 0, got_pair, &u, &uv) ==
 	    MBOX_OK);
 	CHECK_STR(fmt_uids(&u), "2,1,3,2");
-	CHECK(uv == fget(m, "Dst")->uidvalidity);
-	CHECK(fget(m, "INBOX")->exists == 3 && fget(m, "Dst")->exists == 2);
+	CHECK(uv == fget(m, "Dst")->info.uidvalidity);
+	CHECK(fget(m, "INBOX")->info.exists == 3 && fget(m,
+	    "Dst")->info.exists == 2);
 	memset(&g, 0, sizeof(g));
 	r.first = 1;
 	r.last = STAR;
@@ -1673,15 +1680,16 @@ t_copy_move(void)
 	CHECK_STR(srch(m, "Dst"), "2");
 
 	/* Move 1:2 to Dst. */
-	hms = fget(m, "INBOX")->highestmodseq;
+	hms = fget(m, "INBOX")->info.highestmodseq;
 	memset(&u, 0, sizeof(u));
 	r.first = 1;
 	r.last = 2;
 	CHECK(mbox_copy(m, "INBOX", &r, 1, "Dst", 1, got_pair, &u, &uv) ==
 	    MBOX_OK);
 	CHECK_STR(fmt_uids(&u), "1,3,2,4");
-	CHECK(fget(m, "INBOX")->exists == 1 && fget(m, "Dst")->exists == 4);
-	CHECK(fget(m, "INBOX")->highestmodseq == hms + 1);
+	CHECK(fget(m, "INBOX")->info.exists == 1 && fget(m,
+	    "Dst")->info.exists == 4);
+	CHECK(fget(m, "INBOX")->info.highestmodseq == hms + 1);
 	CHECK_STR(fetchs(m, "INBOX", 1, STAR, 0), "3/1");
 	memset(&u, 0, sizeof(u));
 	CHECK(mbox_vanished(m, "INBOX", hms, got_uid, &u) == MBOX_OK);
@@ -1707,13 +1715,13 @@ t_copy_move(void)
 	    MBOX_ENOTFOUND);
 	CHECK(mbox_copy(m, "INBOX", &r, 1, "Nope", 1, NULL, NULL, &uv) ==
 	    MBOX_ENOTFOUND);
-	CHECK(fget(m, "INBOX")->exists == 2);
+	CHECK(fget(m, "INBOX")->info.exists == 2);
 	/* Nothing in the set: fine, nothing done. */
 	memset(&u, 0, sizeof(u));
 	r.first = r.last = 77;
 	CHECK(mbox_copy(m, "INBOX", &r, 1, "Dst", 1, got_pair, &u, &uv) ==
 	    MBOX_OK);
-	CHECK(u.n == 0 && uv == fget(m, "Dst")->uidvalidity);
+	CHECK(u.n == 0 && uv == fget(m, "Dst")->info.uidvalidity);
 	mbox_close(m);
 }
 
@@ -1780,8 +1788,8 @@ t_expunge(void)
 	r[1].last = 5;
 	CHECK(mbox_store(m, "INBOX", r, 2, STORE_ADD, MAILFLAG_DELETED, NULL,
 	    0, NULL, NULL, NULL) == MBOX_OK);
-	CHECK(fget(m, "INBOX")->deleted == 4);
-	h0 = fget(m, "INBOX")->highestmodseq;
+	CHECK(fget(m, "INBOX")->info.deleted == 4);
+	h0 = fget(m, "INBOX")->info.highestmodseq;
 
 	/* UID EXPUNGE 1:3: only the \Deleted ones in the set. */
 	memset(&u, 0, sizeof(u));
@@ -1790,15 +1798,15 @@ t_expunge(void)
 	CHECK(mbox_expunge(m, "INBOX", r, 1, got_uid, &u) == MBOX_OK);
 	CHECK_STR(fmt_uids(&u), "1,3");
 	CHECK_STR(fetchs(m, "INBOX", 1, STAR, 0), "2/1,4/2,5/3,6/4");
-	h1 = fget(m, "INBOX")->highestmodseq;
+	h1 = fget(m, "INBOX")->info.highestmodseq;
 	CHECK(h1 == h0 + 1);
 
 	/* EXPUNGE: the rest. */
 	memset(&u, 0, sizeof(u));
 	CHECK(mbox_expunge(m, "INBOX", NULL, 0, got_uid, &u) == MBOX_OK);
 	CHECK_STR(fmt_uids(&u), "4,5");
-	CHECK(fget(m, "INBOX")->exists == 2 &&
-	    fget(m, "INBOX")->deleted == 0);
+	CHECK(fget(m, "INBOX")->info.exists == 2 &&
+	    fget(m, "INBOX")->info.deleted == 0);
 
 	memset(&u, 0, sizeof(u));
 	CHECK(mbox_vanished(m, "INBOX", h0, got_uid, &u) == MBOX_OK);
@@ -1976,7 +1984,7 @@ t_search(void)
 	CHECK_STR(srch(m, "INBOX"), "8");
 
 	/* MODSEQ. */
-	hms = fget(m, "INBOX")->highestmodseq;
+	hms = fget(m, "INBOX")->info.highestmodseq;
 	pr_reset();
 	pr_op(SEARCH_MODSEQ, hms - 1, 0, NULL, NULL);
 	CHECK_STR(srch(m, "INBOX"), "7,8");
@@ -2246,10 +2254,10 @@ t_import(void)
 	CHECK(mbox_import(m, "0123abcd.msg", &t.b) == MBOX_EEXISTS);
 	CHECK(mbox_counter(m) == c + 1);
 	CHECK(mbox_import_seen(m, "0123abcd.msg") == MBOX_OK);
-	CHECK(fget(m, "INBOX")->exists == 1);
-	CHECK(fget(m, "INBOX")->unseen == 1);
+	CHECK(fget(m, "INBOX")->info.exists == 1);
+	CHECK(fget(m, "INBOX")->info.unseen == 1);
 	CHECK(mbox_import(m, "other", &t.b) == MBOX_OK);
-	CHECK(fget(m, "INBOX")->exists == 2);
+	CHECK(fget(m, "INBOX")->info.exists == 2);
 	CHECK_STR(s1(m, SEARCH_BODY, "spool"), "1,2");
 	CHECK(mbox_import(m, "", &t.b) == MBOX_EINVAL);
 	CHECK(mbox_import(m, "a b", &t.b) == MBOX_EINVAL);
@@ -2258,7 +2266,7 @@ t_import(void)
 	mbox_close(m);
 	m = mopen("import");
 	CHECK(mbox_import(m, "0123abcd.msg", &t.b) == MBOX_EEXISTS);
-	CHECK(fget(m, "INBOX")->exists == 2);
+	CHECK(fget(m, "INBOX")->info.exists == 2);
 	mbox_close(m);
 }
 
@@ -2283,7 +2291,7 @@ t_import_batch(void)
 	CHECK(mbox_import(m, "b", &t.b) == MBOX_OK);
 	mbox_import_abort(m);
 	CHECK(mbox_counter(m) == c);
-	CHECK(fget(m, "INBOX")->exists == 0);
+	CHECK(fget(m, "INBOX")->info.exists == 0);
 	CHECK(mbox_import_seen(m, "a") == MBOX_ENOTFOUND);
 
 	CHECK(mbox_import_begin(m) == MBOX_OK);
@@ -2292,7 +2300,7 @@ t_import_batch(void)
 	CHECK(mbox_import(m, "b", &t.b) == MBOX_OK);
 	CHECK(mbox_import_commit(m) == MBOX_OK);
 	CHECK(mbox_counter(m) == c + 1);		/* one commit */
-	CHECK(fget(m, "INBOX")->exists == 2);
+	CHECK(fget(m, "INBOX")->info.exists == 2);
 	CHECK(mbox_import_seen(m, "b") == MBOX_OK);
 	/* A batch with nothing new commits nothing. */
 	CHECK(mbox_import_begin(m) == MBOX_OK);
@@ -2301,7 +2309,7 @@ t_import_batch(void)
 	CHECK(mbox_counter(m) == c + 1);
 	mbox_close(m);
 	m = mopen("batch");
-	CHECK(fget(m, "INBOX")->exists == 2);
+	CHECK(fget(m, "INBOX")->info.exists == 2);
 	CHECK_STR(s1(m, SEARCH_BODY, "spool"), "1,2");
 	mbox_close(m);
 }
@@ -2442,7 +2450,7 @@ t_wrongkey(void)
 	CHECK(mbox_open(NULL, key1, dbid1, &m) == MBOX_EINVAL);
 	/* Still fine with the right key. */
 	m = mopen("wrongkey");
-	CHECK(fget(m, "INBOX")->exists == 1);
+	CHECK(fget(m, "INBOX")->info.exists == 1);
 	mbox_close(m);
 }
 
