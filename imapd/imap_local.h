@@ -18,15 +18,23 @@
  * What the files of the IMAP session share:
  *
  *	imap_session.c	the connection: assembling commands from lines and
- *			literals, dispatch, logging in, ENABLE, ID, IDLE,
- *			the vault requests, and keeping a selected
- *			mailbox's view in step with the vault (sync)
+ *			literals, dispatch, ending a command, logging in,
+ *			ENABLE, ID, IDLE, news from the vault
+ *	imap_view.c	the selected mailbox's view (uids, sequence
+ *			numbers, ranges, expunges, SEARCHRES) and its sync
+ *			with the vault (MBOX_OP_SYNC, IDLE's updates)
+ *	imap_io.c	output to the client, vault requests, mailbox
+ *			names; it calls none of the other files
  *	imap_mailbox.c	commands on mailboxes as a whole: CREATE, DELETE,
  *			RENAME, (UN)SUBSCRIBE, LIST, LSUB, STATUS,
  *			NAMESPACE, APPEND, GETQUOTA, GETQUOTAROOT
- *	imap_message.c	SELECT, EXAMINE and the commands on messages:
- *			FETCH, STORE, COPY, MOVE, EXPUNGE, SEARCH, CLOSE,
+ *	imap_message.c	SELECT, EXAMINE and the commands that change
+ *			messages: STORE, COPY, MOVE, EXPUNGE, CLOSE,
  *			UNSELECT
+ *	imap_query.c	SEARCH and FETCH
+ *
+ * The files depend one way: the commands call the session, the view
+ * and io; the session calls the view and io; the view calls io.
  *
  * Every command runs the same way: the dispatcher holds the session's
  * input and calls the command's function with its parsed arguments;
@@ -240,6 +248,8 @@ void	 imap_set_state(struct session *, void *, void (*)(void *));
  * imap_view_expunged(s, uids, n)
  *			messages gone: out of the view, told as EXPUNGE
  *			or VANISHED.
+ * imap_view_vanished_earlier(s, uids, n)
+ *			QRESYNC: "* VANISHED (EARLIER) uids".
  * imap_view_select(s, v)
  *			v, built by SELECT, is the selected mailbox.
  * imap_view_save(v, uids, n), imap_view_save_failed(v)
@@ -263,6 +273,8 @@ int	 imap_view_add(struct imap_view *, uint32_t, uint64_t);
 int	 imap_view_ranges(struct session *, const struct imap_arg *,
 	    struct mbox_req *);
 void	 imap_view_expunged(struct session *, const uint32_t *, size_t);
+void	 imap_view_vanished_earlier(struct session *, const uint32_t *,
+	    size_t);
 void	 imap_view_select(struct session *, struct imap_view *);
 void	 imap_view_save(struct imap_view *, const uint32_t *, size_t);
 void	 imap_view_save_failed(struct imap_view *);

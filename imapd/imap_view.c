@@ -213,6 +213,18 @@ imap_uids_ranges(const uint32_t *uids, size_t n, struct mbox_req *q)
 	return (0);
 }
 
+/* QRESYNC's report of what vanished before the session knew it. */
+void
+imap_view_vanished_earlier(struct session *s, const uint32_t *uids,
+    size_t n)
+{
+	if (n == 0)
+		return;
+	imap_out(s, "* VANISHED (EARLIER) ", 21);
+	imap_seqset_write(uids, n, imap_out, s);
+	imap_out(s, "\r\n", 2);
+}
+
 /*
  * A view that SELECT or EXAMINE built becomes the session's: the
  * mailbox is selected, and up to date.
