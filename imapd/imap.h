@@ -23,8 +23,9 @@
  *			and the SEARCH / ESEARCH responses
  *	imap_fetch.c	FETCH items, and the FETCH response of one message
  *
- * imap_session.c assembles a command (its lines and literals), calls
- * these, and does the talking to the client and to the vault.
+ * imap_session.c assembles a command (its lines and literals) and
+ * dispatches it; the commands call these, and the session's other
+ * files (imap_local.h) do the talking to the client and to the vault.
  *
  * A command reaches the parser as one buffer: the text after "tag SP
  * command SP", with each literal as the client sent it: "{n}" (or

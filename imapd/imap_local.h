@@ -18,15 +18,23 @@
  * What the files of the IMAP session share:
  *
  *	imap_session.c	the connection: assembling commands from lines and
- *			literals, dispatch, logging in, ENABLE, ID, IDLE,
- *			the vault requests, and keeping a selected
- *			mailbox's view in step with the vault (sync)
+ *			literals, dispatch, ending a command, logging in,
+ *			ENABLE, ID, IDLE, news from the vault
+ *	imap_view.c	the selected mailbox's view (uids, sequence
+ *			numbers, ranges, expunges, SEARCHRES) and its sync
+ *			with the vault (MBOX_OP_SYNC, IDLE's updates)
+ *	imap_io.c	output to the client, vault requests, mailbox
+ *			names; it calls none of the other files
  *	imap_mailbox.c	commands on mailboxes as a whole: CREATE, DELETE,
  *			RENAME, (UN)SUBSCRIBE, LIST, LSUB, STATUS,
  *			NAMESPACE, APPEND, GETQUOTA, GETQUOTAROOT
- *	imap_message.c	SELECT, EXAMINE and the commands on messages:
- *			FETCH, STORE, COPY, MOVE, EXPUNGE, SEARCH, CLOSE,
+ *	imap_message.c	SELECT, EXAMINE and the commands that change
+ *			messages: STORE, COPY, MOVE, EXPUNGE, CLOSE,
  *			UNSELECT
+ *	imap_query.c	SEARCH and FETCH
+ *
+ * The files depend one way: the commands call the session, the view
+ * and io; the session calls the view and io; the view calls io.
  *
  * Every command runs the same way: the dispatcher holds the session's
  * input and calls the command's function with its parsed arguments;
@@ -96,56 +104,78 @@ struct imap_view {
 /* A vault answer (mbox_client.h), its records read from the fd. */
 typedef void (*imap_result_cb)(struct session *, struct mbox_result *);
 
-struct imap {
-	struct session		*s;
-	TAILQ_ENTRY(imap)	 entry;		/* every IMAP session */
+/*
+ * A session is made of parts, each owned by the file of its role:
+ *
+ * conn	the connection (imap_session.c): logged in or not, as whom,
+ *	what ENABLE turned on.  The commands read enabled.
+ * in	the command being assembled from lines and literals
+ *	(imap_session.c); nothing else looks at it.
+ * run	the command running (imap_session.c's dispatch and the
+ *	commands): its tag, name and arguments, the vault's answer
+ *	awaited, the command's own state, the tagged reply held back
+ *	while a sync writes the updates before it.
+ * sel	the selected mailbox and its sync with the vault (imap_view.c);
+ *	IDLE (imap_session.c) sets idling, which tells a notification
+ *	to sync at once.
+ */
+struct imap_conn {
 	enum imap_state		 state;
 	unsigned int		 enabled;	/* IMAP_EN_* */
 	uint32_t		 vsession;	/* vault session, 0 if none */
 	char			 account[MSG_ADDRESS_MAX];
-
-	/* Logging in. */
 	int			 authenticating; /* AUTHENTICATE's "+ " */
-	unsigned int		 fails;
+	unsigned int		 fails;		/* failed logins */
+};
 
-	/* The command being assembled: its lines and literals. */
-	char			*buf;
+struct imap_assembly {
+	char			*buf;		/* lines and literals */
 	size_t			 len;
 	size_t			 cap;
-	struct imap_cmd		 cmd;
+	struct imap_cmd		 cmd;		/* what the parser reads */
 	size_t			 litleft;	/* octets of literal to come */
 	int			 litfd;		/* a file literal, or -1 */
 	int			 litdiscard;	/* an over-limit {n+}: drop */
 	int			 refusing;	/* the rest of a refused
 						 * command: drop it */
+};
 
-	/* The command running. */
+struct imap_command {
 	char			 tag[IMAP_TAG_MAX];
 	char			 name[IMAP_CMDNAME_MAX];
 	int			 uid;		/* UID FETCH etc. */
 	int			 nosync;	/* no EXPUNGE in its reply */
 	struct imap_arg		*args;
 	size_t			 nargs;
-	uint32_t		 req;		/* vault request in flight */
-	imap_result_cb		 req_cb;
+	imap_result_cb		 req_cb;	/* the answer awaited (the
+						 * request is s->req) */
 	struct mbox_client	 mc;		/* its client state */
 	void			*state_data;	/* the command's own state */
 	void			(*state_free)(void *);
 	char			*done_line;	/* tagged reply after a sync */
+};
 
-	/* Selected mailbox, and news of changes from the vault. */
-	struct imap_view	*view;
+struct imap_selected {
+	struct imap_view	*view;		/* NULL: none selected */
 	int			 dirty;		/* the vault said: changed */
 	int			 syncing;
-	int			 idling;	/* in IDLE */
-	struct event		 keepalive_ev;	/* in IDLE: still here */
-	int			 keepalive;
-	void			(*sync_cont)(struct session *);
 	int			 resync;	/* news came while syncing */
+	void			(*cont)(struct session *); /* after sync */
+	int			 idling;	/* in IDLE */
+};
+
+struct imap {
+	struct session		*s;
+	TAILQ_ENTRY(imap)	 entry;		/* every IMAP session */
+	struct imap_conn	 conn;
+	struct imap_assembly	 in;
+	struct imap_command	 run;
+	struct imap_selected	 sel;
 };
 
 /*
- * imap_session.c, for the commands:
+ * imap_io.c, for every part (imap_session.c: imap_done, imap_bad,
+ * imap_no_status, imap_set_state, which end a command):
  *
  * imap_out(s, p, n)	write octets to the client (an imap_out_fn; its
  *			argument is the session).
@@ -170,6 +200,9 @@ struct imap {
  *			returns.  cb always comes, even when the vault cannot
  *			be reached (MBOX_EIO), possibly before imap_vault
  *			returns: call it last.  imap_vault_search() likewise.
+ *			The request in flight is the runtime's s->req: a
+ *			session that ends first cancels it, and cb is then
+ *			not called (nothing is left to call it for).
  * imap_utf8(s)		mailbox names are UTF-8 (IMAP4rev2 or UTF8=ACCEPT
  *			enabled), not modified UTF-7.
  * imap_name_in(s, arg, out, size)
@@ -177,8 +210,6 @@ struct imap {
  *			form; -1 if not a valid name (answer BAD).
  * imap_name_out(s, name)
  *			write a stored name as the client expects it.
- * imap_sync(s, cont)	bring the view up to date with the vault, writing
- *			the untagged responses, then call cont.
  *
  * Output that waits for the client (a loop that writes much stops and
  * goes on in a continuation) is session_wait_output(), in session.h.
@@ -186,11 +217,6 @@ struct imap {
 void	 imap_out(void *, const void *, size_t);	/* arg: session */
 void	 imap_printf(struct session *, const char *, ...)
 	    __attribute__((__format__ (printf, 2, 3)));
-void	 imap_done(struct session *, const char *, ...)
-	    __attribute__((__format__ (printf, 2, 3)));
-void	 imap_bad(struct session *, const char *);
-void	 imap_no_status(struct session *, int, const char *);
-void	 imap_set_state(struct session *, void *, void (*)(void *));
 int	 imap_vault(struct session *, struct mbox_req *, int, size_t,
 	    imap_result_cb);
 int	 imap_vault_search(struct session *, const char *,
@@ -200,47 +226,94 @@ int	 imap_utf8(struct session *);
 int	 imap_name_in(struct session *, const struct imap_arg *, char *,
 	    size_t);
 void	 imap_name_out(struct session *, const char *);
-void	 imap_sync(struct session *, void (*)(struct session *));
 
-/* imap_message.c: the view. */
+/* imap_session.c */
+void	 imap_done(struct session *, const char *, ...)
+	    __attribute__((__format__ (printf, 2, 3)));
+void	 imap_bad(struct session *, const char *);
+void	 imap_no_status(struct session *, int, const char *);
+void	 imap_set_state(struct session *, void *, void (*)(void *));
+
+/*
+ * imap_view.c: the selected mailbox's view and its sync.
+ *
+ * imap_view_seq(v, uid), imap_view_uid(v, seq)
+ *			a message's sequence number, or uid; 0 if none.
+ * imap_view_add(v, uid, modseq)
+ *			append a message (uid above all others); -1 if not.
+ * imap_view_ranges(s, arg, q)
+ *			a set argument (sequence numbers, uids for a UID
+ *			command, or "$") as uid ranges in q within the view:
+ *			0; 1 if nothing can match; -1 if invalid (BAD).
+ * imap_view_expunged(s, uids, n)
+ *			messages gone: out of the view, told as EXPUNGE
+ *			or VANISHED.
+ * imap_view_vanished_earlier(s, uids, n)
+ *			QRESYNC: "* VANISHED (EARLIER) uids".
+ * imap_view_select(s, v)
+ *			v, built by SELECT, is the selected mailbox.
+ * imap_view_save(v, uids, n), imap_view_save_failed(v)
+ *			SEARCHRES: "$" is now uids; or empty.
+ * imap_view_free(v), imap_unselect(s)
+ *			free a view; leave the selected mailbox.
+ * imap_view_notify(s)	the account changed (imap_notify()).
+ * imap_sync(s, cont)	bring the view up to date with the vault, writing
+ *			the untagged responses, then call cont.
+ * imap_flags_fetch(s, seq, m, uid, modseq)
+ *			"* seq FETCH (FLAGS ...)" for a message.
+ * imap_result_uids(r, keep, arg, &uids, &n), imap_stream_uids(...)
+ *			the uids of an answer, filtered by keep, sorted.
+ * imap_uids_ranges(uids, n, q)
+ *			sorted uids as ranges in q; -1 if too many.
+ * imap_uid_cmp		qsort(3) order of uids.
+ */
 uint32_t imap_view_seq(const struct imap_view *, uint32_t);
 uint32_t imap_view_uid(const struct imap_view *, uint32_t);
+int	 imap_view_add(struct imap_view *, uint32_t, uint64_t);
 int	 imap_view_ranges(struct session *, const struct imap_arg *,
 	    struct mbox_req *);
 void	 imap_view_expunged(struct session *, const uint32_t *, size_t);
-int	 imap_view_add(struct imap_view *, uint32_t, uint64_t);
-void	 imap_flags_fetch(struct session *, uint32_t,
-	    const struct mbox_stream_msg *, int, int);
-int	 imap_stream_uids(struct mbox_stream_r *, uint32_t,
-	    int (*)(void *, uint32_t), void *, uint32_t **, size_t *);
-int	 imap_result_uids(const struct mbox_result *,
-	    int (*)(void *, uint32_t), void *, uint32_t **, size_t *);
+void	 imap_view_vanished_earlier(struct session *, const uint32_t *,
+	    size_t);
+void	 imap_view_select(struct session *, struct imap_view *);
+void	 imap_view_save(struct imap_view *, const uint32_t *, size_t);
+void	 imap_view_save_failed(struct imap_view *);
 void	 imap_view_free(struct imap_view *);
 void	 imap_unselect(struct session *);
+void	 imap_view_notify(struct session *);
+void	 imap_sync(struct session *, void (*)(struct session *));
+void	 imap_flags_fetch(struct session *, uint32_t,
+	    const struct mbox_stream_msg *, int, int);
+int	 imap_result_uids(const struct mbox_result *,
+	    int (*)(void *, uint32_t), void *, uint32_t **, size_t *);
+int	 imap_stream_uids(struct mbox_stream_r *, uint32_t,
+	    int (*)(void *, uint32_t), void *, uint32_t **, size_t *);
+int	 imap_uids_ranges(const uint32_t *, size_t, struct mbox_req *);
+int	 imap_uid_cmp(const void *, const void *);
 
 /* The commands: imap_mailbox.c and imap_message.c. */
 typedef void (*imap_cmd_fn)(struct session *, struct imap_arg *, size_t);
-void	 cmd_create(struct session *, struct imap_arg *, size_t);
-void	 cmd_delete(struct session *, struct imap_arg *, size_t);
-void	 cmd_rename(struct session *, struct imap_arg *, size_t);
-void	 cmd_subscribe(struct session *, struct imap_arg *, size_t);
-void	 cmd_unsubscribe(struct session *, struct imap_arg *, size_t);
-void	 cmd_list(struct session *, struct imap_arg *, size_t);
-void	 cmd_lsub(struct session *, struct imap_arg *, size_t);
-void	 cmd_status(struct session *, struct imap_arg *, size_t);
-void	 cmd_namespace(struct session *, struct imap_arg *, size_t);
-void	 cmd_append(struct session *, struct imap_arg *, size_t);
-void	 cmd_getquota(struct session *, struct imap_arg *, size_t);
-void	 cmd_getquotaroot(struct session *, struct imap_arg *, size_t);
-void	 cmd_select(struct session *, struct imap_arg *, size_t);
-void	 cmd_examine(struct session *, struct imap_arg *, size_t);
-void	 cmd_fetch(struct session *, struct imap_arg *, size_t);
-void	 cmd_store(struct session *, struct imap_arg *, size_t);
-void	 cmd_copy(struct session *, struct imap_arg *, size_t);
-void	 cmd_move(struct session *, struct imap_arg *, size_t);
-void	 cmd_expunge(struct session *, struct imap_arg *, size_t);
-void	 cmd_search(struct session *, struct imap_arg *, size_t);
-void	 cmd_close(struct session *, struct imap_arg *, size_t);
-void	 cmd_unselect(struct session *, struct imap_arg *, size_t);
+void	 imap_cmd_create(struct session *, struct imap_arg *, size_t);
+void	 imap_cmd_delete(struct session *, struct imap_arg *, size_t);
+void	 imap_cmd_rename(struct session *, struct imap_arg *, size_t);
+void	 imap_cmd_subscribe(struct session *, struct imap_arg *, size_t);
+void	 imap_cmd_unsubscribe(struct session *, struct imap_arg *, size_t);
+void	 imap_cmd_list(struct session *, struct imap_arg *, size_t);
+void	 imap_cmd_lsub(struct session *, struct imap_arg *, size_t);
+void	 imap_cmd_status(struct session *, struct imap_arg *, size_t);
+void	 imap_cmd_namespace(struct session *, struct imap_arg *, size_t);
+void	 imap_cmd_append(struct session *, struct imap_arg *, size_t);
+void	 imap_cmd_getquota(struct session *, struct imap_arg *, size_t);
+void	 imap_cmd_getquotaroot(struct session *, struct imap_arg *, size_t);
+void	 imap_cmd_select(struct session *, struct imap_arg *, size_t);
+void	 imap_cmd_examine(struct session *, struct imap_arg *, size_t);
+void	 imap_cmd_fetch(struct session *, struct imap_arg *, size_t);
+void	 imap_cmd_store(struct session *, struct imap_arg *, size_t);
+void	 imap_cmd_copy(struct session *, struct imap_arg *, size_t);
+void	 imap_cmd_move(struct session *, struct imap_arg *, size_t);
+void	 imap_cmd_expunge(struct session *, struct imap_arg *, size_t);
+void	 imap_cmd_search(struct session *, struct imap_arg *, size_t);
+void	 imap_cmd_close(struct session *, struct imap_arg *, size_t);
+void	 imap_cmd_unselect(struct session *, struct imap_arg *, size_t);
 
 #endif /* IMAP_LOCAL_H */

@@ -134,19 +134,15 @@ struct lpat {
 	uint64_t	*lit;		/* rows of nw words; row 0 empty */
 };
 
-/* A folder record as LIST keeps it. */
+/*
+ * A folder as LIST keeps it: the shared record's ids and counts, with
+ * the name on the heap (an account may hold 10,000 folders, vaultd's
+ * MBOX_FOLDERS_MAX: inline names would make a LIST megabytes).
+ */
 struct lfolder {
-	char		*name;
-	uint64_t	 highestmodseq;
-	uint64_t	 size;
-	uint32_t	 special;
-	uint32_t	 subscribed;
-	uint32_t	 uidvalidity;
-	uint32_t	 uidnext;
-	uint32_t	 exists;
-	uint32_t	 unseen;
-	uint32_t	 deleted;
-	unsigned int	 mark;		/* LF_* */
+	char			*name;
+	struct mbox_folder_info	 info;
+	unsigned int		 mark;		/* LF_* */
 };
 
 struct list_state {
@@ -179,10 +175,9 @@ static int	 mailbox_in(struct session *, const struct imap_arg *, char *,
 static const char *special_attr(uint32_t);
 static int	 status_items_parse(const struct imap_arg *, unsigned char *,
 		    size_t *);
-static void	 status_write(struct session *, const struct lfolder *,
-		    const unsigned char *, size_t);
-static void	 lfolder_from(struct lfolder *,
-		    const struct mbox_folder *);
+static void	 status_write(struct session *, const char *,
+		    const struct mbox_folder_info *, const unsigned char *,
+		    size_t);
 static int	 simple_request(struct session *, uint32_t, const char *,
 		    const char *, uint32_t, uint32_t, imap_result_cb);
 static void	 simple_done(struct session *, struct mbox_result *,
@@ -232,7 +227,7 @@ imap_of(struct session *s)
 static void *
 state_of(struct session *s)
 {
-	return (imap_of(s)->state_data);
+	return (imap_of(s)->run.state_data);
 }
 
 /*
@@ -359,7 +354,7 @@ unsubscribe_done(struct session *s, struct mbox_result *r)
 
 /* CREATE mailbox [(USE (attr))] */
 void
-cmd_create(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_create(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	const struct imap_arg	*p, *use = NULL;
 	char			 name[MBOX_NAME_MAX];
@@ -416,7 +411,7 @@ cmd_create(struct session *s, struct imap_arg *args, size_t nargs)
 
 /* DELETE mailbox */
 void
-cmd_delete(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_delete(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	char	 name[MBOX_NAME_MAX];
 
@@ -438,7 +433,7 @@ cmd_delete(struct session *s, struct imap_arg *args, size_t nargs)
 
 /* RENAME from to */
 void
-cmd_rename(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_rename(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	char	 from[MBOX_NAME_MAX], to[MBOX_NAME_MAX];
 
@@ -473,20 +468,20 @@ subscription(struct session *s, struct imap_arg *args, size_t nargs, int on)
 }
 
 void
-cmd_subscribe(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_subscribe(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	subscription(s, args, nargs, 1);
 }
 
 void
-cmd_unsubscribe(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_unsubscribe(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	subscription(s, args, nargs, 0);
 }
 
 /* NAMESPACE: one personal namespace, no prefix (RFC 2342, RFC 9051). */
 void
-cmd_namespace(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_namespace(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	(void)args;
 	if (nargs != 0) {
@@ -525,14 +520,14 @@ status_items_parse(const struct imap_arg *list, unsigned char *items,
 
 /* "* STATUS name (ITEM n ...)", the items in the order asked. */
 static void
-status_write(struct session *s, const struct lfolder *f,
-    const unsigned char *items, size_t n)
+status_write(struct session *s, const char *name,
+    const struct mbox_folder_info *f, const unsigned char *items, size_t n)
 {
 	const struct msg_front	*conf;
 	size_t			 i;
 
 	imap_printf(s, "* STATUS ");
-	imap_name_out(s, f->name);
+	imap_name_out(s, name);
 	imap_printf(s, " (");
 	for (i = 0; i < n; i++) {
 		if (i > 0)
@@ -579,24 +574,9 @@ status_write(struct session *s, const struct lfolder *f,
 	imap_printf(s, ")\r\n");
 }
 
-static void
-lfolder_from(struct lfolder *lf, const struct mbox_folder *sf)
-{
-	lf->highestmodseq = sf->highestmodseq;
-	lf->size = sf->size;
-	lf->special = sf->special;
-	lf->subscribed = sf->subscribed;
-	lf->uidvalidity = sf->uidvalidity;
-	lf->uidnext = sf->uidnext;
-	lf->exists = sf->exists;
-	lf->unseen = sf->unseen;
-	lf->deleted = sf->deleted;
-	lf->mark = 0;
-}
-
 /* STATUS mailbox (items) */
 void
-cmd_status(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_status(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct mbox_req	 q;
 	unsigned char		*items;
@@ -625,7 +605,7 @@ cmd_status(struct session *s, struct imap_arg *args, size_t nargs)
 	for (i = 0; i < n; i++)
 		if (items[i] == ST_HIGHESTMODSEQ)
 			/* RFC 7162 3.1: a CONDSTORE enabling command. */
-			imap_of(s)->enabled |= IMAP_EN_CONDSTORE;
+			imap_of(s)->conn.enabled |= IMAP_EN_CONDSTORE;
 	(void)imap_vault(s, &q, -1, IMAP_LIST_MAX, status_result);
 }
 
@@ -634,7 +614,6 @@ status_result(struct session *s, struct mbox_result *r)
 {
 	struct mbox_folder	 sf;
 	struct mbox_stream_r		 rd;
-	struct lfolder			 lf;
 	unsigned char			*items = state_of(s);
 
 	if (r->status != MBOX_OK) {
@@ -648,9 +627,7 @@ status_result(struct session *s, struct mbox_result *r)
 		imap_no_status(s, MBOX_EIO, "STATUS");
 		return;
 	}
-	lfolder_from(&lf, &sf);
-	lf.name = sf.name;
-	status_write(s, &lf, items, items[STATUS_ITEMS_MAX]);
+	status_write(s, sf.name, &sf.info, items, items[STATUS_ITEMS_MAX]);
 	imap_done(s, "OK STATUS completed");
 }
 
@@ -871,9 +848,10 @@ static int
 list_selected(const struct list_state *st, const struct lfolder *f)
 {
 	if (st->lsub || (st->sel & LSEL_SUBSCRIBED))
-		if (!f->subscribed)
+		if (!f->info.subscribed)
 			return (0);
-	if ((st->sel & LSEL_SPECIALUSE) && special_attr(f->special) == NULL)
+	if ((st->sel & LSEL_SPECIALUSE) &&
+	    special_attr(f->info.special) == NULL)
 		return (0);
 	return (1);
 }
@@ -931,7 +909,7 @@ list_mark(struct list_state *st)
 			(*hit)->mark |= LF_CHILDREN;
 			if (list_selected(st, f))
 				(*hit)->mark |= LF_SATDESC;
-			if (f->subscribed && !(f->mark & LF_MATCH))
+			if (f->info.subscribed && !(f->mark & LF_MATCH))
 				(*hit)->mark |= LF_SUBNOMATCH;
 		}
 	}
@@ -943,7 +921,7 @@ list_mark(struct list_state *st)
  * LIST [(selection)] reference (pattern | (patterns)) [RETURN (options)]
  */
 void
-cmd_list(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_list(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct list_state	*st;
 	const struct imap_arg	*a, *ref, *pats;
@@ -1047,7 +1025,7 @@ cmd_list(struct session *s, struct imap_arg *args, size_t nargs)
 	if (st->ret & LRET_STATUS)
 		for (k = 0; k < st->nitems; k++)
 			if (st->items[k] == ST_HIGHESTMODSEQ)
-				imap_of(s)->enabled |= IMAP_EN_CONDSTORE;
+				imap_of(s)->conn.enabled |= IMAP_EN_CONDSTORE;
 	if (root) {
 		imap_printf(s, "* LIST (\\Noselect) \"/\" \"\"\r\n");
 		imap_done(s, "OK LIST completed");
@@ -1058,7 +1036,7 @@ cmd_list(struct session *s, struct imap_arg *args, size_t nargs)
 
 /* LSUB reference pattern (IMAP4rev1) */
 void
-cmd_lsub(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_lsub(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct list_state	*st;
 	char			 refbuf[LIST_PATTERN_MAX];
@@ -1114,7 +1092,8 @@ list_result(struct session *s, struct mbox_result *r)
 				goto fail;
 			st->f = nf;
 		}
-		lfolder_from(&st->f[st->n], &sf);
+		st->f[st->n].info = sf.info;
+		st->f[st->n].mark = 0;
 		if ((st->f[st->n].name = strdup(sf.name)) == NULL)
 			goto fail;
 		st->n++;
@@ -1177,9 +1156,9 @@ list_emit(struct session *s)
 		imap_printf(s, "* LIST (%s",
 		    (f->mark & LF_CHILDREN) ? "\\HasChildren" :
 		    "\\HasNoChildren");
-		if ((sp = special_attr(f->special)) != NULL)
+		if ((sp = special_attr(f->info.special)) != NULL)
 			imap_printf(s, " %s", sp);
-		if ((st->ret & LRET_SUBSCRIBED) && f->subscribed)
+		if ((st->ret & LRET_SUBSCRIBED) && f->info.subscribed)
 			imap_printf(s, " \\Subscribed");
 		imap_printf(s, ") \"/\" ");
 		imap_name_out(s, f->name);
@@ -1187,7 +1166,8 @@ list_emit(struct session *s)
 			imap_printf(s, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
 		imap_printf(s, "\r\n");
 		if (st->ret & LRET_STATUS)
-			status_write(s, f, st->items, st->nitems);
+			status_write(s, f->name, &f->info, st->items,
+			    st->nitems);
 	}
 	imap_done(s, st->lsub ? "OK LSUB completed" : "OK LIST completed");
 }
@@ -1200,7 +1180,7 @@ list_emit(struct session *s)
  * against what the account holds, then sent.
  */
 void
-cmd_append(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_append(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct append_state	*st;
 	struct mbox_req	 uq;
@@ -1387,7 +1367,7 @@ append_done(struct session *s, struct mbox_result *r)
  * whole account, when the configuration sets a mailbox size limit.
  */
 void
-cmd_getquotaroot(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_getquotaroot(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct quota_state	*st;
 	struct mbox_req	 q;
@@ -1461,7 +1441,7 @@ quotaroot_usage(struct session *s, struct mbox_result *r)
 }
 
 void
-cmd_getquota(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_getquota(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	const struct msg_front	*conf = front_conf();
 	struct mbox_req	 q;

@@ -16,7 +16,9 @@
 
 /*
  * The selected mailbox: SELECT and EXAMINE build the session's view of
- * it (imap_local.h), and the commands on messages work through it.
+ * it (imap_view.c), and the commands that change messages work through
+ * it: STORE, COPY, MOVE, EXPUNGE, and CLOSE and UNSELECT.  SEARCH and
+ * FETCH are imap_query.c's.
  *
  * The vault knows messages by uid only.  Every set a client gives, in
  * sequence numbers or uids, becomes uid ranges here, within what the
@@ -75,326 +77,6 @@ sb_out(void *arg, const void *data, size_t n)
 #define IMAP_STORE_REMOVE	3
 
 /* -------------------------------------------------------------------
- * The view.
- */
-
-uint32_t
-imap_view_seq(const struct imap_view *v, uint32_t uid)
-{
-	uint32_t	 lo = 0, hi = v->n, mid;
-
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (v->uids[mid] == uid)
-			return (mid + 1);
-		if (v->uids[mid] < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return (0);
-}
-
-uint32_t
-imap_view_uid(const struct imap_view *v, uint32_t seq)
-{
-	if (seq == 0 || seq > v->n)
-		return (0);
-	return (v->uids[seq - 1]);
-}
-
-int
-imap_view_add(struct imap_view *v, uint32_t uid, uint64_t modseq)
-{
-	uint32_t	*u;
-	uint64_t	*m;
-	uint32_t	 cap;
-
-	if (v->n > 0 && uid <= v->uids[v->n - 1])
-		return (-1);
-	if (v->n == v->cap) {
-		cap = v->cap == 0 ? 64 : v->cap * 2;
-		if (cap < v->cap)
-			return (-1);
-		if ((u = reallocarray(v->uids, cap, sizeof(*u))) == NULL)
-			return (-1);
-		v->uids = u;
-		if ((m = reallocarray(v->modseqs, cap, sizeof(*m))) == NULL)
-			return (-1);
-		v->modseqs = m;
-		v->cap = cap;
-	}
-	v->uids[v->n] = uid;
-	v->modseqs[v->n] = modseq;
-	v->n++;
-	return (0);
-}
-
-/*
- * "* seq FETCH (UID u FLAGS (...) MODSEQ (m))": a message's flags as
- * an update or a STORE's answer.  uid and modseq are left out when 0.
- */
-void
-imap_flags_fetch(struct session *s, uint32_t seq,
-    const struct mbox_stream_msg *m, int uid, int modseq)
-{
-	imap_printf(s, "* %u FETCH (", seq);
-	if (uid)
-		imap_printf(s, "UID %u ", m->uid);
-	imap_out(s, "FLAGS (", 7);
-	imap_flags_write(m->flags, m->keywords, imap_out, s);
-	if (modseq)
-		imap_printf(s, ") MODSEQ (%llu))\r\n",
-		    (unsigned long long)m->modseq);
-	else
-		imap_out(s, "))\r\n", 4);
-}
-
-void
-imap_view_free(struct imap_view *v)
-{
-	if (v == NULL)
-		return;
-	free(v->uids);
-	free(v->modseqs);
-	free(v->saved);
-	free(v);
-}
-
-void
-imap_unselect(struct session *s)
-{
-	struct imap	*im = s->data;
-
-	imap_view_free(im->view);
-	im->view = NULL;
-	im->dirty = 0;
-	if (im->state == IMAP_SELECTED)
-		im->state = IMAP_AUTH;
-}
-
-static int
-uid_cmp(const void *a, const void *b)
-{
-	uint32_t	 x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return (x < y ? -1 : x > y);
-}
-
-/*
- * Messages gone from the mailbox: out of the view, and told: EXPUNGE
- * with their sequence numbers, from the highest down so that none
- * shifts before it is named, or VANISHED once QRESYNC is on.  uids not
- * in the view are skipped (the session knew nothing of them).
- */
-void
-imap_view_expunged(struct session *s, const uint32_t *uids, size_t n)
-{
-	struct imap		*im = s->data;
-	struct imap_view	*v = im->view;
-	uint32_t		*seqs, *gone, seq, i, j, k;
-	size_t			 ngone = 0;
-
-	if (v == NULL || n == 0)
-		return;
-	if ((seqs = reallocarray(NULL, n, sizeof(*seqs))) == NULL ||
-	    (gone = reallocarray(NULL, n, sizeof(*gone))) == NULL) {
-		free(seqs);
-		log_warnx("imap: session %u: out of memory", s->id);
-		session_close(s);
-		return;
-	}
-	for (i = 0; i < n; i++)
-		if ((seq = imap_view_seq(v, uids[i])) != 0)
-			seqs[ngone++] = seq;
-	qsort(seqs, ngone, sizeof(*seqs), uid_cmp);
-	/* Duplicates would name a message twice. */
-	for (i = 0, j = 0; i < ngone; i++)
-		if (j == 0 || seqs[j - 1] != seqs[i])
-			seqs[j++] = seqs[i];
-	ngone = j;
-	for (i = 0; i < ngone; i++)
-		gone[i] = v->uids[seqs[i] - 1];
-	if (ngone > 0 && (im->enabled & IMAP_EN_QRESYNC)) {
-		imap_out(s, "* VANISHED ", 11);
-		imap_seqset_write(gone, ngone, imap_out, s);
-		imap_out(s, "\r\n", 2);
-	} else
-		for (i = ngone; i > 0; i--)
-			imap_printf(s, "* %u EXPUNGE\r\n", seqs[i - 1]);
-	/* Compact the view in one pass. */
-	for (i = 0, j = 0, k = 0; i < v->n; i++) {
-		if (k < ngone && seqs[k] == i + 1) {
-			k++;
-			continue;
-		}
-		v->uids[j] = v->uids[i];
-		v->modseqs[j] = v->modseqs[i];
-		j++;
-	}
-	v->n = j;
-	free(seqs);
-	free(gone);
-}
-
-/* Sorted uids as few ranges; -1 if there are too many. */
-static int
-imap_uids_ranges(const uint32_t *uids, size_t n, struct mbox_req *q)
-{
-	size_t	 i;
-
-	q->nranges = 0;
-	for (i = 0; i < n; i++) {
-		if (q->nranges > 0 &&
-		    q->ranges[q->nranges - 1].last + 1 == uids[i]) {
-			q->ranges[q->nranges - 1].last = uids[i];
-			continue;
-		}
-		if (q->nranges == MBOX_RANGES_MAX)
-			return (-1);
-		q->ranges[q->nranges].first = uids[i];
-		q->ranges[q->nranges].last = uids[i];
-		q->nranges++;
-	}
-	return (0);
-}
-
-/*
- * The uids of a result (VANISHED, EXPUNGE, SEARCH), those that keep
- * (if not NULL) accepts, sorted; *uidsp is NULL when there are none.
- * -1 if out of memory.
- */
-int
-imap_result_uids(const struct mbox_result *r, int (*keep)(void *, uint32_t),
-    void *arg, uint32_t **uidsp, size_t *np)
-{
-	struct mbox_stream_r	 rd;
-
-	mbox_stream_r_init(&rd, r->buf, r->len);
-	return (imap_stream_uids(&rd, r->count, keep, arg, uidsp, np));
-}
-
-/* The same for count uids at the reader's position. */
-int
-imap_stream_uids(struct mbox_stream_r *rd, uint32_t count,
-    int (*keep)(void *, uint32_t), void *arg, uint32_t **uidsp, size_t *np)
-{
-	uint32_t		*uids, uid;
-	size_t			 n = 0;
-
-	*uidsp = NULL;
-	*np = 0;
-	if (count == 0)
-		return (0);
-	if ((uids = reallocarray(NULL, count, sizeof(*uids))) == NULL)
-		return (-1);
-	while (n < count && mbox_stream_next_uid(rd, &uid) == 1)
-		if (keep == NULL || keep(arg, uid))
-			uids[n++] = uid;
-	if (n == 0) {
-		free(uids);
-		return (0);
-	}
-	qsort(uids, n, sizeof(*uids), uid_cmp);
-	*uidsp = uids;
-	*np = n;
-	return (0);
-}
-
-/* QRESYNC's report of what vanished before the session knew it. */
-static void
-write_vanished_earlier(struct session *s, const uint32_t *uids, size_t n)
-{
-	if (n == 0)
-		return;
-	imap_out(s, "* VANISHED (EARLIER) ", 21);
-	imap_seqset_write(uids, n, imap_out, s);
-	imap_out(s, "\r\n", 2);
-}
-
-/*
- * A set argument (sequence numbers, or uids for a UID command, or "$")
- * as uid ranges within the view.  0 with q->nranges > 0; 1 if no
- * message can match (an empty mailbox, say); -1 if malformed or
- * invalid (answered BAD by the caller).
- */
-int
-imap_view_ranges(struct session *s, const struct imap_arg *a,
-    struct mbox_req *q)
-{
-	struct imap		*im = s->data;
-	struct imap_view	*v = im->view;
-	struct imap_seqset	*set;
-	uint32_t		 first, last, maxuid;
-	size_t			 i;
-	int			 rv = 0;
-
-	q->nranges = 0;
-	if (a->type != IMAP_ARG_ATOM)
-		return (-1);
-	if (strcmp(a->str, "$") == 0) {
-		if (!v->saved_valid || v->nsaved == 0)
-			return (1);
-		if (imap_uids_ranges(v->saved, v->nsaved, q) == -1)
-			return (-1);
-		return (0);
-	}
-	if ((set = malloc(sizeof(*set))) == NULL)
-		return (-1);
-	if (imap_seqset_parse(a->str, set) == -1) {
-		free(set);
-		return (-1);
-	}
-	maxuid = v->n > 0 ? v->uids[v->n - 1] : 0;
-	for (i = 0; i < set->n; i++) {
-		first = set->r[i].first;
-		last = set->r[i].last;
-		if (im->uid) {
-			/* "*" is the last message the session knows. */
-			if (last == UINT32_MAX)
-				last = maxuid;
-			if (first == UINT32_MAX)
-				first = maxuid;
-			if (first > last) {
-				uint32_t t = first;
-				first = last;
-				last = t;
-			}
-			if (last > maxuid)
-				last = maxuid;
-			if (first == 0)
-				first = 1;
-			if (v->n == 0 || first > last)
-				continue;
-		} else {
-			if (first == UINT32_MAX && last == UINT32_MAX) {
-				if (v->n == 0)
-					continue;
-				first = last = v->n;
-			} else if (last == UINT32_MAX)
-				last = v->n;
-			if (first > last || first > v->n || last > v->n) {
-				/* A number the session never gave out. */
-				if (v->n == 0 && set->r[i].last ==
-				    UINT32_MAX)
-					continue;
-				rv = -1;
-				break;
-			}
-			first = v->uids[first - 1];
-			last = v->uids[last - 1];
-		}
-		q->ranges[q->nranges].first = first;
-		q->ranges[q->nranges].last = last;
-		q->nranges++;
-	}
-	free(set);
-	if (rv == -1)
-		return (-1);
-	return (q->nranges == 0 ? 1 : 0);
-}
-
-/* -------------------------------------------------------------------
  * SELECT and EXAMINE.
  */
 
@@ -445,7 +127,7 @@ select_params(struct session *s, const struct imap_arg *a,
 			continue;
 		}
 		if (!imap_arg_is(p, "QRESYNC") || i + 1 >= a->nlist ||
-		    !(im->enabled & IMAP_EN_QRESYNC))
+		    !(im->conn.enabled & IMAP_EN_QRESYNC))
 			return (-1);
 		q = &a->list[++i];
 		if (q->type != IMAP_ARG_LIST || q->nlist < 2 ||
@@ -497,14 +179,14 @@ select_common(struct session *s, struct imap_arg *args, size_t nargs,
 		return;
 	}
 	/* The old mailbox is closed, even if the new one fails. */
-	if (im->view != NULL) {
+	if (im->sel.view != NULL) {
 		imap_unselect(s);
-		if (im->enabled & (IMAP_EN_REV2 | IMAP_EN_QRESYNC))
+		if (im->conn.enabled & (IMAP_EN_REV2 | IMAP_EN_QRESYNC))
 			imap_printf(s, "* OK [CLOSED] Previous mailbox "
 			    "closed\r\n");
 	}
 	if (st->condstore)
-		im->enabled |= IMAP_EN_CONDSTORE;
+		im->conn.enabled |= IMAP_EN_CONDSTORE;
 	strlcpy(st->view->name, name, sizeof(st->view->name));
 	st->view->readonly = readonly;
 	imap_req_init(s, &q, MBOX_OP_STATUS);
@@ -513,13 +195,13 @@ select_common(struct session *s, struct imap_arg *args, size_t nargs,
 }
 
 void
-cmd_select(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_select(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	select_common(s, args, nargs, 0);
 }
 
 void
-cmd_examine(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_examine(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	select_common(s, args, nargs, 1);
 }
@@ -528,7 +210,7 @@ static void
 select_status_done(struct session *s, struct mbox_result *r)
 {
 	struct imap			*im = s->data;
-	struct select_state		*st = im->state_data;
+	struct select_state		*st = im->run.state_data;
 	struct mbox_stream_r		 rd;
 	struct mbox_folder	 f;
 	struct mbox_req		 q;
@@ -542,9 +224,9 @@ select_status_done(struct session *s, struct mbox_result *r)
 		imap_no_status(s, MBOX_EIO, "SELECT");
 		return;
 	}
-	st->view->uidvalidity = f.uidvalidity;
-	st->view->uidnext = f.uidnext;
-	st->view->highestmodseq = f.highestmodseq;
+	st->view->uidvalidity = f.info.uidvalidity;
+	st->view->uidnext = f.info.uidnext;
+	st->view->highestmodseq = f.info.highestmodseq;
 	imap_req_init(s, &q, MBOX_OP_FETCH);
 	strlcpy(q.folder, st->view->name, sizeof(q.folder));
 	q.fetch.how = MBOX_FETCH_NOMETA;
@@ -558,7 +240,7 @@ static void
 select_fetch_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
-	struct select_state	*st = im->state_data;
+	struct select_state	*st = im->run.state_data;
 	struct imap_view	*v = st->view;
 	struct mbox_stream_r	 rd;
 	struct mbox_stream_msg	 m;
@@ -588,12 +270,10 @@ select_fetch_done(struct session *s, struct mbox_result *r)
 		v->uidnext = v->uids[v->n - 1] + 1;
 
 	/* The mailbox is selected from here on. */
-	im->view = v;
+	imap_view_select(s, v);
 	st->view = NULL;
-	im->state = IMAP_SELECTED;
-	im->dirty = 0;
 	imap_printf(s, "* %u EXISTS\r\n", v->n);
-	if (!(im->enabled & IMAP_EN_REV2)) {
+	if (!(im->conn.enabled & IMAP_EN_REV2)) {
 		imap_printf(s, "* 0 RECENT\r\n");
 		if (st->unseen_first != 0)
 			imap_printf(s, "* OK [UNSEEN %u] First unseen\r\n",
@@ -610,7 +290,7 @@ select_fetch_done(struct session *s, struct mbox_result *r)
 	    "\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*");
 	imap_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
 	    (unsigned long long)v->highestmodseq);
-	if (im->enabled & IMAP_EN_REV2) {
+	if (im->conn.enabled & IMAP_EN_REV2) {
 		imap_out(s, "* LIST () \"/\" ", 14);
 		imap_name_out(s, v->name);
 		imap_out(s, "\r\n", 2);
@@ -642,20 +322,20 @@ select_vanished_keep(void *arg, uint32_t uid)
 {
 	struct session		*s = arg;
 	struct imap		*im = s->data;
-	struct select_state	*st = im->state_data;
+	struct select_state	*st = im->run.state_data;
 
 	/* Only what the client said it knows, and not in the view. */
 	if (st->q_has_known && !seqset_has(&st->q_known, uid))
 		return (0);
-	return (imap_view_seq(im->view, uid) == 0);
+	return (imap_view_seq(im->sel.view, uid) == 0);
 }
 
 static void
 select_vanished_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
-	struct select_state	*st = im->state_data;
-	struct imap_view	*v = im->view;
+	struct select_state	*st = im->run.state_data;
+	struct imap_view	*v = im->sel.view;
 	struct mbox_req	 q;
 	uint32_t		*uids;
 	size_t			 n;
@@ -665,7 +345,7 @@ select_vanished_done(struct session *s, struct mbox_result *r)
 		select_finish(s);
 		return;
 	}
-	write_vanished_earlier(s, uids, n);
+	imap_view_vanished_earlier(s, uids, n);
 	free(uids);
 	if (v->n == 0 || st->q_modseq >= v->highestmodseq) {
 		select_finish(s);
@@ -685,7 +365,7 @@ static void
 select_changed_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
-	struct imap_view	*v = im->view;
+	struct imap_view	*v = im->sel.view;
 	struct mbox_stream_r	 rd;
 	struct mbox_stream_msg	 m;
 	uint32_t		 seq;
@@ -707,8 +387,8 @@ select_finish(struct session *s)
 	struct imap	*im = s->data;
 
 	imap_done(s, "OK [%s] %s completed",
-	    im->view->readonly ? "READ-ONLY" : "READ-WRITE",
-	    im->view->readonly ? "EXAMINE" : "SELECT");
+	    im->sel.view->readonly ? "READ-ONLY" : "READ-WRITE",
+	    im->sel.view->readonly ? "EXAMINE" : "SELECT");
 }
 
 /* -------------------------------------------------------------------
@@ -725,10 +405,10 @@ close_expunged(struct session *s, struct mbox_result *r)
 }
 
 void
-cmd_close(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_close(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct imap		*im = s->data;
-	struct imap_view	*v = im->view;
+	struct imap_view	*v = im->sel.view;
 	struct mbox_req	 q;
 
 	(void)args;
@@ -750,7 +430,7 @@ cmd_close(struct session *s, struct imap_arg *args, size_t nargs)
 }
 
 void
-cmd_unselect(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_unselect(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	(void)args;
 	if (nargs != 0) {
@@ -785,15 +465,15 @@ expunge_done(struct session *s, struct mbox_result *r)
 }
 
 void
-cmd_expunge(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_expunge(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct imap		*im = s->data;
-	struct imap_view	*v = im->view;
+	struct imap_view	*v = im->sel.view;
 	struct mbox_req	 q;
 	int			 rv;
 
-	if (nargs != (im->uid ? 1 : 0)) {
-		imap_bad(s, im->uid ? "Syntax: UID EXPUNGE uid-set" :
+	if (nargs != (im->run.uid ? 1 : 0)) {
+		imap_bad(s, im->run.uid ? "Syntax: UID EXPUNGE uid-set" :
 		    "Unexpected arguments");
 		return;
 	}
@@ -803,7 +483,7 @@ cmd_expunge(struct session *s, struct imap_arg *args, size_t nargs)
 	}
 	imap_req_init(s, &q, MBOX_OP_EXPUNGE);
 	strlcpy(q.folder, v->name, sizeof(q.folder));
-	if (im->uid) {
+	if (im->run.uid) {
 		if ((rv = imap_view_ranges(s, &args[0], &q)) == -1) {
 			imap_bad(s, "Invalid uid set");
 			return;
@@ -849,7 +529,7 @@ static void
 store_finish(struct session *s)
 {
 	struct imap		*im = s->data;
-	struct store_state	*st = im->state_data;
+	struct store_state	*st = im->run.state_data;
 	struct strbuf		 sb;
 	uint32_t		*nums;
 	size_t			 i, n = 0;
@@ -864,13 +544,13 @@ store_finish(struct session *s)
 		return;
 	}
 	for (i = 0; i < st->nfailed; i++) {
-		if (im->uid)
+		if (im->run.uid)
 			nums[n++] = st->failed[i];
-		else if ((nums[n] = imap_view_seq(im->view,
+		else if ((nums[n] = imap_view_seq(im->sel.view,
 		    st->failed[i])) != 0)
 			n++;
 	}
-	qsort(nums, n, sizeof(*nums), uid_cmp);
+	qsort(nums, n, sizeof(*nums), imap_uid_cmp);
 	memset(&sb, 0, sizeof(sb));
 	imap_seqset_write(nums, n, sb_out, &sb);
 	free(nums);
@@ -886,7 +566,7 @@ static void
 store_fetch_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
-	struct imap_view	*v = im->view;
+	struct imap_view	*v = im->sel.view;
 	struct mbox_stream_r	 rd;
 	struct mbox_stream_msg	 m;
 	uint32_t		 seq;
@@ -897,8 +577,8 @@ store_fetch_done(struct session *s, struct mbox_result *r)
 			if ((seq = imap_view_seq(v, m.uid)) == 0)
 				continue;
 			v->modseqs[seq - 1] = m.modseq;
-			imap_flags_fetch(s, seq, &m, im->uid,
-			    im->enabled & IMAP_EN_CONDSTORE);
+			imap_flags_fetch(s, seq, &m, im->run.uid,
+			    im->conn.enabled & IMAP_EN_CONDSTORE);
 		}
 	}
 	store_finish(s);
@@ -908,8 +588,8 @@ static void
 store_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
-	struct store_state	*st = im->state_data;
-	struct imap_view	*v = im->view;
+	struct store_state	*st = im->run.state_data;
+	struct imap_view	*v = im->sel.view;
 	struct mbox_stream_r	 rd;
 	struct mbox_stream_msg	 m;
 	uint32_t		 seq, uid, i;
@@ -928,7 +608,7 @@ store_done(struct session *s, struct mbox_result *r)
 		/* .SILENT still reports the new MODSEQ (RFC 7162 3.1.3). */
 		if (st->silent && st->unchanged) {
 			imap_printf(s, "* %u FETCH (", seq);
-			if (im->uid)
+			if (im->run.uid)
 				imap_printf(s, "UID %u ", m.uid);
 			imap_printf(s, "MODSEQ (%llu))\r\n",
 			    (unsigned long long)m.modseq);
@@ -953,10 +633,10 @@ store_done(struct session *s, struct mbox_result *r)
 }
 
 void
-cmd_store(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_store(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct imap		*im = s->data;
-	struct imap_view	*v = im->view;
+	struct imap_view	*v = im->sel.view;
 	struct store_state	*st;
 	struct mbox_req	*q;
 	const struct imap_arg	*item, *mods;
@@ -992,7 +672,7 @@ cmd_store(struct session *s, struct imap_arg *args, size_t nargs)
 			return;
 		}
 		st->unchanged = 1;
-		im->enabled |= IMAP_EN_CONDSTORE;
+		im->conn.enabled |= IMAP_EN_CONDSTORE;
 	}
 	item = &args[i++];
 	if (item->type != IMAP_ARG_ATOM) {
@@ -1070,14 +750,14 @@ copy_done(struct session *s, struct mbox_result *r)
 	struct strbuf		 sb;
 	uint32_t		*src = NULL, *dst = NULL;
 	size_t			 n = 0;
-	int			 move = strcmp(im->name, "MOVE") == 0;
+	int			 move = strcmp(im->run.name, "MOVE") == 0;
 
 	if (r->status == MBOX_ENOTFOUND) {
 		imap_done(s, "NO [TRYCREATE] No such mailbox");
 		return;
 	}
 	if (r->status != MBOX_OK) {
-		imap_no_status(s, r->status, im->name);
+		imap_no_status(s, r->status, im->run.name);
 		return;
 	}
 	if (r->count > 0 &&
@@ -1092,7 +772,7 @@ copy_done(struct session *s, struct mbox_result *r)
 	    mbox_stream_next_pair(&rd, &src[n], &dst[n]) == 1)
 		n++;
 	if (n == 0) {
-		imap_done(s, "OK %s completed", im->name);
+		imap_done(s, "OK %s completed", im->run.name);
 		return;
 	}
 	memset(&sb, 0, sizeof(sb));
@@ -1132,7 +812,7 @@ static void
 copy_sizes_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
-	struct copy_state	*st = im->state_data;
+	struct copy_state	*st = im->run.state_data;
 	struct mbox_stream_r	 rd;
 	struct mbox_stream_msg	 m;
 	uint64_t		 total = st->usage;
@@ -1143,7 +823,7 @@ copy_sizes_done(struct session *s, struct mbox_result *r)
 	}
 	mbox_stream_r_init(&rd, r->buf != NULL ? r->buf : "", r->len);
 	while (mbox_stream_next_msg(&rd, &m) == 1)
-		if (imap_view_seq(im->view, m.uid) != 0)
+		if (imap_view_seq(im->sel.view, m.uid) != 0)
 			total += m.size;
 	if (total > front_conf()->limits.max_mailbox_size) {
 		imap_done(s, "NO [OVERQUOTA] The mailbox is full");
@@ -1156,7 +836,7 @@ static void
 copy_usage_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
-	struct copy_state	*st = im->state_data;
+	struct copy_state	*st = im->run.state_data;
 	struct mbox_req	 q;
 
 	if (r->status != MBOX_OK) {
@@ -1193,7 +873,7 @@ copy_common(struct session *s, struct imap_arg *args, size_t nargs,
     int move)
 {
 	struct imap		*im = s->data;
-	struct imap_view	*v = im->view;
+	struct imap_view	*v = im->sel.view;
 	struct mbox_req	 q;
 	int			 rv;
 
@@ -1229,570 +909,13 @@ copy_common(struct session *s, struct imap_arg *args, size_t nargs,
 }
 
 void
-cmd_copy(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_copy(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	copy_common(s, args, nargs, 0);
 }
 
 void
-cmd_move(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_move(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	copy_common(s, args, nargs, 1);
-}
-
-/* -------------------------------------------------------------------
- * SEARCH, with ESEARCH (RFC 4731) and SEARCHRES (RFC 5182).
- */
-
-struct search_state {
-	struct imap_search	 search;
-	uint32_t		*uids;
-	size_t			 n;
-};
-
-static void
-search_state_free(void *arg)
-{
-	struct search_state	*st = arg;
-
-	if (st == NULL)
-		return;
-	free(st->uids);
-	free(st);
-}
-
-static uint32_t
-search_seq_uid(void *arg, uint32_t seq)
-{
-	return (imap_view_uid(arg, seq));
-}
-
-static uint32_t
-search_uid_seq(void *arg, uint32_t uid)
-{
-	return (imap_view_seq(arg, uid));
-}
-
-static int
-search_keep(void *arg, uint32_t uid)
-{
-	return (imap_view_seq(arg, uid) != 0);
-}
-
-static void
-search_respond(struct session *s, uint64_t modseq)
-{
-	struct imap		*im = s->data;
-	struct search_state	*st = im->state_data;
-
-	imap_search_respond(&st->search, im->tag, im->uid, st->uids, st->n,
-	    search_uid_seq, im->view, modseq, imap_out, s);
-	imap_done(s, "OK SEARCH completed");
-}
-
-static void
-search_modseq_done(struct session *s, struct mbox_result *r)
-{
-	struct mbox_stream_r	 rd;
-	struct mbox_stream_msg	 m;
-	uint64_t		 max = 0;
-
-	if (r->status == MBOX_OK) {
-		mbox_stream_r_init(&rd, r->buf, r->len);
-		while (mbox_stream_next_msg(&rd, &m) == 1)
-			if (m.modseq > max)
-				max = m.modseq;
-	}
-	search_respond(s, max);
-}
-
-static void
-search_done(struct session *s, struct mbox_result *r)
-{
-	struct imap		*im = s->data;
-	struct search_state	*st = im->state_data;
-	struct imap_view	*v = im->view;
-	struct imap_search	*se = &st->search;
-	struct mbox_req	 q;
-	uint32_t		*saved;
-	size_t			 nsaved;
-
-	if (r->status != MBOX_OK) {
-		if (se->ret & IMAP_SEARCH_RET_SAVE)
-			v->saved_valid = 0;
-		imap_no_status(s, r->status, "SEARCH");
-		return;
-	}
-	/* Only messages the session has been told of. */
-	if (imap_result_uids(r, search_keep, v, &st->uids, &st->n) == -1) {
-		imap_done(s, "NO [SERVERBUG] Out of memory");
-		return;
-	}
-
-	if (se->ret & IMAP_SEARCH_RET_SAVE) {
-		/* SAVE with only MIN or MAX saves just those. */
-		saved = st->uids;
-		nsaved = st->n;
-		if (nsaved > 0 && !(se->ret & (IMAP_SEARCH_RET_ALL |
-		    IMAP_SEARCH_RET_COUNT)) &&
-		    (se->ret & (IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_MAX))) {
-			free(v->saved);
-			v->nsaved = 0;
-			if ((v->saved = calloc(2, sizeof(*v->saved))) != NULL) {
-				if (se->ret & IMAP_SEARCH_RET_MIN)
-					v->saved[v->nsaved++] = saved[0];
-				if ((se->ret & IMAP_SEARCH_RET_MAX) &&
-				    (v->nsaved == 0 ||
-				    saved[nsaved - 1] != saved[0]))
-					v->saved[v->nsaved++] =
-					    saved[nsaved - 1];
-			}
-		} else {
-			free(v->saved);
-			v->nsaved = 0;
-			v->saved = NULL;
-			if (nsaved > 0 && (v->saved = reallocarray(NULL,
-			    nsaved, sizeof(*v->saved))) != NULL) {
-				memcpy(v->saved, saved,
-				    nsaved * sizeof(*saved));
-				v->nsaved = nsaved;
-			}
-		}
-		v->saved_valid = 1;
-	}
-	if (se->modseq && st->n > 0) {
-		/* The highest MODSEQ of the matches (RFC 7162 3.1.5). */
-		imap_req_init(s, &q, MBOX_OP_FETCH);
-		strlcpy(q.folder, v->name, sizeof(q.folder));
-		q.fetch.how = MBOX_FETCH_NOMETA;
-		if (imap_uids_ranges(st->uids, st->n, &q) == 0) {
-			imap_vault(s, &q, -1, IMAP_LIST_MAX,
-			    search_modseq_done);
-			return;
-		}
-	}
-	search_respond(s, 0);
-}
-
-void
-cmd_search(struct session *s, struct imap_arg *args, size_t nargs)
-{
-	struct imap		*im = s->data;
-	struct imap_view	*v = im->view;
-	struct imap_search_ctx	 ctx;
-	struct search_state	*st;
-	const char		*err = "Invalid search";
-	int			 rv;
-
-	if ((st = calloc(1, sizeof(*st))) == NULL) {
-		imap_done(s, "NO [SERVERBUG] Out of memory");
-		return;
-	}
-	imap_set_state(s, st, search_state_free);
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.exists = v->n;
-	ctx.seq_uid = search_seq_uid;
-	ctx.maxuid = v->n > 0 ? v->uids[v->n - 1] : 0;
-	ctx.arg = v;
-	ctx.saved = v->saved;
-	ctx.nsaved = v->nsaved;
-	ctx.saved_valid = v->saved_valid;
-	rv = imap_search_parse(args, nargs, &ctx, &st->search, &err);
-	if (rv == -2) {
-		imap_done(s, "NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported "
-		    "charset");
-		return;
-	}
-	if (rv == -1) {
-		imap_bad(s, err);
-		return;
-	}
-	if (st->search.modseq)
-		im->enabled |= IMAP_EN_CONDSTORE;
-	/* IMAP4rev2 has only ESEARCH (RFC 9051 6.4.4). */
-	if ((im->enabled & IMAP_EN_REV2) && !st->search.esearch) {
-		st->search.esearch = 1;
-		st->search.ret = IMAP_SEARCH_RET_ALL;
-	}
-	imap_vault_search(s, v->name, &st->search.prog, search_done);
-}
-
-/* -------------------------------------------------------------------
- * FETCH.
- */
-
-/*
- * Bodies come from the vault by batches: the messages of up to
- * FETCH_BATCH records, in one request (MBOX_OP_BODIES), so that a FETCH
- * of many bodies is not one round trip per message.
- */
-#define FETCH_BATCH	64
-
-struct fetch_state {
-	struct imap_fetch	*f;
-	unsigned int		 flags;
-	struct mbox_req	 q;
-	void			*buf;		/* message records */
-	size_t			 len;
-	struct mbox_stream_r	 rd;
-	struct mbox_stream_msg	 m;		/* the one being written */
-	uint32_t		 seq;
-	uint32_t		*seen;		/* uids just made \Seen */
-	size_t			 nseen;
-	struct mbox_stream_msg	 pend[FETCH_BATCH]; /* waiting for bodies */
-	size_t			 npend;
-	size_t			 ndone;		/* of pend, written */
-	void			*bodies;	/* the vault's answer */
-	size_t			 bodieslen;
-	struct mbox_stream_r	 brd;
-	uint32_t		 lastuid;	/* it covers pend up to here */
-	uint32_t		 buid;		/* its next body */
-	const char		*bdata;
-	size_t			 blen;
-	int			 brv;
-};
-
-static void	 fetch_records(struct session *, struct mbox_result *);
-static void	 fetch_next(struct session *);
-static void	 fetch_bodies_done(struct session *, struct mbox_result *);
-static void	 fetch_bodies_write(struct session *);
-
-static void
-fetch_state_free(void *arg)
-{
-	struct fetch_state	*st = arg;
-
-	if (st == NULL)
-		return;
-	if (st->f != NULL)
-		imap_fetch_free(st->f);
-	if (st->buf != NULL)
-		mbox_stream_free(st->buf, st->len);
-	if (st->bodies != NULL)
-		mbox_stream_free(st->bodies, st->bodieslen);
-	free(st->seen);
-	free(st);
-}
-
-static int
-fetch_was_seen(const struct fetch_state *st, uint32_t uid)
-{
-	return (st->nseen > 0 && bsearch(&uid, st->seen, st->nseen,
-	    sizeof(*st->seen), uid_cmp) != NULL);
-}
-
-/* Write one message's response; -1 ends the command (answered). */
-static int
-fetch_write(struct session *s, const char *raw, size_t rawlen)
-{
-	struct imap		*im = s->data;
-	struct fetch_state	*st = im->state_data;
-	int			 seen;
-
-	seen = fetch_was_seen(st, st->m.uid);
-	if (imap_fetch_write(st->f, st->seq, &st->m, raw, rawlen, seen,
-	    imap_utf8(s), imap_out, s) == -1) {
-		if (errno == EINVAL)
-			imap_done(s, "NO [UNKNOWN-CTE] Cannot decode a "
-			    "part's transfer encoding");
-		else
-			imap_done(s, "NO [SERVERBUG] Out of memory");
-		return (-1);
-	}
-	return (0);
-}
-
-/* Ask for the bodies of the pending messages. */
-static void
-fetch_bodies(struct session *s)
-{
-	struct imap		*im = s->data;
-	struct fetch_state	*st = im->state_data;
-	struct mbox_req	 q;
-	size_t			 i;
-
-	imap_req_init(s, &q, MBOX_OP_BODIES);
-	strlcpy(q.folder, im->view->name, sizeof(q.folder));
-	for (i = 0; i < st->npend; i++) {
-		if (q.nranges > 0 &&
-		    q.ranges[q.nranges - 1].last + 1 == st->pend[i].uid) {
-			q.ranges[q.nranges - 1].last = st->pend[i].uid;
-			continue;
-		}
-		q.ranges[q.nranges].first = st->pend[i].uid;
-		q.ranges[q.nranges].last = st->pend[i].uid;
-		q.nranges++;
-	}
-	/* A message over the budget comes alone, however large. */
-	imap_vault(s, &q, -1, MBOX_BODIES_BUDGET + BUNDLE_RAW_MAX + 65536,
-	    fetch_bodies_done);
-}
-
-/*
- * The messages in order, pausing while the client catches up; those
- * whose bodies are asked for wait in pend for the vault's answer.
- */
-static void
-fetch_next(struct session *s)
-{
-	struct imap		*im = s->data;
-	struct fetch_state	*st = im->state_data;
-	int			 rv;
-
-	for (;;) {
-		if (!session_wait_output(s, fetch_next))
-			return;
-		if (st->npend > 0) {
-			fetch_bodies(s);
-			return;
-		}
-		if ((rv = mbox_stream_next_msg(&st->rd, &st->m)) != 1) {
-			if (rv == -1)
-				log_warnx("imap: session %u: bad fetch "
-				    "records", s->id);
-			imap_done(s, "OK FETCH completed");
-			return;
-		}
-		if ((st->seq = imap_view_seq(im->view, st->m.uid)) == 0)
-			continue;
-		if (fetch_was_seen(st, st->m.uid))
-			st->m.flags |= MAILFLAG_SEEN;
-		if (!(st->flags & IMAP_FETCH_RAW)) {
-			if (fetch_write(s, NULL, 0) == -1)
-				return;
-			continue;
-		}
-		/* Gather a batch, then ask for its bodies. */
-		st->pend[st->npend++] = st->m;
-		while (st->npend < FETCH_BATCH &&
-		    (rv = mbox_stream_next_msg(&st->rd, &st->m)) == 1) {
-			if (imap_view_seq(im->view, st->m.uid) == 0)
-				continue;
-			if (fetch_was_seen(st, st->m.uid))
-				st->m.flags |= MAILFLAG_SEEN;
-			st->pend[st->npend++] = st->m;
-		}
-		if (rv == -1)
-			log_warnx("imap: session %u: bad fetch records",
-			    s->id);
-	}
-}
-
-/*
- * The bodies of a prefix of the pending messages, up to the vault's
- * last uid: those it did not send were expunged meanwhile and are left
- * out.  The rest wait for the next request.  The answer is kept and
- * written a message at a time, so that a slow reader costs the batch
- * and one message's answer, not the batch twice.
- */
-static void
-fetch_bodies_done(struct session *s, struct mbox_result *r)
-{
-	struct imap		*im = s->data;
-	struct fetch_state	*st = im->state_data;
-
-	if (r->status != MBOX_OK) {
-		imap_no_status(s, r->status, "FETCH");
-		return;
-	}
-	st->bodies = r->buf;
-	st->bodieslen = r->len;
-	r->buf = NULL;
-	r->len = 0;
-	st->lastuid = r->b;
-	st->ndone = 0;
-	mbox_stream_r_init(&st->brd, st->bodies != NULL ? st->bodies : "",
-	    st->bodieslen);
-	st->brv = mbox_stream_next_body(&st->brd, &st->buid, &st->bdata,
-	    &st->blen);
-	fetch_bodies_write(s);
-}
-
-static void
-fetch_bodies_write(struct session *s)
-{
-	struct imap		*im = s->data;
-	struct fetch_state	*st = im->state_data;
-	struct mbox_stream_msg	*p;
-
-	for (; st->ndone < st->npend; st->ndone++) {
-		p = &st->pend[st->ndone];
-		if (p->uid > st->lastuid)
-			break;
-		while (st->brv == 1 && st->buid < p->uid)
-			st->brv = mbox_stream_next_body(&st->brd, &st->buid,
-			    &st->bdata, &st->blen);
-		if (st->brv == -1) {
-			imap_no_status(s, MBOX_EIO, "FETCH");
-			return;
-		}
-		if (st->brv != 1 || st->buid != p->uid)
-			continue;
-		if (!session_wait_output(s, fetch_bodies_write))
-			return;
-		st->m = *p;
-		st->seq = imap_view_seq(im->view, st->m.uid);
-		if (st->seq != 0 && fetch_write(s, st->bdata, st->blen) == -1)
-			return;
-	}
-	mbox_stream_free(st->bodies, st->bodieslen);
-	st->bodies = NULL;
-	st->bodieslen = 0;
-	if (st->ndone == 0) {
-		/* No progress: the vault broke its word. */
-		imap_no_status(s, MBOX_EIO, "FETCH");
-		return;
-	}
-	memmove(st->pend, st->pend + st->ndone,
-	    (st->npend - st->ndone) * sizeof(*st->pend));
-	st->npend -= st->ndone;
-	st->ndone = 0;
-	fetch_next(s);
-}
-
-static void
-fetch_records(struct session *s, struct mbox_result *r)
-{
-	struct imap		*im = s->data;
-	struct fetch_state	*st = im->state_data;
-
-	if (r->status != MBOX_OK) {
-		imap_no_status(s, r->status, "FETCH");
-		return;
-	}
-	/* Keep the records: the messages are written one by one. */
-	st->buf = r->buf;
-	st->len = r->len;
-	r->buf = NULL;
-	r->len = 0;
-	mbox_stream_r_init(&st->rd, st->buf != NULL ? st->buf : "",
-	    st->len);
-	fetch_next(s);
-}
-
-static void
-fetch_get(struct session *s)
-{
-	struct imap		*im = s->data;
-	struct fetch_state	*st = im->state_data;
-	uint64_t		 since = imap_fetch_changedsince(st->f);
-
-	st->q.op = MBOX_OP_FETCH;
-	memset(&st->q.fetch, 0, sizeof(st->q.fetch));
-	st->q.fetch.how = (st->flags & IMAP_FETCH_META) ? 0 :
-	    MBOX_FETCH_NOMETA;
-	if (since > 0) {
-		st->q.fetch.how |= MBOX_FETCH_CHANGEDSINCE;
-		st->q.fetch.changedsince = since;
-	}
-	imap_vault(s, &st->q, -1, IMAP_LIST_MAX, fetch_records);
-}
-
-static int
-fetch_vanished_keep(void *arg, uint32_t uid)
-{
-	struct fetch_state	*st = arg;
-	size_t			 i;
-
-	for (i = 0; i < st->q.nranges; i++)
-		if (uid >= st->q.ranges[i].first && uid <= st->q.ranges[i].last)
-			return (1);
-	return (0);
-}
-
-static void
-fetch_vanished_done(struct session *s, struct mbox_result *r)
-{
-	struct imap		*im = s->data;
-	uint32_t		*uids;
-	size_t			 n;
-
-	if (r->status == MBOX_OK && imap_result_uids(r,
-	    fetch_vanished_keep, im->state_data, &uids, &n) == 0) {
-		write_vanished_earlier(s, uids, n);
-		free(uids);
-	}
-	fetch_get(s);
-}
-
-static void
-fetch_seen_done(struct session *s, struct mbox_result *r)
-{
-	struct imap		*im = s->data;
-	struct fetch_state	*st = im->state_data;
-	struct mbox_stream_r	 rd;
-	struct mbox_stream_msg	 m;
-	struct mbox_req	 q;
-	uint32_t		 seq;
-
-	if (r->status == MBOX_OK && r->count > 0 &&
-	    (st->seen = reallocarray(NULL, r->count,
-	    sizeof(*st->seen))) != NULL) {
-		mbox_stream_r_init(&rd, r->buf, r->len);
-		while (st->nseen < r->count &&
-		    mbox_stream_next_msg(&rd, &m) == 1) {
-			st->seen[st->nseen++] = m.uid;
-			if ((seq = imap_view_seq(im->view, m.uid)) != 0)
-				im->view->modseqs[seq - 1] = m.modseq;
-		}
-		qsort(st->seen, st->nseen, sizeof(*st->seen), uid_cmp);
-	}
-	if (imap_fetch_vanished(st->f)) {
-		imap_req_init(s, &q, MBOX_OP_VANISHED);
-		strlcpy(q.folder, im->view->name, sizeof(q.folder));
-		q.since.modseq = imap_fetch_changedsince(st->f);
-		imap_vault(s, &q, -1, IMAP_UIDS_MAX, fetch_vanished_done);
-		return;
-	}
-	fetch_get(s);
-}
-
-void
-cmd_fetch(struct session *s, struct imap_arg *args, size_t nargs)
-{
-	struct imap		*im = s->data;
-	struct imap_view	*v = im->view;
-	struct fetch_state	*st;
-	struct mbox_req	 q;
-	const char		*err = "Invalid FETCH items";
-	int			 rv;
-
-	if (nargs < 2) {
-		imap_bad(s, "Syntax: FETCH set items");
-		return;
-	}
-	if ((st = calloc(1, sizeof(*st))) == NULL) {
-		imap_done(s, "NO [SERVERBUG] Out of memory");
-		return;
-	}
-	imap_set_state(s, st, fetch_state_free);
-	imap_req_init(s, &st->q, MBOX_OP_FETCH);
-	strlcpy(st->q.folder, v->name, sizeof(st->q.folder));
-	if ((rv = imap_view_ranges(s, &args[0], &st->q)) == -1) {
-		imap_bad(s, "Invalid message set");
-		return;
-	}
-	if (imap_fetch_parse(args + 1, nargs - 1, im->uid, &st->f,
-	    &err) == -1) {
-		imap_bad(s, err);
-		return;
-	}
-	st->flags = imap_fetch_flags(st->f);
-	if (st->flags & IMAP_FETCH_MODSEQ)
-		im->enabled |= IMAP_EN_CONDSTORE;
-	if (rv == 1) {
-		imap_done(s, "OK FETCH completed");
-		return;
-	}
-	if ((st->flags & IMAP_FETCH_SEEN) && !v->readonly) {
-		/* Reading a body sets \Seen; the change is reported. */
-		q = st->q;
-		q.op = MBOX_OP_STORE;
-		memset(&q.store, 0, sizeof(q.store));
-		q.store.op = STORE_ADD;
-		q.store.flags = MAILFLAG_SEEN;
-		imap_vault(s, &q, -1, IMAP_LIST_MAX, fetch_seen_done);
-		return;
-	}
-	fetch_seen_done(s, &(struct mbox_result){ .status = MBOX_EIO });
 }

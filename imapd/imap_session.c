@@ -67,7 +67,7 @@
 #define CMD_NOEXPUNGE	0x10	/* no EXPUNGE in its reply (non-UID) */
 #define CMD_SECRET	0x20	/* its text holds a password: wipe */
 
-struct imap_command {
+struct imap_cmd_entry {
 	const char	*name;
 	unsigned int	 flags;
 	imap_cmd_fn	 fn;
@@ -90,17 +90,26 @@ static void	 imap_reject(struct session *, const char *, const char *);
 static void	 imap_capability(struct session *, const char *,
 		    const char *);
 
-static void	 cmd_capability(struct session *, struct imap_arg *, size_t);
-static void	 cmd_noop(struct session *, struct imap_arg *, size_t);
-static void	 cmd_logout(struct session *, struct imap_arg *, size_t);
-static void	 cmd_starttls(struct session *, struct imap_arg *, size_t);
-static void	 cmd_login(struct session *, struct imap_arg *, size_t);
-static void	 cmd_authenticate(struct session *, struct imap_arg *,
+static void	 imap_cmd_capability(struct session *, struct imap_arg *,
 		    size_t);
-static void	 cmd_enable(struct session *, struct imap_arg *, size_t);
-static void	 cmd_id(struct session *, struct imap_arg *, size_t);
-static void	 cmd_idle(struct session *, struct imap_arg *, size_t);
-static void	 cmd_setquota(struct session *, struct imap_arg *, size_t);
+static void	 imap_cmd_noop(struct session *, struct imap_arg *,
+		    size_t);
+static void	 imap_cmd_logout(struct session *, struct imap_arg *,
+		    size_t);
+static void	 imap_cmd_starttls(struct session *, struct imap_arg *,
+		    size_t);
+static void	 imap_cmd_login(struct session *, struct imap_arg *,
+		    size_t);
+static void	 imap_cmd_authenticate(struct session *, struct imap_arg *,
+		    size_t);
+static void	 imap_cmd_enable(struct session *, struct imap_arg *,
+		    size_t);
+static void	 imap_cmd_id(struct session *, struct imap_arg *,
+		    size_t);
+static void	 imap_cmd_idle(struct session *, struct imap_arg *,
+		    size_t);
+static void	 imap_cmd_setquota(struct session *, struct imap_arg *,
+		    size_t);
 static void	 imap_auth_line(struct session *, char *, size_t, int);
 static unsigned int imap_account_sessions(const char *);
 
@@ -117,41 +126,45 @@ const struct session_proto imap_proto = {
 };
 
 /* Sorted by name for bsearch(3). */
-static const struct imap_command imap_commands[] = {
-	{ "APPEND",	CMD_AUTH | CMD_SELECTED, cmd_append },
-	{ "AUTHENTICATE", CMD_NOTAUTH | CMD_SECRET, cmd_authenticate },
+static const struct imap_cmd_entry imap_commands[] = {
+	{ "APPEND",	CMD_AUTH | CMD_SELECTED, imap_cmd_append },
+	{ "AUTHENTICATE", CMD_NOTAUTH | CMD_SECRET, imap_cmd_authenticate },
 	{ "CAPABILITY",	CMD_NOTAUTH | CMD_AUTH | CMD_SELECTED,
-	    cmd_capability },
-	{ "CHECK",	CMD_SELECTED, cmd_noop },
-	{ "CLOSE",	CMD_SELECTED, cmd_close },
-	{ "COPY",	CMD_SELECTED | CMD_UID, cmd_copy },
-	{ "CREATE",	CMD_AUTH | CMD_SELECTED, cmd_create },
-	{ "DELETE",	CMD_AUTH | CMD_SELECTED, cmd_delete },
-	{ "ENABLE",	CMD_AUTH | CMD_SELECTED, cmd_enable },
-	{ "EXAMINE",	CMD_AUTH | CMD_SELECTED, cmd_examine },
-	{ "EXPUNGE",	CMD_SELECTED | CMD_UID, cmd_expunge },
-	{ "FETCH",	CMD_SELECTED | CMD_UID | CMD_NOEXPUNGE, cmd_fetch },
-	{ "GETQUOTA",	CMD_AUTH | CMD_SELECTED, cmd_getquota },
-	{ "GETQUOTAROOT", CMD_AUTH | CMD_SELECTED, cmd_getquotaroot },
-	{ "ID",		CMD_NOTAUTH | CMD_AUTH | CMD_SELECTED, cmd_id },
-	{ "IDLE",	CMD_AUTH | CMD_SELECTED, cmd_idle },
-	{ "LIST",	CMD_AUTH | CMD_SELECTED, cmd_list },
-	{ "LOGIN",	CMD_NOTAUTH | CMD_SECRET, cmd_login },
-	{ "LOGOUT",	CMD_NOTAUTH | CMD_AUTH | CMD_SELECTED, cmd_logout },
-	{ "LSUB",	CMD_AUTH | CMD_SELECTED, cmd_lsub },
-	{ "MOVE",	CMD_SELECTED | CMD_UID, cmd_move },
-	{ "NAMESPACE",	CMD_AUTH | CMD_SELECTED, cmd_namespace },
-	{ "NOOP",	CMD_NOTAUTH | CMD_AUTH | CMD_SELECTED, cmd_noop },
-	{ "RENAME",	CMD_AUTH | CMD_SELECTED, cmd_rename },
-	{ "SEARCH",	CMD_SELECTED | CMD_UID | CMD_NOEXPUNGE, cmd_search },
-	{ "SELECT",	CMD_AUTH | CMD_SELECTED, cmd_select },
-	{ "SETQUOTA",	CMD_AUTH | CMD_SELECTED, cmd_setquota },
-	{ "STARTTLS",	CMD_NOTAUTH, cmd_starttls },
-	{ "STATUS",	CMD_AUTH | CMD_SELECTED, cmd_status },
-	{ "STORE",	CMD_SELECTED | CMD_UID | CMD_NOEXPUNGE, cmd_store },
-	{ "SUBSCRIBE",	CMD_AUTH | CMD_SELECTED, cmd_subscribe },
-	{ "UNSELECT",	CMD_SELECTED, cmd_unselect },
-	{ "UNSUBSCRIBE", CMD_AUTH | CMD_SELECTED, cmd_unsubscribe },
+	    imap_cmd_capability },
+	{ "CHECK",	CMD_SELECTED, imap_cmd_noop },
+	{ "CLOSE",	CMD_SELECTED, imap_cmd_close },
+	{ "COPY",	CMD_SELECTED | CMD_UID, imap_cmd_copy },
+	{ "CREATE",	CMD_AUTH | CMD_SELECTED, imap_cmd_create },
+	{ "DELETE",	CMD_AUTH | CMD_SELECTED, imap_cmd_delete },
+	{ "ENABLE",	CMD_AUTH | CMD_SELECTED, imap_cmd_enable },
+	{ "EXAMINE",	CMD_AUTH | CMD_SELECTED, imap_cmd_examine },
+	{ "EXPUNGE",	CMD_SELECTED | CMD_UID, imap_cmd_expunge },
+	{ "FETCH",	CMD_SELECTED | CMD_UID | CMD_NOEXPUNGE,
+	    imap_cmd_fetch },
+	{ "GETQUOTA",	CMD_AUTH | CMD_SELECTED, imap_cmd_getquota },
+	{ "GETQUOTAROOT", CMD_AUTH | CMD_SELECTED, imap_cmd_getquotaroot },
+	{ "ID",		CMD_NOTAUTH | CMD_AUTH | CMD_SELECTED, imap_cmd_id },
+	{ "IDLE",	CMD_AUTH | CMD_SELECTED, imap_cmd_idle },
+	{ "LIST",	CMD_AUTH | CMD_SELECTED, imap_cmd_list },
+	{ "LOGIN",	CMD_NOTAUTH | CMD_SECRET, imap_cmd_login },
+	{ "LOGOUT",	CMD_NOTAUTH | CMD_AUTH | CMD_SELECTED,
+	    imap_cmd_logout },
+	{ "LSUB",	CMD_AUTH | CMD_SELECTED, imap_cmd_lsub },
+	{ "MOVE",	CMD_SELECTED | CMD_UID, imap_cmd_move },
+	{ "NAMESPACE",	CMD_AUTH | CMD_SELECTED, imap_cmd_namespace },
+	{ "NOOP",	CMD_NOTAUTH | CMD_AUTH | CMD_SELECTED, imap_cmd_noop },
+	{ "RENAME",	CMD_AUTH | CMD_SELECTED, imap_cmd_rename },
+	{ "SEARCH",	CMD_SELECTED | CMD_UID | CMD_NOEXPUNGE,
+	    imap_cmd_search },
+	{ "SELECT",	CMD_AUTH | CMD_SELECTED, imap_cmd_select },
+	{ "SETQUOTA",	CMD_AUTH | CMD_SELECTED, imap_cmd_setquota },
+	{ "STARTTLS",	CMD_NOTAUTH, imap_cmd_starttls },
+	{ "STATUS",	CMD_AUTH | CMD_SELECTED, imap_cmd_status },
+	{ "STORE",	CMD_SELECTED | CMD_UID | CMD_NOEXPUNGE,
+	    imap_cmd_store },
+	{ "SUBSCRIBE",	CMD_AUTH | CMD_SELECTED, imap_cmd_subscribe },
+	{ "UNSELECT",	CMD_SELECTED, imap_cmd_unselect },
+	{ "UNSUBSCRIBE", CMD_AUTH | CMD_SELECTED, imap_cmd_unsubscribe },
 };
 
 static struct imap *
@@ -163,7 +176,7 @@ imap_get(struct session *s)
 		if ((im = calloc(1, sizeof(*im))) == NULL)
 			return (NULL);
 		im->s = s;
-		im->litfd = -1;
+		im->in.litfd = -1;
 		TAILQ_INSERT_TAIL(&imap_sessions, im, entry);
 		s->data = im;
 	}
@@ -175,11 +188,11 @@ imap_vault_logout(struct imap *im)
 {
 	struct msg_session	 ms;
 
-	if (im->vsession == 0)
+	if (im->conn.vsession == 0)
 		return;
-	ms.session = im->vsession;
+	ms.session = im->conn.vsession;
 	front_vault_compose(IMSG_VAULT_LOGOUT, 0, -1, &ms, sizeof(ms));
-	im->vsession = 0;
+	im->conn.vsession = 0;
 }
 
 /* Forget the command being assembled or run. */
@@ -188,28 +201,28 @@ imap_cmd_clear(struct imap *im, int wipe)
 {
 	size_t	 i;
 
-	if (im->args != NULL) {
-		imap_args_free(im->args);
-		im->args = NULL;
+	if (im->run.args != NULL) {
+		imap_args_free(im->run.args);
+		im->run.args = NULL;
 	}
-	im->nargs = 0;
-	for (i = 0; i < im->cmd.nfiles; i++)
-		close(im->cmd.files[i].fd);
-	im->cmd.nfiles = 0;
-	im->litfd = -1;		/* one of the files */
-	im->litleft = 0;
-	im->litdiscard = 0;
-	if (wipe && im->buf != NULL)
-		sodium_memzero(im->buf, im->cap);
-	im->len = 0;
-	if (im->state_free != NULL)
-		im->state_free(im->state_data);
-	im->state_free = NULL;
-	im->state_data = NULL;
-	free(im->done_line);
-	im->done_line = NULL;
+	im->run.nargs = 0;
+	for (i = 0; i < im->in.cmd.nfiles; i++)
+		close(im->in.cmd.files[i].fd);
+	im->in.cmd.nfiles = 0;
+	im->in.litfd = -1;		/* one of the files */
+	im->in.litleft = 0;
+	im->in.litdiscard = 0;
+	if (wipe && im->in.buf != NULL)
+		sodium_memzero(im->in.buf, im->in.cap);
+	im->in.len = 0;
+	if (im->run.state_free != NULL)
+		im->run.state_free(im->run.state_data);
+	im->run.state_free = NULL;
+	im->run.state_data = NULL;
+	free(im->run.done_line);
+	im->run.done_line = NULL;
 	session_wait_output_cancel(im->s);
-	im->sync_cont = NULL;
+	im->sel.cont = NULL;
 }
 
 static void
@@ -219,15 +232,11 @@ imap_free(struct session *s)
 
 	if (im == NULL)
 		return;
-	if (im->req != 0)
-		front_vault_cancel(im->req);
-	if (im->keepalive)
-		evtimer_del(&im->keepalive_ev);
 	imap_cmd_clear(im, 1);
 	imap_vault_logout(im);
-	if (im->view != NULL)
-		imap_view_free(im->view);
-	free(im->buf);
+	if (im->sel.view != NULL)
+		imap_view_free(im->sel.view);
+	free(im->in.buf);
 	TAILQ_REMOVE(&imap_sessions, im, entry);
 	free(im);
 	s->data = NULL;
@@ -252,7 +261,7 @@ static void
 imap_capability(struct session *s, const char *prefix, const char *suffix)
 {
 	struct imap	*im = s->data;
-	int		 authed = im != NULL && im->state != IMAP_NOTAUTH;
+	int		 authed = im != NULL && im->conn.state != IMAP_NOTAUTH;
 
 	session_printf(s, "%sCAPABILITY IMAP4rev1 IMAP4rev2%s%s LITERAL- "
 	    "ENABLE ID IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN "
@@ -304,47 +313,18 @@ imap_count_error(struct session *s)
 }
 
 /* -------------------------------------------------------------------
- * Output for the commands.
+ * Ending the command (output and the vault are imap_io.c's).
  */
-
-/*
- * Everything the commands write goes through here: the session's
- * output, with its overflow (see imap_greet()).
- */
-void
-imap_out(void *arg, const void *buf, size_t len)
-{
-	(void)session_write(arg, buf, len);
-}
-
-void
-imap_printf(struct session *s, const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*line;
-	int	 n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&line, fmt, ap);
-	va_end(ap);
-	if (n == -1) {
-		log_warn("imap: session %u: vasprintf", s->id);
-		session_close(s);
-		return;
-	}
-	imap_out(s, line, (size_t)n);
-	free(line);
-}
 
 void
 imap_set_state(struct session *s, void *data, void (*fn)(void *))
 {
 	struct imap	*im = s->data;
 
-	if (im->state_free != NULL)
-		im->state_free(im->state_data);
-	im->state_data = data;
-	im->state_free = fn;
+	if (im->run.state_free != NULL)
+		im->run.state_free(im->run.state_data);
+	im->run.state_data = data;
+	im->run.state_free = fn;
 }
 
 /* The tagged reply, after the updates the command may carry. */
@@ -353,8 +333,8 @@ imap_done_write(struct session *s)
 {
 	struct imap	*im = s->data;
 
-	imap_printf(s, "%s %s\r\n", im->tag,
-	    im->done_line != NULL ? im->done_line :
+	imap_printf(s, "%s %s\r\n", im->run.tag,
+	    im->run.done_line != NULL ? im->run.done_line :
 	    "NO [SERVERBUG] Out of memory");
 	imap_end(s);
 }
@@ -365,12 +345,12 @@ imap_done(struct session *s, const char *fmt, ...)
 	struct imap	*im = s->data;
 	va_list		 ap;
 
-	free(im->done_line);
+	free(im->run.done_line);
 	va_start(ap, fmt);
-	if (vasprintf(&im->done_line, fmt, ap) == -1)
-		im->done_line = NULL;
+	if (vasprintf(&im->run.done_line, fmt, ap) == -1)
+		im->run.done_line = NULL;
 	va_end(ap);
-	if (im->view != NULL && im->dirty && !im->nosync)
+	if (im->sel.view != NULL && im->sel.dirty && !im->run.nosync)
 		imap_sync(s, imap_done_write);
 	else
 		imap_done_write(s);
@@ -382,8 +362,8 @@ imap_bad(struct session *s, const char *text)
 	struct imap	*im = s->data;
 
 	log_info("imap: session %u: %s: BAD %s", s->id,
-	    im->name[0] != '\0' ? im->name : "command", text);
-	imap_printf(s, "%s BAD %s\r\n", im->tag, text);
+	    im->run.name[0] != '\0' ? im->run.name : "command", text);
+	imap_printf(s, "%s BAD %s\r\n", im->run.tag, text);
 	imap_end(s);
 	imap_count_error(s);
 }
@@ -427,170 +407,6 @@ imap_no_status(struct session *s, int status, const char *what)
 }
 
 /* -------------------------------------------------------------------
- * The vault.
- */
-
-void
-imap_req_init(struct session *s, struct mbox_req *q, uint32_t op)
-{
-	struct imap	*im = s->data;
-
-	memset(q, 0, sizeof(*q));
-	q->session = im->vsession;
-	q->op = op;
-}
-
-static void
-imap_vault_done(void *arg, struct mbox_result *r)
-{
-	struct session		*s = arg;
-	struct imap		*im = s->data;
-	imap_result_cb		 cb = im->req_cb;
-
-	im->req = 0;
-	im->req_cb = NULL;
-	if (r->error == ENOTCONN)
-		log_info("imap: session %u: the vault went away", s->id);
-	else if (r->error != 0) {
-		errno = r->error;
-		log_warn("imap: session %u: vault result", s->id);
-	}
-	cb(s, r);
-}
-
-static int
-imap_vault_send(struct session *s, struct mbox_req *q,
-    const struct search_program *prog, int fd, size_t max,
-    imap_result_cb cb)
-{
-	struct imap		*im = s->data;
-	struct mbox_result	 r;
-
-	q->session = im->vsession;
-	im->req_cb = cb;
-	if ((im->req = mbox_client_send(&im->mc, q, prog, fd, max,
-	    imap_vault_done, s)) == 0) {
-		im->req_cb = NULL;
-		memset(&r, 0, sizeof(r));
-		r.status = MBOX_EIO;
-		r.fd = -1;
-		cb(s, &r);
-		return (-1);
-	}
-	return (0);
-}
-
-int
-imap_vault(struct session *s, struct mbox_req *q, int fd, size_t max,
-    imap_result_cb cb)
-{
-	return (imap_vault_send(s, q, NULL, fd, max, cb));
-}
-
-int
-imap_vault_search(struct session *s, const char *folder,
-    const struct search_program *prog, imap_result_cb cb)
-{
-	static struct mbox_req	 q;
-	struct mbox_result	 r;
-
-	imap_req_init(s, &q, MBOX_OP_SEARCH);
-	if (strlcpy(q.folder, folder, sizeof(q.folder)) >= sizeof(q.folder)) {
-		memset(&r, 0, sizeof(r));
-		r.status = MBOX_EIO;
-		cb(s, &r);
-		return (-1);
-	}
-	return (imap_vault_send(s, &q, prog, -1, IMAP_UIDS_MAX, cb));
-}
-
-/* -------------------------------------------------------------------
- * Mailbox names.
- */
-
-int
-imap_utf8(struct session *s)
-{
-	struct imap	*im = s->data;
-
-	return ((im->enabled & (IMAP_EN_REV2 | IMAP_EN_UTF8)) != 0);
-}
-
-/* Valid UTF-8, no control characters. */
-static int
-imap_name_valid(const char *p)
-{
-	const unsigned char	*u = (const unsigned char *)p;
-	uint32_t		 cp;
-	int			 n, i;
-
-	while (*u != '\0') {
-		if (*u < 0x80) {
-			if (*u < 0x20 || *u == 0x7f)
-				return (0);
-			u++;
-			continue;
-		}
-		if ((*u & 0xe0) == 0xc0) {
-			n = 1;
-			cp = *u & 0x1f;
-		} else if ((*u & 0xf0) == 0xe0) {
-			n = 2;
-			cp = *u & 0x0f;
-		} else if ((*u & 0xf8) == 0xf0) {
-			n = 3;
-			cp = *u & 0x07;
-		} else
-			return (0);
-		for (i = 1; i <= n; i++) {
-			if ((u[i] & 0xc0) != 0x80)
-				return (0);
-			cp = (cp << 6) | (u[i] & 0x3f);
-		}
-		if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) ||
-		    (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff) ||
-		    (cp >= 0x80 && cp < 0xa0))
-			return (0);
-		u += n + 1;
-	}
-	return (1);
-}
-
-int
-imap_name_in(struct session *s, const struct imap_arg *a, char *out,
-    size_t outsz)
-{
-	const char	*name;
-
-	if ((name = imap_arg_astring(a)) == NULL)
-		return (-1);
-	if (imap_utf8(s)) {
-		if (strlcpy(out, name, outsz) >= outsz)
-			return (-1);
-	} else if (imap_utf7_decode(name, out, outsz) == -1)
-		return (-1);
-	return (imap_name_valid(out) ? 0 : -1);
-}
-
-void
-imap_name_out(struct session *s, const char *name)
-{
-	char	 buf[MBOX_NAME_MAX * 3];
-
-	if (imap_utf8(s)) {
-		imap_write_string(name, strlen(name), 1, imap_out, s);
-		return;
-	}
-	if (imap_utf7_encode(name, buf, sizeof(buf)) == -1) {
-		/* Stored names are valid UTF-8; cannot happen. */
-		imap_write_string("", 0, 0, imap_out, s);
-		return;
-	}
-	imap_write_string(buf, strlen(buf), 0, imap_out, s);
-}
-
-/* -------------------------------------------------------------------
  * Reading commands.
  */
 
@@ -616,20 +432,20 @@ imap_buf_grow(struct imap *im, size_t n)
 	size_t	 want;
 	char	*p;
 
-	if (n > IMAP_INLINE_MAX || im->len + n > IMAP_INLINE_MAX)
+	if (n > IMAP_INLINE_MAX || im->in.len + n > IMAP_INLINE_MAX)
 		return (-1);
-	if (im->len + n <= im->cap)
+	if (im->in.len + n <= im->in.cap)
 		return (0);
-	want = im->cap == 0 ? 1024 : im->cap;
-	while (want < im->len + n)
+	want = im->in.cap == 0 ? 1024 : im->in.cap;
+	while (want < im->in.len + n)
 		want *= 2;
 	if (want > IMAP_INLINE_MAX)
 		want = IMAP_INLINE_MAX;
 	/* recallocarray(3) wipes what it frees: passwords pass here. */
-	if ((p = recallocarray(im->buf, im->cap, want, 1)) == NULL)
+	if ((p = recallocarray(im->in.buf, im->in.cap, want, 1)) == NULL)
 		return (-1);
-	im->buf = p;
-	im->cap = want;
+	im->in.buf = p;
+	im->in.cap = want;
 	return (0);
 }
 
@@ -674,7 +490,7 @@ imap_literal_at_end(const char *line, size_t len, size_t *np, int *nonsync)
 
 /*
  * Refuse the command being assembled: the tagged reply now, and the
- * rest of the command is read and dropped (im->name is "" then).
+ * rest of the command is read and dropped (im->run.name is "" then).
  */
 static void
 imap_reject(struct session *s, const char *tag, const char *text)
@@ -683,8 +499,8 @@ imap_reject(struct session *s, const char *tag, const char *text)
 
 	log_info("imap: session %u: refused: %s", s->id, text);
 	imap_printf(s, "%s %s\r\n", tag, text);
-	im->name[0] = '\0';
-	im->tag[0] = '\0';
+	im->run.name[0] = '\0';
+	im->run.tag[0] = '\0';
 	imap_count_error(s);
 }
 
@@ -695,9 +511,9 @@ imap_toolong(struct session *s)
 
 	if (im == NULL)
 		return;
-	if (im->len > 0) {
+	if (im->in.len > 0) {
 		/* In the middle of a command: all of it goes. */
-		imap_reject(s, im->tag[0] != '\0' ? im->tag : "*",
+		imap_reject(s, im->run.tag[0] != '\0' ? im->run.tag : "*",
 		    "BAD [TOOBIG] Line too long");
 		imap_cmd_clear(im, 1);
 		return;
@@ -715,24 +531,24 @@ imap_raw(struct session *s, const void *data, size_t len)
 
 	if (im == NULL)
 		return (-1);
-	im->litleft -= len;
-	if (im->litdiscard) {
-		if (im->litleft == 0)
-			im->litdiscard = 0;
+	im->in.litleft -= len;
+	if (im->in.litdiscard) {
+		if (im->in.litleft == 0)
+			im->in.litdiscard = 0;
 		return (0);
 	}
-	if (im->litfd != -1) {
-		if (write_all(im->litfd, data, len) == -1) {
+	if (im->in.litfd != -1) {
+		if (write_all(im->in.litfd, data, len) == -1) {
 			log_warn("imap: session %u: literal", s->id);
 			return (-1);
 		}
-		if (im->litleft == 0)
-			im->litfd = -1;
+		if (im->in.litleft == 0)
+			im->in.litfd = -1;
 		return (0);
 	}
 	/* imap_line() made room for the whole literal. */
-	memcpy(im->buf + im->len, data, len);
-	im->len += len;
+	memcpy(im->in.buf + im->in.len, data, len);
+	im->in.len += len;
 	return (0);
 }
 
@@ -750,17 +566,17 @@ imap_first_line(struct session *s, const char *line, size_t len)
 		return (-1);
 	}
 	taglen = (size_t)(sp - line);
-	memcpy(im->tag, line, taglen);
-	im->tag[taglen] = '\0';
+	memcpy(im->run.tag, line, taglen);
+	im->run.tag[taglen] = '\0';
 	name = sp + 1;
 	end = memchr(name, ' ', len - taglen - 1);
 	namelen = end != NULL ? (size_t)(end - name) : len - taglen - 1;
-	if (namelen == 0 || namelen >= sizeof(im->name)) {
-		imap_reject(s, im->tag, "BAD Missing or unknown command");
+	if (namelen == 0 || namelen >= sizeof(im->run.name)) {
+		imap_reject(s, im->run.tag, "BAD Missing or unknown command");
 		return (-1);
 	}
-	memcpy(im->name, name, namelen);
-	im->name[namelen] = '\0';
+	memcpy(im->run.name, name, namelen);
+	im->run.name[namelen] = '\0';
 	return (0);
 }
 
@@ -778,7 +594,7 @@ imap_refuse_rest(struct session *s, const char *line, size_t len)
 	int		 nonsync;
 
 	imap_cmd_clear(im, 1);
-	im->refusing = 0;
+	im->in.refusing = 0;
 	if (imap_literal_at_end(line, len, &n, &nonsync) == -1 || !nonsync)
 		return;
 	if (n > front_conf()->limits.max_message_size) {
@@ -786,9 +602,9 @@ imap_refuse_rest(struct session *s, const char *line, size_t len)
 		session_close(s);
 		return;
 	}
-	im->refusing = 1;
-	im->litdiscard = 1;
-	im->litleft = n;
+	im->in.refusing = 1;
+	im->in.litdiscard = 1;
+	im->in.litleft = n;
 	session_raw(s, n);
 }
 
@@ -805,13 +621,13 @@ imap_line(struct session *s, char *line, size_t len, int flags)
 		session_close(s);
 		return;
 	}
-	if (im->authenticating) {
-		im->authenticating = 0;
+	if (im->conn.authenticating) {
+		im->conn.authenticating = 0;
 		imap_auth_line(s, line, len, flags);
 		return;
 	}
-	if (im->idling) {
-		im->idling = 0;
+	if (im->sel.idling) {
+		im->sel.idling = 0;
 		session_hold(s);
 		if (strcasecmp(line, "DONE") == 0 &&
 		    !(flags & (IO_LINE_NUL | IO_LINE_BARECR)))
@@ -820,79 +636,79 @@ imap_line(struct session *s, char *line, size_t len, int flags)
 			imap_bad(s, "Expected DONE");
 		return;
 	}
-	if (im->refusing) {
+	if (im->in.refusing) {
 		imap_refuse_rest(s, line, len);
 		return;
 	}
 	if (flags & (IO_LINE_NUL | IO_LINE_BARECR)) {
 		/* Answer the command's tag if it has a valid one. */
-		if (im->len == 0 && (sp = memchr(line, ' ', len)) != NULL &&
+		if (im->in.len == 0 && (sp = memchr(line, ' ', len)) != NULL &&
 		    imap_valid_tag(line, (size_t)(sp - line))) {
-			memcpy(im->tag, line, (size_t)(sp - line));
-			im->tag[sp - line] = '\0';
+			memcpy(im->run.tag, line, (size_t)(sp - line));
+			im->run.tag[sp - line] = '\0';
 		}
-		imap_reject(s, im->tag[0] != '\0' ? im->tag : "*",
+		imap_reject(s, im->run.tag[0] != '\0' ? im->run.tag : "*",
 		    "BAD Invalid characters in command");
 		imap_refuse_rest(s, line, len);
 		return;
 	}
-	if (im->len == 0 && imap_first_line(s, line, len) == -1) {
+	if (im->in.len == 0 && imap_first_line(s, line, len) == -1) {
 		imap_refuse_rest(s, line, len);
 		return;
 	}
 	if (imap_buf_grow(im, len + 2) == -1) {
-		imap_reject(s, im->tag, "BAD [TOOBIG] Command too long");
+		imap_reject(s, im->run.tag, "BAD [TOOBIG] Command too long");
 		imap_refuse_rest(s, line, len);
 		return;
 	}
-	memcpy(im->buf + im->len, line, len);
-	im->len += len;
+	memcpy(im->in.buf + im->in.len, line, len);
+	im->in.len += len;
 
 	if ((litoff = imap_literal_at_end(line, len, &n, &nonsync)) == -1) {
 		imap_command(s);
 		return;
 	}
 	if (nonsync && n > IMAP_LITERAL_MINUS) {
-		imap_reject(s, im->tag, "BAD [TOOBIG] Non-synchronizing "
+		imap_reject(s, im->run.tag, "BAD [TOOBIG] Non-synchronizing "
 		    "literal too large (LITERAL-)");
 		imap_refuse_rest(s, line, len);
 		return;
 	}
-	memcpy(im->buf + im->len, "\r\n", 2);
-	im->len += 2;
-	if (strcasecmp(im->name, "APPEND") == 0 && n > IMAP_LITERAL_MINUS) {
+	memcpy(im->in.buf + im->in.len, "\r\n", 2);
+	im->in.len += 2;
+	if (strcasecmp(im->run.name, "APPEND") == 0 && n > IMAP_LITERAL_MINUS) {
 		/* The message: to a file, not the buffer. */
 		if (n > front_conf()->limits.max_message_size ||
-		    im->cmd.nfiles == IMAP_FILES_MAX) {
-			imap_reject(s, im->tag, "NO [TOOBIG] Message too "
+		    im->in.cmd.nfiles == IMAP_FILES_MAX) {
+			imap_reject(s, im->run.tag, "NO [TOOBIG] Message too "
 			    "large");
 			imap_refuse_rest(s, line, len);
 			return;
 		}
-		if ((im->litfd = memfd_create("imap-literal",
+		if ((im->in.litfd = memfd_create("imap-literal",
 		    MFD_CLOEXEC)) == -1) {
 			log_warn("imap: session %u: memfd_create", s->id);
-			imap_reject(s, im->tag, "NO [SERVERBUG] Cannot take "
-			    "the message now");
+			imap_reject(s, im->run.tag, "NO [SERVERBUG] Cannot "
+			    "take the message now");
 			imap_refuse_rest(s, line, len);
 			return;
 		}
 		/* The fd belongs to the files; litfd only writes to it. */
-		im->cmd.files[im->cmd.nfiles].off = im->len - 2 - len +
+		im->in.cmd.files[im->in.cmd.nfiles].off = im->in.len - 2 - len +
 		    (size_t)litoff;
-		im->cmd.files[im->cmd.nfiles].fd = im->litfd;
-		im->cmd.files[im->cmd.nfiles].len = n;
-		im->cmd.nfiles++;
+		im->in.cmd.files[im->in.cmd.nfiles].fd = im->in.litfd;
+		im->in.cmd.files[im->in.cmd.nfiles].len = n;
+		im->in.cmd.nfiles++;
 	} else if (imap_buf_grow(im, n) == -1) {
-		imap_reject(s, im->tag, "BAD [TOOBIG] Command too long");
+		imap_reject(s, im->run.tag, "BAD [TOOBIG] Command too long");
 		imap_refuse_rest(s, line, len);
 		return;
 	}
 	if (!nonsync)
 		imap_printf(s, "+ Ready for literal data\r\n");
-	im->litleft = n;
+	im->in.litleft = n;
 	if (n == 0)
-		im->litfd = -1;
+		im->in.litfd = -1;
 	else
 		session_raw(s, n);
 }
@@ -902,47 +718,51 @@ static void
 imap_command(struct session *s)
 {
 	struct imap			*im = s->data;
-	const struct imap_command	*c = NULL;
+	const struct imap_cmd_entry	*c = NULL;
 	const char			*err;
 	size_t				 i, skip, lo, hi, mid;
 	unsigned int			 want;
 	int				 cmp;
 
-	im->litfd = -1;		/* the file fds stay in im->cmd */
-	im->uid = 0;
-	im->nosync = 0;
+	im->in.litfd = -1;		/* the file fds stay in im->in.cmd */
+	im->run.uid = 0;
+	im->run.nosync = 0;
 	session_hold(s);
 
-	skip = strlen(im->tag) + 1 + strlen(im->name);
-	if (skip < im->len)
+	skip = strlen(im->run.tag) + 1 + strlen(im->run.name);
+	if (skip < im->in.len)
 		skip++;		/* the space after the name */
-	im->cmd.buf = im->buf + skip;
-	im->cmd.len = im->len - skip;
-	for (i = 0; i < im->cmd.nfiles; i++)
-		im->cmd.files[i].off -= skip;
+	im->in.cmd.buf = im->in.buf + skip;
+	im->in.cmd.len = im->in.len - skip;
+	for (i = 0; i < im->in.cmd.nfiles; i++)
+		im->in.cmd.files[i].off -= skip;
 
-	if (strcasecmp(im->name, "UID") == 0) {
-		im->uid = 1;
+	if (strcasecmp(im->run.name, "UID") == 0) {
+		im->run.uid = 1;
 	}
-	if (imap_parse(&im->cmd, &im->args, &im->nargs, &err) == -1) {
+	if (imap_parse(&im->in.cmd, &im->run.args, &im->run.nargs,
+	    &err) == -1) {
 		imap_bad(s, err);
 		return;
 	}
-	if (im->uid) {
-		if (im->nargs == 0 || im->args[0].type != IMAP_ARG_ATOM ||
-		    strlen(im->args[0].str) >= sizeof(im->name)) {
+	if (im->run.uid) {
+		if (im->run.nargs == 0 ||
+		    im->run.args[0].type != IMAP_ARG_ATOM ||
+		    strlen(im->run.args[0].str) >= sizeof(im->run.name)) {
 			imap_bad(s, "Syntax: UID command arguments");
 			return;
 		}
-		strlcpy(im->name, im->args[0].str, sizeof(im->name));
+		strlcpy(im->run.name, im->run.args[0].str,
+		    sizeof(im->run.name));
 	}
-	for (i = 0; im->name[i] != '\0'; i++)
-		im->name[i] = toupper((unsigned char)im->name[i]);
+	for (i = 0; im->run.name[i] != '\0'; i++)
+		im->run.name[i] = toupper((unsigned char)im->run.name[i]);
 	lo = 0;
 	hi = sizeof(imap_commands) / sizeof(imap_commands[0]);
 	while (lo < hi) {
 		mid = (lo + hi) / 2;
-		if ((cmp = strcmp(im->name, imap_commands[mid].name)) == 0) {
+		if ((cmp = strcmp(im->run.name,
+		    imap_commands[mid].name)) == 0) {
 			c = &imap_commands[mid];
 			break;
 		}
@@ -951,26 +771,26 @@ imap_command(struct session *s)
 		else
 			lo = mid + 1;
 	}
-	if (c == NULL || (im->uid && !(c->flags & CMD_UID))) {
+	if (c == NULL || (im->run.uid && !(c->flags & CMD_UID))) {
 		imap_bad(s, "Unknown command");
 		return;
 	}
-	want = im->state == IMAP_NOTAUTH ? CMD_NOTAUTH :
-	    im->state == IMAP_AUTH ? CMD_AUTH : CMD_SELECTED;
+	want = im->conn.state == IMAP_NOTAUTH ? CMD_NOTAUTH :
+	    im->conn.state == IMAP_AUTH ? CMD_AUTH : CMD_SELECTED;
 	if (!(c->flags & want)) {
-		imap_bad(s, im->state == IMAP_NOTAUTH ? "Log in first" :
-		    im->state == IMAP_AUTH && (c->flags & CMD_SELECTED) ?
+		imap_bad(s, im->conn.state == IMAP_NOTAUTH ? "Log in first" :
+		    im->conn.state == IMAP_AUTH && (c->flags & CMD_SELECTED) ?
 		    "Select a mailbox first" : "Not valid in this state");
 		return;
 	}
-	if ((c->flags & CMD_NOEXPUNGE) && !im->uid)
-		im->nosync = 1;
-	if (im->uid)
-		c->fn(s, im->args + 1, im->nargs - 1);
+	if ((c->flags & CMD_NOEXPUNGE) && !im->run.uid)
+		im->run.nosync = 1;
+	if (im->run.uid)
+		c->fn(s, im->run.args + 1, im->run.nargs - 1);
 	else
-		c->fn(s, im->args, im->nargs);
-	if (c->flags & CMD_SECRET && im->buf != NULL)
-		sodium_memzero(im->buf, im->cap);
+		c->fn(s, im->run.args, im->run.nargs);
+	if (c->flags & CMD_SECRET && im->in.buf != NULL)
+		sodium_memzero(im->in.buf, im->in.cap);
 }
 
 /* The command is over: read the next. */
@@ -980,13 +800,9 @@ imap_end(struct session *s)
 	struct imap	*im = s->data;
 
 	imap_cmd_clear(im, 0);
-	im->idling = 0;
-	if (im->keepalive) {
-		evtimer_del(&im->keepalive_ev);
-		im->keepalive = 0;
-	}
-	im->name[0] = '\0';
-	im->tag[0] = '\0';
+	im->sel.idling = 0;
+	im->run.name[0] = '\0';
+	im->run.tag[0] = '\0';
 	if (!s->delayed)
 		session_release(s);
 }
@@ -1006,7 +822,7 @@ imap_noargs(struct session *s, size_t nargs)
 }
 
 static void
-cmd_capability(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_capability(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	(void)args;
 	if (!imap_noargs(s, nargs))
@@ -1016,18 +832,18 @@ cmd_capability(struct session *s, struct imap_arg *args, size_t nargs)
 }
 
 static void
-cmd_noop(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_noop(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct imap	*im = s->data;
 
 	(void)args;
 	if (!imap_noargs(s, nargs))
 		return;
-	imap_done(s, "OK %s completed", im->name);
+	imap_done(s, "OK %s completed", im->run.name);
 }
 
 static void
-cmd_logout(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_logout(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct imap	*im = s->data;
 
@@ -1035,14 +851,14 @@ cmd_logout(struct session *s, struct imap_arg *args, size_t nargs)
 	if (!imap_noargs(s, nargs))
 		return;
 	imap_printf(s, "* BYE Logging out\r\n");
-	imap_printf(s, "%s OK LOGOUT completed\r\n", im->tag);
+	imap_printf(s, "%s OK LOGOUT completed\r\n", im->run.tag);
 	imap_vault_logout(im);
 	imap_end(s);
 	session_close(s);
 }
 
 static void
-cmd_starttls(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_starttls(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	(void)args;
 	if (!imap_noargs(s, nargs))
@@ -1060,7 +876,7 @@ cmd_starttls(struct session *s, struct imap_arg *args, size_t nargs)
 }
 
 static void
-cmd_setquota(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_setquota(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	(void)args;
 	(void)nargs;
@@ -1069,7 +885,7 @@ cmd_setquota(struct session *s, struct imap_arg *args, size_t nargs)
 
 /* ENABLE (RFC 5161): what is not known is left out of ENABLED. */
 static void
-cmd_enable(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_enable(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct imap	*im = s->data;
 	unsigned int	 add, done = 0;
@@ -1097,7 +913,7 @@ cmd_enable(struct session *s, struct imap_arg *args, size_t nargs)
 			add = IMAP_EN_UTF8;
 		else
 			continue;
-		if ((im->enabled & add) == add || (done & add) == add)
+		if ((im->conn.enabled & add) == add || (done & add) == add)
 			continue;
 		done |= add;
 		strlcat(line, " ", sizeof(line));
@@ -1106,14 +922,14 @@ cmd_enable(struct session *s, struct imap_arg *args, size_t nargs)
 		    add == IMAP_EN_UTF8 ? "UTF8=ACCEPT" : "QRESYNC",
 		    sizeof(line));
 	}
-	im->enabled |= done;
+	im->conn.enabled |= done;
 	imap_printf(s, "%s\r\n", line);
 	imap_done(s, "OK ENABLE completed");
 }
 
 /* ID (RFC 2971): the client's list is checked, not kept. */
 static void
-cmd_id(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_id(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	size_t	 i;
 
@@ -1148,32 +964,18 @@ imap_idle_start(struct session *s)
 	struct imap	*im = s->data;
 
 	imap_printf(s, "+ idling\r\n");
-	im->idling = 1;
+	im->sel.idling = 1;
 	/* The command goes on; only its DONE is read. */
 	session_release(s);
 }
 
 static void
-cmd_idle(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_idle(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	(void)args;
 	if (!imap_noargs(s, nargs))
 		return;
 	imap_sync(s, imap_idle_start);
-}
-
-static void
-imap_idle_synced(struct session *s)
-{
-	struct imap	*im = s->data;
-
-	/* News that came during the sync. */
-	if (im->idling && im->resync) {
-		im->resync = 0;
-		imap_sync(s, imap_idle_synced);
-		return;
-	}
-	session_release(s);
 }
 
 /* -------------------------------------------------------------------
@@ -1188,8 +990,8 @@ imap_account_sessions(const char *account)
 	unsigned int	 n = 0;
 
 	TAILQ_FOREACH(im, &imap_sessions, entry)
-		if (im->state != IMAP_NOTAUTH &&
-		    strcmp(im->account, account) == 0)
+		if (im->conn.state != IMAP_NOTAUTH &&
+		    strcmp(im->conn.account, account) == 0)
 			n++;
 	return (n);
 }
@@ -1206,22 +1008,22 @@ imap_auth_done(void *arg, struct imsg *imsg)
 	unsigned int		 idle;
 	int			 reason, bye;
 
-	im->req = 0;
+	s->req = 0;
 	if ((reason = front_auth_answer(imsg, &ok)) == MBOX_OK &&
 	    imap_account_sessions(ok.account) >= IMAP_ACCOUNT_SESSIONS) {
 		/* Not a failed login: the credential was right. */
 		log_info("imap: session %u: too many sessions for the account",
 		    s->id);
-		im->vsession = ok.session;
+		im->conn.vsession = ok.session;
 		imap_vault_logout(im);
 		imap_done(s, "NO [LIMIT] Too many sessions for this account; "
 		    "log out of another first");
 		return;
 	}
 	if (reason == 0) {
-		im->state = IMAP_AUTH;
-		im->vsession = ok.session;
-		strlcpy(im->account, ok.account, sizeof(im->account));
+		im->conn.state = IMAP_AUTH;
+		im->conn.vsession = ok.session;
+		strlcpy(im->conn.account, ok.account, sizeof(im->conn.account));
 		log_info("imap: session %u: logged in", s->id);
 		/*
 		 * RFC 9051 5.4: at least 30 minutes idle once logged in.
@@ -1232,18 +1034,18 @@ imap_auth_done(void *arg, struct imsg *imsg)
 		if (idle < IMAP_IDLE_TIMEOUT)
 			idle = IMAP_IDLE_TIMEOUT;
 		session_set_timeouts(s, idle, 0);
-		snprintf(prefix, sizeof(prefix), "%s OK [", im->tag);
+		snprintf(prefix, sizeof(prefix), "%s OK [", im->run.tag);
 		imap_capability(s, prefix, "] Logged in\r\n");
 		imap_end(s);
 		return;
 	}
 	switch (reason) {
 	case MBOX_EAUTH:
-		im->fails++;
+		im->conn.fails++;
 		text = "NO [AUTHENTICATIONFAILED] Authentication failed";
 		break;
 	case MBOX_ELOCKED:
-		im->fails++;
+		im->conn.fails++;
 		text = "NO [UNAVAILABLE] Too many failed logins; try again "
 		    "later";
 		break;
@@ -1253,9 +1055,9 @@ imap_auth_done(void *arg, struct imsg *imsg)
 		break;
 	}
 	/* A failure is answered late, and later each time. */
-	bye = im->fails >= IMAP_AUTH_FAILS_MAX;
-	session_delay(s, im->fails * 1000, bye, "%s %s\r\n%s", im->tag, text,
-	    bye ? "* BYE Too many failed logins\r\n" : "");
+	bye = im->conn.fails >= IMAP_AUTH_FAILS_MAX;
+	session_delay(s, im->conn.fails * 1000, bye, "%s %s\r\n%s",
+	    im->run.tag, text, bye ? "* BYE Too many failed logins\r\n" : "");
 	imap_end(s);
 }
 
@@ -1263,21 +1065,19 @@ imap_auth_done(void *arg, struct imsg *imsg)
 static void
 imap_login(struct session *s, const char *user, const char *pass)
 {
-	struct imap	*im = s->data;
-
 	if (!imap_login_allowed(s)) {
 		imap_done(s, "NO [PRIVACYREQUIRED] Use TLS to log in");
 		return;
 	}
-	im->req = front_auth_request(user, pass, s->client.addr, PROTO_IMAP,
+	s->req = front_auth_request(user, pass, s->client.addr, PROTO_IMAP,
 	    imap_auth_done, s);
-	if (im->req == 0)
+	if (s->req == 0)
 		imap_done(s, "NO [UNAVAILABLE] The mail store is not "
 		    "available; try again later");
 }
 
 static void
-cmd_login(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_login(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	const char	*user, *pass;
 
@@ -1318,7 +1118,7 @@ imap_plain(struct session *s, const char *b64)
 }
 
 static void
-cmd_authenticate(struct session *s, struct imap_arg *args, size_t nargs)
+imap_cmd_authenticate(struct session *s, struct imap_arg *args, size_t nargs)
 {
 	struct imap	*im = s->data;
 	const char	*ir;
@@ -1344,7 +1144,7 @@ cmd_authenticate(struct session *s, struct imap_arg *args, size_t nargs)
 		imap_plain(s, strcmp(ir, "=") == 0 ? "" : ir);
 		return;
 	}
-	im->authenticating = 1;
+	im->conn.authenticating = 1;
 	imap_printf(s, "+ \r\n");
 	/* Read the response line; the command goes on. */
 	session_release(s);
@@ -1364,146 +1164,18 @@ imap_auth_line(struct session *s, char *line, size_t len, int flags)
 }
 
 /* -------------------------------------------------------------------
- * Keeping the view in step with the vault.
+ * News from the vault.
  */
 
-static void	 sync_done(struct session *, struct mbox_result *);
-static void	 sync_gone(struct session *, const char *);
-static void	 sync_finish(struct session *);
-
-static void
-sync_finish(struct session *s)
-{
-	struct imap	*im = s->data;
-	void		(*cont)(struct session *) = im->sync_cont;
-
-	im->syncing = 0;
-	im->sync_cont = NULL;
-	cont(s);
-}
-
-/*
- * Bring the view up to date in one round trip (MBOX_OP_SYNC): the
- * folder's status, what vanished and what changed since the view's
- * highest modseq.
- */
-void
-imap_sync(struct session *s, void (*cont)(struct session *))
-{
-	struct imap		*im = s->data;
-	struct mbox_req		 q;
-
-	if (im->view == NULL || !im->dirty || im->syncing) {
-		cont(s);
-		return;
-	}
-	im->dirty = 0;
-	im->resync = 0;
-	im->syncing = 1;
-	im->sync_cont = cont;
-	imap_req_init(s, &q, MBOX_OP_SYNC);
-	strlcpy(q.folder, im->view->name, sizeof(q.folder));
-	q.since.modseq = im->view->highestmodseq;
-	imap_vault(s, &q, -1, IMAP_LIST_MAX, sync_done);
-}
-
-/* The mailbox went away under the session: it cannot go on. */
-static void
-sync_gone(struct session *s, const char *why)
-{
-	log_info("imap: session %u: selected mailbox %s", s->id, why);
-	imap_printf(s, "* BYE [UNAVAILABLE] The selected mailbox was %s\r\n",
-	    why);
-	session_close(s);
-	sync_finish(s);
-}
-
-static void
-sync_done(struct session *s, struct mbox_result *r)
-{
-	struct imap		*im = s->data;
-	struct imap_view	*v = im->view;
-	struct mbox_stream_r	 rd;
-	struct mbox_stream_msg	 m;
-	struct mbox_folder	 f;
-	uint32_t		*uids, seq, added = 0;
-	size_t			 n;
-	int			 condstore;
-
-	if (r->status == MBOX_ENOTFOUND) {
-		sync_gone(s, "deleted");
-		return;
-	}
-	if (r->status != MBOX_OK || r->a > UINT32_MAX) {
-		/* Try again at the next chance. */
-		im->dirty = 1;
-		sync_finish(s);
-		return;
-	}
-	mbox_stream_r_init(&rd, r->buf, r->len);
-	if (mbox_stream_next_folder(&rd, &f) != 1) {
-		sync_finish(s);
-		return;
-	}
-	if (f.uidvalidity != v->uidvalidity) {
-		sync_gone(s, "replaced");
-		return;
-	}
-	if (f.highestmodseq == v->highestmodseq && f.uidnext == v->uidnext) {
-		sync_finish(s);
-		return;
-	}
-	if (imap_stream_uids(&rd, (uint32_t)r->a, NULL, NULL, &uids,
-	    &n) == -1) {
-		im->dirty = 1;
-		sync_finish(s);
-		return;
-	}
-	imap_view_expunged(s, uids, n);
-	free(uids);
-
-	condstore = (im->enabled & IMAP_EN_CONDSTORE) != 0;
-	while (mbox_stream_next_msg(&rd, &m) == 1) {
-		if ((seq = imap_view_seq(v, m.uid)) != 0) {
-			if (m.modseq <= v->modseqs[seq - 1])
-				continue;
-			v->modseqs[seq - 1] = m.modseq;
-			imap_flags_fetch(s, seq, &m, 1, condstore);
-		} else if (v->n == 0 || m.uid > v->uids[v->n - 1]) {
-			if (imap_view_add(v, m.uid, m.modseq) == -1)
-				break;
-			added++;
-		}
-	}
-	if (added > 0)
-		imap_printf(s, "* %u EXISTS\r\n", v->n);
-	if (f.highestmodseq > v->highestmodseq)
-		v->highestmodseq = f.highestmodseq;
-	if (f.uidnext > v->uidnext)
-		v->uidnext = f.uidnext;
-	sync_finish(s);
-}
-
-/*
- * The vault says an account changed.  Sessions with a mailbox selected
- * look again: at once in IDLE, else at the next allowed point.
- */
+/* The vault says an account changed: each of its sessions' views. */
 void
 imap_notify(uint32_t vsession)
 {
 	struct imap	*im;
 
-	TAILQ_FOREACH(im, &imap_sessions, entry) {
-		if (im->vsession != vsession || im->view == NULL)
-			continue;
-		im->dirty = 1;
-		if (im->syncing)
-			im->resync = 1;
-		else if (im->idling && im->req == 0) {
-			session_hold(im->s);
-			imap_sync(im->s, imap_idle_synced);
-		}
-	}
+	TAILQ_FOREACH(im, &imap_sessions, entry)
+		if (im->conn.vsession == vsession)
+			imap_view_notify(im->s);
 }
 
 /*
@@ -1518,9 +1190,9 @@ imap_vault_lost(void)
 	struct imap	*im;
 
 	TAILQ_FOREACH(im, &imap_sessions, entry) {
-		if (im->vsession == 0)
+		if (im->conn.vsession == 0)
 			continue;
-		im->vsession = 0;
+		im->conn.vsession = 0;
 		log_info("imap: session %u: the vault session is gone",
 		    im->s->id);
 		imap_printf(im->s, "* BYE [UNAVAILABLE] The mail store "

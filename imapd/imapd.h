@@ -23,7 +23,6 @@
 #define POP3_LINE_MAX		253	/* 255 with CRLF: RFC 2449 4 */
 #define IMAP_MAX_ERRORS		20
 #define IMAP_ACCOUNT_SESSIONS	32	/* IMAP sessions of one account */
-#define IMAP_IDLE_KEEPALIVE	120	/* seconds between "* OK Still here" */
 #define POP3_MAX_ERRORS		10
 
 /* POP3 (pop3_session.c). */

@@ -55,101 +55,14 @@
 #include "mbox_client.h"
 #include "mbox_stream.h"
 #include "peerfd.h"
+#include "pop3_local.h"
 
 #define POP3_CHUNK		(16 * 1024)	/* message octets per read */
 #define POP3_OUTBUF		(2 * POP3_CHUNK + 16)
-#define POP3_STATUS_MAX		(64 * 1024)	/* one folder record */
-
-/* What a message of the maildrop carries. */
-#define MSG_DELE		0x01	/* DELE in this session */
-#define MSG_WAS_DELETED		0x02	/* \Deleted in the vault at login */
-#define MSG_OURS		0x04	/* UPDATE: \Deleted set by us */
 
 /* The states a command may be given in. */
 #define ST_AUTHZ		0x01
 #define ST_TRANS		0x02
-
-#define INBOX			"INBOX"
-
-enum pop3_state {
-	POP3_AUTHORIZATION,
-	POP3_SASL,		/* AUTH PLAIN waits for the response line */
-	POP3_TRANSACTION,
-	POP3_UPDATE		/* QUIT: the vault is deleting */
-};
-
-enum pop3_out {
-	OUT_NONE,
-	OUT_LIST,
-	OUT_UIDL,
-	OUT_BODY
-};
-
-enum upd_phase {
-	UPD_STORE,		/* +\Deleted on the DELE'd uids */
-	UPD_EXPUNGE,		/* expunge exactly those */
-	UPD_UNDO		/* after a failure: -\Deleted where we set it */
-};
-
-struct pop3_msg {
-	uint64_t	 size;
-	uint32_t	 uid;
-	uint32_t	 flags;		/* MSG_* */
-};
-
-/*
- * The UPDATE state, apart from the session: a client that sent QUIT
- * and went away without waiting still gets its deletions.  It owns the
- * vault session from QUIT on and logs it out when done.
- */
-struct pop3_update {
-	struct session	*s;		/* NULL once the client is gone */
-	unsigned int	 id;		/* the session's, for the log */
-	uint32_t	 vsession;
-	uint32_t	 req;
-	struct mbox_client mc;		/* the request's client state */
-	enum upd_phase	 phase;
-	uint32_t	*uids;		/* the DELE'd ones, ascending */
-	uint8_t		*flags;		/* MSG_WAS_DELETED, MSG_OURS */
-	size_t		 nuids;
-	size_t		 pos;		/* first uid of the batch */
-	size_t		 next;		/* first uid after it */
-	uint64_t	 expunged;
-	int		 failed;
-};
-
-struct pop3 {
-	enum pop3_state	 state;
-	struct mbox_client mc;		/* its client state (mailbox) */
-	uint32_t	 vsession;	/* vault session once logged in */
-	char		 user[MSG_ADDRESS_MAX];
-	int		 have_user;
-	unsigned int	 fails;
-
-	/* The maildrop, as listed at the login. */
-	struct pop3_msg	*msgs;
-	uint32_t	 nmsgs;
-	uint32_t	 uidvalidity;
-	uint32_t	 ndele;
-	uint64_t	 size;		/* octets, without the DELE'd */
-
-	/* A multi-line answer on its way out. */
-	enum pop3_out	 out;
-	uint32_t	 cursor;	/* LIST, UIDL: next message */
-	uint32_t	 msgno;		/* RETR, TOP: which one */
-	int		 top;
-	int		 fd;		/* RETR, TOP: the raw message */
-	uint64_t	 off;
-	uint64_t	 len;
-	uint64_t	 toplines;	/* body lines still to send */
-	uint64_t	 linelen;	/* octets so far on this line */
-	int		 bol;		/* at the start of a line */
-	int		 cr;		/* the last octet was a CR */
-	int		 inbody;
-	int		 stop;		/* TOP: enough lines */
-
-	struct pop3_update *update;
-};
 
 struct pop3_cmd {
 	const char	*name;
@@ -175,36 +88,27 @@ static int	 pop3_number(const char *, uint64_t *);
 static struct pop3_msg *pop3_msgarg(struct session *, const char *,
 		    uint32_t *);
 static void	 pop3_vault_gone(struct session *);
-static void	 pop3_logout(unsigned int, uint32_t);
 
-static void	 cmd_capa(struct session *, char *);
-static void	 cmd_quit(struct session *, char *);
-static void	 cmd_stls(struct session *, char *);
-static void	 cmd_user(struct session *, char *);
-static void	 cmd_pass(struct session *, char *);
-static void	 cmd_auth(struct session *, char *);
-static void	 cmd_apop(struct session *, char *);
-static void	 cmd_stat(struct session *, char *);
-static void	 cmd_list(struct session *, char *);
-static void	 cmd_uidl(struct session *, char *);
-static void	 cmd_retr(struct session *, char *);
-static void	 cmd_top(struct session *, char *);
-static void	 cmd_dele(struct session *, char *);
-static void	 cmd_noop(struct session *, char *);
-static void	 cmd_rset(struct session *, char *);
+static void	 pop3_cmd_capa(struct session *, char *);
+static void	 pop3_cmd_quit(struct session *, char *);
+static void	 pop3_cmd_stls(struct session *, char *);
+static void	 pop3_cmd_user(struct session *, char *);
+static void	 pop3_cmd_pass(struct session *, char *);
+static void	 pop3_cmd_auth(struct session *, char *);
+static void	 pop3_cmd_apop(struct session *, char *);
+static void	 pop3_cmd_stat(struct session *, char *);
+static void	 pop3_cmd_list(struct session *, char *);
+static void	 pop3_cmd_uidl(struct session *, char *);
+static void	 pop3_cmd_retr(struct session *, char *);
+static void	 pop3_cmd_top(struct session *, char *);
+static void	 pop3_cmd_dele(struct session *, char *);
+static void	 pop3_cmd_noop(struct session *, char *);
+static void	 pop3_cmd_rset(struct session *, char *);
 
 static void	 pop3_sasl_response(struct session *, char *, size_t, int);
 static void	 pop3_plain(struct session *, const char *);
 static void	 pop3_login(struct session *, const char *, const char *);
 static void	 pop3_auth_done(void *, struct imsg *);
-static uint32_t	 pop3_mbox_request(struct mbox_client *, uint32_t,
-		    uint32_t, uint32_t, const struct mbox_range *, uint32_t,
-		    uint32_t, size_t, mbox_client_cb, void *);
-static void	 pop3_open(struct session *);
-static void	 pop3_status_done(void *, struct mbox_result *);
-static void	 pop3_fetch_done(void *, struct mbox_result *);
-static int	 pop3_listing(struct pop3 *, const void *, size_t, uint32_t);
-static void	 pop3_open_failed(struct session *, const char *, int);
 
 static void	 pop3_body(struct session *, struct pop3_msg *, uint32_t,
 		    int, uint64_t);
@@ -215,13 +119,6 @@ static int	 pop3_pump_body(struct session *);
 static size_t	 pop3_stuff(struct pop3 *, const unsigned char *, size_t,
 		    unsigned char *, size_t *);
 static void	 pop3_out_end(struct pop3 *);
-
-static void	 upd_start(struct session *);
-static void	 upd_step(struct pop3_update *);
-static size_t	 upd_batch(struct pop3_update *, struct mbox_range *);
-static void	 upd_done(void *, struct mbox_result *);
-static void	 upd_finish(struct pop3_update *);
-static void	 upd_free(struct pop3_update *);
 
 const struct session_proto pop3_proto = {
 	.name = "pop3",
@@ -236,31 +133,30 @@ const struct session_proto pop3_proto = {
 };
 
 static const struct pop3_cmd pop3_cmds[] = {
-	{ "CAPA", ST_AUTHZ | ST_TRANS, 0, cmd_capa },
-	{ "QUIT", ST_AUTHZ | ST_TRANS, 0, cmd_quit },
-	{ "STLS", ST_AUTHZ, 0, cmd_stls },
-	{ "USER", ST_AUTHZ, 0, cmd_user },
-	{ "PASS", ST_AUTHZ, 1, cmd_pass },
-	{ "AUTH", ST_AUTHZ, 1, cmd_auth },
-	{ "APOP", ST_AUTHZ, 1, cmd_apop },
-	{ "STAT", ST_TRANS, 0, cmd_stat },
-	{ "LIST", ST_TRANS, 0, cmd_list },
-	{ "UIDL", ST_TRANS, 0, cmd_uidl },
-	{ "RETR", ST_TRANS, 0, cmd_retr },
-	{ "TOP", ST_TRANS, 0, cmd_top },
-	{ "DELE", ST_TRANS, 0, cmd_dele },
-	{ "NOOP", ST_TRANS, 0, cmd_noop },
-	{ "RSET", ST_TRANS, 0, cmd_rset },
+	{ "CAPA", ST_AUTHZ | ST_TRANS, 0, pop3_cmd_capa },
+	{ "QUIT", ST_AUTHZ | ST_TRANS, 0, pop3_cmd_quit },
+	{ "STLS", ST_AUTHZ, 0, pop3_cmd_stls },
+	{ "USER", ST_AUTHZ, 0, pop3_cmd_user },
+	{ "PASS", ST_AUTHZ, 1, pop3_cmd_pass },
+	{ "AUTH", ST_AUTHZ, 1, pop3_cmd_auth },
+	{ "APOP", ST_AUTHZ, 1, pop3_cmd_apop },
+	{ "STAT", ST_TRANS, 0, pop3_cmd_stat },
+	{ "LIST", ST_TRANS, 0, pop3_cmd_list },
+	{ "UIDL", ST_TRANS, 0, pop3_cmd_uidl },
+	{ "RETR", ST_TRANS, 0, pop3_cmd_retr },
+	{ "TOP", ST_TRANS, 0, pop3_cmd_top },
+	{ "DELE", ST_TRANS, 0, pop3_cmd_dele },
+	{ "NOOP", ST_TRANS, 0, pop3_cmd_noop },
+	{ "RSET", ST_TRANS, 0, pop3_cmd_rset },
 };
 
 /*
- * Work buffers of the pumps and the requests.  The process runs one
+ * Work buffers of the pumps.  The process runs one
  * thing at a time and no pump keeps anything in them across calls, so
  * one set serves every session; message octets are wiped after use.
  */
 static unsigned char		 pop3_inbuf[POP3_CHUNK];
 static unsigned char		 pop3_outbuf[POP3_OUTBUF];
-static struct mbox_req		 pop3_req;
 
 static struct pop3 *
 pop3_get(struct session *s)
@@ -498,7 +394,7 @@ pop3_msgarg(struct session *s, const char *a, uint32_t *nop)
 }
 
 /* End a vault session; the vault locks the account when none is left. */
-static void
+void
 pop3_logout(unsigned int id, uint32_t vsession)
 {
 	struct msg_session	 ms;
@@ -523,7 +419,7 @@ pop3_vault_gone(struct session *s)
 }
 
 static void
-cmd_capa(struct session *s, char *arg)
+pop3_cmd_capa(struct session *s, char *arg)
 {
 	struct pop3	*p = s->data;
 	int		 authz = p->state != POP3_TRANSACTION;
@@ -542,7 +438,7 @@ cmd_capa(struct session *s, char *arg)
 }
 
 static void
-cmd_quit(struct session *s, char *arg)
+pop3_cmd_quit(struct session *s, char *arg)
 {
 	struct pop3		*p = s->data;
 
@@ -551,7 +447,7 @@ cmd_quit(struct session *s, char *arg)
 		return;
 	}
 	if (p->state == POP3_TRANSACTION && p->ndele > 0) {
-		upd_start(s);
+		pop3_update_start(s);
 		return;
 	}
 	if (p->vsession != 0) {
@@ -563,7 +459,7 @@ cmd_quit(struct session *s, char *arg)
 }
 
 static void
-cmd_stls(struct session *s, char *arg)
+pop3_cmd_stls(struct session *s, char *arg)
 {
 	struct pop3	*p = s->data;
 
@@ -582,7 +478,7 @@ cmd_stls(struct session *s, char *arg)
 }
 
 static void
-cmd_user(struct session *s, char *arg)
+pop3_cmd_user(struct session *s, char *arg)
 {
 	struct pop3	*p = s->data;
 	char		*v[1];
@@ -606,7 +502,7 @@ cmd_user(struct session *s, char *arg)
 
 /* The password is the rest of the line: it may hold spaces. */
 static void
-cmd_pass(struct session *s, char *arg)
+pop3_cmd_pass(struct session *s, char *arg)
 {
 	struct pop3	*p = s->data;
 
@@ -628,7 +524,7 @@ cmd_pass(struct session *s, char *arg)
 }
 
 static void
-cmd_auth(struct session *s, char *arg)
+pop3_cmd_auth(struct session *s, char *arg)
 {
 	struct pop3	*p = s->data;
 	char		*v[2];
@@ -665,7 +561,7 @@ cmd_auth(struct session *s, char *arg)
 }
 
 static void
-cmd_apop(struct session *s, char *arg)
+pop3_cmd_apop(struct session *s, char *arg)
 {
 	(void)arg;
 	session_printf(s, "-ERR APOP is not supported\r\n");
@@ -737,7 +633,7 @@ pop3_auth_done(void *arg, struct imsg *imsg)
 	if ((reason = front_auth_answer(imsg, &ok)) == MBOX_OK) {
 		p->vsession = ok.session;
 		log_info("pop3: session %u: logged in", s->id);
-		pop3_open(s);
+		pop3_maildrop_open(s);
 		return;
 	}
 	switch (reason) {
@@ -763,214 +659,8 @@ pop3_auth_done(void *arg, struct imsg *imsg)
 	    "%s", reply);
 }
 
-/* One mailbox request on INBOX for the session's vault session. */
-static uint32_t
-pop3_mbox_request(struct mbox_client *c, uint32_t vsession, uint32_t op,
-    uint32_t flags, const struct mbox_range *ranges, uint32_t nranges,
-    uint32_t store_op, size_t max, mbox_client_cb cb, void *arg)
-{
-	memset(&pop3_req, 0, sizeof(pop3_req));
-	pop3_req.session = vsession;
-	pop3_req.op = op;
-	if (nranges > MBOX_RANGES_MAX)
-		return (0);
-	switch (op) {
-	case MBOX_OP_FETCH:
-		pop3_req.fetch.how = flags;
-		break;
-	case MBOX_OP_STORE:
-		pop3_req.store.op = store_op;
-		pop3_req.store.flags = flags;
-		break;
-	case MBOX_OP_BODY:
-		/* One message: its uid is the one range's. */
-		if (nranges != 1)
-			return (0);
-		pop3_req.body.uid = ranges[0].first;
-		nranges = 0;
-		break;
-	default:
-		break;
-	}
-	pop3_req.nranges = nranges;
-	if (nranges > 0)
-		memcpy(pop3_req.ranges, ranges, nranges * sizeof(*ranges));
-	strlcpy(pop3_req.folder, INBOX, sizeof(pop3_req.folder));
-	return (mbox_client_send(c, &pop3_req, NULL, -1, max, cb, arg));
-}
-
-/* Logged in: list the maildrop, STATUS first for its UIDVALIDITY. */
 static void
-pop3_open(struct session *s)
-{
-	struct pop3	*p = s->data;
-
-	s->req = pop3_mbox_request(&p->mc, p->vsession, MBOX_OP_STATUS, 0,
-	    NULL, 0, 0, POP3_STATUS_MAX, pop3_status_done, s);
-	if (s->req == 0)
-		pop3_open_failed(s, "the vault is not reachable", 0);
-}
-
-static void
-pop3_status_done(void *arg, struct mbox_result *res)
-{
-	struct session			*s = arg;
-	struct pop3			*p = s->data;
-	struct mbox_stream_r		 r;
-	struct mbox_folder		 f;
-	struct mbox_range		 all;
-	int				 rc;
-
-	s->req = 0;
-	if (res->error != 0 && res->error != ENOTCONN) {
-		errno = res->error;
-		log_warn("pop3: session %u: status result", s->id);
-		pop3_open_failed(s, "status unreadable", 0);
-		return;
-	}
-	if (res->status != MBOX_OK || res->buf == NULL) {
-		pop3_open_failed(s, "status failed", 0);
-		return;
-	}
-	mbox_stream_r_init(&r, res->buf, res->len);
-	rc = mbox_stream_next_folder(&r, &f);
-	if (rc != 1 || f.uidvalidity == 0) {
-		pop3_open_failed(s, "malformed status", 0);
-		return;
-	}
-	p->uidvalidity = f.uidvalidity;
-	all.first = 1;
-	all.last = UINT32_MAX;
-	s->req = pop3_mbox_request(&p->mc, p->vsession, MBOX_OP_FETCH,
-	    MBOX_FETCH_NOMETA, &all, 1, 0, POP3_LISTING_MAX, pop3_fetch_done,
-	    s);
-	if (s->req == 0)
-		pop3_open_failed(s, "the vault is not reachable", 0);
-}
-
-static void
-pop3_fetch_done(void *arg, struct mbox_result *res)
-{
-	struct session		*s = arg;
-	struct pop3		*p = s->data;
-	const struct msg_front	*conf = front_conf();
-	unsigned int		 idle;
-	int			 rc;
-
-	s->req = 0;
-	if (res->error == ENOTCONN ||
-	    (res->error == 0 && (res->status != MBOX_OK || res->buf == NULL))) {
-		pop3_open_failed(s, "fetch failed", 0);
-		return;
-	}
-	if (res->count > POP3_MSGS_MAX) {
-		pop3_open_failed(s, "too many messages", 1);
-		return;
-	}
-	if (res->error != 0) {
-		rc = res->error == EFBIG;
-		errno = res->error;
-		log_warn("pop3: session %u: fetch result", s->id);
-		pop3_open_failed(s, rc ? "listing too large" :
-		    "fetch unreadable", rc);
-		return;
-	}
-	rc = pop3_listing(p, res->buf, res->len, res->count);
-	if (rc == -1) {
-		pop3_open_failed(s, "malformed listing", 0);
-		return;
-	}
-	p->state = POP3_TRANSACTION;
-	/* At least 10 minutes once logged in (RFC 1939 3). */
-	idle = conf->limits.timeout_idle;
-	if (idle != 0 && idle < POP3_IDLE_MIN)
-		idle = POP3_IDLE_MIN;
-	session_set_timeouts(s, idle, conf->limits.timeout_session);
-	log_info("pop3: session %u: maildrop of %u messages", s->id,
-	    p->nmsgs);
-	session_printf(s, "+OK Logged in, %u messages (%llu octets)\r\n",
-	    p->nmsgs, (unsigned long long)p->size);
-	session_release(s);
-}
-
-/* The FETCH records: uids ascending, sizes. */
-static int
-pop3_listing(struct pop3 *p, const void *buf, size_t len, uint32_t count)
-{
-	struct mbox_stream_r	 r;
-	struct mbox_stream_msg	*m;
-	struct pop3_msg		*msgs;
-	uint64_t		 total = 0;
-	uint32_t		 n = 0, last = 0;
-	int			 rc, ret = -1;
-
-	if ((m = malloc(sizeof(*m))) == NULL) {
-		log_warn("%s", __func__);
-		return (-1);
-	}
-	if ((msgs = calloc(count > 0 ? count : 1, sizeof(*msgs))) == NULL) {
-		log_warn("%s", __func__);
-		free(m);
-		return (-1);
-	}
-	mbox_stream_r_init(&r, buf, len);
-	while ((rc = mbox_stream_next_msg(&r, m)) == 1) {
-		if (n == count || m->uid <= last ||
-		    m->size > UINT64_MAX - total) {
-			log_warnx("%s: bad record", __func__);
-			goto out;
-		}
-		msgs[n].uid = last = m->uid;
-		msgs[n].size = m->size;
-		msgs[n].flags = (m->flags & MAILFLAG_DELETED) ?
-		    MSG_WAS_DELETED : 0;
-		total += m->size;
-		n++;
-	}
-	if (rc == -1 || n != count) {
-		log_warnx("%s: malformed listing", __func__);
-		goto out;
-	}
-	free(p->msgs);
-	p->msgs = msgs;
-	msgs = NULL;
-	p->nmsgs = n;
-	p->ndele = 0;
-	p->size = total;
-	ret = 0;
- out:
-	free(msgs);
-	explicit_bzero(m, sizeof(*m));
-	free(m);
-	return (ret);
-}
-
-/*
- * Logged in, but no maildrop: back to AUTHORIZATION (RFC 1939 7).
- * perm: it will not work later either (too large to list).
- */
-static void
-pop3_open_failed(struct session *s, const char *why, int perm)
-{
-	struct pop3		*p = s->data;
-
-	log_warnx("pop3: session %u: cannot open the maildrop: %s", s->id,
-	    why);
-	if (p->vsession != 0) {
-		pop3_logout(s->id, p->vsession);
-		p->vsession = 0;
-	}
-	if (perm)
-		session_printf(s, "-ERR [SYS/PERM] The maildrop is too large "
-		    "for POP3\r\n");
-	else
-		session_printf(s, "-ERR [SYS/TEMP] Cannot open the maildrop; "
-		    "try again later\r\n");
-	session_release(s);
-}
-
-static void
-cmd_stat(struct session *s, char *arg)
+pop3_cmd_stat(struct session *s, char *arg)
 {
 	struct pop3	*p = s->data;
 
@@ -983,7 +673,7 @@ cmd_stat(struct session *s, char *arg)
 }
 
 static void
-cmd_list(struct session *s, char *arg)
+pop3_cmd_list(struct session *s, char *arg)
 {
 	struct pop3	*p = s->data;
 	struct pop3_msg	*m;
@@ -1009,7 +699,7 @@ cmd_list(struct session *s, char *arg)
 }
 
 static void
-cmd_uidl(struct session *s, char *arg)
+pop3_cmd_uidl(struct session *s, char *arg)
 {
 	struct pop3	*p = s->data;
 	struct pop3_msg	*m;
@@ -1034,7 +724,7 @@ cmd_uidl(struct session *s, char *arg)
 }
 
 static void
-cmd_retr(struct session *s, char *arg)
+pop3_cmd_retr(struct session *s, char *arg)
 {
 	struct pop3_msg	*m;
 	char		*v[1];
@@ -1049,7 +739,7 @@ cmd_retr(struct session *s, char *arg)
 }
 
 static void
-cmd_top(struct session *s, char *arg)
+pop3_cmd_top(struct session *s, char *arg)
 {
 	struct pop3_msg	*m;
 	char		*v[2];
@@ -1069,7 +759,7 @@ cmd_top(struct session *s, char *arg)
 }
 
 static void
-cmd_dele(struct session *s, char *arg)
+pop3_cmd_dele(struct session *s, char *arg)
 {
 	struct pop3	*p = s->data;
 	struct pop3_msg	*m;
@@ -1089,7 +779,7 @@ cmd_dele(struct session *s, char *arg)
 }
 
 static void
-cmd_noop(struct session *s, char *arg)
+pop3_cmd_noop(struct session *s, char *arg)
 {
 	if (*arg != '\0') {
 		pop3_err(s, "-ERR Syntax: NOOP\r\n");
@@ -1099,7 +789,7 @@ cmd_noop(struct session *s, char *arg)
 }
 
 static void
-cmd_rset(struct session *s, char *arg)
+pop3_cmd_rset(struct session *s, char *arg)
 {
 	struct pop3	*p = s->data;
 	uint32_t	 i;
@@ -1374,209 +1064,3 @@ pop3_out_end(struct pop3 *p)
 	p->out = OUT_NONE;
 }
 
-/* QUIT with messages DELE'd: the UPDATE state. */
-static void
-upd_start(struct session *s)
-{
-	struct pop3		*p = s->data;
-	struct pop3_update	*u;
-	uint32_t		 i;
-	size_t			 k = 0;
-
-	if ((u = calloc(1, sizeof(*u))) == NULL ||
-	    (u->uids = calloc(p->ndele, sizeof(*u->uids))) == NULL ||
-	    (u->flags = calloc(p->ndele, sizeof(*u->flags))) == NULL) {
-		log_warn("%s", __func__);
-		upd_free(u);
-		session_printf(s, "-ERR [SYS/TEMP] Some deleted messages not "
-		    "removed\r\n");
-		session_close(s);
-		return;
-	}
-	for (i = 0; i < p->nmsgs && k < p->ndele; i++) {
-		if ((p->msgs[i].flags & MSG_DELE) == 0)
-			continue;
-		u->uids[k] = p->msgs[i].uid;
-		u->flags[k] = p->msgs[i].flags & MSG_WAS_DELETED;
-		k++;
-	}
-	u->nuids = k;
-	u->s = s;
-	u->id = s->id;
-	u->vsession = p->vsession;
-	u->phase = UPD_STORE;
-	p->vsession = 0;
-	p->update = u;
-	p->state = POP3_UPDATE;
-	session_hold(s);
-	upd_step(u);
-}
-
-/*
- * The next batch of the phase: ranges of consecutive uids (so that no
- * uid we did not DELE is ever inside one), at most MBOX_RANGES_MAX.
- * In UPD_UNDO only the uids we flagged.  The count of ranges, 0 when
- * the phase has no more.
- */
-static size_t
-upd_batch(struct pop3_update *u, struct mbox_range *r)
-{
-	size_t	 i, n = 0;
-
-	for (i = u->pos; i < u->nuids; i++) {
-		if (u->phase == UPD_UNDO && (u->flags[i] & MSG_OURS) == 0)
-			continue;
-		if (n > 0 && r[n - 1].last != UINT32_MAX &&
-		    u->uids[i] == r[n - 1].last + 1) {
-			r[n - 1].last = u->uids[i];
-			continue;
-		}
-		if (n == MBOX_RANGES_MAX)
-			break;
-		r[n].first = r[n].last = u->uids[i];
-		n++;
-	}
-	u->next = i;
-	return (n);
-}
-
-static void
-upd_step(struct pop3_update *u)
-{
-	struct mbox_range	 r[MBOX_RANGES_MAX];
-	size_t			 n;
-
-	for (;;) {
-		if ((n = upd_batch(u, r)) > 0)
-			break;
-		/* This phase is done. */
-		if (u->phase == UPD_STORE) {
-			u->phase = UPD_EXPUNGE;
-			u->pos = 0;
-			continue;
-		}
-		upd_finish(u);
-		return;
-	}
-	if (u->phase == UPD_EXPUNGE)
-		u->req = pop3_mbox_request(&u->mc, u->vsession,
-		    MBOX_OP_EXPUNGE, 0, r, (uint32_t)n, 0, 0, upd_done, u);
-	else
-		u->req = pop3_mbox_request(&u->mc, u->vsession,
-		    MBOX_OP_STORE, MAILFLAG_DELETED, r, (uint32_t)n,
-		    u->phase == UPD_STORE ? STORE_ADD : STORE_REMOVE, 0,
-		    upd_done, u);
-	if (u->req == 0) {
-		log_warnx("pop3: session %u: update: the vault is not "
-		    "reachable", u->id);
-		u->failed = 1;
-		upd_finish(u);
-	}
-}
-
-/* One batch answered. */
-static void
-upd_done(void *arg, struct mbox_result *res)
-{
-	struct pop3_update	*u = arg;
-	struct mbox_stream_r	 r;
-	struct mbox_stream_msg	*m = NULL;
-	void			*buf = NULL;
-	size_t			 len = 0, i, lo, hi, mid;
-	int			 fd, st, rc = -1;
-
-	u->req = 0;
-	/* No answer: as before the client, -1. */
-	st = res->error == ENOTCONN ? -1 : res->status;
-	fd = res->fd;
-	res->fd = -1;
-	if (st == MBOX_OK && u->phase == UPD_STORE) {
-		/* Which uids we flagged: those to unflag after a failure. */
-		if (fd != -1 && (m = malloc(sizeof(*m))) != NULL &&
-		    mbox_stream_read_fd(fd, POP3_LISTING_MAX, &buf, &len) ==
-		    0) {
-			mbox_stream_r_init(&r, buf, len);
-			while ((rc = mbox_stream_next_msg(&r, m)) == 1) {
-				lo = u->pos;
-				hi = u->next;
-				while (lo < hi) {
-					mid = lo + (hi - lo) / 2;
-					if (u->uids[mid] < m->uid)
-						lo = mid + 1;
-					else
-						hi = mid;
-				}
-				if (lo < u->next && u->uids[lo] == m->uid)
-					u->flags[lo] |= MSG_OURS;
-			}
-		}
-		if (rc == -1) {
-			/* Unreadable: fall back to the flags at login. */
-			log_warnx("pop3: session %u: update: bad store "
-			    "result", u->id);
-			for (i = u->pos; i < u->next; i++)
-				if ((u->flags[i] & MSG_WAS_DELETED) == 0)
-					u->flags[i] |= MSG_OURS;
-		}
-		mbox_stream_free(buf, len);
-		free(m);
-	} else if (st == MBOX_OK && u->phase == UPD_EXPUNGE)
-		u->expunged += res->count;
-	if (fd != -1)
-		close(fd);
-
-	if (st == MBOX_OK) {
-		u->pos = u->next;
-		upd_step(u);
-		return;
-	}
-	log_warnx("pop3: session %u: update: %s failed (status %d)", u->id,
-	    u->phase == UPD_EXPUNGE ? "expunge" : "store", st);
-	if (u->phase == UPD_UNDO || st == -1 || st == MBOX_ESESSION) {
-		/* Nothing more can be done in this vault session. */
-		u->failed = 1;
-		upd_finish(u);
-		return;
-	}
-	u->failed = 1;
-	u->phase = UPD_UNDO;
-	u->pos = 0;
-	upd_step(u);
-}
-
-/* The answer to QUIT, then the end of the vault session. */
-static void
-upd_finish(struct pop3_update *u)
-{
-	struct session		*s = u->s;
-
-	if (u->failed)
-		log_warnx("pop3: session %u: update failed, %llu of %zu "
-		    "messages expunged", u->id,
-		    (unsigned long long)u->expunged, u->nuids);
-	else
-		log_info("pop3: session %u: %llu messages expunged", u->id,
-		    (unsigned long long)u->expunged);
-	pop3_logout(u->id, u->vsession);
-	if (s != NULL) {
-		((struct pop3 *)s->data)->update = NULL;
-		if (u->failed)
-			session_printf(s, "-ERR [SYS/TEMP] Some deleted "
-			    "messages not removed\r\n");
-		else
-			session_printf(s, "+OK Bye (%zu messages deleted)"
-			    "\r\n", u->nuids);
-		session_close(s);
-	}
-	upd_free(u);
-}
-
-static void
-upd_free(struct pop3_update *u)
-{
-	if (u == NULL)
-		return;
-	free(u->uids);
-	free(u->flags);
-	free(u);
-}

@@ -482,7 +482,7 @@ run_sync(struct mailreq *r, const struct mbox_req *q)
 		return (MBOX_EIO);
 	/* count is for the message records. */
 	r->res.count = 0;
-	if (f.highestmodseq == since)
+	if (f.info.highestmodseq == since)
 		return (MBOX_OK);
 	if ((rc = mbox_vanished(m, q->folder, since, a_uid_cb, r)) !=
 	    MBOX_OK)

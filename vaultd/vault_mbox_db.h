@@ -46,14 +46,6 @@ struct mbox {
 	unsigned int	 batched;	/* imports in it */
 };
 
-/* A folder's row, as the write paths need it. */
-struct finfo {
-	int64_t		 id;
-	uint32_t	 uidvalidity;
-	uint32_t	 uidnext;
-	uint64_t	 highestmodseq;
-};
-
 /* Sequence numbers while walking a folder in uid order. */
 struct seqpos {
 	uint32_t	 lastuid;	/* messages up to here are counted */
@@ -82,8 +74,9 @@ int64_t	 mbox_clamp64(uint64_t);
 
 /* vault_mbox_folder.c */
 int	 mbox_name_norm(const char *, char *);
-int	 mbox_folder_find(struct mbox *, const char *, struct finfo *);
-int	 mbox_folder_save(struct mbox *, const struct finfo *);
+int	 mbox_folder_find(struct mbox *, const char *,
+	    struct mbox_folder_info *);
+int	 mbox_folder_save(struct mbox *, const struct mbox_folder_info *);
 int	 mbox_folder_insert(struct mbox *, const char *, uint32_t, int);
 int	 mbox_folder_maxuid(struct mbox *, int64_t, uint32_t *);
 int	 mbox_folder_count(struct mbox *, int64_t, uint32_t *);
@@ -93,11 +86,11 @@ int	 mbox_kw_valid(const char *, size_t);
 int	 mbox_bundle_ok(const struct bundle *);
 int	 mbox_ranges_norm(const struct mbox_range *, size_t, uint32_t,
 	    struct mbox_range **, size_t *);
-int	 mbox_append_locked(struct mbox *, struct finfo *,
-		    const struct bundle *, uint32_t, const char *,
-	    uint32_t *);
-int	 mbox_copy_locked(struct mbox *, struct finfo *, struct finfo *,
-	    const struct mbox_range *, size_t, int, struct uidvec *);
+int	 mbox_append_locked(struct mbox *, struct mbox_folder_info *,
+	    const struct bundle *, uint32_t, const char *, uint32_t *);
+int	 mbox_copy_locked(struct mbox *, struct mbox_folder_info *,
+	    struct mbox_folder_info *, const struct mbox_range *, size_t, int,
+	    struct uidvec *);
 
 /* vault_mbox_fetch.c */
 int	 mbox_seq_advance(struct mbox *, int64_t, struct seqpos *,

@@ -250,7 +250,7 @@ mbox_fetch_since(struct mbox *m, const char *folder,
     mbox_msg_cb cb, void *arg)
 {
 	char			 nm[MBOX_NAME_MAX];
-	struct finfo		 f;
+	struct mbox_folder_info	 f;
 	struct mbox_range	*nr = NULL;
 	size_t			 nn;
 	uint32_t		 star;
@@ -296,7 +296,7 @@ int
 mbox_body_write(struct mbox *m, const char *folder, uint32_t uid, int fd)
 {
 	char		 nm[MBOX_NAME_MAX];
-	struct finfo	 f;
+	struct mbox_folder_info	 f;
 	sqlite3_blob	*blob = NULL;
 	unsigned char	*buf = NULL;
 	int64_t		 id;
@@ -365,7 +365,7 @@ mbox_bodies(struct mbox *m, const char *folder, const struct mbox_range *r,
     uint32_t *countp, uint32_t *lastuidp)
 {
 	char			 nm[MBOX_NAME_MAX];
-	struct finfo		 f;
+	struct mbox_folder_info	 f;
 	struct mbox_range	*nr = NULL;
 	sqlite3_stmt		*st = NULL;
 	sqlite3_blob		*blob = NULL;
@@ -493,7 +493,7 @@ mbox_vanished(struct mbox *m, const char *folder, uint64_t modseq,
     mbox_uid_cb cb, void *arg)
 {
 	char		 nm[MBOX_NAME_MAX];
-	struct finfo	 f;
+	struct mbox_folder_info	 f;
 	sqlite3_stmt	*st = NULL;
 	int		 rc, ret;
 

@@ -150,7 +150,8 @@ mbox_name_norm(const char *in, char *out)
 }
 
 int
-mbox_folder_find(struct mbox *m, const char *name, struct finfo *f)
+mbox_folder_find(struct mbox *m, const char *name,
+    struct mbox_folder_info *f)
 {
 	sqlite3_stmt	*st;
 	int		 rc, ret;
@@ -163,6 +164,8 @@ mbox_folder_find(struct mbox *m, const char *name, struct finfo *f)
 	    SQLITE_OK)
 		ret = mbox_db_fail(m, "folder", rc);
 	else if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		/* The write paths need these; the counts stay 0. */
+		memset(f, 0, sizeof(*f));
 		f->id = sqlite3_column_int64(st, 0);
 		f->uidvalidity = (uint32_t)sqlite3_column_int64(st, 1);
 		f->uidnext = (uint32_t)sqlite3_column_int64(st, 2);
@@ -187,7 +190,7 @@ folder_exists(struct mbox *m, const char *name)
 }
 
 int
-mbox_folder_save(struct mbox *m, const struct finfo *f)
+mbox_folder_save(struct mbox *m, const struct mbox_folder_info *f)
 {
 	return (mbox_db_exec(m, "folder", "UPDATE folders SET uidnext = ?1,"
 	    " highestmodseq = ?2 WHERE id = ?3", "iii", (int64_t)f->uidnext,
@@ -240,20 +243,20 @@ folder_fill(sqlite3_stmt *st, struct mbox_folder *f)
 	const unsigned char	*name;
 
 	memset(f, 0, sizeof(*f));
-	f->id = sqlite3_column_int64(st, 0);
+	f->info.id = sqlite3_column_int64(st, 0);
 	if ((name = sqlite3_column_text(st, 1)) == NULL ||
 	    strlcpy(f->name, (const char *)name, sizeof(f->name)) >=
 	    sizeof(f->name))
 		return (MBOX_EIO);
-	f->special = (uint32_t)sqlite3_column_int64(st, 2);
-	f->subscribed = sqlite3_column_int64(st, 3) != 0;
-	f->uidvalidity = (uint32_t)sqlite3_column_int64(st, 4);
-	f->uidnext = (uint32_t)sqlite3_column_int64(st, 5);
-	f->highestmodseq = (uint64_t)sqlite3_column_int64(st, 6);
-	f->exists = (uint32_t)sqlite3_column_int64(st, 7);
-	f->unseen = (uint32_t)sqlite3_column_int64(st, 8);
-	f->deleted = (uint32_t)sqlite3_column_int64(st, 9);
-	f->size = (uint64_t)sqlite3_column_int64(st, 10);
+	f->info.special = (uint32_t)sqlite3_column_int64(st, 2);
+	f->info.subscribed = sqlite3_column_int64(st, 3) != 0;
+	f->info.uidvalidity = (uint32_t)sqlite3_column_int64(st, 4);
+	f->info.uidnext = (uint32_t)sqlite3_column_int64(st, 5);
+	f->info.highestmodseq = (uint64_t)sqlite3_column_int64(st, 6);
+	f->info.exists = (uint32_t)sqlite3_column_int64(st, 7);
+	f->info.unseen = (uint32_t)sqlite3_column_int64(st, 8);
+	f->info.deleted = (uint32_t)sqlite3_column_int64(st, 9);
+	f->info.size = (uint64_t)sqlite3_column_int64(st, 10);
 	return (MBOX_OK);
 }
 
@@ -446,7 +449,7 @@ int
 mbox_folder_delete(struct mbox *m, const char *name)
 {
 	char		 nm[MBOX_NAME_MAX], hi[MBOX_NAME_MAX + 1];
-	struct finfo	 f;
+	struct mbox_folder_info	 f;
 	int64_t		 v;
 	int		 ret;
 
@@ -488,7 +491,7 @@ mbox_folder_rename(struct mbox *m, const char *oldname, const char *newname)
 {
 	char			 on[MBOX_NAME_MAX], nn[MBOX_NAME_MAX];
 	char			 hi[MBOX_NAME_MAX + 1];
-	struct finfo		 src, dst;
+	struct mbox_folder_info	 src, dst;
 	struct uidvec		 pairs = { NULL, 0, 0 };
 	struct mbox_range	 all;
 	sqlite3_stmt		*st = NULL;

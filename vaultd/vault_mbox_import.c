@@ -70,7 +70,7 @@ mbox_import_seen(struct mbox *m, const char *name)
 int
 mbox_import(struct mbox *m, const char *name, const struct bundle *b)
 {
-	struct finfo	 f;
+	struct mbox_folder_info	 f;
 	int64_t		 v;
 	uint32_t	 uid;
 	int		 ret;

@@ -397,8 +397,9 @@ blob_fill(struct mbox *m, int64_t id, const char *p, size_t len)
  * is updated in memory (the caller saves it).
  */
 int
-mbox_append_locked(struct mbox *m, struct finfo *f, const struct bundle *b,
-    uint32_t flags, const char *keywords, uint32_t *uidp)
+mbox_append_locked(struct mbox *m, struct mbox_folder_info *f,
+    const struct bundle *b, uint32_t flags, const char *keywords,
+    uint32_t *uidp)
 {
 	static const int	 cols[] = { BUNDLE_ENVELOPE,
 	    BUNDLE_BODYSTRUCTURE, BUNDLE_MESSAGEID, BUNDLE_SUBJECT,
@@ -465,8 +466,9 @@ mbox_append_locked(struct mbox *m, struct finfo *f, const struct bundle *b,
  * (srcuid, dstuid) for each.  Both folders are saved.
  */
 int
-mbox_copy_locked(struct mbox *m, struct finfo *src, struct finfo *dst,
-    const struct mbox_range *r, size_t nr, int move, struct uidvec *pairs)
+mbox_copy_locked(struct mbox *m, struct mbox_folder_info *src,
+    struct mbox_folder_info *dst, const struct mbox_range *r, size_t nr,
+    int move, struct uidvec *pairs)
 {
 	sqlite3_stmt	*sel = NULL, *ins = NULL;
 	uint32_t	 batch[BATCH], from, newuid;
@@ -670,7 +672,7 @@ mbox_append(struct mbox *m, const char *folder, const struct bundle *b,
 	char		 nm[MBOX_NAME_MAX];
 	char		 kw[MBOX_KEYWORDS_MAX * MBOX_KEYWORD_MAX];
 	struct kwset	 ks;
-	struct finfo	 f;
+	struct mbox_folder_info	 f;
 	uint32_t	 uid;
 	int		 ret;
 
@@ -706,7 +708,7 @@ mbox_store(struct mbox *m, const char *folder, const struct mbox_range *r,
 	char			 nm[MBOX_NAME_MAX];
 	char			 kwout[MBOX_KEYWORDS_MAX * MBOX_KEYWORD_MAX];
 	struct kwset		 args;
-	struct finfo		 f;
+	struct mbox_folder_info	 f;
 	struct mbox_range	*nr = NULL;
 	struct storerow		*rows = NULL;
 	struct seqpos		 sp = { 0, 0 };
@@ -857,7 +859,7 @@ mbox_copy(struct mbox *m, const char *srcname, const struct mbox_range *r,
     uint32_t *uidvalidity)
 {
 	char			 sn[MBOX_NAME_MAX], dn[MBOX_NAME_MAX];
-	struct finfo		 src, dst;
+	struct mbox_folder_info	 src, dst;
 	struct mbox_range	*nr = NULL;
 	struct uidvec		 pairs = { NULL, 0, 0 };
 	size_t			 nn, i;
@@ -911,7 +913,7 @@ mbox_expunge(struct mbox *m, const char *folder, const struct mbox_range *r,
 {
 	static const struct mbox_range	 all = { 1, UINT32_MAX - 1 };
 	char				 nm[MBOX_NAME_MAX];
-	struct finfo			 f;
+	struct mbox_folder_info		 f;
 	struct mbox_range		*nr = NULL;
 	struct uidvec			 uids = { NULL, 0, 0 };
 	sqlite3_stmt			*st = NULL;

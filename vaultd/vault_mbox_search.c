@@ -477,7 +477,7 @@ mbox_search(struct mbox *m, const char *folder,
 {
 	char		 nm[MBOX_NAME_MAX];
 	struct sbuild	*sb = NULL;
-	struct finfo	 f;
+	struct mbox_folder_info	 f;
 	sqlite3_stmt	*st = NULL;
 	char		*expr = NULL, *sql = NULL;
 	int		 i, rc, ret;

@@ -56,8 +56,8 @@
  * request id in s->req and holds its input; the answer's handler sets
  * s->req to 0 (and releases or goes on).  A session that ends while
  * s->req is set cancels the request, so the late answer is dropped by
- * the front and never reaches a freed session.  (IMAP still keeps its
- * own, in imap_vault(), until the mailbox protocol rework moves it.)
+ * the front and never reaches a freed session.  SMTP, POP3 and IMAP
+ * all keep their one request there.
  *
  * Output.  session_printf() and session_write() queue output (past the
  * connection's hard cap the connection fails).  Output that must wait

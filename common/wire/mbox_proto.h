@@ -84,10 +84,13 @@ struct mbox_range {
 	uint32_t	 last;		/* UINT32_MAX: "*" */
 };
 
-/* A folder and its counts, as vaultd reads it and the front gets it. */
-struct mbox_folder {
+/*
+ * A folder's ids and counts: the one declaration of them.  Holders of
+ * folders add the name as they keep it (struct mbox_folder inline;
+ * imapd's LIST, which may hold thousands, on the heap).
+ */
+struct mbox_folder_info {
 	int64_t		 id;
-	char		 name[MBOX_NAME_MAX];
 	uint32_t	 special;		/* enum mbox_special */
 	uint32_t	 subscribed;		/* 0 or 1 */
 	uint32_t	 uidvalidity;
@@ -97,6 +100,12 @@ struct mbox_folder {
 	uint32_t	 unseen;		/* without \Seen */
 	uint32_t	 deleted;		/* with \Deleted */
 	uint64_t	 size;			/* octets, all messages */
+};
+
+/* A folder, as vaultd reads it and the front gets it. */
+struct mbox_folder {
+	char			 name[MBOX_NAME_MAX];
+	struct mbox_folder_info	 info;
 };
 
 /*

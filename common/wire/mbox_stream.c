@@ -123,16 +123,16 @@ mbox_stream_put_folder(struct mbox_stream_w *w,
 	if (namelen == 0 || namelen >= sizeof(f->name))
 		return (w_fail(w));
 	memset(&h, 0, sizeof(h));
-	h.id = f->id;
-	h.highestmodseq = f->highestmodseq;
-	h.size = f->size;
-	h.special = f->special;
-	h.subscribed = f->subscribed;
-	h.uidvalidity = f->uidvalidity;
-	h.uidnext = f->uidnext;
-	h.exists = f->exists;
-	h.unseen = f->unseen;
-	h.deleted = f->deleted;
+	h.id = f->info.id;
+	h.highestmodseq = f->info.highestmodseq;
+	h.size = f->info.size;
+	h.special = f->info.special;
+	h.subscribed = f->info.subscribed;
+	h.uidvalidity = f->info.uidvalidity;
+	h.uidnext = f->info.uidnext;
+	h.exists = f->info.exists;
+	h.unseen = f->info.unseen;
+	h.deleted = f->info.deleted;
 	h.namelen = (uint32_t)namelen;
 	if (w_add(w, &h, sizeof(h)) == -1 || w_add(w, f->name, namelen) == -1)
 		return (-1);
@@ -306,16 +306,16 @@ mbox_stream_next_folder(struct mbox_stream_r *r, struct mbox_folder *f)
 		return (r_fail(r));
 	}
 	memset(f, 0, sizeof(*f));
-	f->id = h.id;
-	f->highestmodseq = h.highestmodseq;
-	f->size = h.size;
-	f->special = h.special;
-	f->subscribed = h.subscribed;
-	f->uidvalidity = h.uidvalidity;
-	f->uidnext = h.uidnext;
-	f->exists = h.exists;
-	f->unseen = h.unseen;
-	f->deleted = h.deleted;
+	f->info.id = h.id;
+	f->info.highestmodseq = h.highestmodseq;
+	f->info.size = h.size;
+	f->info.special = h.special;
+	f->info.subscribed = h.subscribed;
+	f->info.uidvalidity = h.uidvalidity;
+	f->info.uidnext = h.uidnext;
+	f->info.exists = h.exists;
+	f->info.unseen = h.unseen;
+	f->info.deleted = h.deleted;
 	memcpy(f->name, r->buf + r->off, h.namelen);
 	f->name[h.namelen] = '\0';
 	r->off += h.namelen;

@@ -94,10 +94,10 @@ test_list(void)
 			if (strcmp(f.name, want[i].name) == 0)
 				break;
 		CHECK(i < nitems(want));
-		CHECK(f.special == want[i].special);
-		CHECK(f.subscribed == 1);
-		CHECK(f.uidvalidity != 0 && f.uidnext == 1);
-		CHECK(f.exists == 0 && f.size == 0);
+		CHECK(f.info.special == want[i].special);
+		CHECK(f.info.subscribed == 1);
+		CHECK(f.info.uidvalidity != 0 && f.info.uidnext == 1);
+		CHECK(f.info.exists == 0 && f.info.size == 0);
 		seen |= 1U << i;
 	}
 	CHECK(rc == 0);
@@ -126,8 +126,8 @@ test_folders(void)
 
 	CHECK(status_of_folder("Work/Projects", &f) == MBOX_OK);
 	CHECK_STR(f.name, "Work/Projects");
-	CHECK(f.subscribed == 0 && f.exists == 0);
-	uidvalidity = f.uidvalidity;
+	CHECK(f.info.subscribed == 0 && f.info.exists == 0);
+	uidvalidity = f.info.uidvalidity;
 	CHECK(status_of_folder("Work", &f) == MBOX_OK);
 	CHECK(status_of_folder("Nope", &f) == MBOX_ENOTFOUND);
 
@@ -136,7 +136,7 @@ test_folders(void)
 	CHECK(call_status(&q, -1) == MBOX_OK);
 	check_counter();
 	CHECK(status_of_folder("Work/Projects", &f) == MBOX_OK);
-	CHECK(f.subscribed == 1);
+	CHECK(f.info.subscribed == 1);
 	req(&q, MBOX_OP_SUBSCRIBE, "Nope");
 	q.flags = 1;
 	CHECK(call_status(&q, -1) == MBOX_ENOTFOUND);
@@ -147,7 +147,7 @@ test_folders(void)
 	check_counter();
 	CHECK(status_of_folder("Work/Projects", &f) == MBOX_ENOTFOUND);
 	CHECK(status_of_folder("Work/Done", &f) == MBOX_OK);
-	CHECK(f.uidvalidity == uidvalidity);
+	CHECK(f.info.uidvalidity == uidvalidity);
 	req(&q, MBOX_OP_RENAME, "Work/Done");
 	strlcpy(q.folder2, "Archive", sizeof(q.folder2));
 	CHECK(call_status(&q, -1) == MBOX_EEXISTS);

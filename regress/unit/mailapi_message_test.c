@@ -108,14 +108,15 @@ test_append(void)
 		strlcpy(q.keywords, i == 3 ? "$Food" : "", sizeof(q.keywords));
 		CHECK(call(&q, bundle_fd(i), &res) == -1);
 		CHECK(res.status == MBOX_OK);
-		CHECK(res.a == f.uidvalidity);
+		CHECK(res.a == f.info.uidvalidity);
 		CHECK(res.b == (uint64_t)i);
 		CHECK(mbox_counter(alice->mbox) > before);
 		check_counter();
 	}
 	CHECK(status_of_folder("INBOX", &f) == MBOX_OK);
-	CHECK(f.exists == 3 && f.unseen == 2 && f.uidnext == 4);
-	CHECK(f.size == strlen(raws[1]) + strlen(raws[2]) + strlen(raws[3]));
+	CHECK(f.info.exists == 3 && f.info.unseen == 2 && f.info.uidnext == 4);
+	CHECK(f.info.size == strlen(raws[1]) + strlen(raws[2]) +
+	    strlen(raws[3]));
 
 	req(&q, MBOX_OP_APPEND, "Nope");
 	CHECK(call_status(&q, bundle_fd(1)) == MBOX_ENOTFOUND);
@@ -138,7 +139,7 @@ test_append(void)
 	CHECK((fd = memfd_create("empty", MFD_CLOEXEC)) != -1);
 	CHECK(call_status(&q, fd) == MBOX_EINVAL);
 	CHECK(status_of_folder("INBOX", &f) == MBOX_OK);
-	CHECK(f.exists == 3);
+	CHECK(f.info.exists == 3);
 }
 
 /* FETCH uid 1:* and check every record against what was appended. */
@@ -375,7 +376,7 @@ test_changedsince(void)
 	int				 fd;
 
 	CHECK(status_of_folder("INBOX", &f) == MBOX_OK);
-	since = f.highestmodseq;
+	since = f.info.highestmodseq;
 	CHECK(since > 0);
 	req(&q, MBOX_OP_FETCH, "INBOX");
 	q.flags = MBOX_FETCH_CHANGEDSINCE;
@@ -419,7 +420,7 @@ test_changedsince(void)
 	CHECK(mbox_stream_next_msg(&r, &m) == 0);
 	mbox_stream_free(buf, len);
 	CHECK(status_of_folder("INBOX", &f) == MBOX_OK);
-	ms = f.highestmodseq;
+	ms = f.info.highestmodseq;
 	CHECK(ms > since);
 
 	/* By sequence number, without metadata, in two ranges. */
@@ -491,7 +492,7 @@ test_copy_move(void)
 	q.ranges[0].last = 2;
 	fd = call(&q, -1, &res);
 	CHECK(res.status == MBOX_OK && res.count == 2);
-	CHECK(res.a == archive.uidvalidity);
+	CHECK(res.a == archive.info.uidvalidity);
 	check_counter();
 	buf = result_buf(fd, &len);
 	mbox_stream_r_init(&r, buf, len);
@@ -500,7 +501,7 @@ test_copy_move(void)
 	CHECK(mbox_stream_next_pair(&r, &a, &b) == 0);
 	mbox_stream_free(buf, len);
 	CHECK(status_of_folder("Archive", &archive) == MBOX_OK);
-	CHECK(archive.exists == 2);
+	CHECK(archive.info.exists == 2);
 
 	/* MOVE uid 3 to Trash; INBOX reports it vanished. */
 	CHECK(status_of_folder("INBOX", &inbox) == MBOX_OK);
@@ -512,7 +513,7 @@ test_copy_move(void)
 	q.ranges[0].last = 3;
 	fd = call(&q, -1, &res);
 	CHECK(res.status == MBOX_OK && res.count == 1);
-	CHECK(res.a == trash.uidvalidity);
+	CHECK(res.a == trash.info.uidvalidity);
 	check_counter();
 	buf = result_buf(fd, &len);
 	mbox_stream_r_init(&r, buf, len);
@@ -521,7 +522,7 @@ test_copy_move(void)
 	mbox_stream_free(buf, len);
 
 	req(&q, MBOX_OP_VANISHED, "INBOX");
-	q.modseq = inbox.highestmodseq;
+	q.modseq = inbox.info.highestmodseq;
 	fd = call(&q, -1, &res);
 	CHECK(res.status == MBOX_OK && res.count == 1);
 	buf = result_buf(fd, &len);
@@ -530,7 +531,7 @@ test_copy_move(void)
 	CHECK(mbox_stream_next_uid(&r, &uid) == 0);
 	mbox_stream_free(buf, len);
 	CHECK(status_of_folder("INBOX", &inbox) == MBOX_OK);
-	CHECK(inbox.exists == 2);
+	CHECK(inbox.info.exists == 2);
 
 	req(&q, MBOX_OP_COPY, "INBOX");
 	strlcpy(q.folder2, "Nope", sizeof(q.folder2));
@@ -592,7 +593,7 @@ test_expunge(void)
 	CHECK(mbox_stream_next_uid(&r, &uid) == 0);
 	mbox_stream_free(buf, len);
 	CHECK(status_of_folder("Archive", &f) == MBOX_OK);
-	CHECK(f.exists == 0);
+	CHECK(f.info.exists == 0);
 
 	/* Nothing left to expunge: OK, empty. */
 	fd = call(&q, -1, &res);
@@ -703,19 +704,20 @@ test_sync(void)
 		CHECK(call_status(&q, bundle_fd(i)) == MBOX_OK);
 	}
 	CHECK(status_of_folder("Sync", &g) == MBOX_OK);
-	h0 = g.highestmodseq;
+	h0 = g.info.highestmodseq;
 
 	/* Since 0: every message, nothing vanished. */
 	CHECK(sync_call("Sync", 0, &f, v, &nv, m, &nm) == MBOX_OK);
-	CHECK(f.exists == 3 && f.uidnext == 4 && f.highestmodseq == h0);
-	CHECK(f.uidvalidity == g.uidvalidity);
+	CHECK(f.info.exists == 3 && f.info.uidnext == 4 &&
+	    f.info.highestmodseq == h0);
+	CHECK(f.info.uidvalidity == g.info.uidvalidity);
 	CHECK_STR(f.name, "Sync");
 	CHECK(nv == 0 && nm == 3);
 	CHECK(m[0].uid == 1 && m[1].uid == 2 && m[2].uid == 3);
 	CHECK(m[0].seq == 1 && m[2].seq == 3);
 	/* Since now: the status alone. */
 	CHECK(sync_call("Sync", h0, &f, v, &nv, m, &nm) == MBOX_OK);
-	CHECK(f.exists == 3 && nv == 0 && nm == 0);
+	CHECK(f.info.exists == 3 && nv == 0 && nm == 0);
 
 	/* A flag on 2, 1 expunged: both come in one answer. */
 	req(&q, MBOX_OP_STORE, "Sync");
@@ -736,11 +738,11 @@ test_sync(void)
 	CHECK((fd = call(&q, -1, &res)) != -1 && res.status == MBOX_OK);
 	close(fd);
 	CHECK(sync_call("Sync", h0, &f, v, &nv, m, &nm) == MBOX_OK);
-	CHECK(f.exists == 2 && f.highestmodseq > h0);
+	CHECK(f.info.exists == 2 && f.info.highestmodseq > h0);
 	CHECK(nv == 1 && v[0] == 1);
 	CHECK(nm == 1 && m[0].uid == 2 && m[0].seq == 1);
 	CHECK((m[0].flags & MAILFLAG_FLAGGED) && m[0].modseq > h0);
-	h1 = f.highestmodseq;
+	h1 = f.info.highestmodseq;
 	CHECK(sync_call("Sync", h1, &f, v, &nv, m, &nm) == MBOX_OK);
 	CHECK(nv == 0 && nm == 0);
 

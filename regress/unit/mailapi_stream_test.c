@@ -182,10 +182,10 @@ test_stream_roundtrip(void)
 	    -1);
 	mbox_stream_w_init(&w, fd);
 	memset(&f, 0, sizeof(f));
-	f.id = -5;
-	f.special = 4;
-	f.uidvalidity = 77;
-	f.highestmodseq = UINT64_MAX;
+	f.info.id = -5;
+	f.info.special = 4;
+	f.info.uidvalidity = 77;
+	f.info.highestmodseq = UINT64_MAX;
 	strlcpy(f.name, "Fo/lder", sizeof(f.name));
 	CHECK(mbox_stream_put_folder(&w, &f) == 0);
 	memset(&m, 0, sizeof(m));
@@ -215,8 +215,9 @@ test_stream_roundtrip(void)
 	close(fd);
 	mbox_stream_r_init(&r, buf, len);
 	CHECK(mbox_stream_next_folder(&r, &g) == 1);
-	CHECK(g.id == -5 && g.special == 4 && g.uidvalidity == 77 &&
-	    g.highestmodseq == UINT64_MAX);
+	CHECK(g.info.id == -5 && g.info.special == 4 &&
+	    g.info.uidvalidity == 77 &&
+	    g.info.highestmodseq == UINT64_MAX);
 	CHECK_STR(g.name, "Fo/lder");
 	CHECK(mbox_stream_next_msg(&r, &n) == 1);
 	CHECK(n.uid == 9 && n.seq == 1 && n.size == 12345);

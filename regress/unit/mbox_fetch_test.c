@@ -192,10 +192,11 @@ t_append_fetch(void)
 		CHECK(mbox_append(m, "INBOX", &t.b, 0, NULL, &uv, &uid) ==
 		    MBOX_OK);
 		CHECK(uid == (uint32_t)i);
-		CHECK(uv == fget(m, "INBOX")->uidvalidity);
+		CHECK(uv == fget(m, "INBOX")->info.uidvalidity);
 	}
 	f = fget(m, "INBOX");
-	CHECK(f->uidnext == 6 && f->highestmodseq == 6 && f->exists == 5);
+	CHECK(f->info.uidnext == 6 && f->info.highestmodseq == 6 &&
+	    f->info.exists == 5);
 
 	memset(&g, 0, sizeof(g));
 	r[0].first = 2;
@@ -275,7 +276,7 @@ t_append_fetch(void)
 	    MBOX_EINVAL);
 	CHECK(mbox_append(m, "INBOX", NULL, 0, NULL, &uv, &uid) ==
 	    MBOX_EINVAL);
-	CHECK(fget(m, "INBOX")->exists == 5);
+	CHECK(fget(m, "INBOX")->info.exists == 5);
 	mbox_close(m);
 }
 
@@ -366,7 +367,7 @@ t_changedsince(void)
 	CHECK(mbox_store(m, "INBOX", r, 2, STORE_ADD, MAILFLAG_DELETED, NULL,
 	    0, NULL, NULL, NULL) == MBOX_OK);
 	CHECK(mbox_expunge(m, "INBOX", NULL, 0, NULL, NULL) == MBOX_OK);
-	CHECK(fget(m, "INBOX")->highestmodseq == 12);
+	CHECK(fget(m, "INBOX")->info.highestmodseq == 12);
 	/* Uids 1,3,4,6,7,8 are seqs 1..6.  Change 7, 3, then 1. */
 	r[0].first = r[0].last = 7;
 	CHECK(mbox_store(m, "INBOX", r, 1, STORE_ADD, MAILFLAG_FLAGGED, NULL,
@@ -377,7 +378,7 @@ t_changedsince(void)
 	r[0].first = r[0].last = 1;
 	CHECK(mbox_store(m, "INBOX", r, 1, STORE_ADD, 0, "$Later", 0, NULL,
 	    NULL, NULL) == MBOX_OK);
-	CHECK(fget(m, "INBOX")->highestmodseq == 15);
+	CHECK(fget(m, "INBOX")->info.highestmodseq == 15);
 
 	CHECK_STR(sinces(m, 1, STAR, 0, 0, 0, 12), "1/1,3/2,7/5");
 	CHECK_STR(sinces(m, 1, STAR, 0, 0, 0, 13), "1/1,3/2");
@@ -462,7 +463,7 @@ t_changedsince(void)
 	r[1].last = 33;
 	r[2].first = 41;
 	r[2].last = STAR;
-	for (ms = 1; ms <= fget(m, "INBOX")->highestmodseq; ms++) {
+	for (ms = 1; ms <= fget(m, "INBOX")->info.highestmodseq; ms++) {
 		want[0] = '\0';
 		for (k = 0; k < all.n; k++) {
 			if (all.modseq[k] <= ms)
@@ -508,7 +509,7 @@ t_body(void)
 	t.b.sec[BUNDLE_RAW] = (const char *)big;
 	t.b.len[BUNDLE_RAW] = BIGLEN;
 	uid = add(m, "INBOX", &t, 0, NULL);
-	CHECK(fget(m, "INBOX")->size == BIGLEN);
+	CHECK(fget(m, "INBOX")->info.size == BIGLEN);
 
 	/* Into a non-blocking pipe drained by a thread. */
 	CHECK(pipe(p) == 0);

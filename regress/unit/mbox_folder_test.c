@@ -88,17 +88,18 @@ t_defaults(void)
 	CHECK(l.n == 6);
 	for (i = 0; i < 6; i++) {
 		CHECK_STR(l.f[i].name, names[i]);
-		CHECK(l.f[i].special == specials[i]);
-		CHECK(l.f[i].subscribed == 1);
-		CHECK(l.f[i].uidvalidity != 0);
-		CHECK(l.f[i].uidnext == 1);
-		CHECK(l.f[i].highestmodseq == 1);
-		CHECK(l.f[i].exists == 0 && l.f[i].size == 0);
+		CHECK(l.f[i].info.special == specials[i]);
+		CHECK(l.f[i].info.subscribed == 1);
+		CHECK(l.f[i].info.uidvalidity != 0);
+		CHECK(l.f[i].info.uidnext == 1);
+		CHECK(l.f[i].info.highestmodseq == 1);
+		CHECK(l.f[i].info.exists == 0 && l.f[i].info.size == 0);
 		for (j = 0; j < i; j++)
-			CHECK(l.f[i].uidvalidity != l.f[j].uidvalidity);
+			CHECK(l.f[i].info.uidvalidity !=
+			    l.f[j].info.uidvalidity);
 	}
 	CHECK_STR(fget(m, "inbox")->name, "INBOX");
-	CHECK(fget(m, "iNbOx")->special == SPECIAL_INBOX);
+	CHECK(fget(m, "iNbOx")->info.special == SPECIAL_INBOX);
 	CHECK(mbox_folder_get(m, "Nope", fget(m, "INBOX")) ==
 	    MBOX_ENOTFOUND);
 	mbox_close(m);
@@ -131,7 +132,7 @@ t_names(void)
 	CHECK(mbox_folder_create(m, deep, SPECIAL_NONE) == MBOX_EINVAL);
 	deep[strlen(deep) - 2] = '\0';
 	CHECK(mbox_folder_create(m, deep, SPECIAL_NONE) == MBOX_OK);
-	CHECK(fget(m, "d/d/d")->exists == 0);
+	CHECK(fget(m, "d/d/d")->info.exists == 0);
 
 	/* MBOX_NAME_MAX bytes: too long; one less: fine. */
 	memset(longname, 'n', sizeof(longname));
@@ -143,15 +144,15 @@ t_names(void)
 	/* UTF-8, INBOX in any case, special-use checks. */
 	CHECK(mbox_folder_create(m, "Ünïcødé/日本語", SPECIAL_NONE) ==
 	    MBOX_OK);
-	CHECK(fget(m, "Ünïcødé")->special == SPECIAL_NONE);
+	CHECK(fget(m, "Ünïcødé")->info.special == SPECIAL_NONE);
 	CHECK(mbox_folder_create(m, "inbox", SPECIAL_NONE) == MBOX_EEXISTS);
 	CHECK(mbox_folder_create(m, "Inbox/Sub", SPECIAL_NONE) == MBOX_OK);
 	CHECK_STR(fget(m, "INBOX/Sub")->name, "INBOX/Sub");
 	CHECK(mbox_folder_create(m, "INBOX/sub2", 99) == MBOX_EINVAL);
 	CHECK(mbox_folder_create(m, "Other", SPECIAL_INBOX) == MBOX_EINVAL);
 	CHECK(mbox_folder_create(m, "Old Mail", SPECIAL_ARCHIVE) == MBOX_OK);
-	CHECK(fget(m, "Old Mail")->special == SPECIAL_ARCHIVE);
-	CHECK(fget(m, "Old Mail")->subscribed == 0);
+	CHECK(fget(m, "Old Mail")->info.special == SPECIAL_ARCHIVE);
+	CHECK(fget(m, "Old Mail")->info.subscribed == 0);
 	mbox_close(m);
 }
 
@@ -164,8 +165,8 @@ t_folders(void)
 
 	m = mopen("folders");
 	CHECK(mbox_folder_create(m, "a/b/c", SPECIAL_NONE) == MBOX_OK);
-	CHECK(fget(m, "a")->special == SPECIAL_NONE);
-	CHECK(fget(m, "a/b")->subscribed == 0);
+	CHECK(fget(m, "a")->info.special == SPECIAL_NONE);
+	CHECK(fget(m, "a/b")->info.subscribed == 0);
 	CHECK(mbox_folder_create(m, "a/b", SPECIAL_NONE) == MBOX_EEXISTS);
 	CHECK(mbox_folder_create(m, "a/b/c", SPECIAL_NONE) == MBOX_EEXISTS);
 
@@ -185,24 +186,24 @@ t_folders(void)
 	CHECK(mbox_folder_create(m, "re", SPECIAL_NONE) == MBOX_OK);
 	addsimple(m, "re", "one");
 	addsimple(m, "re", "two");
-	uv = fget(m, "re")->uidvalidity;
-	CHECK(fget(m, "re")->exists == 2);
+	uv = fget(m, "re")->info.uidvalidity;
+	CHECK(fget(m, "re")->info.exists == 2);
 	CHECK(mbox_folder_delete(m, "re") == MBOX_OK);
 	CHECK(mbox_folder_create(m, "re", SPECIAL_NONE) == MBOX_OK);
 	f = fget(m, "re");
-	CHECK(f->uidvalidity != uv && f->uidvalidity != 0);
-	CHECK(f->exists == 0 && f->uidnext == 1);
+	CHECK(f->info.uidvalidity != uv && f->info.uidvalidity != 0);
+	CHECK(f->info.exists == 0 && f->info.uidnext == 1);
 
 	/* Rename with children; UIDVALIDITY and messages move along. */
 	addsimple(m, "a/b", "in a/b");
-	uvb = fget(m, "a/b")->uidvalidity;
+	uvb = fget(m, "a/b")->info.uidvalidity;
 	CHECK(mbox_folder_rename(m, "a", "z/y") == MBOX_OK);
 	CHECK(mbox_folder_get(m, "a", fget(m, "z")) == MBOX_ENOTFOUND);
 	CHECK(mbox_folder_get(m, "a/b", fget(m, "z")) == MBOX_ENOTFOUND);
-	CHECK(fget(m, "z/y")->exists == 0);
+	CHECK(fget(m, "z/y")->info.exists == 0);
 	f = fget(m, "z/y/b");
-	CHECK(f->uidvalidity == uvb && f->exists == 1);
-	CHECK(fget(m, "z/y/b/c")->exists == 0);
+	CHECK(f->info.uidvalidity == uvb && f->info.exists == 1);
+	CHECK(fget(m, "z/y/b/c")->info.exists == 0);
 	CHECK(mbox_folder_rename(m, "z/y", "xy") == MBOX_EEXISTS);
 	CHECK(mbox_folder_rename(m, "z/y", "INBOX") == MBOX_EEXISTS);
 	CHECK(mbox_folder_rename(m, "z/y", "z/y") == MBOX_EEXISTS);
@@ -214,14 +215,14 @@ t_folders(void)
 	/* Non-ASCII: children are renamed by bytes, not characters. */
 	CHECK(mbox_folder_create(m, "Ä/ö/ü", SPECIAL_NONE) == MBOX_OK);
 	CHECK(mbox_folder_rename(m, "Ä", "Éé") == MBOX_OK);
-	CHECK(fget(m, "Éé/ö/ü")->exists == 0);
+	CHECK(fget(m, "Éé/ö/ü")->info.exists == 0);
 	CHECK(mbox_folder_get(m, "Ä/ö", fget(m, "Éé")) == MBOX_ENOTFOUND);
 
 	/* Subscriptions. */
 	CHECK(mbox_folder_subscribe(m, "z/y/b", 1) == MBOX_OK);
-	CHECK(fget(m, "z/y/b")->subscribed == 1);
+	CHECK(fget(m, "z/y/b")->info.subscribed == 1);
 	CHECK(mbox_folder_subscribe(m, "z/y/b", 0) == MBOX_OK);
-	CHECK(fget(m, "z/y/b")->subscribed == 0);
+	CHECK(fget(m, "z/y/b")->info.subscribed == 0);
 	CHECK(mbox_folder_subscribe(m, "nope", 1) == MBOX_ENOTFOUND);
 	CHECK(mbox_folder_subscribe(m, "a%", 1) == MBOX_EINVAL);
 	mbox_close(m);
@@ -238,17 +239,17 @@ t_rename_inbox(void)
 	CHECK(mbox_folder_create(m, "INBOX/kid", SPECIAL_NONE) == MBOX_OK);
 	addsimple(m, "INBOX", "first");
 	addsimple(m, "INBOX", "second");
-	uv = fget(m, "INBOX")->uidvalidity;
-	hms = (uint32_t)fget(m, "INBOX")->highestmodseq;
+	uv = fget(m, "INBOX")->info.uidvalidity;
+	hms = (uint32_t)fget(m, "INBOX")->info.highestmodseq;
 	CHECK(mbox_folder_rename(m, "INBOX", "Old/Inbox") == MBOX_OK);
-	CHECK(fget(m, "INBOX")->exists == 0);
-	CHECK(fget(m, "INBOX")->uidnext == 3);
-	CHECK(fget(m, "INBOX")->uidvalidity == uv);
-	CHECK(fget(m, "INBOX")->highestmodseq > hms);
-	CHECK(fget(m, "INBOX/kid")->exists == 0);
-	CHECK(fget(m, "Old")->exists == 0);
-	CHECK(fget(m, "Old/Inbox")->exists == 2);
-	CHECK(fget(m, "Old/Inbox")->uidvalidity != uv);
+	CHECK(fget(m, "INBOX")->info.exists == 0);
+	CHECK(fget(m, "INBOX")->info.uidnext == 3);
+	CHECK(fget(m, "INBOX")->info.uidvalidity == uv);
+	CHECK(fget(m, "INBOX")->info.highestmodseq > hms);
+	CHECK(fget(m, "INBOX/kid")->info.exists == 0);
+	CHECK(fget(m, "Old")->info.exists == 0);
+	CHECK(fget(m, "Old/Inbox")->info.exists == 2);
+	CHECK(fget(m, "Old/Inbox")->info.uidvalidity != uv);
 	CHECK_STR(fetchs(m, "Old/Inbox", 1, STAR, 0), "1/1,2/2");
 	memset(&u, 0, sizeof(u));
 	CHECK(mbox_vanished(m, "INBOX", hms, got_uid, &u) == MBOX_OK);
@@ -277,19 +278,23 @@ t_counts(void)
 	add(m, "Sent", &t, MAILFLAG_SEEN, NULL);
 	total = t.b.len[BUNDLE_RAW];
 	f = fget(m, "INBOX");
-	CHECK(f->exists == 4 && f->unseen == 2 && f->deleted == 2);
-	CHECK(f->size == 4 * total);
+	CHECK(f->info.exists == 4 && f->info.unseen == 2 &&
+	    f->info.deleted == 2);
+	CHECK(f->info.size == 4 * total);
 	memset(&l, 0, sizeof(l));
 	CHECK(mbox_folder_list(m, got_folder, &l) == MBOX_OK);
 	for (i = 0; i < l.n; i++) {
 		if (strcmp(l.f[i].name, "INBOX") == 0)
-			CHECK(l.f[i].exists == 4 && l.f[i].unseen == 2 &&
-			    l.f[i].deleted == 2 && l.f[i].size == 4 * total);
+			CHECK(l.f[i].info.exists == 4 &&
+			    l.f[i].info.unseen == 2 &&
+			    l.f[i].info.deleted == 2 &&
+			    l.f[i].info.size == 4 * total);
 		else if (strcmp(l.f[i].name, "Sent") == 0)
-			CHECK(l.f[i].exists == 1 && l.f[i].unseen == 0 &&
-			    l.f[i].uidnext == 2);
+			CHECK(l.f[i].info.exists == 1 &&
+			    l.f[i].info.unseen == 0 &&
+			    l.f[i].info.uidnext == 2);
 		else
-			CHECK(l.f[i].exists == 0);
+			CHECK(l.f[i].info.exists == 0);
 	}
 	CHECK(mbox_usage(m, &octets, &msgs) == MBOX_OK);
 	CHECK(msgs == 5 && octets == 5 * total);
@@ -432,7 +437,7 @@ t_wrongkey(void)
 	CHECK(mbox_open(NULL, key1, dbid1, &m) == MBOX_EINVAL);
 	/* Still fine with the right key. */
 	m = mopen("wrongkey");
-	CHECK(fget(m, "INBOX")->exists == 1);
+	CHECK(fget(m, "INBOX")->info.exists == 1);
 	mbox_close(m);
 }
 

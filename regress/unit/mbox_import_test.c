@@ -65,10 +65,10 @@ t_import(void)
 	CHECK(mbox_import(m, "0123abcd.msg", &t.b) == MBOX_EEXISTS);
 	CHECK(mbox_counter(m) == c + 1);
 	CHECK(mbox_import_seen(m, "0123abcd.msg") == MBOX_OK);
-	CHECK(fget(m, "INBOX")->exists == 1);
-	CHECK(fget(m, "INBOX")->unseen == 1);
+	CHECK(fget(m, "INBOX")->info.exists == 1);
+	CHECK(fget(m, "INBOX")->info.unseen == 1);
 	CHECK(mbox_import(m, "other", &t.b) == MBOX_OK);
-	CHECK(fget(m, "INBOX")->exists == 2);
+	CHECK(fget(m, "INBOX")->info.exists == 2);
 	CHECK_STR(s1(m, SEARCH_BODY, "spool"), "1,2");
 	CHECK(mbox_import(m, "", &t.b) == MBOX_EINVAL);
 	CHECK(mbox_import(m, "a b", &t.b) == MBOX_EINVAL);
@@ -77,7 +77,7 @@ t_import(void)
 	mbox_close(m);
 	m = mopen("import");
 	CHECK(mbox_import(m, "0123abcd.msg", &t.b) == MBOX_EEXISTS);
-	CHECK(fget(m, "INBOX")->exists == 2);
+	CHECK(fget(m, "INBOX")->info.exists == 2);
 	mbox_close(m);
 }
 
@@ -102,7 +102,7 @@ t_import_batch(void)
 	CHECK(mbox_import(m, "b", &t.b) == MBOX_OK);
 	mbox_import_abort(m);
 	CHECK(mbox_counter(m) == c);
-	CHECK(fget(m, "INBOX")->exists == 0);
+	CHECK(fget(m, "INBOX")->info.exists == 0);
 	CHECK(mbox_import_seen(m, "a") == MBOX_ENOTFOUND);
 
 	CHECK(mbox_import_begin(m) == MBOX_OK);
@@ -111,7 +111,7 @@ t_import_batch(void)
 	CHECK(mbox_import(m, "b", &t.b) == MBOX_OK);
 	CHECK(mbox_import_commit(m) == MBOX_OK);
 	CHECK(mbox_counter(m) == c + 1);		/* one commit */
-	CHECK(fget(m, "INBOX")->exists == 2);
+	CHECK(fget(m, "INBOX")->info.exists == 2);
 	CHECK(mbox_import_seen(m, "b") == MBOX_OK);
 	/* A batch with nothing new commits nothing. */
 	CHECK(mbox_import_begin(m) == MBOX_OK);
@@ -120,7 +120,7 @@ t_import_batch(void)
 	CHECK(mbox_counter(m) == c + 1);
 	mbox_close(m);
 	m = mopen("batch");
-	CHECK(fget(m, "INBOX")->exists == 2);
+	CHECK(fget(m, "INBOX")->info.exists == 2);
 	CHECK_STR(s1(m, SEARCH_BODY, "spool"), "1,2");
 	mbox_close(m);
 }

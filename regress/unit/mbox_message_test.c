@@ -99,7 +99,7 @@ t_store(void)
 	m = mopen("store");
 	for (i = 1; i <= 3; i++)
 		addsimple(m, "INBOX", "st");
-	CHECK(fget(m, "INBOX")->highestmodseq == 4);
+	CHECK(fget(m, "INBOX")->info.highestmodseq == 4);
 	for (i = 1; i <= 3; i++) {
 		memset(&g, 0, sizeof(g));
 		r.first = r.last = (uint32_t)i;
@@ -118,7 +118,7 @@ t_store(void)
 	CHECK_STR(fmt_got(&g), "1/1,2/2");
 	CHECK(g.modseq[0] == 5 && g.modseq[1] == 6);
 	CHECK(g.flags[0] == MAILFLAG_SEEN && g.meta[0] == 0);
-	CHECK(fget(m, "INBOX")->highestmodseq == 6);
+	CHECK(fget(m, "INBOX")->info.highestmodseq == 6);
 
 	/* Again on 1:3: only 3 changes. */
 	memset(&g, 0, sizeof(g));
@@ -134,7 +134,7 @@ t_store(void)
 	CHECK(mbox_store(m, "INBOX", &r, 1, STORE_ADD, MAILFLAG_SEEN, NULL,
 	    0, got_msg, NULL, &g) == MBOX_OK);
 	CHECK(g.n == 0 && mbox_counter(m) == c + 1);
-	CHECK(fget(m, "INBOX")->highestmodseq == 7);
+	CHECK(fget(m, "INBOX")->info.highestmodseq == 7);
 
 	/* Remove. */
 	memset(&g, 0, sizeof(g));
@@ -339,8 +339,9 @@ t_copy_move(void)
 	CHECK(mbox_copy(m, "INBOX", &r, 1, "Dst", 0, got_pair, &u, &uv) ==
 	    MBOX_OK);
 	CHECK_STR(fmt_uids(&u), "2,1,3,2");
-	CHECK(uv == fget(m, "Dst")->uidvalidity);
-	CHECK(fget(m, "INBOX")->exists == 3 && fget(m, "Dst")->exists == 2);
+	CHECK(uv == fget(m, "Dst")->info.uidvalidity);
+	CHECK(fget(m, "INBOX")->info.exists == 3 && fget(m,
+	    "Dst")->info.exists == 2);
 	memset(&g, 0, sizeof(g));
 	r.first = 1;
 	r.last = STAR;
@@ -365,15 +366,16 @@ t_copy_move(void)
 	CHECK_STR(srch(m, "Dst"), "2");
 
 	/* Move 1:2 to Dst. */
-	hms = fget(m, "INBOX")->highestmodseq;
+	hms = fget(m, "INBOX")->info.highestmodseq;
 	memset(&u, 0, sizeof(u));
 	r.first = 1;
 	r.last = 2;
 	CHECK(mbox_copy(m, "INBOX", &r, 1, "Dst", 1, got_pair, &u, &uv) ==
 	    MBOX_OK);
 	CHECK_STR(fmt_uids(&u), "1,3,2,4");
-	CHECK(fget(m, "INBOX")->exists == 1 && fget(m, "Dst")->exists == 4);
-	CHECK(fget(m, "INBOX")->highestmodseq == hms + 1);
+	CHECK(fget(m, "INBOX")->info.exists == 1 && fget(m,
+	    "Dst")->info.exists == 4);
+	CHECK(fget(m, "INBOX")->info.highestmodseq == hms + 1);
 	CHECK_STR(fetchs(m, "INBOX", 1, STAR, 0), "3/1");
 	memset(&u, 0, sizeof(u));
 	CHECK(mbox_vanished(m, "INBOX", hms, got_uid, &u) == MBOX_OK);
@@ -399,13 +401,13 @@ t_copy_move(void)
 	    MBOX_ENOTFOUND);
 	CHECK(mbox_copy(m, "INBOX", &r, 1, "Nope", 1, NULL, NULL, &uv) ==
 	    MBOX_ENOTFOUND);
-	CHECK(fget(m, "INBOX")->exists == 2);
+	CHECK(fget(m, "INBOX")->info.exists == 2);
 	/* Nothing in the set: fine, nothing done. */
 	memset(&u, 0, sizeof(u));
 	r.first = r.last = 77;
 	CHECK(mbox_copy(m, "INBOX", &r, 1, "Dst", 1, got_pair, &u, &uv) ==
 	    MBOX_OK);
-	CHECK(u.n == 0 && uv == fget(m, "Dst")->uidvalidity);
+	CHECK(u.n == 0 && uv == fget(m, "Dst")->info.uidvalidity);
 	mbox_close(m);
 }
 
@@ -472,8 +474,8 @@ t_expunge(void)
 	r[1].last = 5;
 	CHECK(mbox_store(m, "INBOX", r, 2, STORE_ADD, MAILFLAG_DELETED, NULL,
 	    0, NULL, NULL, NULL) == MBOX_OK);
-	CHECK(fget(m, "INBOX")->deleted == 4);
-	h0 = fget(m, "INBOX")->highestmodseq;
+	CHECK(fget(m, "INBOX")->info.deleted == 4);
+	h0 = fget(m, "INBOX")->info.highestmodseq;
 
 	/* UID EXPUNGE 1:3: only the \Deleted ones in the set. */
 	memset(&u, 0, sizeof(u));
@@ -482,15 +484,15 @@ t_expunge(void)
 	CHECK(mbox_expunge(m, "INBOX", r, 1, got_uid, &u) == MBOX_OK);
 	CHECK_STR(fmt_uids(&u), "1,3");
 	CHECK_STR(fetchs(m, "INBOX", 1, STAR, 0), "2/1,4/2,5/3,6/4");
-	h1 = fget(m, "INBOX")->highestmodseq;
+	h1 = fget(m, "INBOX")->info.highestmodseq;
 	CHECK(h1 == h0 + 1);
 
 	/* EXPUNGE: the rest. */
 	memset(&u, 0, sizeof(u));
 	CHECK(mbox_expunge(m, "INBOX", NULL, 0, got_uid, &u) == MBOX_OK);
 	CHECK_STR(fmt_uids(&u), "4,5");
-	CHECK(fget(m, "INBOX")->exists == 2 &&
-	    fget(m, "INBOX")->deleted == 0);
+	CHECK(fget(m, "INBOX")->info.exists == 2 &&
+	    fget(m, "INBOX")->info.deleted == 0);
 
 	memset(&u, 0, sizeof(u));
 	CHECK(mbox_vanished(m, "INBOX", h0, got_uid, &u) == MBOX_OK);

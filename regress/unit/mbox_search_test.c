@@ -202,7 +202,7 @@ t_search(void)
 	CHECK_STR(srch(m, "INBOX"), "8");
 
 	/* MODSEQ. */
-	hms = fget(m, "INBOX")->highestmodseq;
+	hms = fget(m, "INBOX")->info.highestmodseq;
 	pr_reset();
 	pr_op(SEARCH_MODSEQ, hms - 1, 0, NULL, NULL);
 	CHECK_STR(srch(m, "INBOX"), "7,8");

@@ -1,0 +1,576 @@
+/*
+ * Copyright (c) 2026 The Tresor developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * The commands that ask about messages of the selected mailbox: SEARCH
+ * (the vault runs the program imap_search.c makes) and FETCH (the
+ * records, then the bodies by batches, written under backpressure).
+ * Both work through the view (imap_view.c): sets become uid ranges
+ * within what the session has announced, and results are numbered as
+ * the view numbers them.
+ */
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap_local.h"
+#include "log.h"
+#include "mbox_stream.h"
+
+/* -------------------------------------------------------------------
+ * SEARCH, with ESEARCH (RFC 4731) and SEARCHRES (RFC 5182).
+ */
+
+struct search_state {
+	struct imap_search	 search;
+	uint32_t		*uids;
+	size_t			 n;
+};
+
+static void
+search_state_free(void *arg)
+{
+	struct search_state	*st = arg;
+
+	if (st == NULL)
+		return;
+	free(st->uids);
+	free(st);
+}
+
+static uint32_t
+search_seq_uid(void *arg, uint32_t seq)
+{
+	return (imap_view_uid(arg, seq));
+}
+
+static uint32_t
+search_uid_seq(void *arg, uint32_t uid)
+{
+	return (imap_view_seq(arg, uid));
+}
+
+static int
+search_keep(void *arg, uint32_t uid)
+{
+	return (imap_view_seq(arg, uid) != 0);
+}
+
+static void
+search_respond(struct session *s, uint64_t modseq)
+{
+	struct imap		*im = s->data;
+	struct search_state	*st = im->run.state_data;
+
+	imap_search_respond(&st->search, im->run.tag, im->run.uid, st->uids,
+	    st->n, search_uid_seq, im->sel.view, modseq, imap_out, s);
+	imap_done(s, "OK SEARCH completed");
+}
+
+static void
+search_modseq_done(struct session *s, struct mbox_result *r)
+{
+	struct mbox_stream_r	 rd;
+	struct mbox_stream_msg	 m;
+	uint64_t		 max = 0;
+
+	if (r->status == MBOX_OK) {
+		mbox_stream_r_init(&rd, r->buf, r->len);
+		while (mbox_stream_next_msg(&rd, &m) == 1)
+			if (m.modseq > max)
+				max = m.modseq;
+	}
+	search_respond(s, max);
+}
+
+static void
+search_done(struct session *s, struct mbox_result *r)
+{
+	struct imap		*im = s->data;
+	struct search_state	*st = im->run.state_data;
+	struct imap_view	*v = im->sel.view;
+	struct imap_search	*se = &st->search;
+	struct mbox_req	 q;
+	uint32_t		 minmax[2];
+	size_t			 nsaved;
+
+	if (r->status != MBOX_OK) {
+		if (se->ret & IMAP_SEARCH_RET_SAVE)
+			imap_view_save_failed(v);
+		imap_no_status(s, r->status, "SEARCH");
+		return;
+	}
+	/* Only messages the session has been told of. */
+	if (imap_result_uids(r, search_keep, v, &st->uids, &st->n) == -1) {
+		imap_done(s, "NO [SERVERBUG] Out of memory");
+		return;
+	}
+
+	if (se->ret & IMAP_SEARCH_RET_SAVE) {
+		/* SAVE with only MIN or MAX saves just those. */
+		if (st->n > 0 && !(se->ret & (IMAP_SEARCH_RET_ALL |
+		    IMAP_SEARCH_RET_COUNT)) &&
+		    (se->ret & (IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_MAX))) {
+			nsaved = 0;
+			if (se->ret & IMAP_SEARCH_RET_MIN)
+				minmax[nsaved++] = st->uids[0];
+			if ((se->ret & IMAP_SEARCH_RET_MAX) && (nsaved == 0 ||
+			    st->uids[st->n - 1] != st->uids[0]))
+				minmax[nsaved++] = st->uids[st->n - 1];
+			imap_view_save(v, minmax, nsaved);
+		} else
+			imap_view_save(v, st->uids, st->n);
+	}
+	if (se->modseq && st->n > 0) {
+		/* The highest MODSEQ of the matches (RFC 7162 3.1.5). */
+		imap_req_init(s, &q, MBOX_OP_FETCH);
+		strlcpy(q.folder, v->name, sizeof(q.folder));
+		q.fetch.how = MBOX_FETCH_NOMETA;
+		if (imap_uids_ranges(st->uids, st->n, &q) == 0) {
+			imap_vault(s, &q, -1, IMAP_LIST_MAX,
+			    search_modseq_done);
+			return;
+		}
+	}
+	search_respond(s, 0);
+}
+
+void
+imap_cmd_search(struct session *s, struct imap_arg *args, size_t nargs)
+{
+	struct imap		*im = s->data;
+	struct imap_view	*v = im->sel.view;
+	struct imap_search_ctx	 ctx;
+	struct search_state	*st;
+	const char		*err = "Invalid search";
+	int			 rv;
+
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		imap_done(s, "NO [SERVERBUG] Out of memory");
+		return;
+	}
+	imap_set_state(s, st, search_state_free);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.exists = v->n;
+	ctx.seq_uid = search_seq_uid;
+	ctx.maxuid = v->n > 0 ? v->uids[v->n - 1] : 0;
+	ctx.arg = v;
+	ctx.saved = v->saved;
+	ctx.nsaved = v->nsaved;
+	ctx.saved_valid = v->saved_valid;
+	rv = imap_search_parse(args, nargs, &ctx, &st->search, &err);
+	if (rv == -2) {
+		imap_done(s, "NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported "
+		    "charset");
+		return;
+	}
+	if (rv == -1) {
+		imap_bad(s, err);
+		return;
+	}
+	if (st->search.modseq)
+		im->conn.enabled |= IMAP_EN_CONDSTORE;
+	/* IMAP4rev2 has only ESEARCH (RFC 9051 6.4.4). */
+	if ((im->conn.enabled & IMAP_EN_REV2) && !st->search.esearch) {
+		st->search.esearch = 1;
+		st->search.ret = IMAP_SEARCH_RET_ALL;
+	}
+	imap_vault_search(s, v->name, &st->search.prog, search_done);
+}
+
+/* -------------------------------------------------------------------
+ * FETCH.
+ */
+
+/*
+ * Bodies come from the vault by batches: the messages of up to
+ * FETCH_BATCH records, in one request (MBOX_OP_BODIES), so that a FETCH
+ * of many bodies is not one round trip per message.
+ */
+#define FETCH_BATCH	64
+
+struct fetch_state {
+	struct imap_fetch	*f;
+	unsigned int		 flags;
+	struct mbox_req	 q;
+	void			*buf;		/* message records */
+	size_t			 len;
+	struct mbox_stream_r	 rd;
+	struct mbox_stream_msg	 m;		/* the one being written */
+	uint32_t		 seq;
+	uint32_t		*seen;		/* uids just made \Seen */
+	size_t			 nseen;
+	struct mbox_stream_msg	 pend[FETCH_BATCH]; /* waiting for bodies */
+	size_t			 npend;
+	size_t			 ndone;		/* of pend, written */
+	void			*bodies;	/* the vault's answer */
+	size_t			 bodieslen;
+	struct mbox_stream_r	 brd;
+	uint32_t		 lastuid;	/* it covers pend up to here */
+	uint32_t		 buid;		/* its next body */
+	const char		*bdata;
+	size_t			 blen;
+	int			 brv;
+};
+
+static void	 fetch_records(struct session *, struct mbox_result *);
+static void	 fetch_next(struct session *);
+static void	 fetch_bodies_done(struct session *, struct mbox_result *);
+static void	 fetch_bodies_write(struct session *);
+
+static void
+fetch_state_free(void *arg)
+{
+	struct fetch_state	*st = arg;
+
+	if (st == NULL)
+		return;
+	if (st->f != NULL)
+		imap_fetch_free(st->f);
+	if (st->buf != NULL)
+		mbox_stream_free(st->buf, st->len);
+	if (st->bodies != NULL)
+		mbox_stream_free(st->bodies, st->bodieslen);
+	free(st->seen);
+	free(st);
+}
+
+static int
+fetch_was_seen(const struct fetch_state *st, uint32_t uid)
+{
+	return (st->nseen > 0 && bsearch(&uid, st->seen, st->nseen,
+	    sizeof(*st->seen), imap_uid_cmp) != NULL);
+}
+
+/* Write one message's response; -1 ends the command (answered). */
+static int
+fetch_write(struct session *s, const char *raw, size_t rawlen)
+{
+	struct imap		*im = s->data;
+	struct fetch_state	*st = im->run.state_data;
+	int			 seen;
+
+	seen = fetch_was_seen(st, st->m.uid);
+	if (imap_fetch_write(st->f, st->seq, &st->m, raw, rawlen, seen,
+	    imap_utf8(s), imap_out, s) == -1) {
+		if (errno == EINVAL)
+			imap_done(s, "NO [UNKNOWN-CTE] Cannot decode a "
+			    "part's transfer encoding");
+		else
+			imap_done(s, "NO [SERVERBUG] Out of memory");
+		return (-1);
+	}
+	return (0);
+}
+
+/* Ask for the bodies of the pending messages. */
+static void
+fetch_bodies(struct session *s)
+{
+	struct imap		*im = s->data;
+	struct fetch_state	*st = im->run.state_data;
+	struct mbox_req	 q;
+	size_t			 i;
+
+	imap_req_init(s, &q, MBOX_OP_BODIES);
+	strlcpy(q.folder, im->sel.view->name, sizeof(q.folder));
+	for (i = 0; i < st->npend; i++) {
+		if (q.nranges > 0 &&
+		    q.ranges[q.nranges - 1].last + 1 == st->pend[i].uid) {
+			q.ranges[q.nranges - 1].last = st->pend[i].uid;
+			continue;
+		}
+		q.ranges[q.nranges].first = st->pend[i].uid;
+		q.ranges[q.nranges].last = st->pend[i].uid;
+		q.nranges++;
+	}
+	/* A message over the budget comes alone, however large. */
+	imap_vault(s, &q, -1, MBOX_BODIES_BUDGET + BUNDLE_RAW_MAX + 65536,
+	    fetch_bodies_done);
+}
+
+/*
+ * The messages in order, pausing while the client catches up; those
+ * whose bodies are asked for wait in pend for the vault's answer.
+ */
+static void
+fetch_next(struct session *s)
+{
+	struct imap		*im = s->data;
+	struct fetch_state	*st = im->run.state_data;
+	int			 rv;
+
+	for (;;) {
+		if (!session_wait_output(s, fetch_next))
+			return;
+		if (st->npend > 0) {
+			fetch_bodies(s);
+			return;
+		}
+		if ((rv = mbox_stream_next_msg(&st->rd, &st->m)) != 1) {
+			if (rv == -1)
+				log_warnx("imap: session %u: bad fetch "
+				    "records", s->id);
+			imap_done(s, "OK FETCH completed");
+			return;
+		}
+		if ((st->seq = imap_view_seq(im->sel.view, st->m.uid)) == 0)
+			continue;
+		if (fetch_was_seen(st, st->m.uid))
+			st->m.flags |= MAILFLAG_SEEN;
+		if (!(st->flags & IMAP_FETCH_RAW)) {
+			if (fetch_write(s, NULL, 0) == -1)
+				return;
+			continue;
+		}
+		/* Gather a batch, then ask for its bodies. */
+		st->pend[st->npend++] = st->m;
+		while (st->npend < FETCH_BATCH &&
+		    (rv = mbox_stream_next_msg(&st->rd, &st->m)) == 1) {
+			if (imap_view_seq(im->sel.view, st->m.uid) == 0)
+				continue;
+			if (fetch_was_seen(st, st->m.uid))
+				st->m.flags |= MAILFLAG_SEEN;
+			st->pend[st->npend++] = st->m;
+		}
+		if (rv == -1)
+			log_warnx("imap: session %u: bad fetch records",
+			    s->id);
+	}
+}
+
+/*
+ * The bodies of a prefix of the pending messages, up to the vault's
+ * last uid: those it did not send were expunged meanwhile and are left
+ * out.  The rest wait for the next request.  The answer is kept and
+ * written a message at a time, so that a slow reader costs the batch
+ * and one message's answer, not the batch twice.
+ */
+static void
+fetch_bodies_done(struct session *s, struct mbox_result *r)
+{
+	struct imap		*im = s->data;
+	struct fetch_state	*st = im->run.state_data;
+
+	if (r->status != MBOX_OK) {
+		imap_no_status(s, r->status, "FETCH");
+		return;
+	}
+	st->bodies = r->buf;
+	st->bodieslen = r->len;
+	r->buf = NULL;
+	r->len = 0;
+	st->lastuid = r->b;
+	st->ndone = 0;
+	mbox_stream_r_init(&st->brd, st->bodies != NULL ? st->bodies : "",
+	    st->bodieslen);
+	st->brv = mbox_stream_next_body(&st->brd, &st->buid, &st->bdata,
+	    &st->blen);
+	fetch_bodies_write(s);
+}
+
+static void
+fetch_bodies_write(struct session *s)
+{
+	struct imap		*im = s->data;
+	struct fetch_state	*st = im->run.state_data;
+	struct mbox_stream_msg	*p;
+
+	for (; st->ndone < st->npend; st->ndone++) {
+		p = &st->pend[st->ndone];
+		if (p->uid > st->lastuid)
+			break;
+		while (st->brv == 1 && st->buid < p->uid)
+			st->brv = mbox_stream_next_body(&st->brd, &st->buid,
+			    &st->bdata, &st->blen);
+		if (st->brv == -1) {
+			imap_no_status(s, MBOX_EIO, "FETCH");
+			return;
+		}
+		if (st->brv != 1 || st->buid != p->uid)
+			continue;
+		if (!session_wait_output(s, fetch_bodies_write))
+			return;
+		st->m = *p;
+		st->seq = imap_view_seq(im->sel.view, st->m.uid);
+		if (st->seq != 0 && fetch_write(s, st->bdata, st->blen) == -1)
+			return;
+	}
+	mbox_stream_free(st->bodies, st->bodieslen);
+	st->bodies = NULL;
+	st->bodieslen = 0;
+	if (st->ndone == 0) {
+		/* No progress: the vault broke its word. */
+		imap_no_status(s, MBOX_EIO, "FETCH");
+		return;
+	}
+	memmove(st->pend, st->pend + st->ndone,
+	    (st->npend - st->ndone) * sizeof(*st->pend));
+	st->npend -= st->ndone;
+	st->ndone = 0;
+	fetch_next(s);
+}
+
+static void
+fetch_records(struct session *s, struct mbox_result *r)
+{
+	struct imap		*im = s->data;
+	struct fetch_state	*st = im->run.state_data;
+
+	if (r->status != MBOX_OK) {
+		imap_no_status(s, r->status, "FETCH");
+		return;
+	}
+	/* Keep the records: the messages are written one by one. */
+	st->buf = r->buf;
+	st->len = r->len;
+	r->buf = NULL;
+	r->len = 0;
+	mbox_stream_r_init(&st->rd, st->buf != NULL ? st->buf : "",
+	    st->len);
+	fetch_next(s);
+}
+
+static void
+fetch_get(struct session *s)
+{
+	struct imap		*im = s->data;
+	struct fetch_state	*st = im->run.state_data;
+	uint64_t		 since = imap_fetch_changedsince(st->f);
+
+	st->q.op = MBOX_OP_FETCH;
+	memset(&st->q.fetch, 0, sizeof(st->q.fetch));
+	st->q.fetch.how = (st->flags & IMAP_FETCH_META) ? 0 :
+	    MBOX_FETCH_NOMETA;
+	if (since > 0) {
+		st->q.fetch.how |= MBOX_FETCH_CHANGEDSINCE;
+		st->q.fetch.changedsince = since;
+	}
+	imap_vault(s, &st->q, -1, IMAP_LIST_MAX, fetch_records);
+}
+
+static int
+fetch_vanished_keep(void *arg, uint32_t uid)
+{
+	struct fetch_state	*st = arg;
+	size_t			 i;
+
+	for (i = 0; i < st->q.nranges; i++)
+		if (uid >= st->q.ranges[i].first && uid <= st->q.ranges[i].last)
+			return (1);
+	return (0);
+}
+
+static void
+fetch_vanished_done(struct session *s, struct mbox_result *r)
+{
+	struct imap		*im = s->data;
+	uint32_t		*uids;
+	size_t			 n;
+
+	if (r->status == MBOX_OK && imap_result_uids(r,
+	    fetch_vanished_keep, im->run.state_data, &uids, &n) == 0) {
+		imap_view_vanished_earlier(s, uids, n);
+		free(uids);
+	}
+	fetch_get(s);
+}
+
+static void
+fetch_seen_done(struct session *s, struct mbox_result *r)
+{
+	struct imap		*im = s->data;
+	struct fetch_state	*st = im->run.state_data;
+	struct mbox_stream_r	 rd;
+	struct mbox_stream_msg	 m;
+	struct mbox_req	 q;
+	uint32_t		 seq;
+
+	if (r->status == MBOX_OK && r->count > 0 &&
+	    (st->seen = reallocarray(NULL, r->count,
+	    sizeof(*st->seen))) != NULL) {
+		mbox_stream_r_init(&rd, r->buf, r->len);
+		while (st->nseen < r->count &&
+		    mbox_stream_next_msg(&rd, &m) == 1) {
+			st->seen[st->nseen++] = m.uid;
+			if ((seq = imap_view_seq(im->sel.view, m.uid)) != 0)
+				im->sel.view->modseqs[seq - 1] = m.modseq;
+		}
+		qsort(st->seen, st->nseen, sizeof(*st->seen), imap_uid_cmp);
+	}
+	if (imap_fetch_vanished(st->f)) {
+		imap_req_init(s, &q, MBOX_OP_VANISHED);
+		strlcpy(q.folder, im->sel.view->name, sizeof(q.folder));
+		q.since.modseq = imap_fetch_changedsince(st->f);
+		imap_vault(s, &q, -1, IMAP_UIDS_MAX, fetch_vanished_done);
+		return;
+	}
+	fetch_get(s);
+}
+
+void
+imap_cmd_fetch(struct session *s, struct imap_arg *args, size_t nargs)
+{
+	struct imap		*im = s->data;
+	struct imap_view	*v = im->sel.view;
+	struct fetch_state	*st;
+	struct mbox_req	 q;
+	const char		*err = "Invalid FETCH items";
+	int			 rv;
+
+	if (nargs < 2) {
+		imap_bad(s, "Syntax: FETCH set items");
+		return;
+	}
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		imap_done(s, "NO [SERVERBUG] Out of memory");
+		return;
+	}
+	imap_set_state(s, st, fetch_state_free);
+	imap_req_init(s, &st->q, MBOX_OP_FETCH);
+	strlcpy(st->q.folder, v->name, sizeof(st->q.folder));
+	if ((rv = imap_view_ranges(s, &args[0], &st->q)) == -1) {
+		imap_bad(s, "Invalid message set");
+		return;
+	}
+	if (imap_fetch_parse(args + 1, nargs - 1, im->run.uid, &st->f,
+	    &err) == -1) {
+		imap_bad(s, err);
+		return;
+	}
+	st->flags = imap_fetch_flags(st->f);
+	if (st->flags & IMAP_FETCH_MODSEQ)
+		im->conn.enabled |= IMAP_EN_CONDSTORE;
+	if (rv == 1) {
+		imap_done(s, "OK FETCH completed");
+		return;
+	}
+	if ((st->flags & IMAP_FETCH_SEEN) && !v->readonly) {
+		/* Reading a body sets \Seen; the change is reported. */
+		q = st->q;
+		q.op = MBOX_OP_STORE;
+		memset(&q.store, 0, sizeof(q.store));
+		q.store.op = STORE_ADD;
+		q.store.flags = MAILFLAG_SEEN;
+		imap_vault(s, &q, -1, IMAP_LIST_MAX, fetch_seen_done);
+		return;
+	}
+	fetch_seen_done(s, &(struct mbox_result){ .status = MBOX_EIO });
+}
