@@ -164,6 +164,8 @@ static const struct imap_cmd_entry imap_commands[] = {
 	{ "STORE",	CMD_SELECTED | CMD_UID | CMD_NOEXPUNGE,
 	    imap_cmd_store },
 	{ "SUBSCRIBE",	CMD_AUTH | CMD_SELECTED, imap_cmd_subscribe },
+	{ "THREAD",	CMD_SELECTED | CMD_UID | CMD_NOEXPUNGE,
+	    imap_cmd_thread },
 	{ "UNSELECT",	CMD_SELECTED, imap_cmd_unselect },
 	{ "UNSUBSCRIBE", CMD_AUTH | CMD_SELECTED, imap_cmd_unsubscribe },
 };
@@ -268,7 +270,7 @@ imap_capability(struct session *s, const char *prefix, const char *suffix)
 	    "ENABLE ID IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN "
 	    "SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS "
 	    "ESEARCH SEARCHRES "
-	    "SORT ESORT "
+	    "SORT ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES "
 	    "CONDSTORE QRESYNC STATUS=SIZE BINARY "
 	    "UTF8=ACCEPT QUOTA QUOTA=RES-STORAGE APPENDLIMIT=%zu%s",
 	    prefix,

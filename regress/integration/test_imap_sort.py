@@ -1,4 +1,4 @@
-# SORT (RFC 5256) and ESORT (RFC 5267) through the real
+# SORT and THREAD (RFC 5256) and ESORT (RFC 5267) through the real
 # daemons.  Messages with known Date, Subject, From, To, Cc, Message-ID
 # and References go in by APPEND (with a known internal date); the
 # orderings SORT must give are computed here, independently of the C
@@ -226,12 +226,12 @@ class TestSort(SortCase):
         c = self.connect()
         u, done = c.cmd("CAPABILITY")
         atoms = u[0].split()
-        for cap in ("SORT", "ESORT"):
+        for cap in ("SORT", "ESORT", "THREAD=ORDEREDSUBJECT",
+                    "THREAD=REFERENCES"):
             self.assertIn(cap, atoms)
         # Not done: say nothing of them.
         self.assertNotIn("CONTEXT=SORT", atoms)
         self.assertNotIn("SORT=DISPLAY", atoms)
-        self.assertNotIn("THREAD=REFERENCES", atoms)
 
     def test_base_subject_helper(self):
         # The Python side of the comparison, on RFC 5256's forms.
@@ -301,6 +301,9 @@ class TestSort(SortCase):
             typ, data = m.uid("SORT", "(DATE)", "UTF-8", "ALL")
             self.assertEqual(typ, "OK")
             self.assertEqual(len(data[0].split()), len(SORT_SET))
+            m.select("Threads")
+            typ, data = m.thread("REFERENCES", "UTF-8", "ALL")
+            self.assertEqual((typ, data), ("OK", [REFERENCES.encode()]))
         finally:
             m.logout()
 
@@ -312,10 +315,12 @@ class TestSort(SortCase):
                     "SORT DATE UTF-8 ALL", "SORT (DATE) UTF-8",
                     "SORT (DATE)", "SORT", "SORT (DATE) UTF-8 FOO",
                     "SORT RETURN (BOGUS) (DATE) UTF-8 ALL",
-                    "SORT RETURN (DATE) UTF-8 ALL"):
+                    "SORT RETURN (DATE) UTF-8 ALL",
+                    "THREAD FOO UTF-8 ALL", "THREAD REFERENCES UTF-8",
+                    "THREAD", "THREAD (REFERENCES) UTF-8 ALL"):
             u, done = c.cmd(cmd)
             self.assertTrue(done.startswith("BAD "), (cmd, done))
-        for cmd in ("SORT (DATE) KOI8-R ALL",
+        for cmd in ("SORT (DATE) KOI8-R ALL", "THREAD REFERENCES KOI8-R ALL",
                     "SORT RETURN (COUNT) (DATE) ISO-8859-1 ALL"):
             u, done = c.cmd(cmd)
             self.assertEqual(done, "NO [BADCHARSET (UTF-8 US-ASCII)] "
@@ -331,6 +336,101 @@ class TestSort(SortCase):
         u, done = c.cmd("SORT (DATE) UTF-8 ALL")
         self.assertTrue(done.startswith("BAD") or done.startswith("NO"),
                         done)
+        u, done = c.cmd("THREAD REFERENCES UTF-8 ALL")
+        self.assertTrue(done.startswith("BAD") or done.startswith("NO"),
+                        done)
+
+
+class TestThread(SortCase):
+    def thread(self, c, text):
+        u, done = c.cmd(text)
+        self.assertEqual(done, "OK THREAD completed", u)
+        self.assertEqual(len(u), 1, u)
+        self.assertTrue(u[0].startswith("* THREAD"), u)
+        return u[0][len("* THREAD "):]
+
+    def test_references(self):
+        c = self.login(self.user)
+        self.select(c, "Threads")
+        self.assertEqual(self.thread(c, "THREAD REFERENCES UTF-8 ALL"),
+                         REFERENCES)
+
+    def test_orderedsubject(self):
+        c = self.login(self.user)
+        self.select(c, "Threads")
+        self.assertEqual(self.thread(c, "THREAD ORDEREDSUBJECT UTF-8 ALL"),
+                         ORDEREDSUBJECT)
+
+    def test_uid_thread_and_keys(self):
+        c = self.login(self.user)
+        self.select(c, "Threads")
+        u, done = c.cmd("UID SEARCH ALL")
+        uids = [int(x) for x in u[0].split()[2:]]
+        got = self.thread(c, "UID THREAD REFERENCES UTF-8 ALL")
+        want = re.sub(r"\d+", lambda m: str(uids[int(m.group(0)) - 1]),
+                      REFERENCES)
+        self.assertEqual(got, want)
+        # Only the messages the keys select: B's parent A is left out,
+        # so B heads its thread.
+        self.assertEqual(self.thread(c, "THREAD REFERENCES UTF-8 2:3"),
+                         "(2 3)")
+        self.assertEqual(self.thread(c, "THREAD REFERENCES UTF-8 "
+                                     "SUBJECT nothing-matches"), "")
+
+    def test_imaplib_orderedsubject(self):
+        m = self.imaplib_login(self.user)
+        try:
+            m.select("Threads")
+            typ, data = m.thread("ORDEREDSUBJECT", "UTF-8", "ALL")
+            self.assertEqual((typ, data), ("OK", [ORDEREDSUBJECT.encode()]))
+        finally:
+            m.logout()
+
+    def test_hostile_references(self):
+        # Thousands of ids in References: only the last 100 count, and
+        # the answer comes.
+        user = self.new_user()
+        c = self.login(user)
+        refs = " ".join("<r%d@x>" % i for i in range(3000))
+        for msg in (message([("Subject", "root"), ("Message-ID", "<r2999@x>"),
+                             ("Date", "Mon, 01 Jan 2024 10:00:00 +0000")]),
+                    message([("Subject", "Re: root"), ("Message-ID", "<z@x>"),
+                             ("References", refs),
+                             ("Date", "Mon, 01 Jan 2024 11:00:00 +0000")])):
+            u, done = self.append(c, msg)
+            self.assertTrue(done.startswith("OK"), done)
+        self.select(c)
+        self.assertEqual(self.thread(c, "THREAD REFERENCES UTF-8 ALL"),
+                         "(1 2)")
+
+    def test_nesting_capped(self):
+        # A chain that branches at every level: 40 levels of nesting
+        # asked, IMAP_THREAD_NEST_MAX (32) given, the rest flat.
+        user = self.new_user()
+        c = self.login(user)
+        n = 40
+        for k in range(n):
+            # c(k) replies to c(k-1); the leaf l(k) to c(k).
+            for mid, last in (("<c%d@x>" % k, k), ("<l%d@x>" % k, k + 1)):
+                refs = " ".join("<c%d@x>" % i for i in range(last)) or None
+                msg = message([("Subject", "deep"), ("Message-ID", mid),
+                               ("References", refs),
+                               ("Date", "Mon, 01 Jan 2024 10:%02d:%02d +0000"
+                                % (k, 0 if mid[1] == "c" else 1))])
+                u, done = self.append(c, msg)
+                self.assertTrue(done.startswith("OK"), done)
+        self.select(c)
+        got = self.thread(c, "THREAD REFERENCES UTF-8 ALL")
+        depth = top = 0
+        for ch in got:
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+            top = max(top, depth)
+        self.assertEqual(depth, 0)
+        self.assertEqual(top, 32)
+        self.assertEqual(sorted(int(x) for x in re.findall(r"\d+", got)),
+                         list(range(1, 2 * n + 1)))
+        # The first levels as RFC 5256 writes them.
+        self.assertTrue(got.startswith("(1 (2)(3 (4)(5 (6)(7"), got[:40])
 
 
 class TestEsort(SortCase):
