@@ -170,7 +170,8 @@ regress/fuzz/smtp_fuzz: regress/fuzz/smtp_fuzz.c smtpd/smtp_parse.c \
 	    common/base/log.c
 	clang $(FUZZ_CFLAGS) -Ismtpd -o $@ $^ $(LIBS)
 
-regress/fuzz/imap_fuzz: regress/fuzz/imap_fuzz.c imapd/imap_parse.c
+regress/fuzz/imap_fuzz: regress/fuzz/imap_fuzz.c imapd/imap_parse.c \
+	    imapd/imap_sort_parse.c common/wire/sort.c
 	clang $(FUZZ_CFLAGS) -Iimapd -o $@ $^ $(LIBS)
 
 fuzz: regress/fuzz/mime_fuzz regress/fuzz/smtp_fuzz regress/fuzz/imap_fuzz
@@ -191,6 +192,8 @@ fuzz-run: fuzz
 	printf 'INBOX (\\Seen) "17-Jul-1996 02:44:25 -0700" {5}\r\nhello' \
 	    > /tmp/tresor-fuzz/imap/append
 	printf '~peter/mail/&U,BTFw-/&ZeVnLIqe-' > /tmp/tresor-fuzz/imap/utf7
+	printf 'RETURN (MIN COUNT) (REVERSE DATE SUBJECT) UTF-8 ALL' \
+	    > /tmp/tresor-fuzz/imap/sort
 	./regress/fuzz/imap_fuzz -max_total_time=$(FUZZ_TIME) \
 	    -print_final_stats=1 /tmp/tresor-fuzz/imap
 	rm -rf /tmp/tresor-fuzz

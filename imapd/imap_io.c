@@ -147,6 +147,14 @@ imap_vault_search(struct session *s, const char *folder,
 	return (imap_vault_send(s, &q, prog, -1, IMAP_UIDS_MAX, cb));
 }
 
+/* A request that carries a search program (SORT, THREAD). */
+int
+imap_vault_prog(struct session *s, struct mbox_req *q,
+    const struct search_program *prog, imap_result_cb cb)
+{
+	return (imap_vault_send(s, q, prog, -1, IMAP_UIDS_MAX, cb));
+}
+
 /* -------------------------------------------------------------------
  * Mailbox names.
  */

@@ -32,6 +32,7 @@
  *			messages: STORE, COPY, MOVE, EXPUNGE, CLOSE,
  *			UNSELECT
  *	imap_query.c	SEARCH and FETCH
+ *	imap_sort.c	SORT and THREAD (RFC 5256), ESORT (RFC 5267)
  *
  * The files depend one way: the commands call the session, the view
  * and io; the session calls the view and io; the view calls io.
@@ -199,7 +200,9 @@ struct imap {
  *			most max octets, else MBOX_EIO), freed after cb
  *			returns.  cb always comes, even when the vault cannot
  *			be reached (MBOX_EIO), possibly before imap_vault
- *			returns: call it last.  imap_vault_search() likewise.
+ *			returns: call it last.  imap_vault_search() likewise,
+ *			and imap_vault_prog(s, q, prog, cb) for the other
+ *			requests with a search program (SORT, THREAD).
  *			The request in flight is the runtime's s->req: a
  *			session that ends first cancels it, and cb is then
  *			not called (nothing is left to call it for).
@@ -220,6 +223,8 @@ void	 imap_printf(struct session *, const char *, ...)
 int	 imap_vault(struct session *, struct mbox_req *, int, size_t,
 	    imap_result_cb);
 int	 imap_vault_search(struct session *, const char *,
+	    const struct search_program *, imap_result_cb);
+int	 imap_vault_prog(struct session *, struct mbox_req *,
 	    const struct search_program *, imap_result_cb);
 void	 imap_req_init(struct session *, struct mbox_req *, uint32_t);
 int	 imap_utf8(struct session *);
@@ -291,7 +296,8 @@ int	 imap_stream_uids(struct mbox_stream_r *, uint32_t,
 int	 imap_uids_ranges(const uint32_t *, size_t, struct mbox_req *);
 int	 imap_uid_cmp(const void *, const void *);
 
-/* The commands: imap_mailbox.c and imap_message.c. */
+/* The commands: imap_mailbox.c, imap_message.c, imap_query.c and
+ * imap_sort.c. */
 typedef void (*imap_cmd_fn)(struct session *, struct imap_arg *, size_t);
 void	 imap_cmd_create(struct session *, struct imap_arg *, size_t);
 void	 imap_cmd_delete(struct session *, struct imap_arg *, size_t);
@@ -313,6 +319,8 @@ void	 imap_cmd_copy(struct session *, struct imap_arg *, size_t);
 void	 imap_cmd_move(struct session *, struct imap_arg *, size_t);
 void	 imap_cmd_expunge(struct session *, struct imap_arg *, size_t);
 void	 imap_cmd_search(struct session *, struct imap_arg *, size_t);
+void	 imap_cmd_sort(struct session *, struct imap_arg *, size_t);
+void	 imap_cmd_thread(struct session *, struct imap_arg *, size_t);
 void	 imap_cmd_close(struct session *, struct imap_arg *, size_t);
 void	 imap_cmd_unselect(struct session *, struct imap_arg *, size_t);
 

@@ -158,11 +158,14 @@ static const struct imap_cmd_entry imap_commands[] = {
 	    imap_cmd_search },
 	{ "SELECT",	CMD_AUTH | CMD_SELECTED, imap_cmd_select },
 	{ "SETQUOTA",	CMD_AUTH | CMD_SELECTED, imap_cmd_setquota },
+	{ "SORT",	CMD_SELECTED | CMD_UID | CMD_NOEXPUNGE, imap_cmd_sort },
 	{ "STARTTLS",	CMD_NOTAUTH, imap_cmd_starttls },
 	{ "STATUS",	CMD_AUTH | CMD_SELECTED, imap_cmd_status },
 	{ "STORE",	CMD_SELECTED | CMD_UID | CMD_NOEXPUNGE,
 	    imap_cmd_store },
 	{ "SUBSCRIBE",	CMD_AUTH | CMD_SELECTED, imap_cmd_subscribe },
+	{ "THREAD",	CMD_SELECTED | CMD_UID | CMD_NOEXPUNGE,
+	    imap_cmd_thread },
 	{ "UNSELECT",	CMD_SELECTED, imap_cmd_unselect },
 	{ "UNSUBSCRIBE", CMD_AUTH | CMD_SELECTED, imap_cmd_unsubscribe },
 };
@@ -266,7 +269,9 @@ imap_capability(struct session *s, const char *prefix, const char *suffix)
 	session_printf(s, "%sCAPABILITY IMAP4rev1 IMAP4rev2%s%s LITERAL- "
 	    "ENABLE ID IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN "
 	    "SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS "
-	    "ESEARCH SEARCHRES CONDSTORE QRESYNC STATUS=SIZE BINARY "
+	    "ESEARCH SEARCHRES "
+	    "SORT ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES "
+	    "CONDSTORE QRESYNC STATUS=SIZE BINARY "
 	    "UTF8=ACCEPT QUOTA QUOTA=RES-STORAGE APPENDLIMIT=%zu%s",
 	    prefix,
 	    session_tls_available(s) && !session_is_tls(s) && !authed ?

@@ -87,6 +87,8 @@ static const char *const op_names[MBOX_OP_MAX] = {
 	[MBOX_OP_BODIES] = "bodies",
 	[MBOX_OP_SEARCH] = "search",
 	[MBOX_OP_SYNC] = "sync",
+	[MBOX_OP_SORT] = "sort",
+	[MBOX_OP_THREAD] = "thread",
 };
 
 static void	 req_init(struct mailreq *, struct imsgev *, enum proc_role,
@@ -176,6 +178,13 @@ req_check(const struct mbox_req *q, const struct search_program *prog,
 		if (search_check(prog) == -1)
 			return ("bad program");
 		break;
+	case MBOX_OP_SORT:
+	case MBOX_OP_THREAD:
+		if (search_check(prog) == -1)
+			return ("bad program");
+		if (sort_args_check(&q->sort, q->op == MBOX_OP_THREAD) == -1)
+			return ("bad sort");
+		break;
 	case MBOX_OP_SYNC:
 		if (q->since.modseq > INT64_MAX)
 			return ("bad modseq");
@@ -207,6 +216,8 @@ op_has_records(uint32_t op)
 	case MBOX_OP_BODIES:
 	case MBOX_OP_SEARCH:
 	case MBOX_OP_SYNC:
+	case MBOX_OP_SORT:
+	case MBOX_OP_THREAD:
 		return (1);
 	default:
 		return (0);
@@ -569,6 +580,10 @@ run_request(struct mailreq *r, const struct mbox_req *q,
 		return (mbox_search(m, q->folder, prog, uid_cb, r));
 	case MBOX_OP_SYNC:
 		return (run_sync(r, q));
+	case MBOX_OP_SORT:
+	case MBOX_OP_THREAD:
+		return (mbox_sort(m, q->folder, prog, &q->sort, uid_cb, pair_cb,
+		    r));
 	default:
 		return (MBOX_EINVAL);
 	}

@@ -126,6 +126,9 @@ typedef int (*mbox_chunk_cb)(void *, uint32_t, uint64_t, uint64_t,
  * case folding (trigram index), shorter ones folding ASCII only.
  * UINT32_MAX in a UID or sequence range means "*".  Sent-date keys use
  * the internal date for a message without a Date: header.
+ * mbox_sort(): SORT (a->thread 0: uid_cb gets the selected messages'
+ * uids in order) or THREAD (pair_cb gets (uid, depth) depth first, uid
+ * 0 for a dummy); MBOX_EINVAL for bad arguments (sort.h).
  * mbox_import(name, bundle): MBOX_EEXISTS (and no change) if the spool
  * entry was imported already; names are 1..MBOX_IMPORT_NAME_MAX-1
  * graphic ASCII characters.  Between mbox_import_begin() and
@@ -165,6 +168,9 @@ int	 mbox_expunge(struct mbox *, const char *, const struct mbox_range *,
 	    size_t, mbox_uid_cb, void *);
 int	 mbox_search(struct mbox *, const char *,
 	    const struct search_program *, mbox_uid_cb, void *);
+int	 mbox_sort(struct mbox *, const char *,
+	    const struct search_program *, const struct mbox_args_sort *,
+	    mbox_uid_cb, mbox_uidpair_cb, void *);
 int	 mbox_vanished(struct mbox *, const char *, uint64_t, mbox_uid_cb,
 	    void *);
 int	 mbox_import_seen(struct mbox *, const char *);

@@ -59,7 +59,15 @@ static const struct {
 	[MBOX_OP_BODIES] =	{ 0, PART_NAME | PART_RANGES },
 	[MBOX_OP_SEARCH] =	{ 0, PART_NAME | PART_NODES },
 	[MBOX_OP_SYNC] =	{ sizeof(struct mbox_args_since), PART_NAME },
+	[MBOX_OP_SORT] =	{ sizeof(struct mbox_args_sort),
+				  PART_NAME | PART_NODES },
+	[MBOX_OP_THREAD] =	{ sizeof(struct mbox_args_sort),
+				  PART_NAME | PART_NODES },
 };
+
+/* MBOX_REQ_WIRE_MAX counts fetch's arguments as the largest. */
+_Static_assert(sizeof(struct mbox_args_sort) <=
+    sizeof(struct mbox_args_fetch), "sort arguments too large");
 
 static size_t	 wire_size(const struct mbox_req_hdr *);
 
@@ -102,7 +110,7 @@ mbox_req_encode(const struct mbox_req *q, const struct search_program *prog,
 	if (q->op >= MBOX_OP_MAX)
 		return (-1);
 	h.nranges = q->nranges;
-	if (q->op == MBOX_OP_SEARCH)
+	if ((mbox_ops[q->op].parts & PART_NODES))
 		h.nnodes = prog->nops;
 	if ((mbox_ops[q->op].parts & PART_NAME))
 		h.namelen = strnlen(q->folder, sizeof(q->folder));
@@ -162,7 +170,7 @@ mbox_req_decode(const void *data, size_t len, struct mbox_req *q,
 	q->nranges = h.nranges;
 	memcpy(q->ranges, p, h.nranges * sizeof(q->ranges[0]));
 	p += h.nranges * sizeof(q->ranges[0]);
-	if (h.op == MBOX_OP_SEARCH) {
+	if ((mbox_ops[h.op].parts & PART_NODES)) {
 		memset(prog, 0, sizeof(*prog));
 		prog->nops = h.nnodes;
 		memcpy(prog->ops, p, h.nnodes * sizeof(prog->ops[0]));

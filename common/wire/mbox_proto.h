@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "search.h"
+#include "sort.h"
 
 /*
  * The status of every vault answer (logins, recipients and deliveries
@@ -141,6 +142,12 @@ enum mbox_op {
 	MBOX_OP_BODIES,		/* folder, ranges: see below */
 	MBOX_OP_SEARCH,		/* folder, search program; fd: uids */
 	MBOX_OP_SYNC,		/* folder, since: see below */
+	MBOX_OP_SORT,		/* folder, search program, sort (sort.h);
+				 * fd: uids in the sorted order */
+	MBOX_OP_THREAD,		/* folder, search program, sort; fd: uid
+				 * pairs (uid, depth): the threads' messages
+				 * depth first, roots at depth 0, uid 0 for
+				 * a dummy (only at the root) */
 	MBOX_OP_MAX
 };
 
@@ -223,6 +230,7 @@ struct mbox_req {
 		struct mbox_args_store		 store;
 		struct mbox_args_append		 append;
 		struct mbox_args_since		 since;
+		struct mbox_args_sort		 sort;
 	};
 	uint32_t	 nranges;
 	char		 folder[MBOX_NAME_MAX];
@@ -234,7 +242,7 @@ struct mbox_req {
 /*
  * On the wire, an IMSG_MBOX_REQUEST is this header, then the
  * operation's argument struct (if it has one), then nranges struct
- * mbox_range, nnodes struct search_op_s (SEARCH only), and the bytes
+ * mbox_range, nnodes struct search_op_s (SEARCH, SORT, THREAD), and the bytes
  * of folder, folder2 and keywords, without NUL.  Every count must be 0
  * for an operation that does not take that part, and the lengths must
  * add up to exactly the payload: so each operation carries what it
@@ -252,7 +260,8 @@ struct mbox_req_hdr {
 	uint32_t	 pad;		/* 0 */
 };
 
-/* The largest request: every part at its maximum. */
+/* The largest request: every part at its maximum (the largest
+ * argument structs are fetch's and sort's, of the same size). */
 #define MBOX_REQ_WIRE_MAX	(sizeof(struct mbox_req_hdr) + \
 	    sizeof(struct mbox_args_fetch) + \
 	    MBOX_RANGES_MAX * sizeof(struct mbox_range) + \
@@ -268,7 +277,8 @@ struct mbox_req_hdr {
  * data declares for its operation (what msg_check() asks).
  * mbox_req_decode(data, len, &q, &prog): the reverse of encode, with
  * every size and count checked and no NUL allowed inside a name or the
- * keywords; prog is filled for a SEARCH (search_check() is the
+ * keywords; prog is filled for a SEARCH, SORT or THREAD
+ * (search_check() is the
  * caller's).  NULL, or why the request is malformed.  Values (flags,
  * store operations...) are the receiver's to check.
  */

@@ -17,7 +17,9 @@
 /*
  * libFuzzer target for imapd's parsers (imapd/imap_parse.c): command
  * arguments, sequence sets, modified UTF-7 and dates, with the
- * round trips that must hold.  Run by "make fuzz-run".
+ * round trips that must hold; and SORT's and THREAD's criteria
+ * (imapd/imap_sort_parse.c) on every argument list that parses.  Run
+ * by "make fuzz-run".
  */
 
 #include <stddef.h>
@@ -26,6 +28,7 @@
 #include <string.h>
 
 #include "imap.h"
+#include "imap_sort.h"
 
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -93,6 +96,24 @@ walk(const struct imap_arg *a, size_t n, int depth)
 	}
 }
 
+/* SORT or THREAD criteria: a success is valid for the vault. */
+static void
+fuzz_sort(const struct imap_arg *args, size_t nargs, int thread)
+{
+	struct mbox_args_sort	 a;
+	const char		*err = NULL;
+	int			 rv;
+
+	rv = imap_sort_parse(args, nargs, thread, &a, &err);
+	if (rv == -1) {
+		if (err == NULL)
+			abort();
+		return;
+	}
+	if (rv < 1 || (size_t)rv >= nargs || sort_args_check(&a, thread) != 0)
+		abort();
+}
+
 static void
 fuzz_parse(const uint8_t *data, size_t len)
 {
@@ -114,6 +135,8 @@ fuzz_parse(const uint8_t *data, size_t len)
 		if ((nargs == 0) != (args == NULL))
 			abort();
 		walk(args, nargs, 0);
+		fuzz_sort(args, nargs, 0);
+		fuzz_sort(args, nargs, 1);
 		imap_args_free(args);
 	} else if (err == NULL || args != NULL || nargs != 0)
 		abort();
