@@ -154,6 +154,7 @@ static int	 io_can_read(struct io *);
 static void	 io_reload(struct io *);
 static void	 io_consume(struct io *, size_t);
 static void	 io_idle_reset(struct io *);
+static int	 io_in_room(struct io *, char **, size_t *);
 static ssize_t	 io_read_wire(struct io *, char *, size_t);
 static size_t	 io_discard(struct io *, char *, size_t);
 static int	 io_filled(struct io *, size_t, int, int, int);
@@ -425,6 +426,33 @@ io_idle_reset(struct io *io)
 }
 
 /*
+ * Room at the tail of the input buffer for the next read or inflate, at
+ * most IO_READ_CHUNK.  1: p and room are set, 0: the buffer is full, -1:
+ * no memory.
+ */
+static int
+io_in_room(struct io *io, char **p, size_t *room)
+{
+	if ((*room = IO_IN_MAX - io->in.len) == 0) {
+		/*
+		 * libtls may keep the rest of a record, zin and zlib the
+		 * rest of compressed input: make the next io_reload() that
+		 * finds reading possible again look for it.
+		 */
+		io->reading = 0;
+		return (0);
+	}
+	if (*room > IO_READ_CHUNK)
+		*room = IO_READ_CHUNK;
+	if (iobuf_reserve(&io->in, *room, IO_IN_MAX) == -1) {
+		log_warn("%s: input buffer", __func__);
+		return (-1);
+	}
+	*p = io->in.data + io->in.off + io->in.len;
+	return (1);
+}
+
+/*
  * One read from the socket, or from libtls.  Returns the bytes read, 0
  * at the end, -1 on an error, -2 when there is nothing now.
  */
@@ -516,28 +544,15 @@ io_fill(struct io *io)
 	char	*p;
 	size_t	 room, added = 0;
 	ssize_t	 n;
-	int	 eof = 0, err = 0, got = 0;
+	int	 eof = 0, err = 0, got = 0, r;
 
 	if (io->zinf != NULL)
 		return (io_fill_z(io));
 	for (;;) {
-		if ((room = IO_IN_MAX - io->in.len) == 0) {
-			/*
-			 * libtls may keep the rest of a record: make the
-			 * next io_reload() that finds reading possible
-			 * again look for it.
-			 */
-			io->reading = 0;
+		if ((r = io_in_room(io, &p, &room)) <= 0) {
+			err = r == -1;
 			break;
 		}
-		if (room > IO_READ_CHUNK)
-			room = IO_READ_CHUNK;
-		if (iobuf_reserve(&io->in, room, IO_IN_MAX) == -1) {
-			log_warn("%s: input buffer", __func__);
-			err = 1;
-			break;
-		}
-		p = io->in.data + io->in.off + io->in.len;
 		if ((n = io_read_wire(io, p, room)) == -2)
 			break;
 		if (n < 0) {
@@ -573,26 +588,17 @@ io_fill_z(struct io *io)
 	char	*p;
 	size_t	 room, added = 0, made = 0;
 	ssize_t	 n;
-	int	 eof = 0, err = 0, got = 0, reads = 0;
+	int	 eof = 0, err = 0, got = 0, reads = 0, r;
 
 	for (;;) {
-		if ((room = IO_IN_MAX - io->in.len) == 0) {
-			/* zin and zlib keep the rest; see io_reload(). */
-			io->reading = 0;
-			break;
-		}
-		if (made >= IO_IN_MAX) {
+		if (made >= IO_IN_MAX && io->in.len < IO_IN_MAX) {
 			io_defer(io, IO_DEFER_READ);
 			break;
 		}
-		if (room > IO_READ_CHUNK)
-			room = IO_READ_CHUNK;
-		if (iobuf_reserve(&io->in, room, IO_IN_MAX) == -1) {
-			log_warn("%s: input buffer", __func__);
-			err = 1;
+		if ((r = io_in_room(io, &p, &room)) <= 0) {
+			err = r == -1;
 			break;
 		}
-		p = io->in.data + io->in.off + io->in.len;
 		if (io->zin.len > 0 || io->zmore) {
 			if ((n = io_inflate(io, p, room)) == -1) {
 				err = 1;

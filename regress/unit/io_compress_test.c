@@ -49,7 +49,8 @@ static size_t	 z_total;	/* bomb octets taken */
 static size_t	 z_want;
 static int	 z_holding;
 
-static void	 z_reset(void);
+static void	 z_init(struct tc *);
+static void	 z_run(struct tc *, const char **);
 static void	 z_sample(struct tc *);
 static int	 z_line(struct tc *, const char *, size_t, int);
 static int	 bomb_event(struct tc *, int);
@@ -62,12 +63,25 @@ static void	 test_large_output(void);
 static void	 test_bomb(void);
 static void	 test_corrupt(void);
 
+/* A connection whose lines go to z_line(). */
 static void
-z_reset(void)
+z_init(struct tc *t)
 {
+	tc_init(t);
+	t->on_line = z_line;
 	z_rc = z_rc2 = -2;
 	z_mem = z_mem_max = z_held_max = z_total = z_want = 0;
 	z_holding = 0;
+}
+
+/* Run it: the client did all its steps, compression came on. */
+static void
+z_run(struct tc *t, const char **steps)
+{
+	serve(t, steps);
+	CHECK(!t->deadline_hit);
+	CHECK(t->client_status == CLIENT_OK);
+	CHECK(z_rc == 0);
 }
 
 static void
@@ -141,14 +155,9 @@ test_lines(void)
 		NULL
 	};
 
-	tc_init(&t);
-	z_reset();
+	z_init(&t);
 	t.greeting = "hello";
-	t.on_line = z_line;
-	serve(&t, steps);
-	CHECK(!t.deadline_hit);
-	CHECK(t.client_status == CLIENT_OK);
-	CHECK(z_rc == 0);
+	z_run(&t, steps);
 	CHECK(z_rc2 == -1);
 	CHECK(has_line(&t, "two") && has_line(&t, "three"));
 	CHECK(t.nev[IO_ERROR] == 0);
@@ -177,15 +186,10 @@ test_lines_tls(void)
 		NULL
 	};
 
-	tc_init(&t);
-	z_reset();
+	z_init(&t);
 	t.implicit_tls = 1;
 	t.greeting = "hello";
-	t.on_line = z_line;
-	serve(&t, steps);
-	CHECK(!t.deadline_hit);
-	CHECK(t.client_status == CLIENT_OK);
-	CHECK(z_rc == 0);
+	z_run(&t, steps);
 	CHECK(has_line(&t, "inside"));
 	CHECK(t.nev[IO_TLSREADY] == 1);
 	CHECK(t.nev[IO_ERROR] == 0);
@@ -208,13 +212,8 @@ test_pipelined(void)
 		NULL
 	};
 
-	tc_init(&t);
-	z_reset();
-	t.on_line = z_line;
-	serve(&t, steps);
-	CHECK(!t.deadline_hit);
-	CHECK(t.client_status == CLIENT_OK);
-	CHECK(z_rc == 0);
+	z_init(&t);
+	z_run(&t, steps);
 	CHECK(t.nlines == 4);
 	CHECK_STR(line_at(&t, 1), "a");
 	CHECK_STR(line_at(&t, 2), "b");
@@ -237,14 +236,10 @@ test_large_output(void)
 		NULL
 	};
 
-	tc_init(&t);
-	z_reset();
-	t.on_line = z_line;
+	z_init(&t);
 	t.pat_total = 3000000;
 	t.sndbuf = 16384;
-	serve(&t, steps);
-	CHECK(!t.deadline_hit);
-	CHECK(t.client_status == CLIENT_OK);
+	z_run(&t, steps);
 	CHECK(t.queued_max == 3000000);
 	CHECK(t.nev[IO_LOWAT] >= 1);
 	CHECK(t.nev[IO_ERROR] == 0);
@@ -310,17 +305,12 @@ test_bomb(void)
 	snprintf(done, sizeof(done), "expect:done %d", BOMB);
 	steps[4] = done;
 	steps[5] = "close";
-	tc_init(&t);
-	z_reset();
+	z_init(&t);
 	z_want = BOMB;
 	z_holding = 1;
-	t.on_line = z_line;
 	t.on_event = bomb_event;
 	t.on_accept = bomb_accept;
-	serve(&t, steps);
-	CHECK(!t.deadline_hit);
-	CHECK(t.client_status == CLIENT_OK);
-	CHECK(z_rc == 0);
+	z_run(&t, steps);
 	/* Held: the buffer was full, and no fuller. */
 	CHECK(z_held_max == IO_IN_MAX);
 	CHECK(z_total == BOMB);
@@ -344,13 +334,8 @@ test_corrupt(void)
 		NULL
 	};
 
-	tc_init(&t);
-	z_reset();
-	t.on_line = z_line;
-	serve(&t, steps);
-	CHECK(!t.deadline_hit);
-	CHECK(t.client_status == CLIENT_OK);
-	CHECK(z_rc == 0);
+	z_init(&t);
+	z_run(&t, steps);
 	CHECK(t.nlines == 2);
 	CHECK(t.nev[IO_ERROR] == 1);
 	CHECK(t.nev[IO_DATAIN] >= 1);
