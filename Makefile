@@ -16,7 +16,7 @@ MANDIR	?= $(PREFIX)/share/man
 DESTDIR	?=
 
 CC	?= cc
-PKGS	 = libtls libevent libsodium libbsd-overlay libseccomp sqlite3
+PKGS	 = libtls libevent libsodium libbsd-overlay libseccomp sqlite3 zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) libcrypto 2>/dev/null)
 

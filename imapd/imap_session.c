@@ -108,6 +108,9 @@ static void	 imap_cmd_id(struct session *, struct imap_arg *,
 		    size_t);
 static void	 imap_cmd_idle(struct session *, struct imap_arg *,
 		    size_t);
+static void	 imap_cmd_compress(struct session *, struct imap_arg *,
+		    size_t);
+static void	 imap_compress_go(struct session *);
 static void	 imap_cmd_setquota(struct session *, struct imap_arg *,
 		    size_t);
 static void	 imap_auth_line(struct session *, char *, size_t, int);
@@ -133,6 +136,7 @@ static const struct imap_cmd_entry imap_commands[] = {
 	    imap_cmd_capability },
 	{ "CHECK",	CMD_SELECTED, imap_cmd_noop },
 	{ "CLOSE",	CMD_SELECTED, imap_cmd_close },
+	{ "COMPRESS",	CMD_AUTH | CMD_SELECTED, imap_cmd_compress },
 	{ "COPY",	CMD_SELECTED | CMD_UID, imap_cmd_copy },
 	{ "CREATE",	CMD_AUTH | CMD_SELECTED, imap_cmd_create },
 	{ "DELETE",	CMD_AUTH | CMD_SELECTED, imap_cmd_delete },
@@ -272,13 +276,14 @@ imap_capability(struct session *s, const char *prefix, const char *suffix)
 	    "ESEARCH SEARCHRES "
 	    "SORT ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES "
 	    "CONDSTORE QRESYNC STATUS=SIZE BINARY "
-	    "UTF8=ACCEPT QUOTA QUOTA=RES-STORAGE APPENDLIMIT=%zu%s",
+	    "UTF8=ACCEPT QUOTA QUOTA=RES-STORAGE APPENDLIMIT=%zu%s%s",
 	    prefix,
 	    session_tls_available(s) && !session_is_tls(s) && !authed ?
 	    " STARTTLS" : "",
 	    authed ? "" : imap_login_allowed(s) ? " AUTH=PLAIN SASL-IR" :
 	    " LOGINDISABLED",
-	    front_conf()->limits.max_message_size, suffix);
+	    front_conf()->limits.max_message_size,
+	    authed ? " COMPRESS=DEFLATE" : "", suffix);
 }
 
 static void
@@ -981,6 +986,51 @@ imap_cmd_idle(struct session *s, struct imap_arg *args, size_t nargs)
 	if (!imap_noargs(s, nargs))
 		return;
 	imap_sync(s, imap_idle_start);
+}
+
+/*
+ * COMPRESS (RFC 4978).  The tagged OK goes out as it is, and all after
+ * it is DEFLATE both ways (inside TLS when TLS is on: STARTTLS comes
+ * before login, COMPRESS after).
+ */
+static void
+imap_cmd_compress(struct session *s, struct imap_arg *args, size_t nargs)
+{
+	if (nargs != 1 || args[0].type != IMAP_ARG_ATOM) {
+		imap_bad(s, "Syntax: COMPRESS DEFLATE");
+		return;
+	}
+	if (!imap_arg_is(&args[0], "DEFLATE")) {
+		imap_bad(s, "Unknown compression mechanism");
+		return;
+	}
+	if (session_is_compressed(s)) {
+		imap_done(s, "NO [COMPRESSIONACTIVE] DEFLATE is already "
+		    "active");
+		return;
+	}
+	imap_compress_go(s);
+}
+
+/*
+ * Not imap_done(): a sync would send updates after the OK, and they
+ * must come before it or be compressed.  Output waiting for the client
+ * (a large FETCH) goes first, uncompressed, as it was written.
+ */
+static void
+imap_compress_go(struct session *s)
+{
+	struct imap	*im = s->data;
+
+	if (!session_wait_output(s, imap_compress_go))
+		return;
+	imap_printf(s, "%s OK DEFLATE active\r\n", im->run.tag);
+	if (session_compress(s) == -1) {
+		/* The client compresses now: nothing more can be said. */
+		session_close(s);
+		return;
+	}
+	imap_end(s);
 }
 
 /* -------------------------------------------------------------------

@@ -12,7 +12,7 @@ set -eu
 PKGS="build-essential pkg-config libtls-dev libevent-dev libsodium-dev
 libbsd-dev libseccomp-dev libsqlite3-dev libssl-dev python3 openssl
 mandoc swaks libnet-ssleay-perl curl procps iproute2 clang
-libclang-rt-14-dev isync"
+libclang-rt-14-dev isync zlib1g-dev"
 
 quiet=0
 [ "${1:-}" = "--check" ] && quiet=1

@@ -49,6 +49,11 @@
  *   connection is failed or closing.  io_is_tls(), io_tls_version() and
  *   io_tls_cipher() answer for an established session only (after
  *   IO_TLSREADY).
+ * - io_start_compress() turns on COMPRESS=DEFLATE (RFC 4978) both
+ *   ways, after what is queued: it returns -1 if compression is on
+ *   already, during a TLS handshake, or once failed or closing.  The
+ *   lines, raw data, queue and marks are the uncompressed octets.
+ *   io_compress_mem() is what zlib holds for the io (fixed once on).
  * - libtls writes with write(2): the process must ignore SIGPIPE.
  */
 
@@ -97,6 +102,9 @@ int		 io_is_tls(struct io *);
 const char	*io_tls_version(struct io *);
 const char	*io_tls_cipher(struct io *);
 int		 io_fd(struct io *);
+int		 io_start_compress(struct io *);
+int		 io_is_compressed(struct io *);
+size_t		 io_compress_mem(struct io *);
 
 int		 io_getline(struct io *, char **, size_t *, int *);
 size_t		 io_datalen(struct io *);

@@ -146,6 +146,31 @@ session_starttls(struct session *s)
 	return (0);
 }
 
+/*
+ * COMPRESS=DEFLATE from after what is queued now (the go-ahead reply).
+ * Output that waits in the overflow would come after it, compressed,
+ * though it was written before: -1 until it has gone.
+ */
+int
+session_compress(struct session *s)
+{
+	if (s->closing || s->ovflen != s->ovfoff)
+		return (-1);
+	if (io_start_compress(s->io) == -1) {
+		log_warnx("%s: session %u: cannot start compression",
+		    s->proto->name, s->id);
+		return (-1);
+	}
+	log_info("%s: session %u: compression on", s->proto->name, s->id);
+	return (0);
+}
+
+int
+session_is_compressed(struct session *s)
+{
+	return (io_is_compressed(s->io));
+}
+
 void
 session_printf(struct session *s, const char *fmt, ...)
 {

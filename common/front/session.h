@@ -196,4 +196,8 @@ int	 session_tls_available(struct session *);
 const char *session_tls_version(struct session *);
 const char *session_tls_cipher(struct session *);
 
+/* COMPRESS=DEFLATE (RFC 4978), right after the go-ahead reply. */
+int	 session_compress(struct session *);
+int	 session_is_compressed(struct session *);
+
 #endif /* SESSION_H */

@@ -43,7 +43,11 @@ def caps(starttls=False, auth=None):
         c += " AUTH=PLAIN SASL-IR"
     elif auth == "disabled":
         c += " LOGINDISABLED"
-    return c + " " + EXTENSIONS
+    c += " " + EXTENSIONS
+    # Only once logged in: COMPRESS is not valid before.
+    if auth is None:
+        c += " COMPRESS=DEFLATE"
+    return c
 
 
 def crlf(text):

@@ -31,6 +31,13 @@
 #	drain		read until the end, whatever comes (or an error)
 #	close		close the connection
 #	unwrap		send a TLS close_notify, then close
+#	zon		raw DEFLATE (RFC 4978) both ways from here on
+#	zpipe:A:B	send A in clear and B compressed, in one write;
+#			compress what is sent from here on
+#	zrecv		decompress what is read from here on
+#	zbomb:N		send N octets of 'a' compressed (a few KB for MBs)
+#	zraw:HEX	send these octets as they are (corrupt input)
+#	zrecvpat:N	recvpat through the decompressor
 #
 # Exit: 0 all steps passed, 1 a step failed, 2 usage, 3 TLS handshake
 # failed, 4 the test cannot be done here (no old TLS in this OpenSSL).
@@ -42,6 +49,7 @@ import ssl
 import sys
 import time
 import warnings
+import zlib
 
 VERSIONS = {
     "1.0": ssl.TLSVersion.TLSv1,
@@ -79,6 +87,33 @@ class Conn:
         self.connected = False
         self.buf = b""
         self.pat = 0
+        self.comp = None
+        self.decomp = None
+
+    def zon(self):
+        self.comp = zlib.compressobj(6, zlib.DEFLATED, -15)
+        self.zrecv()
+
+    def zrecv(self):
+        self.decomp = zlib.decompressobj(-15)
+        # What came after the last line read is compressed already.
+        self.buf = self.decomp.decompress(self.buf)
+
+    def send(self, data):
+        if self.comp is not None:
+            data = (self.comp.compress(data) +
+                    self.comp.flush(zlib.Z_SYNC_FLUSH))
+        self.sock.sendall(data)
+
+    def more(self, n):
+        """Octets from the peer, decompressed; b"" at the end."""
+        while True:
+            data = self.sock.recv(n)
+            if not data or self.decomp is None:
+                return data
+            data = self.decomp.decompress(data)
+            if data:
+                return data
 
     def connect(self):
         if not self.connected:
@@ -89,11 +124,11 @@ class Conn:
         if self.buf:
             data, self.buf = self.buf[:n], self.buf[n:]
             return data
-        return self.sock.recv(n)
+        return self.more(n)
 
     def readline(self):
         while b"\n" not in self.buf:
-            data = self.sock.recv(4096)
+            data = self.more(4096)
             if not data:
                 fail(1, "EOF while reading a line (have %r)" % self.buf)
             self.buf += data
@@ -143,10 +178,36 @@ def main():
                               int(arg))
         elif op == "send":
             data = arg.encode("latin-1").decode("unicode_escape")
-            c.sock.sendall(data.encode("latin-1"))
+            c.send(data.encode("latin-1"))
         elif op == "sendrep":
             ch, _, n = arg.partition(":")
-            c.sock.sendall(ch.encode("latin-1") * int(n))
+            c.send(ch.encode("latin-1") * int(n))
+        elif op == "zon":
+            c.zon()
+        elif op == "zpipe":
+            a, _, b = arg.partition(":")
+            a = a.encode("latin-1").decode("unicode_escape")
+            b = b.encode("latin-1").decode("unicode_escape")
+            c.comp = zlib.compressobj(6, zlib.DEFLATED, -15)
+            c.sock.sendall(a.encode("latin-1") +
+                           c.comp.compress(b.encode("latin-1")) +
+                           c.comp.flush(zlib.Z_SYNC_FLUSH))
+        elif op == "zrecv":
+            c.zrecv()
+        elif op == "zbomb":
+            # In pieces: the server stops reading when its buffer is
+            # full, and this must not need more than that in memory.
+            left = int(arg)
+            block = b"a" * 65536
+            while left > 0:
+                n = min(left, len(block))
+                c.sock.sendall(c.comp.compress(block[:n]))
+                left -= n
+            c.sock.sendall(c.comp.flush(zlib.Z_SYNC_FLUSH))
+        elif op == "zraw":
+            c.sock.sendall(bytes.fromhex(arg))
+        elif op == "zrecvpat":
+            c.recvpat(int(arg), False)
         elif op == "sleep":
             time.sleep(int(arg) / 1000.0)
         elif op == "expect":
