@@ -62,5 +62,23 @@ class LineLimits(Base):
         self.assertEqual(c.run("NOOP")[1], "OK NOOP completed")
 
 
+class MoveSelf(Base):
+    def test_move_to_itself_rfc6851_3_3(self):
+        # RFC 6851 3.3: MOVE is COPY then expunge, the target may be the
+        # source: the messages get new UIDs in the same mailbox.
+        c = self.login()
+        self.ok(c, "CREATE Loop")
+        self.append(c, "Loop", 2)
+        self.ok(c, "SELECT Loop")
+        u, res = c.run("UID MOVE 1 Loop")
+        self.assertEqual(res, "OK MOVE completed")
+        self.assertIn("* OK [COPYUID", u[0])
+        self.assertTrue(u[0].split("] ")[0].endswith(" 1 3"), u[0])
+        self.assertIn("* 1 EXPUNGE", u)
+        self.assertIn("* 2 EXISTS", u)
+        u, _ = self.ok(c, "UID SEARCH ALL")
+        self.assertEqual(u, ["* SEARCH 2 3"])
+
+
 if __name__ == "__main__":
     unittest.main()
