@@ -71,7 +71,9 @@ enum imap_arg_type {
  * imap_arg_string()).  binary is set for a literal8 (~{n}).
  *
  * An atom is read leniently, as clients write them: every octet but
- * SP, CTL, "(", ")", "{", '"'; and once an atom holds "[", everything
+ * SP, CTL, "(", ")", "{", '"', so "[" too ("abc[def" is one atom, RFC
+ * 9051 9); and once a FETCH section's name (BODY, BODY.PEEK, BINARY,
+ * BINARY.PEEK, BINARY.SIZE, in any case) is followed by "[", everything
  * up to the matching "]" belongs to it, spaces and parentheses too
  * ("BODY.PEEK[HEADER.FIELDS (From To)]<0.100>" is one atom).  A "\"
  * is allowed at the start of an atom ("\Seen") and "*", "%" anywhere.

@@ -69,6 +69,7 @@ static int	 parse_quoted(struct parser *, struct imap_arg *);
 static int	 parse_literal(struct parser *, struct imap_arg *);
 static char	*store(struct parser *, size_t);
 static int	 atom_char(unsigned char);
+static int	 section_name(const char *, size_t);
 static int	 astring_char(unsigned char);
 static int	 keyword_char(unsigned char);
 static int	 b64_value(unsigned char);
@@ -103,6 +104,26 @@ atom_char(unsigned char c)
 	if (c <= 0x20 || c == 0x7f)
 		return (0);
 	return (c != '(' && c != ')' && c != '{' && c != '"');
+}
+
+/*
+ * What may stand before the "[" of a FETCH section (RFC 9051 6.4.5),
+ * in any case: only there do spaces and parentheses up to the matching
+ * "]" belong to the atom.
+ */
+static int
+section_name(const char *s, size_t len)
+{
+	static const char *const names[] = {
+		"BODY", "BODY.PEEK", "BINARY", "BINARY.PEEK", "BINARY.SIZE"
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (len == strlen(names[i]) &&
+		    strncasecmp(s, names[i], len) == 0)
+			return (1);
+	return (0);
 }
 
 /* ASTRING-CHAR (RFC 9051 9): ATOM-CHAR and "]", 7-bit only. */
@@ -276,12 +297,15 @@ parse_atom(struct parser *p, struct imap_arg *a)
 
 	while (p->pos < p->len) {
 		c = p->buf[p->pos];
-		if (c == '[') {
+		if (c == '[' &&
+		    section_name((const char *)p->buf + start, p->pos - start)) {
 			/*
 			 * "BODY[HEADER.FIELDS (From To)]": up to the
 			 * matching "]" everything but a CTL belongs to the
 			 * atom.  A "[" never closed makes the command bad
 			 * (rather than guessing where the atom ends).
+			 * Elsewhere "[" is an ATOM-CHAR like any other
+			 * (RFC 9051 9): "abc[def" is a mailbox name.
 			 */
 			depth = 0;
 			for (;;) {

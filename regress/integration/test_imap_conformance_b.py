@@ -80,5 +80,20 @@ class MoveSelf(Base):
         self.assertEqual(u, ["* SEARCH 2 3"])
 
 
+class Atoms(Base):
+    def test_bracket_in_atom_rfc9051_9(self):
+        # RFC 9051 9: "[" is an ATOM-CHAR (resp-specials is "]" only).
+        c = self.login()
+        self.assertTrue(c.run("SELECT abc[def")[1].startswith(
+            "NO [NONEXISTENT]"))
+        self.assertEqual(c.run("CREATE abc[def")[1], "OK CREATE completed")
+        u, _ = self.ok(c, 'LIST "" abc[def')
+        self.assertEqual(u, ['* LIST (\\HasNoChildren) "/" "abc[def"'])
+        self.ok(c, "SELECT abc[def")
+        self.ok(c, "APPEND abc[def ", MSG.encode())
+        u, _ = self.ok(c, "FETCH 1 (BODY.PEEK[HEADER.FIELDS (Subject)])")
+        self.assertIn("Subject: hello", u[0])
+
+
 if __name__ == "__main__":
     unittest.main()
