@@ -323,15 +323,53 @@ create_done(struct session *s, struct mbox_result *r)
 	simple_done(s, r, "CREATE");
 }
 
+/* DELETE's state when it deletes the selected mailbox: a mark. */
+static const char	 deleting_selected[] = "selected";
+
+/*
+ * Whether a (stored) name is the selected mailbox's, as the vault
+ * compares them: INBOX and its children's first part in any case.
+ */
+static int
+is_selected(struct session *s, const char *name)
+{
+	struct imap	*im = s->data;
+	const char	*v;
+
+	if (im->sel.view == NULL)
+		return (0);
+	v = im->sel.view->name;
+	if (strncasecmp(name, "INBOX", 5) == 0 &&
+	    (name[5] == '\0' || name[5] == MBOX_DELIM_CHAR) &&
+	    strncasecmp(v, "INBOX", 5) == 0)
+		return (strcmp(name + 5, v + 5) == 0);
+	return (strcmp(name, v) == 0);
+}
+
 static void
 delete_done(struct session *s, struct mbox_result *r)
 {
+	struct imap	*im = s->data;
+
 	/* The vault refuses to delete a folder that has children. */
-	if (r->status == MBOX_EINVAL)
+	if (r->status == MBOX_EINVAL) {
 		imap_done(s, "NO [CANNOT] Delete the mailboxes inside it "
 		    "first");
-	else
-		simple_done(s, r, "DELETE");
+		return;
+	}
+	if (r->status == MBOX_OK && im->run.state_data == deleting_selected &&
+	    im->sel.view != NULL) {
+		/*
+		 * The session's own mailbox: answer the DELETE and go
+		 * back to the authenticated state, as after CLOSE without
+		 * expunge (RFC 9051 6.3.4); [CLOSED] (7.1) tells the client
+		 * that what follows no longer concerns the mailbox.
+		 */
+		imap_unselect(s);
+		imap_printf(s, "* OK [CLOSED] The selected mailbox was "
+		    "deleted\r\n");
+	}
+	simple_done(s, r, "DELETE");
 }
 
 static void
@@ -427,6 +465,8 @@ imap_cmd_delete(struct session *s, struct imap_arg *args, size_t nargs)
 		imap_done(s, "NO [CANNOT] INBOX cannot be deleted");
 		return;
 	}
+	if (is_selected(s, name))
+		imap_set_state(s, (void *)deleting_selected, NULL);
 	(void)simple_request(s, MBOX_OP_DELETE, name, NULL, 0, 0,
 	    delete_done);
 }

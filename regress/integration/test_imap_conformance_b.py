@@ -62,6 +62,57 @@ class LineLimits(Base):
         self.assertEqual(c.run("NOOP")[1], "OK NOOP completed")
 
 
+class DeleteSelected(Base):
+    def test_delete_selected_rfc9051_6_3_4(self):
+        # RFC 9051 6.3.4: DELETE of the selected mailbox is answered OK;
+        # the session leaves the selected state (as after CLOSE without
+        # expunge, 7.1 [CLOSED]) and goes on.
+        c = self.login()
+        self.ok(c, "CREATE Gone")
+        self.append(c, "Gone", 2)
+        self.ok(c, "SELECT Gone")
+        u, res = c.run("DELETE Gone")
+        self.assertEqual(res, "OK DELETE completed")
+        self.assertIn("* OK [CLOSED] The selected mailbox was deleted", u)
+        self.assertEqual(c.run("FETCH 1 FLAGS")[1],
+                         "BAD Select a mailbox first")
+        self.assertEqual(c.run("NOOP")[1], "OK NOOP completed")
+        self.ok(c, "SELECT INBOX")
+
+    def test_delete_selected_elsewhere_rfc9051_7_1(self):
+        # Another session with the mailbox selected must not take a
+        # wrong tagged answer: a command that needs the mailbox is
+        # answered NO [NONEXISTENT] (never OK), and at the next point
+        # where untagged responses are allowed the session ends with
+        # BYE [UNAVAILABLE] (RFC 9051 7.1.5), that session alone; the
+        # deleting one is answered OK.
+        user = self.new_user()
+        a = self.login(user)
+        b = self.login(user)
+        self.ok(a, "CREATE Gone2")
+        self.append(a, "Gone2", 1)
+        self.ok(b, "SELECT Gone2")
+        self.assertEqual(a.run("DELETE Gone2")[1], "OK DELETE completed")
+        u, res = b.run("FETCH 1 FLAGS")
+        self.assertEqual(u, [])
+        self.assertTrue(res.startswith("NO [NONEXISTENT]"), res)
+        b.n += 1
+        b.c.send("t%d NOOP\r\n" % b.n)
+        line = b.read_line()
+        self.assertEqual(line, "* BYE [UNAVAILABLE] The selected mailbox "
+                         "was deleted")
+        # Then the end, and no tagged answer.
+        rest = b.c.buf
+        b.c.sock.settimeout(10)
+        while True:
+            chunk = b.c.sock.recv(65536)
+            if not chunk:
+                break
+            rest += chunk
+        self.assertEqual(rest, b"")
+        self.assertEqual(a.run("NOOP")[1], "OK NOOP completed")
+
+
 class MoveSelf(Base):
     def test_move_to_itself_rfc6851_3_3(self):
         # RFC 6851 3.3: MOVE is COPY then expunge, the target may be the
