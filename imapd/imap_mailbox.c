@@ -883,6 +883,13 @@ list_key_cmp(const void *key, const void *elem)
 	return (strcmp(key, f->name));
 }
 
+/* A subscription kept after its mailbox was deleted (no folder). */
+static int
+list_nonexistent(const struct lfolder *f)
+{
+	return (f->info.subscribed == MBOX_SUBSCRIBED_NONEXISTENT);
+}
+
 /* Does the folder meet LIST's selection criteria? */
 static int
 list_selected(const struct list_state *st, const struct lfolder *f)
@@ -890,6 +897,10 @@ list_selected(const struct list_state *st, const struct lfolder *f)
 	if (st->lsub || (st->sel & LSEL_SUBSCRIBED))
 		if (!f->info.subscribed)
 			return (0);
+	/* Only the subscriptions show a name that is no mailbox. */
+	if (list_nonexistent(f) && !st->lsub &&
+	    !(st->sel & LSEL_SUBSCRIBED))
+		return (0);
 	if ((st->sel & LSEL_SPECIALUSE) &&
 	    special_attr(f->info.special) == NULL)
 		return (0);
@@ -946,7 +957,9 @@ list_mark(struct list_state *st)
 			if ((hit = bsearch(buf, idx, st->n, sizeof(*idx),
 			    list_key_cmp)) == NULL)
 				continue;
-			(*hit)->mark |= LF_CHILDREN;
+			/* A name that is no mailbox is no child either. */
+			if (!list_nonexistent(f))
+				(*hit)->mark |= LF_CHILDREN;
 			if (list_selected(st, f))
 				(*hit)->mark |= LF_SATDESC;
 			if (f->info.subscribed && !(f->mark & LF_MATCH))
@@ -1179,9 +1192,9 @@ list_emit(struct session *s)
 			 * whose subscribed child is not listed, is
 			 * shown as \Noselect.
 			 */
-			if (sel)
+			if (sel && !list_nonexistent(f))
 				imap_printf(s, "* LSUB () \"/\" ");
-			else if (f->mark & LF_SUBNOMATCH)
+			else if (sel || (f->mark & LF_SUBNOMATCH))
 				imap_printf(s, "* LSUB (\\Noselect) \"/\" ");
 			else
 				continue;
@@ -1193,6 +1206,22 @@ list_emit(struct session *s)
 		    (f->mark & LF_SATDESC);
 		if (!sel && !childinfo)
 			continue;
+		if (list_nonexistent(f)) {
+			/*
+			 * RFC 5258 3.1: a subscription whose mailbox is
+			 * gone is listed \NonExistent (which implies
+			 * \Noselect), without STATUS.
+			 */
+			imap_printf(s, "* LIST (%s\\NonExistent) \"/\" ",
+			    (st->ret & LRET_SUBSCRIBED) ? "\\Subscribed " :
+			    "");
+			imap_name_out(s, f->name);
+			if (childinfo)
+				imap_printf(s, " (\"CHILDINFO\" "
+				    "(\"SUBSCRIBED\"))");
+			imap_printf(s, "\r\n");
+			continue;
+		}
 		imap_printf(s, "* LIST (%s",
 		    (f->mark & LF_CHILDREN) ? "\\HasChildren" :
 		    "\\HasNoChildren");

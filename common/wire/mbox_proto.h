@@ -92,7 +92,7 @@ struct mbox_range {
 struct mbox_folder_info {
 	int64_t		 id;
 	uint32_t	 special;		/* enum mbox_special */
-	uint32_t	 subscribed;		/* 0 or 1 */
+	uint32_t	 subscribed;		/* 0, 1 or MBOX_SUBSCRIBED_... */
 	uint32_t	 uidvalidity;
 	uint32_t	 uidnext;
 	uint64_t	 highestmodseq;
@@ -101,6 +101,13 @@ struct mbox_folder_info {
 	uint32_t	 deleted;		/* with \Deleted */
 	uint64_t	 size;			/* octets, all messages */
 };
+
+/*
+ * In MBOX_OP_LIST's records only: a subscription kept after its
+ * mailbox was deleted (RFC 3501 6.3.6); the name is no folder and the
+ * rest of the record is 0.
+ */
+#define MBOX_SUBSCRIBED_NONEXISTENT	2
 
 /* A folder, as vaultd reads it and the front gets it. */
 struct mbox_folder {

@@ -113,6 +113,34 @@ class DeleteSelected(Base):
         self.assertEqual(a.run("NOOP")[1], "OK NOOP completed")
 
 
+class Subscriptions(Base):
+    def test_delete_keeps_subscription_rfc3501_6_3_6(self):
+        # RFC 3501 6.3.6 (and RFC 9051 6.3.4): DELETE does not remove
+        # the subscription.  RFC 5258 3.1: LIST (SUBSCRIBED) shows it
+        # \NonExistent; LSUB (RFC 3501 6.3.9) with \Noselect.
+        c = self.login()
+        self.ok(c, "CREATE Kept")
+        self.ok(c, "SUBSCRIBE Kept")
+        self.ok(c, "DELETE Kept")
+        u, _ = self.ok(c, 'LIST (SUBSCRIBED) "" "Kept"')
+        self.assertEqual(u, ['* LIST (\\Subscribed \\NonExistent) "/" '
+                             '"Kept"'])
+        u, _ = self.ok(c, 'LSUB "" "Kept"')
+        self.assertEqual(u, ['* LSUB (\\Noselect) "/" "Kept"'])
+        u, _ = self.ok(c, 'LIST "" "Kept"')
+        self.assertEqual(u, [])
+        # Made again, it is subscribed still; UNSUBSCRIBE of the name
+        # alone works too.
+        self.ok(c, "CREATE Kept")
+        u, _ = self.ok(c, 'LIST (SUBSCRIBED) "" "Kept"')
+        self.assertEqual(u, ['* LIST (\\HasNoChildren \\Subscribed) "/" '
+                             '"Kept"'])
+        self.ok(c, "DELETE Kept")
+        self.ok(c, "UNSUBSCRIBE Kept")
+        u, _ = self.ok(c, 'LSUB "" "*"')
+        self.assertNotIn('* LSUB (\\Noselect) "/" "Kept"', u)
+
+
 class MoveSelf(Base):
     def test_move_to_itself_rfc6851_3_3(self):
         # RFC 6851 3.3: MOVE is COPY then expunge, the target may be the
