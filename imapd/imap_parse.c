@@ -625,15 +625,17 @@ imap_seqset_parse(const char *s, struct imap_seqset *set)
 {
 	uint32_t	 v[2], t;
 	uint64_t	 n;
-	int		 i;
+	int		 i, star[2], ts;
 
 	if (s == NULL || set == NULL)
 		return (-1);
 	set->n = 0;
 	for (;;) {
 		for (i = 0; i < 2; i++) {
+			star[i] = 0;
 			if (*s == '*') {
 				v[i] = UINT32_MAX;
+				star[i] = 1;
 				s++;
 			} else {
 				if (*s < '1' || *s > '9')
@@ -648,20 +650,27 @@ imap_seqset_parse(const char *s, struct imap_seqset *set)
 			if (i == 0) {
 				if (*s != ':') {
 					v[1] = v[0];
+					star[1] = star[0];
 					break;
 				}
 				s++;
 			}
 		}
-		if (v[0] > v[1]) {
+		/* "*" sorts last, after 4294967295 too. */
+		if (v[0] > v[1] || (v[0] == v[1] && star[0] && !star[1])) {
 			t = v[0];
 			v[0] = v[1];
 			v[1] = t;
+			ts = star[0];
+			star[0] = star[1];
+			star[1] = ts;
 		}
 		if (set->n >= IMAP_SEQSET_MAX)
 			return (-1);
 		set->r[set->n].first = v[0];
 		set->r[set->n].last = v[1];
+		set->star[set->n] = (star[0] ? IMAP_SEQ_STAR_FIRST : 0) |
+		    (star[1] ? IMAP_SEQ_STAR_LAST : 0);
 		set->n++;
 		if (*s == '\0')
 			return (0);
@@ -669,6 +678,22 @@ imap_seqset_parse(const char *s, struct imap_seqset *set)
 			return (-1);
 		s++;
 	}
+}
+
+/*
+ * The bounds of range i once "*" is known to be star, in order: "5:*"
+ * with star 3 is 3..5, while "5:4294967295" stays 5..4294967295.
+ */
+void
+imap_seqset_range(const struct imap_seqset *set, size_t i, uint32_t star,
+    uint32_t *firstp, uint32_t *lastp)
+{
+	uint32_t	 a, b;
+
+	a = (set->star[i] & IMAP_SEQ_STAR_FIRST) ? star : set->r[i].first;
+	b = (set->star[i] & IMAP_SEQ_STAR_LAST) ? star : set->r[i].last;
+	*firstp = a < b ? a : b;
+	*lastp = a < b ? b : a;
 }
 
 void

@@ -78,7 +78,13 @@ enum mbox_special {
 	SPECIAL_ARCHIVE
 };
 
-/* A set of uids (or sequence numbers): ranges, inclusive. */
+/*
+ * A set of uids (or sequence numbers): ranges, inclusive.  UINT32_MAX
+ * is "*" (the folder's last uid) and never a uid: the vault's uids stop
+ * below it.  A client's number 4294967295, which is not "*" (RFC 9051
+ * 9), never comes here as UINT32_MAX: imapd cuts it to the largest uid
+ * it knows, or drops a range that holds no other.
+ */
 struct mbox_range {
 	uint32_t	 first;
 	uint32_t	 last;		/* UINT32_MAX: "*" */

@@ -1737,8 +1737,10 @@ class BadInput(Base):
         self.assertEqual(c.cmd("UID FETCH 1:4294967295 UID"),
                          (["* 1 FETCH (UID 1)", "* 2 FETCH (UID 2)",
                            "* 3 FETCH (UID 3)"], "OK FETCH completed"))
+        # RFC 9051 9: the number 4294967295 is not "*", and no
+        # message has that uid (it was taken as "*" before).
         self.assertEqual(c.cmd("UID FETCH 4294967295 UID"),
-                         (["* 3 FETCH (UID 3)"], "OK FETCH completed"))
+                         ([], "OK FETCH completed"))
         self.assertEqual(c.cmd("FETCH 3:1 UID"),
                          (["* 1 FETCH (UID 1)", "* 2 FETCH (UID 2)",
                            "* 3 FETCH (UID 3)"], "OK FETCH completed"))

@@ -174,5 +174,25 @@ class Atoms(Base):
         self.assertIn("Subject: hello", u[0])
 
 
+class Star(Base):
+    def test_uid_4294967295_is_not_star_rfc9051_9(self):
+        # RFC 9051 9: seq-number = nz-number / "*"; 4294967295 is a
+        # number, and no message has that UID.
+        c = self.login()
+        self.append(c, "INBOX", 2)
+        self.ok(c, "SELECT INBOX")
+        self.assertEqual(self.ok(c, "UID SEARCH UID 3:4294967295")[0],
+                         ["* SEARCH"])
+        self.assertEqual(self.ok(c, "UID SEARCH UID 4294967295")[0],
+                         ["* SEARCH"])
+        self.assertEqual(self.ok(c, "UID SEARCH UID 3:*")[0],
+                         ["* SEARCH 2"])
+        self.assertEqual(self.ok(c, "UID FETCH 4294967295 UID")[0], [])
+        self.assertEqual(self.ok(c, "UID FETCH 2:4294967295 UID")[0],
+                         ["* 2 FETCH (UID 2)"])
+        self.assertEqual(self.ok(c, "UID FETCH * UID")[0],
+                         ["* 2 FETCH (UID 2)"])
+
+
 if __name__ == "__main__":
     unittest.main()
