@@ -8,29 +8,12 @@
 
 import unittest
 
-from tresor import DaemonCase
-from test_imap_mailbox import Conn, FAST_KDF, MSG, PASSWORD
+from test_imap_mailbox import Base as MailboxBase, MSG
 
 
-class Base(DaemonCase):
-    extra = FAST_KDF
-    password = PASSWORD
+class Base(MailboxBase):
+    """test_imap_mailbox's logins on a raw connection, our own users."""
     user_prefix = "cb"
-
-    def login(self, user=None):
-        if user is None:
-            user = self.new_user()
-        c = Conn(self.t.connect("imap", timeout=30))
-        self.assertTrue(c.c.line().startswith("* OK "))
-        _, res = c.run('LOGIN "%s" "%s"' % (user, PASSWORD))
-        self.assertTrue(res.startswith("OK "), res)
-        self.addCleanup(c.close)
-        return c
-
-    def ok(self, c, text, literal=None):
-        untagged, res = c.run(text, literal)
-        self.assertTrue(res.startswith("OK"), "%s -> %s" % (text, res))
-        return untagged, res
 
     def append(self, c, box, n):
         for _ in range(n):
