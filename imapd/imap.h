@@ -71,7 +71,9 @@ enum imap_arg_type {
  * imap_arg_string()).  binary is set for a literal8 (~{n}).
  *
  * An atom is read leniently, as clients write them: every octet but
- * SP, CTL, "(", ")", "{", '"'; and once an atom holds "[", everything
+ * SP, CTL, "(", ")", "{", '"', so "[" too ("abc[def" is one atom, RFC
+ * 9051 9); and once a FETCH section's name (BODY, BODY.PEEK, BINARY,
+ * BINARY.PEEK, BINARY.SIZE, in any case) is followed by "[", everything
  * up to the matching "]" belongs to it, spaces and parentheses too
  * ("BODY.PEEK[HEADER.FIELDS (From To)]<0.100>" is one atom).  A "\"
  * is allowed at the start of an atom ("\Seen") and "*", "%" anywhere.
@@ -129,15 +131,24 @@ int	 imap_arg_number64(const struct imap_arg *, uint64_t *);
 
 /*
  * Sequence sets (RFC 9051 9, sequence-set): "1", "1:5", "3:*", "*",
- * "1,3:4,9:*".  Numbers 1..4294967295; "*" is UINT32_MAX; a reversed
- * range is put in order.  At most IMAP_SEQSET_MAX ranges; "$" is not
- * a sequence set here (the caller handles SEARCHRES).  0, or -1 if
- * malformed or too long.
+ * "1,3:4,9:*".  Numbers 1..4294967295; "*" is UINT32_MAX in r, so that
+ * it sorts last, and marked in star: the number 4294967295 is not "*"
+ * (seq-number = nz-number / "*"), and only the caller knows the
+ * largest number in use.  A reversed range is put in order.  At most
+ * IMAP_SEQSET_MAX ranges; "$" is not a sequence set here (the caller
+ * handles SEARCHRES).  0, or -1 if malformed or too long.
  */
+#define IMAP_SEQ_STAR_FIRST	0x01	/* r[i].first is "*" */
+#define IMAP_SEQ_STAR_LAST	0x02	/* r[i].last is "*" */
+
 struct imap_seqset {
 	struct mbox_range	 r[IMAP_SEQSET_MAX];
+	unsigned char		 star[IMAP_SEQSET_MAX];
 	size_t			 n;
 };
+/* Range i with its "*" (IMAP_SEQ_STAR_*) as star, in order. */
+void	 imap_seqset_range(const struct imap_seqset *, size_t, uint32_t,
+	    uint32_t *, uint32_t *);
 int	 imap_seqset_parse(const char *, struct imap_seqset *);
 /* Write a set of sorted, distinct numbers in short form ("1:3,7"). */
 typedef void (*imap_out_fn)(void *, const void *, size_t);

@@ -323,15 +323,53 @@ create_done(struct session *s, struct mbox_result *r)
 	simple_done(s, r, "CREATE");
 }
 
+/* DELETE's state when it deletes the selected mailbox: a mark. */
+static const char	 deleting_selected[] = "selected";
+
+/*
+ * Whether a (stored) name is the selected mailbox's, as the vault
+ * compares them: INBOX and its children's first part in any case.
+ */
+static int
+is_selected(struct session *s, const char *name)
+{
+	struct imap	*im = s->data;
+	const char	*v;
+
+	if (im->sel.view == NULL)
+		return (0);
+	v = im->sel.view->name;
+	if (strncasecmp(name, "INBOX", 5) == 0 &&
+	    (name[5] == '\0' || name[5] == MBOX_DELIM_CHAR) &&
+	    strncasecmp(v, "INBOX", 5) == 0)
+		return (strcmp(name + 5, v + 5) == 0);
+	return (strcmp(name, v) == 0);
+}
+
 static void
 delete_done(struct session *s, struct mbox_result *r)
 {
+	struct imap	*im = s->data;
+
 	/* The vault refuses to delete a folder that has children. */
-	if (r->status == MBOX_EINVAL)
+	if (r->status == MBOX_EINVAL) {
 		imap_done(s, "NO [CANNOT] Delete the mailboxes inside it "
 		    "first");
-	else
-		simple_done(s, r, "DELETE");
+		return;
+	}
+	if (r->status == MBOX_OK && im->run.state_data == deleting_selected &&
+	    im->sel.view != NULL) {
+		/*
+		 * The session's own mailbox: answer the DELETE and go
+		 * back to the authenticated state, as after CLOSE without
+		 * expunge (RFC 9051 6.3.4); [CLOSED] (7.1) tells the client
+		 * that what follows no longer concerns the mailbox.
+		 */
+		imap_unselect(s);
+		imap_printf(s, "* OK [CLOSED] The selected mailbox was "
+		    "deleted\r\n");
+	}
+	simple_done(s, r, "DELETE");
 }
 
 static void
@@ -427,6 +465,8 @@ imap_cmd_delete(struct session *s, struct imap_arg *args, size_t nargs)
 		imap_done(s, "NO [CANNOT] INBOX cannot be deleted");
 		return;
 	}
+	if (is_selected(s, name))
+		imap_set_state(s, (void *)deleting_selected, NULL);
 	(void)simple_request(s, MBOX_OP_DELETE, name, NULL, 0, 0,
 	    delete_done);
 }
@@ -843,6 +883,13 @@ list_key_cmp(const void *key, const void *elem)
 	return (strcmp(key, f->name));
 }
 
+/* A subscription kept after its mailbox was deleted (no folder). */
+static int
+list_nonexistent(const struct lfolder *f)
+{
+	return (f->info.subscribed == MBOX_SUBSCRIBED_NONEXISTENT);
+}
+
 /* Does the folder meet LIST's selection criteria? */
 static int
 list_selected(const struct list_state *st, const struct lfolder *f)
@@ -850,6 +897,10 @@ list_selected(const struct list_state *st, const struct lfolder *f)
 	if (st->lsub || (st->sel & LSEL_SUBSCRIBED))
 		if (!f->info.subscribed)
 			return (0);
+	/* Only the subscriptions show a name that is no mailbox. */
+	if (list_nonexistent(f) && !st->lsub &&
+	    !(st->sel & LSEL_SUBSCRIBED))
+		return (0);
 	if ((st->sel & LSEL_SPECIALUSE) &&
 	    special_attr(f->info.special) == NULL)
 		return (0);
@@ -906,7 +957,9 @@ list_mark(struct list_state *st)
 			if ((hit = bsearch(buf, idx, st->n, sizeof(*idx),
 			    list_key_cmp)) == NULL)
 				continue;
-			(*hit)->mark |= LF_CHILDREN;
+			/* A name that is no mailbox is no child either. */
+			if (!list_nonexistent(f))
+				(*hit)->mark |= LF_CHILDREN;
 			if (list_selected(st, f))
 				(*hit)->mark |= LF_SATDESC;
 			if (f->info.subscribed && !(f->mark & LF_MATCH))
@@ -1139,9 +1192,9 @@ list_emit(struct session *s)
 			 * whose subscribed child is not listed, is
 			 * shown as \Noselect.
 			 */
-			if (sel)
+			if (sel && !list_nonexistent(f))
 				imap_printf(s, "* LSUB () \"/\" ");
-			else if (f->mark & LF_SUBNOMATCH)
+			else if (sel || (f->mark & LF_SUBNOMATCH))
 				imap_printf(s, "* LSUB (\\Noselect) \"/\" ");
 			else
 				continue;
@@ -1153,6 +1206,22 @@ list_emit(struct session *s)
 		    (f->mark & LF_SATDESC);
 		if (!sel && !childinfo)
 			continue;
+		if (list_nonexistent(f)) {
+			/*
+			 * RFC 5258 3.1: a subscription whose mailbox is
+			 * gone is listed \NonExistent (which implies
+			 * \Noselect), without STATUS.
+			 */
+			imap_printf(s, "* LIST (%s\\NonExistent) \"/\" ",
+			    (st->ret & LRET_SUBSCRIBED) ? "\\Subscribed " :
+			    "");
+			imap_name_out(s, f->name);
+			if (childinfo)
+				imap_printf(s, " (\"CHILDINFO\" "
+				    "(\"SUBSCRIBED\"))");
+			imap_printf(s, "\r\n");
+			continue;
+		}
 		imap_printf(s, "* LIST (%s",
 		    (f->mark & LF_CHILDREN) ? "\\HasChildren" :
 		    "\\HasNoChildren");

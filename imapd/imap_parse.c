@@ -69,6 +69,7 @@ static int	 parse_quoted(struct parser *, struct imap_arg *);
 static int	 parse_literal(struct parser *, struct imap_arg *);
 static char	*store(struct parser *, size_t);
 static int	 atom_char(unsigned char);
+static int	 section_name(const char *, size_t);
 static int	 astring_char(unsigned char);
 static int	 keyword_char(unsigned char);
 static int	 b64_value(unsigned char);
@@ -103,6 +104,26 @@ atom_char(unsigned char c)
 	if (c <= 0x20 || c == 0x7f)
 		return (0);
 	return (c != '(' && c != ')' && c != '{' && c != '"');
+}
+
+/*
+ * What may stand before the "[" of a FETCH section (RFC 9051 6.4.5),
+ * in any case: only there do spaces and parentheses up to the matching
+ * "]" belong to the atom.
+ */
+static int
+section_name(const char *s, size_t len)
+{
+	static const char *const names[] = {
+		"BODY", "BODY.PEEK", "BINARY", "BINARY.PEEK", "BINARY.SIZE"
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (len == strlen(names[i]) &&
+		    strncasecmp(s, names[i], len) == 0)
+			return (1);
+	return (0);
 }
 
 /* ASTRING-CHAR (RFC 9051 9): ATOM-CHAR and "]", 7-bit only. */
@@ -276,12 +297,15 @@ parse_atom(struct parser *p, struct imap_arg *a)
 
 	while (p->pos < p->len) {
 		c = p->buf[p->pos];
-		if (c == '[') {
+		if (c == '[' &&
+		    section_name((const char *)p->buf + start, p->pos - start)) {
 			/*
 			 * "BODY[HEADER.FIELDS (From To)]": up to the
 			 * matching "]" everything but a CTL belongs to the
 			 * atom.  A "[" never closed makes the command bad
 			 * (rather than guessing where the atom ends).
+			 * Elsewhere "[" is an ATOM-CHAR like any other
+			 * (RFC 9051 9): "abc[def" is a mailbox name.
 			 */
 			depth = 0;
 			for (;;) {
@@ -601,15 +625,17 @@ imap_seqset_parse(const char *s, struct imap_seqset *set)
 {
 	uint32_t	 v[2], t;
 	uint64_t	 n;
-	int		 i;
+	int		 i, star[2], ts;
 
 	if (s == NULL || set == NULL)
 		return (-1);
 	set->n = 0;
 	for (;;) {
 		for (i = 0; i < 2; i++) {
+			star[i] = 0;
 			if (*s == '*') {
 				v[i] = UINT32_MAX;
+				star[i] = 1;
 				s++;
 			} else {
 				if (*s < '1' || *s > '9')
@@ -624,20 +650,27 @@ imap_seqset_parse(const char *s, struct imap_seqset *set)
 			if (i == 0) {
 				if (*s != ':') {
 					v[1] = v[0];
+					star[1] = star[0];
 					break;
 				}
 				s++;
 			}
 		}
-		if (v[0] > v[1]) {
+		/* "*" sorts last, after 4294967295 too. */
+		if (v[0] > v[1] || (v[0] == v[1] && star[0] && !star[1])) {
 			t = v[0];
 			v[0] = v[1];
 			v[1] = t;
+			ts = star[0];
+			star[0] = star[1];
+			star[1] = ts;
 		}
 		if (set->n >= IMAP_SEQSET_MAX)
 			return (-1);
 		set->r[set->n].first = v[0];
 		set->r[set->n].last = v[1];
+		set->star[set->n] = (star[0] ? IMAP_SEQ_STAR_FIRST : 0) |
+		    (star[1] ? IMAP_SEQ_STAR_LAST : 0);
 		set->n++;
 		if (*s == '\0')
 			return (0);
@@ -645,6 +678,22 @@ imap_seqset_parse(const char *s, struct imap_seqset *set)
 			return (-1);
 		s++;
 	}
+}
+
+/*
+ * The bounds of range i once "*" is known to be star, in order: "5:*"
+ * with star 3 is 3..5, while "5:4294967295" stays 5..4294967295.
+ */
+void
+imap_seqset_range(const struct imap_seqset *set, size_t i, uint32_t star,
+    uint32_t *firstp, uint32_t *lastp)
+{
+	uint32_t	 a, b;
+
+	a = (set->star[i] & IMAP_SEQ_STAR_FIRST) ? star : set->r[i].first;
+	b = (set->star[i] & IMAP_SEQ_STAR_LAST) ? star : set->r[i].last;
+	*firstp = a < b ? a : b;
+	*lastp = a < b ? b : a;
 }
 
 void

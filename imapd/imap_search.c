@@ -295,7 +295,7 @@ key_set(struct sbuild *sb, const struct imap_arg *a, int uid)
 	struct imap_seqset		 set;
 	struct mbox_range		*r;
 	size_t				 i, n, count = 0;
-	uint32_t			 star, lo, hi, t;
+	uint32_t			 star, lo, hi;
 
 	if (a->type == IMAP_ARG_ATOM && strcmp(a->str, "$") == 0)
 		return (key_saved(sb));
@@ -306,13 +306,16 @@ key_set(struct sbuild *sb, const struct imap_arg *a, int uid)
 	star = uid ? ctx->maxuid : ctx->exists;
 	n = 0;
 	for (i = 0; i < set.n && i < IMAP_SEQSET_MAX; i++) {
-		lo = set.r[i].first == UINT32_MAX ? star : set.r[i].first;
-		hi = set.r[i].last == UINT32_MAX ? star : set.r[i].last;
-		if (lo > hi) {
-			t = lo;
-			lo = hi;
-			hi = t;
-		}
+		imap_seqset_range(&set, i, star, &lo, &hi);
+		/*
+		 * The number 4294967295 is not "*" (RFC 9051 9) and no
+		 * uid (the vault's stop below it); UINT32_MAX must not
+		 * reach the vault, where it means "*".
+		 */
+		if (hi == UINT32_MAX)
+			hi = UINT32_MAX - 1;
+		if (lo > hi)
+			continue;
 		if (hi == 0)
 			continue;	/* "*" of an empty mailbox */
 		if (lo == 0)

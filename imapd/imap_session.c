@@ -21,7 +21,8 @@
  *
  * A command is assembled in one buffer from its lines and literals
  * (imap.h describes the form the parser reads).  Limits: a line of
- * IMAP_LINE_MAX octets, a command of IMAP_INLINE_MAX with its literals,
+ * IMAP_LINE_MAX octets (as long as a command: a maximal ID fits), a
+ * command of IMAP_INLINE_MAX with its literals,
  * non-synchronising literals of IMAP_LITERAL_MINUS (LITERAL-, RFC 7888);
  * only APPEND's message may be larger, up to the message size limit,
  * and it goes to a memfd rather than the buffer.  A command refused
@@ -66,6 +67,9 @@
 #define CMD_UID		0x08	/* has a UID form */
 #define CMD_NOEXPUNGE	0x10	/* no EXPUNGE in its reply (non-UID) */
 #define CMD_SECRET	0x20	/* its text holds a password: wipe */
+
+/* A tag fits in what io keeps of an over-long line (imap_toolong). */
+_Static_assert(IMAP_TAG_MAX < IO_LINE_HEAD, "IMAP_TAG_MAX");
 
 struct imap_cmd_entry {
 	const char	*name;
@@ -518,6 +522,9 @@ static void
 imap_toolong(struct session *s)
 {
 	struct imap	*im = s->data;
+	char		 tag[IMAP_TAG_MAX];
+	const char	*head, *sp;
+	size_t		 len;
 
 	if (im == NULL)
 		return;
@@ -528,8 +535,19 @@ imap_toolong(struct session *s)
 		imap_cmd_clear(im, 1);
 		return;
 	}
-	imap_printf(s, "* BAD [TOOBIG] Line too long (at most %d "
-	    "octets)\r\n", IMAP_LINE_MAX);
+	/*
+	 * The first line of a command: answer its tag if it has a valid
+	 * one, so that the client is not left waiting (RFC 9051 7.1.5).
+	 */
+	head = session_toolong_head(s, &len);
+	if ((sp = memchr(head, ' ', len)) != NULL &&
+	    imap_valid_tag(head, (size_t)(sp - head))) {
+		memcpy(tag, head, (size_t)(sp - head));
+		tag[sp - head] = '\0';
+	} else
+		(void)strlcpy(tag, "*", sizeof(tag));
+	imap_printf(s, "%s BAD [TOOBIG] Line too long (at most %d "
+	    "octets)\r\n", tag, IMAP_LINE_MAX);
 	imap_count_error(s);
 }
 

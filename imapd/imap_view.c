@@ -341,19 +341,13 @@ imap_view_ranges(struct session *s, const struct imap_arg *a,
 	}
 	maxuid = v->n > 0 ? v->uids[v->n - 1] : 0;
 	for (i = 0; i < set->n; i++) {
-		first = set->r[i].first;
-		last = set->r[i].last;
 		if (im->run.uid) {
-			/* "*" is the last message the session knows. */
-			if (last == UINT32_MAX)
-				last = maxuid;
-			if (first == UINT32_MAX)
-				first = maxuid;
-			if (first > last) {
-				uint32_t t = first;
-				first = last;
-				last = t;
-			}
+			/*
+			 * "*" is the last message the session knows; the
+			 * number 4294967295 is no uid it knows (RFC 9051
+			 * 9), so a range is cut at maxuid.
+			 */
+			imap_seqset_range(set, i, maxuid, &first, &last);
 			if (last > maxuid)
 				last = maxuid;
 			if (first == 0)
@@ -361,17 +355,13 @@ imap_view_ranges(struct session *s, const struct imap_arg *a,
 			if (v->n == 0 || first > last)
 				continue;
 		} else {
-			if (first == UINT32_MAX && last == UINT32_MAX) {
-				if (v->n == 0)
-					continue;
-				first = last = v->n;
-			} else if (last == UINT32_MAX)
-				last = v->n;
-			if (first > last || first > v->n || last > v->n) {
+			/* "*" of an empty mailbox: nothing to match. */
+			if (v->n == 0 &&
+			    (set->star[i] & IMAP_SEQ_STAR_LAST))
+				continue;
+			imap_seqset_range(set, i, v->n, &first, &last);
+			if (first == 0 || last > v->n) {
 				/* A number the session never gave out. */
-				if (v->n == 0 && set->r[i].last ==
-				    UINT32_MAX)
-					continue;
 				rv = -1;
 				break;
 			}

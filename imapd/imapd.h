@@ -19,7 +19,12 @@
 
 #include "session.h"
 
-#define IMAP_LINE_MAX		8192	/* a command line, without CRLF */
+/*
+ * A command line, without CRLF: as long as a whole command (imap.h's
+ * IMAP_INLINE_MAX), since RFC 2971's largest ID (30 pairs of 30 and
+ * 1024 octets, about 31 KB) and long UID sets come on one line.
+ */
+#define IMAP_LINE_MAX		(64 * 1024)
 #define POP3_LINE_MAX		253	/* 255 with CRLF: RFC 2449 4 */
 #define IMAP_MAX_ERRORS		20
 #define IMAP_ACCOUNT_SESSIONS	32	/* IMAP sessions of one account */

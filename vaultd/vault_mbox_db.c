@@ -17,10 +17,10 @@
 /*
  * One account's mailbox in an encrypted SQLite database (vault_vfs.c).
  *
- * Schema (version 1)
+ * Schema (version 2)
  *
  *	meta(key TEXT PRIMARY KEY, value INTEGER)
- *		"version"	schema version (1)
+ *		"version"	schema version (2)
  *		"counter"	commit counter: +1 in every committed write
  *				transaction, in that same transaction
  *		"uidvalidity"	the last UIDVALIDITY handed out; the next
@@ -67,6 +67,13 @@
  *	imported(name TEXT PRIMARY KEY)
  *		Spool entries already imported (idempotent import).
  *
+ *	subscriptions(name TEXT PRIMARY KEY)
+ *		Subscribed names that are no folder (version 2): DELETE
+ *		keeps a folder's subscription (RFC 3501 6.3.6), and a
+ *		folder made again under the name is subscribed.  Those of
+ *		existing folders stay in folders.subscribed; a name is in
+ *		one place or the other, never both.
+ *
  * Limits.  A message larger than SQLite's length limit (1e9 bytes in
  * Debian's build, a little less than BUNDLE_RAW_MAX) is MBOX_ELIMIT.
  * Uids stop at UINT32_MAX - 1 (UINT32_MAX is "*"), then MBOX_ELIMIT.
@@ -94,7 +101,11 @@
 #include "vault_mbox_db.h"
 #include "vault_vfs.h"
 
-#define SCHEMA_VERSION	1
+#define SCHEMA_VERSION	2
+
+/* Version 2; a version 1 database gets it when opened. */
+#define SQL_SUBSCRIPTIONS						\
+	"CREATE TABLE subscriptions (name TEXT PRIMARY KEY) WITHOUT ROWID"
 
 static int	 db_bindv(sqlite3_stmt *, const char *, va_list);
 static int	 schema_create(struct mbox *);
@@ -159,6 +170,7 @@ static const char *schema_sql[] = {
 	" modseq INTEGER NOT NULL,"
 	" PRIMARY KEY (folder_id, uid)) WITHOUT ROWID",
 	"CREATE TABLE imported (name TEXT PRIMARY KEY) WITHOUT ROWID",
+	SQL_SUBSCRIPTIONS,
 };
 
 static const struct {
@@ -366,7 +378,7 @@ static int
 schema_load(struct mbox *m)
 {
 	int64_t	 v;
-	int	 ret;
+	int	 ret, upgraded = 0;
 
 	if ((ret = mbox_tx_begin(m, 1)) != MBOX_OK)
 		return (ret);
@@ -384,6 +396,23 @@ schema_load(struct mbox *m)
 	if ((ret = mbox_db_int(m, "schema", &v, "SELECT value FROM meta WHERE"
 	    " key = 'version'", "")) != MBOX_OK)
 		goto fail;
+	if (v == 1) {
+		/*
+		 * Version 1 had no subscriptions apart from folders:
+		 * the table, empty, is all it lacks.  Added in this
+		 * transaction, with the version and a commit that counts.
+		 */
+		if ((ret = mbox_db_exec(m, "schema", SQL_SUBSCRIPTIONS,
+		    "")) != MBOX_OK ||
+		    (ret = mbox_db_exec(m, "schema", "UPDATE meta SET"
+		    " value = ?1 WHERE key = 'version'", "i",
+		    (int64_t)SCHEMA_VERSION)) != MBOX_OK)
+			goto fail;
+		log_info("mbox: schema upgraded from version 1 to %d",
+		    SCHEMA_VERSION);
+		v = SCHEMA_VERSION;
+		upgraded = 1;
+	}
 	if (v != SCHEMA_VERSION) {
 		log_warnx("mbox: schema version %lld, expected %d",
 		    (long long)v, SCHEMA_VERSION);
@@ -394,7 +423,8 @@ schema_load(struct mbox *m)
 	    " key = 'counter'", "")) != MBOX_OK)
 		goto fail;
 	m->counter = (uint64_t)v;
-	return (mbox_tx_end(m));
+	/* An upgrade is a write: it moves the counter like any other. */
+	return (upgraded ? mbox_tx_commit(m) : mbox_tx_end(m));
  fail:
 	if (ret == MBOX_ENOTFOUND) {
 		log_warnx("mbox: schema: meta incomplete");

@@ -54,6 +54,7 @@ static int	 folder_fill(sqlite3_stmt *, struct mbox_folder *);
 static int	 parents_missing(struct mbox *, const char *, size_t *);
 static int	 parents_create(struct mbox *, const char *);
 static int	 create_path(struct mbox *, const char *, uint32_t);
+static int	 subscriptions_claim(struct mbox *);
 
 /*
  * Strict UTF-8: no overlong forms, no surrogates, nothing above
@@ -230,10 +231,32 @@ mbox_folder_insert(struct mbox *m, const char *name, uint32_t special,
 
 	if ((ret = uidvalidity_next(m, &uv)) != MBOX_OK)
 		return (ret);
-	return (mbox_db_exec(m, "folder create", "INSERT INTO folders (name,"
+	/* A subscription kept when the name was deleted applies again. */
+	if ((ret = mbox_db_exec(m, "folder create", "INSERT INTO folders (name,"
 	    " special, subscribed, uidvalidity, uidnext, highestmodseq)"
-	    " VALUES (?1, ?2, ?3, ?4, 1, 1)", "tiii", name, (int64_t)special,
-	    (int64_t)(subscribed ? 1 : 0), (int64_t)uv));
+	    " VALUES (?1, ?2, ?3 OR EXISTS (SELECT 1 FROM subscriptions"
+	    " WHERE name = ?1), ?4, 1, 1)", "tiii", name, (int64_t)special,
+	    (int64_t)(subscribed ? 1 : 0), (int64_t)uv)) != MBOX_OK)
+		return (ret);
+	return (mbox_db_exec(m, "folder create", "DELETE FROM subscriptions"
+	    " WHERE name = ?1", "t", name));
+}
+
+/*
+ * Kept subscriptions of names that are folders again (after a RENAME
+ * onto them): the folders are subscribed, the names leave the table.
+ */
+static int
+subscriptions_claim(struct mbox *m)
+{
+	int	 ret;
+
+	if ((ret = mbox_db_exec(m, "subscriptions", "UPDATE folders SET"
+	    " subscribed = 1 WHERE name IN (SELECT name FROM subscriptions)",
+	    "")) != MBOX_OK)
+		return (ret);
+	return (mbox_db_exec(m, "subscriptions", "DELETE FROM subscriptions"
+	    " WHERE name IN (SELECT name FROM folders)", ""));
 }
 
 /* Fill f from a row of SQL_FOLDER_AGG. */
@@ -366,6 +389,7 @@ int
 mbox_folder_list(struct mbox *m, mbox_folder_cb cb, void *arg)
 {
 	struct mbox_folder	 f;
+	const unsigned char	*name;
 	sqlite3_stmt		*st;
 	int			 rc, ret;
 
@@ -388,6 +412,28 @@ mbox_folder_list(struct mbox *m, mbox_folder_cb cb, void *arg)
 	}
 	if (ret == MBOX_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
 		ret = mbox_db_fail(m, "folder list", rc);
+	sqlite3_finalize(st);
+	st = NULL;
+	/* Then the subscriptions kept of names that are no folder. */
+	if (ret == MBOX_OK && rc == SQLITE_DONE &&
+	    (ret = mbox_db_prepare(m, "folder list", "SELECT name FROM"
+	    " subscriptions ORDER BY name", &st)) == MBOX_OK) {
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			memset(&f, 0, sizeof(f));
+			f.info.subscribed = MBOX_SUBSCRIBED_NONEXISTENT;
+			if ((name = sqlite3_column_text(st, 0)) == NULL ||
+			    strlcpy(f.name, (const char *)name,
+			    sizeof(f.name)) >= sizeof(f.name)) {
+				log_warnx("mbox: folder list: bad row");
+				ret = MBOX_EIO;
+				break;
+			}
+			if (cb(arg, &f) != 0)
+				break;
+		}
+		if (ret == MBOX_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
+			ret = mbox_db_fail(m, "folder list", rc);
+	}
 	sqlite3_finalize(st);
 	if (ret != MBOX_OK) {
 		mbox_tx_rollback(m);
@@ -473,7 +519,11 @@ mbox_folder_delete(struct mbox *m, const char *name)
 	}
 	if (ret != MBOX_ENOTFOUND)
 		goto fail;
-	if ((ret = mbox_db_exec(m, "folder delete", "DELETE FROM messages"
+	/* RFC 3501 6.3.6: the subscription is not removed. */
+	if ((ret = mbox_db_exec(m, "folder delete", "INSERT OR IGNORE INTO"
+	    " subscriptions (name) SELECT name FROM folders WHERE id = ?1"
+	    " AND subscribed != 0", "i", f.id)) != MBOX_OK ||
+	    (ret = mbox_db_exec(m, "folder delete", "DELETE FROM messages"
 	    " WHERE folder_id = ?1", "i", f.id)) != MBOX_OK ||
 	    (ret = mbox_db_exec(m, "folder delete", "DELETE FROM expunged"
 	    " WHERE folder_id = ?1", "i", f.id)) != MBOX_OK ||
@@ -585,7 +635,8 @@ mbox_folder_rename(struct mbox *m, const char *oldname, const char *newname)
 	    " WHERE name > ?3 || '/' AND name < ?4", "titt", nn,
 	    (int64_t)olen + 1, on, hi)) != MBOX_OK ||
 	    (ret = mbox_db_exec(m, "folder rename", "UPDATE folders"
-	    " SET name = ?1 WHERE id = ?2", "ti", nn, src.id)) != MBOX_OK)
+	    " SET name = ?1 WHERE id = ?2", "ti", nn, src.id)) != MBOX_OK ||
+	    (ret = subscriptions_claim(m)) != MBOX_OK)
 		goto fail;
 	return (mbox_tx_commit(m));
  fail:
@@ -613,6 +664,14 @@ mbox_folder_subscribe(struct mbox *m, const char *name, int on)
 		goto fail;
 	if (sqlite3_changes(m->db) > 0)
 		return (mbox_tx_commit(m));
+	/* A subscription kept after a DELETE goes as any other. */
+	if (!on) {
+		if ((ret = mbox_db_exec(m, "subscribe", "DELETE FROM"
+		    " subscriptions WHERE name = ?1", "t", nm)) != MBOX_OK)
+			goto fail;
+		if (sqlite3_changes(m->db) > 0)
+			return (mbox_tx_commit(m));
+	}
 	/* Nothing changed: it is already so, or there is no such folder. */
 	ret = folder_exists(m, nm);
  fail:

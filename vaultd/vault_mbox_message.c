@@ -871,8 +871,6 @@ mbox_copy(struct mbox *m, const char *srcname, const struct mbox_range *r,
 	if ((ret = mbox_name_norm(srcname, sn)) != MBOX_OK ||
 	    (ret = mbox_name_norm(dstname, dn)) != MBOX_OK)
 		return (ret);
-	if (move && strcmp(sn, dn) == 0)
-		return (MBOX_EINVAL);
 	if ((ret = mbox_tx_begin(m, 1)) != MBOX_OK)
 		return (ret);
 	if ((ret = mbox_folder_find(m, sn, &src)) != MBOX_OK ||
@@ -881,8 +879,13 @@ mbox_copy(struct mbox *m, const char *srcname, const struct mbox_range *r,
 	    (ret = mbox_ranges_norm(r, n, maxuid, &nr, &nn)) != MBOX_OK)
 		goto fail;
 	if (src.id == dst.id) {
-		/* A copy into the same folder: one folder row to keep. */
-		if ((ret = mbox_copy_locked(m, &dst, &dst, nr, nn, 0,
+		/*
+		 * A copy into the same folder: one folder row to keep.  A
+		 * move there is a copy, then the originals expunged (RFC
+		 * 6851 3.3): the ranges end at the old last uid, so the
+		 * copies, above it, stay.
+		 */
+		if ((ret = mbox_copy_locked(m, &dst, &dst, nr, nn, move,
 		    &pairs)) != MBOX_OK)
 			goto fail;
 	} else if ((ret = mbox_copy_locked(m, &src, &dst, nr, nn, move,

@@ -98,6 +98,8 @@ struct io {
 	char		*line;		/* io_getline()'s copy */
 	size_t		 linecap;
 	size_t		 maxline;
+	char		 head[IO_LINE_HEAD];	/* of the last over-long line */
+	size_t		 headlen;
 
 	struct tls	*tls;
 	enum io_state	 state;
@@ -153,6 +155,7 @@ static void	 io_die_later(struct io *);
 static int	 io_can_read(struct io *);
 static void	 io_reload(struct io *);
 static void	 io_consume(struct io *, size_t);
+static void	 io_keep_head(struct io *, const char *, size_t);
 static void	 io_idle_reset(struct io *);
 static int	 io_in_room(struct io *, char **, size_t *);
 static ssize_t	 io_read_wire(struct io *, char *, size_t);
@@ -1190,6 +1193,24 @@ io_consume(struct io *io, size_t n)
 	io_reload(io);
 }
 
+/*
+ * The start of a line about to be discarded as too long: the protocol
+ * may want to answer its command (an IMAP tag).
+ */
+static void
+io_keep_head(struct io *io, const char *buf, size_t len)
+{
+	io->headlen = len < sizeof(io->head) ? len : sizeof(io->head);
+	memcpy(io->head, buf, io->headlen);
+}
+
+const char *
+io_toolong_head(struct io *io, size_t *len)
+{
+	*len = io->headlen;
+	return (io->head);
+}
+
 int
 io_getline(struct io *io, char **line, size_t *len, int *flags)
 {
@@ -1212,6 +1233,7 @@ io_getline(struct io *io, char **line, size_t *len, int *flags)
 		if (io->in.len > io->maxline + 1 ||
 		    (io->in.len == io->maxline + 1 &&
 		    buf[io->in.len - 1] != '\r')) {
+			io_keep_head(io, buf, io->in.len);
 			io->discarding = 1;
 			io_consume(io, io->in.len);
 			return (IO_LINE_TOOLONG);
@@ -1226,6 +1248,7 @@ io_getline(struct io *io, char **line, size_t *len, int *flags)
 	else
 		f |= IO_LINE_BARELF;
 	if (clen > io->maxline) {
+		io_keep_head(io, buf, clen);
 		io_consume(io, n + 1);
 		return (IO_LINE_TOOLONG);
 	}

@@ -90,12 +90,16 @@ enum io_event {
 #define IO_OUT_MAX		(4 * 1024 * 1024)
 #define IO_IN_MAX		(1024 * 1024)	/* buffered raw input */
 #define IO_LINGER		10	/* seconds to flush when closing */
+#define IO_LINE_HEAD		256	/* kept of an over-long line */
 
 typedef void (*io_cb)(struct io *, int, void *);
 
 struct io	*io_new(int, io_cb, void *);
 void		 io_free(struct io *);
 void		 io_set_maxline(struct io *, size_t);
+/* The first (at most IO_LINE_HEAD) octets of the last line that
+ * io_getline() discarded as too long. */
+const char	*io_toolong_head(struct io *, size_t *);
 void		 io_set_timeouts(struct io *, unsigned int, unsigned int);
 int		 io_start_tls(struct io *, struct tls *);
 int		 io_is_tls(struct io *);

@@ -375,6 +375,12 @@ session_queued(struct session *s)
 	return (io_queued(s->io));
 }
 
+const char *
+session_toolong_head(struct session *s, size_t *len)
+{
+	return (io_toolong_head(s->io, len));
+}
+
 void
 session_set_maxline(struct session *s, size_t max)
 {

@@ -171,6 +171,9 @@ size_t	 session_datalen(struct session *);
 const void *session_data(struct session *);
 void	 session_drop(struct session *, size_t);
 void	 session_set_maxline(struct session *, size_t);
+/* In the toolong hook: the start of the line discarded (at most
+ * 256 octets, IO_LINE_HEAD in io.h; not NUL-terminated). */
+const char *session_toolong_head(struct session *, size_t *);
 void	 session_set_timeouts(struct session *, unsigned int, unsigned int);
 
 /* Output */

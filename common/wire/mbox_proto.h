@@ -79,7 +79,13 @@ enum mbox_special {
 	SPECIAL_ARCHIVE
 };
 
-/* A set of uids (or sequence numbers): ranges, inclusive. */
+/*
+ * A set of uids (or sequence numbers): ranges, inclusive.  UINT32_MAX
+ * is "*" (the folder's last uid) and never a uid: the vault's uids stop
+ * below it.  A client's number 4294967295, which is not "*" (RFC 9051
+ * 9), never comes here as UINT32_MAX: imapd cuts it to the largest uid
+ * it knows, or drops a range that holds no other.
+ */
 struct mbox_range {
 	uint32_t	 first;
 	uint32_t	 last;		/* UINT32_MAX: "*" */
@@ -93,7 +99,7 @@ struct mbox_range {
 struct mbox_folder_info {
 	int64_t		 id;
 	uint32_t	 special;		/* enum mbox_special */
-	uint32_t	 subscribed;		/* 0 or 1 */
+	uint32_t	 subscribed;		/* 0, 1 or MBOX_SUBSCRIBED_... */
 	uint32_t	 uidvalidity;
 	uint32_t	 uidnext;
 	uint64_t	 highestmodseq;
@@ -102,6 +108,13 @@ struct mbox_folder_info {
 	uint32_t	 deleted;		/* with \Deleted */
 	uint64_t	 size;			/* octets, all messages */
 };
+
+/*
+ * In MBOX_OP_LIST's records only: a subscription kept after its
+ * mailbox was deleted (RFC 3501 6.3.6); the name is no folder and the
+ * rest of the record is 0.
+ */
+#define MBOX_SUBSCRIBED_NONEXISTENT	2
 
 /* A folder, as vaultd reads it and the front gets it. */
 struct mbox_folder {

@@ -198,8 +198,9 @@ class Running(unittest.TestCase):
         self.assertEqual(c.cmd("a2 SELECT INBOX"), "a2 BAD Log in first")
         self.assertEqual(c.cmd("NOTAG"), "* BAD Missing or invalid tag")
         self.assertEqual(c.cmd("a+b NOOP"), "* BAD Missing or invalid tag")
-        self.assertEqual(c.cmd("a3 NOOP " + "x" * 9000),
-                         "* BAD [TOOBIG] Line too long (at most 8192 octets)")
+        self.assertEqual(c.cmd("a3 NOOP " + "x" * 70000),
+                         "a3 BAD [TOOBIG] Line too long (at most 65536 "
+                         "octets)")
         self.assertEqual(c.cmd("a4 NOOP"), "a4 OK NOOP completed")
         c.close()
 

@@ -458,6 +458,7 @@ test_seqset(void)
 	struct imap_seqset	 set;
 	char			*s;
 	size_t			 i;
+	uint32_t		 v1, v2;
 
 	CHECK(seqset("1", "1-1"));
 	CHECK(seqset("1:5", "1-5"));
@@ -467,6 +468,25 @@ test_seqset(void)
 	CHECK(seqset("*:3", "3-4294967295"));
 	CHECK(seqset("1,3:4,9:*", "1-1 3-4 9-4294967295"));
 	CHECK(seqset("4294967295", "4294967295-4294967295"));
+	/* RFC 9051 9: "*" and the number 4294967295 stay apart. */
+	CHECK(imap_seqset_parse("4294967295,*,*:3,4294967295:*,*:4294967295",
+	    &set) == 0 && set.n == 5);
+	CHECK(set.star[0] == 0);
+	CHECK(set.star[1] == (IMAP_SEQ_STAR_FIRST | IMAP_SEQ_STAR_LAST));
+	CHECK(set.star[2] == IMAP_SEQ_STAR_LAST && set.r[2].first == 3);
+	CHECK(set.star[3] == IMAP_SEQ_STAR_LAST);
+	CHECK(set.star[4] == IMAP_SEQ_STAR_LAST);
+	imap_seqset_range(&set, 0, 10, &v1, &v2);
+	CHECK(v1 == 4294967295U && v2 == 4294967295U);
+	imap_seqset_range(&set, 1, 10, &v1, &v2);
+	CHECK(v1 == 10 && v2 == 10);
+	imap_seqset_range(&set, 2, 10, &v1, &v2);
+	CHECK(v1 == 3 && v2 == 10);
+	imap_seqset_range(&set, 3, 10, &v1, &v2);
+	CHECK(v1 == 10 && v2 == 4294967295U);
+	CHECK(imap_seqset_parse("12:*", &set) == 0);
+	imap_seqset_range(&set, 0, 10, &v1, &v2);
+	CHECK(v1 == 10 && v2 == 12);
 	CHECK(seqset("2,1,2", "2-2 1-1 2-2"));
 	CHECK(seqset("4294967296", NULL));
 	CHECK(seqset("99999999999999999999", NULL));

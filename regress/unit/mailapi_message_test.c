@@ -539,12 +539,22 @@ test_copy_move(void)
 	q.ranges[0].first = 1;
 	q.ranges[0].last = 1;
 	CHECK(call_status(&q, -1) == MBOX_ENOTFOUND);
-	req(&q, MBOX_OP_MOVE, "INBOX");
-	strlcpy(q.folder2, "inbox", sizeof(q.folder2));
+	/* MOVE to the folder itself: a copy, then an expunge (RFC 6851
+	 * 3.3); Archive's uid 2 becomes 3. */
+	req(&q, MBOX_OP_MOVE, "Archive");
+	strlcpy(q.folder2, "Archive", sizeof(q.folder2));
 	q.nranges = 1;
-	q.ranges[0].first = 1;
-	q.ranges[0].last = 1;
-	CHECK(call_status(&q, -1) == MBOX_EINVAL);
+	q.ranges[0].first = 2;
+	q.ranges[0].last = 2;
+	fd = call(&q, -1, &res);
+	CHECK(res.status == MBOX_OK && res.count == 1);
+	buf = result_buf(fd, &len);
+	mbox_stream_r_init(&r, buf, len);
+	CHECK(mbox_stream_next_pair(&r, &a, &b) == 1 && a == 2 && b == 3);
+	CHECK(mbox_stream_next_pair(&r, &a, &b) == 0);
+	mbox_stream_free(buf, len);
+	CHECK(status_of_folder("Archive", &archive) == MBOX_OK);
+	CHECK(archive.info.exists == 2);
 }
 
 static void
@@ -569,17 +579,18 @@ test_expunge(void)
 	CHECK(res.status == MBOX_OK && res.count == 2);
 	close(fd);
 
-	/* UID EXPUNGE 2, then everything \Deleted that is left. */
+	/* UID EXPUNGE 3 (was 2 before the MOVE to Archive itself), then
+	 * everything \Deleted that is left. */
 	req(&q, MBOX_OP_EXPUNGE, "Archive");
 	q.nranges = 1;
-	q.ranges[0].first = 2;
-	q.ranges[0].last = 2;
+	q.ranges[0].first = 3;
+	q.ranges[0].last = 3;
 	fd = call(&q, -1, &res);
 	CHECK(res.status == MBOX_OK && res.count == 1);
 	check_counter();
 	buf = result_buf(fd, &len);
 	mbox_stream_r_init(&r, buf, len);
-	CHECK(mbox_stream_next_uid(&r, &uid) == 1 && uid == 2);
+	CHECK(mbox_stream_next_uid(&r, &uid) == 1 && uid == 3);
 	CHECK(mbox_stream_next_uid(&r, &uid) == 0);
 	mbox_stream_free(buf, len);
 

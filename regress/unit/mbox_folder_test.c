@@ -41,6 +41,7 @@
 #include "log.h"
 #include "search.h"
 #include "../../vaultd/vault_mbox.h"
+#include "../../vaultd/vault_mbox_db.h"
 #include "../../vaultd/vault_vfs.h"
 #include "mbox_fixture.h"
 #include "test.h"
@@ -57,6 +58,8 @@ static void	 t_reopen(void);
 static void	 t_counter(void);
 static void	 t_wrongkey(void);
 static void	 t_tamper(void);
+static void	 t_subscriptions_rfc3501_6_3_6(void);
+static const struct mbox_folder *lfind(const struct flist *, const char *);
 
 static int
 got_folder(void *arg, const struct mbox_folder *f)
@@ -494,6 +497,87 @@ t_tamper(void)
 	mbox_close(m);
 }
 
+static const struct mbox_folder *
+lfind(const struct flist *l, const char *name)
+{
+	int	 i;
+
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->f[i].name, name) == 0)
+			return (&l->f[i]);
+	return (NULL);
+}
+
+/*
+ * RFC 3501 6.3.6: DELETE does not remove the subscription.  The name
+ * stays subscribed, listed as no folder, until UNSUBSCRIBE or until a
+ * folder has the name again (CREATE, a parent made, RENAME onto it).
+ * A version 1 database gets the table when opened.
+ */
+static void
+t_subscriptions_rfc3501_6_3_6(void)
+{
+	struct flist			 l;
+	const struct mbox_folder	*f;
+	struct mbox			*m;
+	uint64_t			 c;
+
+	m = mopen("subs");
+	CHECK(mbox_folder_create(m, "Gone", SPECIAL_NONE) == MBOX_OK);
+	CHECK(mbox_folder_subscribe(m, "Gone", 1) == MBOX_OK);
+	CHECK(mbox_folder_delete(m, "Gone") == MBOX_OK);
+	memset(&l, 0, sizeof(l));
+	CHECK(mbox_folder_list(m, got_folder, &l) == MBOX_OK);
+	CHECK(l.n == 7);
+	CHECK((f = lfind(&l, "Gone")) != NULL &&
+	    f->info.subscribed == MBOX_SUBSCRIBED_NONEXISTENT &&
+	    f->info.uidvalidity == 0);
+	CHECK(mbox_folder_get(m, "Gone", &l.f[0]) == MBOX_ENOTFOUND);
+
+	/* A parent made for a child is the folder again, subscribed. */
+	CHECK(mbox_folder_create(m, "Gone/Child", SPECIAL_NONE) == MBOX_OK);
+	CHECK(fget(m, "Gone")->info.subscribed == 1);
+	CHECK(fget(m, "Gone/Child")->info.subscribed == 0);
+	memset(&l, 0, sizeof(l));
+	CHECK(mbox_folder_list(m, got_folder, &l) == MBOX_OK);
+	CHECK(l.n == 8);
+	CHECK(mbox_folder_delete(m, "Gone/Child") == MBOX_OK);
+	CHECK(mbox_folder_delete(m, "Gone") == MBOX_OK);
+
+	/* UNSUBSCRIBE of the name alone. */
+	CHECK(mbox_folder_subscribe(m, "Gone", 0) == MBOX_OK);
+	CHECK(mbox_folder_subscribe(m, "Gone", 0) == MBOX_ENOTFOUND);
+	memset(&l, 0, sizeof(l));
+	CHECK(mbox_folder_list(m, got_folder, &l) == MBOX_OK);
+	CHECK(l.n == 6 && lfind(&l, "Gone") == NULL);
+
+	/* RENAME onto a kept name takes its subscription. */
+	CHECK(mbox_folder_create(m, "X", SPECIAL_NONE) == MBOX_OK);
+	CHECK(mbox_folder_subscribe(m, "X", 1) == MBOX_OK);
+	CHECK(mbox_folder_delete(m, "X") == MBOX_OK);
+	CHECK(mbox_folder_create(m, "Y", SPECIAL_NONE) == MBOX_OK);
+	CHECK(mbox_folder_rename(m, "Y", "X") == MBOX_OK);
+	CHECK(fget(m, "X")->info.subscribed == 1);
+	memset(&l, 0, sizeof(l));
+	CHECK(mbox_folder_list(m, got_folder, &l) == MBOX_OK);
+	CHECK(l.n == 7 && lfind(&l, "Y") == NULL);
+
+	/* Back to version 1: no table.  Opening upgrades, as a write. */
+	CHECK(sqlite3_exec(m->db, "DROP TABLE subscriptions; UPDATE meta"
+	    " SET value = 1 WHERE key = 'version'", NULL, NULL, NULL) ==
+	    SQLITE_OK);
+	c = mbox_counter(m);
+	mbox_close(m);
+	m = mopen("subs");
+	CHECK(mbox_counter(m) == c + 1);
+	CHECK(mbox_folder_delete(m, "X") == MBOX_OK);
+	memset(&l, 0, sizeof(l));
+	CHECK(mbox_folder_list(m, got_folder, &l) == MBOX_OK);
+	CHECK(l.n == 7 && (f = lfind(&l, "X")) != NULL &&
+	    f->info.subscribed == MBOX_SUBSCRIBED_NONEXISTENT);
+	mbox_close(m);
+}
+
 int
 main(void)
 {
@@ -507,6 +591,7 @@ main(void)
 	RUN(t_counter);
 	RUN(t_wrongkey);
 	RUN(t_tamper);
+	RUN(t_subscriptions_rfc3501_6_3_6);
 	mbox_fixture_teardown();
 	TEST_EXIT();
 }

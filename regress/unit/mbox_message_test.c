@@ -388,15 +388,19 @@ t_copy_move(void)
 	CHECK_STR(srch(m, "Dst"), "1,2,3,4");
 	CHECK_STR(srch(m, "INBOX"), "3");
 
-	/* Copy within one folder; move to itself refused. */
+	/* Copy within one folder; move to itself (RFC 6851 3.3). */
 	memset(&u, 0, sizeof(u));
 	r.first = 1;
 	r.last = STAR;
 	CHECK(mbox_copy(m, "INBOX", &r, 1, "inbox", 0, got_pair, &u, &uv) ==
 	    MBOX_OK);
 	CHECK_STR(fmt_uids(&u), "3,4");
-	CHECK(mbox_copy(m, "INBOX", &r, 1, "INBOX", 1, NULL, NULL, &uv) ==
-	    MBOX_EINVAL);
+	memset(&u, 0, sizeof(u));
+	CHECK(mbox_copy(m, "INBOX", &r, 1, "INBOX", 1, got_pair, &u, &uv) ==
+	    MBOX_OK);
+	CHECK_STR(fmt_uids(&u), "3,5,4,6");
+	CHECK(fget(m, "INBOX")->info.exists == 2);
+	CHECK(fget(m, "INBOX")->info.uidnext == 7);
 	CHECK(mbox_copy(m, "Nope", &r, 1, "Dst", 0, NULL, NULL, &uv) ==
 	    MBOX_ENOTFOUND);
 	CHECK(mbox_copy(m, "INBOX", &r, 1, "Nope", 1, NULL, NULL, &uv) ==
