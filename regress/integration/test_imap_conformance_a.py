@@ -19,6 +19,30 @@ def dated(subject, date, frm="x@example.org", to="someone@test.example"):
 
 
 class Conformance(Base):
+    def test_rfc2045_6_7_binary_qp_trailing_space(self):
+        """BINARY decodes quoted-printable deleting trailing whitespace
+        (RFC 2045 6.7 (3)); a partial BINARY answer has its <origin>
+        (RFC 3516 4.2, RFC 9051 7.5.2)."""
+        body = ("--b\r\nContent-Type: text/plain\r\n"
+                "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+                "one  \r\ntwo=20 \t\r\nthr= \r\nee\r\n--b--\r\n")
+        user = self.new_user([
+            ("From: x@example.org\r\nTo: y@test.example\r\nSubject: qp\r\n"
+             "MIME-Version: 1.0\r\n"
+             "Content-Type: multipart/mixed; boundary=b\r\n\r\n" + body)])
+        c = self.login(user)
+        self.select(c)
+        # The CRLF before the boundary is the boundary's.
+        want = b"one\r\ntwo \r\nthree"
+        self.assertEqual(c.cmd("FETCH 1 (BINARY.PEEK[1] BINARY.SIZE[1])"),
+                         (["* 1 FETCH (BINARY[1] {%d}\r\n%s "
+                           "BINARY.SIZE[1] %d)" % (len(want), want.decode(),
+                                                   len(want))],
+                          "OK FETCH completed"))
+        self.assertEqual(c.cmd("FETCH 1 (BINARY.PEEK[1]<5.3>)"),
+                         (["* 1 FETCH (BINARY[1]<5> {3}\r\n%s)" %
+                           want[5:8].decode()], "OK FETCH completed"))
+
     def test_rfc7162_3_1_5_esearch_min_modseq(self):
         """RETURN (MIN) with MODSEQ gives the MIN message's modseq; MIN
         and MAX the higher of theirs (RFC 7162 3.1.5)."""
