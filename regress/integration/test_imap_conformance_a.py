@@ -19,6 +19,26 @@ def dated(subject, date, frm="x@example.org", to="someone@test.example"):
 
 
 class Conformance(Base):
+    def test_rfc3501_6_4_4_senton_date_as_written(self):
+        """SENTON/SENTBEFORE/SENTSINCE take the Date: as written,
+        disregarding time and timezone (RFC 3501 6.4.4, RFC 9051
+        6.4.4)."""
+        user = self.new_user([
+            dated("late", "Sat, 24 Mar 2007 23:00:00 -0500"),
+            dated("early", "Sun, 25 Mar 2007 01:00:00 +0300"),
+            dated("noon", "24 Mar 2007 12:00:00 +0000")])
+        c = self.login(user)
+        self.select(c)
+        for key, want in (("SENTON 24-Mar-2007", "1 3"),
+                          ("SENTON 25-Mar-2007", "2"),
+                          ("SENTBEFORE 25-Mar-2007", "1 3"),
+                          ("SENTSINCE 25-Mar-2007", "2"),
+                          ("SENTSINCE 24-Mar-2007", "1 2 3"),
+                          ("SENTBEFORE 24-Mar-2007", "")):
+            self.assertEqual(c.cmd("SEARCH " + key),
+                             (["* SEARCH" + (" " + want if want else "")],
+                              "OK SEARCH completed"), key)
+
     def test_rfc2045_6_7_binary_qp_trailing_space(self):
         """BINARY decodes quoted-printable deleting trailing whitespace
         (RFC 2045 6.7 (3)); a partial BINARY answer has its <origin>
@@ -98,6 +118,28 @@ class Conformance(Base):
         u, done = d.cmd(r"STORE 1 (UNCHANGEDSINCE 1000) +FLAGS (\Seen)")
         self.assertEqual(done, "OK STORE completed")
         self.assertEqual(len([r for r in u if "HIGHESTMODSEQ" in r]), 1, u)
+
+    def test_rfc3501_6_4_4_search_from_envelope(self):
+        """SEARCH FROM/TO/CC/BCC match the envelope's addresses, comments
+        and spaces gone (RFC 3501 6.4.4); display names still match."""
+        user = self.new_user([
+            ("From: <user-from (comment)@ (comment) domain.org>\r\n"
+             "To: Alice Example <alice (x) @ example.net>\r\n"
+             "Cc: grp: bob @example.com;\r\n"
+             "Subject: envelope\r\n\r\nA body.\r\n"),
+            message("other")])
+        c = self.login(user)
+        self.select(c)
+        for key, want in (('FROM "user-from@domain.org"', "1"),
+                          ('FROM "user-from@"', "1"),
+                          ('TO "alice@example.net"', "1"),
+                          ('TO "Alice Example"', "1"),
+                          ('CC "bob@example.com"', "1"),
+                          ('FROM "x@example.org"', "2"),
+                          ('FROM "nobody@domain.org"', "")):
+            self.assertEqual(c.cmd("SEARCH " + key),
+                             (["* SEARCH" + (" " + want if want else "")],
+                              "OK SEARCH completed"), key)
 
 
 if __name__ == "__main__":
