@@ -64,6 +64,7 @@
 #define IMAP_IDLE_TIMEOUT	1800	/* seconds once logged in */
 #define IMAP_LIST_MAX		(64 * 1024 * 1024)   /* result records */
 #define IMAP_UIDS_MAX		(16 * 1024 * 1024)   /* uid records */
+#define IMAP_VIEW_KW_MAX	1024	/* keywords FLAGS announces */
 /* Output waiting for the client: one FETCH step, a large message twice. */
 #define IMAP_OVERFLOW_MAX	(2 * (size_t)BUNDLE_RAW_MAX)
 
@@ -99,6 +100,9 @@ struct imap_view {
 	uint32_t	*saved;			/* SEARCHRES "$", sorted */
 	size_t		 nsaved;
 	int		 saved_valid;
+	char		**kw;			/* keywords FLAGS announced */
+	size_t		 nkw;
+	size_t		 kwcap;
 };
 
 /* A vault answer (mbox_client.h), its records read from the fd. */
@@ -263,7 +267,13 @@ void	 imap_condstore_on(struct session *);
  * imap_sync(s, cont)	bring the view up to date with the vault, writing
  *			the untagged responses, then call cont.
  * imap_flags_fetch(s, seq, m, uid, modseq)
- *			"* seq FETCH (FLAGS ...)" for a message.
+ *			"* seq FETCH (FLAGS ...)" for a message, after
+ *			"* FLAGS" if it has a keyword not yet announced.
+ * imap_view_keywords(v, list), imap_view_flags(s, v),
+ * imap_view_keywords_seen(s, list)
+ *			the keywords in use that FLAGS announces: add a
+ *			list's (1: one was new); write FLAGS and
+ *			PERMANENTFLAGS; both, if a list has a new one.
  * imap_result_uids(r, keep, arg, &uids, &n), imap_stream_uids(...)
  *			the uids of an answer, filtered by keep, sorted.
  * imap_uids_ranges(uids, n, q)
@@ -285,6 +295,9 @@ void	 imap_view_free(struct imap_view *);
 void	 imap_unselect(struct session *);
 void	 imap_view_notify(struct session *);
 void	 imap_sync(struct session *, void (*)(struct session *));
+int	 imap_view_keywords(struct imap_view *, const char *);
+void	 imap_view_flags(struct session *, const struct imap_view *);
+void	 imap_view_keywords_seen(struct session *, const char *);
 void	 imap_flags_fetch(struct session *, uint32_t,
 	    const struct mbox_stream_msg *, int, int);
 int	 imap_result_uids(const struct mbox_result *,

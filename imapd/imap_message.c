@@ -257,6 +257,7 @@ select_fetch_done(struct session *s, struct mbox_result *r)
 			rv = -1;
 			break;
 		}
+		(void)imap_view_keywords(v, m.keywords);
 		if (m.modseq > v->highestmodseq)
 			v->highestmodseq = m.modseq;
 		if (!(m.flags & MAILFLAG_SEEN) && st->unseen_first == 0)
@@ -283,11 +284,7 @@ select_fetch_done(struct session *s, struct mbox_result *r)
 	    v->uidvalidity);
 	imap_printf(s, "* OK [UIDNEXT %u] Predicted next UID\r\n",
 	    v->uidnext);
-	imap_printf(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
-	    "\\Draft)\r\n");
-	imap_printf(s, "* OK [PERMANENTFLAGS (%s)] Flags permitted\r\n",
-	    v->readonly ? "" :
-	    "\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*");
+	imap_view_flags(s, v);
 	imap_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
 	    (unsigned long long)v->highestmodseq);
 	if (im->conn.enabled & IMAP_EN_REV2) {
@@ -605,6 +602,8 @@ store_done(struct session *s, struct mbox_result *r)
 		if ((seq = imap_view_seq(v, m.uid)) == 0)
 			continue;
 		v->modseqs[seq - 1] = m.modseq;
+		/* A new keyword is announced, even with .SILENT. */
+		imap_view_keywords_seen(s, m.keywords);
 		/* .SILENT still reports the new MODSEQ (RFC 7162 3.1.3). */
 		if (st->silent && st->unchanged) {
 			imap_printf(s, "* %u FETCH (", seq);

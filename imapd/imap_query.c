@@ -274,6 +274,8 @@ fetch_write(struct session *s, const char *raw, size_t rawlen)
 	int			 seen;
 
 	seen = fetch_was_seen(st, st->m.uid);
+	if (st->flags & IMAP_FETCH_FLAGS)
+		imap_view_keywords_seen(s, st->m.keywords);
 	if (imap_fetch_write(st->f, st->seq, &st->m, raw, rawlen, seen,
 	    imap_utf8(s), imap_out, s) == -1) {
 		if (errno == EINVAL)

@@ -38,10 +38,13 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "imap_local.h"
 #include "log.h"
 #include "mbox_stream.h"
+
+#define IMAP_SYSFLAGS	"\\Answered \\Flagged \\Deleted \\Seen \\Draft"
 
 static void	 sync_done(struct session *, struct mbox_result *);
 static void	 sync_gone(struct session *, const char *);
@@ -120,6 +123,9 @@ imap_view_free(struct imap_view *v)
 	free(v->uids);
 	free(v->modseqs);
 	free(v->saved);
+	while (v->nkw > 0)
+		free(v->kw[--v->nkw]);
+	free(v->kw);
 	free(v);
 }
 
@@ -389,6 +395,91 @@ imap_view_ranges(struct session *s, const struct imap_arg *a,
 }
 
 /*
+ * The keywords in use in the selected mailbox, as FLAGS announces them
+ * (RFC 9051 7.3.5): those of its messages at SELECT, then every one a
+ * message record brings.  None is withdrawn while the mailbox stays
+ * selected (a client may keep offering it); past IMAP_VIEW_KW_MAX the
+ * rest go unannounced rather than make FLAGS unbounded.
+ *
+ * imap_view_keywords(v, list) adds the keywords of a space-separated
+ * list; 1 if one was new.
+ */
+int
+imap_view_keywords(struct imap_view *v, const char *list)
+{
+	const char	*p, *e;
+	char		*nk;
+	size_t		 len, i, need;
+	int		 added = 0;
+
+	/* A list holds at most MBOX_KEYWORDS_MAX: the loop is bounded. */
+	for (p = list; *p != '\0'; p = e) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		if ((e = strchr(p, ' ')) == NULL)
+			e = p + strlen(p);
+		len = (size_t)(e - p);
+		for (i = 0; i < v->nkw; i++)
+			if (strlen(v->kw[i]) == len &&
+			    strncasecmp(v->kw[i], p, len) == 0)
+				break;
+		if (i < v->nkw || v->nkw >= IMAP_VIEW_KW_MAX)
+			continue;
+		need = v->nkw + 1;
+		if ((nk = strndup(p, len)) == NULL)
+			continue;
+		if (need > v->kwcap) {
+			char	**a;
+
+			if ((a = reallocarray(v->kw, need * 2,
+			    sizeof(*a))) == NULL) {
+				free(nk);
+				continue;
+			}
+			v->kw = a;
+			v->kwcap = need * 2;
+		}
+		v->kw[v->nkw++] = nk;
+		added = 1;
+	}
+	return (added);
+}
+
+/* "* FLAGS" with the keywords in use, and PERMANENTFLAGS. */
+void
+imap_view_flags(struct session *s, const struct imap_view *v)
+{
+	size_t	 i;
+
+	imap_printf(s, "* FLAGS (%s", IMAP_SYSFLAGS);
+	for (i = 0; i < v->nkw; i++)
+		imap_printf(s, " %s", v->kw[i]);
+	imap_printf(s, ")\r\n* OK [PERMANENTFLAGS (");
+	if (!v->readonly) {
+		imap_printf(s, "%s", IMAP_SYSFLAGS);
+		for (i = 0; i < v->nkw; i++)
+			imap_printf(s, " %s", v->kw[i]);
+		imap_printf(s, " \\*");
+	}
+	imap_printf(s, ")] Flags permitted\r\n");
+}
+
+/*
+ * A message record of the selected mailbox is about to be told: if it
+ * has a keyword FLAGS never announced, announce it first.
+ */
+void
+imap_view_keywords_seen(struct session *s, const char *list)
+{
+	struct imap	*im = s->data;
+
+	if (im->sel.view != NULL && imap_view_keywords(im->sel.view, list))
+		imap_view_flags(s, im->sel.view);
+}
+
+/*
  * "* seq FETCH (UID u FLAGS (...) MODSEQ (m))": a message's flags as
  * an update or a STORE's answer.  uid and modseq are left out when 0.
  */
@@ -396,6 +487,7 @@ void
 imap_flags_fetch(struct session *s, uint32_t seq,
     const struct mbox_stream_msg *m, int uid, int modseq)
 {
+	imap_view_keywords_seen(s, m->keywords);
 	imap_printf(s, "* %u FETCH (", seq);
 	if (uid)
 		imap_printf(s, "UID %u ", m->uid);
@@ -515,6 +607,7 @@ sync_done(struct session *s, struct mbox_result *r)
 		} else if (v->n == 0 || m.uid > v->uids[v->n - 1]) {
 			if (imap_view_add(v, m.uid, m.modseq) == -1)
 				break;
+			imap_view_keywords_seen(s, m.keywords);
 			added++;
 		}
 	}

@@ -1153,9 +1153,14 @@ class Messages(Base):
         self.assertEqual(c.cmd(r"STORE 2 FLAGS (\Answered \Draft)"),
                          ([r"* 2 FETCH (FLAGS (\Answered \Draft))"],
                           "OK STORE completed"))
-        # Keywords, kept as given; an unknown system flag is refused.
+        # Keywords, kept as given, announced by FLAGS first (RFC 9051
+        # 7.3.5); an unknown system flag is refused.
+        sysf = r"\Answered \Flagged \Deleted \Seen \Draft"
         self.assertEqual(c.cmd(r"STORE 3 +FLAGS ($Label1 Work)"),
-                         (["* 3 FETCH (FLAGS ($Label1 Work))"],
+                         (["* FLAGS (%s $Label1 Work)" % sysf,
+                           "* OK [PERMANENTFLAGS (%s $Label1 Work \\*)] "
+                           "Flags permitted" % sysf,
+                           "* 3 FETCH (FLAGS ($Label1 Work))"],
                           "OK STORE completed"))
         self.assertEqual(c.cmd(r"STORE 3 +FLAGS \Seen"),
                          ([r"* 3 FETCH (FLAGS (\Seen $Label1 Work))"],

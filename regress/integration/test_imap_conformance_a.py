@@ -119,6 +119,48 @@ class Conformance(Base):
         self.assertEqual(done, "OK STORE completed")
         self.assertEqual(len([r for r in u if "HIGHESTMODSEQ" in r]), 1, u)
 
+    def test_rfc9051_7_3_5_flags_announce_keywords(self):
+        """FLAGS lists the keywords in use at SELECT, and again, with
+        PERMANENTFLAGS, when a new one appears: by this session's STORE,
+        another session's STORE or APPEND (RFC 9051 7.3.5, 7.1 and
+        2.3.2)."""
+        sys = r"\Answered \Flagged \Deleted \Seen \Draft"
+        user = self.new_user()
+        c = self.login(user)
+        self.append(c, message("kw"), flags="$Foo")
+        u = self.select(c)
+        self.assertIn("* FLAGS (%s $Foo)" % sys, u)
+        self.assertIn("* OK [PERMANENTFLAGS (%s $Foo \\*)] Flags "
+                      "permitted" % sys, u)
+        u, done = c.cmd("EXAMINE INBOX")
+        self.assertIn("* FLAGS (%s $Foo)" % sys, u)
+        self.assertIn("* OK [PERMANENTFLAGS ()] Flags permitted", u)
+        self.select(c)
+        # This session's STORE: FLAGS before the FETCH that shows it.
+        u, done = c.cmd("STORE 1 +FLAGS (bar)")
+        self.assertEqual(done, "OK STORE completed")
+        self.assertEqual(u[:2], ["* FLAGS (%s $Foo bar)" % sys,
+                                 "* OK [PERMANENTFLAGS (%s $Foo bar \\*)] "
+                                 "Flags permitted" % sys], u)
+        self.assertEqual(len(u), 3, u)
+        u, done = c.cmd("STORE 1 +FLAGS.SILENT (quux)")
+        self.assertEqual(u[0], "* FLAGS (%s $Foo bar quux)" % sys)
+        # A known keyword is not announced again.
+        u, done = c.cmd("STORE 1 -FLAGS (bar)")
+        self.assertEqual([r for r in u if "FLAGS (" in r and "FETCH"
+                          not in r], [], u)
+        # Another session's STORE and APPEND, seen at sync.
+        d = self.login(user)
+        self.select(d)
+        d.cmd("STORE 1 +FLAGS (baz)")
+        self.append(d, message("kw2"), flags="zot")
+        seen = self.noop_until(c, lambda r: r.startswith("* 2 EXISTS"))
+        fl = [r for r in seen if r.startswith("* FLAGS")]
+        self.assertEqual(fl[-1], "* FLAGS (%s $Foo bar quux baz zot)" % sys,
+                         seen)
+        i = seen.index(fl[0])
+        self.assertTrue(seen[i + 1].startswith("* OK [PERMANENTFLAGS"), seen)
+
     def test_rfc3501_6_4_4_search_from_envelope(self):
         """SEARCH FROM/TO/CC/BCC match the envelope's addresses, comments
         and spaces gone (RFC 3501 6.4.4); display names still match."""
