@@ -65,6 +65,7 @@
 #define IMAP_LIST_MAX		(64 * 1024 * 1024)   /* result records */
 #define IMAP_UIDS_MAX		(16 * 1024 * 1024)   /* uid records */
 #define IMAP_VIEW_KW_MAX	1024	/* keywords FLAGS announces */
+#define IMAP_RECENT_MAX		16	/* \Recent uid ranges per view */
 /* Output waiting for the client: one FETCH step, a large message twice. */
 #define IMAP_OVERFLOW_MAX	(2 * (size_t)BUNDLE_RAW_MAX)
 
@@ -103,6 +104,8 @@ struct imap_view {
 	char		**kw;			/* keywords FLAGS announced */
 	size_t		 nkw;
 	size_t		 kwcap;
+	struct mbox_range recent[IMAP_RECENT_MAX]; /* \Recent uids */
+	size_t		 nrecent;
 };
 
 /* A vault answer (mbox_client.h), its records read from the fd. */
@@ -166,6 +169,8 @@ struct imap_selected {
 	int			 resync;	/* news came while syncing */
 	void			(*cont)(struct session *); /* after sync */
 	int			 idling;	/* in IDLE */
+	struct imap_view	*recent_view;	/* imap_view_recent()'s */
+	void			(*recent_cont)(struct session *);
 };
 
 struct imap {
@@ -269,6 +274,11 @@ void	 imap_condstore_on(struct session *);
  * imap_flags_fetch(s, seq, m, uid, modseq)
  *			"* seq FETCH (FLAGS ...)" for a message, after
  *			"* FLAGS" if it has a keyword not yet announced.
+ * imap_view_recent(s, v, cont)
+ *			IMAP4rev1 (RFC 3501 2.3.2): the messages of the
+ *			view above the folder's recent mark are this
+ *			session's \Recent (claimed unless EXAMINE); then
+ *			cont.  imap_view_recent_count(v): how many.
  * imap_view_keywords(v, list), imap_view_flags(s, v),
  * imap_view_keywords_seen(s, list)
  *			the keywords in use that FLAGS announces: add a
@@ -295,6 +305,9 @@ void	 imap_view_free(struct imap_view *);
 void	 imap_unselect(struct session *);
 void	 imap_view_notify(struct session *);
 void	 imap_sync(struct session *, void (*)(struct session *));
+void	 imap_view_recent(struct session *, struct imap_view *,
+	    void (*)(struct session *));
+uint32_t imap_view_recent_count(const struct imap_view *);
 int	 imap_view_keywords(struct imap_view *, const char *);
 void	 imap_view_flags(struct session *, const struct imap_view *);
 void	 imap_view_keywords_seen(struct session *, const char *);

@@ -94,6 +94,7 @@ struct select_state {
 
 static void	 select_status_done(struct session *, struct mbox_result *);
 static void	 select_fetch_done(struct session *, struct mbox_result *);
+static void	 select_announce(struct session *);
 static void	 select_vanished_done(struct session *, struct mbox_result *);
 static void	 select_changed_done(struct session *, struct mbox_result *);
 static void	 select_finish(struct session *);
@@ -244,7 +245,6 @@ select_fetch_done(struct session *s, struct mbox_result *r)
 	struct imap_view	*v = st->view;
 	struct mbox_stream_r	 rd;
 	struct mbox_stream_msg	 m;
-	struct mbox_req	 q;
 	int			 rv;
 
 	if (r->status != MBOX_OK) {
@@ -269,13 +269,24 @@ select_fetch_done(struct session *s, struct mbox_result *r)
 	}
 	if (v->n > 0 && v->uids[v->n - 1] >= v->uidnext)
 		v->uidnext = v->uids[v->n - 1] + 1;
+	imap_view_recent(s, v, select_announce);
+}
+
+/* The view is complete: select it and tell it. */
+static void
+select_announce(struct session *s)
+{
+	struct imap		*im = s->data;
+	struct select_state	*st = im->run.state_data;
+	struct imap_view	*v = st->view;
+	struct mbox_req	 q;
 
 	/* The mailbox is selected from here on. */
 	imap_view_select(s, v);
 	st->view = NULL;
 	imap_printf(s, "* %u EXISTS\r\n", v->n);
 	if (!(im->conn.enabled & IMAP_EN_REV2)) {
-		imap_printf(s, "* 0 RECENT\r\n");
+		imap_printf(s, "* %u RECENT\r\n", imap_view_recent_count(v));
 		if (st->unseen_first != 0)
 			imap_printf(s, "* OK [UNSEEN %u] First unseen\r\n",
 			    st->unseen_first);

@@ -181,6 +181,8 @@ imap_cmd_search(struct session *s, struct imap_arg *args, size_t nargs)
 	ctx.saved = v->saved;
 	ctx.nsaved = v->nsaved;
 	ctx.saved_valid = v->saved_valid;
+	ctx.recent = v->recent;
+	ctx.nrecent = v->nrecent;
 	rv = imap_search_parse(args, nargs, &ctx, &st->search, &err);
 	if (rv == -2) {
 		imap_done(s, "NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported "

@@ -49,6 +49,7 @@
 static void	 sync_done(struct session *, struct mbox_result *);
 static void	 sync_gone(struct session *, const char *);
 static void	 sync_finish(struct session *);
+static void	 sync_recent(struct session *);
 static void	 imap_idle_synced(struct session *);
 
 /* -------------------------------------------------------------------
@@ -395,6 +396,94 @@ imap_view_ranges(struct session *s, const struct imap_arg *a,
 }
 
 /*
+ * \Recent (RFC 3501 2.3.2), for IMAP4rev1 sessions only: the vault
+ * keeps per folder the highest uid a session was given as recent; the
+ * first session to see a message above it (at SELECT, or when it
+ * arrives while selected) moves the mark up to the last message of its
+ * view and has those messages as recent.  EXAMINE sees them without
+ * moving the mark.  A view keeps them as uid ranges, one per claim
+ * (joined when they touch); past IMAP_RECENT_MAX the last range is
+ * stretched, which may count as recent a message another session
+ * claimed in between.
+ */
+static void
+recent_done(struct session *s, struct mbox_result *r)
+{
+	struct imap		*im = s->data;
+	struct imap_view	*v;
+	void			(*cont)(struct session *);
+	struct mbox_range	*last;
+	uint32_t		 upto;
+
+	/* The view SELECT builds, or the selected one. */
+	v = im->sel.recent_view;
+	cont = im->sel.recent_cont;
+	im->sel.recent_view = NULL;
+	im->sel.recent_cont = NULL;
+	if (r->status == MBOX_OK && v != NULL && v->n > 0 &&
+	    r->a < (upto = v->uids[v->n - 1])) {
+		last = v->nrecent > 0 ? &v->recent[v->nrecent - 1] : NULL;
+		if (last != NULL && (last->last == r->a ||
+		    v->nrecent == IMAP_RECENT_MAX))
+			last->last = upto;
+		else {
+			v->recent[v->nrecent].first = (uint32_t)r->a + 1;
+			v->recent[v->nrecent].last = upto;
+			v->nrecent++;
+		}
+	}
+	cont(s);
+}
+
+void
+imap_view_recent(struct session *s, struct imap_view *v,
+    void (*cont)(struct session *))
+{
+	struct imap	*im = s->data;
+	struct mbox_req	 q;
+
+	if ((im->conn.enabled & IMAP_EN_REV2) || v->n == 0) {
+		cont(s);
+		return;
+	}
+	im->sel.recent_view = v;
+	im->sel.recent_cont = cont;
+	imap_req_init(s, &q, MBOX_OP_RECENT);
+	strlcpy(q.folder, v->name, sizeof(q.folder));
+	q.recent.upto = v->uids[v->n - 1];
+	q.recent.claim = !v->readonly;
+	imap_vault(s, &q, -1, 0, recent_done);
+}
+
+/* The first index of the view whose uid is >= uid. */
+static uint32_t
+view_lower(const struct imap_view *v, uint32_t uid)
+{
+	uint32_t	 lo = 0, hi = v->n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (v->uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (lo);
+}
+
+uint32_t
+imap_view_recent_count(const struct imap_view *v)
+{
+	uint32_t	 n = 0;
+	size_t		 i;
+
+	for (i = 0; i < v->nrecent; i++)
+		n += view_lower(v, v->recent[i].last + 1) -
+		    view_lower(v, v->recent[i].first);
+	return (n);
+}
+
+/*
  * The keywords in use in the selected mailbox, as FLAGS announces them
  * (RFC 9051 7.3.5): those of its messages at SELECT, then every one a
  * message record brings.  None is withdrawn while the mailbox stays
@@ -611,12 +700,30 @@ sync_done(struct session *s, struct mbox_result *r)
 			added++;
 		}
 	}
-	if (added > 0)
-		imap_printf(s, "* %u EXISTS\r\n", v->n);
 	if (f.info.highestmodseq > v->highestmodseq)
 		v->highestmodseq = f.info.highestmodseq;
 	if (f.info.uidnext > v->uidnext)
 		v->uidnext = f.info.uidnext;
+	if (added > 0) {
+		imap_printf(s, "* %u EXISTS\r\n", v->n);
+		/* The new messages may be this session's \Recent. */
+		if (!(im->conn.enabled & IMAP_EN_REV2)) {
+			imap_view_recent(s, v, sync_recent);
+			return;
+		}
+	}
+	sync_finish(s);
+}
+
+/* RECENT after EXISTS, for an IMAP4rev1 session (RFC 3501 7.3.2). */
+static void
+sync_recent(struct session *s)
+{
+	struct imap	*im = s->data;
+
+	if (im->sel.view != NULL)
+		imap_printf(s, "* %u RECENT\r\n",
+		    imap_view_recent_count(im->sel.view));
 	sync_finish(s);
 }
 

@@ -87,6 +87,7 @@ static const char *const op_names[MBOX_OP_MAX] = {
 	[MBOX_OP_BODIES] = "bodies",
 	[MBOX_OP_SEARCH] = "search",
 	[MBOX_OP_SYNC] = "sync",
+	[MBOX_OP_RECENT] = "recent",
 };
 
 static void	 req_init(struct mailreq *, struct imsgev *, enum proc_role,
@@ -180,6 +181,10 @@ req_check(const struct mbox_req *q, const struct search_program *prog,
 		if (q->since.modseq > INT64_MAX)
 			return ("bad modseq");
 		break;
+	case MBOX_OP_RECENT:
+		if (q->recent.claim > 1)
+			return ("bad claim");
+		break;
 	default:
 		break;
 	}
@@ -227,6 +232,7 @@ op_writes(uint32_t op)
 	case MBOX_OP_MOVE:
 	case MBOX_OP_EXPUNGE:
 	case MBOX_OP_APPEND:
+	case MBOX_OP_RECENT:		/* a claim commits */
 		return (1);
 	default:
 		return (0);
@@ -569,6 +575,11 @@ run_request(struct mailreq *r, const struct mbox_req *q,
 		return (mbox_search(m, q->folder, prog, uid_cb, r));
 	case MBOX_OP_SYNC:
 		return (run_sync(r, q));
+	case MBOX_OP_RECENT:
+		if ((rc = mbox_recent(m, q->folder, q->recent.upto,
+		    q->recent.claim, &lastuid)) == MBOX_OK)
+			r->res.a = lastuid;
+		return (rc);
 	default:
 		return (MBOX_EINVAL);
 	}

@@ -59,6 +59,7 @@ static const struct {
 	[MBOX_OP_BODIES] =	{ 0, PART_NAME | PART_RANGES },
 	[MBOX_OP_SEARCH] =	{ 0, PART_NAME | PART_NODES },
 	[MBOX_OP_SYNC] =	{ sizeof(struct mbox_args_since), PART_NAME },
+	[MBOX_OP_RECENT] =	{ sizeof(struct mbox_args_recent), PART_NAME },
 };
 
 static size_t	 wire_size(const struct mbox_req_hdr *);

@@ -662,7 +662,7 @@ class Messages(Base):
         self.assertGreater(int(hm.group(1)), 0)
         self.assertEqual(u, [
             "* 3 EXISTS",
-            "* 0 RECENT",
+            "* 3 RECENT",
             "* OK [UNSEEN 1] First unseen",
             "* OK [UIDVALIDITY %s] UIDs valid" % v.group(1),
             "* OK [UIDNEXT 4] Predicted next UID",
@@ -1067,7 +1067,7 @@ class Messages(Base):
         self.assertEqual(c.until("p3")[1], "p3 OK [READ-WRITE] SELECT "
                          "completed")
         u, done = c.until("p4")
-        self.assertEqual(u, ["* 1 EXISTS"])
+        self.assertEqual(u, ["* 1 EXISTS", "* 1 RECENT"])
         self.assertRegex(done, r"^p4 OK \[APPENDUID \d+ 1\]")
         self.assertEqual(c.until("p5"), (["* 1 FETCH (UID 1)"],
                                          "p5 OK FETCH completed"))
@@ -1220,9 +1220,12 @@ class Messages(Base):
         self.assertEqual(c.cmd("FETCH 1:* UID"),
                          (["* 1 FETCH (UID 2)"], "OK FETCH completed"))
         # UID EXPUNGE (RFC 4315): only the \Deleted ones it names.
-        # APPEND to the selected mailbox announces it (RFC 9051 6.3.12).
-        self.assertEqual(self.append(c, message("m6"))[0], ["* 2 EXISTS"])
-        self.assertEqual(self.append(c, message("m7"))[0], ["* 3 EXISTS"])
+        # APPEND to the selected mailbox announces it (RFC 9051 6.3.12),
+        # recent to this session, which sees it first (RFC 3501 2.3.2).
+        self.assertEqual(self.append(c, message("m6"))[0],
+                         ["* 2 EXISTS", "* 2 RECENT"])
+        self.assertEqual(self.append(c, message("m7"))[0],
+                         ["* 3 EXISTS", "* 3 RECENT"])
         self.assertEqual(c.cmd(r"STORE 1:3 +FLAGS.SILENT (\Deleted)"),
                          ([], "OK STORE completed"))
         self.assertEqual(c.cmd("UID EXPUNGE 6"),
@@ -1511,8 +1514,9 @@ class Concurrency(Base):
             self.assertEqual(r, r"* 1 FETCH (UID 1 FLAGS (\Deleted))")
         # APPEND by B.
         self.append(b, message("appended"))
-        self.wait_untagged(a, lambda r: r == "* 2 EXISTS",
-                           what="EXISTS after APPEND")
+        seen = self.wait_untagged(a, lambda r: r == "* 2 RECENT",
+                                  what="EXISTS and RECENT after APPEND")
+        self.assertIn("* 2 EXISTS", seen)
         # DONE and the next command in one write.
         a.send("DONE\r\nx1 NOOP\r\n")
         self.assertEqual(a.until(t), ([], t + " OK IDLE terminated"))

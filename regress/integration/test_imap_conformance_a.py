@@ -119,6 +119,56 @@ class Conformance(Base):
         self.assertEqual(done, "OK STORE completed")
         self.assertEqual(len([r for r in u if "HIGHESTMODSEQ" in r]), 1, u)
 
+    def test_rfc3501_2_3_2_recent(self):
+        """\\Recent for IMAP4rev1 sessions: the first session to see a
+        message, at SELECT or when it arrives, has it as recent, no
+        other does; EXAMINE does not take it (RFC 3501 2.3.2, 6.3.1,
+        6.3.2, 7.3.2; SEARCH RECENT, NEW, OLD: 6.4.4).  IMAP4rev2
+        sessions have none (RFC 9051 removed it)."""
+        user = self.new_user([message("r1"), message("r2")])
+        c = self.login(user)
+        u, done = c.cmd("EXAMINE INBOX")
+        self.assertIn("* 2 RECENT", u)
+        u = self.select(c)
+        self.assertIn("* 2 RECENT", u)
+        for key, want in (("RECENT", " 1 2"), ("NEW", " 1 2"), ("OLD", ""),
+                          ("NOT RECENT", "")):
+            self.assertEqual(c.cmd("SEARCH " + key),
+                             (["* SEARCH" + want], "OK SEARCH completed"),
+                             key)
+        c.cmd(r"STORE 1 +FLAGS.SILENT (\Seen)")
+        self.assertEqual(c.cmd("SEARCH NEW"),
+                         (["* SEARCH 2"], "OK SEARCH completed"))
+        # Another session: nothing recent, and EXAMINE after it too.
+        d = self.login(user)
+        u = self.select(d)
+        self.assertIn("* 0 RECENT", u)
+        self.assertEqual(d.cmd("SEARCH RECENT"),
+                         (["* SEARCH"], "OK SEARCH completed"))
+        self.assertEqual(d.cmd("SEARCH OLD"),
+                         (["* SEARCH 1 2"], "OK SEARCH completed"))
+        d.cmd("LOGOUT")
+        # A message arriving while selected: EXISTS, then RECENT.
+        self.deliver(user, message("r3"))
+        seen = self.noop_until(c, lambda r: r == "* 3 EXISTS")
+        self.assertEqual(seen[seen.index("* 3 EXISTS") + 1], "* 3 RECENT",
+                         seen)
+        self.assertEqual(c.cmd("SEARCH RECENT"),
+                         (["* SEARCH 1 2 3"], "OK SEARCH completed"))
+        # IMAP4rev2: no RECENT, no \Recent taken.
+        self.deliver(user, message("r4"))
+        e = self.login(user)
+        self.assertEqual(e.cmd("ENABLE IMAP4rev2"),
+                         (["* ENABLED IMAP4rev2"], "OK ENABLE completed"))
+        u = self.select(e)
+        self.assertEqual([r for r in u if "RECENT" in r or "Recent" in r],
+                         [], u)
+        f = self.login(user)
+        u = self.select(f)
+        self.assertIn("* 1 RECENT", u)
+        self.assertEqual(f.cmd("SEARCH RECENT"),
+                         (["* SEARCH 4"], "OK SEARCH completed"))
+
     def test_rfc9051_7_3_5_flags_announce_keywords(self):
         """FLAGS lists the keywords in use at SELECT, and again, with
         PERMANENTFLAGS, when a new one appears: by this session's STORE,
