@@ -199,6 +199,8 @@ struct imap_search_ctx {
 	const uint32_t	*saved;		/* "$" (SEARCHRES), sorted uids */
 	size_t		 nsaved;
 	int		 saved_valid;	/* 0: "$" is an empty set */
+	const struct mbox_range *recent; /* \Recent for the session */
+	size_t		 nrecent;
 };
 
 #define IMAP_SEARCH_RET_MIN	0x01

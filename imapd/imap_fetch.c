@@ -1234,6 +1234,13 @@ imap_fetch_write(const struct imap_fetch *f, uint32_t seq,
 			put_literal(out, arg, d[i].p, d[i].n, 0);
 			break;
 		case FK_SECTION:
+		case FK_BINARY:
+			/*
+			 * A partial BINARY has its <origin> too, as BODY[]
+			 * does: RFC 9051 7.5.2 writes BINARY[...]<<number>>
+			 * (its ABNF lacks it), and a client matching the
+			 * answer to a partial request needs it.
+			 */
 			put(out, arg, it->name);
 			if (it->partial) {
 				put(out, arg, "<");
@@ -1241,13 +1248,8 @@ imap_fetch_write(const struct imap_fetch *f, uint32_t seq,
 				put(out, arg, ">");
 			}
 			put(out, arg, " ");
-			put_literal(out, arg, d[i].p, d[i].n, 0);
-			break;
-		case FK_BINARY:
-			/* RFC 3516 has no <origin> in the response. */
-			put(out, arg, it->name);
-			put(out, arg, " ");
-			put_literal(out, arg, d[i].p, d[i].n, 1);
+			put_literal(out, arg, d[i].p, d[i].n,
+			    it->kind == FK_BINARY);
 			break;
 		case FK_BINARY_SIZE:
 			put(out, arg, it->name);

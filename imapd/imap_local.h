@@ -65,6 +65,8 @@
 #define IMAP_IDLE_TIMEOUT	1800	/* seconds once logged in */
 #define IMAP_LIST_MAX		(64 * 1024 * 1024)   /* result records */
 #define IMAP_UIDS_MAX		(16 * 1024 * 1024)   /* uid records */
+#define IMAP_VIEW_KW_MAX	1024	/* keywords FLAGS announces */
+#define IMAP_RECENT_MAX		16	/* \Recent uid ranges per view */
 /* Output waiting for the client: one FETCH step, a large message twice. */
 #define IMAP_OVERFLOW_MAX	(2 * (size_t)BUNDLE_RAW_MAX)
 
@@ -100,6 +102,11 @@ struct imap_view {
 	uint32_t	*saved;			/* SEARCHRES "$", sorted */
 	size_t		 nsaved;
 	int		 saved_valid;
+	char		**kw;			/* keywords FLAGS announced */
+	size_t		 nkw;
+	size_t		 kwcap;
+	struct mbox_range recent[IMAP_RECENT_MAX]; /* \Recent uids */
+	size_t		 nrecent;
 };
 
 /* A vault answer (mbox_client.h), its records read from the fd. */
@@ -163,6 +170,8 @@ struct imap_selected {
 	int			 resync;	/* news came while syncing */
 	void			(*cont)(struct session *); /* after sync */
 	int			 idling;	/* in IDLE */
+	struct imap_view	*recent_view;	/* imap_view_recent()'s */
+	void			(*recent_cont)(struct session *);
 };
 
 struct imap {
@@ -192,6 +201,8 @@ struct imap {
  *			[CANNOT], [LIMIT], [UNAVAILABLE], [SERVERBUG]...
  * imap_set_state(s, p, fn)
  *			the command's own state: fn(p) runs when it ends.
+ * imap_condstore_on(s)	a CONDSTORE enabling command ran: the first one
+ *			with a mailbox selected writes its HIGHESTMODSEQ.
  * imap_req_init(s, q, op)
  *			zero q and fill in the session and the operation.
  * imap_vault(s, q, fd, max, cb)
@@ -238,6 +249,7 @@ void	 imap_done(struct session *, const char *, ...)
 void	 imap_bad(struct session *, const char *);
 void	 imap_no_status(struct session *, int, const char *);
 void	 imap_set_state(struct session *, void *, void (*)(void *));
+void	 imap_condstore_on(struct session *);
 
 /*
  * imap_view.c: the selected mailbox's view and its sync.
@@ -265,7 +277,18 @@ void	 imap_set_state(struct session *, void *, void (*)(void *));
  * imap_sync(s, cont)	bring the view up to date with the vault, writing
  *			the untagged responses, then call cont.
  * imap_flags_fetch(s, seq, m, uid, modseq)
- *			"* seq FETCH (FLAGS ...)" for a message.
+ *			"* seq FETCH (FLAGS ...)" for a message, after
+ *			"* FLAGS" if it has a keyword not yet announced.
+ * imap_view_recent(s, v, cont)
+ *			IMAP4rev1 (RFC 3501 2.3.2): the messages of the
+ *			view above the folder's recent mark are this
+ *			session's \Recent (claimed unless EXAMINE); then
+ *			cont.  imap_view_recent_count(v): how many.
+ * imap_view_keywords(v, list), imap_view_flags(s, v),
+ * imap_view_keywords_seen(s, list)
+ *			the keywords in use that FLAGS announces: add a
+ *			list's (1: one was new); write FLAGS and
+ *			PERMANENTFLAGS; both, if a list has a new one.
  * imap_result_uids(r, keep, arg, &uids, &n), imap_stream_uids(...)
  *			the uids of an answer, filtered by keep, sorted.
  * imap_uids_ranges(uids, n, q)
@@ -287,6 +310,12 @@ void	 imap_view_free(struct imap_view *);
 void	 imap_unselect(struct session *);
 void	 imap_view_notify(struct session *);
 void	 imap_sync(struct session *, void (*)(struct session *));
+void	 imap_view_recent(struct session *, struct imap_view *,
+	    void (*)(struct session *));
+uint32_t imap_view_recent_count(const struct imap_view *);
+int	 imap_view_keywords(struct imap_view *, const char *);
+void	 imap_view_flags(struct session *, const struct imap_view *);
+void	 imap_view_keywords_seen(struct session *, const char *);
 void	 imap_flags_fetch(struct session *, uint32_t,
 	    const struct mbox_stream_msg *, int, int);
 int	 imap_result_uids(const struct mbox_result *,

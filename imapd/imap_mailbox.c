@@ -645,7 +645,7 @@ imap_cmd_status(struct session *s, struct imap_arg *args, size_t nargs)
 	for (i = 0; i < n; i++)
 		if (items[i] == ST_HIGHESTMODSEQ)
 			/* RFC 7162 3.1: a CONDSTORE enabling command. */
-			imap_of(s)->conn.enabled |= IMAP_EN_CONDSTORE;
+			imap_condstore_on(s);
 	(void)imap_vault(s, &q, -1, IMAP_LIST_MAX, status_result);
 }
 
@@ -1078,7 +1078,7 @@ imap_cmd_list(struct session *s, struct imap_arg *args, size_t nargs)
 	if (st->ret & LRET_STATUS)
 		for (k = 0; k < st->nitems; k++)
 			if (st->items[k] == ST_HIGHESTMODSEQ)
-				imap_of(s)->conn.enabled |= IMAP_EN_CONDSTORE;
+				imap_condstore_on(s);
 	if (root) {
 		imap_printf(s, "* LIST (\\Noselect) \"/\" \"\"\r\n");
 		imap_done(s, "OK LIST completed");

@@ -94,6 +94,7 @@ struct select_state {
 
 static void	 select_status_done(struct session *, struct mbox_result *);
 static void	 select_fetch_done(struct session *, struct mbox_result *);
+static void	 select_announce(struct session *);
 static void	 select_vanished_done(struct session *, struct mbox_result *);
 static void	 select_changed_done(struct session *, struct mbox_result *);
 static void	 select_finish(struct session *);
@@ -244,7 +245,6 @@ select_fetch_done(struct session *s, struct mbox_result *r)
 	struct imap_view	*v = st->view;
 	struct mbox_stream_r	 rd;
 	struct mbox_stream_msg	 m;
-	struct mbox_req	 q;
 	int			 rv;
 
 	if (r->status != MBOX_OK) {
@@ -257,6 +257,7 @@ select_fetch_done(struct session *s, struct mbox_result *r)
 			rv = -1;
 			break;
 		}
+		(void)imap_view_keywords(v, m.keywords);
 		if (m.modseq > v->highestmodseq)
 			v->highestmodseq = m.modseq;
 		if (!(m.flags & MAILFLAG_SEEN) && st->unseen_first == 0)
@@ -268,13 +269,24 @@ select_fetch_done(struct session *s, struct mbox_result *r)
 	}
 	if (v->n > 0 && v->uids[v->n - 1] >= v->uidnext)
 		v->uidnext = v->uids[v->n - 1] + 1;
+	imap_view_recent(s, v, select_announce);
+}
+
+/* The view is complete: select it and tell it. */
+static void
+select_announce(struct session *s)
+{
+	struct imap		*im = s->data;
+	struct select_state	*st = im->run.state_data;
+	struct imap_view	*v = st->view;
+	struct mbox_req	 q;
 
 	/* The mailbox is selected from here on. */
 	imap_view_select(s, v);
 	st->view = NULL;
 	imap_printf(s, "* %u EXISTS\r\n", v->n);
 	if (!(im->conn.enabled & IMAP_EN_REV2)) {
-		imap_printf(s, "* 0 RECENT\r\n");
+		imap_printf(s, "* %u RECENT\r\n", imap_view_recent_count(v));
 		if (st->unseen_first != 0)
 			imap_printf(s, "* OK [UNSEEN %u] First unseen\r\n",
 			    st->unseen_first);
@@ -283,11 +295,7 @@ select_fetch_done(struct session *s, struct mbox_result *r)
 	    v->uidvalidity);
 	imap_printf(s, "* OK [UIDNEXT %u] Predicted next UID\r\n",
 	    v->uidnext);
-	imap_printf(s, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen "
-	    "\\Draft)\r\n");
-	imap_printf(s, "* OK [PERMANENTFLAGS (%s)] Flags permitted\r\n",
-	    v->readonly ? "" :
-	    "\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*");
+	imap_view_flags(s, v);
 	imap_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
 	    (unsigned long long)v->highestmodseq);
 	if (im->conn.enabled & IMAP_EN_REV2) {
@@ -605,6 +613,8 @@ store_done(struct session *s, struct mbox_result *r)
 		if ((seq = imap_view_seq(v, m.uid)) == 0)
 			continue;
 		v->modseqs[seq - 1] = m.modseq;
+		/* A new keyword is announced, even with .SILENT. */
+		imap_view_keywords_seen(s, m.keywords);
 		/* .SILENT still reports the new MODSEQ (RFC 7162 3.1.3). */
 		if (st->silent && st->unchanged) {
 			imap_printf(s, "* %u FETCH (", seq);
@@ -672,7 +682,7 @@ imap_cmd_store(struct session *s, struct imap_arg *args, size_t nargs)
 			return;
 		}
 		st->unchanged = 1;
-		im->conn.enabled |= IMAP_EN_CONDSTORE;
+		imap_condstore_on(s);
 	}
 	item = &args[i++];
 	if (item->type != IMAP_ARG_ATOM) {

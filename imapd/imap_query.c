@@ -123,27 +123,33 @@ search_done(struct session *s, struct mbox_result *r)
 		return;
 	}
 
+	/*
+	 * With only MIN or MAX, SAVE saves just those (RFC 5182 2.4) and
+	 * MODSEQ is the highest of theirs (RFC 7162 3.1.5); else both
+	 * take every match.
+	 */
+	nsaved = 0;
+	if (st->n > 0 && !(se->ret & (IMAP_SEARCH_RET_ALL |
+	    IMAP_SEARCH_RET_COUNT)) &&
+	    (se->ret & (IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_MAX))) {
+		if (se->ret & IMAP_SEARCH_RET_MIN)
+			minmax[nsaved++] = st->uids[0];
+		if ((se->ret & IMAP_SEARCH_RET_MAX) && (nsaved == 0 ||
+		    st->uids[st->n - 1] != st->uids[0]))
+			minmax[nsaved++] = st->uids[st->n - 1];
+	}
 	if (se->ret & IMAP_SEARCH_RET_SAVE) {
-		/* SAVE with only MIN or MAX saves just those. */
-		if (st->n > 0 && !(se->ret & (IMAP_SEARCH_RET_ALL |
-		    IMAP_SEARCH_RET_COUNT)) &&
-		    (se->ret & (IMAP_SEARCH_RET_MIN | IMAP_SEARCH_RET_MAX))) {
-			nsaved = 0;
-			if (se->ret & IMAP_SEARCH_RET_MIN)
-				minmax[nsaved++] = st->uids[0];
-			if ((se->ret & IMAP_SEARCH_RET_MAX) && (nsaved == 0 ||
-			    st->uids[st->n - 1] != st->uids[0]))
-				minmax[nsaved++] = st->uids[st->n - 1];
+		if (nsaved > 0)
 			imap_view_save(v, minmax, nsaved);
-		} else
+		else
 			imap_view_save(v, st->uids, st->n);
 	}
 	if (se->modseq && st->n > 0) {
-		/* The highest MODSEQ of the matches (RFC 7162 3.1.5). */
 		imap_req_init(s, &q, MBOX_OP_FETCH);
 		strlcpy(q.folder, v->name, sizeof(q.folder));
 		q.fetch.how = MBOX_FETCH_NOMETA;
-		if (imap_uids_ranges(st->uids, st->n, &q) == 0) {
+		if ((nsaved > 0 ? imap_uids_ranges(minmax, nsaved, &q) :
+		    imap_uids_ranges(st->uids, st->n, &q)) == 0) {
 			imap_vault(s, &q, -1, IMAP_LIST_MAX,
 			    search_modseq_done);
 			return;
@@ -175,6 +181,8 @@ imap_cmd_search(struct session *s, struct imap_arg *args, size_t nargs)
 	ctx.saved = v->saved;
 	ctx.nsaved = v->nsaved;
 	ctx.saved_valid = v->saved_valid;
+	ctx.recent = v->recent;
+	ctx.nrecent = v->nrecent;
 	rv = imap_search_parse(args, nargs, &ctx, &st->search, &err);
 	if (rv == -2) {
 		imap_done(s, "NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported "
@@ -186,7 +194,7 @@ imap_cmd_search(struct session *s, struct imap_arg *args, size_t nargs)
 		return;
 	}
 	if (st->search.modseq)
-		im->conn.enabled |= IMAP_EN_CONDSTORE;
+		imap_condstore_on(s);
 	/* IMAP4rev2 has only ESEARCH (RFC 9051 6.4.4). */
 	if ((im->conn.enabled & IMAP_EN_REV2) && !st->search.esearch) {
 		st->search.esearch = 1;
@@ -268,6 +276,8 @@ fetch_write(struct session *s, const char *raw, size_t rawlen)
 	int			 seen;
 
 	seen = fetch_was_seen(st, st->m.uid);
+	if (st->flags & IMAP_FETCH_FLAGS)
+		imap_view_keywords_seen(s, st->m.keywords);
 	if (imap_fetch_write(st->f, st->seq, &st->m, raw, rawlen, seen,
 	    imap_utf8(s), imap_out, s) == -1) {
 		if (errno == EINVAL)
@@ -557,7 +567,7 @@ imap_cmd_fetch(struct session *s, struct imap_arg *args, size_t nargs)
 	}
 	st->flags = imap_fetch_flags(st->f);
 	if (st->flags & IMAP_FETCH_MODSEQ)
-		im->conn.enabled |= IMAP_EN_CONDSTORE;
+		imap_condstore_on(s);
 	if (rv == 1) {
 		imap_done(s, "OK FETCH completed");
 		return;

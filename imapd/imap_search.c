@@ -57,7 +57,10 @@ enum key_kind {
 	K_KEYWORD,
 	K_UNKEYWORD,
 	K_UID,
-	K_MODSEQ
+	K_MODSEQ,
+	K_RECENT,	/* \Recent: the session's ranges */
+	K_NEW,		/* RECENT UNSEEN */
+	K_OLD		/* NOT RECENT */
 };
 
 struct key_def {
@@ -68,9 +71,9 @@ struct key_def {
 };
 
 /*
- * RFC 9051 and RFC 3501 6.4.4.  No session ever sees \Recent (rev2
- * dropped it, and we never set it), so RECENT and NEW match nothing
- * and OLD matches everything.
+ * RFC 9051 and RFC 3501 6.4.4.  RECENT, NEW and OLD are IMAP4rev1's:
+ * an IMAP4rev2 session has no recent message (RFC 9051 dropped
+ * \Recent), so for it RECENT and NEW match nothing, OLD everything.
  */
 static const struct key_def keydefs[] = {
 	{ "ALL", K_ALL, 0, 0 },
@@ -87,12 +90,12 @@ static const struct key_def keydefs[] = {
 	{ "KEYWORD", K_KEYWORD, SEARCH_KEYWORD, 0 },
 	{ "LARGER", K_NUMBER, SEARCH_LARGER, 0 },
 	{ "MODSEQ", K_MODSEQ, SEARCH_MODSEQ, 0 },
-	{ "NEW", K_NONE, 0, 0 },
+	{ "NEW", K_NEW, 0, 0 },
 	{ "NOT", K_NOT, SEARCH_NOT, 0 },
-	{ "OLD", K_ALL, 0, 0 },
+	{ "OLD", K_OLD, 0, 0 },
 	{ "ON", K_DATE, SEARCH_ON, 0 },
 	{ "OR", K_OR, SEARCH_OR, 0 },
-	{ "RECENT", K_NONE, 0, 0 },
+	{ "RECENT", K_RECENT, 0, 0 },
 	{ "SEEN", K_FLAG, 0, MAILFLAG_SEEN },
 	{ "SENTBEFORE", K_DATE, SEARCH_SENTBEFORE, 0 },
 	{ "SENTON", K_DATE, SEARCH_SENTON, 0 },
@@ -120,6 +123,7 @@ static int	 range_cmp(const void *, const void *);
 static size_t	 ranges_merge(struct mbox_range *, size_t);
 static uint32_t	 uid_to_seq(const struct imap_search_ctx *, uint32_t);
 static int	 key_saved(struct sbuild *);
+static int	 key_recent(struct sbuild *);
 static int	 key_set(struct sbuild *, const struct imap_arg *, int);
 static int	 get_string(struct sbuild *, const struct imap_arg *,
 		    const char **);
@@ -278,6 +282,22 @@ key_saved(struct sbuild *sb)
 	if (first != 0 && emit_range(sb, ctx->seq_uid(ctx->arg, first),
 	    ctx->seq_uid(ctx->arg, last), &count) == -1)
 		return (-1);
+	if (count == 0)
+		return (emit_none(sb));
+	return (0);
+}
+
+/* The session's recent messages: its uid ranges, ORed. */
+static int
+key_recent(struct sbuild *sb)
+{
+	const struct imap_search_ctx	*ctx = sb->ctx;
+	size_t				 i, count = 0;
+
+	for (i = 0; i < ctx->nrecent; i++)
+		if (emit_range(sb, ctx->recent[i].first, ctx->recent[i].last,
+		    &count) == -1)
+			return (-1);
 	if (count == 0)
 		return (emit_none(sb));
 	return (0);
@@ -566,6 +586,23 @@ key(struct sbuild *sb, const struct imap_arg *args, size_t nargs,
 		return (emit(sb, SEARCH_ALL, 0, 0, NULL, NULL));
 	case K_NONE:
 		return (emit_none(sb));
+	case K_RECENT:
+		return (key_recent(sb));
+	case K_NEW:
+		/* No recent message: the constants, as rev2 always has. */
+		if (sb->ctx->nrecent == 0)
+			return (emit_none(sb));
+		if (key_recent(sb) == -1 ||
+		    emit(sb, SEARCH_FLAG, MAILFLAG_SEEN, 0, NULL, NULL) == -1 ||
+		    emit(sb, SEARCH_NOT, 0, 0, NULL, NULL) == -1)
+			return (-1);
+		return (emit(sb, SEARCH_AND, 0, 0, NULL, NULL));
+	case K_OLD:
+		if (sb->ctx->nrecent == 0)
+			return (emit(sb, SEARCH_ALL, 0, 0, NULL, NULL));
+		if (key_recent(sb) == -1)
+			return (-1);
+		return (emit(sb, SEARCH_NOT, 0, 0, NULL, NULL));
 	case K_FLAG:
 		return (emit(sb, SEARCH_FLAG, k->flag, 0, NULL, NULL));
 	case K_UNFLAG:

@@ -341,6 +341,25 @@ imap_set_state(struct session *s, void *data, void (*fn)(void *))
 	im->run.state_free = fn;
 }
 
+/*
+ * A CONDSTORE enabling command (RFC 7162 3.1).  The first one while a
+ * mailbox is selected tells its HIGHESTMODSEQ before the tagged reply:
+ * the client may not have kept the one SELECT sent before it used
+ * CONDSTORE.
+ */
+void
+imap_condstore_on(struct session *s)
+{
+	struct imap	*im = s->data;
+
+	if (im->conn.enabled & IMAP_EN_CONDSTORE)
+		return;
+	im->conn.enabled |= IMAP_EN_CONDSTORE;
+	if (im->sel.view != NULL)
+		imap_printf(s, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+		    (unsigned long long)im->sel.view->highestmodseq);
+}
+
 /* The tagged reply, after the updates the command may carry. */
 static void
 imap_done_write(struct session *s)
@@ -950,8 +969,10 @@ imap_cmd_enable(struct session *s, struct imap_arg *args, size_t nargs)
 		    add == IMAP_EN_UTF8 ? "UTF8=ACCEPT" : "QRESYNC",
 		    sizeof(line));
 	}
-	im->conn.enabled |= done;
+	im->conn.enabled |= done & ~IMAP_EN_CONDSTORE;
 	imap_printf(s, "%s\r\n", line);
+	if (done & IMAP_EN_CONDSTORE)
+		imap_condstore_on(s);
 	imap_done(s, "OK ENABLE completed");
 }
 

@@ -38,14 +38,18 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "imap_local.h"
 #include "log.h"
 #include "mbox_stream.h"
 
+#define IMAP_SYSFLAGS	"\\Answered \\Flagged \\Deleted \\Seen \\Draft"
+
 static void	 sync_done(struct session *, struct mbox_result *);
 static void	 sync_gone(struct session *, const char *);
 static void	 sync_finish(struct session *);
+static void	 sync_recent(struct session *);
 static void	 imap_idle_synced(struct session *);
 
 /* -------------------------------------------------------------------
@@ -120,6 +124,9 @@ imap_view_free(struct imap_view *v)
 	free(v->uids);
 	free(v->modseqs);
 	free(v->saved);
+	while (v->nkw > 0)
+		free(v->kw[--v->nkw]);
+	free(v->kw);
 	free(v);
 }
 
@@ -379,6 +386,179 @@ imap_view_ranges(struct session *s, const struct imap_arg *a,
 }
 
 /*
+ * \Recent (RFC 3501 2.3.2), for IMAP4rev1 sessions only: the vault
+ * keeps per folder the highest uid a session was given as recent; the
+ * first session to see a message above it (at SELECT, or when it
+ * arrives while selected) moves the mark up to the last message of its
+ * view and has those messages as recent.  EXAMINE sees them without
+ * moving the mark.  A view keeps them as uid ranges, one per claim
+ * (joined when they touch); past IMAP_RECENT_MAX the last range is
+ * stretched, which may count as recent a message another session
+ * claimed in between.
+ */
+static void
+recent_done(struct session *s, struct mbox_result *r)
+{
+	struct imap		*im = s->data;
+	struct imap_view	*v;
+	void			(*cont)(struct session *);
+	struct mbox_range	*last;
+	uint32_t		 upto;
+
+	/* The view SELECT builds, or the selected one. */
+	v = im->sel.recent_view;
+	cont = im->sel.recent_cont;
+	im->sel.recent_view = NULL;
+	im->sel.recent_cont = NULL;
+	if (r->status == MBOX_OK && v != NULL && v->n > 0 &&
+	    r->a < (upto = v->uids[v->n - 1])) {
+		last = v->nrecent > 0 ? &v->recent[v->nrecent - 1] : NULL;
+		if (last != NULL && (last->last == r->a ||
+		    v->nrecent == IMAP_RECENT_MAX))
+			last->last = upto;
+		else {
+			v->recent[v->nrecent].first = (uint32_t)r->a + 1;
+			v->recent[v->nrecent].last = upto;
+			v->nrecent++;
+		}
+	}
+	cont(s);
+}
+
+void
+imap_view_recent(struct session *s, struct imap_view *v,
+    void (*cont)(struct session *))
+{
+	struct imap	*im = s->data;
+	struct mbox_req	 q;
+
+	if ((im->conn.enabled & IMAP_EN_REV2) || v->n == 0) {
+		cont(s);
+		return;
+	}
+	im->sel.recent_view = v;
+	im->sel.recent_cont = cont;
+	imap_req_init(s, &q, MBOX_OP_RECENT);
+	strlcpy(q.folder, v->name, sizeof(q.folder));
+	q.recent.upto = v->uids[v->n - 1];
+	q.recent.claim = !v->readonly;
+	imap_vault(s, &q, -1, 0, recent_done);
+}
+
+/* The first index of the view whose uid is >= uid. */
+static uint32_t
+view_lower(const struct imap_view *v, uint32_t uid)
+{
+	uint32_t	 lo = 0, hi = v->n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (v->uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (lo);
+}
+
+uint32_t
+imap_view_recent_count(const struct imap_view *v)
+{
+	uint32_t	 n = 0;
+	size_t		 i;
+
+	for (i = 0; i < v->nrecent; i++)
+		n += view_lower(v, v->recent[i].last + 1) -
+		    view_lower(v, v->recent[i].first);
+	return (n);
+}
+
+/*
+ * The keywords in use in the selected mailbox, as FLAGS announces them
+ * (RFC 9051 7.3.5): those of its messages at SELECT, then every one a
+ * message record brings.  None is withdrawn while the mailbox stays
+ * selected (a client may keep offering it); past IMAP_VIEW_KW_MAX the
+ * rest go unannounced rather than make FLAGS unbounded.
+ *
+ * imap_view_keywords(v, list) adds the keywords of a space-separated
+ * list; 1 if one was new.
+ */
+int
+imap_view_keywords(struct imap_view *v, const char *list)
+{
+	const char	*p, *e;
+	char		*nk;
+	size_t		 len, i, need;
+	int		 added = 0;
+
+	/* A list holds at most MBOX_KEYWORDS_MAX: the loop is bounded. */
+	for (p = list; *p != '\0'; p = e) {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		if ((e = strchr(p, ' ')) == NULL)
+			e = p + strlen(p);
+		len = (size_t)(e - p);
+		for (i = 0; i < v->nkw; i++)
+			if (strlen(v->kw[i]) == len &&
+			    strncasecmp(v->kw[i], p, len) == 0)
+				break;
+		if (i < v->nkw || v->nkw >= IMAP_VIEW_KW_MAX)
+			continue;
+		need = v->nkw + 1;
+		if ((nk = strndup(p, len)) == NULL)
+			continue;
+		if (need > v->kwcap) {
+			char	**a;
+
+			if ((a = reallocarray(v->kw, need * 2,
+			    sizeof(*a))) == NULL) {
+				free(nk);
+				continue;
+			}
+			v->kw = a;
+			v->kwcap = need * 2;
+		}
+		v->kw[v->nkw++] = nk;
+		added = 1;
+	}
+	return (added);
+}
+
+/* "* FLAGS" with the keywords in use, and PERMANENTFLAGS. */
+void
+imap_view_flags(struct session *s, const struct imap_view *v)
+{
+	size_t	 i;
+
+	imap_printf(s, "* FLAGS (%s", IMAP_SYSFLAGS);
+	for (i = 0; i < v->nkw; i++)
+		imap_printf(s, " %s", v->kw[i]);
+	imap_printf(s, ")\r\n* OK [PERMANENTFLAGS (");
+	if (!v->readonly) {
+		imap_printf(s, "%s", IMAP_SYSFLAGS);
+		for (i = 0; i < v->nkw; i++)
+			imap_printf(s, " %s", v->kw[i]);
+		imap_printf(s, " \\*");
+	}
+	imap_printf(s, ")] Flags permitted\r\n");
+}
+
+/*
+ * A message record of the selected mailbox is about to be told: if it
+ * has a keyword FLAGS never announced, announce it first.
+ */
+void
+imap_view_keywords_seen(struct session *s, const char *list)
+{
+	struct imap	*im = s->data;
+
+	if (im->sel.view != NULL && imap_view_keywords(im->sel.view, list))
+		imap_view_flags(s, im->sel.view);
+}
+
+/*
  * "* seq FETCH (UID u FLAGS (...) MODSEQ (m))": a message's flags as
  * an update or a STORE's answer.  uid and modseq are left out when 0.
  */
@@ -386,6 +566,7 @@ void
 imap_flags_fetch(struct session *s, uint32_t seq,
     const struct mbox_stream_msg *m, int uid, int modseq)
 {
+	imap_view_keywords_seen(s, m->keywords);
 	imap_printf(s, "* %u FETCH (", seq);
 	if (uid)
 		imap_printf(s, "UID %u ", m->uid);
@@ -505,15 +686,34 @@ sync_done(struct session *s, struct mbox_result *r)
 		} else if (v->n == 0 || m.uid > v->uids[v->n - 1]) {
 			if (imap_view_add(v, m.uid, m.modseq) == -1)
 				break;
+			imap_view_keywords_seen(s, m.keywords);
 			added++;
 		}
 	}
-	if (added > 0)
-		imap_printf(s, "* %u EXISTS\r\n", v->n);
 	if (f.info.highestmodseq > v->highestmodseq)
 		v->highestmodseq = f.info.highestmodseq;
 	if (f.info.uidnext > v->uidnext)
 		v->uidnext = f.info.uidnext;
+	if (added > 0) {
+		imap_printf(s, "* %u EXISTS\r\n", v->n);
+		/* The new messages may be this session's \Recent. */
+		if (!(im->conn.enabled & IMAP_EN_REV2)) {
+			imap_view_recent(s, v, sync_recent);
+			return;
+		}
+	}
+	sync_finish(s);
+}
+
+/* RECENT after EXISTS, for an IMAP4rev1 session (RFC 3501 7.3.2). */
+static void
+sync_recent(struct session *s)
+{
+	struct imap	*im = s->data;
+
+	if (im->sel.view != NULL)
+		imap_printf(s, "* %u RECENT\r\n",
+		    imap_view_recent_count(im->sel.view));
 	sync_finish(s);
 }
 

@@ -89,6 +89,7 @@ static const char *const op_names[MBOX_OP_MAX] = {
 	[MBOX_OP_SYNC] = "sync",
 	[MBOX_OP_SORT] = "sort",
 	[MBOX_OP_THREAD] = "thread",
+	[MBOX_OP_RECENT] = "recent",
 };
 
 static void	 req_init(struct mailreq *, struct imsgev *, enum proc_role,
@@ -189,6 +190,10 @@ req_check(const struct mbox_req *q, const struct search_program *prog,
 		if (q->since.modseq > INT64_MAX)
 			return ("bad modseq");
 		break;
+	case MBOX_OP_RECENT:
+		if (q->recent.claim > 1)
+			return ("bad claim");
+		break;
 	default:
 		break;
 	}
@@ -238,6 +243,7 @@ op_writes(uint32_t op)
 	case MBOX_OP_MOVE:
 	case MBOX_OP_EXPUNGE:
 	case MBOX_OP_APPEND:
+	case MBOX_OP_RECENT:		/* a claim commits */
 		return (1);
 	default:
 		return (0);
@@ -584,6 +590,11 @@ run_request(struct mailreq *r, const struct mbox_req *q,
 	case MBOX_OP_THREAD:
 		return (mbox_sort(m, q->folder, prog, &q->sort, uid_cb, pair_cb,
 		    r));
+	case MBOX_OP_RECENT:
+		if ((rc = mbox_recent(m, q->folder, q->recent.upto,
+		    q->recent.claim, &lastuid)) == MBOX_OK)
+			r->res.a = lastuid;
+		return (rc);
 	default:
 		return (MBOX_EINVAL);
 	}

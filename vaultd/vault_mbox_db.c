@@ -466,7 +466,13 @@ mbox_open(const char *path, const unsigned char *key,
 	if ((rc = sqlite3_busy_timeout(m->db, 10000)) != SQLITE_OK ||
 	    (rc = sqlite3_create_function_v2(m->db, "tresor_header", 3,
 	    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL,
-	    mbox_sql_header, NULL, NULL, NULL)) != SQLITE_OK) {
+	    mbox_sql_header, NULL, NULL, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_create_function_v2(m->db, "tresor_addr", 3,
+	    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL,
+	    mbox_sql_addr, NULL, NULL, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_create_function_v2(m->db, "tresor_sentday", 2,
+	    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL,
+	    mbox_sql_sentday, NULL, NULL, NULL)) != SQLITE_OK) {
 		ret = mbox_db_fail(m, "open", rc);
 		goto fail;
 	}

@@ -99,4 +99,8 @@ int	 mbox_seq_advance(struct mbox *, int64_t, struct seqpos *,
 /* vault_mbox_search.c */
 void	 mbox_sql_header(sqlite3_context *, int, sqlite3_value **);
 
+/* vault_mbox_env.c */
+void	 mbox_sql_addr(sqlite3_context *, int, sqlite3_value **);
+void	 mbox_sql_sentday(sqlite3_context *, int, sqlite3_value **);
+
 #endif /* VAULT_MBOX_DB_H */

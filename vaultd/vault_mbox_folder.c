@@ -678,3 +678,51 @@ mbox_folder_subscribe(struct mbox *m, const char *name, int on)
 	mbox_tx_rollback(m);
 	return (ret);
 }
+
+/*
+ * \Recent (RFC 3501 2.3.2): the folder's recent mark, the highest uid a
+ * session has been given as recent, kept in meta as "recent:<id>" (the
+ * folder ids are never reused; a mailbox of before has none: 0).  With
+ * claim, the mark moves up to upto, at most the folder's last uid, and
+ * the messages above *old up to it are the caller's.
+ */
+int
+mbox_recent(struct mbox *m, const char *folder, uint32_t upto, int claim,
+    uint32_t *old)
+{
+	char			 nm[MBOX_NAME_MAX], key[32];
+	struct mbox_folder_info	 f;
+	int64_t			 v;
+	int			 ret;
+
+	if (m == NULL || old == NULL)
+		return (MBOX_EINVAL);
+	if ((ret = mbox_name_norm(folder, nm)) != MBOX_OK)
+		return (ret);
+	if ((ret = mbox_tx_begin(m, claim)) != MBOX_OK)
+		return (ret);
+	if ((ret = mbox_folder_find(m, nm, &f)) != MBOX_OK)
+		goto fail;
+	(void)snprintf(key, sizeof(key), "recent:%lld", (long long)f.id);
+	ret = mbox_db_int(m, "recent", &v, "SELECT value FROM meta"
+	    " WHERE key = ?1", "t", key);
+	if (ret == MBOX_ENOTFOUND) {
+		v = 0;
+		ret = MBOX_OK;
+	}
+	if (ret != MBOX_OK)
+		goto fail;
+	*old = v < 0 ? 0 : v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+	if (upto >= f.uidnext)
+		upto = f.uidnext - 1;
+	if (!claim || upto <= *old)
+		return (mbox_tx_end(m));
+	if ((ret = mbox_db_exec(m, "recent", "INSERT OR REPLACE INTO meta"
+	    " (key, value) VALUES (?1, ?2)", "ti", key, (int64_t)upto)) !=
+	    MBOX_OK)
+		goto fail;
+	return (mbox_tx_commit(m));
+ fail:
+	mbox_tx_rollback(m);
+	return (ret);
+}

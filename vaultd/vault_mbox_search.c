@@ -73,6 +73,8 @@ static int	 sb_int(struct sbuild *, int64_t);
 static int	 sb_text(struct sbuild *, const char *, char *);
 static int	 sb_substr(struct sbuild *, const char *, const char *,
 		    char **);
+static int	 sb_addr(struct sbuild *, const char *, int, const char *,
+		    char **);
 static int	 sb_key(struct sbuild *, const struct search_op_s *,
 		    char **);
 static int	 sb_build(struct sbuild *, const struct search_program *,
@@ -283,6 +285,33 @@ sb_substr(struct sbuild *sb, const char *cols, const char *str, char **frag)
 	return (r == -1 ? -1 : 0);
 }
 
+/*
+ * FROM, TO, CC, BCC: the envelope's field (RFC 3501 6.4.4), whose
+ * addresses are mailbox@host without the comments and spaces the
+ * header may have, or the decoded header text (display names as
+ * people read them).  The envelope test reads every row's envelope:
+ * the index cannot find an address the header does not spell out.
+ */
+static int
+sb_addr(struct sbuild *sb, const char *col, int field, const char *str,
+    char **frag)
+{
+	char	*t;
+	int	 a, r;
+
+	if (sb_substr(sb, col, str, &t) == -1)
+		return (-1);
+	if ((a = sb_text(sb, str, NULL)) == -1) {
+		free(t);
+		return (-1);
+	}
+	r = asprintf(frag, "(%s OR EXISTS (SELECT 1 FROM content c"
+	    " WHERE c.id = s.cid AND tresor_addr(c.envelope, %d, ?%d)))", t,
+	    field, a);
+	free(t);
+	return (r == -1 ? -1 : 0);
+}
+
 /* One key of a search program as an SQL expression. */
 static int
 sb_key(struct sbuild *sb, const struct search_op_s *o, char **frag)
@@ -337,9 +366,14 @@ sb_key(struct sbuild *sb, const struct search_op_s *o, char **frag)
 	case SEARCH_SENTBEFORE:
 	case SEARCH_SENTON:
 	case SEARCH_SENTSINCE:
-		/* No Date: header: the internal date, as SORT does. */
-		datecol = "(CASE WHEN s.sentdate != 0 THEN s.sentdate"
-		    " ELSE s.internaldate END)";
+		/*
+		 * The day as written (RFC 3501 6.4.4), read from the
+		 * envelope for old and new messages alike.  No Date:
+		 * header: the internal date, as SORT does.
+		 */
+		datecol = "(CASE WHEN s.sentdate != 0 THEN (SELECT"
+		    " tresor_sentday(c.envelope, s.sentdate) FROM content c"
+		    " WHERE c.id = s.cid) ELSE s.internaldate END)";
 		/* FALLTHROUGH */
 	case SEARCH_BEFORE:
 	case SEARCH_ON:
@@ -365,13 +399,13 @@ sb_key(struct sbuild *sb, const struct search_op_s *o, char **frag)
 	case SEARCH_SUBJECT:
 		return (sb_substr(sb, "subject", o->str, frag));
 	case SEARCH_FROM:
-		return (sb_substr(sb, "from_", o->str, frag));
+		return (sb_addr(sb, "from_", 2, o->str, frag));
 	case SEARCH_TO:
-		return (sb_substr(sb, "to_", o->str, frag));
+		return (sb_addr(sb, "to_", 5, o->str, frag));
 	case SEARCH_CC:
-		return (sb_substr(sb, "cc", o->str, frag));
+		return (sb_addr(sb, "cc", 6, o->str, frag));
 	case SEARCH_BCC:
-		return (sb_substr(sb, "bcc", o->str, frag));
+		return (sb_addr(sb, "bcc", 7, o->str, frag));
 	case SEARCH_BODY:
 		return (sb_substr(sb, "body", o->str, frag));
 	case SEARCH_TEXT:

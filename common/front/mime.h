@@ -265,6 +265,10 @@ enum mime_cte_kind {
 	CTE_QP
 };
 
+/* White space a quoted-printable decoder holds back (a line's end, or
+ * after a soft "="), at most. */
+#define MIME_QP_WS_MAX	200
+
 struct mime_cte {
 	int		 kind;
 	unsigned int	 bits;
@@ -272,6 +276,7 @@ struct mime_cte {
 	int		 qstate;
 	int		 qhex;
 	size_t		 qws;
+	char		 qwsbuf[MIME_QP_WS_MAX];
 };
 
 enum mime_conv_kind {

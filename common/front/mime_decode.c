@@ -41,7 +41,6 @@
 
 #define LABEL_MAX	40		/* normalised charset label */
 #define CHARSET_MAX	64		/* in an encoded word */
-#define QP_WS_MAX	200		/* white space after a soft "=" */
 
 /*
  * Charsets that need iconv, with the labels (lower case, letters and
@@ -651,8 +650,11 @@ b64_feed(struct mime_cte *c, const unsigned char *s, size_t n, int final,
 /*
  * Quoted-printable (RFC 2045 6.7): "=XX" is an octet, "=" and optional
  * white space before a line end is a soft line break, and any other
- * "=" is kept as it is.  States: 0 text, 1 after "=", 2 after "=X",
- * 3 after "=" and white space, 4 after "=" [white space] CR.
+ * "=" is kept as it is.  White space at the end of a line is deleted
+ * (6.7 (3): it may have been added in transport), so a run of it is
+ * held in qwsbuf until what follows it is known.  States: 0 text, 1
+ * after "=", 2 after "=X", 3 after "=" and white space, 4 after "="
+ * [white space] CR.
  */
 static void
 qp_feed(struct mime_cte *c, const unsigned char *s, size_t n, int final,
@@ -667,6 +669,22 @@ qp_feed(struct mime_cte *c, const unsigned char *s, size_t n, int final,
  again:
 		switch (c->qstate) {
 		case 0:
+			if (ch == ' ' || ch == '\t') {
+				mbuf_add(out, s + run, i - run);
+				/* Too long a run to be padding: it stays. */
+				if (c->qws == sizeof(c->qwsbuf)) {
+					mbuf_add(out, c->qwsbuf, c->qws);
+					c->qws = 0;
+				}
+				c->qwsbuf[c->qws++] = ch;
+				break;
+			}
+			/* Held white space directly precedes s[i]. */
+			if (c->qws > 0) {
+				if (ch != '\r' && ch != '\n')
+					mbuf_add(out, c->qwsbuf, c->qws);
+				c->qws = 0;
+			}
 			if (ch != '=')
 				continue;
 			mbuf_add(out, s + run, i - run);
@@ -681,6 +699,7 @@ qp_feed(struct mime_cte *c, const unsigned char *s, size_t n, int final,
 			else if (ch == '\r')
 				c->qstate = 4;
 			else if (ch == ' ' || ch == '\t') {
+				c->qwsbuf[0] = ch;
 				c->qws = 1;
 				c->qstate = 3;
 			} else {
@@ -704,21 +723,23 @@ qp_feed(struct mime_cte *c, const unsigned char *s, size_t n, int final,
 			}
 			break;
 		case 3:
-			if ((ch == ' ' || ch == '\t') && c->qws < QP_WS_MAX) {
-				c->qws++;
+			if ((ch == ' ' || ch == '\t') &&
+			    c->qws < sizeof(c->qwsbuf)) {
+				c->qwsbuf[c->qws++] = ch;
 				break;
 			}
 			if (ch == '\n') {
+				c->qws = 0;
 				c->qstate = 0;
 				break;
 			}
 			if (ch == '\r') {
+				c->qws = 0;
 				c->qstate = 4;
 				break;
 			}
 			mbuf_addc(out, '=');
-			while (c->qws-- > 0)
-				mbuf_addc(out, ' ');
+			mbuf_add(out, c->qwsbuf, c->qws);
 			c->qws = 0;
 			c->qstate = 0;
 			run = i;
@@ -740,9 +761,9 @@ qp_feed(struct mime_cte *c, const unsigned char *s, size_t n, int final,
 			mbuf_addc(out, '=');
 		if (c->qstate == 2)
 			mbuf_addc(out, c->qhex);
+		/* The last line's white space is trailing too. */
 		if (c->qstate == 3)
-			while (c->qws-- > 0)
-				mbuf_addc(out, ' ');
+			mbuf_add(out, c->qwsbuf, c->qws);
 		c->qws = 0;
 		c->qstate = 0;
 	}

@@ -63,6 +63,7 @@ static const struct {
 				  PART_NAME | PART_NODES },
 	[MBOX_OP_THREAD] =	{ sizeof(struct mbox_args_sort),
 				  PART_NAME | PART_NODES },
+	[MBOX_OP_RECENT] =	{ sizeof(struct mbox_args_recent), PART_NAME },
 };
 
 /* MBOX_REQ_WIRE_MAX counts fetch's arguments as the largest. */

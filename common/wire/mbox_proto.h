@@ -161,6 +161,7 @@ enum mbox_op {
 				 * pairs (uid, depth): the threads' messages
 				 * depth first, roots at depth 0, uid 0 for
 				 * a dummy (only at the root) */
+	MBOX_OP_RECENT,		/* folder, recent; a = the mark before */
 	MBOX_OP_MAX
 };
 
@@ -191,6 +192,14 @@ enum mbox_op {
  * What a session with the folder selected needs after a change, in one
  * round trip instead of three (STATUS, VANISHED, FETCH CHANGEDSINCE),
  * and read in one pass of vaultd, so no write falls between the parts.
+ */
+
+/*
+ * MBOX_OP_RECENT: the folder's recent mark, the highest uid a session
+ * has been given as \Recent (RFC 3501 2.3.2): the messages above it
+ * are recent for the next session that looks.  With claim, the mark
+ * becomes upto (never lower, never past the folder's last uid): the
+ * messages between the old mark and upto are the caller's.
  */
 
 /* The arguments of the operations that take more than names and sets. */
@@ -226,6 +235,11 @@ struct mbox_args_since {
 	uint64_t	 modseq;
 };
 
+struct mbox_args_recent {
+	uint32_t	 upto;
+	uint32_t	 claim;		/* 0 or 1 */
+};
+
 /*
  * A request as both ends hold it in memory: the session, the
  * operation, its arguments (the member of the union named after the
@@ -244,6 +258,7 @@ struct mbox_req {
 		struct mbox_args_append		 append;
 		struct mbox_args_since		 since;
 		struct mbox_args_sort		 sort;
+		struct mbox_args_recent		 recent;
 	};
 	uint32_t	 nranges;
 	char		 folder[MBOX_NAME_MAX];

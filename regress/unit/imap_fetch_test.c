@@ -435,9 +435,10 @@ test_binary(void)
 	CHECK_STR(fetch(&rc, "BINARY.SIZE[2]", 0, 0, &fl),
 	    "* 7 FETCH (BINARY.SIZE[2] 9)\r\n");
 	CHECK(fl == IMAP_FETCH_RAW);
-	/* Partial: no NUL in the slice, a plain literal. */
+	/* Partial: no NUL in the slice, a plain literal; its <origin>
+	 * as for BODY[] (RFC 9051 7.5.2). */
 	CHECK_STR(fetch(&rc, "BINARY.PEEK[2]<4.100>", 0, 0, NULL),
-	    "* 7 FETCH (BINARY[2] {5}\r\nhello)\r\n");
+	    "* 7 FETCH (BINARY[2]<4> {5}\r\nhello)\r\n");
 	/* Quoted-printable, the CTE with a comment. */
 	CHECK_STR(fetch(&rc, "(BINARY.PEEK[4] BINARY.SIZE[4])", 0, 0, NULL),
 	    "* 7 FETCH (BINARY[4] {13}\r\nCaf\xc3\xa9 = okend "

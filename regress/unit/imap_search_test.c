@@ -31,6 +31,7 @@
 TEST_GLOBALS;
 
 static struct imap_search_ctx	 ctx;
+static const struct mbox_range	 recent[] = { { 3, 5 }, { 9, 9 } };
 static struct imap_search	 srch;
 static const char		*err;
 static char			 prog[8192];
@@ -180,10 +181,17 @@ test_basic(void)
 	    "FLAG:2 FLAG:8 AND FLAG:16 AND FLAG:4 AND FLAG:1 AND");
 	CHECK_STR(prog_of("UNANSWERED UNDELETED UNDRAFT UNFLAGGED"),
 	    "FLAG:2 NOT FLAG:8 NOT AND FLAG:16 NOT AND FLAG:4 NOT AND");
-	/* No session sees \Recent. */
+	/* No \Recent message (every IMAP4rev2 session). */
 	CHECK_STR(prog_of("RECENT"), "ALL NOT");
 	CHECK_STR(prog_of("NEW"), "ALL NOT");
 	CHECK_STR(prog_of("OLD"), "ALL");
+	/* The session's recent uid ranges (RFC 3501 2.3.2, 6.4.4). */
+	ctx.recent = recent;
+	ctx.nrecent = 2;
+	CHECK_STR(prog_of("RECENT"), "UID:3:5 UID:9:9 OR");
+	CHECK_STR(prog_of("NEW"), "UID:3:5 UID:9:9 OR FLAG:1 NOT AND");
+	CHECK_STR(prog_of("OLD"), "UID:3:5 UID:9:9 OR NOT");
+	ctx.nrecent = 0;
 	CHECK_STR(prog_of("KEYWORD $Forwarded UNKEYWORD Junk"),
 	    "KEYWORD:$Forwarded KEYWORD:Junk NOT AND");
 	CHECK_STR(prog_of("LARGER 1000 SMALLER 4294967296"),
