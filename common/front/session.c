@@ -525,10 +525,21 @@ session_delay(struct session *s, unsigned int ms, int close, const char *fmt,
 {
 	struct timeval	 tv;
 	va_list		 ap;
+	char		*reply;
+	int		 n;
 
+	/* Allocated only while it waits: most sessions never need one. */
 	va_start(ap, fmt);
-	(void)vsnprintf(s->reply, sizeof(s->reply), fmt, ap);
+	n = vasprintf(&reply, fmt, ap);
 	va_end(ap);
+	if (n == -1) {
+		log_warn("%s: vasprintf", __func__);
+		session_close(s);
+		return;
+	}
+	freezero(s->reply, s->replylen);
+	s->reply = reply;
+	s->replylen = (size_t)n + 1;
 	s->delay_close = close;
 	session_hold(s);
 	timerclear(&tv);
@@ -549,8 +560,10 @@ session_delay_cb(int fd, short event, void *arg)
 	(void)fd;
 	(void)event;
 	s->delayed = 0;
-	(void)session_write(s, s->reply, strlen(s->reply));
-	explicit_bzero(s->reply, sizeof(s->reply));
+	(void)session_write(s, s->reply, s->replylen - 1);
+	freezero(s->reply, s->replylen);
+	s->reply = NULL;
+	s->replylen = 0;
 	if (s->delay_close) {
 		session_close(s);
 		return;
@@ -577,6 +590,7 @@ session_free(struct session *s)
 		front_vault_cancel(s->req);
 	if (s->delayed)
 		evtimer_del(&s->delay_ev);
+	freezero(s->reply, s->replylen);
 	if (s->stall_armed)
 		evtimer_del(&s->stall_ev);
 	s->cont = NULL;

@@ -102,7 +102,6 @@
 
 #include "front.h"
 
-#define SESSION_REPLY_MAX	1024	/* a delayed reply */
 
 struct io;
 struct session;
@@ -155,7 +154,8 @@ struct session {
 	struct event			 delay_ev;
 	int				 delayed;
 	int				 delay_close;
-	char				 reply[SESSION_REPLY_MAX];
+	char				*reply;	/* the delayed reply, allocated */
+	size_t				 replylen;
 	void				*data;		/* the protocol's */
 };
 
