@@ -163,10 +163,12 @@ wire(unsigned char *buf, uint32_t session, uint32_t op, const void *args,
 	h.kwlen = strnlen(kw, MBOX_KWLIST_MAX);
 	memcpy(buf, &h, sizeof(h));
 	off += sizeof(h);
-	memcpy(buf + off, args, argslen);
+	if (argslen > 0)
+		memcpy(buf + off, args, argslen);
 	off += argslen;
 	n = nranges > MBOX_RANGES_MAX + 1 ? MBOX_RANGES_MAX + 1 : nranges;
-	memcpy(buf + off, ranges, n * sizeof(*ranges));
+	if (n > 0)
+		memcpy(buf + off, ranges, n * sizeof(*ranges));
 	off += n * sizeof(*ranges);
 	if (prog != NULL) {
 		n = prog->nops > SEARCH_MAX_OPS ? SEARCH_MAX_OPS : prog->nops;

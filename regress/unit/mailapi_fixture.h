@@ -60,7 +60,8 @@ struct treq {
 	char		 folder[MBOX_NAME_MAX];
 	char		 folder2[MBOX_NAME_MAX];
 	char		 keywords[MBOX_KWLIST_MAX];
-	struct mbox_range ranges[MBOX_RANGES_MAX];
+	/* One more than a request may carry: the tests send that too. */
+	struct mbox_range ranges[MBOX_RANGES_MAX + 1];
 };
 
 struct tsearch {
