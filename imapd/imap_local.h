@@ -291,6 +291,9 @@ void	 imap_condstore_on(struct session *);
  *			PERMANENTFLAGS; both, if a list has a new one.
  * imap_result_uids(r, keep, arg, &uids, &n), imap_stream_uids(...)
  *			the uids of an answer, filtered by keep, sorted.
+ * imap_result_modseq(r)
+ *			the highest MODSEQ among an answer's message
+ *			records; 0 if none or the answer failed.
  * imap_uids_ranges(uids, n, q)
  *			sorted uids as ranges in q; -1 if too many.
  * imap_uid_cmp		qsort(3) order of uids.
@@ -320,6 +323,7 @@ void	 imap_flags_fetch(struct session *, uint32_t,
 	    const struct mbox_stream_msg *, int, int);
 int	 imap_result_uids(const struct mbox_result *,
 	    int (*)(void *, uint32_t), void *, uint32_t **, size_t *);
+uint64_t imap_result_modseq(const struct mbox_result *);
 int	 imap_stream_uids(struct mbox_stream_r *, uint32_t,
 	    int (*)(void *, uint32_t), void *, uint32_t **, size_t *);
 int	 imap_uids_ranges(const uint32_t *, size_t, struct mbox_req *);

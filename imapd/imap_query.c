@@ -87,17 +87,7 @@ search_respond(struct session *s, uint64_t modseq)
 static void
 search_modseq_done(struct session *s, struct mbox_result *r)
 {
-	struct mbox_stream_r	 rd;
-	struct mbox_stream_msg	 m;
-	uint64_t		 max = 0;
-
-	if (r->status == MBOX_OK) {
-		mbox_stream_r_init(&rd, r->buf, r->len);
-		while (mbox_stream_next_msg(&rd, &m) == 1)
-			if (m.modseq > max)
-				max = m.modseq;
-	}
-	search_respond(s, max);
+	search_respond(s, imap_result_modseq(r));
 }
 
 static void

@@ -271,6 +271,23 @@ imap_view_save_failed(struct imap_view *v)
 	v->saved_valid = 0;
 }
 
+/* SEARCH and SORT with a MODSEQ key: the highest of the matches. */
+uint64_t
+imap_result_modseq(const struct mbox_result *r)
+{
+	struct mbox_stream_r	 rd;
+	struct mbox_stream_msg	 m;
+	uint64_t		 max = 0;
+
+	if (r->status != MBOX_OK)
+		return (0);
+	mbox_stream_r_init(&rd, r->buf, r->len);
+	while (mbox_stream_next_msg(&rd, &m) == 1)
+		if (m.modseq > max)
+			max = m.modseq;
+	return (max);
+}
+
 /*
  * The uids of a result (VANISHED, EXPUNGE, SEARCH), those that keep
  * (if not NULL) accepts, sorted; *uidsp is NULL when there are none.
