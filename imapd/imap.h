@@ -30,11 +30,11 @@
  * A command reaches the parser as one buffer: the text after "tag SP
  * command SP", with each literal as the client sent it: "{n}" (or
  * "{n+}", "~{n}") then CRLF then n octets, then the rest of the line.
- * The buffer holds no CRLF but those after a literal's size.  A literal
- * too large to hold in memory (only APPEND's message may be) is kept in
- * a file instead: its "{n}CRLF" stays in the buffer, without the octets,
- * and the assembler lists it in struct imap_cmd's files, by the offset
- * of its "{" (or "~") in the buffer.
+ * The buffer holds no CRLF but those after a literal's size.  APPEND's
+ * messages, which may be large and many (MULTIAPPEND), are kept in a
+ * memfd instead, the spool: their "{n}CRLF" stays in the buffer, without
+ * the octets, and the assembler lists each in struct imap_cmd's files,
+ * by the offset of its "{" (or "~") in the buffer.
  */
 
 #ifndef IMAP_H
@@ -48,10 +48,10 @@
 #include "search.h"
 
 #define IMAP_NEST_MAX		16	/* parentheses in one command */
-#define IMAP_ARGS_MAX		4096	/* arguments in one command */
+#define IMAP_ARGS_MAX		8192	/* arguments in one command */
 #define IMAP_INLINE_MAX		(64 * 1024) /* command with its literals */
 #define IMAP_LITERAL_MINUS	4096	/* largest {n+} (RFC 7888 LITERAL-) */
-#define IMAP_FILES_MAX		8	/* literals kept in files */
+#define IMAP_FILES_MAX		MBOX_APPEND_MAX /* literals in the spool */
 #define IMAP_SEQSET_MAX		MBOX_RANGES_MAX /* ranges in a set */
 #define IMAP_DATETIME_LEN	27	/* "dd-Mon-yyyy hh:mm:ss +zzzz" + NUL */
 
@@ -59,7 +59,7 @@ enum imap_arg_type {
 	IMAP_ARG_ATOM,		/* also numbers, flags, "1:*", BODY[...]<.> */
 	IMAP_ARG_QUOTED,
 	IMAP_ARG_LITERAL,	/* held in memory */
-	IMAP_ARG_FILE,		/* a literal held in a file */
+	IMAP_ARG_FILE,		/* a literal held in the spool */
 	IMAP_ARG_NIL,		/* the atom NIL, in any case */
 	IMAP_ARG_LIST		/* ( ... ) */
 };
@@ -85,20 +85,28 @@ struct imap_arg {
 	size_t			 len;
 	struct imap_arg		*list;	/* LIST: its elements */
 	size_t			 nlist;
-	int			 fd;	/* FILE: open file, offset 0 */
+	int			 fd;	/* FILE: the spool */
+	size_t			 fdoff;	/* FILE: where it starts there */
 	size_t			 fdlen;
 };
 
+/*
+ * The literals of an APPEND (its messages) do not go into the command
+ * buffer: they follow each other in one memfd, the command's spool,
+ * and the buffer keeps only their "{n}".  files[] says, in the order of
+ * the buffer, where each is.
+ */
 struct imap_file {
 	size_t			 off;	/* of the literal's "{" or "~" */
-	int			 fd;	/* owned by the assembler */
+	size_t			 foff;	/* of its first octet in the spool */
 	size_t			 len;
 };
 
 struct imap_cmd {
 	const char		*buf;
 	size_t			 len;
-	struct imap_file	 files[IMAP_FILES_MAX];
+	int			 spool;	/* owned by the assembler, or -1 */
+	struct imap_file	*files;
 	size_t			 nfiles;
 };
 

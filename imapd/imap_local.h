@@ -27,7 +27,8 @@
  *			names; it calls none of the other files
  *	imap_mailbox.c	commands on mailboxes as a whole: CREATE, DELETE,
  *			RENAME, (UN)SUBSCRIBE, LIST, LSUB, STATUS,
- *			NAMESPACE, APPEND, GETQUOTA, GETQUOTAROOT
+ *			NAMESPACE, GETQUOTA, GETQUOTAROOT
+ *	imap_append.c	APPEND, MULTIAPPEND (RFC 3502)
  *	imap_message.c	SELECT, EXAMINE and the commands that change
  *			messages: STORE, COPY, MOVE, EXPUNGE, CLOSE,
  *			UNSELECT
@@ -141,8 +142,11 @@ struct imap_assembly {
 	size_t			 len;
 	size_t			 cap;
 	struct imap_cmd		 cmd;		/* what the parser reads */
+	size_t			 filescap;	/* of cmd.files */
+	size_t			 spoollen;	/* octets in cmd.spool */
 	size_t			 litleft;	/* octets of literal to come */
-	int			 litfd;		/* a file literal, or -1 */
+	int			 litfd;		/* the spool while a literal
+						 * goes there, or -1 */
 	int			 litdiscard;	/* an over-limit {n+}: drop */
 	int			 refusing;	/* the rest of a refused
 						 * command: drop it */

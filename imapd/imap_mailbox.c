@@ -19,7 +19,7 @@
  * CREATE (with RFC 6154 USE), DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE,
  * LIST (RFC 5258 LIST-EXTENDED, RFC 5819 LIST-STATUS, RFC 6154
  * SPECIAL-USE, RFC 3348 CHILDREN), LSUB, STATUS (with RFC 8438 SIZE,
- * RFC 7162 HIGHESTMODSEQ, RFC 7889 APPENDLIMIT), NAMESPACE, APPEND and
+ * RFC 7162 HIGHESTMODSEQ, RFC 7889 APPENDLIMIT), NAMESPACE and
  * the read side of RFC 9208 QUOTA.
  *
  * The vault keeps one flat list of folders, UTF-8 names with "/" as the
@@ -158,12 +158,6 @@ struct list_state {
 	size_t		 next;		/* the next to answer */
 };
 
-struct append_state {
-	struct mbox_req	 q;
-	int			 fd;	/* the bundle, until sent */
-	uint64_t		 size;
-};
-
 struct quota_state {
 	char		 name[MBOX_NAME_MAX];
 };
@@ -209,10 +203,6 @@ static void	 list_emit(struct session *);
 static void	 list_start(struct session *);
 
 static void	 status_result(struct session *, struct mbox_result *);
-static void	 append_state_free(void *);
-static void	 append_usage(struct session *, struct mbox_result *);
-static void	 append_send(struct session *);
-static void	 append_done(struct session *, struct mbox_result *);
 static void	 quotaroot_status(struct session *, struct mbox_result *);
 static void	 quotaroot_usage(struct session *, struct mbox_result *);
 static void	 getquota_usage(struct session *, struct mbox_result *);
@@ -1239,196 +1229,6 @@ list_emit(struct session *s)
 			    st->nitems);
 	}
 	imap_done(s, st->lsub ? "OK LSUB completed" : "OK LIST completed");
-}
-
-/*
- * APPEND mailbox [(flags)] [date-time] message
- *
- * The message is turned into the vault's bundle here (the vault never
- * parses mail), then, when the account has a size limit, checked
- * against what the account holds, then sent.
- */
-void
-imap_cmd_append(struct session *s, struct imap_arg *args, size_t nargs)
-{
-	struct append_state	*st;
-	struct mbox_req	 uq;
-	const struct msg_front	*conf = front_conf();
-	const struct imap_arg	*flags = NULL, *date = NULL, *msg = NULL;
-	const char		*raw;
-	void			*map = NULL;
-	int64_t			 when;
-	size_t			 i = 1, len;
-	int			 rc, saved;
-
-	if (nargs < 2) {
-		imap_bad(s, "Syntax: APPEND mailbox [(flags)] [date-time] "
-		    "message");
-		return;
-	}
-	if (args[i].type == IMAP_ARG_LIST && i + 1 < nargs)
-		flags = &args[i++];
-	/* date-time is a quoted string; a literal is the message. */
-	if (i + 1 < nargs && args[i].type == IMAP_ARG_QUOTED)
-		date = &args[i++];
-	if (i < nargs && (args[i].type == IMAP_ARG_LITERAL ||
-	    args[i].type == IMAP_ARG_FILE))
-		msg = &args[i++];
-	else if (i + 1 < nargs && imap_arg_is(&args[i], "UTF8") &&
-	    args[i + 1].type == IMAP_ARG_LIST && args[i + 1].nlist == 1 &&
-	    (args[i + 1].list[0].type == IMAP_ARG_LITERAL ||
-	    args[i + 1].list[0].type == IMAP_ARG_FILE)) {
-		/* RFC 6855 3: the message as UTF8 (literal8). */
-		msg = &args[i + 1].list[0];
-		i += 2;
-	}
-	if (msg == NULL) {
-		imap_bad(s, "Syntax: APPEND mailbox [(flags)] [date-time] "
-		    "message");
-		return;
-	}
-	if (i != nargs) {
-		imap_bad(s, "One message per APPEND");
-		return;
-	}
-
-	if ((st = calloc(1, sizeof(*st))) == NULL) {
-		imap_no_status(s, MBOX_EIO, "APPEND");
-		return;
-	}
-	st->fd = -1;
-	imap_set_state(s, st, append_state_free);
-	imap_req_init(s, &st->q, MBOX_OP_APPEND);
-	if (mailbox_in(s, &args[0], st->q.folder, sizeof(st->q.folder),
-	    0) == -1) {
-		imap_bad(s, "Invalid mailbox name");
-		return;
-	}
-	if (flags != NULL && imap_flags_parse(flags, &st->q.append.flags,
-	    st->q.keywords, sizeof(st->q.keywords)) == -1) {
-		imap_bad(s, "Invalid flags");
-		return;
-	}
-	when = time(NULL);
-	if (date != NULL && (imap_arg_string(date) == NULL ||
-	    imap_parse_datetime(imap_arg_string(date), &when) == -1)) {
-		imap_bad(s, "Invalid date-time");
-		return;
-	}
-	len = msg->type == IMAP_ARG_FILE ? msg->fdlen : msg->len;
-	if (len == 0) {
-		imap_done(s, "NO Empty message");
-		return;
-	}
-	if (conf != NULL && conf->limits.max_message_size != 0 &&
-	    len > conf->limits.max_message_size) {
-		imap_done(s, "NO [TOOBIG] Message too large");
-		return;
-	}
-	st->size = len;
-
-	if (msg->type == IMAP_ARG_FILE) {
-		if ((map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, msg->fd,
-		    0)) == MAP_FAILED) {
-			log_warn("imap: session %u: APPEND: mmap", s->id);
-			imap_done(s, "NO [UNAVAILABLE] Cannot take the "
-			    "message now, try again later");
-			return;
-		}
-		raw = map;
-	} else
-		raw = msg->str;
-	/* NUL may travel only in a literal8 (RFC 3516, RFC 9051 4.3). */
-	if (!msg->binary && memchr(raw, '\0', len) != NULL) {
-		if (map != NULL)
-			(void)munmap(map, len);
-		imap_bad(s, "NUL in a literal: send the message as ~{n}");
-		return;
-	}
-	rc = mime_bundle_fd(raw, len, when, &st->fd);
-	saved = errno;
-	if (map != NULL)
-		(void)munmap(map, len);
-	if (rc == -1) {
-		if (saved == EINVAL)
-			imap_done(s, "NO [LIMIT] The message cannot be "
-			    "stored");
-		else {
-			errno = saved;
-			log_warn("imap: session %u: APPEND: bundle", s->id);
-			imap_done(s, "NO [UNAVAILABLE] Cannot take the "
-			    "message now, try again later");
-		}
-		return;
-	}
-
-	if (conf == NULL || conf->limits.max_mailbox_size == 0) {
-		append_send(s);
-		return;
-	}
-	imap_req_init(s, &uq, MBOX_OP_USAGE);
-	(void)imap_vault(s, &uq, -1, 0, append_usage);
-}
-
-static void
-append_state_free(void *p)
-{
-	struct append_state	*st = p;
-
-	if (st == NULL)
-		return;
-	if (st->fd != -1)
-		close(st->fd);
-	/* The request held the user's folder name and keywords. */
-	explicit_bzero(&st->q, sizeof(st->q));
-	free(st);
-}
-
-static void
-append_usage(struct session *s, struct mbox_result *r)
-{
-	struct append_state	*st = state_of(s);
-	const struct msg_front	*conf = front_conf();
-	uint64_t		 limit;
-
-	if (r->status != MBOX_OK) {
-		imap_no_status(s, r->status, "APPEND");
-		return;
-	}
-	limit = conf != NULL ? conf->limits.max_mailbox_size : 0;
-	if (limit != 0 && (r->a > limit || st->size > limit - r->a)) {
-		imap_done(s, "NO [OVERQUOTA] The mailbox is full");
-		return;
-	}
-	append_send(s);
-}
-
-static void
-append_send(struct session *s)
-{
-	struct append_state	*st = state_of(s);
-	int			 fd = st->fd;
-
-	/* imap_vault() takes the fd over, whatever happens. */
-	st->fd = -1;
-	(void)imap_vault(s, &st->q, fd, 0, append_done);
-}
-
-static void
-append_done(struct session *s, struct mbox_result *r)
-{
-	switch (r->status) {
-	case MBOX_OK:
-		imap_done(s, "OK [APPENDUID %llu %llu] APPEND completed",
-		    (unsigned long long)r->a, (unsigned long long)r->b);
-		break;
-	case MBOX_ENOTFOUND:
-		imap_done(s, "NO [TRYCREATE] No such mailbox");
-		break;
-	default:
-		imap_no_status(s, r->status, "APPEND");
-		break;
-	}
 }
 
 /*

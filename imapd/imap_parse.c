@@ -52,7 +52,7 @@ struct parser {
 	size_t			 pos;
 	int			 fill;		/* second pass */
 	size_t			 nodes;		/* first pass: arguments */
-	size_t			 files;		/* first pass: files seen */
+	size_t			 files;		/* files seen, in order */
 	struct imap_arg		*arena;		/* second pass */
 	size_t			 anext;
 	size_t			 acap;
@@ -395,13 +395,13 @@ parse_quoted(struct parser *p, struct imap_arg *a)
 
 /*
  * "{n}", "{n+}", "~{n}" or "~{n+}", CRLF, then n octets; or, for a
- * literal the assembler kept in a file, nothing after the CRLF.
+ * literal the assembler kept in the spool, nothing after the CRLF.
  */
 static int
 parse_literal(struct parser *p, struct imap_arg *a)
 {
 	const struct imap_file	*f = NULL;
-	size_t			 start = p->pos, brace, n = 0, i, nf;
+	size_t			 start = p->pos, brace, n = 0;
 	int			 binary = 0, digits = 0;
 	unsigned char		 c;
 	char			*s;
@@ -428,24 +428,18 @@ parse_literal(struct parser *p, struct imap_arg *a)
 		goto bad;
 	p->pos += 3;
 
-	nf = p->cmd->nfiles < IMAP_FILES_MAX ? p->cmd->nfiles :
-	    IMAP_FILES_MAX;
-	for (i = 0; i < nf; i++) {
-		if (p->cmd->files[i].off == start ||
-		    p->cmd->files[i].off == brace) {
-			f = &p->cmd->files[i];
-			break;
-		}
-	}
-	if (f != NULL) {
+	/* The spool's literals come in the order of the buffer. */
+	if (p->files < p->cmd->nfiles &&
+	    (p->cmd->files[p->files].off == start ||
+	    p->cmd->files[p->files].off == brace)) {
+		f = &p->cmd->files[p->files++];
 		if (f->len != n)
 			goto bad;
-		if (!p->fill)
-			p->files++;
 		if (a != NULL) {
 			a->type = IMAP_ARG_FILE;
 			a->binary = binary;
-			a->fd = f->fd;
+			a->fd = p->cmd->spool;
+			a->fdoff = f->foff;
 			a->fdlen = f->len;
 		}
 		return (0);
@@ -475,7 +469,7 @@ imap_parse(const struct imap_cmd *cmd, struct imap_arg **args,
 	struct parser	 p;
 	struct imap_arg	*arena;
 	char		*hdr;
-	size_t		 ntop, m, nf, size;
+	size_t		 ntop, m, size;
 
 	*args = NULL;
 	*nargs = 0;
@@ -487,8 +481,7 @@ imap_parse(const struct imap_cmd *cmd, struct imap_arg **args,
 	/* First pass: the grammar, and how many arguments. */
 	if (parse_elems(&p, 0, NULL, 0, &ntop) == -1)
 		goto fail;
-	nf = cmd->nfiles < IMAP_FILES_MAX ? cmd->nfiles : IMAP_FILES_MAX;
-	if (p.files != nf || cmd->nfiles > IMAP_FILES_MAX) {
+	if (p.files != cmd->nfiles) {
 		p.err = "Invalid literal";
 		goto fail;
 	}
@@ -510,6 +503,7 @@ imap_parse(const struct imap_cmd *cmd, struct imap_arg **args,
 	arena = (struct imap_arg *)(hdr + ARENA_HDR);
 	p.fill = 1;
 	p.pos = 0;
+	p.files = 0;
 	p.arena = arena;
 	p.acap = p.nodes;
 	p.anext = ntop;

@@ -82,6 +82,8 @@ static TAILQ_HEAD(, imap)	 imap_sessions =
 
 static void	 imap_greet(struct session *);
 static void	 imap_line(struct session *, char *, size_t, int);
+static int	 imap_spooled(struct imap *, size_t, ssize_t, size_t);
+static const char *imap_spool_add(struct session *, size_t, size_t);
 static int	 imap_raw(struct session *, const void *, size_t);
 static void	 imap_toolong(struct session *);
 static void	 imap_timeout(struct session *);
@@ -188,6 +190,7 @@ imap_get(struct session *s)
 			return (NULL);
 		im->s = s;
 		im->in.litfd = -1;
+		im->in.cmd.spool = -1;
 		TAILQ_INSERT_TAIL(&imap_sessions, im, entry);
 		s->data = im;
 	}
@@ -210,17 +213,17 @@ imap_vault_logout(struct imap *im)
 static void
 imap_cmd_clear(struct imap *im, int wipe)
 {
-	size_t	 i;
-
 	if (im->run.args != NULL) {
 		imap_args_free(im->run.args);
 		im->run.args = NULL;
 	}
 	im->run.nargs = 0;
-	for (i = 0; i < im->in.cmd.nfiles; i++)
-		close(im->in.cmd.files[i].fd);
+	if (im->in.cmd.spool != -1)
+		close(im->in.cmd.spool);
+	im->in.cmd.spool = -1;
 	im->in.cmd.nfiles = 0;
-	im->in.litfd = -1;		/* one of the files */
+	im->in.spoollen = 0;
+	im->in.litfd = -1;		/* the spool */
 	im->in.litleft = 0;
 	im->in.litdiscard = 0;
 	if (wipe && im->in.buf != NULL)
@@ -248,6 +251,7 @@ imap_free(struct session *s)
 	if (im->sel.view != NULL)
 		imap_view_free(im->sel.view);
 	free(im->in.buf);
+	free(im->in.cmd.files);
 	TAILQ_REMOVE(&imap_sessions, im, entry);
 	free(im);
 	s->data = NULL;
@@ -655,11 +659,72 @@ imap_refuse_rest(struct session *s, const char *line, size_t len)
 	session_raw(s, n);
 }
 
+/*
+ * Whether a literal goes to the spool: APPEND's messages do, and only
+ * they (RFC 3502's MULTIAPPEND sends many); a literal that is the
+ * first argument, the mailbox name, stays in the buffer.  A literal of
+ * no octets stays there too: it is refused as an empty message.
+ */
+static int
+imap_spooled(struct imap *im, size_t linelen, ssize_t litoff, size_t n)
+{
+	size_t	 first;
+
+	if (strcasecmp(im->run.name, "APPEND") != 0 || n == 0)
+		return (0);
+	/* The buffer holds this line and its CRLF only: the first line. */
+	first = strlen(im->run.tag) + 1 + strlen(im->run.name) + 1;
+	return (im->in.len != linelen + 2 || (size_t)litoff != first);
+}
+
+/*
+ * Make room for a literal of n octets whose "{" is at off in the
+ * buffer: the spool is created with the first, and the messages of
+ * one command together are bounded by the message size limit.  NULL,
+ * or the reply that refuses the command.
+ */
+static const char *
+imap_spool_add(struct session *s, size_t off, size_t n)
+{
+	struct imap		*im = s->data;
+	struct imap_cmd		*cmd = &im->in.cmd;
+	struct imap_file	*f;
+	size_t			 cap, limit;
+
+	limit = front_conf()->limits.max_message_size;
+	if (n > limit || im->in.spoollen > limit - n)
+		return ("NO [TOOBIG] Message too large");
+	if (cmd->nfiles == IMAP_FILES_MAX)
+		return ("NO [LIMIT] Too many messages in one APPEND");
+	if (cmd->nfiles == im->in.filescap) {
+		cap = im->in.filescap == 0 ? 4 : im->in.filescap * 2;
+		if (cap > IMAP_FILES_MAX)
+			cap = IMAP_FILES_MAX;
+		if ((f = reallocarray(cmd->files, cap, sizeof(*f))) == NULL)
+			goto fail;
+		cmd->files = f;
+		im->in.filescap = cap;
+	}
+	if (cmd->spool == -1 && (cmd->spool = memfd_create("imap-append",
+	    MFD_CLOEXEC)) == -1)
+		goto fail;
+	f = &cmd->files[cmd->nfiles++];
+	f->off = off;
+	f->foff = im->in.spoollen;
+	f->len = n;
+	im->in.spoollen += n;
+	im->in.litfd = cmd->spool;
+	return (NULL);
+ fail:
+	log_warn("imap: session %u: APPEND", s->id);
+	return ("NO [SERVERBUG] Cannot take the message now");
+}
+
 static void
 imap_line(struct session *s, char *line, size_t len, int flags)
 {
 	struct imap	*im;
-	const char	*sp;
+	const char	*sp, *why;
 	ssize_t		 litoff;
 	size_t		 n;
 	int		 nonsync;
@@ -723,29 +788,13 @@ imap_line(struct session *s, char *line, size_t len, int flags)
 	}
 	memcpy(im->in.buf + im->in.len, "\r\n", 2);
 	im->in.len += 2;
-	if (strcasecmp(im->run.name, "APPEND") == 0 && n > IMAP_LITERAL_MINUS) {
-		/* The message: to a file, not the buffer. */
-		if (n > front_conf()->limits.max_message_size ||
-		    im->in.cmd.nfiles == IMAP_FILES_MAX) {
-			imap_reject(s, im->run.tag, "NO [TOOBIG] Message too "
-			    "large");
+	if (imap_spooled(im, len, litoff, n)) {
+		if ((why = imap_spool_add(s, im->in.len - 2 - len +
+		    (size_t)litoff, n)) != NULL) {
+			imap_reject(s, im->run.tag, why);
 			imap_refuse_rest(s, line, len);
 			return;
 		}
-		if ((im->in.litfd = memfd_create("imap-literal",
-		    MFD_CLOEXEC)) == -1) {
-			log_warn("imap: session %u: memfd_create", s->id);
-			imap_reject(s, im->run.tag, "NO [SERVERBUG] Cannot "
-			    "take the message now");
-			imap_refuse_rest(s, line, len);
-			return;
-		}
-		/* The fd belongs to the files; litfd only writes to it. */
-		im->in.cmd.files[im->in.cmd.nfiles].off = im->in.len - 2 - len +
-		    (size_t)litoff;
-		im->in.cmd.files[im->in.cmd.nfiles].fd = im->in.litfd;
-		im->in.cmd.files[im->in.cmd.nfiles].len = n;
-		im->in.cmd.nfiles++;
 	} else if (imap_buf_grow(im, n) == -1) {
 		imap_reject(s, im->run.tag, "BAD [TOOBIG] Command too long");
 		imap_refuse_rest(s, line, len);
@@ -771,7 +820,7 @@ imap_command(struct session *s)
 	unsigned int			 want;
 	int				 cmp;
 
-	im->in.litfd = -1;		/* the file fds stay in im->in.cmd */
+	im->in.litfd = -1;		/* the spool stays in im->in.cmd */
 	im->run.uid = 0;
 	im->run.nosync = 0;
 	session_hold(s);

@@ -163,8 +163,8 @@ req_check(const struct mbox_req *q, const struct search_program *prog,
 			return ("bad flags");
 		break;
 	case MBOX_OP_APPEND:
-		if ((q->append.flags & ~MAILFLAG_ALL) != 0)
-			return ("bad flags");
+		if (q->append.count == 0 || q->append.count > MBOX_APPEND_MAX)
+			return ("bad count");
 		break;
 	case MBOX_OP_SUBSCRIBE:
 		if (q->subscribe.on > 1)
@@ -453,28 +453,53 @@ chunk_cb(void *arg, uint32_t uid, uint64_t size, uint64_t off,
 	return (0);
 }
 
+/*
+ * The messages of an APPEND, one or many (MULTIAPPEND): every entry is
+ * read and its bundle checked before anything is stored, and they are
+ * stored in one transaction.  The copy of the fd holds mail in clear
+ * and is wiped when freed.
+ */
 static int
 run_append(struct mailreq *r, const struct mbox_req *q, int fd)
 {
-	struct bundle	 b;
-	void		*data;
-	size_t		 len;
-	uint32_t	 uidvalidity, uid;
-	int		 rc;
+	struct mbox_append_view	 v;
+	struct mbox_append_one	*one = NULL;
+	struct bundle		*b = NULL;
+	void			*data;
+	size_t			 len, off = 0;
+	uint32_t		 i, uidvalidity, uid;
+	int			 rc = MBOX_EINVAL;
 
 	if (bundle_map(fd, &data, &len) == -1) {
 		if (errno == EBADMSG)
 			return (MBOX_EINVAL);
-		log_warn("mailapi: append: cannot read the message");
+		log_warn("mailapi: append: cannot read the messages");
 		return (MBOX_EIO);
 	}
-	if (bundle_parse(data, len, &b) == -1)
-		rc = MBOX_EINVAL;
-	else if ((rc = mbox_append(r->s->account->mbox, q->folder, &b,
-	    q->append.flags, q->keywords, &uidvalidity, &uid)) == MBOX_OK) {
+	if ((one = calloc(q->append.count, sizeof(*one))) == NULL ||
+	    (b = calloc(q->append.count, sizeof(*b))) == NULL) {
+		log_warn("mailapi: append");
+		rc = MBOX_EIO;
+		goto done;
+	}
+	for (i = 0; i < q->append.count; i++) {
+		if (mbox_append_next(data, len, &off, &v) == -1 ||
+		    bundle_parse(v.bundle, v.len, &b[i]) == -1)
+			goto done;
+		one[i].b = &b[i];
+		one[i].flags = v.flags;
+		one[i].keywords = v.keywords;
+	}
+	if (off != len)
+		goto done;
+	if ((rc = mbox_append_many(r->s->account->mbox, q->folder, one,
+	    q->append.count, &uidvalidity, &uid)) == MBOX_OK) {
 		r->res.a = uidvalidity;
 		r->res.b = uid;
 	}
+ done:
+	free(one);
+	free(b);
 	bundle_unmap(data, len);
 	return (rc);
 }

@@ -150,6 +150,19 @@ int	 mbox_folder_subscribe(struct mbox *, const char *, int);
 
 int	 mbox_append(struct mbox *, const char *, const struct bundle *,
 	    uint32_t, const char *, uint32_t *, uint32_t *);
+
+/*
+ * MULTIAPPEND (RFC 3502): n messages, each with its flags and keywords,
+ * in one transaction: all are stored or none.  Their uids follow each
+ * other from *first.  At most MBOX_APPEND_MAX messages.
+ */
+struct mbox_append_one {
+	const struct bundle	*b;
+	uint32_t		 flags;
+	const char		*keywords;
+};
+int	 mbox_append_many(struct mbox *, const char *,
+	    const struct mbox_append_one *, size_t, uint32_t *, uint32_t *);
 int	 mbox_fetch(struct mbox *, const char *, const struct mbox_range *,
 	    size_t, int, mbox_msg_cb, void *);
 int	 mbox_fetch_since(struct mbox *, const char *,

@@ -664,39 +664,70 @@ store_apply(enum mbox_store_op op, uint32_t flags, const struct kwset *args,
 	return (MBOX_OK);
 }
 
+/* One message: MULTIAPPEND's transaction with one entry. */
 int
 mbox_append(struct mbox *m, const char *folder, const struct bundle *b,
     uint32_t flags, const char *keywords, uint32_t *uidvalidity,
     uint32_t *uidp)
 {
+	struct mbox_append_one	 one;
+
+	one.b = b;
+	one.flags = flags;
+	one.keywords = keywords;
+	return (mbox_append_many(m, folder, &one, 1, uidvalidity, uidp));
+}
+
+int
+mbox_append_many(struct mbox *m, const char *folder,
+    const struct mbox_append_one *msgs, size_t n, uint32_t *uidvalidity,
+    uint32_t *first)
+{
 	char		 nm[MBOX_NAME_MAX];
 	char		 kw[MBOX_KEYWORDS_MAX * MBOX_KEYWORD_MAX];
 	struct kwset	 ks;
 	struct mbox_folder_info	 f;
-	uint32_t	 uid;
+	uint32_t	 uid, uid0 = 0;
+	size_t		 i;
 	int		 ret;
 
-	if (m == NULL || !mbox_bundle_ok(b) || (flags & ~MAILFLAG_ALL) != 0)
+	if (m == NULL || msgs == NULL || n == 0 || n > MBOX_APPEND_MAX)
 		return (MBOX_EINVAL);
-	if ((ret = mbox_name_norm(folder, nm)) != MBOX_OK ||
-	    (ret = kw_parse(keywords, &ks)) != MBOX_OK)
+	for (i = 0; i < n; i++)
+		if (!mbox_bundle_ok(msgs[i].b) ||
+		    (msgs[i].flags & ~MAILFLAG_ALL) != 0)
+			return (MBOX_EINVAL);
+	if ((ret = mbox_name_norm(folder, nm)) != MBOX_OK)
 		return (ret);
-	kw_format(&ks, kw, sizeof(kw));
 	if ((ret = mbox_tx_begin(m, 1)) != MBOX_OK)
 		return (ret);
-	if ((ret = mbox_folder_find(m, nm, &f)) != MBOX_OK ||
-	    (ret = mbox_append_locked(m, &f, b, flags, kw, &uid)) != MBOX_OK ||
-	    (ret = mbox_folder_save(m, &f)) != MBOX_OK) {
-		mbox_tx_rollback(m);
-		return (ret);
+	if ((ret = mbox_folder_find(m, nm, &f)) != MBOX_OK)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		/* A bad keyword list in any message: none is stored. */
+		if ((ret = kw_parse(msgs[i].keywords, &ks)) != MBOX_OK)
+			goto fail;
+		kw_format(&ks, kw, sizeof(kw));
+		if ((ret = mbox_append_locked(m, &f, msgs[i].b,
+		    msgs[i].flags, kw, &uid)) != MBOX_OK)
+			goto fail;
+		if (i == 0)
+			uid0 = uid;
 	}
+	if ((ret = mbox_folder_save(m, &f)) != MBOX_OK)
+		goto fail;
+	explicit_bzero(&ks, sizeof(ks));
 	if ((ret = mbox_tx_commit(m)) != MBOX_OK)
 		return (ret);
 	if (uidvalidity != NULL)
 		*uidvalidity = f.uidvalidity;
-	if (uidp != NULL)
-		*uidp = uid;
+	if (first != NULL)
+		*first = uid0;
 	return (MBOX_OK);
+fail:
+	explicit_bzero(&ks, sizeof(ks));
+	mbox_tx_rollback(m);
+	return (ret);
 }
 
 int

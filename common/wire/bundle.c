@@ -172,15 +172,14 @@ bundle_parse(const void *buf, size_t len, struct bundle *b)
 }
 
 /*
- * The bundle is written from offset 0 and a longer old content cut
- * off, so a reused memfd holds exactly one bundle.  Invalid bundles are
- * refused here with EINVAL rather than at vaultd.
+ * Write the bundle at fd's current offset, so that several can follow
+ * each other (an APPEND of many messages); *lenp is what was written.
+ * Invalid bundles are refused here with EINVAL rather than at vaultd.
  */
 int
-bundle_write(int fd, const struct bundle *b)
+bundle_put(int fd, const struct bundle *b, uint64_t *lenp)
 {
 	struct bundle_hdr	 h;
-	struct stat		 st;
 	uint64_t		 total;
 	int			 i;
 
@@ -206,9 +205,6 @@ bundle_write(int fd, const struct bundle *b)
 		errno = EINVAL;
 		return (-1);
 	}
-
-	if (lseek(fd, 0, SEEK_SET) == -1)
-		return (-1);
 	if (write_all(fd, &h, sizeof(h)) == -1)
 		return (-1);
 	for (i = 0; i < BUNDLE_NSECTIONS; i++) {
@@ -217,6 +213,25 @@ bundle_write(int fd, const struct bundle *b)
 		if (write_all(fd, b->sec[i], b->len[i]) == -1)
 			return (-1);
 	}
+	if (lenp != NULL)
+		*lenp = total;
+	return (0);
+}
+
+/*
+ * The bundle is written from offset 0 and a longer old content cut
+ * off, so a reused memfd holds exactly one bundle.
+ */
+int
+bundle_write(int fd, const struct bundle *b)
+{
+	struct stat	 st;
+	uint64_t	 total;
+
+	if (lseek(fd, 0, SEEK_SET) == -1)
+		return (-1);
+	if (bundle_put(fd, b, &total) == -1)
+		return (-1);
 	if (fstat(fd, &st) == -1)
 		return (-1);
 	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > total &&

@@ -85,6 +85,9 @@ struct bundle {
  * bundle_parse(buf, len, b)	check an untrusted bundle of exactly len
  *				bytes and point b into buf; -1 with errno
  *				EBADMSG if anything is wrong.
+ * bundle_put(fd, b, &len)	write b at fd's current offset; len is
+ *				what was written; -1 with EINVAL for a
+ *				bundle that bundle_parse would refuse.
  * bundle_write(fd, b)		write b from offset 0 of fd (a memfd),
  *				cutting off any longer old content; -1
  *				with EINVAL for a bundle that bundle_parse
@@ -101,6 +104,7 @@ struct bundle {
  */
 size_t	 bundle_section_max(enum bundle_section);
 int	 bundle_parse(const void *, size_t, struct bundle *);
+int	 bundle_put(int, const struct bundle *, uint64_t *);
 int	 bundle_write(int, const struct bundle *);
 int	 bundle_write_fd(const struct bundle *, int *);
 int	 bundle_map(int, void **, size_t *);

@@ -53,7 +53,7 @@ static const struct {
 	[MBOX_OP_MOVE] =	{ 0, PART_NAME | PART_NAME2 | PART_RANGES },
 	[MBOX_OP_EXPUNGE] =	{ 0, PART_NAME | PART_RANGES },
 	[MBOX_OP_APPEND] =	{ sizeof(struct mbox_args_append),
-				  PART_NAME | PART_KW },
+				  PART_NAME },
 	[MBOX_OP_VANISHED] =	{ sizeof(struct mbox_args_since), PART_NAME },
 	[MBOX_OP_USAGE] =	{ 0, 0 },
 	[MBOX_OP_BODIES] =	{ 0, PART_NAME | PART_RANGES },

@@ -148,8 +148,8 @@ enum mbox_op {
 	MBOX_OP_MOVE,		/* as COPY, and expunged from folder */
 	MBOX_OP_EXPUNGE,	/* folder, ranges (none: all \Deleted);
 				 * fd: uids */
-	MBOX_OP_APPEND,		/* folder, keywords, append, fd: bundle;
-				 * a = uidvalidity, b = uid */
+	MBOX_OP_APPEND,		/* folder, append; fd: the messages, see
+				 * below; a = uidvalidity, b = first uid */
 	MBOX_OP_VANISHED,	/* folder, since; fd: uids */
 	MBOX_OP_USAGE,		/* -; a = octets, b = messages */
 	MBOX_OP_BODIES,		/* folder, ranges: see below */
@@ -195,6 +195,46 @@ enum mbox_op {
  */
 
 /*
+ * MBOX_OP_APPEND: folder, append.count (1..MBOX_APPEND_MAX); fd: a
+ * sealed memfd of count entries, one after the other, nothing after
+ * the last: each a struct mbox_append_entry, then kwlen octets of
+ * keywords (a space-separated list with its NUL; kwlen 1 for none),
+ * then len octets of bundle (bundle.h).  All the messages are stored,
+ * with consecutive uids from b, or none is (MULTIAPPEND, RFC 3502
+ * 6.3.11).  A plain APPEND is count 1.
+ */
+#define MBOX_APPEND_MAX		1000	/* messages in one APPEND */
+
+struct mbox_append_entry {
+	uint32_t	 flags;		/* MAILFLAG_* */
+	uint32_t	 kwlen;		/* with the NUL: 1..MBOX_KWLIST_MAX */
+	uint64_t	 len;		/* of the bundle */
+};
+
+/* One entry as read, pointing into the buffer it was read from. */
+struct mbox_append_view {
+	uint32_t	 flags;
+	const char	*keywords;	/* NUL-terminated */
+	const void	*bundle;
+	size_t		 len;
+};
+
+/*
+ * mbox_append_put(fd, flags, keywords, b)	write one entry at fd's
+ *		current offset (keywords NULL for none); -1 with EINVAL
+ *		for keywords or a bundle the reader would refuse.
+ * mbox_append_next(buf, len, &off, &v)	the entry at off in buf, off
+ *		moved past it; -1 if it is malformed or runs past len.
+ *		The bundle is not parsed (bundle_parse() is the
+ *		caller's), nor are flags and keywords checked beyond
+ *		their framing.
+ */
+struct bundle;
+int	 mbox_append_put(int, uint32_t, const char *, const struct bundle *);
+int	 mbox_append_next(const void *, size_t, size_t *,
+	    struct mbox_append_view *);
+
+/*
  * MBOX_OP_RECENT: the folder's recent mark, the highest uid a session
  * has been given as \Recent (RFC 3501 2.3.2): the messages above it
  * are recent for the next session that looks.  With claim, the mark
@@ -228,7 +268,7 @@ struct mbox_args_store {
 };
 
 struct mbox_args_append {
-	uint32_t	 flags;		/* MAILFLAG_* */
+	uint32_t	 count;		/* entries in the fd */
 };
 
 struct mbox_args_since {

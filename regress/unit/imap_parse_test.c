@@ -259,44 +259,72 @@ test_parse_literal(void)
 static void
 test_parse_file(void)
 {
+	struct imap_file files[3];
 	struct imap_arg	*a;
 	size_t		 n;
 
 	memset(&cmd, 0, sizeof(cmd));
+	memset(files, 0, sizeof(files));
+	cmd.files = files;
+	cmd.spool = 42;
 	cmd.nfiles = 1;
-	cmd.files[0].off = 6;
-	cmd.files[0].fd = 42;
-	cmd.files[0].len = 100000;
+	files[0].off = 6;
+	files[0].foff = 0;
+	files[0].len = 100000;
 	CHECK(parse("INBOX {100000}\r\n", &a, &n) == 0);
 	CHECK(n == 2);
 	CHECK(a[1].type == IMAP_ARG_FILE && a[1].fd == 42 &&
-	    a[1].fdlen == 100000 && !a[1].binary);
+	    a[1].fdoff == 0 && a[1].fdlen == 100000 && !a[1].binary);
 	CHECK(imap_arg_string(&a[1]) == NULL);
 	imap_args_free(a);
 
 	/* A literal8 is known by its "~" or its "{". */
 	CHECK(REFUSED("INBOX (\\Seen) ~{100000+}\r\n x", "Invalid literal"));
-	cmd.files[0].off = 14;
+	files[0].off = 14;
 	CHECK(parse("INBOX (\\Seen) ~{100000+}\r\n x", &a, &n) == 0);
 	CHECK(n == 4);
 	CHECK(a[2].type == IMAP_ARG_FILE && a[2].binary && a[2].fd == 42);
 	CHECK_STR(a[3].str, "x");
 	imap_args_free(a);
-	cmd.files[0].off = 15;
+	files[0].off = 15;
 	CHECK(parse("INBOX (\\Seen) ~{100000+}\r\n", &a, &n) == 0);
 	CHECK(n == 3 && a[2].type == IMAP_ARG_FILE);
 	imap_args_free(a);
 
+	/* MULTIAPPEND: several, in order, each at its place in the spool. */
+	cmd.nfiles = 3;
+	files[0].off = 6;
+	files[0].len = 5;
+	files[1].off = 20;
+	files[1].foff = 5;
+	files[1].len = 7;
+	files[2].off = 26;
+	files[2].foff = 12;
+	files[2].len = 3;
+	CHECK(parse("INBOX {5}\r\n (\\Seen) {7}\r\n {3}\r\n", &a, &n) == 0);
+	CHECK(n == 5);
+	CHECK(a[1].type == IMAP_ARG_FILE && a[1].fdoff == 0 &&
+	    a[1].fdlen == 5);
+	CHECK(a[3].type == IMAP_ARG_FILE && a[3].fdoff == 5 &&
+	    a[3].fdlen == 7);
+	CHECK(a[4].type == IMAP_ARG_FILE && a[4].fdoff == 12 &&
+	    a[4].fdlen == 3);
+	imap_args_free(a);
+	/* Out of order, or one not found: refused. */
+	files[1].off = 26;
+	files[2].off = 20;
+	CHECK(REFUSED("INBOX {5}\r\n (\\Seen) {7}\r\n {3}\r\n",
+	    "Invalid literal"));
+	cmd.nfiles = 1;
+
 	/* The size must agree; every file must be found. */
-	cmd.files[0].off = 6;
-	cmd.files[0].len = 99999;
+	files[0].off = 6;
+	files[0].len = 99999;
 	CHECK(REFUSED("INBOX {100000}\r\n", "Invalid literal"));
-	cmd.files[0].len = 100000;
-	cmd.files[0].off = 0;
+	files[0].len = 100000;
+	files[0].off = 0;
 	CHECK(REFUSED("INBOX {100000}\r\n", "Invalid literal"));
 	CHECK(REFUSED("", "Invalid literal"));
-	cmd.nfiles = IMAP_FILES_MAX + 1;
-	CHECK(REFUSED("INBOX", "Invalid literal"));
 	memset(&cmd, 0, sizeof(cmd));
 }
 
@@ -336,37 +364,38 @@ test_parse_atoms(void)
 static void
 test_parse_limits(void)
 {
-	char	*s;
-	size_t	 i;
+	const size_t	 max = IMAP_ARGS_MAX;
+	char		*s;
+	size_t		 i;
 
 	memset(&cmd, 0, sizeof(cmd));
-	if ((s = malloc(2 * 4097 + 3)) == NULL)
+	if ((s = malloc(2 * (max + 1) + 3)) == NULL)
 		abort();
-	/* 4096 atoms. */
-	for (i = 0; i < 4096; i++) {
+	/* IMAP_ARGS_MAX atoms. */
+	for (i = 0; i < max; i++) {
 		s[2 * i] = 'a';
 		s[2 * i + 1] = ' ';
 	}
-	s[2 * 4096 - 1] = '\0';
-	CHECK(accepted(s, 4096));
-	s[2 * 4096 - 1] = ' ';
-	s[2 * 4096] = 'a';
-	s[2 * 4096 + 1] = '\0';
+	s[2 * max - 1] = '\0';
+	CHECK(accepted(s, max));
+	s[2 * max - 1] = ' ';
+	s[2 * max] = 'a';
+	s[2 * max + 1] = '\0';
 	CHECK(refused(s, strlen(s), "Too many arguments"));
 
-	/* A list and its 4095 elements: 4096 arguments; one more fails. */
+	/* A list and its max - 1 elements: max arguments; one more fails. */
 	s[0] = '(';
-	for (i = 0; i < 4095; i++) {
+	for (i = 0; i < max - 1; i++) {
 		s[2 * i + 1] = 'a';
 		s[2 * i + 2] = ' ';
 	}
-	s[2 * 4095] = ')';
-	s[2 * 4095 + 1] = '\0';
+	s[2 * (max - 1)] = ')';
+	s[2 * (max - 1) + 1] = '\0';
 	CHECK(accepted(s, 1));
-	s[2 * 4095] = ' ';
-	s[2 * 4095 + 1] = 'a';
-	s[2 * 4095 + 2] = ')';
-	s[2 * 4095 + 3] = '\0';
+	s[2 * (max - 1)] = ' ';
+	s[2 * (max - 1) + 1] = 'a';
+	s[2 * (max - 1) + 2] = ')';
+	s[2 * (max - 1) + 3] = '\0';
 	CHECK(refused(s, strlen(s), "Too many arguments"));
 	free(s);
 }

@@ -101,6 +101,30 @@ admin(uint32_t op, const char *a1, const char *a2, const char *s1)
 	return (done);
 }
 
+/*
+ * The APPEND form of a bundle memfd (closed here): one entry with its
+ * flags and keywords, in a new sealed memfd.
+ */
+int
+append_fd(int bfd, uint32_t flags, const char *keywords)
+{
+	struct bundle	 b;
+	void		*data;
+	size_t		 len;
+	int		 fd;
+
+	CHECK(bundle_map(bfd, &data, &len) == 0);
+	close(bfd);
+	CHECK(bundle_parse(data, len, &b) == 0);
+	CHECK((fd = memfd_create("append", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) != -1);
+	CHECK(mbox_append_put(fd, flags, keywords, &b) == 0);
+	CHECK(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE | F_SEAL_SEAL) == 0);
+	bundle_unmap(data, len);
+	return (fd);
+}
+
 /* A bundle memfd for INBOX message number i. */
 int
 bundle_fd(int i)
@@ -298,7 +322,7 @@ treq_wire(const struct treq *q, unsigned char *buf)
 		argslen = sizeof(a.store);
 		break;
 	case MBOX_OP_APPEND:
-		a.append.flags = q->flags;
+		a.append.count = q->count != 0 ? q->count : 1;
 		argslen = sizeof(a.append);
 		break;
 	case MBOX_OP_VANISHED:

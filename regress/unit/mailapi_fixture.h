@@ -55,6 +55,7 @@ struct treq {
 	uint32_t	 special;
 	uint32_t	 store_op;
 	uint32_t	 nranges;
+	uint32_t	 count;		/* append: entries, 0 for 1 */
 	uint64_t	 modseq;	/* changedsince, unchangedsince,
 					 * since */
 	char		 folder[MBOX_NAME_MAX];
@@ -90,6 +91,7 @@ extern char		 envelopes[4][128];
 void	 noop_handler(struct imsgev *, struct imsg *);
 int	 admin(uint32_t, const char *, const char *, const char *);
 int	 bundle_fd(int);
+int	 append_fd(int, uint32_t, const char *);
 void	 req(struct treq *, uint32_t, const char *);
 size_t	 wire(unsigned char *, uint32_t, uint32_t, const void *,
 		    size_t, const struct mbox_range *, uint32_t,

@@ -190,7 +190,8 @@ test_sessions(void)
 	/* An APPEND that is refused still has its fd closed. */
 	req(&q, MBOX_OP_APPEND, "INBOX");
 	q.session = sid_smtpd;
-	CHECK(call_status(&q, bundle_fd(1)) == MBOX_ESESSION);
+	CHECK(call_status(&q, append_fd(bundle_fd(1), 0, NULL)) ==
+	    MBOX_ESESSION);
 
 	/* Bob's session sees Bob's mailbox only. */
 	req(&q, MBOX_OP_CREATE, "BobOnly");
@@ -316,13 +317,13 @@ test_notify(void)
 
 	/* APPEND by one session: both imapd sessions, and smtpd's. */
 	req(&q, MBOX_OP_APPEND, "Notify");
-	CHECK(call_notified(&q, sid, bundle_fd(1), imap, &nimap, smtp,
-	    &nsmtp) == MBOX_OK);
+	CHECK(call_notified(&q, sid, append_fd(bundle_fd(1), 0, NULL), imap,
+	    &nimap, smtp, &nsmtp) == MBOX_OK);
 	CHECK(same2(imap, nimap, sid, sid2));
 	CHECK(nsmtp == 1 && smtp[0] == sid_smtpd);
 	req(&q, MBOX_OP_APPEND, "Notify");
-	CHECK(call_notified(&q, sid2, bundle_fd(2), imap, &nimap, smtp,
-	    &nsmtp) == MBOX_OK);
+	CHECK(call_notified(&q, sid2, append_fd(bundle_fd(2), 0, NULL),
+	    imap, &nimap, smtp, &nsmtp) == MBOX_OK);
 	CHECK(same2(imap, nimap, sid, sid2));
 	CHECK(nsmtp == 1 && smtp[0] == sid_smtpd);
 

@@ -50,6 +50,7 @@
 TEST_GLOBALS;
 
 static int	 raw_fd(const char *, size_t);
+static void	 append_two(int, const char *);
 static void	 search_op(struct search_program *, uint32_t, uint64_t,
 		    const char *);
 static uint32_t	 search(struct tsearch *, uint32_t *, size_t,
@@ -71,6 +72,30 @@ static void	 test_sync(void);
 static void	 test_search(void);
 static void	 test_usage(void);
 static void	 test_bodies(void);
+
+/*
+ * Two APPEND entries into fd, sealed: message 1 as it is, message 2
+ * with keywords kw2.
+ */
+static void
+append_two(int fd, const char *kw2)
+{
+	struct bundle	 b;
+	void		*data;
+	size_t		 len;
+	int		 i, bfd;
+
+	for (i = 1; i <= 2; i++) {
+		bfd = bundle_fd(i);
+		CHECK(bundle_map(bfd, &data, &len) == 0);
+		close(bfd);
+		CHECK(bundle_parse(data, len, &b) == 0);
+		CHECK(mbox_append_put(fd, 0, i == 2 ? kw2 : NULL, &b) == 0);
+		bundle_unmap(data, len);
+	}
+	CHECK(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE | F_SEAL_SEAL) == 0);
+}
 
 /* A bundle memfd for any raw message, with fixed metadata. */
 static int
@@ -104,9 +129,8 @@ test_append(void)
 	for (i = 1; i <= 3; i++) {
 		before = mbox_counter(alice->mbox);
 		req(&q, MBOX_OP_APPEND, "INBOX");
-		q.flags = i == 1 ? MAILFLAG_SEEN : 0;
-		strlcpy(q.keywords, i == 3 ? "$Food" : "", sizeof(q.keywords));
-		CHECK(call(&q, bundle_fd(i), &res) == -1);
+		CHECK(call(&q, append_fd(bundle_fd(i), i == 1 ? MAILFLAG_SEEN :
+		    0, i == 3 ? "$Food" : NULL), &res) == -1);
 		CHECK(res.status == MBOX_OK);
 		CHECK(res.a == f.info.uidvalidity);
 		CHECK(res.b == (uint64_t)i);
@@ -119,13 +143,49 @@ test_append(void)
 	    strlen(raws[3]));
 
 	req(&q, MBOX_OP_APPEND, "Nope");
-	CHECK(call_status(&q, bundle_fd(1)) == MBOX_ENOTFOUND);
+	CHECK(call_status(&q, append_fd(bundle_fd(1), 0, NULL)) ==
+	    MBOX_ENOTFOUND);
 	req(&q, MBOX_OP_APPEND, "INBOX");
-	q.flags = 0x100;
-	CHECK(call_status(&q, bundle_fd(1)) == MBOX_EINVAL);
+	CHECK(call_status(&q, append_fd(bundle_fd(1), 0x100, NULL)) ==
+	    MBOX_EINVAL);
 	req(&q, MBOX_OP_APPEND, "INBOX");
-	strlcpy(q.keywords, "bad\\keyword", sizeof(q.keywords));
+	CHECK(call_status(&q, append_fd(bundle_fd(1), 0, "bad\\keyword")) ==
+	    MBOX_EINVAL);
+	/* MULTIAPPEND: two entries in one fd, consecutive uids. */
+	req(&q, MBOX_OP_CREATE, "Multi");
+	CHECK(call_status(&q, -1) == MBOX_OK);
+	CHECK((fd = memfd_create("two", MFD_CLOEXEC | MFD_ALLOW_SEALING)) !=
+	    -1);
+	append_two(fd, "$Two");
+	req(&q, MBOX_OP_APPEND, "Multi");
+	q.count = 2;
+	CHECK(call(&q, fd, &res) == -1);
+	CHECK(res.status == MBOX_OK && res.b == 1);
+	CHECK(status_of_folder("Multi", &f) == MBOX_OK);
+	CHECK(f.info.exists == 2 && f.info.uidnext == 3);
+	/* A bad keyword in the second: neither is stored. */
+	CHECK((fd = memfd_create("bad", MFD_CLOEXEC | MFD_ALLOW_SEALING)) !=
+	    -1);
+	append_two(fd, "bad\\kw");
+	req(&q, MBOX_OP_APPEND, "Multi");
+	q.count = 2;
+	CHECK(call_status(&q, fd) == MBOX_EINVAL);
+	CHECK(status_of_folder("Multi", &f) == MBOX_OK);
+	CHECK(f.info.exists == 2 && f.info.uidnext == 3);
+	req(&q, MBOX_OP_DELETE, "Multi");
+	CHECK(call_status(&q, -1) == MBOX_OK);
+	/* A bare bundle is not an APPEND entry. */
+	req(&q, MBOX_OP_APPEND, "INBOX");
 	CHECK(call_status(&q, bundle_fd(1)) == MBOX_EINVAL);
+	/* Counts: none, past the maximum, more than the fd holds. */
+	req(&q, MBOX_OP_APPEND, "INBOX");
+	q.count = MBOX_APPEND_MAX + 1;
+	CHECK(call_status(&q, append_fd(bundle_fd(1), 0, NULL)) ==
+	    MBOX_EINVAL);
+	req(&q, MBOX_OP_APPEND, "INBOX");
+	q.count = 2;
+	CHECK(call_status(&q, append_fd(bundle_fd(1), 0, NULL)) ==
+	    MBOX_EINVAL);
 	/* Garbage: a memfd that is no bundle, a pipe, an empty memfd. */
 	req(&q, MBOX_OP_APPEND, "INBOX");
 	CHECK((fd = memfd_create("junk", MFD_CLOEXEC)) != -1);
@@ -712,7 +772,8 @@ test_sync(void)
 	CHECK(call_status(&q, -1) == MBOX_OK);
 	for (i = 1; i <= 3; i++) {
 		req(&q, MBOX_OP_APPEND, "Sync");
-		CHECK(call_status(&q, bundle_fd(i)) == MBOX_OK);
+		CHECK(call_status(&q, append_fd(bundle_fd(i), 0, NULL)) ==
+		    MBOX_OK);
 	}
 	CHECK(status_of_folder("Sync", &g) == MBOX_OK);
 	h0 = g.info.highestmodseq;
@@ -936,7 +997,7 @@ test_bodies(void)
 		} else
 			fd = raw_fd(small[i == 5 ? 2 : i - 1],
 			    strlen(small[i == 5 ? 2 : i - 1]));
-		CHECK(call(&q, fd, &res) == -1);
+		CHECK(call(&q, append_fd(fd, 0, NULL), &res) == -1);
 		CHECK(res.status == MBOX_OK && res.b == i);
 	}
 	req(&q, MBOX_OP_STORE, "Bulk");
