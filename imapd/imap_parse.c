@@ -226,7 +226,7 @@ static int
 parse_elem(struct parser *p, int depth, struct imap_arg *a)
 {
 	struct imap_arg	*kids;
-	size_t		 save, n, m;
+	size_t		 save, savef, n, m;
 	unsigned char	 c;
 
 	if (!p->fill && ++p->nodes > IMAP_ARGS_MAX) {
@@ -247,11 +247,17 @@ parse_elem(struct parser *p, int depth, struct imap_arg *a)
 		p->pos++;
 		if (a == NULL)
 			return (parse_elems(p, depth + 1, NULL, 0, &n));
-		/* Count the elements first: they must be contiguous. */
+		/*
+		 * Count the elements first: they must be contiguous.  The
+		 * count walks the literals too: both walks must see the
+		 * same files.
+		 */
 		save = p->pos;
+		savef = p->files;
 		if (parse_elems(p, depth + 1, NULL, 0, &n) == -1)
 			return (-1);
 		p->pos = save;
+		p->files = savef;
 		if (n > p->acap - p->anext) {
 			p->err = "Internal parser error";
 			return (-1);

@@ -310,6 +310,20 @@ test_parse_file(void)
 	CHECK(a[4].type == IMAP_ARG_FILE && a[4].fdoff == 12 &&
 	    a[4].fdlen == 3);
 	imap_args_free(a);
+	/* A literal8 message, then the UTF8 form in a list. */
+	cmd.nfiles = 2;
+	files[0].off = 6;
+	files[1].off = 20;
+	CHECK(parse("INBOX ~{5+}\r\n UTF8 (~{7+}\r\n)", &a, &n) == 0);
+	CHECK(n == 4);
+	CHECK(a[1].type == IMAP_ARG_FILE && a[1].binary);
+	CHECK(a[3].type == IMAP_ARG_LIST && a[3].nlist == 1 &&
+	    a[3].list[0].type == IMAP_ARG_FILE && a[3].list[0].binary &&
+	    a[3].list[0].fdoff == 5);
+	imap_args_free(a);
+	cmd.nfiles = 3;
+	files[1].off = 20;
+	files[2].off = 26;
 	/* Out of order, or one not found: refused. */
 	files[1].off = 26;
 	files[2].off = 20;
