@@ -158,6 +158,12 @@ struct list_state {
 	size_t		 next;		/* the next to answer */
 };
 
+/* STATUS with RECENT: the items and the folder, while RECENT is asked. */
+struct status_state {
+	unsigned char		 items[STATUS_ITEMS_MAX + 1];
+	struct mbox_folder	 f;
+};
+
 struct quota_state {
 	char		 name[MBOX_NAME_MAX];
 };
@@ -170,8 +176,9 @@ static const char *special_attr(uint32_t);
 static int	 status_items_parse(const struct imap_arg *, unsigned char *,
 		    size_t *);
 static void	 status_write(struct session *, const char *,
-		    const struct mbox_folder_info *, const unsigned char *,
-		    size_t);
+		    const struct mbox_folder_info *, uint32_t,
+		    const unsigned char *, size_t);
+static void	 status_recent(struct session *, struct mbox_result *);
 static int	 simple_request(struct session *, uint32_t, const char *,
 		    const char *, uint32_t, uint32_t, imap_result_cb);
 static void	 simple_done(struct session *, struct mbox_result *,
@@ -551,7 +558,8 @@ status_items_parse(const struct imap_arg *list, unsigned char *items,
 /* "* STATUS name (ITEM n ...)", the items in the order asked. */
 static void
 status_write(struct session *s, const char *name,
-    const struct mbox_folder_info *f, const unsigned char *items, size_t n)
+    const struct mbox_folder_info *f, uint32_t recent,
+    const unsigned char *items, size_t n)
 {
 	const struct msg_front	*conf;
 	size_t			 i;
@@ -587,8 +595,7 @@ status_write(struct session *s, const char *name,
 			    (unsigned long long)f->highestmodseq);
 			break;
 		case ST_RECENT:
-			/* No session ever sees a message first here. */
-			imap_printf(s, "RECENT 0");
+			imap_printf(s, "RECENT %u", recent);
 			break;
 		case ST_APPENDLIMIT:
 			conf = front_conf();
@@ -643,8 +650,10 @@ static void
 status_result(struct session *s, struct mbox_result *r)
 {
 	struct mbox_folder	 sf;
-	struct mbox_stream_r		 rd;
-	unsigned char			*items = state_of(s);
+	struct mbox_stream_r	 rd;
+	struct status_state	*st;
+	struct mbox_req		 q;
+	unsigned char		*items = state_of(s);
 
 	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "STATUS");
@@ -657,7 +666,41 @@ status_result(struct session *s, struct mbox_result *r)
 		imap_no_status(s, MBOX_EIO, "STATUS");
 		return;
 	}
-	status_write(s, sf.name, &sf.info, items, items[STATUS_ITEMS_MAX]);
+	if (memchr(items, ST_RECENT, items[STATUS_ITEMS_MAX]) == NULL) {
+		status_write(s, sf.name, &sf.info, 0, items,
+		    items[STATUS_ITEMS_MAX]);
+		imap_done(s, "OK STATUS completed");
+		return;
+	}
+	/* RECENT: one more question, only when it is asked. */
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		imap_no_status(s, MBOX_EIO, "STATUS");
+		return;
+	}
+	memcpy(st->items, items, sizeof(st->items));
+	st->f = sf;
+	imap_set_state(s, st, free);
+	imap_req_init(s, &q, MBOX_OP_RECENT);
+	strlcpy(q.folder, sf.name, sizeof(q.folder));
+	(void)imap_vault(s, &q, -1, 0, status_recent);
+}
+
+/*
+ * STATUS (RECENT): the messages no session has seen yet, those above
+ * the folder's recent mark (RFC 3501 2.3.2: each is \Recent for the
+ * first session that selects the mailbox).
+ */
+static void
+status_recent(struct session *s, struct mbox_result *r)
+{
+	struct status_state	*st = state_of(s);
+
+	if (r->status != MBOX_OK) {
+		imap_no_status(s, r->status, "STATUS");
+		return;
+	}
+	status_write(s, st->f.name, &st->f.info, (uint32_t)r->b, st->items,
+	    st->items[STATUS_ITEMS_MAX]);
 	imap_done(s, "OK STATUS completed");
 }
 
@@ -1225,7 +1268,7 @@ list_emit(struct session *s)
 			imap_printf(s, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
 		imap_printf(s, "\r\n");
 		if (st->ret & LRET_STATUS)
-			status_write(s, f->name, &f->info, st->items,
+			status_write(s, f->name, &f->info, 0, st->items,
 			    st->nitems);
 	}
 	imap_done(s, st->lsub ? "OK LSUB completed" : "OK LIST completed");

@@ -543,7 +543,7 @@ run_request(struct mailreq *r, const struct mbox_req *q,
 	struct mbox_folder	 f;
 	struct mbox		*m = r->s->account->mbox;
 	struct stat		 st;
-	uint32_t		 uidvalidity, lastuid;
+	uint32_t		 uidvalidity, lastuid, above;
 	int			 rc;
 
 	if (op_has_records(q->op) &&
@@ -616,9 +616,13 @@ run_request(struct mailreq *r, const struct mbox_req *q,
 		return (mbox_sort(m, q->folder, prog, &q->sort, uid_cb, pair_cb,
 		    r));
 	case MBOX_OP_RECENT:
+		/* Counting is for a look without a claim: STATUS. */
 		if ((rc = mbox_recent(m, q->folder, q->recent.upto,
-		    q->recent.claim, &lastuid)) == MBOX_OK)
+		    q->recent.claim, &lastuid, q->recent.claim ? NULL :
+		    &above)) == MBOX_OK) {
 			r->res.a = lastuid;
+			r->res.b = q->recent.claim ? 0 : above;
+		}
 		return (rc);
 	default:
 		return (MBOX_EINVAL);

@@ -192,6 +192,7 @@ int	 mbox_import_begin(struct mbox *);
 int	 mbox_import_commit(struct mbox *);
 void	 mbox_import_abort(struct mbox *);
 int	 mbox_usage(struct mbox *, uint64_t *, uint64_t *);
-int	 mbox_recent(struct mbox *, const char *, uint32_t, int, uint32_t *);
+int	 mbox_recent(struct mbox *, const char *, uint32_t, int, uint32_t *,
+	    uint32_t *);
 
 #endif /* VAULT_MBOX_H */

@@ -684,11 +684,12 @@ mbox_folder_subscribe(struct mbox *m, const char *name, int on)
  * session has been given as recent, kept in meta as "recent:<id>" (the
  * folder ids are never reused; a mailbox of before has none: 0).  With
  * claim, the mark moves up to upto, at most the folder's last uid, and
- * the messages above *old up to it are the caller's.
+ * the messages above *old up to it are the caller's.  *above is how many
+ * messages are above the old mark: STATUS (RECENT).
  */
 int
 mbox_recent(struct mbox *m, const char *folder, uint32_t upto, int claim,
-    uint32_t *old)
+    uint32_t *old, uint32_t *above)
 {
 	char			 nm[MBOX_NAME_MAX], key[32];
 	struct mbox_folder_info	 f;
@@ -713,6 +714,15 @@ mbox_recent(struct mbox *m, const char *folder, uint32_t upto, int claim,
 	if (ret != MBOX_OK)
 		goto fail;
 	*old = v < 0 ? 0 : v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+	if (above != NULL) {
+		/* The primary key (folder_id, uid) makes this a range. */
+		if ((ret = mbox_db_int(m, "recent", &v, "SELECT count(*)"
+		    " FROM messages WHERE folder_id = ?1 AND uid > ?2", "ii",
+		    f.id, (int64_t)*old)) != MBOX_OK)
+			goto fail;
+		*above = v < 0 ? 0 : v > UINT32_MAX ? UINT32_MAX :
+		    (uint32_t)v;
+	}
 	if (upto >= f.uidnext)
 		upto = f.uidnext - 1;
 	if (!claim || upto <= *old)

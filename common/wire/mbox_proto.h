@@ -161,7 +161,8 @@ enum mbox_op {
 				 * pairs (uid, depth): the threads' messages
 				 * depth first, roots at depth 0, uid 0 for
 				 * a dummy (only at the root) */
-	MBOX_OP_RECENT,		/* folder, recent; a = the mark before */
+	MBOX_OP_RECENT,		/* folder, recent; a = the mark before,
+				 * b = messages above it (no claim) */
 	MBOX_OP_MAX
 };
 
@@ -239,7 +240,8 @@ int	 mbox_append_next(const void *, size_t, size_t *,
  * has been given as \Recent (RFC 3501 2.3.2): the messages above it
  * are recent for the next session that looks.  With claim, the mark
  * becomes upto (never lower, never past the folder's last uid): the
- * messages between the old mark and upto are the caller's.
+ * messages between the old mark and upto are the caller's.  Without
+ * claim, b = how many messages are above the mark (STATUS RECENT).
  */
 
 /* The arguments of the operations that take more than names and sets. */

@@ -173,6 +173,30 @@ class Conformance(Base):
         self.assertEqual(f.cmd("SEARCH RECENT"),
                          (["* SEARCH 4"], "OK SEARCH completed"))
 
+    def test_rfc3501_6_3_10_status_recent(self):
+        """STATUS (RECENT) counts the messages no session has taken as
+        \\Recent yet (RFC 3501 6.3.10, 2.3.2); once a session selects
+        the mailbox they are its own and the count is 0 again."""
+        user = self.new_user([message("s1"), message("s2")])
+        c = self.login(user)
+        self.assertEqual(c.cmd("STATUS INBOX (MESSAGES RECENT UNSEEN)"),
+                         (['* STATUS "INBOX" (MESSAGES 2 RECENT 2 UNSEEN '
+                           '2)'], "OK STATUS completed"))
+        d = self.login(user)
+        self.assertIn("* 2 RECENT", self.select(d))
+        self.assertEqual(c.cmd("STATUS INBOX (RECENT)"),
+                         (['* STATUS "INBOX" (RECENT 0)'],
+                          "OK STATUS completed"))
+        self.deliver(user, message("s3"))
+        self.noop_until(d, lambda r: r == "* 3 RECENT")
+        d.cmd("LOGOUT")
+        self.deliver(user, message("s4"))
+        self.assertEqual(c.cmd("STATUS INBOX (RECENT MESSAGES)"),
+                         (['* STATUS "INBOX" (RECENT 1 MESSAGES 4)'],
+                          "OK STATUS completed"))
+        self.assertTrue(c.cmd("STATUS Nowhere (RECENT)")[1].startswith(
+            "NO [NONEXISTENT] "))
+
     def test_rfc9051_7_3_5_flags_announce_keywords(self):
         """FLAGS lists the keywords in use at SELECT, and again, with
         PERMANENTFLAGS, when a new one appears: by this session's STORE,
