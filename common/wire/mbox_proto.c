@@ -158,6 +158,7 @@ mbox_req_decode(const void *data, size_t len, struct mbox_req *q,
 {
 	struct mbox_req_hdr	 h;
 	const unsigned char	*p = data;
+	uint32_t		 i;
 
 	if (!mbox_req_size_ok(data, len))
 		return ("malformed request");
@@ -171,6 +172,13 @@ mbox_req_decode(const void *data, size_t len, struct mbox_req *q,
 	q->nranges = h.nranges;
 	memcpy(q->ranges, p, h.nranges * sizeof(q->ranges[0]));
 	p += h.nranges * sizeof(q->ranges[0]);
+	/*
+	 * uids and sequence numbers are 1 and up (a range may be written
+	 * high to low, as "*:2" is).
+	 */
+	for (i = 0; i < q->nranges; i++)
+		if (q->ranges[i].first == 0 || q->ranges[i].last == 0)
+			return ("bad range");
 	if ((mbox_ops[h.op].parts & PART_NODES)) {
 		memset(prog, 0, sizeof(*prog));
 		prog->nops = h.nnodes;

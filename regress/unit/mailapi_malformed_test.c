@@ -98,6 +98,16 @@ test_malformed(void)
 	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 	q.nranges = UINT32_MAX;
 	CHECK(call_status(&q, -1) == MBOX_EINVAL);
+	/* uid 0 at either end of a range. */
+	req(&q, MBOX_OP_FETCH, "INBOX");
+	q.nranges = 2;
+	q.ranges[0].first = q.ranges[0].last = 1;
+	q.ranges[1].first = 0;
+	q.ranges[1].last = 3;
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
+	q.ranges[1].first = 5;
+	q.ranges[1].last = 0;
+	CHECK(call_status(&q, -1) == MBOX_EINVAL);
 	req(&q, MBOX_OP_EXPUNGE, "INBOX");
 	q.nranges = MBOX_RANGES_MAX + 1;
 	CHECK(call_status(&q, -1) == MBOX_EINVAL);

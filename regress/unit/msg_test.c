@@ -168,6 +168,7 @@ test_check_mbox_req(void)
 	q.fetch.how = MBOX_FETCH_NOMETA | MBOX_FETCH_CHANGEDSINCE;
 	q.fetch.changedsince = 42;
 	q.nranges = 2;
+	q.ranges[0].first = q.ranges[0].last = 1;
 	q.ranges[1].first = 3;
 	q.ranges[1].last = UINT32_MAX;
 	CHECK(mbox_req_encode(&q, NULL, buf, &len) == 0);
