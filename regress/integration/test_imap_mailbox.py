@@ -253,7 +253,7 @@ class Mailboxes(Base):
         self.assertEqual(res, "OK STATUS completed")
         self.assertEqual(u, ['* STATUS "INBOX" (MESSAGES 2 UIDNEXT 3 '
                              'UIDVALIDITY %s UNSEEN 1 DELETED 0 SIZE %d '
-                             'RECENT 0 APPENDLIMIT %d)' %
+                             'RECENT 2 APPENDLIMIT %d)' %
                              (m1.group(1), 2 * len(MSG), limit)])
         u, _ = self.ok(c, "STATUS INBOX (HIGHESTMODSEQ UIDNEXT)")
         self.assertRegex(u[0], r'^\* STATUS "INBOX" \(HIGHESTMODSEQ \d+ '
