@@ -356,6 +356,37 @@ test_logins(void)
 	lock_all("alice@test.example");
 }
 
+/*
+ * A login waiting for Argon2id belongs to its front: when the front
+ * goes away (auth_cancel) the answer is never given and the account is
+ * not unlocked; another front's logins go on.  A known verifier
+ * answers at once, without queueing.
+ */
+static void
+test_login_cancelled(void)
+{
+	struct vault_account	*a;
+	struct dir_account	 da;
+	struct login_wait	 w;
+	int			 i;
+
+	memset(&w, 0, sizeof(w));
+	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
+	    "a-c9", ROLE_SMTPD, 7, login_done, &w, &a) == AUTH_PENDING);
+	auth_cancel(ROLE_SMTPD);
+	CHECK(login("bob@test.example", PW_BOB, strlen(PW_BOB), "a-c9",
+	    &a) == MBOX_OK);
+	/* Same front, same credential: the verifier, no queue. */
+	CHECK(auth_login("bob@test.example", PW_BOB, strlen(PW_BOB), "a-c9",
+	    ROLE_IMAPD, 8, login_done, &w, &a) == MBOX_OK);
+	for (i = 0; i < 20; i++)
+		CHECK(event_loop(EVLOOP_NONBLOCK) != -1);
+	CHECK(!w.done);
+	CHECK(dir_account_get("alice@test.example", &da) == DIR_OK);
+	CHECK(account_unlocked(da.id) == NULL);
+	lock_all("bob@test.example");
+}
+
 /* App passwords: found by hint, revoked at once, no use for changes. */
 static void
 test_app_passwords(void)
@@ -581,6 +612,7 @@ main(void)
 	RUN(test_resolve);
 	RUN(test_deliver_locked_then_unlock);
 	RUN(test_logins);
+	RUN(test_login_cancelled);
 	RUN(test_app_passwords);
 	RUN(test_lockout);
 	RUN(test_rollback_refused);
