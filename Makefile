@@ -93,7 +93,9 @@ INC_PARSE = $(INC_BASE) -Icommon/parse
 common/base/%.o common/wire/%.o: ALL_CFLAGS += $(INC_BASE)
 common/front/%.o smtpd/%.o imapd/%.o: ALL_CFLAGS += $(INC_FRONT)
 common/parse/%.o ctld/%.o: ALL_CFLAGS += $(INC_PARSE)
-vaultd/%.o: ALL_CFLAGS += $(INC_BASE) -Ivaultd
+# vaultd alone has threads (vault_kdf.c: Argon2id off the event loop);
+# its tests link its library, so they get -pthread too.
+vaultd/%.o: ALL_CFLAGS += $(INC_BASE) -Ivaultd -pthread
 regress/unit/%.o: ALL_CFLAGS += $(INC_FRONT) -Icommon/parse -Ivaultd
 
 define staticlib
@@ -118,7 +120,7 @@ smtpd/smtpd: smtpd/smtpd.o $(LIBSMTPD) $(LIBFRONT) $(LIBWIRE) $(LIBBASE)
 imapd/imapd: imapd/imapd.o $(LIBIMAPD) $(LIBFRONT) $(LIBWIRE) $(LIBBASE)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBIMAPD) $(LIBFRONT) $(LINK_BASE) $(LIBS)
 vaultd/vaultd: vaultd/vaultd.o $(LIBVAULTD) $(LIBWIRE) $(LIBBASE)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBVAULTD) $(LINK_BASE) $(LIBS)
+	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $< $(LIBVAULTD) $(LINK_BASE) $(LIBS)
 ctld/ctld: ctld/ctld.o $(LIBCTLD) $(LIBPARSE) $(LIBWIRE) $(LIBBASE)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBCTLD) $(LIBPARSE) $(LINK_BASE) $(LIBS)
 ctld/ctl: $(CTL_SRCS:.c=.o) $(LIBWIRE) $(LIBBASE)
@@ -132,7 +134,7 @@ $(foreach f,$(UNIT_FIXTURES:_fixture.c=),\
     $(eval $(filter $(f)_%_test,$(UNIT_TESTS)): $(f)_fixture.o))
 
 regress/unit/%_test: regress/unit/%_test.o $(UNIT_LIBS)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(filter %_fixture.o,$^) \
+	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $< $(filter %_fixture.o,$^) \
 	    $(filter-out $(LIBWIRE) $(LIBBASE), $(UNIT_LIBS)) $(LINK_BASE) \
 	    $(LIBS)
 

@@ -26,6 +26,14 @@
  * address: past the limits, logins are refused without being checked
  * for a while.  An unknown account costs the same Argon2id run as a
  * known one, so timing does not tell which addresses exist.
+ *
+ * A login that needs Argon2id runs in three steps: here on the loop
+ * the limits, the verifier, the directory and the choice of keyslot;
+ * then the derivation on a KDF worker (vault_kdf.c), with a copy of
+ * the credential; then, back on the loop, the keyslot's AEAD open, the
+ * unlock, the limits and the audit line.  Only the middle step is
+ * slow, and only it leaves the loop: SQLite and the accounts are
+ * touched by the loop alone.
  */
 
 #include <sys/types.h>
@@ -38,6 +46,26 @@
 #include "log.h"
 #include "vaultd.h"
 
+/* A login waiting for its Argon2id run. */
+struct auth_pending {
+	TAILQ_ENTRY(auth_pending) entry;
+	struct kdf_job		*job;
+	enum proc_role		 owner;		/* the front that asked */
+	uint32_t		 reqid;
+	auth_done_cb		 done;
+	void			*arg;
+	int			 dummy;		/* no slot: it must fail */
+	struct dir_slot		 slot;		/* a copy; nothing secret */
+	unsigned char		 id[ACCOUNT_ID_LEN];
+	unsigned char		*verifier;	/* KEY_LEN, sodium_malloc'd */
+	char			 user[ADDRESS_MAX];
+	char			 safe[ADDRESS_MAX];
+	char			 client[ADDRESS_MAX];
+};
+
+static TAILQ_HEAD(, auth_pending) pending =
+    TAILQ_HEAD_INITIALIZER(pending);
+
 /* One tracked name: an account address or an anonymised client. */
 struct limit {
 	RB_ENTRY(limit)	 entry;
@@ -49,6 +77,7 @@ struct limit {
 RB_HEAD(limit_tree, limit);
 
 static int	 limit_cmp(struct limit *, struct limit *);
+static void	 auth_derived(void *, int, const unsigned char *);
 RB_PROTOTYPE_STATIC(limit_tree, limit, entry, limit_cmp);
 RB_GENERATE_STATIC(limit_tree, limit, entry, limit_cmp);
 
@@ -157,54 +186,82 @@ auth_dummy(const char *secret, size_t len)
  * check costs one Argon2id run, found or not, and an unknown account
  * costs the same.  With AUTH_NO_APP an app password opens nothing:
  * changes to the account need its password or recovery key.
+ * Returns a DIR_ code; with DIR_OK, *found says whether there is a
+ * slot (copied to target), and *cred and *credlen are what Argon2id
+ * takes: the secret, or the normalised recovery key in norm.
+ */
+static int
+auth_target(const struct dir_account *da, const char *secret, size_t len,
+    int flags, struct dir_slot *target, int *found, char *norm,
+    size_t normlen, const char **cred, size_t *credlen)
+{
+	struct dir_slot		 slots[SLOTS_MAX];
+	unsigned char		 hint[HINT_LEN];
+	size_t			 n, i;
+	enum slot_kind		 kind = SLOT_PASSWORD;
+	int			 rc;
+
+	*found = 0;
+	*cred = secret;
+	*credlen = len;
+	if ((rc = dir_slots(da->id, slots, SLOTS_MAX, &n)) != DIR_OK)
+		return (rc);
+	if (keys_recovery_normalise(secret, norm, normlen) == 0) {
+		kind = SLOT_RECOVERY;
+		*cred = norm;
+		*credlen = strlen(norm);
+	} else if (keys_apppass_shaped(secret)) {
+		kind = SLOT_APP;
+		keys_hint(serverkeys_server(), da->id, secret, len, hint);
+	}
+	for (i = 0; i < n && i < SLOTS_MAX && !*found; i++) {
+		if (slots[i].kind != kind)
+			continue;
+		if (kind == SLOT_APP && sodium_memcmp(slots[i].hint, hint,
+		    HINT_LEN) != 0)
+			continue;
+		*target = slots[i];
+		*found = 1;
+	}
+	if (kind == SLOT_APP && (flags & AUTH_NO_APP))
+		*found = 0;
+	sodium_memzero(slots, sizeof(slots));
+	return (DIR_OK);
+}
+
+/*
+ * The same check in one go, on the caller's thread: for ctl's
+ * password changes and app passwords (vault_admin.c), which are rare
+ * and come from the administrator, not from the network.
  */
 int
 auth_unwrap(const char *user, const char *secret, size_t len, int flags,
     struct dir_account *da, struct account_secrets **out)
 {
-	struct dir_slot		 slots[SLOTS_MAX];
-	struct dir_slot		*target = NULL;
+	struct dir_slot		 target;
 	struct account_secrets	*s;
-	unsigned char		 hint[HINT_LEN];
 	char			 norm[RECOVERY_TEXT_LEN];
-	const char		*cred = secret;
-	size_t			 n, i, credlen = len;
-	enum slot_kind		 kind = SLOT_PASSWORD;
-	int			 rc;
+	const char		*cred;
+	size_t			 credlen;
+	int			 rc, found;
 
 	*out = NULL;
 	if ((rc = dir_account_get(user, da)) != DIR_OK) {
 		auth_dummy(secret, len);
 		return (rc == DIR_ENOTFOUND ? DIR_EDENIED : rc);
 	}
-	if ((rc = dir_slots(da->id, slots, SLOTS_MAX, &n)) != DIR_OK)
+	if ((rc = auth_target(da, secret, len, flags, &target, &found, norm,
+	    sizeof(norm), &cred, &credlen)) != DIR_OK) {
+		sodium_memzero(norm, sizeof(norm));
 		return (rc);
-	if (keys_recovery_normalise(secret, norm, sizeof(norm)) == 0) {
-		kind = SLOT_RECOVERY;
-		cred = norm;
-		credlen = strlen(norm);
-	} else if (keys_apppass_shaped(secret)) {
-		kind = SLOT_APP;
-		keys_hint(serverkeys_server(), da->id, secret, len, hint);
 	}
-	for (i = 0; i < n && i < SLOTS_MAX && target == NULL; i++) {
-		if (slots[i].kind != kind)
-			continue;
-		if (kind == SLOT_APP && sodium_memcmp(slots[i].hint, hint,
-		    HINT_LEN) != 0)
-			continue;
-		target = &slots[i];
-	}
-	if (kind == SLOT_APP && (flags & AUTH_NO_APP))
-		target = NULL;
-	if (target == NULL) {
+	if (!found) {
 		auth_dummy(cred, credlen);
 		s = NULL;
 	} else
-		s = keys_slot_unwrap(&target->ks, cred, credlen, da->id,
-		    target->slot_id);
+		s = keys_slot_unwrap(&target.ks, cred, credlen, da->id,
+		    target.slot_id);
 	sodium_memzero(norm, sizeof(norm));
-	sodium_memzero(slots, sizeof(slots));
 	if (s == NULL)
 		return (DIR_EDENIED);
 	*out = s;
@@ -253,22 +310,160 @@ verifier_remember(struct vault_account *a, const unsigned char *v)
 	a->nverifiers++;
 }
 
+static void
+auth_succeeded(const char *u, const char *safe, const char *client)
+{
+	limit_clear("account", u);
+	log_audit("auth-success", "account=%s client=%s", safe, client);
+}
+
+static void
+auth_failed(const char *u, const char *safe, const char *client)
+{
+	time_t	 now = time(NULL);
+
+	log_audit("auth-failure", "account=%s client=%s", safe, client);
+	if (limit_fail("account", u, AUTH_ACCOUNT_FAILS, now))
+		log_audit("auth-lockout", "account=%s seconds=%d", safe,
+		    AUTH_LOCKOUT);
+	if (limit_fail("client", client, AUTH_CLIENT_FAILS, now))
+		log_audit("auth-lockout", "client=%s seconds=%d", client,
+		    AUTH_LOCKOUT);
+}
+
+static void
+auth_pending_free(struct auth_pending *p)
+{
+	sodium_free(p->verifier);
+	sodium_memzero(p, sizeof(*p));
+	free(p);
+}
+
+/* The slot is still in the directory, byte for byte. */
+static int
+auth_slot_unchanged(const struct dir_account *da, const struct dir_slot *was)
+{
+	struct dir_slot	 slots[SLOTS_MAX];
+	size_t		 n, i;
+	int		 same = 0;
+
+	if (dir_slots(da->id, slots, SLOTS_MAX, &n) != DIR_OK)
+		return (0);
+	for (i = 0; i < n && i < SLOTS_MAX; i++)
+		if (slots[i].slot_id == was->slot_id &&
+		    slots[i].kind == was->kind &&
+		    memcmp(slots[i].ks.salt, was->ks.salt,
+		    sizeof(was->ks.salt)) == 0 &&
+		    memcmp(slots[i].ks.nonce, was->ks.nonce,
+		    sizeof(was->ks.nonce)) == 0 &&
+		    memcmp(slots[i].ks.wrapped, was->ks.wrapped,
+		    sizeof(was->ks.wrapped)) == 0 &&
+		    slots[i].ks.cost.opslimit == was->ks.cost.opslimit &&
+		    slots[i].ks.cost.memlimit == was->ks.cost.memlimit)
+			same = 1;
+	return (same);
+}
+
+/*
+ * The one place that decides whose turn a login's Argon2id run waits
+ * in: the fairness key.  For now it is the anonymised client address
+ * the front sends; logins from one client queue behind each other,
+ * not in front of other clients.
+ */
+static struct kdf_job *
+auth_submit(const char *fairkey, struct auth_pending *p, const char *cred,
+    size_t credlen, const unsigned char *salt, const struct kdf_cost *cost)
+{
+	return (kdf_submit(fairkey, cred, credlen, salt, cost, auth_derived,
+	    p));
+}
+
+/*
+ * Step three of a login, on the loop: the wrapping key is derived (or
+ * the job expired).  The directory may have changed while Argon2id
+ * ran: the slot must still be there as it was, or the client is told
+ * to try again (a password changed meanwhile must not let the old one
+ * in).
+ */
+static void
+auth_derived(void *arg, int status, const unsigned char *key)
+{
+	struct auth_pending	*p = arg;
+	struct dir_account	 da;
+	struct account_secrets	*s;
+	struct vault_account	*a = NULL;
+	int			 rv, rc;
+
+	TAILQ_REMOVE(&pending, p, entry);
+	if (status != KDF_OK) {
+		log_audit("auth-refused", "account=%s client=%s reason=%s",
+		    p->safe, p->client, status == KDF_EXPIRED ? "timeout" :
+		    "no-memory");
+		rv = MBOX_ETEMP;
+		goto done;
+	}
+	if (p->dummy)
+		goto fail;
+	if ((rc = dir_account_get(p->user, &da)) == DIR_ENOTFOUND ||
+	    (rc == DIR_OK && sodium_memcmp(da.id, p->id, ACCOUNT_ID_LEN) !=
+	    0))
+		goto fail;
+	if (rc != DIR_OK) {
+		rv = MBOX_ETEMP;
+		goto done;
+	}
+	if (!auth_slot_unchanged(&da, &p->slot)) {
+		log_audit("auth-refused", "account=%s client=%s "
+		    "reason=changed", p->safe, p->client);
+		rv = MBOX_ETEMP;
+		goto done;
+	}
+	if ((s = keys_slot_open(&p->slot.ks, key, da.id,
+	    p->slot.slot_id)) == NULL)
+		goto fail;
+	if (account_unlock(&da, s, &a) == -1) {
+		a = NULL;
+		rv = MBOX_ETEMP;
+		goto done;
+	}
+	verifier_remember(a, p->verifier);
+	auth_succeeded(p->user, p->safe, p->client);
+	rv = MBOX_OK;
+	goto done;
+ fail:
+	auth_failed(p->user, p->safe, p->client);
+	rv = MBOX_EAUTH;
+ done:
+	p->done(p->arg, p->reqid, rv, rv == MBOX_OK ? a : NULL);
+	auth_pending_free(p);
+}
+
 /*
  * Check a login.  Returns MBOX_OK with the unlocked account, or
- * MBOX_EAUTH, MBOX_ELOCKED or MBOX_ETEMP.  Every failure and lockout is
- * an audit line; the credential never appears in any log.
+ * MBOX_EAUTH, MBOX_ELOCKED or MBOX_ETEMP, when the answer needs no
+ * Argon2id (a locked-out name, a credential the unlocked account
+ * knows, a full queue); otherwise AUTH_PENDING, and the callback gets
+ * the answer.  Every failure and lockout is an audit line; the
+ * credential never appears in any log, and is wiped from every copy
+ * made here before the answer.
  */
 int
 auth_login(const char *user, const char *secret, size_t len,
-    const char *client, struct vault_account **out)
+    const char *client, enum proc_role owner, uint32_t reqid,
+    auth_done_cb done, void *arg, struct vault_account **out)
 {
+	struct auth_pending	*p = NULL;
 	struct dir_account	 da;
-	struct account_secrets	*s;
 	struct vault_account	*a;
+	struct kdf_cost		 cost;
+	unsigned char		 salt[SLOT_SALT_LEN];
 	unsigned char		 v[KEY_LEN];
 	char			 u[ADDRESS_MAX], safe[ADDRESS_MAX];
+	char			 norm[RECOVERY_TEXT_LEN];
+	const char		*cred = secret;
+	size_t			 credlen = len;
 	time_t			 now = time(NULL);
-	int			 rc;
+	int			 rc, found = 0;
 
 	*out = NULL;
 	if (!dir_address_valid(user, u, sizeof(u)))
@@ -280,40 +475,88 @@ auth_login(const char *user, const char *secret, size_t len,
 		    "reason=locked-out", safe, client);
 		return (MBOX_ELOCKED);
 	}
-	if (len == 0 || len >= MSG_SECRET_MAX)
-		goto fail;
+	if (len == 0 || len >= MSG_SECRET_MAX) {
+		auth_failed(u, safe, client);
+		return (MBOX_EAUTH);
+	}
 
 	/* An unlocked account may know this credential already. */
-	if (dir_account_get(u, &da) == DIR_OK &&
-	    (a = account_unlocked(da.id)) != NULL) {
+	rc = dir_account_get(u, &da);
+	if (rc == DIR_OK && (a = account_unlocked(da.id)) != NULL) {
 		keys_verifier(serverkeys_verifier(), da.id, secret, len, v);
 		if (verifier_known(a, v)) {
 			sodium_memzero(v, sizeof(v));
-			goto ok;
+			auth_succeeded(u, safe, client);
+			*out = a;
+			return (MBOX_OK);
 		}
+		sodium_memzero(v, sizeof(v));
 	}
+	if (rc != DIR_OK && rc != DIR_ENOTFOUND)
+		return (MBOX_ETEMP);
 
-	if ((rc = auth_unwrap(u, secret, len, 0, &da, &s)) == DIR_EDENIED)
-		goto fail;
-	if (rc != DIR_OK)
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->verifier = sodium_malloc(KEY_LEN)) == NULL) {
+		free(p);
 		return (MBOX_ETEMP);
-	if (account_unlock(&da, s, &a) == -1)
+	}
+	p->owner = owner;
+	p->reqid = reqid;
+	p->done = done;
+	p->arg = arg;
+	strlcpy(p->user, u, sizeof(p->user));
+	strlcpy(p->safe, safe, sizeof(p->safe));
+	strlcpy(p->client, client, sizeof(p->client));
+	if (rc == DIR_OK) {
+		memcpy(p->id, da.id, sizeof(p->id));
+		if ((rc = auth_target(&da, secret, len, 0, &p->slot, &found,
+		    norm, sizeof(norm), &cred, &credlen)) != DIR_OK) {
+			auth_pending_free(p);
+			sodium_memzero(norm, sizeof(norm));
+			return (MBOX_ETEMP);
+		}
+		keys_verifier(serverkeys_verifier(), da.id, secret, len,
+		    p->verifier);
+	}
+	if (found) {
+		memcpy(salt, p->slot.ks.salt, sizeof(salt));
+		cost = p->slot.ks.cost;
+	} else {
+		/* Same work, same queue, so the same time from outside. */
+		p->dummy = 1;
+		randombytes_buf(salt, sizeof(salt));
+		cost = *serverkeys_cost();
+	}
+	if (!keys_cost_valid(&cost)) {
+		/* A stored cost we would never write opens nothing. */
+		sodium_memzero(norm, sizeof(norm));
+		auth_pending_free(p);
+		auth_failed(u, safe, client);
+		return (MBOX_EAUTH);
+	}
+	p->job = auth_submit(client, p, cred, credlen, salt, &cost);
+	sodium_memzero(norm, sizeof(norm));
+	if (p->job == NULL) {
+		auth_pending_free(p);
+		log_audit("auth-refused", "account=%s client=%s reason=busy",
+		    safe, client);
 		return (MBOX_ETEMP);
-	keys_verifier(serverkeys_verifier(), da.id, secret, len, v);
-	verifier_remember(a, v);
-	sodium_memzero(v, sizeof(v));
- ok:
-	limit_clear("account", u);
-	log_audit("auth-success", "account=%s client=%s", safe, client);
-	*out = a;
-	return (0);
- fail:
-	log_audit("auth-failure", "account=%s client=%s", safe, client);
-	if (limit_fail("account", u, AUTH_ACCOUNT_FAILS, now))
-		log_audit("auth-lockout", "account=%s seconds=%d", safe,
-		    AUTH_LOCKOUT);
-	if (limit_fail("client", client, AUTH_CLIENT_FAILS, now))
-		log_audit("auth-lockout", "client=%s seconds=%d", client,
-		    AUTH_LOCKOUT);
-	return (MBOX_EAUTH);
+	}
+	TAILQ_INSERT_TAIL(&pending, p, entry);
+	return (AUTH_PENDING);
+}
+
+/* A front went away: its logins are dropped, their answers discarded. */
+void
+auth_cancel(enum proc_role owner)
+{
+	struct auth_pending	*p, *next;
+
+	TAILQ_FOREACH_SAFE(p, &pending, entry, next) {
+		if (p->owner != owner)
+			continue;
+		TAILQ_REMOVE(&pending, p, entry);
+		kdf_cancel(p->job);
+		auth_pending_free(p);
+	}
 }

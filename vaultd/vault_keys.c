@@ -439,6 +439,24 @@ slot_ad(unsigned char *ad, const unsigned char *account_id,
 	le64enc(p, (uint64_t)cost->memlimit);
 }
 
+/*
+ * Argon2id alone: the key a credential and a salt make at a cost.  No
+ * logging and no state, so the KDF workers (vault_kdf.c) call it from
+ * their threads; the caller checked the cost and the length.
+ */
+int
+keys_wrapkey_derive(unsigned char *wkey, const char *cred, size_t credlen,
+    const unsigned char *salt, const struct kdf_cost *cost)
+{
+	if (crypto_pwhash(wkey, KEY_LEN, cred, credlen, salt,
+	    cost->opslimit, cost->memlimit,
+	    crypto_pwhash_ALG_ARGON2ID13) != 0) {
+		sodium_memzero(wkey, KEY_LEN);
+		return (-1);
+	}
+	return (0);
+}
+
 /* The slot's wrapping key, from the credential and the slot's salt. */
 static unsigned char *
 slot_wrapkey(const struct keyslot *ks, const char *cred, size_t credlen)
@@ -449,9 +467,8 @@ slot_wrapkey(const struct keyslot *ks, const char *cred, size_t credlen)
 		log_warn("%s: sodium_malloc", __func__);
 		return (NULL);
 	}
-	if (crypto_pwhash(wkey, KEY_LEN, cred, credlen, ks->salt,
-	    ks->cost.opslimit, ks->cost.memlimit,
-	    crypto_pwhash_ALG_ARGON2ID13) != 0) {
+	if (keys_wrapkey_derive(wkey, cred, credlen, ks->salt,
+	    &ks->cost) == -1) {
 		/* Only resources fail here: the cost was checked. */
 		log_warnx("%s: Argon2id with %zu KiB failed (out of memory?)",
 		    __func__, ks->cost.memlimit / 1024);
@@ -523,10 +540,8 @@ struct account_secrets *
 keys_slot_unwrap(const struct keyslot *slot, const char *cred,
     size_t credlen, const unsigned char *account_id, uint64_t slot_id)
 {
-	struct account_secrets	*s = NULL;
-	unsigned char		 ad[SLOT_AD_LEN];
-	unsigned long long	 plen;
-	unsigned char		*wkey = NULL, *pt = NULL;
+	struct account_secrets	*s;
+	unsigned char		*wkey;
 
 	if (!keys_ready())
 		return (NULL);
@@ -539,9 +554,32 @@ keys_slot_unwrap(const struct keyslot *slot, const char *cred,
 		log_debug("%s: keyslot with an invalid cost", __func__);
 		return (NULL);
 	}
-
 	if ((wkey = slot_wrapkey(slot, cred, credlen)) == NULL)
-		goto done;
+		return (NULL);
+	s = keys_slot_open(slot, wkey, account_id, slot_id);
+	sodium_free(wkey);
+	return (s);
+}
+
+/*
+ * The second half of an unwrap, once Argon2id has made the wrapping
+ * key (here or in a KDF worker): the AEAD open, cheap, on the loop.
+ */
+struct account_secrets *
+keys_slot_open(const struct keyslot *slot, const unsigned char *wkey,
+    const unsigned char *account_id, uint64_t slot_id)
+{
+	struct account_secrets	*s = NULL;
+	unsigned char		 ad[SLOT_AD_LEN];
+	unsigned long long	 plen;
+	unsigned char		*pt = NULL;
+
+	if (!keys_ready())
+		return (NULL);
+	if (!keys_cost_valid(&slot->cost)) {
+		log_debug("%s: keyslot with an invalid cost", __func__);
+		return (NULL);
+	}
 	if ((pt = sodium_malloc(SLOT_SECRET_LEN)) == NULL) {
 		log_warn("%s: sodium_malloc", __func__);
 		goto done;
@@ -562,7 +600,6 @@ keys_slot_unwrap(const struct keyslot *slot, const char *cred,
 
  done:
 	sodium_free(pt);
-	sodium_free(wkey);
 	return (s);
 }
 

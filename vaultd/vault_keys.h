@@ -112,6 +112,20 @@ struct account_secrets *keys_slot_unwrap(const struct keyslot *,
 	    const char *, size_t, const unsigned char *, uint64_t);
 
 /*
+ * An unwrap in two halves, for a caller that runs Argon2id elsewhere
+ * (vault_kdf.c's workers).  keys_wrapkey_derive(): KEY_LEN bytes of
+ * wrapping key from the credential, a salt of SLOT_SALT_LEN bytes and
+ * a cost the caller checked; 0, or -1 (out of memory, the output
+ * wiped).  It logs nothing and touches no state: any thread may call
+ * it.  keys_slot_open(): the secrets the slot wraps under that key, or
+ * NULL, as keys_slot_unwrap().
+ */
+int	 keys_wrapkey_derive(unsigned char *, const char *, size_t,
+	    const unsigned char *, const struct kdf_cost *);
+struct account_secrets *keys_slot_open(const struct keyslot *,
+	    const unsigned char *, const unsigned char *, uint64_t);
+
+/*
  * Recovery keys: random, printed once in groups of base32.
  * keys_recovery_new(): 32 random bytes as "ABCD-EFGH-...-WXYZ" (13
  * groups of 4 digits of RFC 4648 base32); 0, or -1 if the buffer is

@@ -139,6 +139,12 @@ vaultd_conf(struct child_conf *cc, struct child_conf *old)
 	}
 	serverkeys_set_cost(&cost);
 	account_set_grace(cc->vault.lock_grace);
+	/*
+	 * The KDF workers, once: we are sandboxed by now, and threads
+	 * made after seccomp and Landlock inherit both (vault_kdf.c).
+	 */
+	if (kdf_start(NULL) == -1)
+		log_warnx("no KDF worker: logins will be refused");
 	if (!serverkeys_ready() && vaultd_open() == -1) {
 		log_warnx("the vault is not open: logins and delivery will "
 		    "fail until this is fixed");
@@ -201,42 +207,63 @@ static void
 vaultd_drop(struct vault_peer *p)
 {
 	notify_set_front(p->role, NULL);
+	auth_cancel(p->role);
 	session_end_all(p->role);
 	imsgev_clear(&p->iev);
+}
+
+/* A login's answer, now or when its Argon2id run is done. */
+static void
+vault_auth_reply(struct vault_peer *p, uint32_t reqid, int status,
+    struct vault_account *a)
+{
+	struct msg_auth_result	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.status = status;
+	if (status == MBOX_OK) {
+		if ((r.session = session_new(p->role, a)) == 0)
+			r.status = MBOX_ETEMP;
+		else
+			strlcpy(r.account, a->address, sizeof(r.account));
+	}
+	imsgev_compose(&p->iev, IMSG_VAULT_AUTH_RESULT, reqid, -1, &r,
+	    sizeof(r));
+}
+
+/*
+ * Called back by vault_auth.c on the loop.  The peer is still the one
+ * that asked: vaultd_drop() cancels a peer's pending logins.
+ */
+static void
+vault_auth_done(void *arg, uint32_t reqid, int status,
+    struct vault_account *a)
+{
+	vault_auth_reply(arg, reqid, status, a);
 }
 
 static void
 vault_auth(struct vault_peer *p, uint32_t reqid, struct imsg *imsg)
 {
 	struct msg_auth		 m;
-	struct msg_auth_result	 r;
 	struct vault_account	*a;
+	int			 status;
 
-	memset(&r, 0, sizeof(r));
 	if (imsg_get_data(imsg, &m, sizeof(m)) == -1 || !MSG_STR(m.user) ||
 	    !MSG_STR(m.secret) || !MSG_STR(m.client)) {
 		sodium_memzero(&m, sizeof(m));
-		r.status = MBOX_EAUTH;
-		goto done;
-	}
-	if (!serverkeys_ready()) {
-		r.status = MBOX_ETEMP;
-		goto done;
+		vault_auth_reply(p, reqid, MBOX_EAUTH, NULL);
+		return;
 	}
 	sodium_memzero(imsg->data, imsg->datalen);
-	r.status = auth_login(m.user, m.secret, strlen(m.secret), m.client,
-	    &a);
-	sodium_memzero(m.secret, sizeof(m.secret));
-	if (r.status != MBOX_OK)
-		goto done;
-	if ((r.session = session_new(p->role, a)) == 0) {
-		r.status = MBOX_ETEMP;
-		goto done;
-	}
-	strlcpy(r.account, a->address, sizeof(r.account));
- done:
-	imsgev_compose(&p->iev, IMSG_VAULT_AUTH_RESULT, reqid, -1, &r,
-	    sizeof(r));
+	if (!serverkeys_ready())
+		status = MBOX_ETEMP;
+	else
+		status = auth_login(m.user, m.secret, strlen(m.secret),
+		    m.client, p->role, reqid, vault_auth_done, p, &a);
+	sodium_memzero(&m, sizeof(m));
+	if (status != AUTH_PENDING)
+		vault_auth_reply(p, reqid, status, a);
 }
 
 static void
@@ -375,6 +402,9 @@ main(int argc, char *argv[])
 
 	proc_child_opts(argc, argv, ROLE_VAULTD, &opts);
 	event_init();
+	/* The pool's pipe now: the sandbox will not let us make one. */
+	if (kdf_init() == -1)
+		fatalx("cannot prepare the KDF pool");
 	account_init();
 	/* Committed changes reach the sessions through vault_notify.c. */
 	account_on_change(notify_account);

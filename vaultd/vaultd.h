@@ -92,9 +92,50 @@ const struct kdf_cost *serverkeys_cost(void);
 void	 serverkeys_set_ready(int);
 int	 serverkeys_ready(void);
 
-/* vault_auth.c */
+/*
+ * vault_kdf.c: Argon2id on worker threads, so that logins do not stall
+ * the loop.  Bounds: KDF_QUEUE_MAX jobs waiting in all, and
+ * KDF_QUEUE_PERKEY per fairness key (the keys take turns); a job that
+ * waits KDF_DEADLINE seconds is answered KDF_EXPIRED without running.
+ * A struct kdf_limits with zeros takes these defaults (and a number of
+ * threads of min(2, cores)).
+ */
+#define KDF_QUEUE_MAX		64
+#define KDF_QUEUE_PERKEY	16
+#define KDF_DEADLINE		10	/* seconds */
+#define KDF_OK			0	/* the key is derived */
+#define KDF_EXPIRED		1	/* waited past the deadline, not run */
+#define KDF_EFAIL		2	/* Argon2id failed (memory) */
+struct kdf_limits {
+	unsigned int	 threads;
+	unsigned int	 queue;
+	unsigned int	 perkey;
+	unsigned int	 deadline_ms;
+};
+struct kdf_job;
+int	 kdf_init(void);
+int	 kdf_start(const struct kdf_limits *);
+void	 kdf_stop(void);
+unsigned int kdf_threads(void);
+struct kdf_job *kdf_submit(const char *, const char *, size_t,
+	    const unsigned char *, const struct kdf_cost *,
+	    void (*)(void *, int, const unsigned char *), void *);
+void	 kdf_cancel(struct kdf_job *);
+
+/*
+ * vault_auth.c.  auth_login() answers at once (MBOX_OK with the
+ * account, MBOX_EAUTH, MBOX_ELOCKED, MBOX_ETEMP) when it can, or
+ * returns AUTH_PENDING and later calls the callback on the loop with
+ * the argument, the request id, the status and the account.  Pending
+ * logins belong to the front that asked: auth_cancel() forgets that
+ * front's, and their callbacks are never called.
+ */
+#define AUTH_PENDING	(-1)
+typedef void (*auth_done_cb)(void *, uint32_t, int, struct vault_account *);
 int	 auth_login(const char *, const char *, size_t, const char *,
+	    enum proc_role, uint32_t, auth_done_cb, void *,
 	    struct vault_account **);
+void	 auth_cancel(enum proc_role);
 #define AUTH_NO_APP	0x01	/* an app password opens nothing */
 int	 auth_unwrap(const char *, const char *, size_t, int,
 	    struct dir_account *, struct account_secrets **);

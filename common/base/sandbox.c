@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <pwd.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -73,6 +74,7 @@ static void		 sandbox_refuse(scmp_filter_ctx, const char *const *,
 static void		 sandbox_names(scmp_filter_ctx, uint32_t,
 			    const char *const *, size_t);
 static void		 sandbox_allow_args(scmp_filter_ctx);
+static void		 sandbox_allow_threads(scmp_filter_ctx);
 static void		 sandbox_rule(scmp_filter_ctx, uint32_t, int,
 			    unsigned int, const struct scmp_arg_cmp *);
 static void		 sandbox_sigsys(int, siginfo_t *, void *);
@@ -564,6 +566,7 @@ sandbox_seccomp(enum proc_role role)
 		break;
 	case ROLE_VAULTD:
 		sandbox_allow(ctx, sandbox_vault, nitems(sandbox_vault));
+		sandbox_allow_threads(ctx);
 		break;
 	default:
 		fatalx("sandbox: %s: no system call filter", name);
@@ -652,6 +655,41 @@ sandbox_allow_args(scmp_filter_ctx ctx)
 	a[0] = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)pid);
 	sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1, a);
 	sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, a);
+}
+
+/*
+ * vaultd's KDF workers (vaultd/vault_kdf.c) are threads started after
+ * this filter and Landlock are in force, so they inherit both: Landlock
+ * cannot be applied to threads that already exist, so the alternative
+ * (start them first, install seccomp with SECCOMP_FILTER_FLAG_TSYNC)
+ * would leave them outside Landlock.  What pthread_create() needs:
+ *
+ * - clone() with exactly glibc's thread flags: a thread shares memory,
+ *   files and signal handlers; anything else, fork() included, traps.
+ * - clone3() passes its flags in memory the filter cannot read: it is
+ *   refused with ENOSYS, on which glibc falls back to clone().
+ * - set_robust_list() and rseq(), which glibc makes in each new
+ *   thread.  The stack is mmap'd and its guard page mprotect'd
+ *   PROT_NONE (allowed above, never executable); madvise, futex and
+ *   exit are in the common list.
+ */
+static void
+sandbox_allow_threads(scmp_filter_ctx ctx)
+{
+	struct scmp_arg_cmp	 a[1];
+	const scmp_datum_t	 flags = CLONE_VM | CLONE_FS | CLONE_FILES |
+	    CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS |
+	    CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
+	int			 nr;
+
+	a[0] = SCMP_A0(SCMP_CMP_EQ, flags);
+	sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, a);
+	if ((nr = seccomp_syscall_resolve_name("clone3")) >= 0)
+		sandbox_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0, NULL);
+	sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(set_robust_list), 0,
+	    NULL);
+	if ((nr = seccomp_syscall_resolve_name("rseq")) >= 0)
+		sandbox_rule(ctx, SCMP_ACT_ALLOW, nr, 0, NULL);
 }
 
 static void

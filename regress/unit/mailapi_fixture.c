@@ -420,6 +420,46 @@ check_counter(void)
 	CHECK(da.counter == mbox_counter(alice->mbox));
 }
 
+/*
+ * A login to its end: auth_login() and, when Argon2id is queued on
+ * the KDF pool, the event loop until the answer comes back.
+ */
+struct login_wait {
+	int			 done;
+	int			 status;
+	struct vault_account	*a;
+};
+
+static void
+login_done(void *arg, uint32_t reqid, int status, struct vault_account *a)
+{
+	struct login_wait	*w = arg;
+
+	(void)reqid;
+	w->done = 1;
+	w->status = status;
+	w->a = a;
+}
+
+static int
+login(const char *user, const char *secret, size_t len, const char *client,
+    struct vault_account **out)
+{
+	struct login_wait	 w;
+	int			 rc;
+
+	memset(&w, 0, sizeof(w));
+	rc = auth_login(user, secret, len, client, ROLE_IMAPD, 1, login_done,
+	    &w, out);
+	if (rc != AUTH_PENDING)
+		return (rc);
+	while (!w.done)
+		if (event_loop(EVLOOP_ONCE) == -1)
+			return (MBOX_ETEMP);
+	*out = w.a;
+	return (w.status);
+}
+
 void
 test_setup(void)
 {
@@ -445,6 +485,8 @@ test_setup(void)
 	account_set_grace(3600);
 	serverkeys_set_ready(1);
 	account_init();
+	CHECK(kdf_init() == 0);
+	CHECK(kdf_start(NULL) == 0);
 	account_on_change(notify_account);
 
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp) == 0);
@@ -455,11 +497,11 @@ test_setup(void)
 	CHECK(admin(ADMIN_USER_ADD, ALICE, NULL, PW_ALICE) == 0);
 	CHECK(admin(ADMIN_USER_ADD, BOB, NULL, PW_BOB) == 0);
 
-	CHECK(auth_login(ALICE, PW_ALICE, strlen(PW_ALICE), "c1", &a) == 0);
+	CHECK(login(ALICE, PW_ALICE, strlen(PW_ALICE), "c1", &a) == 0);
 	alice = a;
 	CHECK((sid = session_new(ROLE_IMAPD, a)) != 0);
 	CHECK((sid_smtpd = session_new(ROLE_SMTPD, a)) != 0);
-	CHECK(auth_login(BOB, PW_BOB, strlen(PW_BOB), "c1", &a) == 0);
+	CHECK(login(BOB, PW_BOB, strlen(PW_BOB), "c1", &a) == 0);
 	CHECK((sid_bob = session_new(ROLE_IMAPD, a)) != 0);
 
 	/* The front's channel, set up as vaultd sets up its peers. */
@@ -518,6 +560,7 @@ mailapi_fixture_setup(void)
 void
 mailapi_fixture_teardown(void)
 {
+	kdf_stop();
 	dir_close();
 	close(account_spool());
 	serverkeys_free();

@@ -47,6 +47,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -128,6 +129,7 @@ static void	 act_x32(void);
 
 static void	 body_front_allowed(void);
 static void	 body_vaultd_files(void);
+static void	 body_vaultd_thread(void);
 static void	 body_wait(void);
 static void	 body_landlock(void);
 static void	 body_ctld(void);
@@ -152,6 +154,7 @@ static void	 sandbox_ioctl_other(void);
 static void	 sandbox_x32_abi(void);
 static void	 sandbox_front_allowed(void);
 static void	 sandbox_vaultd_files(void);
+static void	 sandbox_vaultd_thread(void);
 static void	 sandbox_proc_status(void);
 static void	 sandbox_root_chroot(void);
 static void	 sandbox_vaultd_status(void);
@@ -808,6 +811,56 @@ body_vaultd_files(void)
 	_exit(0);
 }
 
+/*
+ * vaultd's KDF workers are threads made after the sandbox: they must
+ * start (clone with pthread's flags, set_robust_list, rseq), inherit
+ * Landlock and seccomp, and see clone3 refused with ENOSYS.
+ */
+static void *
+thread_body(void *arg)
+{
+	int	*result = arg;
+	int	 fd;
+
+	*result = 1;
+	errno = 0;
+	if (syscall(SYS_clone3, NULL, 0) != -1 || errno != ENOSYS)
+		return (NULL);
+	*result = 2;
+	errno = 0;
+	if ((fd = open("../outside", O_RDONLY)) != -1) {
+		close(fd);
+		return (NULL);
+	}
+	if (errno != ENOENT && errno != EACCES)
+		return (NULL);
+	if (!c_report.chrooted && c_report.landlock_abi > 0 &&
+	    errno != EACCES)
+		return (NULL);
+	*result = 0;
+	return (NULL);
+}
+
+static void
+body_vaultd_thread(void)
+{
+	pthread_t	 t;
+	int		 result = -1;
+
+	child_enter(ROLE_VAULTD, vaultdir, "nobody");
+	if (pthread_create(&t, NULL, thread_body, &result) != 0)
+		child_fail("pthread_create");
+	if (pthread_join(t, NULL) != 0)
+		child_fail("pthread_join");
+	if (result == 1)
+		child_fail("clone3 in a thread was not refused with ENOSYS");
+	if (result == 2)
+		child_fail("a thread escaped Landlock or chroot");
+	if (result != 0)
+		child_fail("the thread did not run");
+	_exit(0);
+}
+
 /* Enter, then block until the parent has looked at us. */
 static void
 body_wait(void)
@@ -1061,6 +1114,17 @@ sandbox_front_allowed(void)
 }
 
 static void
+sandbox_vaultd_thread(void)
+{
+	struct child	 c;
+
+	child_start(&c, body_vaultd_thread);
+	child_finish(&c);
+	CHECK_CHILD(&c, c.have_report);
+	CHECK_CHILD(&c, WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0);
+}
+
+static void
 sandbox_vaultd_files(void)
 {
 	struct child	 c;
@@ -1277,6 +1341,7 @@ main(void)
 	RUN(sandbox_x32_abi);
 	RUN(sandbox_front_allowed);
 	RUN(sandbox_vaultd_files);
+	RUN(sandbox_vaultd_thread);
 	RUN(sandbox_proc_status);
 	RUN(sandbox_root_chroot);
 	RUN(sandbox_vaultd_status);

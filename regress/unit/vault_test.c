@@ -196,6 +196,46 @@ lock_all(const char *address)
 	}
 }
 
+/*
+ * A login to its end: auth_login() and, when Argon2id is queued on
+ * the KDF pool, the event loop until the answer comes back.
+ */
+struct login_wait {
+	int			 done;
+	int			 status;
+	struct vault_account	*a;
+};
+
+static void
+login_done(void *arg, uint32_t reqid, int status, struct vault_account *a)
+{
+	struct login_wait	*w = arg;
+
+	(void)reqid;
+	w->done = 1;
+	w->status = status;
+	w->a = a;
+}
+
+static int
+login(const char *user, const char *secret, size_t len, const char *client,
+    struct vault_account **out)
+{
+	struct login_wait	 w;
+	int			 rc;
+
+	memset(&w, 0, sizeof(w));
+	rc = auth_login(user, secret, len, client, ROLE_IMAPD, 1, login_done,
+	    &w, out);
+	if (rc != AUTH_PENDING)
+		return (rc);
+	while (!w.done)
+		if (event_loop(EVLOOP_ONCE) == -1)
+			return (MBOX_ETEMP);
+	*out = w.a;
+	return (w.status);
+}
+
 static void
 test_setup(void)
 {
@@ -220,6 +260,8 @@ test_setup(void)
 	account_set_grace(0);
 	serverkeys_set_ready(1);
 	account_init();
+	CHECK(kdf_init() == 0);
+	CHECK(kdf_start(NULL) == 0);
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp) == 0);
 	CHECK(imsgev_init(&admin_iev, sp[0], "ctld", admin_handler, NULL,
 	    0) == 0);
@@ -279,7 +321,7 @@ test_deliver_locked_then_unlock(void)
 	CHECK(deliver("alice@test.example", "zqtoken0000000002") ==
 	    MBOX_OK);
 	CHECK(spooled("alice@test.example") == 2);
-	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
+	CHECK(login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
 	    "a-client", &a) == 0);
 	CHECK(spooled("alice@test.example") == 0);
 	CHECK(inbox_count(a) == 2);
@@ -298,20 +340,51 @@ test_logins(void)
 	struct vault_account	*a;
 	uint32_t		 sid;
 
-	CHECK(auth_login("alice@test.example", "wrong", 5, "a-c1", &a) ==
+	CHECK(login("alice@test.example", "wrong", 5, "a-c1", &a) ==
 	    MBOX_EAUTH);
-	CHECK(auth_login("nobody@test.example", PW_ALICE, strlen(PW_ALICE),
+	CHECK(login("nobody@test.example", PW_ALICE, strlen(PW_ALICE),
 	    "a-c1", &a) == MBOX_EAUTH);
-	CHECK(auth_login("alice@test.example", recovery_alice,
+	CHECK(login("alice@test.example", recovery_alice,
 	    strlen(recovery_alice), "a-c1", &a) == 0);
 	CHECK((sid = session_new(ROLE_IMAPD, a)) != 0);
 	CHECK(session_get(sid, ROLE_IMAPD) != NULL);
 	CHECK(session_get(sid, ROLE_SMTPD) == NULL);
 	/* While unlocked, the same credential is checked by verifier. */
-	CHECK(auth_login("alice@test.example", recovery_alice,
+	CHECK(login("alice@test.example", recovery_alice,
 	    strlen(recovery_alice), "a-c1", &a) == 0);
 	session_end(sid, ROLE_IMAPD);
 	lock_all("alice@test.example");
+}
+
+/*
+ * A login waiting for Argon2id belongs to its front: when the front
+ * goes away (auth_cancel) the answer is never given and the account is
+ * not unlocked; another front's logins go on.  A known verifier
+ * answers at once, without queueing.
+ */
+static void
+test_login_cancelled(void)
+{
+	struct vault_account	*a;
+	struct dir_account	 da;
+	struct login_wait	 w;
+	int			 i;
+
+	memset(&w, 0, sizeof(w));
+	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
+	    "a-c9", ROLE_SMTPD, 7, login_done, &w, &a) == AUTH_PENDING);
+	auth_cancel(ROLE_SMTPD);
+	CHECK(login("bob@test.example", PW_BOB, strlen(PW_BOB), "a-c9",
+	    &a) == MBOX_OK);
+	/* Same front, same credential: the verifier, no queue. */
+	CHECK(auth_login("bob@test.example", PW_BOB, strlen(PW_BOB), "a-c9",
+	    ROLE_IMAPD, 8, login_done, &w, &a) == MBOX_OK);
+	for (i = 0; i < 20; i++)
+		CHECK(event_loop(EVLOOP_NONBLOCK) != -1);
+	CHECK(!w.done);
+	CHECK(dir_account_get("alice@test.example", &da) == DIR_OK);
+	CHECK(account_unlocked(da.id) == NULL);
+	lock_all("bob@test.example");
 }
 
 /* App passwords: found by hint, revoked at once, no use for changes. */
@@ -328,7 +401,7 @@ test_app_passwords(void)
 	CHECK(keys_apppass_shaped(ap));
 	CHECK(admin(ADMIN_APPPASS_ADD, "alice@test.example", "tablet",
 	    PW_ALICE, NULL) == 0);
-	CHECK(auth_login("alice@test.example", ap, strlen(ap), "a-c7", &a) ==
+	CHECK(login("alice@test.example", ap, strlen(ap), "a-c7", &a) ==
 	    0);
 	/* An app password cannot change the account. */
 	CHECK(admin(ADMIN_APPPASS_ADD, "alice@test.example", "laptop", ap,
@@ -339,7 +412,7 @@ test_app_passwords(void)
 	CHECK(admin(ADMIN_APPPASS_DEL, "alice@test.example", "phone", NULL,
 	    NULL) == 0);
 	CHECK(account_unlocked(a->id) != NULL);
-	CHECK(auth_login("alice@test.example", ap, strlen(ap), "a-c7", &a) ==
+	CHECK(login("alice@test.example", ap, strlen(ap), "a-c7", &a) ==
 	    MBOX_EAUTH);
 	lock_all("alice@test.example");
 	/* Passwords shaped like the other credentials are refused. */
@@ -356,9 +429,9 @@ test_lockout(void)
 	int			 i;
 
 	for (i = 0; i < AUTH_ACCOUNT_FAILS; i++)
-		CHECK(auth_login("bob@test.example", "wrong password", 14,
+		CHECK(login("bob@test.example", "wrong password", 14,
 		    "a-c2", &a) == MBOX_EAUTH);
-	CHECK(auth_login("bob@test.example", PW_BOB, strlen(PW_BOB),
+	CHECK(login("bob@test.example", PW_BOB, strlen(PW_BOB),
 	    "a-c3", &a) == MBOX_ELOCKED);
 }
 
@@ -400,7 +473,7 @@ test_rollback_refused(void)
 	snprintf(old, sizeof(old), "%s.old", path);
 	snprintf(new, sizeof(new), "%s.new", path);
 	CHECK(copy_file(path, old) == 0);
-	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
+	CHECK(login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
 	    "a-c4", &a) == 0);
 	CHECK(deliver("alice@test.example", "zqtoken0000000004") ==
 	    MBOX_OK);
@@ -412,12 +485,12 @@ test_rollback_refused(void)
 	unlink(side);
 	snprintf(side, sizeof(side), "%s-shm", path);
 	unlink(side);
-	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
+	CHECK(login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
 	    "a-c4", &a) == MBOX_ETEMP);
 	/* The current one again: accepted, with every message. */
 	CHECK(rename(new, path) == 0);
 	CHECK(unlink(old) == 0);
-	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
+	CHECK(login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
 	    "a-c4", &a) == 0);
 	CHECK(inbox_count(a) == 4);
 	lock_all("alice@test.example");
@@ -487,7 +560,7 @@ test_tampered_mailbox(void)
 	b ^= 0x10;
 	CHECK(pwrite(fd, &b, 1, 4096 + 200) == 1);
 	close(fd);
-	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
+	CHECK(login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
 	    "a-c5", &a) == MBOX_ETEMP);
 	/* Another account is not affected. */
 	CHECK(deliver("bob@test.example", "zqtoken0000000006") == MBOX_OK);
@@ -495,7 +568,7 @@ test_tampered_mailbox(void)
 	b ^= 0x10;
 	CHECK(pwrite(fd, &b, 1, 4096 + 200) == 1);
 	close(fd);
-	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
+	CHECK(login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
 	    "a-c5", &a) == 0);
 	lock_all("alice@test.example");
 }
@@ -512,7 +585,7 @@ test_delete_account(void)
 	CHECK(admin(ADMIN_USER_DEL, "alice@test.example", NULL, NULL, NULL) ==
 	    0);
 	CHECK(access(path, F_OK) == -1 && errno == ENOENT);
-	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
+	CHECK(login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
 	    "a-c6", &a) == MBOX_EAUTH);
 	CHECK(admin(ADMIN_DOMAIN_DEL, "test.example", NULL, NULL, NULL) ==
 	    -1);
@@ -539,12 +612,14 @@ main(void)
 	RUN(test_resolve);
 	RUN(test_deliver_locked_then_unlock);
 	RUN(test_logins);
+	RUN(test_login_cancelled);
 	RUN(test_app_passwords);
 	RUN(test_lockout);
 	RUN(test_rollback_refused);
 	RUN(test_no_plaintext_at_rest);
 	RUN(test_tampered_mailbox);
 	RUN(test_delete_account);
+	kdf_stop();
 	dir_close();
 	if (chdir("/") == 0)
 		nftw(tmpdir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);

@@ -1,0 +1,178 @@
+# A flood of failing logins must not stall other accounts (issue 13).
+#
+# Argon2id is slow on purpose.  vaultd runs it on a pool of worker
+# threads (vaultd/vault_kdf.c), so while a flood of logins for accounts
+# that do not exist waits for its KDF work, an account that is already
+# unlocked is still served: IMAP NOOP and FETCH, a second LOGIN with the
+# same password (checked by its verifier, no Argon2id), and an SMTP
+# delivery into it.
+#
+# The assertion is about order, not time: vaultd writes the audit line
+# "auth-failure" of a flood login when it answers it, into the log file
+# the test shares with the daemons (O_APPEND).  When the unlocked
+# account's work is done, the test writes a marker line into the same
+# file; at most half of the flood's answers may come before the marker.
+# With Argon2id on the event loop (before this change) every flood
+# login is answered before the FETCH can be, so all of them come first
+# and the test fails.
+#
+# The configuration raises the KDF cost of the other tests (1 pass,
+# 8 MiB, a few ms) to 1 pass of 64 MiB, a fifth of a second or so here:
+# enough for the flood to keep the pool busy for a couple of seconds.
+# Every socket has a timeout and every wait a deadline; loopback only.
+
+import os
+import re
+import smtplib
+import threading
+import time
+
+from tresor import DaemonCase, wait_for
+
+PASSWORD = "correct horse battery"
+FLOOD = 10
+TIMEOUT = 60
+MARKER = "TEST-MARK unlocked account served"
+
+
+class Imap:
+    """A minimal IMAP client on a socket with a timeout."""
+
+    def __init__(self, t):
+        self.c = t.connect("imap", timeout=TIMEOUT)
+        self.n = 0
+        greeting = self.c.line()
+        assert greeting.startswith("* OK"), greeting
+
+    def send(self, text):
+        self.n += 1
+        tag = "t%d" % self.n
+        self.c.send("%s %s\r\n" % (tag, text))
+        return tag
+
+    def done(self, tag):
+        """The untagged lines and the tagged one, for tag."""
+        untagged = []
+        while True:
+            line = self.c.line()
+            if line.startswith(tag + " "):
+                return untagged, line[len(tag) + 1:]
+            untagged.append(line)
+
+    def cmd(self, text):
+        return self.done(self.send(text))
+
+    def close(self):
+        self.c.close()
+
+
+class KdfFlood(DaemonCase):
+    extra = "vault kdf ops 1 memory 64M\nvault lock-grace 30s"
+
+    def flood_answers(self):
+        return len(re.findall(r"audit: event=auth-failure "
+                              r"account=flood\d+@test\.example",
+                              self.t.logtext()))
+
+    def test_unlocked_account_served_during_flood(self):
+        user = "owner@test.example"
+        self.add_user(user, PASSWORD)
+        self.deliver(user, "Subject: first\r\n\r\nbefore the flood\r\n")
+
+        # Unlock the account and keep it open.
+        good = Imap(self.t)
+        self.addCleanup(good.close)
+        _, r = good.cmd("LOGIN %s \"%s\"" % (user, PASSWORD))
+        self.assertTrue(r.startswith("OK"), r)
+        _, r = good.cmd("SELECT INBOX")
+        self.assertTrue(r.startswith("OK"), r)
+
+        # The flood: logins for accounts that do not exist, each one
+        # a dummy Argon2id run in vaultd.
+        flood = []
+        for i in range(FLOOD):
+            c = Imap(self.t)
+            self.addCleanup(c.close)
+            flood.append(c)
+        answers = [None] * FLOOD
+
+        def wait_answer(i, c, tag):
+            try:
+                answers[i] = c.done(tag)[1]
+            except Exception as e:      # reported by the main thread
+                answers[i] = "error: %r" % e
+
+        threads = []
+        for i, c in enumerate(flood):
+            tag = c.send("LOGIN flood%d@test.example \"wrong %d\"" % (i, i))
+            th = threading.Thread(target=wait_answer, args=(i, c, tag),
+                                  daemon=True)
+            th.start()
+            threads.append(th)
+        # Let imapd pass the flood on to vaultd before our commands:
+        # not a measurement, only so that the flood is ahead in line.
+        time.sleep(0.1)
+        before = self.flood_answers()
+
+        # The unlocked account's work, while the flood waits.
+        u, r = good.cmd("NOOP")
+        self.assertTrue(r.startswith("OK"), r)
+        u, r = good.cmd("FETCH 1 (BODY.PEEK[])")
+        self.assertTrue(r.startswith("OK"), r)
+        self.assertIn("before the flood", "\n".join(u))
+
+        again = Imap(self.t)
+        self.addCleanup(again.close)
+        _, r = again.cmd("LOGIN %s \"%s\"" % (user, PASSWORD))
+        self.assertTrue(r.startswith("OK"), r)
+
+        s = smtplib.SMTP("127.0.0.1", self.t.port("smtp"), timeout=TIMEOUT)
+        try:
+            self.assertEqual(s.sendmail(
+                "x@example.org", [user],
+                "Subject: second\r\n\r\nduring the flood\r\n"), {})
+        finally:
+            s.quit()
+        # The delivery reaches the open session (EXISTS) at a NOOP.
+        wait_for(lambda: "* 2 EXISTS" in good.cmd("NOOP")[0], TIMEOUT,
+                 "the delivered message in the open mailbox")
+        u, r = good.cmd("FETCH 2 (BODY.PEEK[])")
+        self.assertTrue(r.startswith("OK"), r)
+        self.assertIn("during the flood", "\n".join(u))
+
+        # The marker goes into the log the daemons write, after
+        # everything above was answered.
+        with open(self.t.logpath, "a") as f:
+            f.write(MARKER + "\n")
+        at_marker = self.flood_answers()
+
+        # Now the flood ends, every login refused.
+        for th in threads:
+            th.join(TIMEOUT)
+            self.assertFalse(th.is_alive(), "a flood login got no answer")
+        for a in answers:
+            self.assertTrue(a is not None and a.startswith("NO"), a)
+        wait_for(lambda: self.flood_answers() == FLOOD, TIMEOUT,
+                 "every flood login answered by vaultd")
+
+        log = self.t.logtext()
+        head = log[:log.index(MARKER)]
+        answered_first = len(re.findall(
+            r"audit: event=auth-failure account=flood\d+@test\.example",
+            head))
+        if os.environ.get("TRESOR_TEST_VERBOSE"):
+            print("\nflood logins answered by vaultd before the unlocked "
+                  "account's commands started: %d, when they were done: "
+                  "%d of %d" % (before, answered_first, FLOOD))
+        self.assertEqual(answered_first, at_marker)
+        self.assertLessEqual(
+            answered_first, FLOOD // 2,
+            "%d of %d flood logins were answered before the unlocked "
+            "account's commands (%d before they started): the flood "
+            "stalled the vault" % (answered_first, FLOOD, before))
+        self.assertIn("kdf: ", log)
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()

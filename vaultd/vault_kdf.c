@@ -1,0 +1,488 @@
+/*
+ * Copyright (c) 2026 The Tresor developers
+ *
+ * Permission to use, copy, modify, and distribute this software for any
+ * purpose with or without fee is hereby granted, provided that the above
+ * copyright notice and this permission notice appear in all copies.
+ *
+ * THE SOFTWARE IS PROVIDED "AS IS" AND THE AUTHOR DISCLAIMS ALL WARRANTIES
+ * WITH REGARD TO THIS SOFTWARE INCLUDING ALL IMPLIED WARRANTIES OF
+ * MERCHANTABILITY AND FITNESS. IN NO EVENT SHALL THE AUTHOR BE LIABLE FOR
+ * ANY SPECIAL, DIRECT, INDIRECT, OR CONSEQUENTIAL DAMAGES OR ANY DAMAGES
+ * WHATSOEVER RESULTING FROM LOSS OF USE, DATA OR PROFITS, WHETHER IN AN
+ * ACTION OF CONTRACT, NEGLIGENCE OR OTHER TORTIOUS ACTION, ARISING OUT OF
+ * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
+ */
+
+/*
+ * The KDF pool: Argon2id off the event loop.
+ *
+ * A keyslot costs about half a second of Argon2id by design, and the
+ * loop serves every account's mail: run there, four clients trying
+ * passwords stall everybody for seconds.  So a few POSIX threads run
+ * the derivation, and nothing else: they see a copy of the credential,
+ * a salt and a cost, and write a key.  Everything that touches state
+ * (SQLite and our VFS, the directory, the accounts, the keyslot's AEAD
+ * open, the replies) stays on the loop, which is single-threaded as
+ * before; the threads share only this file's queue and done list,
+ * under one mutex.  A finished job goes on the done list and a byte in
+ * a pipe wakes the loop, which calls the job's callback.
+ *
+ * Admission: the queue (vault_kdfq.c) is bounded in all and per
+ * fairness key, and a job that waits past its deadline is answered
+ * KDF_EXPIRED without running, so a flood costs its senders time, not
+ * everybody, and a backlog cannot grow older than the deadline.
+ *
+ * Secrets: the credential copy and the derived key live in guarded
+ * memory (sodium_malloc: locked, no core dump, guard pages) and are
+ * wiped and freed as soon as they are no longer needed: the
+ * credential when the derivation ends, the key after the callback.
+ *
+ * The sandbox: threads are created after seccomp and Landlock are in
+ * force (kdf_start() is called from the first configuration, which
+ * comes after sandbox_enter()), so they inherit both.  Landlock has no
+ * way to restrict threads that already exist, which is why we do not
+ * start them earlier and synchronise the filter with TSYNC instead;
+ * seccomp allows clone() with exactly the flags of pthread_create()
+ * (common/base/sandbox.c).
+ */
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "vault_kdf.h"
+#include "vaultd.h"
+
+/*
+ * Argon2id is memory-bound: more threads than cores only add memory
+ * (each run holds the cost's memory, 256 MiB by default, locked) and
+ * make every run slower.  Two keep a second login moving while one
+ * runs, on all but a one-core machine.
+ */
+#define KDF_THREADS_DEFAULT	2
+#define KDF_THREADS_MAX		8
+#define KDF_STACK		(1024 * 1024)	/* Argon2id needs little */
+
+static struct {
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 work;
+	struct kdf_queue	 queue;		/* under lock */
+	struct kdf_jobs		 done;		/* under lock */
+	int			 stopping;	/* under lock */
+	pthread_t		 threads[KDF_THREADS_MAX];
+	unsigned int		 nthreads;
+	unsigned int		 deadline_ms;
+	int			 pipe[2];	/* done -> loop */
+	struct event		 ev;
+	struct event		 sweep;
+	int			 started;
+} pool = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.work = PTHREAD_COND_INITIALIZER,
+	.pipe = { -1, -1 },
+};
+
+static void	 kdf_lock(void);
+static void	 kdf_unlock(void);
+static void	*kdf_worker(void *);
+static void	 kdf_readable(int, short, void *);
+static void	 kdf_sweep(int, short, void *);
+static void	 kdf_sweep_arm(void);
+static void	 kdf_deliver(struct kdf_jobs *);
+static void	 kdf_free(struct kdf_job *);
+
+/* A lock that cannot be taken is a bug we cannot work around. */
+static void
+kdf_lock(void)
+{
+	int	 r;
+
+	if ((r = pthread_mutex_lock(&pool.lock)) != 0)
+		fatalx("kdf: pthread_mutex_lock: %s", strerror(r));
+}
+
+static void
+kdf_unlock(void)
+{
+	int	 r;
+
+	if ((r = pthread_mutex_unlock(&pool.lock)) != 0)
+		fatalx("kdf: pthread_mutex_unlock: %s", strerror(r));
+}
+
+/*
+ * Before the sandbox: the pipe (the filter allows no pipe2).  Both
+ * ends non-blocking: a worker never waits on a full pipe (the loop is
+ * awake anyway), the loop drains it without blocking.
+ */
+int
+kdf_init(void)
+{
+	if (pipe2(pool.pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
+		log_warn("kdf: pipe2");
+		return (-1);
+	}
+	TAILQ_INIT(&pool.done);
+	return (0);
+}
+
+/* Cores we may run on, from the affinity mask (no /sys in a chroot). */
+static unsigned int
+kdf_ncpu(void)
+{
+	cpu_set_t	 set;
+	int		 n;
+
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof(set), &set) == -1 ||
+	    (n = CPU_COUNT(&set)) < 1)
+		return (1);
+	return ((unsigned int)n);
+}
+
+/*
+ * After the sandbox: the workers and the loop's side.  NULL limits
+ * mean the defaults; a second call does nothing.  The workers block
+ * every signal: signals are the loop's business (libevent), and a
+ * trap of the seccomp filter is delivered to the thread that made the
+ * call whatever its mask.
+ */
+int
+kdf_start(const struct kdf_limits *lim)
+{
+	struct kdf_limits	 l;
+	pthread_attr_t		 attr;
+	sigset_t		 all, old;
+	unsigned int		 i;
+	int			 r;
+
+	if (pool.started)
+		return (0);
+	if (pool.pipe[0] == -1)
+		fatalx("kdf: kdf_start() before kdf_init()");
+	if (lim != NULL)
+		l = *lim;
+	else
+		memset(&l, 0, sizeof(l));
+	if (l.threads == 0) {
+		l.threads = kdf_ncpu();
+		if (l.threads > KDF_THREADS_DEFAULT)
+			l.threads = KDF_THREADS_DEFAULT;
+	}
+	if (l.threads > KDF_THREADS_MAX)
+		l.threads = KDF_THREADS_MAX;
+	if (l.queue == 0)
+		l.queue = KDF_QUEUE_MAX;
+	if (l.perkey == 0)
+		l.perkey = KDF_QUEUE_PERKEY;
+	if (l.deadline_ms == 0)
+		l.deadline_ms = KDF_DEADLINE * 1000;
+
+	kdfq_init(&pool.queue, l.queue, l.perkey);
+	pool.deadline_ms = l.deadline_ms;
+	pool.stopping = 0;
+	event_set(&pool.ev, pool.pipe[0], EV_READ | EV_PERSIST, kdf_readable,
+	    NULL);
+	if (event_add(&pool.ev, NULL) == -1) {
+		log_warnx("kdf: event_add");
+		return (-1);
+	}
+	evtimer_set(&pool.sweep, kdf_sweep, NULL);
+
+	if ((r = pthread_attr_init(&attr)) != 0 ||
+	    (r = pthread_attr_setstacksize(&attr, KDF_STACK)) != 0)
+		fatalx("kdf: pthread_attr: %s", strerror(r));
+	sigfillset(&all);
+	if ((r = pthread_sigmask(SIG_SETMASK, &all, &old)) != 0)
+		fatalx("kdf: pthread_sigmask: %s", strerror(r));
+	for (i = 0; i < l.threads; i++) {
+		if ((r = pthread_create(&pool.threads[i], &attr, kdf_worker,
+		    NULL)) != 0) {
+			log_warnx("kdf: pthread_create: %s", strerror(r));
+			break;
+		}
+	}
+	pool.nthreads = i;
+	if ((r = pthread_sigmask(SIG_SETMASK, &old, NULL)) != 0)
+		fatalx("kdf: pthread_sigmask: %s", strerror(r));
+	pthread_attr_destroy(&attr);
+	if (pool.nthreads == 0) {
+		event_del(&pool.ev);
+		return (-1);
+	}
+	pool.started = 1;
+	log_info("kdf: %u worker%s, queue %u (%u per client), deadline %u ms",
+	    pool.nthreads, pool.nthreads == 1 ? "" : "s", l.queue, l.perkey,
+	    l.deadline_ms);
+	return (0);
+}
+
+unsigned int
+kdf_threads(void)
+{
+	return (pool.started ? pool.nthreads : 0);
+}
+
+/*
+ * A worker: take the next job in fair order, derive, hand it back.  A
+ * job whose deadline passed while it waited is not run.
+ */
+static void *
+kdf_worker(void *arg)
+{
+	struct kdf_job	*job;
+	struct timespec	 now;
+	int		 status;
+
+	(void)arg;
+	kdf_lock();
+	for (;;) {
+		while (!pool.stopping &&
+		    (job = kdfq_pop(&pool.queue)) == NULL)
+			if (pthread_cond_wait(&pool.work, &pool.lock) != 0)
+				fatalx("kdf: pthread_cond_wait");
+		if (pool.stopping)
+			break;
+		if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
+			fatalx("kdf: clock_gettime");
+		if (kdfq_past(&now, &job->deadline))
+			status = KDF_EXPIRED;
+		else {
+			job->state = KDF_RUNNING;
+			kdf_unlock();
+			status = keys_wrapkey_derive(job->key, job->cred,
+			    job->credlen, job->salt, &job->cost) == 0 ?
+			    KDF_OK : KDF_EFAIL;
+			kdf_lock();
+		}
+		/* The credential has served: wipe it now, not later. */
+		sodium_free(job->cred);
+		job->cred = NULL;
+		job->status = status;
+		job->state = KDF_FINISHED;
+		TAILQ_INSERT_TAIL(&pool.done, job, entry);
+		/* A full pipe already has the loop's attention. */
+		if (write(pool.pipe[1], "", 1) == -1 && errno != EAGAIN)
+			fatalx("kdf: write to the loop: %s", strerror(errno));
+	}
+	kdf_unlock();
+	return (NULL);
+}
+
+/* The loop: finished jobs to their callbacks. */
+static void
+kdf_readable(int fd, short event, void *arg)
+{
+	struct kdf_jobs	 done;
+	struct kdf_job	*job;
+	char		 buf[64];
+	ssize_t		 n;
+
+	(void)event;
+	(void)arg;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		continue;
+	if (n == -1 && errno != EAGAIN && errno != EINTR)
+		fatal("kdf: read");
+	TAILQ_INIT(&done);
+	kdf_lock();
+	while ((job = TAILQ_FIRST(&pool.done)) != NULL) {
+		TAILQ_REMOVE(&pool.done, job, entry);
+		TAILQ_INSERT_TAIL(&done, job, entry);
+	}
+	kdf_unlock();
+	kdf_deliver(&done);
+}
+
+/*
+ * Call back and free.  A callback may cancel another job of the list
+ * (a front dropped, say): that only marks it, and it is freed here
+ * without its callback.
+ */
+static void
+kdf_deliver(struct kdf_jobs *done)
+{
+	struct kdf_job	*job;
+
+	while ((job = TAILQ_FIRST(done)) != NULL) {
+		TAILQ_REMOVE(done, job, entry);
+		if (!job->cancelled)
+			job->done(job->arg, job->status,
+			    job->status == KDF_OK ? job->key : NULL);
+		kdf_free(job);
+	}
+}
+
+/*
+ * Deadlines are also checked on the loop, once a second while jobs
+ * wait: with every worker busy on long runs, an expired job is
+ * answered at once rather than when a worker comes to it.
+ */
+static void
+kdf_sweep(int fd, short event, void *arg)
+{
+	struct kdf_jobs	 expired;
+	struct kdf_job	*job;
+	struct timespec	 now;
+
+	(void)fd;
+	(void)event;
+	(void)arg;
+	TAILQ_INIT(&expired);
+	if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
+		fatal("kdf: clock_gettime");
+	kdf_lock();
+	while ((job = kdfq_expired(&pool.queue, &now)) != NULL) {
+		job->status = KDF_EXPIRED;
+		job->state = KDF_FINISHED;
+		TAILQ_INSERT_TAIL(&expired, job, entry);
+	}
+	kdf_unlock();
+	kdf_deliver(&expired);
+	kdf_sweep_arm();
+}
+
+static void
+kdf_sweep_arm(void)
+{
+	struct timeval	 tv = { 1, 0 };
+	unsigned int	 n;
+
+	kdf_lock();
+	n = pool.queue.njobs;
+	kdf_unlock();
+	if (n > 0 && !evtimer_pending(&pool.sweep, NULL) &&
+	    evtimer_add(&pool.sweep, &tv) == -1)
+		log_warnx("kdf: evtimer_add");
+}
+
+/*
+ * Queue Argon2id of the credential with a salt and a cost.  The
+ * callback runs on the loop with KDF_OK and the key (KEY_LEN bytes,
+ * wiped after the callback returns: copy nothing out of it but what
+ * it opens), or with KDF_EXPIRED or KDF_EFAIL and NULL.  Returns the
+ * job, for kdf_cancel(), or NULL when the job is refused: the pool is
+ * not running, the queue or the fairness key's share of it is full,
+ * the input is out of bounds or memory is short.
+ */
+struct kdf_job *
+kdf_submit(const char *fairkey, const char *cred, size_t credlen,
+    const unsigned char *salt, const struct kdf_cost *cost,
+    void (*done)(void *, int, const unsigned char *), void *arg)
+{
+	struct kdf_job	*job;
+	int		 rc;
+
+	if (!pool.started || credlen == 0 || credlen > CREDENTIAL_MAX ||
+	    !keys_cost_valid(cost))
+		return (NULL);
+	if ((job = calloc(1, sizeof(*job))) == NULL)
+		return (NULL);
+	if ((job->cred = sodium_malloc(credlen)) == NULL ||
+	    (job->key = sodium_malloc(KEY_LEN)) == NULL ||
+	    clock_gettime(CLOCK_MONOTONIC, &job->deadline) == -1) {
+		kdf_free(job);
+		return (NULL);
+	}
+	memcpy(job->cred, cred, credlen);
+	job->credlen = credlen;
+	memcpy(job->salt, salt, sizeof(job->salt));
+	job->cost = *cost;
+	job->done = done;
+	job->arg = arg;
+	job->deadline.tv_sec += pool.deadline_ms / 1000;
+	job->deadline.tv_nsec += (long)(pool.deadline_ms % 1000) * 1000000;
+	if (job->deadline.tv_nsec >= 1000000000) {
+		job->deadline.tv_sec++;
+		job->deadline.tv_nsec -= 1000000000;
+	}
+
+	kdf_lock();
+	if ((rc = kdfq_push(&pool.queue, fairkey, job)) == 0 &&
+	    pthread_cond_signal(&pool.work) != 0)
+		fatalx("kdf: pthread_cond_signal");
+	kdf_unlock();
+	if (rc == -1) {
+		kdf_free(job);
+		return (NULL);
+	}
+	kdf_sweep_arm();
+	return (job);
+}
+
+/*
+ * The loop no longer wants the answer (its front went away): a waiting
+ * job is freed now, a running or finished one when it comes back, in
+ * both cases wiped and without its callback.
+ */
+void
+kdf_cancel(struct kdf_job *job)
+{
+	kdf_lock();
+	if (job->state == KDF_QUEUED) {
+		kdfq_remove(&pool.queue, job);
+		kdf_unlock();
+		kdf_free(job);
+		return;
+	}
+	job->cancelled = 1;
+	kdf_unlock();
+}
+
+static void
+kdf_free(struct kdf_job *job)
+{
+	/* sodium_free() wipes, and takes NULL. */
+	sodium_free(job->cred);
+	sodium_free(job->key);
+	free(job);
+}
+
+/*
+ * Stop the workers and forget every job without calling back (tests,
+ * and a clean exit); kdf_init() and kdf_start() may follow.  A worker
+ * in the middle of a run finishes it first.
+ */
+void
+kdf_stop(void)
+{
+	struct kdf_job	*job;
+	unsigned int	 i;
+	int		 r;
+
+	if (pool.started) {
+		kdf_lock();
+		pool.stopping = 1;
+		if (pthread_cond_broadcast(&pool.work) != 0)
+			fatalx("kdf: pthread_cond_broadcast");
+		kdf_unlock();
+		for (i = 0; i < pool.nthreads; i++)
+			if ((r = pthread_join(pool.threads[i], NULL)) != 0)
+				fatalx("kdf: pthread_join: %s", strerror(r));
+		pool.nthreads = 0;
+		event_del(&pool.ev);
+		evtimer_del(&pool.sweep);
+		while ((job = kdfq_pop(&pool.queue)) != NULL)
+			kdf_free(job);
+		while ((job = TAILQ_FIRST(&pool.done)) != NULL) {
+			TAILQ_REMOVE(&pool.done, job, entry);
+			kdf_free(job);
+		}
+		pool.started = 0;
+	}
+	for (i = 0; i < 2; i++) {
+		if (pool.pipe[i] != -1)
+			close(pool.pipe[i]);
+		pool.pipe[i] = -1;
+	}
+}
