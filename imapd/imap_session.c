@@ -256,9 +256,17 @@ imap_free(struct session *s)
 static const char *
 imap_refusal(int why)
 {
-	return (why == FRONT_TOO_MANY_ADDR ?
-	    "* BYE [UNAVAILABLE] Too many connections from your address\r\n" :
-	    "* BYE [UNAVAILABLE] Too many connections, try again later\r\n");
+	switch (why) {
+	case FRONT_TOO_MANY_ADDR:
+		return ("* BYE [UNAVAILABLE] Too many connections from your "
+		    "address\r\n");
+	case FRONT_TOO_MANY_NET:
+		return ("* BYE [UNAVAILABLE] Too many connections from your "
+		    "network\r\n");
+	default:
+		return ("* BYE [UNAVAILABLE] Too many connections, try again "
+		    "later\r\n");
+	}
 }
 
 /* Passwords may cross only TLS, or loopback when the config says so. */

@@ -202,9 +202,17 @@ pop3_free(struct session *s)
 static const char *
 pop3_refusal(int why)
 {
-	return (why == FRONT_TOO_MANY_ADDR ?
-	    "-ERR [SYS/TEMP] Too many connections from your address\r\n" :
-	    "-ERR [SYS/TEMP] Too many connections, try again later\r\n");
+	switch (why) {
+	case FRONT_TOO_MANY_ADDR:
+		return ("-ERR [SYS/TEMP] Too many connections from your "
+		    "address\r\n");
+	case FRONT_TOO_MANY_NET:
+		return ("-ERR [SYS/TEMP] Too many connections from your "
+		    "network\r\n");
+	default:
+		return ("-ERR [SYS/TEMP] Too many connections, try again "
+		    "later\r\n");
+	}
 }
 
 static void
