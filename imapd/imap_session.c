@@ -1171,7 +1171,7 @@ imap_login(struct session *s, const char *user, const char *pass)
 		imap_done(s, "NO [PRIVACYREQUIRED] Use TLS to log in");
 		return;
 	}
-	s->req = front_auth_request(user, pass, s->client.addr, PROTO_IMAP,
+	s->req = front_auth_request(user, pass, &s->client, PROTO_IMAP,
 	    imap_auth_done, s);
 	if (s->req == 0)
 		imap_done(s, "NO [UNAVAILABLE] The mail store is not "

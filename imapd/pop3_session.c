@@ -618,7 +618,7 @@ pop3_plain(struct session *s, const char *b64)
 static void
 pop3_login(struct session *s, const char *user, const char *pass)
 {
-	s->req = front_auth_request(user, pass, s->client.addr, PROTO_POP3,
+	s->req = front_auth_request(user, pass, &s->client, PROTO_POP3,
 	    pop3_auth_done, s);
 	if (s->req == 0) {
 		session_printf(s, "-ERR [SYS/TEMP] The mail store is not "

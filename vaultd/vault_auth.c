@@ -23,7 +23,8 @@
  * hash of it (the verifier) answers without Argon2id; otherwise the
  * credential must unwrap the keyslot its shape points to, which unlocks
  * the account.  Failures are counted per account and per client
- * address: past the limits, logins are refused without being checked
+ * prefix, narrow (the address; an IPv6 /64) and wide (its IPv4 /24 or
+ * IPv6 /48): past the limits, logins are refused without being checked
  * for a while.  An unknown account costs the same Argon2id run as a
  * known one, so timing does not tell which addresses exist.
  */
@@ -38,7 +39,32 @@
 #include "log.h"
 #include "vaultd.h"
 
-/* One tracked name: an account address or an anonymised client. */
+/*
+ * The kinds of name counted, each with its limit, and how audit lines
+ * name it: an account, or a client prefix by its key (netprefix.h).
+ */
+enum limit_kind {
+	LIMIT_ACCOUNT,
+	LIMIT_NARROW,
+	LIMIT_WIDE,
+	LIMIT_KINDS
+};
+
+static const struct {
+	const char	*name;		/* in the tree's keys */
+	const char	*field;		/* in audit lines */
+	const char	*level;		/* the limit=, in audit lines */
+	unsigned int	 max;
+} limit_kinds[LIMIT_KINDS] = {
+	[LIMIT_ACCOUNT] = { "account", "account", "account",
+	    AUTH_ACCOUNT_FAILS },
+	[LIMIT_NARROW] = { "client", "client", "per-address",
+	    AUTH_NARROW_FAILS },
+	[LIMIT_WIDE] = { "network", "network", "per-network",
+	    AUTH_WIDE_FAILS }
+};
+
+/* One tracked name: an account address or a client prefix's key. */
 struct limit {
 	RB_ENTRY(limit)	 entry;
 	char		 key[ADDRESS_MAX + 2];
@@ -77,11 +103,12 @@ limit_expire(time_t now)
 }
 
 static struct limit *
-limit_get(const char *kind, const char *name, int create)
+limit_get(enum limit_kind kind, const char *name, int create)
 {
 	struct limit	 key, *l;
 
-	snprintf(key.key, sizeof(key.key), "%s:%s", kind, name);
+	snprintf(key.key, sizeof(key.key), "%s:%s", limit_kinds[kind].name,
+	    name);
 	if ((l = RB_FIND(limit_tree, &limits, &key)) != NULL || !create)
 		return (l);
 	if (nlimits >= AUTH_TRACKED_MAX)
@@ -96,7 +123,7 @@ limit_get(const char *kind, const char *name, int create)
 }
 
 static int
-limit_locked(const char *kind, const char *name, time_t now)
+limit_locked(enum limit_kind kind, const char *name, time_t now)
 {
 	struct limit	*l;
 
@@ -105,9 +132,10 @@ limit_locked(const char *kind, const char *name, time_t now)
 
 /* Count a failure; 1 when this one starts a lockout. */
 static int
-limit_fail(const char *kind, const char *name, unsigned int max, time_t now)
+limit_fail(enum limit_kind kind, const char *name, time_t now)
 {
 	struct limit	*l;
+	unsigned int	 max = limit_kinds[kind].max;
 
 	if ((l = limit_get(kind, name, 1)) == NULL)
 		return (0);
@@ -125,7 +153,7 @@ limit_fail(const char *kind, const char *name, unsigned int max, time_t now)
 }
 
 static void
-limit_clear(const char *kind, const char *name)
+limit_clear(enum limit_kind kind, const char *name)
 {
 	struct limit	*l;
 
@@ -133,6 +161,42 @@ limit_clear(const char *kind, const char *name)
 		RB_REMOVE(limit_tree, &limits, l);
 		free(l);
 		nlimits--;
+	}
+}
+
+/* The first kind of the three whose name is locked out, or -1. */
+static int
+limit_locked_any(const char *account, const char *narrow, const char *wide,
+    time_t now)
+{
+	if (limit_locked(LIMIT_ACCOUNT, account, now))
+		return (LIMIT_ACCOUNT);
+	if (limit_locked(LIMIT_NARROW, narrow, now))
+		return (LIMIT_NARROW);
+	if (limit_locked(LIMIT_WIDE, wide, now))
+		return (LIMIT_WIDE);
+	return (-1);
+}
+
+/*
+ * A failed login counts against the account and both prefixes; each
+ * name that this failure locks out is an audit line, naming the name
+ * (as logged: safe) and the limit.
+ */
+static void
+limit_fail_all(const char *account, const char *safe, const char *narrow,
+    const char *cn, const char *wide, const char *cw, time_t now)
+{
+	const char	*names[LIMIT_KINDS] = { account, narrow, wide };
+	const char	*shown[LIMIT_KINDS] = { safe, cn, cw };
+	int		 k;
+
+	for (k = 0; k < LIMIT_KINDS; k++) {
+		if (!limit_fail(k, names[k], now))
+			continue;
+		log_audit("auth-lockout", "%s=%s limit=%s seconds=%d",
+		    limit_kinds[k].field, shown[k], limit_kinds[k].level,
+		    AUTH_LOCKOUT);
 	}
 }
 
@@ -260,24 +324,27 @@ verifier_remember(struct vault_account *a, const unsigned char *v)
  */
 int
 auth_login(const char *user, const char *secret, size_t len,
-    const char *client, struct vault_account **out)
+    const char *narrow, const char *wide, struct vault_account **out)
 {
 	struct dir_account	 da;
 	struct account_secrets	*s;
 	struct vault_account	*a;
 	unsigned char		 v[KEY_LEN];
 	char			 u[ADDRESS_MAX], safe[ADDRESS_MAX];
+	char			 cn[NETPREFIX_KEY_MAX], cw[NETPREFIX_KEY_MAX];
 	time_t			 now = time(NULL);
-	int			 rc;
+	int			 rc, locked;
 
 	*out = NULL;
 	if (!dir_address_valid(user, u, sizeof(u)))
 		strlcpy(u, "(invalid)", sizeof(u));
 	log_sanitize(safe, sizeof(safe), u);
-	if (limit_locked("client", client, now) ||
-	    limit_locked("account", u, now)) {
-		log_audit("auth-refused", "account=%s client=%s "
-		    "reason=locked-out", safe, client);
+	log_sanitize(cn, sizeof(cn), narrow);
+	log_sanitize(cw, sizeof(cw), wide);
+	if ((locked = limit_locked_any(u, narrow, wide, now)) != -1) {
+		log_audit("auth-refused", "account=%s client=%s network=%s "
+		    "reason=locked-out limit=%s", safe, cn, cw,
+		    limit_kinds[locked].level);
 		return (MBOX_ELOCKED);
 	}
 	if (len == 0 || len >= MSG_SECRET_MAX)
@@ -303,17 +370,14 @@ auth_login(const char *user, const char *secret, size_t len,
 	verifier_remember(a, v);
 	sodium_memzero(v, sizeof(v));
  ok:
-	limit_clear("account", u);
-	log_audit("auth-success", "account=%s client=%s", safe, client);
+	limit_clear(LIMIT_ACCOUNT, u);
+	log_audit("auth-success", "account=%s client=%s network=%s", safe,
+	    cn, cw);
 	*out = a;
 	return (0);
  fail:
-	log_audit("auth-failure", "account=%s client=%s", safe, client);
-	if (limit_fail("account", u, AUTH_ACCOUNT_FAILS, now))
-		log_audit("auth-lockout", "account=%s seconds=%d", safe,
-		    AUTH_LOCKOUT);
-	if (limit_fail("client", client, AUTH_CLIENT_FAILS, now))
-		log_audit("auth-lockout", "client=%s seconds=%d", client,
-		    AUTH_LOCKOUT);
+	log_audit("auth-failure", "account=%s client=%s network=%s", safe,
+	    cn, cw);
+	limit_fail_all(u, safe, narrow, cn, wide, cw, now);
 	return (MBOX_EAUTH);
 }

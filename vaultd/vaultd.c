@@ -214,7 +214,8 @@ vault_auth(struct vault_peer *p, uint32_t reqid, struct imsg *imsg)
 
 	memset(&r, 0, sizeof(r));
 	if (imsg_get_data(imsg, &m, sizeof(m)) == -1 || !MSG_STR(m.user) ||
-	    !MSG_STR(m.secret) || !MSG_STR(m.client)) {
+	    !MSG_STR(m.secret) || !MSG_STR(m.client_narrow) ||
+	    !MSG_STR(m.client_wide)) {
 		sodium_memzero(&m, sizeof(m));
 		r.status = MBOX_EAUTH;
 		goto done;
@@ -224,8 +225,8 @@ vault_auth(struct vault_peer *p, uint32_t reqid, struct imsg *imsg)
 		goto done;
 	}
 	sodium_memzero(imsg->data, imsg->datalen);
-	r.status = auth_login(m.user, m.secret, strlen(m.secret), m.client,
-	    &a);
+	r.status = auth_login(m.user, m.secret, strlen(m.secret),
+	    m.client_narrow, m.client_wide, &a);
 	sodium_memzero(m.secret, sizeof(m.secret));
 	if (r.status != MBOX_OK)
 		goto done;

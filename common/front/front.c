@@ -461,9 +461,15 @@ front_vault_compose(uint32_t type, uint32_t peerid, int fd,
 	return (imsgev_compose(&front.vault, type, peerid, fd, data, len));
 }
 
+/*
+ * The client goes as the keys of its narrow and wide prefixes: vaultd
+ * counts failed logins per prefix at both levels, and never learns
+ * the address itself unless addresses are logged plain.
+ */
 uint32_t
-front_auth_request(const char *user, const char *pass, const char *client,
-    enum proto proto, front_vault_cb cb, void *arg)
+front_auth_request(const char *user, const char *pass,
+    const struct front_client *client, enum proto proto, front_vault_cb cb,
+    void *arg)
 {
 	struct msg_auth	 m;
 	uint32_t	 id;
@@ -472,7 +478,10 @@ front_auth_request(const char *user, const char *pass, const char *client,
 	if (strlcpy(m.user, user, sizeof(m.user)) >= sizeof(m.user) ||
 	    strlcpy(m.secret, pass, sizeof(m.secret)) >= sizeof(m.secret))
 		sodium_memzero(m.secret, sizeof(m.secret));
-	strlcpy(m.client, client, sizeof(m.client));
+	netprefix_sockaddr_key((const struct sockaddr *)&client->ss,
+	    NETPREFIX_NARROW, m.client_narrow, sizeof(m.client_narrow));
+	netprefix_sockaddr_key((const struct sockaddr *)&client->ss,
+	    NETPREFIX_WIDE, m.client_wide, sizeof(m.client_wide));
 	m.proto = proto;
 	id = front_vault_request(IMSG_VAULT_AUTH, -1, &m, sizeof(m), cb, arg);
 	sodium_memzero(&m, sizeof(m));

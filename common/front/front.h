@@ -81,8 +81,9 @@ void		 front_vault_cancel(uint32_t);
  * Over-long credentials go as empty ones, which the vault refuses and
  * counts like any wrong credential.
  */
-uint32_t	 front_auth_request(const char *, const char *, const char *,
-		    enum proto, front_vault_cb, void *);
+uint32_t	 front_auth_request(const char *, const char *,
+		    const struct front_client *, enum proto, front_vault_cb,
+		    void *);
 int		 front_auth_answer(struct imsg *, struct msg_auth_result *);
 
 #endif /* FRONT_H */

@@ -431,11 +431,12 @@ test_setup(void)
 	CHECK(admin(ADMIN_USER_ADD, ALICE, NULL, PW_ALICE) == 0);
 	CHECK(admin(ADMIN_USER_ADD, BOB, NULL, PW_BOB) == 0);
 
-	CHECK(auth_login(ALICE, PW_ALICE, strlen(PW_ALICE), "c1", &a) == 0);
+	CHECK(auth_login(ALICE, PW_ALICE, strlen(PW_ALICE), "c1", "w-c1",
+	    &a) == 0);
 	alice = a;
 	CHECK((sid = session_new(ROLE_IMAPD, a)) != 0);
 	CHECK((sid_smtpd = session_new(ROLE_SMTPD, a)) != 0);
-	CHECK(auth_login(BOB, PW_BOB, strlen(PW_BOB), "c1", &a) == 0);
+	CHECK(auth_login(BOB, PW_BOB, strlen(PW_BOB), "c1", "w-c1", &a) == 0);
 	CHECK((sid_bob = session_new(ROLE_IMAPD, a)) != 0);
 
 	/* The front's channel, set up as vaultd sets up its peers. */

@@ -280,7 +280,7 @@ test_deliver_locked_then_unlock(void)
 	    MBOX_OK);
 	CHECK(spooled("alice@test.example") == 2);
 	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
-	    "a-client", &a) == 0);
+	    "a-client", "w-client", &a) == 0);
 	CHECK(spooled("alice@test.example") == 0);
 	CHECK(inbox_count(a) == 2);
 	/* Unlocked: straight into the mailbox. */
@@ -298,18 +298,18 @@ test_logins(void)
 	struct vault_account	*a;
 	uint32_t		 sid;
 
-	CHECK(auth_login("alice@test.example", "wrong", 5, "a-c1", &a) ==
-	    MBOX_EAUTH);
+	CHECK(auth_login("alice@test.example", "wrong", 5, "a-c1", "w-c1",
+	    &a) == MBOX_EAUTH);
 	CHECK(auth_login("nobody@test.example", PW_ALICE, strlen(PW_ALICE),
-	    "a-c1", &a) == MBOX_EAUTH);
+	    "a-c1", "w-c1", &a) == MBOX_EAUTH);
 	CHECK(auth_login("alice@test.example", recovery_alice,
-	    strlen(recovery_alice), "a-c1", &a) == 0);
+	    strlen(recovery_alice), "a-c1", "w-c1", &a) == 0);
 	CHECK((sid = session_new(ROLE_IMAPD, a)) != 0);
 	CHECK(session_get(sid, ROLE_IMAPD) != NULL);
 	CHECK(session_get(sid, ROLE_SMTPD) == NULL);
 	/* While unlocked, the same credential is checked by verifier. */
 	CHECK(auth_login("alice@test.example", recovery_alice,
-	    strlen(recovery_alice), "a-c1", &a) == 0);
+	    strlen(recovery_alice), "a-c1", "w-c1", &a) == 0);
 	session_end(sid, ROLE_IMAPD);
 	lock_all("alice@test.example");
 }
@@ -328,8 +328,8 @@ test_app_passwords(void)
 	CHECK(keys_apppass_shaped(ap));
 	CHECK(admin(ADMIN_APPPASS_ADD, "alice@test.example", "tablet",
 	    PW_ALICE, NULL) == 0);
-	CHECK(auth_login("alice@test.example", ap, strlen(ap), "a-c7", &a) ==
-	    0);
+	CHECK(auth_login("alice@test.example", ap, strlen(ap), "a-c7", "w-c7",
+	    &a) == 0);
 	/* An app password cannot change the account. */
 	CHECK(admin(ADMIN_APPPASS_ADD, "alice@test.example", "laptop", ap,
 	    NULL) == -1);
@@ -339,8 +339,8 @@ test_app_passwords(void)
 	CHECK(admin(ADMIN_APPPASS_DEL, "alice@test.example", "phone", NULL,
 	    NULL) == 0);
 	CHECK(account_unlocked(a->id) != NULL);
-	CHECK(auth_login("alice@test.example", ap, strlen(ap), "a-c7", &a) ==
-	    MBOX_EAUTH);
+	CHECK(auth_login("alice@test.example", ap, strlen(ap), "a-c7", "w-c7",
+	    &a) == MBOX_EAUTH);
 	lock_all("alice@test.example");
 	/* Passwords shaped like the other credentials are refused. */
 	CHECK(admin(ADMIN_USER_ADD, "carol@test.example", NULL,
@@ -357,9 +357,48 @@ test_lockout(void)
 
 	for (i = 0; i < AUTH_ACCOUNT_FAILS; i++)
 		CHECK(auth_login("bob@test.example", "wrong password", 14,
-		    "a-c2", &a) == MBOX_EAUTH);
+		    "a-c2", "w-c2", &a) == MBOX_EAUTH);
 	CHECK(auth_login("bob@test.example", PW_BOB, strlen(PW_BOB),
-	    "a-c3", &a) == MBOX_ELOCKED);
+	    "a-c3", "w-c3", &a) == MBOX_ELOCKED);
+}
+
+/*
+ * Failures rotated over the addresses of one network, each address
+ * under its own limit and each account under its own: the network is
+ * locked out, another network is not, and neither is the account.
+ */
+static void
+test_lockout_network(void)
+{
+	struct vault_account	*a;
+	char			 user[64], narrow[32];
+	int			 i;
+
+	for (i = 0; i < AUTH_WIDE_FAILS; i++) {
+		snprintf(user, sizeof(user), "nobody%d@test.example",
+		    i / (AUTH_ACCOUNT_FAILS - 1));
+		snprintf(narrow, sizeof(narrow), "a-n%d",
+		    i / (AUTH_NARROW_FAILS - 1));
+		CHECK(auth_login(user, "wrong password", 14, narrow, "w-net",
+		    &a) == MBOX_EAUTH);
+	}
+	CHECK(auth_login("alice@test.example", PW_ALICE,
+	    strlen(PW_ALICE), "a-fresh", "w-net", &a) == MBOX_ELOCKED);
+	CHECK(auth_login("alice@test.example", PW_ALICE,
+	    strlen(PW_ALICE), "a-fresh", "w-other", &a) == 0);
+	lock_all("alice@test.example");
+	/* One address alone: its own limit comes first. */
+	for (i = 0; i < AUTH_NARROW_FAILS; i++) {
+		snprintf(user, sizeof(user), "none%d@test.example",
+		    i / (AUTH_ACCOUNT_FAILS - 1));
+		CHECK(auth_login(user, "wrong password", 14, "a-one",
+		    "w-third", &a) == MBOX_EAUTH);
+	}
+	CHECK(auth_login("alice@test.example", PW_ALICE,
+	    strlen(PW_ALICE), "a-one", "w-third", &a) == MBOX_ELOCKED);
+	CHECK(auth_login("alice@test.example", PW_ALICE,
+	    strlen(PW_ALICE), "a-two", "w-third", &a) == 0);
+	lock_all("alice@test.example");
 }
 
 /* A mailbox put back to an older copy is refused, loudly. */
@@ -401,7 +440,7 @@ test_rollback_refused(void)
 	snprintf(new, sizeof(new), "%s.new", path);
 	CHECK(copy_file(path, old) == 0);
 	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
-	    "a-c4", &a) == 0);
+	    "a-c4", "w-c4", &a) == 0);
 	CHECK(deliver("alice@test.example", "zqtoken0000000004") ==
 	    MBOX_OK);
 	lock_all("alice@test.example");
@@ -413,12 +452,12 @@ test_rollback_refused(void)
 	snprintf(side, sizeof(side), "%s-shm", path);
 	unlink(side);
 	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
-	    "a-c4", &a) == MBOX_ETEMP);
+	    "a-c4", "w-c4", &a) == MBOX_ETEMP);
 	/* The current one again: accepted, with every message. */
 	CHECK(rename(new, path) == 0);
 	CHECK(unlink(old) == 0);
 	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
-	    "a-c4", &a) == 0);
+	    "a-c4", "w-c4", &a) == 0);
 	CHECK(inbox_count(a) == 4);
 	lock_all("alice@test.example");
 }
@@ -488,7 +527,7 @@ test_tampered_mailbox(void)
 	CHECK(pwrite(fd, &b, 1, 4096 + 200) == 1);
 	close(fd);
 	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
-	    "a-c5", &a) == MBOX_ETEMP);
+	    "a-c5", "w-c5", &a) == MBOX_ETEMP);
 	/* Another account is not affected. */
 	CHECK(deliver("bob@test.example", "zqtoken0000000006") == MBOX_OK);
 	CHECK((fd = open(path, O_RDWR)) != -1);
@@ -496,7 +535,7 @@ test_tampered_mailbox(void)
 	CHECK(pwrite(fd, &b, 1, 4096 + 200) == 1);
 	close(fd);
 	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
-	    "a-c5", &a) == 0);
+	    "a-c5", "w-c5", &a) == 0);
 	lock_all("alice@test.example");
 }
 
@@ -513,7 +552,7 @@ test_delete_account(void)
 	    0);
 	CHECK(access(path, F_OK) == -1 && errno == ENOENT);
 	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
-	    "a-c6", &a) == MBOX_EAUTH);
+	    "a-c6", "w-c6", &a) == MBOX_EAUTH);
 	CHECK(admin(ADMIN_DOMAIN_DEL, "test.example", NULL, NULL, NULL) ==
 	    -1);
 }
@@ -541,6 +580,7 @@ main(void)
 	RUN(test_logins);
 	RUN(test_app_passwords);
 	RUN(test_lockout);
+	RUN(test_lockout_network);
 	RUN(test_rollback_refused);
 	RUN(test_no_plaintext_at_rest);
 	RUN(test_tampered_mailbox);
