@@ -51,17 +51,13 @@ enum limit_kind {
 };
 
 static const struct {
-	const char	*name;		/* in the tree's keys */
-	const char	*field;		/* in audit lines */
+	const char	*name;		/* in the tree's keys and audit lines */
 	const char	*level;		/* the limit=, in audit lines */
 	unsigned int	 max;
 } limit_kinds[LIMIT_KINDS] = {
-	[LIMIT_ACCOUNT] = { "account", "account", "account",
-	    AUTH_ACCOUNT_FAILS },
-	[LIMIT_NARROW] = { "client", "client", "per-address",
-	    AUTH_NARROW_FAILS },
-	[LIMIT_WIDE] = { "network", "network", "per-network",
-	    AUTH_WIDE_FAILS }
+	[LIMIT_ACCOUNT] = { "account", "account", AUTH_ACCOUNT_FAILS },
+	[LIMIT_NARROW] = { "client", "per-address", AUTH_NARROW_FAILS },
+	[LIMIT_WIDE] = { "network", "per-network", AUTH_WIDE_FAILS }
 };
 
 /* One tracked name: an account address or a client prefix's key. */
@@ -195,7 +191,7 @@ limit_fail_all(const char *account, const char *safe, const char *narrow,
 		if (!limit_fail(k, names[k], now))
 			continue;
 		log_audit("auth-lockout", "%s=%s limit=%s seconds=%d",
-		    limit_kinds[k].field, shown[k], limit_kinds[k].level,
+		    limit_kinds[k].name, shown[k], limit_kinds[k].level,
 		    AUTH_LOCKOUT);
 	}
 }
