@@ -260,9 +260,17 @@ imap_free(struct session *s)
 static const char *
 imap_refusal(int why)
 {
-	return (why == FRONT_TOO_MANY_ADDR ?
-	    "* BYE [UNAVAILABLE] Too many connections from your address\r\n" :
-	    "* BYE [UNAVAILABLE] Too many connections, try again later\r\n");
+	switch (why) {
+	case FRONT_TOO_MANY_ADDR:
+		return ("* BYE [UNAVAILABLE] Too many connections from your "
+		    "address\r\n");
+	case FRONT_TOO_MANY_NET:
+		return ("* BYE [UNAVAILABLE] Too many connections from your "
+		    "network\r\n");
+	default:
+		return ("* BYE [UNAVAILABLE] Too many connections, try again "
+		    "later\r\n");
+	}
 }
 
 /* Passwords may cross only TLS, or loopback when the config says so. */
@@ -1213,7 +1221,7 @@ imap_login(struct session *s, const char *user, const char *pass)
 		imap_done(s, "NO [PRIVACYREQUIRED] Use TLS to log in");
 		return;
 	}
-	s->req = front_auth_request(user, pass, s->client.addr, PROTO_IMAP,
+	s->req = front_auth_request(user, pass, &s->client, PROTO_IMAP,
 	    imap_auth_done, s);
 	if (s->req == 0)
 		imap_done(s, "NO [UNAVAILABLE] The mail store is not "

@@ -202,9 +202,17 @@ pop3_free(struct session *s)
 static const char *
 pop3_refusal(int why)
 {
-	return (why == FRONT_TOO_MANY_ADDR ?
-	    "-ERR [SYS/TEMP] Too many connections from your address\r\n" :
-	    "-ERR [SYS/TEMP] Too many connections, try again later\r\n");
+	switch (why) {
+	case FRONT_TOO_MANY_ADDR:
+		return ("-ERR [SYS/TEMP] Too many connections from your "
+		    "address\r\n");
+	case FRONT_TOO_MANY_NET:
+		return ("-ERR [SYS/TEMP] Too many connections from your "
+		    "network\r\n");
+	default:
+		return ("-ERR [SYS/TEMP] Too many connections, try again "
+		    "later\r\n");
+	}
 }
 
 static void
@@ -610,7 +618,7 @@ pop3_plain(struct session *s, const char *b64)
 static void
 pop3_login(struct session *s, const char *user, const char *pass)
 {
-	s->req = front_auth_request(user, pass, s->client.addr, PROTO_POP3,
+	s->req = front_auth_request(user, pass, &s->client, PROTO_POP3,
 	    pop3_auth_done, s);
 	if (s->req == 0) {
 		session_printf(s, "-ERR [SYS/TEMP] The mail store is not "

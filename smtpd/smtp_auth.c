@@ -274,7 +274,7 @@ smtp_auth_login(struct session *s, const char *user, const char *pass)
 		    "invalid\r\n");
 		return;
 	}
-	s->req = front_auth_request(user, pass, s->client.addr,
+	s->req = front_auth_request(user, pass, &s->client,
 	    s->listener.proto, smtp_auth_done, s);
 	if (s->req == 0) {
 		smtp_auth_audit(s, user, "tempfail");

@@ -93,9 +93,14 @@ const struct session_proto smtp_proto = {
 static const char *
 smtp_refusal(int why)
 {
-	return (why == FRONT_TOO_MANY_ADDR ?
-	    "421 4.7.0 Too many connections from your address\r\n" :
-	    "421 4.3.2 Too many connections, try again later\r\n");
+	switch (why) {
+	case FRONT_TOO_MANY_ADDR:
+		return ("421 4.7.0 Too many connections from your address\r\n");
+	case FRONT_TOO_MANY_NET:
+		return ("421 4.7.0 Too many connections from your network\r\n");
+	default:
+		return ("421 4.3.2 Too many connections, try again later\r\n");
+	}
 }
 
 int

@@ -23,7 +23,8 @@
  * hash of it (the verifier) answers without Argon2id; otherwise the
  * credential must unwrap the keyslot its shape points to, which unlocks
  * the account.  Failures are counted per account and per client
- * address: past the limits, logins are refused without being checked
+ * prefix, narrow (the address; an IPv6 /64) and wide (its IPv4 /24 or
+ * IPv6 /48): past the limits, logins are refused without being checked
  * for a while.  An unknown account costs the same Argon2id run as a
  * known one, so timing does not tell which addresses exist.
  *
@@ -46,6 +47,17 @@
 #include "log.h"
 #include "vaultd.h"
 
+/*
+ * Who asks: the client's prefix keys (netprefix.h) as the front sent
+ * them, for the limits, and as audit lines show them.
+ */
+struct auth_client {
+	char			 narrow[NETPREFIX_KEY_MAX];
+	char			 wide[NETPREFIX_KEY_MAX];
+	char			 cn[NETPREFIX_KEY_MAX];
+	char			 cw[NETPREFIX_KEY_MAX];
+};
+
 /* A login waiting for its Argon2id run. */
 struct auth_pending {
 	TAILQ_ENTRY(auth_pending) entry;
@@ -60,13 +72,34 @@ struct auth_pending {
 	unsigned char		*verifier;	/* KEY_LEN, sodium_malloc'd */
 	char			 user[ADDRESS_MAX];
 	char			 safe[ADDRESS_MAX];
-	char			 client[ADDRESS_MAX];
+	struct auth_client	 c;
 };
 
 static TAILQ_HEAD(, auth_pending) pending =
     TAILQ_HEAD_INITIALIZER(pending);
 
-/* One tracked name: an account address or an anonymised client. */
+/*
+ * The kinds of name counted, each with its limit, and how audit lines
+ * name it: an account, or a client prefix by its key (netprefix.h).
+ */
+enum limit_kind {
+	LIMIT_ACCOUNT,
+	LIMIT_NARROW,
+	LIMIT_WIDE,
+	LIMIT_KINDS
+};
+
+static const struct {
+	const char	*name;		/* in the tree's keys and audit lines */
+	const char	*level;		/* the limit=, in audit lines */
+	unsigned int	 max;
+} limit_kinds[LIMIT_KINDS] = {
+	[LIMIT_ACCOUNT] = { "account", "account", AUTH_ACCOUNT_FAILS },
+	[LIMIT_NARROW] = { "client", "per-address", AUTH_NARROW_FAILS },
+	[LIMIT_WIDE] = { "network", "per-network", AUTH_WIDE_FAILS }
+};
+
+/* One tracked name: an account address or a client prefix's key. */
 struct limit {
 	RB_ENTRY(limit)	 entry;
 	char		 key[ADDRESS_MAX + 2];
@@ -106,11 +139,12 @@ limit_expire(time_t now)
 }
 
 static struct limit *
-limit_get(const char *kind, const char *name, int create)
+limit_get(enum limit_kind kind, const char *name, int create)
 {
 	struct limit	 key, *l;
 
-	snprintf(key.key, sizeof(key.key), "%s:%s", kind, name);
+	snprintf(key.key, sizeof(key.key), "%s:%s", limit_kinds[kind].name,
+	    name);
 	if ((l = RB_FIND(limit_tree, &limits, &key)) != NULL || !create)
 		return (l);
 	if (nlimits >= AUTH_TRACKED_MAX)
@@ -125,7 +159,7 @@ limit_get(const char *kind, const char *name, int create)
 }
 
 static int
-limit_locked(const char *kind, const char *name, time_t now)
+limit_locked(enum limit_kind kind, const char *name, time_t now)
 {
 	struct limit	*l;
 
@@ -134,9 +168,10 @@ limit_locked(const char *kind, const char *name, time_t now)
 
 /* Count a failure; 1 when this one starts a lockout. */
 static int
-limit_fail(const char *kind, const char *name, unsigned int max, time_t now)
+limit_fail(enum limit_kind kind, const char *name, time_t now)
 {
 	struct limit	*l;
+	unsigned int	 max = limit_kinds[kind].max;
 
 	if ((l = limit_get(kind, name, 1)) == NULL)
 		return (0);
@@ -154,7 +189,7 @@ limit_fail(const char *kind, const char *name, unsigned int max, time_t now)
 }
 
 static void
-limit_clear(const char *kind, const char *name)
+limit_clear(enum limit_kind kind, const char *name)
 {
 	struct limit	*l;
 
@@ -162,6 +197,42 @@ limit_clear(const char *kind, const char *name)
 		RB_REMOVE(limit_tree, &limits, l);
 		free(l);
 		nlimits--;
+	}
+}
+
+/* The first kind of the three whose name is locked out, or -1. */
+static int
+limit_locked_any(const char *account, const char *narrow, const char *wide,
+    time_t now)
+{
+	if (limit_locked(LIMIT_ACCOUNT, account, now))
+		return (LIMIT_ACCOUNT);
+	if (limit_locked(LIMIT_NARROW, narrow, now))
+		return (LIMIT_NARROW);
+	if (limit_locked(LIMIT_WIDE, wide, now))
+		return (LIMIT_WIDE);
+	return (-1);
+}
+
+/*
+ * A failed login counts against the account and both prefixes; each
+ * name that this failure locks out is an audit line, naming the name
+ * (as logged: safe) and the limit.
+ */
+static void
+limit_fail_all(const char *account, const char *safe, const char *narrow,
+    const char *cn, const char *wide, const char *cw, time_t now)
+{
+	const char	*names[LIMIT_KINDS] = { account, narrow, wide };
+	const char	*shown[LIMIT_KINDS] = { safe, cn, cw };
+	int		 k;
+
+	for (k = 0; k < LIMIT_KINDS; k++) {
+		if (!limit_fail(k, names[k], now))
+			continue;
+		log_audit("auth-lockout", "%s=%s limit=%s seconds=%d",
+		    limit_kinds[k].name, shown[k], limit_kinds[k].level,
+		    AUTH_LOCKOUT);
 	}
 }
 
@@ -311,24 +382,19 @@ verifier_remember(struct vault_account *a, const unsigned char *v)
 }
 
 static void
-auth_succeeded(const char *u, const char *safe, const char *client)
+auth_succeeded(const char *u, const char *safe, const struct auth_client *c)
 {
-	limit_clear("account", u);
-	log_audit("auth-success", "account=%s client=%s", safe, client);
+	limit_clear(LIMIT_ACCOUNT, u);
+	log_audit("auth-success", "account=%s client=%s network=%s", safe,
+	    c->cn, c->cw);
 }
 
 static void
-auth_failed(const char *u, const char *safe, const char *client)
+auth_failed(const char *u, const char *safe, const struct auth_client *c)
 {
-	time_t	 now = time(NULL);
-
-	log_audit("auth-failure", "account=%s client=%s", safe, client);
-	if (limit_fail("account", u, AUTH_ACCOUNT_FAILS, now))
-		log_audit("auth-lockout", "account=%s seconds=%d", safe,
-		    AUTH_LOCKOUT);
-	if (limit_fail("client", client, AUTH_CLIENT_FAILS, now))
-		log_audit("auth-lockout", "client=%s seconds=%d", client,
-		    AUTH_LOCKOUT);
+	log_audit("auth-failure", "account=%s client=%s network=%s", safe,
+	    c->cn, c->cw);
+	limit_fail_all(u, safe, c->narrow, c->cn, c->wide, c->cw, time(NULL));
 }
 
 static void
@@ -366,9 +432,10 @@ auth_slot_unchanged(const struct dir_account *da, const struct dir_slot *was)
 
 /*
  * The one place that decides whose turn a login's Argon2id run waits
- * in: the fairness key.  For now it is the anonymised client address
- * the front sends; logins from one client queue behind each other,
- * not in front of other clients.
+ * in: the fairness key, the client's wide prefix (an IPv4 /24, an IPv6
+ * /48): logins from one network queue behind each other, not in front
+ * of other networks', however many addresses the network rotates
+ * through.
  */
 static struct kdf_job *
 auth_submit(const char *fairkey, struct auth_pending *p, const char *cred,
@@ -396,9 +463,9 @@ auth_derived(void *arg, int status, const unsigned char *key)
 
 	TAILQ_REMOVE(&pending, p, entry);
 	if (status != KDF_OK) {
-		log_audit("auth-refused", "account=%s client=%s reason=%s",
-		    p->safe, p->client, status == KDF_EXPIRED ? "timeout" :
-		    "no-memory");
+		log_audit("auth-refused", "account=%s client=%s network=%s "
+		    "reason=%s", p->safe, p->c.cn, p->c.cw,
+		    status == KDF_EXPIRED ? "timeout" : "no-memory");
 		rv = MBOX_ETEMP;
 		goto done;
 	}
@@ -413,8 +480,8 @@ auth_derived(void *arg, int status, const unsigned char *key)
 		goto done;
 	}
 	if (!auth_slot_unchanged(&da, &p->slot)) {
-		log_audit("auth-refused", "account=%s client=%s "
-		    "reason=changed", p->safe, p->client);
+		log_audit("auth-refused", "account=%s client=%s network=%s "
+		    "reason=changed", p->safe, p->c.cn, p->c.cw);
 		rv = MBOX_ETEMP;
 		goto done;
 	}
@@ -427,11 +494,11 @@ auth_derived(void *arg, int status, const unsigned char *key)
 		goto done;
 	}
 	verifier_remember(a, p->verifier);
-	auth_succeeded(p->user, p->safe, p->client);
+	auth_succeeded(p->user, p->safe, &p->c);
 	rv = MBOX_OK;
 	goto done;
  fail:
-	auth_failed(p->user, p->safe, p->client);
+	auth_failed(p->user, p->safe, &p->c);
 	rv = MBOX_EAUTH;
  done:
 	p->done(p->arg, p->reqid, rv, rv == MBOX_OK ? a : NULL);
@@ -449,8 +516,8 @@ auth_derived(void *arg, int status, const unsigned char *key)
  */
 int
 auth_login(const char *user, const char *secret, size_t len,
-    const char *client, enum proc_role owner, uint32_t reqid,
-    auth_done_cb done, void *arg, struct vault_account **out)
+    const char *narrow, const char *wide, enum proc_role owner,
+    uint32_t reqid, auth_done_cb done, void *arg, struct vault_account **out)
 {
 	struct auth_pending	*p = NULL;
 	struct dir_account	 da;
@@ -458,25 +525,30 @@ auth_login(const char *user, const char *secret, size_t len,
 	struct kdf_cost		 cost;
 	unsigned char		 salt[SLOT_SALT_LEN];
 	unsigned char		 v[KEY_LEN];
+	struct auth_client	 c;
 	char			 u[ADDRESS_MAX], safe[ADDRESS_MAX];
 	char			 norm[RECOVERY_TEXT_LEN];
 	const char		*cred = secret;
 	size_t			 credlen = len;
 	time_t			 now = time(NULL);
-	int			 rc, found = 0;
+	int			 rc, found = 0, locked;
 
 	*out = NULL;
 	if (!dir_address_valid(user, u, sizeof(u)))
 		strlcpy(u, "(invalid)", sizeof(u));
 	log_sanitize(safe, sizeof(safe), u);
-	if (limit_locked("client", client, now) ||
-	    limit_locked("account", u, now)) {
-		log_audit("auth-refused", "account=%s client=%s "
-		    "reason=locked-out", safe, client);
+	strlcpy(c.narrow, narrow, sizeof(c.narrow));
+	strlcpy(c.wide, wide, sizeof(c.wide));
+	log_sanitize(c.cn, sizeof(c.cn), narrow);
+	log_sanitize(c.cw, sizeof(c.cw), wide);
+	if ((locked = limit_locked_any(u, c.narrow, c.wide, now)) != -1) {
+		log_audit("auth-refused", "account=%s client=%s network=%s "
+		    "reason=locked-out limit=%s", safe, c.cn, c.cw,
+		    limit_kinds[locked].level);
 		return (MBOX_ELOCKED);
 	}
 	if (len == 0 || len >= MSG_SECRET_MAX) {
-		auth_failed(u, safe, client);
+		auth_failed(u, safe, &c);
 		return (MBOX_EAUTH);
 	}
 
@@ -486,7 +558,7 @@ auth_login(const char *user, const char *secret, size_t len,
 		keys_verifier(serverkeys_verifier(), da.id, secret, len, v);
 		if (verifier_known(a, v)) {
 			sodium_memzero(v, sizeof(v));
-			auth_succeeded(u, safe, client);
+			auth_succeeded(u, safe, &c);
 			*out = a;
 			return (MBOX_OK);
 		}
@@ -506,7 +578,7 @@ auth_login(const char *user, const char *secret, size_t len,
 	p->arg = arg;
 	strlcpy(p->user, u, sizeof(p->user));
 	strlcpy(p->safe, safe, sizeof(p->safe));
-	strlcpy(p->client, client, sizeof(p->client));
+	p->c = c;
 	if (rc == DIR_OK) {
 		memcpy(p->id, da.id, sizeof(p->id));
 		if ((rc = auth_target(&da, secret, len, 0, &p->slot, &found,
@@ -531,15 +603,15 @@ auth_login(const char *user, const char *secret, size_t len,
 		/* A stored cost we would never write opens nothing. */
 		sodium_memzero(norm, sizeof(norm));
 		auth_pending_free(p);
-		auth_failed(u, safe, client);
+		auth_failed(u, safe, &c);
 		return (MBOX_EAUTH);
 	}
-	p->job = auth_submit(client, p, cred, credlen, salt, &cost);
+	p->job = auth_submit(c.wide, p, cred, credlen, salt, &cost);
 	sodium_memzero(norm, sizeof(norm));
 	if (p->job == NULL) {
 		auth_pending_free(p);
-		log_audit("auth-refused", "account=%s client=%s reason=busy",
-		    safe, client);
+		log_audit("auth-refused", "account=%s client=%s network=%s "
+		    "reason=busy", safe, c.cn, c.cw);
 		return (MBOX_ETEMP);
 	}
 	TAILQ_INSERT_TAIL(&pending, p, entry);

@@ -250,7 +250,8 @@ vault_auth(struct vault_peer *p, uint32_t reqid, struct imsg *imsg)
 	int			 status;
 
 	if (imsg_get_data(imsg, &m, sizeof(m)) == -1 || !MSG_STR(m.user) ||
-	    !MSG_STR(m.secret) || !MSG_STR(m.client)) {
+	    !MSG_STR(m.secret) || !MSG_STR(m.client_narrow) ||
+	    !MSG_STR(m.client_wide)) {
 		sodium_memzero(&m, sizeof(m));
 		vault_auth_reply(p, reqid, MBOX_EAUTH, NULL);
 		return;
@@ -260,7 +261,8 @@ vault_auth(struct vault_peer *p, uint32_t reqid, struct imsg *imsg)
 		status = MBOX_ETEMP;
 	else
 		status = auth_login(m.user, m.secret, strlen(m.secret),
-		    m.client, p->role, reqid, vault_auth_done, p, &a);
+		    m.client_narrow, m.client_wide, p->role, reqid,
+		    vault_auth_done, p, &a);
 	sodium_memzero(&m, sizeof(m));
 	if (status != AUTH_PENDING)
 		vault_auth_reply(p, reqid, status, a);

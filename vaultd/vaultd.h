@@ -35,10 +35,16 @@
 #define VAULT_SESSIONS_MAX	65536
 #define VAULT_VERIFIERS_MAX	8	/* remembered credentials per account */
 
-/* Login limits: per account and per client address. */
+/*
+ * Login limits: per account, and per client prefix at two levels
+ * (netprefix.h): the narrow one (IPv4 address, IPv6 /64) and the wide
+ * one (IPv4 /24, IPv6 /48), so that moving to the next address of one's
+ * network does not start the count again.
+ */
 #define AUTH_WINDOW		900	/* seconds failures are remembered */
 #define AUTH_ACCOUNT_FAILS	5	/* then the account is locked out */
-#define AUTH_CLIENT_FAILS	20	/* then the client is locked out */
+#define AUTH_NARROW_FAILS	20	/* then the client's address is */
+#define AUTH_WIDE_FAILS		60	/* then the client's network is */
 #define AUTH_LOCKOUT		900	/* seconds */
 #define AUTH_TRACKED_MAX	100000	/* entries in the limiter */
 
@@ -133,7 +139,7 @@ void	 kdf_cancel(struct kdf_job *);
 #define AUTH_PENDING	(-1)
 typedef void (*auth_done_cb)(void *, uint32_t, int, struct vault_account *);
 int	 auth_login(const char *, const char *, size_t, const char *,
-	    enum proc_role, uint32_t, auth_done_cb, void *,
+	    const char *, enum proc_role, uint32_t, auth_done_cb, void *,
 	    struct vault_account **);
 void	 auth_cancel(enum proc_role);
 #define AUTH_NO_APP	0x01	/* an app password opens nothing */

@@ -75,6 +75,7 @@ conf_new(void)
 
 	conf->limits.max_conn = 1000;
 	conf->limits.max_conn_per_addr = 20;
+	/* max_conn_per_net stays 0: conf_limits_settle() derives it. */
 	conf->limits.max_message_size = 35 * 1024 * 1024;
 	conf->limits.max_line_length = CONF_LINE_LENGTH_DEFAULT;
 	conf->limits.timeout_idle = 300;
@@ -118,6 +119,7 @@ conf_default(void)
 	add_default_listener(conf, 1993, PROTO_IMAP, TLSMODE_IMPLICIT, 0);
 	add_default_listener(conf, 1110, PROTO_POP3, TLSMODE_STARTTLS, 1);
 	add_default_listener(conf, 1995, PROTO_POP3, TLSMODE_IMPLICIT, 0);
+	conf_limits_settle(&conf->limits);
 	return (conf);
 }
 
@@ -161,6 +163,24 @@ conf_free(struct conf *conf)
 		free(d);
 	}
 	free(conf);
+}
+
+/*
+ * The limits that follow from others when the file leaves them out:
+ * the per-network connection limit is CONF_CONN_NET_FACTOR times the
+ * per-address one, within the total.
+ */
+void
+conf_limits_settle(struct limits *lim)
+{
+	unsigned long long	 v;
+
+	if (lim->max_conn_per_net != 0)
+		return;
+	v = (unsigned long long)lim->max_conn_per_addr * CONF_CONN_NET_FACTOR;
+	if (v > lim->max_conn)
+		v = lim->max_conn;
+	lim->max_conn_per_net = v;
 }
 
 const char *
@@ -294,6 +314,8 @@ conf_print(FILE *fp, const struct conf *conf)
 	fprintf(fp, "limit connections %u\n", conf->limits.max_conn);
 	fprintf(fp, "limit connections per-address %u\n",
 	    conf->limits.max_conn_per_addr);
+	fprintf(fp, "limit connections per-network %u\n",
+	    conf->limits.max_conn_per_net);
 	fputs("limit message-size ", fp);
 	print_scaled(fp, conf->limits.max_message_size, 1);
 	fputs("\nlimit line-length ", fp);

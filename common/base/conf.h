@@ -89,13 +89,21 @@ TAILQ_HEAD(domainlist, domain);
 
 struct limits {
 	unsigned int	 max_conn;		/* per front process */
-	unsigned int	 max_conn_per_addr;
+	unsigned int	 max_conn_per_addr;	/* per IPv4 /32, IPv6 /64 */
+	unsigned int	 max_conn_per_net;	/* per IPv4 /24, IPv6 /48 */
 	size_t		 max_message_size;	/* octets */
 	size_t		 max_line_length;	/* octets with CRLF; smtpd */
 	uint64_t	 max_mailbox_size;	/* octets per account; 0: none */
 	unsigned int	 timeout_idle;		/* seconds */
 	unsigned int	 timeout_session;	/* seconds */
 };
+
+/*
+ * limit connections per-network, unless the file says: this many times
+ * per-address, so that a few hosts of one network (a household, an
+ * office behind one /24 or /48) share it without noticing.
+ */
+#define CONF_CONN_NET_FACTOR	4
 
 /*
  * vaultd's settings.  The Argon2id cost is that of the keyslots vaultd
@@ -131,6 +139,7 @@ struct conf	*conf_new(void);
 struct conf	*conf_default(void);
 void		 conf_print(FILE *, const struct conf *);
 void		 conf_free(struct conf *);
+void		 conf_limits_settle(struct limits *);
 
 /* parse.c */
 int		 parse_conf(const char *, struct conf **);

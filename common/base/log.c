@@ -236,13 +236,30 @@ log_sockaddr(const struct sockaddr *sa)
 }
 
 /*
+ * The keyed BLAKE2b hash of data as logged: "a-" and 16 hex digits.
+ * Returns -1, and leaves buf alone, when addresses are logged plain.
+ */
+int
+log_anonhash(const void *data, size_t dlen, char *buf, size_t len)
+{
+	unsigned char	 h[8];
+
+	if (!log_anonymise)
+		return (-1);
+	crypto_generichash(h, sizeof(h), data, dlen, log_anonkey,
+	    sizeof(log_anonkey));
+	snprintf(buf, len, "a-%02x%02x%02x%02x%02x%02x%02x%02x",
+	    h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
+	return (0);
+}
+
+/*
  * The address as logged: a keyed BLAKE2b hash of it, "a-" and 16 hex
  * digits, or the address itself when no key is set.
  */
 const char *
 log_anonaddr(const struct sockaddr *sa, char *buf, size_t len)
 {
-	unsigned char	 h[8];
 	const void	*addr;
 	size_t		 alen;
 
@@ -260,10 +277,7 @@ log_anonaddr(const struct sockaddr *sa, char *buf, size_t len)
 		strlcpy(buf, "a-unknown", len);
 		return (buf);
 	}
-	crypto_generichash(h, sizeof(h), addr, alen, log_anonkey,
-	    sizeof(log_anonkey));
-	snprintf(buf, len, "a-%02x%02x%02x%02x%02x%02x%02x%02x",
-	    h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7]);
+	log_anonhash(addr, alen, buf, len);
 	return (buf);
 }
 

@@ -70,6 +70,7 @@ __dead void fatalx(const char *, ...)
 
 const char	*log_sockaddr(const struct sockaddr *);
 const char	*log_anonaddr(const struct sockaddr *, char *, size_t);
+int		 log_anonhash(const void *, size_t, char *, size_t);
 void		 log_sanitize(char *, size_t, const char *);
 
 #endif /* LOG_H */

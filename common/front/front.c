@@ -30,19 +30,24 @@
 #include "front.h"
 #include "io.h"
 #include "log.h"
+#include "netprefix.h"
 
-/* Connections per client address: a tree keyed by the address bytes. */
-struct addr_count {
-	RB_ENTRY(addr_count)	 entry;
-	int			 family;
-	unsigned char		 addr[16];
+/*
+ * Connections per client prefix, at each level (netprefix.h): one tree
+ * keyed by the masked address and its level.  The keys are the
+ * addresses themselves, not their anonymised keys: those change with
+ * the daily log key, and a count must come back down to zero.
+ */
+struct prefix_count {
+	RB_ENTRY(prefix_count)	 entry;
+	struct netprefix	 np;
 	unsigned int		 count;
 };
-RB_HEAD(addr_tree, addr_count);
+RB_HEAD(prefix_tree, prefix_count);
 
-static int	 addr_cmp(struct addr_count *, struct addr_count *);
-RB_PROTOTYPE_STATIC(addr_tree, addr_count, entry, addr_cmp);
-RB_GENERATE_STATIC(addr_tree, addr_count, entry, addr_cmp);
+static int	 prefix_cmp(struct prefix_count *, struct prefix_count *);
+RB_PROTOTYPE_STATIC(prefix_tree, prefix_count, entry, prefix_cmp);
+RB_GENERATE_STATIC(prefix_tree, prefix_count, entry, prefix_cmp);
 
 /* A request to vaultd waiting for its answer. */
 struct vault_req {
@@ -59,7 +64,7 @@ static struct {
 	struct imsgev		 vault;
 	int			 vault_ready;
 	unsigned int		 nconn;
-	struct addr_tree	 addrs;
+	struct prefix_tree	 prefixes;
 	struct event		 ev_resume;
 	TAILQ_HEAD(, vault_req)	 reqs;
 	uint32_t		 reqid;
@@ -71,7 +76,9 @@ static void	 front_accept(int, short, void *);
 static void	 front_resume(int, short, void *);
 static void	 front_vault_dispatch(struct imsgev *, struct imsg *);
 static void	 front_vault_lost(void);
-static void	 addr_key(const struct sockaddr_storage *, struct addr_count *);
+static int	 prefix_hold(const struct sockaddr_storage *,
+		    struct prefix_count *[NETPREFIX_LEVELS]);
+static void	 prefix_unhold(struct prefix_count *[NETPREFIX_LEVELS]);
 
 static const struct child_ops front_child_ops = {
 	front_conf_apply,
@@ -80,24 +87,54 @@ static const struct child_ops front_child_ops = {
 };
 
 static int
-addr_cmp(struct addr_count *a, struct addr_count *b)
+prefix_cmp(struct prefix_count *a, struct prefix_count *b)
 {
-	if (a->family != b->family)
-		return (a->family < b->family ? -1 : 1);
-	return (memcmp(a->addr, b->addr, sizeof(a->addr)));
+	return (netprefix_cmp(&a->np, &b->np));
 }
 
-static void
-addr_key(const struct sockaddr_storage *ss, struct addr_count *k)
+/*
+ * The counts of the prefixes of ss, one per level, made at zero where
+ * there is none yet; NULL for a level when ss is not IPv4 or IPv6.
+ * -1 when out of memory (and nothing is held).
+ */
+static int
+prefix_hold(const struct sockaddr_storage *ss,
+    struct prefix_count *pc[NETPREFIX_LEVELS])
 {
-	memset(k, 0, sizeof(*k));
-	k->family = ss->ss_family;
-	if (ss->ss_family == AF_INET)
-		memcpy(k->addr, &((const struct sockaddr_in *)ss)->sin_addr,
-		    4);
-	else if (ss->ss_family == AF_INET6)
-		memcpy(k->addr,
-		    &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	struct prefix_count	 key;
+	int			 i;
+
+	for (i = 0; i < NETPREFIX_LEVELS; i++) {
+		pc[i] = NULL;
+		if (netprefix_get((const struct sockaddr *)ss, i,
+		    &key.np) == -1)
+			continue;
+		if ((pc[i] = RB_FIND(prefix_tree, &front.prefixes,
+		    &key)) != NULL)
+			continue;
+		if ((pc[i] = calloc(1, sizeof(*pc[i]))) == NULL) {
+			prefix_unhold(pc);
+			return (-1);
+		}
+		pc[i]->np = key.np;
+		RB_INSERT(prefix_tree, &front.prefixes, pc[i]);
+	}
+	return (0);
+}
+
+/* Forget the counts that prefix_hold() made and nothing took up. */
+static void
+prefix_unhold(struct prefix_count *pc[NETPREFIX_LEVELS])
+{
+	int	 i;
+
+	for (i = 0; i < NETPREFIX_LEVELS; i++) {
+		if (pc[i] != NULL && pc[i]->count == 0) {
+			RB_REMOVE(prefix_tree, &front.prefixes, pc[i]);
+			free(pc[i]);
+		}
+		pc[i] = NULL;
+	}
 }
 
 void
@@ -105,7 +142,7 @@ front_init(enum proc_role role, const struct front_ops *ops)
 {
 	front.role = role;
 	front.ops = ops;
-	RB_INIT(&front.addrs);
+	RB_INIT(&front.prefixes);
 	TAILQ_INIT(&front.reqs);
 	evtimer_set(&front.ev_resume, front_resume, NULL);
 	/* OpenSSL reads its configuration file here: before the sandbox. */
@@ -191,9 +228,11 @@ front_accept(int fd, short event, void *arg)
 	struct child_listener	*l = arg, *o;
 	const struct msg_front	*conf = front_conf();
 	struct front_client	 client;
-	struct addr_count	 key, *ac;
+	struct prefix_count	*pc[NETPREFIX_LEVELS];
 	struct timeval		 tv;
-	int			 s, refused = FRONT_OK;
+	char			 net[NETPREFIX_KEY_MAX];
+	unsigned int		 max_net;
+	int			 i, s, refused = FRONT_OK;
 
 	(void)event;
 	memset(&client, 0, sizeof(client));
@@ -218,33 +257,44 @@ front_accept(int fd, short event, void *arg)
 	log_anonaddr((struct sockaddr *)&client.ss, client.addr,
 	    sizeof(client.addr));
 
-	addr_key(&client.ss, &key);
-	if ((ac = RB_FIND(addr_tree, &front.addrs, &key)) == NULL) {
-		if ((ac = calloc(1, sizeof(*ac))) == NULL) {
-			log_warn("%s", __func__);
-			close(s);
-			return;
-		}
-		*ac = key;
-		RB_INSERT(addr_tree, &front.addrs, ac);
+	if (prefix_hold(&client.ss, pc) == -1) {
+		log_warn("%s", __func__);
+		close(s);
+		return;
 	}
+	/* A configuration from before the per-network limit: none. */
+	if ((max_net = conf->limits.max_conn_per_net) == 0)
+		max_net = conf->limits.max_conn;
 	if (front.nconn >= conf->limits.max_conn)
 		refused = FRONT_TOO_MANY;
-	else if (ac->count >= conf->limits.max_conn_per_addr)
+	else if (pc[NETPREFIX_NARROW] != NULL &&
+	    pc[NETPREFIX_NARROW]->count >= conf->limits.max_conn_per_addr)
 		refused = FRONT_TOO_MANY_ADDR;
+	else if (pc[NETPREFIX_WIDE] != NULL &&
+	    pc[NETPREFIX_WIDE]->count >= max_net)
+		refused = FRONT_TOO_MANY_NET;
 
-	if (refused != FRONT_OK) {
+	switch (refused) {
+	case FRONT_OK:
+		front.nconn++;
+		for (i = 0; i < NETPREFIX_LEVELS; i++)
+			if (pc[i] != NULL)
+				pc[i]->count++;
+		break;
+	case FRONT_TOO_MANY_NET:
+		log_audit("connection-refused", "client=%s proto=%s "
+		    "reason=limit-per-network network=%s", client.addr,
+		    conf_proto_name(l->conf.proto),
+		    netprefix_key(&pc[NETPREFIX_WIDE]->np, net, sizeof(net)));
+		prefix_unhold(pc);
+		break;
+	default:
 		log_audit("connection-refused", "client=%s proto=%s reason=%s",
 		    client.addr, conf_proto_name(l->conf.proto),
 		    refused == FRONT_TOO_MANY ? "limit-total" :
 		    "limit-per-address");
-		if (ac->count == 0) {
-			RB_REMOVE(addr_tree, &front.addrs, ac);
-			free(ac);
-		}
-	} else {
-		front.nconn++;
-		ac->count++;
+		prefix_unhold(pc);
+		break;
 	}
 	front.ops->accept(s, &l->conf, &client, refused);
 }
@@ -253,13 +303,18 @@ front_accept(int fd, short event, void *arg)
 void
 front_conn_closed(const struct front_client *client)
 {
-	struct addr_count	 key, *ac;
+	struct prefix_count	 key, *pc;
+	int			 i;
 
-	addr_key(&client->ss, &key);
-	if ((ac = RB_FIND(addr_tree, &front.addrs, &key)) != NULL &&
-	    --ac->count == 0) {
-		RB_REMOVE(addr_tree, &front.addrs, ac);
-		free(ac);
+	for (i = 0; i < NETPREFIX_LEVELS; i++) {
+		if (netprefix_get((const struct sockaddr *)&client->ss, i,
+		    &key.np) == -1 ||
+		    (pc = RB_FIND(prefix_tree, &front.prefixes, &key)) == NULL)
+			continue;
+		if (--pc->count == 0) {
+			RB_REMOVE(prefix_tree, &front.prefixes, pc);
+			free(pc);
+		}
 	}
 	if (front.nconn > 0)
 		front.nconn--;
@@ -406,9 +461,15 @@ front_vault_compose(uint32_t type, uint32_t peerid, int fd,
 	return (imsgev_compose(&front.vault, type, peerid, fd, data, len));
 }
 
+/*
+ * The client goes as the keys of its narrow and wide prefixes: vaultd
+ * counts failed logins per prefix at both levels, and never learns
+ * the address itself unless addresses are logged plain.
+ */
 uint32_t
-front_auth_request(const char *user, const char *pass, const char *client,
-    enum proto proto, front_vault_cb cb, void *arg)
+front_auth_request(const char *user, const char *pass,
+    const struct front_client *client, enum proto proto, front_vault_cb cb,
+    void *arg)
 {
 	struct msg_auth	 m;
 	uint32_t	 id;
@@ -417,7 +478,10 @@ front_auth_request(const char *user, const char *pass, const char *client,
 	if (strlcpy(m.user, user, sizeof(m.user)) >= sizeof(m.user) ||
 	    strlcpy(m.secret, pass, sizeof(m.secret)) >= sizeof(m.secret))
 		sodium_memzero(m.secret, sizeof(m.secret));
-	strlcpy(m.client, client, sizeof(m.client));
+	netprefix_sockaddr_key((const struct sockaddr *)&client->ss,
+	    NETPREFIX_NARROW, m.client_narrow, sizeof(m.client_narrow));
+	netprefix_sockaddr_key((const struct sockaddr *)&client->ss,
+	    NETPREFIX_WIDE, m.client_wide, sizeof(m.client_wide));
 	m.proto = proto;
 	id = front_vault_request(IMSG_VAULT_AUTH, -1, &m, sizeof(m), cb, arg);
 	sodium_memzero(&m, sizeof(m));

@@ -16,8 +16,9 @@
 
 /*
  * front: what smtpd and imapd share as network fronts: listening, the
- * connection limits (in total and per client address), the TLS server
- * context, and the channel to vaultd.
+ * connection limits (in total, per client address and per client
+ * network: netprefix.h), the TLS server context, and the channel to
+ * vaultd.
  */
 
 #ifndef FRONT_H
@@ -33,6 +34,7 @@ struct tls;
 #define FRONT_OK		0
 #define FRONT_TOO_MANY		1	/* over the total limit */
 #define FRONT_TOO_MANY_ADDR	2	/* over the per-address limit */
+#define FRONT_TOO_MANY_NET	3	/* over the per-network limit */
 
 struct front_client {
 	struct sockaddr_storage	 ss;
@@ -79,8 +81,9 @@ void		 front_vault_cancel(uint32_t);
  * Over-long credentials go as empty ones, which the vault refuses and
  * counts like any wrong credential.
  */
-uint32_t	 front_auth_request(const char *, const char *, const char *,
-		    enum proto, front_vault_cb, void *);
+uint32_t	 front_auth_request(const char *, const char *,
+		    const struct front_client *, enum proto, front_vault_cb,
+		    void *);
 int		 front_auth_answer(struct imsg *, struct msg_auth_result *);
 
 #endif /* FRONT_H */

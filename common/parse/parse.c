@@ -127,8 +127,10 @@ parse_conf(const char *path, struct conf **confp)
 	} else if (lex_push_file(p, path, fp) == 0) {
 		p->mainfile = p->file->name;
 		parse_all(p);
-		if (p->errors == 0)
+		if (p->errors == 0) {
+			conf_limits_settle(&p->conf->limits);
 			validate(p);
+		}
 	}
 
 	while (p->file != NULL)
@@ -896,7 +898,7 @@ add_listener(struct parser *p, const struct sockaddr_storage *ss,
 }
 
 /*
- * limit connections [per-address] N
+ * limit connections [per-address|per-network] N
  * limit message-size SIZE
  * limit line-length SIZE
  * limit mailbox-size SIZE|none
@@ -910,19 +912,30 @@ parse_limit(struct parser *p, const char *file, int line)
 
 	switch (lex_token_keyword(lex_next(p))) {
 	case KW_CONNECTIONS:
-		if (lex_token_keyword(lex_next(p)) == KW_PER_ADDRESS) {
+		switch (lex_token_keyword(lex_next(p))) {
+		case KW_PER_ADDRESS:
 			if (lex_number(p, "a number", "per-address "
 			    "connection limit", 1, CONF_CONN_ADDR_MAX,
 			    &v) == -1 || lex_expect_eol(p) == -1)
 				return (-1);
 			lim->max_conn_per_addr = v;
-		} else {
+			break;
+		case KW_PER_NETWORK:
+			if (lex_number(p, "a number", "per-network "
+			    "connection limit", 1, CONF_CONN_MAX,
+			    &v) == -1 || lex_expect_eol(p) == -1)
+				return (-1);
+			lim->max_conn_per_net = v;
+			break;
+		default:
 			lex_unget(p);
-			if (lex_number(p, "a number or per-address",
-			    "connection limit", 1, CONF_CONN_MAX, &v) == -1 ||
+			if (lex_number(p, "a number, per-address or "
+			    "per-network", "connection limit", 1,
+			    CONF_CONN_MAX, &v) == -1 ||
 			    lex_expect_eol(p) == -1)
 				return (-1);
 			lim->max_conn = v;
+			break;
 		}
 		p->limit_file = file;
 		p->limit_line = line;
@@ -1088,6 +1101,8 @@ static void
 validate(struct parser *p)
 {
 	struct conf	*conf = p->conf;
+	struct limits	*lim = &conf->limits;
+	const char	*lim_file;
 	char		 a[NI_MAXHOST + 2];
 	size_t		 i;
 
@@ -1102,9 +1117,17 @@ validate(struct parser *p)
 		    "is configured", conf_listener_addr(p->origins[i].l, a,
 		    sizeof(a)), p->origins[i].l->port);
 	}
-	if (conf->limits.max_conn_per_addr > conf->limits.max_conn)
-		lex_error(p, p->limit_file != NULL ? p->limit_file : p->mainfile,
-		    p->limit_line, "per-address connection "
+	lim_file = p->limit_file != NULL ? p->limit_file : p->mainfile;
+	if (lim->max_conn_per_addr > lim->max_conn)
+		lex_error(p, lim_file, p->limit_line, "per-address connection "
 		    "limit %u exceeds the connection limit %u",
-		    conf->limits.max_conn_per_addr, conf->limits.max_conn);
+		    lim->max_conn_per_addr, lim->max_conn);
+	else if (lim->max_conn_per_net > lim->max_conn)
+		lex_error(p, lim_file, p->limit_line, "per-network connection "
+		    "limit %u exceeds the connection limit %u",
+		    lim->max_conn_per_net, lim->max_conn);
+	else if (lim->max_conn_per_net < lim->max_conn_per_addr)
+		lex_error(p, lim_file, p->limit_line, "per-network connection "
+		    "limit %u is below the per-address limit %u",
+		    lim->max_conn_per_net, lim->max_conn_per_addr);
 }

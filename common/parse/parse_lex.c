@@ -88,6 +88,7 @@ static const struct keyword keywords[] = {
 	{ "on",			KW_ON },
 	{ "ops",		KW_OPS },
 	{ "per-address",	KW_PER_ADDRESS },
+	{ "per-network",	KW_PER_NETWORK },
 	{ "plain",		KW_PLAIN },
 	{ "plaintext-auth",	KW_PLAINTEXT_AUTH },
 	{ "pop3",		KW_POP3 },

@@ -41,9 +41,10 @@
 #include "conf.h"
 #include "imsg.h"
 #include "mbox_proto.h"
+#include "netprefix.h"
 #include "search.h"
 
-#define IMSG_VERSION		8
+#define IMSG_VERSION		10
 
 /* Channels between a front and vaultd carry search programs. */
 #define IMSG_VAULT_MAXSIZE	65536
@@ -189,7 +190,10 @@ struct msg_log {
 struct msg_auth {
 	char		 user[MSG_ADDRESS_MAX];
 	char		 secret[MSG_SECRET_MAX];
-	char		 client[32];	/* anonymised address, for limits */
+	/* The client's prefixes (netprefix.h), for the login limits;
+	 * the wide one is also the key to share the vault fairly by. */
+	char		 client_narrow[NETPREFIX_KEY_MAX];
+	char		 client_wide[NETPREFIX_KEY_MAX];
 	uint32_t	 proto;		/* enum proto */
 };
 

@@ -264,7 +264,7 @@ test_bad_size(void)
 static void
 test_bad_duration(void)
 {
-	expect_bad("bad-duration.conf", 9,
+	expect_bad("bad-duration.conf", 11,
 	    "@:2: bad duration \"5x\": the unit must be s, m, h or d\n"
 	    "@:3: idle timeout 25h is out of range (1s-24h)\n"
 	    "@:4: idle timeout 0 is out of range (1s-24h)\n"
@@ -274,7 +274,12 @@ test_bad_duration(void)
 	    "@:8: connection limit 0 is out of range (1-1000000)\n"
 	    "@:9: per-address connection limit 100001 is out of range "
 	    "(1-100000)\n"
-	    "@:10: expected a number or per-address, got \"many\"\n");
+	    "@:10: expected a number, per-address or per-network, got "
+	    "\"many\"\n"
+	    "@:11: per-network connection limit 0 is out of range "
+	    "(1-1000000)\n"
+	    "@:12: per-network connection limit 1000001 is out of range "
+	    "(1-1000000)\n");
 }
 
 static void
@@ -335,6 +340,12 @@ test_bad_whole(void)
 	    "is configured\n");
 	expect_bad("bad-limits.conf", 1,
 	    "@:3: per-address connection limit 500 exceeds the connection "
+	    "limit 100\n");
+	expect_bad("bad-netlimits.conf", 1,
+	    "@:3: per-network connection limit 10 is below the "
+	    "per-address limit 20\n");
+	expect_bad("bad-netlimits-total.conf", 1,
+	    "@:3: per-network connection limit 200 exceeds the connection "
 	    "limit 100\n");
 }
 

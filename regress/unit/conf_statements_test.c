@@ -62,6 +62,7 @@ static void	 test_vault(void);
 static void	 test_roundtrip(void);
 static void	 test_sample(void);
 static void	 test_bounds(void);
+static void	 test_conn_per_net(void);
 
 /* What a file leaves alone keeps conf_new()'s value. */
 static void
@@ -111,6 +112,7 @@ check_same(const struct conf *a, const struct conf *b)
 	CHECK(a->log_plain_addresses == b->log_plain_addresses);
 	CHECK(a->limits.max_conn == b->limits.max_conn);
 	CHECK(a->limits.max_conn_per_addr == b->limits.max_conn_per_addr);
+	CHECK(a->limits.max_conn_per_net == b->limits.max_conn_per_net);
 	CHECK(a->limits.max_message_size == b->limits.max_message_size);
 	CHECK(a->limits.timeout_idle == b->limits.timeout_idle);
 	CHECK(a->limits.timeout_session == b->limits.timeout_session);
@@ -251,6 +253,7 @@ test_conf_default(void)
 	CHECK(conf->log_plain_addresses == 0);
 	CHECK(conf->limits.max_conn == 1000);
 	CHECK(conf->limits.max_conn_per_addr == 20);
+	CHECK(conf->limits.max_conn_per_net == 80);
 	CHECK(conf->limits.max_message_size == 36700160);
 	CHECK(conf->limits.timeout_idle == 300);
 	CHECK(conf->limits.timeout_session == 3600);
@@ -293,6 +296,7 @@ test_conf_default(void)
 	CHECK(strstr(text, "\nlog addresses anonymised\n") != NULL);
 	CHECK(strstr(text, "\nlimit connections 1000\n") != NULL);
 	CHECK(strstr(text, "\nlimit connections per-address 20\n") != NULL);
+	CHECK(strstr(text, "\nlimit connections per-network 80\n") != NULL);
 	CHECK(strstr(text, "\nlimit message-size 35M\n") != NULL);
 	CHECK(strstr(text, "\nlimit timeout idle 5m\n") != NULL);
 	CHECK(strstr(text, "\nlimit timeout session 1h\n") != NULL);
@@ -326,6 +330,7 @@ test_full(void)
 	CHECK(conf->log_plain_addresses == 1);
 	CHECK(conf->limits.max_conn == 5000);
 	CHECK(conf->limits.max_conn_per_addr == 50);
+	CHECK(conf->limits.max_conn_per_net == 120);
 	CHECK(conf->limits.max_message_size == 50 * 1024 * 1024);
 	CHECK(conf->limits.timeout_idle == 600);
 	CHECK(conf->limits.timeout_session == 7200);
@@ -636,6 +641,44 @@ test_bounds(void)
 	free(text);
 }
 
+/*
+ * limit connections per-network: as the file says, else four times
+ * per-address within the total, whatever order the statements come in.
+ */
+static void
+test_conn_per_net(void)
+{
+	static const struct {
+		const char	*text;
+		unsigned int	 addr, net;
+	} cases[] = {
+		{ "", 20, 80 },
+		{ "limit connections per-address 100\n", 100, 400 },
+		{ "limit connections 50\n", 20, 50 },
+		{ "limit connections per-network 30\n", 20, 30 },
+		{ "limit connections per-network 5\n"
+		    "limit connections per-address 5\n", 5, 5 },
+		{ "limit connections per-address 2\n"
+		    "limit connections 3\n", 2, 3 },
+		{ "limit connections 1000000\n"
+		    "limit connections per-network 1000000\n", 20, 1000000 }
+	};
+	struct conf	*conf;
+	char		 text[512];
+	size_t		 i, n;
+
+	for (i = 0; i < nitems(cases); i++) {
+		n = strlcpy(text, LISTEN25, sizeof(text));
+		n += strlcpy(text + n, cases[i].text, sizeof(text) - n);
+		CHECK(n < sizeof(text));
+		write_file("net.conf", text, n, 0600);
+		conf = parse_good("net.conf");
+		CHECK(conf->limits.max_conn_per_addr == cases[i].addr);
+		CHECK(conf->limits.max_conn_per_net == cases[i].net);
+		conf_free(conf);
+	}
+}
+
 int
 main(void)
 {
@@ -650,6 +693,7 @@ main(void)
 	RUN(test_roundtrip);
 	RUN(test_sample);
 	RUN(test_bounds);
+	RUN(test_conn_per_net);
 	conf_fixture_teardown();
 	TEST_EXIT();
 }

@@ -442,15 +442,15 @@ login_done(void *arg, uint32_t reqid, int status, struct vault_account *a)
 }
 
 static int
-login(const char *user, const char *secret, size_t len, const char *client,
-    struct vault_account **out)
+login(const char *user, const char *secret, size_t len, const char *narrow,
+    const char *wide, struct vault_account **out)
 {
 	struct login_wait	 w;
 	int			 rc;
 
 	memset(&w, 0, sizeof(w));
-	rc = auth_login(user, secret, len, client, ROLE_IMAPD, 1, login_done,
-	    &w, out);
+	rc = auth_login(user, secret, len, narrow, wide, ROLE_IMAPD, 1,
+	    login_done, &w, out);
 	if (rc != AUTH_PENDING)
 		return (rc);
 	while (!w.done)
@@ -497,11 +497,12 @@ test_setup(void)
 	CHECK(admin(ADMIN_USER_ADD, ALICE, NULL, PW_ALICE) == 0);
 	CHECK(admin(ADMIN_USER_ADD, BOB, NULL, PW_BOB) == 0);
 
-	CHECK(login(ALICE, PW_ALICE, strlen(PW_ALICE), "c1", &a) == 0);
+	CHECK(login(ALICE, PW_ALICE, strlen(PW_ALICE), "c1", "w-c1",
+	    &a) == 0);
 	alice = a;
 	CHECK((sid = session_new(ROLE_IMAPD, a)) != 0);
 	CHECK((sid_smtpd = session_new(ROLE_SMTPD, a)) != 0);
-	CHECK(login(BOB, PW_BOB, strlen(PW_BOB), "c1", &a) == 0);
+	CHECK(login(BOB, PW_BOB, strlen(PW_BOB), "c1", "w-c1", &a) == 0);
 	CHECK((sid_bob = session_new(ROLE_IMAPD, a)) != 0);
 
 	/* The front's channel, set up as vaultd sets up its peers. */

@@ -248,7 +248,23 @@ test_check_notify(void)
 	/* It sits with the other front-vaultd messages. */
 	CHECK(IMSG_MBOX_NOTIFY > IMSG_VAULT_HELLO &&
 	    IMSG_MBOX_NOTIFY < IMSG_CTL_ADMIN);
-	CHECK(IMSG_VERSION == 8);
+	CHECK(IMSG_VERSION >= 8);
+}
+
+/*
+ * A login carries both prefix keys of its client, each with room for
+ * the longest plain one, and went with a new IMSG_VERSION.
+ */
+static void
+test_check_auth_clients(void)
+{
+	static const char	 longest[] =
+	    "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255/128";
+	struct msg_auth		 a;
+
+	CHECK(sizeof(a.client_narrow) >= sizeof(longest));
+	CHECK(sizeof(a.client_wide) >= sizeof(longest));
+	CHECK(IMSG_VERSION >= 9);
 }
 
 /* Every type has its entry: a name, distinct from the others. */
@@ -552,6 +568,7 @@ main(void)
 	RUN(test_check_mbox_req);
 	RUN(test_check_results);
 	RUN(test_check_notify);
+	RUN(test_check_auth_clients);
 	RUN(test_check_table);
 	RUN(test_check_fds);
 	RUN(test_str);

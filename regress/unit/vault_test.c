@@ -218,15 +218,15 @@ login_done(void *arg, uint32_t reqid, int status, struct vault_account *a)
 }
 
 static int
-login(const char *user, const char *secret, size_t len, const char *client,
-    struct vault_account **out)
+login(const char *user, const char *secret, size_t len, const char *narrow,
+    const char *wide, struct vault_account **out)
 {
 	struct login_wait	 w;
 	int			 rc;
 
 	memset(&w, 0, sizeof(w));
-	rc = auth_login(user, secret, len, client, ROLE_IMAPD, 1, login_done,
-	    &w, out);
+	rc = auth_login(user, secret, len, narrow, wide, ROLE_IMAPD, 1,
+	    login_done, &w, out);
 	if (rc != AUTH_PENDING)
 		return (rc);
 	while (!w.done)
@@ -322,7 +322,7 @@ test_deliver_locked_then_unlock(void)
 	    MBOX_OK);
 	CHECK(spooled("alice@test.example") == 2);
 	CHECK(login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
-	    "a-client", &a) == 0);
+	    "a-client", "w-client", &a) == 0);
 	CHECK(spooled("alice@test.example") == 0);
 	CHECK(inbox_count(a) == 2);
 	/* Unlocked: straight into the mailbox. */
@@ -340,18 +340,18 @@ test_logins(void)
 	struct vault_account	*a;
 	uint32_t		 sid;
 
-	CHECK(login("alice@test.example", "wrong", 5, "a-c1", &a) ==
-	    MBOX_EAUTH);
+	CHECK(login("alice@test.example", "wrong", 5, "a-c1", "w-c1",
+	    &a) == MBOX_EAUTH);
 	CHECK(login("nobody@test.example", PW_ALICE, strlen(PW_ALICE),
-	    "a-c1", &a) == MBOX_EAUTH);
+	    "a-c1", "w-c1", &a) == MBOX_EAUTH);
 	CHECK(login("alice@test.example", recovery_alice,
-	    strlen(recovery_alice), "a-c1", &a) == 0);
+	    strlen(recovery_alice), "a-c1", "w-c1", &a) == 0);
 	CHECK((sid = session_new(ROLE_IMAPD, a)) != 0);
 	CHECK(session_get(sid, ROLE_IMAPD) != NULL);
 	CHECK(session_get(sid, ROLE_SMTPD) == NULL);
 	/* While unlocked, the same credential is checked by verifier. */
 	CHECK(login("alice@test.example", recovery_alice,
-	    strlen(recovery_alice), "a-c1", &a) == 0);
+	    strlen(recovery_alice), "a-c1", "w-c1", &a) == 0);
 	session_end(sid, ROLE_IMAPD);
 	lock_all("alice@test.example");
 }
@@ -372,13 +372,14 @@ test_login_cancelled(void)
 
 	memset(&w, 0, sizeof(w));
 	CHECK(auth_login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
-	    "a-c9", ROLE_SMTPD, 7, login_done, &w, &a) == AUTH_PENDING);
+	    "a-c9", "w-c9", ROLE_SMTPD, 7, login_done, &w, &a) ==
+	    AUTH_PENDING);
 	auth_cancel(ROLE_SMTPD);
 	CHECK(login("bob@test.example", PW_BOB, strlen(PW_BOB), "a-c9",
-	    &a) == MBOX_OK);
+	    "w-c9", &a) == MBOX_OK);
 	/* Same front, same credential: the verifier, no queue. */
 	CHECK(auth_login("bob@test.example", PW_BOB, strlen(PW_BOB), "a-c9",
-	    ROLE_IMAPD, 8, login_done, &w, &a) == MBOX_OK);
+	    "w-c9", ROLE_IMAPD, 8, login_done, &w, &a) == MBOX_OK);
 	for (i = 0; i < 20; i++)
 		CHECK(event_loop(EVLOOP_NONBLOCK) != -1);
 	CHECK(!w.done);
@@ -401,8 +402,8 @@ test_app_passwords(void)
 	CHECK(keys_apppass_shaped(ap));
 	CHECK(admin(ADMIN_APPPASS_ADD, "alice@test.example", "tablet",
 	    PW_ALICE, NULL) == 0);
-	CHECK(login("alice@test.example", ap, strlen(ap), "a-c7", &a) ==
-	    0);
+	CHECK(login("alice@test.example", ap, strlen(ap), "a-c7", "w-c7",
+	    &a) == 0);
 	/* An app password cannot change the account. */
 	CHECK(admin(ADMIN_APPPASS_ADD, "alice@test.example", "laptop", ap,
 	    NULL) == -1);
@@ -412,8 +413,8 @@ test_app_passwords(void)
 	CHECK(admin(ADMIN_APPPASS_DEL, "alice@test.example", "phone", NULL,
 	    NULL) == 0);
 	CHECK(account_unlocked(a->id) != NULL);
-	CHECK(login("alice@test.example", ap, strlen(ap), "a-c7", &a) ==
-	    MBOX_EAUTH);
+	CHECK(login("alice@test.example", ap, strlen(ap), "a-c7", "w-c7",
+	    &a) == MBOX_EAUTH);
 	lock_all("alice@test.example");
 	/* Passwords shaped like the other credentials are refused. */
 	CHECK(admin(ADMIN_USER_ADD, "carol@test.example", NULL,
@@ -430,9 +431,48 @@ test_lockout(void)
 
 	for (i = 0; i < AUTH_ACCOUNT_FAILS; i++)
 		CHECK(login("bob@test.example", "wrong password", 14,
-		    "a-c2", &a) == MBOX_EAUTH);
+		    "a-c2", "w-c2", &a) == MBOX_EAUTH);
 	CHECK(login("bob@test.example", PW_BOB, strlen(PW_BOB),
-	    "a-c3", &a) == MBOX_ELOCKED);
+	    "a-c3", "w-c3", &a) == MBOX_ELOCKED);
+}
+
+/*
+ * Failures rotated over the addresses of one network, each address
+ * under its own limit and each account under its own: the network is
+ * locked out, another network is not, and neither is the account.
+ */
+static void
+test_lockout_network(void)
+{
+	struct vault_account	*a;
+	char			 user[64], narrow[32];
+	int			 i;
+
+	for (i = 0; i < AUTH_WIDE_FAILS; i++) {
+		snprintf(user, sizeof(user), "nobody%d@test.example",
+		    i / (AUTH_ACCOUNT_FAILS - 1));
+		snprintf(narrow, sizeof(narrow), "a-n%d",
+		    i / (AUTH_NARROW_FAILS - 1));
+		CHECK(login(user, "wrong password", 14, narrow, "w-net",
+		    &a) == MBOX_EAUTH);
+	}
+	CHECK(login("alice@test.example", PW_ALICE,
+	    strlen(PW_ALICE), "a-fresh", "w-net", &a) == MBOX_ELOCKED);
+	CHECK(login("alice@test.example", PW_ALICE,
+	    strlen(PW_ALICE), "a-fresh", "w-other", &a) == 0);
+	lock_all("alice@test.example");
+	/* One address alone: its own limit comes first. */
+	for (i = 0; i < AUTH_NARROW_FAILS; i++) {
+		snprintf(user, sizeof(user), "none%d@test.example",
+		    i / (AUTH_ACCOUNT_FAILS - 1));
+		CHECK(login(user, "wrong password", 14, "a-one",
+		    "w-third", &a) == MBOX_EAUTH);
+	}
+	CHECK(login("alice@test.example", PW_ALICE,
+	    strlen(PW_ALICE), "a-one", "w-third", &a) == MBOX_ELOCKED);
+	CHECK(login("alice@test.example", PW_ALICE,
+	    strlen(PW_ALICE), "a-two", "w-third", &a) == 0);
+	lock_all("alice@test.example");
 }
 
 /* A mailbox put back to an older copy is refused, loudly. */
@@ -474,7 +514,7 @@ test_rollback_refused(void)
 	snprintf(new, sizeof(new), "%s.new", path);
 	CHECK(copy_file(path, old) == 0);
 	CHECK(login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
-	    "a-c4", &a) == 0);
+	    "a-c4", "w-c4", &a) == 0);
 	CHECK(deliver("alice@test.example", "zqtoken0000000004") ==
 	    MBOX_OK);
 	lock_all("alice@test.example");
@@ -486,12 +526,12 @@ test_rollback_refused(void)
 	snprintf(side, sizeof(side), "%s-shm", path);
 	unlink(side);
 	CHECK(login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
-	    "a-c4", &a) == MBOX_ETEMP);
+	    "a-c4", "w-c4", &a) == MBOX_ETEMP);
 	/* The current one again: accepted, with every message. */
 	CHECK(rename(new, path) == 0);
 	CHECK(unlink(old) == 0);
 	CHECK(login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
-	    "a-c4", &a) == 0);
+	    "a-c4", "w-c4", &a) == 0);
 	CHECK(inbox_count(a) == 4);
 	lock_all("alice@test.example");
 }
@@ -561,7 +601,7 @@ test_tampered_mailbox(void)
 	CHECK(pwrite(fd, &b, 1, 4096 + 200) == 1);
 	close(fd);
 	CHECK(login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
-	    "a-c5", &a) == MBOX_ETEMP);
+	    "a-c5", "w-c5", &a) == MBOX_ETEMP);
 	/* Another account is not affected. */
 	CHECK(deliver("bob@test.example", "zqtoken0000000006") == MBOX_OK);
 	CHECK((fd = open(path, O_RDWR)) != -1);
@@ -569,7 +609,7 @@ test_tampered_mailbox(void)
 	CHECK(pwrite(fd, &b, 1, 4096 + 200) == 1);
 	close(fd);
 	CHECK(login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
-	    "a-c5", &a) == 0);
+	    "a-c5", "w-c5", &a) == 0);
 	lock_all("alice@test.example");
 }
 
@@ -586,7 +626,7 @@ test_delete_account(void)
 	    0);
 	CHECK(access(path, F_OK) == -1 && errno == ENOENT);
 	CHECK(login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
-	    "a-c6", &a) == MBOX_EAUTH);
+	    "a-c6", "w-c6", &a) == MBOX_EAUTH);
 	CHECK(admin(ADMIN_DOMAIN_DEL, "test.example", NULL, NULL, NULL) ==
 	    -1);
 }
@@ -615,6 +655,7 @@ main(void)
 	RUN(test_login_cancelled);
 	RUN(test_app_passwords);
 	RUN(test_lockout);
+	RUN(test_lockout_network);
 	RUN(test_rollback_refused);
 	RUN(test_no_plaintext_at_rest);
 	RUN(test_tampered_mailbox);
