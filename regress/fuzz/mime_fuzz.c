@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "bundle.h"
+#include "mbox_proto.h"
 #include "mime.h"
 
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -46,6 +47,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	};
 	static int		 inited;
 	struct mime_result	 r;
+	struct mbox_append_view	 v;
 	struct bundle		 b;
 	const char		*msg = (const char *)data;
 	char			*body;
@@ -54,6 +56,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!inited) {
 		mime_init();
 		inited = 1;
+	}
+	/* The same octets as the APPEND entries a front hands vaultd. */
+	off = 0;
+	while (mbox_append_next(data, size, &off, &v) == 0) {
+		if (off > size || (const uint8_t *)v.bundle < data ||
+		    v.len > size || (const uint8_t *)v.bundle + v.len !=
+		    data + off || strlen(v.keywords) >= MBOX_KWLIST_MAX)
+			abort();
+		(void)bundle_parse(v.bundle, v.len, &b);
 	}
 	if (mime_parse(msg, size, &r) == -1)
 		return (0);
