@@ -44,6 +44,7 @@
 #include "vault_vfs.h"
 #include "vaultd.h"
 #include "mailapi_fixture.h"
+#include "login_wait.h"
 
 char		 tmpdir[] = "/tmp/mailapi_test.XXXXXX";
 struct imsgev	 admin_iev;
@@ -420,45 +421,6 @@ check_counter(void)
 	CHECK(da.counter == mbox_counter(alice->mbox));
 }
 
-/*
- * A login to its end: auth_login() and, when Argon2id is queued on
- * the KDF pool, the event loop until the answer comes back.
- */
-struct login_wait {
-	int			 done;
-	int			 status;
-	struct vault_account	*a;
-};
-
-static void
-login_done(void *arg, uint32_t reqid, int status, struct vault_account *a)
-{
-	struct login_wait	*w = arg;
-
-	(void)reqid;
-	w->done = 1;
-	w->status = status;
-	w->a = a;
-}
-
-static int
-login(const char *user, const char *secret, size_t len, const char *narrow,
-    const char *wide, struct vault_account **out)
-{
-	struct login_wait	 w;
-	int			 rc;
-
-	memset(&w, 0, sizeof(w));
-	rc = auth_login(user, secret, len, narrow, wide, ROLE_IMAPD, 1,
-	    login_done, &w, out);
-	if (rc != AUTH_PENDING)
-		return (rc);
-	while (!w.done)
-		if (event_loop(EVLOOP_ONCE) == -1)
-			return (MBOX_ETEMP);
-	*out = w.a;
-	return (w.status);
-}
 
 void
 test_setup(void)
