@@ -289,6 +289,16 @@ account_lock(struct vault_account *a)
 	free(a);
 }
 
+/* Every unlocked account, at shutdown: mailboxes closed, keys wiped. */
+void
+account_lock_all(void)
+{
+	struct vault_account	*a;
+
+	while ((a = TAILQ_FIRST(&accounts)) != NULL)
+		account_lock(a);
+}
+
 /*
  * Deliver a bundle to an account: into its mailbox when it is unlocked,
  * sealed into its spool otherwise.  MBOX_OK only once it is durable;

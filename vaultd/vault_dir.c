@@ -152,11 +152,37 @@ dir_open(const char *path, const unsigned char *serverkey)
 	return (DIR_OK);
 }
 
+/*
+ * Copy the write-ahead log into directory.db and empty it.  The
+ * directory is small and rarely written, so SQLite's own checkpoint
+ * (at 1000 pages of log) would almost never come: without this, the
+ * accounts and their keyslots would live in directory.db-wal for good,
+ * and a copy of directory.db alone would hold none of them.
+ */
+int
+dir_checkpoint(void)
+{
+	int	 rc;
+
+	if (dir_db == NULL)
+		return (DIR_OK);
+	if ((rc = sqlite3_wal_checkpoint_v2(dir_db, NULL,
+	    SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL)) != SQLITE_OK) {
+		log_warnx("directory: checkpoint: %s", sqlite3_errstr(rc));
+		return (DIR_EIO);
+	}
+	return (DIR_OK);
+}
+
+/* At shutdown: checkpointed, then closed (which removes the log). */
 void
 dir_close(void)
 {
-	if (dir_db != NULL)
-		sqlite3_close(dir_db);
+	if (dir_db == NULL)
+		return;
+	(void)dir_checkpoint();
+	if (sqlite3_close(dir_db) != SQLITE_OK)
+		log_warnx("directory: close: %s", sqlite3_errmsg(dir_db));
 	dir_db = NULL;
 }
 

@@ -72,6 +72,7 @@ typedef int (*dir_name_cb)(void *, const char *, const char *);
 
 int	 dir_open(const char *, const unsigned char *);
 void	 dir_close(void);
+int	 dir_checkpoint(void);
 int	 dir_address_valid(const char *, char *, size_t);
 
 int	 dir_domain_add(const char *);

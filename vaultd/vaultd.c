@@ -55,13 +55,20 @@ static void	 vaultd_drop(struct vault_peer *);
 static void	 vaultd_dispatch(struct imsgev *, struct imsg *);
 static int	 vaultd_open(void);
 static void	 vaultd_authfail(const char *, long long, const char *);
+static void	 vaultd_checkpoint(int, short, void *);
+static void	 vaultd_shutdown(void);
 static int	 vaultd_ctld(struct imsgev *, struct imsg *);
 
 static const struct child_ops vaultd_ops = {
 	vaultd_conf,
 	vaultd_peer,
-	vaultd_ctld
+	vaultd_ctld,
+	vaultd_shutdown
 };
+
+/* How often directory.db's log is copied into it (dir_checkpoint()). */
+#define VAULT_CHECKPOINT_SECS	60
+static struct event	 ev_checkpoint;
 
 /* A page that failed authentication: somebody altered a database. */
 static void
@@ -117,8 +124,35 @@ vaultd_open(void)
 	if (dir_open(VAULT_DIRECTORY, serverkeys_server()) != DIR_OK)
 		return (-1);
 	serverkeys_set_ready(1);
+	evtimer_set(&ev_checkpoint, vaultd_checkpoint, NULL);
+	vaultd_checkpoint(-1, 0, NULL);
 	log_info("vault open");
 	return (0);
+}
+
+static void
+vaultd_checkpoint(int fd, short event, void *arg)
+{
+	struct timeval	 tv = { VAULT_CHECKPOINT_SECS, 0 };
+
+	(void)fd;
+	(void)event;
+	(void)arg;
+	(void)dir_checkpoint();
+	evtimer_add(&ev_checkpoint, &tv);
+}
+
+/*
+ * A clean stop leaves no database in its log alone: the mailboxes are
+ * closed (each checkpointed by SQLite as it closes) and the directory
+ * checkpointed and closed, so that a backup of the data directory's
+ * *.db files has everything, and the keys are wiped on the way.
+ */
+static void
+vaultd_shutdown(void)
+{
+	account_lock_all();
+	dir_close();
 }
 
 static void

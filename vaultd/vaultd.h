@@ -79,6 +79,7 @@ int	 account_unlock(const struct dir_account *,
 void	 account_hold(struct vault_account *);
 void	 account_release(struct vault_account *);
 void	 account_lock(struct vault_account *);
+void	 account_lock_all(void);
 int	 account_deliver(const char *, const void *, size_t);
 void	 account_mailbox_path(const unsigned char *, char *, size_t);
 int	 account_committed(struct vault_account *);

@@ -46,6 +46,7 @@ static struct {
 
 static void	 child_dispatch(struct imsgev *, struct imsg *);
 static void	 child_sig(int, short, void *);
+static void	 child_exit(void) __attribute__((__noreturn__));
 static struct child_conf *child_conf_new(void);
 static void	 child_log(int, const char *);
 
@@ -111,6 +112,15 @@ child_is_local_domain(const char *name)
 	return (0);
 }
 
+/* A clean end: the role puts its state away first. */
+static void
+child_exit(void)
+{
+	if (child.ops != NULL && child.ops->shutdown != NULL)
+		child.ops->shutdown();
+	exit(0);
+}
+
 static void
 child_sig(int sig, short event, void *arg)
 {
@@ -120,7 +130,7 @@ child_sig(int sig, short event, void *arg)
 	case SIGTERM:
 	case SIGINT:
 		log_info("exiting on signal %d", sig);
-		exit(0);
+		child_exit();
 	case SIGHUP:
 		/* Reloads come from ctld, over the channel. */
 		break;
@@ -194,7 +204,7 @@ child_dispatch(struct imsgev *iev, struct imsg *imsg)
 	if (imsg == NULL) {
 		/* ctld is gone: so are we. */
 		log_info("ctld went away, exiting");
-		exit(0);
+		child_exit();
 	}
 
 	/* A part of the configuration that is not ours: ctld is wrong. */

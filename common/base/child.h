@@ -71,6 +71,8 @@ struct child_ops {
 	void	(*peer)(enum proc_role, int);
 	/* Any other message from ctld; -1 if the role takes none such. */
 	int	(*ctld)(struct imsgev *, struct imsg *);
+	/* The process is about to exit (a signal, or ctld gone); or NULL. */
+	void	(*shutdown)(void);
 };
 
 void			 child_init(enum proc_role, const struct child_ops *);

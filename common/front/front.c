@@ -83,6 +83,7 @@ static void	 prefix_unhold(struct prefix_count *[NETPREFIX_LEVELS]);
 static const struct child_ops front_child_ops = {
 	front_conf_apply,
 	front_peer,
+	NULL,
 	NULL
 };
 

@@ -259,6 +259,48 @@ class NoPlaintextAuth(VaultBase):
         m.logout()
 
 
+class CleanStop(VaultBase):
+    def test_stop_leaves_no_database_in_its_log(self):
+        """A stopped vault's *.db files hold everything: no -wal file is
+        left with content (issue 14, 5), so a backup of directory.db and
+        the mailboxes without their logs loses no account, key or
+        message."""
+        self.add_user("alice@test.example")
+        self.deliver("alice@test.example",
+                     "Subject: kept\r\n\r\nKept across a stop.\r\n")
+        m, typ = self.login("alice@test.example", PASSWORD)
+        self.assertEqual(typ, "OK")
+        m.select("INBOX")
+        m.store("1", "+FLAGS", "\\Flagged")
+        # Stop while alice is unlocked, her mailbox open.
+        self.t.stop()
+        m.shutdown()
+        vault = self.t.path("vault")
+        logs = []
+        for d in (vault, os.path.join(vault, "mailboxes")):
+            for f in os.listdir(d):
+                if f.endswith("-wal") or f.endswith("-shm"):
+                    path = os.path.join(d, f)
+                    logs.append((f, os.path.getsize(path)))
+                    os.unlink(path)
+        self.assertEqual([x for x in logs if x[0].endswith("-wal") and
+                          x[1] > 0], [], logs)
+        # Only the *.db files: the account, its key and the flag are
+        # there.
+        self.t.start()
+        m, typ = self.login("alice@test.example", PASSWORD)
+        self.assertEqual(typ, "OK", typ)
+        try:
+            typ, data = m.select("INBOX")
+            self.assertEqual(data, [b"1"])
+            typ, data = m.fetch("1", "(FLAGS)")
+            self.assertIn(b"\\Flagged", data[0])
+        finally:
+            m.logout()
+        out, _, _ = self.t.ctl("user", "list")
+        self.assertIn("alice@test.example", out)
+
+
 class Tamper(VaultBase):
     def test_tampered_mailbox_refused_others_fine(self):
         self.add_user("alice@test.example")

@@ -252,6 +252,26 @@ test_admin_accounts(void)
 	    NULL, NULL) == 0);
 }
 
+/*
+ * The periodic checkpoint: directory.db's log is copied into it and
+ * emptied, so the file alone holds every account (issue 14, 5).
+ */
+static void
+test_dir_checkpoint(void)
+{
+	struct stat	 st;
+	char		 wal[64];
+
+	snprintf(wal, sizeof(wal), "%s-wal", VAULT_DIRECTORY);
+	CHECK(admin(ADMIN_USER_ADD, "dave@test.example", NULL, PW_ALICE,
+	    NULL) == 0);
+	CHECK(stat(wal, &st) == 0 && st.st_size > 0);
+	CHECK(dir_checkpoint() == DIR_OK);
+	CHECK(stat(wal, &st) == 0 && st.st_size == 0);
+	CHECK(admin(ADMIN_USER_DEL, "dave@test.example", NULL, NULL, NULL) ==
+	    0);
+}
+
 static void
 test_resolve(void)
 {
@@ -611,6 +631,7 @@ main(void)
 	event_init();
 	RUN(test_setup);
 	RUN(test_admin_accounts);
+	RUN(test_dir_checkpoint);
 	RUN(test_resolve);
 	RUN(test_deliver_locked_then_unlock);
 	RUN(test_logins);
