@@ -437,6 +437,11 @@ main(int argc, char *argv[])
 	struct proc_opts	 opts;
 
 	proc_child_opts(argc, argv, ROLE_VAULTD, &opts);
+	/*
+	 * What vaultd creates is its own: SQLite makes databases, logs
+	 * and their -shm files 0644 less the umask.
+	 */
+	umask(077);
 	event_init();
 	/* The pool's pipe now: the sandbox will not let us make one. */
 	if (kdf_init() == -1)

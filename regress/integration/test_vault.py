@@ -272,6 +272,13 @@ class CleanStop(VaultBase):
         self.assertEqual(typ, "OK")
         m.select("INBOX")
         m.store("1", "+FLAGS", "\\Flagged")
+        # Every file of the vault is vaultd's alone (issue 14, 8).
+        vault = self.t.path("vault")
+        for root, dirs, files in os.walk(vault):
+            for f in dirs + files:
+                mode = os.stat(os.path.join(root, f)).st_mode
+                self.assertEqual(mode & 0o077, 0,
+                                 "%s is %o" % (f, mode & 0o777))
         # Stop while alice is unlocked, her mailbox open.
         self.t.stop()
         m.shutdown()
