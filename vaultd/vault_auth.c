@@ -86,23 +86,29 @@ enum limit_kind {
 	LIMIT_ACCOUNT,
 	LIMIT_NARROW,
 	LIMIT_WIDE,
-	LIMIT_KINDS
+	LIMIT_KINDS,			/* the kinds that count failures */
+	LIMIT_TRUSTED = LIMIT_KINDS	/* an account's known client */
 };
 
 static const struct {
 	const char	*name;		/* in the tree's keys and audit lines */
 	const char	*level;		/* the limit=, in audit lines */
 	unsigned int	 max;
-} limit_kinds[LIMIT_KINDS] = {
+} limit_kinds[LIMIT_KINDS + 1] = {
 	[LIMIT_ACCOUNT] = { "account", "account", AUTH_ACCOUNT_FAILS },
 	[LIMIT_NARROW] = { "client", "per-address", AUTH_NARROW_FAILS },
-	[LIMIT_WIDE] = { "network", "per-network", AUTH_WIDE_FAILS }
+	[LIMIT_WIDE] = { "network", "per-network", AUTH_WIDE_FAILS },
+	[LIMIT_TRUSTED] = { "trusted", "trusted", 0 }
 };
 
-/* One tracked name: an account address or a client prefix's key. */
+/*
+ * One tracked name: an account on a network ("address|wide key"), a
+ * client prefix's key, or an account and an address it logged in from
+ * (LIMIT_TRUSTED, kept until `until').
+ */
 struct limit {
 	RB_ENTRY(limit)	 entry;
-	char		 key[ADDRESS_MAX + 2];
+	char		 key[16 + ADDRESS_MAX + NETPREFIX_KEY_MAX];
 	unsigned int	 fails;
 	time_t		 first;		/* start of the counting window */
 	time_t		 until;		/* locked out until */
@@ -200,16 +206,63 @@ limit_clear(enum limit_kind kind, const char *name)
 	}
 }
 
-/* The first kind of the three whose name is locked out, or -1. */
+/*
+ * The name an account's failures are counted under: the account on the
+ * client's network.  A lockout then stops the network that guessed, not
+ * the account's owner elsewhere (issue 14: five wrong passwords from
+ * anywhere used to lock the real user out).
+ */
+static void
+limit_account_name(char *buf, size_t len, const char *account,
+    const char *wide)
+{
+	(void)snprintf(buf, len, "%s|%s", account, wide);
+}
+
+/* Has the account logged in from this address, lately? */
+static int
+limit_trusted(const char *account, const char *narrow, time_t now)
+{
+	char	 name[ADDRESS_MAX + NETPREFIX_KEY_MAX + 2];
+
+	(void)snprintf(name, sizeof(name), "%s|%s", account, narrow);
+	return (limit_locked(LIMIT_TRUSTED, name, now));
+}
+
+/* A success: the account knows this address for AUTH_TRUST seconds. */
+static void
+limit_trust(const char *account, const char *narrow, time_t now)
+{
+	struct limit	*l;
+	char		 name[ADDRESS_MAX + NETPREFIX_KEY_MAX + 2];
+
+	(void)snprintf(name, sizeof(name), "%s|%s", account, narrow);
+	if ((l = limit_get(LIMIT_TRUSTED, name, 1)) != NULL) {
+		l->first = now;
+		l->until = now + AUTH_TRUST;
+	}
+}
+
+/*
+ * The first kind whose name is locked out, or -1.  An address the
+ * account logged in from before is not held back by the account's
+ * lockout or its network's (someone else on the network guessing),
+ * only by its own address's.
+ */
 static int
 limit_locked_any(const char *account, const char *narrow, const char *wide,
     time_t now)
 {
-	if (limit_locked(LIMIT_ACCOUNT, account, now))
+	char	 name[ADDRESS_MAX + NETPREFIX_KEY_MAX + 2];
+	int	 trusted;
+
+	trusted = limit_trusted(account, narrow, now);
+	limit_account_name(name, sizeof(name), account, wide);
+	if (!trusted && limit_locked(LIMIT_ACCOUNT, name, now))
 		return (LIMIT_ACCOUNT);
 	if (limit_locked(LIMIT_NARROW, narrow, now))
 		return (LIMIT_NARROW);
-	if (limit_locked(LIMIT_WIDE, wide, now))
+	if (!trusted && limit_locked(LIMIT_WIDE, wide, now))
 		return (LIMIT_WIDE);
 	return (-1);
 }
@@ -223,10 +276,12 @@ static void
 limit_fail_all(const char *account, const char *safe, const char *narrow,
     const char *cn, const char *wide, const char *cw, time_t now)
 {
-	const char	*names[LIMIT_KINDS] = { account, narrow, wide };
+	char		 name[ADDRESS_MAX + NETPREFIX_KEY_MAX + 2];
+	const char	*names[LIMIT_KINDS] = { name, narrow, wide };
 	const char	*shown[LIMIT_KINDS] = { safe, cn, cw };
 	int		 k;
 
+	limit_account_name(name, sizeof(name), account, wide);
 	for (k = 0; k < LIMIT_KINDS; k++) {
 		if (!limit_fail(k, names[k], now))
 			continue;
@@ -384,7 +439,11 @@ verifier_remember(struct vault_account *a, const unsigned char *v)
 static void
 auth_succeeded(const char *u, const char *safe, const struct auth_client *c)
 {
-	limit_clear(LIMIT_ACCOUNT, u);
+	char	 name[ADDRESS_MAX + NETPREFIX_KEY_MAX + 2];
+
+	limit_account_name(name, sizeof(name), u, c->wide);
+	limit_clear(LIMIT_ACCOUNT, name);
+	limit_trust(u, c->narrow, time(NULL));
 	log_audit("auth-success", "account=%s client=%s network=%s", safe,
 	    c->cn, c->cw);
 }
@@ -519,6 +578,7 @@ auth_login(const char *user, const char *secret, size_t len,
     const char *narrow, const char *wide, enum proc_role owner,
     uint32_t reqid, auth_done_cb done, void *arg, struct vault_account **out)
 {
+	static const unsigned char no_id[ACCOUNT_ID_LEN];
 	struct auth_pending	*p = NULL;
 	struct dir_account	 da;
 	struct vault_account	*a;
@@ -541,6 +601,26 @@ auth_login(const char *user, const char *secret, size_t len,
 	strlcpy(c.wide, wide, sizeof(c.wide));
 	log_sanitize(c.cn, sizeof(c.cn), narrow);
 	log_sanitize(c.cw, sizeof(c.cw), wide);
+	/*
+	 * An unlocked account that knows this credential: its owner, let
+	 * in whatever the limits say (a lockout must not be a weapon
+	 * against the mail clients that were logged in a minute ago).
+	 * The keyed hash is made for every login, so that a locked or
+	 * unknown account answers in the same time.
+	 */
+	rc = dir_account_get(u, &da);
+	a = rc == DIR_OK ? account_unlocked(da.id) : NULL;
+	if (len > 0 && len < MSG_SECRET_MAX) {
+		keys_verifier(serverkeys_verifier(), rc == DIR_OK ? da.id :
+		    no_id, secret, len, v);
+		if (a != NULL && verifier_known(a, v)) {
+			sodium_memzero(v, sizeof(v));
+			auth_succeeded(u, safe, &c);
+			*out = a;
+			return (MBOX_OK);
+		}
+		sodium_memzero(v, sizeof(v));
+	}
 	if ((locked = limit_locked_any(u, c.narrow, c.wide, now)) != -1) {
 		log_audit("auth-refused", "account=%s client=%s network=%s "
 		    "reason=locked-out limit=%s", safe, c.cn, c.cw,
@@ -550,19 +630,6 @@ auth_login(const char *user, const char *secret, size_t len,
 	if (len == 0 || len >= MSG_SECRET_MAX) {
 		auth_failed(u, safe, &c);
 		return (MBOX_EAUTH);
-	}
-
-	/* An unlocked account may know this credential already. */
-	rc = dir_account_get(u, &da);
-	if (rc == DIR_OK && (a = account_unlocked(da.id)) != NULL) {
-		keys_verifier(serverkeys_verifier(), da.id, secret, len, v);
-		if (verifier_known(a, v)) {
-			sodium_memzero(v, sizeof(v));
-			auth_succeeded(u, safe, &c);
-			*out = a;
-			return (MBOX_OK);
-		}
-		sodium_memzero(v, sizeof(v));
 	}
 	if (rc != DIR_OK && rc != DIR_ENOTFOUND)
 		return (MBOX_ETEMP);

@@ -46,6 +46,8 @@
 #define AUTH_NARROW_FAILS	20	/* then the client's address is */
 #define AUTH_WIDE_FAILS		60	/* then the client's network is */
 #define AUTH_LOCKOUT		900	/* seconds */
+#define AUTH_TRUST		(30 * 86400) /* seconds an address that
+					 * logged in is known to the account */
 #define AUTH_TRACKED_MAX	100000	/* entries in the limiter */
 
 /* An account whose keys are open: some session uses it, or its grace. */

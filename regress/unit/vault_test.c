@@ -405,17 +405,44 @@ test_app_passwords(void)
 	    recovery_alice, NULL) == -1);
 }
 
+/*
+ * Issue 14, 3: five wrong passwords lock the account out for the
+ * network they came from, not for its owner elsewhere; an address the
+ * account logged in from before still gets in; and so does a
+ * credential an unlocked account knows, from anywhere.
+ */
 static void
 test_lockout(void)
 {
 	struct vault_account	*a;
 	int			 i;
 
+	/* bob's phone logs in from the network the attack will come from. */
+	CHECK(login("bob@test.example", PW_BOB, strlen(PW_BOB), "a-phone",
+	    "w-c2", &a) == 0);
+	lock_all("bob@test.example");
+	for (i = 0; i < AUTH_ACCOUNT_FAILS; i++)
+		CHECK(login("bob@test.example", "wrong password", 14,
+		    "a-c2", "w-c2", &a) == MBOX_EAUTH);
+	/* The network that guessed is locked out, the right password too. */
+	CHECK(login("bob@test.example", PW_BOB, strlen(PW_BOB),
+	    "a-c2b", "w-c2", &a) == MBOX_ELOCKED);
+	/* bob from any other network is not. */
+	CHECK(login("bob@test.example", PW_BOB, strlen(PW_BOB),
+	    "a-c3", "w-c3", &a) == 0);
+	/* Unlocked now: his credential gets in from the locked network. */
+	CHECK(login("bob@test.example", PW_BOB, strlen(PW_BOB),
+	    "a-c2b", "w-c2", &a) == 0);
+	lock_all("bob@test.example");
+	/* Again; the address that logged in before is let through. */
 	for (i = 0; i < AUTH_ACCOUNT_FAILS; i++)
 		CHECK(login("bob@test.example", "wrong password", 14,
 		    "a-c2", "w-c2", &a) == MBOX_EAUTH);
 	CHECK(login("bob@test.example", PW_BOB, strlen(PW_BOB),
-	    "a-c3", "w-c3", &a) == MBOX_ELOCKED);
+	    "a-c2d", "w-c2", &a) == MBOX_ELOCKED);
+	CHECK(login("bob@test.example", PW_BOB, strlen(PW_BOB),
+	    "a-phone", "w-c2", &a) == 0);
+	lock_all("bob@test.example");
 }
 
 /*
