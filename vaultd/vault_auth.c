@@ -497,11 +497,12 @@ auth_slot_unchanged(const struct dir_account *da, const struct dir_slot *was)
  * through.
  */
 static struct kdf_job *
-auth_submit(const char *fairkey, struct auth_pending *p, const char *cred,
-    size_t credlen, const unsigned char *salt, const struct kdf_cost *cost)
+auth_submit(const char *fairkey, int class, struct auth_pending *p,
+    const char *cred, size_t credlen, const unsigned char *salt,
+    const struct kdf_cost *cost)
 {
-	return (kdf_submit(fairkey, cred, credlen, salt, cost, auth_derived,
-	    p));
+	return (kdf_submit(fairkey, class, cred, credlen, salt, cost,
+	    auth_derived, p));
 }
 
 /*
@@ -673,7 +674,9 @@ auth_login(const char *user, const char *secret, size_t len,
 		auth_failed(u, safe, &c);
 		return (MBOX_EAUTH);
 	}
-	p->job = auth_submit(c.wide, p, cred, credlen, salt, &cost);
+	/* A returning client goes before the rest (vault_kdfq.c). */
+	p->job = auth_submit(c.wide, limit_trusted(u, c.narrow, now) ?
+	    KDF_CLASS_KNOWN : KDF_CLASS_OTHER, p, cred, credlen, salt, &cost);
 	sodium_memzero(norm, sizeof(norm));
 	if (p->job == NULL) {
 		auth_pending_free(p);

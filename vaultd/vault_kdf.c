@@ -367,7 +367,8 @@ kdf_sweep_arm(void)
 }
 
 /*
- * Queue Argon2id of the credential with a salt and a cost.  The
+ * Queue Argon2id of the credential with a salt and a cost, under a
+ * fairness key in a class (KDF_CLASS_*, vaultd.h).  The
  * callback runs on the loop with KDF_OK and the key (KEY_LEN bytes,
  * wiped after the callback returns: copy nothing out of it but what
  * it opens), or with KDF_EXPIRED or KDF_EFAIL and NULL.  Returns the
@@ -376,7 +377,7 @@ kdf_sweep_arm(void)
  * the input is out of bounds or memory is short.
  */
 struct kdf_job *
-kdf_submit(const char *fairkey, const char *cred, size_t credlen,
+kdf_submit(const char *fairkey, int class, const char *cred, size_t credlen,
     const unsigned char *salt, const struct kdf_cost *cost,
     void (*done)(void *, int, const unsigned char *), void *arg)
 {
@@ -408,7 +409,7 @@ kdf_submit(const char *fairkey, const char *cred, size_t credlen,
 	}
 
 	kdf_lock();
-	if ((rc = kdfq_push(&pool.queue, fairkey, job)) == 0 &&
+	if ((rc = kdfq_push(&pool.queue, fairkey, class, job)) == 0 &&
 	    pthread_cond_signal(&pool.work) != 0)
 		fatalx("kdf: pthread_cond_signal");
 	kdf_unlock();

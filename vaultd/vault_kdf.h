@@ -35,6 +35,7 @@
 #include <time.h>
 
 #include "vault_keys.h"
+#include "vaultd.h"
 
 #define KDF_FAIRKEY_MAX		64
 
@@ -70,18 +71,21 @@ struct kdf_fairkey {
 	char			 name[KDF_FAIRKEY_MAX];
 	struct kdf_jobs		 jobs;
 	unsigned int		 njobs;
+	int			 class;		/* KDF_CLASS_* (vaultd.h) */
 };
 
+/* One ring of keys per class, the known class served first. */
 struct kdf_queue {
-	TAILQ_HEAD(, kdf_fairkey) ring;		/* keys with jobs waiting */
-	unsigned int		 njobs;
-	unsigned int		 max;		/* waiting jobs in all */
+	TAILQ_HEAD(, kdf_fairkey) ring[KDF_CLASSES]; /* keys with jobs */
+	unsigned int		 nclass[KDF_CLASSES];
+	unsigned int		 njobs;		/* both classes */
+	unsigned int		 max;		/* waiting jobs per class */
 	unsigned int		 perkey;	/* waiting jobs per key */
 };
 
 /* vault_kdfq.c */
 void	 kdfq_init(struct kdf_queue *, unsigned int, unsigned int);
-int	 kdfq_push(struct kdf_queue *, const char *, struct kdf_job *);
+int	 kdfq_push(struct kdf_queue *, const char *, int, struct kdf_job *);
 struct kdf_job *kdfq_pop(struct kdf_queue *);
 struct kdf_job *kdfq_expired(struct kdf_queue *, const struct timespec *);
 void	 kdfq_remove(struct kdf_queue *, struct kdf_job *);

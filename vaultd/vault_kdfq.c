@@ -24,7 +24,8 @@
  * itself, not in front of everybody else.  The bounds are on waiting
  * jobs, in all and per key; past them a job is refused, not queued, so
  * the queue cannot grow without limit and one key cannot take all of
- * it.  Plain data: the pool's mutex protects it.
+ * it.  Jobs of the known class (vault_kdf.h) have a ring and a bound of
+ * their own and go first.  Plain data: the pool's mutex protects it.
  */
 
 #include <sys/types.h>
@@ -37,18 +38,21 @@
 void
 kdfq_init(struct kdf_queue *q, unsigned int max, unsigned int perkey)
 {
+	int	 c;
+
 	memset(q, 0, sizeof(*q));
-	TAILQ_INIT(&q->ring);
+	for (c = 0; c < KDF_CLASSES; c++)
+		TAILQ_INIT(&q->ring[c]);
 	q->max = max;
 	q->perkey = perkey;
 }
 
 static struct kdf_fairkey *
-kdfq_find(struct kdf_queue *q, const char *name)
+kdfq_find(struct kdf_queue *q, int class, const char *name)
 {
 	struct kdf_fairkey	*k;
 
-	TAILQ_FOREACH(k, &q->ring, entry)
+	TAILQ_FOREACH(k, &q->ring[class], entry)
 		if (strcmp(k->name, name) == 0)
 			return (k);
 	return (NULL);
@@ -61,24 +65,29 @@ kdfq_find(struct kdf_queue *q, const char *name)
  * then not queued.
  */
 int
-kdfq_push(struct kdf_queue *q, const char *name, struct kdf_job *job)
+kdfq_push(struct kdf_queue *q, const char *name, int class,
+    struct kdf_job *job)
 {
 	struct kdf_fairkey	*k;
 	char			 n[KDF_FAIRKEY_MAX];
 
-	strlcpy(n, name, sizeof(n));
-	if (q->njobs >= q->max)
+	if (class < 0 || class >= KDF_CLASSES)
 		return (-1);
-	if ((k = kdfq_find(q, n)) == NULL) {
+	strlcpy(n, name, sizeof(n));
+	if (q->nclass[class] >= q->max)
+		return (-1);
+	if ((k = kdfq_find(q, class, n)) == NULL) {
 		if ((k = calloc(1, sizeof(*k))) == NULL)
 			return (-1);
 		strlcpy(k->name, n, sizeof(k->name));
 		TAILQ_INIT(&k->jobs);
-		TAILQ_INSERT_TAIL(&q->ring, k, entry);
+		k->class = class;
+		TAILQ_INSERT_TAIL(&q->ring[class], k, entry);
 	} else if (k->njobs >= q->perkey)
 		return (-1);
 	TAILQ_INSERT_TAIL(&k->jobs, job, entry);
 	k->njobs++;
+	q->nclass[class]++;
 	q->njobs++;
 	job->fairkey = k;
 	job->state = KDF_QUEUED;
@@ -94,27 +103,34 @@ kdfq_remove(struct kdf_queue *q, struct kdf_job *job)
 	TAILQ_REMOVE(&k->jobs, job, entry);
 	job->fairkey = NULL;
 	k->njobs--;
+	q->nclass[k->class]--;
 	q->njobs--;
 	if (k->njobs == 0) {
-		TAILQ_REMOVE(&q->ring, k, entry);
+		TAILQ_REMOVE(&q->ring[k->class], k, entry);
 		free(k);
 	}
 }
 
-/* The next job in round-robin order of the keys, or NULL. */
+/*
+ * The next job: the known class first, and within a class in
+ * round-robin order of the keys; or NULL.
+ */
 struct kdf_job *
 kdfq_pop(struct kdf_queue *q)
 {
-	struct kdf_fairkey	*k;
+	struct kdf_fairkey	*k = NULL;
 	struct kdf_job		*job;
+	int			 c;
 
-	if ((k = TAILQ_FIRST(&q->ring)) == NULL)
+	for (c = KDF_CLASSES - 1; c >= 0 && k == NULL; c--)
+		k = TAILQ_FIRST(&q->ring[c]);
+	if (k == NULL)
 		return (NULL);
 	job = TAILQ_FIRST(&k->jobs);
 	if (k->njobs > 1) {
 		/* Its turn is over: to the back of the ring. */
-		TAILQ_REMOVE(&q->ring, k, entry);
-		TAILQ_INSERT_TAIL(&q->ring, k, entry);
+		TAILQ_REMOVE(&q->ring[k->class], k, entry);
+		TAILQ_INSERT_TAIL(&q->ring[k->class], k, entry);
 	}
 	kdfq_remove(q, job);
 	return (job);
@@ -138,12 +154,15 @@ kdfq_expired(struct kdf_queue *q, const struct timespec *now)
 {
 	struct kdf_fairkey	*k;
 	struct kdf_job		*job;
+	int			 c;
 
-	TAILQ_FOREACH(k, &q->ring, entry) {
-		job = TAILQ_FIRST(&k->jobs);
-		if (kdfq_past(now, &job->deadline)) {
-			kdfq_remove(q, job);
-			return (job);
+	for (c = 0; c < KDF_CLASSES; c++) {
+		TAILQ_FOREACH(k, &q->ring[c], entry) {
+			job = TAILQ_FIRST(&k->jobs);
+			if (kdfq_past(now, &job->deadline)) {
+				kdfq_remove(q, job);
+				return (job);
+			}
 		}
 	}
 	return (NULL);

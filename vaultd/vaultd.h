@@ -121,12 +121,21 @@ struct kdf_limits {
 	unsigned int	 perkey;
 	unsigned int	 deadline_ms;
 };
+/*
+ * Two classes of jobs, each with its ring of keys and its own bound:
+ * logins from an address the account logged in from before (a returning
+ * client) are served before all others, so that a flood from more
+ * networks than the pool has turns for cannot time them out.
+ */
+#define KDF_CLASS_OTHER		0
+#define KDF_CLASS_KNOWN		1
+#define KDF_CLASSES		2
 struct kdf_job;
 int	 kdf_init(void);
 int	 kdf_start(const struct kdf_limits *);
 void	 kdf_stop(void);
 unsigned int kdf_threads(void);
-struct kdf_job *kdf_submit(const char *, const char *, size_t,
+struct kdf_job *kdf_submit(const char *, int, const char *, size_t,
 	    const unsigned char *, const struct kdf_cost *,
 	    void (*)(void *, int, const unsigned char *), void *);
 void	 kdf_cancel(struct kdf_job *);

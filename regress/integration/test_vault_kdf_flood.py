@@ -173,6 +173,53 @@ class KdfFlood(DaemonCase):
         self.assertIn("kdf: ", log)
 
 
+class KdfFloodReturning(DaemonCase):
+    """A locked account whose owner comes back from an address it logged
+    in from before: its Argon2id run goes before the flood's (the known
+    class of vault_kdfq.c), though the flood came first and from the
+    same network.  Before the classes it waited behind every one."""
+    extra = "vault kdf ops 1 memory 64M\nvault lock-grace 1s"
+
+    def test_returning_client_goes_first(self):
+        user = "home@test.example"
+        self.add_user(user, PASSWORD)
+        c = Imap(self.t)
+        _, r = c.cmd("LOGIN %s \"%s\"" % (user, PASSWORD))
+        self.assertTrue(r.startswith("OK"), r)
+        c.cmd("LOGOUT")
+        c.close()
+        self.t.wait_log(r"home@test\.example locked", timeout=TIMEOUT)
+
+        flood = []
+        for i in range(FLOOD):
+            f = Imap(self.t)
+            self.addCleanup(f.close)
+            flood.append((f, f.send("LOGIN flood%d@test.example "
+                                    "\"wrong %d\"" % (i, i))))
+        # Only so that the flood is ahead in line; not a measurement.
+        time.sleep(0.1)
+        home = Imap(self.t)
+        self.addCleanup(home.close)
+        _, r = home.cmd("LOGIN %s \"%s\"" % (user, PASSWORD))
+        self.assertTrue(r.startswith("OK"), r)
+        for f, tag in flood:
+            _, r = f.done(tag)
+            self.assertTrue(r.startswith("NO"), r)
+        wait_for(lambda: len(re.findall(
+            r"audit: event=auth-failure account=flood\d+@test\.example",
+            self.t.logtext())) == FLOOD, TIMEOUT, "every flood answer")
+        log = self.t.logtext()
+        at = [m.start() for m in re.finditer(
+            r"audit: event=auth-success account=home@test\.example", log)]
+        self.assertEqual(len(at), 2, "two logins of home")
+        before = len(re.findall(
+            r"audit: event=auth-failure account=flood\d+@test\.example",
+            log[:at[1]]))
+        self.assertLessEqual(before, FLOOD // 2,
+                             "%d of %d flood logins went before the "
+                             "returning client" % (before, FLOOD))
+
+
 if __name__ == "__main__":
     import unittest
     unittest.main()

@@ -91,13 +91,44 @@ queue_order(void)
 	kdfq_init(&q, 64, 16);
 	for (i = 0; i < 4; i++) {
 		job_init(&jobs[i], 100);
-		CHECK(kdfq_push(&q, "c1", &jobs[i]) == 0);
+		CHECK(kdfq_push(&q, "c1", KDF_CLASS_OTHER, &jobs[i]) == 0);
 	}
 	CHECK(q.njobs == 4);
 	CHECK_STR(names(jobs, &q, buf, sizeof(buf)), "0 1 2 3 ");
 	CHECK(q.njobs == 0);
-	CHECK(TAILQ_EMPTY(&q.ring));
+	CHECK(TAILQ_EMPTY(&q.ring[KDF_CLASS_OTHER]));
 	CHECK(kdfq_pop(&q) == NULL);
+}
+
+/*
+ * The known class (returning clients) goes first, in turns among its
+ * keys, and has a bound of its own: a full queue of others does not
+ * refuse it.
+ */
+static void
+queue_classes(void)
+{
+	struct kdf_queue	 q;
+	struct kdf_job		 jobs[6];
+	char			 buf[64];
+	int			 i;
+
+	kdfq_init(&q, 3, 3);
+	for (i = 0; i < 3; i++) {
+		job_init(&jobs[i], 100);
+		CHECK(kdfq_push(&q, i == 0 ? "flood1" : "flood2",
+		    KDF_CLASS_OTHER, &jobs[i]) == 0);
+	}
+	job_init(&jobs[5], 100);
+	CHECK(kdfq_push(&q, "flood3", KDF_CLASS_OTHER, &jobs[5]) == -1);
+	job_init(&jobs[3], 100);
+	job_init(&jobs[4], 100);
+	CHECK(kdfq_push(&q, "home", KDF_CLASS_KNOWN, &jobs[3]) == 0);
+	CHECK(kdfq_push(&q, "office", KDF_CLASS_KNOWN, &jobs[4]) == 0);
+	CHECK(kdfq_push(&q, "home", 7, &jobs[5]) == -1);
+	CHECK(q.njobs == 5);
+	CHECK_STR(names(jobs, &q, buf, sizeof(buf)), "3 4 0 1 2 ");
+	CHECK(q.njobs == 0 && q.nclass[KDF_CLASS_KNOWN] == 0);
 }
 
 /*
@@ -117,7 +148,7 @@ queue_fairness(void)
 	kdfq_init(&q, 64, 16);
 	for (i = 0; i < 7; i++) {
 		job_init(&jobs[i], 100);
-		CHECK(kdfq_push(&q, keys[i], &jobs[i]) == 0);
+		CHECK(kdfq_push(&q, keys[i], KDF_CLASS_OTHER, &jobs[i]) == 0);
 	}
 	/* x0 y4 z5 x1 z6 x2 x3 */
 	CHECK_STR(names(jobs, &q, buf, sizeof(buf)), "0 4 5 1 6 2 3 ");
@@ -125,10 +156,10 @@ queue_fairness(void)
 	/* A key that comes back after emptying joins at the back. */
 	for (i = 0; i < 3; i++)
 		job_init(&jobs[i], 100);
-	CHECK(kdfq_push(&q, "x", &jobs[0]) == 0);
-	CHECK(kdfq_push(&q, "y", &jobs[1]) == 0);
+	CHECK(kdfq_push(&q, "x", KDF_CLASS_OTHER, &jobs[0]) == 0);
+	CHECK(kdfq_push(&q, "y", KDF_CLASS_OTHER, &jobs[1]) == 0);
 	CHECK(kdfq_pop(&q) == &jobs[0]);
-	CHECK(kdfq_push(&q, "x", &jobs[2]) == 0);
+	CHECK(kdfq_push(&q, "x", KDF_CLASS_OTHER, &jobs[2]) == 0);
 	CHECK_STR(names(jobs, &q, buf, sizeof(buf)), "1 2 ");
 }
 
@@ -143,17 +174,17 @@ queue_full(void)
 	kdfq_init(&q, 4, 2);
 	for (i = 0; i < 6; i++)
 		job_init(&jobs[i], 100);
-	CHECK(kdfq_push(&q, "x", &jobs[0]) == 0);
-	CHECK(kdfq_push(&q, "x", &jobs[1]) == 0);
-	CHECK(kdfq_push(&q, "x", &jobs[2]) == -1);	/* x's share */
+	CHECK(kdfq_push(&q, "x", KDF_CLASS_OTHER, &jobs[0]) == 0);
+	CHECK(kdfq_push(&q, "x", KDF_CLASS_OTHER, &jobs[1]) == 0);
+	CHECK(kdfq_push(&q, "x", KDF_CLASS_OTHER, &jobs[2]) == -1);	/* x's share */
 	CHECK(jobs[2].fairkey == NULL);
-	CHECK(kdfq_push(&q, "y", &jobs[3]) == 0);
-	CHECK(kdfq_push(&q, "z", &jobs[4]) == 0);
-	CHECK(kdfq_push(&q, "w", &jobs[5]) == -1);	/* the total */
+	CHECK(kdfq_push(&q, "y", KDF_CLASS_OTHER, &jobs[3]) == 0);
+	CHECK(kdfq_push(&q, "z", KDF_CLASS_OTHER, &jobs[4]) == 0);
+	CHECK(kdfq_push(&q, "w", KDF_CLASS_OTHER, &jobs[5]) == -1);	/* the total */
 	CHECK(q.njobs == 4);
 	/* Room again once one is taken. */
 	CHECK(kdfq_pop(&q) == &jobs[0]);
-	CHECK(kdfq_push(&q, "w", &jobs[5]) == 0);
+	CHECK(kdfq_push(&q, "w", KDF_CLASS_OTHER, &jobs[5]) == 0);
 	while (kdfq_pop(&q) != NULL)
 		continue;
 	CHECK(q.njobs == 0);
@@ -172,10 +203,10 @@ queue_deadline(void)
 	job_init(&jobs[1], 10);
 	job_init(&jobs[2], 20);
 	job_init(&jobs[3], 200);
-	CHECK(kdfq_push(&q, "x", &jobs[0]) == 0);
-	CHECK(kdfq_push(&q, "y", &jobs[1]) == 0);
-	CHECK(kdfq_push(&q, "y", &jobs[2]) == 0);
-	CHECK(kdfq_push(&q, "z", &jobs[3]) == 0);
+	CHECK(kdfq_push(&q, "x", KDF_CLASS_OTHER, &jobs[0]) == 0);
+	CHECK(kdfq_push(&q, "y", KDF_CLASS_OTHER, &jobs[1]) == 0);
+	CHECK(kdfq_push(&q, "y", KDF_CLASS_OTHER, &jobs[2]) == 0);
+	CHECK(kdfq_push(&q, "z", KDF_CLASS_OTHER, &jobs[3]) == 0);
 	CHECK(kdfq_expired(&q, &now) == &jobs[1]);
 	CHECK(kdfq_expired(&q, &now) == &jobs[2]);
 	CHECK(kdfq_expired(&q, &now) == NULL);
@@ -249,7 +280,7 @@ pool_same_as_sync(void)
 		snprintf(pw, sizeof(pw), "password %u", i);
 		tags[i].seen = &s;
 		tags[i].id = i;
-		CHECK(kdf_submit(i % 2 ? "odd" : "even", pw, strlen(pw),
+		CHECK(kdf_submit(i % 2 ? "odd" : "even", KDF_CLASS_OTHER, pw, strlen(pw),
 		    salts[i], &cost, seen_cb, &tags[i]) != NULL);
 	}
 	wait_for(&s, NJOBS);
@@ -289,14 +320,14 @@ pool_deadline_and_full(void)
 		tags[i].seen = &s;
 		tags[i].id = i;
 	}
-	CHECK(kdf_submit("a", "slow", 4, salt, &slow, seen_cb,
+	CHECK(kdf_submit("a", KDF_CLASS_OTHER, "slow", 4, salt, &slow, seen_cb,
 	    &tags[0]) != NULL);
-	CHECK(kdf_submit("b", "late", 4, salt, &fast, seen_cb,
+	CHECK(kdf_submit("b", KDF_CLASS_OTHER, "late", 4, salt, &fast, seen_cb,
 	    &tags[1]) != NULL);
-	CHECK(kdf_submit("b", "late", 4, salt, &fast, seen_cb,
+	CHECK(kdf_submit("b", KDF_CLASS_OTHER, "late", 4, salt, &fast, seen_cb,
 	    &tags[2]) != NULL);
 	/* b's share of 2 is taken, whatever the worker did meanwhile. */
-	CHECK(kdf_submit("b", "refused", 7, salt, &fast, seen_cb,
+	CHECK(kdf_submit("b", KDF_CLASS_OTHER, "refused", 7, salt, &fast, seen_cb,
 	    &tags[3]) == NULL);
 	wait_for(&s, 3);
 	for (i = 0; i < 3; i++) {
@@ -329,7 +360,7 @@ pool_cancel(void)
 	for (i = 0; i < 4; i++) {
 		tags[i].seen = &s;
 		tags[i].id = i;
-		CHECK((jobs[i] = kdf_submit("k", "pw", 2, salt,
+		CHECK((jobs[i] = kdf_submit("k", KDF_CLASS_OTHER, "pw", 2, salt,
 		    i == 0 ? &slow : &fast, seen_cb, &tags[i])) != NULL);
 	}
 	kdf_cancel(jobs[0]);	/* running, most likely */
@@ -352,10 +383,10 @@ pool_refuses(void)
 
 	memset(&s, 0, sizeof(s));
 	memset(salt, 0, sizeof(salt));
-	CHECK(kdf_submit("k", "pw", 2, salt, &cost, seen_cb, &t) == NULL);
+	CHECK(kdf_submit("k", KDF_CLASS_OTHER, "pw", 2, salt, &cost, seen_cb, &t) == NULL);
 	pool_start(1, 0, 0, 0);
-	CHECK(kdf_submit("k", "pw", 0, salt, &cost, seen_cb, &t) == NULL);
-	CHECK(kdf_submit("k", "pw", 2, salt, &bad, seen_cb, &t) == NULL);
+	CHECK(kdf_submit("k", KDF_CLASS_OTHER, "pw", 0, salt, &cost, seen_cb, &t) == NULL);
+	CHECK(kdf_submit("k", KDF_CLASS_OTHER, "pw", 2, salt, &bad, seen_cb, &t) == NULL);
 	kdf_stop();
 	CHECK(s.n == 0);
 }
@@ -369,6 +400,7 @@ main(void)
 	event_init();
 	RUN(queue_order);
 	RUN(queue_fairness);
+	RUN(queue_classes);
 	RUN(queue_full);
 	RUN(queue_deadline);
 	RUN(pool_same_as_sync);
