@@ -237,11 +237,12 @@ def make_idle_login(a, rec):
             im.command("LOGOUT")
         except (ImapError, OSError):
             pass
+        with lock:
+            if im is not None:  # logged in: the account was unlocked until now
+                last[acct] = now()
+            free.append(acct)
         if im is not None:
             im.close()
-        with lock:
-            last[acct] = now()
-            free.append(acct)
     return job
 
 
