@@ -689,8 +689,9 @@ def run_summarize(a):
                 fmt(f.get("count")), fmt(f.get("p50_ms")), fmt(f.get("p99_ms")),
                 fmt(ratio), fmt(q.get("errors", 0)), fmt(f.get("errors", 0))))
     print()
-    print("| peer | flood logins/s | attempts | flood p50 ms | answers | goal met | over the goal, or failing | client CPU % |")
-    print("|---|---:|---:|---:|---|---|---|---:|")
+    print("| peer | flood logins/s | attempts | flood p50 ms | answers | goal met | over the goal, or failing "
+          "| client CPU % | deliveries | an idle account's login |")
+    print("|---|---:|---:|---:|---|---|---|---:|---|---|")
     for lab in labels:
         fl = [r for r in recs if r.get("scenario") == "serverload-flood" and r.get("label") == lab]
         go = [r for r in recs if r.get("scenario") == "serverload-goal" and r.get("label") == lab]
@@ -698,12 +699,13 @@ def run_summarize(a):
         ans = fl[-1].get("detail", {}).get("answers", {}) if fl else {}
         gm = go[-1].get("metrics", {}) if go else {}
         gd = go[-1].get("detail", {}) if go else {}
-        print("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             lab, fmt(fm.get("attempts_per_s")), fmt(fm.get("attempts")), fmt(fm.get("p50_ms")),
             ", ".join("%s: %d" % kv for kv in sorted(ans.items())),
             fmt(gm.get("goal_met")),
             ", ".join(gd.get("over", []) + ["%s (errors)" % k for k in gd.get("failing", [])]) or "none",
-            fmt(gm.get("client_cpu_pct"))))
+            fmt(gm.get("client_cpu_pct")), (go[-1].get("params", {}) if go else {}).get("deliver", ""),
+            (go[-1].get("params", {}) if go else {}).get("idle_login_note", "")))
     return 0
 
 
