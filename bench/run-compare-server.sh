@@ -22,7 +22,8 @@
 #     message); LOGIN_RATE logins a second of the other accounts (LOGIN,
 #     SELECT, LOGOUT); two phases of PHASE_S seconds, quiet and then
 #     with FLOOD_THREADS threads of failing logins from rotating loopback
-#     addresses (127.100.0.0/16 up, FLOOD_NETWORKS /24s).
+#     addresses (127.100.0.0/16 up, FLOOD_NETWORKS /24s of FLOOD_HOSTS
+#     addresses each; IDLE_S is the IDLE's length).
 #
 # Tresor keeps its default Argon2id cost (set TRESOR_KDF, e.g.
 # "ops 1 memory 64M", to change it) with `vault lock-grace 2s`, so an
@@ -66,6 +67,8 @@ SMTP_RATE=${SMTP_RATE:-20}
 LOGIN_RATE=${LOGIN_RATE:-2}
 FLOOD_THREADS=${FLOOD_THREADS:-8}
 FLOOD_NETWORKS=${FLOOD_NETWORKS:-64}
+FLOOD_HOSTS=${FLOOD_HOSTS:-16}
+IDLE_S=${IDLE_S:-1.5}
 USERADD_PAR=${USERADD_PAR:-2}
 PRIME_PAR=${PRIME_PAR:-2}
 TRESOR_KDF=${TRESOR_KDF:-}
@@ -77,8 +80,8 @@ mkdir -p "$(dirname "$OUT")"
 
 COMMON="--accounts $ACCOUNTS --size $SIZE"
 RUNOPT="--sessions $SESSIONS --phase-s $PHASE_S --smtp-rate $SMTP_RATE
-    --login-rate $LOGIN_RATE --flood-threads $FLOOD_THREADS
-    --flood-networks $FLOOD_NETWORKS"
+    --login-rate $LOGIN_RATE --idle-s $IDLE_S --flood-threads $FLOOD_THREADS
+    --flood-networks $FLOOD_NETWORKS --flood-hosts $FLOOD_HOSTS"
 
 say() { echo "$(date +%T) load=$(cut -d' ' -f1-3 /proc/loadavg) $*" >&2; }
 
