@@ -530,8 +530,8 @@ def session_main(a, i, im, rec, t0, t_end, rng):
             rec.add("idle-start", ts, s0)
             rec.add("idle-done", td, s2)
         except (ImapError, OSError) as e:
-            rec.add("session-error", now(), 0.0, "%s: %s" % (type(e).__name__, e))
-            if im is not None:
+            if im is not None:  # (a failed session-login is recorded as such)
+                rec.add("session-error", now(), 0.0, "%s: %s" % (type(e).__name__, e))
                 im.close()
             im = None
             time.sleep(0.2)
