@@ -289,6 +289,41 @@ user_passwd(struct reply *r, struct msg_admin *m)
 	reply_fail(r, "%s: the password could not be changed", m->arg1);
 }
 
+/*
+ * A new app password whose selector no app slot of the account has
+ * (keys.h): draw again while it collides.  There are 64 selectors and
+ * at most SLOTS_MAX slots, so a free one is always found, in a few
+ * draws; the bound only guards against a broken random source.
+ */
+_Static_assert(SELECTOR_COUNT <= 64 && SELECTOR_COUNT > SLOTS_MAX,
+    "the selectors must fit a uint64_t and outnumber the slots");
+
+static int
+apppass_draw(const struct dir_account *da, char *pass, size_t len,
+    uint8_t *sel)
+{
+	struct dir_slot	 slots[SLOTS_MAX];
+	uint64_t	 used = 0;
+	size_t		 n, i;
+	int		 tries;
+
+	if (dir_slots(da->id, slots, SLOTS_MAX, &n) != DIR_OK)
+		return (-1);
+	for (i = 0; i < n && i < SLOTS_MAX; i++)
+		if (slots[i].kind == SLOT_APP)
+			used |= UINT64_C(1) << slots[i].selector;
+	sodium_memzero(slots, sizeof(slots));
+	for (tries = 0; tries < 1000; tries++) {
+		keys_apppass_new(pass, len);
+		*sel = keys_selector(serverkeys_server(), da->id, pass,
+		    strlen(pass));
+		if ((used & (UINT64_C(1) << *sel)) == 0)
+			return (0);
+	}
+	sodium_memzero(pass, len);
+	return (-1);
+}
+
 static void
 apppass_add(struct reply *r, struct msg_admin *m)
 {
@@ -297,6 +332,7 @@ apppass_add(struct reply *r, struct msg_admin *m)
 	struct dir_slot		 slot;
 	char			 pass[APPPASS_TEXT_LEN], label[LABEL_MAX];
 	uint64_t		 slot_id;
+	uint8_t			 sel;
 	int			 rc;
 
 	if (m->arg2[0] == '\0' || strlen(m->arg2) >= LABEL_MAX) {
@@ -312,7 +348,11 @@ apppass_add(struct reply *r, struct msg_admin *m)
 		    dir_strerror(rc));
 		return;
 	}
-	keys_apppass_new(pass, sizeof(pass));
+	if (apppass_draw(&da, pass, sizeof(pass), &sel) == -1) {
+		reply_fail(r, "%s: cannot add the app password: too many",
+		    da.address);
+		goto done;
+	}
 	if ((rc = dir_slot_reserve(da.id, &slot_id)) != DIR_OK ||
 	    slot_make(da.id, slot_id, s, SLOT_APP, m->arg2, pass, &slot) ==
 	    -1) {
@@ -320,7 +360,7 @@ apppass_add(struct reply *r, struct msg_admin *m)
 		    da.address, dir_strerror(rc));
 		goto done;
 	}
-	keys_hint(serverkeys_server(), da.id, pass, strlen(pass), slot.hint);
+	slot.selector = sel;
 	if ((rc = dir_slot_add(da.id, &slot)) != DIR_OK) {
 		reply_fail(r, "%s: cannot add the app password: %s",
 		    da.address, dir_strerror(rc));

@@ -308,7 +308,7 @@ auth_dummy(const char *secret, size_t len)
 /*
  * The one keyslot a credential may open, chosen by its shape: a
  * recovery key (52 base32 digits) the recovery slot; an app password
- * the app slot its hint names; anything else the password slot.  So a
+ * the app slot its selector names; anything else the password slot.  So a
  * check costs one Argon2id run, found or not, and an unknown account
  * costs the same.  With AUTH_NO_APP an app password opens nothing:
  * changes to the account need its password or recovery key.
@@ -322,7 +322,7 @@ auth_target(const struct dir_account *da, const char *secret, size_t len,
     size_t normlen, const char **cred, size_t *credlen)
 {
 	struct dir_slot		 slots[SLOTS_MAX];
-	unsigned char		 hint[HINT_LEN];
+	uint8_t			 sel = 0;
 	size_t			 n, i;
 	enum slot_kind		 kind = SLOT_PASSWORD;
 	int			 rc;
@@ -338,13 +338,12 @@ auth_target(const struct dir_account *da, const char *secret, size_t len,
 		*credlen = strlen(norm);
 	} else if (keys_apppass_shaped(secret)) {
 		kind = SLOT_APP;
-		keys_hint(serverkeys_server(), da->id, secret, len, hint);
+		sel = keys_selector(serverkeys_server(), da->id, secret, len);
 	}
 	for (i = 0; i < n && i < SLOTS_MAX && !*found; i++) {
 		if (slots[i].kind != kind)
 			continue;
-		if (kind == SLOT_APP && sodium_memcmp(slots[i].hint, hint,
-		    HINT_LEN) != 0)
+		if (kind == SLOT_APP && slots[i].selector != sel)
 			continue;
 		*target = slots[i];
 		*found = 1;

@@ -71,6 +71,7 @@ static const char dir_schema[] =
     "INSERT OR IGNORE INTO meta VALUES ('version', 1);";
 
 static int	 dir_exec(const char *);
+static int	 dir_selectors_migrate(void);
 static int	 dir_prepare(const char *, sqlite3_stmt **);
 static int	 dir_step_done(sqlite3_stmt *, const char *);
 static int	 dir_err(const char *);
@@ -145,11 +146,78 @@ dir_open(const char *path, const unsigned char *serverkey)
 	sqlite3_busy_timeout(dir_db, 5000);
 	/* Removed keyslots must not linger in free pages. */
 	if (dir_exec("PRAGMA secure_delete = ON") != DIR_OK ||
-	    dir_exec(dir_schema) != DIR_OK) {
+	    dir_exec(dir_schema) != DIR_OK ||
+	    dir_selectors_migrate() != DIR_OK) {
 		dir_close();
 		return (DIR_EIO);
 	}
 	return (DIR_OK);
+}
+
+/*
+ * App slots made before selectors kept a 16-byte keyed hash of the app
+ * password, as good as a verifier to whoever holds vault.key.  They
+ * are cut to their selector (the first byte, masked: keys.h), with
+ * secure_delete overwriting the old bytes; then the log is emptied,
+ * so no copy of them stays in it.  Two old slots of one account may
+ * now share a selector: only the first can log in, and a warning
+ * names the account, for its owner to make the other again.
+ */
+static int
+dir_selectors_migrate(void)
+{
+	sqlite3_stmt	*st, *up;
+	uint8_t		 sel;
+	int		 rc, n = 0;
+
+	if (dir_prepare("UPDATE keyslots SET hint = ? WHERE account = ?"
+	    " AND slot = ?", &up) != DIR_OK)
+		return (DIR_EIO);
+	/* One at a time: the rows change under the query otherwise. */
+	for (;;) {
+		if (dir_prepare("SELECT account, slot, hint FROM keyslots"
+		    " WHERE length(hint) > 1 LIMIT 1", &st) != DIR_OK) {
+			sqlite3_finalize(up);
+			return (DIR_EIO);
+		}
+		if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+			sqlite3_finalize(st);
+			break;
+		}
+		sel = ((const uint8_t *)sqlite3_column_blob(st, 2))[0] &
+		    (SELECTOR_COUNT - 1);
+		sqlite3_bind_blob(up, 1, &sel, 1, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(up, 2, sqlite3_column_blob(st, 0),
+		    sqlite3_column_bytes(st, 0), SQLITE_TRANSIENT);
+		sqlite3_bind_int64(up, 3, sqlite3_column_int64(st, 1));
+		sqlite3_finalize(st);
+		rc = sqlite3_step(up);
+		sqlite3_reset(up);
+		if (rc != SQLITE_DONE) {
+			sqlite3_finalize(up);
+			log_warnx("directory: selector: %s",
+			    sqlite3_errmsg(dir_db));
+			return (DIR_EIO);
+		}
+		n++;
+	}
+	sqlite3_finalize(up);
+	if (rc != SQLITE_DONE)
+		return (DIR_EIO);
+	if (n == 0)
+		return (DIR_OK);
+	if (dir_prepare("SELECT a.address FROM keyslots k JOIN accounts a"
+	    " ON a.id = k.account WHERE k.kind = ? GROUP BY k.account,"
+	    " k.hint HAVING count(*) > 1", &st) != DIR_OK)
+		return (DIR_EIO);
+	sqlite3_bind_int(st, 1, SLOT_APP);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		log_warnx("directory: %s has two app passwords with one "
+		    "selector: only the older logs in; make the other again",
+		    sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	log_info("directory: %d app password hints cut to selectors", n);
+	return (dir_checkpoint());
 }
 
 /*
@@ -368,7 +436,7 @@ slot_insert(const unsigned char *id, const struct dir_slot *s)
 	    SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 9, (sqlite3_int64)s->ks.cost.opslimit);
 	sqlite3_bind_int64(st, 10, (sqlite3_int64)s->ks.cost.memlimit);
-	sqlite3_bind_blob(st, 11, s->hint, sizeof(s->hint), SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 11, &s->selector, 1, SQLITE_TRANSIENT);
 	return (dir_step_done(st, "keyslot insert"));
 }
 
@@ -610,9 +678,11 @@ dir_slots(const unsigned char *id, struct dir_slot *out, size_t max,
 			    (uint64_t)sqlite3_column_int64(st, 7);
 			s->ks.cost.memlimit =
 			    (size_t)sqlite3_column_int64(st, 8);
-			if (sqlite3_column_bytes(st, 9) == HINT_LEN)
-				memcpy(s->hint, sqlite3_column_blob(st, 9),
-				    HINT_LEN);
+			/* One byte; a full hint of before is its first. */
+			if (sqlite3_column_bytes(st, 9) >= 1)
+				s->selector = ((const uint8_t *)
+				    sqlite3_column_blob(st, 9))[0] &
+				    (SELECTOR_COUNT - 1);
 		}
 		(*n)++;
 	}

@@ -58,7 +58,7 @@ struct dir_slot {
 	uint64_t	 slot_id;
 	enum slot_kind	 kind;
 	char		 label[LABEL_MAX];
-	unsigned char	 hint[HINT_LEN];	/* app passwords only */
+	uint8_t		 selector;	/* app passwords only */
 	int64_t		 created;
 	struct keyslot	 ks;
 };

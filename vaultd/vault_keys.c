@@ -789,19 +789,29 @@ keys_apppass_shaped(const char *cred)
 	return (1);
 }
 
-/* The hint of an app password: keyed BLAKE2b of account id and it. */
-void
-keys_hint(const unsigned char *serverkey, const unsigned char *account_id,
-    const char *cred, size_t len, unsigned char *out)
+/*
+ * The selector of an app password: SELECTOR_BITS of keyed BLAKE2b of
+ * the account id and it.  The hash is the 16-byte one the full hints
+ * of before were, so that a stored hint cut to its first byte and
+ * masked is the selector (vault_dir.c migrates them).
+ */
+#define HINT_HASH_LEN	16
+uint8_t
+keys_selector(const unsigned char *serverkey,
+    const unsigned char *account_id, const char *cred, size_t len)
 {
 	crypto_generichash_state	 st;
-	unsigned char			 k[KEY_LEN];
+	unsigned char			 k[KEY_LEN], h[HINT_HASH_LEN];
+	uint8_t				 sel;
 
 	keys_subkey(serverkey, SUBKEY_HINT, k, sizeof(k));
-	crypto_generichash_init(&st, k, sizeof(k), HINT_LEN);
+	crypto_generichash_init(&st, k, sizeof(k), sizeof(h));
 	crypto_generichash_update(&st, account_id, ACCOUNT_ID_LEN);
 	crypto_generichash_update(&st, (const unsigned char *)cred, len);
-	crypto_generichash_final(&st, out, HINT_LEN);
+	crypto_generichash_final(&st, h, sizeof(h));
+	sel = h[0] & (SELECTOR_COUNT - 1);
 	sodium_memzero(k, sizeof(k));
+	sodium_memzero(h, sizeof(h));
 	sodium_memzero(&st, sizeof(st));
+	return (sel);
 }

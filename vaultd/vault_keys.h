@@ -140,17 +140,22 @@ int	 keys_recovery_normalise(const char *, char *, size_t);
 /*
  * App passwords: 16 random characters of a 32-letter alphabet (80
  * bits) in groups of 4, "abcd-efgh-jkmn-pqrs".  Their shape tells a
- * login to look for an app-password slot, and a keyed hash of one (the
- * hint, stored with its slot) says which: one Argon2id run per login
- * however many app passwords an account has.  Being random, an app
- * password is not weakened by the hint.
+ * login to look for an app-password slot, and a selector of
+ * SELECTOR_BITS bits (of a keyed hash of the account id and the app
+ * password, stored with its slot) says which: one Argon2id run per
+ * login however many app passwords an account has.  The selector is
+ * unique among an account's app slots (vault_admin.c draws app
+ * passwords until it is).  It is not a verifier: whoever holds
+ * vault.key learns from it only which of 64 buckets a guess falls
+ * in, and still needs Argon2id to test one.
  */
 #define APPPASS_TEXT_LEN	20	/* with NUL */
-#define HINT_LEN		16
+#define SELECTOR_BITS		6
+#define SELECTOR_COUNT		(1 << SELECTOR_BITS)
 void	 keys_apppass_new(char *, size_t);
 int	 keys_apppass_shaped(const char *);
-void	 keys_hint(const unsigned char *, const unsigned char *,
-	    const char *, size_t, unsigned char *);
+uint8_t	 keys_selector(const unsigned char *, const unsigned char *,
+	    const char *, size_t);
 
 /*
  * Verifiers for accounts already unlocked: a keyed hash, no Argon2id.

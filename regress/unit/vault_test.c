@@ -370,7 +370,112 @@ test_login_cancelled(void)
 	lock_all("bob@test.example");
 }
 
-/* App passwords: found by hint, revoked at once, no use for changes. */
+/*
+ * A raw look at directory.db's keyslots: the length of every app
+ * slot's hint, and the largest, through a second connection of the
+ * VFS with the directory's key.  With set, the app slot labelled set
+ * gets that hint first.
+ */
+static int
+app_hints(size_t *maxlen, const char *set, const unsigned char *hint,
+    size_t hintlen)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	unsigned char	 key[KEY_LEN], dbid[VFS_DBIDLEN];
+	int		 n = 0;
+
+	*maxlen = 0;
+	dir_close();
+	keys_subkey(serverkeys_server(), SUBKEY_DIRECTORY, key, sizeof(key));
+	keys_subkey(serverkeys_server(), SUBKEY_DIRECTORY_ID, dbid,
+	    sizeof(dbid));
+	CHECK(vfs_open_db(VAULT_DIRECTORY, key, dbid, SQLITE_OPEN_READWRITE,
+	    &db) == SQLITE_OK);
+	if (set != NULL) {
+		CHECK(sqlite3_prepare_v2(db, "UPDATE keyslots SET hint = ?"
+		    " WHERE label = ?", -1, &st, NULL) == SQLITE_OK);
+		sqlite3_bind_blob(st, 1, hint, (int)hintlen, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, set, -1, SQLITE_STATIC);
+		CHECK(sqlite3_step(st) == SQLITE_DONE);
+		CHECK(sqlite3_changes(db) == 1);
+		sqlite3_finalize(st);
+	}
+	CHECK(sqlite3_prepare_v2(db, "SELECT length(hint) FROM keyslots"
+	    " WHERE kind = 1", -1, &st, NULL) == SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if ((size_t)sqlite3_column_int(st, 0) > *maxlen)
+			*maxlen = (size_t)sqlite3_column_int(st, 0);
+		n++;
+	}
+	sqlite3_finalize(st);
+	CHECK(sqlite3_close(db) == SQLITE_OK);
+	CHECK(dir_open(VAULT_DIRECTORY, serverkeys_server()) == DIR_OK);
+	sodium_memzero(key, sizeof(key));
+	return (n);
+}
+
+/*
+ * Issue 14, 4: an app password's slot keeps a selector of a few bits,
+ * not a 16-byte keyed hash that would check a guess without Argon2id;
+ * an account's selectors are all different; and a directory of before,
+ * with full hints, is cut to selectors at open, its app passwords still
+ * good.
+ */
+static void
+test_app_selectors(void)
+{
+	struct vault_account	*a;
+	struct dir_account	 da;
+	struct dir_slot		 slots[SLOTS_MAX];
+	crypto_generichash_state hs;
+	unsigned char		 k[KEY_LEN], full[16];
+	char			 ap[APPPASS_TEXT_LEN], label[16], *p;
+	uint64_t		 seen = 0;
+	size_t			 maxlen, n, i;
+
+	for (i = 0; i < 12; i++) {
+		snprintf(label, sizeof(label), "device%zu", i);
+		CHECK(admin(ADMIN_APPPASS_ADD, "bob@test.example", label,
+		    PW_BOB, NULL) == 0);
+	}
+	CHECK((p = strstr(last_lines, "\n  ")) != NULL);
+	strlcpy(ap, p + 3, sizeof(ap));
+	CHECK(app_hints(&maxlen, NULL, NULL, 0) >= 12);
+	CHECK(maxlen == 1);
+	CHECK(dir_account_get("bob@test.example", &da) == DIR_OK);
+	CHECK(dir_slots(da.id, slots, SLOTS_MAX, &n) == DIR_OK);
+	for (i = 0; i < n; i++) {
+		if (slots[i].kind != SLOT_APP)
+			continue;
+		CHECK(slots[i].selector < SELECTOR_COUNT);
+		CHECK((seen & (UINT64_C(1) << slots[i].selector)) == 0);
+		seen |= UINT64_C(1) << slots[i].selector;
+	}
+	/* A hint of before: the full keyed hash, as keys_hint made it. */
+	keys_subkey(serverkeys_server(), SUBKEY_HINT, k, sizeof(k));
+	crypto_generichash_init(&hs, k, sizeof(k), sizeof(full));
+	crypto_generichash_update(&hs, da.id, ACCOUNT_ID_LEN);
+	crypto_generichash_update(&hs, (const unsigned char *)ap,
+	    strlen(ap));
+	crypto_generichash_final(&hs, full, sizeof(full));
+	CHECK(app_hints(&maxlen, "device11", full, sizeof(full)) >= 12);
+	CHECK(maxlen == sizeof(full));
+	/* dir_open() at the end of that cut it. */
+	CHECK(app_hints(&maxlen, NULL, NULL, 0) >= 12);
+	CHECK(maxlen == 1);
+	CHECK(login("bob@test.example", ap, strlen(ap), "a-c8", "w-c8",
+	    &a) == 0);
+	lock_all("bob@test.example");
+	for (i = 0; i < 12; i++) {
+		snprintf(label, sizeof(label), "device%zu", i);
+		CHECK(admin(ADMIN_APPPASS_DEL, "bob@test.example", label,
+		    NULL, NULL) == 0);
+	}
+	sodium_memzero(k, sizeof(k));
+}
+
+/* App passwords: found by selector, revoked at once, no use for changes. */
 static void
 test_app_passwords(void)
 {
@@ -664,6 +769,7 @@ main(void)
 	RUN(test_logins);
 	RUN(test_login_cancelled);
 	RUN(test_app_passwords);
+	RUN(test_app_selectors);
 	RUN(test_lockout);
 	RUN(test_lockout_network);
 	RUN(test_rollback_refused);
