@@ -244,6 +244,8 @@ status_one(struct ctl_conn *c, const struct child *ch)
 	s.state = ch->state;
 	s.uptime = ch->pid == -1 ? 0 : time(NULL) - ch->started;
 	s.restarts = ch->restarts;
+	s.mlocked = ch->role != ROLE_VAULTD || ch->state !=
+	    MSG_STATE_RUNNING ? -1 : ch->ready.mlocked != 0;
 	strlcpy(s.user, ch->user, sizeof(s.user));
 	imsgev_compose(&c->iev, IMSG_CTL_STATUS, IMSG_VERSION, -1, &s,
 	    sizeof(s));

@@ -276,10 +276,11 @@ show_status(const struct msg_status *s)
 		strlcpy(pid, "-", sizeof(pid));
 	else
 		snprintf(pid, sizeof(pid), "%d", s->pid);
-	printf("%-8s %-8s %-16s %-11s %-12s %u\n", role_name(s->role), pid,
-	    s->user, s->state < nitems(states) ? states[s->state] : "?",
+	printf("%-8s %-8s %-16s %-11s %-12s %-8u %s\n", role_name(s->role),
+	    pid, s->user, s->state < nitems(states) ? states[s->state] : "?",
 	    s->pid == -1 ? "-" : fmt_uptime(s->uptime, up, sizeof(up)),
-	    s->restarts);
+	    s->restarts, s->mlocked == -1 ? "-" : s->mlocked ? "locked" :
+	    "NOT-LOCKED");
 }
 
 int
@@ -408,9 +409,9 @@ main(int argc, char *argv[])
 			    !MSG_STR(st.user))
 				errx(1, "bad answer from ctld");
 			if (!header++)
-				printf("%-8s %-8s %-16s %-11s %-12s %s\n",
-				    "PROCESS", "PID", "USER", "STATE",
-				    "UPTIME", "RESTARTS");
+				printf("%-8s %-8s %-16s %-11s %-12s %-8s "
+				    "%s\n", "PROCESS", "PID", "USER", "STATE",
+				    "UPTIME", "RESTARTS", "MEMORY");
 			show_status(&st);
 			imsg_free(&imsg);
 			continue;

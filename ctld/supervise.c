@@ -227,6 +227,8 @@ supervise_send_conf(struct child *c)
 		mcv.kdf_ops = conf->vault.kdf_ops;
 		mcv.kdf_memory = conf->vault.kdf_memory;
 		mcv.lock_grace = conf->vault.lock_grace;
+		mcv.allow_unlocked_memory =
+		    conf->vault.allow_unlocked_memory != 0;
 		imsgev_compose(&c->iev, IMSG_CONF_VAULT, 0, -1, &mcv,
 		    sizeof(mcv));
 	} else if (msg_conf_for(IMSG_CONF_FRONT, c->role)) {
@@ -338,11 +340,13 @@ child_dispatch(struct imsgev *iev, struct imsg *imsg)
 			goto bad;
 		c->state = MSG_STATE_RUNNING;
 		log_info("%s ready, pid %d: chroot %s, %s, seccomp %s, "
-		    "landlock %s", role_name(c->role), (int)c->pid,
+		    "landlock %s%s", role_name(c->role), (int)c->pid,
 		    c->ready.chrooted ? "yes" : "no",
 		    c->ready.uid_dropped ? c->user : "same user",
 		    c->ready.seccomp ? "yes" : "no",
-		    c->ready.landlock_abi ? "yes" : "no");
+		    c->ready.landlock_abi ? "yes" : "no",
+		    c->role != ROLE_VAULTD ? "" : c->ready.mlocked ?
+		    ", memory locked" : ", memory NOT locked");
 		return;
 	default:
 		goto bad;

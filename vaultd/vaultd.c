@@ -36,6 +36,7 @@
 #include "child.h"
 #include "log.h"
 #include "proc.h"
+#include "sandbox.h"
 #include "vault_vfs.h"
 #include "vaultd.h"
 
@@ -179,6 +180,21 @@ vaultd_conf(struct child_conf *cc, struct child_conf *old)
 	 */
 	if (kdf_start(NULL) == -1)
 		log_warnx("no KDF worker: logins will be refused");
+	/*
+	 * Keys in memory that can be swapped out could reach the disk in
+	 * the clear: without locked memory the vault stays closed,
+	 * unless the configuration says to run anyway.
+	 */
+	if (!child_report()->mlocked) {
+		if (!cc->vault.allow_unlocked_memory) {
+			log_warnx("memory cannot be locked: the vault stays "
+			    "closed (give vaultd an unlimited RLIMIT_MEMLOCK, "
+			    "or set \"vault allow-unlocked-memory\")");
+			return;
+		}
+		log_warnx("memory is not locked: keys may reach swap "
+		    "(vault allow-unlocked-memory)");
+	}
 	if (!serverkeys_ready() && vaultd_open() == -1) {
 		log_warnx("the vault is not open: logins and delivery will "
 		    "fail until this is fixed");

@@ -92,6 +92,13 @@ child_log(int pri, const char *text)
 		imsgev_update(&child.iev);
 }
 
+/* What the sandbox put in force, for the role to act on. */
+const struct sandbox_report *
+child_report(void)
+{
+	return (&child.report);
+}
+
 const struct child_conf *
 child_conf(void)
 {
@@ -316,6 +323,7 @@ child_dispatch(struct imsgev *iev, struct imsg *imsg)
 			ready.uid_dropped = child.report.uid_dropped;
 			ready.seccomp = child.report.seccomp;
 			ready.landlock_abi = child.report.landlock_abi;
+			ready.mlocked = child.report.mlocked;
 			imsgev_compose(&child.iev, IMSG_CHILD_READY, 0, -1,
 			    &ready, sizeof(ready));
 			child.ready_sent = 1;

@@ -77,6 +77,8 @@ struct child_ops {
 
 void			 child_init(enum proc_role, const struct child_ops *);
 const struct child_conf	*child_conf(void);
+struct sandbox_report;
+const struct sandbox_report *child_report(void);
 void			 child_conf_free(struct child_conf *);
 int			 child_is_local_domain(const char *);
 

@@ -104,6 +104,8 @@ conf_default(void)
 	strlcpy(conf->tls_cert, "var/tls/cert.pem", sizeof(conf->tls_cert));
 	strlcpy(conf->tls_key, "var/tls/key.pem", sizeof(conf->tls_key));
 	conf->tls_selfsigned = 1;
+	/* A developer's machine or container may not lock memory. */
+	conf->vault.allow_unlocked_memory = 1;
 
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		fatal("%s: calloc", __func__);
@@ -341,6 +343,8 @@ conf_print(FILE *fp, const struct conf *conf)
 	fputs("vault lock-grace ", fp);
 	print_scaled(fp, conf->vault.lock_grace, 0);
 	fputc('\n', fp);
+	if (conf->vault.allow_unlocked_memory)
+		fputs("vault allow-unlocked-memory\n", fp);
 
 	TAILQ_FOREACH(d, &conf->domains, entry) {
 		fputs("domain ", fp);

@@ -114,6 +114,7 @@ struct vault_conf {
 	uint64_t	 kdf_ops;	/* Argon2id passes; 0: the default */
 	uint64_t	 kdf_memory;	/* bytes; 0: the default */
 	unsigned int	 lock_grace;	/* seconds kept unlocked when idle */
+	int		 allow_unlocked_memory; /* run if mlockall fails */
 };
 
 struct conf {

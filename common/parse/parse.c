@@ -1021,6 +1021,7 @@ parse_log(struct parser *p)
  * vault kdf default
  * vault kdf ops N memory SIZE
  * vault lock-grace DURATION
+ * vault allow-unlocked-memory
  */
 static int
 parse_vault(struct parser *p)
@@ -1043,8 +1044,14 @@ parse_vault(struct parser *p)
 			return (-1);
 		p->conf->vault.lock_grace = v;
 		return (0);
+	case KW_ALLOW_UNLOCKED_MEMORY:
+		if (lex_expect_eol(p) == -1)
+			return (-1);
+		p->conf->vault.allow_unlocked_memory = 1;
+		return (0);
 	default:
-		return (lex_expected(p, "kdf or lock-grace"));
+		return (lex_expected(p, "kdf, lock-grace or "
+		    "allow-unlocked-memory"));
 	}
 }
 

@@ -57,6 +57,7 @@ struct keyword {
 /* Sorted by strcmp(3) for bsearch(3); lex_keywords_check() checks the order. */
 static const struct keyword keywords[] = {
 	{ "addresses",		KW_ADDRESSES },
+	{ "allow-unlocked-memory", KW_ALLOW_UNLOCKED_MEMORY },
 	{ "anonymised",		KW_ANONYMISED },
 	{ "anonymized",		KW_ANONYMISED },
 	{ "cert",		KW_CERT },

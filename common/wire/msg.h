@@ -127,6 +127,7 @@ struct msg_vault {
 	uint64_t	 kdf_ops;	/* 0 for the default */
 	uint64_t	 kdf_memory;
 	uint32_t	 lock_grace;	/* seconds */
+	uint32_t	 allow_unlocked_memory; /* 0 or 1 */
 };
 
 struct msg_domain {
@@ -160,6 +161,7 @@ struct msg_ready {
 	int32_t		 uid_dropped;
 	int32_t		 seccomp;
 	int32_t		 landlock_abi;
+	int32_t		 mlocked;	/* vaultd: its memory is locked */
 };
 
 #define MSG_STATE_RUNNING	0
@@ -174,6 +176,8 @@ struct msg_status {
 	uint32_t	 state;
 	int64_t		 uptime;	/* seconds */
 	uint32_t	 restarts;
+	int32_t		 mlocked;	/* 1, 0, or -1: not vaultd, or not
+					 * ready */
 	char		 user[CONF_USER_MAX];
 };
 

@@ -1,13 +1,15 @@
 # The vault through the real daemons: accounts, keyslots and logins
 # managed with ctl, checked with IMAP logins, tampering detected.
 
+import ctypes
 import imaplib
 import os
 import re
+import resource
 import time
 import unittest
 
-from tresor import LISTENERS, DaemonCase, wait_for
+from tresor import LISTENERS, MEMORY_LOCKS, DaemonCase, wait_for
 
 FAST_KDF = "vault kdf ops 1 memory 8M\nvault lock-grace 2s"
 PASSWORD = "correct horse battery"
@@ -306,6 +308,57 @@ class CleanStop(VaultBase):
             m.logout()
         out, _, _ = self.t.ctl("user", "list")
         self.assertIn("alice@test.example", out)
+
+
+def no_memlock():
+    """In ctld's process before exec: a small RLIMIT_MEMLOCK that it and
+    its children cannot lift (no CAP_SYS_RESOURCE), as in a container
+    without it."""
+    resource.setrlimit(resource.RLIMIT_MEMLOCK, (65536, 65536))
+    libc = ctypes.CDLL(None, use_errno=True)
+    PR_CAPBSET_DROP, CAP_SYS_RESOURCE = 24, 24
+    if libc.prctl(PR_CAPBSET_DROP, CAP_SYS_RESOURCE, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl PR_CAPBSET_DROP")
+
+
+class MemoryLocked(VaultBase):
+    def test_status_says_memory_locked(self):
+        """ctl status shows whether vaultd's memory is locked (issue 14,
+        6): it is where the machine lets it lift RLIMIT_MEMLOCK, in a
+        build without sanitizers."""
+        st = self.t.status()
+        self.assertEqual(st["vaultd"]["memory"],
+                         "locked" if MEMORY_LOCKS else "NOT-LOCKED")
+        for role in ("ctld", "smtpd", "imapd"):
+            self.assertEqual(st[role]["memory"], "-")
+
+
+class MemoryNotLocked(VaultBase):
+    """Without locked memory the vault stays closed, unless told."""
+    allow_unlocked_memory = False
+    preexec = no_memlock
+
+    def test_vault_stays_closed(self):
+        self.t.wait_log(r"memory cannot be locked: the vault stays closed")
+        self.assertEqual(self.t.status()["vaultd"]["memory"], "NOT-LOCKED")
+        out, err, rc = self.t.ctl("user", "add", "alice@test.example",
+                                  "--stdin", stdin="%s\n%s\n" % (
+                                      PASSWORD, PASSWORD), check=False)
+        self.assertEqual(rc, 1)
+        self.assertIn("not open", err)
+
+
+class MemoryNotLockedAllowed(VaultBase):
+    allow_unlocked_memory = True
+    preexec = no_memlock
+
+    def test_vault_opens_when_allowed(self):
+        self.t.wait_log(r"memory is not locked: keys may reach swap")
+        self.assertEqual(self.t.status()["vaultd"]["memory"], "NOT-LOCKED")
+        self.add_user("alice@test.example")
+        m, typ = self.login("alice@test.example", PASSWORD)
+        self.assertEqual(typ, "OK")
+        m.logout()
 
 
 class Tamper(VaultBase):

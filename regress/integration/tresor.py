@@ -22,6 +22,7 @@ import smtplib
 import socket
 import ssl
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
@@ -52,6 +53,23 @@ LOG_ALARMS = ("forbidden system call", "Sanitizer", "runtime error:")
 
 IS_ROOT = os.geteuid() == 0
 SANITIZE = os.environ.get("TRESOR_SANITIZE") == "1"
+
+
+def _can_lock_memory():
+    """Whether a process of ours may lift RLIMIT_MEMLOCK, as vaultd must
+    to lock its memory: not in a container without CAP_SYS_RESOURCE."""
+    r = subprocess.run([sys.executable, "-c",
+                        "import resource as r; i = r.RLIM_INFINITY; "
+                        "r.setrlimit(r.RLIMIT_MEMLOCK, (i, i))"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=30)
+    return r.returncode == 0
+
+
+# vaultd locks its memory here (and the tests say so), or the machine
+# cannot, or the build never does (ASan's shadow is terabytes): then the
+# tests' configurations let the vault open anyway.
+MEMORY_LOCKS = not SANITIZE and _can_lock_memory()
 
 
 # Tools the tests run, and the Debian package that brings each (all in
@@ -110,7 +128,10 @@ def client_tls():
 
 
 class Tresor:
-    def __init__(self, extra="", listeners=LISTENERS, verbose=True):
+    def __init__(self, extra="", listeners=LISTENERS, verbose=True,
+                 allow_unlocked_memory=not MEMORY_LOCKS, preexec=None):
+        self.allow_unlocked_memory = allow_unlocked_memory
+        self.preexec = preexec       # run in ctld's process before exec
         self.dir = tempfile.mkdtemp(prefix="tresor-test-")
         os.chmod(self.dir, 0o755)
         self.extra = extra
@@ -141,6 +162,10 @@ class Tresor:
                 self.path("tls", "cert.pem"), self.path("tls", "key.pem")),
             'domain "test.example"',
         ]
+        # Where memory cannot be locked (MEMORY_LOCKS), the vault must
+        # be told to open anyway.
+        if self.allow_unlocked_memory:
+            lines.append("vault allow-unlocked-memory")
         for name, proto, tls, pa in self.listeners:
             lines.append("listen on 127.0.0.1 port %d %s tls %s%s" % (
                 self.ports[name], proto, tls,
@@ -169,7 +194,8 @@ class Tresor:
         self.log = open(self.logpath, "ab")
         self.proc = subprocess.Popen(args, stdout=self.log,
                                      stderr=subprocess.STDOUT,
-                                     cwd=self.dir, env=self.env())
+                                     cwd=self.dir, env=self.env(),
+                                     preexec_fn=self.preexec)
         self.wait_ready()
         return self
 
@@ -232,18 +258,19 @@ class Tresor:
         return out
 
     def status(self, check=True):
-        """{role: {pid, user, state, uptime, restarts}} from ctl status."""
+        """{role: {pid, user, state, uptime, restarts, memory}} from ctl
+        status."""
         out, err, rc = self.ctl("status", check=check)
         if rc != 0:
             return None
         st = {}
         for line in out.splitlines()[1:]:
             f = line.split()
-            if len(f) != 6:
+            if len(f) != 7:
                 raise AssertionError("bad status line: %r" % line)
             st[f[0]] = {"pid": None if f[1] == "-" else int(f[1]),
                         "user": f[2], "state": f[3], "uptime": f[4],
-                        "restarts": int(f[5])}
+                        "restarts": int(f[5]), "memory": f[6]}
         return st
 
     def pid(self, role):
@@ -366,6 +393,8 @@ class DaemonCase(unittest.TestCase):
     Tresor (for tests whose traces would spoil the next one)."""
     extra = ""
     listeners = LISTENERS
+    allow_unlocked_memory = None  # None: not MEMORY_LOCKS
+    preexec = None                # a function run in ctld before exec
     per_test = False
     may_exit = ()             # roles the tests kill on purpose
     password = None           # add_user()'s default
@@ -378,7 +407,12 @@ class DaemonCase(unittest.TestCase):
 
     @classmethod
     def start_tresor(cls):
-        t = Tresor(extra=cls.extra, listeners=cls.listeners)
+        kw = {}
+        if cls.allow_unlocked_memory is not None:
+            kw["allow_unlocked_memory"] = cls.allow_unlocked_memory
+        if cls.preexec is not None:
+            kw["preexec"] = cls.preexec
+        t = Tresor(extra=cls.extra, listeners=cls.listeners, **kw)
         try:
             t.start()
             cls.prepare(t)

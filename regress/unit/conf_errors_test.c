@@ -286,8 +286,8 @@ static void
 test_bad_vault(void)
 {
 	expect_bad("bad-vault.conf", 38,
-	    "@:2: expected kdf or lock-grace, got end of line\n"
-	    "@:3: expected kdf or lock-grace, got \"keys\"\n"
+	    "@:2: expected kdf, lock-grace or allow-unlocked-memory, got end of line\n"
+	    "@:3: expected kdf, lock-grace or allow-unlocked-memory, got \"keys\"\n"
 	    "@:4: expected default or ops, got end of line\n"
 	    "@:5: expected default or ops, got \"fast\"\n"
 	    "@:6: syntax error: unexpected \"now\"\n"
@@ -320,7 +320,7 @@ test_bad_vault(void)
 	    "@:33: expected a duration, got \"soon\"\n"
 	    "@:34: expected a duration, got \"-1\"\n"
 	    "@:35: syntax error: unexpected \"20s\"\n"
-	    "@:36: expected kdf or lock-grace, got \"kdf\"\n"
+	    "@:36: expected kdf, lock-grace or allow-unlocked-memory, got \"kdf\"\n"
 	    "@:37: expected default or ops, got \"ops\"\n"
 	    "@:38: syntax error: unexpected \"lock-grace\"\n"
 	    "@:39: keyword \"kdf\" cannot be a macro name\n");

@@ -302,6 +302,8 @@ test_conf_default(void)
 	CHECK(strstr(text, "\nlimit timeout session 1h\n") != NULL);
 	CHECK(strstr(text, "\nvault kdf default\n") != NULL);
 	CHECK(strstr(text, "\nvault lock-grace 1m\n") != NULL);
+	/* The developer's configuration may run without locked memory. */
+	CHECK(strstr(text, "\nvault allow-unlocked-memory\n") != NULL);
 	CHECK(strstr(text, "\ndomain \"localhost\"\n") != NULL);
 	CHECK(strstr(text, "\nlisten on 127.0.0.1 port 2587 submission tls "
 	    "starttls plaintext-auth\nlisten on 127.0.0.1 port 2465 "
@@ -339,6 +341,8 @@ test_full(void)
 	CHECK(conf->vault.lock_grace == 300);
 	check_printed(conf, "vault kdf ops 3 memory 512M");
 	check_printed(conf, "vault lock-grace 5m");
+	CHECK(conf->vault.allow_unlocked_memory == 1);
+	check_printed(conf, "vault allow-unlocked-memory");
 	CHECK_SEQ(nth_domain(conf, 0)->name, "example.org");
 	CHECK_SEQ(nth_domain(conf, 1)->name, "example.net");	/* lowered */
 	CHECK(count_domains(conf) == 2);
