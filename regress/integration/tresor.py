@@ -162,15 +162,16 @@ class Tresor:
                 self.path("tls", "cert.pem"), self.path("tls", "key.pem")),
             'domain "test.example"',
         ]
-        # Where memory cannot be locked (MEMORY_LOCKS), the vault must
-        # be told to open anyway.
-        if self.allow_unlocked_memory:
-            lines.append("vault allow-unlocked-memory")
         for name, proto, tls, pa in self.listeners:
             lines.append("listen on 127.0.0.1 port %d %s tls %s%s" % (
                 self.ports[name], proto, tls,
                 " plaintext-auth" if pa else ""))
         lines.append(self.extra if extra is None else extra)
+        # Where memory cannot be locked (MEMORY_LOCKS), the vault must
+        # be told to open anyway; last, so that the lines of extra keep
+        # their numbers.
+        if self.allow_unlocked_memory:
+            lines.append("vault allow-unlocked-memory")
         return "\n".join(lines) + "\n"
 
     def write_conf(self, extra=None):
