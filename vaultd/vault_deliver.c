@@ -33,16 +33,23 @@
  *	   counter of every mailbox step 1 committed;
  *	3. then, and only then, every delivery of the group is answered.
  *
+ * When a group closes.  A channel's read takes at most one message
+ * that carries an fd (Linux ends a recvmsg() at the first one), so a
+ * backlog of deliveries from smtpd comes in one per pass of the event
+ * loop.  The group therefore stays open while the loop keeps bringing
+ * deliveries: a timer of zero timeout, which libevent runs after the
+ * input that was ready in its pass, closes the group at the first pass
+ * that brought none.  A lone message costs one idle pass, no sleep.
+ * Bounds: a group closes at once at DELIVER_GROUP_MAX messages or
+ * DELIVER_GROUP_BYTES of bundles, and after DELIVER_GROUP_WAIT_MS from
+ * its first message even if deliveries keep coming.  The bundles are
+ * copies in our memory (bundle_map()), wiped when freed.
+ *
  * Who waits for what.  smtpd answers 250 only on MBOX_OK, and MBOX_OK
  * is sent only in step 3, after both syncs: a 250 never precedes the
  * durability of its message, nor the directory record that guards that
- * message's mailbox against a rollback.  A message waits for at most
- * one pass of the event loop (the group closes on a timer of zero
- * timeout, which libevent runs once the input that was ready has been
- * read) plus the group's own commit; a group holds at most
- * DELIVER_GROUP_MAX messages and about DELIVER_GROUP_BYTES of bundles,
- * and reaching either closes it at once.  The bundles are copies in
- * our memory (bundle_map()), wiped when freed.
+ * message's mailbox against a rollback.  A message waits for the group
+ * to close (bounded as above) and for the group's commit.
  *
  * Failures.  An account whose transaction fails has its messages
  * tried again one transaction each, so that one message the mailbox
@@ -82,6 +89,7 @@
 #include <event.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bundle.h"
 #include "log.h"
@@ -114,6 +122,8 @@ static size_t			 group_n;
 static size_t			 group_bytes;
 static struct event		 group_ev;
 static int			 group_ev_set;
+static int			 group_added;	/* since the timer last ran */
+static struct timespec		 group_opened;
 
 static void	 deliver_timer(int, short, void *);
 static void	 deliver_free(struct delivery *);
@@ -162,9 +172,13 @@ deliver_submit(const char *address, void *data, size_t len,
 	else {
 		memcpy(d->id, da.id, sizeof(d->id));
 		strlcpy(d->address, da.address, sizeof(d->address));
+		if (group_n == 0 &&
+		    clock_gettime(CLOCK_MONOTONIC, &group_opened) == -1)
+			fatal("clock_gettime");
 		TAILQ_INSERT_TAIL(&group, d, entry);
 		group_n++;
 		group_bytes += len;
+		group_added = 1;
 		if (group_n >= DELIVER_GROUP_MAX ||
 		    group_bytes >= DELIVER_GROUP_BYTES) {
 			deliver_flush();
@@ -185,12 +199,30 @@ deliver_submit(const char *address, void *data, size_t len,
 	deliver_free(d);
 }
 
+/*
+ * After a pass of the loop: one that brought deliveries leaves the
+ * group open for another pass, within DELIVER_GROUP_WAIT_MS.
+ */
 static void
 deliver_timer(int fd, short event, void *arg)
 {
+	struct timespec	 now;
+	struct timeval	 tv;
+	long long	 ms;
+
 	(void)fd;
 	(void)event;
 	(void)arg;
+	if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
+		fatal("clock_gettime");
+	ms = (long long)(now.tv_sec - group_opened.tv_sec) * 1000 +
+	    (now.tv_nsec - group_opened.tv_nsec) / 1000000;
+	if (group_added && ms < DELIVER_GROUP_WAIT_MS) {
+		group_added = 0;
+		timerclear(&tv);
+		evtimer_add(&group_ev, &tv);
+		return;
+	}
 	deliver_flush();
 }
 
@@ -324,6 +356,7 @@ deliver_flush(void)
 	n = group_n;
 	group_n = 0;
 	group_bytes = 0;
+	group_added = 0;
 	if (n == 0)
 		return;
 

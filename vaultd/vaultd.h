@@ -93,14 +93,16 @@ int	 account_spool(void);
  * vault_deliver.c: deliveries into unlocked accounts are committed in
  * groups, one transaction per account and one directory write per
  * group, and answered only after that (see the top of the file).  A
- * group closes when the loop has no more input ready, or at
- * DELIVER_GROUP_MAX messages or DELIVER_GROUP_BYTES of bundles.
+ * group closes at the first pass of the loop that brings no delivery,
+ * at DELIVER_GROUP_MAX messages or DELIVER_GROUP_BYTES of bundles, or
+ * DELIVER_GROUP_WAIT_MS after its first message.
  * deliver_submit() takes the bundle (a bundle_map() copy) and calls
  * done(arg, reqid, status) exactly once, now or when the group
  * commits, unless deliver_cancel(arg) came first.
  */
 #define DELIVER_GROUP_MAX	256
 #define DELIVER_GROUP_BYTES	(64 * 1024 * 1024)
+#define DELIVER_GROUP_WAIT_MS	20
 typedef void (*deliver_done_cb)(void *, uint32_t, int);
 void	 deliver_submit(const char *, void *, size_t, deliver_done_cb,
 	    void *, uint32_t);

@@ -18,8 +18,9 @@
  * The delivery group (vault_deliver.c) on the mailbox API tests' vault:
  * alice and bob unlocked.  Deliveries to both are collected, committed
  * one transaction per account with one directory write, and answered
- * only then; an account whose transaction fails does not fail the
- * other; a cancelled front hears nothing; the bounds close a group.
+ * only then; the group stays open while passes of the loop bring more;
+ * an account whose transaction fails does not fail the other; a
+ * cancelled front hears nothing; the bounds close a group.
  */
 
 #include <sys/types.h>
@@ -42,6 +43,8 @@ TEST_GLOBALS;
 
 #define CAROL		"carol@test.example"
 #define ANSWERS_MAX	(DELIVER_GROUP_MAX + 8)
+/* EVLOOP_NONBLOCK alone runs passes until one has nothing to do. */
+#define ONE_PASS	(EVLOOP_ONCE | EVLOOP_NONBLOCK)
 
 /* What the callback saw, in the order it was called. */
 struct answer {
@@ -62,6 +65,7 @@ static uint32_t	 inbox_exists(struct vault_account *);
 static int	 recorded(const char *, struct vault_account *);
 static void	 submit(const char *, int, void *, uint32_t);
 static void	 run_loop(void);
+static void	 test_stays_open(void);
 static void	 test_find_bob(void);
 static void	 test_group(void);
 static void	 test_failing_account(void);
@@ -118,11 +122,43 @@ submit(const char *address, int i, void *owner, uint32_t reqid)
 	deliver_submit(address, data, len, answered, owner, reqid);
 }
 
-/* One pass of the loop: the group's zero timer fires. */
+/* Passes of the loop until the group is committed (a few at most). */
 static void
 run_loop(void)
 {
-	CHECK(event_loop(EVLOOP_NONBLOCK) != -1);
+	int	 i;
+
+	for (i = 0; i < 10 && deliver_pending() > 0; i++)
+		CHECK(event_loop(EVLOOP_NONBLOCK) != -1);
+	CHECK(deliver_pending() == 0);
+}
+
+/*
+ * A pass of the loop that brought a delivery keeps the group open for
+ * the next one; the first pass without closes it.
+ */
+static void
+test_stays_open(void)
+{
+	uint64_t	 ca;
+	int		 i;
+
+	ca = mbox_counter(alice->mbox);
+	nanswers = 0;
+	submit(ALICE, 1, NULL, 40);
+	for (i = 0; i < 3; i++) {
+		CHECK(event_loop(ONE_PASS) != -1);
+		CHECK(nanswers == 0 && deliver_pending() == (size_t)i + 1);
+		submit(ALICE, 2, NULL, 41 + i);
+	}
+	CHECK(event_loop(ONE_PASS) != -1);
+	CHECK(nanswers == 0 && deliver_pending() == 4);
+	CHECK(event_loop(ONE_PASS) != -1);
+	CHECK(nanswers == 4 && deliver_pending() == 0);
+	for (i = 0; i < 4; i++)
+		CHECK(answers[i].status == MBOX_OK);
+	CHECK(mbox_counter(alice->mbox) == ca + 1);
+	check_counter();
 }
 
 static void
@@ -295,6 +331,7 @@ main(void)
 	RUN(test_setup);
 	RUN(test_find_bob);
 	RUN(test_group);
+	RUN(test_stays_open);
 	RUN(test_failing_account);
 	RUN(test_refused_now);
 	RUN(test_cancel);
