@@ -126,6 +126,7 @@ static int			 group_added;	/* since the timer last ran */
 static struct timespec		 group_opened;
 
 static void	 deliver_timer(int, short, void *);
+static long long deliver_ms_since(const struct timespec *);
 static void	 deliver_free(struct delivery *);
 static size_t	 deliver_account(struct delivery_list *, struct delivery *);
 static void	 deliver_counters(struct vault_account **, size_t,
@@ -199,6 +200,18 @@ deliver_submit(const char *address, void *data, size_t len,
 	deliver_free(d);
 }
 
+/* Milliseconds from then to now (CLOCK_MONOTONIC). */
+static long long
+deliver_ms_since(const struct timespec *then)
+{
+	struct timespec	 now;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
+		fatal("clock_gettime");
+	return ((long long)(now.tv_sec - then->tv_sec) * 1000 +
+	    (now.tv_nsec - then->tv_nsec) / 1000000);
+}
+
 /*
  * After a pass of the loop: one that brought deliveries leaves the
  * group open for another pass, within DELIVER_GROUP_WAIT_MS.
@@ -206,18 +219,13 @@ deliver_submit(const char *address, void *data, size_t len,
 static void
 deliver_timer(int fd, short event, void *arg)
 {
-	struct timespec	 now;
 	struct timeval	 tv;
-	long long	 ms;
 
 	(void)fd;
 	(void)event;
 	(void)arg;
-	if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
-		fatal("clock_gettime");
-	ms = (long long)(now.tv_sec - group_opened.tv_sec) * 1000 +
-	    (now.tv_nsec - group_opened.tv_nsec) / 1000000;
-	if (group_added && ms < DELIVER_GROUP_WAIT_MS) {
+	if (group_added &&
+	    deliver_ms_since(&group_opened) < DELIVER_GROUP_WAIT_MS) {
 		group_added = 0;
 		timerclear(&tv);
 		evtimer_add(&group_ev, &tv);
@@ -348,6 +356,8 @@ deliver_flush(void)
 	struct delivery_list	 g = TAILQ_HEAD_INITIALIZER(g);
 	struct vault_account	*acc[DELIVER_GROUP_MAX];
 	struct delivery		*d;
+	struct timespec		 t0, t1;
+	long long		 waited, mailboxes, directory;
 	size_t			 nacc = 0, n, ncommitted = 0, nsingle = 0, i;
 
 	if (group_ev_set)
@@ -359,6 +369,9 @@ deliver_flush(void)
 	group_added = 0;
 	if (n == 0)
 		return;
+	waited = deliver_ms_since(&group_opened);
+	if (clock_gettime(CLOCK_MONOTONIC, &t0) == -1)
+		fatal("clock_gettime");
 
 	/* Each account as it is now; a locked one takes the single path. */
 	TAILQ_FOREACH(d, &g, entry) {
@@ -375,8 +388,12 @@ deliver_flush(void)
 		if (deliver_account(&g, d) > 0 && nacc < DELIVER_GROUP_MAX)
 			acc[nacc++] = d->a;
 	}
+	mailboxes = deliver_ms_since(&t0);
+	if (clock_gettime(CLOCK_MONOTONIC, &t1) == -1)
+		fatal("clock_gettime");
 	/* Step 2: one directory write for the group. */
 	deliver_counters(acc, nacc, &g);
+	directory = deliver_ms_since(&t1);
 	for (i = 0; i < nacc; i++)
 		account_changed(acc[i]);
 	/* Step 3: only now the answers. */
@@ -388,6 +405,8 @@ deliver_flush(void)
 		deliver_free(d);
 	}
 	log_debug("delivery group: %zu message%s, %zu committed into %zu "
-	    "account%s, %zu by the single path", n, n == 1 ? "" : "s",
-	    ncommitted, nacc, nacc == 1 ? "" : "s", nsingle);
+	    "account%s, %zu by the single path; waited %lld ms, mailboxes "
+	    "%lld ms, directory %lld ms", n, n == 1 ? "" : "s", ncommitted,
+	    nacc, nacc == 1 ? "" : "s", nsingle, waited, mailboxes,
+	    directory);
 }
