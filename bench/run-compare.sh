@@ -8,7 +8,8 @@
 # opensmtpd, and the peer scripts of ../shared/bench/peers (PEERS=dir).
 # Measures what both serve today: SMTP delivery at 1, 8 and 32 clients
 # (8 KiB messages; 4 client processes at 8 and 32), then POP3 RETR of
-# a 10,000-message mailbox (4000 more are delivered for it).
+# a 10,000-message mailbox (4000 more are delivered for it); then
+# Tresor's SMTP runs again into the account held unlocked by a login.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(dirname "$HERE")
@@ -83,5 +84,31 @@ done
 echo benchpass | "$TOP/ctld/ctl" -s "$DIR/ctl.sock" user add \
     bench@bench.test --stdin > /dev/null || exit 1
 suite tresor "" --smtp-port 11025 --imap-port 11143 --pop3-port 11110
+
+# Tresor again, into the unlocked account: an IMAP session logs in
+# first and keeps the account open (its mail then goes straight into
+# the encrypted mailbox instead of the sealed spool).  After the POP3
+# runs, so that they read the same 10,000 messages as the peer.
+python3 - <<'PY' &
+import imaplib, time
+m = imaplib.IMAP4("127.0.0.1", 11143)
+m.login("bench@bench.test", "benchpass")
+print("holding the account unlocked", flush=True)
+for _ in range(900):
+    time.sleep(1)
+    try:
+        m.noop()
+    except Exception:
+        break
+PY
+HOLD=$!
+sleep 3
+for c in "1" "8 --procs 4" "32 --procs 4"; do
+	echo "$(date +%T) tresor-unlocked smtp -c $c" >&2
+	$MB smtp --label tresor-unlocked --smtp-port 11025 -n 2000 -c $c \
+	    -s 8192 >> "$OUT" || echo "  -> FAILED" >&2
+done
+kill "$HOLD" 2>/dev/null
+wait "$HOLD" 2>/dev/null
 
 $MB summarize "$OUT"

@@ -115,13 +115,28 @@ account_committed(struct vault_account *a)
 		log_warnx("%s: cannot record the commit counter", a->address);
 		rv = -1;
 	}
+	account_changed(a);
+	return (rv);
+}
+
+/*
+ * The second half of account_committed(), for a caller that recorded
+ * the counter itself (the delivery group writes the counters of all
+ * its accounts in one transaction): if the mailbox's counter moved
+ * since the last time, say so to the change callback.
+ */
+void
+account_changed(struct vault_account *a)
+{
+	uint64_t	 counter;
+
 	/* A call that changed nothing committed nothing: no news. */
+	counter = mbox_counter(a->mbox);
 	if (counter != a->counter) {
 		a->counter = counter;
 		if (change_cb != NULL)
 			change_cb(a);
 	}
-	return (rv);
 }
 
 /*
@@ -311,7 +326,6 @@ account_deliver(const char *address, const void *data, size_t len)
 	struct dir_account	 da;
 	struct vault_account	*a;
 	struct bundle		 b;
-	char			 name[SPOOL_NAME_LEN];
 	uint32_t		 uidvalidity, uid;
 	int			 rc;
 
@@ -330,9 +344,21 @@ account_deliver(const char *address, const void *data, size_t len)
 		log_debug("%s: delivered as uid %u", a->address, uid);
 		return (MBOX_OK);
 	}
-	if (spool_append(spoolfd, da.id, da.box_pk, serverkeys_spool(),
+	return (account_seal(&da, data, len));
+}
+
+/*
+ * Seal a bundle into the spool of a locked account: MBOX_OK once it is
+ * durable, else MBOX_ETEMP.
+ */
+int
+account_seal(const struct dir_account *da, const void *data, size_t len)
+{
+	char	 name[SPOOL_NAME_LEN];
+
+	if (spool_append(spoolfd, da->id, da->box_pk, serverkeys_spool(),
 	    data, len, name) == -1)
 		return (MBOX_ETEMP);
-	log_debug("%s: sealed into the spool as %s", da.address, name);
+	log_debug("%s: sealed into the spool as %s", da->address, name);
 	return (MBOX_OK);
 }

@@ -561,6 +561,45 @@ dir_counter_set(const unsigned char *id, uint64_t counter)
 }
 
 /*
+ * The counters of several accounts in one transaction, so one sync:
+ * the delivery group (vault_deliver.c) records every mailbox it
+ * committed at once.  All are written or none.
+ */
+int
+dir_counters_set(const struct dir_counter *c, size_t n)
+{
+	sqlite3_stmt	*st;
+	size_t		 i;
+
+	if (n == 0)
+		return (DIR_OK);
+	if (dir_exec("BEGIN IMMEDIATE") != DIR_OK)
+		return (DIR_EIO);
+	if (dir_prepare("UPDATE accounts SET counter = ? WHERE id = ?", &st) !=
+	    DIR_OK)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if (sqlite3_bind_int64(st, 1, (sqlite3_int64)c[i].counter) !=
+		    SQLITE_OK || sqlite3_bind_blob(st, 2, c[i].id,
+		    ACCOUNT_ID_LEN, SQLITE_TRANSIENT) != SQLITE_OK ||
+		    sqlite3_step(st) != SQLITE_DONE) {
+			dir_err("counters");
+			sqlite3_finalize(st);
+			goto fail;
+		}
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	if (dir_exec("COMMIT") != DIR_OK)
+		goto fail;
+	return (DIR_OK);
+ fail:
+	if (!sqlite3_get_autocommit(dir_db))
+		(void)dir_exec("ROLLBACK");
+	return (DIR_EIO);
+}
+
+/*
  * A fresh slot id for a credential about to be wrapped (the id is bound
  * into the wrapping).  Ids are never reused, so a removed credential's
  * slot cannot come back; an id reserved and then not used is harmless.

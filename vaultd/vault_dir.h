@@ -68,6 +68,12 @@ struct dir_slot {
 #define RESOLVE_LOCAL		1	/* an account: its address is set */
 #define RESOLVE_EXTERNAL	2	/* alias to a remote address */
 
+/* One account's commit counter, for dir_counters_set(). */
+struct dir_counter {
+	const unsigned char	*id;		/* ACCOUNT_ID_LEN bytes */
+	uint64_t		 counter;
+};
+
 typedef int (*dir_name_cb)(void *, const char *, const char *);
 
 int	 dir_open(const char *, const unsigned char *);
@@ -87,6 +93,7 @@ int	 dir_account_get(const char *, struct dir_account *);
 int	 dir_account_del(const char *, unsigned char *);
 int	 dir_account_list(dir_name_cb, void *);
 int	 dir_counter_set(const unsigned char *, uint64_t);
+int	 dir_counters_set(const struct dir_counter *, size_t);
 
 int	 dir_slot_reserve(const unsigned char *, uint64_t *);
 int	 dir_slot_add(const unsigned char *, const struct dir_slot *);

@@ -258,6 +258,7 @@ vaultd_drop(struct vault_peer *p)
 {
 	notify_set_front(p->role, NULL);
 	auth_cancel(p->role);
+	deliver_cancel(p);
 	session_end_all(p->role);
 	imsgev_clear(&p->iev);
 }
@@ -348,30 +349,46 @@ vault_rcpt(struct vault_peer *p, uint32_t reqid, struct imsg *imsg)
 	    sizeof(r));
 }
 
+/* A delivery's answer, now or when its group has committed. */
+static void
+vault_deliver_done(void *arg, uint32_t reqid, int status)
+{
+	struct vault_peer		*p = arg;
+	struct msg_deliver_result	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.status = status;
+	imsgev_compose(&p->iev, IMSG_VAULT_DELIVER_RESULT, reqid, -1, &r,
+	    sizeof(r));
+}
+
+/*
+ * The bundle goes to vault_deliver.c, which answers once the message is
+ * durable (group commit); vaultd_drop() cancels a peer's waiting ones.
+ */
 static void
 vault_deliver(struct vault_peer *p, uint32_t reqid, struct imsg *imsg)
 {
 	struct msg_deliver		 m;
-	struct msg_deliver_result	 r;
 	void				*data = NULL;
 	size_t				 len = 0;
-	int				 fd;
+	int				 fd, status;
 
-	memset(&r, 0, sizeof(r));
 	fd = imsg_get_fd(imsg);
 	if (imsg_get_data(imsg, &m, sizeof(m)) == -1 || !MSG_STR(m.account))
-		r.status = MBOX_EINVAL;
+		status = MBOX_EINVAL;
 	else if (!serverkeys_ready())
-		r.status = MBOX_ETEMP;
+		status = MBOX_ETEMP;
 	else if (bundle_map(fd, &data, &len) == -1)
-		r.status = errno == EBADMSG ? MBOX_EINVAL : MBOX_ETEMP;
-	else
-		r.status = account_deliver(m.account, data, len);
-	if (data != NULL)
-		bundle_unmap(data, len);
+		status = errno == EBADMSG ? MBOX_EINVAL : MBOX_ETEMP;
+	else {
+		close(fd);
+		deliver_submit(m.account, data, len, vault_deliver_done, p,
+		    reqid);
+		return;
+	}
 	close(fd);
-	imsgev_compose(&p->iev, IMSG_VAULT_DELIVER_RESULT, reqid, -1, &r,
-	    sizeof(r));
+	vault_deliver_done(p, reqid, status);
 }
 
 /*

@@ -85,10 +85,33 @@ void	 account_lock_all(void);
 int	 account_deliver(const char *, const void *, size_t);
 void	 account_mailbox_path(const unsigned char *, char *, size_t);
 int	 account_committed(struct vault_account *);
+void	 account_changed(struct vault_account *);
+int	 account_seal(const struct dir_account *, const void *, size_t);
 void	 account_on_change(void (*)(struct vault_account *));
 void	 account_set_grace(unsigned int);
 void	 account_set_spool(int);
 int	 account_spool(void);
+
+/*
+ * vault_deliver.c: deliveries into unlocked accounts are committed in
+ * groups, one transaction per account and one directory write per
+ * group, and answered only after that (see the top of the file).  A
+ * group closes at the first pass of the loop that brings no delivery,
+ * at DELIVER_GROUP_MAX messages or DELIVER_GROUP_BYTES of bundles, or
+ * DELIVER_GROUP_WAIT_MS after its first message.
+ * deliver_submit() takes the bundle (a bundle_map() copy) and calls
+ * done(arg, reqid, status) exactly once, now or when the group
+ * commits, unless deliver_cancel(arg) came first.
+ */
+#define DELIVER_GROUP_MAX	256
+#define DELIVER_GROUP_BYTES	(64 * 1024 * 1024)
+#define DELIVER_GROUP_WAIT_MS	20
+typedef void (*deliver_done_cb)(void *, uint32_t, int);
+void	 deliver_submit(const char *, void *, size_t, deliver_done_cb,
+	    void *, uint32_t);
+void	 deliver_flush(void);
+void	 deliver_cancel(void *);
+size_t	 deliver_pending(void);
 
 /* vault_serverkeys.c */
 int	 serverkeys_load(int);
