@@ -681,8 +681,15 @@ spool_import_start(int spooldirfd, const unsigned char *id,
 	it->cb = cb;
 	it->arg = arg;
 	it->dirfd = dirfd;
-	/* No window yet: the first step collects one. */
-	it->next = 0;
+	/* The first window now: an empty spool needs no import. */
+	if (spool_collect(dirfd, hex, it->after, &it->l) == -1) {
+		(void)spool_import_end(it, NULL);
+		return (-1);
+	}
+	if (it->l.n == 0) {
+		(void)spool_import_end(it, NULL);
+		return (0);
+	}
 	*out = it;
 	return (0);
 }
@@ -707,6 +714,7 @@ spool_import_step(struct spool_importer *it, size_t max)
 	if (max == 0 || max > SPOOL_IMPORT_BATCH)
 		max = SPOOL_IMPORT_BATCH;
 	if (it->next == l->n) {
+		/* The next window: what came after this one. */
 		if (l->n > 0)
 			memcpy(it->after, l->v[l->n - 1].s,
 			    sizeof(it->after));

@@ -98,7 +98,7 @@ typedef int (*spool_import_cb)(void *, const char *, const void *, size_t);
  *	spooled during the import comes in too, after the older.  The
  *	account sk and the server secret must stay valid until the end;
  *	end syncs the directory and frees it.  No spool for the
- *	account: it is NULL, and end does nothing.
+ *	account, or an empty one: it is NULL, and end does nothing.
  * spool_count(dirfd, id, &n)
  *	Sealed messages waiting (temporary files not counted).
  * spool_destroy(dirfd, id)
