@@ -453,9 +453,36 @@ static size_t
 retr_stuff(struct pop3 *p, const unsigned char *in, size_t n,
     unsigned char *out, size_t *used)
 {
-	size_t	 i, k = 0;
-	int	 empty;
+	const unsigned char	*lf;
+	size_t			 i, k = 0, seg;
+	int			 empty;
 
+	if (!p->top) {
+		/* RETR: whole lines at a time, the hot path of a download. */
+		for (i = 0; i < n; ) {
+			if (p->bol && in[i] == '.')
+				out[k++] = '.';
+			lf = memchr(in + i, '\n', n - i);
+			seg = (lf != NULL ? (size_t)(lf - in) : n) - i;
+			if (seg > 0) {
+				memcpy(out + k, in + i, seg);
+				k += seg;
+				i += seg;
+				p->bol = 0;
+				p->cr = in[i - 1] == '\r';
+			}
+			if (lf == NULL)
+				break;
+			if (!p->cr)
+				out[k++] = '\r';
+			out[k++] = '\n';
+			p->bol = 1;
+			p->cr = 0;
+			i++;
+		}
+		*used = n;
+		return (k);
+	}
 	for (i = 0; i < n; i++) {
 		if (in[i] != '\n') {
 			if (p->bol && in[i] == '.')
