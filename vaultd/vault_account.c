@@ -190,7 +190,6 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
     struct vault_account **out)
 {
 	struct vault_account	*a;
-	struct timeval		 tv;
 	char			 path[PATH_MAX], hex[ACCOUNT_ID_LEN * 2 + 1];
 	int			 rc;
 
@@ -246,10 +245,14 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 	}
 	TAILQ_INSERT_TAIL(&accounts, a, entry);
 	if (a->import != NULL) {
-		evtimer_set(&a->import_ev, account_import_slice, a);
-		timerclear(&tv);
-		evtimer_add(&a->import_ev, &tv);
 		log_info("%s unlocked, importing the spool", a->address);
+		/*
+		 * The first slice before the answer: a spool of a few
+		 * messages (the usual case) is all in when the client
+		 * lists the mailbox, as it was before.
+		 */
+		evtimer_set(&a->import_ev, account_import_slice, a);
+		account_import_slice(-1, 0, a);
 	} else
 		log_info("%s unlocked", a->address);
 	*out = a;
