@@ -711,21 +711,10 @@ spool_import_step(struct spool_importer *it, size_t max)
 
 	if (it->rv == -1)
 		return (-1);
+	if (l->n == 0)
+		return (0);
 	if (max == 0 || max > SPOOL_IMPORT_BATCH)
 		max = SPOOL_IMPORT_BATCH;
-	if (it->next == l->n) {
-		/* The next window: what came after this one. */
-		if (l->n > 0)
-			memcpy(it->after, l->v[l->n - 1].s,
-			    sizeof(it->after));
-		l->n = 0;
-		l->dropped = 0;
-		it->next = 0;
-		if (spool_collect(it->dirfd, it->hex, it->after, l) == -1)
-			goto stop;
-		if (l->n == 0)
-			return (0);
-	}
 	while (it->next < l->n && it->npend < max) {
 		name = l->v[it->next].s;
 		if (spool_readfile(it->dirfd, name, &f, &flen,
@@ -762,7 +751,18 @@ spool_import_step(struct spool_importer *it, size_t max)
 		it->rv = -1;
 		return (-1);
 	}
-	return (1);
+	if (it->next < l->n)
+		return (1);
+	/* The next window: what came after this one (none: done). */
+	memcpy(it->after, l->v[l->n - 1].s, sizeof(it->after));
+	l->n = 0;
+	l->dropped = 0;
+	it->next = 0;
+	if (spool_collect(it->dirfd, it->hex, it->after, l) == -1) {
+		it->rv = -1;
+		return (-1);
+	}
+	return (l->n > 0);
  stop:
 	/* What came before it is kept. */
 	(void)spool_commit(it->dirfd, it->hex, l, it->pend, &it->npend,
