@@ -20,9 +20,9 @@
  * and for a short grace after the last one ends (mail clients reconnect
  * all the time), and is then locked: its mailbox is closed and its keys
  * wiped.  Mail for an unlocked account goes straight into its mailbox;
- * mail for a locked one is sealed into its spool and imported after the
- * next unlock, in the background: the login is answered first, and the
- * spool comes in a slice per turn of the event loop.
+ * mail for a locked one is sealed into its spool and imported at the
+ * next unlock, in the background: one slice before the login is
+ * answered, then a slice per turn of the event loop.
  */
 
 #include <sys/types.h>
@@ -229,9 +229,9 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 		goto fail;
 	}
 	/*
-	 * The spool comes in after the answer, a slice per turn: a
-	 * login after a long absence is not kept waiting for it, and
-	 * other accounts' work goes on between the slices.
+	 * The spool comes in a slice per turn, all but the first after
+	 * the answer: a login after a long absence is not kept waiting
+	 * for it, and other accounts' work goes on between the slices.
 	 */
 	if (spool_import_start(spoolfd, a->id, da->box_pk,
 	    secrets->box_sk, serverkeys_spool(), account_import_cb, a,
