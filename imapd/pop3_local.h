@@ -22,6 +22,8 @@
  *	pop3_maildrop.c	the maildrop in the vault: listing it at the
  *			login, and the UPDATE state (QUIT deletes the
  *			DELE'd messages, and only those)
+ *	pop3_retr.c	RETR and TOP: the bodies by batches, and the
+ *			stuffed answer
  */
 
 #ifndef POP3_LOCAL_H
@@ -68,6 +70,34 @@ struct pop3_msg {
 	uint32_t	 flags;		/* MSG_* */
 };
 
+/* Messages asked for in one request (RETR pipelined, see pop3_retr.c). */
+#define POP3_BATCH_MAX		256
+
+/* A message of a batch: where its octets are in the vault's memfd. */
+struct pop3_body {
+	uint64_t	 off;
+	uint64_t	 size;
+	uint32_t	 uid;
+	int		 sent;		/* answered, or DELE'd */
+};
+
+/*
+ * The bodies of a batch, as the vault answered MBOX_OP_BODIES: they
+ * stay in its sealed memfd (at most MBOX_BODIES_BUDGET, or one larger
+ * message) and are read from there a chunk at a time.  asked holds the
+ * uids of the request, ascending: one of them at or below last that is
+ * not in bodies was expunged meanwhile.
+ */
+struct pop3_batch {
+	int		 fd;		/* -1 while the request is out */
+	uint32_t	 last;		/* the vault looked up to this uid */
+	uint32_t	 nasked;
+	uint32_t	 nbodies;
+	uint32_t	 left;		/* bodies not sent yet */
+	uint32_t	 asked[POP3_BATCH_MAX];
+	struct pop3_body bodies[POP3_BATCH_MAX];
+};
+
 /*
  * The UPDATE state, apart from the session: a client that sent QUIT
  * and went away without waiting still gets its deletions.  It owns the
@@ -109,9 +139,9 @@ struct pop3 {
 	uint32_t	 cursor;	/* LIST, UIDL: next message */
 	uint32_t	 msgno;		/* RETR, TOP: which one */
 	int		 top;
-	int		 fd;		/* RETR, TOP: the raw message */
-	uint64_t	 off;
-	uint64_t	 len;
+	struct pop3_batch *batch;	/* RETR, TOP: the bodies */
+	uint64_t	 off;		/* in the batch's memfd: next octet */
+	uint64_t	 len;		/* and the end of the message */
 	uint64_t	 toplines;	/* body lines still to send */
 	uint64_t	 linelen;	/* octets so far on this line */
 	int		 bol;		/* at the start of a line */
@@ -133,6 +163,18 @@ struct pop3 {
  *			close.
  * pop3_logout(id, vsession)
  *			end a vault session (pop3_session.c).
+ * pop3_vault_gone(s)	the vault forgot the session: say so, close.
+ * pop3_number(a, &v)	a decimal argument, 0 or -1.
+ * pop3_pump(s)		the continuation of a multi-line answer.
+ * pop3_out_end(p)	a multi-line answer is over.
+ *
+ * pop3_retr(s, m, n, top, lines)
+ *			RETR (top 0) or TOP of message n, m: from the
+ *			batch, or a new batch asked for.
+ * pop3_pump_body(s)	a chunk of that answer.
+ * pop3_batch_forget(p, uid)
+ *			DELE: the body will not be sent.
+ * pop3_batch_free(p)	drop the batch.
  */
 uint32_t pop3_mbox_request(struct mbox_client *, uint32_t, uint32_t,
 	    uint32_t, const struct mbox_range *, uint32_t, uint32_t, size_t,
@@ -140,5 +182,15 @@ uint32_t pop3_mbox_request(struct mbox_client *, uint32_t, uint32_t,
 void	 pop3_maildrop_open(struct session *);
 void	 pop3_update_start(struct session *);
 void	 pop3_logout(unsigned int, uint32_t);
+void	 pop3_vault_gone(struct session *);
+int	 pop3_number(const char *, uint64_t *);
+int	 pop3_pump(struct session *);
+void	 pop3_out_end(struct pop3 *);
+
+void	 pop3_retr(struct session *, struct pop3_msg *, uint32_t, int,
+	    uint64_t);
+int	 pop3_pump_body(struct session *);
+void	 pop3_batch_forget(struct pop3 *, uint32_t);
+void	 pop3_batch_free(struct pop3 *);
 
 #endif /* POP3_LOCAL_H */

@@ -25,7 +25,8 @@
  * \Deleted and to expunge exactly those, and says +OK only once the
  * vault has done so.  RETR and TOP stream the raw message from the
  * sealed memfd the vault answers with, a chunk at a time, with
- * dot-stuffing and CRLF line ends; LIST and UIDL stream the same way.
+ * dot-stuffing and CRLF line ends, asking for the messages of pipelined
+ * RETRs in one batch (pop3_retr.c); LIST and UIDL stream the same way.
  *
  * The session runtime (common/front/session.c) carries the rest: a command
  * that waits for the vault holds the input (pipelined lines wait, in
@@ -57,8 +58,8 @@
 #include "peerfd.h"
 #include "pop3_local.h"
 
-#define POP3_CHUNK		(16 * 1024)	/* message octets per read */
-#define POP3_OUTBUF		(2 * POP3_CHUNK + 16)
+#define POP3_CHUNK		(16 * 1024)	/* listing octets per write */
+#define POP3_OUTBUF		(POP3_CHUNK + 64)
 
 /* The states a command may be given in. */
 #define ST_AUTHZ		0x01
@@ -84,10 +85,8 @@ static void	 pop3_err(struct session *, const char *);
 static void	 pop3_command(struct session *, char *, size_t, int);
 static int	 pop3_login_allowed(struct session *);
 static int	 pop3_split(char *, char **, int);
-static int	 pop3_number(const char *, uint64_t *);
 static struct pop3_msg *pop3_msgarg(struct session *, const char *,
 		    uint32_t *);
-static void	 pop3_vault_gone(struct session *);
 
 static void	 pop3_cmd_capa(struct session *, char *);
 static void	 pop3_cmd_quit(struct session *, char *);
@@ -110,15 +109,7 @@ static void	 pop3_plain(struct session *, const char *);
 static void	 pop3_login(struct session *, const char *, const char *);
 static void	 pop3_auth_done(void *, struct imsg *);
 
-static void	 pop3_body(struct session *, struct pop3_msg *, uint32_t,
-		    int, uint64_t);
-static void	 pop3_body_done(void *, struct mbox_result *);
-static int	 pop3_pump(struct session *);
 static int	 pop3_pump_list(struct session *);
-static int	 pop3_pump_body(struct session *);
-static size_t	 pop3_stuff(struct pop3 *, const unsigned char *, size_t,
-		    unsigned char *, size_t *);
-static void	 pop3_out_end(struct pop3 *);
 
 const struct session_proto pop3_proto = {
 	.name = "pop3",
@@ -151,11 +142,10 @@ static const struct pop3_cmd pop3_cmds[] = {
 };
 
 /*
- * Work buffers of the pumps.  The process runs one
- * thing at a time and no pump keeps anything in them across calls, so
- * one set serves every session; message octets are wiped after use.
+ * The work buffer of the listings.  The process runs one thing at a
+ * time and no pump keeps anything in it across calls, so one serves
+ * every session.
  */
-static unsigned char		 pop3_inbuf[POP3_CHUNK];
 static unsigned char		 pop3_outbuf[POP3_OUTBUF];
 
 static struct pop3 *
@@ -169,7 +159,6 @@ pop3_get(struct session *s)
 			return (NULL);
 		}
 		p->state = POP3_AUTHORIZATION;
-		p->fd = -1;
 		s->data = p;
 	}
 	return (s->data);
@@ -182,8 +171,7 @@ pop3_free(struct session *s)
 
 	if (p == NULL)
 		return;
-	if (p->fd != -1)
-		close(p->fd);
+	pop3_batch_free(p);
 	if (p->update != NULL) {
 		/* QUIT was given: the deletions go on without us. */
 		log_info("pop3: session %u: client gone during the update",
@@ -359,7 +347,7 @@ pop3_split(char *arg, char **v, int max)
 }
 
 /* Decimal digits only, no sign, into 64 bits. */
-static int
+int
 pop3_number(const char *a, uint64_t *v)
 {
 	uint64_t	 n = 0;
@@ -414,7 +402,7 @@ pop3_logout(unsigned int id, uint32_t vsession)
 }
 
 /* The vault forgot the session (it restarted): nothing more to do. */
-static void
+void
 pop3_vault_gone(struct session *s)
 {
 	struct pop3	*p = s->data;
@@ -743,7 +731,7 @@ pop3_cmd_retr(struct session *s, char *arg)
 		return;
 	}
 	if ((m = pop3_msgarg(s, v[0], &n)) != NULL)
-		pop3_body(s, m, n, 0, 0);
+		pop3_retr(s, m, n, 0, 0);
 }
 
 static void
@@ -763,7 +751,7 @@ pop3_cmd_top(struct session *s, char *arg)
 		return;
 	}
 	if ((m = pop3_msgarg(s, v[0], &n)) != NULL)
-		pop3_body(s, m, n, 1, lines);
+		pop3_retr(s, m, n, 1, lines);
 }
 
 static void
@@ -781,6 +769,7 @@ pop3_cmd_dele(struct session *s, char *arg)
 	if ((m = pop3_msgarg(s, v[0], &n)) == NULL)
 		return;
 	m->flags |= MSG_DELE;
+	pop3_batch_forget(p, m->uid);
 	p->ndele++;
 	p->size -= m->size;
 	session_printf(s, "+OK Message %u deleted\r\n", n);
@@ -817,97 +806,12 @@ pop3_cmd_rset(struct session *s, char *arg)
 	    p->nmsgs, (unsigned long long)p->size);
 }
 
-/* RETR (top 0) or TOP: ask the vault for the raw message. */
-static void
-pop3_body(struct session *s, struct pop3_msg *m, uint32_t n, int top,
-    uint64_t lines)
-{
-	struct pop3		*p = s->data;
-	struct mbox_range	 r;
-
-	r.first = r.last = m->uid;
-	/* The message stays in its memfd, sent from there piece by piece. */
-	s->req = pop3_mbox_request(&p->mc, p->vsession, MBOX_OP_BODY, 0, &r,
-	    1, 0, 0, pop3_body_done, s);
-	if (s->req == 0) {
-		session_printf(s, "-ERR [SYS/TEMP] The mail store is not "
-		    "available; try again later\r\n");
-		return;
-	}
-	p->msgno = n;
-	p->top = top;
-	p->toplines = lines;
-	session_hold(s);
-}
-
-static void
-pop3_body_done(void *arg, struct mbox_result *res)
-{
-	struct session		*s = arg;
-	struct pop3		*p = s->data;
-	size_t			 len;
-	int			 fd, status;
-
-	s->req = 0;
-	/* The fd is ours now, closed here whatever comes. */
-	fd = res->fd;
-	res->fd = -1;
-	status = res->status;
-	if (res->error == ENOTCONN || status == MBOX_ESESSION) {
-		if (fd != -1)
-			close(fd);
-		pop3_vault_gone(s);
-		return;
-	}
-	if (status == MBOX_ENOTFOUND) {
-		if (fd != -1)
-			close(fd);
-		/* Expunged since the login, by IMAP or another session. */
-		session_printf(s, "-ERR Message %u is no longer in the "
-		    "mailbox\r\n", p->msgno);
-		session_release(s);
-		return;
-	}
-	if (status != MBOX_OK || fd == -1)
-		goto fail;
-	/* Sealed, it cannot change or shrink while we read it. */
-	if (peerfd_size(fd, 0, 0, SIZE_MAX, &len) == -1) {
-		log_warnx("pop3: session %u: the message is not a sealed "
-		    "memfd", s->id);
-		goto fail;
-	}
-	p->fd = fd;
-	p->off = 0;
-	p->len = (uint64_t)len;
-	p->bol = 1;
-	p->cr = 0;
-	p->linelen = 0;
-	p->inbody = 0;
-	p->stop = 0;
-	p->out = OUT_BODY;
-	if (p->top)
-		session_printf(s, "+OK Top of message follows\r\n");
-	else
-		session_printf(s, "+OK %llu octets\r\n",
-		    (unsigned long long)p->msgs[p->msgno - 1].size);
-	session_output(s, pop3_pump);
-	return;
- fail:
-	if (fd != -1)
-		close(fd);
-	log_warnx("pop3: session %u: cannot read message %u (status %d)",
-	    s->id, p->msgno, status);
-	session_printf(s, "-ERR [SYS/TEMP] Cannot read the message; try "
-	    "again later\r\n");
-	session_release(s);
-}
-
 /*
  * The continuation of a multi-line answer (session_output()): a chunk
  * per call.  1: the answer is complete, 0: more to come, -1: the
  * session fails.
  */
-static int
+int
 pop3_pump(struct session *s)
 {
 	struct pop3	*p = s->data;
@@ -961,114 +865,12 @@ pop3_pump_list(struct session *s)
 	return (done);
 }
 
-/* RETR and TOP: one chunk of the message, stuffed; the end after it. */
-static int
-pop3_pump_body(struct session *s)
-{
-	struct pop3	*p = s->data;
-	size_t		 want, used, k;
-	ssize_t		 n;
-
-	if (p->stop || p->off >= p->len) {
-		k = 0;
-		if (!p->bol) {
-			/* The last line had no end. */
-			if (!p->cr)
-				pop3_outbuf[k++] = '\r';
-			pop3_outbuf[k++] = '\n';
-		}
-		memcpy(pop3_outbuf + k, ".\r\n", 3);
-		k += 3;
-		pop3_out_end(p);
-		if (session_write(s, pop3_outbuf, k) == -1)
-			return (-1);
-		return (1);
-	}
-	want = p->len - p->off > POP3_CHUNK ? POP3_CHUNK :
-	    (size_t)(p->len - p->off);
-	while ((n = pread(p->fd, pop3_inbuf, want, (off_t)p->off)) == -1 &&
-	    errno == EINTR)
-		;
-	if (n <= 0) {
-		/* Mid-answer: no -ERR can be said any more. */
-		if (n == -1)
-			log_warn("pop3: session %u: read message", s->id);
-		else
-			log_warnx("pop3: session %u: message shorter than "
-			    "its size", s->id);
-		pop3_out_end(p);
-		session_close(s);
-		return (-1);
-	}
-	k = pop3_stuff(p, pop3_inbuf, (size_t)n, pop3_outbuf, &used);
-	explicit_bzero(pop3_inbuf, (size_t)n);
-	p->off += used;
-	n = session_write(s, pop3_outbuf, k);
-	explicit_bzero(pop3_outbuf, k);
-	if (n == -1) {
-		pop3_out_end(p);
-		return (-1);
-	}
-	return (0);
-}
-
-/*
- * Copy n octets of message to out (room for 2n): every line end as
- * CRLF, a bare LF included, and a '.' that starts a line doubled (RFC
- * 1939 3).  For TOP, stop after the blank line that ends the header
- * and then after toplines lines of the body.  *used is what was taken.
- */
-static size_t
-pop3_stuff(struct pop3 *p, const unsigned char *in, size_t n,
-    unsigned char *out, size_t *used)
-{
-	size_t	 i, k = 0;
-	int	 empty;
-
-	for (i = 0; i < n; i++) {
-		if (in[i] != '\n') {
-			if (p->bol && in[i] == '.')
-				out[k++] = '.';
-			out[k++] = in[i];
-			p->bol = 0;
-			p->cr = in[i] == '\r';
-			if (p->linelen < UINT64_MAX)
-				p->linelen++;
-			continue;
-		}
-		if (!p->cr)
-			out[k++] = '\r';
-		out[k++] = '\n';
-		empty = p->linelen == 0 || (p->linelen == 1 && p->cr);
-		p->bol = 1;
-		p->cr = 0;
-		p->linelen = 0;
-		if (!p->top)
-			continue;
-		if (!p->inbody) {
-			if (empty) {
-				p->inbody = 1;
-				if (p->toplines == 0)
-					p->stop = 1;
-			}
-		} else if (--p->toplines == 0)
-			p->stop = 1;
-		if (p->stop) {
-			i++;
-			break;
-		}
-	}
-	*used = i;
-	return (k);
-}
-
-static void
+/* A multi-line answer is over; a batch whose bodies are all sent goes. */
+void
 pop3_out_end(struct pop3 *p)
 {
-	if (p->fd != -1) {
-		close(p->fd);
-		p->fd = -1;
-	}
 	p->out = OUT_NONE;
+	if (p->batch != NULL && p->batch->left == 0)
+		pop3_batch_free(p);
 }
 

@@ -21,7 +21,8 @@
  * all the time), and is then locked: its mailbox is closed and its keys
  * wiped.  Mail for an unlocked account goes straight into its mailbox;
  * mail for a locked one is sealed into its spool and imported at the
- * next unlock.
+ * next unlock, in the background: one slice before the login is
+ * answered, then a slice per turn of the event loop.
  */
 
 #include <sys/types.h>
@@ -52,6 +53,15 @@ static void		(*change_cb)(struct vault_account *);
 
 static void	 account_grace_cb(int, short, void *);
 static int	 account_import_cb(void *, const char *, const void *, size_t);
+static void	 account_import_slice(int, short, void *);
+static void	 account_import_end(struct vault_account *);
+
+/*
+ * Spooled messages imported per turn of the event loop, in one
+ * transaction: a message costs a few milliseconds (its index is built
+ * then), so this bounds how long other accounts wait for a slice.
+ */
+#define IMPORT_SLICE		64
 
 void
 account_init(void)
@@ -196,7 +206,6 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 {
 	struct vault_account	*a;
 	char			 path[PATH_MAX], hex[ACCOUNT_ID_LEN * 2 + 1];
-	unsigned int		 imported = 0;
 	int			 rc;
 
 	if ((a = account_unlocked(da->id)) != NULL) {
@@ -234,21 +243,33 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 		    a->address);
 		goto fail;
 	}
-	if (spool_import(spoolfd, a->id, da->box_pk,
+	/*
+	 * The spool comes in a slice per turn, all but the first after
+	 * the answer: a login after a long absence is not kept waiting
+	 * for it, and other accounts' work goes on between the slices.
+	 */
+	if (spool_import_start(spoolfd, a->id, da->box_pk,
 	    secrets->box_sk, serverkeys_spool(), account_import_cb, a,
-	    &imported) == -1)
-		log_warnx("%s: the spool was not fully imported; the rest "
-		    "stays for the next unlock", a->address);
-	if (a->importing) {
-		/* Stopped before the batch's commit: it comes again. */
-		mbox_import_abort(a->mbox);
-		a->importing = 0;
-	}
-	if (account_committed(a) == -1)
+	    &a->import) == -1)
+		log_warnx("%s: the spool cannot be imported; it stays for "
+		    "the next unlock", a->address);
+	if (account_committed(a) == -1) {
+		(void)spool_import_end(a->import, NULL);
+		a->import = NULL;
 		goto fail;
+	}
 	TAILQ_INSERT_TAIL(&accounts, a, entry);
-	log_info("%s unlocked, %u spooled message%s imported", a->address,
-	    imported, imported == 1 ? "" : "s");
+	if (a->import != NULL) {
+		log_info("%s unlocked, importing the spool", a->address);
+		/*
+		 * The first slice before the answer: a spool of a few
+		 * messages (the usual case) is all in when the client
+		 * lists the mailbox, as it was before.
+		 */
+		evtimer_set(&a->import_ev, account_import_slice, a);
+		account_import_slice(-1, 0, a);
+	} else
+		log_info("%s unlocked", a->address);
 	*out = a;
 	return (0);
  fail:
@@ -259,6 +280,50 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 	keys_secrets_free(a->secrets);
 	free(a);
 	return (-1);
+}
+
+/* One slice of the spool, then the next turn, until it is empty. */
+static void
+account_import_slice(int fd, short event, void *arg)
+{
+	struct vault_account	*a = arg;
+	struct timeval		 tv;
+	int			 rc;
+
+	(void)fd;
+	(void)event;
+	rc = spool_import_step(a->import, IMPORT_SLICE);
+	if (a->importing) {
+		/* Stopped before the batch's commit: it comes again. */
+		mbox_import_abort(a->mbox);
+		a->importing = 0;
+	}
+	/* The sessions hear of what came in (vault_notify.c). */
+	(void)account_committed(a);
+	if (rc == 1) {
+		timerclear(&tv);
+		evtimer_add(&a->import_ev, &tv);
+		return;
+	}
+	if (rc == -1)
+		log_warnx("%s: the spool was not fully imported; the rest "
+		    "stays for the next unlock", a->address);
+	account_import_end(a);
+}
+
+/* The import is over (or the account locks): say what came in. */
+static void
+account_import_end(struct vault_account *a)
+{
+	unsigned int	 imported;
+
+	if (a->import == NULL)
+		return;
+	evtimer_del(&a->import_ev);
+	(void)spool_import_end(a->import, &imported);
+	a->import = NULL;
+	log_info("%s: spool imported, %u message%s", a->address, imported,
+	    imported == 1 ? "" : "s");
 }
 
 void
@@ -296,6 +361,8 @@ void
 account_lock(struct vault_account *a)
 {
 	evtimer_del(&a->grace_ev);
+	/* Every slice committed: the rest stays for the next unlock. */
+	account_import_end(a);
 	TAILQ_REMOVE(&accounts, a, entry);
 	mbox_close(a->mbox);
 	keys_secrets_free(a->secrets);
@@ -335,7 +402,8 @@ account_deliver(const char *address, const void *data, size_t len)
 		return (MBOX_ENOTFOUND);
 	if (rc != DIR_OK)
 		return (MBOX_ETEMP);
-	if ((a = account_unlocked(da.id)) != NULL) {
+	/* While the spool is imported, new mail queues behind it. */
+	if ((a = account_unlocked(da.id)) != NULL && a->import == NULL) {
 		if (mbox_append(a->mbox, "INBOX", &b, 0, "", &uidvalidity,
 		    &uid) != MBOX_OK)
 			return (MBOX_ETEMP);

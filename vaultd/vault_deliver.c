@@ -149,6 +149,7 @@ deliver_submit(const char *address, void *data, size_t len,
     deliver_done_cb done, void *arg, uint32_t reqid)
 {
 	struct dir_account	 da;
+	struct vault_account	*a;
 	struct delivery		*d;
 	struct timeval		 tv;
 	int			 rc;
@@ -168,7 +169,8 @@ deliver_submit(const char *address, void *data, size_t len,
 		d->status = MBOX_EINVAL;
 	else if ((rc = dir_account_get(address, &da)) != DIR_OK)
 		d->status = rc == DIR_ENOTFOUND ? MBOX_ENOTFOUND : MBOX_ETEMP;
-	else if (account_unlocked(da.id) == NULL)
+	else if ((a = account_unlocked(da.id)) == NULL || a->import != NULL)
+		/* Locked, or its spool still going in: behind the spool. */
 		d->status = account_seal(&da, data, len);
 	else {
 		memcpy(d->id, da.id, sizeof(d->id));
@@ -373,9 +375,13 @@ deliver_flush(void)
 	if (clock_gettime(CLOCK_MONOTONIC, &t0) == -1)
 		fatal("clock_gettime");
 
-	/* Each account as it is now; a locked one takes the single path. */
+	/*
+	 * Each account as it is now; one that locked, or began importing
+	 * its spool, meanwhile takes the single path (the spool).
+	 */
 	TAILQ_FOREACH(d, &g, entry) {
-		if ((d->a = account_unlocked(d->id)) != NULL)
+		if ((d->a = account_unlocked(d->id)) != NULL &&
+		    d->a->import == NULL)
 			continue;
 		d->handled = 1;
 		d->status = account_deliver(d->address, d->data, d->len);

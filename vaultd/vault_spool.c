@@ -552,6 +552,9 @@ spool_collect(int dirfd, const char *hex, const char *after,
 			continue;
 		}
 		if (!spool_isname(de->d_name)) {
+			/* Said once, at the first look of an import. */
+			if (after[0] != '\0')
+				continue;
 			log_sanitize(safe, sizeof(safe), de->d_name);
 			log_warnx("%s: account=%s: ignoring \"%s\": not a "
 			    "spool name", __func__, hex, safe);
@@ -573,16 +576,6 @@ spool_collect(int dirfd, const char *hex, const char *after,
 	return (rv);
 }
 
-/*
- * Import: see vault_spool.h.  A file that fails to authenticate is
- * audited and left in place for the operator: it does not fail the
- * import (the rest of the mail still comes in); the number of such
- * files is logged, and spool_count() afterwards still counts them.
- *
- * The names are taken in windows of at most SPOOL_IMPORT_MAX, oldest
- * first; each window starts after the newest name of the one before,
- * so a file that stays (it did not open) is looked at only once.
- */
 /*
  * The messages cb has stored since the last commit: committed now, then
  * their files removed.  -1 if the commit or a removal failed.
@@ -622,23 +615,45 @@ spool_commit(int dirfd, const char *hex, struct spool_list *l,
 	return (0);
 }
 
+/*
+ * Import: see vault_spool.h; an import under way.  A file that fails to authenticate is
+ * audited and left in place for the operator: it does not fail the
+ * import (the rest of the mail still comes in); the number of such
+ * files is logged, and spool_count() afterwards still counts them.
+ *
+ * The names are taken in windows of at most SPOOL_IMPORT_MAX, oldest
+ * first; each window starts after the newest name of the one before,
+ * so a file that stays (it did not open) is looked at only once.
+ */
+struct spool_importer {
+	struct spool_list	 l;		/* the window */
+	size_t			 next;		/* of l, the next to open */
+	size_t			 pend[SPOOL_IMPORT_BATCH];
+	size_t			 npend;		/* stored, not committed */
+	unsigned char		 id[SPOOL_IDLEN];
+	unsigned char		 apk[crypto_box_PUBLICKEYBYTES];
+	const unsigned char	*ask;
+	const unsigned char	*secret;
+	spool_import_cb		 cb;
+	void			*arg;
+	char			 hex[SPOOL_IDHEX];
+	char			 after[SPOOL_NAME_LEN];
+	unsigned int		 count, failed, removed;
+	int			 dirfd;
+	int			 rv;		/* -1 once stopped */
+};
+
 int
-spool_import(int spooldirfd, const unsigned char *id,
+spool_import_start(int spooldirfd, const unsigned char *id,
     const unsigned char *apk, const unsigned char *ask,
     const unsigned char *secret, spool_import_cb cb, void *arg,
-    unsigned int *countp)
+    struct spool_importer **out)
 {
-	struct spool_list	 l;
-	unsigned char		*f, *m;
-	size_t			 i, flen, mlen, npend = 0;
-	size_t			 pend[SPOOL_IMPORT_BATCH];
-	char			 hex[SPOOL_IDHEX], after[SPOOL_NAME_LEN];
-	unsigned int		 count = 0, failed = 0, removed = 0;
-	int			 dirfd = -1, tamper, r, rv = -1;
+	struct spool_importer	*it;
+	char			 hex[SPOOL_IDHEX];
+	int			 dirfd;
 
-	if (countp != NULL)
-		*countp = 0;
-	memset(&l, 0, sizeof(l));
+	*out = NULL;
 	if (id == NULL || apk == NULL || ask == NULL || secret == NULL ||
 	    cb == NULL) {
 		log_warnx("%s: missing argument", __func__);
@@ -653,72 +668,159 @@ spool_import(int spooldirfd, const unsigned char *id,
 		return (-1);
 	if (dirfd == -1)
 		return (0);
-
-	after[0] = '\0';
-	for (;;) {
-		l.n = 0;
-		l.dropped = 0;
-		if (spool_collect(dirfd, hex, after, &l) == -1)
-			goto done;
-		for (i = 0; i < l.n; i++) {
-			if (spool_readfile(dirfd, l.v[i].s, &f, &flen,
-			    &tamper) == -1) {
-				if (!tamper)
-					goto done;
-				log_audit("spool-tamper", "account=%s name=%s "
-				    "reason=file", hex, l.v[i].s);
-				failed++;
-				continue;
-			}
-			r = spool_open(l.v[i].s, id, apk, ask, secret, f,
-			    flen, &m, &mlen);
-			free(f);
-			if (r == -1) {
-				log_audit("spool-tamper", "account=%s name=%s "
-				    "reason=seal", hex, l.v[i].s);
-				failed++;
-				continue;
-			}
-			r = cb(arg, l.v[i].s, m, mlen);
-			sodium_free(m);
-			if (r != 0) {
-				log_warnx("%s: account=%s: %s not stored, "
-				    "import stopped", __func__, hex, l.v[i].s);
-				/* What came before it is kept. */
-				(void)spool_commit(dirfd, hex, &l, pend, &npend,
-				    cb, arg, &count, &removed);
-				goto done;
-			}
-			pend[npend++] = i;
-			if (npend == SPOOL_IMPORT_BATCH &&
-			    spool_commit(dirfd, hex, &l, pend, &npend, cb, arg,
-			    &count, &removed) == -1)
-				goto done;
-		}
-		/* The names of this window are about to be reused. */
-		if (spool_commit(dirfd, hex, &l, pend, &npend, cb, arg, &count,
-		    &removed) == -1)
-			goto done;
-		if (!l.dropped || l.n == 0)
-			break;
-		memcpy(after, l.v[l.n - 1].s, sizeof(after));
+	if ((it = calloc(1, sizeof(*it))) == NULL) {
+		log_warn("%s", __func__);
+		(void)close(dirfd);
+		return (-1);
 	}
-	rv = 0;
+	memcpy(it->id, id, sizeof(it->id));
+	memcpy(it->apk, apk, sizeof(it->apk));
+	memcpy(it->hex, hex, sizeof(it->hex));
+	it->ask = ask;
+	it->secret = secret;
+	it->cb = cb;
+	it->arg = arg;
+	it->dirfd = dirfd;
+	/* The first window now: an empty spool needs no import. */
+	if (spool_collect(dirfd, hex, it->after, &it->l) == -1) {
+		(void)spool_import_end(it, NULL);
+		return (-1);
+	}
+	if (it->l.n == 0) {
+		(void)spool_import_end(it, NULL);
+		return (0);
+	}
+	*out = it;
+	return (0);
+}
 
- done:
-	if (removed > 0 && fsync(dirfd) == -1) {
-		log_warn("%s: account=%s: fsync directory", __func__, hex);
+/*
+ * Open, store and commit up to max messages (at most
+ * SPOOL_IMPORT_BATCH): one transaction.  When the window is used up,
+ * the next one starts after its newest name, so that mail spooled
+ * while the import runs comes in too, after the older.
+ */
+int
+spool_import_step(struct spool_importer *it, size_t max)
+{
+	struct spool_list	*l = &it->l;
+	const char		*name;
+	unsigned char		*f, *m;
+	size_t			 flen, mlen;
+	int			 tamper, r;
+
+	if (it->rv == -1)
+		return (-1);
+	if (l->n == 0)
+		return (0);
+	if (max == 0 || max > SPOOL_IMPORT_BATCH)
+		max = SPOOL_IMPORT_BATCH;
+	while (it->next < l->n && it->npend < max) {
+		name = l->v[it->next].s;
+		if (spool_readfile(it->dirfd, name, &f, &flen,
+		    &tamper) == -1) {
+			if (!tamper)
+				goto stop;
+			log_audit("spool-tamper", "account=%s name=%s "
+			    "reason=file", it->hex, name);
+			it->failed++;
+			it->next++;
+			continue;
+		}
+		r = spool_open(name, it->id, it->apk, it->ask, it->secret, f,
+		    flen, &m, &mlen);
+		free(f);
+		if (r == -1) {
+			log_audit("spool-tamper", "account=%s name=%s "
+			    "reason=seal", it->hex, name);
+			it->failed++;
+			it->next++;
+			continue;
+		}
+		r = it->cb(it->arg, name, m, mlen);
+		sodium_free(m);
+		if (r != 0) {
+			log_warnx("%s: account=%s: %s not stored, import "
+			    "stopped", __func__, it->hex, name);
+			goto stop;
+		}
+		it->pend[it->npend++] = it->next++;
+	}
+	if (spool_commit(it->dirfd, it->hex, l, it->pend, &it->npend, it->cb,
+	    it->arg, &it->count, &it->removed) == -1) {
+		it->rv = -1;
+		return (-1);
+	}
+	if (it->next < l->n)
+		return (1);
+	/* The next window: what came after this one (none: done). */
+	memcpy(it->after, l->v[l->n - 1].s, sizeof(it->after));
+	l->n = 0;
+	l->dropped = 0;
+	it->next = 0;
+	if (spool_collect(it->dirfd, it->hex, it->after, l) == -1) {
+		it->rv = -1;
+		return (-1);
+	}
+	return (l->n > 0);
+ stop:
+	/* What came before it is kept. */
+	(void)spool_commit(it->dirfd, it->hex, l, it->pend, &it->npend,
+	    it->cb, it->arg, &it->count, &it->removed);
+	it->rv = -1;
+	return (-1);
+}
+
+int
+spool_import_end(struct spool_importer *it, unsigned int *countp)
+{
+	int	 rv;
+
+	if (countp != NULL)
+		*countp = 0;
+	if (it == NULL)
+		return (0);
+	rv = it->rv;
+	/* Stopped between steps: what is stored but not committed goes. */
+	it->npend = 0;
+	if (it->removed > 0 && fsync(it->dirfd) == -1) {
+		log_warn("%s: account=%s: fsync directory", __func__,
+		    it->hex);
 		rv = -1;
 	}
-	if (failed > 0)
+	if (it->failed > 0)
 		log_warnx("%s: account=%s: %u sealed message%s did not "
-		    "open and %s kept", __func__, hex, failed,
-		    failed == 1 ? "" : "s", failed == 1 ? "is" : "are");
+		    "open and %s kept", __func__, it->hex, it->failed,
+		    it->failed == 1 ? "" : "s", it->failed == 1 ? "is" :
+		    "are");
 	if (countp != NULL)
-		*countp = count;
-	free(l.v);
-	(void)close(dirfd);
+		*countp = it->count;
+	free(it->l.v);
+	(void)close(it->dirfd);
+	sodium_memzero(it, sizeof(*it));
+	free(it);
 	return (rv);
+}
+
+int
+spool_import(int spooldirfd, const unsigned char *id,
+    const unsigned char *apk, const unsigned char *ask,
+    const unsigned char *secret, spool_import_cb cb, void *arg,
+    unsigned int *countp)
+{
+	struct spool_importer	*it;
+	int			 r;
+
+	if (countp != NULL)
+		*countp = 0;
+	if (spool_import_start(spooldirfd, id, apk, ask, secret, cb, arg,
+	    &it) == -1)
+		return (-1);
+	if (it == NULL)
+		return (0);
+	while ((r = spool_import_step(it, SPOOL_IMPORT_BATCH)) == 1)
+		;
+	return (spool_import_end(it, countp));
 }
 
 int

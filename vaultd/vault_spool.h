@@ -85,6 +85,20 @@ typedef int (*spool_import_cb)(void *, const char *, const void *, size_t);
  *	("spool-tamper"), never passed to cb, left in place and skipped:
  *	it does not make the import fail, and spool_count() still counts
  *	it afterwards.  No spool for the account: 0 with count 0.
+ * spool_import_start(dirfd, id, account pk, account sk, server secret,
+ *	    cb, arg, &it)
+ * spool_import_step(it, max)
+ * spool_import_end(it, &count)
+ *	The same import in steps, so that the caller can run other work
+ *	between them: each step opens and stores up to max messages
+ *	(at most SPOOL_IMPORT_BATCH) and commits them, then removes
+ *	their files; 1 while there is more, 0 when the spool is empty,
+ *	-1 once stopped (the rest stays for the next import).  A window
+ *	used up is followed by the names that came meanwhile: mail
+ *	spooled during the import comes in too, after the older.  The
+ *	account sk and the server secret must stay valid until the end;
+ *	end syncs the directory and frees it.  No spool for the
+ *	account, or an empty one: it is NULL, and end does nothing.
  * spool_count(dirfd, id, &n)
  *	Sealed messages waiting (temporary files not counted).
  * spool_destroy(dirfd, id)
@@ -99,6 +113,12 @@ int	 spool_append(int, const unsigned char *, const unsigned char *,
 int	 spool_import(int, const unsigned char *, const unsigned char *,
 	    const unsigned char *, const unsigned char *, spool_import_cb,
 	    void *, unsigned int *);
+struct spool_importer;
+int	 spool_import_start(int, const unsigned char *, const unsigned char *,
+	    const unsigned char *, const unsigned char *, spool_import_cb,
+	    void *, struct spool_importer **);
+int	 spool_import_step(struct spool_importer *, size_t);
+int	 spool_import_end(struct spool_importer *, unsigned int *);
 int	 spool_count(int, const unsigned char *, unsigned int *);
 int	 spool_destroy(int, const unsigned char *);
 

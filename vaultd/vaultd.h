@@ -60,6 +60,8 @@ struct vault_account {
 	struct mbox			*mbox;
 	uint64_t			 counter;	/* at the last notify */
 	int				 importing;	/* a spool batch is open */
+	struct spool_importer		*import;	/* the spool, under way */
+	struct event			 import_ev;
 	unsigned int			 nsessions;
 	struct event			 grace_ev;
 	unsigned char			*verifiers;	/* sodium_malloc'd */

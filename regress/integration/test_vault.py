@@ -147,8 +147,8 @@ class Accounts(VaultBase):
         m, typ = self.login("alice@test.example", PASSWORD)
         self.assertEqual(typ, "OK")
         m.logout()
-        self.t.wait_log(r"alice@test\.example unlocked, 200 spooled "
-                        r"messages imported")
+        self.t.wait_log(r"alice@test\.example: spool imported, 200 "
+                        r"messages")
         self.assertEqual(self.t.status()["vaultd"]["restarts"], 0)
 
     def test_user_del_destroys(self):
