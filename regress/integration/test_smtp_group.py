@@ -37,9 +37,12 @@ def login(t):
 
 def inbox_tokens(t):
     """Counter of the tokens of every message in alice's INBOX (a login
-    also imports what waited in the spool)."""
+    also imports what waited in the spool: after it has answered, so
+    the spool is waited for)."""
     m = login(t)
     try:
+        wait_for(lambda: spool_files(t) == 0, 120,
+                 "the spool imported after the login")
         typ, data = m.select("INBOX", readonly=True)
         assert typ == "OK", data
         n = int(data[0])

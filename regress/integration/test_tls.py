@@ -196,7 +196,8 @@ class OperatorCiphers(DaemonCase):
                            stderr=subprocess.STDOUT, timeout=30)
         out = p.stdout.decode()
         self.assertEqual(p.returncode, 1, out)
-        n = len(self.t.conf_text("").splitlines())
+        n = self.t.conf_text('tls ciphers "NO-SUCH-CIPHER"').splitlines(
+            ).index('tls ciphers "NO-SUCH-CIPHER"') + 1
         self.assertIn("%s:%d: cipher list not accepted by libtls" % (bad, n),
                       out)
 
