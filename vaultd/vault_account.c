@@ -205,6 +205,7 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
     struct vault_account **out)
 {
 	struct vault_account	*a;
+	unsigned char		 pk[crypto_box_PUBLICKEYBYTES];
 	char			 path[PATH_MAX], hex[ACCOUNT_ID_LEN * 2 + 1];
 	int			 rc;
 
@@ -241,6 +242,21 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 		log_warnx("%s: the mailbox is older than the directory "
 		    "records: refusing it (restored from an old copy?)",
 		    a->address);
+		goto fail;
+	}
+	/*
+	 * Mail for the locked account is sealed to the public key in
+	 * directory.db: it must be the one whose secret key the keyslot
+	 * holds, or a key swapped in the directory would have the next
+	 * messages sealed to someone else.
+	 */
+	if (crypto_scalarmult_base(pk, secrets->box_sk) != 0 ||
+	    sodium_memcmp(pk, da->box_pk, sizeof(pk)) != 0) {
+		sodium_bin2hex(hex, sizeof(hex), a->id, sizeof(a->id));
+		log_audit("tamper", "db=directory.db account=%s kind=spool-key",
+		    hex);
+		log_warnx("%s: the directory's public key is not the "
+		    "account's: refusing to unlock", a->address);
 		goto fail;
 	}
 	/*

@@ -415,6 +415,50 @@ app_hints(size_t *maxlen, const char *set, const unsigned char *hint,
 	return (n);
 }
 
+/* One statement on directory.db through a second connection. */
+static void
+dir_raw(const char *sql)
+{
+	sqlite3		*db;
+	unsigned char	 key[KEY_LEN], dbid[VFS_DBIDLEN];
+
+	dir_close();
+	keys_subkey(serverkeys_server(), SUBKEY_DIRECTORY, key, sizeof(key));
+	keys_subkey(serverkeys_server(), SUBKEY_DIRECTORY_ID, dbid,
+	    sizeof(dbid));
+	CHECK(vfs_open_db(VAULT_DIRECTORY, key, dbid, SQLITE_OPEN_READWRITE,
+	    &db) == SQLITE_OK);
+	sodium_memzero(key, sizeof(key));
+	CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+	CHECK(sqlite3_close(db) == SQLITE_OK);
+	CHECK(dir_open(VAULT_DIRECTORY, serverkeys_server()) == DIR_OK);
+}
+
+/*
+ * Issue 14, 8: the spool's public key in directory.db must be the
+ * account's (its secret key is in the keyslot): alice's swapped for
+ * bob's, her unlock is refused, and works again once it is back.
+ */
+static void
+test_spool_key_checked(void)
+{
+	struct vault_account	*a;
+
+	lock_all("alice@test.example");
+	dir_raw("CREATE TABLE saved AS SELECT box_pk FROM accounts"
+	    " WHERE address = 'alice@test.example';"
+	    "UPDATE accounts SET box_pk = (SELECT box_pk FROM accounts"
+	    " WHERE address = 'bob@test.example')"
+	    " WHERE address = 'alice@test.example'");
+	CHECK(login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
+	    "a-c9", "w-c9", &a) == MBOX_ETEMP);
+	dir_raw("UPDATE accounts SET box_pk = (SELECT box_pk FROM saved)"
+	    " WHERE address = 'alice@test.example'; DROP TABLE saved");
+	CHECK(login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
+	    "a-c9", "w-c9", &a) == 0);
+	lock_all("alice@test.example");
+}
+
 /*
  * Issue 14, 4: an app password's slot keeps a selector of a few bits,
  * not a 16-byte keyed hash that would check a guess without Argon2id;
@@ -770,6 +814,7 @@ main(void)
 	RUN(test_login_cancelled);
 	RUN(test_app_passwords);
 	RUN(test_app_selectors);
+	RUN(test_spool_key_checked);
 	RUN(test_lockout);
 	RUN(test_lockout_network);
 	RUN(test_rollback_refused);
