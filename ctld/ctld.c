@@ -71,6 +71,7 @@ main(int argc, char *argv[])
 	int		 ch, check = 0, foreground = 0, verbose = 0;
 
 	log_init(1, LOG_MAIL);
+	caps_nodump();
 	while ((ch = getopt(argc, argv, "df:nv")) != -1) {
 		switch (ch) {
 		case 'd':
@@ -119,6 +120,7 @@ main(int argc, char *argv[])
 	log_setverbose(verbose);
 
 	/* Until daemon(), errors go to the terminal that started us. */
+	caps_drop();
 	ctld_prepare(conf);
 	control_init(conf->ctlsock, conf->ctlgroup);
 	if (listen_open(conf, NULL) == -1) {

@@ -91,6 +91,10 @@ void	 control_cleanup(void);
 int	 listen_open(struct conf *, struct conf *);
 void	 listen_close(struct conf *);
 
+/* caps.c */
+void	 caps_nodump(void);
+void	 caps_drop(void);
+
 /* selfsign.c */
 int	 selfsign_ensure(const char *, const char *, const char *);
 

@@ -1,0 +1,167 @@
+"""ctld itself (issue 14, item 7): no core file, not dumpable, and as
+root only the capabilities it and its children use, in its bounding set
+too.  Everything else must still work with that: reload, a child
+restarted, ctl, a stop that signals children of other users."""
+
+import os
+import pwd
+import signal
+import subprocess
+import unittest
+
+from tresor import CTLD, IS_ROOT, Tresor, wait_for
+
+# Keep in step with caps_keep[] in ctld/caps.c.
+KEPT = {
+    "chown": 0,
+    "dac_override": 1,
+    "fowner": 3,
+    "kill": 5,
+    "setgid": 6,
+    "setuid": 7,
+    "net_bind_service": 10,
+    "sys_chroot": 18,
+    "sys_resource": 24,
+}
+KEPT_MASK = sum(1 << bit for bit in KEPT.values())
+CAP_SETPCAP = 8
+
+
+def proc_status(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return dict((k, v.strip()) for k, v in
+                    (l.split(":", 1) for l in f.read().splitlines()
+                     if ":" in l))
+
+
+def core_limit(pid):
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith("Max core file size"):
+                return line.split()[4:6]
+    raise AssertionError("no core limit in /proc/%d/limits" % pid)
+
+
+@unittest.skipUnless(IS_ROOT, "capabilities are dropped by root only")
+class AsRoot(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.t = Tresor()
+        try:
+            cls.t.start()
+        except Exception:
+            cls.t.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.t.stop()
+        finally:
+            cls.t.cleanup()
+
+    def ctld_pid(self):
+        return self.t.proc.pid
+
+    def check_caps(self):
+        mine = proc_status(os.getpid())
+        prm = int(mine["CapPrm"], 16)
+        bnd = int(mine["CapBnd"], 16)
+        ps = proc_status(self.ctld_pid())
+        self.assertEqual(int(ps["CapEff"], 16), KEPT_MASK & prm,
+                         ps["CapEff"])
+        self.assertEqual(int(ps["CapPrm"], 16), KEPT_MASK & prm,
+                         ps["CapPrm"])
+        self.assertEqual(int(ps["CapInh"], 16), 0)
+        self.assertEqual(int(ps["CapAmb"], 16), 0)
+        if prm & (1 << CAP_SETPCAP):
+            self.assertEqual(int(ps["CapBnd"], 16), KEPT_MASK & bnd,
+                             ps["CapBnd"])
+        else:
+            self.assertEqual(int(ps["CapBnd"], 16), bnd)
+
+    def test_capabilities(self):
+        self.check_caps()
+        self.t.wait_log(r"capabilities: kept chown,")
+
+    def test_children_have_none(self):
+        st = self.t.status()
+        setpcap = (int(proc_status(os.getpid())["CapPrm"], 16) &
+                   (1 << CAP_SETPCAP))
+        for role in ("smtpd", "imapd", "vaultd"):
+            ps = proc_status(st[role]["pid"])
+            for s in ("CapEff", "CapPrm", "CapInh", "CapAmb"):
+                self.assertEqual(int(ps[s], 16), 0, (role, s, ps[s]))
+            if setpcap:
+                self.assertEqual(int(ps["CapBnd"], 16) & ~KEPT_MASK, 0,
+                                 (role, ps["CapBnd"]))
+            self.assertEqual(core_limit(st[role]["pid"]), ["0", "0"])
+
+    def test_no_core(self):
+        self.assertEqual(core_limit(self.ctld_pid()), ["0", "0"])
+
+    def test_still_works_after_reload_and_restart(self):
+        self.t.ctl("reload")
+        self.t.wait_log(r"configuration reloaded")
+        before = self.t.status()
+        os.kill(before["smtpd"]["pid"], signal.SIGKILL)
+
+        def back():
+            st = self.t.status(check=False)
+            return (st is not None and
+                    st["smtpd"]["state"] == "running" and
+                    st["smtpd"]["pid"] != before["smtpd"]["pid"])
+        wait_for(back, 30, "smtpd restarted")
+        c = self.t.connect("smtp")
+        self.assertEqual(c.line()[:3], "220")
+        c.close()
+        self.check_caps()
+
+
+class NotDumpable(unittest.TestCase):
+    """Not dumpable: /proc/<pid> belongs to root and the process's own
+    user cannot read its environment.  Seen from an unprivileged ctld,
+    where the difference shows."""
+
+    def test_not_dumpable(self):
+        t = Tresor()
+        pw = pwd.getpwnam("nobody") if IS_ROOT else None
+        try:
+            if IS_ROOT:
+                for root, dirs, files in os.walk(t.dir):
+                    os.chown(root, pw.pw_uid, pw.pw_gid)
+                    for f in files:
+                        os.chown(os.path.join(root, f), pw.pw_uid,
+                                 pw.pw_gid)
+
+            def drop():
+                if pw is not None:
+                    os.setgroups([])
+                    os.setgid(pw.pw_gid)
+                    os.setuid(pw.pw_uid)
+            t.log = open(t.logpath, "ab")
+            t.proc = subprocess.Popen([CTLD, "-d", "-v", "-f", t.conf],
+                                      stdout=t.log,
+                                      stderr=subprocess.STDOUT, cwd=t.dir,
+                                      env=t.env(), preexec_fn=drop)
+            t.wait_ready()
+            pid = t.proc.pid
+            uid = pw.pw_uid if pw is not None else os.getuid()
+            self.assertEqual(proc_status(pid)["Uid"].split()[0], str(uid))
+            self.assertEqual(os.stat("/proc/%d/environ" % pid).st_uid, 0)
+            self.assertEqual(core_limit(pid), ["0", "0"])
+            if pw is not None:
+                r = subprocess.run(["cat", "/proc/%d/environ" % pid],
+                                   stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE,
+                                   preexec_fn=drop, timeout=30)
+                self.assertNotEqual(r.returncode, 0)
+                self.assertIn(b"Permission denied", r.stderr)
+        finally:
+            t.stop()
+            t.cleanup()
+
+
+if __name__ == "__main__":
+    unittest.main()
