@@ -52,7 +52,8 @@ search_state_free(void *arg)
 	if (st == NULL)
 		return;
 	free(st->uids);
-	free(st);
+	/* The search program holds the client's search terms. */
+	freezero(st, sizeof(*st));
 }
 
 static uint32_t

@@ -75,7 +75,8 @@ sort_state_free(void *arg)
 	free(st->uids);
 	free(st->depth);
 	free(st->end);
-	free(st);
+	/* The search program holds the client's search terms. */
+	freezero(st, sizeof(*st));
 }
 
 static uint32_t

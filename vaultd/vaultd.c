@@ -37,6 +37,7 @@
 #include "log.h"
 #include "proc.h"
 #include "sandbox.h"
+#include "vault_sqlmem.h"
 #include "vault_vfs.h"
 #include "vaultd.h"
 
@@ -475,6 +476,9 @@ main(int argc, char *argv[])
 	 * and their -shm files 0644 less the umask.
 	 */
 	umask(077);
+	/* First of any SQLite call: its freed memory is wiped. */
+	if (sqlmem_init() == -1)
+		fatalx("cannot install SQLite's wiping allocator");
 	event_init();
 	/* The pool's pipe now: the sandbox will not let us make one. */
 	if (kdf_init() == -1)

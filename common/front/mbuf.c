@@ -21,6 +21,7 @@
 
 #include <sys/types.h>
 
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,7 +58,8 @@ mbuf_grow(struct mbuf *b, size_t need)
 	}
 	if (b->max < SIZE_MAX && ncap > b->max + 1)
 		ncap = b->max + 1;
-	if ((np = realloc(b->p, ncap)) == NULL) {
+	/* recallocarray wipes the old copy: the buffers hold mail. */
+	if ((np = recallocarray(b->p, b->cap, ncap, 1)) == NULL) {
 		b->oom = 1;
 		return (-1);
 	}
@@ -146,22 +148,36 @@ mbuf_addcp(struct mbuf *b, uint32_t cp)
 	}
 }
 
-/* Empty the buffer but keep its memory and its ceiling. */
+/* Empty (and wipe) the buffer but keep its memory and its ceiling. */
 void
 mbuf_reset(struct mbuf *b)
 {
+	if (b->p != NULL)
+		explicit_bzero(b->p, b->len);
 	b->len = 0;
 	b->full = 0;
-	if (b->p != NULL)
-		b->p[0] = '\0';
 }
 
+/* Wiped: what went through an mbuf is mail, or parsed from it. */
 void
 mbuf_free(struct mbuf *b)
 {
-	free(b->p);
+	freezero(b->p, b->cap);
 	b->p = NULL;
 	b->len = b->cap = 0;
+}
+
+/*
+ * Free what mbuf_take() returned, wiped whole: the allocation may be
+ * larger than the string (its capacity, or octets after a NUL).
+ */
+void
+mbuf_strfree(char *p)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, malloc_usable_size(p));
+	free(p);
 }
 
 /* The content as an allocated string ("" when empty), or NULL. */

@@ -45,5 +45,6 @@ void	 mbuf_addcp(struct mbuf *, uint32_t);
 void	 mbuf_reset(struct mbuf *);
 void	 mbuf_free(struct mbuf *);
 char	*mbuf_take(struct mbuf *, size_t *);
+void	 mbuf_strfree(char *);
 
 #endif /* MBUF_H */

@@ -847,16 +847,16 @@ mime_result_free(struct mime_result *r)
 {
 	if (r == NULL)
 		return;
-	free(r->envelope);
-	free(r->bodystructure);
-	free(r->subject);
-	free(r->from);
-	free(r->to);
-	free(r->cc);
-	free(r->bcc);
-	free(r->messageid);
-	free(r->headers);
-	free(r->text);
+	mbuf_strfree(r->envelope);
+	mbuf_strfree(r->bodystructure);
+	mbuf_strfree(r->subject);
+	mbuf_strfree(r->from);
+	mbuf_strfree(r->to);
+	mbuf_strfree(r->cc);
+	mbuf_strfree(r->bcc);
+	mbuf_strfree(r->messageid);
+	mbuf_strfree(r->headers);
+	mbuf_strfree(r->text);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -483,8 +483,8 @@ mime_params_parse(const char *s, size_t n, struct mime_params *out)
 	}
 
 	for (i = 0; i < nraw; i++) {
-		free(raw[i].name);
-		free(raw[i].value);
+		mbuf_strfree(raw[i].name);
+		mbuf_strfree(raw[i].value);
 	}
 	if (!ok) {
 		mime_params_free(out);
@@ -501,8 +501,8 @@ mime_params_free(struct mime_params *ps)
 
 	if (ps->v != NULL) {
 		for (i = 0; i < ps->n; i++) {
-			free(ps->v[i].name);
-			free(ps->v[i].value);
+			mbuf_strfree(ps->v[i].name);
+			mbuf_strfree(ps->v[i].value);
 		}
 		free(ps->v);
 	}
