@@ -493,15 +493,21 @@ sb_build(struct sbuild *sb, const struct search_program *prog, char **expr)
 	return (0);
 }
 
+/*
+ * The patterns (own) hold the user's search words: wiped before they
+ * are freed, like the rest of what a search leaves.
+ */
 static void
 sb_free(struct sbuild *sb)
 {
 	int	 i;
 
 	for (i = 0; i < sb->depth; i++)
-		free(sb->stack[i]);
+		if (sb->stack[i] != NULL)
+			freezero(sb->stack[i], strlen(sb->stack[i]) + 1);
 	for (i = 0; i < sb->nown; i++)
-		free(sb->own[i]);
+		if (sb->own[i] != NULL)
+			freezero(sb->own[i], strlen(sb->own[i]) + 1);
 	sb->depth = sb->nown = 0;
 }
 
