@@ -126,9 +126,10 @@ typedef int (*mbox_chunk_cb)(void *, uint32_t, uint64_t, uint64_t,
  * case folding (trigram index), shorter ones folding ASCII only.
  * UINT32_MAX in a UID or sequence range means "*".  Sent-date keys use
  * the internal date for a message without a Date: header.
- * mbox_sort(): SORT (a->thread 0: uid_cb gets the selected messages'
- * uids in order) or THREAD (pair_cb gets (uid, depth) depth first, uid
- * 0 for a dummy); MBOX_EINVAL for bad arguments (sort.h).
+ * mbox_sort(): SORT (a->thread 0: uid_cb is given the selected
+ * messages' uids in order) or THREAD (pair_cb is given (uid, depth)
+ * depth first, uid 0 for a dummy); MBOX_EINVAL for bad arguments
+ * (sort.h).
  * mbox_import(name, bundle): MBOX_EEXISTS (and no change) if the spool
  * entry was imported already; names are 1..MBOX_IMPORT_NAME_MAX-1
  * graphic ASCII characters.  Between mbox_import_begin() and

@@ -148,8 +148,8 @@ test_lines(void)
 		"expect:echo three",
 		"send:COMPRESS\\r\\n",
 		"expect:NO active",
-		"send:xxxxxxxx\\r\\nBYE\\r\\n",
-		"expect:echo xxxxxxxx",
+		"send:after-the-refusal\\r\\nBYE\\r\\n",
+		"expect:echo after-the-refusal",
 		"expect:bye",
 		"eof",
 		NULL
