@@ -41,6 +41,7 @@
 
 #define MIME_INTERNAL
 #include "mime.h"
+#include "section.h"
 
 /* As bundle.c: seconds since the epoch below 2^40. */
 #define MIME_DATE_MAX		(INT64_C(1) << 40)
@@ -107,6 +108,11 @@ static int	 headers_section(const char *, const struct mime_part *,
 		    char **, size_t *);
 static int	 structure(const char *, const struct mime_part *, int,
 		    char **, size_t *);
+static size_t	 partmap_count(const struct mime_part *);
+static uint32_t	 partmap_fill(const struct mime_part *, struct section_node *,
+		    uint32_t *);
+static int	 partmap_of(const struct mime_part *, size_t, char **,
+		    size_t *);
 
 int
 mime_lower(int c)
@@ -857,6 +863,7 @@ mime_result_free(struct mime_result *r)
 	mbuf_strfree(r->messageid);
 	mbuf_strfree(r->headers);
 	mbuf_strfree(r->text);
+	free(r->partmap);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -888,6 +895,8 @@ mime_parse(const char *msg, size_t len, struct mime_result *r)
 	    &r->messageid_len, 0) == -1)
 		goto fail;
 	if (headers_section(msg, root, &r->headers, &r->headers_len) == -1)
+		goto fail;
+	if (partmap_of(root, len, &r->partmap, &r->partmap_len) == -1)
 		goto fail;
 
 	mbuf_init(&b, BUNDLE_TEXT_MAX, 1);
@@ -953,11 +962,14 @@ mime_to_bundle(const struct mime_result *r, const char *raw, size_t rawlen,
 	b->len[BUNDLE_HEADERS] = r->headers_len;
 	b->sec[BUNDLE_TEXT] = r->text;
 	b->len[BUNDLE_TEXT] = r->text_len;
+	b->sec[BUNDLE_PARTMAP] = r->partmap;
+	b->len[BUNDLE_PARTMAP] = r->partmap_len;
 	/* A result from mime_parse() always passes; check anyway. */
 	for (i = 0; i < BUNDLE_NSECTIONS; i++) {
 		if (b->len[i] > bundle_section_max(i) ||
 		    (b->len[i] > 0 && b->sec[i] == NULL) ||
-		    (i != BUNDLE_RAW && b->len[i] > 0 &&
+		    (i != BUNDLE_RAW && i != BUNDLE_PARTMAP &&
+		    b->len[i] > 0 &&
 		    memchr(b->sec[i], '\0', b->len[i]) != NULL)) {
 			memset(b, 0, sizeof(*b));
 			errno = EINVAL;
@@ -968,166 +980,126 @@ mime_to_bundle(const struct mime_result *r, const char *raw, size_t rawlen,
 }
 
 /*
- * mime_section: section-spec = section-msgtext / (section-part
- * ["." section-text]) of RFC 9051 6.4.5.  Numbering: the first number
- * of a message that is not multipart can only be 1, its body; a number
- * after a message/rfc822 part numbers the parts of the message inside
- * it.  HEADER and TEXT after a part need a message/rfc822 part.
+ * The part map of a parsed message (section.h): the tree in order, each
+ * node with its offsets and what section_find() needs of its type.
  */
-enum { SEC_NONE, SEC_HEADER, SEC_TEXT, SEC_MIME };
+static size_t
+partmap_count(const struct mime_part *p)
+{
+	const struct mime_part	*c;
+	size_t			 n = 1;
 
+	for (c = p->child; c != NULL; c = c->next)
+		n += partmap_count(c);
+	return (n);
+}
+
+static uint32_t
+partmap_fill(const struct mime_part *p, struct section_node *v, uint32_t *ip)
+{
+	const struct mime_part	*c;
+	uint32_t		 me = (*ip)++, ci, prev = 0;
+
+	memset(&v[me], 0, sizeof(v[me]));
+	v[me].off = (uint32_t)p->off;
+	v[me].hdr_len = (uint32_t)p->hdr_len;
+	v[me].body_off = (uint32_t)p->body_off;
+	v[me].body_len = (uint32_t)p->body_len;
+	if (p->flags & MP_MULTIPART)
+		v[me].flags |= SECTION_N_MULTIPART;
+	if (p->flags & MP_MESSAGE)
+		v[me].flags |= SECTION_N_MESSAGE;
+	if (p->flags & MP_OPAQUE)
+		v[me].flags |= SECTION_N_OPAQUE;
+	if (p->parent == NULL || (p->parent->flags & MP_MESSAGE))
+		v[me].flags |= SECTION_N_ISMSG;
+	if (p->child != NULL)
+		v[me].flags |= SECTION_N_CHILD;
+	for (c = p->child; c != NULL; c = c->next) {
+		ci = partmap_fill(c, v, ip);
+		if (c != p->child)
+			v[prev].next = ci;
+		prev = ci;
+	}
+	return (me);
+}
+
+static int
+partmap_of(const struct mime_part *root, size_t len, char **mapp,
+    size_t *maplenp)
+{
+	struct section_node	*v;
+	size_t			 n;
+	uint32_t		 i = 0;
+
+	*mapp = NULL;
+	*maplenp = 0;
+	if (len > UINT32_MAX) {
+		errno = EFBIG;
+		return (-1);
+	}
+	n = partmap_count(root);
+	if (n > SECTION_NODES_MAX) {
+		errno = EFBIG;
+		return (-1);
+	}
+	if ((v = calloc(n, sizeof(*v))) == NULL)
+		return (-1);
+	(void)partmap_fill(root, v, &i);
+	*mapp = (char *)v;
+	*maplenp = n * sizeof(*v);
+	return (0);
+}
+
+int
+mime_partmap(const char *msg, size_t len, char **mapp, size_t *maplenp)
+{
+	struct mime_part	*root = NULL;
+	int			 rv;
+
+	*mapp = NULL;
+	*maplenp = 0;
+	if (msg == NULL)
+		len = 0;
+	if (mime_tree(msg != NULL ? msg : "", len, &root) == -1)
+		return (-1);
+	rv = partmap_of(root, len, mapp, maplenp);
+	mime_tree_free(root);
+	return (rv);
+}
+
+/*
+ * mime_section: the spec as section_parse() reads it, found in the
+ * message's part map by section_find(), as vaultd finds it.
+ */
 int
 mime_section(const char *msg, size_t len, const char *section,
     size_t *offp, size_t *lenp)
 {
-	struct mime_part	*root = NULL, *cur = NULL, *m;
-	const char		*s = section, *kw;
-	uint32_t		 nums[64];
-	size_t			 nn = 0, i, k, off = 0, n = 0;
-	uint64_t		 v;
-	int			 key = SEC_NONE, empty = 0, err = 0;
+	struct section	 s;
+	char		*map;
+	size_t		 maplen;
+	uint64_t	 off, n;
+	int		 rv;
 
-	if (section == NULL || offp == NULL || lenp == NULL) {
+	if (section == NULL || offp == NULL || lenp == NULL ||
+	    section_parse(section, &s) == -1) {
 		errno = EINVAL;
 		return (-1);
 	}
 	if (msg == NULL)
 		len = 0;
-	while (*s >= '1' && *s <= '9') {
-		v = 0;
-		for (k = 0; *s >= '0' && *s <= '9'; s++, k++) {
-			v = v * 10 + (uint64_t)(*s - '0');
-			if (k >= 9)
-				goto bad;
-		}
-		if (nn >= nitems(nums))
-			goto bad;
-		nums[nn++] = (uint32_t)v;
-		if (*s == '\0')
-			break;
-		if (*s != '.')
-			goto bad;
-		s++;
-		if (*s == '\0')
-			goto bad;
-	}
-	kw = s;
-	if (*kw == '\0')
-		key = SEC_NONE;
-	else if (strcasecmp(kw, "HEADER") == 0)
-		key = SEC_HEADER;
-	else if (strcasecmp(kw, "TEXT") == 0)
-		key = SEC_TEXT;
-	else if (strcasecmp(kw, "MIME") == 0 && nn > 0)
-		key = SEC_MIME;
-	else if (strncasecmp(kw, "HEADER.FIELDS", 13) == 0 &&
-	    (kw[13] == ' ' || (strncasecmp(kw + 13, ".NOT", 4) == 0 &&
-	    kw[17] == ' ')))
-		key = SEC_HEADER;
-	else
-		goto bad;
-
-	if (mime_tree(msg != NULL ? msg : "", len, &root) == -1)
+	if (mime_partmap(msg, len, &map, &maplen) == -1)
 		return (-1);
-
-	/*
-	 * cur is the part a number led to; m is the message whose parts
-	 * the next number counts (NULL when cur is a leaf).
-	 */
-	m = root;
-	for (i = 0; i < nn; i++) {
-		if (empty || m == NULL) {
-			err = ENOENT;
-			goto out;
-		}
-		if ((m->flags & MP_MULTIPART) && !(m->flags & MP_OPAQUE)) {
-			if (m->child == NULL && nums[i] == 1) {
-				/* The empty part of a partless multipart. */
-				cur = m;
-				empty = 1;
-				continue;
-			}
-			for (cur = m->child, k = 1; cur != NULL &&
-			    k < nums[i]; k++)
-				cur = cur->next;
-			if (cur == NULL) {
-				err = ENOENT;
-				goto out;
-			}
-		} else if (m == root || (m->parent != NULL &&
-		    (m->parent->flags & MP_MESSAGE))) {
-			/* A message that is not multipart: 1 is its body. */
-			if (nums[i] != 1) {
-				err = ENOENT;
-				goto out;
-			}
-			cur = m;
-		} else {
-			err = ENOENT;
-			goto out;
-		}
-		/* What the next number counts in. */
-		if ((cur->flags & MP_MESSAGE) && !(cur->flags & MP_OPAQUE))
-			m = cur->child;
-		else if ((cur->flags & MP_MULTIPART) &&
-		    !(cur->flags & MP_OPAQUE) && cur != m)
-			m = cur;
-		else
-			m = NULL;
-	}
-
-	if (nn == 0) {
-		if (key == SEC_HEADER) {
-			off = root->off;
-			n = root->hdr_len;
-		} else if (key == SEC_TEXT) {
-			off = root->body_off;
-			n = root->body_len;
-		} else {
-			off = 0;
-			n = len;
-		}
-	} else if (empty) {
-		if (key != SEC_NONE && key != SEC_MIME) {
-			err = ENOENT;
-			goto out;
-		}
-		off = cur->body_off;
-		n = 0;
-	} else if (key == SEC_NONE) {
-		off = cur->body_off;
-		n = cur->body_len;
-	} else if (key == SEC_MIME) {
-		off = cur->off;
-		n = cur->hdr_len;
-	} else {
-		if (!(cur->flags & MP_MESSAGE) || (cur->flags & MP_OPAQUE) ||
-		    cur->child == NULL) {
-			err = ENOENT;
-			goto out;
-		}
-		if (key == SEC_HEADER) {
-			off = cur->child->off;
-			n = cur->child->hdr_len;
-		} else {
-			off = cur->child->body_off;
-			n = cur->child->body_len;
-		}
-	}
-
- out:
-	mime_tree_free(root);
-	if (err != 0) {
-		errno = err;
+	rv = section_find(map, maplen, len, &s, &off, &n);
+	free(map);
+	if (rv == -1) {
+		errno = ENOENT;
 		return (-1);
 	}
-	*offp = off;
-	*lenp = n;
+	*offp = (size_t)off;
+	*lenp = (size_t)n;
 	return (0);
-
- bad:
-	errno = EINVAL;
-	return (-1);
 }
 
 /*

@@ -107,6 +107,11 @@
  *			the caller to filter.  -1 with errno EINVAL for bad
  *			syntax, ENOENT for a part that does not exist,
  *			ENOMEM.
+ * mime_partmap(msg, len, &map, &maplen)
+ *			the part map of the message (section.h), in a
+ *			malloc'd buffer: what the bundle carries for vaultd
+ *			and what mime_section() walks; -1 with errno ENOMEM,
+ *			or EFBIG for a message above 4 GiB.
  * mime_body(bs, bslen, &out, &outlen)
  *			the non-extensible BODY form of a BODYSTRUCTURE made
  *			by mime_parse() (extension data dropped); -1 with
@@ -142,6 +147,8 @@ struct mime_result {
 	size_t		 headers_len;
 	char		*text;
 	size_t		 text_len;
+	char		*partmap;	/* section.h */
+	size_t		 partmap_len;
 	int64_t		 sentdate;	/* Date: header, or 0 */
 };
 
@@ -153,6 +160,7 @@ int	 mime_to_bundle(const struct mime_result *, const char *, size_t,
 int	 mime_bundle_fd(const char *, size_t, int64_t, int *);
 int	 mime_section(const char *, size_t, const char *, size_t *,
 	    size_t *);
+int	 mime_partmap(const char *, size_t, char **, size_t *);
 int	 mime_body(const char *, size_t, char **, size_t *);
 
 #ifdef MIME_INTERNAL

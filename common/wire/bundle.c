@@ -34,10 +34,16 @@
 
 #include "bundle.h"
 #include "peerfd.h"
+#include "section.h"
 #include "util.h"
 
 /* Seconds since the epoch: 2^40 is some 34,800 years away. */
 #define BUNDLE_DATE_MAX		(INT64_C(1) << 40)
+
+/* Version 1's header, with one length less, had the same size. */
+_Static_assert(offsetof(struct bundle_hdr, len) + BUNDLE_PARTMAP *
+    sizeof(uint32_t) + sizeof(uint32_t) == sizeof(struct bundle_hdr),
+    "bundle header: version 1 no longer reads as version 2");
 
 static uint64_t	 bundle_size_max(void);
 static int	 bundle_check(const struct bundle_hdr *, const char *const *,
@@ -62,6 +68,8 @@ bundle_section_max(enum bundle_section sec)
 		return (BUNDLE_FIELD_MAX);
 	case BUNDLE_TEXT:
 		return (BUNDLE_TEXT_MAX);
+	case BUNDLE_PARTMAP:
+		return (SECTION_NODES_MAX * sizeof(struct section_node));
 	default:
 		return (0);
 	}
@@ -86,7 +94,7 @@ bundle_size_max(void)
  * maxima, dates within bounds, a message that is not empty, and no NUL
  * in the text sections (vaultd hands them to SQLite as text).  The
  * lengths are checked one by one before they are summed, and the sum is
- * taken in 64 bits: eleven values below 2^32 cannot overflow it.
+ * taken in 64 bits: twelve values below 2^32 cannot overflow it.
  */
 static int
 bundle_check(const struct bundle_hdr *h, const char *const *sec,
@@ -103,10 +111,12 @@ bundle_check(const struct bundle_hdr *h, const char *const *sec,
 			return (-1);
 		if (len[i] > 0 && sec[i] == NULL)
 			return (-1);
-		if (i != BUNDLE_RAW && len[i] > 0 &&
+		if (i != BUNDLE_RAW && i != BUNDLE_PARTMAP && len[i] > 0 &&
 		    memchr(sec[i], '\0', len[i]) != NULL)
 			return (-1);
 	}
+	if (len[BUNDLE_PARTMAP] % sizeof(struct section_node) != 0)
+		return (-1);
 	if (len[BUNDLE_RAW] == 0)
 		return (-1);
 	return (0);
@@ -127,7 +137,15 @@ bundle_parse(const void *buf, size_t len, struct bundle *b)
 		goto bad;
 	/* The buffer may be unaligned: copy the header out. */
 	memcpy(&h, p, sizeof(h));
-	if (h.magic != BUNDLE_MAGIC || h.version != BUNDLE_VERSION)
+	if (h.magic != BUNDLE_MAGIC)
+		goto bad;
+	/*
+	 * Version 1 (sealed into a spool before the part map came) has
+	 * the same header, with zero padding where the map's length is:
+	 * such a bundle reads as one without a map.
+	 */
+	if (h.version != BUNDLE_VERSION &&
+	    (h.version != 1 || h.len[BUNDLE_PARTMAP] != 0))
 		goto bad;
 
 	/*

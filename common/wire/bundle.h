@@ -29,6 +29,9 @@
  *				decoded to UTF-8, for SEARCH
  *	headers			every header field, decoded, "Name: value\n"
  *	text			the decoded text of the body, for the index
+ *	partmap			where each MIME part lies in raw (section.h),
+ *				so that vaultd can send one part alone
+ *				(version 2; a version 1 bundle has none)
  *
  * bundle_parse() checks every length against the size it was given and
  * against the section's maximum before anything is used: a bundle is
@@ -42,7 +45,7 @@
 #include <stdint.h>
 
 #define BUNDLE_MAGIC		0x54524231U	/* "TRB1" */
-#define BUNDLE_VERSION		1
+#define BUNDLE_VERSION		2
 
 enum bundle_section {
 	BUNDLE_RAW,
@@ -56,6 +59,7 @@ enum bundle_section {
 	BUNDLE_MESSAGEID,
 	BUNDLE_HEADERS,
 	BUNDLE_TEXT,
+	BUNDLE_PARTMAP,
 	BUNDLE_NSECTIONS
 };
 

@@ -38,6 +38,7 @@
 
 #include "bundle.h"
 #include "log.h"
+#include "section.h"
 #include "test.h"
 
 TEST_GLOBALS;
@@ -50,7 +51,7 @@ static uint64_t	 rng_state;
 
 static uint32_t	 rng(void);
 static int	 mkmemfd(void);
-static void	 fill_lens(struct bundle *, char *, size_t, const size_t *);
+static void	 fill_lens(struct bundle *, char *, size_t, size_t *);
 static void	 fill(struct bundle *, char *, size_t);
 static char	*build(const struct bundle *, size_t *);
 static void	 check_same(const struct bundle *, const struct bundle *);
@@ -119,7 +120,7 @@ seal(int fd)
  * lens[i] bytes of a pattern that includes no NUL.
  */
 static void
-fill_lens(struct bundle *b, char *store, size_t storelen, const size_t *lens)
+fill_lens(struct bundle *b, char *store, size_t storelen, size_t *lens)
 {
 	size_t	 off = 0, j;
 	int	 i;
@@ -128,6 +129,9 @@ fill_lens(struct bundle *b, char *store, size_t storelen, const size_t *lens)
 	b->internaldate = 1700000000;
 	b->sentdate = 1699999000;
 	for (i = 0; i < BUNDLE_NSECTIONS; i++) {
+		/* A part map is whole nodes; its bytes are not checked. */
+		if (i == BUNDLE_PARTMAP)
+			lens[i] -= lens[i] % sizeof(struct section_node);
 		if (off + lens[i] > storelen)
 			abort();
 		for (j = 0; j < lens[i]; j++)
@@ -463,10 +467,26 @@ test_bad_magic_version(void)
 	h.version = 0xffffffffU;
 	set_hdr(buf, &h);
 	CHECK(parse_fails(buf, len));
+	/* Version 1 had no part map: its place in the header was 0. */
+	h.version = 1;
+	set_hdr(buf, &h);
+	CHECK(h.len[BUNDLE_PARTMAP] > 0 && parse_fails(buf, len));
 
 	h.version = BUNDLE_VERSION;
 	set_hdr(buf, &h);
 	CHECK(!parse_fails(buf, len));
+	free(buf);
+
+	/* A version 1 bundle (a spool file from before) still reads. */
+	memset(&b, 0, sizeof(b));
+	b.sec[BUNDLE_RAW] = "x";
+	b.len[BUNDLE_RAW] = 1;
+	buf = build(&b, &len);
+	get_hdr(buf, &h);
+	h.version = 1;
+	set_hdr(buf, &h);
+	CHECK(bundle_parse(buf, len, &b) == 0 && b.len[BUNDLE_PARTMAP] == 0 &&
+	    b.len[BUNDLE_RAW] == 1);
 	free(buf);
 }
 
@@ -623,6 +643,14 @@ test_nul_in_text(void)
 	off = HDRSZ + b.len[BUNDLE_RAW];
 	for (i = 1; i < BUNDLE_NSECTIONS; i++) {
 		CHECK(b.len[i] > 0);
+		if (i == BUNDLE_PARTMAP) {
+			/* Binary: a NUL is allowed. */
+			buf[off] = '\0';
+			CHECK(!parse_fails(buf, len));
+			buf[off] = 'A';
+			off += b.len[i];
+			continue;
+		}
 		/* First and last byte of the section. */
 		buf[off] = '\0';
 		CHECK(parse_fails(buf, len));
