@@ -90,6 +90,7 @@ static const char *const op_names[MBOX_OP_MAX] = {
 	[MBOX_OP_SORT] = "sort",
 	[MBOX_OP_THREAD] = "thread",
 	[MBOX_OP_RECENT] = "recent",
+	[MBOX_OP_SECTIONS] = "sections",
 };
 
 static void	 req_init(struct mailreq *, struct imsgev *, enum proc_role,
@@ -149,6 +150,7 @@ req_check(const struct mbox_req *q, const struct search_program *prog,
 	case MBOX_OP_COPY:
 	case MBOX_OP_MOVE:
 	case MBOX_OP_BODIES:
+	case MBOX_OP_SECTIONS:
 		if (q->nranges == 0)
 			return ("no ranges");
 		break;
@@ -219,6 +221,7 @@ op_has_records(uint32_t op)
 	case MBOX_OP_EXPUNGE:
 	case MBOX_OP_VANISHED:
 	case MBOX_OP_BODIES:
+	case MBOX_OP_SECTIONS:
 	case MBOX_OP_SEARCH:
 	case MBOX_OP_SYNC:
 	case MBOX_OP_SORT:
@@ -432,7 +435,7 @@ pair_cb(void *arg, uint32_t src, uint32_t dst)
 	return (0);
 }
 
-/* BODIES: a piece of a message; the first opens its record. */
+/* BODIES, SECTIONS: a piece of a record; the first opens it. */
 static int
 chunk_cb(void *arg, uint32_t uid, uint64_t size, uint64_t off,
     const void *chunk, size_t len)
@@ -605,6 +608,12 @@ run_request(struct mailreq *r, const struct mbox_req *q,
 		if ((rc = mbox_bodies(m, q->folder, ranges, q->nranges,
 		    MBOX_BODIES_BUDGET, chunk_cb, r, NULL, &lastuid)) ==
 		    MBOX_OK)
+			r->res.b = lastuid;
+		return (rc);
+	case MBOX_OP_SECTIONS:
+		if ((rc = mbox_sections(m, q->folder, ranges, q->nranges,
+		    q->sects, q->nsects, MBOX_BODIES_BUDGET, chunk_cb, r, NULL,
+		    &lastuid)) == MBOX_OK)
 			r->res.b = lastuid;
 		return (rc);
 	case MBOX_OP_SEARCH:

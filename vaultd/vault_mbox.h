@@ -110,6 +110,13 @@ typedef int (*mbox_chunk_cb)(void *, uint32_t, uint64_t, uint64_t,
  * stops (non-zero) ends the walk, maybe inside a message: count and
  * lastuid then cover the messages given whole (lastuid 0 if none), and
  * the call returns MBOX_OK.  MBOX_ENOTFOUND if the folder is missing.
+ * mbox_sections(folder, ranges, n, sects, nsects, budget, cb, arg,
+ * &count, &lastuid): as mbox_bodies(), but each message's record is
+ * the MBOX_OP_SECTIONS one of mbox_proto.h (1..MBOX_SECTIONS_MAX
+ * sections, each passing section_check(), else MBOX_EINVAL): the
+ * sections found in the message's stored part map, and only their
+ * octets read from the blob; the whole message for one stored without
+ * a map.  size, and the budget, count the record.
  * mbox_store(): uid ranges.  keywords is a space-separated list of
  * IMAP atoms (no system flags): MBOX_EINVAL if malformed, MBOX_ELIMIT
  * if a message would get more than MBOX_KEYWORDS_MAX.  Keywords compare
@@ -172,6 +179,9 @@ int	 mbox_fetch_since(struct mbox *, const char *,
 int	 mbox_body_write(struct mbox *, const char *, uint32_t, int);
 int	 mbox_bodies(struct mbox *, const char *, const struct mbox_range *,
 	    size_t, uint64_t, mbox_chunk_cb, void *, uint32_t *, uint32_t *);
+int	 mbox_sections(struct mbox *, const char *, const struct mbox_range *,
+	    size_t, const struct section *, size_t, uint64_t, mbox_chunk_cb,
+	    void *, uint32_t *, uint32_t *);
 int	 mbox_store(struct mbox *, const char *, const struct mbox_range *,
 	    size_t, enum mbox_store_op, uint32_t, const char *, uint64_t,
 	    mbox_msg_cb, mbox_uid_cb, void *);

@@ -17,10 +17,10 @@
 /*
  * One account's mailbox in an encrypted SQLite database (vault_vfs.c).
  *
- * Schema (version 2)
+ * Schema (version 3)
  *
  *	meta(key TEXT PRIMARY KEY, value INTEGER)
- *		"version"	schema version (2)
+ *		"version"	schema version (3)
  *		"counter"	commit counter: +1 in every committed write
  *				transaction, in that same transaction
  *		"uidvalidity"	the last UIDVALIDITY handed out; the next
@@ -39,6 +39,13 @@
  *		The raw message, alone in its row so that nothing but
  *		mbox_body_write() ever reads it.  Written and read in
  *		chunks with sqlite3_blob_*.
+ *
+ *	partmaps(id INTEGER PRIMARY KEY, map BLOB)
+ *		Where each MIME part of the message lies in the blob (the
+ *		front's part map, common/wire/section.h), same id as the
+ *		blob (version 3; messages stored before have none).  A
+ *		table of its own, so that reading it walks no overflow
+ *		chain of a raw message or of a body text.
  *
  *	content(id INTEGER PRIMARY KEY, envelope, bodystructure,
  *	    messageid, subject, from_, to_, cc, bcc, headers, body)
@@ -101,11 +108,22 @@
 #include "vault_mbox_db.h"
 #include "vault_vfs.h"
 
-#define SCHEMA_VERSION	2
+#define SCHEMA_VERSION	3
 
 /* Version 2; a version 1 database gets it when opened. */
 #define SQL_SUBSCRIPTIONS						\
 	"CREATE TABLE subscriptions (name TEXT PRIMARY KEY) WITHOUT ROWID"
+
+/* Version 3: where each MIME part lies, for FETCH of one part. */
+#define SQL_PARTMAPS							\
+	"CREATE TABLE partmaps (id INTEGER PRIMARY KEY, map BLOB NOT NULL)"
+#define SQL_MESSAGES_AD							\
+	"CREATE TRIGGER messages_ad AFTER DELETE ON messages"		\
+	" WHEN NOT EXISTS (SELECT 1 FROM messages"			\
+	" WHERE content_id = old.content_id) BEGIN"			\
+	" DELETE FROM content WHERE id = old.content_id;"		\
+	" DELETE FROM partmaps WHERE id = old.content_id;"		\
+	" DELETE FROM blobs WHERE id = old.content_id; END"
 
 static int	 db_bindv(sqlite3_stmt *, const char *, va_list);
 static int	 schema_create(struct mbox *);
@@ -159,11 +177,8 @@ static const char *schema_sql[] = {
 	" PRIMARY KEY (folder_id, uid)) WITHOUT ROWID",
 	"CREATE INDEX messages_content ON messages (content_id)",
 	"CREATE INDEX messages_modseq ON messages (folder_id, modseq)",
-	"CREATE TRIGGER messages_ad AFTER DELETE ON messages"
-	" WHEN NOT EXISTS (SELECT 1 FROM messages"
-	" WHERE content_id = old.content_id) BEGIN"
-	" DELETE FROM content WHERE id = old.content_id;"
-	" DELETE FROM blobs WHERE id = old.content_id; END",
+	SQL_PARTMAPS,
+	SQL_MESSAGES_AD,
 	"CREATE TABLE expunged ("
 	" folder_id INTEGER NOT NULL,"
 	" uid INTEGER NOT NULL,"
@@ -396,20 +411,29 @@ schema_load(struct mbox *m)
 	if ((ret = mbox_db_int(m, "schema", &v, "SELECT value FROM meta WHERE"
 	    " key = 'version'", "")) != MBOX_OK)
 		goto fail;
-	if (v == 1) {
-		/*
-		 * Version 1 had no subscriptions apart from folders:
-		 * the table, empty, is all it lacks.  Added in this
-		 * transaction, with the version and a commit that counts.
-		 */
-		if ((ret = mbox_db_exec(m, "schema", SQL_SUBSCRIPTIONS,
+	/*
+	 * Upgrades, in this transaction, with the version and a commit
+	 * that counts.  Version 1 had no subscriptions apart from
+	 * folders: the table, empty, is all it lacks.  Version 2 had no
+	 * part maps: its messages keep none (a FETCH of one of their
+	 * parts gets the whole message, as before), and the trigger
+	 * that deletes a message's content learns of the new table.
+	 */
+	if (v == 1 || v == 2) {
+		if ((v == 1 && (ret = mbox_db_exec(m, "schema",
+		    SQL_SUBSCRIPTIONS, "")) != MBOX_OK) ||
+		    (ret = mbox_db_exec(m, "schema", SQL_PARTMAPS, "")) !=
+		    MBOX_OK ||
+		    (ret = mbox_db_exec(m, "schema", "DROP TRIGGER messages_ad",
 		    "")) != MBOX_OK ||
+		    (ret = mbox_db_exec(m, "schema", SQL_MESSAGES_AD, "")) !=
+		    MBOX_OK ||
 		    (ret = mbox_db_exec(m, "schema", "UPDATE meta SET"
 		    " value = ?1 WHERE key = 'version'", "i",
 		    (int64_t)SCHEMA_VERSION)) != MBOX_OK)
 			goto fail;
-		log_info("mbox: schema upgraded from version 1 to %d",
-		    SCHEMA_VERSION);
+		log_info("mbox: schema upgraded from version %lld to %d",
+		    (long long)v, SCHEMA_VERSION);
 		v = SCHEMA_VERSION;
 		upgraded = 1;
 	}

@@ -16,8 +16,8 @@
 
 /*
  * Reading messages of a mailbox (vault_mbox_db.c): fetch by uid or
- * sequence ranges, changes since a modseq, raw bodies, and what
- * vanished.  Sequence numbers are counted while walking a folder in
+ * sequence ranges, changes since a modseq, raw bodies or sections of
+ * them, and what vanished.  Sequence numbers are counted while walking a folder in
  * uid order, never stored.
  */
 
@@ -43,6 +43,17 @@ static int	 seq_to_uid(struct mbox *, int64_t, struct mbox_range *,
 static int	 fetch_ranges(struct mbox *, int64_t,
 		    const struct mbox_range *, size_t, int, uint64_t,
 		    mbox_msg_cb, void *);
+struct rec;
+static int	 rec_put(struct rec *, const void *, size_t);
+static int	 rec_blob(struct mbox *, struct rec *, sqlite3_blob *,
+		    uint64_t, uint64_t, unsigned char *);
+static int	 rec_message(struct mbox *, struct rec *, sqlite3_blob *,
+		    const void *, size_t, const struct section *, size_t,
+		    uint64_t, int, unsigned char *);
+static int	 bodies_walk(struct mbox *, const char *,
+		    const struct mbox_range *, size_t, const struct section *,
+		    size_t, uint64_t, mbox_chunk_cb, void *, uint32_t *,
+		    uint32_t *);
 
 /*
  * Before visiting uids from first on: count the messages between the
@@ -354,35 +365,150 @@ mbox_body_write(struct mbox *m, const char *folder, uint32_t uid, int fd)
 }
 
 /*
+ * A record being given to a chunk callback: its uid, its size and how
+ * much of it was given.
+ */
+struct rec {
+	mbox_chunk_cb	 cb;
+	void		*arg;
+	uint32_t	 uid;
+	uint64_t	 size;
+	uint64_t	 off;
+};
+
+/* Bytes of a record; -1 if the callback stopped. */
+static int
+rec_put(struct rec *rc, const void *p, size_t len)
+{
+	if (rc->cb(rc->arg, rc->uid, rc->size, rc->off, p, len) != 0)
+		return (-1);
+	rc->off += len;
+	return (0);
+}
+
+/*
+ * The octets [off, off + n) of the open blob into the record, in
+ * chunks through buf: only those pages of the blob are asked for.
+ * MBOX_OK, MBOX_EIO, or 1 if the callback stopped.
+ */
+static int
+rec_blob(struct mbox *m, struct rec *rc, sqlite3_blob *blob, uint64_t off,
+    uint64_t n, unsigned char *buf)
+{
+	uint64_t	 done;
+	int		 k, rv;
+
+	for (done = 0; done < n; done += (uint64_t)k) {
+		k = n - done > CHUNK ? CHUNK : (int)(n - done);
+		if ((rv = sqlite3_blob_read(blob, buf, k,
+		    (int)(off + done))) != SQLITE_OK)
+			return (mbox_db_fail(m, "bodies", rv));
+		if (rec_put(rc, buf, (size_t)k) == -1)
+			return (1);
+	}
+	return (MBOX_OK);
+}
+
+/*
+ * One message's record.  Without sections: the raw message.  With
+ * them (MBOX_OP_SECTIONS): a struct mbox_sections_hdr, then the raw
+ * message if it has no part map, else each section's result and
+ * octets.  The record's size is known before its first byte, so the
+ * budget is checked here: 1 (nothing given) when it would go over.
+ * MBOX_OK, MBOX_EIO, or 1 if the callback or the budget stopped it.
+ */
+static int
+rec_message(struct mbox *m, struct rec *rc, sqlite3_blob *blob,
+    const void *map, size_t maplen, const struct section *sects,
+    size_t nsects, uint64_t room, int first, unsigned char *buf)
+{
+	struct mbox_sections_hdr h;
+	struct mbox_section_res	 res;
+	uint64_t		 off[MBOX_SECTIONS_MAX], n[MBOX_SECTIONS_MAX];
+	uint64_t		 len;
+	size_t			 i;
+	int			 found[MBOX_SECTIONS_MAX], ret;
+
+	len = (uint64_t)sqlite3_blob_bytes(blob);
+	memset(&h, 0, sizeof(h));
+	if (nsects == 0)
+		rc->size = len;
+	else if (map == NULL) {
+		h.whole = 1;
+		rc->size = sizeof(h) + len;
+	} else {
+		rc->size = sizeof(h);
+		for (i = 0; i < nsects; i++) {
+			found[i] = section_find(map, maplen, len, &sects[i],
+			    &off[i], &n[i]) == 0;
+			if (found[i])
+				section_cut(&sects[i], &off[i], &n[i]);
+			else
+				off[i] = n[i] = 0;
+			rc->size += sizeof(res) + n[i];
+		}
+	}
+	/* The first always goes, however large. */
+	if (!first && rc->size > room)
+		return (1);
+	rc->off = 0;
+	if (nsects > 0 && rec_put(rc, &h, sizeof(h)) == -1)
+		return (1);
+	if (nsects == 0 || h.whole) {
+		/* An empty message: one call with len 0. */
+		if (len == 0 && nsects == 0)
+			return (rec_put(rc, "", 0) == -1 ? 1 : MBOX_OK);
+		return (rec_blob(m, rc, blob, 0, len, buf));
+	}
+	for (i = 0; i < nsects; i++) {
+		memset(&res, 0, sizeof(res));
+		res.found = found[i];
+		res.len = n[i];
+		if (rec_put(rc, &res, sizeof(res)) == -1)
+			return (1);
+		if ((ret = rec_blob(m, rc, blob, off[i], n[i], buf)) !=
+		    MBOX_OK)
+			return (ret);
+	}
+	return (MBOX_OK);
+}
+
+/*
  * Many bodies in one transaction, for FETCH of many BODY[] at once:
  * one round trip between front and vault instead of one per message.
  * The blob handle moves from row to row (sqlite3_blob_reopen) rather
- * than being opened for each message.
+ * than being opened for each message.  With sections, the part map
+ * comes with each row, and only the sections' octets are read.
  */
-int
-mbox_bodies(struct mbox *m, const char *folder, const struct mbox_range *r,
-    size_t n, uint64_t budget, mbox_chunk_cb cb, void *arg,
-    uint32_t *countp, uint32_t *lastuidp)
+static int
+bodies_walk(struct mbox *m, const char *folder, const struct mbox_range *r,
+    size_t n, const struct section *sects, size_t nsects, uint64_t budget,
+    mbox_chunk_cb cb, void *arg, uint32_t *countp, uint32_t *lastuidp)
 {
 	char			 nm[MBOX_NAME_MAX];
 	struct mbox_folder_info	 f;
 	struct mbox_range	*nr = NULL;
+	struct rec		 rec;
 	sqlite3_stmt		*st = NULL;
 	sqlite3_blob		*blob = NULL;
 	unsigned char		*buf = NULL;
+	const void		*map;
 	uint64_t		 total = 0;
 	int64_t			 id;
-	size_t			 nn, i;
+	size_t			 nn, i, maplen;
 	uint32_t		 maxuid, end = 0, count = 0, last = 0, uid;
-	int			 len, off, k, rc, ret, cut = 0;
+	int			 rc, ret, cut = 0;
 
 	if (countp != NULL)
 		*countp = 0;
 	if (lastuidp != NULL)
 		*lastuidp = 0;
 	if (m == NULL || cb == NULL || r == NULL || n == 0 ||
-	    n > MBOX_RANGES_MAX)
+	    n > MBOX_RANGES_MAX || nsects > MBOX_SECTIONS_MAX)
 		return (MBOX_EINVAL);
+	for (i = 0; i < nsects; i++)
+		if (section_check(&sects[i]) == -1)
+			return (MBOX_EINVAL);
 	if ((ret = mbox_name_norm(folder, nm)) != MBOX_OK)
 		return (ret);
 	/* Where the ranges end as asked, before "*" becomes a uid. */
@@ -396,15 +522,22 @@ mbox_bodies(struct mbox *m, const char *folder, const struct mbox_range *r,
 		log_warn("mbox: %s", __func__);
 		return (MBOX_EIO);
 	}
+	rec.cb = cb;
+	rec.arg = arg;
 	if ((ret = mbox_tx_begin(m, 0)) != MBOX_OK)
 		goto out;
 	if ((ret = mbox_folder_find(m, nm, &f)) != MBOX_OK ||
 	    (ret = mbox_folder_maxuid(m, f.id, &maxuid)) != MBOX_OK ||
 	    (ret = mbox_ranges_norm(r, n, maxuid, &nr, &nn)) != MBOX_OK)
 		goto fail;
-	if ((ret = mbox_db_prepare(m, "bodies", "SELECT uid, content_id FROM"
-	    " messages WHERE folder_id = ?1 AND uid >= ?2 AND uid <= ?3"
-	    " ORDER BY uid", &st)) != MBOX_OK)
+	if ((ret = mbox_db_prepare(m, "bodies", nsects == 0 ?
+	    "SELECT m.uid, m.content_id FROM messages m"
+	    " WHERE m.folder_id = ?1 AND m.uid >= ?2 AND m.uid <= ?3"
+	    " ORDER BY m.uid" :
+	    "SELECT m.uid, m.content_id, p.map FROM messages m"
+	    " LEFT JOIN partmaps p ON p.id = m.content_id"
+	    " WHERE m.folder_id = ?1 AND m.uid >= ?2 AND m.uid <= ?3"
+	    " ORDER BY m.uid", &st)) != MBOX_OK)
 		goto fail;
 	for (i = 0; i < nn && !cut; i++) {
 		if ((rc = sqlite3_reset(st)) != SQLITE_OK ||
@@ -418,6 +551,18 @@ mbox_bodies(struct mbox *m, const char *folder, const struct mbox_range *r,
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 			uid = (uint32_t)sqlite3_column_int64(st, 0);
 			id = sqlite3_column_int64(st, 1);
+			map = NULL;
+			maplen = 0;
+			if (nsects > 0 && sqlite3_column_type(st, 2) ==
+			    SQLITE_BLOB) {
+				map = sqlite3_column_blob(st, 2);
+				maplen = (size_t)sqlite3_column_bytes(st, 2);
+				if (map == NULL) {
+					ret = mbox_db_fail(m, "bodies",
+					    SQLITE_NOMEM);
+					goto fail;
+				}
+			}
 			if (blob == NULL)
 				rc = sqlite3_blob_open(m->db, "main", "blobs",
 				    "raw", id, 0, &blob);
@@ -427,33 +572,22 @@ mbox_bodies(struct mbox *m, const char *folder, const struct mbox_range *r,
 				ret = mbox_db_fail(m, "bodies", rc);
 				goto fail;
 			}
-			len = sqlite3_blob_bytes(blob);
-			/* The first always goes, however large. */
-			if (count > 0 && total + (uint64_t)len > budget) {
+			rec.uid = uid;
+			ret = rec_message(m, &rec, blob, map, maplen, sects,
+			    nsects, budget > total ? budget - total : 0,
+			    count == 0, buf);
+			if (ret == 1) {
+				/* Only whole messages count. */
 				cut = 1;
-				break;
+				goto done;
 			}
-			off = 0;
-			do {
-				k = len - off > CHUNK ? CHUNK : len - off;
-				if (k > 0 && (rc = sqlite3_blob_read(blob, buf,
-				    k, off)) != SQLITE_OK) {
-					ret = mbox_db_fail(m, "bodies", rc);
-					goto fail;
-				}
-				if (cb(arg, uid, (uint64_t)len, (uint64_t)off,
-				    buf, (size_t)k) != 0) {
-					/* Only whole messages count. */
-					cut = 1;
-					goto done;
-				}
-				off += k;
-			} while (off < len);
+			if (ret != MBOX_OK)
+				goto fail;
 			count++;
-			total += (uint64_t)len;
+			total += rec.size;
 			last = uid;
 		}
-		if (!cut && rc != SQLITE_DONE) {
+		if (rc != SQLITE_DONE) {
 			ret = mbox_db_fail(m, "bodies", rc);
 			goto fail;
 		}
@@ -486,6 +620,26 @@ mbox_bodies(struct mbox *m, const char *folder, const struct mbox_range *r,
 	if (buf != NULL)
 		freezero(buf, CHUNK);
 	return (ret);
+}
+
+int
+mbox_bodies(struct mbox *m, const char *folder, const struct mbox_range *r,
+    size_t n, uint64_t budget, mbox_chunk_cb cb, void *arg,
+    uint32_t *countp, uint32_t *lastuidp)
+{
+	return (bodies_walk(m, folder, r, n, NULL, 0, budget, cb, arg,
+	    countp, lastuidp));
+}
+
+int
+mbox_sections(struct mbox *m, const char *folder, const struct mbox_range *r,
+    size_t n, const struct section *sects, size_t nsects, uint64_t budget,
+    mbox_chunk_cb cb, void *arg, uint32_t *countp, uint32_t *lastuidp)
+{
+	if (nsects == 0)
+		return (MBOX_EINVAL);
+	return (bodies_walk(m, folder, r, n, sects, nsects, budget, cb, arg,
+	    countp, lastuidp));
 }
 
 int

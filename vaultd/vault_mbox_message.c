@@ -225,22 +225,7 @@ mbox_bundle_ok(const struct bundle *b)
 	if (b == NULL)
 		return (0);
 	for (i = 0; i < BUNDLE_NSECTIONS; i++) {
-		switch (i) {
-		case BUNDLE_RAW:
-			max = BUNDLE_RAW_MAX;
-			break;
-		case BUNDLE_ENVELOPE:
-		case BUNDLE_BODYSTRUCTURE:
-		case BUNDLE_HEADERS:
-			max = BUNDLE_META_MAX;
-			break;
-		case BUNDLE_TEXT:
-			max = BUNDLE_TEXT_MAX;
-			break;
-		default:
-			max = BUNDLE_FIELD_MAX;
-			break;
-		}
+		max = bundle_section_max(i);
 		if (b->len[i] > max || (b->len[i] > 0 && b->sec[i] == NULL))
 			return (0);
 	}
@@ -445,6 +430,26 @@ mbox_append_locked(struct mbox *m, struct mbox_folder_info *f,
 	sqlite3_finalize(st);
 	if (ret != MBOX_OK)
 		return (ret);
+
+	/*
+	 * The part map, as the front made it: checked where it is used
+	 * (section_find()), as a map read back from disk must be.
+	 */
+	if (b->len[BUNDLE_PARTMAP] > 0) {
+		if ((ret = mbox_db_prepare(m, "append partmap", "INSERT INTO"
+		    " partmaps (id, map) VALUES (?1, ?2)", &st)) != MBOX_OK)
+			return (ret);
+		if ((rc = sqlite3_bind_int64(st, 1, id)) == SQLITE_OK &&
+		    (rc = sqlite3_bind_blob64(st, 2, b->sec[BUNDLE_PARTMAP],
+		    b->len[BUNDLE_PARTMAP], SQLITE_STATIC)) == SQLITE_OK &&
+		    (rc = sqlite3_step(st)) == SQLITE_DONE)
+			rc = SQLITE_OK;
+		ret = rc == SQLITE_OK ? MBOX_OK :
+		    mbox_db_fail(m, "append partmap", rc);
+		sqlite3_finalize(st);
+		if (ret != MBOX_OK)
+			return (ret);
+	}
 
 	f->highestmodseq++;
 	if ((ret = mbox_db_exec(m, "append", "INSERT INTO messages (folder_id,"

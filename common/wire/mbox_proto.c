@@ -32,6 +32,7 @@
 #define PART_KW		0x04	/* keywords */
 #define PART_RANGES	0x08	/* a set */
 #define PART_NODES	0x10	/* a search program */
+#define PART_SECTS	0x20	/* sections of messages */
 
 static const struct {
 	size_t		 args;	/* bytes of the argument struct */
@@ -64,6 +65,7 @@ static const struct {
 	[MBOX_OP_THREAD] =	{ sizeof(struct mbox_args_sort),
 				  PART_NAME | PART_NODES },
 	[MBOX_OP_RECENT] =	{ sizeof(struct mbox_args_recent), PART_NAME },
+	[MBOX_OP_SECTIONS] =	{ 0, PART_NAME | PART_RANGES | PART_SECTS },
 };
 
 /* MBOX_REQ_WIRE_MAX counts fetch's arguments as the largest. */
@@ -82,18 +84,20 @@ wire_size(const struct mbox_req_hdr *h)
 {
 	unsigned int	 parts;
 
-	if (h->op >= MBOX_OP_MAX || h->pad != 0)
+	if (h->op >= MBOX_OP_MAX)
 		return (0);
 	parts = mbox_ops[h->op].parts;
 	if (h->nranges > ((parts & PART_RANGES) ? MBOX_RANGES_MAX : 0) ||
 	    h->nnodes > ((parts & PART_NODES) ? SEARCH_MAX_OPS : 0) ||
 	    h->namelen > ((parts & PART_NAME) ? MBOX_NAME_MAX - 1 : 0) ||
 	    h->name2len > ((parts & PART_NAME2) ? MBOX_NAME_MAX - 1 : 0) ||
-	    h->kwlen > ((parts & PART_KW) ? MBOX_KWLIST_MAX - 1 : 0))
+	    h->kwlen > ((parts & PART_KW) ? MBOX_KWLIST_MAX - 1 : 0) ||
+	    h->nsects > ((parts & PART_SECTS) ? MBOX_SECTIONS_MAX : 0))
 		return (0);
 	return (sizeof(*h) + mbox_ops[h->op].args +
 	    (size_t)h->nranges * sizeof(struct mbox_range) +
 	    (size_t)h->nnodes * sizeof(struct search_op_s) +
+	    (size_t)h->nsects * sizeof(struct section) +
 	    h->namelen + h->name2len + h->kwlen);
 }
 
@@ -119,6 +123,8 @@ mbox_req_encode(const struct mbox_req *q, const struct search_program *prog,
 		h.name2len = strnlen(q->folder2, sizeof(q->folder2));
 	if ((mbox_ops[q->op].parts & PART_KW))
 		h.kwlen = strnlen(q->keywords, sizeof(q->keywords));
+	if ((mbox_ops[q->op].parts & PART_SECTS))
+		h.nsects = q->nsects;
 	if ((len = wire_size(&h)) == 0)
 		return (-1);
 	memcpy(p, &h, sizeof(h));
@@ -132,6 +138,8 @@ mbox_req_encode(const struct mbox_req *q, const struct search_program *prog,
 		memcpy(p, prog->ops, h.nnodes * sizeof(prog->ops[0]));
 		p += h.nnodes * sizeof(prog->ops[0]);
 	}
+	memcpy(p, q->sects, h.nsects * sizeof(q->sects[0]));
+	p += h.nsects * sizeof(q->sects[0]);
 	memcpy(p, q->folder, h.namelen);
 	p += h.namelen;
 	memcpy(p, q->folder2, h.name2len);
@@ -185,6 +193,14 @@ mbox_req_decode(const void *data, size_t len, struct mbox_req *q,
 		memcpy(prog->ops, p, h.nnodes * sizeof(prog->ops[0]));
 		p += h.nnodes * sizeof(prog->ops[0]);
 	}
+	q->nsects = h.nsects;
+	memcpy(q->sects, p, h.nsects * sizeof(q->sects[0]));
+	p += h.nsects * sizeof(q->sects[0]);
+	if ((mbox_ops[h.op].parts & PART_SECTS) && q->nsects == 0)
+		return ("no section");
+	for (i = 0; i < q->nsects; i++)
+		if (section_check(&q->sects[i]) == -1)
+			return ("bad section");
 	/* The copies stay NUL-terminated: q was zeroed, lengths < size. */
 	memcpy(q->folder, p, h.namelen);
 	p += h.namelen;
@@ -197,4 +213,45 @@ mbox_req_decode(const void *data, size_t len, struct mbox_req *q,
 	if (strlen(q->keywords) != h.kwlen)
 		return ("NUL in the keywords");
 	return (NULL);
+}
+
+int
+mbox_sections_read(const void *rec, size_t len, uint32_t nsects, int *wholep,
+    const char **rawp, size_t *rawlenp, struct mbox_section_view *v)
+{
+	struct mbox_sections_hdr h;
+	struct mbox_section_res	 r;
+	const char		*p = rec;
+	size_t			 off;
+	uint32_t		 i;
+
+	*wholep = 0;
+	*rawp = NULL;
+	*rawlenp = 0;
+	if (rec == NULL || len < sizeof(h) || nsects > MBOX_SECTIONS_MAX)
+		return (-1);
+	memcpy(&h, p, sizeof(h));
+	if (h.whole > 1 || h.pad != 0)
+		return (-1);
+	off = sizeof(h);
+	if (h.whole) {
+		*wholep = 1;
+		*rawp = p + off;
+		*rawlenp = len - off;
+		return (0);
+	}
+	for (i = 0; i < nsects; i++) {
+		if (len - off < sizeof(r))
+			return (-1);
+		memcpy(&r, p + off, sizeof(r));
+		off += sizeof(r);
+		if (r.found > 1 || r.pad != 0 || r.len > len - off ||
+		    (!r.found && r.len != 0))
+			return (-1);
+		v[i].found = (int)r.found;
+		v[i].p = r.len > 0 ? p + off : NULL;
+		v[i].len = (size_t)r.len;
+		off += (size_t)r.len;
+	}
+	return (off == len ? 0 : -1);
 }

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "search.h"
+#include "section.h"
 #include "sort.h"
 
 /*
@@ -163,6 +164,7 @@ enum mbox_op {
 				 * a dummy (only at the root) */
 	MBOX_OP_RECENT,		/* folder, recent; a = the mark before,
 				 * b = messages above it (no claim) */
+	MBOX_OP_SECTIONS,	/* folder, ranges, sections: see below */
 	MBOX_OP_MAX
 };
 
@@ -181,6 +183,53 @@ enum mbox_op {
  * (UINT32_MAX with "*"): then nothing is left.
  */
 #define MBOX_BODIES_BUDGET	(4 * 1024 * 1024)
+
+/*
+ * MBOX_OP_SECTIONS: folder, ranges (uids), nsects sections
+ * (1..MBOX_SECTIONS_MAX, each as section_check() wants it); count, b
+ * and the budget as MBOX_OP_BODIES, but each body record holds, in
+ * place of the message, a struct mbox_sections_hdr and then either
+ *
+ *	(whole 1) the raw message: it was stored without a part map
+ *		(before schema version 3), and the caller cuts it;
+ *	(whole 0) for each section in the order asked, a struct
+ *		mbox_section_res and len octets: the section with its
+ *		<origin.count> applied (section_find(), section_cut()),
+ *		found 0 and len 0 for a part that does not exist.
+ *
+ * FETCH BODY[1.2], BODY[2.MIME], BINARY[3] or BODY[]<0.1024>: the
+ * vault reads only the octets asked for, and only those travel.  The
+ * budget counts the octets sent.
+ */
+#define MBOX_SECTIONS_MAX	16
+
+struct mbox_sections_hdr {
+	uint32_t	 whole;		/* 0 or 1 */
+	uint32_t	 pad;		/* 0 */
+};
+
+struct mbox_section_res {
+	uint32_t	 found;		/* 0 or 1 */
+	uint32_t	 pad;		/* 0 */
+	uint64_t	 len;		/* octets that follow */
+};
+
+/* One section of a record as read: pointing into the record. */
+struct mbox_section_view {
+	int		 found;
+	const char	*p;		/* NULL when len is 0 */
+	size_t		 len;
+};
+
+/*
+ * mbox_sections_read(rec, len, nsects, &whole, &raw, &rawlen, v): read
+ * the body record of MBOX_OP_SECTIONS at rec (len bytes) for a request
+ * of nsects sections: whole and raw (the message) or v[0..nsects-1].
+ * -1 if the record is malformed: a flag other than 0 or 1, pad not 0,
+ * lengths that do not add up to len exactly.
+ */
+int	 mbox_sections_read(const void *, size_t, uint32_t, int *,
+	    const char **, size_t *, struct mbox_section_view *);
 
 /*
  * MBOX_OP_SYNC: folder, since.modseq M (the highest modseq the caller
@@ -303,6 +352,8 @@ struct mbox_req {
 		struct mbox_args_recent		 recent;
 	};
 	uint32_t	 nranges;
+	uint32_t	 nsects;
+	struct section	 sects[MBOX_SECTIONS_MAX];
 	char		 folder[MBOX_NAME_MAX];
 	char		 folder2[MBOX_NAME_MAX];
 	char		 keywords[MBOX_KWLIST_MAX];
@@ -312,8 +363,9 @@ struct mbox_req {
 /*
  * On the wire, an IMSG_MBOX_REQUEST is this header, then the
  * operation's argument struct (if it has one), then nranges struct
- * mbox_range, nnodes struct search_op_s (SEARCH, SORT, THREAD), and the bytes
- * of folder, folder2 and keywords, without NUL.  Every count must be 0
+ * mbox_range, nnodes struct search_op_s (SEARCH, SORT, THREAD), nsects
+ * struct section (SECTIONS), and the bytes of folder, folder2 and
+ * keywords, without NUL.  Every count must be 0
  * for an operation that does not take that part, and the lengths must
  * add up to exactly the payload: so each operation carries what it
  * needs and nothing else, and a request is a few dozen bytes instead
@@ -327,7 +379,7 @@ struct mbox_req_hdr {
 	uint32_t	 namelen;	/* 0..MBOX_NAME_MAX - 1 */
 	uint32_t	 name2len;	/* 0..MBOX_NAME_MAX - 1 */
 	uint32_t	 kwlen;		/* 0..MBOX_KWLIST_MAX - 1 */
-	uint32_t	 pad;		/* 0 */
+	uint32_t	 nsects;	/* 0..MBOX_SECTIONS_MAX */
 };
 
 /* The largest request: every part at its maximum (the largest
@@ -336,6 +388,7 @@ struct mbox_req_hdr {
 	    sizeof(struct mbox_args_fetch) + \
 	    MBOX_RANGES_MAX * sizeof(struct mbox_range) + \
 	    SEARCH_MAX_OPS * sizeof(struct search_op_s) + \
+	    MBOX_SECTIONS_MAX * sizeof(struct section) + \
 	    2 * (MBOX_NAME_MAX - 1) + MBOX_KWLIST_MAX - 1)
 
 /*
@@ -346,8 +399,9 @@ struct mbox_req_hdr {
  * mbox_req_size_ok(data, len): 1 if len is exactly what the header at
  * data declares for its operation (what msg_check() asks).
  * mbox_req_decode(data, len, &q, &prog): the reverse of encode, with
- * every size and count checked and no NUL allowed inside a name or the
- * keywords; prog is filled for a SEARCH, SORT or THREAD
+ * every size and count checked, no NUL allowed inside a name or the
+ * keywords, and every section as section_check() wants it (SECTIONS
+ * takes at least one); prog is filled for a SEARCH, SORT or THREAD
  * (search_check() is the
  * caller's).  NULL, or why the request is malformed.  Values (flags,
  * store operations...) are the receiver's to check.

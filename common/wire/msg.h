@@ -44,7 +44,7 @@
 #include "netprefix.h"
 #include "search.h"
 
-#define IMSG_VERSION		10
+#define IMSG_VERSION		11
 
 /* Channels between a front and vaultd carry search programs. */
 #define IMSG_VAULT_MAXSIZE	65536

@@ -562,10 +562,19 @@ t_subscriptions_rfc3501_6_3_6(void)
 	CHECK(mbox_folder_list(m, got_folder, &l) == MBOX_OK);
 	CHECK(l.n == 7 && lfind(&l, "Y") == NULL);
 
-	/* Back to version 1: no table.  Opening upgrades, as a write. */
-	CHECK(sqlite3_exec(m->db, "DROP TABLE subscriptions; UPDATE meta"
-	    " SET value = 1 WHERE key = 'version'", NULL, NULL, NULL) ==
-	    SQLITE_OK);
+	/*
+	 * Back to version 1: no subscriptions, no part maps, the old
+	 * trigger.  Opening upgrades, as a write.
+	 */
+	CHECK(sqlite3_exec(m->db, "DROP TABLE subscriptions;"
+	    " DROP TABLE partmaps; DROP TRIGGER messages_ad;"
+	    " CREATE TRIGGER messages_ad AFTER DELETE ON messages"
+	    " WHEN NOT EXISTS (SELECT 1 FROM messages"
+	    " WHERE content_id = old.content_id) BEGIN"
+	    " DELETE FROM content WHERE id = old.content_id;"
+	    " DELETE FROM blobs WHERE id = old.content_id; END;"
+	    " UPDATE meta SET value = 1 WHERE key = 'version'", NULL, NULL,
+	    NULL) == SQLITE_OK);
 	c = mbox_counter(m);
 	mbox_close(m);
 	m = mopen("subs");

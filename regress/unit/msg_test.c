@@ -154,11 +154,11 @@ test_check_mbox_req(void)
 	m.datalen = len;
 	CHECK(msg_check(&m) == 0);
 	CHECK(mbox_req_decode(buf, len, &d, &dp) != NULL);
-	/* Pad, an unknown operation, counts above their maxima. */
-	h.pad = 1;
+	/* Sections, an unknown operation, counts above their maxima. */
+	h.nsects = 1;
 	memcpy(buf, &h, sizeof(h));
 	CHECK(msg_check(&m) == -1);
-	h.pad = 0;
+	h.nsects = 0;
 	h.op = MBOX_OP_MAX;
 	memcpy(buf, &h, sizeof(h));
 	CHECK(msg_check(&m) == -1);
@@ -196,6 +196,73 @@ test_check_mbox_req(void)
 	CHECK(dp.nops == 1 && dp.ops[0].op == SEARCH_ALL);
 	p.nops = SEARCH_MAX_OPS + 1;
 	CHECK(mbox_req_encode(&q, &p, buf, &len) == -1);
+
+	/* SECTIONS: ranges and sections, each checked. */
+	q.op = MBOX_OP_SECTIONS;
+	q.nranges = 1;
+	q.ranges[0].first = q.ranges[0].last = 9;
+	q.nsects = 0;
+	CHECK(mbox_req_encode(&q, NULL, buf, &len) == 0);
+	CHECK(mbox_req_decode(buf, len, &d, &dp) != NULL);	/* none */
+	q.nsects = 2;
+	CHECK(section_parse("1.2.MIME", &q.sects[0]) == 0);
+	CHECK(section_parse("TEXT", &q.sects[1]) == 0);
+	q.sects[1].origin = 10;
+	q.sects[1].count = 1024;
+	CHECK(mbox_req_encode(&q, NULL, buf, &len) == 0);
+	CHECK(len == sizeof(h) + 8 + 2 * sizeof(struct section) + 5);
+	memset(&m, 0, sizeof(m));
+	m.hdr.type = IMSG_MBOX_REQUEST;
+	m.data = buf;
+	m.datalen = len;
+	m.fd = -1;
+	CHECK(msg_check(&m) == 0);
+	CHECK(mbox_req_decode(buf, len, &d, &dp) == NULL);
+	CHECK(d.nsects == 2 && d.sects[0].nparts == 2 &&
+	    d.sects[0].part[1] == 2 && d.sects[0].text == SECTION_MIME &&
+	    d.sects[1].nparts == 0 && d.sects[1].text == SECTION_TEXT &&
+	    d.sects[1].origin == 10 && d.sects[1].count == 1024);
+	/* One section too many: the encoder refuses, the size too. */
+	q.nsects = MBOX_SECTIONS_MAX + 1;
+	CHECK(mbox_req_encode(&q, NULL, buf, &len) == -1);
+	q.nsects = 2;
+	CHECK(mbox_req_encode(&q, NULL, buf, &len) == 0);
+	memcpy(&h, buf, sizeof(h));
+	h.nsects = MBOX_SECTIONS_MAX + 1;
+	memcpy(buf, &h, sizeof(h));
+	CHECK(!mbox_req_size_ok(buf, len));
+	/* Bad paths: the size is right, the decoder refuses. */
+	{
+		static const struct {
+			uint32_t	 nparts, text, origin, count;
+			uint32_t	 p0, p1;
+		} bad[] = {
+			{ 1, SECTION_ALL, 0, 0, 0, 0 },	/* part 0 */
+			{ 1, SECTION_ALL, 0, 0, 1000000000, 0 },
+			{ 0, SECTION_MIME, 0, 0, 0, 0 },	/* MIME alone */
+			{ 1, SECTION_NTEXT, 0, 0, 1, 0 },
+			{ 1, SECTION_ALL, 0, 0, 1, 3 },	/* unused not 0 */
+			{ 1, SECTION_ALL, 5, 0, 1, 0 },	/* origin, no count */
+			{ SECTION_PARTS_MAX + 1, SECTION_ALL, 0, 0, 1, 1 },
+		};
+		size_t	 k;
+
+		for (k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+			memset(&q.sects[1], 0, sizeof(q.sects[1]));
+			q.sects[1].nparts = bad[k].nparts;
+			q.sects[1].text = bad[k].text;
+			q.sects[1].origin = bad[k].origin;
+			q.sects[1].count = bad[k].count;
+			q.sects[1].part[0] = bad[k].p0;
+			q.sects[1].part[1] = bad[k].p1;
+			CHECK(mbox_req_encode(&q, NULL, buf, &len) == 0);
+			CHECK(mbox_req_size_ok(buf, len));
+			CHECK(mbox_req_decode(buf, len, &d, &dp) != NULL);
+		}
+	}
+	q.nsects = 0;
+	q.nranges = 0;
+	q.op = MBOX_OP_SEARCH;
 	/* The largest request still fits a vault channel's message. */
 	CHECK(MBOX_REQ_WIRE_MAX + IMSG_HEADER_SIZE <= IMSG_VAULT_MAXSIZE);
 }
