@@ -290,6 +290,22 @@ int	 imap_fetch_write(const struct imap_fetch *, uint32_t,
 	    const struct mbox_stream_msg *, const char *, size_t, int, int,
 	    imap_out_fn, void *);
 
+/*
+ * A FETCH whose items need parts of messages rather than whole ones
+ * asks the vault for those sections alone (MBOX_OP_SECTIONS).
+ * imap_fetch_sections(f, list, &n) lists them (list of
+ * MBOX_SECTIONS_MAX; equal ones once) and notes in f which item takes
+ * which; -1 when the whole message is needed (BINARY[], only BODY[]
+ * and RFC822, too many sections): then imap_fetch_write() on raw
+ * messages.  imap_fetch_write_sections() writes one message's response
+ * from the vault's answer: v[0..nv-1] in the order of the list.
+ */
+int	 imap_fetch_sections(struct imap_fetch *, struct section *,
+	    uint32_t *);
+int	 imap_fetch_write_sections(const struct imap_fetch *, uint32_t,
+	    const struct mbox_stream_msg *, const struct mbox_section_view *,
+	    uint32_t, int, int, imap_out_fn, void *);
+
 /* Flags and keywords: "\Seen \Deleted $Label1". */
 void	 imap_flags_write(uint32_t, const char *, imap_out_fn, void *);
 /* A flag list from a LIST argument or a single flag atom: system

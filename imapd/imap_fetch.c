@@ -132,6 +132,9 @@ struct fetch_item {
 	char		*name;		/* in the response, without <origin> */
 	char		*fields;	/* upper-case, each NUL-terminated */
 	size_t		 nfields;
+	uint32_t	 sidx[2];	/* imap_fetch_sections(): the item's */
+	int		 sn;		/* 0..2 sections in that list */
+	int		 pushed;	/* its <origin.count> went along */
 };
 
 struct imap_fetch {
@@ -141,6 +144,18 @@ struct imap_fetch {
 	uint64_t		 changedsince;
 	int			 vanished;
 	int			 uid;
+};
+
+/*
+ * Where items find the octets of sections: the whole message (raw,
+ * cut here by mime_section()), or the sections the vault cut
+ * (imap_fetch_sections()).
+ */
+struct fetch_src {
+	const char			*raw;
+	size_t				 rawlen;
+	const struct mbox_section_view	*v;	/* NULL: raw */
+	uint32_t			 nv;
 };
 
 /* An item's content, gathered before writing. */
@@ -167,19 +182,26 @@ static int	 item_dup(const struct imap_fetch *,
 static void	 item_free(struct fetch_item *);
 static int	 section_range(const char *, size_t, const char *,
 		    const char **, size_t *);
+static int	 src_range(const struct fetch_src *, const struct fetch_item *,
+		    int, const char *, const char **, size_t *);
+static int	 sects_add(struct section *, uint32_t *, const struct section *,
+		    uint32_t *);
+static int	 fetch_write(const struct imap_fetch *, uint32_t,
+		    const struct mbox_stream_msg *, const struct fetch_src *,
+		    int, imap_out_fn, void *);
 static int	 field_listed(const struct fetch_item *, const char *,
 		    size_t);
 static int	 fields_filter(const struct fetch_item *, const char *,
-		    const char *, size_t, struct fetch_data *);
+		    size_t, struct fetch_data *);
 static int	 cte_of(const char *, size_t);
 static int	 decode(int, const char *, size_t, struct mbuf *);
 static int	 decoded_size(int, const char *, size_t, uint64_t *);
 static int	 binary_whole(const char *, size_t, int,
 		    struct fetch_data *);
-static int	 binary_get(const struct fetch_item *, const char *, size_t,
-		    struct fetch_data *);
+static int	 binary_get(const struct fetch_item *,
+		    const struct fetch_src *, struct fetch_data *);
 static int	 gather(const struct fetch_item *,
-		    const struct mbox_stream_msg *, const char *, size_t,
+		    const struct mbox_stream_msg *, const struct fetch_src *,
 		    struct fetch_data *);
 static void	 slice(const struct fetch_item *, struct fetch_data *);
 static void	 put(imap_out_fn, void *, const char *);
@@ -736,6 +758,116 @@ section_range(const char *raw, size_t rawlen, const char *spec,
 	return (0);
 }
 
+/*
+ * The range of an item's k-th section (0: the section, 1: its part's
+ * MIME header, for BINARY) in src; p NULL when it does not exist.
+ * spec is the section as mime_section() takes it, for a raw src.
+ */
+static int
+src_range(const struct fetch_src *src, const struct fetch_item *it, int k,
+    const char *spec, const char **pp, size_t *np)
+{
+	const struct mbox_section_view	*v;
+
+	if (src->v == NULL)
+		return (section_range(src->raw, src->rawlen, spec, pp, np));
+	*pp = NULL;
+	*np = 0;
+	if (k >= it->sn || it->sidx[k] >= src->nv)
+		return (0);
+	v = &src->v[it->sidx[k]];
+	if (!v->found)
+		return (0);
+	/* Found and empty is "", not absent. */
+	*pp = v->p != NULL ? v->p : "";
+	*np = v->len;
+	return (0);
+}
+
+/* Add s to the list (equal ones once); its index to *ip. */
+static int
+sects_add(struct section *list, uint32_t *np, const struct section *s,
+    uint32_t *ip)
+{
+	uint32_t	 i;
+
+	for (i = 0; i < *np; i++)
+		if (memcmp(&list[i], s, sizeof(*s)) == 0)
+			break;
+	if (i == *np) {
+		if (*np >= MBOX_SECTIONS_MAX)
+			return (-1);
+		list[(*np)++] = *s;
+	}
+	*ip = i;
+	return (0);
+}
+
+int
+imap_fetch_sections(struct imap_fetch *f, struct section *list,
+    uint32_t *np)
+{
+	struct fetch_item	*it;
+	struct section		 s;
+	const char		*spec;
+	size_t			 i;
+	int			 useful = 0;
+
+	*np = 0;
+	for (i = 0; i < f->nitems; i++) {
+		it = &f->items[i];
+		it->sn = 0;
+		it->pushed = 0;
+		switch (it->kind) {
+		case FK_RFC822:
+			spec = "";
+			break;
+		case FK_RFC822_HEADER:
+			spec = "HEADER";
+			break;
+		case FK_RFC822_TEXT:
+			spec = "TEXT";
+			break;
+		case FK_SECTION:
+		case FK_BINARY:
+		case FK_BINARY_SIZE:
+			spec = it->spec;
+			break;
+		default:
+			continue;
+		}
+		/* BINARY[] rewrites the header: it needs the message. */
+		if (it->kind != FK_SECTION && it->kind != FK_RFC822 &&
+		    it->kind != FK_RFC822_HEADER &&
+		    it->kind != FK_RFC822_TEXT && it->nparts == 0)
+			return (-1);
+		if (section_parse(spec, &s) == -1)
+			return (-1);
+		/*
+		 * A partial goes along when it applies to the octets as
+		 * they are: not after HEADER.FIELDS filtering nor after
+		 * BINARY decoding.
+		 */
+		if (it->kind == FK_SECTION && it->partial &&
+		    it->text != FT_FIELDS && it->text != FT_FIELDS_NOT) {
+			s.origin = it->origin;
+			s.count = it->count;
+			it->pushed = 1;
+		}
+		if (s.nparts > 0 || s.text != SECTION_ALL || s.count != 0)
+			useful = 1;
+		if (sects_add(list, np, &s, &it->sidx[it->sn++]) == -1)
+			return (-1);
+		if (it->kind == FK_BINARY || it->kind == FK_BINARY_SIZE) {
+			/* The part's own header says its encoding. */
+			s.text = SECTION_MIME;
+			if (sects_add(list, np, &s, &it->sidx[it->sn++]) == -1)
+				return (-1);
+		}
+	}
+	return (useful && *np > 0 ? 0 : -1);
+}
+
 static int
 field_listed(const struct fetch_item *it, const char *name, size_t len)
 {
@@ -758,18 +890,17 @@ field_listed(const struct fetch_item *it, const char *name, size_t len)
  * without a field name counts as an unlisted field.
  */
 static int
-fields_filter(const struct fetch_item *it, const char *raw,
-    const char *hdr, size_t n, struct fetch_data *d)
+fields_filter(const struct fetch_item *it, const char *hdr, size_t n,
+    struct fetch_data *d)
 {
 	struct mime_hiter	 hi;
 	struct mime_hfield	 hf;
 	struct mbuf		 b;
-	size_t			 start, off;
+	size_t			 start;
 	int			 listed;
 
-	off = (size_t)(hdr - raw);
 	mbuf_init(&b, n + 8, 0);
-	mime_hiter_init(&hi, raw, off, off + n);
+	mime_hiter_init(&hi, hdr, 0, n);
 	for (;;) {
 		start = hi.pos;
 		if (!mime_hiter_next(&hi, &hf))
@@ -778,8 +909,8 @@ fields_filter(const struct fetch_item *it, const char *raw,
 		    field_listed(it, hf.name, hf.namelen);
 		if (listed != (it->text == FT_FIELDS))
 			continue;
-		mbuf_add(&b, raw + start, hi.pos - start);
-		if (hi.pos > start && raw[hi.pos - 1] != '\n')
+		mbuf_add(&b, hdr + start, hi.pos - start);
+		if (hi.pos > start && hdr[hi.pos - 1] != '\n')
 			mbuf_add(&b, "\r\n", 2);
 	}
 	mbuf_add(&b, "\r\n", 2);
@@ -952,7 +1083,7 @@ binary_whole(const char *raw, size_t rawlen, int sizeonly,
 
 /* BINARY[part] and BINARY.SIZE[part]: the part's body, decoded. */
 static int
-binary_get(const struct fetch_item *it, const char *raw, size_t rawlen,
+binary_get(const struct fetch_item *it, const struct fetch_src *src,
     struct fetch_data *d)
 {
 	struct mbuf	 b;
@@ -962,15 +1093,15 @@ binary_get(const struct fetch_item *it, const char *raw, size_t rawlen,
 	int		 kind;
 
 	if (it->nparts == 0)
-		return (binary_whole(raw, rawlen, it->kind == FK_BINARY_SIZE,
-		    d));
-	if (section_range(raw, rawlen, it->spec, &body, &bn) == -1)
+		return (binary_whole(src->raw, src->v == NULL ? src->rawlen :
+		    0, it->kind == FK_BINARY_SIZE, d));
+	if (src_range(src, it, 0, it->spec, &body, &bn) == -1)
 		return (-1);
 	if (body == NULL)
 		return (0);
 	/* The part's own header says how its body is encoded. */
 	(void)snprintf(mspec, sizeof(mspec), "%s.MIME", it->spec);
-	if (section_range(raw, rawlen, mspec, &hdr, &hn) == -1)
+	if (src_range(src, it, 1, mspec, &hdr, &hn) == -1)
 		return (-1);
 	if ((kind = cte_of(hdr, hn)) == -1) {
 		errno = EINVAL;
@@ -1018,14 +1149,12 @@ slice(const struct fetch_item *it, struct fetch_data *d)
 /* An item's content; -1 with errno EINVAL (unknown CTE) or ENOMEM. */
 static int
 gather(const struct fetch_item *it, const struct mbox_stream_msg *m,
-    const char *raw, size_t rawlen, struct fetch_data *d)
+    const struct fetch_src *src, struct fetch_data *d)
 {
 	const char	*hdr;
 	size_t		 hn;
 	int		 r = 0;
 
-	if (raw == NULL)
-		rawlen = 0;
 	switch (it->kind) {
 	case FK_BODY:
 		/* A stored structure mime_body() cannot read: the fallback. */
@@ -1041,32 +1170,35 @@ gather(const struct fetch_item *it, const struct mbox_stream_msg *m,
 			r = -1;
 		break;
 	case FK_RFC822:
-		d->p = raw;
-		d->n = rawlen;
+		if (src->v == NULL) {
+			d->p = src->raw;
+			d->n = src->raw != NULL ? src->rawlen : 0;
+		} else
+			r = src_range(src, it, 0, "", &d->p, &d->n);
 		break;
 	case FK_RFC822_HEADER:
-		r = section_range(raw, rawlen, "HEADER", &d->p, &d->n);
+		r = src_range(src, it, 0, "HEADER", &d->p, &d->n);
 		break;
 	case FK_RFC822_TEXT:
-		r = section_range(raw, rawlen, "TEXT", &d->p, &d->n);
+		r = src_range(src, it, 0, "TEXT", &d->p, &d->n);
 		break;
 	case FK_SECTION:
-		if ((r = section_range(raw, rawlen, it->spec, &hdr,
-		    &hn)) == -1)
+		if ((r = src_range(src, it, 0, it->spec, &hdr, &hn)) == -1)
 			break;
 		if (hdr != NULL && (it->text == FT_FIELDS ||
 		    it->text == FT_FIELDS_NOT))
-			r = fields_filter(it, raw, hdr, hn, d);
+			r = fields_filter(it, hdr, hn, d);
 		else {
 			d->p = hdr;
 			d->n = hn;
 		}
-		if (r == 0)
+		/* The vault cut a partial it was given. */
+		if (r == 0 && (src->v == NULL || !it->pushed))
 			slice(it, d);
 		break;
 	case FK_BINARY:
 	case FK_BINARY_SIZE:
-		if ((r = binary_get(it, raw, rawlen, d)) == 0)
+		if ((r = binary_get(it, src, d)) == 0)
 			slice(it, d);
 		break;
 	default:
@@ -1140,6 +1272,35 @@ imap_fetch_write(const struct imap_fetch *f, uint32_t seq,
     const struct mbox_stream_msg *m, const char *raw, size_t rawlen,
     int flags_seen, int utf8, imap_out_fn out, void *arg)
 {
+	struct fetch_src	 src;
+
+	/* Strings written here are never quoted 8-bit: utf8 is moot. */
+	(void)utf8;
+	memset(&src, 0, sizeof(src));
+	src.raw = raw;
+	src.rawlen = raw != NULL ? rawlen : 0;
+	return (fetch_write(f, seq, m, &src, flags_seen, out, arg));
+}
+
+int
+imap_fetch_write_sections(const struct imap_fetch *f, uint32_t seq,
+    const struct mbox_stream_msg *m, const struct mbox_section_view *v,
+    uint32_t nv, int flags_seen, int utf8, imap_out_fn out, void *arg)
+{
+	struct fetch_src	 src;
+
+	(void)utf8;
+	memset(&src, 0, sizeof(src));
+	src.v = v;
+	src.nv = nv;
+	return (fetch_write(f, seq, m, &src, flags_seen, out, arg));
+}
+
+static int
+fetch_write(const struct imap_fetch *f, uint32_t seq,
+    const struct mbox_stream_msg *m, const struct fetch_src *src,
+    int flags_seen, imap_out_fn out, void *arg)
+{
 	struct fetch_data	 d[FETCH_ITEMS_MAX];
 	const struct fetch_item	*it;
 	char			 date[IMAP_DATETIME_LEN];
@@ -1147,11 +1308,9 @@ imap_fetch_write(const struct imap_fetch *f, uint32_t seq,
 	int			 first = 1, asked_flags = 0, asked_modseq = 0;
 	int			 save;
 
-	/* Strings written here are never quoted 8-bit: utf8 is moot. */
-	(void)utf8;
 	memset(d, 0, sizeof(d));
 	for (i = 0; i < f->nitems; i++) {
-		if (gather(&f->items[i], m, raw, rawlen, &d[i]) == -1) {
+		if (gather(&f->items[i], m, src, &d[i]) == -1) {
 			save = errno;
 			for (i = 0; i < f->nitems; i++)
 				if (d[i].buf != NULL)

@@ -208,6 +208,8 @@ imap_cmd_search(struct session *s, struct imap_arg *args, size_t nargs)
 struct fetch_state {
 	struct imap_fetch	*f;
 	unsigned int		 flags;
+	struct section		 sects[MBOX_SECTIONS_MAX]; /* or none: */
+	uint32_t		 nsects;	/* 0: whole messages */
 	struct mbox_req	 q;
 	void			*buf;		/* message records */
 	size_t			 len;
@@ -258,19 +260,39 @@ fetch_was_seen(const struct fetch_state *st, uint32_t uid)
 	    sizeof(*st->seen), imap_uid_cmp) != NULL);
 }
 
-/* Write one message's response; -1 ends the command (answered). */
+/*
+ * Write one message's response, from its raw octets or, with nsects,
+ * from the vault's record of its sections; -1 ends the command
+ * (answered).
+ */
 static int
-fetch_write(struct session *s, const char *raw, size_t rawlen)
+fetch_write(struct session *s, const char *data, size_t len)
 {
 	struct imap		*im = s->data;
 	struct fetch_state	*st = im->run.state_data;
-	int			 seen;
+	struct mbox_section_view v[MBOX_SECTIONS_MAX];
+	const char		*raw = data;
+	size_t			 rawlen = len;
+	int			 seen, whole = 1, rv;
 
+	if (st->nsects > 0 && data != NULL &&
+	    mbox_sections_read(data, len, st->nsects, &whole, &raw, &rawlen,
+	    v) == -1) {
+		log_warnx("imap: session %u: bad sections record", s->id);
+		imap_no_status(s, MBOX_EIO, "FETCH");
+		return (-1);
+	}
 	seen = fetch_was_seen(st, st->m.uid);
 	if (st->flags & IMAP_FETCH_FLAGS)
 		imap_view_keywords_seen(s, st->m.keywords);
-	if (imap_fetch_write(st->f, st->seq, &st->m, raw, rawlen, seen,
-	    imap_utf8(s), imap_out, s) == -1) {
+	/* A message stored without a part map comes whole. */
+	if (whole)
+		rv = imap_fetch_write(st->f, st->seq, &st->m, raw, rawlen,
+		    seen, imap_utf8(s), imap_out, s);
+	else
+		rv = imap_fetch_write_sections(st->f, st->seq, &st->m, v,
+		    st->nsects, seen, imap_utf8(s), imap_out, s);
+	if (rv == -1) {
 		if (errno == EINVAL)
 			imap_done(s, "NO [UNKNOWN-CTE] Cannot decode a "
 			    "part's transfer encoding");
@@ -290,8 +312,11 @@ fetch_bodies(struct session *s)
 	struct mbox_req	 q;
 	size_t			 i;
 
-	imap_req_init(s, &q, MBOX_OP_BODIES);
+	imap_req_init(s, &q, st->nsects > 0 ? MBOX_OP_SECTIONS :
+	    MBOX_OP_BODIES);
 	strlcpy(q.folder, im->sel.view->name, sizeof(q.folder));
+	q.nsects = st->nsects;
+	memcpy(q.sects, st->sects, st->nsects * sizeof(st->sects[0]));
 	for (i = 0; i < st->npend; i++) {
 		if (q.nranges > 0 &&
 		    q.ranges[q.nranges - 1].last + 1 == st->pend[i].uid) {
@@ -557,6 +582,10 @@ imap_cmd_fetch(struct session *s, struct imap_arg *args, size_t nargs)
 		return;
 	}
 	st->flags = imap_fetch_flags(st->f);
+	/* Parts of messages, or whole ones. */
+	if ((st->flags & IMAP_FETCH_RAW) &&
+	    imap_fetch_sections(st->f, st->sects, &st->nsects) == -1)
+		st->nsects = 0;
 	if (st->flags & IMAP_FETCH_MODSEQ)
 		imap_condstore_on(s);
 	if (rv == 1) {

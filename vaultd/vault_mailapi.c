@@ -60,6 +60,7 @@ struct mailreq {
 	int			 broken; /* a record could not be put */
 	int			 uids_started; /* STORE: failed uids begun,
 					 * no more records */
+	uint64_t		 octets; /* BODIES, SECTIONS: of records */
 };
 
 /*
@@ -323,8 +324,9 @@ reply(struct mailreq *r, int status)
 		    role_name(r->role), r->session, r->op, safe);
 	else
 		log_debug("mailapi: %s session %u: %s \"%s\": status %d, "
-		    "%u records", role_name(r->role), r->session, r->op, safe,
-		    r->res.status, r->res.count);
+		    "%u records, %llu octets", role_name(r->role), r->session,
+		    r->op, safe, r->res.status, r->res.count,
+		    (unsigned long long)r->octets);
 	/* imsgev_compose() owns fd from here, even when it fails. */
 	(void)imsgev_compose(r->iev, IMSG_MBOX_RESULT, r->peerid, fd, &r->res,
 	    sizeof(r->res));
@@ -453,6 +455,7 @@ chunk_cb(void *arg, uint32_t uid, uint64_t size, uint64_t off,
 	}
 	if (mbox_stream_put_bytes(r->w, chunk, len) == -1)
 		return (1);
+	r->octets += len;
 	return (0);
 }
 
