@@ -38,7 +38,9 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "mime.h"
 #include "search.h"
+#include "section.h"
 #include "../../vaultd/vault_mbox.h"
 #include "../../vaultd/vault_vfs.h"
 #include "mbox_fixture.h"
@@ -60,6 +62,7 @@ static void	 t_fetch_seq(void);
 static void	 t_changedsince(void);
 static void	 t_body(void);
 static void	 t_bodies(void);
+static void	 t_sections(void);
 
 static int
 got_chunk(void *arg, uint32_t uid, uint64_t size, uint64_t off,
@@ -754,6 +757,110 @@ t_bodies(void)
 	free(big);
 }
 
+/*
+ * MBOX_OP_SECTIONS at the store: each record holds the sections asked
+ * for and nothing else, cut as mime_section() cuts the whole message;
+ * a message stored without a part map comes whole; bad sections are
+ * refused.
+ */
+static void
+t_sections(void)
+{
+	static const char *const specs[] = { "1", "2", "2.MIME", "HEADER",
+	    "TEXT", "", "3", "1.HEADER" };
+	struct mime_result	 mr;
+	struct bundle		 b;
+	struct mbox_section_view v[MBOX_SECTIONS_MAX];
+	struct section		 s[MBOX_SECTIONS_MAX];
+	struct mbox_range	 r = { 1, UINT32_MAX };
+	struct bodies		 got;
+	struct mbox		*m;
+	char			*msg;
+	const char		*raw;
+	size_t			 len, i, off, n, big = 100000, rawlen;
+	uint32_t		 count, last, u1, u2;
+	int			 whole;
+
+	/* A small text part and a large one. */
+	CHECK((msg = malloc(big + 512)) != NULL);
+	len = (size_t)snprintf(msg, 512, "Subject: parts\r\nContent-Type:"
+	    " multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nsmall\r\n"
+	    "--b\r\nContent-Type: application/octet-stream\r\n\r\n");
+	memset(msg + len, 'x', big);
+	len += big;
+	memcpy(msg + len, "\r\n--b--\r\n", 10);
+	len += 10;
+	CHECK(mime_parse(msg, len, &mr) == 0);
+	CHECK(mr.partmap_len == 3 * sizeof(struct section_node));
+	CHECK(mime_to_bundle(&mr, msg, len, BASEDATE, &b) == 0);
+	m = mopen("sections");
+	CHECK(mbox_append(m, "INBOX", &b, 0, NULL, &count, &u1) == MBOX_OK);
+	/* The same message stored without its map, as before version 3. */
+	b.len[BUNDLE_PARTMAP] = 0;
+	b.sec[BUNDLE_PARTMAP] = NULL;
+	CHECK(mbox_append(m, "INBOX", &b, 0, NULL, &count, &u2) == MBOX_OK);
+
+	for (i = 0; i < nitems(specs); i++)
+		CHECK(section_parse(specs[i], &s[i]) == 0);
+	/* TEXT<5.10>: the partial is cut in the vault. */
+	s[4].origin = 5;
+	s[4].count = 10;
+	memset(&got, 0, sizeof(got));
+	CHECK(mbox_sections(m, "INBOX", &r, 1, s, nitems(specs),
+	    MBOX_BODIES_BUDGET, got_chunk, &got, &count, &last) == MBOX_OK);
+	CHECK(got.bad == 0 && count == 2 && got.n == 2);
+	CHECK(got.uid[0] == u1 && got.uid[1] == u2);
+
+	/* The first: each section as mime_section() has it. */
+	CHECK(mbox_sections_read(got.data[0], got.size[0], nitems(specs),
+	    &whole, &raw, &rawlen, v) == 0 && !whole);
+	for (i = 0; i < nitems(specs); i++) {
+		if (mime_section(msg, len, specs[i], &off, &n) == -1) {
+			CHECK(errno == ENOENT);
+			CHECK(!v[i].found && v[i].len == 0);
+			continue;
+		}
+		if (i == 4) {
+			off += 5;
+			n = 10;
+		}
+		CHECK(v[i].found && v[i].len == n);
+		CHECK(n == 0 || memcmp(v[i].p, msg + off, n) == 0);
+	}
+	/*
+	 * Only the sections travelled: the whole message once (""),
+	 * the large part once, and little else.
+	 */
+	CHECK(got.size[0] < 2 * big + 600 && got.size[0] > 2 * big);
+	/* The second: the whole message, to be cut by the front. */
+	CHECK(mbox_sections_read(got.data[1], got.size[1], nitems(specs),
+	    &whole, &raw, &rawlen, v) == 0 && whole);
+	CHECK(rawlen == len && memcmp(raw, msg, len) == 0);
+
+	/* One small part of the large message: a few dozen octets. */
+	bodies_reset(&got);
+	r.first = r.last = u1;
+	CHECK(mbox_sections(m, "INBOX", &r, 1, s, 1, MBOX_BODIES_BUDGET,
+	    got_chunk, &got, &count, &last) == MBOX_OK);
+	CHECK(count == 1 && got.size[0] == sizeof(struct mbox_sections_hdr) +
+	    sizeof(struct mbox_section_res) + 5);
+
+	/* Refused: no section, too many, a bad one. */
+	CHECK(mbox_sections(m, "INBOX", &r, 1, s, 0, MBOX_BODIES_BUDGET,
+	    got_chunk, &got, &count, &last) == MBOX_EINVAL);
+	CHECK(mbox_sections(m, "INBOX", &r, 1, s, MBOX_SECTIONS_MAX + 1,
+	    MBOX_BODIES_BUDGET, got_chunk, &got, &count, &last) ==
+	    MBOX_EINVAL);
+	s[0].part[0] = 0;
+	CHECK(mbox_sections(m, "INBOX", &r, 1, s, 1, MBOX_BODIES_BUDGET,
+	    got_chunk, &got, &count, &last) == MBOX_EINVAL);
+
+	bodies_reset(&got);
+	mbox_close(m);
+	mime_result_free(&mr);
+	free(msg);
+}
+
 int
 main(void)
 {
@@ -763,6 +870,7 @@ main(void)
 	RUN(t_changedsince);
 	RUN(t_body);
 	RUN(t_bodies);
+	RUN(t_sections);
 	mbox_fixture_teardown();
 	TEST_EXIT();
 }
