@@ -1089,6 +1089,12 @@ mime_section(const char *msg, size_t len, const char *section,
 	}
 	if (msg == NULL)
 		len = 0;
+	/* The whole message needs no map. */
+	if (s.nparts == 0 && s.text == SECTION_ALL) {
+		*offp = 0;
+		*lenp = len;
+		return (0);
+	}
 	if (mime_partmap(msg, len, &map, &maplen) == -1)
 		return (-1);
 	rv = section_find(map, maplen, len, &s, &off, &n);
