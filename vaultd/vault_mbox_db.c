@@ -110,6 +110,16 @@
 
 #define SCHEMA_VERSION	3
 
+/*
+ * A mailbox's log is checkpointed once it holds MBOX_WAL_CHECKPOINT
+ * frames (SQLite's default), by the checkpoint thread
+ * (vault_mbox_ckpt.c) rather than inside the commit that reached it;
+ * inside the commit only when that thread is missing, or when the log
+ * reached MBOX_WAL_LIMIT frames all the same (the thread fell behind).
+ */
+#define MBOX_WAL_CHECKPOINT	1000
+#define MBOX_WAL_LIMIT		8000
+
 /* Version 2; a version 1 database gets it when opened. */
 #define SQL_SUBSCRIPTIONS						\
 	"CREATE TABLE subscriptions (name TEXT PRIMARY KEY) WITHOUT ROWID"
@@ -125,6 +135,7 @@
 	" DELETE FROM partmaps WHERE id = old.content_id;"		\
 	" DELETE FROM blobs WHERE id = old.content_id; END"
 
+static int	 wal_hook(void *, sqlite3 *, const char *, int);
 static int	 db_bindv(sqlite3_stmt *, const char *, va_list);
 static int	 schema_create(struct mbox *);
 static int	 schema_load(struct mbox *);
@@ -375,6 +386,7 @@ schema_create(struct mbox *m)
 		    MBOX_OK)
 			return (ret);
 	}
+
 	if ((ret = mbox_db_exec(m, "schema", "INSERT INTO meta (key, value)"
 	    " VALUES ('version', ?1), ('counter', 0), ('uidvalidity', 0)",
 	    "i", (int64_t)SCHEMA_VERSION)) != MBOX_OK)
@@ -428,6 +440,7 @@ schema_load(struct mbox *m)
 		    "")) != MBOX_OK ||
 		    (ret = mbox_db_exec(m, "schema", SQL_MESSAGES_AD, "")) !=
 		    MBOX_OK ||
+
 		    (ret = mbox_db_exec(m, "schema", "UPDATE meta SET"
 		    " value = ?1 WHERE key = 'version'", "i",
 		    (int64_t)SCHEMA_VERSION)) != MBOX_OK)
@@ -465,6 +478,24 @@ mbox_clamp64(uint64_t v)
 	return (v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v);
 }
 
+/* After every commit of the mailbox's own connection. */
+static int
+wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	struct mbox	*m = arg;
+	int		 rc;
+
+	if (pages < MBOX_WAL_CHECKPOINT)
+		return (SQLITE_OK);
+	if (pages < MBOX_WAL_LIMIT && mbox_ckpt_request(m) == 0)
+		return (SQLITE_OK);
+	if ((rc = sqlite3_wal_checkpoint_v2(db, name,
+	    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL)) != SQLITE_OK &&
+	    rc != SQLITE_BUSY)
+		log_warnx("mbox: checkpoint: %s", sqlite3_errstr(rc));
+	return (SQLITE_OK);
+}
+
 int
 mbox_open(const char *path, const unsigned char *key,
     const unsigned char *dbid, struct mbox **mp)
@@ -487,6 +518,8 @@ mbox_open(const char *path, const unsigned char *key,
 		free(m);
 		return (MBOX_EIO);
 	}
+	/* In place of SQLite's checkpoint inside the commit. */
+	(void)sqlite3_wal_hook(m->db, wal_hook, m);
 	if ((rc = sqlite3_busy_timeout(m->db, 10000)) != SQLITE_OK ||
 	    (rc = sqlite3_create_function_v2(m->db, "tresor_header", 3,
 	    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL,
@@ -502,6 +535,15 @@ mbox_open(const char *path, const unsigned char *key,
 	}
 	if ((ret = schema_load(m)) != MBOX_OK)
 		goto fail;
+	/*
+	 * The checkpoint thread's connection; without it, checkpoints
+	 * stay inside commits.  It never writes, so it never commits.
+	 */
+	if (vfs_open_db(path, key, dbid, SQLITE_OPEN_READWRITE, &m->ckdb) !=
+	    SQLITE_OK) {
+		log_warnx("mbox: no checkpoint connection");
+		m->ckdb = NULL;
+	}
 	*mp = m;
 	return (MBOX_OK);
  fail:
@@ -516,6 +558,10 @@ mbox_close(struct mbox *m)
 
 	if (m == NULL)
 		return;
+	/* The checkpoint connection first: the last one removes the log. */
+	mbox_ckpt_forget(m);
+	if (m->ckdb != NULL && (rc = sqlite3_close(m->ckdb)) != SQLITE_OK)
+		log_warnx("mbox: close: %s (%d)", sqlite3_errstr(rc), rc);
 	if (m->db != NULL && (rc = sqlite3_close(m->db)) != SQLITE_OK)
 		log_warnx("mbox: close: %s (%d)", sqlite3_errstr(rc), rc);
 	free(m);
