@@ -163,7 +163,8 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -g -O1 \
 	   -fsanitize=fuzzer,address,undefined $(INC_FRONT) $(PKG_CFLAGS)
 MIME_SRCS = $(wildcard common/front/mime*.c) common/front/mbuf.c \
 	   common/wire/bundle.c common/wire/mbox_append.c \
-	   common/base/peerfd.c common/base/util.c common/base/log.c
+	   common/wire/section.c common/base/peerfd.c common/base/util.c \
+	   common/base/log.c
 
 regress/fuzz/mime_fuzz: regress/fuzz/mime_fuzz.c $(MIME_SRCS)
 	clang $(FUZZ_CFLAGS) -o $@ $^ $(LIBS)

@@ -63,6 +63,7 @@ static void	 t_changedsince(void);
 static void	 t_body(void);
 static void	 t_bodies(void);
 static void	 t_sections(void);
+static void	 t_checkpoint(void);
 
 static int
 got_chunk(void *arg, uint32_t uid, uint64_t size, uint64_t off,
@@ -861,6 +862,76 @@ t_sections(void)
 	free(msg);
 }
 
+static off_t
+fsize(const char *path)
+{
+	struct stat	 st;
+
+	CHECK(stat(path, &st) == 0);
+	return (st.st_size);
+}
+
+/*
+ * The log is checkpointed by the checkpoint thread once a commit takes
+ * it past 1000 frames: the database file grows without anything else
+ * touching the mailbox.  Closing right after a commit that asked for a
+ * checkpoint (queued or running) is safe, and everything reads back.
+ */
+static void
+t_checkpoint(void)
+{
+	char		 path[PATH_MAX], wal[PATH_MAX + 8];
+	struct mbox_range r = { 1, UINT32_MAX };
+	struct got	 g;
+	struct tmsg	 t;
+	struct mbox	*m;
+	char		*big;
+	off_t		 before;
+	size_t		 i;
+	uint32_t	 uv, uid;
+	int		 round, waited;
+
+	CHECK((big = malloc(BIGLEN)) != NULL);
+	for (i = 0; i < BIGLEN; i++)
+		big[i] = (char)('a' + i % 23);
+	dbpath(path, sizeof(path), "ckpt");
+	(void)snprintf(wal, sizeof(wal), "%s-wal", path);
+	for (round = 0; round < 3; round++) {
+		m = mopen("ckpt");
+		before = fsize(path);
+		tmsg_init(&t, "big", "a@example.org", "b@example.org", "", "",
+		    "x", "", BASEDATE, BASEDATE);
+		t.b.sec[BUNDLE_RAW] = big;
+		t.b.len[BUNDLE_RAW] = BIGLEN;
+		/* Two messages of 3 MiB: more than 1000 frames of 4 KiB. */
+		CHECK(mbox_append(m, "INBOX", &t.b, 0, NULL, &uv, &uid) ==
+		    MBOX_OK);
+		CHECK(mbox_append(m, "INBOX", &t.b, 0, NULL, &uv, &uid) ==
+		    MBOX_OK);
+		CHECK(fsize(wal) > 1000 * 4096);
+		if (round == 2) {
+			/* Closed at once: queued or running, it is waited for. */
+			mbox_close(m);
+			continue;
+		}
+		/* Bounded wait: the thread copies the pages over. */
+		for (waited = 0; waited < 1000 &&
+		    fsize(path) < before + 2 * BIGLEN; waited++)
+			usleep(10000);
+		CHECK(fsize(path) >= before + 2 * BIGLEN);
+		mbox_close(m);
+	}
+	m = mopen("ckpt");
+	memset(&g, 0, sizeof(g));
+	CHECK(mbox_fetch(m, "INBOX", &r, 1, MBOX_FETCH_NOMETA, got_msg, &g) ==
+	    MBOX_OK);
+	CHECK(g.n == 6);
+	for (i = 0; i < 6; i++)
+		CHECK(g.size[i] == BIGLEN);
+	mbox_close(m);
+	free(big);
+}
+
 int
 main(void)
 {
@@ -871,6 +942,7 @@ main(void)
 	RUN(t_body);
 	RUN(t_bodies);
 	RUN(t_sections);
+	RUN(t_checkpoint);
 	mbox_fixture_teardown();
 	TEST_EXIT();
 }
