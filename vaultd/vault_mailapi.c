@@ -35,6 +35,7 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bundle.h"
@@ -60,6 +61,7 @@ struct mailreq {
 	int			 broken; /* a record could not be put */
 	int			 uids_started; /* STORE: failed uids begun,
 					 * no more records */
+	struct timespec		 t0;	/* when the request came */
 	uint64_t		 octets; /* BODIES, SECTIONS: of records */
 };
 
@@ -96,6 +98,7 @@ static const char *const op_names[MBOX_OP_MAX] = {
 
 static void	 req_init(struct mailreq *, struct imsgev *, enum proc_role,
 		    struct imsg *);
+static long long elapsed_us(const struct timespec *);
 static const char *req_check(const struct mbox_req *,
 		    const struct search_program *, int);
 static int	 op_has_records(uint32_t);
@@ -128,6 +131,19 @@ req_init(struct mailreq *r, struct imsgev *iev, enum proc_role role,
 	r->op = "request";
 	r->folder = "";
 	r->fd = -1;
+	(void)clock_gettime(CLOCK_MONOTONIC, &r->t0);
+}
+
+/* Microseconds since t0: how long vaultd took over a request. */
+static long long
+elapsed_us(const struct timespec *t0)
+{
+	struct timespec	 now;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
+		return (-1);
+	return ((long long)(now.tv_sec - t0->tv_sec) * 1000000 +
+	    (now.tv_nsec - t0->tv_nsec) / 1000);
 }
 
 /*
@@ -324,9 +340,9 @@ reply(struct mailreq *r, int status)
 		    role_name(r->role), r->session, r->op, safe);
 	else
 		log_debug("mailapi: %s session %u: %s \"%s\": status %d, "
-		    "%u records, %llu octets", role_name(r->role), r->session,
-		    r->op, safe, r->res.status, r->res.count,
-		    (unsigned long long)r->octets);
+		    "%u records, %llu octets, %lld us", role_name(r->role),
+		    r->session, r->op, safe, r->res.status, r->res.count,
+		    (unsigned long long)r->octets, elapsed_us(&r->t0));
 	/* imsgev_compose() owns fd from here, even when it fails. */
 	(void)imsgev_compose(r->iev, IMSG_MBOX_RESULT, r->peerid, fd, &r->res,
 	    sizeof(r->res));
