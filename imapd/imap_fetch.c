@@ -182,10 +182,11 @@ static int	 item_dup(const struct imap_fetch *,
 static void	 item_free(struct fetch_item *);
 static int	 section_range(const char *, size_t, const char *,
 		    const char **, size_t *);
-static int	 src_range(const struct fetch_src *, const struct fetch_item *,
-		    int, const char *, const char **, size_t *);
-static int	 sects_add(struct section *, uint32_t *, const struct section *,
-		    uint32_t *);
+static int	 src_range(const struct fetch_src *,
+		    const struct fetch_item *, int, const char *,
+		    const char **, size_t *);
+static int	 sects_add(struct section *, uint32_t *,
+		    const struct section *, uint32_t *);
 static int	 fetch_write(const struct imap_fetch *, uint32_t,
 		    const struct mbox_stream_msg *, const struct fetch_src *,
 		    int, imap_out_fn, void *);

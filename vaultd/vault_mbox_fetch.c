@@ -17,8 +17,8 @@
 /*
  * Reading messages of a mailbox (vault_mbox_db.c): fetch by uid or
  * sequence ranges, changes since a modseq, raw bodies or sections of
- * them, and what vanished.  Sequence numbers are counted while walking a folder in
- * uid order, never stored.
+ * them, and what vanished.  Sequence numbers are counted while walking
+ * a folder in uid order, never stored.
  */
 
 #include <sys/types.h>
@@ -446,6 +446,16 @@ rec_message(struct mbox *m, struct rec *rc, sqlite3_blob *blob,
 			else
 				off[i] = n[i] = 0;
 			rc->size += sizeof(res) + n[i];
+		}
+		/*
+		 * Sections that overlap (BODY[] and BODY[TEXT], say) can add
+		 * up to more than the message: then the message goes, once,
+		 * and the front cuts it.  No record is larger than the
+		 * message and the sections' headers.
+		 */
+		if (rc->size > sizeof(h) + nsects * sizeof(res) + len) {
+			h.whole = 1;
+			rc->size = sizeof(h) + len;
 		}
 	}
 	/* The first always goes, however large. */

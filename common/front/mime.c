@@ -109,8 +109,8 @@ static int	 headers_section(const char *, const struct mime_part *,
 static int	 structure(const char *, const struct mime_part *, int,
 		    char **, size_t *);
 static size_t	 partmap_count(const struct mime_part *);
-static uint32_t	 partmap_fill(const struct mime_part *, struct section_node *,
-		    uint32_t *);
+static uint32_t	 partmap_fill(const struct mime_part *,
+		    struct section_node *, uint32_t *);
 static int	 partmap_of(const struct mime_part *, size_t, char **,
 		    size_t *);
 

@@ -29,9 +29,9 @@
  *				decoded to UTF-8, for SEARCH
  *	headers			every header field, decoded, "Name: value\n"
  *	text			the decoded text of the body, for the index
- *	partmap			where each MIME part lies in raw (section.h),
- *				so that vaultd can send one part alone
- *				(version 2; a version 1 bundle has none)
+ *	partmap			where each MIME part lies in raw
+ *				(section.h), so that vaultd can send one
+ *				part alone (version 2; version 1 has none)
  *
  * bundle_parse() checks every length against the size it was given and
  * against the section's maximum before anything is used: a bundle is

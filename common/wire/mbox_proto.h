@@ -191,7 +191,8 @@ enum mbox_op {
  * place of the message, a struct mbox_sections_hdr and then either
  *
  *	(whole 1) the raw message: it was stored without a part map
- *		(before schema version 3), and the caller cuts it;
+ *		(before schema version 3), or the sections would add up
+ *		to more than it, and the caller cuts it;
  *	(whole 0) for each section in the order asked, a struct
  *		mbox_section_res and len octets: the section with its
  *		<origin.count> applied (section_find(), section_cut()),

@@ -64,12 +64,14 @@ struct section {
 };
 
 /* Node flags. */
-#define SECTION_N_MULTIPART	0x01	/* has (or could have had) parts */
+#define SECTION_N_MULTIPART	0x01	/* has (or could have had)
+					 * parts */
 #define SECTION_N_MESSAGE	0x02	/* message/rfc822: next node is the
 					 * message inside */
 #define SECTION_N_OPAQUE	0x04	/* not looked into */
-#define SECTION_N_ISMSG		0x08	/* a message: the root, or the
-					 * child of a SECTION_N_MESSAGE */
+#define SECTION_N_ISMSG		0x08	/* a message: the root, or
+					 * the child of a
+					 * SECTION_N_MESSAGE */
 #define SECTION_N_CHILD		0x10	/* the next node is its first
 					 * child */
 #define SECTION_N_ALL		0x1f
@@ -85,7 +87,7 @@ struct section_node {
 	uint32_t	 body_off;
 	uint32_t	 body_len;
 	uint32_t	 flags;		/* SECTION_N_* */
-	uint32_t	 next;		/* the next sibling's index, or 0 */
+	uint32_t	 next;		/* next sibling's index, or 0 */
 };
 
 /*

@@ -241,8 +241,8 @@ test_check_mbox_req(void)
 			{ 1, SECTION_ALL, 0, 0, 1000000000, 0 },
 			{ 0, SECTION_MIME, 0, 0, 0, 0 },	/* MIME alone */
 			{ 1, SECTION_NTEXT, 0, 0, 1, 0 },
-			{ 1, SECTION_ALL, 0, 0, 1, 3 },	/* unused not 0 */
-			{ 1, SECTION_ALL, 5, 0, 1, 0 },	/* origin, no count */
+			{ 1, SECTION_ALL, 0, 0, 1, 3 },	/* unused, not 0 */
+			{ 1, SECTION_ALL, 5, 0, 1, 0 },	/* no count */
 			{ SECTION_PARTS_MAX + 1, SECTION_ALL, 0, 0, 1, 1 },
 		};
 		size_t	 k;
