@@ -31,6 +31,7 @@
 #include "log.h"
 #include "mime.h"
 #include "msg.h"
+#include "section.h"
 #include "../../imapd/imap.h"
 #include "test.h"
 
@@ -632,6 +633,82 @@ test_errors(void)
 	CHECK(bad(big, 0));
 }
 
+/*
+ * The two sources of an item's octets agree: the response written from
+ * the sections the vault would send (imap_fetch_sections(), then
+ * section_find() and section_cut() on the message's part map, as
+ * vaultd does) is the one written from the whole message.
+ */
+static void
+test_sections_source(void)
+{
+	static const char *const items[] = {
+		"BODY.PEEK[1]", "BODY.PEEK[2]", "BODY[1.MIME]",
+		"(BODY.PEEK[2]<3.10> BODY.PEEK[HEADER] BODY.PEEK[TEXT]<0.5>)",
+		"(BODY.PEEK[HEADER.FIELDS (SUBJECT FROM)]<2.9> UID)",
+		"(BINARY.PEEK[1] BINARY.SIZE[2] BINARY.PEEK[2]<1.3>)",
+		"(RFC822.HEADER RFC822.TEXT FLAGS)", "BODY.PEEK[9]",
+		"(BODY.PEEK[1.HEADER] BODY.PEEK[]<0.20> BODY.PEEK[1]<900.5>)",
+		"(RFC822.SIZE BODY.PEEK[2.MIME] BODY.PEEK[TEXT]<40.4000>)",
+	};
+	static char		 want[sizeof(outbuf)];
+	struct section		 sects[MBOX_SECTIONS_MAX];
+	struct mbox_section_view v[MBOX_SECTIONS_MAX];
+	struct imap_fetch	*f;
+	const char		*msgs[] = { msg_multi, msg_simple, msg_b64 };
+	const char		*err;
+	char			*map;
+	size_t			 i, k, maplen, wantlen;
+	uint64_t		 off, n;
+	uint32_t		 ns, j;
+
+	for (k = 0; k < nitems(msgs); k++) {
+		rec_init(&rc, msgs[k], strlen(msgs[k]));
+		CHECK(mime_partmap(rc.raw, rc.rawlen, &map, &maplen) == 0);
+		for (i = 0; i < nitems(items); i++) {
+			CHECK(fetch(&rc, items[i], 0, 0, NULL) != NULL);
+			memcpy(want, outbuf, outlen + 1);
+			wantlen = outlen;
+
+			CHECK(parse(items[i], 0, &f, &err) == 0);
+			CHECK(imap_fetch_sections(f, sects, &ns) == 0);
+			CHECK(ns > 0 && ns <= MBOX_SECTIONS_MAX);
+			for (j = 0; j < ns; j++) {
+				memset(&v[j], 0, sizeof(v[j]));
+				if (section_find(map, maplen, rc.rawlen,
+				    &sects[j], &off, &n) == -1)
+					continue;
+				section_cut(&sects[j], &off, &n);
+				v[j].found = 1;
+				v[j].p = n > 0 ? rc.raw + off : NULL;
+				v[j].len = n;
+			}
+			outlen = 0;
+			outover = 0;
+			outbuf[0] = '\0';
+			CHECK(imap_fetch_write_sections(f, rc.m.seq, &rc.m, v,
+			    ns, 0, 0, out, NULL) == 0);
+			imap_fetch_free(f);
+			CHECK(!outover);
+			CHECK(outlen == wantlen &&
+			    memcmp(outbuf, want, wantlen) == 0);
+		}
+		free(map);
+	}
+	/* Whole messages: BINARY[], or BODY[] alone. */
+	CHECK(parse("BINARY.PEEK[]", 0, &f, &err) == 0);
+	CHECK(imap_fetch_sections(f, sects, &ns) == -1);
+	imap_fetch_free(f);
+	CHECK(parse("(BODY.PEEK[] RFC822)", 0, &f, &err) == 0);
+	CHECK(imap_fetch_sections(f, sects, &ns) == -1);
+	imap_fetch_free(f);
+	/* Equal sections go once. */
+	CHECK(parse("(BODY.PEEK[1] BINARY.PEEK[1] BINARY.SIZE[1])", 0, &f,
+	    &err) == 0);
+	CHECK(imap_fetch_sections(f, sects, &ns) == 0 && ns == 2);
+	imap_fetch_free(f);
+}
+
 int
 main(void)
 {
@@ -646,6 +723,7 @@ main(void)
 	RUN(test_rfc822);
 	RUN(test_seen_modseq);
 	RUN(test_errors);
+	RUN(test_sections_source);
 	mime_result_free(&rc.r);
 	TEST_EXIT();
 }
