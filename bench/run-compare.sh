@@ -68,31 +68,11 @@ kill "$DPID" "$SPID" 2>/dev/null
 wait "$DPID" "$SPID" 2>/dev/null
 
 # Tresor, from a fresh data directory.
-DIR=$(mktemp -d /tmp/tresor-bench.XXXXXX)
-chmod 755 "$DIR"
-cat > "$DIR/tresor.conf" <<CONF
-hostname "bench.test"
-datadir "$DIR/vault"
-chroot "$DIR/empty"
-control socket "$DIR/ctl.sock"
-tls cert "$DIR/tls/cert.pem" key "$DIR/tls/key.pem" selfsigned
-domain "bench.test"
-listen on 127.0.0.1 port 11025 smtp tls starttls
-listen on 127.0.0.1 port 11143 imap tls starttls plaintext-auth
-listen on 127.0.0.1 port 11110 pop3 tls starttls plaintext-auth
-limit connections per-address 1000
-CONF
-chmod 644 "$DIR/tresor.conf"
-"$TOP/ctld/ctld" -d -f "$DIR/tresor.conf" > "$DIR/ctld.log" 2>&1 &
-CPID=$!
-trap 'kill $CPID 2>/dev/null; wait $CPID 2>/dev/null; rm -rf "$DIR"' EXIT
-for i in $(seq 100); do
-	"$TOP/ctld/ctl" -s "$DIR/ctl.sock" status 2>/dev/null |
-	    grep -q "^smtpd.*running" && break
-	sleep 0.1
-done
-echo benchpass | "$TOP/ctld/ctl" -s "$DIR/ctl.sock" user add \
-    bench@bench.test --stdin > /dev/null || exit 1
+. "$HERE/tresor.sh"
+tresor_conf 11
+trap tresor_cleanup EXIT
+tresor_start || exit 1
+tresor_user bench@bench.test benchpass || exit 1
 IMPORT_PORT=11143
 suite tresor "" --smtp-port 11025 --imap-port 11143 --pop3-port 11110
 
