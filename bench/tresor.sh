@@ -75,7 +75,7 @@ tresor_start() {
 	local log=${1:-$DIR/ctld.log} i
 	"$(tresor_prog ctld/ctld)" -d -f "$DIR/tresor.conf" >> "$log" 2>&1 &
 	CPID=$!
-	for i in $(seq 100); do
+	for i in $(seq 300); do		# 30 s: a loaded machine is slow
 		"$(tresor_prog ctld/ctl)" -s "$DIR/ctl.sock" status \
 		    2>/dev/null | grep -q "^imapd.*running" &&
 		    "$(tresor_prog ctld/ctl)" -s "$DIR/ctl.sock" status \
