@@ -49,18 +49,14 @@
 
 #include <sys/types.h>
 
-#include <errno.h>
 #include <event.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "vault_kdf.h"
+#include "vault_thread.h"
 #include "vaultd.h"
 
 /*
@@ -82,100 +78,63 @@ static struct {
 	pthread_t		 threads[KDF_THREADS_MAX];
 	unsigned int		 nthreads;
 	unsigned int		 deadline_ms;
-	int			 pipe[2];	/* done -> loop */
-	struct event		 ev;
+	struct thread_wake	 wake;		/* done -> loop */
 	struct event		 sweep;
 	int			 started;
 } pool = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.work = PTHREAD_COND_INITIALIZER,
-	.pipe = { -1, -1 },
+	.wake = { .pipe = { -1, -1 } },
 };
 
 static void	 kdf_lock(void);
 static void	 kdf_unlock(void);
 static void	*kdf_worker(void *);
-static void	 kdf_readable(int, short, void *);
+static void	 kdf_readable(void *);
 static void	 kdf_sweep(int, short, void *);
 static void	 kdf_sweep_arm(void);
 static void	 kdf_deliver(struct kdf_jobs *);
 static void	 kdf_free(struct kdf_job *);
 
-/* A lock that cannot be taken is a bug we cannot work around. */
 static void
 kdf_lock(void)
 {
-	int	 r;
-
-	if ((r = pthread_mutex_lock(&pool.lock)) != 0)
-		fatalx("kdf: pthread_mutex_lock: %s", strerror(r));
+	thread_mutex_lock(&pool.lock, "kdf");
 }
 
 static void
 kdf_unlock(void)
 {
-	int	 r;
-
-	if ((r = pthread_mutex_unlock(&pool.lock)) != 0)
-		fatalx("kdf: pthread_mutex_unlock: %s", strerror(r));
+	thread_mutex_unlock(&pool.lock, "kdf");
 }
 
-/*
- * Before the sandbox: the pipe (the filter allows no pipe2).  Both
- * ends non-blocking: a worker never waits on a full pipe (the loop is
- * awake anyway), the loop drains it without blocking.
- */
+/* Before the sandbox: the pipe to the loop (vault_thread.c). */
 int
 kdf_init(void)
 {
-	if (pipe2(pool.pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
-		log_warn("kdf: pipe2");
+	if (thread_wake_init(&pool.wake, "kdf") == -1)
 		return (-1);
-	}
 	TAILQ_INIT(&pool.done);
 	return (0);
 }
 
-/* Cores we may run on, from the affinity mask (no /sys in a chroot). */
-static unsigned int
-kdf_ncpu(void)
-{
-	cpu_set_t	 set;
-	int		 n;
-
-	CPU_ZERO(&set);
-	if (sched_getaffinity(0, sizeof(set), &set) == -1 ||
-	    (n = CPU_COUNT(&set)) < 1)
-		return (1);
-	return ((unsigned int)n);
-}
-
 /*
  * After the sandbox: the workers and the loop's side.  NULL limits
- * mean the defaults; a second call does nothing.  The workers block
- * every signal: signals are the loop's business (libevent), and a
- * trap of the seccomp filter is delivered to the thread that made the
- * call whatever its mask.
+ * mean the defaults; a second call does nothing.
  */
 int
 kdf_start(const struct kdf_limits *lim)
 {
 	struct kdf_limits	 l;
-	pthread_attr_t		 attr;
-	sigset_t		 all, old;
-	unsigned int		 i;
-	int			 r;
 
 	if (pool.started)
 		return (0);
-	if (pool.pipe[0] == -1)
-		fatalx("kdf: kdf_start() before kdf_init()");
 	if (lim != NULL)
 		l = *lim;
 	else
 		memset(&l, 0, sizeof(l));
 	if (l.threads == 0) {
-		l.threads = kdf_ncpu();
+		l.threads = thread_ncpu();
 		if (l.threads > KDF_THREADS_DEFAULT)
 			l.threads = KDF_THREADS_DEFAULT;
 	}
@@ -191,33 +150,13 @@ kdf_start(const struct kdf_limits *lim)
 	kdfq_init(&pool.queue, l.queue, l.perkey);
 	pool.deadline_ms = l.deadline_ms;
 	pool.stopping = 0;
-	event_set(&pool.ev, pool.pipe[0], EV_READ | EV_PERSIST, kdf_readable,
-	    NULL);
-	if (event_add(&pool.ev, NULL) == -1) {
-		log_warnx("kdf: event_add");
+	if (thread_wake_start(&pool.wake, kdf_readable, NULL) == -1)
 		return (-1);
-	}
 	evtimer_set(&pool.sweep, kdf_sweep, NULL);
-
-	if ((r = pthread_attr_init(&attr)) != 0 ||
-	    (r = pthread_attr_setstacksize(&attr, KDF_STACK)) != 0)
-		fatalx("kdf: pthread_attr: %s", strerror(r));
-	sigfillset(&all);
-	if ((r = pthread_sigmask(SIG_SETMASK, &all, &old)) != 0)
-		fatalx("kdf: pthread_sigmask: %s", strerror(r));
-	for (i = 0; i < l.threads; i++) {
-		if ((r = pthread_create(&pool.threads[i], &attr, kdf_worker,
-		    NULL)) != 0) {
-			log_warnx("kdf: pthread_create: %s", strerror(r));
-			break;
-		}
-	}
-	pool.nthreads = i;
-	if ((r = pthread_sigmask(SIG_SETMASK, &old, NULL)) != 0)
-		fatalx("kdf: pthread_sigmask: %s", strerror(r));
-	pthread_attr_destroy(&attr);
+	pool.nthreads = thread_spawn(pool.threads, l.threads, KDF_STACK,
+	    kdf_worker, NULL, "kdf");
 	if (pool.nthreads == 0) {
-		event_del(&pool.ev);
+		thread_wake_stop(&pool.wake);
 		return (-1);
 	}
 	pool.started = 1;
@@ -245,6 +184,7 @@ kdf_worker(void *arg)
 	int		 status;
 
 	(void)arg;
+	log_thread_defer();
 	kdf_lock();
 	for (;;) {
 		while (!pool.stopping &&
@@ -271,9 +211,7 @@ kdf_worker(void *arg)
 		job->status = status;
 		job->state = KDF_FINISHED;
 		TAILQ_INSERT_TAIL(&pool.done, job, entry);
-		/* A full pipe already has the loop's attention. */
-		if (write(pool.pipe[1], "", 1) == -1 && errno != EAGAIN)
-			fatalx("kdf: write to the loop: %s", strerror(errno));
+		thread_wake_post(&pool.wake);
 	}
 	kdf_unlock();
 	return (NULL);
@@ -281,19 +219,12 @@ kdf_worker(void *arg)
 
 /* The loop: finished jobs to their callbacks. */
 static void
-kdf_readable(int fd, short event, void *arg)
+kdf_readable(void *arg)
 {
 	struct kdf_jobs	 done;
 	struct kdf_job	*job;
-	char		 buf[64];
-	ssize_t		 n;
 
-	(void)event;
 	(void)arg;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		continue;
-	if (n == -1 && errno != EAGAIN && errno != EINTR)
-		fatal("kdf: read");
 	TAILQ_INIT(&done);
 	kdf_lock();
 	while ((job = TAILQ_FIRST(&pool.done)) != NULL) {
@@ -458,8 +389,6 @@ void
 kdf_stop(void)
 {
 	struct kdf_job	*job;
-	unsigned int	 i;
-	int		 r;
 
 	if (pool.started) {
 		kdf_lock();
@@ -467,11 +396,8 @@ kdf_stop(void)
 		if (pthread_cond_broadcast(&pool.work) != 0)
 			fatalx("kdf: pthread_cond_broadcast");
 		kdf_unlock();
-		for (i = 0; i < pool.nthreads; i++)
-			if ((r = pthread_join(pool.threads[i], NULL)) != 0)
-				fatalx("kdf: pthread_join: %s", strerror(r));
+		thread_join(pool.threads, pool.nthreads, "kdf");
 		pool.nthreads = 0;
-		event_del(&pool.ev);
 		evtimer_del(&pool.sweep);
 		while ((job = kdfq_pop(&pool.queue)) != NULL)
 			kdf_free(job);
@@ -481,9 +407,5 @@ kdf_stop(void)
 		}
 		pool.started = 0;
 	}
-	for (i = 0; i < 2; i++) {
-		if (pool.pipe[i] != -1)
-			close(pool.pipe[i]);
-		pool.pipe[i] = -1;
-	}
+	thread_wake_close(&pool.wake);
 }
