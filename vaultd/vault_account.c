@@ -21,8 +21,15 @@
  * all the time), and is then locked: its mailbox is closed and its keys
  * wiped.  Mail for an unlocked account goes straight into its mailbox;
  * mail for a locked one is sealed into its spool and imported at the
- * next unlock, in the background: one slice before the login is
- * answered, then a slice per turn of the event loop.
+ * next unlock, in the background: a slice at a time on the account's
+ * strand (vault_work.c), the first queued before the login is answered
+ * so that the client's first requests come after it.
+ *
+ * Locking waits for the strand: the mailbox is never closed under a
+ * running job.  account_lock() (the grace ended) locks when the strand
+ * is idle, unless a new session came meanwhile; account_lock_now() (the
+ * account is deleted, vaultd stops) drops the jobs that wait and waits
+ * for the one that runs.
  */
 
 #include <sys/types.h>
@@ -53,13 +60,16 @@ static void		(*change_cb)(struct vault_account *);
 
 static void	 account_grace_cb(int, short, void *);
 static int	 account_import_cb(void *, const char *, const void *, size_t);
-static void	 account_import_slice(int, short, void *);
+static int	 account_import_run(void *);
+static void	 account_import_done(void *, int);
 static void	 account_import_end(struct vault_account *);
+static void	 account_lock_idle(void *);
+static void	 account_close(struct vault_account *);
 
 /*
- * Spooled messages imported per turn of the event loop, in one
- * transaction: a message costs a few milliseconds (its index is built
- * then), so this bounds how long other accounts wait for a slice.
+ * Spooled messages imported per job, in one transaction: a message
+ * costs a few milliseconds (its index is built then), so this bounds
+ * how long the account's own requests wait for a slice.
  */
 #define IMPORT_SLICE		64
 
@@ -219,6 +229,7 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 		return (-1);
 	}
 	TAILQ_INIT(&a->sessions);
+	work_strand_init(&a->strand);
 	memcpy(a->id, da->id, sizeof(a->id));
 	strlcpy(a->address, da->address, sizeof(a->address));
 	a->secrets = secrets;
@@ -260,9 +271,9 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 		goto fail;
 	}
 	/*
-	 * The spool comes in a slice per turn, all but the first after
-	 * the answer: a login after a long absence is not kept waiting
-	 * for it, and other accounts' work goes on between the slices.
+	 * The spool comes in slices on the account's strand, after the
+	 * answer: a login after a long absence is not kept waiting for
+	 * it, and the account's own requests take turns with the slices.
 	 */
 	if (spool_import_start(spoolfd, a->id, da->box_pk,
 	    secrets->box_sk, serverkeys_spool(), account_import_cb, a,
@@ -278,12 +289,12 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 	if (a->import != NULL) {
 		log_info("%s unlocked, importing the spool", a->address);
 		/*
-		 * The first slice before the answer: a spool of a few
-		 * messages (the usual case) is all in when the client
-		 * lists the mailbox, as it was before.
+		 * The first slice is queued before the answer: a spool of
+		 * a few messages (the usual case) is all in when the
+		 * client lists the mailbox, which queues behind it.
 		 */
-		evtimer_set(&a->import_ev, account_import_slice, a);
-		account_import_slice(-1, 0, a);
+		work_submit(&a->strand, &a->import_job, account_import_run,
+		    account_import_done, a);
 	} else
 		log_info("%s unlocked", a->address);
 	*out = a;
@@ -298,27 +309,38 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 	return (-1);
 }
 
-/* One slice of the spool, then the next turn, until it is empty. */
-static void
-account_import_slice(int fd, short event, void *arg)
+/* On a worker: one slice of the spool, in one transaction. */
+static int
+account_import_run(void *arg)
 {
 	struct vault_account	*a = arg;
-	struct timeval		 tv;
 	int			 rc;
 
-	(void)fd;
-	(void)event;
 	rc = spool_import_step(a->import, IMPORT_SLICE);
 	if (a->importing) {
 		/* Stopped before the batch's commit: it comes again. */
 		mbox_import_abort(a->mbox);
 		a->importing = 0;
 	}
+	return (rc);
+}
+
+/* On the loop: the counter and the news, then the next slice. */
+static void
+account_import_done(void *arg, int rc)
+{
+	struct vault_account	*a = arg;
+
+	if (rc == WORK_CANCELLED) {
+		/* The account locks now: the rest stays in the spool. */
+		account_import_end(a);
+		return;
+	}
 	/* The sessions hear of what came in (vault_notify.c). */
 	(void)account_committed(a);
 	if (rc == 1) {
-		timerclear(&tv);
-		evtimer_add(&a->import_ev, &tv);
+		work_submit(&a->strand, &a->import_job, account_import_run,
+		    account_import_done, a);
 		return;
 	}
 	if (rc == -1)
@@ -335,7 +357,6 @@ account_import_end(struct vault_account *a)
 
 	if (a->import == NULL)
 		return;
-	evtimer_del(&a->import_ev);
 	(void)spool_import_end(a->import, &imported);
 	a->import = NULL;
 	log_info("%s: spool imported, %u message%s", a->address, imported,
@@ -347,6 +368,8 @@ account_hold(struct vault_account *a)
 {
 	a->nsessions++;
 	evtimer_del(&a->grace_ev);
+	/* A lock waiting for the strand is off: somebody came back. */
+	a->locking = 0;
 }
 
 /* A session ended: with none left, lock after the grace period. */
@@ -372,9 +395,46 @@ account_grace_cb(int fd, short event, void *arg)
 	account_lock(arg);
 }
 
-/* Close the mailbox and wipe the keys. */
+/*
+ * Lock when the strand is idle: at once if it is, else after its last
+ * job's answer.  A session that comes meanwhile (account_hold()) calls
+ * it off.
+ */
 void
 account_lock(struct vault_account *a)
+{
+	evtimer_del(&a->grace_ev);
+	a->locking = 1;
+	work_when_idle(&a->strand, account_lock_idle, a);
+}
+
+static void
+account_lock_idle(void *arg)
+{
+	struct vault_account	*a = arg;
+
+	if (a->locking)
+		account_close(a);
+}
+
+/*
+ * Lock now (the account is deleted, vaultd stops): the jobs that wait
+ * are answered unrun, one that runs is waited for (the loop blocks
+ * for as long), and a delivery group forgets the account.
+ */
+void
+account_lock_now(struct vault_account *a)
+{
+	evtimer_del(&a->grace_ev);
+	a->locking = 1;
+	work_drain(&a->strand);
+	deliver_forget(a);
+	account_close(a);
+}
+
+/* Close the mailbox and wipe the keys. */
+static void
+account_close(struct vault_account *a)
 {
 	evtimer_del(&a->grace_ev);
 	/* Every slice committed: the rest stays for the next unlock. */
@@ -394,7 +454,7 @@ account_lock_all(void)
 	struct vault_account	*a;
 
 	while ((a = TAILQ_FIRST(&accounts)) != NULL)
-		account_lock(a);
+		account_lock_now(a);
 }
 
 /*
@@ -418,8 +478,12 @@ account_deliver(const char *address, const void *data, size_t len)
 		return (MBOX_ENOTFOUND);
 	if (rc != DIR_OK)
 		return (MBOX_ETEMP);
-	/* While the spool is imported, new mail queues behind it. */
-	if ((a = account_unlocked(da.id)) != NULL && a->import == NULL) {
+	/*
+	 * While the spool is imported, new mail queues behind it; while
+	 * the account's strand has work, the mailbox is not the loop's.
+	 */
+	if ((a = account_unlocked(da.id)) != NULL && a->import == NULL &&
+	    work_idle(&a->strand)) {
 		if (mbox_append(a->mbox, "INBOX", &b, 0, "", &uidvalidity,
 		    &uid) != MBOX_OK)
 			return (MBOX_ETEMP);

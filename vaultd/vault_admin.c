@@ -224,7 +224,8 @@ user_del(struct reply *r, struct msg_admin *m)
 	}
 	if ((a = account_unlocked(da.id)) != NULL) {
 		session_end_account(a);
-		account_lock(a);
+		/* Its files go next: no job may hold them open. */
+		account_lock_now(a);
 	}
 	/* Keyslots first: from here on the mailbox cannot be read. */
 	if ((rc = dir_account_del(da.address, id)) != DIR_OK) {

@@ -539,6 +539,14 @@ spool_collect(int dirfd, const char *hex, const char *after,
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
+		/*
+		 * Stale ones are removed at the first look only, which
+		 * the loop makes at the unlock: later looks run on a
+		 * mailbox worker while the loop may be sealing a new
+		 * message for the account under such a name.
+		 */
+		if (spool_istmp(de->d_name) && after[0] != '\0')
+			continue;
 		if (spool_istmp(de->d_name)) {
 			log_sanitize(safe, sizeof(safe), de->d_name);
 			if (unlinkat(dirfd, de->d_name, 0) == -1) {
