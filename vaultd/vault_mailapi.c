@@ -656,6 +656,7 @@ mailapi_req(struct mailreq *r, struct imsg *imsg)
 {
 	struct vault_session	*s;
 	const char		*why;
+	char			 safe[MBOX_NAME_MAX];
 	int			 status;
 
 	r->infd = imsg_get_fd(imsg);
@@ -684,6 +685,9 @@ mailapi_req(struct mailreq *r, struct imsg *imsg)
 	 * is idle (account_lock()), whatever happens to the session.
 	 */
 	r->a = s->account;
+	log_sanitize(safe, sizeof(safe), r->folder);
+	log_debug("mailapi: %s session %u: %s \"%s\": queued",
+	    role_name(r->role), r->session, r->op, safe);
 	TAILQ_INSERT_TAIL(&pending, r, entry);
 	work_submit(&r->a->strand, &r->job, mailapi_run, mailapi_done, r);
 	return;
