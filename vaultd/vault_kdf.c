@@ -69,23 +69,15 @@
 #define KDF_THREADS_MAX		8
 #define KDF_STACK		(1024 * 1024)	/* Argon2id needs little */
 
-static struct {
-	pthread_mutex_t		 lock;
-	pthread_cond_t		 work;
-	struct kdf_queue	 queue;		/* under lock */
-	struct kdf_jobs		 done;		/* under lock */
-	int			 stopping;	/* under lock */
-	pthread_t		 threads[KDF_THREADS_MAX];
-	unsigned int		 nthreads;
-	unsigned int		 deadline_ms;
-	struct thread_wake	 wake;		/* done -> loop */
-	struct event		 sweep;
-	int			 started;
-} pool = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.work = PTHREAD_COND_INITIALIZER,
-	.wake = { .pipe = { -1, -1 } },
-};
+_Static_assert(KDF_THREADS_MAX <= THREAD_POOL_MAX, "too many KDF threads");
+
+static struct thread_pool	 tp = THREAD_POOL_INITIALIZER("kdf");
+/* Under tp.lock: */
+static struct kdf_queue		 queue;
+static struct kdf_jobs		 kdf_done = TAILQ_HEAD_INITIALIZER(kdf_done);
+/* The loop's: */
+static unsigned int		 deadline_ms;
+static struct event		 sweep;
 
 static void	 kdf_lock(void);
 static void	 kdf_unlock(void);
@@ -99,22 +91,22 @@ static void	 kdf_free(struct kdf_job *);
 static void
 kdf_lock(void)
 {
-	thread_mutex_lock(&pool.lock, "kdf");
+	thread_pool_lock(&tp);
 }
 
 static void
 kdf_unlock(void)
 {
-	thread_mutex_unlock(&pool.lock, "kdf");
+	thread_pool_unlock(&tp);
 }
 
 /* Before the sandbox: the pipe to the loop (vault_thread.c). */
 int
 kdf_init(void)
 {
-	if (thread_wake_init(&pool.wake, "kdf") == -1)
+	if (thread_pool_init(&tp) == -1)
 		return (-1);
-	TAILQ_INIT(&pool.done);
+	TAILQ_INIT(&kdf_done);
 	return (0);
 }
 
@@ -127,7 +119,7 @@ kdf_start(const struct kdf_limits *lim)
 {
 	struct kdf_limits	 l;
 
-	if (pool.started)
+	if (tp.started)
 		return (0);
 	if (lim != NULL)
 		l = *lim;
@@ -147,21 +139,14 @@ kdf_start(const struct kdf_limits *lim)
 	if (l.deadline_ms == 0)
 		l.deadline_ms = KDF_DEADLINE * 1000;
 
-	kdfq_init(&pool.queue, l.queue, l.perkey);
-	pool.deadline_ms = l.deadline_ms;
-	pool.stopping = 0;
-	if (thread_wake_start(&pool.wake, kdf_readable, NULL) == -1)
+	kdfq_init(&queue, l.queue, l.perkey);
+	deadline_ms = l.deadline_ms;
+	evtimer_set(&sweep, kdf_sweep, NULL);
+	if (thread_pool_start(&tp, l.threads, KDF_STACK, kdf_worker,
+	    kdf_readable) == -1)
 		return (-1);
-	evtimer_set(&pool.sweep, kdf_sweep, NULL);
-	pool.nthreads = thread_spawn(pool.threads, l.threads, KDF_STACK,
-	    kdf_worker, NULL, "kdf");
-	if (pool.nthreads == 0) {
-		thread_wake_stop(&pool.wake);
-		return (-1);
-	}
-	pool.started = 1;
 	log_info("kdf: %u worker%s, queue %u (%u per client), deadline %u ms",
-	    pool.nthreads, pool.nthreads == 1 ? "" : "s", l.queue, l.perkey,
+	    tp.nthreads, tp.nthreads == 1 ? "" : "s", l.queue, l.perkey,
 	    l.deadline_ms);
 	return (0);
 }
@@ -169,7 +154,7 @@ kdf_start(const struct kdf_limits *lim)
 unsigned int
 kdf_threads(void)
 {
-	return (pool.started ? pool.nthreads : 0);
+	return (tp.started ? tp.nthreads : 0);
 }
 
 /*
@@ -187,11 +172,9 @@ kdf_worker(void *arg)
 	log_thread_defer();
 	kdf_lock();
 	for (;;) {
-		while (!pool.stopping &&
-		    (job = kdfq_pop(&pool.queue)) == NULL)
-			if (pthread_cond_wait(&pool.work, &pool.lock) != 0)
-				fatalx("kdf: pthread_cond_wait");
-		if (pool.stopping)
+		while (!tp.stopping && (job = kdfq_pop(&queue)) == NULL)
+			thread_wait(&tp.work, &tp.lock, "kdf");
+		if (tp.stopping)
 			break;
 		if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
 			fatalx("kdf: clock_gettime");
@@ -210,8 +193,8 @@ kdf_worker(void *arg)
 		job->cred = NULL;
 		job->status = status;
 		job->state = KDF_FINISHED;
-		TAILQ_INSERT_TAIL(&pool.done, job, entry);
-		thread_wake_post(&pool.wake);
+		TAILQ_INSERT_TAIL(&kdf_done, job, entry);
+		thread_wake_post(&tp.wake);
 	}
 	kdf_unlock();
 	return (NULL);
@@ -222,15 +205,11 @@ static void
 kdf_readable(void *arg)
 {
 	struct kdf_jobs	 done;
-	struct kdf_job	*job;
 
 	(void)arg;
 	TAILQ_INIT(&done);
 	kdf_lock();
-	while ((job = TAILQ_FIRST(&pool.done)) != NULL) {
-		TAILQ_REMOVE(&pool.done, job, entry);
-		TAILQ_INSERT_TAIL(&done, job, entry);
-	}
+	TAILQ_CONCAT(&done, &kdf_done, entry);
 	kdf_unlock();
 	kdf_deliver(&done);
 }
@@ -273,7 +252,7 @@ kdf_sweep(int fd, short event, void *arg)
 	if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
 		fatal("kdf: clock_gettime");
 	kdf_lock();
-	while ((job = kdfq_expired(&pool.queue, &now)) != NULL) {
+	while ((job = kdfq_expired(&queue, &now)) != NULL) {
 		job->status = KDF_EXPIRED;
 		job->state = KDF_FINISHED;
 		TAILQ_INSERT_TAIL(&expired, job, entry);
@@ -290,10 +269,10 @@ kdf_sweep_arm(void)
 	unsigned int	 n;
 
 	kdf_lock();
-	n = pool.queue.njobs;
+	n = queue.njobs;
 	kdf_unlock();
-	if (n > 0 && !evtimer_pending(&pool.sweep, NULL) &&
-	    evtimer_add(&pool.sweep, &tv) == -1)
+	if (n > 0 && !evtimer_pending(&sweep, NULL) &&
+	    evtimer_add(&sweep, &tv) == -1)
 		log_warnx("kdf: evtimer_add");
 }
 
@@ -315,7 +294,7 @@ kdf_submit(const char *fairkey, int class, const char *cred, size_t credlen,
 	struct kdf_job	*job;
 	int		 rc;
 
-	if (!pool.started || credlen == 0 || credlen > CREDENTIAL_MAX ||
+	if (!tp.started || credlen == 0 || credlen > CREDENTIAL_MAX ||
 	    !keys_cost_valid(cost))
 		return (NULL);
 	if ((job = calloc(1, sizeof(*job))) == NULL)
@@ -332,17 +311,16 @@ kdf_submit(const char *fairkey, int class, const char *cred, size_t credlen,
 	job->cost = *cost;
 	job->done = done;
 	job->arg = arg;
-	job->deadline.tv_sec += pool.deadline_ms / 1000;
-	job->deadline.tv_nsec += (long)(pool.deadline_ms % 1000) * 1000000;
+	job->deadline.tv_sec += deadline_ms / 1000;
+	job->deadline.tv_nsec += (long)(deadline_ms % 1000) * 1000000;
 	if (job->deadline.tv_nsec >= 1000000000) {
 		job->deadline.tv_sec++;
 		job->deadline.tv_nsec -= 1000000000;
 	}
 
 	kdf_lock();
-	if ((rc = kdfq_push(&pool.queue, fairkey, class, job)) == 0 &&
-	    pthread_cond_signal(&pool.work) != 0)
-		fatalx("kdf: pthread_cond_signal");
+	if ((rc = kdfq_push(&queue, fairkey, class, job)) == 0)
+		thread_pool_signal(&tp);
 	kdf_unlock();
 	if (rc == -1) {
 		kdf_free(job);
@@ -362,7 +340,7 @@ kdf_cancel(struct kdf_job *job)
 {
 	kdf_lock();
 	if (job->state == KDF_QUEUED) {
-		kdfq_remove(&pool.queue, job);
+		kdfq_remove(&queue, job);
 		kdf_unlock();
 		kdf_free(job);
 		return;
@@ -390,22 +368,15 @@ kdf_stop(void)
 {
 	struct kdf_job	*job;
 
-	if (pool.started) {
-		kdf_lock();
-		pool.stopping = 1;
-		if (pthread_cond_broadcast(&pool.work) != 0)
-			fatalx("kdf: pthread_cond_broadcast");
-		kdf_unlock();
-		thread_join(pool.threads, pool.nthreads, "kdf");
-		pool.nthreads = 0;
-		evtimer_del(&pool.sweep);
-		while ((job = kdfq_pop(&pool.queue)) != NULL)
+	if (tp.started) {
+		thread_pool_stop(&tp);
+		evtimer_del(&sweep);
+		while ((job = kdfq_pop(&queue)) != NULL)
 			kdf_free(job);
-		while ((job = TAILQ_FIRST(&pool.done)) != NULL) {
-			TAILQ_REMOVE(&pool.done, job, entry);
+		while ((job = TAILQ_FIRST(&kdf_done)) != NULL) {
+			TAILQ_REMOVE(&kdf_done, job, entry);
 			kdf_free(job);
 		}
-		pool.started = 0;
 	}
-	thread_wake_close(&pool.wake);
+	thread_pool_close(&tp);
 }

@@ -114,6 +114,85 @@ thread_wake_close(struct thread_wake *w)
 	}
 }
 
+/* Before the sandbox: the pool's wake-up pipe. */
+int
+thread_pool_init(struct thread_pool *p)
+{
+	return (thread_wake_init(&p->wake, p->who));
+}
+
+/*
+ * After the sandbox: n threads (at most THREAD_POOL_MAX) running
+ * fn(p), and done(p) on the loop whenever one posts.  Returns -1 when
+ * no thread starts.  A second call does nothing.
+ */
+int
+thread_pool_start(struct thread_pool *p, unsigned int n, size_t stack,
+    void *(*fn)(void *), void (*done)(void *))
+{
+	if (p->started)
+		return (0);
+	if (n > THREAD_POOL_MAX)
+		n = THREAD_POOL_MAX;
+	p->stopping = 0;
+	if (thread_wake_start(&p->wake, done, p) == -1)
+		return (-1);
+	if ((p->nthreads = thread_spawn(p->threads, n, stack, fn, p,
+	    p->who)) == 0) {
+		thread_wake_stop(&p->wake);
+		return (-1);
+	}
+	p->started = 1;
+	return (0);
+}
+
+/*
+ * Stop the threads: each finishes what it runs and returns when it
+ * sees the flag.  The pipe stays for a new start.
+ */
+void
+thread_pool_stop(struct thread_pool *p)
+{
+	if (!p->started)
+		return;
+	thread_pool_lock(p);
+	p->stopping = 1;
+	if (pthread_cond_broadcast(&p->work) != 0)
+		fatalx("%s: pthread_cond_broadcast", p->who);
+	thread_pool_unlock(p);
+	thread_join(p->threads, p->nthreads, p->who);
+	p->nthreads = 0;
+	p->started = 0;
+	thread_wake_stop(&p->wake);
+}
+
+void
+thread_pool_close(struct thread_pool *p)
+{
+	thread_pool_stop(p);
+	thread_wake_close(&p->wake);
+}
+
+void
+thread_pool_lock(struct thread_pool *p)
+{
+	thread_mutex_lock(&p->lock, p->who);
+}
+
+void
+thread_pool_unlock(struct thread_pool *p)
+{
+	thread_mutex_unlock(&p->lock, p->who);
+}
+
+/* Under the lock: there is work for one thread. */
+void
+thread_pool_signal(struct thread_pool *p)
+{
+	if (pthread_cond_signal(&p->work) != 0)
+		fatalx("%s: pthread_cond_signal", p->who);
+}
+
 /* Cores we may run on, from the affinity mask (no /sys in a chroot). */
 unsigned int
 thread_ncpu(void)
@@ -190,4 +269,13 @@ thread_mutex_unlock(pthread_mutex_t *m, const char *who)
 
 	if ((r = pthread_mutex_unlock(m)) != 0)
 		fatalx("%s: pthread_mutex_unlock: %s", who, strerror(r));
+}
+
+void
+thread_wait(pthread_cond_t *c, pthread_mutex_t *m, const char *who)
+{
+	int	 r;
+
+	if ((r = pthread_cond_wait(c, m)) != 0)
+		fatalx("%s: pthread_cond_wait: %s", who, strerror(r));
 }

@@ -51,50 +51,26 @@
 
 #define WORK_STACK		(2 * 1024 * 1024) /* SQLite recurses */
 
-static struct {
-	pthread_mutex_t		 lock;
-	pthread_cond_t		 work;		/* run queue or stopping */
-	pthread_cond_t		 finished;	/* a job went on done */
-	struct work_jobs	 runq;		/* under lock */
-	struct work_jobs	 done;		/* under lock */
-	int			 stopping;	/* under lock */
-	pthread_t		 threads[WORK_THREADS_MAX];
-	unsigned int		 nthreads;
-	struct thread_wake	 wake;
-	int			 started;
-} pool = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.work = PTHREAD_COND_INITIALIZER,
-	.finished = PTHREAD_COND_INITIALIZER,
-	.runq = TAILQ_HEAD_INITIALIZER(pool.runq),
-	.done = TAILQ_HEAD_INITIALIZER(pool.done),
-	.wake = { .pipe = { -1, -1 } },
-};
+_Static_assert(WORK_THREADS_MAX <= THREAD_POOL_MAX, "too many workers");
+
+static struct thread_pool	 tp = THREAD_POOL_INITIALIZER("work");
+/* Under tp.lock: */
+static struct work_jobs		 work_runq = TAILQ_HEAD_INITIALIZER(work_runq);
+static struct work_jobs		 work_done = TAILQ_HEAD_INITIALIZER(work_done);
+static pthread_cond_t		 work_finished = PTHREAD_COND_INITIALIZER;
 
 static void	*work_worker(void *);
 static void	 work_readable(void *);
 static void	 work_dispatch(struct work_strand *);
 static void	 work_finish(struct work_job *);
 
-static void
-work_lock(void)
-{
-	thread_mutex_lock(&pool.lock, "work");
-}
-
-static void
-work_unlock(void)
-{
-	thread_mutex_unlock(&pool.lock, "work");
-}
-
 /* Before the sandbox: the pipe to the loop. */
 int
 work_init(void)
 {
-	TAILQ_INIT(&pool.runq);
-	TAILQ_INIT(&pool.done);
-	return (thread_wake_init(&pool.wake, "work"));
+	TAILQ_INIT(&work_runq);
+	TAILQ_INIT(&work_done);
+	return (thread_pool_init(&tp));
 }
 
 /*
@@ -106,31 +82,25 @@ work_start(unsigned int n)
 {
 	unsigned int	 ncpu;
 
-	if (pool.started)
+	if (tp.started)
 		return (0);
 	ncpu = thread_ncpu();
 	if (n == 0)
 		n = ncpu < WORK_THREADS_MAX ? ncpu : WORK_THREADS_MAX;
 	if (n > WORK_THREADS_MAX)
 		n = WORK_THREADS_MAX;
-	pool.stopping = 0;
-	if (thread_wake_start(&pool.wake, work_readable, NULL) == -1)
+	if (thread_pool_start(&tp, n, WORK_STACK, work_worker,
+	    work_readable) == -1)
 		return (-1);
-	if ((pool.nthreads = thread_spawn(pool.threads, n, WORK_STACK,
-	    work_worker, NULL, "work")) == 0) {
-		thread_wake_stop(&pool.wake);
-		return (-1);
-	}
-	pool.started = 1;
-	log_info("work: %u mailbox worker%s", pool.nthreads,
-	    pool.nthreads == 1 ? "" : "s");
+	log_info("work: %u mailbox worker%s", tp.nthreads,
+	    tp.nthreads == 1 ? "" : "s");
 	return (0);
 }
 
 unsigned int
 work_threads(void)
 {
-	return (pool.started ? pool.nthreads : 0);
+	return (tp.started ? tp.nthreads : 0);
 }
 
 /*
@@ -143,27 +113,17 @@ work_stop(void)
 {
 	struct work_job	*job;
 
-	if (pool.started) {
-		work_lock();
-		pool.stopping = 1;
-		if (pthread_cond_broadcast(&pool.work) != 0)
-			fatalx("work: pthread_cond_broadcast");
-		work_unlock();
-		thread_join(pool.threads, pool.nthreads, "work");
-		pool.nthreads = 0;
-		pool.started = 0;
-		thread_wake_stop(&pool.wake);
-		while ((job = TAILQ_FIRST(&pool.runq)) != NULL) {
-			TAILQ_REMOVE(&pool.runq, job, entry);
-			job->status = job->run(job->arg);
-			TAILQ_INSERT_TAIL(&pool.done, job, entry);
-		}
-		while ((job = TAILQ_FIRST(&pool.done)) != NULL) {
-			TAILQ_REMOVE(&pool.done, job, entry);
-			work_finish(job);
-		}
+	thread_pool_stop(&tp);
+	while ((job = TAILQ_FIRST(&work_runq)) != NULL) {
+		TAILQ_REMOVE(&work_runq, job, entry);
+		job->status = job->run(job->arg);
+		TAILQ_INSERT_TAIL(&work_done, job, entry);
 	}
-	thread_wake_close(&pool.wake);
+	while ((job = TAILQ_FIRST(&work_done)) != NULL) {
+		TAILQ_REMOVE(&work_done, job, entry);
+		work_finish(job);
+	}
+	thread_pool_close(&tp);
 }
 
 /* A worker: the next handed-out job, whichever account it is for. */
@@ -174,24 +134,22 @@ work_worker(void *arg)
 
 	(void)arg;
 	log_thread_defer();
-	work_lock();
-	for (;;) {
-		while (!pool.stopping &&
-		    (job = TAILQ_FIRST(&pool.runq)) == NULL)
-			if (pthread_cond_wait(&pool.work, &pool.lock) != 0)
-				fatalx("work: pthread_cond_wait");
-		if (pool.stopping)
-			break;
-		TAILQ_REMOVE(&pool.runq, job, entry);
-		work_unlock();
+	thread_pool_lock(&tp);
+	while (!tp.stopping) {
+		if ((job = TAILQ_FIRST(&work_runq)) == NULL) {
+			thread_wait(&tp.work, &tp.lock, "work");
+			continue;
+		}
+		TAILQ_REMOVE(&work_runq, job, entry);
+		thread_pool_unlock(&tp);
 		job->status = job->run(job->arg);
-		work_lock();
-		TAILQ_INSERT_TAIL(&pool.done, job, entry);
-		if (pthread_cond_broadcast(&pool.finished) != 0)
+		thread_pool_lock(&tp);
+		TAILQ_INSERT_TAIL(&work_done, job, entry);
+		if (pthread_cond_broadcast(&work_finished) != 0)
 			fatalx("work: pthread_cond_broadcast");
-		thread_wake_post(&pool.wake);
+		thread_wake_post(&tp.wake);
 	}
-	work_unlock();
+	thread_pool_unlock(&tp);
 	return (NULL);
 }
 
@@ -199,16 +157,16 @@ work_worker(void *arg)
 static void
 work_readable(void *arg)
 {
-	struct work_jobs	 done;
+	struct work_jobs	 ended;
 	struct work_job		*job;
 
 	(void)arg;
-	TAILQ_INIT(&done);
-	work_lock();
-	TAILQ_CONCAT(&done, &pool.done, entry);
-	work_unlock();
-	while ((job = TAILQ_FIRST(&done)) != NULL) {
-		TAILQ_REMOVE(&done, job, entry);
+	TAILQ_INIT(&ended);
+	thread_pool_lock(&tp);
+	TAILQ_CONCAT(&ended, &work_done, entry);
+	thread_pool_unlock(&tp);
+	while ((job = TAILQ_FIRST(&ended)) != NULL) {
+		TAILQ_REMOVE(&ended, job, entry);
 		work_finish(job);
 	}
 }
@@ -301,12 +259,11 @@ work_dispatch(struct work_strand *s)
 		}
 		TAILQ_REMOVE(&s->jobs, job, entry);
 		s->current = job;
-		if (pool.started) {
-			work_lock();
-			TAILQ_INSERT_TAIL(&pool.runq, job, entry);
-			if (pthread_cond_signal(&pool.work) != 0)
-				fatalx("work: pthread_cond_signal");
-			work_unlock();
+		if (tp.started) {
+			thread_pool_lock(&tp);
+			TAILQ_INSERT_TAIL(&work_runq, job, entry);
+			thread_pool_signal(&tp);
+			thread_pool_unlock(&tp);
 			return;
 		}
 		job->status = job->run(job->arg);
@@ -347,31 +304,29 @@ work_drain(struct work_strand *s)
 	s->idle = NULL;
 	for (;;) {
 		if ((job = s->current) != NULL) {
-			work_lock();
+			thread_pool_lock(&tp);
 			/* Not yet taken by a worker: never run. */
 			taken = 1;
-			TAILQ_FOREACH(job, &pool.runq, entry)
+			TAILQ_FOREACH(job, &work_runq, entry)
 				if (job == s->current)
 					break;
 			if (job != NULL) {
-				TAILQ_REMOVE(&pool.runq, job, entry);
+				TAILQ_REMOVE(&work_runq, job, entry);
 				job->status = WORK_CANCELLED;
 				taken = 0;
 			}
 			job = s->current;
 			while (taken) {
-				TAILQ_FOREACH(d, &pool.done, entry)
+				TAILQ_FOREACH(d, &work_done, entry)
 					if (d == job)
 						break;
 				if (d != NULL) {
-					TAILQ_REMOVE(&pool.done, job, entry);
+					TAILQ_REMOVE(&work_done, job, entry);
 					break;
 				}
-				if (pthread_cond_wait(&pool.finished,
-				    &pool.lock) != 0)
-					fatalx("work: pthread_cond_wait");
+				thread_wait(&work_finished, &tp.lock, "work");
 			}
-			work_unlock();
+			thread_pool_unlock(&tp);
 			job->done(job->arg, job->status);
 			s->current = NULL;
 			continue;
