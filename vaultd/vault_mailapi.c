@@ -73,7 +73,7 @@ struct mailreq {
 	struct work_job		 job;
 	struct mbox_req		 req;
 	struct search_program	 prog;
-	struct mbox_stream_w	 writer;
+	struct mbox_stream_w	*writer;	/* w's, when records */
 };
 
 /* Requests handed to the workers and not yet answered. */
@@ -275,8 +275,12 @@ result_open(struct mailreq *r, int records)
 		return (MBOX_EIO);
 	}
 	if (records) {
-		mbox_stream_w_init(&r->writer, r->fd);
-		r->w = &r->writer;
+		if ((r->writer = malloc(sizeof(*r->writer))) == NULL) {
+			log_warn("mailapi: writer");
+			return (MBOX_EIO);
+		}
+		mbox_stream_w_init(r->writer, r->fd);
+		r->w = r->writer;
 	}
 	return (MBOX_OK);
 }
@@ -740,6 +744,8 @@ mailapi_free(struct mailreq *r)
 {
 	if (r->infd != -1)
 		close(r->infd);
+	if (r->writer != NULL)
+		freezero(r->writer, sizeof(*r->writer));
 	freezero(r, sizeof(*r));
 }
 
