@@ -168,6 +168,16 @@ pool_up(unsigned int n)
 	CHECK(work_threads() == n);
 }
 
+/* A fresh start with n workers and two empty strands. */
+static void
+two_strands(unsigned int n, struct work_strand *a, struct work_strand *b)
+{
+	reset();
+	pool_up(n);
+	work_strand_init(a);
+	work_strand_init(b);
+}
+
 /* One strand's jobs run one at a time, in order, and answer in order. */
 static void
 strand_fifo(void)
@@ -206,10 +216,7 @@ strands_parallel(void)
 	struct work_strand	 a, b;
 	struct job		 ja, jb;
 
-	reset();
-	pool_up(2);
-	work_strand_init(&a);
-	work_strand_init(&b);
+	two_strands(2, &a, &b);
 	memset(&ja, 0, sizeof(ja));
 	memset(&jb, 0, sizeof(jb));
 	ja.id = NJOBS + 1;
@@ -238,10 +245,7 @@ strand_not_held_back(void)
 	struct job		 ja[2];
 	int			 i;
 
-	reset();
-	pool_up(2);
-	work_strand_init(&a);
-	work_strand_init(&b);
+	two_strands(2, &a, &b);
 	memset(ja, 0, sizeof(ja));
 	ja[0].id = NJOBS + 1;
 	ja[0].block = 1;
@@ -345,10 +349,7 @@ drain(void)
 	struct job		 ja[3], jb;
 	int			 i;
 
-	reset();
-	pool_up(2);
-	work_strand_init(&a);
-	work_strand_init(&b);
+	two_strands(2, &a, &b);
 	memset(ja, 0, sizeof(ja));
 	memset(&jb, 0, sizeof(jb));
 	for (i = 0; i < 3; i++)
