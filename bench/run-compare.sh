@@ -80,26 +80,12 @@ suite tresor "" --smtp-port 11025 --imap-port 11143 --pop3-port 11110
 # first and keeps the account open (its mail then goes straight into
 # the encrypted mailbox instead of the sealed spool).  After the POP3
 # runs, so that they read the same 10,000 messages as the peer.
-python3 - <<'PY' &
-import imaplib, time
-m = imaplib.IMAP4("127.0.0.1", 11143)
-m.login("bench@bench.test", "benchpass")
-print("holding the account unlocked", flush=True)
-for _ in range(900):
-    time.sleep(1)
-    try:
-        m.noop()
-    except Exception:
-        break
-PY
-HOLD=$!
-sleep 3
+tresor_hold 11143 bench@bench.test benchpass
 for c in "1" "8 --procs 4" "32 --procs 4"; do
 	echo "$(date +%T) tresor-unlocked smtp -c $c" >&2
 	$MB smtp --label tresor-unlocked --smtp-port 11025 -n 2000 -c $c \
 	    -s 8192 >> "$OUT" || echo "  -> FAILED" >&2
 done
-kill "$HOLD" 2>/dev/null
-wait "$HOLD" 2>/dev/null
+tresor_unhold
 
 $MB summarize "$OUT"

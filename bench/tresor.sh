@@ -9,6 +9,10 @@
 #					until smtpd and imapd run (bounded)
 #	tresor_stop			stops ctld and its children
 #	tresor_user ADDRESS PASSWORD	ctl user add
+#	tresor_hold PORT ADDRESS PASSWORD
+#					an IMAP session in the background
+#					holds the account unlocked ($HOLD)
+#	tresor_unhold			ends it
 #	tresor_cleanup			stop, remove $DIR and $BIN
 #
 # Programs run from $BIN when tresor_bin made it, else from the tree.
@@ -86,16 +90,43 @@ tresor_start() {
 	return 1
 }
 
+# Stop a background process of ours, if there is one.
+tresor_reap() {
+	[ -n "$1" ] || return 0
+	kill "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
 tresor_stop() {
-	[ -n "$CPID" ] || return 0
-	kill "$CPID" 2>/dev/null
-	wait "$CPID" 2>/dev/null
+	tresor_reap "$CPID"
 	CPID=
 }
 
 tresor_user() {
 	echo "$2" | "$(tresor_prog ctld/ctl)" -s "$DIR/ctl.sock" user add \
 	    "$1" --stdin > /dev/null
+}
+
+tresor_hold() {
+	python3 - "$@" <<'PY' &
+import imaplib, sys, time
+m = imaplib.IMAP4("127.0.0.1", int(sys.argv[1]))
+m.login(sys.argv[2], sys.argv[3])
+print("holding the account unlocked", flush=True)
+for _ in range(900):
+    time.sleep(1)
+    try:
+        m.noop()
+    except Exception:
+        break
+PY
+	HOLD=$!
+	sleep 3
+}
+
+tresor_unhold() {
+	tresor_reap "${HOLD:-}"
+	HOLD=
 }
 
 tresor_cleanup() {
