@@ -12,26 +12,28 @@
 # The IMAP scenarios need the IMAP mailbox commands (not built yet).
 #
 # PARTS (default "locked unlocked pop3") picks the parts, N (default
-# 2000) the messages per SMTP run: PARTS=unlocked N=1000 compares two
-# builds' delivery into an unlocked account quickly (copy this file and
-# tresor.sh into the other tree's bench/ to measure its build).
+# 2000) the messages per SMTP run, PREFIX (default 11) the ports:
+# PARTS=unlocked N=1000 compares two builds' delivery into an unlocked
+# account quickly (copy this file and tresor.sh into the other tree's
+# bench/ to measure its build).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(dirname "$HERE")
 OUT=${1:-$HERE/results/tresor.jsonl}
 MB="python3 $HERE/mailbench.py"
 PARTS=${PARTS:-"locked unlocked pop3"}
+P=${PREFIX:-11}		# ports P025, P143, P110
 N=${N:-2000}
 . "$HERE/tresor.sh"
 mkdir -p "$(dirname "$OUT")"
 : > "$OUT"
 
-tresor_conf 11
+tresor_conf "$P"
 trap tresor_cleanup EXIT
 tresor_start || exit 1
 tresor_user bench@bench.test benchpass1 || exit 1
 
-O="--label tresor --smtp-port 11025 --imap-port 11143 --pop3-port 11110"
+O="--label tresor --smtp-port ${P}025 --imap-port ${P}143 --pop3-port ${P}110"
 O="$O --password benchpass1"
 run() {
 	echo "$(date +%T) load=$(cut -d' ' -f1-3 /proc/loadavg) :: $*" >&2
@@ -53,7 +55,7 @@ fi
 
 # Unlocked: an IMAP session holds the account open meanwhile.
 if has unlocked; then
-	tresor_hold 11143 bench@bench.test benchpass1
+	tresor_hold "${P}143" bench@bench.test benchpass1
 	run smtp -n "$N" -c 1 -s 8192 --label tresor-unlocked
 	run smtp -n "$N" -c 8 --procs 4 -s 8192 --label tresor-unlocked
 	run smtp -n "$N" -c 32 --procs 4 -s 8192 --label tresor-unlocked
