@@ -44,6 +44,10 @@
  * deliveries: a timer of zero timeout, which libevent runs after the
  * input that was ready in its pass, closes the group at the first pass
  * that brought none.  A lone message costs one idle pass, no sleep.
+ * The loop does not wait for a group's commit (the workers make it), so
+ * a delivery for an account still committing an earlier group stays
+ * open until that group ends (deliver_close()), and makes the next
+ * group with what else came for it meanwhile.
  * Bounds: a group closes at once at DELIVER_GROUP_MAX messages or
  * DELIVER_GROUP_BYTES of bundles, and after DELIVER_GROUP_WAIT_MS from
  * its first message even if deliveries keep coming.  The bundles are
@@ -164,6 +168,9 @@ static struct timespec		 group_opened;
 static void	 deliver_timer(int, short, void *);
 static long long deliver_ms_since(const struct timespec *);
 static void	 deliver_free(struct delivery *);
+static void	 deliver_close(int);
+static int	 deliver_busy(const unsigned char *);
+static void	 deliver_arm(void);
 static int	 deliver_share_run(void *);
 static void	 deliver_share_done(void *, int);
 static void	 deliver_group_end(struct dgroup *);
@@ -188,7 +195,6 @@ deliver_submit(const char *address, void *data, size_t len,
 	struct dir_account	 da;
 	struct vault_account	*a;
 	struct delivery		*d;
-	struct timeval		 tv;
 	int			 rc;
 
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
@@ -224,15 +230,7 @@ deliver_submit(const char *address, void *data, size_t len,
 			deliver_flush();
 			return;
 		}
-		if (!group_ev_set) {
-			evtimer_set(&group_ev, deliver_timer, NULL);
-			group_ev_set = 1;
-		}
-		/* Zero: after the input that is ready now has been read. */
-		if (!evtimer_pending(&group_ev, NULL)) {
-			timerclear(&tv);
-			evtimer_add(&group_ev, &tv);
-		}
+		deliver_arm();
 		return;
 	}
 	d->done(d->arg, d->reqid, d->status);
@@ -270,7 +268,23 @@ deliver_timer(int fd, short event, void *arg)
 		evtimer_add(&group_ev, &tv);
 		return;
 	}
-	deliver_flush();
+	deliver_close(0);
+}
+
+/* The zero timer: after the input that is ready now has been read. */
+static void
+deliver_arm(void)
+{
+	struct timeval	 tv;
+
+	if (!group_ev_set) {
+		evtimer_set(&group_ev, deliver_timer, NULL);
+		group_ev_set = 1;
+	}
+	if (!evtimer_pending(&group_ev, NULL)) {
+		timerclear(&tv);
+		evtimer_add(&group_ev, &tv);
+	}
 }
 
 /* Deliveries waiting in the open group. */
@@ -444,24 +458,60 @@ deliver_counters(struct dgroup *g)
 	}
 }
 
+/* Close the whole open group now (the bounds; the tests). */
+void
+deliver_flush(void)
+{
+	deliver_close(1);
+}
+
+/* An account with a share of a group still committing. */
+static int
+deliver_busy(const unsigned char *id)
+{
+	struct dgroup	*g;
+	size_t		 i;
+
+	TAILQ_FOREACH(g, &committing, entry)
+		for (i = 0; i < g->nshares; i++)
+			if (!g->shares[i].forgotten && memcmp(g->shares[i].a->id,
+			    id, ACCOUNT_ID_LEN) == 0)
+				return (1);
+	return (0);
+}
+
 /*
  * Close the open group and commit it: the three steps at the top of
  * this file, in that order; step 1 on the accounts' strands, the rest
  * in deliver_group_end() when the last of them is done.
+ *
+ * Unless forced, deliveries for an account whose share of an earlier
+ * group still commits stay open until that group ends: as when the
+ * loop committed a group itself, what comes in meanwhile makes the
+ * next group, and an account pays one transaction for it rather than
+ * one per idle pass of the loop.  The other accounts' deliveries go at
+ * once, so none waits behind another account's work.
  */
-void
-deliver_flush(void)
+static void
+deliver_close(int force)
 {
-	struct dgroup	*g;
-	struct dshare	*sh;
-	struct delivery	*d;
-	size_t		 n, i, nshares;
+	struct delivery_list	 l = TAILQ_HEAD_INITIALIZER(l);
+	struct dgroup		*g;
+	struct dshare		*sh;
+	struct delivery		*d, *tmp;
+	size_t			 n = 0, i, nshares;
 
 	if (group_ev_set)
 		evtimer_del(&group_ev);
-	n = group_n;
-	group_n = 0;
-	group_bytes = 0;
+	TAILQ_FOREACH_SAFE(d, &group, entry, tmp) {
+		if (!force && deliver_busy(d->id))
+			continue;
+		TAILQ_REMOVE(&group, d, entry);
+		TAILQ_INSERT_TAIL(&l, d, entry);
+		group_n--;
+		group_bytes -= d->len;
+		n++;
+	}
 	group_added = 0;
 	if (n == 0)
 		return;
@@ -470,15 +520,15 @@ deliver_flush(void)
 		/* Not acknowledged: the senders will try again. */
 		log_warn("%s", __func__);
 		free(g);
-		while ((d = TAILQ_FIRST(&group)) != NULL) {
-			TAILQ_REMOVE(&group, d, entry);
+		while ((d = TAILQ_FIRST(&l)) != NULL) {
+			TAILQ_REMOVE(&l, d, entry);
 			d->done(d->arg, d->reqid, MBOX_ETEMP);
 			deliver_free(d);
 		}
 		return;
 	}
 	TAILQ_INIT(&g->list);
-	TAILQ_CONCAT(&g->list, &group, entry);
+	TAILQ_CONCAT(&g->list, &l, entry);
 	g->n = n;
 	g->waited = deliver_ms_since(&group_opened);
 	if (clock_gettime(CLOCK_MONOTONIC, &g->t0) == -1)
@@ -571,4 +621,7 @@ deliver_group_end(struct dgroup *g)
 			work_resume(&g->shares[i].a->strand);
 	free(g->shares);
 	free(g);
+	/* What waited for this group's accounts, after the next pass. */
+	if (group_n > 0)
+		deliver_arm();
 }
