@@ -361,6 +361,8 @@ key_derive(struct vfs_keys *k, const unsigned char *key,
 	if (crypto_kdf_derive_from_key(k->page, sizeof(k->page), KDF_PAGE,
 	    KDF_CONTEXT, key) != 0 ||
 	    crypto_kdf_derive_from_key(k->mask, sizeof(k->mask), KDF_MASK,
+	    KDF_CONTEXT, key) != 0 ||
+	    crypto_kdf_derive_from_key(k->state, sizeof(k->state), KDF_STATE,
 	    KDF_CONTEXT, key) != 0)
 		return (-1);
 	memcpy(k->dbid, dbid, VFS_DBIDLEN);
@@ -401,6 +403,7 @@ x_close(sqlite3_file *f)
 	int		 rc;
 
 	rc = vf->real->pMethods->xClose(vf->real);
+	vfs_state_close(vf);
 	if (vf->keys != NULL)
 		sodium_free(vf->keys);
 	vf->keys = NULL;
@@ -467,8 +470,13 @@ static int
 x_sync(sqlite3_file *f, int flags)
 {
 	struct vfs_file	*vf = (struct vfs_file *)f;
+	int		 rc;
 
-	return (vf->real->pMethods->xSync(vf->real, flags));
+	rc = vf->real->pMethods->xSync(vf->real, flags);
+	/* A commit frame is the state once synced (vault_vfs_state.c). */
+	if (rc == SQLITE_OK && vf->kind == VK_WAL)
+		vfs_state_wal_sync(vf);
+	return (rc);
 }
 
 static int
@@ -673,6 +681,7 @@ v_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, int flags,
 		}
 		memcpy(vf->keys, mf->keys, sizeof(*vf->keys));
 		vf->dbpath = sqlite3_filename_database(name);
+		vf->mainf = mf;
 		break;
 	case VK_TEMP:
 		randombytes_buf(vf->keys->stream, sizeof(vf->keys->stream));
@@ -922,6 +931,20 @@ pragma_text(sqlite3 *db, const char *sql, const char *expect)
 	return (rc);
 }
 
+/* The shim's main-database file of a connection, or NULL. */
+struct vfs_file *
+vfs_main_file(sqlite3 *db)
+{
+	sqlite3_file	*f = NULL;
+
+	if (db == NULL || sqlite3_file_control(db, "main",
+	    SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || f == NULL ||
+	    f->pMethods != &vfs_io ||
+	    ((struct vfs_file *)f)->kind != VK_MAIN)
+		return (NULL);
+	return ((struct vfs_file *)f);
+}
+
 int
 vfs_check_header(sqlite3 *db, const char *schema)
 {
@@ -965,6 +988,9 @@ vfs_setup(sqlite3 *db, int flags)
 	    &f)) != SQLITE_OK || f == NULL || f->pMethods != &vfs_io)
 		return (SQLITE_ERROR);
 	if ((rc = f->pMethods->xFileSize(f, &size)) != SQLITE_OK)
+		return (rc);
+	/* A file cut short is tampering, not SQLite's "malformed". */
+	if (size > 0 && (rc = vfs_check_length(db)) != SQLITE_OK)
 		return (rc);
 	if (!(flags & SQLITE_OPEN_READONLY)) {
 		if (size == 0) {
