@@ -22,9 +22,10 @@
  * Keys
  *
  *	Each database has a 32-byte key K and a 16-byte database id D,
- *	both supplied by the caller.  Two subkeys are derived with
+ *	both supplied by the caller.  Three subkeys are derived with
  *	crypto_kdf_derive_from_key(context "tresorvf"): id 1 encrypts
- *	pages, id 2 masks WAL checksums.  K itself is never kept: the
+ *	pages, id 2 masks WAL checksums, id 3 keys the page-state digest
+ *	(vault_vfs_state.c).  K itself is never kept: the
  *	per-file memory (sodium_malloc, wiped on close) holds the
  *	subkeys and D.  The caller's key reaches xOpen through a registry
  *	in sodium_malloc memory, named in the URI only by a random
@@ -104,13 +105,14 @@
  *	- Rollback or replay: a whole file, or its WAL, replaced by an
  *	  older copy, or a single page replaced by an older version of
  *	  the same page of the same database.  Per-page AEAD has no
- *	  freshness; vaultd must compare a commit counter kept elsewhere.
+ *	  freshness; vaultd must compare a commit counter and the
+ *	  page-state digest (vault_vfs_state.c) kept elsewhere.
  *	- Truncation of the WAL at a frame boundary, which drops the last
  *	  transactions like a crash would; deletion of the WAL, or damage
  *	  to its clear 32-byte header (SQLite then ignores the whole log);
  *	  deletion of a hot journal or damage to its header (SQLite then
- *	  does not roll back).  Truncation of the main file shows up as
- *	  errors when a missing page is needed, not at open.
+ *	  does not roll back).  (Truncation of the main file is refused
+ *	  at open: VFS_FAIL_TRUNCATED.)
  *	- Damage to a WAL frame that at most one authentic commit frame
  *	  follows, i.e. to a frame of the last transaction or to the
  *	  commit frame of the one before: it looks like a torn write, and

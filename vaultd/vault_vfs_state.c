@@ -58,7 +58,10 @@
  *	  frame's nonce when its page number and content are those just
  *	  read, so the main file gets the very bytes of the frame, same
  *	  tag: D does not change when pages move into the main file, and
- *	  a later start computes the same D.  (The same nonce with the
+ *	  a later start computes the same D.  This is done for every
+ *	  database and connection, whether D is kept or not, so that a
+ *	  checkpoint by anyone (at close, at the next open, after a
+ *	  crash) leaves the same bytes.  (The same nonce with the
  *	  same key, associated data and plaintext gives the same
  *	  ciphertext: nothing new is revealed.)  Any other write to the
  *	  main file while D is kept loses it.
