@@ -328,7 +328,12 @@ mbox_tx_commit(struct mbox *m)
 	return (MBOX_OK);
 }
 
-/* End a transaction that wrote nothing. */
+/*
+ * End a transaction that wrote nothing.  Never after a write, even one
+ * undone by a savepoint: every commit that writes pages must move the
+ * counter, or the page-state digest recorded with the counter would
+ * no longer be the file's.
+ */
 int
 mbox_tx_end(struct mbox *m)
 {
