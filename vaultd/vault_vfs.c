@@ -1061,7 +1061,8 @@ vfs_open_db(const char *path, const unsigned char *key,
 	}
 	if (rc != SQLITE_OK) {
 		log_warnx("%s: %s: %s (%d)", __func__, path,
-		    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc), rc);
+		    db != NULL && sqlite3_errcode(db) != SQLITE_OK ?
+		    sqlite3_errmsg(db) : sqlite3_errstr(rc), rc);
 		sqlite3_close(db);
 		return (rc);
 	}
