@@ -327,18 +327,21 @@ deliver_counters(struct vault_account **acc, size_t n,
 {
 	struct dir_counter	 c[DELIVER_GROUP_MAX];
 	struct delivery		*d;
+	unsigned char		 ps[DELIVER_GROUP_MAX][DIR_STATE_LEN];
 	size_t			 i;
 
 	for (i = 0; i < n; i++) {
 		c[i].id = acc[i]->id;
 		c[i].counter = mbox_counter(acc[i]->mbox);
+		c[i].pagestate = account_pagestate(acc[i], ps[i]);
 	}
 	if (dir_counters_set(c, n) == DIR_OK)
 		return;
 	log_warnx("cannot record the commit counters of a delivery group; "
 	    "trying each account alone");
 	for (i = 0; i < n; i++) {
-		if (dir_counter_set(c[i].id, c[i].counter) == DIR_OK)
+		if (dir_counter_set(c[i].id, c[i].counter, c[i].pagestate) ==
+		    DIR_OK)
 			continue;
 		log_warnx("%s: cannot record the commit counter",
 		    acc[i]->address);
