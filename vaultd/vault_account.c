@@ -119,19 +119,38 @@ account_unlocked(const unsigned char *id)
 }
 
 /*
- * After a write call on the mailbox: record its commit counter (the
- * freshness check's anchor) and, if the write committed anything, say
- * so to the change callback.  Every write comes through here: mailbox
- * requests, deliveries, the spool import at unlock.
+ * The mailbox's page-state digest to record with its counter (into
+ * buf, DIR_STATE_LEN bytes), or NULL if it is not known: then the
+ * record says so, and the next unlock checks the counter alone.
+ */
+const unsigned char *
+account_pagestate(struct vault_account *a, unsigned char *buf)
+{
+	if (mbox_pagestate(a->mbox, buf) != MBOX_OK) {
+		log_warnx("%s: the mailbox's page state is not known; "
+		    "recorded as unknown", a->address);
+		return (NULL);
+	}
+	return (buf);
+}
+
+/*
+ * After a write call on the mailbox: record its commit counter and its
+ * page-state digest (the freshness check's anchors) and, if the write
+ * committed anything, say so to the change callback.  Every write
+ * comes through here: mailbox requests, deliveries, the spool import
+ * at unlock.
  */
 int
 account_committed(struct vault_account *a)
 {
+	unsigned char	 ps[DIR_STATE_LEN];
 	uint64_t	 counter;
 	int		 rv = 0;
 
 	counter = mbox_counter(a->mbox);
-	if (dir_counter_set(a->id, counter) != DIR_OK) {
+	if (dir_counter_set(a->id, counter, account_pagestate(a, ps)) !=
+	    DIR_OK) {
 		log_warnx("%s: cannot record the commit counter", a->address);
 		rv = -1;
 	}
@@ -206,9 +225,11 @@ account_import_cb(void *arg, const char *name, const void *data, size_t len)
 
 /*
  * Open an account with the secrets a keyslot gave: its mailbox, checked
- * against the commit counter in the directory (an older mailbox than
- * the directory remembers is a rollback and is refused), then the mail
- * that waited in the spool.  Takes ownership of secrets.
+ * against the commit counter and page-state digest in the directory (an
+ * older mailbox than the directory remembers, or one at the same
+ * counter whose pages are not those recorded, is a rollback and is
+ * refused), then the mail that waited in the spool.  Takes ownership
+ * of secrets.
  */
 int
 account_unlock(const struct dir_account *da, struct account_secrets *secrets,
@@ -216,6 +237,7 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 {
 	struct vault_account	*a;
 	unsigned char		 pk[crypto_box_PUBLICKEYBYTES];
+	unsigned char		 ps[DIR_STATE_LEN];
 	char			 path[PATH_MAX], hex[ACCOUNT_ID_LEN * 2 + 1];
 	int			 rc;
 
@@ -246,13 +268,29 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 	}
 	if (mbox_counter(a->mbox) < da->counter) {
 		sodium_bin2hex(hex, sizeof(hex), a->id, sizeof(a->id));
-		log_audit("mailbox-rollback", "account=%s have=%llu "
-		    "expected=%llu", hex,
+		log_audit("mailbox-rollback", "account=%s kind=counter "
+		    "have=%llu expected=%llu", hex,
 		    (unsigned long long)mbox_counter(a->mbox),
 		    (unsigned long long)da->counter);
 		log_warnx("%s: the mailbox is older than the directory "
 		    "records: refusing it (restored from an old copy?)",
 		    a->address);
+		goto fail;
+	}
+	/*
+	 * At the counter recorded, the pages must be those recorded with
+	 * it.  A counter ahead is a crash between the mailbox's commit
+	 * and the directory's update: nothing to compare with.
+	 */
+	if (mbox_counter(a->mbox) == da->counter && da->has_pagestate &&
+	    (mbox_pagestate(a->mbox, ps) != MBOX_OK ||
+	    sodium_memcmp(ps, da->pagestate, sizeof(ps)) != 0)) {
+		sodium_bin2hex(hex, sizeof(hex), a->id, sizeof(a->id));
+		log_audit("mailbox-rollback", "account=%s kind=pages "
+		    "counter=%llu", hex, (unsigned long long)da->counter);
+		log_warnx("%s: the mailbox's pages are not those the "
+		    "directory records: refusing it (pages put back from "
+		    "an old copy?)", a->address);
 		goto fail;
 	}
 	/*

@@ -433,6 +433,7 @@ deliver_counters(struct dgroup *g)
 	struct dir_counter	 c[DELIVER_GROUP_MAX];
 	struct dshare		*sh[DELIVER_GROUP_MAX];
 	struct delivery		*d;
+	unsigned char		 ps[DELIVER_GROUP_MAX][DIR_STATE_LEN];
 	size_t			 i, n = 0;
 
 	for (i = 0; i < g->nshares; i++) {
@@ -441,6 +442,7 @@ deliver_counters(struct dgroup *g)
 		sh[n] = &g->shares[i];
 		c[n].id = sh[n]->a->id;
 		c[n].counter = mbox_counter(sh[n]->a->mbox);
+		c[n].pagestate = account_pagestate(sh[n]->a, ps[n]);
 		n++;
 	}
 	if (n == 0 || dir_counters_set(c, n) == DIR_OK)
@@ -448,7 +450,8 @@ deliver_counters(struct dgroup *g)
 	log_warnx("cannot record the commit counters of a delivery group; "
 	    "trying each account alone");
 	for (i = 0; i < n; i++) {
-		if (dir_counter_set(c[i].id, c[i].counter) == DIR_OK)
+		if (dir_counter_set(c[i].id, c[i].counter, c[i].pagestate) ==
+		    DIR_OK)
 			continue;
 		log_warnx("%s: cannot record the commit counter",
 		    sh[i]->a->address);

@@ -103,6 +103,10 @@
 
 #define SCHEMA_VERSION	2
 
+#if MBOX_STATE_LEN != VFS_STATELEN
+#error "MBOX_STATE_LEN is not VFS_STATELEN"
+#endif
+
 /* Version 2; a version 1 database gets it when opened. */
 #define SQL_SUBSCRIPTIONS						\
 	"CREATE TABLE subscriptions (name TEXT PRIMARY KEY) WITHOUT ROWID"
@@ -324,7 +328,12 @@ mbox_tx_commit(struct mbox *m)
 	return (MBOX_OK);
 }
 
-/* End a transaction that wrote nothing. */
+/*
+ * End a transaction that wrote nothing.  Never after a write, even one
+ * undone by a savepoint: every commit that writes pages must move the
+ * counter, or the page-state digest recorded with the counter would
+ * no longer be the file's.
+ */
 int
 mbox_tx_end(struct mbox *m)
 {
@@ -463,6 +472,16 @@ mbox_open(const char *path, const unsigned char *key,
 		free(m);
 		return (MBOX_EIO);
 	}
+	/*
+	 * The digest of the pages as found, before SQL reads any of them
+	 * (a missing one is reported as such), then kept at each commit.
+	 */
+	if ((rc = vfs_state_start(m->db, NULL)) != SQLITE_OK) {
+		log_warnx("mbox: %s: cannot read the page state: %s (%d)",
+		    path, sqlite3_errstr(rc), rc);
+		ret = MBOX_EIO;
+		goto fail;
+	}
 	if ((rc = sqlite3_busy_timeout(m->db, 10000)) != SQLITE_OK ||
 	    (rc = sqlite3_create_function_v2(m->db, "tresor_header", 3,
 	    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, NULL,
@@ -501,6 +520,16 @@ uint64_t
 mbox_counter(struct mbox *m)
 {
 	return (m != NULL ? m->counter : 0);
+}
+
+int
+mbox_pagestate(struct mbox *m, unsigned char *out)
+{
+	if (m == NULL || out == NULL)
+		return (MBOX_EINVAL);
+	if (vfs_state_digest(m->db, out) != SQLITE_OK)
+		return (MBOX_EIO);
+	return (MBOX_OK);
 }
 
 int

@@ -96,6 +96,8 @@ void	 account_lock_all(void);
 int	 account_deliver(const char *, const void *, size_t);
 void	 account_mailbox_path(const unsigned char *, char *, size_t);
 int	 account_committed(struct vault_account *);
+const unsigned char *account_pagestate(struct vault_account *,
+	    unsigned char *);
 void	 account_changed(struct vault_account *);
 int	 account_seal(const struct dir_account *, const void *, size_t);
 void	 account_on_change(void (*)(struct vault_account *));
