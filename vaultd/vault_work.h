@@ -30,7 +30,9 @@
  *
  * Without started workers (unit tests that do not start them, or
  * before the first configuration) a job runs at once on the loop, in
- * the same order: work_submit() then returns after its done().
+ * the same order: work_submit() then returns after its done(), unless
+ * it was called from a done() of the same strand (the job runs when
+ * that done() has returned).
  */
 
 #ifndef VAULT_WORK_H
