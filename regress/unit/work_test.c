@@ -46,6 +46,7 @@ struct job {
 	int		 status;	/* what run() returns */
 	int		 block;		/* run() waits for release */
 	int		 release;	/* run() releases the others */
+	int		 release_done;	/* done() does, on the loop */
 	int		 got;		/* done()'s status */
 };
 
@@ -130,6 +131,8 @@ done_cb(void *arg, int status)
 
 	j->got = status;
 	lg.done[lg.ndone++] = j->id;
+	if (j->release_done)
+		do_release();
 }
 
 static void
@@ -207,8 +210,8 @@ strand_fifo(void)
 
 /*
  * Two strands run at once: A's job can only finish once B's job has
- * run (it waits for the release B's run makes), so with one strand at
- * a time A would time out and report -99.
+ * been answered (it waits for the release B's done() makes on the
+ * loop), so with one strand at a time A would time out and report -99.
  */
 static void
 strands_parallel(void)
@@ -222,7 +225,7 @@ strands_parallel(void)
 	ja.id = NJOBS + 1;
 	ja.block = 1;
 	jb.id = NJOBS + 2;
-	jb.release = 1;
+	jb.release_done = 1;
 	work_submit(&a, &ja.wj, run_cb, done_cb, &ja);
 	work_submit(&b, &jb.wj, run_cb, done_cb, &jb);
 	wait_done(2);
