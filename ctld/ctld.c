@@ -66,6 +66,7 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
+	struct spawn_programs	 progs;
 	struct conf	*conf;
 	const char	*conffile = NULL;
 	int		 ch, check = 0, foreground = 0, verbose = 0;
@@ -115,6 +116,8 @@ main(int argc, char *argv[])
 	ctld->verbose = verbose;
 	ctld->started = time(NULL);
 	ctld_find_programs();
+	if (spawn_programs(&progs, ctld->libexecdir, ctld->buildtree) == -1)
+		fatalx("%s: path too long", ctld->libexecdir);
 
 	log_procinit("ctld");
 	log_setverbose(verbose);
@@ -131,9 +134,17 @@ main(int argc, char *argv[])
 		fatal("daemon");
 	log_init(foreground, LOG_MAIL);
 
+	/*
+	 * The spawner is forked now: after daemon(), so that the children
+	 * it makes are ours; before event_init() and our signal handlers,
+	 * which it must not share; before the filter, which it must not
+	 * pass on to them.
+	 */
+	signal(SIGPIPE, SIG_IGN);
+	spawn_init(&progs, foreground);
+
 	event_init();
 	control_listen();
-	signal(SIGPIPE, SIG_IGN);
 	signal_set(&ev_sigterm, SIGTERM, ctld_sig, NULL);
 	signal_set(&ev_sigint, SIGINT, ctld_sig, NULL);
 	signal_set(&ev_sighup, SIGHUP, ctld_sig, NULL);
