@@ -40,6 +40,7 @@
 
 #include "ctld.h"
 #include "log.h"
+#include "sandbox.h"
 
 struct ctld		*ctld;
 static struct event	 ev_sigterm, ev_sigint, ev_sighup, ev_sigchld;
@@ -67,9 +68,9 @@ int
 main(int argc, char *argv[])
 {
 	struct spawn_programs	 progs;
-	struct conf	*conf;
-	const char	*conffile = NULL;
-	int		 ch, check = 0, foreground = 0, verbose = 0;
+	struct conf		*conf;
+	const char		*conffile = NULL;
+	int			 ch, check = 0, foreground = 0, verbose = 0;
 
 	log_init(1, LOG_MAIL);
 	caps_nodump();
@@ -157,6 +158,12 @@ main(int argc, char *argv[])
 	evtimer_set(&ctld->anonkey_ev, anonkey_rotate, NULL);
 	anonkey_rotate(-1, 0, NULL);
 
+	/*
+	 * From here on, only what a running ctld needs (sandbox.c): the
+	 * children are started by the spawner, and the first starts take
+	 * the same path as every restart.
+	 */
+	sandbox_supervisor();
 	supervise_init();
 	supervise_start_all();
 	log_info("startup: tresor %s, configuration %s, control socket %s",
