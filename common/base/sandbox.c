@@ -189,25 +189,25 @@ static const char *const sandbox_vault[] = {
  */
 static const char *const sandbox_supervisor_calls[] = {
 	/* ctl's connections on the control socket. */
-	"accept", "accept4",
+	"accept4",
 	/* A channel for each child, between a front and vaultd too. */
 	"socketpair",
 	/*
 	 * Reload opens the listeners that are new; syslog(3) reconnects
-	 * when syslogd restarts; NSS may ask a daemon on a socket.
+	 * when syslogd restarts; NSS may ask nscd on its socket.
 	 */
 	"bind", "listen", "connect",
 	/*
 	 * Reload reads the configuration (and what it includes), hands
 	 * the certificate and key to the fronts as fds and may make a new
-	 * self-signed pair; ctl's access check reads the group database.
+	 * self-signed pair; relative paths are made absolute.  NSS reads
+	 * the password and group databases for ctl's access check.
 	 */
-	"open", "openat", "stat", "lstat", "statx", "access", "faccessat",
-	"faccessat2", "getdents64", "getcwd", "readlink",
+	"openat", "getcwd",
 	/* A pair made half-way is removed; so is the socket at exit. */
-	"unlink", "unlinkat",
+	"unlink",
 	/* The children: collected when they die. */
-	"wait4", "waitid",
+	"wait4",
 };
 
 #ifdef TRESOR_SANITIZE
@@ -227,11 +227,13 @@ static const char *const sandbox_sanitize_eperm[] = {
 };
 
 /*
- * ctld in the same builds: a report is printed, then the runtime would
- * start a symboliser with fork and exec.  Refused, the report still
- * comes out (unsymbolised) and ctld then dies of the error it reports.
+ * ctld in the same builds: the runtime reads its maps as above, prints
+ * the report, then would start a symboliser with fork and exec.
+ * Refused, the report still comes out (unsymbolised) and ctld then
+ * dies of the error it reports.
  */
 static const char *const sandbox_sanitize_supervisor[] = {
+	"open", "readlink",
 	"fork", "vfork", "execve", "execveat", "clone", "clone3",
 };
 #endif
