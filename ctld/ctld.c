@@ -22,7 +22,6 @@
 
 #include <sys/types.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include <errno.h>
 #include <event.h>
@@ -362,8 +361,6 @@ ctld_stop_timeout(int fd, short event, void *arg)
 	log_warnx("children still running after %d s: killing them",
 	    STOP_GRACE);
 	supervise_kill_all();
-	while (supervise_alive() > 0 && waitpid(-1, NULL, 0) != -1)
-		supervise_reap();
 	ctld_finish();
 }
 

@@ -466,11 +466,23 @@ supervise_stop_all(void)
 void
 supervise_kill_all(void)
 {
-	int	 role;
+	struct child	*c;
+	int		 role;
 
 	for (role = ROLE_SMTPD; role < ROLE_COUNT; role++)
 		if (ctld->children[role].pid != -1)
 			kill(ctld->children[role].pid, SIGKILL);
+	/*
+	 * Each by its pid: the spawner is our child too and lives until
+	 * we exit, so waiting for any child would never end.
+	 */
+	for (role = ROLE_SMTPD; role < ROLE_COUNT; role++) {
+		c = &ctld->children[role];
+		while (c->pid != -1 && waitpid(c->pid, NULL, 0) == -1 &&
+		    errno == EINTR)
+			;
+		c->pid = -1;
+	}
 }
 
 int

@@ -246,6 +246,17 @@ class SpawnerLifetime(unittest.TestCase):
         for pid in [spawner] + roles:
             wait_for(lambda: gone(pid), 20, "pid %d to go" % pid)
 
+    def test_stop_kills_a_stuck_child(self):
+        """A child that ignores SIGTERM (stopped) is killed after the
+        grace period; ctld waits for it and exits, though the spawner,
+        also its child, is still there."""
+        spawner, roles = self.family()
+        os.kill(roles[0], signal.SIGSTOP)
+        self.assertEqual(self.t.stop(timeout=60), 0)
+        self.assertIn("killing them", self.t.logtext())
+        for pid in [spawner] + roles:
+            wait_for(lambda: gone(pid), 20, "pid %d to go" % pid)
+
     def test_spawner_killed(self):
         spawner, roles = self.family()
         os.kill(spawner, signal.SIGKILL)
