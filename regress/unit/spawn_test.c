@@ -45,7 +45,7 @@
 
 TEST_GLOBALS;
 
-static char			 top[64];
+static char			 top[256];
 static struct spawn_programs	 progs;
 
 static const char script[] =
@@ -53,13 +53,23 @@ static const char script[] =
     "echo \"${0##*/} $* ppid=$PPID\" >&3\n"
     "exit 7\n";
 
+/*
+ * Beside this program rather than in /tmp, which may be mounted
+ * noexec: the scripts must run.
+ */
 static void
 make_tree(void)
 {
-	char	 path[256];
+	char	 exe[PATH_MAX], path[PATH_MAX + 32], *slash;
+	ssize_t	 n;
 	int	 role, fd;
 
-	strlcpy(top, "/tmp/spawn_test.XXXXXX", sizeof(top));
+	CHECK((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) > 0);
+	exe[n] = '\0';
+	CHECK((slash = strrchr(exe, '/')) != NULL);
+	*slash = '\0';
+	CHECK(strlen(exe) < 200);
+	snprintf(top, sizeof(top), "%s/spawn_test.XXXXXX", exe);
 	CHECK(mkdtemp(top) != NULL);
 	for (role = ROLE_SMTPD; role < ROLE_COUNT; role++) {
 		snprintf(path, sizeof(path), "%s/%s", top, role_name(role));
@@ -78,7 +88,7 @@ make_tree(void)
 static void
 remove_tree(void)
 {
-	char	 path[256];
+	char	 path[PATH_MAX + 32];
 	int	 role;
 
 	for (role = ROLE_SMTPD; role < ROLE_COUNT; role++) {
