@@ -68,8 +68,8 @@ make_tree(void)
 	exe[n] = '\0';
 	CHECK((slash = strrchr(exe, '/')) != NULL);
 	*slash = '\0';
-	CHECK(strlen(exe) < 200);
-	snprintf(top, sizeof(top), "%s/spawn_test.XXXXXX", exe);
+	CHECK(snprintf(top, sizeof(top), "%s/spawn_test.XXXXXX", exe) <
+	    (int)sizeof(top));
 	CHECK(mkdtemp(top) != NULL);
 	for (role = ROLE_SMTPD; role < ROLE_COUNT; role++) {
 		snprintf(path, sizeof(path), "%s/%s", top, role_name(role));
