@@ -16,12 +16,13 @@
 
 /*
  * The sandbox a child puts itself in before it reads anything from the
- * network or from another process.  The order matters: the user is
- * looked up while /etc is still visible, memory is locked while we may
- * still raise RLIMIT_MEMLOCK, the data directory is opened before
- * chroot so that Landlock can name it, privileges are dropped before
- * the filters are loaded (the filters do not allow setresuid), and
- * seccomp comes last because it forbids nearly everything done before.
+ * network or from another process, and ctld's own system call filter
+ * (sandbox_supervisor()).  The order matters: the user is looked up
+ * while /etc is still visible, memory is locked while we may still
+ * raise RLIMIT_MEMLOCK, the data directory is opened before chroot so
+ * that Landlock can name it, privileges are dropped before the filters
+ * are loaded (the filters do not allow setresuid), and seccomp comes
+ * last because it forbids nearly everything done before.
  */
 
 #include <sys/types.h>
