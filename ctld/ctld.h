@@ -106,7 +106,7 @@ int	 spawn_programs(struct spawn_programs *, const char *, int);
 void	 spawn_init(const struct spawn_programs *, int);
 pid_t	 spawn_pid(void);
 pid_t	 spawn_child(enum proc_role, int, int, int);
-int	 spawn_serve(int, struct spawn_programs *);
+int	 spawn_serve(int, const struct spawn_programs *);
 
 /* selfsign.c */
 int	 selfsign_ensure(const char *, const char *, const char *);

@@ -67,7 +67,7 @@
 static struct imsgbuf	 spawn_ibuf;	/* ctld's end */
 static pid_t		 spawner = -1;
 
-static int	 spawn_request(struct spawn_programs *, struct imsg *,
+static int	 spawn_request(const struct spawn_programs *, struct imsg *,
 		    struct msg_spawn_result *);
 static pid_t	 spawn_clone(const char *, char **, int);
 static int	 spawn_answer(struct imsgbuf *, pid_t, int);
@@ -103,12 +103,10 @@ spawn_programs(struct spawn_programs *sp, const char *dir, int buildtree)
 void
 spawn_init(const struct spawn_programs *sp, int foreground)
 {
-	struct spawn_programs	 progs;
 	struct timeval		 tv;
 	pid_t			 ctld_pid = getpid();
 	int			 fds[2], rv;
 
-	progs = *sp;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == -1)
 		fatal("%s: socketpair", __func__);
 	switch (spawner = fork()) {
@@ -149,7 +147,7 @@ spawn_init(const struct spawn_programs *sp, int foreground)
 	log_init(foreground, LOG_MAIL);
 	log_procinit("spawner");
 	spawn_signals(1);
-	rv = spawn_serve(SPAWN_FILENO, &progs);
+	rv = spawn_serve(SPAWN_FILENO, sp);
 	_exit(rv == 0 ? 0 : 1);
 }
 
@@ -211,7 +209,7 @@ spawn_child(enum proc_role role, int fd, int foreground, int verbose)
  * Returns 0 at end of file (ctld is gone), -1 when the stream breaks.
  */
 int
-spawn_serve(int fd, struct spawn_programs *sp)
+spawn_serve(int fd, const struct spawn_programs *sp)
 {
 	struct imsgbuf		 ibuf;
 	struct imsg		 imsg;
@@ -256,7 +254,7 @@ spawn_serve(int fd, struct spawn_programs *sp)
 
 /* Check one request and act on it; -1 if it was refused. */
 static int
-spawn_request(struct spawn_programs *sp, struct imsg *imsg,
+spawn_request(const struct spawn_programs *sp, struct imsg *imsg,
     struct msg_spawn_result *mr)
 {
 	struct msg_spawn	 ms;
