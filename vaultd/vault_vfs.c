@@ -165,7 +165,9 @@ static int	 key_derive(struct vfs_keys *, const unsigned char *,
 static char	*make_uri(const char *, const char *);
 static int	 pragma_int(sqlite3 *, const char *, sqlite3_int64 *);
 static int	 pragma_text(sqlite3 *, const char *, const char *);
-static int	 vfs_setup(sqlite3 *, int);
+static int	 vfs_setup(sqlite3 *, int, int);
+static int	 vfs_open(const char *, const unsigned char *,
+		    const unsigned char *, int, int, sqlite3 **);
 
 static int	 x_close(sqlite3_file *);
 static int	 x_read(sqlite3_file *, void *, int, sqlite3_int64);
@@ -976,11 +978,13 @@ vfs_check_header(sqlite3 *db, const char *schema)
 
 /*
  * Settings, in the order that works (notes/sqlite-vfs.md section 1):
- * the reserve and page size before anything writes page 1, which
- * journal_mode=WAL does at once.
+ * exclusive locking before the WAL is first opened, so that its index
+ * stays in our heap and no -shm file is ever made; the reserve and page
+ * size before anything writes page 1, which journal_mode=WAL does at
+ * once.
  */
 static int
-vfs_setup(sqlite3 *db, int flags)
+vfs_setup(sqlite3 *db, int flags, int exclusive)
 {
 	sqlite3_file	*f = NULL;
 	sqlite3_int64	 size, v;
@@ -995,6 +999,9 @@ vfs_setup(sqlite3 *db, int flags)
 	if (size > 0 && (rc = vfs_check_length(db)) != SQLITE_OK)
 		return (rc);
 	if (!(flags & SQLITE_OPEN_READONLY)) {
+		if (exclusive && (rc = pragma_text(db,
+		    "PRAGMA locking_mode=EXCLUSIVE", "exclusive")) != SQLITE_OK)
+			return (rc);
 		if (size == 0) {
 			/* Always OK, even when it did nothing: checked below. */
 			(void)sqlite3_file_control(db, "main",
@@ -1032,6 +1039,20 @@ int
 vfs_open_db(const char *path, const unsigned char *key,
     const unsigned char *dbid, int flags, sqlite3 **dbp)
 {
+	return (vfs_open(path, key, dbid, flags, 1, dbp));
+}
+
+int
+vfs_open_db_shared(const char *path, const unsigned char *key,
+    const unsigned char *dbid, int flags, sqlite3 **dbp)
+{
+	return (vfs_open(path, key, dbid, flags, 0, dbp));
+}
+
+static int
+vfs_open(const char *path, const unsigned char *key,
+    const unsigned char *dbid, int flags, int exclusive, sqlite3 **dbp)
+{
 	char	 handle[VFS_HANDLELEN], *uri;
 	sqlite3	*db = NULL;
 	int	 rc;
@@ -1057,7 +1078,7 @@ vfs_open_db(const char *path, const unsigned char *key,
 	freezero(uri, URI_MAX);
 	if (rc == SQLITE_OK) {
 		sqlite3_extended_result_codes(db, 1);
-		rc = vfs_setup(db, flags);
+		rc = vfs_setup(db, flags, exclusive);
 	}
 	if (rc != SQLITE_OK) {
 		log_warnx("%s: %s: %s (%d)", __func__, path,

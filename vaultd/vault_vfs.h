@@ -65,6 +65,19 @@ int	vfs_open_db(const char *, const unsigned char *, const unsigned char *,
 	    int, sqlite3 **);
 
 /*
+ * vfs_open_db() opens for writing with locking_mode=EXCLUSIVE, set
+ * before the WAL is first opened: the WAL index stays in this process's
+ * heap and no -shm file exists, and no other connection may use the
+ * database while this one is open (it gets SQLITE_BUSY).  Production
+ * opens each database once, for writing.  A read-only open keeps normal
+ * locking (an exclusive lock needs a writable descriptor).
+ * vfs_open_db_shared() keeps SQLite's normal locking, with the index in
+ * a -shm file, for tests that open one database twice.
+ */
+int	vfs_open_db_shared(const char *, const unsigned char *,
+	    const unsigned char *, int, sqlite3 **);
+
+/*
  * Called on every detected authentication failure with the main
  * database's path, the page number (-1 if unknown) and one of the
  * VFS_FAIL_* kinds.  It runs inside an SQLite call: it must not use the
