@@ -376,6 +376,14 @@ account_import_done(void *arg, int rc)
 	}
 	/* The sessions hear of what came in (vault_notify.c). */
 	(void)account_committed(a);
+	/*
+	 * The step's last look ran on a worker while the loop may have
+	 * sealed more into the spool (the import was not over yet for
+	 * deliver_submit()): look again here, where no delivery can come
+	 * between the look and the end of the import.
+	 */
+	if (rc == 0)
+		rc = spool_import_more(a->import);
 	if (rc == 1) {
 		work_submit(&a->strand, &a->import_job, account_import_run,
 		    account_import_done, a);

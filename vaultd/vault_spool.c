@@ -779,6 +779,25 @@ spool_import_step(struct spool_importer *it, size_t max)
 	return (-1);
 }
 
+/* What came since the last look, after a step returned 0. */
+int
+spool_import_more(struct spool_importer *it)
+{
+	struct spool_list	*l = &it->l;
+
+	if (it->rv == -1)
+		return (-1);
+	if (l->n > 0)
+		return (1);
+	l->dropped = 0;
+	it->next = 0;
+	if (spool_collect(it->dirfd, it->hex, it->after, l) == -1) {
+		it->rv = -1;
+		return (-1);
+	}
+	return (l->n > 0);
+}
+
 int
 spool_import_end(struct spool_importer *it, unsigned int *countp)
 {
