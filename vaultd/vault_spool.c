@@ -764,13 +764,7 @@ spool_import_step(struct spool_importer *it, size_t max)
 	/* The next window: what came after this one (none: done). */
 	memcpy(it->after, l->v[l->n - 1].s, sizeof(it->after));
 	l->n = 0;
-	l->dropped = 0;
-	it->next = 0;
-	if (spool_collect(it->dirfd, it->hex, it->after, l) == -1) {
-		it->rv = -1;
-		return (-1);
-	}
-	return (l->n > 0);
+	return (spool_import_more(it));
  stop:
 	/* What came before it is kept. */
 	(void)spool_commit(it->dirfd, it->hex, l, it->pend, &it->npend,

@@ -98,6 +98,22 @@ recorded(const char *address, struct vault_account *a)
 	return (da.counter == mbox_counter(a->mbox));
 }
 
+/* Both INBOXes and counters before a group; no answers yet. */
+struct before {
+	uint32_t	 a0, b0;
+	uint64_t	 ca, cb;
+};
+
+static void
+before_group(struct before *w)
+{
+	w->a0 = inbox_exists(alice);
+	w->b0 = inbox_exists(bob);
+	w->ca = mbox_counter(alice->mbox);
+	w->cb = mbox_counter(bob->mbox);
+	nanswers = 0;
+}
+
 /* The state of both mailboxes is taken when the answer comes. */
 static void
 answered(void *arg, uint32_t reqid, int status)
@@ -213,15 +229,16 @@ test_find_bob(void)
 static void
 test_group(void)
 {
+	struct before	 w;
 	uint32_t	 a0, b0;
 	uint64_t	 ca, cb;
 	size_t		 i;
 
-	a0 = inbox_exists(alice);
-	b0 = inbox_exists(bob);
-	ca = mbox_counter(alice->mbox);
-	cb = mbox_counter(bob->mbox);
-	nanswers = 0;
+	before_group(&w);
+	a0 = w.a0;
+	b0 = w.b0;
+	ca = w.ca;
+	cb = w.cb;
 	submit(ALICE, 1, NULL, 1);
 	submit(BOB, 2, NULL, 2);
 	submit(ALICE, 2, NULL, 3);
@@ -428,33 +445,29 @@ static void
 test_workers(void)
 {
 	struct work_job	 hold;
-	uint32_t	 a0, b0;
-	uint64_t	 ca, cb;
+	struct before	 w;
+	uint64_t	 ca;
 	size_t		 i;
 
 	CHECK(work_init() == 0);
 	CHECK(work_start(2) == 0);
 
-	/* The group of test_group(), its shares on the workers. */
-	a0 = inbox_exists(alice);
-	b0 = inbox_exists(bob);
-	ca = mbox_counter(alice->mbox);
-	cb = mbox_counter(bob->mbox);
-	nanswers = 0;
-	submit(ALICE, 1, NULL, 1);
+	/* A group like test_group()'s, its shares on the workers. */
+	before_group(&w);
 	submit(BOB, 2, NULL, 2);
+	submit(ALICE, 1, NULL, 1);
 	submit(ALICE, 2, NULL, 3);
 	deliver_flush();
 	CHECK(nanswers == 0);
 	wait_answers(3);
 	for (i = 0; i < 3; i++) {
 		CHECK(answers[i].status == MBOX_OK);
-		CHECK(answers[i].alice_exists == a0 + 2);
-		CHECK(answers[i].bob_exists == b0 + 1);
+		CHECK(answers[i].alice_exists == w.a0 + 2);
+		CHECK(answers[i].bob_exists == w.b0 + 1);
 		CHECK(answers[i].alice_recorded && answers[i].bob_recorded);
 	}
-	CHECK(mbox_counter(alice->mbox) == ca + 1);
-	CHECK(mbox_counter(bob->mbox) == cb + 1);
+	CHECK(mbox_counter(alice->mbox) == w.ca + 1);
+	CHECK(mbox_counter(bob->mbox) == w.cb + 1);
 
 	/*
 	 * alice's strand held: her next group cannot commit, so what
