@@ -95,19 +95,10 @@ imap_suite() {
 	run "$label" "$port" imap-append -a "$APPENDS" -s 8192
 }
 
-# Tresor's programs as built now, copied aside with the source tree's
-# layout (ctld finds its children beside it): a rebuild in the tree while
-# this runs does not change what is measured.
-BIN=$(mktemp -d /tmp/tresor-bench-bin.XXXXXX)
-for p in ctld/ctld ctld/ctl smtpd/smtpd imapd/imapd vaultd/vaultd; do
-	mkdir -p "$BIN/$(dirname "$p")"
-	cp "$TOP/$p" "$BIN/$p" || exit 1
-done
-chmod -R a+rX "$BIN"
-trap 'rm -rf "$BIN"' EXIT
-echo "$(date +%T) Tresor $(git -C "$TOP" log -1 --format=%h 2>/dev/null)" \
-    "$(git -C "$TOP" status --short 2>/dev/null | grep -c '^ M') files modified," \
-    "$(cd "$BIN" && sha256sum */* | awk '{ printf "%s=%.12s ", $2, $1 }')" >&2
+# Tresor's programs as built now (bench/tresor.sh).
+. "$HERE/tresor.sh"
+trap tresor_cleanup EXIT
+tresor_bin || exit 1
 
 # The peer: Dovecot alone (filled over IMAP, so OpenSMTPD is not needed).
 "$PEERS/setup-peers.sh" || exit 1
@@ -126,43 +117,10 @@ kill "$DPID" 2>/dev/null
 wait "$DPID" 2>/dev/null
 
 # Tresor, from a fresh data directory.
-DIR=$(mktemp -d /tmp/tresor-bench.XXXXXX)
-chmod 755 "$DIR"
-cat > "$DIR/tresor.conf" <<CONF
-hostname "bench.test"
-datadir "$DIR/vault"
-chroot "$DIR/empty"
-control socket "$DIR/ctl.sock"
-tls cert "$DIR/tls/cert.pem" key "$DIR/tls/key.pem" selfsigned
-domain "bench.test"
-listen on 127.0.0.1 port 11025 smtp tls starttls
-listen on 127.0.0.1 port 11143 imap tls starttls plaintext-auth
-listen on 127.0.0.1 port 11110 pop3 tls starttls plaintext-auth
-limit connections per-address 1000
-vault lock-grace 2s
-CONF
-chmod 644 "$DIR/tresor.conf"
+tresor_conf 11 "vault lock-grace 2s"
 : > "$TLOG"
-CPID=
-tresor_start() {
-	"$BIN/ctld/ctld" -d -f "$DIR/tresor.conf" >> "$TLOG" 2>&1 &
-	CPID=$!
-	for i in $(seq 100); do
-		"$BIN/ctld/ctl" -s "$DIR/ctl.sock" status 2>/dev/null |
-		    grep -q "^imapd.*running" && return 0
-		sleep 0.1
-	done
-	echo "ctld did not start; see $TLOG" >&2
-	return 1
-}
-tresor_stop() {
-	kill "$CPID" 2>/dev/null
-	wait "$CPID" 2>/dev/null
-}
-trap 'tresor_stop; rm -rf "$DIR" "$BIN"' EXIT
-tresor_start || exit 1
-echo benchpass | "$BIN/ctld/ctl" -s "$DIR/ctl.sock" user add \
-    bench@bench.test --stdin > /dev/null || exit 1
+tresor_start "$TLOG" || exit 1
+tresor_user bench@bench.test benchpass || exit 1
 echo "$(date +%T) tresor-fill smtp -n $MESSAGES" >&2
 $MB smtp --label tresor-fill --smtp-port 11025 -n "$MESSAGES" -c 8 \
     --procs 4 -s 8192 >> "$OUT" || failed tresor-fill smtp
@@ -174,10 +132,10 @@ python3 "$HERE/import_wait.py" --label tresor-import --port 11143 \
     --expect "$MESSAGES" >> "$OUT" || failed tresor-import import_wait
 # Fresh processes for each memory figure (see the top).
 tresor_stop
-tresor_start || exit 1
+tresor_start "$TLOG" || exit 1
 mem tresor 11143 "$CPID" imapd,vaultd "$TRESOR_CONNS"
 tresor_stop
-tresor_start || exit 1
+tresor_start "$TLOG" || exit 1
 mem tresor 11143 "$CPID" imapd,vaultd "$TRESOR_CONNS" --select
 imap_suite tresor 11143
 

@@ -117,12 +117,11 @@ wait_port() {	# bounded: 100 x 0.1 s
 	return 1
 }
 
-DPID= CPID= DIR= BIN=
+. "$HERE/tresor.sh"
+DPID=
 cleanup() {
 	[ -n "$DPID" ] && { kill "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null; }
-	[ -n "$CPID" ] && { kill "$CPID" 2>/dev/null; wait "$CPID" 2>/dev/null; }
-	[ -n "$DIR" ] && rm -rf "$DIR"
-	[ -n "$BIN" ] && rm -rf "$BIN"
+	tresor_cleanup
 }
 trap cleanup EXIT
 
@@ -174,50 +173,17 @@ run_dovecot() {
 }
 
 run_tresor() {
-	local i p
-	# Tresor's programs as built now, copied aside with the tree's layout
-	# (ctld finds its children beside it): a rebuild meanwhile does not
-	# change what is measured.
-	BIN=$(mktemp -d /tmp/tresor-bench-bin.XXXXXX)
-	for p in ctld/ctld ctld/ctl smtpd/smtpd imapd/imapd vaultd/vaultd; do
-		mkdir -p "$BIN/$(dirname "$p")"
-		cp "$TOP/$p" "$BIN/$p" || return 1
-	done
-	chmod -R a+rX "$BIN"
-	say "Tresor $(git -C "$TOP" log -1 --format=%h 2>/dev/null)" \
-	    "$(git -C "$TOP" status --short 2>/dev/null | grep -c '^ M') files modified," \
-	    "$(cd "$BIN" && sha256sum */* | awk '{ printf "%s=%.12s ", $2, $1 }')"
-	DIR=$(mktemp -d /tmp/tresor-bench.XXXXXX)
-	chmod 755 "$DIR"
-	cat > "$DIR/tresor.conf" <<CONF
-hostname "bench.test"
-datadir "$DIR/vault"
-chroot "$DIR/empty"
-control socket "$DIR/ctl.sock"
-tls cert "$DIR/tls/cert.pem" key "$DIR/tls/key.pem" selfsigned
-domain "bench.test"
-listen on 127.0.0.1 port 13025 smtp tls starttls
-listen on 127.0.0.1 port 13143 imap tls starttls plaintext-auth
-listen on 127.0.0.1 port 13110 pop3 tls starttls plaintext-auth
-limit connections per-address 1000
-vault lock-grace 2s
-CONF
-	[ -n "$TRESOR_KDF" ] && echo "vault kdf $TRESOR_KDF" >> "$DIR/tresor.conf"
-	chmod 644 "$DIR/tresor.conf"
+	local i
+	tresor_bin || return 1
+	tresor_conf 13 "vault lock-grace 2s" \
+	    ${TRESOR_KDF:+"vault kdf $TRESOR_KDF"}
 	: > "$TLOG"
-	"$BIN/ctld/ctld" -d -f "$DIR/tresor.conf" >> "$TLOG" 2>&1 &
-	CPID=$!
-	for i in $(seq 100); do
-		"$BIN/ctld/ctl" -s "$DIR/ctl.sock" status 2>/dev/null |
-		    grep -q "^imapd.*running" && break
-		sleep 0.1
-	done
+	tresor_start "$TLOG" || return 1
 	wait_port 13143 && wait_port 13025 || return 1
 	say "tresor: $ACCOUNTS x ctl user add, $USERADD_PAR at once"
 	local fails=0 n=0
 	for i in $(seq 0 $((ACCOUNTS - 1))); do
-		echo benchpass | "$BIN/ctld/ctl" -s "$DIR/ctl.sock" user add \
-		    "$(printf 'load%03d@bench.test' "$i")" --stdin > /dev/null &
+		tresor_user "$(printf 'load%03d@bench.test' "$i")" benchpass &
 		n=$((n + 1))
 		if [ "$n" -ge "$USERADD_PAR" ]; then
 			wait -n || fails=$((fails + 1))
@@ -237,9 +203,7 @@ CONF
 	local kdf=${TRESOR_KDF:-default}
 	sl tresor run $P --deliver smtp $RUNOPT \
 	    --idle-login-note "Argon2id (vault kdf $kdf): account locked, vault lock-grace 2s"
-	kill "$CPID" 2>/dev/null
-	wait "$CPID" 2>/dev/null
-	CPID=
+	tresor_stop
 }
 
 for side in $SIDES; do

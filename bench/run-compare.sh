@@ -68,31 +68,11 @@ kill "$DPID" "$SPID" 2>/dev/null
 wait "$DPID" "$SPID" 2>/dev/null
 
 # Tresor, from a fresh data directory.
-DIR=$(mktemp -d /tmp/tresor-bench.XXXXXX)
-chmod 755 "$DIR"
-cat > "$DIR/tresor.conf" <<CONF
-hostname "bench.test"
-datadir "$DIR/vault"
-chroot "$DIR/empty"
-control socket "$DIR/ctl.sock"
-tls cert "$DIR/tls/cert.pem" key "$DIR/tls/key.pem" selfsigned
-domain "bench.test"
-listen on 127.0.0.1 port 11025 smtp tls starttls
-listen on 127.0.0.1 port 11143 imap tls starttls plaintext-auth
-listen on 127.0.0.1 port 11110 pop3 tls starttls plaintext-auth
-limit connections per-address 1000
-CONF
-chmod 644 "$DIR/tresor.conf"
-"$TOP/ctld/ctld" -d -f "$DIR/tresor.conf" > "$DIR/ctld.log" 2>&1 &
-CPID=$!
-trap 'kill $CPID 2>/dev/null; wait $CPID 2>/dev/null; rm -rf "$DIR"' EXIT
-for i in $(seq 100); do
-	"$TOP/ctld/ctl" -s "$DIR/ctl.sock" status 2>/dev/null |
-	    grep -q "^smtpd.*running" && break
-	sleep 0.1
-done
-echo benchpass | "$TOP/ctld/ctl" -s "$DIR/ctl.sock" user add \
-    bench@bench.test --stdin > /dev/null || exit 1
+. "$HERE/tresor.sh"
+tresor_conf 11
+trap tresor_cleanup EXIT
+tresor_start || exit 1
+tresor_user bench@bench.test benchpass || exit 1
 IMPORT_PORT=11143
 suite tresor "" --smtp-port 11025 --imap-port 11143 --pop3-port 11110
 
@@ -100,26 +80,12 @@ suite tresor "" --smtp-port 11025 --imap-port 11143 --pop3-port 11110
 # first and keeps the account open (its mail then goes straight into
 # the encrypted mailbox instead of the sealed spool).  After the POP3
 # runs, so that they read the same 10,000 messages as the peer.
-python3 - <<'PY' &
-import imaplib, time
-m = imaplib.IMAP4("127.0.0.1", 11143)
-m.login("bench@bench.test", "benchpass")
-print("holding the account unlocked", flush=True)
-for _ in range(900):
-    time.sleep(1)
-    try:
-        m.noop()
-    except Exception:
-        break
-PY
-HOLD=$!
-sleep 3
+tresor_hold 11143 bench@bench.test benchpass
 for c in "1" "8 --procs 4" "32 --procs 4"; do
 	echo "$(date +%T) tresor-unlocked smtp -c $c" >&2
 	$MB smtp --label tresor-unlocked --smtp-port 11025 -n 2000 -c $c \
 	    -s 8192 >> "$OUT" || echo "  -> FAILED" >&2
 done
-kill "$HOLD" 2>/dev/null
-wait "$HOLD" 2>/dev/null
+tresor_unhold
 
 $MB summarize "$OUT"

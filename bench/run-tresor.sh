@@ -10,47 +10,30 @@
 # sealed into the spool) and unlocked (a session holds it open: mail goes
 # straight into the encrypted mailbox); then POP3 RETR of everything.
 # The IMAP scenarios need the IMAP mailbox commands (not built yet).
+#
+# PARTS (default "locked unlocked pop3") picks the parts, N (default
+# 2000) the messages per SMTP run, PREFIX (default 11) the ports:
+# PARTS=unlocked N=1000 compares two builds' delivery into an unlocked
+# account quickly (copy this file and tresor.sh into the other tree's
+# bench/ to measure its build).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 TOP=$(dirname "$HERE")
 OUT=${1:-$HERE/results/tresor.jsonl}
 MB="python3 $HERE/mailbench.py"
-DIR=$(mktemp -d /tmp/tresor-bench.XXXXXX)
-chmod 755 "$DIR"
+PARTS=${PARTS:-"locked unlocked pop3"}
+P=${PREFIX:-11}		# ports P025, P143, P110
+N=${N:-2000}
+. "$HERE/tresor.sh"
 mkdir -p "$(dirname "$OUT")"
 : > "$OUT"
 
-cat > "$DIR/tresor.conf" <<CONF
-hostname "bench.test"
-datadir "$DIR/vault"
-chroot "$DIR/empty"
-control socket "$DIR/ctl.sock"
-tls cert "$DIR/tls/cert.pem" key "$DIR/tls/key.pem" selfsigned
-domain "bench.test"
-listen on 127.0.0.1 port 11025 smtp tls starttls
-listen on 127.0.0.1 port 11143 imap tls starttls plaintext-auth
-listen on 127.0.0.1 port 11110 pop3 tls starttls plaintext-auth
-limit connections per-address 1000
-CONF
-chmod 644 "$DIR/tresor.conf"
+tresor_conf "$P"
+trap tresor_cleanup EXIT
+tresor_start || exit 1
+tresor_user bench@bench.test benchpass1 || exit 1
 
-"$TOP/ctld/ctld" -d -f "$DIR/tresor.conf" > "$DIR/ctld.log" 2>&1 &
-CPID=$!
-cleanup() {
-	kill "$CPID" 2>/dev/null
-	wait "$CPID" 2>/dev/null
-	rm -rf "$DIR"
-}
-trap cleanup EXIT
-for i in $(seq 100); do
-	[ -S "$DIR/ctl.sock" ] && "$TOP/ctld/ctl" -s "$DIR/ctl.sock" status \
-	    2>/dev/null | grep -q "^smtpd.*running" && break
-	sleep 0.1
-done
-echo benchpass1 | "$TOP/ctld/ctl" -s "$DIR/ctl.sock" user add \
-    bench@bench.test --stdin > /dev/null || exit 1
-
-O="--label tresor --smtp-port 11025 --imap-port 11143 --pop3-port 11110"
+O="--label tresor --smtp-port ${P}025 --imap-port ${P}143 --pop3-port ${P}110"
 O="$O --password benchpass1"
 run() {
 	echo "$(date +%T) load=$(cut -d' ' -f1-3 /proc/loadavg) :: $*" >&2
@@ -58,31 +41,30 @@ run() {
 	$MB "$sc" $O "$@" >> "$OUT" || echo "  -> FAILED rc=$?" >&2
 }
 
+has() {
+	case " $PARTS " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
 # Locked account: every message is sealed into the spool.
-run smtp -n 2000 -c 1 -s 8192
-run smtp -n 2000 -c 8 --procs 4 -s 8192
-run smtp -n 2000 -c 32 --procs 4 -s 8192
+if has locked; then
+	run smtp -n "$N" -c 1 -s 8192
+	run smtp -n "$N" -c 8 --procs 4 -s 8192
+	run smtp -n "$N" -c 32 --procs 4 -s 8192
+fi
 
 # Unlocked: an IMAP session holds the account open meanwhile.
-python3 - <<'PY' &
-import imaplib, time
-m = imaplib.IMAP4("127.0.0.1", 11143)
-m.login("bench@bench.test", "benchpass1")
-for _ in range(600):
-    time.sleep(1)
-    try:
-        m.noop()
-    except Exception:
-        break
-PY
-HOLD=$!
-sleep 3
-run smtp -n 2000 -c 1 -s 8192 --label tresor-unlocked
-run smtp -n 2000 -c 8 --procs 4 -s 8192 --label tresor-unlocked
-run smtp -n 2000 -c 32 --procs 4 -s 8192 --label tresor-unlocked
-kill $HOLD 2>/dev/null
+if has unlocked; then
+	tresor_hold "${P}143" bench@bench.test benchpass1
+	run smtp -n "$N" -c 1 -s 8192 --label tresor-unlocked
+	run smtp -n "$N" -c 8 --procs 4 -s 8192 --label tresor-unlocked
+	run smtp -n "$N" -c 32 --procs 4 -s 8192 --label tresor-unlocked
+	tresor_unhold
+fi
 
-# POP3: RETR everything (12000 messages).
-run pop3 -r 1 --expect 12000
-run pop3 -r 1 --expect 12000 --no-pipelining
+# POP3: RETR everything (6 N messages).
+if has pop3; then
+	run pop3 -r 1 --expect $((6 * N))
+	run pop3 -r 1 --expect $((6 * N)) --no-pipelining
+fi
 echo "results in $OUT" >&2

@@ -22,7 +22,6 @@
 
 #include <sys/types.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 #include <errno.h>
 #include <event.h>
@@ -40,6 +39,7 @@
 
 #include "ctld.h"
 #include "log.h"
+#include "sandbox.h"
 
 struct ctld		*ctld;
 static struct event	 ev_sigterm, ev_sigint, ev_sighup, ev_sigchld;
@@ -66,9 +66,10 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
-	struct conf	*conf;
-	const char	*conffile = NULL;
-	int		 ch, check = 0, foreground = 0, verbose = 0;
+	struct spawn_programs	 progs;
+	struct conf		*conf;
+	const char		*conffile = NULL;
+	int			 ch, check = 0, foreground = 0, verbose = 0;
 
 	log_init(1, LOG_MAIL);
 	caps_nodump();
@@ -115,6 +116,8 @@ main(int argc, char *argv[])
 	ctld->verbose = verbose;
 	ctld->started = time(NULL);
 	ctld_find_programs();
+	if (spawn_programs(&progs, ctld->libexecdir, ctld->buildtree) == -1)
+		fatalx("%s: path too long", ctld->libexecdir);
 
 	log_procinit("ctld");
 	log_setverbose(verbose);
@@ -131,9 +134,17 @@ main(int argc, char *argv[])
 		fatal("daemon");
 	log_init(foreground, LOG_MAIL);
 
+	/*
+	 * The spawner is forked now: after daemon(), so that the children
+	 * it makes are ours; before event_init() and our signal handlers,
+	 * which it must not share; before the filter, which it must not
+	 * pass on to them.
+	 */
+	signal(SIGPIPE, SIG_IGN);
+	spawn_init(&progs, foreground);
+
 	event_init();
 	control_listen();
-	signal(SIGPIPE, SIG_IGN);
 	signal_set(&ev_sigterm, SIGTERM, ctld_sig, NULL);
 	signal_set(&ev_sigint, SIGINT, ctld_sig, NULL);
 	signal_set(&ev_sighup, SIGHUP, ctld_sig, NULL);
@@ -146,6 +157,12 @@ main(int argc, char *argv[])
 	evtimer_set(&ctld->anonkey_ev, anonkey_rotate, NULL);
 	anonkey_rotate(-1, 0, NULL);
 
+	/*
+	 * From here on, only what a running ctld needs (sandbox.c): the
+	 * children are started by the spawner, and the first starts take
+	 * the same path as every restart.
+	 */
+	sandbox_supervisor();
 	supervise_init();
 	supervise_start_all();
 	log_info("startup: tresor %s, configuration %s, control socket %s",
@@ -344,8 +361,6 @@ ctld_stop_timeout(int fd, short event, void *arg)
 	log_warnx("children still running after %d s: killing them",
 	    STOP_GRACE);
 	supervise_kill_all();
-	while (supervise_alive() > 0 && waitpid(-1, NULL, 0) != -1)
-		supervise_reap();
 	ctld_finish();
 }
 

@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include <event.h>
+#include <limits.h>
 #include <time.h>
 
 #include "common.h"
@@ -66,6 +67,11 @@ struct ctld {
 
 extern struct ctld	*ctld;
 
+/* The programs the spawner may run, one per child role. */
+struct spawn_programs {
+	char		 path[ROLE_COUNT][PATH_MAX];
+};
+
 /* ctld.c */
 void	 ctld_shutdown(void);
 int	 ctld_reload(char *, size_t);
@@ -94,6 +100,13 @@ void	 listen_close(struct conf *);
 /* caps.c */
 void	 caps_nodump(void);
 void	 caps_drop(void);
+
+/* spawn.c */
+int	 spawn_programs(struct spawn_programs *, const char *, int);
+void	 spawn_init(const struct spawn_programs *, int);
+pid_t	 spawn_pid(void);
+pid_t	 spawn_child(enum proc_role, int, int, int);
+int	 spawn_serve(int, const struct spawn_programs *);
 
 /* selfsign.c */
 int	 selfsign_ensure(const char *, const char *, const char *);

@@ -18,9 +18,11 @@
  * The children: start them, wire them to each other, hand them their
  * configuration, and bring back the ones that die.
  *
- * Each child is its own program, started with fork+exec so that it gets
- * a fresh address space (and fresh stack and malloc secrets) and nothing
- * of ours.  Its channel to us is on fd 3.  A front (smtpd, imapd) also
+ * Each child is its own program, started with clone+exec so that it
+ * gets a fresh address space (and fresh stack and malloc secrets) and
+ * nothing of ours.  The spawner (spawn.c) does that for us, because we
+ * run under a seccomp filter that the children must not inherit; they
+ * are still our children.  Its channel to us is on fd 3.  A front (smtpd, imapd) also
  * needs a channel to vaultd: we make a socketpair for each pair and
  * pass one end to each, again every time either side is restarted.
  */
@@ -118,43 +120,18 @@ child_serves(enum proc_role role, enum proto proto)
 static void
 child_start(struct child *c)
 {
-	char		 path[PATH_MAX];
-	char		*argv[5];
-	int		 argc = 0, sp[2];
+	int		 sp[2];
 	pid_t		 pid;
 
-	/* In the build tree each program is in its own folder. */
-	if ((ctld->buildtree ? snprintf(path, sizeof(path), "%s/%s/%s",
-	    ctld->libexecdir, role_name(c->role), role_name(c->role)) :
-	    snprintf(path, sizeof(path), "%s/%s", ctld->libexecdir,
-	    role_name(c->role))) >= (int)sizeof(path))
-		fatalx("%s: path too long", __func__);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0, sp) == -1)
 		fatal("%s: socketpair", __func__);
 
-	argv[argc++] = (char *)role_name(c->role);
-	if (ctld->foreground)
-		argv[argc++] = "-d";
-	if (ctld->verbose > 0)
-		argv[argc++] = ctld->verbose > 1 ? "-vv" : "-v";
-	argv[argc] = NULL;
+	/* The spawner starts it for us (spawn.c) and closes sp[1]. */
+	if ((pid = spawn_child(c->role, sp[1], ctld->foreground,
+	    ctld->verbose)) == -1)
+		fatal("%s: cannot start %s", __func__, role_name(c->role));
 
-	switch (pid = fork()) {
-	case -1:
-		fatal("%s: fork", __func__);
-	case 0:
-		/* dup2 clears close-on-exec on the copy. */
-		if (dup2(sp[1], CTLD_FILENO) == -1)
-			_exit(127);
-		closefrom(CTLD_FILENO + 1);
-		execv(path, argv);
-		fprintf(stderr, "ctld: cannot run %s: %s\n", path,
-		    strerror(errno));
-		_exit(127);
-	}
-
-	close(sp[1]);
 	c->pid = pid;
 	c->started = time(NULL);
 	c->state = MSG_STATE_STARTING;
@@ -373,6 +350,13 @@ supervise_reap(void)
 	int		 status, role;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == spawn_pid()) {
+			/* Without it no child can be started again. */
+			if (!ctld->stopping)
+				fatalx("the spawner exited (status %d)",
+				    status);
+			continue;
+		}
 		c = NULL;
 		for (role = ROLE_SMTPD; role < ROLE_COUNT; role++)
 			if (ctld->children[role].pid == pid)
@@ -482,11 +466,23 @@ supervise_stop_all(void)
 void
 supervise_kill_all(void)
 {
-	int	 role;
+	struct child	*c;
+	int		 role;
 
 	for (role = ROLE_SMTPD; role < ROLE_COUNT; role++)
 		if (ctld->children[role].pid != -1)
 			kill(ctld->children[role].pid, SIGKILL);
+	/*
+	 * Each by its pid: the spawner is our child too and lives until
+	 * we exit, so waiting for any child would never end.
+	 */
+	for (role = ROLE_SMTPD; role < ROLE_COUNT; role++) {
+		c = &ctld->children[role];
+		while (c->pid != -1 && waitpid(c->pid, NULL, 0) == -1 &&
+		    errno == EINTR)
+			;
+		c->pid = -1;
+	}
 }
 
 int

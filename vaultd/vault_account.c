@@ -21,8 +21,15 @@
  * all the time), and is then locked: its mailbox is closed and its keys
  * wiped.  Mail for an unlocked account goes straight into its mailbox;
  * mail for a locked one is sealed into its spool and imported at the
- * next unlock, in the background: one slice before the login is
- * answered, then a slice per turn of the event loop.
+ * next unlock, in the background: a slice at a time on the account's
+ * strand (vault_work.c), the first queued before the login is answered
+ * so that the client's first requests come after it.
+ *
+ * Locking waits for the strand: the mailbox is never closed under a
+ * running job.  account_lock() (the grace ended) locks when the strand
+ * is idle, unless a new session came meanwhile; account_lock_now() (the
+ * account is deleted, vaultd stops) drops the jobs that wait and waits
+ * for the one that runs.
  */
 
 #include <sys/types.h>
@@ -53,13 +60,18 @@ static void		(*change_cb)(struct vault_account *);
 
 static void	 account_grace_cb(int, short, void *);
 static int	 account_import_cb(void *, const char *, const void *, size_t);
-static void	 account_import_slice(int, short, void *);
+static int	 account_import_run(void *);
+static void	 account_import_done(void *, int);
 static void	 account_import_end(struct vault_account *);
+static int	 account_checkpoint_run(void *);
+static void	 account_checkpoint_done(void *, int);
+static void	 account_lock_idle(void *);
+static void	 account_close(struct vault_account *);
 
 /*
- * Spooled messages imported per turn of the event loop, in one
- * transaction: a message costs a few milliseconds (its index is built
- * then), so this bounds how long other accounts wait for a slice.
+ * Spooled messages imported per job, in one transaction: a message
+ * costs a few milliseconds (its index is built then), so this bounds
+ * how long the account's own requests wait for a slice.
  */
 #define IMPORT_SLICE		64
 
@@ -109,19 +121,38 @@ account_unlocked(const unsigned char *id)
 }
 
 /*
- * After a write call on the mailbox: record its commit counter (the
- * freshness check's anchor) and, if the write committed anything, say
- * so to the change callback.  Every write comes through here: mailbox
- * requests, deliveries, the spool import at unlock.
+ * The mailbox's page-state digest to record with its counter (into
+ * buf, DIR_STATE_LEN bytes), or NULL if it is not known: then the
+ * record says so, and the next unlock checks the counter alone.
+ */
+const unsigned char *
+account_pagestate(struct vault_account *a, unsigned char *buf)
+{
+	if (mbox_pagestate(a->mbox, buf) != MBOX_OK) {
+		log_warnx("%s: the mailbox's page state is not known; "
+		    "recorded as unknown", a->address);
+		return (NULL);
+	}
+	return (buf);
+}
+
+/*
+ * After a write call on the mailbox: record its commit counter and its
+ * page-state digest (the freshness check's anchors) and, if the write
+ * committed anything, say so to the change callback.  Every write
+ * comes through here: mailbox requests, deliveries, the spool import
+ * at unlock.
  */
 int
 account_committed(struct vault_account *a)
 {
+	unsigned char	 ps[DIR_STATE_LEN];
 	uint64_t	 counter;
 	int		 rv = 0;
 
 	counter = mbox_counter(a->mbox);
-	if (dir_counter_set(a->id, counter) != DIR_OK) {
+	if (dir_counter_set(a->id, counter, account_pagestate(a, ps)) !=
+	    DIR_OK) {
 		log_warnx("%s: cannot record the commit counter", a->address);
 		rv = -1;
 	}
@@ -147,6 +178,35 @@ account_changed(struct vault_account *a)
 		if (change_cb != NULL)
 			change_cb(a);
 	}
+	/*
+	 * A commit that left the log long: copy it over in a job of its
+	 * own, after this commit's answer, not inside the commit (where
+	 * it made one APPEND in ten or twenty wait for a thousand pages).
+	 */
+	if (mbox_checkpoint_due(a->mbox) && !a->checkpointing) {
+		a->checkpointing = 1;
+		work_submit(&a->strand, &a->checkpoint_job,
+		    account_checkpoint_run, account_checkpoint_done, a);
+	}
+}
+
+/* On a worker, between two of the account's own jobs. */
+static int
+account_checkpoint_run(void *arg)
+{
+	struct vault_account	*a = arg;
+
+	return (mbox_checkpoint(a->mbox));
+}
+
+/* Failed or cancelled: the next long log asks again. */
+static void
+account_checkpoint_done(void *arg, int status)
+{
+	struct vault_account	*a = arg;
+
+	(void)status;
+	a->checkpointing = 0;
 }
 
 /*
@@ -196,9 +256,11 @@ account_import_cb(void *arg, const char *name, const void *data, size_t len)
 
 /*
  * Open an account with the secrets a keyslot gave: its mailbox, checked
- * against the commit counter in the directory (an older mailbox than
- * the directory remembers is a rollback and is refused), then the mail
- * that waited in the spool.  Takes ownership of secrets.
+ * against the commit counter and page-state digest in the directory (an
+ * older mailbox than the directory remembers, or one at the same
+ * counter whose pages are not those recorded, is a rollback and is
+ * refused), then the mail that waited in the spool.  Takes ownership
+ * of secrets.
  */
 int
 account_unlock(const struct dir_account *da, struct account_secrets *secrets,
@@ -206,6 +268,7 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 {
 	struct vault_account	*a;
 	unsigned char		 pk[crypto_box_PUBLICKEYBYTES];
+	unsigned char		 ps[DIR_STATE_LEN];
 	char			 path[PATH_MAX], hex[ACCOUNT_ID_LEN * 2 + 1];
 	int			 rc;
 
@@ -219,6 +282,7 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 		return (-1);
 	}
 	TAILQ_INIT(&a->sessions);
+	work_strand_init(&a->strand);
 	memcpy(a->id, da->id, sizeof(a->id));
 	strlcpy(a->address, da->address, sizeof(a->address));
 	a->secrets = secrets;
@@ -235,13 +299,29 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 	}
 	if (mbox_counter(a->mbox) < da->counter) {
 		sodium_bin2hex(hex, sizeof(hex), a->id, sizeof(a->id));
-		log_audit("mailbox-rollback", "account=%s have=%llu "
-		    "expected=%llu", hex,
+		log_audit("mailbox-rollback", "account=%s kind=counter "
+		    "have=%llu expected=%llu", hex,
 		    (unsigned long long)mbox_counter(a->mbox),
 		    (unsigned long long)da->counter);
 		log_warnx("%s: the mailbox is older than the directory "
 		    "records: refusing it (restored from an old copy?)",
 		    a->address);
+		goto fail;
+	}
+	/*
+	 * At the counter recorded, the pages must be those recorded with
+	 * it.  A counter ahead is a crash between the mailbox's commit
+	 * and the directory's update: nothing to compare with.
+	 */
+	if (mbox_counter(a->mbox) == da->counter && da->has_pagestate &&
+	    (mbox_pagestate(a->mbox, ps) != MBOX_OK ||
+	    sodium_memcmp(ps, da->pagestate, sizeof(ps)) != 0)) {
+		sodium_bin2hex(hex, sizeof(hex), a->id, sizeof(a->id));
+		log_audit("mailbox-rollback", "account=%s kind=pages "
+		    "counter=%llu", hex, (unsigned long long)da->counter);
+		log_warnx("%s: the mailbox's pages are not those the "
+		    "directory records: refusing it (pages put back from "
+		    "an old copy?)", a->address);
 		goto fail;
 	}
 	/*
@@ -260,9 +340,9 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 		goto fail;
 	}
 	/*
-	 * The spool comes in a slice per turn, all but the first after
-	 * the answer: a login after a long absence is not kept waiting
-	 * for it, and other accounts' work goes on between the slices.
+	 * The spool comes in slices on the account's strand, after the
+	 * answer: a login after a long absence is not kept waiting for
+	 * it, and the account's own requests take turns with the slices.
 	 */
 	if (spool_import_start(spoolfd, a->id, da->box_pk,
 	    secrets->box_sk, serverkeys_spool(), account_import_cb, a,
@@ -278,12 +358,12 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 	if (a->import != NULL) {
 		log_info("%s unlocked, importing the spool", a->address);
 		/*
-		 * The first slice before the answer: a spool of a few
-		 * messages (the usual case) is all in when the client
-		 * lists the mailbox, as it was before.
+		 * The first slice is queued before the answer: a spool of
+		 * a few messages (the usual case) is all in when the
+		 * client lists the mailbox, which queues behind it.
 		 */
-		evtimer_set(&a->import_ev, account_import_slice, a);
-		account_import_slice(-1, 0, a);
+		work_submit(&a->strand, &a->import_job, account_import_run,
+		    account_import_done, a);
 	} else
 		log_info("%s unlocked", a->address);
 	*out = a;
@@ -298,27 +378,46 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 	return (-1);
 }
 
-/* One slice of the spool, then the next turn, until it is empty. */
-static void
-account_import_slice(int fd, short event, void *arg)
+/* On a worker: one slice of the spool, in one transaction. */
+static int
+account_import_run(void *arg)
 {
 	struct vault_account	*a = arg;
-	struct timeval		 tv;
 	int			 rc;
 
-	(void)fd;
-	(void)event;
 	rc = spool_import_step(a->import, IMPORT_SLICE);
 	if (a->importing) {
 		/* Stopped before the batch's commit: it comes again. */
 		mbox_import_abort(a->mbox);
 		a->importing = 0;
 	}
+	return (rc);
+}
+
+/* On the loop: the counter and the news, then the next slice. */
+static void
+account_import_done(void *arg, int rc)
+{
+	struct vault_account	*a = arg;
+
+	if (rc == WORK_CANCELLED) {
+		/* The account locks now: the rest stays in the spool. */
+		account_import_end(a);
+		return;
+	}
 	/* The sessions hear of what came in (vault_notify.c). */
 	(void)account_committed(a);
+	/*
+	 * The step's last look ran on a worker while the loop may have
+	 * sealed more into the spool (the import was not over yet for
+	 * deliver_submit()): look again here, where no delivery can come
+	 * between the look and the end of the import.
+	 */
+	if (rc == 0)
+		rc = spool_import_more(a->import);
 	if (rc == 1) {
-		timerclear(&tv);
-		evtimer_add(&a->import_ev, &tv);
+		work_submit(&a->strand, &a->import_job, account_import_run,
+		    account_import_done, a);
 		return;
 	}
 	if (rc == -1)
@@ -335,7 +434,6 @@ account_import_end(struct vault_account *a)
 
 	if (a->import == NULL)
 		return;
-	evtimer_del(&a->import_ev);
 	(void)spool_import_end(a->import, &imported);
 	a->import = NULL;
 	log_info("%s: spool imported, %u message%s", a->address, imported,
@@ -347,6 +445,8 @@ account_hold(struct vault_account *a)
 {
 	a->nsessions++;
 	evtimer_del(&a->grace_ev);
+	/* A lock waiting for the strand is off: somebody came back. */
+	a->locking = 0;
 }
 
 /* A session ended: with none left, lock after the grace period. */
@@ -372,9 +472,46 @@ account_grace_cb(int fd, short event, void *arg)
 	account_lock(arg);
 }
 
-/* Close the mailbox and wipe the keys. */
+/*
+ * Lock when the strand is idle: at once if it is, else after its last
+ * job's answer.  A session that comes meanwhile (account_hold()) calls
+ * it off.
+ */
 void
 account_lock(struct vault_account *a)
+{
+	evtimer_del(&a->grace_ev);
+	a->locking = 1;
+	work_when_idle(&a->strand, account_lock_idle, a);
+}
+
+static void
+account_lock_idle(void *arg)
+{
+	struct vault_account	*a = arg;
+
+	if (a->locking)
+		account_close(a);
+}
+
+/*
+ * Lock now (the account is deleted, vaultd stops): the jobs that wait
+ * are answered unrun, one that runs is waited for (the loop blocks
+ * for as long), and a delivery group forgets the account.
+ */
+void
+account_lock_now(struct vault_account *a)
+{
+	evtimer_del(&a->grace_ev);
+	a->locking = 1;
+	work_drain(&a->strand);
+	deliver_forget(a);
+	account_close(a);
+}
+
+/* Close the mailbox and wipe the keys. */
+static void
+account_close(struct vault_account *a)
 {
 	evtimer_del(&a->grace_ev);
 	/* Every slice committed: the rest stays for the next unlock. */
@@ -394,7 +531,7 @@ account_lock_all(void)
 	struct vault_account	*a;
 
 	while ((a = TAILQ_FIRST(&accounts)) != NULL)
-		account_lock(a);
+		account_lock_now(a);
 }
 
 /*
@@ -418,8 +555,12 @@ account_deliver(const char *address, const void *data, size_t len)
 		return (MBOX_ENOTFOUND);
 	if (rc != DIR_OK)
 		return (MBOX_ETEMP);
-	/* While the spool is imported, new mail queues behind it. */
-	if ((a = account_unlocked(da.id)) != NULL && a->import == NULL) {
+	/*
+	 * While the spool is imported, new mail queues behind it; while
+	 * the account's strand has work, the mailbox is not the loop's.
+	 */
+	if ((a = account_unlocked(da.id)) != NULL && a->import == NULL &&
+	    work_idle(&a->strand)) {
 		if (mbox_append(a->mbox, "INBOX", &b, 0, "", &uidvalidity,
 		    &uid) != MBOX_OK)
 			return (MBOX_ETEMP);

@@ -147,7 +147,7 @@ user_add(struct reply *r, struct msg_admin *m)
 	struct dir_account	 da;
 	struct mbox		*mbox;
 	unsigned char		 pk[crypto_box_PUBLICKEYBYTES];
-	unsigned char		 id[ACCOUNT_ID_LEN];
+	unsigned char		 id[ACCOUNT_ID_LEN], ps[DIR_STATE_LEN];
 	char			 recovery[RECOVERY_TEXT_LEN];
 	char			 norm[RECOVERY_TEXT_LEN], path[PATH_MAX];
 	char			 addr[ADDRESS_MAX];
@@ -193,7 +193,10 @@ user_add(struct reply *r, struct msg_admin *m)
 		reply_fail(r, "%s: cannot create the mailbox", addr);
 		goto done;
 	}
-	dir_counter_set(id, mbox_counter(mbox));
+	/* The new mailbox's counter and pages, as anchors for its unlock. */
+	if (dir_counter_set(id, mbox_counter(mbox), mbox_pagestate(mbox,
+	    ps) == MBOX_OK ? ps : NULL) != DIR_OK)
+		log_warnx("%s: cannot record the commit counter", addr);
 	mbox_close(mbox);
 	log_audit("account-add", "account=%s uid=%u", addr, m->uid);
 	reply_line(r, "%s created.", addr);
@@ -224,7 +227,8 @@ user_del(struct reply *r, struct msg_admin *m)
 	}
 	if ((a = account_unlocked(da.id)) != NULL) {
 		session_end_account(a);
-		account_lock(a);
+		/* Its files go next: no job may hold them open. */
+		account_lock_now(a);
 	}
 	/* Keyslots first: from here on the mailbox cannot be read. */
 	if ((rc = dir_account_del(da.address, id)) != DIR_OK) {

@@ -21,7 +21,7 @@
  *	meta(key PRIMARY KEY, value)
  *	domains(name PRIMARY KEY, created)
  *	accounts(id PRIMARY KEY, address UNIQUE, domain, created, box_pk,
- *	    counter, next_slot)
+ *	    counter, next_slot, pagestate)
  *	keyslots(account, slot, kind, label, created, salt, nonce, wrapped,
  *	    opslimit, memlimit, hint, PRIMARY KEY (account, slot))
  *	aliases(address PRIMARY KEY, target, created)
@@ -59,7 +59,7 @@ static const char dir_schema[] =
     " address TEXT NOT NULL UNIQUE, domain TEXT NOT NULL,"
     " created INTEGER NOT NULL, box_pk BLOB NOT NULL,"
     " counter INTEGER NOT NULL DEFAULT 0,"
-    " next_slot INTEGER NOT NULL DEFAULT 1);"
+    " next_slot INTEGER NOT NULL DEFAULT 1, pagestate BLOB);"
     "CREATE TABLE IF NOT EXISTS keyslots(account BLOB NOT NULL,"
     " slot INTEGER NOT NULL, kind INTEGER NOT NULL, label TEXT NOT NULL,"
     " created INTEGER NOT NULL, salt BLOB NOT NULL, nonce BLOB NOT NULL,"
@@ -72,9 +72,12 @@ static const char dir_schema[] =
 
 static int	 dir_exec(const char *);
 static int	 dir_selectors_migrate(void);
+static int	 dir_pagestate_migrate(void);
 static int	 dir_prepare(const char *, sqlite3_stmt **);
 static int	 dir_step_done(sqlite3_stmt *, const char *);
 static int	 dir_err(const char *);
+static int	 counter_update(const struct dir_counter *);
+static int	 counter_bind(sqlite3_stmt *, const struct dir_counter *);
 static int	 domain_valid(const char *);
 
 static int
@@ -147,11 +150,31 @@ dir_open(const char *path, const unsigned char *serverkey)
 	/* Removed keyslots must not linger in free pages. */
 	if (dir_exec("PRAGMA secure_delete = ON") != DIR_OK ||
 	    dir_exec(dir_schema) != DIR_OK ||
+	    dir_pagestate_migrate() != DIR_OK ||
 	    dir_selectors_migrate() != DIR_OK) {
 		dir_close();
 		return (DIR_EIO);
 	}
 	return (DIR_OK);
+}
+
+/*
+ * Directories made before the page-state digest lack its column.  An
+ * account without one recorded is not checked at its next unlock,
+ * which records it.
+ */
+static int
+dir_pagestate_migrate(void)
+{
+	sqlite3_stmt	*st;
+
+	if (sqlite3_prepare_v2(dir_db, "SELECT pagestate FROM accounts"
+	    " LIMIT 0", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_finalize(st);
+		return (DIR_OK);
+	}
+	log_info("directory: adding the mailboxes' page-state digests");
+	return (dir_exec("ALTER TABLE accounts ADD COLUMN pagestate BLOB"));
 }
 
 /*
@@ -494,8 +517,9 @@ dir_account_get(const char *address, struct dir_account *a)
 	int		 rc;
 
 	memset(a, 0, sizeof(*a));
-	if (dir_prepare("SELECT id, address, box_pk, counter, created FROM"
-	    " accounts WHERE address = lower(?)", &st) != DIR_OK)
+	if (dir_prepare("SELECT id, address, box_pk, counter, created,"
+	    " pagestate FROM accounts WHERE address = lower(?)", &st) !=
+	    DIR_OK)
 		return (DIR_EIO);
 	sqlite3_bind_text(st, 1, address, -1, SQLITE_TRANSIENT);
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
@@ -516,6 +540,16 @@ dir_account_get(const char *address, struct dir_account *a)
 	    crypto_box_PUBLICKEYBYTES);
 	a->counter = (uint64_t)sqlite3_column_int64(st, 3);
 	a->created = sqlite3_column_int64(st, 4);
+	if (sqlite3_column_type(st, 5) == SQLITE_BLOB &&
+	    sqlite3_column_bytes(st, 5) == DIR_STATE_LEN) {
+		memcpy(a->pagestate, sqlite3_column_blob(st, 5),
+		    DIR_STATE_LEN);
+		a->has_pagestate = 1;
+	} else if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
+		sqlite3_finalize(st);
+		log_warnx("directory: account %s is damaged", address);
+		return (DIR_EIO);
+	}
 	sqlite3_finalize(st);
 	return (DIR_OK);
 }
@@ -547,17 +581,55 @@ dir_account_del(const char *address, unsigned char *id)
 	return (dir_step_done(st, "account del"));
 }
 
+/*
+ * An account's commit counter and, with it, its mailbox's page-state
+ * digest at that commit; NULL records that it is not known, so that
+ * no older digest is taken for the new counter's.
+ */
 int
-dir_counter_set(const unsigned char *id, uint64_t counter)
+dir_counter_set(const unsigned char *id, uint64_t counter,
+    const unsigned char *pagestate)
+{
+	struct dir_counter	 c;
+
+	c.id = id;
+	c.counter = counter;
+	c.pagestate = pagestate;
+	return (counter_update(&c));
+}
+
+static int
+counter_update(const struct dir_counter *c)
 {
 	sqlite3_stmt	*st;
 
-	if (dir_prepare("UPDATE accounts SET counter = ? WHERE id = ?", &st) !=
-	    DIR_OK)
+	if (dir_prepare("UPDATE accounts SET counter = ?, pagestate = ?"
+	    " WHERE id = ?", &st) != DIR_OK)
 		return (DIR_EIO);
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)counter);
-	sqlite3_bind_blob(st, 2, id, ACCOUNT_ID_LEN, SQLITE_TRANSIENT);
+	if (counter_bind(st, c) != SQLITE_OK) {
+		sqlite3_finalize(st);
+		return (dir_err("counter"));
+	}
 	return (dir_step_done(st, "counter"));
+}
+
+static int
+counter_bind(sqlite3_stmt *st, const struct dir_counter *c)
+{
+	int	 rc;
+
+	if ((rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)c->counter)) !=
+	    SQLITE_OK)
+		return (rc);
+	if (c->pagestate != NULL)
+		rc = sqlite3_bind_blob(st, 2, c->pagestate, DIR_STATE_LEN,
+		    SQLITE_TRANSIENT);
+	else
+		rc = sqlite3_bind_null(st, 2);
+	if (rc != SQLITE_OK)
+		return (rc);
+	return (sqlite3_bind_blob(st, 3, c->id, ACCOUNT_ID_LEN,
+	    SQLITE_TRANSIENT));
 }
 
 /*
@@ -575,13 +647,11 @@ dir_counters_set(const struct dir_counter *c, size_t n)
 		return (DIR_OK);
 	if (dir_exec("BEGIN IMMEDIATE") != DIR_OK)
 		return (DIR_EIO);
-	if (dir_prepare("UPDATE accounts SET counter = ? WHERE id = ?", &st) !=
-	    DIR_OK)
+	if (dir_prepare("UPDATE accounts SET counter = ?, pagestate = ?"
+	    " WHERE id = ?", &st) != DIR_OK)
 		goto fail;
 	for (i = 0; i < n; i++) {
-		if (sqlite3_bind_int64(st, 1, (sqlite3_int64)c[i].counter) !=
-		    SQLITE_OK || sqlite3_bind_blob(st, 2, c[i].id,
-		    ACCOUNT_ID_LEN, SQLITE_TRANSIENT) != SQLITE_OK ||
+		if (counter_bind(st, &c[i]) != SQLITE_OK ||
 		    sqlite3_step(st) != SQLITE_DONE) {
 			dir_err("counters");
 			sqlite3_finalize(st);

@@ -31,6 +31,7 @@
 #define ADDRESS_MAX		320	/* local@domain, with NUL */
 #define LABEL_MAX		64	/* an app password's label */
 #define SLOTS_MAX		32	/* keyslots per account */
+#define DIR_STATE_LEN		32	/* a mailbox's page-state digest */
 
 #define DIR_OK			0
 #define DIR_ENOTFOUND		1
@@ -51,6 +52,8 @@ struct dir_account {
 	char		 address[ADDRESS_MAX];
 	unsigned char	 box_pk[crypto_box_PUBLICKEYBYTES];
 	uint64_t	 counter;	/* last commit counter of its mailbox */
+	unsigned char	 pagestate[DIR_STATE_LEN];
+	int		 has_pagestate;	/* recorded with the counter */
 	int64_t		 created;
 };
 
@@ -68,10 +71,14 @@ struct dir_slot {
 #define RESOLVE_LOCAL		1	/* an account: its address is set */
 #define RESOLVE_EXTERNAL	2	/* alias to a remote address */
 
-/* One account's commit counter, for dir_counters_set(). */
+/*
+ * One account's commit counter and the page-state digest of its
+ * mailbox at that commit (NULL: not known), for dir_counters_set().
+ */
 struct dir_counter {
 	const unsigned char	*id;		/* ACCOUNT_ID_LEN bytes */
 	uint64_t		 counter;
+	const unsigned char	*pagestate;	/* DIR_STATE_LEN or NULL */
 };
 
 typedef int (*dir_name_cb)(void *, const char *, const char *);
@@ -92,7 +99,8 @@ int	 dir_account_add(const char *, const unsigned char *,
 int	 dir_account_get(const char *, struct dir_account *);
 int	 dir_account_del(const char *, unsigned char *);
 int	 dir_account_list(dir_name_cb, void *);
-int	 dir_counter_set(const unsigned char *, uint64_t);
+int	 dir_counter_set(const unsigned char *, uint64_t,
+	    const unsigned char *);
 int	 dir_counters_set(const struct dir_counter *, size_t);
 
 int	 dir_slot_reserve(const unsigned char *, uint64_t *);

@@ -49,18 +49,14 @@
 
 #include <sys/types.h>
 
-#include <errno.h>
 #include <event.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "vault_kdf.h"
+#include "vault_thread.h"
 #include "vaultd.h"
 
 /*
@@ -73,109 +69,64 @@
 #define KDF_THREADS_MAX		8
 #define KDF_STACK		(1024 * 1024)	/* Argon2id needs little */
 
-static struct {
-	pthread_mutex_t		 lock;
-	pthread_cond_t		 work;
-	struct kdf_queue	 queue;		/* under lock */
-	struct kdf_jobs		 done;		/* under lock */
-	int			 stopping;	/* under lock */
-	pthread_t		 threads[KDF_THREADS_MAX];
-	unsigned int		 nthreads;
-	unsigned int		 deadline_ms;
-	int			 pipe[2];	/* done -> loop */
-	struct event		 ev;
-	struct event		 sweep;
-	int			 started;
-} pool = {
-	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.work = PTHREAD_COND_INITIALIZER,
-	.pipe = { -1, -1 },
-};
+_Static_assert(KDF_THREADS_MAX <= THREAD_POOL_MAX, "too many KDF threads");
+
+static struct thread_pool	 tp = THREAD_POOL_INITIALIZER("kdf");
+/* Under tp.lock: */
+static struct kdf_queue		 queue;
+static struct kdf_jobs		 kdf_done = TAILQ_HEAD_INITIALIZER(kdf_done);
+/* The loop's: */
+static unsigned int		 deadline_ms;
+static struct event		 sweep;
 
 static void	 kdf_lock(void);
 static void	 kdf_unlock(void);
 static void	*kdf_worker(void *);
-static void	 kdf_readable(int, short, void *);
+static void	 kdf_readable(void *);
 static void	 kdf_sweep(int, short, void *);
 static void	 kdf_sweep_arm(void);
 static void	 kdf_deliver(struct kdf_jobs *);
 static void	 kdf_free(struct kdf_job *);
 
-/* A lock that cannot be taken is a bug we cannot work around. */
 static void
 kdf_lock(void)
 {
-	int	 r;
-
-	if ((r = pthread_mutex_lock(&pool.lock)) != 0)
-		fatalx("kdf: pthread_mutex_lock: %s", strerror(r));
+	thread_pool_lock(&tp);
 }
 
 static void
 kdf_unlock(void)
 {
-	int	 r;
-
-	if ((r = pthread_mutex_unlock(&pool.lock)) != 0)
-		fatalx("kdf: pthread_mutex_unlock: %s", strerror(r));
+	thread_pool_unlock(&tp);
 }
 
-/*
- * Before the sandbox: the pipe (the filter allows no pipe2).  Both
- * ends non-blocking: a worker never waits on a full pipe (the loop is
- * awake anyway), the loop drains it without blocking.
- */
+/* Before the sandbox: the pipe to the loop (vault_thread.c). */
 int
 kdf_init(void)
 {
-	if (pipe2(pool.pipe, O_NONBLOCK | O_CLOEXEC) == -1) {
-		log_warn("kdf: pipe2");
+	if (thread_pool_init(&tp) == -1)
 		return (-1);
-	}
-	TAILQ_INIT(&pool.done);
+	TAILQ_INIT(&kdf_done);
 	return (0);
-}
-
-/* Cores we may run on, from the affinity mask (no /sys in a chroot). */
-static unsigned int
-kdf_ncpu(void)
-{
-	cpu_set_t	 set;
-	int		 n;
-
-	CPU_ZERO(&set);
-	if (sched_getaffinity(0, sizeof(set), &set) == -1 ||
-	    (n = CPU_COUNT(&set)) < 1)
-		return (1);
-	return ((unsigned int)n);
 }
 
 /*
  * After the sandbox: the workers and the loop's side.  NULL limits
- * mean the defaults; a second call does nothing.  The workers block
- * every signal: signals are the loop's business (libevent), and a
- * trap of the seccomp filter is delivered to the thread that made the
- * call whatever its mask.
+ * mean the defaults; a second call does nothing.
  */
 int
 kdf_start(const struct kdf_limits *lim)
 {
 	struct kdf_limits	 l;
-	pthread_attr_t		 attr;
-	sigset_t		 all, old;
-	unsigned int		 i;
-	int			 r;
 
-	if (pool.started)
+	if (tp.started)
 		return (0);
-	if (pool.pipe[0] == -1)
-		fatalx("kdf: kdf_start() before kdf_init()");
 	if (lim != NULL)
 		l = *lim;
 	else
 		memset(&l, 0, sizeof(l));
 	if (l.threads == 0) {
-		l.threads = kdf_ncpu();
+		l.threads = thread_ncpu();
 		if (l.threads > KDF_THREADS_DEFAULT)
 			l.threads = KDF_THREADS_DEFAULT;
 	}
@@ -188,41 +139,14 @@ kdf_start(const struct kdf_limits *lim)
 	if (l.deadline_ms == 0)
 		l.deadline_ms = KDF_DEADLINE * 1000;
 
-	kdfq_init(&pool.queue, l.queue, l.perkey);
-	pool.deadline_ms = l.deadline_ms;
-	pool.stopping = 0;
-	event_set(&pool.ev, pool.pipe[0], EV_READ | EV_PERSIST, kdf_readable,
-	    NULL);
-	if (event_add(&pool.ev, NULL) == -1) {
-		log_warnx("kdf: event_add");
+	kdfq_init(&queue, l.queue, l.perkey);
+	deadline_ms = l.deadline_ms;
+	evtimer_set(&sweep, kdf_sweep, NULL);
+	if (thread_pool_start(&tp, l.threads, KDF_STACK, kdf_worker,
+	    kdf_readable) == -1)
 		return (-1);
-	}
-	evtimer_set(&pool.sweep, kdf_sweep, NULL);
-
-	if ((r = pthread_attr_init(&attr)) != 0 ||
-	    (r = pthread_attr_setstacksize(&attr, KDF_STACK)) != 0)
-		fatalx("kdf: pthread_attr: %s", strerror(r));
-	sigfillset(&all);
-	if ((r = pthread_sigmask(SIG_SETMASK, &all, &old)) != 0)
-		fatalx("kdf: pthread_sigmask: %s", strerror(r));
-	for (i = 0; i < l.threads; i++) {
-		if ((r = pthread_create(&pool.threads[i], &attr, kdf_worker,
-		    NULL)) != 0) {
-			log_warnx("kdf: pthread_create: %s", strerror(r));
-			break;
-		}
-	}
-	pool.nthreads = i;
-	if ((r = pthread_sigmask(SIG_SETMASK, &old, NULL)) != 0)
-		fatalx("kdf: pthread_sigmask: %s", strerror(r));
-	pthread_attr_destroy(&attr);
-	if (pool.nthreads == 0) {
-		event_del(&pool.ev);
-		return (-1);
-	}
-	pool.started = 1;
 	log_info("kdf: %u worker%s, queue %u (%u per client), deadline %u ms",
-	    pool.nthreads, pool.nthreads == 1 ? "" : "s", l.queue, l.perkey,
+	    tp.nthreads, tp.nthreads == 1 ? "" : "s", l.queue, l.perkey,
 	    l.deadline_ms);
 	return (0);
 }
@@ -230,7 +154,7 @@ kdf_start(const struct kdf_limits *lim)
 unsigned int
 kdf_threads(void)
 {
-	return (pool.started ? pool.nthreads : 0);
+	return (tp.started ? tp.nthreads : 0);
 }
 
 /*
@@ -245,13 +169,12 @@ kdf_worker(void *arg)
 	int		 status;
 
 	(void)arg;
+	log_thread_defer();
 	kdf_lock();
 	for (;;) {
-		while (!pool.stopping &&
-		    (job = kdfq_pop(&pool.queue)) == NULL)
-			if (pthread_cond_wait(&pool.work, &pool.lock) != 0)
-				fatalx("kdf: pthread_cond_wait");
-		if (pool.stopping)
+		while (!tp.stopping && (job = kdfq_pop(&queue)) == NULL)
+			thread_wait(&tp.work, &tp.lock, "kdf");
+		if (tp.stopping)
 			break;
 		if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
 			fatalx("kdf: clock_gettime");
@@ -270,10 +193,8 @@ kdf_worker(void *arg)
 		job->cred = NULL;
 		job->status = status;
 		job->state = KDF_FINISHED;
-		TAILQ_INSERT_TAIL(&pool.done, job, entry);
-		/* A full pipe already has the loop's attention. */
-		if (write(pool.pipe[1], "", 1) == -1 && errno != EAGAIN)
-			fatalx("kdf: write to the loop: %s", strerror(errno));
+		TAILQ_INSERT_TAIL(&kdf_done, job, entry);
+		thread_wake_post(&tp.wake);
 	}
 	kdf_unlock();
 	return (NULL);
@@ -281,25 +202,14 @@ kdf_worker(void *arg)
 
 /* The loop: finished jobs to their callbacks. */
 static void
-kdf_readable(int fd, short event, void *arg)
+kdf_readable(void *arg)
 {
 	struct kdf_jobs	 done;
-	struct kdf_job	*job;
-	char		 buf[64];
-	ssize_t		 n;
 
-	(void)event;
 	(void)arg;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		continue;
-	if (n == -1 && errno != EAGAIN && errno != EINTR)
-		fatal("kdf: read");
 	TAILQ_INIT(&done);
 	kdf_lock();
-	while ((job = TAILQ_FIRST(&pool.done)) != NULL) {
-		TAILQ_REMOVE(&pool.done, job, entry);
-		TAILQ_INSERT_TAIL(&done, job, entry);
-	}
+	TAILQ_CONCAT(&done, &kdf_done, entry);
 	kdf_unlock();
 	kdf_deliver(&done);
 }
@@ -342,7 +252,7 @@ kdf_sweep(int fd, short event, void *arg)
 	if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
 		fatal("kdf: clock_gettime");
 	kdf_lock();
-	while ((job = kdfq_expired(&pool.queue, &now)) != NULL) {
+	while ((job = kdfq_expired(&queue, &now)) != NULL) {
 		job->status = KDF_EXPIRED;
 		job->state = KDF_FINISHED;
 		TAILQ_INSERT_TAIL(&expired, job, entry);
@@ -359,10 +269,10 @@ kdf_sweep_arm(void)
 	unsigned int	 n;
 
 	kdf_lock();
-	n = pool.queue.njobs;
+	n = queue.njobs;
 	kdf_unlock();
-	if (n > 0 && !evtimer_pending(&pool.sweep, NULL) &&
-	    evtimer_add(&pool.sweep, &tv) == -1)
+	if (n > 0 && !evtimer_pending(&sweep, NULL) &&
+	    evtimer_add(&sweep, &tv) == -1)
 		log_warnx("kdf: evtimer_add");
 }
 
@@ -384,7 +294,7 @@ kdf_submit(const char *fairkey, int class, const char *cred, size_t credlen,
 	struct kdf_job	*job;
 	int		 rc;
 
-	if (!pool.started || credlen == 0 || credlen > CREDENTIAL_MAX ||
+	if (!tp.started || credlen == 0 || credlen > CREDENTIAL_MAX ||
 	    !keys_cost_valid(cost))
 		return (NULL);
 	if ((job = calloc(1, sizeof(*job))) == NULL)
@@ -401,17 +311,16 @@ kdf_submit(const char *fairkey, int class, const char *cred, size_t credlen,
 	job->cost = *cost;
 	job->done = done;
 	job->arg = arg;
-	job->deadline.tv_sec += pool.deadline_ms / 1000;
-	job->deadline.tv_nsec += (long)(pool.deadline_ms % 1000) * 1000000;
+	job->deadline.tv_sec += deadline_ms / 1000;
+	job->deadline.tv_nsec += (long)(deadline_ms % 1000) * 1000000;
 	if (job->deadline.tv_nsec >= 1000000000) {
 		job->deadline.tv_sec++;
 		job->deadline.tv_nsec -= 1000000000;
 	}
 
 	kdf_lock();
-	if ((rc = kdfq_push(&pool.queue, fairkey, class, job)) == 0 &&
-	    pthread_cond_signal(&pool.work) != 0)
-		fatalx("kdf: pthread_cond_signal");
+	if ((rc = kdfq_push(&queue, fairkey, class, job)) == 0)
+		thread_pool_signal(&tp);
 	kdf_unlock();
 	if (rc == -1) {
 		kdf_free(job);
@@ -431,7 +340,7 @@ kdf_cancel(struct kdf_job *job)
 {
 	kdf_lock();
 	if (job->state == KDF_QUEUED) {
-		kdfq_remove(&pool.queue, job);
+		kdfq_remove(&queue, job);
 		kdf_unlock();
 		kdf_free(job);
 		return;
@@ -458,32 +367,16 @@ void
 kdf_stop(void)
 {
 	struct kdf_job	*job;
-	unsigned int	 i;
-	int		 r;
 
-	if (pool.started) {
-		kdf_lock();
-		pool.stopping = 1;
-		if (pthread_cond_broadcast(&pool.work) != 0)
-			fatalx("kdf: pthread_cond_broadcast");
-		kdf_unlock();
-		for (i = 0; i < pool.nthreads; i++)
-			if ((r = pthread_join(pool.threads[i], NULL)) != 0)
-				fatalx("kdf: pthread_join: %s", strerror(r));
-		pool.nthreads = 0;
-		event_del(&pool.ev);
-		evtimer_del(&pool.sweep);
-		while ((job = kdfq_pop(&pool.queue)) != NULL)
+	if (tp.started) {
+		thread_pool_stop(&tp);
+		evtimer_del(&sweep);
+		while ((job = kdfq_pop(&queue)) != NULL)
 			kdf_free(job);
-		while ((job = TAILQ_FIRST(&pool.done)) != NULL) {
-			TAILQ_REMOVE(&pool.done, job, entry);
+		while ((job = TAILQ_FIRST(&kdf_done)) != NULL) {
+			TAILQ_REMOVE(&kdf_done, job, entry);
 			kdf_free(job);
 		}
-		pool.started = 0;
 	}
-	for (i = 0; i < 2; i++) {
-		if (pool.pipe[i] != -1)
-			close(pool.pipe[i]);
-		pool.pipe[i] = -1;
-	}
+	thread_pool_close(&tp);
 }

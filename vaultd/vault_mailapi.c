@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,30 +47,40 @@
 #define RESULT_SEALS	(F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | \
 			    F_SEAL_SEAL)
 
-/* One request being answered. */
+/*
+ * One request being answered.  Decoded and checked on the loop, run on
+ * its account's strand (vault_work.c), answered on the loop.  The
+ * request, the search program and the writer's 64 KiB buffer hold the
+ * user's folder names, search words and mail: they are the request's
+ * own, and wiped with it.
+ */
 struct mailreq {
-	struct imsgev		*iev;
+	TAILQ_ENTRY(mailreq)	 entry;		/* pending, for cancel */
+	struct imsgev		*iev;		/* NULL: nobody to answer */
 	enum proc_role		 role;
 	uint32_t		 peerid;
 	uint32_t		 session;
 	const char		*op;		/* for log lines */
 	const char		*folder;	/* unsanitised: never log */
-	struct vault_session	*s;
+	struct vault_account	*a;		/* the session's, at arrival */
 	struct msg_mbox_result	 res;
 	int			 fd;	/* the result memfd or -1 */
+	int			 infd;	/* APPEND's messages or -1 */
 	struct mbox_stream_w	*w;	/* records into fd, or NULL */
 	int			 broken; /* a record could not be put */
 	int			 uids_started; /* STORE: failed uids begun,
 					 * no more records */
 	struct timespec		 t0;	/* when the request came */
 	uint64_t		 octets; /* BODIES, SECTIONS: of records */
+	int			 ran;	/* run_request()'s own answer */
+	struct work_job		 job;
+	struct mbox_req		 req;
+	struct search_program	 prog;
+	struct mbox_stream_w	*writer;	/* w's, when records */
 };
 
-/*
- * The writer's 64 KiB buffer lives here rather than on the stack:
- * handlers never nest, so one is enough.
- */
-static struct mbox_stream_w	 writer;
+/* Requests handed to the workers and not yet answered. */
+static TAILQ_HEAD(, mailreq)	 pending = TAILQ_HEAD_INITIALIZER(pending);
 
 static const char *const op_names[MBOX_OP_MAX] = {
 	[MBOX_OP_LIST] = "list",
@@ -119,6 +130,9 @@ static int	 run_request(struct mailreq *, const struct mbox_req *,
 		    const struct search_program *, int);
 static int	 run_append(struct mailreq *, const struct mbox_req *, int);
 static void	 mailapi_req(struct mailreq *, struct imsg *);
+static int	 mailapi_run(void *);
+static void	 mailapi_done(void *, int);
+static void	 mailapi_free(struct mailreq *);
 
 static void
 req_init(struct mailreq *r, struct imsgev *iev, enum proc_role role,
@@ -131,6 +145,7 @@ req_init(struct mailreq *r, struct imsgev *iev, enum proc_role role,
 	r->op = "request";
 	r->folder = "";
 	r->fd = -1;
+	r->infd = -1;
 	(void)clock_gettime(CLOCK_MONOTONIC, &r->t0);
 }
 
@@ -280,8 +295,12 @@ result_open(struct mailreq *r, int records)
 		return (MBOX_EIO);
 	}
 	if (records) {
-		mbox_stream_w_init(&writer, r->fd);
-		r->w = &writer;
+		if ((r->writer = malloc(sizeof(*r->writer))) == NULL) {
+			log_warn("mailapi: writer");
+			return (MBOX_EIO);
+		}
+		mbox_stream_w_init(r->writer, r->fd);
+		r->w = r->writer;
 	}
 	return (MBOX_OK);
 }
@@ -344,8 +363,11 @@ reply(struct mailreq *r, int status)
 		    r->session, r->op, safe, r->res.status, r->res.count,
 		    (unsigned long long)r->octets, elapsed_us(&r->t0));
 	/* imsgev_compose() owns fd from here, even when it fails. */
-	(void)imsgev_compose(r->iev, IMSG_MBOX_RESULT, r->peerid, fd, &r->res,
-	    sizeof(r->res));
+	if (r->iev != NULL)
+		(void)imsgev_compose(r->iev, IMSG_MBOX_RESULT, r->peerid, fd,
+		    &r->res, sizeof(r->res));
+	else if (fd != -1)
+		close(fd);
 }
 
 static int
@@ -514,7 +536,7 @@ run_append(struct mailreq *r, const struct mbox_req *q, int fd)
 	}
 	if (off != len)
 		goto done;
-	if ((rc = mbox_append_many(r->s->account->mbox, q->folder, one,
+	if ((rc = mbox_append_many(r->a->mbox, q->folder, one,
 	    q->append.count, &uidvalidity, &uid)) == MBOX_OK) {
 		r->res.a = uidvalidity;
 		r->res.b = uid;
@@ -528,15 +550,15 @@ run_append(struct mailreq *r, const struct mbox_req *q, int fd)
 
 /*
  * The folder, what vanished since and what changed since, in one
- * answer.  vaultd runs one request at a time, so no write comes between
- * the three reads.
+ * answer.  An account's requests run one at a time (vault_work.c), so
+ * no write comes between the three reads.
  */
 static int
 run_sync(struct mailreq *r, const struct mbox_req *q)
 {
 	struct mbox_range	 all = { 1, UINT32_MAX };
 	struct mbox_folder	 f;
-	struct mbox		*m = r->s->account->mbox;
+	struct mbox		*m = r->a->mbox;
 	uint64_t		 since = q->since.modseq;
 	int			 rc;
 
@@ -563,7 +585,7 @@ run_request(struct mailreq *r, const struct mbox_req *q,
 {
 	const struct mbox_range	*ranges = q->ranges;
 	struct mbox_folder	 f;
-	struct mbox		*m = r->s->account->mbox;
+	struct mbox		*m = r->a->mbox;
 	struct stat		 st;
 	uint32_t		 uidvalidity, lastuid, above;
 	int			 rc;
@@ -658,75 +680,142 @@ run_request(struct mailreq *r, const struct mbox_req *q,
 }
 
 /*
- * The request and the search program are large and hold the user's
- * folder names, keywords and search words: static, as handlers never
- * nest, and wiped after each use.
+ * On the loop: decode, check, find the session, then hand the work to
+ * the account's strand.  A request refused here is answered at once.
  */
-static struct mbox_req		 req;
-static struct search_program	 prog;
-
 static void
 mailapi_req(struct mailreq *r, struct imsg *imsg)
 {
-	const char	*why;
-	int		 fd, rc, status;
+	struct vault_session	*s;
+	const char		*why;
+	char			 safe[MBOX_NAME_MAX];
+	int			 status;
 
-	fd = imsg_get_fd(imsg);
-	if ((why = mbox_req_decode(imsg->data, imsg->datalen, &req,
-	    &prog)) != NULL) {
+	r->infd = imsg_get_fd(imsg);
+	if ((why = mbox_req_decode(imsg->data, imsg->datalen, &r->req,
+	    &r->prog)) != NULL) {
 		log_warnx("mailapi: %s: refused request: %s",
 		    role_name(r->role), why);
 		status = MBOX_EINVAL;
 		goto done;
 	}
-	r->session = req.session;
-	if ((why = req_check(&req, &prog, fd)) != NULL) {
+	r->session = r->req.session;
+	if ((why = req_check(&r->req, &r->prog, r->infd)) != NULL) {
 		log_warnx("mailapi: %s session %u: refused request: %s",
-		    role_name(r->role), req.session, why);
+		    role_name(r->role), r->req.session, why);
 		status = MBOX_EINVAL;
 		goto done;
 	}
-	r->op = op_names[req.op];
-	r->folder = req.folder;
-	if ((r->s = session_get(req.session, r->role)) == NULL) {
+	r->op = op_names[r->req.op];
+	r->folder = r->req.folder;
+	if ((s = session_get(r->req.session, r->role)) == NULL) {
 		status = MBOX_ESESSION;
 		goto done;
 	}
-	rc = run_request(r, &req, &prog, fd);
+	/*
+	 * The account outlives the job: it locks only when its strand
+	 * is idle (account_lock()), whatever happens to the session.
+	 */
+	r->a = s->account;
+	log_sanitize(safe, sizeof(safe), r->folder);
+	log_debug("mailapi: %s session %u: %s \"%s\": queued",
+	    role_name(r->role), r->session, r->op, safe);
+	TAILQ_INSERT_TAIL(&pending, r, entry);
+	work_submit(&r->a->strand, &r->job, mailapi_run, mailapi_done, r);
+	return;
+ done:
+	reply(r, status);
+	mailapi_free(r);
+}
+
+/* On a worker: the SQL work and the result, nothing else. */
+static int
+mailapi_run(void *arg)
+{
+	struct mailreq	*r = arg;
+	int		 rc;
+
+	rc = r->ran = run_request(r, &r->req, &r->prog, r->infd);
+	if (rc == MBOX_OK && op_has_records(r->req.op))
+		rc = result_seal(r);
+	return (rc);
+}
+
+/* Back on the loop, before the account's next job: the answer. */
+static void
+mailapi_done(void *arg, int status)
+{
+	struct mailreq	*r = arg;
+
+	TAILQ_REMOVE(&pending, r, entry);
+	if (status == WORK_CANCELLED) {
+		/* The account went away first (deleted, or a shutdown). */
+		reply(r, MBOX_ESESSION);
+		mailapi_free(r);
+		return;
+	}
 	/*
 	 * A committed change must reach the directory, whatever happens
 	 * to the answer.  If it cannot (logged), the change still stands
 	 * and the front is told so: only the rollback check lags behind
 	 * until the next write.
 	 */
-	if (rc == MBOX_OK && op_writes(req.op))
-		(void)account_committed(r->s->account);
-	if (rc == MBOX_OK && op_has_records(req.op))
-		rc = result_seal(r);
-	status = rc;
- done:
-	if (fd != -1)
-		close(fd);
+	if (r->ran == MBOX_OK && op_writes(r->req.op))
+		(void)account_committed(r->a);
 	reply(r, status);
-	r->folder = "";
-	explicit_bzero(&req, sizeof(req));
-	explicit_bzero(&prog, sizeof(prog));
+	mailapi_free(r);
+}
+
+/* The request's copy of the user's words and mail, wiped. */
+static void
+mailapi_free(struct mailreq *r)
+{
+	if (r->infd != -1)
+		close(r->infd);
+	if (r->writer != NULL)
+		freezero(r->writer, sizeof(*r->writer));
+	freezero(r, sizeof(*r));
 }
 
 void
 mailapi_request(struct imsgev *iev, enum proc_role role, struct imsg *imsg)
 {
-	struct mailreq	 r;
+	struct mailreq	*r, fail;
+	int		 fd;
 
-	req_init(&r, iev, role, imsg);
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		log_warn("mailapi");
+		if ((fd = imsg_get_fd(imsg)) != -1)
+			close(fd);
+		req_init(&fail, iev, role, imsg);
+		reply(&fail, MBOX_ETEMP);
+		return;
+	}
+	req_init(r, iev, role, imsg);
 	switch (imsg->hdr.type) {
 	case IMSG_MBOX_REQUEST:
-		mailapi_req(&r, imsg);
+		mailapi_req(r, imsg);
 		break;
 	default:
 		log_warnx("mailapi: %s: unexpected %s", role_name(role),
 		    msg_type_name(imsg->hdr.type));
-		reply(&r, MBOX_EINVAL);
+		reply(r, MBOX_EINVAL);
+		mailapi_free(r);
 		break;
 	}
+}
+
+/*
+ * A front's channel is gone: its requests still run (their work may
+ * commit, and the account's order stands), but their answers are
+ * dropped; a new channel must not get answers meant for the old one.
+ */
+void
+mailapi_cancel(struct imsgev *iev)
+{
+	struct mailreq	*r;
+
+	TAILQ_FOREACH(r, &pending, entry)
+		if (r->iev == iev)
+			r->iev = NULL;
 }

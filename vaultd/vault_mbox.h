@@ -41,6 +41,7 @@
 #define MBOX_FOLDERS_MAX	10000
 #define MBOX_DELIM		'/'
 #define MBOX_IMPORT_NAME_MAX	256	/* spool entry name, with NUL */
+#define MBOX_STATE_LEN		32	/* page-state digest (VFS_STATELEN) */
 
 struct mbox;
 
@@ -81,6 +82,10 @@ typedef int (*mbox_chunk_cb)(void *, uint32_t, uint64_t, uint64_t,
  * tampered file or an unknown schema version is MBOX_EIO.
  * mbox_counter(): the commit counter, +1 per committed write; a write
  * call that changes nothing commits nothing.
+ * mbox_pagestate(mbox, out): the page-state digest (MBOX_STATE_LEN
+ * bytes) of the last commit, which vaultd records with the counter
+ * (vault_vfs_state.c); MBOX_EIO if it is not known (logged).  At open,
+ * before anything is written, it is the digest of the file as found.
  *
  * mbox_folder_create(name, special): special-use (SPECIAL_NONE or
  * DRAFTS..ARCHIVE); missing parents are created (unsubscribed, as is
@@ -148,6 +153,9 @@ int	 mbox_open(const char *, const unsigned char *, const unsigned char *,
 	    struct mbox **);
 void	 mbox_close(struct mbox *);
 uint64_t mbox_counter(struct mbox *);
+int	 mbox_checkpoint_due(const struct mbox *);
+int	 mbox_checkpoint(struct mbox *);
+int	 mbox_pagestate(struct mbox *, unsigned char *);
 
 int	 mbox_folder_list(struct mbox *, mbox_folder_cb, void *);
 int	 mbox_folder_get(struct mbox *, const char *, struct mbox_folder *);

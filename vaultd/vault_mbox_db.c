@@ -112,13 +112,18 @@
 
 /*
  * A mailbox's log is checkpointed once it holds MBOX_WAL_CHECKPOINT
- * frames (SQLite's default), by the checkpoint thread
- * (vault_mbox_ckpt.c) rather than inside the commit that reached it;
- * inside the commit only when that thread is missing, or when the log
- * reached MBOX_WAL_LIMIT frames all the same (the thread fell behind).
+ * frames (SQLite's default), not inside the commit that reached it:
+ * the commit only marks the mailbox (mbox_checkpoint_due()), and the
+ * account runs mbox_checkpoint() as a job of its own after the
+ * commit's answer (vault_account.c).  Inside the commit only when the
+ * log reached MBOX_WAL_LIMIT frames all the same.
  */
 #define MBOX_WAL_CHECKPOINT	1000
 #define MBOX_WAL_LIMIT		8000
+
+#if MBOX_STATE_LEN != VFS_STATELEN
+#error "MBOX_STATE_LEN is not VFS_STATELEN"
+#endif
 
 /* Version 2; a version 1 database gets it when opened. */
 #define SQL_SUBSCRIPTIONS						\
@@ -350,7 +355,12 @@ mbox_tx_commit(struct mbox *m)
 	return (MBOX_OK);
 }
 
-/* End a transaction that wrote nothing. */
+/*
+ * End a transaction that wrote nothing.  Never after a write, even one
+ * undone by a savepoint: every commit that writes pages must move the
+ * counter, or the page-state digest recorded with the counter would
+ * no longer be the file's.
+ */
 int
 mbox_tx_end(struct mbox *m)
 {
@@ -478,7 +488,7 @@ mbox_clamp64(uint64_t v)
 	return (v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v);
 }
 
-/* After every commit of the mailbox's own connection. */
+/* After every commit of the mailbox's connection. */
 static int
 wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 {
@@ -487,13 +497,39 @@ wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
 
 	if (pages < MBOX_WAL_CHECKPOINT)
 		return (SQLITE_OK);
-	if (pages < MBOX_WAL_LIMIT && mbox_ckpt_request(m) == 0)
+	if (pages < MBOX_WAL_LIMIT) {
+		m->checkpoint_due = 1;
 		return (SQLITE_OK);
+	}
 	if ((rc = sqlite3_wal_checkpoint_v2(db, name,
 	    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL)) != SQLITE_OK &&
 	    rc != SQLITE_BUSY)
 		log_warnx("mbox: checkpoint: %s", sqlite3_errstr(rc));
+	else
+		m->checkpoint_due = 0;
 	return (SQLITE_OK);
+}
+
+/* A commit left the log long enough to be copied over. */
+int
+mbox_checkpoint_due(const struct mbox *m)
+{
+	return (m->checkpoint_due);
+}
+
+/* Copy the log into the database (the next commit restarts it). */
+int
+mbox_checkpoint(struct mbox *m)
+{
+	int	 rc;
+
+	m->checkpoint_due = 0;
+	if ((rc = sqlite3_wal_checkpoint_v2(m->db, NULL,
+	    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL)) != SQLITE_OK) {
+		log_warnx("mbox: checkpoint: %s", sqlite3_errstr(rc));
+		return (MBOX_EIO);
+	}
+	return (MBOX_OK);
 }
 
 int
@@ -518,6 +554,16 @@ mbox_open(const char *path, const unsigned char *key,
 		free(m);
 		return (MBOX_EIO);
 	}
+	/*
+	 * The digest of the pages as found, before SQL reads any of them
+	 * (a missing one is reported as such), then kept at each commit.
+	 */
+	if ((rc = vfs_state_start(m->db, NULL)) != SQLITE_OK) {
+		log_warnx("mbox: %s: cannot read the page state: %s (%d)",
+		    path, sqlite3_errstr(rc), rc);
+		ret = MBOX_EIO;
+		goto fail;
+	}
 	/* In place of SQLite's checkpoint inside the commit. */
 	(void)sqlite3_wal_hook(m->db, wal_hook, m);
 	if ((rc = sqlite3_busy_timeout(m->db, 10000)) != SQLITE_OK ||
@@ -535,15 +581,6 @@ mbox_open(const char *path, const unsigned char *key,
 	}
 	if ((ret = schema_load(m)) != MBOX_OK)
 		goto fail;
-	/*
-	 * The checkpoint thread's connection; without it, checkpoints
-	 * stay inside commits.  It never writes, so it never commits.
-	 */
-	if (vfs_open_db(path, key, dbid, SQLITE_OPEN_READWRITE, &m->ckdb) !=
-	    SQLITE_OK) {
-		log_warnx("mbox: no checkpoint connection");
-		m->ckdb = NULL;
-	}
 	*mp = m;
 	return (MBOX_OK);
  fail:
@@ -558,10 +595,6 @@ mbox_close(struct mbox *m)
 
 	if (m == NULL)
 		return;
-	/* The checkpoint connection first: the last one removes the log. */
-	mbox_ckpt_forget(m);
-	if (m->ckdb != NULL && (rc = sqlite3_close(m->ckdb)) != SQLITE_OK)
-		log_warnx("mbox: close: %s (%d)", sqlite3_errstr(rc), rc);
 	if (m->db != NULL && (rc = sqlite3_close(m->db)) != SQLITE_OK)
 		log_warnx("mbox: close: %s (%d)", sqlite3_errstr(rc), rc);
 	free(m);
@@ -571,6 +604,16 @@ uint64_t
 mbox_counter(struct mbox *m)
 {
 	return (m != NULL ? m->counter : 0);
+}
+
+int
+mbox_pagestate(struct mbox *m, unsigned char *out)
+{
+	if (m == NULL || out == NULL)
+		return (MBOX_EINVAL);
+	if (vfs_state_digest(m->db, out) != SQLITE_OK)
+		return (MBOX_EIO);
+	return (MBOX_OK);
 }
 
 int

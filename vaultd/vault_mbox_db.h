@@ -44,19 +44,9 @@ struct mbox {
 	uint64_t	 counter;
 	int		 batch;		/* imports share one transaction */
 	unsigned int	 batched;	/* imports in it */
-	sqlite3		*ckdb;		/* the checkpoints' connection */
-	int		 ck_state;	/* vault_mbox_ckpt.c, its lock */
-	struct mbox	*ck_next;	/* in its queue */
+	int		 checkpoint_due; /* the log is long */
 };
 
-/*
- * vault_mbox_ckpt.c: mbox_ckpt_request() queues a checkpoint of m's log
- * for the checkpoint thread (-1: no thread, no second connection: the
- * caller checkpoints itself); mbox_ckpt_forget() takes m off the queue
- * or waits for its checkpoint, before m is closed.
- */
-int	 mbox_ckpt_request(struct mbox *);
-void	 mbox_ckpt_forget(struct mbox *);
 
 /* Sequence numbers while walking a folder in uid order. */
 struct seqpos {

@@ -141,8 +141,16 @@ mbox_import_commit(struct mbox *m)
 		log_warnx("mbox: import: the batch was rolled back");
 		return (MBOX_EIO);
 	}
-	if (m->batched == 0)
-		return (mbox_tx_end(m));
+	if (m->batched == 0) {
+		/*
+		 * Nothing imported.  Roll back rather than commit: pages
+		 * that a failed import wrote and its savepoint undid would
+		 * still be written again, a commit that the counter does
+		 * not count but the page-state digest does.
+		 */
+		mbox_tx_rollback(m);
+		return (MBOX_OK);
+	}
 	return (mbox_tx_commit(m));
 }
 

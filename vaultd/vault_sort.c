@@ -75,9 +75,12 @@ static int	 thread_ordered(struct sort_msg *, size_t, thread_cb, void *);
 static int	 ordered_cmp(const void *, const void *);
 static int	 group_cmp(const void *, const void *);
 
-/* Keys of the running sort_msgs(): qsort(3) has no argument. */
-static const uint8_t	*cmp_keys;
-static size_t		 cmp_nkeys;
+/*
+ * Keys of the running sort_msgs(): qsort(3) has no argument.  Per
+ * thread: two accounts' SORTs may run at once on mailbox workers.
+ */
+static _Thread_local const uint8_t	*cmp_keys;
+static _Thread_local size_t		 cmp_nkeys;
 
 /* i;ascii-casemap: ASCII letters to upper case, other octets as is. */
 static int

@@ -539,6 +539,14 @@ spool_collect(int dirfd, const char *hex, const char *after,
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
+		/*
+		 * Stale ones are removed at the first look only, which
+		 * the loop makes at the unlock: later looks run on a
+		 * mailbox worker while the loop may be sealing a new
+		 * message for the account under such a name.
+		 */
+		if (spool_istmp(de->d_name) && after[0] != '\0')
+			continue;
 		if (spool_istmp(de->d_name)) {
 			log_sanitize(safe, sizeof(safe), de->d_name);
 			if (unlinkat(dirfd, de->d_name, 0) == -1) {
@@ -756,6 +764,25 @@ spool_import_step(struct spool_importer *it, size_t max)
 	/* The next window: what came after this one (none: done). */
 	memcpy(it->after, l->v[l->n - 1].s, sizeof(it->after));
 	l->n = 0;
+	return (spool_import_more(it));
+ stop:
+	/* What came before it is kept. */
+	(void)spool_commit(it->dirfd, it->hex, l, it->pend, &it->npend,
+	    it->cb, it->arg, &it->count, &it->removed);
+	it->rv = -1;
+	return (-1);
+}
+
+/* What came since the last look, after a step returned 0. */
+int
+spool_import_more(struct spool_importer *it)
+{
+	struct spool_list	*l = &it->l;
+
+	if (it->rv == -1)
+		return (-1);
+	if (l->n > 0)
+		return (1);
 	l->dropped = 0;
 	it->next = 0;
 	if (spool_collect(it->dirfd, it->hex, it->after, l) == -1) {
@@ -763,12 +790,6 @@ spool_import_step(struct spool_importer *it, size_t max)
 		return (-1);
 	}
 	return (l->n > 0);
- stop:
-	/* What came before it is kept. */
-	(void)spool_commit(it->dirfd, it->hex, l, it->pend, &it->npend,
-	    it->cb, it->arg, &it->count, &it->removed);
-	it->rv = -1;
-	return (-1);
 }
 
 int

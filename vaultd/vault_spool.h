@@ -99,13 +99,21 @@ typedef int (*spool_import_cb)(void *, const char *, const void *, size_t);
  *	account sk and the server secret must stay valid until the end;
  *	end syncs the directory and frees it.  No spool for the
  *	account, or an empty one: it is NULL, and end does nothing.
+ * spool_import_more(it)
+ *	After a step returned 0: looks again for names that came since;
+ *	1 if there are (step goes on with them), 0 if not, -1 on error.
+ *	For a caller whose steps run on another thread than its appends:
+ *	called where no append runs, it closes the import with nothing
+ *	left behind.
  * spool_count(dirfd, id, &n)
  *	Sealed messages waiting (temporary files not counted).
  * spool_destroy(dirfd, id)
  *	Remove the account's spool directory and everything in it.
  *
- * The caller runs an append and an import for one account one at a
- * time (vaultd is single-threaded).
+ * An import step may run on a mailbox worker while the loop appends
+ * for the same account: the files are created under a temporary name
+ * and renamed, and only the first look (at start, on the loop) removes
+ * stale temporary files.
  */
 
 int	 spool_append(int, const unsigned char *, const unsigned char *,
@@ -118,6 +126,7 @@ int	 spool_import_start(int, const unsigned char *, const unsigned char *,
 	    const unsigned char *, const unsigned char *, spool_import_cb,
 	    void *, struct spool_importer **);
 int	 spool_import_step(struct spool_importer *, size_t);
+int	 spool_import_more(struct spool_importer *);
 int	 spool_import_end(struct spool_importer *, unsigned int *);
 int	 spool_count(int, const unsigned char *, unsigned int *);
 int	 spool_destroy(int, const unsigned char *);

@@ -22,9 +22,10 @@
  * Keys
  *
  *	Each database has a 32-byte key K and a 16-byte database id D,
- *	both supplied by the caller.  Two subkeys are derived with
+ *	both supplied by the caller.  Three subkeys are derived with
  *	crypto_kdf_derive_from_key(context "tresorvf"): id 1 encrypts
- *	pages, id 2 masks WAL checksums.  K itself is never kept: the
+ *	pages, id 2 masks WAL checksums, id 3 keys the page-state digest
+ *	(vault_vfs_state.c).  K itself is never kept: the
  *	per-file memory (sodium_malloc, wiped on close) holds the
  *	subkeys and D.  The caller's key reaches xOpen through a registry
  *	in sodium_malloc memory, named in the URI only by a random
@@ -104,13 +105,14 @@
  *	- Rollback or replay: a whole file, or its WAL, replaced by an
  *	  older copy, or a single page replaced by an older version of
  *	  the same page of the same database.  Per-page AEAD has no
- *	  freshness; vaultd must compare a commit counter kept elsewhere.
+ *	  freshness; vaultd must compare a commit counter and the
+ *	  page-state digest (vault_vfs_state.c) kept elsewhere.
  *	- Truncation of the WAL at a frame boundary, which drops the last
  *	  transactions like a crash would; deletion of the WAL, or damage
  *	  to its clear 32-byte header (SQLite then ignores the whole log);
  *	  deletion of a hot journal or damage to its header (SQLite then
- *	  does not roll back).  Truncation of the main file shows up as
- *	  errors when a missing page is needed, not at open.
+ *	  does not roll back).  (Truncation of the main file is refused
+ *	  at open: VFS_FAIL_TRUNCATED.)
  *	- Damage to a WAL frame that at most one authentic commit frame
  *	  follows, i.e. to a frame of the last transaction or to the
  *	  commit frame of the one before: it looks like a torn write, and
@@ -163,7 +165,9 @@ static int	 key_derive(struct vfs_keys *, const unsigned char *,
 static char	*make_uri(const char *, const char *);
 static int	 pragma_int(sqlite3 *, const char *, sqlite3_int64 *);
 static int	 pragma_text(sqlite3 *, const char *, const char *);
-static int	 vfs_setup(sqlite3 *, int);
+static int	 vfs_setup(sqlite3 *, int, int);
+static int	 vfs_open(const char *, const unsigned char *,
+		    const unsigned char *, int, int, sqlite3 **);
 
 static int	 x_close(sqlite3_file *);
 static int	 x_read(sqlite3_file *, void *, int, sqlite3_int64);
@@ -361,6 +365,8 @@ key_derive(struct vfs_keys *k, const unsigned char *key,
 	if (crypto_kdf_derive_from_key(k->page, sizeof(k->page), KDF_PAGE,
 	    KDF_CONTEXT, key) != 0 ||
 	    crypto_kdf_derive_from_key(k->mask, sizeof(k->mask), KDF_MASK,
+	    KDF_CONTEXT, key) != 0 ||
+	    crypto_kdf_derive_from_key(k->state, sizeof(k->state), KDF_STATE,
 	    KDF_CONTEXT, key) != 0)
 		return (-1);
 	memcpy(k->dbid, dbid, VFS_DBIDLEN);
@@ -401,6 +407,7 @@ x_close(sqlite3_file *f)
 	int		 rc;
 
 	rc = vf->real->pMethods->xClose(vf->real);
+	vfs_state_close(vf);
 	if (vf->keys != NULL)
 		sodium_free(vf->keys);
 	vf->keys = NULL;
@@ -467,8 +474,13 @@ static int
 x_sync(sqlite3_file *f, int flags)
 {
 	struct vfs_file	*vf = (struct vfs_file *)f;
+	int		 rc;
 
-	return (vf->real->pMethods->xSync(vf->real, flags));
+	rc = vf->real->pMethods->xSync(vf->real, flags);
+	/* A commit frame is the state once synced (vault_vfs_state.c). */
+	if (rc == SQLITE_OK && vf->kind == VK_WAL)
+		vfs_state_wal_sync(vf);
+	return (rc);
 }
 
 static int
@@ -673,6 +685,7 @@ v_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *f, int flags,
 		}
 		memcpy(vf->keys, mf->keys, sizeof(*vf->keys));
 		vf->dbpath = sqlite3_filename_database(name);
+		vf->mainf = mf;
 		break;
 	case VK_TEMP:
 		randombytes_buf(vf->keys->stream, sizeof(vf->keys->stream));
@@ -922,6 +935,20 @@ pragma_text(sqlite3 *db, const char *sql, const char *expect)
 	return (rc);
 }
 
+/* The shim's main-database file of a connection, or NULL. */
+struct vfs_file *
+vfs_main_file(sqlite3 *db)
+{
+	sqlite3_file	*f = NULL;
+
+	if (db == NULL || sqlite3_file_control(db, "main",
+	    SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || f == NULL ||
+	    f->pMethods != &vfs_io ||
+	    ((struct vfs_file *)f)->kind != VK_MAIN)
+		return (NULL);
+	return ((struct vfs_file *)f);
+}
+
 int
 vfs_check_header(sqlite3 *db, const char *schema)
 {
@@ -951,11 +978,13 @@ vfs_check_header(sqlite3 *db, const char *schema)
 
 /*
  * Settings, in the order that works (notes/sqlite-vfs.md section 1):
- * the reserve and page size before anything writes page 1, which
- * journal_mode=WAL does at once.
+ * exclusive locking before the WAL is first opened, so that its index
+ * stays in our heap and no -shm file is ever made; the reserve and page
+ * size before anything writes page 1, which journal_mode=WAL does at
+ * once.
  */
 static int
-vfs_setup(sqlite3 *db, int flags)
+vfs_setup(sqlite3 *db, int flags, int exclusive)
 {
 	sqlite3_file	*f = NULL;
 	sqlite3_int64	 size, v;
@@ -966,7 +995,13 @@ vfs_setup(sqlite3 *db, int flags)
 		return (SQLITE_ERROR);
 	if ((rc = f->pMethods->xFileSize(f, &size)) != SQLITE_OK)
 		return (rc);
+	/* A file cut short is tampering, not SQLite's "malformed". */
+	if (size > 0 && (rc = vfs_check_length(db)) != SQLITE_OK)
+		return (rc);
 	if (!(flags & SQLITE_OPEN_READONLY)) {
+		if (exclusive && (rc = pragma_text(db,
+		    "PRAGMA locking_mode=EXCLUSIVE", "exclusive")) != SQLITE_OK)
+			return (rc);
 		if (size == 0) {
 			/* Always OK, even when it did nothing: checked below. */
 			(void)sqlite3_file_control(db, "main",
@@ -1004,6 +1039,20 @@ int
 vfs_open_db(const char *path, const unsigned char *key,
     const unsigned char *dbid, int flags, sqlite3 **dbp)
 {
+	return (vfs_open(path, key, dbid, flags, 1, dbp));
+}
+
+int
+vfs_open_db_shared(const char *path, const unsigned char *key,
+    const unsigned char *dbid, int flags, sqlite3 **dbp)
+{
+	return (vfs_open(path, key, dbid, flags, 0, dbp));
+}
+
+static int
+vfs_open(const char *path, const unsigned char *key,
+    const unsigned char *dbid, int flags, int exclusive, sqlite3 **dbp)
+{
 	char	 handle[VFS_HANDLELEN], *uri;
 	sqlite3	*db = NULL;
 	int	 rc;
@@ -1029,11 +1078,12 @@ vfs_open_db(const char *path, const unsigned char *key,
 	freezero(uri, URI_MAX);
 	if (rc == SQLITE_OK) {
 		sqlite3_extended_result_codes(db, 1);
-		rc = vfs_setup(db, flags);
+		rc = vfs_setup(db, flags, exclusive);
 	}
 	if (rc != SQLITE_OK) {
 		log_warnx("%s: %s: %s (%d)", __func__, path,
-		    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc), rc);
+		    db != NULL && sqlite3_errcode(db) != SQLITE_OK ?
+		    sqlite3_errmsg(db) : sqlite3_errstr(rc), rc);
 		sqlite3_close(db);
 		return (rc);
 	}

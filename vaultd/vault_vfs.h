@@ -33,6 +33,7 @@
 #define VFS_PAGESIZE	4096
 #define VFS_RESERVE	40	/* nonce (24) + tag (16) at the end of a page */
 #define VFS_HANDLELEN	33	/* key handle: 32 hex digits and a NUL */
+#define VFS_STATELEN	32	/* page-state digest */
 
 /* Kinds passed to the authentication-failure hook. */
 #define VFS_FAIL_DB		"db"		/* main database page */
@@ -40,6 +41,7 @@
 #define VFS_FAIL_WALFRAME	"wal-frame"	/* WAL frame: end of log */
 #define VFS_FAIL_WALTAMPER	"wal-tamper"	/* bad frame before good */
 #define VFS_FAIL_JOURNAL	"journal"	/* rollback journal record */
+#define VFS_FAIL_TRUNCATED	"truncated"	/* main file cut short */
 
 /*
  * Register the "tresor" VFS (not as the default).  Idempotent.
@@ -61,6 +63,19 @@ int	vfs_register(void);
  */
 int	vfs_open_db(const char *, const unsigned char *, const unsigned char *,
 	    int, sqlite3 **);
+
+/*
+ * vfs_open_db() opens for writing with locking_mode=EXCLUSIVE, set
+ * before the WAL is first opened: the WAL index stays in this process's
+ * heap and no -shm file exists, and no other connection may use the
+ * database while this one is open (it gets SQLITE_BUSY).  Production
+ * opens each database once, for writing.  A read-only open keeps normal
+ * locking (an exclusive lock needs a writable descriptor).
+ * vfs_open_db_shared() keeps SQLite's normal locking, with the index in
+ * a -shm file, for tests that open one database twice.
+ */
+int	vfs_open_db_shared(const char *, const unsigned char *,
+	    const unsigned char *, int, sqlite3 **);
 
 /*
  * Called on every detected authentication failure with the main
@@ -89,5 +104,28 @@ void	vfs_key_forget(const char *);
  * Returns SQLITE_OK, SQLITE_CORRUPT if it does not, or the read error.
  */
 int	vfs_check_header(sqlite3 *, const char *);
+
+/*
+ * The page-state digest of a database (vault_vfs_state.c): the XOR
+ * over its pages P of BLAKE2b-256(key = state subkey, le64(P) ||
+ * nonce || tag), for the sealed version of each page that a full
+ * checkpoint would leave in the main file.  Any page put back to an
+ * older version, or missing, changes it.
+ *
+ * vfs_state_start() checkpoints the WAL into the main file and empties
+ * it (TRUNCATE), checks that the file holds every page page 1 counts
+ * (else the hook is called with VFS_FAIL_TRUNCATED and the result is
+ * SQLITE_IOERR_DATA), reads every page's nonce and tag (no decryption)
+ * and from then on keeps the digest up to date at each commit, for
+ * the connection that called it, which must be the database's only
+ * writer.  vfs_state_digest() gives the digest of the last commit:
+ * SQLITE_OK, or SQLITE_ERROR if it is not kept (not started, or lost
+ * track: logged).  vfs_state_scan() computes it afresh from the file
+ * the same way as vfs_state_start() but changes nothing that is kept;
+ * it is how the tests check the bookkeeping.
+ */
+int	vfs_state_start(sqlite3 *, unsigned char *);
+int	vfs_state_digest(sqlite3 *, unsigned char *);
+int	vfs_state_scan(sqlite3 *, unsigned char *);
 
 #endif /* VAULT_VFS_H */

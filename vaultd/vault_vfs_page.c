@@ -43,10 +43,9 @@ static uint32_t	 get_be32(const unsigned char *);
 static void	 put_le64(unsigned char *, uint64_t);
 static int	 all_zero(const unsigned char *, size_t);
 static void	 vfs_default_hook(const char *, long long, const char *);
-static void	 vfs_authfail(struct vfs_file *, long long, const char *);
 static void	 make_ad(unsigned char *, const struct vfs_keys *, uint32_t);
 static int	 page_seal(const struct vfs_keys *, const unsigned char *,
-		    unsigned char *, uint32_t);
+		    unsigned char *, uint32_t, const unsigned char *);
 static int	 page_open(const struct vfs_keys *, unsigned char *, uint32_t);
 static int	 wal_mask(const struct vfs_keys *, unsigned char *,
 		    sqlite3_int64);
@@ -128,7 +127,7 @@ vfs_set_authfail_hook(void (*hook)(const char *, long long, const char *))
 	vfs_hook = hook != NULL ? hook : vfs_default_hook;
 }
 
-static void
+void
 vfs_authfail(struct vfs_file *vf, long long pgno, const char *kind)
 {
 	vfs_hook(vf->dbpath != NULL ? vf->dbpath : "(temp)", pgno, kind);
@@ -145,15 +144,23 @@ make_ad(unsigned char *ad, const struct vfs_keys *k, uint32_t pgno)
 	memcpy(ad + 8, k->dbid, VFS_DBIDLEN);
 }
 
-/* Encrypt page pgno from in to out, with a new nonce. */
+/*
+ * Encrypt page pgno from in to out, with a new nonce, or with nonce if
+ * not NULL: only ever the nonce of the same page number with the same
+ * content (a checkpoint's copy, vault_vfs_state.c), which then gives
+ * the same ciphertext and tag again and reveals nothing new.
+ */
 static int
 page_seal(const struct vfs_keys *k, const unsigned char *in,
-    unsigned char *out, uint32_t pgno)
+    unsigned char *out, uint32_t pgno, const unsigned char *nonce)
 {
 	unsigned char	 ad[AD_LEN];
 
 	make_ad(ad, k, pgno);
-	randombytes_buf(out + NONCE_OFF, 24);
+	if (nonce != NULL)
+		memcpy(out + NONCE_OFF, nonce, 24);
+	else
+		randombytes_buf(out + NONCE_OFF, 24);
 	if (crypto_aead_xchacha20poly1305_ietf_encrypt_detached(out,
 	    out + TAG_OFF, NULL, in, USABLE, ad, sizeof(ad), NULL,
 	    out + NONCE_OFF, k->page) != 0)
@@ -322,7 +329,8 @@ vfs_main_write(struct vfs_file *vf, const unsigned char *buf, int amt,
 		    __func__, vf->dbpath, PAGE, VFS_RESERVE);
 		return (SQLITE_IOERR_WRITE);
 	}
-	if (page_seal(vf->keys, buf, vf->scratch, pgno) == -1)
+	if (page_seal(vf->keys, buf, vf->scratch, pgno,
+	    vfs_state_hint(vf, pgno, buf)) == -1)
 		return (SQLITE_IOERR_WRITE);
 	return (vf->real->pMethods->xWrite(vf->real, vf->scratch, PAGE, off));
 }
@@ -374,7 +382,7 @@ vfs_wal_read(struct vfs_file *vf, unsigned char *buf, int amt,
 static int
 wal_read_page(struct vfs_file *vf, unsigned char *buf, sqlite3_int64 foff)
 {
-	unsigned char	*fr = vf->scratch;
+	unsigned char	*fr = vf->scratch, nonce[24];
 	uint32_t	 pgno;
 	int		 rc;
 
@@ -386,12 +394,15 @@ wal_read_page(struct vfs_file *vf, unsigned char *buf, sqlite3_int64 foff)
 	if (rc != SQLITE_OK && rc != SQLITE_IOERR_SHORT_READ)
 		return (rc);
 	pgno = get_be32(fr);
+	memcpy(nonce, fr + FRAMEHDR + NONCE_OFF, sizeof(nonce));
 	if (rc != SQLITE_OK || page_open(vf->keys, fr + FRAMEHDR, pgno) == -1) {
 		memset(buf, 0, PAGE);
 		vfs_authfail(vf, pgno, VFS_FAIL_WAL);
 		return (SQLITE_IOERR_DATA);
 	}
 	memcpy(buf, fr + FRAMEHDR, PAGE);
+	/* Perhaps a checkpoint's read: its write may reuse the nonce. */
+	vfs_state_wal_read(vf, nonce, buf, pgno);
 	return (SQLITE_OK);
 }
 
@@ -537,6 +548,7 @@ vfs_wal_write(struct vfs_file *vf, const unsigned char *buf, int amt,
 		/* A new generation: the frames that follow are new. */
 		vf->wr_lo = INT64_MAX;
 		vf->last_off = -1;
+		vfs_state_wal_reset(vf);
 		return (vf->real->pMethods->xWrite(vf->real, buf, amt, off));
 	}
 	if (off + amt <= WALHDR)
@@ -554,6 +566,8 @@ vfs_wal_write(struct vfs_file *vf, const unsigned char *buf, int amt,
 		rc = vf->real->pMethods->xWrite(vf->real, hdr, FRAMEHDR, off);
 		if (rc == SQLITE_OK && foff < vf->wr_lo)
 			vf->wr_lo = foff;
+		if (rc == SQLITE_OK)
+			vfs_state_wal_header(vf, buf, foff);
 		return (rc);
 	}
 	if (fo == FRAMEHDR && amt == PAGE) {
@@ -573,8 +587,11 @@ vfs_wal_write(struct vfs_file *vf, const unsigned char *buf, int amt,
 		if ((rc = wal_write_page(vf, buf, pgno, vf->scratch)) !=
 		    SQLITE_OK)
 			return (rc);
-		return (vf->real->pMethods->xWrite(vf->real, vf->scratch,
-		    PAGE, off));
+		rc = vf->real->pMethods->xWrite(vf->real, vf->scratch, PAGE,
+		    off);
+		if (rc == SQLITE_OK)
+			vfs_state_wal_page(vf, vf->scratch, pgno, foff);
+		return (rc);
 	}
 	if (fo == 0 && amt == FRAME) {
 		memcpy(hdr, buf, FRAMEHDR);
@@ -591,6 +608,11 @@ vfs_wal_write(struct vfs_file *vf, const unsigned char *buf, int amt,
 		    off);
 		if (rc == SQLITE_OK && foff < vf->wr_lo)
 			vf->wr_lo = foff;
+		if (rc == SQLITE_OK) {
+			vfs_state_wal_header(vf, buf, foff);
+			vfs_state_wal_page(vf, vf->scratch + FRAMEHDR, pgno,
+			    foff);
+		}
 		return (rc);
 	}
  bad:
@@ -624,7 +646,7 @@ wal_write_page(struct vfs_file *vf, const unsigned char *page,
 		    __func__, vf->dbpath, PAGE, VFS_RESERVE);
 		return (SQLITE_IOERR_WRITE);
 	}
-	if (page_seal(vf->keys, page, out, pgno) == -1)
+	if (page_seal(vf->keys, page, out, pgno, NULL) == -1)
 		return (SQLITE_IOERR_WRITE);
 	return (SQLITE_OK);
 }
@@ -734,7 +756,7 @@ vfs_jrnl_write(struct vfs_file *vf, const unsigned char *buf, int amt,
 			return (SQLITE_IOERR_WRITE);
 		pgno = get_be32(pg);
 	}
-	if (page_seal(vf->keys, buf, vf->scratch, pgno) == -1)
+	if (page_seal(vf->keys, buf, vf->scratch, pgno, NULL) == -1)
 		return (SQLITE_IOERR_WRITE);
 	return (vf->real->pMethods->xWrite(vf->real, vf->scratch, PAGE, off));
 }

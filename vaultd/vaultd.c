@@ -181,6 +181,9 @@ vaultd_conf(struct child_conf *cc, struct child_conf *old)
 	 */
 	if (kdf_start(NULL) == -1)
 		log_warnx("no KDF worker: logins will be refused");
+	/* The mailbox workers, likewise (vault_work.c). */
+	if (work_start(0) == -1)
+		log_warnx("no mailbox worker: mailbox work runs on the loop");
 	/*
 	 * Keys in memory that can be swapped out could reach the disk in
 	 * the clear: without locked memory the vault stays closed,
@@ -260,6 +263,7 @@ vaultd_drop(struct vault_peer *p)
 	notify_set_front(p->role, NULL);
 	auth_cancel(p->role);
 	deliver_cancel(p);
+	mailapi_cancel(&p->iev);
 	session_end_all(p->role);
 	imsgev_clear(&p->iev);
 }
@@ -483,6 +487,8 @@ main(int argc, char *argv[])
 	/* The pool's pipe now: the sandbox will not let us make one. */
 	if (kdf_init() == -1)
 		fatalx("cannot prepare the KDF pool");
+	if (work_init() == -1)
+		fatalx("cannot prepare the mailbox workers");
 	account_init();
 	/* Committed changes reach the sessions through vault_notify.c. */
 	account_on_change(notify_account);

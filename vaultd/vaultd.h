@@ -27,6 +27,7 @@
 #include "vault_dir.h"
 #include "vault_keys.h"
 #include "vault_mbox.h"
+#include "vault_work.h"
 
 #define VAULT_KEYFILE		"vault.key"
 #define VAULT_DIRECTORY		"directory.db"
@@ -50,7 +51,12 @@
 					 * logged in is known to the account */
 #define AUTH_TRACKED_MAX	100000	/* entries in the limiter */
 
-/* An account whose keys are open: some session uses it, or its grace. */
+/*
+ * An account whose keys are open: some session uses it, or its grace.
+ * Its mailbox is used by the jobs of its strand (vault_work.h), one at
+ * a time, and by the loop only while the strand is idle or inside a
+ * job's done(); the other fields are the loop's.
+ */
 struct vault_account {
 	TAILQ_ENTRY(vault_account)	 entry;
 	TAILQ_HEAD(, vault_session)	 sessions;
@@ -61,7 +67,11 @@ struct vault_account {
 	uint64_t			 counter;	/* at the last notify */
 	int				 importing;	/* a spool batch is open */
 	struct spool_importer		*import;	/* the spool, under way */
-	struct event			 import_ev;
+	struct work_job			 import_job;
+	struct work_job			 checkpoint_job;
+	int				 checkpointing;	/* job queued */
+	struct work_strand		 strand;	/* its mailbox work */
+	int				 locking;	/* when the strand idles */
 	unsigned int			 nsessions;
 	struct event			 grace_ev;
 	unsigned char			*verifiers;	/* sodium_malloc'd */
@@ -83,10 +93,13 @@ int	 account_unlock(const struct dir_account *,
 void	 account_hold(struct vault_account *);
 void	 account_release(struct vault_account *);
 void	 account_lock(struct vault_account *);
+void	 account_lock_now(struct vault_account *);
 void	 account_lock_all(void);
 int	 account_deliver(const char *, const void *, size_t);
 void	 account_mailbox_path(const unsigned char *, char *, size_t);
 int	 account_committed(struct vault_account *);
+const unsigned char *account_pagestate(struct vault_account *,
+	    unsigned char *);
 void	 account_changed(struct vault_account *);
 int	 account_seal(const struct dir_account *, const void *, size_t);
 void	 account_on_change(void (*)(struct vault_account *));
@@ -113,6 +126,7 @@ void	 deliver_submit(const char *, void *, size_t, deliver_done_cb,
 	    void *, uint32_t);
 void	 deliver_flush(void);
 void	 deliver_cancel(void *);
+void	 deliver_forget(struct vault_account *);
 size_t	 deliver_pending(void);
 
 /* vault_serverkeys.c */
@@ -197,6 +211,7 @@ void	 notify_account(struct vault_account *);
 
 /* vault_mailapi.c */
 void	 mailapi_request(struct imsgev *, enum proc_role, struct imsg *);
+void	 mailapi_cancel(struct imsgev *);
 
 /* vault_admin.c */
 void	 admin_request(struct imsgev *, uint32_t, struct msg_admin *);

@@ -14,6 +14,7 @@
  * OR IN CONNECTION WITH THE USE OR PERFORMANCE OF THIS SOFTWARE.
  */
 
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
@@ -21,6 +22,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +41,26 @@ static const char	*log_procname;
 static unsigned char	 log_anonkey[ANONKEY_LEN];
 static int		 log_anonymise;
 static void		(*log_forward)(int, const char *);
+
+/*
+ * Lines logged by a helper thread (vaultd's pools) while they go to
+ * ctld: the channel belongs to the event loop, so they wait here until
+ * the loop forwards them (log_flush_deferred()).  Bounded: past
+ * LOG_DEFERRED_MAX waiting lines, more are counted and dropped.
+ */
+#define LOG_DEFERRED_MAX	256
+struct log_line {
+	TAILQ_ENTRY(log_line)	 entry;
+	int			 pri;
+	char			 text[];
+};
+static _Thread_local int	 log_in_thread;
+static pthread_mutex_t		 log_mtx = PTHREAD_MUTEX_INITIALIZER;
+static TAILQ_HEAD(, log_line)	 log_deferred =
+    TAILQ_HEAD_INITIALIZER(log_deferred);
+static unsigned int		 log_ndeferred, log_ndropped;
+
+static void	 log_defer(int, const char *);
 
 /*
  * foreground: write to stderr instead of syslog.  LOG_NDELAY opens the
@@ -94,6 +116,59 @@ log_set_forward(void (*fn)(int, const char *))
 	log_forward = fn;
 }
 
+/* The calling thread is a helper: its lines to ctld wait for the loop. */
+void
+log_thread_defer(void)
+{
+	log_in_thread = 1;
+}
+
+static void
+log_defer(int pri, const char *msg)
+{
+	struct log_line	*l;
+	size_t		 len = strlen(msg) + 1;
+
+	if (pthread_mutex_lock(&log_mtx) != 0)
+		return;
+	if (log_ndeferred >= LOG_DEFERRED_MAX ||
+	    (l = malloc(sizeof(*l) + len)) == NULL)
+		log_ndropped++;
+	else {
+		l->pri = pri;
+		memcpy(l->text, msg, len);
+		TAILQ_INSERT_TAIL(&log_deferred, l, entry);
+		log_ndeferred++;
+	}
+	pthread_mutex_unlock(&log_mtx);
+}
+
+/* On the loop: what helper threads logged, forwarded in order. */
+void
+log_flush_deferred(void)
+{
+	TAILQ_HEAD(, log_line)	 lines = TAILQ_HEAD_INITIALIZER(lines);
+	struct log_line		*l;
+	unsigned int		 dropped;
+
+	if (pthread_mutex_lock(&log_mtx) != 0)
+		return;
+	TAILQ_CONCAT(&lines, &log_deferred, entry);
+	log_ndeferred = 0;
+	dropped = log_ndropped;
+	log_ndropped = 0;
+	pthread_mutex_unlock(&log_mtx);
+	while ((l = TAILQ_FIRST(&lines)) != NULL) {
+		TAILQ_REMOVE(&lines, l, entry);
+		if (log_forward != NULL)
+			log_forward(l->pri, l->text);
+		free(l);
+	}
+	if (dropped > 0)
+		logit(LOG_WARNING, "%u log lines of helper threads dropped",
+		    dropped);
+}
+
 void
 vlog(int pri, const char *fmt, va_list ap)
 {
@@ -101,6 +176,13 @@ vlog(int pri, const char *fmt, va_list ap)
 	int	 saved_errno = errno;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* A line that ends the process cannot wait for the loop. */
+	if (!log_foreground && log_forward != NULL && log_in_thread &&
+	    pri > LOG_CRIT) {
+		log_defer(pri, msg);
+		errno = saved_errno;
+		return;
+	}
 	if (log_foreground) {
 		if (log_procname != NULL)
 			fprintf(stderr, "%s[%d]: %s\n", log_procname,

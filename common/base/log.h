@@ -49,6 +49,8 @@ int	log_getverbose(void);
 #define ANONKEY_LEN	32
 void	log_set_anonkey(const unsigned char *);
 void	log_set_forward(void (*)(int, const char *));
+void	log_thread_defer(void);
+void	log_flush_deferred(void);
 void	log_warn(const char *, ...)
 	    __attribute__((__format__ (printf, 1, 2)));
 void	log_warnx(const char *, ...)

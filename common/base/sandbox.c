@@ -16,12 +16,13 @@
 
 /*
  * The sandbox a child puts itself in before it reads anything from the
- * network or from another process.  The order matters: the user is
- * looked up while /etc is still visible, memory is locked while we may
- * still raise RLIMIT_MEMLOCK, the data directory is opened before
- * chroot so that Landlock can name it, privileges are dropped before
- * the filters are loaded (the filters do not allow setresuid), and
- * seccomp comes last because it forbids nearly everything done before.
+ * network or from another process, and ctld's own system call filter
+ * (sandbox_supervisor()).  The order matters: the user is looked up
+ * while /etc is still visible, memory is locked while we may still
+ * raise RLIMIT_MEMLOCK, the data directory is opened before chroot so
+ * that Landlock can name it, privileges are dropped before the filters
+ * are loaded (the filters do not allow setresuid), and seccomp comes
+ * last because it forbids nearly everything done before.
  */
 
 #include <sys/types.h>
@@ -29,6 +30,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -75,6 +77,7 @@ static void		 sandbox_names(scmp_filter_ctx, uint32_t,
 			    const char *const *, size_t);
 static void		 sandbox_allow_args(scmp_filter_ctx);
 static void		 sandbox_allow_threads(scmp_filter_ctx);
+static void		 sandbox_allow_supervisor(scmp_filter_ctx);
 static void		 sandbox_rule(scmp_filter_ctx, uint32_t, int,
 			    unsigned int, const struct scmp_arg_cmp *);
 static void		 sandbox_sigsys(int, siginfo_t *, void *);
@@ -179,6 +182,35 @@ static const char *const sandbox_vault[] = {
 	"flock",
 };
 
+/*
+ * ctld, the supervisor, once it has forked the spawner (ctld/spawn.c):
+ * it starts no process and runs no program (the spawner does), changes
+ * no user, mounts nothing, traces nothing.  socket(2) and kill(2) are
+ * conditional (sandbox_allow_supervisor()).
+ */
+static const char *const sandbox_supervisor_calls[] = {
+	/* ctl's connections on the control socket. */
+	"accept4",
+	/* A channel for each child, between a front and vaultd too. */
+	"socketpair",
+	/*
+	 * Reload opens the listeners that are new; syslog(3) reconnects
+	 * when syslogd restarts; NSS may ask nscd on its socket.
+	 */
+	"bind", "listen", "connect",
+	/*
+	 * Reload reads the configuration (and what it includes), hands
+	 * the certificate and key to the fronts as fds and may make a new
+	 * self-signed pair; relative paths are made absolute.  NSS reads
+	 * the password and group databases for ctl's access check.
+	 */
+	"openat", "getcwd",
+	/* A pair made half-way is removed; so is the socket at exit. */
+	"unlink",
+	/* The children: collected when they die. */
+	"wait4",
+};
+
 #ifdef TRESOR_SANITIZE
 /*
  * Sanitizer builds only.  While the program runs normally the ASan and
@@ -193,6 +225,17 @@ static const char *const sandbox_vault[] = {
  */
 static const char *const sandbox_sanitize_eperm[] = {
 	"open", "readlink",
+};
+
+/*
+ * ctld in the same builds: the runtime reads its maps as above, prints
+ * the report, then would start a symboliser with fork and exec.
+ * Refused, the report still comes out (unsymbolised) and ctld then
+ * dies of the error it reports.
+ */
+static const char *const sandbox_sanitize_supervisor[] = {
+	"open", "readlink",
+	"fork", "vfork", "execve", "execveat", "clone", "clone3",
 };
 #endif
 
@@ -568,13 +611,21 @@ sandbox_seccomp(enum proc_role role)
 		sandbox_allow(ctx, sandbox_vault, nitems(sandbox_vault));
 		sandbox_allow_threads(ctx);
 		break;
+	case ROLE_CTLD:
+		sandbox_allow(ctx, sandbox_supervisor_calls,
+		    nitems(sandbox_supervisor_calls));
+		sandbox_allow_supervisor(ctx);
+		break;
 	default:
 		fatalx("sandbox: %s: no system call filter", name);
 	}
 #ifdef TRESOR_SANITIZE
-	if (role != ROLE_VAULTD)
+	if (role == ROLE_SMTPD || role == ROLE_IMAPD)
 		sandbox_refuse(ctx, sandbox_sanitize_eperm,
 		    nitems(sandbox_sanitize_eperm));
+	else if (role == ROLE_CTLD)
+		sandbox_refuse(ctx, sandbox_sanitize_supervisor,
+		    nitems(sandbox_sanitize_supervisor));
 #endif
 
 	if ((r = seccomp_load(ctx)) < 0)
@@ -690,6 +741,56 @@ sandbox_allow_threads(scmp_filter_ctx ctx)
 	    NULL);
 	if ((nr = seccomp_syscall_resolve_name("rseq")) >= 0)
 		sandbox_rule(ctx, SCMP_ACT_ALLOW, nr, 0, NULL);
+}
+
+/*
+ * ctld: new sockets of the families it listens on and logs on only;
+ * SIGTERM and SIGKILL to a pid (its children), never to a negative one,
+ * which names a process group or, -1, every process.  Pid 0, ctld's own
+ * group, cannot be told apart in the same rule and stays allowed.
+ */
+static void
+sandbox_allow_supervisor(scmp_filter_ctx ctx)
+{
+	static const int	 domains[] = { AF_UNIX, AF_INET, AF_INET6 };
+	static const int	 signals[] = { SIGTERM, SIGKILL };
+	struct scmp_arg_cmp	 a[2];
+	size_t			 i;
+
+	for (i = 0; i < nitems(domains); i++) {
+		a[0] = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)domains[i]);
+		sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, a);
+	}
+	/*
+	 * One comparison per argument: the pid's sign bit (of the 32 the
+	 * kernel reads, however the caller extended them) must be clear.
+	 */
+	for (i = 0; i < nitems(signals); i++) {
+		a[0] = SCMP_A0(SCMP_CMP_MASKED_EQ, 0x80000000U, 0);
+		a[1] = SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)signals[i]);
+		sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 2, a);
+	}
+}
+
+/*
+ * ctld's filter, once the spawner is forked (children must not inherit
+ * it: see ctld/spawn.c).  No privilege goes: ctld keeps its user and
+ * capabilities, which reload and the control socket need; what goes is
+ * every system call it has no use for, execve, fork, ptrace, setuid and
+ * mount among them.  A forbidden call traps as in the children.
+ */
+void
+sandbox_supervisor(void)
+{
+#ifdef TRESOR_SANITIZE
+	/* As in sandbox_enter(): LeakSanitizer cannot run at exit. */
+	if (__lsan_do_leak_check != NULL)
+		__lsan_do_leak_check();
+#endif
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
+		fatal("sandbox: ctld: PR_SET_NO_NEW_PRIVS");
+	sandbox_seccomp(ROLE_CTLD);
+	log_info("sandbox: ctld nonewprivs=1 seccomp=1");
 }
 
 static void

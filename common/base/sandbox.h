@@ -42,4 +42,10 @@ struct sandbox_report {
 void	sandbox_enter(enum proc_role, const char *, const char *,
 	    struct sandbox_report *);
 
+/*
+ * ctld itself: PR_SET_NO_NEW_PRIVS and a seccomp allow-list, after it
+ * has forked the process that starts the children (ctld/spawn.c).
+ */
+void	sandbox_supervisor(void);
+
 #endif /* SANDBOX_H */

@@ -86,6 +86,9 @@ static const struct {
 	[IMSG_CTL_OK] =		{ "ctl-ok", 0, FD_NO },
 	[IMSG_CTL_FAIL] =	{ "ctl-fail", sizeof(struct msg_result), FD_NO },
 	[IMSG_CTL_END] =	{ "ctl-end", 0, FD_NO },
+	[IMSG_SPAWN] =		{ "spawn", sizeof(struct msg_spawn), FD_MUST },
+	[IMSG_SPAWN_RESULT] =	{ "spawn-result",
+				  sizeof(struct msg_spawn_result), FD_NO },
 };
 
 /*

@@ -44,7 +44,7 @@
 #include "netprefix.h"
 #include "search.h"
 
-#define IMSG_VERSION		11
+#define IMSG_VERSION		12
 
 /* Channels between a front and vaultd carry search programs. */
 #define IMSG_VAULT_MAXSIZE	65536
@@ -104,6 +104,10 @@ enum imsg_type {
 	IMSG_CTL_OK,
 	IMSG_CTL_FAIL,		/* struct msg_result */
 	IMSG_CTL_END,		/* ends a list of replies */
+
+	/* ctld and its spawner (ctld/spawn.c): start one child. */
+	IMSG_SPAWN,		/* struct msg_spawn, fd: the child's channel */
+	IMSG_SPAWN_RESULT,	/* struct msg_spawn_result */
 
 	IMSG_TYPE_MAX
 };
@@ -301,6 +305,21 @@ struct msg_line {
 
 struct msg_result {
 	char		 message[256];
+};
+
+/*
+ * Which child to start and its flags (-d, -v or -vv).  The program is
+ * the spawner's to choose from the role: ctld never names a path.
+ */
+struct msg_spawn {
+	uint32_t	 role;		/* ROLE_SMTPD, ROLE_IMAPD, ROLE_VAULTD */
+	uint32_t	 foreground;	/* 0 or 1 */
+	uint32_t	 verbose;	/* 0, 1 or 2 */
+};
+
+struct msg_spawn_result {
+	int32_t		 pid;		/* -1: refused or failed */
+	int32_t		 error;		/* errno when pid is -1 */
 };
 
 int		 msg_check(const struct imsg *);

@@ -1,7 +1,9 @@
 """ctld itself (issue 14, item 7): no core file, not dumpable, and as
 root only the capabilities it and its children use, in its bounding set
-too.  Everything else must still work with that: reload, a child
-restarted, ctl, a stop that signals children of other users."""
+too; a seccomp allow-list on ctld, with the children started by a
+spawner forked before it so that they do not inherit it, and still
+ctld's children.  Everything else must still work with that: reload, a
+child restarted, ctl, a stop that signals children of other users."""
 
 import os
 import pwd
@@ -9,7 +11,7 @@ import signal
 import subprocess
 import unittest
 
-from tresor import CTLD, IS_ROOT, Tresor, wait_for
+from tresor import CTLD, IS_ROOT, Tresor, check_log, wait_for
 
 # Keep in step with caps_keep[] in ctld/caps.c.
 KEPT = {
@@ -32,6 +34,19 @@ def proc_status(pid):
         return dict((k, v.strip()) for k, v in
                     (l.split(":", 1) for l in f.read().splitlines()
                      if ":" in l))
+
+
+def ppid(pid):
+    return int(proc_status(pid)["PPid"])
+
+
+def gone(pid):
+    """The process no longer runs (gone, or a zombie nobody reaped)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
 
 
 def core_limit(pid):
@@ -117,6 +132,138 @@ class AsRoot(unittest.TestCase):
         self.assertEqual(c.line()[:3], "220")
         c.close()
         self.check_caps()
+
+
+class Seccomp(unittest.TestCase):
+    """ctld under its own filter; the children under theirs alone."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.t = Tresor()
+        try:
+            cls.t.start()
+        except Exception:
+            cls.t.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.t.stop()
+            check_log(cls.t.logtext(), may_exit=("smtpd", "imapd"))
+        finally:
+            cls.t.cleanup()
+
+    def spawner(self):
+        roles = set(st["pid"] for st in self.t.status().values())
+        others = [k for k in self.t.children_of_ctld() if k not in roles]
+        self.assertEqual(len(others), 1, others)
+        return others[0]
+
+    def test_ctld_filtered(self):
+        ps = proc_status(self.t.proc.pid)
+        self.assertEqual(ps["Seccomp"], "2")
+        self.assertEqual(ps["NoNewPrivs"], "1")
+        if "Seccomp_filters" in ps:
+            self.assertEqual(ps["Seccomp_filters"], "1")
+        self.t.wait_log(r"sandbox: ctld nonewprivs=1 seccomp=1")
+
+    def test_children_are_ctlds_with_their_own_filter(self):
+        st = self.t.status()
+        for role in ("smtpd", "imapd", "vaultd"):
+            pid = st[role]["pid"]
+            self.assertEqual(ppid(pid), self.t.proc.pid, role)
+            ps = proc_status(pid)
+            self.assertEqual(ps["Seccomp"], "2", role)
+            # One filter, their own: ctld's did not come along.
+            if "Seccomp_filters" in ps:
+                self.assertEqual(ps["Seccomp_filters"], "1", role)
+
+    def test_spawner_unfiltered(self):
+        ps = proc_status(self.spawner())
+        self.assertEqual(ps["Name"], "ctld-spawner")
+        self.assertEqual(int(ps["PPid"]), self.t.proc.pid)
+        self.assertEqual(ps["Seccomp"], "0")
+        self.assertEqual(ps["NoNewPrivs"], "0")
+
+    def test_restart_and_ctl_under_the_filter(self):
+        """kill -9 of both fronts: ctld reaps them (SIGCHLD, waitpid),
+        has the spawner start new ones, which are again its children;
+        ctl status, verbose, reload and user add go through."""
+        before = self.t.status()
+        for role in ("smtpd", "imapd"):
+            os.kill(before[role]["pid"], signal.SIGKILL)
+
+        def back():
+            st = self.t.status(check=False)
+            return (st is not None and
+                    all(st[r]["state"] == "running" and
+                        st[r]["pid"] != before[r]["pid"]
+                        for r in ("smtpd", "imapd")))
+        wait_for(back, 30, "smtpd and imapd restarted")
+        st = self.t.status()
+        for role in ("smtpd", "imapd"):
+            self.assertEqual(ppid(st[role]["pid"]), self.t.proc.pid)
+        self.t.ctl("log", "brief")
+        self.t.ctl("log", "verbose")
+        self.t.ctl("reload")
+        self.t.add_user("seccomp@test.example", "correct horse battery")
+        c = self.t.connect("imap")
+        self.assertTrue(c.line().startswith("* OK"))
+        c.close()
+        self.assertEqual(proc_status(self.t.proc.pid)["Seccomp"], "2")
+
+
+class SpawnerLifetime(unittest.TestCase):
+    """The spawner and ctld go together, whichever dies first."""
+
+    def setUp(self):
+        self.t = Tresor()
+        try:
+            self.t.start()
+        except Exception:
+            self.t.cleanup()
+            raise
+
+    def tearDown(self):
+        try:
+            self.t.stop()
+        finally:
+            self.t.cleanup()
+
+    def family(self):
+        st = self.t.status()
+        kids = self.t.children_of_ctld()
+        roles = [st[r]["pid"] for r in ("smtpd", "imapd", "vaultd")]
+        spawner = [k for k in kids if k not in roles]
+        self.assertEqual(len(spawner), 1)
+        return spawner[0], roles
+
+    def test_ctld_killed(self):
+        spawner, roles = self.family()
+        self.t.proc.kill()
+        self.t.proc.wait(10)
+        for pid in [spawner] + roles:
+            wait_for(lambda: gone(pid), 20, "pid %d to go" % pid)
+
+    def test_stop_kills_a_stuck_child(self):
+        """A child that ignores SIGTERM (stopped) is killed after the
+        grace period; ctld waits for it and exits, though the spawner,
+        also its child, is still there."""
+        spawner, roles = self.family()
+        os.kill(roles[0], signal.SIGSTOP)
+        self.assertEqual(self.t.stop(timeout=60), 0)
+        self.assertIn("killing them", self.t.logtext())
+        for pid in [spawner] + roles:
+            wait_for(lambda: gone(pid), 20, "pid %d to go" % pid)
+
+    def test_spawner_killed(self):
+        spawner, roles = self.family()
+        os.kill(spawner, signal.SIGKILL)
+        self.assertEqual(self.t.proc.wait(20), 1)
+        self.assertIn("the spawner exited", self.t.logtext())
+        for pid in roles:
+            wait_for(lambda: gone(pid), 20, "pid %d to go" % pid)
 
 
 class NotDumpable(unittest.TestCase):

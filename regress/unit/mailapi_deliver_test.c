@@ -20,7 +20,11 @@
  * one transaction per account with one directory write, and answered
  * only then; the group stays open while passes of the loop bring more;
  * an account whose transaction fails does not fail the other; a
- * cancelled front hears nothing; the bounds close a group.
+ * cancelled front hears nothing; the bounds close a group.  Last, the
+ * same with the mailbox workers started: the accounts' transactions on
+ * their strands, a delivery for an account whose earlier group still
+ * commits held for the next group, the other account not held back,
+ * and a lock that waits for the strand.
  */
 
 #include <sys/types.h>
@@ -28,6 +32,7 @@
 
 #include <event.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +78,7 @@ static void	 test_failing_account(void);
 static void	 test_refused_now(void);
 static void	 test_cancel(void);
 static void	 test_bound(void);
+static void	 test_workers(void);
 
 static uint32_t
 inbox_exists(struct vault_account *a)
@@ -90,6 +96,22 @@ recorded(const char *address, struct vault_account *a)
 
 	CHECK(dir_account_get(address, &da) == DIR_OK);
 	return (da.counter == mbox_counter(a->mbox));
+}
+
+/* Both INBOXes and counters before a group; no answers yet. */
+struct before {
+	uint32_t	 a0, b0;
+	uint64_t	 ca, cb;
+};
+
+static void
+before_group(struct before *w)
+{
+	w->a0 = inbox_exists(alice);
+	w->b0 = inbox_exists(bob);
+	w->ca = mbox_counter(alice->mbox);
+	w->cb = mbox_counter(bob->mbox);
+	nanswers = 0;
 }
 
 /* The state of both mailboxes is taken when the answer comes. */
@@ -207,15 +229,16 @@ test_find_bob(void)
 static void
 test_group(void)
 {
+	struct before	 w;
 	uint32_t	 a0, b0;
 	uint64_t	 ca, cb;
 	size_t		 i;
 
-	a0 = inbox_exists(alice);
-	b0 = inbox_exists(bob);
-	ca = mbox_counter(alice->mbox);
-	cb = mbox_counter(bob->mbox);
-	nanswers = 0;
+	before_group(&w);
+	a0 = w.a0;
+	b0 = w.b0;
+	ca = w.ca;
+	cb = w.cb;
 	submit(ALICE, 1, NULL, 1);
 	submit(BOB, 2, NULL, 2);
 	submit(ALICE, 2, NULL, 3);
@@ -352,6 +375,145 @@ test_bound(void)
 	check_counter();
 }
 
+/*
+ * A job that holds a strand until the test lets it go (bounded: it
+ * gives up after a minute and says so).
+ */
+static pthread_mutex_t	 hold_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 hold_cond = PTHREAD_COND_INITIALIZER;
+static int		 hold_released, hold_done;
+
+static int
+hold_run(void *arg)
+{
+	struct timespec	 ts;
+	int		 rv = 0;
+
+	(void)arg;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 60;
+	pthread_mutex_lock(&hold_mtx);
+	while (!hold_released && rv == 0)
+		if (pthread_cond_timedwait(&hold_cond, &hold_mtx, &ts) != 0)
+			rv = -1;
+	pthread_mutex_unlock(&hold_mtx);
+	return (rv);
+}
+
+static void
+hold_finish(void *arg, int status)
+{
+	(void)arg;
+	hold_done = status == 0 ? 1 : -1;
+}
+
+static void
+hold_release(void)
+{
+	pthread_mutex_lock(&hold_mtx);
+	hold_released = 1;
+	pthread_cond_broadcast(&hold_cond);
+	pthread_mutex_unlock(&hold_mtx);
+}
+
+static void
+tick(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+}
+
+/* The loop until n answers came (bounded; a tick wakes it). */
+static void
+wait_answers(size_t n)
+{
+	struct event	 t;
+	struct timeval	 tv = { 0, 100000 };
+	time_t		 limit = time(NULL) + 60;
+
+	evtimer_set(&t, tick, NULL);
+	while (nanswers < n) {
+		CHECK(time(NULL) < limit);
+		evtimer_add(&t, &tv);
+		CHECK(event_loop(EVLOOP_ONCE) != -1);
+	}
+	evtimer_del(&t);
+}
+
+static void
+test_workers(void)
+{
+	struct work_job	 hold;
+	struct before	 w;
+	uint64_t	 ca;
+	size_t		 i;
+
+	CHECK(work_init() == 0);
+	CHECK(work_start(2) == 0);
+
+	/* A group like test_group()'s, its shares on the workers. */
+	before_group(&w);
+	submit(BOB, 2, NULL, 2);
+	submit(ALICE, 1, NULL, 1);
+	submit(ALICE, 2, NULL, 3);
+	deliver_flush();
+	CHECK(nanswers == 0);
+	wait_answers(3);
+	for (i = 0; i < 3; i++) {
+		CHECK(answers[i].status == MBOX_OK);
+		CHECK(answers[i].alice_exists == w.a0 + 2);
+		CHECK(answers[i].bob_exists == w.b0 + 1);
+		CHECK(answers[i].alice_recorded && answers[i].bob_recorded);
+	}
+	CHECK(mbox_counter(alice->mbox) == w.ca + 1);
+	CHECK(mbox_counter(bob->mbox) == w.cb + 1);
+
+	/*
+	 * alice's strand held: her next group cannot commit, so what
+	 * comes for her meanwhile stays open, pass after pass; bob's
+	 * delivery goes through all the same.
+	 */
+	ca = mbox_counter(alice->mbox);
+	nanswers = 0;
+	hold_released = hold_done = 0;
+	work_submit(&alice->strand, &hold, hold_run, hold_finish, NULL);
+	submit(ALICE, 1, NULL, 60);
+	deliver_flush();
+	submit(ALICE, 2, NULL, 61);
+	for (i = 0; i < 5; i++)
+		CHECK(event_loop(ONE_PASS) != -1);
+	CHECK(nanswers == 0 && deliver_pending() == 1);
+	submit(BOB, 1, NULL, 63);
+	wait_answers(1);
+	CHECK(answers[0].reqid == 63 && answers[0].status == MBOX_OK);
+	CHECK(deliver_pending() == 1);
+	submit(ALICE, 3, NULL, 62);
+	for (i = 0; i < 5; i++)
+		CHECK(event_loop(ONE_PASS) != -1);
+	CHECK(nanswers == 1 && deliver_pending() == 2);
+
+	/* A lock now waits for the strand; a new session calls it off. */
+	account_lock(alice);
+	CHECK(account_unlocked(alice->id) == alice);
+	account_hold(alice);
+
+	hold_release();
+	wait_answers(4);
+	CHECK(hold_done == 1);
+	CHECK(answers[1].reqid == 60);
+	CHECK(answers[2].reqid == 61 && answers[3].reqid == 62);
+	for (i = 1; i < 4; i++)
+		CHECK(answers[i].status == MBOX_OK);
+	/* 60 in its group, 61 and 62 together in the next. */
+	CHECK(mbox_counter(alice->mbox) == ca + 2);
+	CHECK(work_idle(&alice->strand));
+	CHECK(account_unlocked(alice->id) == alice);
+	account_release(alice);
+	check_counter();
+	work_stop();
+}
+
 int
 main(void)
 {
@@ -364,6 +526,7 @@ main(void)
 	RUN(test_refused_now);
 	RUN(test_cancel);
 	RUN(test_bound);
+	RUN(test_workers);
 	RUN(test_cleanup);
 	mailapi_fixture_teardown();
 	TEST_EXIT();

@@ -87,6 +87,7 @@ t_import_batch(void)
 {
 	struct tmsg	 t;
 	struct mbox	*m;
+	unsigned char	 d0[MBOX_STATE_LEN], d1[MBOX_STATE_LEN];
 	uint64_t	 c;
 
 	m = mopen("batch");
@@ -113,11 +114,23 @@ t_import_batch(void)
 	CHECK(mbox_counter(m) == c + 1);		/* one commit */
 	CHECK(fget(m, "INBOX")->info.exists == 2);
 	CHECK(mbox_import_seen(m, "b") == MBOX_OK);
-	/* A batch with nothing new commits nothing. */
+	/*
+	 * A batch with nothing new commits nothing: neither the counter
+	 * nor the pages (their digest) move, nor do they for reads.
+	 */
+	CHECK(mbox_pagestate(m, d0) == MBOX_OK);
 	CHECK(mbox_import_begin(m) == MBOX_OK);
 	CHECK(mbox_import(m, "b", &t.b) == MBOX_EEXISTS);
+	CHECK(mbox_import(m, "c d", &t.b) == MBOX_EINVAL);
 	CHECK(mbox_import_commit(m) == MBOX_OK);
 	CHECK(mbox_counter(m) == c + 1);
+	CHECK_STR(s1(m, SEARCH_BODY, "spool"), "1,2");
+	CHECK(mbox_pagestate(m, d1) == MBOX_OK);
+	CHECK(memcmp(d0, d1, sizeof(d0)) == 0);
+	mbox_close(m);
+	m = mopen("batch");
+	CHECK(mbox_pagestate(m, d1) == MBOX_OK);
+	CHECK(memcmp(d0, d1, sizeof(d0)) == 0);
 	mbox_close(m);
 	m = mopen("batch");
 	CHECK(fget(m, "INBOX")->info.exists == 2);

@@ -23,6 +23,8 @@
  * skips LeakSanitizer's exit check (it needs ptrace, which the filter
  * forbids; sandbox_enter already ran the check in sanitizer builds).
  *
+ * ctld's own filter (sandbox_supervisor()) is tested the same way.
+ *
  * Meant to run as root (CI does): then children chroot and become
  * "nobody".  As another user the root-only cases say they are skipped.
  */
@@ -37,6 +39,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+
+#include <netinet/in.h>
 
 #include <linux/landlock.h>
 
@@ -109,6 +113,8 @@ static void		 child_enter(enum proc_role, const char *,
 static void		 child_wait_go(void);
 static __dead void	 child_fail(const char *);
 static void		 body_action(void);
+static void		 child_supervisor(void);
+static void		 body_supervisor_action(void);
 
 static void	 act_open(void);
 #if defined(SYS_open) && !defined(TRESOR_SANITIZE)
@@ -126,6 +132,11 @@ static void	 act_setrlimit(void);
 static void	 act_kill_other(void);
 static void	 act_ioctl(void);
 static void	 act_x32(void);
+static void	 act_setresuid(void);
+static void	 act_mount(void);
+static void	 act_socket_packet(void);
+static void	 act_kill_group(void);
+static void	 act_kill_signal(void);
 
 static void	 body_front_allowed(void);
 static void	 body_vaultd_files(void);
@@ -133,6 +144,7 @@ static void	 body_vaultd_thread(void);
 static void	 body_wait(void);
 static void	 body_landlock(void);
 static void	 body_ctld(void);
+static void	 body_supervisor_allowed(void);
 static void	 body_unknown_user(void);
 
 static void	 sandbox_front_open(void);
@@ -161,6 +173,8 @@ static void	 sandbox_vaultd_status(void);
 static void	 sandbox_landlock_unpriv(void);
 static void	 sandbox_ctld_refused(void);
 static void	 sandbox_unknown_user(void);
+static void	 sandbox_supervisor_denied(void);
+static void	 sandbox_supervisor_allowed(void);
 
 /* Parent's view of the world, set up once. */
 static char		 tmpdir[PATH_MAX];	/* mkdtemp, real path */
@@ -448,11 +462,13 @@ expect_sigsys(enum proc_role role, void (*action)(void), long nr)
 	c_role = role;
 	c_dir = role == ROLE_VAULTD ? vaultdir : tmpdir;
 	c_action = action;
-	child_start(&c, body_action);
+	child_start(&c, role == ROLE_CTLD ? body_supervisor_action :
+	    body_action);
 	child_finish(&c);
 	snprintf(want, sizeof(want), "sandbox: %s made forbidden system "
 	    "call %ld\n", role == ROLE_SMTPD ? "smtpd" :
-	    role == ROLE_IMAPD ? "imapd" : "vaultd", nr);
+	    role == ROLE_IMAPD ? "imapd" : role == ROLE_CTLD ? "ctld" :
+	    "vaultd", nr);
 	CHECK_CHILD(&c, c.have_report && c.report.seccomp == 1);
 	CHECK_CHILD(&c, died_of(&c, SIGSYS));
 	CHECK_CHILD(&c, child_said(&c, want));
@@ -546,6 +562,26 @@ child_fail(const char *why)
 	    (size_t)len < sizeof(buf) ? (size_t)len : sizeof(buf) - 1) == -1)
 		_exit(2);
 	_exit(1);
+}
+
+/* ctld's filter, as ctld loads it once the spawner is forked. */
+static void
+child_supervisor(void)
+{
+	sandbox_supervisor();
+	memset(&c_report, 0, sizeof(c_report));
+	c_report.seccomp = 1;
+	if (write(c_repfd, &c_report, sizeof(c_report)) !=
+	    (ssize_t)sizeof(c_report))
+		child_fail("write report");
+}
+
+static void
+body_supervisor_action(void)
+{
+	child_supervisor();
+	c_action();
+	child_fail("the forbidden call returned");
 }
 
 static void
@@ -678,6 +714,50 @@ act_kill_other(void)
 }
 
 static void
+act_setresuid(void)
+{
+	if (setresuid(0, 0, 0) == -1)
+		child_fail("setresuid failed instead of trapping");
+}
+
+static void
+act_mount(void)
+{
+	(void)syscall(SYS_mount, "none", "/nonexistent", "tmpfs", 0, NULL);
+}
+
+static void
+act_socket_packet(void)
+{
+	int	 fd;
+
+	if ((fd = socket(AF_INET6, SOCK_STREAM, 0)) == -1)
+		child_fail("socket inet6");
+	close(fd);
+	(void)socket(AF_PACKET, SOCK_RAW, 0);
+}
+
+/* No such process: a call let through fails with ESRCH, harmlessly. */
+#define NO_PID		0x7ffffff0
+
+static void
+act_kill_group(void)
+{
+	/* SIGTERM to a pid is allowed; to a process group it is not. */
+	if (kill(NO_PID, SIGTERM) != -1 || errno != ESRCH)
+		child_fail("kill pid SIGTERM");
+	(void)kill(-NO_PID, SIGTERM);
+}
+
+static void
+act_kill_signal(void)
+{
+	if (kill(NO_PID, SIGKILL) != -1 || errno != ESRCH)
+		child_fail("kill pid SIGKILL");
+	(void)kill(NO_PID, SIGUSR1);
+}
+
+static void
 act_ioctl(void)
 {
 	struct winsize	 ws;
@@ -753,6 +833,113 @@ body_front_allowed(void)
 	if (kill(getpid(), 0) == -1)
 		child_fail("kill self");
 	log_info("front still logs");
+	_exit(0);
+}
+
+/*
+ * What ctld must still be able to do under its filter: ctl's
+ * connections and their credentials, channels with fds passed, signals
+ * to a pid, reaping, and a reload's files and listeners.
+ */
+static void
+body_supervisor_allowed(void)
+{
+	struct sockaddr_in	 sin;
+	struct msghdr		 msg;
+	struct cmsghdr		*cmsg;
+	struct iovec		 iov;
+	struct ucred		 cred;
+	union {
+		struct cmsghdr	 hdr;
+		unsigned char	 buf[CMSG_SPACE(sizeof(int))];
+	}			 cbuf;
+	socklen_t		 len;
+	char			 path[PATH_MAX], buf[64];
+	int			 sp[2], l, c, a, fd;
+
+	if (getpwnam("nobody") == NULL || getgrnam("nogroup") == NULL)
+		child_fail("NSS before the filter");
+	child_supervisor();
+
+	/* The group check of ctl's access control, after the filter. */
+	if (getpwnam("nobody") == NULL)
+		child_fail("getpwnam");
+	len = sizeof(cred);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1 ||
+	    getsockopt(sp[0], SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
+	    cred.pid != getpid())
+		child_fail("socketpair / SO_PEERCRED");
+
+	/* An fd to a child. */
+	memset(&msg, 0, sizeof(msg));
+	memset(&cbuf, 0, sizeof(cbuf));
+	iov.iov_base = "x";
+	iov.iov_len = 1;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf.buf;
+	msg.msg_controllen = sizeof(cbuf.buf);
+	cmsg = CMSG_FIRSTHDR(&msg);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	fd = STDERR_FILENO;
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(fd));
+	if (sendmsg(sp[0], &msg, 0) != 1)
+		child_fail("sendmsg fd");
+	iov.iov_base = buf;
+	msg.msg_controllen = sizeof(cbuf.buf);
+	if (recvmsg(sp[1], &msg, MSG_CMSG_CLOEXEC) != 1)
+		child_fail("recvmsg fd");
+	memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(fd));
+	if (close(fd) == -1)
+		child_fail("close passed fd");
+
+	/* A new listener, as on reload, and a connection accepted. */
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	len = sizeof(sin);
+	if ((l = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1 || bind(l, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
+	    listen(l, 1) == -1 ||
+	    getsockname(l, (struct sockaddr *)&sin, &len) == -1)
+		child_fail("listener");
+	if (accept4(l, NULL, NULL, SOCK_CLOEXEC) != -1 || errno != EAGAIN)
+		child_fail("accept4 with nobody waiting");
+	if ((c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(c, (struct sockaddr *)&sin, sizeof(sin)) == -1)
+		child_fail("connect");
+	while ((a = accept4(l, NULL, NULL, SOCK_CLOEXEC)) == -1 &&
+	    errno == EAGAIN)
+		;
+	if (a == -1)
+		child_fail("accept4");
+	close(a);
+	close(c);
+	close(l);
+
+	/* The configuration read again; a half-made pair removed. */
+	if (snprintf(path, sizeof(path), "%s/reload.conf", tmpdir) >=
+	    (int)sizeof(path))
+		child_fail("path too long");
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) == -1 || write(fd, "x", 1) != 1 || close(fd) == -1)
+		child_fail("create");
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    read(fd, buf, sizeof(buf)) != 1 || close(fd) == -1)
+		child_fail("read");
+	if (unlink(path) == -1)
+		child_fail("unlink");
+	if (getcwd(buf, sizeof(buf)) == NULL && errno != ERANGE)
+		child_fail("getcwd");
+
+	/* Signals to a pid, reaping (none to reap here). */
+	if (kill(NO_PID, SIGTERM) != -1 || errno != ESRCH)
+		child_fail("kill SIGTERM");
+	if (waitpid(-1, NULL, WNOHANG) != -1 || errno != ECHILD)
+		child_fail("waitpid");
+	log_info("ctld still logs");
 	_exit(0);
 }
 
@@ -1301,6 +1488,43 @@ sandbox_ctld_refused(void)
 	CHECK_CHILD(&c, child_said(&c, "is not sandboxed"));
 }
 
+/*
+ * ctld's own filter: no process, program, user change, trace or mount;
+ * sockets of its families only; SIGTERM and SIGKILL to a pid only.
+ */
+static void
+sandbox_supervisor_denied(void)
+{
+#ifndef TRESOR_SANITIZE
+	/* Sanitizer builds refuse these with EPERM (the symboliser). */
+	expect_sigsys(ROLE_CTLD, act_execve, SYS_execve);
+	expect_sigsys(ROLE_CTLD, act_fork, SYS_clone);
+	expect_sigsys(ROLE_CTLD, act_clone3, SYS_clone3);
+#endif
+	expect_sigsys(ROLE_CTLD, act_ptrace, SYS_ptrace);
+	expect_sigsys(ROLE_CTLD, act_setresuid, SYS_setresuid);
+	expect_sigsys(ROLE_CTLD, act_mount, SYS_mount);
+	expect_sigsys(ROLE_CTLD, act_socket_packet, SYS_socket);
+	expect_sigsys(ROLE_CTLD, act_kill_group, SYS_kill);
+	expect_sigsys(ROLE_CTLD, act_kill_signal, SYS_kill);
+	expect_sigsys(ROLE_CTLD, act_mmap_exec, SYS_mmap);
+	expect_sigsys(ROLE_CTLD, act_setrlimit, SYS_prlimit64);
+}
+
+static void
+sandbox_supervisor_allowed(void)
+{
+	struct child	 c;
+
+	child_start(&c, body_supervisor_allowed);
+	child_finish(&c);
+	CHECK_CHILD(&c, c.have_report && c.report.seccomp == 1);
+	CHECK_CHILD(&c, WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0);
+	CHECK_CHILD(&c, child_said(&c, "sandbox: ctld nonewprivs=1 "
+	    "seccomp=1"));
+	CHECK_CHILD(&c, child_said(&c, "ctld still logs"));
+}
+
 static void
 sandbox_unknown_user(void)
 {
@@ -1348,6 +1572,8 @@ main(void)
 	RUN(sandbox_landlock_unpriv);
 	RUN(sandbox_ctld_refused);
 	RUN(sandbox_unknown_user);
+	RUN(sandbox_supervisor_denied);
+	RUN(sandbox_supervisor_allowed);
 
 	cleanup();
 	TEST_EXIT();

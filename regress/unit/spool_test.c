@@ -806,6 +806,44 @@ test_stale_tmp(void)
 	rec_free(&r);
 }
 
+/*
+ * An import in steps, its last look made before another message came
+ * (a step on a mailbox worker, an append on the loop): looking again
+ * finds it, and a temporary file of an append under way is left alone
+ * by any look but the first.
+ */
+static void
+test_import_more(void)
+{
+	struct spool_importer	*it;
+	struct rec		 r;
+	char			 first[SPOOL_NAME_LEN], second[SPOOL_NAME_LEN];
+	unsigned int		 n;
+
+	clean();
+	rec_init(&r);
+	CHECK(spool_append(spoolfd, id_a, pk_a, secret, msgs[0],
+	    strlen(msgs[0]), first) == 0);
+	CHECK(spool_import_start(spoolfd, id_a, pk_a, sk_a, secret, rec_cb,
+	    &r, &it) == 0 && it != NULL);
+	CHECK(spool_import_step(it, 64) == 0);
+	CHECK(r.n == 1);
+	CHECK(spool_import_more(it) == 0);
+	CHECK(spool_append(spoolfd, id_a, pk_a, secret, msgs[1],
+	    strlen(msgs[1]), second) == 0);
+	writeall(hex_a, ".tmp-0123", "junk", 4);
+	CHECK(spool_import_more(it) == 1);
+	CHECK(spool_import_step(it, 64) == 0);
+	CHECK(spool_import_more(it) == 0);
+	CHECK(nfiles(hex_a, ".tmp-") == 1);
+	CHECK(spool_import_end(it, &n) == 0);
+	CHECK(n == 2 && r.n == 2);
+	CHECK_STR(r.name[0], first);
+	CHECK_STR(r.name[1], second);
+	CHECK(spool_count(spoolfd, id_a, &n) == 0 && n == 0);
+	rec_free(&r);
+}
+
 static void
 test_no_plaintext(void)
 {
@@ -1015,6 +1053,7 @@ main(void)
 	RUN(test_crash_after_commit);
 	RUN(test_batches);
 	RUN(test_stale_tmp);
+	RUN(test_import_more);
 	RUN(test_no_plaintext);
 	RUN(test_not_files);
 	RUN(test_bad_names);

@@ -694,6 +694,97 @@ test_rollback_refused(void)
 	lock_all("alice@test.example");
 }
 
+/* A whole file into memory (*len bytes); NULL on error. */
+static unsigned char *
+read_all(const char *path, size_t *len)
+{
+	struct stat	 sb;
+	unsigned char	*buf;
+	FILE		*fp;
+
+	if ((fp = fopen(path, "rb")) == NULL)
+		return (NULL);
+	if (fstat(fileno(fp), &sb) == -1 || (buf = malloc(sb.st_size +
+	    1)) == NULL) {
+		fclose(fp);
+		return (NULL);
+	}
+	*len = fread(buf, 1, sb.st_size, fp);
+	fclose(fp);
+	return (buf);
+}
+
+/*
+ * Issue 14, 1: alice's mailbox at the counter the directory recorded,
+ * but with the pages a delivery changed (all but page 1 and page 2,
+ * where the counter is) put back from the copy before it: every page
+ * is authentic, and the unlock is refused all the same.  A directory
+ * from before the digest gets its column; an account without one
+ * recorded logs in and has it recorded.
+ */
+static void
+test_pagestate_refused(void)
+{
+	struct vault_account	*a;
+	struct dir_account	 da;
+	unsigned char		*cur, *prev;
+	char			 path[PATH_MAX], old[PATH_MAX + 8];
+	char			 keep[PATH_MAX + 8];
+	size_t			 clen, plen, off;
+	FILE			*fp;
+	int			 spliced = 0;
+
+	CHECK(dir_account_get("alice@test.example", &da) == DIR_OK);
+	CHECK(da.has_pagestate);
+	account_mailbox_path(da.id, path, sizeof(path));
+	snprintf(old, sizeof(old), "%s.old", path);
+	snprintf(keep, sizeof(keep), "%s.keep", path);
+	CHECK(copy_file(path, old) == 0);
+	CHECK(login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
+	    "a-c4", "w-c4", &a) == 0);
+	CHECK(deliver("alice@test.example", "zqtoken0000000006") ==
+	    MBOX_OK);
+	lock_all("alice@test.example");
+	CHECK(copy_file(path, keep) == 0);
+
+	CHECK((cur = read_all(path, &clen)) != NULL);
+	CHECK((prev = read_all(old, &plen)) != NULL);
+	for (off = 2 * 4096; off + 4096 <= clen && off + 4096 <= plen;
+	    off += 4096) {
+		if (memcmp(cur + off, prev + off, 4096) == 0)
+			continue;
+		memcpy(cur + off, prev + off, 4096);
+		spliced++;
+	}
+	CHECK(spliced > 0);
+	CHECK((fp = fopen(path, "wb")) != NULL);
+	CHECK(fwrite(cur, 1, clen, fp) == clen);
+	CHECK(fclose(fp) == 0);
+	free(cur);
+	free(prev);
+	CHECK(login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
+	    "a-c4", "w-c4", &a) == MBOX_ETEMP);
+	CHECK(account_unlocked(da.id) == NULL);
+
+	/* The current file again: accepted. */
+	CHECK(rename(keep, path) == 0);
+	CHECK(unlink(old) == 0);
+	CHECK(login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
+	    "a-c4", "w-c4", &a) == 0);
+	CHECK(inbox_count(a) == 5);
+	lock_all("alice@test.example");
+
+	/* A directory of before: no column, then no digest, then one. */
+	dir_raw("ALTER TABLE accounts DROP COLUMN pagestate");
+	CHECK(dir_account_get("alice@test.example", &da) == DIR_OK);
+	CHECK(!da.has_pagestate);
+	CHECK(login("alice@test.example", PW_ALICE, strlen(PW_ALICE),
+	    "a-c4", "w-c4", &a) == 0);
+	lock_all("alice@test.example");
+	CHECK(dir_account_get("alice@test.example", &da) == DIR_OK);
+	CHECK(da.has_pagestate);
+}
+
 static const char *const needles[] = {
 	"zqtoken", "alice", "bob@", "sender@example.org", "The body says",
 	PW_ALICE, PW_BOB, "postmaster", "test.example", NULL
@@ -818,6 +909,7 @@ main(void)
 	RUN(test_lockout);
 	RUN(test_lockout_network);
 	RUN(test_rollback_refused);
+	RUN(test_pagestate_refused);
 	RUN(test_no_plaintext_at_rest);
 	RUN(test_tampered_mailbox);
 	RUN(test_delete_account);

@@ -335,6 +335,18 @@ open1(const char *path)
 	return (db);
 }
 
+/* The same in normal locking mode: a -shm file, several connections. */
+sqlite3 *
+open1_shared(const char *path)
+{
+	sqlite3	*db = NULL;
+
+	CHECK(vfs_open_db_shared(path, key1, dbid1, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, &db) == SQLITE_OK);
+	CHECK(db != NULL);
+	return (db);
+}
+
 /* Try an open; return its result, closing any connection. */
 int
 open_rc(const char *path, const unsigned char *k, const unsigned char *id)

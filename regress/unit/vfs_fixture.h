@@ -74,6 +74,7 @@ sqlite3_int64 qint(sqlite3 *, const char *, int *);
 int	 qok(sqlite3 *, const char *);
 char	*qtext(sqlite3 *, const char *);
 sqlite3	*open1(const char *);
+sqlite3	*open1_shared(const char *);
 int	 open_rc(const char *, const unsigned char *,
 		    const unsigned char *);
 void	 fill_rows(sqlite3 *, int, int, const char *);
