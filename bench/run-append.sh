@@ -24,30 +24,17 @@ RUNS=${RUNS:-3}
 APPENDS=${APPENDS:-1000}
 SIZE=${SIZE:-8192}
 MB="python3 $HERE/mailbench.py"
-DIR=$(mktemp -d /tmp/tresor-append.XXXXXX)
-chmod 755 "$DIR"
+. "$HERE/tresor.sh"
 mkdir -p "$(dirname "$OUT")"
 : > "$OUT"
 
-cat > "$DIR/tresor.conf" <<CONF
-hostname "bench.test"
-datadir "$DIR/vault"
-chroot "$DIR/empty"
-control socket "$DIR/ctl.sock"
-tls cert "$DIR/tls/cert.pem" key "$DIR/tls/key.pem" selfsigned
-domain "bench.test"
-vault allow-unlocked-memory
-listen on 127.0.0.1 port 14143 imap tls starttls plaintext-auth
-CONF
-chmod 644 "$DIR/tresor.conf"
-
-"$TOP/ctld/ctld" -d -v -f "$DIR/tresor.conf" > "$DIR/ctld.log" 2>&1 &
-CPID=$!
+tresor_conf 14
+CTLD_FLAGS=-v
+tresor_start || exit 1
 SPID=
 cleanup() {
 	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null
-	kill "$CPID" 2>/dev/null
-	wait "$CPID" 2>/dev/null
+	tresor_stop
 	python3 - "$DIR/ctld.log" > "$OUT.vault" <<'PY'
 import json, re, sys
 us = sorted(int(x) for x in re.findall(
@@ -57,18 +44,12 @@ q = lambda f: us[min(len(us) - 1, int(len(us) * f))] if us else None
 print(json.dumps({"vault_append_us": {"n": len(us), "p50": q(.5),
       "p90": q(.9), "p99": q(.99), "max": us[-1] if us else None}}))
 PY
-	rm -rf "$DIR"
+	tresor_cleanup
 }
 trap cleanup EXIT
-for i in $(seq 100); do
-	[ -S "$DIR/ctl.sock" ] && "$TOP/ctld/ctl" -s "$DIR/ctl.sock" status \
-	    2>/dev/null | grep -q "^imapd.*running" && break
-	sleep 0.1
-done
 # The vault may open a moment after the fronts run.
 for i in $(seq 100); do
-	echo benchpass1 | "$TOP/ctld/ctl" -s "$DIR/ctl.sock" user add \
-	    bench@bench.test --stdin && break
+	tresor_user bench@bench.test benchpass1 && break
 	[ "$i" = 100 ] && { echo "user add failed" >&2; exit 1; }
 	sleep 0.2
 done

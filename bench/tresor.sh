@@ -5,7 +5,8 @@
 #	tresor_bin			copy the programs aside into $BIN
 #	tresor_conf PREFIX [LINE...]	fresh $DIR with tresor.conf, ports
 #					PREFIX025 (SMTP), PREFIX143, PREFIX110
-#	tresor_start [LOG]		ctld in the foreground, $CPID; waits
+#	tresor_start [LOG]		ctld in the foreground (and the flags
+#					in $CTLD_FLAGS, e.g. -v), $CPID; waits
 #					until smtpd and imapd run (bounded)
 #	tresor_stop			stops ctld and its children
 #	tresor_user ADDRESS PASSWORD	ctl user add
@@ -77,7 +78,8 @@ tresor_can_lift_memlock() {
 
 tresor_start() {
 	local log=${1:-$DIR/ctld.log} i
-	"$(tresor_prog ctld/ctld)" -d -f "$DIR/tresor.conf" >> "$log" 2>&1 &
+	"$(tresor_prog ctld/ctld)" -d ${CTLD_FLAGS:-} -f "$DIR/tresor.conf" \
+	    >> "$log" 2>&1 &
 	CPID=$!
 	for i in $(seq 300); do		# 30 s: a loaded machine is slow
 		"$(tresor_prog ctld/ctl)" -s "$DIR/ctl.sock" status \

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import unittest
 
-from tresor import CTLD, IS_ROOT, Tresor, check_log, wait_for
+from tresor import CTLD, IS_ROOT, DaemonCase, Tresor, wait_for
 
 # Keep in step with caps_keep[] in ctld/caps.c.
 KEPT = {
@@ -58,23 +58,8 @@ def core_limit(pid):
 
 
 @unittest.skipUnless(IS_ROOT, "capabilities are dropped by root only")
-class AsRoot(unittest.TestCase):
-
-    @classmethod
-    def setUpClass(cls):
-        cls.t = Tresor()
-        try:
-            cls.t.start()
-        except Exception:
-            cls.t.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.t.stop()
-        finally:
-            cls.t.cleanup()
+class AsRoot(DaemonCase):
+    may_exit = ("smtpd",)     # killed to see it restarted
 
     def ctld_pid(self):
         return self.t.proc.pid
@@ -134,25 +119,9 @@ class AsRoot(unittest.TestCase):
         self.check_caps()
 
 
-class Seccomp(unittest.TestCase):
+class Seccomp(DaemonCase):
     """ctld under its own filter; the children under theirs alone."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.t = Tresor()
-        try:
-            cls.t.start()
-        except Exception:
-            cls.t.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.t.stop()
-            check_log(cls.t.logtext(), may_exit=("smtpd", "imapd"))
-        finally:
-            cls.t.cleanup()
+    may_exit = ("smtpd", "imapd")
 
     def spawner(self):
         roles = set(st["pid"] for st in self.t.status().values())

@@ -13,8 +13,8 @@ import subprocess
 import time
 import unittest
 
-from tresor import (CTL, CTLD, IS_ROOT, ROLES, USERS, Tresor, client_tls,
-                    wait_for)
+from tresor import (CTL, CTLD, IS_ROOT, ROLES, USERS, DaemonCase, Tresor,
+                    client_tls, wait_for)
 
 
 def proc_status(pid):
@@ -23,24 +23,8 @@ def proc_status(pid):
                     if ":" in l)
 
 
-class Running(unittest.TestCase):
+class Running(DaemonCase):
     """One daemon for the read-only checks."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.t = Tresor()
-        try:
-            cls.t.start()
-        except Exception:
-            cls.t.cleanup()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        try:
-            cls.t.stop()
-        finally:
-            cls.t.cleanup()
 
     def test_status_lists_every_process(self):
         st = self.t.status()
