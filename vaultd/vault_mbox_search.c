@@ -43,6 +43,9 @@
 #define TRIGRAM		3		/* shortest string for the index */
 
 /* Search translation: a stack of SQL fragments and their parameters. */
+#define SB_NEST_MAX	32	/* parentheses in one another: SQLite's
+				 * parser has a fixed stack (YYSTACKDEPTH
+				 * 100), and overflows it near 40 */
 #define SP_MAX		(SEARCH_MAX_OPS * 3)
 
 struct sparam {
@@ -53,6 +56,8 @@ struct sparam {
 
 struct sbuild {
 	char		*stack[SEARCH_MAX_OPS];
+	int		 joined[SEARCH_MAX_OPS]; /* AND, OR, NOT: its top */
+	int		 nest[SEARCH_MAX_OPS];	/* parentheses in it */
 	int		 depth;
 	struct sparam	 p[SP_MAX];
 	char		*own[SP_MAX];
@@ -447,30 +452,59 @@ sb_build(struct sbuild *sb, const struct search_program *prog, char **expr)
 	const struct search_op_s	*o;
 	char				*frag, *a, *b;
 	uint32_t			 i;
-	int				 r;
+	int				 r, ja, jb, na, nb, joined, nest;
 
 	*expr = NULL;
 	for (i = 0; i < prog->nops; i++) {
 		o = &prog->ops[i];
+		joined = -1;
+		nest = 1;	/* a key may hold a parenthesis */
 		switch (o->op) {
 		case SEARCH_AND:
 		case SEARCH_OR:
 			if (sb->depth < 2)
 				return (-1);
-			b = sb->stack[--sb->depth];
-			a = sb->stack[--sb->depth];
-			r = asprintf(&frag, "(%s %s %s)", a,
-			    o->op == SEARCH_AND ? "AND" : "OR", b);
+			jb = sb->joined[--sb->depth];
+			nb = sb->nest[sb->depth] - (jb == (int)o->op);
+			b = sb->stack[sb->depth];
+			ja = sb->joined[--sb->depth];
+			na = sb->nest[sb->depth] - (ja == (int)o->op);
+			a = sb->stack[sb->depth];
+			/*
+			 * A chain of the same operator is written flat,
+			 * "(x OR y OR z)", not nested: SQLite's parser
+			 * has a fixed stack (YYSTACKDEPTH), and some 30
+			 * nested ORs overflowed it ("SQL logic error").
+			 */
+			r = asprintf(&frag, "(%.*s %s %.*s)",
+			    ja == (int)o->op ? (int)strlen(a) - 2 :
+			    (int)strlen(a), ja == (int)o->op ? a + 1 : a,
+			    o->op == SEARCH_AND ? "AND" : "OR",
+			    jb == (int)o->op ? (int)strlen(b) - 2 :
+			    (int)strlen(b), jb == (int)o->op ? b + 1 : b);
 			free(a);
 			free(b);
 			if (r == -1)
 				return (-1);
+			joined = (int)o->op;
+			nest = (na > nb ? na : nb) + 1;
 			break;
 		case SEARCH_NOT:
 			if (sb->depth < 1)
 				return (-1);
-			a = sb->stack[--sb->depth];
-			r = asprintf(&frag, "(NOT %s)", a);
+			ja = sb->joined[--sb->depth];
+			na = sb->nest[sb->depth];
+			a = sb->stack[sb->depth];
+			/* NOT NOT x is x: "(NOT " and ")" come off. */
+			if (ja == SEARCH_NOT) {
+				r = asprintf(&frag, "%.*s",
+				    (int)strlen(a) - 6, a + 5);
+				nest = na - 1;
+			} else {
+				r = asprintf(&frag, "(NOT %s)", a);
+				joined = SEARCH_NOT;
+				nest = na + 1;
+			}
 			free(a);
 			if (r == -1)
 				return (-1);
@@ -484,6 +518,12 @@ sb_build(struct sbuild *sb, const struct search_program *prog, char **expr)
 			free(frag);
 			return (-1);
 		}
+		if (nest > SB_NEST_MAX) {
+			free(frag);
+			return (-2);
+		}
+		sb->joined[sb->depth] = joined;
+		sb->nest[sb->depth] = nest;
 		sb->stack[sb->depth++] = frag;
 	}
 	if (sb->depth != 1)
@@ -520,7 +560,7 @@ mbox_search(struct mbox *m, const char *folder,
 	struct mbox_folder_info	 f;
 	sqlite3_stmt	*st = NULL;
 	char		*expr = NULL, *sql = NULL;
-	int		 i, rc, ret;
+	int		 i, r, rc, ret;
 
 	if (m == NULL || cb == NULL || search_check(prog) == -1)
 		return (MBOX_EINVAL);
@@ -536,9 +576,12 @@ mbox_search(struct mbox *m, const char *folder,
 	    (ret = mbox_folder_maxuid(m, f.id, &sb->maxuid)) != MBOX_OK ||
 	    (ret = mbox_folder_count(m, f.id, &sb->count)) != MBOX_OK)
 		goto fail;
-	if (sb_build(sb, prog, &expr) == -1) {
-		log_warnx("mbox: search: cannot build the query");
-		ret = MBOX_EIO;
+	if ((r = sb_build(sb, prog, &expr)) != 0) {
+		if (r == -2)
+			log_debug("mbox: search: nested too deep");
+		else
+			log_warnx("mbox: search: cannot build the query");
+		ret = r == -2 ? MBOX_ELIMIT : MBOX_EIO;
 		goto fail;
 	}
 	if (asprintf(&sql, "SELECT s.uid FROM (SELECT m.uid AS uid,"

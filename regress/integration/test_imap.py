@@ -1366,6 +1366,22 @@ class Messages(Base):
                          (["* SEARCH 4"], "OK SEARCH completed"))
         u, done = c.cmd("SEARCH BOGUS")
         self.assertTrue(done.startswith("BAD "), done)
+        # Deep programs: a chain of 31 ORs and 40 NOTs are answered
+        # (SQLite's parser once failed on them: NO [UNAVAILABLE]); NOT
+        # and OR in turn 20 deep is too complex, and says so.
+        q = "TEXT banana"
+        for i in range(31):
+            q = "OR TEXT zz%d %s" % (i, q)
+        self.assertEqual(c.cmd("SEARCH " + q),
+                         (["* SEARCH 1 3"], "OK SEARCH completed"))
+        self.assertEqual(c.cmd("SEARCH " + "NOT " * 40 + "TEXT banana"),
+                         (["* SEARCH 1 3"], "OK SEARCH completed"))
+        q = "TEXT banana"
+        for i in range(20):
+            q = "NOT OR TEXT zz%d %s" % (i, q)
+        u, done = c.cmd("SEARCH " + q)
+        self.assertTrue(done.startswith("NO [LIMIT]"), done)
+        self.assertEqual(c.cmd("NOOP"), ([], "OK NOOP completed"))
         u, done = c.cmd("SEARCH SINCE 32-Jan-2020")
         self.assertTrue(done.startswith("BAD "), done)
         # imaplib's search.

@@ -49,6 +49,7 @@ static struct mbox *search_box(const char *);
 static void	 t_search(void);
 static void	 t_search_strings(void);
 static void	 t_search_check(void);
+static void	 t_search_deep(void);
 
 /*
  * The search mailbox: uid 1 is expunged first, so uids 2..8 are
@@ -289,6 +290,64 @@ t_search(void)
 	mbox_close(m);
 }
 
+/*
+ * Programs as deep as SEARCH_MAX_OPS allows: a chain of one operator
+ * is written flat and NOT NOT x as x, so SQLite's parser (whose stack
+ * overflowed near 40 nested parentheses, "SQL logic error") gets them;
+ * what stays nested past SB_NEST_MAX is refused as too complex.
+ */
+static void
+t_search_deep(void)
+{
+	struct uids	 u;
+	struct mbox	*m;
+	int		 i;
+
+	m = search_box("deep");
+	/* OR of 32 keys, nested to the right: the postfix a b c ... OR OR. */
+	pr_reset();
+	for (i = 0; i < 31; i++)
+		pr_op(SEARCH_SUBJECT, 0, 0, "nowhere", NULL);
+	pr_op(SEARCH_SUBJECT, 0, 0, "re", NULL);
+	for (i = 0; i < 31; i++)
+		pr_op(SEARCH_OR, 0, 0, NULL, NULL);
+	CHECK_STR(srch(m, "INBOX"), "2,3,6");
+	/* The same to the left, and with AND. */
+	pr_reset();
+	pr_op(SEARCH_SUBJECT, 0, 0, "re", NULL);
+	for (i = 0; i < 31; i++) {
+		pr_op(SEARCH_SUBJECT, 0, 0, "e", NULL);
+		pr_op(SEARCH_AND, 0, 0, NULL, NULL);
+	}
+	CHECK_STR(srch(m, "INBOX"), "2,3,6");
+	/* 63 NOTs are one. */
+	pr_reset();
+	pr_op(SEARCH_SUBJECT, 0, 0, "ab", NULL);
+	for (i = 0; i < 63; i++)
+		pr_op(SEARCH_NOT, 0, 0, NULL, NULL);
+	CHECK_STR(srch(m, "INBOX"), "2,3,4,5,6,8");
+	/* NOT and OR in turn cannot be flattened: too complex, not EIO. */
+	pr_reset();
+	pr_op(SEARCH_SUBJECT, 0, 0, "re", NULL);
+	for (i = 0; i < 21; i++) {
+		pr_op(SEARCH_SUBJECT, 0, 0, "nowhere", NULL);
+		pr_op(SEARCH_OR, 0, 0, NULL, NULL);
+		pr_op(SEARCH_NOT, 0, 0, NULL, NULL);
+	}
+	memset(&u, 0, sizeof(u));
+	CHECK(mbox_search(m, "INBOX", &prog, got_uid, &u) == MBOX_ELIMIT);
+	/* Half as deep is answered: NOT (x OR NOT (y OR ...)). */
+	pr_reset();
+	pr_op(SEARCH_SUBJECT, 0, 0, "re", NULL);
+	for (i = 0; i < 10; i++) {
+		pr_op(SEARCH_SUBJECT, 0, 0, "nowhere", NULL);
+		pr_op(SEARCH_OR, 0, 0, NULL, NULL);
+		pr_op(SEARCH_NOT, 0, 0, NULL, NULL);
+	}
+	CHECK_STR(srch(m, "INBOX"), "2,3,6");
+	mbox_close(m);
+}
+
 static void
 t_search_strings(void)
 {
@@ -462,6 +521,7 @@ main(void)
 	RUN(t_search);
 	RUN(t_search_strings);
 	RUN(t_search_check);
+	RUN(t_search_deep);
 	mbox_fixture_teardown();
 	TEST_EXIT();
 }
