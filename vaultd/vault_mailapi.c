@@ -717,6 +717,15 @@ mailapi_req(struct mailreq *r, struct imsg *imsg)
 	 * is idle (account_lock()), whatever happens to the session.
 	 */
 	r->a = s->account;
+	if (r->a->nrequests >= VAULT_ACCOUNT_REQUESTS) {
+		log_warnx("mailapi: %s session %u: %s: %u requests of the "
+		    "account already wait", role_name(r->role), r->session,
+		    r->op, r->a->nrequests);
+		r->a = NULL;
+		status = MBOX_ETEMP;
+		goto done;
+	}
+	r->a->nrequests++;
 	log_sanitize(safe, sizeof(safe), r->folder);
 	log_debug("mailapi: %s session %u: %s \"%s\": queued",
 	    role_name(r->role), r->session, r->op, safe);
@@ -748,6 +757,7 @@ mailapi_done(void *arg, int status)
 	struct mailreq	*r = arg;
 
 	TAILQ_REMOVE(&pending, r, entry);
+	r->a->nrequests--;
 	if (status == WORK_CANCELLED) {
 		/* The account went away first (deleted, or a shutdown). */
 		reply(r, MBOX_ESESSION);

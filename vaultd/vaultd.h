@@ -35,6 +35,12 @@
 #define VAULT_SPOOL		"spool"
 #define VAULT_SESSIONS_MAX	65536
 #define VAULT_VERIFIERS_MAX	8	/* remembered credentials per account */
+/*
+ * Mailbox requests one account may have queued or running: the fronts
+ * send one per session at a time, and an account has at most some 64
+ * sessions; each waiting request holds some 46 KiB of locked memory.
+ */
+#define VAULT_ACCOUNT_REQUESTS	128
 
 /*
  * Login limits: per account, and per client prefix at two levels
@@ -73,6 +79,8 @@ struct vault_account {
 	struct work_strand		 strand;	/* its mailbox work */
 	int				 locking;	/* when the strand idles */
 	unsigned int			 nsessions;
+	unsigned int			 nrequests;	/* mailapi's, queued
+							 * or running */
 	struct event			 grace_ev;
 	unsigned char			*verifiers;	/* sodium_malloc'd */
 	unsigned int			 nverifiers;

@@ -43,6 +43,7 @@
 #include "log.h"
 #include "mbox_stream.h"
 #include "vault_vfs.h"
+#include "vault_work.h"
 #include "vaultd.h"
 #include "mailapi_fixture.h"
 #include "test.h"
@@ -59,6 +60,8 @@ static int	 same2(const uint32_t *, size_t, uint32_t, uint32_t);
 static void	 test_list(void);
 static void	 test_folders(void);
 static void	 test_sessions(void);
+static int	 next_status(void);
+static void	 test_queue_bound(void);
 static void	 test_notify(void);
 
 /* A new mailbox: the six default folders, with their special use. */
@@ -167,6 +170,68 @@ test_folders(void)
 	CHECK(call_status(&q, -1) == MBOX_OK);
 	CHECK(status_of_folder("Work", &f) == MBOX_ENOTFOUND);
 	check_counter();
+}
+
+/* One answer off the front's end: its status (its fd closed). */
+static int
+next_status(void)
+{
+	struct msg_mbox_result	 res;
+	struct pollfd		 pfd;
+	struct imsg		 imsg;
+	ssize_t			 n;
+	int			 i, fd;
+
+	for (i = 0; i < 200; i++) {
+		CHECK((n = imsg_get(&front, &imsg)) != -1);
+		if (n > 0)
+			break;
+		pfd.fd = front.fd;
+		pfd.events = POLLIN;
+		CHECK(poll(&pfd, 1, 2000) == 1);
+		n = imsgbuf_read(&front);
+		CHECK(n > 0 || (n == -1 && errno == EAGAIN));
+	}
+	CHECK(i < 200);
+	CHECK(imsg.hdr.type == IMSG_MBOX_RESULT);
+	CHECK(imsg_get_data(&imsg, &res, sizeof(res)) == 0);
+	if ((fd = imsg_get_fd(&imsg)) != -1)
+		close(fd);
+	imsg_free(&imsg);
+	return (res.status);
+}
+
+/*
+ * An account's waiting requests are bounded: with its strand held,
+ * VAULT_ACCOUNT_REQUESTS wait and the next is refused at once
+ * (MBOX_ETEMP); when the strand goes on, every waiting one is answered.
+ */
+static void
+test_queue_bound(void)
+{
+	static unsigned char	 buf[MBOX_REQ_WIRE_MAX + 4096];
+	struct treq	 q;
+	size_t		 len;
+	int		 i;
+
+	req(&q, MBOX_OP_USAGE, "");
+	len = treq_wire(&q, buf);
+	work_pause(&alice->strand);
+	for (i = 0; i < VAULT_ACCOUNT_REQUESTS; i++) {
+		CHECK(imsg_compose(&front, IMSG_MBOX_REQUEST, next_reqid++, 0,
+		    -1, buf, len) == 0);
+		CHECK(imsgbuf_flush(&front) == 0);
+		vault_pump(1);
+	}
+	CHECK(alice->nrequests == VAULT_ACCOUNT_REQUESTS);
+	CHECK(call_status(&q, -1) == MBOX_ETEMP);
+	work_resume(&alice->strand);
+	/* Without workers the jobs ran in work_resume(): their answers. */
+	CHECK(imsgbuf_flush(&vault_iev.ibuf) == 0);
+	for (i = 0; i < VAULT_ACCOUNT_REQUESTS; i++)
+		CHECK(next_status() == MBOX_OK);
+	CHECK(alice->nrequests == 0);
+	CHECK(call_status(&q, -1) == MBOX_OK);
 }
 
 static void
@@ -429,6 +494,7 @@ main(void)
 	RUN(test_list);
 	RUN(test_folders);
 	RUN(test_sessions);
+	RUN(test_queue_bound);
 	RUN(test_notify);
 	RUN(test_cleanup);
 	mailapi_fixture_teardown();
