@@ -241,22 +241,17 @@ vault_pump(int checked)
 }
 
 /*
- * Send one message, let vaultd answer, read the one result: its fd (or
+ * The next result on the front's end, for request reqid: its fd (or
  * -1), which comes only with MBOX_OK.
  */
 int
-call_raw(uint32_t type, const void *data, size_t len, int fd, int checked,
-    struct msg_mbox_result *res)
+next_result(uint32_t reqid, struct msg_mbox_result *res)
 {
 	struct pollfd	 pfd;
 	struct imsg	 imsg;
-	uint32_t	 reqid = next_reqid++;
 	ssize_t		 n;
 	int		 i, rfd;
 
-	CHECK(imsg_compose(&front, type, reqid, 0, fd, data, len) == 0);
-	CHECK(imsgbuf_flush(&front) == 0);
-	vault_pump(checked);
 	for (i = 0; i < 200; i++) {
 		CHECK((n = imsg_get(&front, &imsg)) != -1);
 		if (n > 0)
@@ -274,11 +269,30 @@ call_raw(uint32_t type, const void *data, size_t len, int fd, int checked,
 	CHECK(imsg_get_data(&imsg, res, sizeof(*res)) == 0);
 	rfd = imsg_get_fd(&imsg);
 	imsg_free(&imsg);
+	if (res->status != MBOX_OK)
+		CHECK(rfd == -1 && res->count == 0);
+	return (rfd);
+}
+
+/*
+ * Send one message, let vaultd answer, read the one result: its fd (or
+ * -1), which comes only with MBOX_OK.
+ */
+int
+call_raw(uint32_t type, const void *data, size_t len, int fd, int checked,
+    struct msg_mbox_result *res)
+{
+	struct imsg	 imsg;
+	uint32_t	 reqid = next_reqid++;
+	int		 rfd;
+
+	CHECK(imsg_compose(&front, type, reqid, 0, fd, data, len) == 0);
+	CHECK(imsgbuf_flush(&front) == 0);
+	vault_pump(checked);
+	rfd = next_result(reqid, res);
 	/* Exactly one answer. */
 	CHECK(imsg_get(&front, &imsg) == 0);
 	CHECK(imsgbuf_read(&front) == -1 && errno == EAGAIN);
-	if (res->status != MBOX_OK)
-		CHECK(rfd == -1 && res->count == 0);
 	return (rfd);
 }
 

@@ -98,6 +98,7 @@ size_t	 wire(unsigned char *, uint32_t, uint32_t, const void *,
 		    const struct search_program *, const char *,
 		    const char *, const char *);
 void	 vault_pump(int);
+int	 next_result(uint32_t, struct msg_mbox_result *);
 int	 call_raw(uint32_t, const void *, size_t, int, int,
 		    struct msg_mbox_result *);
 size_t	 treq_wire(const struct treq *, unsigned char *);

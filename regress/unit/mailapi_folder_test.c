@@ -60,7 +60,6 @@ static int	 same2(const uint32_t *, size_t, uint32_t, uint32_t);
 static void	 test_list(void);
 static void	 test_folders(void);
 static void	 test_sessions(void);
-static int	 next_status(void);
 static void	 test_queue_bound(void);
 static void	 test_notify(void);
 
@@ -172,35 +171,6 @@ test_folders(void)
 	check_counter();
 }
 
-/* One answer off the front's end: its status (its fd closed). */
-static int
-next_status(void)
-{
-	struct msg_mbox_result	 res;
-	struct pollfd		 pfd;
-	struct imsg		 imsg;
-	ssize_t			 n;
-	int			 i, fd;
-
-	for (i = 0; i < 200; i++) {
-		CHECK((n = imsg_get(&front, &imsg)) != -1);
-		if (n > 0)
-			break;
-		pfd.fd = front.fd;
-		pfd.events = POLLIN;
-		CHECK(poll(&pfd, 1, 2000) == 1);
-		n = imsgbuf_read(&front);
-		CHECK(n > 0 || (n == -1 && errno == EAGAIN));
-	}
-	CHECK(i < 200);
-	CHECK(imsg.hdr.type == IMSG_MBOX_RESULT);
-	CHECK(imsg_get_data(&imsg, &res, sizeof(res)) == 0);
-	if ((fd = imsg_get_fd(&imsg)) != -1)
-		close(fd);
-	imsg_free(&imsg);
-	return (res.status);
-}
-
 /*
  * An account's waiting requests are bounded: with its strand held,
  * VAULT_ACCOUNT_REQUESTS wait and the next is refused at once
@@ -210,9 +180,11 @@ static void
 test_queue_bound(void)
 {
 	static unsigned char	 buf[MBOX_REQ_WIRE_MAX + 4096];
-	struct treq	 q;
-	size_t		 len;
-	int		 i;
+	struct msg_mbox_result	 res;
+	struct treq		 q;
+	size_t			 len;
+	uint32_t		 first = next_reqid;
+	int			 i, fd;
 
 	req(&q, MBOX_OP_USAGE, "");
 	len = treq_wire(&q, buf);
@@ -228,8 +200,11 @@ test_queue_bound(void)
 	work_resume(&alice->strand);
 	/* Without workers the jobs ran in work_resume(): their answers. */
 	CHECK(imsgbuf_flush(&vault_iev.ibuf) == 0);
-	for (i = 0; i < VAULT_ACCOUNT_REQUESTS; i++)
-		CHECK(next_status() == MBOX_OK);
+	for (i = 0; i < VAULT_ACCOUNT_REQUESTS; i++) {
+		if ((fd = next_result(first + i, &res)) != -1)
+			close(fd);
+		CHECK(res.status == MBOX_OK);
+	}
 	CHECK(alice->nrequests == 0);
 	CHECK(call_status(&q, -1) == MBOX_OK);
 }
