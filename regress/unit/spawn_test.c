@@ -68,14 +68,16 @@ make_tree(void)
 	exe[n] = '\0';
 	CHECK((slash = strrchr(exe, '/')) != NULL);
 	*slash = '\0';
+	/* mkdtemp()'s template: it replaces the six X's. */
 	CHECK(snprintf(top, sizeof(top), "%s/spawn_test.XXXXXX", exe) <
 	    (int)sizeof(top));
 	CHECK(mkdtemp(top) != NULL);
 	for (role = ROLE_SMTPD; role < ROLE_COUNT; role++) {
-		snprintf(path, sizeof(path), "%s/%s", top, role_name(role));
+		CHECK(snprintf(path, sizeof(path), "%s/%s", top,
+		    role_name(role)) < (int)sizeof(path));
 		CHECK(mkdir(path, 0755) == 0);
-		snprintf(path, sizeof(path), "%s/%s/%s", top, role_name(role),
-		    role_name(role));
+		CHECK(snprintf(path, sizeof(path), "%s/%s/%s", top,
+		    role_name(role), role_name(role)) < (int)sizeof(path));
 		CHECK((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0755)) !=
 		    -1);
 		CHECK(write(fd, script, sizeof(script) - 1) ==
