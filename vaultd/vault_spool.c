@@ -589,9 +589,9 @@ spool_collect(int dirfd, const char *hex, const char *after,
  * their files removed.  -1 if the commit or a removal failed.
  */
 static int
-spool_commit(int dirfd, const char *hex, struct spool_list *l,
-    const size_t *pend, size_t *npend, spool_import_cb cb, void *arg,
-    unsigned int *count, unsigned int *removed)
+spool_commit(int dirfd, const char *hex, struct spool_name *pend,
+    size_t *npend, spool_import_cb cb, void *arg, unsigned int *count,
+    unsigned int *removed)
 {
 	size_t	 i;
 
@@ -611,9 +611,9 @@ spool_commit(int dirfd, const char *hex, struct spool_list *l,
 		 * callback answers 0 without storing it twice.  That is
 		 * also why one directory sync at the end is enough.
 		 */
-		if (unlinkat(dirfd, l->v[pend[i]].s, 0) == -1) {
+		if (unlinkat(dirfd, pend[i].s, 0) == -1) {
 			log_warn("%s: account=%s: unlink %s", __func__, hex,
-			    l->v[pend[i]].s);
+			    pend[i].s);
 			*npend = 0;
 			return (-1);
 		}
@@ -636,7 +636,7 @@ spool_commit(int dirfd, const char *hex, struct spool_list *l,
 struct spool_importer {
 	struct spool_list	 l;		/* the window */
 	size_t			 next;		/* of l, the next to open */
-	size_t			 pend[SPOOL_IMPORT_BATCH];
+	struct spool_name	 pend[SPOOL_IMPORT_BATCH];
 	size_t			 npend;		/* stored, not committed */
 	unsigned char		 id[SPOOL_IDLEN];
 	unsigned char		 apk[crypto_box_PUBLICKEYBYTES];
@@ -704,9 +704,12 @@ spool_import_start(int spooldirfd, const unsigned char *id,
 
 /*
  * Open, store and commit up to max messages (at most
- * SPOOL_IMPORT_BATCH): one transaction.  When the window is used up,
- * the next one starts after its newest name, so that mail spooled
- * while the import runs comes in too, after the older.
+ * SPOOL_IMPORT_BATCH): one transaction.  When the window is used up
+ * with room left in the step, the step goes on with the names that
+ * came meanwhile (the next window starts after the newest name of this
+ * one): mail spooled while the import runs comes in too, after the
+ * older, and a step that starts after a message was spooled takes it
+ * unless max older ones come first.
  */
 int
 spool_import_step(struct spool_importer *it, size_t max)
@@ -715,15 +718,19 @@ spool_import_step(struct spool_importer *it, size_t max)
 	const char		*name;
 	unsigned char		*f, *m;
 	size_t			 flen, mlen;
-	int			 tamper, r;
+	int			 tamper, r, more = -1;
 
 	if (it->rv == -1)
 		return (-1);
-	if (l->n == 0)
-		return (0);
 	if (max == 0 || max > SPOOL_IMPORT_BATCH)
 		max = SPOOL_IMPORT_BATCH;
-	while (it->next < l->n && it->npend < max) {
+	while (it->npend < max) {
+		if (it->next == l->n) {
+			if ((more = spool_import_more(it)) == -1)
+				goto stop;
+			if (more == 0)
+				break;
+		}
 		name = l->v[it->next].s;
 		if (spool_readfile(it->dirfd, name, &f, &flen,
 		    &tamper) == -1) {
@@ -752,28 +759,30 @@ spool_import_step(struct spool_importer *it, size_t max)
 			    "stopped", __func__, it->hex, name);
 			goto stop;
 		}
-		it->pend[it->npend++] = it->next++;
+		memcpy(it->pend[it->npend++].s, name, SPOOL_NAME_LEN);
+		it->next++;
 	}
-	if (spool_commit(it->dirfd, it->hex, l, it->pend, &it->npend, it->cb,
+	if (spool_commit(it->dirfd, it->hex, it->pend, &it->npend, it->cb,
 	    it->arg, &it->count, &it->removed) == -1) {
 		it->rv = -1;
 		return (-1);
 	}
-	if (it->next < l->n)
-		return (1);
-	/* The next window: what came after this one (none: done). */
-	memcpy(it->after, l->v[l->n - 1].s, sizeof(it->after));
-	l->n = 0;
+	/* Stopped at max at the end of a window: is there more? */
+	if (more == 0)
+		return (0);
 	return (spool_import_more(it));
  stop:
 	/* What came before it is kept. */
-	(void)spool_commit(it->dirfd, it->hex, l, it->pend, &it->npend,
-	    it->cb, it->arg, &it->count, &it->removed);
+	(void)spool_commit(it->dirfd, it->hex, it->pend, &it->npend, it->cb,
+	    it->arg, &it->count, &it->removed);
 	it->rv = -1;
 	return (-1);
 }
 
-/* What came since the last look, after a step returned 0. */
+/*
+ * When the window is used up: the names that came after its newest.
+ * 1 if there are, 0 if not, -1 on error.
+ */
 int
 spool_import_more(struct spool_importer *it)
 {
@@ -781,8 +790,11 @@ spool_import_more(struct spool_importer *it)
 
 	if (it->rv == -1)
 		return (-1);
-	if (l->n > 0)
+	if (it->next < l->n)
 		return (1);
+	if (l->n > 0)
+		memcpy(it->after, l->v[l->n - 1].s, sizeof(it->after));
+	l->n = 0;
 	l->dropped = 0;
 	it->next = 0;
 	if (spool_collect(it->dirfd, it->hex, it->after, l) == -1) {

@@ -54,6 +54,7 @@ TEST_GLOBALS;
 
 struct rec {
 	int		 n;
+	int		 commits;	/* calls with a NULL name */
 	int		 fail_at;	/* cb returns -1 at this call, or -1 */
 	char		 name[MAXREC][SPOOL_NAME_LEN];
 	unsigned char	*data[MAXREC];
@@ -90,6 +91,7 @@ static void	 append3(char [3][SPOOL_NAME_LEN]);
 
 static void	 test_append_import_order(void);
 static void	 test_no_spool(void);
+static void	 test_step_goes_on(void);
 static void	 test_append_refused(void);
 static void	 test_wrong_keys(void);
 static void	 test_renamed(void);
@@ -145,8 +147,11 @@ rec_cb(void *arg, const char *name, const void *data, size_t len)
 {
 	struct rec	*r = arg;
 
-	if (name == NULL)
-		return (0);	/* the commit: each was kept already */
+	if (name == NULL) {
+		/* The commit: each was kept already. */
+		r->commits++;
+		return (0);
+	}
 	if (r->n == r->fail_at)
 		return (-1);
 	if (r->n >= MAXREC || len > MAXDATA)
@@ -1008,6 +1013,52 @@ test_destroy(void)
 	rec_free(&r);
 }
 
+/*
+ * A step whose window is used up goes on with what came since, in the
+ * same transaction, up to its max; stopped at max at the end of a
+ * window, it says whether more came.
+ */
+static void
+test_step_goes_on(void)
+{
+	struct spool_importer	*it;
+	struct rec		 r;
+	char			 names[4][SPOOL_NAME_LEN];
+	unsigned int		 n;
+	int			 i;
+
+	clean();
+	rec_init(&r);
+	CHECK(spool_append(spoolfd, id_a, pk_a, secret, msgs[0],
+	    strlen(msgs[0]), names[0]) == 0);
+	CHECK(spool_import_start(spoolfd, id_a, pk_a, sk_a, secret, rec_cb,
+	    &r, &it) == 0 && it != NULL);
+	for (i = 1; i < 3; i++)
+		CHECK(spool_append(spoolfd, id_a, pk_a, secret, msgs[i],
+		    strlen(msgs[i]), names[i]) == 0);
+	/* The window held one name; the step takes all three at once. */
+	CHECK(spool_import_step(it, 64) == 0);
+	CHECK(r.n == 3 && r.commits == 1);
+	/* One that came after the last look: the next step finds it. */
+	CHECK(spool_append(spoolfd, id_a, pk_a, secret, msgs[0],
+	    strlen(msgs[0]), names[3]) == 0);
+	CHECK(spool_import_step(it, 1) == 0);
+	CHECK(r.n == 4 && r.commits == 2);
+	CHECK(spool_append(spoolfd, id_a, pk_a, secret, msgs[1],
+	    strlen(msgs[1]), names[0]) == 0);
+	CHECK(spool_append(spoolfd, id_a, pk_a, secret, msgs[2],
+	    strlen(msgs[2]), names[1]) == 0);
+	CHECK(spool_import_step(it, 1) == 1);
+	CHECK(r.n == 5 && r.commits == 3);
+	CHECK(spool_import_step(it, 1) == 0);
+	CHECK(r.n == 6 && r.commits == 4);
+	CHECK_STR(r.name[4], names[0]);
+	CHECK_STR(r.name[5], names[1]);
+	CHECK(spool_import_end(it, &n) == 0 && n == 6);
+	CHECK(spool_count(spoolfd, id_a, &n) == 0 && n == 0);
+	rec_free(&r);
+}
+
 int
 main(void)
 {
@@ -1059,6 +1110,7 @@ main(void)
 	RUN(test_bad_names);
 	RUN(test_large);
 	RUN(test_destroy);
+	RUN(test_step_goes_on);
 
 	clean();
 	rm_rf(spoolfd, "store", 0);
