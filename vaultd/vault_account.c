@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bundle.h"
@@ -60,8 +61,13 @@ static void		(*change_cb)(struct vault_account *);
 
 static void	 account_grace_cb(int, short, void *);
 static int	 account_import_cb(void *, const char *, const void *, size_t);
+static int	 account_import_queued(const struct vault_account *);
+static void	 account_import_kick(struct vault_account *);
+static void	 account_import_soon(struct vault_account *);
+static void	 account_import_timer(int, short, void *);
 static int	 account_import_run(void *);
 static void	 account_import_done(void *, int);
+static int	 account_import_busy(const struct vault_account *);
 static void	 account_import_end(struct vault_account *);
 static int	 account_checkpoint_run(void *);
 static void	 account_checkpoint_done(void *, int);
@@ -74,6 +80,16 @@ static void	 account_close(struct vault_account *);
  * how long the account's own requests wait for a slice.
  */
 #define IMPORT_SLICE		64
+
+/*
+ * A delivery's import waits until deliveries pause for IMPORT_QUIET_MS,
+ * and at most IMPORT_WAIT_MS, unless a request of the account comes
+ * first (account_catch_up()): a stream of mail goes in by larger
+ * slices, each one transaction and one directory write, and while
+ * nobody looks the delivery path is not slowed by the index.
+ */
+#define IMPORT_QUIET_MS		20
+#define IMPORT_WAIT_MS		1000
 
 void
 account_init(void)
@@ -283,13 +299,16 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 	}
 	TAILQ_INIT(&a->sessions);
 	work_strand_init(&a->strand);
+	a->imports[0].a = a->imports[1].a = a;
 	memcpy(a->id, da->id, sizeof(a->id));
+	memcpy(a->box_pk, da->box_pk, sizeof(a->box_pk));
 	strlcpy(a->address, da->address, sizeof(a->address));
 	a->secrets = secrets;
 	if ((a->verifiers = sodium_malloc(VAULT_VERIFIERS_MAX * KEY_LEN)) ==
 	    NULL)
 		goto fail;
 	evtimer_set(&a->grace_ev, account_grace_cb, a);
+	evtimer_set(&a->import_ev, account_import_timer, a);
 
 	account_mailbox_path(a->id, path, sizeof(path));
 	if ((rc = mbox_open(path, secrets->mailbox_key, a->id, &a->mbox)) !=
@@ -339,32 +358,22 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 		    "account's: refusing to unlock", a->address);
 		goto fail;
 	}
+	if (account_committed(a) == -1)
+		goto fail;
+	TAILQ_INSERT_TAIL(&accounts, a, entry);
 	/*
 	 * The spool comes in slices on the account's strand, after the
 	 * answer: a login after a long absence is not kept waiting for
 	 * it, and the account's own requests take turns with the slices.
+	 * The first slice is queued before the answer: a spool of a few
+	 * messages (the usual case) is all in when the client lists the
+	 * mailbox, which queues behind it.
 	 */
-	if (spool_import_start(spoolfd, a->id, da->box_pk,
-	    secrets->box_sk, serverkeys_spool(), account_import_cb, a,
-	    &a->import) == -1)
-		log_warnx("%s: the spool cannot be imported; it stays for "
-		    "the next unlock", a->address);
-	if (account_committed(a) == -1) {
-		(void)spool_import_end(a->import, NULL);
-		a->import = NULL;
-		goto fail;
-	}
-	TAILQ_INSERT_TAIL(&accounts, a, entry);
-	if (a->import != NULL) {
+	a->import_loud = 1;
+	account_import_kick(a);
+	if (a->import != NULL)
 		log_info("%s unlocked, importing the spool", a->address);
-		/*
-		 * The first slice is queued before the answer: a spool of
-		 * a few messages (the usual case) is all in when the
-		 * client lists the mailbox, which queues behind it.
-		 */
-		work_submit(&a->strand, &a->import_job, account_import_run,
-		    account_import_done, a);
-	} else
+	else
 		log_info("%s unlocked", a->address);
 	*out = a;
 	return (0);
@@ -378,11 +387,125 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 	return (-1);
 }
 
+/*
+ * Queue a slice of the spool's import, unless one is queued already
+ * and not yet started: that one looks at the spool when it starts, and
+ * takes what came before (up to IMPORT_SLICE messages, oldest first).
+ * Called at the unlock, once deliveries pause (account_import_soon()),
+ * before a request of the account is queued (account_catch_up()), and
+ * after a slice that left more.  Requests of the account that come
+ * after a delivery's answer therefore queue behind a slice that takes
+ * the message, unless a backlog of more than a slice comes first.  An
+ * account that is to lock imports no more: the rest stays sealed.
+ */
+/* A slice queued and not yet started: it takes what came before it. */
+static int
+account_import_queued(const struct vault_account *a)
+{
+	int	 i;
+
+	for (i = 0; i < 2; i++)
+		if (a->imports[i].busy &&
+		    a->strand.current != &a->imports[i].job)
+			return (1);
+	return (0);
+}
+
+static void
+account_import_kick(struct vault_account *a)
+{
+	struct account_import	*im;
+
+	evtimer_del(&a->import_ev);
+	if (a->locking)
+		return;
+	if (a->import == NULL) {
+		/* On the loop: the first look removes stale temporaries. */
+		if (spool_import_start(spoolfd, a->id, a->box_pk,
+		    a->secrets->box_sk, serverkeys_spool(), account_import_cb,
+		    a, &a->import) == -1) {
+			log_warnx("%s: the spool cannot be imported; it stays "
+			    "for the next unlock", a->address);
+			a->import = NULL;
+		}
+		if (a->import == NULL) {
+			a->import_loud = 0;
+			return;
+		}
+	}
+	if (account_import_queued(a))
+		return;
+	/* At most one runs (the strand's current): the other is free. */
+	im = a->imports[0].busy ? &a->imports[1] : &a->imports[0];
+	im->busy = 1;
+	work_submit(&a->strand, &im->job, account_import_run,
+	    account_import_done, im);
+}
+
+/*
+ * After a delivery: a slice soon, once deliveries pause (see
+ * IMPORT_QUIET_MS), unless a slice is queued that will take it.
+ */
+static void
+account_import_soon(struct vault_account *a)
+{
+	struct timespec	 now;
+	struct timeval	 tv;
+	long long	 left;
+
+	if (a->locking || account_import_queued(a))
+		return;
+	if (clock_gettime(CLOCK_MONOTONIC, &now) == -1)
+		fatal("clock_gettime");
+	if (!evtimer_pending(&a->import_ev, NULL)) {
+		a->import_due = now;
+		a->import_due.tv_sec += IMPORT_WAIT_MS / 1000;
+		a->import_due.tv_nsec += (IMPORT_WAIT_MS % 1000) * 1000000L;
+		if (a->import_due.tv_nsec >= 1000000000L) {
+			a->import_due.tv_sec++;
+			a->import_due.tv_nsec -= 1000000000L;
+		}
+	}
+	left = (long long)(a->import_due.tv_sec - now.tv_sec) * 1000 +
+	    (a->import_due.tv_nsec - now.tv_nsec) / 1000000;
+	if (left > IMPORT_QUIET_MS)
+		left = IMPORT_QUIET_MS;
+	if (left <= 0) {
+		evtimer_del(&a->import_ev);
+		account_import_kick(a);
+		return;
+	}
+	tv.tv_sec = 0;
+	tv.tv_usec = left * 1000;
+	evtimer_add(&a->import_ev, &tv);
+}
+
+static void
+account_import_timer(int fd, short event, void *arg)
+{
+	(void)fd;
+	(void)event;
+	account_import_kick(arg);
+}
+
+/*
+ * A request of the account is about to be queued: mail answered before
+ * it goes in before it.  What a client was told was delivered, it
+ * finds (unless a backlog of more than a slice waits).
+ */
+void
+account_catch_up(struct vault_account *a)
+{
+	if (evtimer_pending(&a->import_ev, NULL))
+		account_import_kick(a);
+}
+
 /* On a worker: one slice of the spool, in one transaction. */
 static int
 account_import_run(void *arg)
 {
-	struct vault_account	*a = arg;
+	struct account_import	*im = arg;
+	struct vault_account	*a = im->a;
 	int			 rc;
 
 	rc = spool_import_step(a->import, IMPORT_SLICE);
@@ -394,36 +517,36 @@ account_import_run(void *arg)
 	return (rc);
 }
 
-/* On the loop: the counter and the news, then the next slice. */
+static int
+account_import_busy(const struct vault_account *a)
+{
+	return (a->imports[0].busy || a->imports[1].busy);
+}
+
+/*
+ * On the loop: the counter and the news, then the next slice if this
+ * one left more.  A delivery while the slice ran queued the other job,
+ * which goes on; with none queued and nothing left, the import is over
+ * until the next delivery.
+ */
 static void
 account_import_done(void *arg, int rc)
 {
-	struct vault_account	*a = arg;
+	struct account_import	*im = arg;
+	struct vault_account	*a = im->a;
 
-	if (rc == WORK_CANCELLED) {
-		/* The account locks now: the rest stays in the spool. */
+	im->busy = 0;
+	if (rc != WORK_CANCELLED) {
+		/* The sessions hear of what came in (vault_notify.c). */
+		(void)account_committed(a);
+		if (rc == -1)
+			log_warnx("%s: the spool was not fully imported; the "
+			    "rest stays for the next unlock", a->address);
+		else if (rc == 1)
+			account_import_kick(a);
+	}
+	if (!account_import_busy(a))
 		account_import_end(a);
-		return;
-	}
-	/* The sessions hear of what came in (vault_notify.c). */
-	(void)account_committed(a);
-	/*
-	 * The step's last look ran on a worker while the loop may have
-	 * sealed more into the spool (the import was not over yet for
-	 * deliver_submit()): look again here, where no delivery can come
-	 * between the look and the end of the import.
-	 */
-	if (rc == 0)
-		rc = spool_import_more(a->import);
-	if (rc == 1) {
-		work_submit(&a->strand, &a->import_job, account_import_run,
-		    account_import_done, a);
-		return;
-	}
-	if (rc == -1)
-		log_warnx("%s: the spool was not fully imported; the rest "
-		    "stays for the next unlock", a->address);
-	account_import_end(a);
 }
 
 /* The import is over (or the account locks): say what came in. */
@@ -436,8 +559,14 @@ account_import_end(struct vault_account *a)
 		return;
 	(void)spool_import_end(a->import, &imported);
 	a->import = NULL;
-	log_info("%s: spool imported, %u message%s", a->address, imported,
-	    imported == 1 ? "" : "s");
+	/* The unlock's import is news; a delivery's is routine. */
+	if (a->import_loud)
+		log_info("%s: spool imported, %u message%s", a->address,
+		    imported, imported == 1 ? "" : "s");
+	else
+		log_debug("%s: spool imported, %u message%s", a->address,
+		    imported, imported == 1 ? "" : "s");
+	a->import_loud = 0;
 }
 
 void
@@ -445,8 +574,14 @@ account_hold(struct vault_account *a)
 {
 	a->nsessions++;
 	evtimer_del(&a->grace_ev);
-	/* A lock waiting for the strand is off: somebody came back. */
-	a->locking = 0;
+	/*
+	 * A lock waiting for the strand is off: somebody came back, and
+	 * what was delivered meanwhile stayed in the spool.
+	 */
+	if (a->locking) {
+		a->locking = 0;
+		account_import_kick(a);
+	}
 }
 
 /* A session ended: with none left, lock after the grace period. */
@@ -497,7 +632,7 @@ account_lock_idle(void *arg)
 /*
  * Lock now (the account is deleted, vaultd stops): the jobs that wait
  * are answered unrun, one that runs is waited for (the loop blocks
- * for as long), and a delivery group forgets the account.
+ * for as long).
  */
 void
 account_lock_now(struct vault_account *a)
@@ -505,7 +640,6 @@ account_lock_now(struct vault_account *a)
 	evtimer_del(&a->grace_ev);
 	a->locking = 1;
 	work_drain(&a->strand);
-	deliver_forget(a);
 	account_close(a);
 }
 
@@ -514,6 +648,7 @@ static void
 account_close(struct vault_account *a)
 {
 	evtimer_del(&a->grace_ev);
+	evtimer_del(&a->import_ev);
 	/* Every slice committed: the rest stays for the next unlock. */
 	account_import_end(a);
 	TAILQ_REMOVE(&accounts, a, entry);
@@ -535,10 +670,17 @@ account_lock_all(void)
 }
 
 /*
- * Deliver a bundle to an account: into its mailbox when it is unlocked,
- * sealed into its spool otherwise.  MBOX_OK only once it is durable;
- * else MBOX_ENOTFOUND (no such account), MBOX_EINVAL (a bad bundle) or
- * MBOX_ETEMP.
+ * Deliver a bundle to an account: sealed into its spool, locked or not.
+ * MBOX_OK only once it is durable; else MBOX_ENOTFOUND (no such
+ * account), MBOX_EINVAL (a bad bundle) or MBOX_ETEMP.
+ *
+ * An unlocked account's mail takes the same way in: the seal is one
+ * file write and one sync on the loop, and the account's strand then
+ * imports what came in slices (account_import_kick()), so that the
+ * deliveries that arrive together go into the mailbox as one
+ * transaction and one directory write, with their index, off the
+ * loop.  The answer does not wait for that: the message is durable in
+ * the spool, as for a locked account (docs/decisions.md).
  */
 int
 account_deliver(const char *address, const void *data, size_t len)
@@ -546,7 +688,7 @@ account_deliver(const char *address, const void *data, size_t len)
 	struct dir_account	 da;
 	struct vault_account	*a;
 	struct bundle		 b;
-	uint32_t		 uidvalidity, uid;
+	char			 name[SPOOL_NAME_LEN];
 	int			 rc;
 
 	if (bundle_parse(data, len, &b) == -1)
@@ -555,35 +697,11 @@ account_deliver(const char *address, const void *data, size_t len)
 		return (MBOX_ENOTFOUND);
 	if (rc != DIR_OK)
 		return (MBOX_ETEMP);
-	/*
-	 * While the spool is imported, new mail queues behind it; while
-	 * the account's strand has work, the mailbox is not the loop's.
-	 */
-	if ((a = account_unlocked(da.id)) != NULL && a->import == NULL &&
-	    work_idle(&a->strand)) {
-		if (mbox_append(a->mbox, "INBOX", &b, 0, "", &uidvalidity,
-		    &uid) != MBOX_OK)
-			return (MBOX_ETEMP);
-		if (account_committed(a) == -1)
-			return (MBOX_ETEMP);
-		log_debug("%s: delivered as uid %u", a->address, uid);
-		return (MBOX_OK);
-	}
-	return (account_seal(&da, data, len));
-}
-
-/*
- * Seal a bundle into the spool of a locked account: MBOX_OK once it is
- * durable, else MBOX_ETEMP.
- */
-int
-account_seal(const struct dir_account *da, const void *data, size_t len)
-{
-	char	 name[SPOOL_NAME_LEN];
-
-	if (spool_append(spoolfd, da->id, da->box_pk, serverkeys_spool(),
+	if (spool_append(spoolfd, da.id, da.box_pk, serverkeys_spool(),
 	    data, len, name) == -1)
 		return (MBOX_ETEMP);
-	log_debug("%s: sealed into the spool as %s", da->address, name);
+	log_debug("%s: sealed into the spool as %s", da.address, name);
+	if ((a = account_unlocked(da.id)) != NULL)
+		account_import_soon(a);
 	return (MBOX_OK);
 }

@@ -262,7 +262,6 @@ vaultd_drop(struct vault_peer *p)
 {
 	notify_set_front(p->role, NULL);
 	auth_cancel(p->role);
-	deliver_cancel(p);
 	mailapi_cancel(&p->iev);
 	session_end_all(p->role);
 	imsgev_clear(&p->iev);
@@ -354,46 +353,35 @@ vault_rcpt(struct vault_peer *p, uint32_t reqid, struct imsg *imsg)
 	    sizeof(r));
 }
 
-/* A delivery's answer, now or when its group has committed. */
-static void
-vault_deliver_done(void *arg, uint32_t reqid, int status)
-{
-	struct vault_peer		*p = arg;
-	struct msg_deliver_result	 r;
-
-	memset(&r, 0, sizeof(r));
-	r.status = status;
-	imsgev_compose(&p->iev, IMSG_VAULT_DELIVER_RESULT, reqid, -1, &r,
-	    sizeof(r));
-}
-
 /*
- * The bundle goes to vault_deliver.c, which answers once the message is
- * durable (group commit); vaultd_drop() cancels a peer's waiting ones.
+ * A delivery is answered once the message is durable: sealed into the
+ * account's spool (account_deliver()), which an unlocked account's
+ * strand then imports.
  */
 static void
 vault_deliver(struct vault_peer *p, uint32_t reqid, struct imsg *imsg)
 {
 	struct msg_deliver		 m;
+	struct msg_deliver_result	 r;
 	void				*data = NULL;
 	size_t				 len = 0;
-	int				 fd, status;
+	int				 fd;
 
+	memset(&r, 0, sizeof(r));
 	fd = imsg_get_fd(imsg);
 	if (imsg_get_data(imsg, &m, sizeof(m)) == -1 || !MSG_STR(m.account))
-		status = MBOX_EINVAL;
+		r.status = MBOX_EINVAL;
 	else if (!serverkeys_ready())
-		status = MBOX_ETEMP;
+		r.status = MBOX_ETEMP;
 	else if (bundle_map(fd, &data, &len) == -1)
-		status = errno == EBADMSG ? MBOX_EINVAL : MBOX_ETEMP;
+		r.status = errno == EBADMSG ? MBOX_EINVAL : MBOX_ETEMP;
 	else {
-		close(fd);
-		deliver_submit(m.account, data, len, vault_deliver_done, p,
-		    reqid);
-		return;
+		r.status = account_deliver(m.account, data, len);
+		bundle_unmap(data, len);
 	}
 	close(fd);
-	vault_deliver_done(p, reqid, status);
+	imsgev_compose(&p->iev, IMSG_VAULT_DELIVER_RESULT, reqid, -1, &r,
+	    sizeof(r));
 }
 
 /*

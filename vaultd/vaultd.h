@@ -63,6 +63,18 @@
  * a time, and by the loop only while the strand is idle or inside a
  * job's done(); the other fields are the loop's.
  */
+/*
+ * A slice of the spool's import, one job on the account's strand.  Two
+ * per account: while one runs, a delivery queues the other, so that the
+ * account's requests that come after the delivery's answer find the
+ * message in (vault_account.c, account_import_kick()).
+ */
+struct account_import {
+	struct work_job		 job;
+	struct vault_account	*a;
+	int			 busy;		/* submitted, not done */
+};
+
 struct vault_account {
 	TAILQ_ENTRY(vault_account)	 entry;
 	TAILQ_HEAD(, vault_session)	 sessions;
@@ -71,9 +83,13 @@ struct vault_account {
 	struct account_secrets		*secrets;
 	struct mbox			*mbox;
 	uint64_t			 counter;	/* at the last notify */
+	unsigned char			 box_pk[crypto_box_PUBLICKEYBYTES];
 	int				 importing;	/* a spool batch is open */
 	struct spool_importer		*import;	/* the spool, under way */
-	struct work_job			 import_job;
+	struct account_import		 imports[2];
+	int				 import_loud;	/* the unlock's */
+	struct event			 import_ev;	/* a delivery's kick */
+	struct timespec			 import_due;	/* at the latest */
 	struct work_job			 checkpoint_job;
 	int				 checkpointing;	/* job queued */
 	struct work_strand		 strand;	/* its mailbox work */
@@ -104,38 +120,16 @@ void	 account_lock(struct vault_account *);
 void	 account_lock_now(struct vault_account *);
 void	 account_lock_all(void);
 int	 account_deliver(const char *, const void *, size_t);
+void	 account_catch_up(struct vault_account *);
 void	 account_mailbox_path(const unsigned char *, char *, size_t);
 int	 account_committed(struct vault_account *);
 const unsigned char *account_pagestate(struct vault_account *,
 	    unsigned char *);
 void	 account_changed(struct vault_account *);
-int	 account_seal(const struct dir_account *, const void *, size_t);
 void	 account_on_change(void (*)(struct vault_account *));
 void	 account_set_grace(unsigned int);
 void	 account_set_spool(int);
 int	 account_spool(void);
-
-/*
- * vault_deliver.c: deliveries into unlocked accounts are committed in
- * groups, one transaction per account and one directory write per
- * group, and answered only after that (see the top of the file).  A
- * group closes at the first pass of the loop that brings no delivery,
- * at DELIVER_GROUP_MAX messages or DELIVER_GROUP_BYTES of bundles, or
- * DELIVER_GROUP_WAIT_MS after its first message.
- * deliver_submit() takes the bundle (a bundle_map() copy) and calls
- * done(arg, reqid, status) exactly once, now or when the group
- * commits, unless deliver_cancel(arg) came first.
- */
-#define DELIVER_GROUP_MAX	256
-#define DELIVER_GROUP_BYTES	(64 * 1024 * 1024)
-#define DELIVER_GROUP_WAIT_MS	20
-typedef void (*deliver_done_cb)(void *, uint32_t, int);
-void	 deliver_submit(const char *, void *, size_t, deliver_done_cb,
-	    void *, uint32_t);
-void	 deliver_flush(void);
-void	 deliver_cancel(void *);
-void	 deliver_forget(struct vault_account *);
-size_t	 deliver_pending(void);
 
 /* vault_serverkeys.c */
 int	 serverkeys_load(int);

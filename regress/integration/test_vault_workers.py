@@ -79,6 +79,9 @@ class Workers(DaemonCase):
         b = login(self.t, BOB)
         try:
             self.fill(ALICE, FILL)
+            # Answered once sealed: the strand imports them after.
+            wait_for(lambda: self.t.spool_files() == 0, 300,
+                     "alice's spool imported")
             typ, data = a.select("INBOX")
             self.assertEqual(typ, "OK", data)
             self.assertEqual(int(data[0]), FILL)
@@ -103,8 +106,12 @@ class Workers(DaemonCase):
             for _ in range(5):
                 self.assertEqual(b.noop()[0], "OK")
             self.deliver(BOB, message(BOB, "second", 3))
-            typ, data = b.noop()
-            self.assertEqual(typ, "OK", data)
+            # Its 250 came once sealed; the NOOP that follows the
+            # import's commit says EXISTS 2.
+            wait_for(lambda: b.noop()[0] == "OK" and "2" in [
+                x.decode() for x in b.untagged_responses.get("EXISTS",
+                                                             [])],
+                     60, "bob's EXISTS 2")
             typ, data = b.fetch("2", "(BODY.PEEK[HEADER.FIELDS "
                                 "(SUBJECT)])")
             self.assertEqual(typ, "OK", data)

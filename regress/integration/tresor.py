@@ -149,6 +149,14 @@ class Tresor:
     def path(self, *p):
         return os.path.join(self.dir, *p)
 
+    def spool_files(self):
+        """Files in vaultd's spool, every account's: sealed messages
+        waiting for an import (or an append under way)."""
+        n = 0
+        for root, dirs, files in os.walk(self.path("vault", "spool")):
+            n += len(files)
+        return n
+
     def port(self, name):
         return self.ports[name]
 

@@ -15,16 +15,15 @@
  */
 
 /*
- * The delivery group (vault_deliver.c) on the mailbox API tests' vault:
- * alice and bob unlocked.  Deliveries to both are collected, committed
- * one transaction per account with one directory write, and answered
- * only then; the group stays open while passes of the loop bring more;
- * an account whose transaction fails does not fail the other; a
- * cancelled front hears nothing; the bounds close a group.  Last, the
- * same with the mailbox workers started: the accounts' transactions on
- * their strands, a delivery for an account whose earlier group still
- * commits held for the next group, the other account not held back,
- * and a lock that waits for the strand.
+ * Delivery into unlocked accounts, on the mailbox API tests' vault:
+ * alice and bob unlocked.  A delivery is sealed into the account's
+ * spool and answered once that is durable; the account's strand then
+ * imports what came, a slice per job (vault_account.c).  Without
+ * workers the slice runs at once; with them the answer comes before
+ * the import, and a request of the account that comes after the answer
+ * finds the message in: it queues behind a slice that takes it, even
+ * while another slice runs.  An account that is to lock imports no
+ * more, and one that comes back takes up what waited.
  */
 
 #include <sys/types.h>
@@ -42,42 +41,25 @@
 #include "bundle.h"
 #include "test.h"
 #include "vault_mbox_db.h"
+#include "vault_spool.h"
 #include "vaultd.h"
 #include "mailapi_fixture.h"
 
 TEST_GLOBALS;
 
 #define CAROL		"carol@test.example"
-#define ANSWERS_MAX	(DELIVER_GROUP_MAX + 8)
-/* EVLOOP_NONBLOCK alone runs passes until one has nothing to do. */
-#define ONE_PASS	(EVLOOP_ONCE | EVLOOP_NONBLOCK)
+#define ROUNDS		20
 
-/* What the callback saw, in the order it was called. */
-struct answer {
-	uint32_t	 reqid;
-	int		 status;
-	uint32_t	 alice_exists;	/* INBOX at the time of the answer */
-	uint32_t	 bob_exists;
-	int		 alice_recorded; /* directory counter == mailbox's */
-	int		 bob_recorded;
-};
-
-static struct answer	 answers[ANSWERS_MAX];
-static size_t		 nanswers;
 static struct vault_account *bob;
 
-static void	 answered(void *, uint32_t, int);
 static uint32_t	 inbox_exists(struct vault_account *);
 static int	 recorded(const char *, struct vault_account *);
-static void	 submit(const char *, int, void *, uint32_t);
-static void	 run_loop(void);
-static void	 test_stays_open(void);
+static int	 deliver(const char *, int);
+static unsigned int spooled(struct vault_account *);
+static void	 wait_imported(struct vault_account *);
 static void	 test_find_bob(void);
-static void	 test_group(void);
-static void	 test_failing_account(void);
-static void	 test_refused_now(void);
-static void	 test_cancel(void);
-static void	 test_bound(void);
+static void	 test_inline(void);
+static void	 test_refused(void);
 static void	 test_workers(void);
 
 static uint32_t
@@ -98,117 +80,30 @@ recorded(const char *address, struct vault_account *a)
 	return (da.counter == mbox_counter(a->mbox));
 }
 
-/* Both INBOXes and counters before a group; no answers yet. */
-struct before {
-	uint32_t	 a0, b0;
-	uint64_t	 ca, cb;
-};
-
-static void
-before_group(struct before *w)
-{
-	w->a0 = inbox_exists(alice);
-	w->b0 = inbox_exists(bob);
-	w->ca = mbox_counter(alice->mbox);
-	w->cb = mbox_counter(bob->mbox);
-	nanswers = 0;
-}
-
-/* The state of both mailboxes is taken when the answer comes. */
-static void
-answered(void *arg, uint32_t reqid, int status)
-{
-	struct answer	*w;
-
-	(void)arg;
-	CHECK(nanswers < ANSWERS_MAX);
-	w = &answers[nanswers++];
-	w->reqid = reqid;
-	w->status = status;
-	w->alice_exists = inbox_exists(alice);
-	w->bob_exists = inbox_exists(bob);
-	w->alice_recorded = recorded(ALICE, alice);
-	w->bob_recorded = recorded(BOB, bob);
-}
-
-/* Message i (1..3 of the fixture) to address, as vaultd would pass it. */
-static void
-submit(const char *address, int i, void *owner, uint32_t reqid)
+/* Message i (1..3 of the fixture) to address, as vaultd passes it. */
+static int
+deliver(const char *address, int i)
 {
 	void	*data;
 	size_t	 len;
-	int	 fd;
+	int	 fd, rc;
 
 	fd = bundle_fd(i);
 	CHECK(bundle_map(fd, &data, &len) == 0);
 	close(fd);
-	deliver_submit(address, data, len, answered, owner, reqid);
+	rc = account_deliver(address, data, len);
+	bundle_unmap(data, len);
+	return (rc);
 }
 
-/* Passes of the loop until the group is committed (a few at most). */
-static void
-run_loop(void)
+/* Sealed messages waiting in the account's spool. */
+static unsigned int
+spooled(struct vault_account *a)
 {
-	int	 i;
+	unsigned int	 n;
 
-	for (i = 0; i < 10 && deliver_pending() > 0; i++)
-		CHECK(event_loop(EVLOOP_NONBLOCK) != -1);
-	CHECK(deliver_pending() == 0);
-}
-
-/* Milliseconds since t0. */
-static long long
-ms_since(const struct timespec *t0)
-{
-	struct timespec	 now;
-
-	CHECK(clock_gettime(CLOCK_MONOTONIC, &now) == 0);
-	return ((now.tv_sec - t0->tv_sec) * 1000LL +
-	    (now.tv_nsec - t0->tv_nsec) / 1000000);
-}
-
-/*
- * A pass of the loop that brought a delivery keeps the group open for
- * the next one; the first pass without closes it.  The group also
- * closes DELIVER_GROUP_WAIT_MS after it opened: on a machine slow
- * enough to pass that here, the test checks that instead (a slow
- * machine must not fail it).
- */
-static void
-test_stays_open(void)
-{
-	struct timespec	 t0;
-	uint64_t	 ca;
-	int		 i, timed_out = 0;
-
-	ca = mbox_counter(alice->mbox);
-	nanswers = 0;
-	CHECK(clock_gettime(CLOCK_MONOTONIC, &t0) == 0);
-	submit(ALICE, 1, NULL, 40);
-	for (i = 0; i < 3 && !timed_out; i++) {
-		CHECK(event_loop(ONE_PASS) != -1);
-		if (ms_since(&t0) >= DELIVER_GROUP_WAIT_MS) {
-			timed_out = 1;
-			break;
-		}
-		CHECK(nanswers == 0 && deliver_pending() == (size_t)i + 1);
-		submit(ALICE, 2, NULL, 41 + i);
-	}
-	if (!timed_out) {
-		CHECK(event_loop(ONE_PASS) != -1);
-		if (ms_since(&t0) < DELIVER_GROUP_WAIT_MS) {
-			CHECK(nanswers == 0 && deliver_pending() == 4);
-			CHECK(event_loop(ONE_PASS) != -1);
-			CHECK(nanswers == 4 && deliver_pending() == 0);
-			CHECK(mbox_counter(alice->mbox) == ca + 1);
-		}
-	}
-	/* Whatever the clock did, every delivery is answered and stored. */
-	run_loop();
-	CHECK(nanswers == (size_t)(timed_out ? i + 1 : 4));
-	for (i = 0; (size_t)i < nanswers; i++)
-		CHECK(answers[i].status == MBOX_OK);
-	check_counter();
+	CHECK(spool_count(account_spool(), a->id, &n) == 0);
+	return (n);
 }
 
 static void
@@ -220,168 +115,88 @@ test_find_bob(void)
 	CHECK((bob = account_unlocked(da.id)) != NULL);
 }
 
-/*
- * Three messages for alice and two for bob: nothing is answered before
- * the group commits; then all five, each answer after both mailboxes
- * hold their messages and the directory records both counters.  Each
- * account's share took one transaction: its counter moved by one.
- */
+/* The loop until the account's spool is empty (bounded). */
 static void
-test_group(void)
+wait_imported(struct vault_account *a)
 {
-	struct before	 w;
-	uint32_t	 a0, b0;
-	uint64_t	 ca, cb;
-	size_t		 i;
+	time_t	 limit = time(NULL) + 60;
 
-	before_group(&w);
-	a0 = w.a0;
-	b0 = w.b0;
-	ca = w.ca;
-	cb = w.cb;
-	submit(ALICE, 1, NULL, 1);
-	submit(BOB, 2, NULL, 2);
-	submit(ALICE, 2, NULL, 3);
-	submit(ALICE, 3, NULL, 4);
-	submit(BOB, 3, NULL, 5);
-	CHECK(nanswers == 0);
-	CHECK(deliver_pending() == 5);
-	CHECK(inbox_exists(alice) == a0 && inbox_exists(bob) == b0);
-
-	run_loop();
-	CHECK(deliver_pending() == 0);
-	CHECK(nanswers == 5);
-	for (i = 0; i < nanswers; i++) {
-		CHECK(answers[i].reqid == i + 1);
-		CHECK(answers[i].status == MBOX_OK);
-		CHECK(answers[i].alice_exists == a0 + 3);
-		CHECK(answers[i].bob_exists == b0 + 2);
-		CHECK(answers[i].alice_recorded && answers[i].bob_recorded);
+	while (spooled(a) > 0) {
+		CHECK(time(NULL) < limit);
+		CHECK(event_loop(EVLOOP_ONCE) != -1);
 	}
-	CHECK(mbox_counter(alice->mbox) == ca + 1);
-	CHECK(mbox_counter(bob->mbox) == cb + 1);
-	check_counter();
 }
 
 /*
- * bob's INBOX can take no more uids: his transaction fails, and so
- * does each of his messages tried alone.  alice's are stored and
- * answered MBOX_OK all the same.
+ * Without workers a job runs when it is queued.  A delivery is
+ * answered sealed; its import waits for deliveries to pause, so that
+ * two back to back go in as one transaction; a request of the account
+ * (account_catch_up()) does not wait for the pause.
  */
 static void
-test_failing_account(void)
+test_inline(void)
 {
-	int64_t		 uidnext;
 	uint32_t	 a0, b0;
-	uint64_t	 cb;
-	size_t		 i;
-
-	CHECK(mbox_db_int(bob->mbox, "test", &uidnext, "SELECT uidnext FROM"
-	    " folders WHERE name = 'INBOX'", "") == MBOX_OK);
-	CHECK(mbox_db_exec(bob->mbox, "test", "UPDATE folders SET uidnext ="
-	    " ?1 WHERE name = 'INBOX'", "i", (int64_t)UINT32_MAX) == MBOX_OK);
-	a0 = inbox_exists(alice);
-	b0 = inbox_exists(bob);
-	cb = mbox_counter(bob->mbox);
-	nanswers = 0;
-	submit(BOB, 1, NULL, 10);
-	submit(ALICE, 1, NULL, 11);
-	submit(BOB, 2, NULL, 12);
-	submit(ALICE, 2, NULL, 13);
-	CHECK(nanswers == 0);
-	run_loop();
-	CHECK(nanswers == 4);
-	for (i = 0; i < nanswers; i++) {
-		if (answers[i].reqid == 10 || answers[i].reqid == 12)
-			CHECK(answers[i].status == MBOX_ETEMP);
-		else
-			CHECK(answers[i].status == MBOX_OK);
-		CHECK(answers[i].alice_exists == a0 + 2);
-		CHECK(answers[i].alice_recorded);
-	}
-	CHECK(inbox_exists(bob) == b0);
-	CHECK(mbox_counter(bob->mbox) == cb);
-	check_counter();
-	CHECK(mbox_db_exec(bob->mbox, "test", "UPDATE folders SET uidnext ="
-	    " ?1 WHERE name = 'INBOX'", "i", uidnext) == MBOX_OK);
-}
-
-/*
- * What never joins a group is answered at once: an unknown address, a
- * malformed bundle, and a locked account (sealed into its spool).
- */
-static void
-test_refused_now(void)
-{
-	void	*data;
-
-	nanswers = 0;
-	submit("nobody@test.example", 1, NULL, 20);
-	CHECK(nanswers == 1 && answers[0].status == MBOX_ENOTFOUND);
-	CHECK((data = malloc(16)) != NULL);
-	memset(data, 'x', 16);
-	deliver_submit(ALICE, data, 16, answered, NULL, 21);
-	CHECK(nanswers == 2 && answers[1].status == MBOX_EINVAL);
-	CHECK(admin(ADMIN_USER_ADD, CAROL, NULL, "carol's long password") ==
-	    0);
-	submit(CAROL, 1, NULL, 22);
-	CHECK(nanswers == 3 && answers[2].status == MBOX_OK);
-	CHECK(deliver_pending() == 0);
-}
-
-/* A front that goes away hears nothing, and its messages are dropped. */
-static void
-test_cancel(void)
-{
-	int		 gone, stays;
-	uint32_t	 a0;
-
-	a0 = inbox_exists(alice);
-	nanswers = 0;
-	submit(ALICE, 1, &gone, 30);
-	submit(ALICE, 2, &stays, 31);
-	submit(ALICE, 3, &gone, 32);
-	deliver_cancel(&gone);
-	CHECK(deliver_pending() == 1);
-	run_loop();
-	CHECK(nanswers == 1 && answers[0].reqid == 31 &&
-	    answers[0].status == MBOX_OK);
-	CHECK(inbox_exists(alice) == a0 + 1);
-	deliver_cancel(&stays);
-	run_loop();
-	CHECK(nanswers == 1);
-}
-
-/* A full group commits as its last message comes, without the loop. */
-static void
-test_bound(void)
-{
-	uint32_t	 a0, i;
 	uint64_t	 ca;
 
 	a0 = inbox_exists(alice);
+	b0 = inbox_exists(bob);
 	ca = mbox_counter(alice->mbox);
-	nanswers = 0;
-	for (i = 0; i < DELIVER_GROUP_MAX; i++) {
-		CHECK(nanswers == 0);
-		submit(ALICE, 1 + i % 3, NULL, 100 + i);
-	}
-	CHECK(nanswers == DELIVER_GROUP_MAX);
-	CHECK(deliver_pending() == 0);
-	for (i = 0; i < DELIVER_GROUP_MAX; i++)
-		CHECK(answers[i].status == MBOX_OK);
-	CHECK(inbox_exists(alice) == a0 + DELIVER_GROUP_MAX);
+	CHECK(deliver(ALICE, 1) == MBOX_OK);
+	CHECK(deliver(ALICE, 2) == MBOX_OK);
+	CHECK(inbox_exists(alice) == a0 && spooled(alice) == 2);
+	CHECK(evtimer_pending(&alice->import_ev, NULL));
+	wait_imported(alice);
+	CHECK(inbox_exists(alice) == a0 + 2);
 	CHECK(mbox_counter(alice->mbox) == ca + 1);
+	CHECK(recorded(ALICE, alice));
+	CHECK(alice->import == NULL);
+
+	CHECK(deliver(BOB, 2) == MBOX_OK);
+	CHECK(deliver(ALICE, 3) == MBOX_OK);
+	CHECK(spooled(alice) == 1 && spooled(bob) == 1);
+	account_catch_up(alice);
+	CHECK(inbox_exists(alice) == a0 + 3 && spooled(alice) == 0);
+	CHECK(!evtimer_pending(&alice->import_ev, NULL));
+	CHECK(inbox_exists(bob) == b0);
+	wait_imported(bob);
+	CHECK(inbox_exists(bob) == b0 + 1 && recorded(BOB, bob));
+	CHECK(alice->import == NULL && bob->import == NULL);
 	check_counter();
+}
+
+/* Nothing is sealed for what is refused. */
+static void
+test_refused(void)
+{
+	void	*data;
+	size_t	 len;
+	int	 fd;
+
+	CHECK(deliver(CAROL, 1) == MBOX_ENOTFOUND);
+	fd = bundle_fd(1);
+	CHECK(bundle_map(fd, &data, &len) == 0);
+	close(fd);
+	CHECK(account_deliver(ALICE, data, len / 2) == MBOX_EINVAL);
+	bundle_unmap(data, len);
+	CHECK(spooled(alice) == 0);
 }
 
 /*
  * A job that holds a strand until the test lets it go (bounded: it
- * gives up after a minute and says so).
+ * gives up after a minute and says so), and one that notes how many
+ * messages INBOX had when it ran: a request of the account.
  */
 static pthread_mutex_t	 hold_mtx = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	 hold_cond = PTHREAD_COND_INITIALIZER;
 static int		 hold_released, hold_done;
+
+struct probe {
+	struct work_job		 job;
+	struct vault_account	*a;
+	uint32_t		 exists;
+	int			 done;
+};
 
 static int
 hold_run(void *arg)
@@ -416,6 +231,36 @@ hold_release(void)
 	pthread_mutex_unlock(&hold_mtx);
 }
 
+static int
+probe_run(void *arg)
+{
+	struct probe	*p = arg;
+	struct mbox_folder f;
+
+	if (mbox_folder_get(p->a->mbox, "INBOX", &f) != MBOX_OK)
+		return (-1);
+	p->exists = f.info.exists;
+	return (0);
+}
+
+static void
+probe_finish(void *arg, int status)
+{
+	struct probe	*p = arg;
+
+	p->done = status == 0 ? 1 : -1;
+}
+
+/* As vault_mailapi.c queues a request. */
+static void
+probe_submit(struct probe *p, struct vault_account *a)
+{
+	memset(p, 0, sizeof(*p));
+	p->a = a;
+	account_catch_up(a);
+	work_submit(&a->strand, &p->job, probe_run, probe_finish, p);
+}
+
 static void
 tick(int fd, short ev, void *arg)
 {
@@ -424,16 +269,16 @@ tick(int fd, short ev, void *arg)
 	(void)arg;
 }
 
-/* The loop until n answers came (bounded; a tick wakes it). */
+/* The loop until *flag is set (bounded; a tick wakes it). */
 static void
-wait_answers(size_t n)
+wait_flag(const int *flag)
 {
 	struct event	 t;
 	struct timeval	 tv = { 0, 100000 };
 	time_t		 limit = time(NULL) + 60;
 
 	evtimer_set(&t, tick, NULL);
-	while (nanswers < n) {
+	while (*flag == 0) {
 		CHECK(time(NULL) < limit);
 		evtimer_add(&t, &tv);
 		CHECK(event_loop(EVLOOP_ONCE) != -1);
@@ -445,70 +290,73 @@ static void
 test_workers(void)
 {
 	struct work_job	 hold;
-	struct before	 w;
+	struct probe	 p, pb;
+	uint32_t	 a0, b0;
 	uint64_t	 ca;
-	size_t		 i;
+	int		 i;
 
 	CHECK(work_init() == 0);
 	CHECK(work_start(2) == 0);
 
-	/* A group like test_group()'s, its shares on the workers. */
-	before_group(&w);
-	submit(BOB, 2, NULL, 2);
-	submit(ALICE, 1, NULL, 1);
-	submit(ALICE, 2, NULL, 3);
-	deliver_flush();
-	CHECK(nanswers == 0);
-	wait_answers(3);
-	for (i = 0; i < 3; i++) {
-		CHECK(answers[i].status == MBOX_OK);
-		CHECK(answers[i].alice_exists == w.a0 + 2);
-		CHECK(answers[i].bob_exists == w.b0 + 1);
-		CHECK(answers[i].alice_recorded && answers[i].bob_recorded);
-	}
-	CHECK(mbox_counter(alice->mbox) == w.ca + 1);
-	CHECK(mbox_counter(bob->mbox) == w.cb + 1);
-
 	/*
-	 * alice's strand held: her next group cannot commit, so what
-	 * comes for her meanwhile stays open, pass after pass; bob's
-	 * delivery goes through all the same.
+	 * alice's strand held: three deliveries are answered at once
+	 * and wait sealed, while bob's goes in.  A request after the
+	 * answers finds all three, imported in one transaction.
 	 */
+	a0 = inbox_exists(alice);
+	b0 = inbox_exists(bob);
 	ca = mbox_counter(alice->mbox);
-	nanswers = 0;
 	hold_released = hold_done = 0;
 	work_submit(&alice->strand, &hold, hold_run, hold_finish, NULL);
-	submit(ALICE, 1, NULL, 60);
-	deliver_flush();
-	submit(ALICE, 2, NULL, 61);
-	for (i = 0; i < 5; i++)
-		CHECK(event_loop(ONE_PASS) != -1);
-	CHECK(nanswers == 0 && deliver_pending() == 1);
-	submit(BOB, 1, NULL, 63);
-	wait_answers(1);
-	CHECK(answers[0].reqid == 63 && answers[0].status == MBOX_OK);
-	CHECK(deliver_pending() == 1);
-	submit(ALICE, 3, NULL, 62);
-	for (i = 0; i < 5; i++)
-		CHECK(event_loop(ONE_PASS) != -1);
-	CHECK(nanswers == 1 && deliver_pending() == 2);
-
-	/* A lock now waits for the strand; a new session calls it off. */
-	account_lock(alice);
-	CHECK(account_unlocked(alice->id) == alice);
-	account_hold(alice);
-
+	for (i = 1; i <= 3; i++)
+		CHECK(deliver(ALICE, i) == MBOX_OK);
+	CHECK(spooled(alice) == 3);
+	CHECK(deliver(BOB, 1) == MBOX_OK);
+	probe_submit(&pb, bob);
+	wait_flag(&pb.done);
+	CHECK(pb.done == 1 && pb.exists == b0 + 1);
+	probe_submit(&p, alice);
+	CHECK(hold_done == 0 && spooled(alice) == 3);
 	hold_release();
-	wait_answers(4);
-	CHECK(hold_done == 1);
-	CHECK(answers[1].reqid == 60);
-	CHECK(answers[2].reqid == 61 && answers[3].reqid == 62);
-	for (i = 1; i < 4; i++)
-		CHECK(answers[i].status == MBOX_OK);
-	/* 60 in its group, 61 and 62 together in the next. */
-	CHECK(mbox_counter(alice->mbox) == ca + 2);
-	CHECK(work_idle(&alice->strand));
-	CHECK(account_unlocked(alice->id) == alice);
+	wait_flag(&p.done);
+	CHECK(hold_done == 1 && p.done == 1);
+	CHECK(p.exists == a0 + 3);
+	CHECK(mbox_counter(alice->mbox) == ca + 1);
+	CHECK(spooled(alice) == 0 && recorded(ALICE, alice));
+
+	/*
+	 * Deliveries back to back, each followed by a request: whether
+	 * the slice of the one before still runs or not, the request
+	 * finds every message answered before it.
+	 */
+	for (i = 0; i < ROUNDS; i++) {
+		a0 = inbox_exists(alice);
+		CHECK(deliver(ALICE, 1 + i % 3) == MBOX_OK);
+		CHECK(deliver(ALICE, 1 + (i + 1) % 3) == MBOX_OK);
+		probe_submit(&p, alice);
+		wait_flag(&p.done);
+		CHECK(p.done == 1 && p.exists == a0 + 2);
+	}
+	CHECK(work_idle(&alice->strand) && alice->import == NULL);
+
+	/*
+	 * An account that is to lock imports no more: the message waits
+	 * sealed, no import started.  A session that comes back calls
+	 * the lock off and takes it up.
+	 */
+	a0 = inbox_exists(alice);
+	hold_released = hold_done = 0;
+	work_submit(&alice->strand, &hold, hold_run, hold_finish, NULL);
+	account_lock(alice);
+	CHECK(deliver(ALICE, 2) == MBOX_OK);
+	CHECK(spooled(alice) == 1 && alice->import == NULL);
+	account_hold(alice);
+	CHECK(alice->import != NULL);
+	probe_submit(&p, alice);
+	hold_release();
+	wait_flag(&p.done);
+	CHECK(hold_done == 1 && account_unlocked(alice->id) == alice);
+	CHECK(p.exists == a0 + 1 && spooled(alice) == 0);
 	account_release(alice);
 	check_counter();
 	work_stop();
@@ -520,12 +368,8 @@ main(void)
 	mailapi_fixture_setup();
 	RUN(test_setup);
 	RUN(test_find_bob);
-	RUN(test_group);
-	RUN(test_stays_open);
-	RUN(test_failing_account);
-	RUN(test_refused_now);
-	RUN(test_cancel);
-	RUN(test_bound);
+	RUN(test_inline);
+	RUN(test_refused);
 	RUN(test_workers);
 	RUN(test_cleanup);
 	mailapi_fixture_teardown();

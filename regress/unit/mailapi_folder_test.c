@@ -433,6 +433,8 @@ test_notify(void)
 	CHECK(account_deliver(ALICE, data, len) == MBOX_OK);
 	bundle_unmap(data, len);
 	close(fd);
+	/* Its import, as the account's next request would start it. */
+	account_catch_up(alice);
 	CHECK(imsgbuf_flush(&vault_iev.ibuf) == 0);
 	CHECK(imsgbuf_flush(&smtpd_iev.ibuf) == 0);
 	nimap = collect(&front, 0, imap, nitems(imap), NULL);
