@@ -61,6 +61,7 @@ static void		(*change_cb)(struct vault_account *);
 
 static void	 account_grace_cb(int, short, void *);
 static int	 account_import_cb(void *, const char *, const void *, size_t);
+static void	 account_changed(struct vault_account *);
 static int	 account_import_queued(const struct vault_account *);
 static void	 account_import_kick(struct vault_account *);
 static void	 account_import_soon(struct vault_account *);
@@ -177,12 +178,10 @@ account_committed(struct vault_account *a)
 }
 
 /*
- * The second half of account_committed(), for a caller that recorded
- * the counter itself (the delivery group writes the counters of all
- * its accounts in one transaction): if the mailbox's counter moved
- * since the last time, say so to the change callback.
+ * The second half of account_committed(): if the mailbox's counter
+ * moved since the last time, say so to the change callback.
  */
-void
+static void
 account_changed(struct vault_account *a)
 {
 	uint64_t	 counter;

@@ -76,8 +76,6 @@ static int	 dir_pagestate_migrate(void);
 static int	 dir_prepare(const char *, sqlite3_stmt **);
 static int	 dir_step_done(sqlite3_stmt *, const char *);
 static int	 dir_err(const char *);
-static int	 counter_update(const struct dir_counter *);
-static int	 counter_bind(sqlite3_stmt *, const struct dir_counter *);
 static int	 domain_valid(const char *);
 
 static int
@@ -590,83 +588,25 @@ int
 dir_counter_set(const unsigned char *id, uint64_t counter,
     const unsigned char *pagestate)
 {
-	struct dir_counter	 c;
-
-	c.id = id;
-	c.counter = counter;
-	c.pagestate = pagestate;
-	return (counter_update(&c));
-}
-
-static int
-counter_update(const struct dir_counter *c)
-{
 	sqlite3_stmt	*st;
+	int		 rc;
 
 	if (dir_prepare("UPDATE accounts SET counter = ?, pagestate = ?"
 	    " WHERE id = ?", &st) != DIR_OK)
 		return (DIR_EIO);
-	if (counter_bind(st, c) != SQLITE_OK) {
+	rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)counter);
+	if (rc == SQLITE_OK)
+		rc = pagestate != NULL ? sqlite3_bind_blob(st, 2, pagestate,
+		    DIR_STATE_LEN, SQLITE_TRANSIENT) :
+		    sqlite3_bind_null(st, 2);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_blob(st, 3, id, ACCOUNT_ID_LEN,
+		    SQLITE_TRANSIENT);
+	if (rc != SQLITE_OK) {
 		sqlite3_finalize(st);
 		return (dir_err("counter"));
 	}
 	return (dir_step_done(st, "counter"));
-}
-
-static int
-counter_bind(sqlite3_stmt *st, const struct dir_counter *c)
-{
-	int	 rc;
-
-	if ((rc = sqlite3_bind_int64(st, 1, (sqlite3_int64)c->counter)) !=
-	    SQLITE_OK)
-		return (rc);
-	if (c->pagestate != NULL)
-		rc = sqlite3_bind_blob(st, 2, c->pagestate, DIR_STATE_LEN,
-		    SQLITE_TRANSIENT);
-	else
-		rc = sqlite3_bind_null(st, 2);
-	if (rc != SQLITE_OK)
-		return (rc);
-	return (sqlite3_bind_blob(st, 3, c->id, ACCOUNT_ID_LEN,
-	    SQLITE_TRANSIENT));
-}
-
-/*
- * The counters of several accounts in one transaction, so one sync:
- * the delivery group (vault_deliver.c) records every mailbox it
- * committed at once.  All are written or none.
- */
-int
-dir_counters_set(const struct dir_counter *c, size_t n)
-{
-	sqlite3_stmt	*st;
-	size_t		 i;
-
-	if (n == 0)
-		return (DIR_OK);
-	if (dir_exec("BEGIN IMMEDIATE") != DIR_OK)
-		return (DIR_EIO);
-	if (dir_prepare("UPDATE accounts SET counter = ?, pagestate = ?"
-	    " WHERE id = ?", &st) != DIR_OK)
-		goto fail;
-	for (i = 0; i < n; i++) {
-		if (counter_bind(st, &c[i]) != SQLITE_OK ||
-		    sqlite3_step(st) != SQLITE_DONE) {
-			dir_err("counters");
-			sqlite3_finalize(st);
-			goto fail;
-		}
-		sqlite3_reset(st);
-	}
-	sqlite3_finalize(st);
-	if (dir_exec("COMMIT") != DIR_OK)
-		goto fail;
-	return (DIR_OK);
- fail:
-	if (!sqlite3_get_autocommit(dir_db))
-		(void)dir_exec("ROLLBACK");
-	return (DIR_EIO);
 }
 
 /*

@@ -71,16 +71,6 @@ struct dir_slot {
 #define RESOLVE_LOCAL		1	/* an account: its address is set */
 #define RESOLVE_EXTERNAL	2	/* alias to a remote address */
 
-/*
- * One account's commit counter and the page-state digest of its
- * mailbox at that commit (NULL: not known), for dir_counters_set().
- */
-struct dir_counter {
-	const unsigned char	*id;		/* ACCOUNT_ID_LEN bytes */
-	uint64_t		 counter;
-	const unsigned char	*pagestate;	/* DIR_STATE_LEN or NULL */
-};
-
 typedef int (*dir_name_cb)(void *, const char *, const char *);
 
 int	 dir_open(const char *, const unsigned char *);
@@ -101,7 +91,6 @@ int	 dir_account_del(const char *, unsigned char *);
 int	 dir_account_list(dir_name_cb, void *);
 int	 dir_counter_set(const unsigned char *, uint64_t,
 	    const unsigned char *);
-int	 dir_counters_set(const struct dir_counter *, size_t);
 
 int	 dir_slot_reserve(const unsigned char *, uint64_t *);
 int	 dir_slot_add(const unsigned char *, const struct dir_slot *);

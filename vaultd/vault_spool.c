@@ -22,9 +22,10 @@
  * renameat, unlinkat, and fdopendir on a dup of a directory descriptor
  * (closedir closes the dup, not the caller's descriptor).
  *
- * vaultd is single-threaded: an append and an import for the same
- * account never run at the same time, which is what allows an import to
- * treat every ".tmp-" file as an interrupted append.
+ * Appends run on vaultd's event loop; an import's steps may run on a
+ * mailbox worker meanwhile.  Only an import's first look, which its
+ * start makes on the loop, where no append is under way, treats a
+ * ".tmp-" file as an interrupted append and removes it.
  */
 
 #include <sys/types.h>

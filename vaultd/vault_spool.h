@@ -94,17 +94,17 @@ typedef int (*spool_import_cb)(void *, const char *, const void *, size_t);
  *	(at most SPOOL_IMPORT_BATCH) and commits them, then removes
  *	their files; 1 while there is more, 0 when the spool is empty,
  *	-1 once stopped (the rest stays for the next import).  A window
- *	used up is followed by the names that came meanwhile: mail
- *	spooled during the import comes in too, after the older.  The
+ *	used up is followed, within the same step, by the names that
+ *	came meanwhile: mail spooled during the import comes in too,
+ *	after the older, and a step that starts after a message was
+ *	spooled takes it unless max older ones come first.  The
  *	account sk and the server secret must stay valid until the end;
  *	end syncs the directory and frees it.  No spool for the
  *	account, or an empty one: it is NULL, and end does nothing.
  * spool_import_more(it)
  *	After a step returned 0: looks again for names that came since;
- *	1 if there are (step goes on with them), 0 if not, -1 on error.
- *	For a caller whose steps run on another thread than its appends:
- *	called where no append runs, it closes the import with nothing
- *	left behind.
+ *	1 if there are (the next step takes them), 0 if not, -1 on
+ *	error.
  * spool_count(dirfd, id, &n)
  *	Sealed messages waiting (temporary files not counted).
  * spool_destroy(dirfd, id)

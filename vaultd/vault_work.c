@@ -218,8 +218,8 @@ work_when_idle(struct work_strand *s, void (*cb)(void *), void *arg)
 }
 
 /*
- * Hold the strand's next jobs back (a delivery group between its
- * mailbox commits and its directory write), until work_resume().
+ * Hold the strand's next jobs back until work_resume() (the tests use
+ * it to hold an account's work at a known point).
  */
 void
 work_pause(struct work_strand *s)
@@ -292,7 +292,7 @@ work_finish(struct work_job *job)
  * the jobs that wait are dropped (their done() with WORK_CANCELLED, in
  * order), and one a worker runs is waited for and finished.  On the
  * loop, which blocks meanwhile: for rare events only.  A pause is left
- * to its owner, who must forget the strand (deliver_forget()).
+ * to whoever paused the strand.
  */
 void
 work_drain(struct work_strand *s)

@@ -125,7 +125,6 @@ void	 account_mailbox_path(const unsigned char *, char *, size_t);
 int	 account_committed(struct vault_account *);
 const unsigned char *account_pagestate(struct vault_account *,
 	    unsigned char *);
-void	 account_changed(struct vault_account *);
 void	 account_on_change(void (*)(struct vault_account *));
 void	 account_set_grace(unsigned int);
 void	 account_set_spool(int);
