@@ -674,33 +674,70 @@ account_lock_all(void)
  * account), MBOX_EINVAL (a bad bundle) or MBOX_ETEMP.
  *
  * An unlocked account's mail takes the same way in: the seal is one
- * file write and one sync on the loop, and the account's strand then
- * imports what came in slices (account_import_kick()), so that the
- * deliveries that arrive together go into the mailbox as one
- * transaction and one directory write, with their index, off the
- * loop.  The answer does not wait for that: the message is durable in
- * the spool, as for a locked account (docs/decisions.md).
+ * file write and one sync, and the account's strand then imports what
+ * came in slices (account_import_kick()), so that the deliveries that
+ * arrive together go into the mailbox as one transaction and one
+ * directory write, with their index.  The answer does not wait for
+ * that: the message is durable in the spool, as for a locked account
+ * (docs/decisions.md).  vaultd seals on a worker (vault_deliver.c);
+ * this is the same in one call, for the tests.
  */
 int
 account_deliver(const char *address, const void *data, size_t len)
 {
 	struct dir_account	 da;
-	struct vault_account	*a;
-	struct bundle		 b;
-	char			 name[SPOOL_NAME_LEN];
 	int			 rc;
+
+	if ((rc = account_deliver_check(address, data, len, &da)) !=
+	    MBOX_OK || (rc = account_seal(&da, data, len)) != MBOX_OK)
+		return (rc);
+	account_delivered(da.id);
+	return (MBOX_OK);
+}
+
+/*
+ * On the loop, before the seal: the bundle is well-formed and the
+ * address is an account's (its directory entry into da).
+ */
+int
+account_deliver_check(const char *address, const void *data, size_t len,
+    struct dir_account *da)
+{
+	struct bundle	 b;
+	int		 rc;
 
 	if (bundle_parse(data, len, &b) == -1)
 		return (MBOX_EINVAL);
-	if ((rc = dir_account_get(address, &da)) == DIR_ENOTFOUND)
+	if ((rc = dir_account_get(address, da)) == DIR_ENOTFOUND)
 		return (MBOX_ENOTFOUND);
 	if (rc != DIR_OK)
 		return (MBOX_ETEMP);
-	if (spool_append(spoolfd, da.id, da.box_pk, serverkeys_spool(),
+	return (MBOX_OK);
+}
+
+/*
+ * Seal a bundle into the account's spool: MBOX_OK once it is durable,
+ * else MBOX_ETEMP.  Safe on a mailbox worker: it touches the spool
+ * directory and the server's spool secret, nothing of the loop's.
+ */
+int
+account_seal(const struct dir_account *da, const void *data, size_t len)
+{
+	char	 name[SPOOL_NAME_LEN];
+
+	if (spool_append(spoolfd, da->id, da->box_pk, serverkeys_spool(),
 	    data, len, name) == -1)
 		return (MBOX_ETEMP);
-	log_debug("%s: sealed into the spool as %s", da.address, name);
-	if ((a = account_unlocked(da.id)) != NULL)
-		account_import_soon(a);
+	log_debug("%s: sealed into the spool as %s", da->address, name);
 	return (MBOX_OK);
+}
+
+/* On the loop, after a seal: an unlocked account imports it soon. */
+void
+account_delivered(const unsigned char *id)
+{
+	struct vault_account	*a;
+
+	if ((a = account_unlocked(id)) != NULL)
+		account_import_soon(a);
 }

@@ -241,6 +241,8 @@ user_del(struct reply *r, struct msg_admin *m)
 		if (unlink(side) == -1 && errno != ENOENT)
 			log_warn("unlink %s", side);
 	}
+	/* No seal for it may write into the spool as it goes. */
+	deliver_drain(id);
 	spool_destroy(account_spool(), id);
 	log_audit("account-del", "account=%s uid=%u", da.address, m->uid);
 	reply_line(r, "%s deleted; its keys are destroyed.", da.address);

@@ -22,10 +22,10 @@
  * renameat, unlinkat, and fdopendir on a dup of a directory descriptor
  * (closedir closes the dup, not the caller's descriptor).
  *
- * Appends run on vaultd's event loop; an import's steps may run on a
- * mailbox worker meanwhile.  Only an import's first look, which its
- * start makes on the loop, where no append is under way, treats a
- * ".tmp-" file as an interrupted append and removes it.
+ * Appends and an import's steps run on mailbox workers, an account's
+ * appends one at a time, beside its import: a ".tmp-" file may be an
+ * append under way, and only spool_sweep(), at start, before any
+ * append, takes one for an interrupted append and removes it.
  */
 
 #include <sys/types.h>
@@ -35,6 +35,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,6 +222,7 @@ spool_ad(unsigned char *ad, const unsigned char *id, const char *name)
 static void
 spool_newname(char *name)
 {
+	static pthread_mutex_t	 mtx = PTHREAD_MUTEX_INITIALIZER;
 	static uint64_t		 last;
 	struct timespec		 ts;
 	unsigned char		 b[16];
@@ -231,9 +233,14 @@ spool_newname(char *name)
 		t = 0;
 	else
 		t = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	/* Appends run on several workers. */
+	if (pthread_mutex_lock(&mtx) != 0)
+		fatalx("%s: mutex", __func__);
 	if (t <= last)
 		t = last + 1;
 	last = t;
+	if (pthread_mutex_unlock(&mtx) != 0)
+		fatalx("%s: mutex", __func__);
 	for (i = 0; i < 8; i++)
 		b[i] = (unsigned char)(t >> (56 - 8 * i));
 	randombytes_buf(b + 8, 8);
@@ -504,9 +511,7 @@ spool_list_add(struct spool_list *l, const char *name)
 
 /*
  * List the sealed messages of one account directory newer than after
- * ("" for all), oldest first, and remove stale temporary files (an
- * append that never returned 0, so nobody was told the message was
- * taken).
+ * ("" for all), oldest first.
  */
 static int
 spool_collect(int dirfd, const char *hex, const char *after,
@@ -541,25 +546,11 @@ spool_collect(int dirfd, const char *hex, const char *after,
 		    strcmp(de->d_name, "..") == 0)
 			continue;
 		/*
-		 * Stale ones are removed at the first look only, which
-		 * the loop makes at the unlock: later looks run on a
-		 * mailbox worker while the loop may be sealing a new
-		 * message for the account under such a name.
+		 * An append under way (on a mailbox worker), or one a crash
+		 * cut short: spool_sweep() removes those at start.
 		 */
-		if (spool_istmp(de->d_name) && after[0] != '\0')
+		if (spool_istmp(de->d_name))
 			continue;
-		if (spool_istmp(de->d_name)) {
-			log_sanitize(safe, sizeof(safe), de->d_name);
-			if (unlinkat(dirfd, de->d_name, 0) == -1) {
-				log_warn("%s: account=%s: unlink stale %s",
-				    __func__, hex, safe);
-				rv = -1;
-				break;
-			}
-			log_info("%s: account=%s: removed stale %s", __func__,
-			    hex, safe);
-			continue;
-		}
 		if (!spool_isname(de->d_name)) {
 			/* Said once, at the first look of an import. */
 			if (after[0] != '\0')
@@ -901,6 +892,75 @@ spool_count(int spooldirfd, const unsigned char *id, unsigned int *np)
 	}
 	if (rv == 0)
 		*np = n;
+	return (rv);
+}
+
+/*
+ * At start, before any append: remove the temporary files of appends
+ * that a crash cut short in every account's spool (nobody was told
+ * those messages were taken).  -1 if one could not be removed.
+ */
+int
+spool_sweep(int spooldirfd)
+{
+	struct dirent	*de, *te;
+	DIR		*top, *dir;
+	char		 safe[64];
+	int		 fd, dirfd, rv = 0;
+
+	if ((fd = dup(spooldirfd)) == -1) {
+		log_warn("%s: dup", __func__);
+		return (-1);
+	}
+	if ((top = fdopendir(fd)) == NULL) {
+		log_warn("%s: fdopendir", __func__);
+		(void)close(fd);
+		return (-1);
+	}
+	rewinddir(top);
+	while ((errno = 0, de = readdir(top)) != NULL) {
+		if (strlen(de->d_name) != SPOOL_IDHEX - 1 ||
+		    strspn(de->d_name, "0123456789abcdef") !=
+		    SPOOL_IDHEX - 1)
+			continue;
+		if (spool_opendir(spooldirfd, de->d_name, 0, &dirfd) == -1) {
+			rv = -1;
+			continue;
+		}
+		if (dirfd == -1)
+			continue;
+		if ((dir = fdopendir(dirfd)) == NULL) {
+			log_warn("%s: account=%s: fdopendir", __func__,
+			    de->d_name);
+			(void)close(dirfd);
+			rv = -1;
+			continue;
+		}
+		while ((errno = 0, te = readdir(dir)) != NULL) {
+			if (!spool_istmp(te->d_name))
+				continue;
+			log_sanitize(safe, sizeof(safe), te->d_name);
+			if (unlinkat(dirfd, te->d_name, 0) == -1) {
+				log_warn("%s: account=%s: unlink stale %s",
+				    __func__, de->d_name, safe);
+				rv = -1;
+				continue;
+			}
+			log_info("%s: account=%s: removed stale %s", __func__,
+			    de->d_name, safe);
+		}
+		if (errno != 0) {
+			log_warn("%s: account=%s: readdir", __func__,
+			    de->d_name);
+			rv = -1;
+		}
+		(void)closedir(dir);
+	}
+	if (errno != 0) {
+		log_warn("%s: readdir", __func__);
+		rv = -1;
+	}
+	(void)closedir(top);
 	return (rv);
 }
 

@@ -78,7 +78,7 @@ typedef int (*spool_import_cb)(void *, const char *, const void *, size_t);
  *	name.  On failure no file is left behind.
  * spool_import(dirfd, id, account pk, account sk, server secret, cb,
  *	    arg, &count)
- *	Remove stale temporary files, then open every sealed message in
+ *	Open every sealed message in
  *	arrival order, pass it to cb and remove it once cb returns 0.
  *	count is the number delivered.  A file that does not open (wrong
  *	key, tampered, renamed, moved from another account) is audited
@@ -107,13 +107,16 @@ typedef int (*spool_import_cb)(void *, const char *, const void *, size_t);
  *	error.
  * spool_count(dirfd, id, &n)
  *	Sealed messages waiting (temporary files not counted).
+ * spool_sweep(dirfd)
+ *	At start, before any append: remove every account's temporary
+ *	files (appends a crash cut short).
  * spool_destroy(dirfd, id)
  *	Remove the account's spool directory and everything in it.
  *
- * An import step may run on a mailbox worker while the loop appends
- * for the same account: the files are created under a temporary name
- * and renamed, and only the first look (at start, on the loop) removes
- * stale temporary files.
+ * Appends and import steps may run on different threads at the same
+ * time, for the same account: the files are created under a temporary
+ * name and renamed, an import never touches a temporary file, and only
+ * spool_sweep() removes stale ones.
  */
 
 int	 spool_append(int, const unsigned char *, const unsigned char *,
@@ -130,5 +133,6 @@ int	 spool_import_more(struct spool_importer *);
 int	 spool_import_end(struct spool_importer *, unsigned int *);
 int	 spool_count(int, const unsigned char *, unsigned int *);
 int	 spool_destroy(int, const unsigned char *);
+int	 spool_sweep(int);
 
 #endif /* VAULT_SPOOL_H */

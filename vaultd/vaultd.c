@@ -37,6 +37,7 @@
 #include "log.h"
 #include "proc.h"
 #include "sandbox.h"
+#include "vault_spool.h"
 #include "vault_sqlmem.h"
 #include "vault_vfs.h"
 #include "vaultd.h"
@@ -123,6 +124,9 @@ vaultd_open(void)
 	}
 	account_set_spool(spoolfd);
 	close(dirfd);
+	/* Before any append: what a crash left half-written goes. */
+	if (spool_sweep(spoolfd) == -1)
+		log_warnx("%s: stale temporary files remain", VAULT_SPOOL);
 	if (dir_open(VAULT_DIRECTORY, serverkeys_server()) != DIR_OK)
 		return (-1);
 	serverkeys_set_ready(1);
@@ -153,6 +157,7 @@ vaultd_checkpoint(int fd, short event, void *arg)
 static void
 vaultd_shutdown(void)
 {
+	deliver_drain_all();
 	account_lock_all();
 	dir_close();
 }
@@ -262,6 +267,7 @@ vaultd_drop(struct vault_peer *p)
 {
 	notify_set_front(p->role, NULL);
 	auth_cancel(p->role);
+	deliver_cancel(p);
 	mailapi_cancel(&p->iev);
 	session_end_all(p->role);
 	imsgev_clear(&p->iev);
@@ -353,35 +359,47 @@ vault_rcpt(struct vault_peer *p, uint32_t reqid, struct imsg *imsg)
 	    sizeof(r));
 }
 
+/* A delivery's answer, once its message is sealed (or refused). */
+static void
+vault_deliver_done(void *arg, uint32_t reqid, int status)
+{
+	struct vault_peer		*p = arg;
+	struct msg_deliver_result	 r;
+
+	memset(&r, 0, sizeof(r));
+	r.status = status;
+	imsgev_compose(&p->iev, IMSG_VAULT_DELIVER_RESULT, reqid, -1, &r,
+	    sizeof(r));
+}
+
 /*
- * A delivery is answered once the message is durable: sealed into the
- * account's spool (account_deliver()), which an unlocked account's
- * strand then imports.
+ * The bundle goes to vault_deliver.c, which seals it into the account's
+ * spool on a worker and answers once it is durable; vaultd_drop()
+ * cancels a peer's answers under way.
  */
 static void
 vault_deliver(struct vault_peer *p, uint32_t reqid, struct imsg *imsg)
 {
 	struct msg_deliver		 m;
-	struct msg_deliver_result	 r;
 	void				*data = NULL;
 	size_t				 len = 0;
-	int				 fd;
+	int				 fd, status;
 
-	memset(&r, 0, sizeof(r));
 	fd = imsg_get_fd(imsg);
 	if (imsg_get_data(imsg, &m, sizeof(m)) == -1 || !MSG_STR(m.account))
-		r.status = MBOX_EINVAL;
+		status = MBOX_EINVAL;
 	else if (!serverkeys_ready())
-		r.status = MBOX_ETEMP;
+		status = MBOX_ETEMP;
 	else if (bundle_map(fd, &data, &len) == -1)
-		r.status = errno == EBADMSG ? MBOX_EINVAL : MBOX_ETEMP;
+		status = errno == EBADMSG ? MBOX_EINVAL : MBOX_ETEMP;
 	else {
-		r.status = account_deliver(m.account, data, len);
-		bundle_unmap(data, len);
+		close(fd);
+		deliver_submit(m.account, data, len, vault_deliver_done, p,
+		    reqid);
+		return;
 	}
 	close(fd);
-	imsgev_compose(&p->iev, IMSG_VAULT_DELIVER_RESULT, reqid, -1, &r,
-	    sizeof(r));
+	vault_deliver_done(p, reqid, status);
 }
 
 /*
@@ -477,6 +495,7 @@ main(int argc, char *argv[])
 		fatalx("cannot prepare the KDF pool");
 	if (work_init() == -1)
 		fatalx("cannot prepare the mailbox workers");
+	deliver_init();
 	account_init();
 	/* Committed changes reach the sessions through vault_notify.c. */
 	account_on_change(notify_account);

@@ -120,6 +120,10 @@ void	 account_lock(struct vault_account *);
 void	 account_lock_now(struct vault_account *);
 void	 account_lock_all(void);
 int	 account_deliver(const char *, const void *, size_t);
+int	 account_deliver_check(const char *, const void *, size_t,
+	    struct dir_account *);
+int	 account_seal(const struct dir_account *, const void *, size_t);
+void	 account_delivered(const unsigned char *);
 void	 account_catch_up(struct vault_account *);
 void	 account_mailbox_path(const unsigned char *, char *, size_t);
 int	 account_committed(struct vault_account *);
@@ -129,6 +133,20 @@ void	 account_on_change(void (*)(struct vault_account *));
 void	 account_set_grace(unsigned int);
 void	 account_set_spool(int);
 int	 account_spool(void);
+
+/*
+ * vault_deliver.c: deliveries sealed into the spool on the mailbox
+ * workers.  deliver_submit() takes the bundle (a bundle_map() copy) and
+ * calls done(arg, reqid, status) exactly once, on the loop, unless
+ * deliver_cancel(arg) came first.
+ */
+typedef void (*deliver_done_cb)(void *, uint32_t, int);
+void	 deliver_init(void);
+void	 deliver_submit(const char *, void *, size_t, deliver_done_cb,
+	    void *, uint32_t);
+void	 deliver_cancel(void *);
+void	 deliver_drain(const unsigned char *);
+void	 deliver_drain_all(void);
 
 /* vault_serverkeys.c */
 int	 serverkeys_load(int);

@@ -23,7 +23,9 @@
  * the import, and a request of the account that comes after the answer
  * finds the message in: it queues behind a slice that takes it, even
  * while another slice runs.  An account that is to lock imports no
- * more, and one that comes back takes up what waited.
+ * more, and one that comes back takes up what waited.  Last, what
+ * vaultd does with a front's delivery (vault_deliver.c): the seal on
+ * a worker, the answer on the loop, a cancelled front not answered.
  */
 
 #include <sys/types.h>
@@ -51,6 +53,39 @@ TEST_GLOBALS;
 #define ROUNDS		20
 
 static struct vault_account *bob;
+
+/* What the front's callback saw, in the order it was called. */
+struct answer {
+	uint32_t	 reqid;
+	int		 status;
+};
+static struct answer	 answers[8];
+static size_t		 nanswers;
+static int		 gone;
+
+static void
+answered(void *arg, uint32_t reqid, int status)
+{
+	(void)arg;
+	CHECK(nanswers < nitems(answers));
+	answers[nanswers].reqid = reqid;
+	answers[nanswers].status = status;
+	nanswers++;
+}
+
+/* Message i (1..3 of the fixture) to address, as vaultd passes it. */
+static void
+submit(const char *address, int i, void *owner, uint32_t reqid)
+{
+	void	*data;
+	size_t	 len;
+	int	 fd;
+
+	fd = bundle_fd(i);
+	CHECK(bundle_map(fd, &data, &len) == 0);
+	close(fd);
+	deliver_submit(address, data, len, answered, owner, reqid);
+}
 
 static uint32_t	 inbox_exists(struct vault_account *);
 static int	 recorded(const char *, struct vault_account *);
@@ -286,6 +321,23 @@ wait_flag(const int *flag)
 	evtimer_del(&t);
 }
 
+/* The loop until *n reaches want (bounded; a tick wakes it). */
+static void
+wait_flag_n(const size_t *n, size_t want)
+{
+	struct event	 t;
+	struct timeval	 tv = { 0, 100000 };
+	time_t		 limit = time(NULL) + 60;
+
+	evtimer_set(&t, tick, NULL);
+	while (*n < want) {
+		CHECK(time(NULL) < limit);
+		evtimer_add(&t, &tv);
+		CHECK(event_loop(EVLOOP_ONCE) != -1);
+	}
+	evtimer_del(&t);
+}
+
 static void
 test_workers(void)
 {
@@ -296,6 +348,7 @@ test_workers(void)
 	int		 i;
 
 	CHECK(work_init() == 0);
+	deliver_init();
 	CHECK(work_start(2) == 0);
 
 	/*
@@ -359,6 +412,33 @@ test_workers(void)
 	CHECK(p.exists == a0 + 1 && spooled(alice) == 0);
 	account_release(alice);
 	check_counter();
+
+	/*
+	 * From a front: sealed on a worker, answered on the loop; a
+	 * cancelled front hears nothing, but its message is in; an
+	 * unknown address is refused at once.
+	 */
+	a0 = inbox_exists(alice);
+	b0 = inbox_exists(bob);
+	nanswers = 0;
+	submit(ALICE, 1, NULL, 1);
+	submit(CAROL, 2, NULL, 2);
+	CHECK(nanswers == 1 && answers[0].reqid == 2 &&
+	    answers[0].status == MBOX_ENOTFOUND);
+	submit(BOB, 3, &gone, 3);
+	submit(ALICE, 2, NULL, 4);
+	deliver_cancel(&gone);
+	wait_flag_n(&nanswers, 3);
+	CHECK(answers[1].status == MBOX_OK && answers[2].status == MBOX_OK);
+	CHECK((answers[1].reqid == 1 && answers[2].reqid == 4) ||
+	    (answers[1].reqid == 4 && answers[2].reqid == 1));
+	probe_submit(&p, alice);
+	probe_submit(&pb, bob);
+	wait_flag(&p.done);
+	wait_flag(&pb.done);
+	CHECK(p.exists == a0 + 2 && pb.exists == b0 + 1);
+	CHECK(nanswers == 3);
+	deliver_drain_all();
 	work_stop();
 }
 

@@ -779,7 +779,11 @@ test_batches(void)
 	CHECK(spool_count(spoolfd, id_a, &n) == 0 && n == 3);
 }
 
-/* Interrupted appends are removed, never delivered, never counted. */
+/*
+ * Interrupted appends are never delivered, never counted, left alone
+ * by an import (an append may be under way on another thread), and
+ * removed by the sweep at start.
+ */
 static void
 test_stale_tmp(void)
 {
@@ -806,6 +810,8 @@ test_stale_tmp(void)
 	    &n) == 0);
 	CHECK(n == 1 && r.n == 1);
 	CHECK_STR(r.name[0], keep);
+	CHECK(nfiles(hex_a, ".tmp-") == 2 && nfiles(hex_a, "") == 2);
+	CHECK(spool_sweep(spoolfd) == 0);
 	CHECK(nfiles(hex_a, "") == 0);
 	CHECK(audits == 0);
 	rec_free(&r);
