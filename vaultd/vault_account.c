@@ -16,7 +16,8 @@
 
 /*
  * Accounts whose keys are open.  An account is unlocked by a login (its
- * keys come out of a keyslot), stays unlocked while a session uses it
+ * keys come out of a keyslot, its mailbox is opened on a mailbox
+ * worker meanwhile: account_unlock()), stays unlocked while a session uses it
  * and for a short grace after the last one ends (mail clients reconnect
  * all the time), and is then locked: its mailbox is closed and its keys
  * wiped.  Mail for an unlocked account goes straight into its mailbox;
@@ -36,6 +37,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,7 +66,7 @@ struct account_open {
 	struct work_job			 job;
 	TAILQ_HEAD(, account_waiter)	 waiters;
 	uint64_t			 have;		/* counter found */
-	int				 aborted;
+	atomic_int			 aborted;	/* the loop gave up */
 };
 
 /* account_open_run()'s outcomes, for account_open_done(). */
@@ -355,6 +357,7 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 		account_open_free(a);
 		return (-1);
 	}
+	atomic_init(&a->open->aborted, 0);
 	a->open->da = *da;
 	TAILQ_INIT(&a->open->waiters);
 	w->account = a;
@@ -382,8 +385,9 @@ account_opening(const unsigned char *id)
  * For the regression tests only (TRESOR_TEST_UNLOCK_GATE, vaultd.8): a
  * file name in the data directory; while that file exists, a mailbox
  * open waits on its worker before it starts, for at most
- * GATE_MAX_WAIT_MS, so that a test can hold an unlock under way as
- * long as it needs to, whatever the machine's speed.
+ * GATE_MAX_WAIT_MS or until the open is abandoned, so that a test can
+ * hold an unlock under way as long as it needs to, whatever the
+ * machine's speed.
  */
 #define GATE_MAX_WAIT_MS	120000
 #define GATE_POLL_MS		10
@@ -397,13 +401,14 @@ account_set_gate(const char *name)
 }
 
 static void
-account_gate_wait(void)
+account_gate_wait(const struct account_open *o)
 {
 	struct timespec	 ts = { 0, GATE_POLL_MS * 1000000L };
 	unsigned int	 waited;
 
 	for (waited = 0; gate[0] != '\0' && waited < GATE_MAX_WAIT_MS &&
-	    access(gate, F_OK) == 0; waited += GATE_POLL_MS)
+	    !atomic_load(&o->aborted) && access(gate, F_OK) == 0;
+	    waited += GATE_POLL_MS)
 		(void)nanosleep(&ts, NULL);
 }
 
@@ -423,7 +428,10 @@ account_open_run(void *arg)
 	char			 path[PATH_MAX];
 	int			 rv;
 
-	account_gate_wait();
+	account_gate_wait(o);
+	/* Abandoned meanwhile (account_unlock_abort()): nothing to open. */
+	if (atomic_load(&o->aborted))
+		return (OPEN_EIO);
 	account_mailbox_path(a->id, path, sizeof(path));
 	if (mbox_open(path, a->secrets->mailbox_key, a->id, &a->mbox) !=
 	    MBOX_OK)
@@ -469,7 +477,7 @@ account_open_done(void *arg, int status)
 	const struct dir_account *da = &o->da;
 	char			 hex[ACCOUNT_ID_LEN * 2 + 1];
 
-	if (o->aborted)
+	if (atomic_load(&o->aborted))
 		return;
 	sodium_bin2hex(hex, sizeof(hex), a->id, sizeof(a->id));
 	switch (status) {
@@ -607,7 +615,7 @@ account_unlock_abort(const unsigned char *id)
 
 	if ((a = account_opening(id)) == NULL)
 		return;
-	a->open->aborted = 1;
+	atomic_store(&a->open->aborted, 1);
 	work_drain(&a->strand);
 	TAILQ_REMOVE(&opening, a, entry);
 	log_info("%s: unlock abandoned", a->address);
