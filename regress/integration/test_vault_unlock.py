@@ -134,6 +134,7 @@ class Unlock(DaemonCase):
     def test_unlock_does_not_hold_back_others(self):
         # Mail that waits for alice, who has never logged in.
         self.deliver(ALICE, "Subject: old\r\n\r\nbefore\r\n")
+        self.deliver(BOB, "Subject: first\r\n\r\nbefore\r\n")
         b = self.imap()
         self.assertTrue(b.cmd('LOGIN "%s" "%s"' % (BOB, PASSWORD))[1]
                         .startswith("OK"))
@@ -141,12 +142,17 @@ class Unlock(DaemonCase):
 
         a1, a2 = self.imap(), self.imap()
         t1 = self.hold_unlock(a1)
-        # Bob, meanwhile: NOOP, a delivery with its 250, FETCH.
+        # Bob, meanwhile: FETCH (the vault's work), NOOP, a delivery
+        # with its 250, and the new message.
+        untagged, res = b.cmd("FETCH 1 (BODY.PEEK[HEADER.FIELDS "
+                              "(SUBJECT)])")
+        self.assertTrue(res.startswith("OK"), res)
+        self.assertIn("Subject: first", "\n".join(untagged))
         self.assertTrue(b.cmd("NOOP")[1].startswith("OK"))
         self.deliver(BOB, "Subject: during\r\n\r\nwhile alice opens\r\n")
         _, res = b.cmd("NOOP")
         self.assertTrue(res.startswith("OK"), res)
-        untagged, res = b.cmd("FETCH 1 (BODY.PEEK[HEADER.FIELDS "
+        untagged, res = b.cmd("FETCH 2 (BODY.PEEK[HEADER.FIELDS "
                               "(SUBJECT)])")
         self.assertTrue(res.startswith("OK"), res)
         self.assertIn("Subject: during", "\n".join(untagged))
