@@ -17,7 +17,7 @@
 /*
  * Accounts whose keys are open.  An account is unlocked by a login (its
  * keys come out of a keyslot, its mailbox is opened on a mailbox
- * worker meanwhile: account_unlock()), stays unlocked while a session uses it
+ * worker: account_unlock()), stays unlocked while a session uses it
  * and for a short grace after the last one ends (mail clients reconnect
  * all the time), and is then locked: its mailbox is closed and its keys
  * wiped.  Mail for an unlocked account goes straight into its mailbox;
@@ -37,8 +37,8 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <stdatomic.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -540,6 +540,7 @@ account_open_done(void *arg, int status)
 	} else
 		log_info("%s unlocked", a->address);
 	account_open_answer(a, a);
+	/* The job is over: work_finish() does not touch it after done(). */
 	free(a->open);
 	a->open = NULL;
 	/* Nobody took it (the logins' fronts went away): the grace. */
