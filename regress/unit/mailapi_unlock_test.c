@@ -23,7 +23,8 @@
  * waits for the same open; once the gate goes both have the one
  * account, and the spool is imported.  An abandoned open (a deletion,
  * a shutdown) answers its waiters with nothing and does not wait for
- * the gate; a cancelled waiter hears nothing; a refused open (a
+ * the gate; a cancelled waiter hears nothing (and an account nobody
+ * took waits for its grace); a refused open (a
  * rollback) answers nothing and unlocks nothing.  Under the
  * sanitizers, every path must leave nothing allocated.
  */
@@ -89,6 +90,23 @@ wait_flag(const int *flag)
 		evtimer_add(&t, &tv);
 		CHECK(event_loop(EVLOOP_ONCE) != -1);
 	}
+	evtimer_del(&t);
+}
+
+/* One pass of the loop, woken by a tick at the latest; bounded. */
+static void
+pass(void)
+{
+	static time_t	 limit;
+	struct event	 t;
+	struct timeval	 tv = { 0, 50000 };
+
+	if (limit == 0)
+		limit = time(NULL) + 120;
+	CHECK(time(NULL) < limit);
+	evtimer_set(&t, tick, NULL);
+	evtimer_add(&t, &tv);
+	CHECK(event_loop(EVLOOP_ONCE) != -1);
 	evtimer_del(&t);
 }
 
@@ -182,7 +200,7 @@ test_two_unlocks(void)
 	while (!idle) {
 		idle = a->import == NULL && work_idle(&a->strand);
 		if (!idle)
-			CHECK(event_loop(EVLOOP_ONCE) != -1);
+			pass();
 	}
 	CHECK(mbox_fetch(a->mbox, "INBOX", &all, 1, 0, count_cb, &count) ==
 	    MBOX_OK);
@@ -234,6 +252,33 @@ test_abandon(void)
 	CHECK(account_unlocked(da.id) == NULL);
 }
 
+/*
+ * Every waiter cancelled (the logins' fronts went away): the open goes
+ * on, and the account, which no session holds, waits for its grace.
+ */
+static void
+test_nobody_waits(void)
+{
+	struct account_waiter	 w;
+	struct waited		 r;
+	struct dir_account	 da;
+	struct vault_account	*a, *out;
+
+	memset(&r, 0, sizeof(r));
+	gate_close();
+	CHECK(account_unlock(&da, carol_secrets(&da), &w, waited_cb, &r,
+	    &out) == ACCOUNT_PENDING);
+	account_unlock_cancel(&w);
+	CHECK(unlink(GATE) == 0);
+	while ((a = account_unlocked(da.id)) == NULL)
+		pass();
+	CHECK(r.called == 0);
+	CHECK(a->nsessions == 0);
+	CHECK(evtimer_pending(&a->grace_ev, NULL));
+	account_lock_now(a);
+	CHECK(account_unlocked(da.id) == NULL);
+}
+
 /* A mailbox older than the directory's record is refused. */
 static void
 test_rollback_refused(void)
@@ -264,6 +309,7 @@ main(void)
 	RUN(test_carol);
 	RUN(test_two_unlocks);
 	RUN(test_abandon);
+	RUN(test_nobody_waits);
 	RUN(test_rollback_refused);
 	RUN(test_cleanup);
 	mailapi_fixture_teardown();
