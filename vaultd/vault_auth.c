@@ -60,7 +60,7 @@ struct auth_client {
 	char			 cw[NETPREFIX_KEY_MAX];
 };
 
-/* A login waiting for its Argon2id run. */
+/* A login waiting for its Argon2id run, then for its mailbox's open. */
 struct auth_pending {
 	TAILQ_ENTRY(auth_pending) entry;
 	struct kdf_job		*job;		/* until derived */

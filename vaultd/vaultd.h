@@ -58,7 +58,9 @@
 #define AUTH_TRACKED_MAX	100000	/* entries in the limiter */
 
 /*
- * An account whose keys are open: some session uses it, or its grace.
+ * An account whose keys are open: some session uses it, or its grace,
+ * or its mailbox is being opened (account_unlock(): then `open' is set
+ * and account_unlocked() does not find it).
  * Its mailbox is used by the jobs of its strand (vault_work.h), one at
  * a time, and by the loop only while the strand is idle or inside a
  * job's done(); the other fields are the loop's.
