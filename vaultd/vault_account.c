@@ -16,7 +16,8 @@
 
 /*
  * Accounts whose keys are open.  An account is unlocked by a login (its
- * keys come out of a keyslot), stays unlocked while a session uses it
+ * keys come out of a keyslot, its mailbox is opened on a mailbox
+ * worker: account_unlock()), stays unlocked while a session uses it
  * and for a short grace after the last one ends (mail clients reconnect
  * all the time), and is then locked: its mailbox is closed and its keys
  * wiped.  Mail for an unlocked account goes straight into its mailbox;
@@ -37,6 +38,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +52,32 @@
 
 static TAILQ_HEAD(, vault_account) accounts =
     TAILQ_HEAD_INITIALIZER(accounts);
+/* Accounts whose mailbox a worker opens (account_unlock()). */
+static TAILQ_HEAD(, vault_account) opening =
+    TAILQ_HEAD_INITIALIZER(opening);
+
+/*
+ * An open under way: what the directory said, read on the loop before
+ * the job (the worker reads no directory), what the job found, and the
+ * logins that wait for it.
+ */
+struct account_open {
+	struct dir_account		 da;
+	struct work_job			 job;
+	TAILQ_HEAD(, account_waiter)	 waiters;
+	uint64_t			 have;		/* counter found */
+	atomic_int			 aborted;	/* the loop gave up */
+};
+
+/* account_open_run()'s outcomes, for account_open_done(). */
+#define OPEN_OK			0
+#define OPEN_EIO		1	/* cannot open (logged by mbox) */
+#define OPEN_ROLLBACK_COUNTER	2
+#define OPEN_ROLLBACK_PAGES	3
+#define OPEN_TAMPER		4	/* the directory's public key */
+
+/* TRESOR_TEST_UNLOCK_GATE: a file name, or empty. */
+static char		 gate[64];
 
 /* The spool directory (vaultd.c opens it) and the lock grace. */
 static int		 spoolfd = -1;
@@ -74,6 +102,13 @@ static int	 account_checkpoint_run(void *);
 static void	 account_checkpoint_done(void *, int);
 static void	 account_lock_idle(void *);
 static void	 account_close(struct vault_account *);
+static struct vault_account *account_opening(const unsigned char *);
+static int	 account_open_run(void *);
+static void	 account_open_done(void *, int);
+static void	 account_open_answer(struct vault_account *,
+		    struct vault_account *);
+static void	 account_open_free(struct vault_account *);
+static void	 account_open_free_idle(void *);
 
 /*
  * Spooled messages imported per job, in one transaction: a message
@@ -96,6 +131,7 @@ void
 account_init(void)
 {
 	TAILQ_INIT(&accounts);
+	TAILQ_INIT(&opening);
 }
 
 void
@@ -276,23 +312,51 @@ account_import_cb(void *arg, const char *name, const void *data, size_t len)
  * counter whose pages are not those recorded, is a rollback and is
  * refused), then the mail that waited in the spool.  Takes ownership
  * of secrets.
+ *
+ * Opening a mailbox reads every page of it (the page-state digest),
+ * some 50 ms for 40 MB: that part runs as the first job of the
+ * account's strand on a mailbox worker (account_open_run()), with what
+ * it needs from the directory read here and carried in the job.  The
+ * loop does the rest when the job is done (account_open_done()):
+ * records, audit lines, the spool, the answers.  Meanwhile the account
+ * is on the opening list, not the unlocked one: mail for it is sealed
+ * into its spool as for a locked account (and imported right after),
+ * a second login for it waits for this open's outcome (the mailbox is
+ * opened exclusively: one connection only), a deletion or a shutdown
+ * abandons it (account_unlock_abort()).
+ *
+ * Returns 0 with *out when the account is unlocked already, -1 when it
+ * cannot be, or ACCOUNT_PENDING: cb(arg, account or NULL) follows on
+ * the loop, through the waiter w, unless account_unlock_cancel(w).
+ * Without started workers (unit tests) the open runs at once, and cb
+ * may have been called when ACCOUNT_PENDING is returned.
  */
 int
 account_unlock(const struct dir_account *da, struct account_secrets *secrets,
-    struct vault_account **out)
+    struct account_waiter *w, void (*cb)(void *, struct vault_account *),
+    void *arg, struct vault_account **out)
 {
 	struct vault_account	*a;
-	unsigned char		 pk[crypto_box_PUBLICKEYBYTES];
-	unsigned char		 ps[DIR_STATE_LEN];
-	char			 path[PATH_MAX], hex[ACCOUNT_ID_LEN * 2 + 1];
-	int			 rc;
 
+	*out = NULL;
 	if ((a = account_unlocked(da->id)) != NULL) {
 		keys_secrets_free(secrets);
 		*out = a;
 		return (0);
 	}
-	if ((a = calloc(1, sizeof(*a))) == NULL) {
+	w->cb = cb;
+	w->arg = arg;
+	if ((a = account_opening(da->id)) != NULL) {
+		/* The same keys: this open's outcome is the answer. */
+		keys_secrets_free(secrets);
+		w->account = a;
+		TAILQ_INSERT_TAIL(&a->open->waiters, w, entry);
+		log_debug("%s: waiting for the mailbox's open", a->address);
+		return (ACCOUNT_PENDING);
+	}
+	if ((a = calloc(1, sizeof(*a))) == NULL ||
+	    (a->open = calloc(1, sizeof(*a->open))) == NULL) {
+		free(a);
 		keys_secrets_free(secrets);
 		return (-1);
 	}
@@ -303,70 +367,179 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 	memcpy(a->box_pk, da->box_pk, sizeof(a->box_pk));
 	strlcpy(a->address, da->address, sizeof(a->address));
 	a->secrets = secrets;
-	if ((a->verifiers = sodium_malloc(VAULT_VERIFIERS_MAX * KEY_LEN)) ==
-	    NULL)
-		goto fail;
 	evtimer_set(&a->grace_ev, account_grace_cb, a);
 	evtimer_set(&a->import_ev, account_import_timer, a);
+	if ((a->verifiers = sodium_malloc(VAULT_VERIFIERS_MAX * KEY_LEN)) ==
+	    NULL) {
+		account_open_free(a);
+		return (-1);
+	}
+	atomic_init(&a->open->aborted, 0);
+	a->open->da = *da;
+	TAILQ_INIT(&a->open->waiters);
+	w->account = a;
+	TAILQ_INSERT_TAIL(&a->open->waiters, w, entry);
+	TAILQ_INSERT_TAIL(&opening, a, entry);
+	log_debug("%s: opening the mailbox", a->address);
+	work_submit(&a->strand, &a->open->job, account_open_run,
+	    account_open_done, a);
+	return (ACCOUNT_PENDING);
+}
 
+/* An account whose mailbox is being opened, or NULL. */
+static struct vault_account *
+account_opening(const unsigned char *id)
+{
+	struct vault_account	*a;
+
+	TAILQ_FOREACH(a, &opening, entry)
+		if (sodium_memcmp(a->id, id, ACCOUNT_ID_LEN) == 0)
+			return (a);
+	return (NULL);
+}
+
+/*
+ * For the regression tests only (TRESOR_TEST_UNLOCK_GATE, vaultd.8): a
+ * file name in the data directory; while that file exists, a mailbox
+ * open waits on its worker before it starts, for at most
+ * GATE_MAX_WAIT_MS or until the open is abandoned, so that a test can
+ * hold an unlock under way as long as it needs to, whatever the
+ * machine's speed.
+ */
+#define GATE_MAX_WAIT_MS	120000
+#define GATE_POLL_MS		10
+
+void
+account_set_gate(const char *name)
+{
+	if (name == NULL || *name == '\0' ||
+	    strlcpy(gate, name, sizeof(gate)) >= sizeof(gate))
+		gate[0] = '\0';
+}
+
+static void
+account_gate_wait(const struct account_open *o)
+{
+	struct timespec	 ts = { 0, GATE_POLL_MS * 1000000L };
+	unsigned int	 waited;
+
+	for (waited = 0; gate[0] != '\0' && waited < GATE_MAX_WAIT_MS &&
+	    !atomic_load(&o->aborted) && access(gate, F_OK) == 0;
+	    waited += GATE_POLL_MS)
+		(void)nanosleep(&ts, NULL);
+}
+
+/*
+ * On a worker, as the strand's first job: open the mailbox and check
+ * it against what the directory said (a->open->da, read on the loop).
+ * Nothing here is logged as an event: the loop does that with the
+ * outcome.  The account's fields are this job's alone until its done().
+ */
+static int
+account_open_run(void *arg)
+{
+	struct vault_account	*a = arg;
+	struct account_open	*o = a->open;
+	unsigned char		 pk[crypto_box_PUBLICKEYBYTES];
+	unsigned char		 ps[DIR_STATE_LEN];
+	char			 path[PATH_MAX];
+	int			 rv;
+
+	account_gate_wait(o);
+	/* Abandoned meanwhile (account_unlock_abort()): nothing to open. */
+	if (atomic_load(&o->aborted))
+		return (OPEN_EIO);
 	account_mailbox_path(a->id, path, sizeof(path));
-	if ((rc = mbox_open(path, secrets->mailbox_key, a->id, &a->mbox)) !=
-	    MBOX_OK) {
-		log_warnx("%s: cannot open the mailbox", a->address);
-		goto fail;
-	}
-	if (mbox_counter(a->mbox) < da->counter) {
-		sodium_bin2hex(hex, sizeof(hex), a->id, sizeof(a->id));
-		log_audit("mailbox-rollback", "account=%s kind=counter "
-		    "have=%llu expected=%llu", hex,
-		    (unsigned long long)mbox_counter(a->mbox),
-		    (unsigned long long)da->counter);
-		log_warnx("%s: the mailbox is older than the directory "
-		    "records: refusing it (restored from an old copy?)",
-		    a->address);
-		goto fail;
-	}
+	if (mbox_open(path, a->secrets->mailbox_key, a->id, &a->mbox) !=
+	    MBOX_OK)
+		return (OPEN_EIO);
+	o->have = mbox_counter(a->mbox);
+	if (o->have < o->da.counter)
+		return (OPEN_ROLLBACK_COUNTER);
 	/*
 	 * At the counter recorded, the pages must be those recorded with
 	 * it.  A counter ahead is a crash between the mailbox's commit
 	 * and the directory's update: nothing to compare with.
 	 */
-	if (mbox_counter(a->mbox) == da->counter && da->has_pagestate &&
+	if (o->have == o->da.counter && o->da.has_pagestate &&
 	    (mbox_pagestate(a->mbox, ps) != MBOX_OK ||
-	    sodium_memcmp(ps, da->pagestate, sizeof(ps)) != 0)) {
-		sodium_bin2hex(hex, sizeof(hex), a->id, sizeof(a->id));
-		log_audit("mailbox-rollback", "account=%s kind=pages "
-		    "counter=%llu", hex, (unsigned long long)da->counter);
-		log_warnx("%s: the mailbox's pages are not those the "
-		    "directory records: refusing it (pages put back from "
-		    "an old copy?)", a->address);
-		goto fail;
-	}
+	    sodium_memcmp(ps, o->da.pagestate, sizeof(ps)) != 0))
+		rv = OPEN_ROLLBACK_PAGES;
 	/*
 	 * Mail for the locked account is sealed to the public key in
 	 * directory.db: it must be the one whose secret key the keyslot
 	 * holds, or a key swapped in the directory would have the next
 	 * messages sealed to someone else.
 	 */
-	if (crypto_scalarmult_base(pk, secrets->box_sk) != 0 ||
-	    sodium_memcmp(pk, da->box_pk, sizeof(pk)) != 0) {
-		sodium_bin2hex(hex, sizeof(hex), a->id, sizeof(a->id));
+	else if (crypto_scalarmult_base(pk, a->secrets->box_sk) != 0 ||
+	    sodium_memcmp(pk, o->da.box_pk, sizeof(pk)) != 0)
+		rv = OPEN_TAMPER;
+	else
+		rv = OPEN_OK;
+	sodium_memzero(ps, sizeof(ps));
+	return (rv);
+}
+
+/*
+ * On the loop: the open's outcome, as account_unlock() used to find it
+ * in one go (the same audit and log lines), then the account is
+ * unlocked and its waiters answered.  Inside account_unlock_abort()
+ * (the job drained), the abort does the rest.
+ */
+static void
+account_open_done(void *arg, int status)
+{
+	struct vault_account	*a = arg;
+	struct account_open	*o = a->open;
+	const struct dir_account *da = &o->da;
+	char			 hex[ACCOUNT_ID_LEN * 2 + 1];
+
+	if (atomic_load(&o->aborted))
+		return;
+	sodium_bin2hex(hex, sizeof(hex), a->id, sizeof(a->id));
+	switch (status) {
+	case OPEN_OK:
+		break;
+	case OPEN_ROLLBACK_COUNTER:
+		log_audit("mailbox-rollback", "account=%s kind=counter "
+		    "have=%llu expected=%llu", hex,
+		    (unsigned long long)o->have,
+		    (unsigned long long)da->counter);
+		log_warnx("%s: the mailbox is older than the directory "
+		    "records: refusing it (restored from an old copy?)",
+		    a->address);
+		goto fail;
+	case OPEN_ROLLBACK_PAGES:
+		log_audit("mailbox-rollback", "account=%s kind=pages "
+		    "counter=%llu", hex, (unsigned long long)da->counter);
+		log_warnx("%s: the mailbox's pages are not those the "
+		    "directory records: refusing it (pages put back from "
+		    "an old copy?)", a->address);
+		goto fail;
+	case OPEN_TAMPER:
 		log_audit("tamper", "db=directory.db account=%s kind=spool-key",
 		    hex);
 		log_warnx("%s: the directory's public key is not the "
 		    "account's: refusing to unlock", a->address);
 		goto fail;
+	default:
+		log_warnx("%s: cannot open the mailbox", a->address);
+		goto fail;
 	}
 	if (account_committed(a) == -1)
 		goto fail;
+	TAILQ_REMOVE(&opening, a, entry);
 	TAILQ_INSERT_TAIL(&accounts, a, entry);
 	/*
 	 * The spool comes in slices on the account's strand, after the
 	 * answer: a login after a long absence is not kept waiting for
 	 * it, and the account's own requests take turns with the slices.
-	 * The first slice is queued before the answer: a spool of a few
-	 * messages (the usual case) is all in when the client lists the
-	 * mailbox, which queues behind it.
+	 * Mail sealed while the mailbox opened is in it too: the spool is
+	 * looked at now (a seal still under way imports itself when it
+	 * is done, account_delivered()).  The first slice is queued
+	 * before the answer: a spool of a few messages (the usual case)
+	 * is all in when the client lists the mailbox, which queues
+	 * behind it.
 	 */
 	a->import_loud = 1;
 	account_import_kick(a);
@@ -374,16 +547,89 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 		log_info("%s unlocked, importing the spool", a->address);
 	else
 		log_info("%s unlocked", a->address);
-	*out = a;
-	return (0);
+	account_open_answer(a, a);
+	/* The job is over: work_finish() does not touch it after done(). */
+	free(a->open);
+	a->open = NULL;
+	/* Nobody took it (the logins' fronts went away): the grace. */
+	if (a->nsessions == 0)
+		account_release(a);
+	return;
  fail:
+	TAILQ_REMOVE(&opening, a, entry);
+	account_open_answer(a, NULL);
+	/* Freed once this job is over: the strand is the account's. */
+	work_when_idle(&a->strand, account_open_free_idle, a);
+}
+
+static void
+account_open_free_idle(void *arg)
+{
+	account_open_free(arg);
+}
+
+/* Every waiter of the open, once: the account, or NULL. */
+static void
+account_open_answer(struct vault_account *a, struct vault_account *ans)
+{
+	struct account_waiter	*w;
+
+	while ((w = TAILQ_FIRST(&a->open->waiters)) != NULL) {
+		TAILQ_REMOVE(&a->open->waiters, w, entry);
+		w->account = NULL;
+		w->cb(w->arg, ans);
+	}
+}
+
+/* An account that never got unlocked: mailbox closed, keys wiped. */
+static void
+account_open_free(struct vault_account *a)
+{
 	if (a->mbox != NULL)
 		mbox_close(a->mbox);
 	if (a->verifiers != NULL)
 		sodium_free(a->verifiers);
 	keys_secrets_free(a->secrets);
+	if (a->open != NULL)
+		sodium_memzero(a->open, sizeof(*a->open));
+	free(a->open);
+	sodium_memzero(a, sizeof(*a));
 	free(a);
-	return (-1);
+}
+
+/*
+ * A waiting login is dropped (its front went away): it is not called.
+ * The open goes on; an account nobody takes locks after its grace.
+ */
+void
+account_unlock_cancel(struct account_waiter *w)
+{
+	if (w->account == NULL || w->account->open == NULL)
+		return;
+	TAILQ_REMOVE(&w->account->open->waiters, w, entry);
+	w->account = NULL;
+}
+
+/*
+ * Abandon the open of an account under way (the account is deleted,
+ * vaultd stops): the job is dropped if no worker has it yet, waited
+ * for if one runs it (the loop blocks meanwhile, as in
+ * account_lock_now()); its waiters are answered NULL, the mailbox is
+ * closed and the keys are wiped.
+ */
+void
+account_unlock_abort(const unsigned char *id)
+{
+	struct vault_account	*a;
+
+	if ((a = account_opening(id)) == NULL)
+		return;
+	atomic_store(&a->open->aborted, 1);
+	work_drain(&a->strand);
+	TAILQ_REMOVE(&opening, a, entry);
+	log_info("%s: unlock abandoned", a->address);
+	account_open_answer(a, NULL);
+	account_open_free(a);
 }
 
 /*
@@ -664,6 +910,8 @@ account_lock_all(void)
 {
 	struct vault_account	*a;
 
+	while ((a = TAILQ_FIRST(&opening)) != NULL)
+		account_unlock_abort(a->id);
 	while ((a = TAILQ_FIRST(&accounts)) != NULL)
 		account_lock_now(a);
 }

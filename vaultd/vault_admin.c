@@ -230,6 +230,8 @@ user_del(struct reply *r, struct msg_admin *m)
 		/* Its files go next: no job may hold them open. */
 		account_lock_now(a);
 	}
+	/* An unlock under way is abandoned: its worker lets go first. */
+	account_unlock_abort(da.id);
 	/* Keyslots first: from here on the mailbox cannot be read. */
 	if ((rc = dir_account_del(da.address, id)) != DIR_OK) {
 		reply_fail(r, "%s: %s", da.address, dir_strerror(rc));

@@ -32,9 +32,11 @@
  * the limits, the verifier, the directory and the choice of keyslot;
  * then the derivation on a KDF worker (vault_kdf.c), with a copy of
  * the credential; then, back on the loop, the keyslot's AEAD open, the
- * unlock, the limits and the audit line.  Only the middle step is
- * slow, and only it leaves the loop: SQLite and the accounts are
- * touched by the loop alone.
+ * unlock, the limits and the audit line.  The derivation leaves the
+ * loop, and so does the unlock's slow part: a locked account's mailbox
+ * is opened and checked on a mailbox worker (account_unlock()), and
+ * the login waits for that (its fourth step, auth_unlocked()).  The
+ * directory and the limits are touched by the loop alone.
  */
 
 #include <sys/types.h>
@@ -58,10 +60,13 @@ struct auth_client {
 	char			 cw[NETPREFIX_KEY_MAX];
 };
 
-/* A login waiting for its Argon2id run. */
+/* A login waiting for its Argon2id run, then for its mailbox's open. */
 struct auth_pending {
 	TAILQ_ENTRY(auth_pending) entry;
-	struct kdf_job		*job;
+	struct kdf_job		*job;		/* until derived */
+	int			 opening;	/* then waiting for the
+						 * mailbox (waiter) */
+	struct account_waiter	 waiter;
 	enum proc_role		 owner;		/* the front that asked */
 	uint32_t		 reqid;
 	auth_done_cb		 done;
@@ -117,6 +122,8 @@ RB_HEAD(limit_tree, limit);
 
 static int	 limit_cmp(struct limit *, struct limit *);
 static void	 auth_derived(void *, int, const unsigned char *);
+static void	 auth_unlocked(void *, struct vault_account *);
+static void	 auth_finish(struct auth_pending *, int, struct vault_account *);
 RB_PROTOTYPE_STATIC(limit_tree, limit, entry, limit_cmp);
 RB_GENERATE_STATIC(limit_tree, limit, entry, limit_cmp);
 
@@ -520,7 +527,7 @@ auth_derived(void *arg, int status, const unsigned char *key)
 	struct vault_account	*a = NULL;
 	int			 rv, rc;
 
-	TAILQ_REMOVE(&pending, p, entry);
+	p->job = NULL;
 	if (status != KDF_OK) {
 		log_audit("auth-refused", "account=%s client=%s network=%s "
 		    "reason=%s", p->safe, p->c.cn, p->c.cw,
@@ -547,19 +554,65 @@ auth_derived(void *arg, int status, const unsigned char *key)
 	if ((s = keys_slot_open(&p->slot.ks, key, da.id,
 	    p->slot.slot_id)) == NULL)
 		goto fail;
-	if (account_unlock(&da, s, &a) == -1) {
-		a = NULL;
+	/* Set first: auth_unlocked() may come before the return. */
+	p->opening = 1;
+	switch (account_unlock(&da, s, &p->waiter, auth_unlocked, p, &a)) {
+	case ACCOUNT_PENDING:
+		/* auth_unlocked() answers; p may be gone already. */
+		return;
+	case 0:
+		p->opening = 0;
+		auth_finish(p, MBOX_OK, a);
+		return;
+	default:
+		p->opening = 0;
 		rv = MBOX_ETEMP;
 		goto done;
 	}
-	verifier_remember(a, p->verifier);
-	auth_succeeded(p->user, p->safe, &p->c);
-	rv = MBOX_OK;
-	goto done;
  fail:
 	auth_failed(p->user, p->safe, &p->c);
 	rv = MBOX_EAUTH;
  done:
+	auth_finish(p, rv, NULL);
+}
+
+/*
+ * Step four, on the loop, for a login that unlocked its account: the
+ * mailbox is open (or could not be, or the open was abandoned).  The
+ * credential may have been changed or revoked while it opened: it is
+ * checked again, so that an old one is neither let in nor remembered.
+ */
+static void
+auth_unlocked(void *arg, struct vault_account *a)
+{
+	struct auth_pending	*p = arg;
+	struct dir_account	 da;
+
+	p->opening = 0;
+	if (a == NULL) {
+		auth_finish(p, MBOX_ETEMP, NULL);
+		return;
+	}
+	if (dir_account_get(p->user, &da) != DIR_OK ||
+	    sodium_memcmp(da.id, p->id, ACCOUNT_ID_LEN) != 0 ||
+	    !auth_slot_unchanged(&da, &p->slot)) {
+		log_audit("auth-refused", "account=%s client=%s network=%s "
+		    "reason=changed", p->safe, p->c.cn, p->c.cw);
+		auth_finish(p, MBOX_ETEMP, NULL);
+		return;
+	}
+	auth_finish(p, MBOX_OK, a);
+}
+
+/* The login's answer: the limits, the audit line, the callback. */
+static void
+auth_finish(struct auth_pending *p, int rv, struct vault_account *a)
+{
+	TAILQ_REMOVE(&pending, p, entry);
+	if (rv == MBOX_OK) {
+		verifier_remember(a, p->verifier);
+		auth_succeeded(p->user, p->safe, &p->c);
+	}
 	p->done(p->arg, p->reqid, rv, rv == MBOX_OK ? a : NULL);
 	auth_pending_free(p);
 }
@@ -687,7 +740,10 @@ auth_login(const char *user, const char *secret, size_t len,
 	return (AUTH_PENDING);
 }
 
-/* A front went away: its logins are dropped, their answers discarded. */
+/*
+ * A front went away: its logins are dropped, their answers discarded
+ * (an unlock under way goes on: the account locks after its grace).
+ */
 void
 auth_cancel(enum proc_role owner)
 {
@@ -697,7 +753,10 @@ auth_cancel(enum proc_role owner)
 		if (p->owner != owner)
 			continue;
 		TAILQ_REMOVE(&pending, p, entry);
-		kdf_cancel(p->job);
+		if (p->opening)
+			account_unlock_cancel(&p->waiter);
+		else
+			kdf_cancel(p->job);
 		auth_pending_free(p);
 	}
 }

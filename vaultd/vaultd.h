@@ -58,7 +58,9 @@
 #define AUTH_TRACKED_MAX	100000	/* entries in the limiter */
 
 /*
- * An account whose keys are open: some session uses it, or its grace.
+ * An account whose keys are open: some session uses it, or its grace,
+ * or its mailbox is being opened (account_unlock(): then `open' is set
+ * and account_unlocked() does not find it).
  * Its mailbox is used by the jobs of its strand (vault_work.h), one at
  * a time, and by the loop only while the strand is idle or inside a
  * job's done(); the other fields are the loop's.
@@ -100,6 +102,20 @@ struct vault_account {
 	struct event			 grace_ev;
 	unsigned char			*verifiers;	/* sodium_malloc'd */
 	unsigned int			 nverifiers;
+	struct account_open		*open;		/* while its mailbox
+							 * opens (unlisted) */
+};
+
+/*
+ * A login waiting for an account's mailbox to open (account_unlock()):
+ * cb(arg, account) on the loop when it is open, cb(arg, NULL) when it
+ * failed or was abandoned, never after account_unlock_cancel().
+ */
+struct account_waiter {
+	TAILQ_ENTRY(account_waiter)	 entry;
+	void				(*cb)(void *, struct vault_account *);
+	void				*arg;
+	struct vault_account		*account;	/* the one it waits for */
 };
 
 struct vault_session {
@@ -112,8 +128,14 @@ struct vault_session {
 /* vault_account.c */
 void	 account_init(void);
 struct vault_account *account_unlocked(const unsigned char *);
+#define ACCOUNT_PENDING	1	/* account_unlock(): the waiter is called */
 int	 account_unlock(const struct dir_account *,
-	    struct account_secrets *, struct vault_account **);
+	    struct account_secrets *, struct account_waiter *,
+	    void (*)(void *, struct vault_account *), void *,
+	    struct vault_account **);
+void	 account_unlock_cancel(struct account_waiter *);
+void	 account_unlock_abort(const unsigned char *);
+void	 account_set_gate(const char *);
 void	 account_hold(struct vault_account *);
 void	 account_release(struct vault_account *);
 void	 account_lock(struct vault_account *);
