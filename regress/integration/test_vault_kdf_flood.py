@@ -27,43 +27,12 @@ import smtplib
 import threading
 import time
 
-from tresor import DaemonCase, wait_for
+from tresor import DaemonCase, TaggedImap, wait_for
 
 PASSWORD = "correct horse battery"
 FLOOD = 10
 TIMEOUT = 60
 MARKER = "TEST-MARK unlocked account served"
-
-
-class Imap:
-    """A minimal IMAP client on a socket with a timeout."""
-
-    def __init__(self, t):
-        self.c = t.connect("imap", timeout=TIMEOUT)
-        self.n = 0
-        greeting = self.c.line()
-        assert greeting.startswith("* OK"), greeting
-
-    def send(self, text):
-        self.n += 1
-        tag = "t%d" % self.n
-        self.c.send("%s %s\r\n" % (tag, text))
-        return tag
-
-    def done(self, tag):
-        """The untagged lines and the tagged one, for tag."""
-        untagged = []
-        while True:
-            line = self.c.line()
-            if line.startswith(tag + " "):
-                return untagged, line[len(tag) + 1:]
-            untagged.append(line)
-
-    def cmd(self, text):
-        return self.done(self.send(text))
-
-    def close(self):
-        self.c.close()
 
 
 class KdfFlood(DaemonCase):
@@ -80,7 +49,7 @@ class KdfFlood(DaemonCase):
         self.deliver(user, "Subject: first\r\n\r\nbefore the flood\r\n")
 
         # Unlock the account and keep it open.
-        good = Imap(self.t)
+        good = TaggedImap(self.t, TIMEOUT)
         self.addCleanup(good.close)
         _, r = good.cmd("LOGIN %s \"%s\"" % (user, PASSWORD))
         self.assertTrue(r.startswith("OK"), r)
@@ -91,7 +60,7 @@ class KdfFlood(DaemonCase):
         # a dummy Argon2id run in vaultd.
         flood = []
         for i in range(FLOOD):
-            c = Imap(self.t)
+            c = TaggedImap(self.t, TIMEOUT)
             self.addCleanup(c.close)
             flood.append(c)
         answers = [None] * FLOOD
@@ -121,7 +90,7 @@ class KdfFlood(DaemonCase):
         self.assertTrue(r.startswith("OK"), r)
         self.assertIn("before the flood", "\n".join(u))
 
-        again = Imap(self.t)
+        again = TaggedImap(self.t, TIMEOUT)
         self.addCleanup(again.close)
         _, r = again.cmd("LOGIN %s \"%s\"" % (user, PASSWORD))
         self.assertTrue(r.startswith("OK"), r)
@@ -183,7 +152,7 @@ class KdfFloodReturning(DaemonCase):
     def test_returning_client_goes_first(self):
         user = "home@test.example"
         self.add_user(user, PASSWORD)
-        c = Imap(self.t)
+        c = TaggedImap(self.t, TIMEOUT)
         _, r = c.cmd("LOGIN %s \"%s\"" % (user, PASSWORD))
         self.assertTrue(r.startswith("OK"), r)
         c.cmd("LOGOUT")
@@ -192,13 +161,13 @@ class KdfFloodReturning(DaemonCase):
 
         flood = []
         for i in range(FLOOD):
-            f = Imap(self.t)
+            f = TaggedImap(self.t, TIMEOUT)
             self.addCleanup(f.close)
             flood.append((f, f.send("LOGIN flood%d@test.example "
                                     "\"wrong %d\"" % (i, i))))
         # Only so that the flood is ahead in line; not a measurement.
         time.sleep(0.1)
-        home = Imap(self.t)
+        home = TaggedImap(self.t, TIMEOUT)
         self.addCleanup(home.close)
         _, r = home.cmd("LOGIN %s \"%s\"" % (user, PASSWORD))
         self.assertTrue(r.startswith("OK"), r)

@@ -21,7 +21,7 @@ import os
 import re
 import socket
 
-from tresor import DaemonCase, wait_for
+from tresor import DaemonCase, TaggedImap, wait_for
 
 FAST_KDF = "vault kdf ops 1 memory 8M"
 PASSWORD = "correct horse battery"
@@ -32,32 +32,11 @@ ENV = "TRESOR_TEST_UNLOCK_GATE"
 TIMEOUT = 30
 
 
-class Imap:
-    """A minimal IMAP client on a socket with a timeout."""
+class Imap(TaggedImap):
+    """The shared tagged client, with this file's timeout."""
 
     def __init__(self, t):
-        self.c = t.connect("imap", timeout=TIMEOUT)
-        self.n = 0
-        greeting = self.c.line()
-        assert greeting.startswith("* OK"), greeting
-
-    def send(self, text):
-        self.n += 1
-        tag = "t%d" % self.n
-        self.c.send("%s %s\r\n" % (tag, text))
-        return tag
-
-    def done(self, tag):
-        """The untagged lines and the tagged one, for tag."""
-        untagged = []
-        while True:
-            line = self.c.line()
-            if line.startswith(tag + " "):
-                return untagged, line[len(tag) + 1:]
-            untagged.append(line)
-
-    def cmd(self, text):
-        return self.done(self.send(text))
+        super().__init__(t, TIMEOUT)
 
     def login(self, user):
         return self.send('LOGIN "%s" "%s"' % (user, PASSWORD))
@@ -73,9 +52,6 @@ class Imap:
         finally:
             s.settimeout(TIMEOUT)
         return data is None
-
-    def close(self):
-        self.c.close()
 
 
 class Unlock(DaemonCase):

@@ -396,6 +396,39 @@ def check_log(log, may_exit=()):
             raise AssertionError("%r in the log:\n%s" % (bad, log[-4000:]))
 
 
+class TaggedImap:
+    """A minimal IMAP client over LineClient: commands by tag, their
+    untagged lines and tagged answer; for tests that must send a
+    command and read its answer later, in an order they choose."""
+
+    def __init__(self, t, timeout=30):
+        self.c = t.connect("imap", timeout=timeout)
+        self.n = 0
+        greeting = self.c.line()
+        assert greeting.startswith("* OK"), greeting
+
+    def send(self, text):
+        self.n += 1
+        tag = "t%d" % self.n
+        self.c.send("%s %s\r\n" % (tag, text))
+        return tag
+
+    def done(self, tag):
+        """The untagged lines and the tagged one, for tag."""
+        untagged = []
+        while True:
+            line = self.c.line()
+            if line.startswith(tag + " "):
+                return untagged, line[len(tag) + 1:]
+            untagged.append(line)
+
+    def cmd(self, text):
+        return self.done(self.send(text))
+
+    def close(self):
+        self.c.close()
+
+
 class DaemonCase(unittest.TestCase):
     """Tests against one Tresor, configured by the class attributes; its
     log is checked when it stops.  With per_test, every test has a fresh
