@@ -88,7 +88,9 @@ typedef int (*mbox_chunk_cb)(void *, uint32_t, uint64_t, uint64_t,
  * max (1..MBOX_INDEX_MAX) of the oldest unindexed messages, fewer if
  * their raw sizes reach maxbytes (one at least), in one transaction
  * (a write: the counter moves).  mbox_index_due() says whether some
- * may be left, also after a crash or a reopen.  mbox_search() indexes
+ * may be left, also after a crash or a reopen; mbox_index_backlog()
+ * about how many and their raw octets (for scheduling only).
+ * mbox_search() indexes
  * the whole backlog itself before a search that uses the index.
  * mbox_pagestate(mbox, out): the page-state digest (MBOX_STATE_LEN
  * bytes) of the last commit, which vaultd records with the counter
@@ -165,6 +167,7 @@ int	 mbox_checkpoint_due(const struct mbox *);
 int	 mbox_checkpoint(struct mbox *);
 int	 mbox_pagestate(struct mbox *, unsigned char *);
 int	 mbox_index_due(const struct mbox *);
+uint64_t mbox_index_backlog(const struct mbox *, uint64_t *);
 int	 mbox_index(struct mbox *, size_t, uint64_t, size_t *);
 
 int	 mbox_folder_list(struct mbox *, mbox_folder_cb, void *);

@@ -510,11 +510,16 @@ schema_load(struct mbox *m)
 		goto fail;
 	m->counter = (uint64_t)v;
 	/* A backlog left by a crash (or a close) is indexed now. */
-	ret = mbox_db_int(m, "schema", &v, "SELECT 1 FROM unindexed LIMIT 1",
-	    "");
-	if (ret != MBOX_OK && ret != MBOX_ENOTFOUND)
+	if ((ret = mbox_db_int(m, "schema", &v, "SELECT count(*) FROM"
+	    " unindexed", "")) != MBOX_OK)
 		goto fail;
-	m->index_due = ret == MBOX_OK;
+	m->backlog = (uint64_t)v;
+	m->index_due = v > 0;
+	if (v > 0 && (ret = mbox_db_int(m, "schema", &v, "SELECT"
+	    " coalesce(sum((SELECT size FROM messages WHERE content_id ="
+	    " u.id LIMIT 1)), 0) FROM unindexed u", "")) != MBOX_OK)
+		goto fail;
+	m->backlog_bytes = m->index_due ? (uint64_t)v : 0;
 	/* An upgrade is a write: it moves the counter like any other. */
 	return (upgraded ? mbox_tx_commit(m) : mbox_tx_end(m));
  fail:

@@ -47,6 +47,8 @@ struct mbox {
 	unsigned int	 batched;	/* imports in it */
 	int		 checkpoint_due; /* the log is long */
 	int		 index_due;	/* unindexed may have rows */
+	uint64_t	 backlog;	/* about how many, and their */
+	uint64_t	 backlog_bytes;	/* raw octets (for scheduling) */
 };
 
 

@@ -42,6 +42,24 @@ mbox_index_due(const struct mbox *m)
 }
 
 /*
+ * About how many messages wait, and their raw octets: counted as they
+ * are stored, so a store rolled back still counts until mbox_index()
+ * finds the backlog empty.  For scheduling, never for correctness.
+ */
+uint64_t
+mbox_index_backlog(const struct mbox *m, uint64_t *bytes)
+{
+	if (m == NULL || !m->index_due) {
+		if (bytes != NULL)
+			*bytes = 0;
+		return (0);
+	}
+	if (bytes != NULL)
+		*bytes = m->backlog_bytes;
+	return (m->backlog > 0 ? m->backlog : 1);
+}
+
+/*
  * Index up to max messages of the backlog, oldest first, in one
  * transaction; fewer if their raw sizes reach maxbytes (at least one
  * is indexed, however large).  The raw size bounds the text that is
@@ -88,6 +106,7 @@ mbox_index(struct mbox *m, size_t max, uint64_t maxbytes, size_t *done)
 	if (n == 0) {
 		/* A store rolled back: nothing was left to index. */
 		m->index_due = 0;
+		m->backlog = m->backlog_bytes = 0;
 		ret = mbox_tx_end(m);
 		goto out;
 	}
@@ -120,6 +139,9 @@ mbox_index(struct mbox *m, size_t max, uint64_t maxbytes, size_t *done)
 		goto out;
 	/* After the commit: a failed one leaves the backlog as it was. */
 	m->index_due = more;
+	m->backlog = more && m->backlog > n ? m->backlog - n : 0;
+	m->backlog_bytes = more && m->backlog_bytes > bytes ?
+	    m->backlog_bytes - bytes : 0;
 	if (done != NULL)
 		*done = n;
 	goto out;

@@ -76,6 +76,9 @@ struct vault_account {
 	struct work_job			 import_job;
 	struct work_job			 checkpoint_job;
 	int				 checkpointing;	/* job queued */
+	struct work_job			 index_job;
+	int				 indexing;	/* job queued */
+	struct event			 index_ev;	/* the quiet wait */
 	struct work_strand		 strand;	/* its mailbox work */
 	int				 locking;	/* when the strand idles */
 	unsigned int			 nsessions;
@@ -94,6 +97,7 @@ struct vault_session {
 };
 
 /* vault_account.c */
+#define ACCOUNT_INDEX_BATCH	64	/* messages per index job */
 void	 account_init(void);
 struct vault_account *account_unlocked(const unsigned char *);
 int	 account_unlock(const struct dir_account *,
@@ -109,6 +113,7 @@ int	 account_committed(struct vault_account *);
 const unsigned char *account_pagestate(struct vault_account *,
 	    unsigned char *);
 void	 account_changed(struct vault_account *);
+int	 account_indexed(struct vault_account *);
 int	 account_seal(const struct dir_account *, const void *, size_t);
 void	 account_on_change(void (*)(struct vault_account *));
 void	 account_set_grace(unsigned int);
