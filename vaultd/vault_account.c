@@ -75,9 +75,10 @@ static void	 account_lock_idle(void *);
 static void	 account_close(struct vault_account *);
 
 /*
- * Spooled messages imported per job, in one transaction: a message
- * costs a few milliseconds (its index is built then), so this bounds
- * how long the account's own requests wait for a slice.
+ * Spooled messages imported per job, in one transaction: this bounds
+ * how long the account's own requests wait for a slice.  Their
+ * full-text rows come after, by the index job's batches, as for any
+ * other store.
  */
 #define IMPORT_SLICE		64
 
@@ -93,7 +94,7 @@ static void	 account_close(struct vault_account *);
  * synced commit for many, not one each.
  */
 #define INDEX_BATCH		ACCOUNT_INDEX_BATCH
-#define INDEX_BATCH_BYTES	(1024 * 1024)
+#define INDEX_BATCH_BYTES	(256 * 1024)
 #define INDEX_QUIET_MS		50
 
 void

@@ -18,7 +18,8 @@
  * Group commit of deliveries into unlocked accounts.
  *
  * Delivering one message into an unlocked mailbox costs a synced SQLite
- * transaction (with its full-text rows) and then a second synced write
+ * transaction (its full-text rows come later, by batches: the account's
+ * index job, vault_account.c) and then a second synced write
  * of the account's commit counter to directory.db.  Done one message at
  * a time that is two syncs per message, and smtpd's sessions wait for
  * each other's syncs in line.  Here the deliveries that arrive while

@@ -50,8 +50,8 @@ char			 outbuf[4096];
 int			 authfails;
 
 /*
- * A version 4 mailbox made version 3 again: no backlog table, and the
- * triggers that indexed inside the store.  Its backlog must be empty.
+ * A version 4 mailbox made version 3 again: no backlog table, the
+ * triggers that indexed inside the store, FTS5's default automerge.  Its backlog must be empty.
  */
 const char		 mbox_v3_sql[] =
 	"DROP TRIGGER content_ai; DROP TRIGGER content_ad;"
@@ -64,6 +64,7 @@ const char		 mbox_v3_sql[] =
 	" INSERT INTO fts (fts, rowid, subject, from_, to_, cc, bcc,"
 	" headers, body) VALUES ('delete', old.id, old.subject, old.from_,"
 	" old.to_, old.cc, old.bcc, old.headers, old.body); END;"
+	" INSERT INTO fts (fts, rank) VALUES ('automerge', 4);"
 	" UPDATE meta SET value = 3 WHERE key = 'version'";
 
 void

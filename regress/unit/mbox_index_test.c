@@ -88,6 +88,8 @@ t_append_search(void)
 
 	m = mopen("idx-search");
 	CHECK(!mbox_index_due(m));
+	CHECK(qint(m, "SELECT v FROM fts_config WHERE k = 'automerge'") ==
+	    16);
 	CHECK(addbody(m, "first", "the quick brown fox") == 1);
 	CHECK(addbody(m, "second", "jumps over the lazy dog") == 2);
 	CHECK(mbox_index_due(m));
@@ -264,6 +266,8 @@ t_upgrade_v3(void)
 	m = mopen("idx-v3");
 	CHECK(mbox_counter(m) == c + 1);
 	CHECK(qint(m, "SELECT value FROM meta WHERE key = 'version'") == 4);
+	CHECK(qint(m, "SELECT v FROM fts_config WHERE k = 'automerge'") ==
+	    16);
 	CHECK(!mbox_index_due(m));
 	CHECK(qint(m, "SELECT count(*) FROM unindexed") == 0);
 	CHECK(addbody(m, "new", "stored under four") == 2);
