@@ -223,11 +223,12 @@ account_indexed(struct vault_account *a)
 	uint64_t	 counter;
 	int		 rv = 0;
 
+	/* A read: nothing to record, and no commit to restart the wait. */
 	counter = mbox_counter(a->mbox);
-	if (counter != a->counter) {
-		rv = account_record(a);
-		a->counter = counter;
-	}
+	if (counter == a->counter)
+		return (0);
+	rv = account_record(a);
+	a->counter = counter;
 	account_maintain(a);
 	return (rv);
 }
@@ -239,7 +240,8 @@ account_indexed(struct vault_account *a)
  * thousand pages).  Messages not yet indexed: a batch now if a
  * batch's worth waits, else once the account is quiet.  Not while
  * the account locks: the backlog stays in the mailbox for the next
- * unlock.
+ * unlock.  Only where no job of the account runs (its done(), a
+ * paused or idle strand): it reads the mailbox's state.
  */
 static void
 account_maintain(struct vault_account *a)
@@ -284,7 +286,11 @@ account_checkpoint_done(void *arg, int status)
 	a->checkpointing = 0;
 }
 
-/* The account was quiet for INDEX_QUIET_MS. */
+/*
+ * The account was quiet for INDEX_QUIET_MS.  A job of the account may
+ * run on a worker now: the mailbox is not the loop's to look at, and
+ * the index job finds out itself whether anything is left.
+ */
 static void
 account_index_cb(int fd, short event, void *arg)
 {
@@ -292,7 +298,7 @@ account_index_cb(int fd, short event, void *arg)
 
 	(void)fd;
 	(void)event;
-	if (!a->indexing && !a->locking && mbox_index_due(a->mbox))
+	if (!a->indexing && !a->locking)
 		account_index_submit(a);
 }
 
@@ -315,8 +321,9 @@ account_index_run(void *arg)
 }
 
 /*
- * On the loop: the record, then the next batch (failed: the next
- * commit or quiet spell tries again; cancelled: the account locks).
+ * On the loop: the record, then the next batch.  Failed: the next
+ * commit tries again, not this job at once (nor in a loop); cancelled:
+ * the account locks.
  */
 static void
 account_index_done(void *arg, int status)
@@ -326,9 +333,12 @@ account_index_done(void *arg, int status)
 	a->indexing = 0;
 	if (status == WORK_CANCELLED)
 		return;
-	if (status != MBOX_OK)
+	if (status != MBOX_OK) {
 		log_warnx("%s: the full-text index could not be written; "
 		    "searches will index first", a->address);
+		/* A failed batch rolled back: no counter moved. */
+		return;
+	}
 	(void)account_indexed(a);
 }
 
