@@ -50,7 +50,6 @@
 #define IMAP_NEST_MAX		16	/* parentheses in one command */
 #define IMAP_ARGS_MAX		8192	/* arguments in one command */
 #define IMAP_INLINE_MAX		(64 * 1024) /* command with its literals */
-#define IMAP_LITERAL_MINUS	4096	/* largest {n+} (RFC 7888 LITERAL-) */
 #define IMAP_FILES_MAX		MBOX_APPEND_MAX /* literals in the spool */
 #define IMAP_SEQSET_MAX		MBOX_RANGES_MAX /* ranges in a set */
 #define IMAP_DATETIME_LEN	27	/* "dd-Mon-yyyy hh:mm:ss +zzzz" + NUL */

@@ -22,12 +22,15 @@
  * A command is assembled in one buffer from its lines and literals
  * (imap.h describes the form the parser reads).  Limits: a line of
  * IMAP_LINE_MAX octets (as long as a command: a maximal ID fits), a
- * command of IMAP_INLINE_MAX with its literals,
- * non-synchronising literals of IMAP_LITERAL_MINUS (LITERAL-, RFC 7888);
- * only APPEND's message may be larger, up to the message size limit,
- * and it goes to a memfd rather than the buffer.  A command refused
- * while it is being assembled is still read to its end, its literals
- * discarded, so that no part of it is taken for a command.
+ * command of IMAP_INLINE_MAX with its literals; only APPEND's message
+ * may be larger, up to the message size limit, and it goes to a memfd
+ * rather than the buffer.  Literals may be non-synchronising of any
+ * size (LITERAL+, RFC 7888): one over these limits is refused as a
+ * synchronising one would be, and its octets, which come anyway, are
+ * read and discarded without being kept, up to the message size limit;
+ * beyond that the session is closed (RFC 7888 section 4).  A command
+ * refused while it is being assembled is still read to its end, its
+ * literals discarded, so that no part of it is taken for a command.
  *
  * While a command runs, the session reads no input: pipelined commands
  * wait in the buffer, in order.  IDLE alone reads while it runs, for
@@ -286,7 +289,7 @@ imap_capability(struct session *s, const char *prefix, const char *suffix)
 	struct imap	*im = s->data;
 	int		 authed = im != NULL && im->conn.state != IMAP_NOTAUTH;
 
-	session_printf(s, "%sCAPABILITY IMAP4rev1 IMAP4rev2%s%s LITERAL- "
+	session_printf(s, "%sCAPABILITY IMAP4rev1 IMAP4rev2%s%s LITERAL+ "
 	    "ENABLE ID IDLE NAMESPACE UNSELECT UIDPLUS MULTIAPPEND MOVE "
 	    "CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED "
 	    "LIST-STATUS "
@@ -787,12 +790,6 @@ imap_line(struct session *s, char *line, size_t len, int flags)
 
 	if ((litoff = imap_literal_at_end(line, len, &n, &nonsync)) == -1) {
 		imap_command(s);
-		return;
-	}
-	if (nonsync && n > IMAP_LITERAL_MINUS) {
-		imap_reject(s, im->run.tag, "BAD [TOOBIG] Non-synchronizing "
-		    "literal too large (LITERAL-)");
-		imap_refuse_rest(s, line, len);
 		return;
 	}
 	memcpy(im->in.buf + im->in.len, "\r\n", 2);

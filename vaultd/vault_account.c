@@ -98,8 +98,14 @@ static int	 account_import_run(void *);
 static void	 account_import_done(void *, int);
 static int	 account_import_busy(const struct vault_account *);
 static void	 account_import_end(struct vault_account *);
+static int	 account_record(struct vault_account *);
+static void	 account_maintain(struct vault_account *);
 static int	 account_checkpoint_run(void *);
 static void	 account_checkpoint_done(void *, int);
+static void	 account_index_cb(int, short, void *);
+static void	 account_index_submit(struct vault_account *);
+static int	 account_index_run(void *);
+static void	 account_index_done(void *, int);
 static void	 account_lock_idle(void *);
 static void	 account_close(struct vault_account *);
 static struct vault_account *account_opening(const unsigned char *);
@@ -111,9 +117,10 @@ static void	 account_open_free(struct vault_account *);
 static void	 account_open_free_idle(void *);
 
 /*
- * Spooled messages imported per job, in one transaction: a message
- * costs a few milliseconds (its index is built then), so this bounds
- * how long the account's own requests wait for a slice.
+ * Spooled messages imported per job, in one transaction: this bounds
+ * how long the account's own requests wait for a slice.  Their
+ * full-text rows come after, by the index job's batches, as for any
+ * other store.
  */
 #define IMPORT_SLICE		64
 
@@ -126,6 +133,21 @@ static void	 account_open_free_idle(void *);
  */
 #define IMPORT_QUIET_MS		20
 #define IMPORT_WAIT_MS		1000
+
+/*
+ * The full-text index is written after the store (vault_mbox_index.c),
+ * by a job on the strand that indexes at most INDEX_BATCH messages
+ * (ACCOUNT_INDEX_BATCH, vaultd.h) or
+ * INDEX_BATCH_BYTES of them in one transaction: the account's own
+ * requests wait for one batch at most.  The job is queued after an
+ * answer once a batch's worth waits, or once the account has been
+ * quiet (no commit) for INDEX_QUIET_MS: a client that APPENDs one
+ * message after another gets its messages indexed by batches, one
+ * synced commit for many, not one each.
+ */
+#define INDEX_BATCH		ACCOUNT_INDEX_BATCH
+#define INDEX_BATCH_BYTES	(256 * 1024)
+#define INDEX_QUIET_MS		50
 
 void
 account_init(void)
@@ -189,26 +211,33 @@ account_pagestate(struct vault_account *a, unsigned char *buf)
 	return (buf);
 }
 
+/* Record the mailbox's commit counter and page-state digest. */
+static int
+account_record(struct vault_account *a)
+{
+	unsigned char	 ps[DIR_STATE_LEN];
+
+	if (dir_counter_set(a->id, mbox_counter(a->mbox),
+	    account_pagestate(a, ps)) != DIR_OK) {
+		log_warnx("%s: cannot record the commit counter", a->address);
+		return (-1);
+	}
+	return (0);
+}
+
 /*
  * After a write call on the mailbox: record its commit counter and its
  * page-state digest (the freshness check's anchors) and, if the write
  * committed anything, say so to the change callback.  Every write
- * comes through here: mailbox requests, deliveries, the spool import
- * at unlock.
+ * comes through here or through account_indexed(): mailbox requests,
+ * deliveries, the spool import at unlock, the full-text index.
  */
 int
 account_committed(struct vault_account *a)
 {
-	unsigned char	 ps[DIR_STATE_LEN];
-	uint64_t	 counter;
-	int		 rv = 0;
+	int	 rv;
 
-	counter = mbox_counter(a->mbox);
-	if (dir_counter_set(a->id, counter, account_pagestate(a, ps)) !=
-	    DIR_OK) {
-		log_warnx("%s: cannot record the commit counter", a->address);
-		rv = -1;
-	}
+	rv = account_record(a);
 	account_changed(a);
 	return (rv);
 }
@@ -229,16 +258,64 @@ account_changed(struct vault_account *a)
 		if (change_cb != NULL)
 			change_cb(a);
 	}
-	/*
-	 * A commit that left the log long: copy it over in a job of its
-	 * own, after this commit's answer, not inside the commit (where
-	 * it made one APPEND in ten or twenty wait for a thousand pages).
-	 */
+	account_maintain(a);
+}
+
+/*
+ * After a job that may have committed the full-text index alone (the
+ * index job; a SEARCH indexes the backlog first): the record like any
+ * commit's, but no news, as nothing a client sees has changed.  Every
+ * other commit was reported before this job ran (its own done() came
+ * first), so the counter it moved is the index's.
+ */
+int
+account_indexed(struct vault_account *a)
+{
+	uint64_t	 counter;
+	int		 rv = 0;
+
+	/* A read: nothing to record, and no commit to restart the wait. */
+	counter = mbox_counter(a->mbox);
+	if (counter == a->counter)
+		return (0);
+	rv = account_record(a);
+	a->counter = counter;
+	account_maintain(a);
+	return (rv);
+}
+
+/*
+ * Maintenance after a commit's answer, as jobs of their own on the
+ * strand.  A commit that left the log long: copy it over, not inside
+ * the commit (where it made one APPEND in ten or twenty wait for a
+ * thousand pages).  Messages not yet indexed: a batch now if a
+ * batch's worth waits, else once the account is quiet.  Not while
+ * the account locks: the backlog stays in the mailbox for the next
+ * unlock.  Only where no job of the account runs (its done(), a
+ * paused or idle strand): it reads the mailbox's state.
+ */
+static void
+account_maintain(struct vault_account *a)
+{
+	struct timeval	 tv;
+	uint64_t	 n, bytes;
+
 	if (mbox_checkpoint_due(a->mbox) && !a->checkpointing) {
 		a->checkpointing = 1;
 		work_submit(&a->strand, &a->checkpoint_job,
 		    account_checkpoint_run, account_checkpoint_done, a);
 	}
+	if (a->indexing || a->locking ||
+	    (n = mbox_index_backlog(a->mbox, &bytes)) == 0)
+		return;
+	if (n >= INDEX_BATCH || bytes >= INDEX_BATCH_BYTES) {
+		account_index_submit(a);
+		return;
+	}
+	/* Again at each commit: the wait starts over. */
+	timerclear(&tv);
+	tv.tv_usec = INDEX_QUIET_MS * 1000;
+	evtimer_add(&a->index_ev, &tv);
 }
 
 /* On a worker, between two of the account's own jobs. */
@@ -258,6 +335,62 @@ account_checkpoint_done(void *arg, int status)
 
 	(void)status;
 	a->checkpointing = 0;
+}
+
+/*
+ * The account was quiet for INDEX_QUIET_MS.  A job of the account may
+ * run on a worker now: the mailbox is not the loop's to look at, and
+ * the index job finds out itself whether anything is left.
+ */
+static void
+account_index_cb(int fd, short event, void *arg)
+{
+	struct vault_account	*a = arg;
+
+	(void)fd;
+	(void)event;
+	if (!a->indexing && !a->locking)
+		account_index_submit(a);
+}
+
+static void
+account_index_submit(struct vault_account *a)
+{
+	evtimer_del(&a->index_ev);
+	a->indexing = 1;
+	work_submit(&a->strand, &a->index_job, account_index_run,
+	    account_index_done, a);
+}
+
+/* On a worker: one batch of the backlog, in one transaction. */
+static int
+account_index_run(void *arg)
+{
+	struct vault_account	*a = arg;
+
+	return (mbox_index(a->mbox, INDEX_BATCH, INDEX_BATCH_BYTES, NULL));
+}
+
+/*
+ * On the loop: the record, then the next batch.  Failed: the next
+ * commit tries again, not this job at once (nor in a loop); cancelled:
+ * the account locks.
+ */
+static void
+account_index_done(void *arg, int status)
+{
+	struct vault_account	*a = arg;
+
+	a->indexing = 0;
+	if (status == WORK_CANCELLED)
+		return;
+	if (status != MBOX_OK) {
+		log_warnx("%s: the full-text index could not be written; "
+		    "searches will index first", a->address);
+		/* A failed batch rolled back: no counter moved. */
+		return;
+	}
+	(void)account_indexed(a);
 }
 
 /*
@@ -369,6 +502,7 @@ account_unlock(const struct dir_account *da, struct account_secrets *secrets,
 	a->secrets = secrets;
 	evtimer_set(&a->grace_ev, account_grace_cb, a);
 	evtimer_set(&a->import_ev, account_import_timer, a);
+	evtimer_set(&a->index_ev, account_index_cb, a);
 	if ((a->verifiers = sodium_malloc(VAULT_VERIFIERS_MAX * KEY_LEN)) ==
 	    NULL) {
 		account_open_free(a);
@@ -558,6 +692,13 @@ account_open_done(void *arg, int status)
  fail:
 	TAILQ_REMOVE(&opening, a, entry);
 	account_open_answer(a, NULL);
+	/*
+	 * No more maintenance (account_committed() may have queued an
+	 * index job or its timer): what is queued runs, then the account
+	 * is freed once the strand is idle.
+	 */
+	a->locking = 1;
+	evtimer_del(&a->index_ev);
 	/* Freed once this job is over: the strand is the account's. */
 	work_when_idle(&a->strand, account_open_free_idle, a);
 }
@@ -894,6 +1035,7 @@ account_close(struct vault_account *a)
 {
 	evtimer_del(&a->grace_ev);
 	evtimer_del(&a->import_ev);
+	evtimer_del(&a->index_ev);
 	/* Every slice committed: the rest stays for the next unlock. */
 	account_import_end(a);
 	TAILQ_REMOVE(&accounts, a, entry);

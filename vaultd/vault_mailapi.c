@@ -774,6 +774,9 @@ mailapi_done(void *arg, int status)
 	 */
 	if (r->ran == MBOX_OK && op_writes(r->req.op))
 		(void)account_committed(r->a);
+	else
+		/* A SEARCH may have indexed the backlog first. */
+		(void)account_indexed(r->a);
 	reply(r, status);
 	mailapi_free(r);
 }

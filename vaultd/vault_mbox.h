@@ -42,6 +42,7 @@
 #define MBOX_DELIM		'/'
 #define MBOX_IMPORT_NAME_MAX	256	/* spool entry name, with NUL */
 #define MBOX_STATE_LEN		32	/* page-state digest (VFS_STATELEN) */
+#define MBOX_INDEX_MAX		1000	/* messages in one mbox_index() */
 
 struct mbox;
 
@@ -82,6 +83,15 @@ typedef int (*mbox_chunk_cb)(void *, uint32_t, uint64_t, uint64_t,
  * tampered file or an unknown schema version is MBOX_EIO.
  * mbox_counter(): the commit counter, +1 per committed write; a write
  * call that changes nothing commits nothing.
+ * mbox_index(mbox, max, maxbytes, &done): messages are stored without
+ * their full-text rows, which mbox_index() writes afterwards: up to
+ * max (1..MBOX_INDEX_MAX) of the oldest unindexed messages, fewer if
+ * their raw sizes reach maxbytes (one at least), in one transaction
+ * (a write: the counter moves).  mbox_index_due() says whether some
+ * may be left, also after a crash or a reopen; mbox_index_backlog()
+ * about how many and their raw octets (for scheduling only).
+ * mbox_search() indexes
+ * the whole backlog itself before a search that uses the index.
  * mbox_pagestate(mbox, out): the page-state digest (MBOX_STATE_LEN
  * bytes) of the last commit, which vaultd records with the counter
  * (vault_vfs_state.c); MBOX_EIO if it is not known (logged).  At open,
@@ -156,6 +166,9 @@ uint64_t mbox_counter(struct mbox *);
 int	 mbox_checkpoint_due(const struct mbox *);
 int	 mbox_checkpoint(struct mbox *);
 int	 mbox_pagestate(struct mbox *, unsigned char *);
+int	 mbox_index_due(const struct mbox *);
+uint64_t mbox_index_backlog(const struct mbox *, uint64_t *);
+int	 mbox_index(struct mbox *, size_t, uint64_t, size_t *);
 
 int	 mbox_folder_list(struct mbox *, mbox_folder_cb, void *);
 int	 mbox_folder_get(struct mbox *, const char *, struct mbox_folder *);

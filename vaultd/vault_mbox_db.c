@@ -17,10 +17,10 @@
 /*
  * One account's mailbox in an encrypted SQLite database (vault_vfs.c).
  *
- * Schema (version 3)
+ * Schema (version 4)
  *
  *	meta(key TEXT PRIMARY KEY, value INTEGER)
- *		"version"	schema version (3)
+ *		"version"	schema version (4)
  *		"counter"	commit counter: +1 in every committed write
  *				transaction, in that same transaction
  *		"uidvalidity"	the last UIDVALIDITY handed out; the next
@@ -55,8 +55,21 @@
  *
  *	fts USING fts5(subject, from_, to_, cc, bcc, headers, body,
  *	    content='content', content_rowid='id', tokenize='trigram')
- *		External content: the text is stored once, in content;
- *		triggers on content keep the index in step.
+ *		External content: the text is stored once, in content.
+ *		automerge 16 (version 4; FTS5's default is 4).
+ *		A message is indexed after it is stored, not in the
+ *		transaction that stores it (version 4): see unindexed.
+ *		The trigger that deletes content deletes its rows from
+ *		the index only if it was indexed: FTS5's 'delete' must
+ *		be given the very text that was indexed.
+ *
+ *	unindexed(id INTEGER PRIMARY KEY)
+ *		Content not yet in fts (version 4): a trigger adds every
+ *		new content row here, mbox_index() moves a batch at a
+ *		time into fts, in a transaction of its own, and deleting
+ *		content deletes its row here.  Persistent, so a crash
+ *		loses no backlog: the next open finds it.  A search that
+ *		uses fts indexes the backlog first (mbox_search()).
  *
  *	messages(folder_id, uid, modseq, flags, keywords, internaldate,
  *	    sentdate, size, content_id, PRIMARY KEY(folder_id, uid))
@@ -108,7 +121,7 @@
 #include "vault_mbox_db.h"
 #include "vault_vfs.h"
 
-#define SCHEMA_VERSION	3
+#define SCHEMA_VERSION	4
 
 /*
  * A mailbox's log is checkpointed once it holds MBOX_WAL_CHECKPOINT
@@ -139,6 +152,35 @@
 	" DELETE FROM content WHERE id = old.content_id;"		\
 	" DELETE FROM partmaps WHERE id = old.content_id;"		\
 	" DELETE FROM blobs WHERE id = old.content_id; END"
+
+/*
+ * Version 4: the full-text rows of a message are written after it is
+ * stored (mbox_index()).  Content deleted before that has no rows to
+ * delete: FTS5's 'delete' with a text that was never indexed would
+ * corrupt the index.
+ */
+#define SQL_UNINDEXED							\
+	"CREATE TABLE unindexed (id INTEGER PRIMARY KEY)"
+/*
+ * Version 4: FTS5 merges index segments when automerge of them are at
+ * one level (default 4), inside the transaction that wrote the last.
+ * The index job writes a segment per batch; at 16, a mailbox that
+ * grows by small batches spends far less time merging (bench/README.md)
+ * at the cost of more segments for a search to read.
+ */
+#define SQL_FTS_AUTOMERGE						\
+	"INSERT INTO fts (fts, rank) VALUES ('automerge', 16)"
+#define SQL_CONTENT_AI							\
+	"CREATE TRIGGER content_ai AFTER INSERT ON content BEGIN"	\
+	" INSERT INTO unindexed (id) VALUES (new.id); END"
+#define SQL_CONTENT_AD							\
+	"CREATE TRIGGER content_ad AFTER DELETE ON content BEGIN"	\
+	" INSERT INTO fts (fts, rowid, subject, from_, to_, cc, bcc,"	\
+	" headers, body) SELECT 'delete', old.id, old.subject,"	\
+	" old.from_, old.to_, old.cc, old.bcc, old.headers, old.body"	\
+	" WHERE NOT EXISTS (SELECT 1 FROM unindexed"			\
+	" WHERE id = old.id);"						\
+	" DELETE FROM unindexed WHERE id = old.id; END"
 
 static int	 wal_hook(void *, sqlite3 *, const char *, int);
 static int	 db_bindv(sqlite3_stmt *, const char *, va_list);
@@ -172,14 +214,10 @@ static const char *schema_sql[] = {
 	"CREATE VIRTUAL TABLE fts USING fts5(subject, from_, to_, cc, bcc,"
 	" headers, body, content='content', content_rowid='id',"
 	" tokenize='trigram')",
-	"CREATE TRIGGER content_ai AFTER INSERT ON content BEGIN"
-	" INSERT INTO fts (rowid, subject, from_, to_, cc, bcc, headers,"
-	" body) VALUES (new.id, new.subject, new.from_, new.to_, new.cc,"
-	" new.bcc, new.headers, new.body); END",
-	"CREATE TRIGGER content_ad AFTER DELETE ON content BEGIN"
-	" INSERT INTO fts (fts, rowid, subject, from_, to_, cc, bcc,"
-	" headers, body) VALUES ('delete', old.id, old.subject, old.from_,"
-	" old.to_, old.cc, old.bcc, old.headers, old.body); END",
+	SQL_FTS_AUTOMERGE,
+	SQL_UNINDEXED,
+	SQL_CONTENT_AI,
+	SQL_CONTENT_AD,
 	"CREATE TABLE messages ("
 	" folder_id INTEGER NOT NULL,"
 	" uid INTEGER NOT NULL,"
@@ -440,17 +478,32 @@ schema_load(struct mbox *m)
 	 * part maps: its messages keep none (a FETCH of one of their
 	 * parts gets the whole message, as before), and the trigger
 	 * that deletes a message's content learns of the new table.
+	 * Version 3 indexed in the transaction that stored: every
+	 * message is indexed, the backlog starts empty, and the
+	 * triggers on content and the index's automerge are those of
+	 * version 4.
 	 */
-	if (v == 1 || v == 2) {
+	if (v >= 1 && v < SCHEMA_VERSION) {
 		if ((v == 1 && (ret = mbox_db_exec(m, "schema",
 		    SQL_SUBSCRIPTIONS, "")) != MBOX_OK) ||
-		    (ret = mbox_db_exec(m, "schema", SQL_PARTMAPS, "")) !=
-		    MBOX_OK ||
+		    (v <= 2 && ((ret = mbox_db_exec(m, "schema", SQL_PARTMAPS,
+		    "")) != MBOX_OK ||
 		    (ret = mbox_db_exec(m, "schema", "DROP TRIGGER messages_ad",
 		    "")) != MBOX_OK ||
 		    (ret = mbox_db_exec(m, "schema", SQL_MESSAGES_AD, "")) !=
+		    MBOX_OK)) ||
+		    (ret = mbox_db_exec(m, "schema", SQL_UNINDEXED, "")) !=
 		    MBOX_OK ||
-
+		    (ret = mbox_db_exec(m, "schema", "DROP TRIGGER content_ai",
+		    "")) != MBOX_OK ||
+		    (ret = mbox_db_exec(m, "schema", "DROP TRIGGER content_ad",
+		    "")) != MBOX_OK ||
+		    (ret = mbox_db_exec(m, "schema", SQL_CONTENT_AI, "")) !=
+		    MBOX_OK ||
+		    (ret = mbox_db_exec(m, "schema", SQL_CONTENT_AD, "")) !=
+		    MBOX_OK ||
+		    (ret = mbox_db_exec(m, "schema", SQL_FTS_AUTOMERGE, "")) !=
+		    MBOX_OK ||
 		    (ret = mbox_db_exec(m, "schema", "UPDATE meta SET"
 		    " value = ?1 WHERE key = 'version'", "i",
 		    (int64_t)SCHEMA_VERSION)) != MBOX_OK)
@@ -470,6 +523,17 @@ schema_load(struct mbox *m)
 	    " key = 'counter'", "")) != MBOX_OK)
 		goto fail;
 	m->counter = (uint64_t)v;
+	/* A backlog left by a crash (or a close) is indexed now. */
+	if ((ret = mbox_db_int(m, "schema", &v, "SELECT count(*) FROM"
+	    " unindexed", "")) != MBOX_OK)
+		goto fail;
+	m->backlog = (uint64_t)v;
+	m->index_due = v > 0;
+	if (v > 0 && (ret = mbox_db_int(m, "schema", &v, "SELECT"
+	    " coalesce(sum((SELECT size FROM messages WHERE content_id ="
+	    " u.id LIMIT 1)), 0) FROM unindexed u", "")) != MBOX_OK)
+		goto fail;
+	m->backlog_bytes = m->index_due ? (uint64_t)v : 0;
 	/* An upgrade is a write: it moves the counter like any other. */
 	return (upgraded ? mbox_tx_commit(m) : mbox_tx_end(m));
  fail:

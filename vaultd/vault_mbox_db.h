@@ -28,6 +28,7 @@
  *	vault_mbox_fetch.c	fetch, bodies, vanished; sequence numbers
  *	vault_mbox_search.c	SEARCH programs translated to SQL
  *	vault_mbox_import.c	the spool import at unlock
+ *	vault_mbox_index.c	the full-text index, after the store
  */
 
 #ifndef VAULT_MBOX_DB_H
@@ -45,6 +46,9 @@ struct mbox {
 	int		 batch;		/* imports share one transaction */
 	unsigned int	 batched;	/* imports in it */
 	int		 checkpoint_due; /* the log is long */
+	int		 index_due;	/* unindexed may have rows */
+	uint64_t	 backlog;	/* about how many, and their */
+	uint64_t	 backlog_bytes;	/* raw octets (for scheduling) */
 };
 
 

@@ -430,6 +430,10 @@ mbox_append_locked(struct mbox *m, struct mbox_folder_info *f,
 	sqlite3_finalize(st);
 	if (ret != MBOX_OK)
 		return (ret);
+	/* A trigger put it in unindexed: mbox_index() takes it from there. */
+	m->index_due = 1;
+	m->backlog++;
+	m->backlog_bytes += b->len[BUNDLE_RAW];
 
 	/*
 	 * The part map, as the front made it: checked where it is used

@@ -42,6 +42,13 @@
 
 #define TRIGRAM		3		/* shortest string for the index */
 
+/*
+ * The backlog a search indexes first goes in by larger batches than
+ * the maintenance job's: the search waits for all of it anyway.
+ */
+#define SEARCH_INDEX_BATCH	512
+#define SEARCH_INDEX_BYTES	(32 * 1024 * 1024)
+
 /* Search translation: a stack of SQL fragments and their parameters. */
 #define SB_NEST_MAX	32	/* parentheses in one another: SQLite's
 				 * parser has a fixed stack (YYSTACKDEPTH
@@ -64,6 +71,7 @@ struct sbuild {
 	int		 np;
 	int		 nown;
 	int		 needseq;
+	int		 fts;		/* reads the full-text index */
 	uint32_t	 maxuid;
 	uint32_t	 count;
 };
@@ -260,6 +268,7 @@ sb_substr(struct sbuild *sb, const char *cols, const char *str, char **frag)
 
 	if (utf8_chars(str) >= TRIGRAM) {
 		q = fts_query(cols, str);
+		sb->fts = 1;
 		if ((k = sb_text(sb, q, q)) == -1)
 			return (-1);
 		if (asprintf(frag, "s.cid IN (SELECT rowid FROM fts"
@@ -429,6 +438,7 @@ sb_key(struct sbuild *sb, const struct search_op_s *o, char **frag)
 		}
 		/* The index narrows the candidates first. */
 		q = fts_query("headers", o->str);
+		sb->fts = 1;
 		if ((c = sb_text(sb, q, q)) == -1) {
 			free(e);
 			return (-1);
@@ -583,6 +593,37 @@ mbox_search(struct mbox *m, const char *folder,
 			log_warnx("mbox: search: cannot build the query");
 		ret = r == -2 ? MBOX_ELIMIT : MBOX_EIO;
 		goto fail;
+	}
+	/*
+	 * The index must hold every message stored before the search:
+	 * the backlog goes in first, in batches, then the search starts
+	 * over in a read of its own.  Matching the unindexed rows with
+	 * LIKE instead would fold ASCII only, where the trigram index
+	 * folds Unicode: the same search would find different messages.
+	 */
+	if (sb->fts && m->index_due) {
+		if ((ret = mbox_tx_end(m)) != MBOX_OK)
+			goto out;
+		while (m->index_due)
+			if ((ret = mbox_index(m, SEARCH_INDEX_BATCH,
+			    SEARCH_INDEX_BYTES, NULL)) != MBOX_OK)
+				goto out;
+		free(expr);
+		expr = NULL;
+		sb_free(sb);
+		memset(sb, 0, sizeof(*sb));
+		if ((ret = mbox_tx_begin(m, 0)) != MBOX_OK)
+			goto out;
+		if ((ret = mbox_folder_find(m, nm, &f)) != MBOX_OK ||
+		    (ret = mbox_folder_maxuid(m, f.id, &sb->maxuid)) !=
+		    MBOX_OK ||
+		    (ret = mbox_folder_count(m, f.id, &sb->count)) != MBOX_OK)
+			goto fail;
+		if (sb_build(sb, prog, &expr) != 0) {
+			log_warnx("mbox: search: cannot build the query");
+			ret = MBOX_EIO;
+			goto fail;
+		}
 	}
 	if (asprintf(&sql, "SELECT s.uid FROM (SELECT m.uid AS uid,"
 	    " m.modseq AS modseq, m.flags AS flags, m.keywords AS keywords,"

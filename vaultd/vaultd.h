@@ -94,6 +94,9 @@ struct vault_account {
 	struct timespec			 import_due;	/* at the latest */
 	struct work_job			 checkpoint_job;
 	int				 checkpointing;	/* job queued */
+	struct work_job			 index_job;
+	int				 indexing;	/* job queued */
+	struct event			 index_ev;	/* the quiet wait */
 	struct work_strand		 strand;	/* its mailbox work */
 	int				 locking;	/* when the strand idles */
 	unsigned int			 nsessions;
@@ -126,6 +129,7 @@ struct vault_session {
 };
 
 /* vault_account.c */
+#define ACCOUNT_INDEX_BATCH	16	/* messages per index job */
 void	 account_init(void);
 struct vault_account *account_unlocked(const unsigned char *);
 #define ACCOUNT_PENDING	1	/* account_unlock(): the waiter is called */
@@ -151,6 +155,7 @@ void	 account_mailbox_path(const unsigned char *, char *, size_t);
 int	 account_committed(struct vault_account *);
 const unsigned char *account_pagestate(struct vault_account *,
 	    unsigned char *);
+int	 account_indexed(struct vault_account *);
 void	 account_on_change(void (*)(struct vault_account *));
 void	 account_set_grace(unsigned int);
 void	 account_set_spool(int);

@@ -3,7 +3,7 @@
 # exact octets of each response, and for what imaplib cannot send) and
 # curl.  Expected responses are written out by hand from RFC 9051 (and
 # RFC 7162 CONDSTORE/QRESYNC, RFC 4731 ESEARCH, RFC 5182 SEARCHRES,
-# RFC 3516 BINARY, RFC 4315 UIDPLUS, RFC 6851 MOVE, RFC 7888 LITERAL-).
+# RFC 3516 BINARY, RFC 4315 UIDPLUS, RFC 6851 MOVE, RFC 7888 LITERAL+).
 #
 # Every wait has a deadline; nothing sleeps to synchronise.
 
@@ -25,7 +25,7 @@ PASSWORD = "correct horse battery"
 TIMEOUT = 30
 
 # The capability list, as imap_capability() writes it (RFC 9051 7.2.2).
-EXTENSIONS = ("LITERAL- ENABLE ID IDLE NAMESPACE UNSELECT UIDPLUS "
+EXTENSIONS = ("LITERAL+ ENABLE ID IDLE NAMESPACE UNSELECT UIDPLUS "
               "MULTIAPPEND MOVE "
               "CHILDREN SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED "
               "LIST-STATUS ESEARCH SEARCHRES SORT ESORT "
@@ -491,7 +491,7 @@ class Login(Base):
         c.send(PASSWORD + "\r\n")
         self.assertEqual(c.until(t), ([], "%s OK [CAPABILITY %s] Logged in"
                                       % (t, caps())))
-        # LITERAL-: no continuation; all in one write.
+        # LITERAL+: no continuation; all in one write.
         c = self.connect()
         t = c.tag()
         c.send("%s LOGIN {%d+}\r\n%s {%d+}\r\n%s\r\n" % (
@@ -1445,7 +1445,7 @@ class Messages(Base):
         self.assertEqual(len(big), 102400)
         self.assertEqual(self.append(c, big),
                          ([], "OK [APPENDUID %s 2] APPEND completed" % v))
-        # LITERAL- (RFC 7888): 100 octets without waiting.
+        # LITERAL+ (RFC 7888): 100 octets without waiting.
         small = message("nonsync", "x" * (100 - len(message("nonsync",
                                                             ""))))
         self.assertEqual(len(small), 100)
@@ -1453,17 +1453,15 @@ class Messages(Base):
         c.send(b"%s APPEND INBOX {100+}\r\n%s\r\n" % (t.encode(), small))
         self.assertEqual(c.until(t), ([], "%s OK [APPENDUID %s 3] APPEND "
                                       "completed" % (t, v)))
-        # Over 4096 octets: BAD [TOOBIG]; the octets sent are dropped and
-        # the session goes on.
+        # Over 4096 octets too (LITERAL+, not LITERAL-).
         t = c.tag()
         c.send(b"%s APPEND INBOX {5000+}\r\n%s\r\n" %
-               (t.encode(), b"Subject: no\r\n\r\n" + b"y" * 4984))
-        u, done = c.until(t)
-        self.assertEqual(u, [])
-        self.assertTrue(done.startswith(t + " BAD [TOOBIG]"), done)
+               (t.encode(), b"Subject: yes\r\n\r\n" + b"y" * 4983))
+        self.assertEqual(c.until(t), ([], "%s OK [APPENDUID %s 4] APPEND "
+                                      "completed" % (t, v)))
         self.assertEqual(c.cmd("NOOP"), ([], "OK NOOP completed"))
         u = self.select(c)
-        self.assertIn("* 3 EXISTS", u)
+        self.assertIn("* 4 EXISTS", u)
         self.assertEqual(c.cmd("FETCH 1 (FLAGS INTERNALDATE)"),
                          (['* 1 FETCH (FLAGS (\\Seen $Work) INTERNALDATE '
                            '"01-Feb-2020 09:00:00 +0000")'],
@@ -1814,11 +1812,48 @@ class BadInput(Base):
         self.assertEqual(c.response(), "%s BAD [TOOBIG] Command too long"
                          % t)
         self.assertEqual(c.cmd("NOOP"), ([], "OK NOOP completed"))
-        # A LITERAL- one over 4096 in a command other than APPEND.
+        # A non-synchronising one of 5000 in a command other than
+        # APPEND is taken (LITERAL+: the command runs and meets the
+        # search key's own limit); one over 64 KiB is refused, its
+        # octets read and dropped, and the session goes on.
         t = c.tag()
         c.send("%s SEARCH SUBJECT {5000+}\r\n%s\r\n" % (t, "z" * 5000))
+        self.assertEqual(c.until(t), ([], t + " BAD Search string too long"))
+        t = c.tag()
+        c.send("%s SEARCH SUBJECT {70000+}\r\n%s\r\n" % (t, "z" * 70000))
         u, done = c.until(t)
-        self.assertTrue(done.startswith(t + " BAD [TOOBIG]"), done)
+        self.assertEqual(done, t + " BAD [TOOBIG] Command too long")
+        self.assertEqual(c.cmd("NOOP"), ([], "OK NOOP completed"))
+
+    def test_literal_plus_over_limits(self):
+        """RFC 7888 section 4: a non-synchronising literal larger than
+        the server takes is answered and its octets read and dropped
+        (never held), or, past the message size limit, the session is
+        closed without waiting for them."""
+        user, c = self.user_selected()
+        limit = 35 * 1024 * 1024
+        # An APPEND over the limit, announced without waiting: the
+        # command is refused and the session closed at once.
+        t = c.tag()
+        c.send("%s APPEND INBOX {%d+}\r\n" % (t, limit + 1))
+        self.assertEqual(c.response(), t + " NO [TOOBIG] Message too large")
+        self.assertEqual(c.response(), "* BYE [TOOBIG] Literal too large")
+        self.assertTrue(c.closed())
+        # Any command with a literal of 4 GB: the same.
+        c = self.login(user)
+        t = c.tag()
+        c.send("%s SEARCH SUBJECT {4000000000+}\r\n" % t)
+        self.assertEqual(c.response(), t + " BAD [TOOBIG] Command too long")
+        self.assertEqual(c.response(), "* BYE [TOOBIG] Literal too large")
+        self.assertTrue(c.closed())
+        # Within the limit: read and dropped, and the session goes on;
+        # nothing of it is taken for a command.
+        c = self.login(user)
+        t = c.tag()
+        data = ("x9 LOGOUT\r\n" * 100000).encode()
+        c.send(b"%s SEARCH SUBJECT {%d+}\r\n" % (t.encode(), len(data)))
+        c.send(data + b"\r\n")
+        self.assertEqual(c.response(), t + " BAD [TOOBIG] Command too long")
         self.assertEqual(c.cmd("NOOP"), ([], "OK NOOP completed"))
 
     def test_bad_mailbox_name_and_nul(self):
@@ -1858,8 +1893,8 @@ class BadInput(Base):
         self.assertRegex(c.response(),
                          r"^(\*|a1) BAD Invalid characters in command$")
         t = c.tag()
-        c.send("%s SEARCH SUBJECT {5000+}\r\n%s\r\n" % (t, hidden * 454 +
-                                                       "x" * 6))
+        c.send("%s SEARCH SUBJECT {70000+}\r\n%s\r\n" % (t, hidden * 6363 +
+                                                        "x" * 7))
         u, done = c.until(t)
         self.assertTrue(done.startswith(t + " BAD [TOOBIG]"), done)
         self.assertEqual(c.cmd("NOOP"), ([], "OK NOOP completed"))

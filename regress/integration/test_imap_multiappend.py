@@ -93,7 +93,7 @@ class Multi(MultiBase):
                           "OK [APPENDUID %d 4] APPEND completed" % v))
 
     def test_nonsync_and_literal8(self):
-        """LITERAL- literals need no "+"; a literal8 (RFC 3516) message
+        """LITERAL+ literals need no "+"; a literal8 (RFC 3516) message
         may hold NUL, and the UTF8 form (RFC 6855) goes in a list."""
         c = self.login(self.new_user())
         v = self.uidvalidity(c)

@@ -40,7 +40,7 @@ def message(n):
 
 
 class Raw:
-    """Just enough IMAP to pipeline APPENDs with LITERAL-."""
+    """Just enough IMAP to pipeline APPENDs with LITERAL+."""
 
     def __init__(self, port):
         s = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
@@ -89,7 +89,7 @@ class Mbsync(DaemonCase):
         return m
 
     def append_many(self, numbers):
-        """APPEND each message in one pipelined write (LITERAL-)."""
+        """APPEND each message in one pipelined write (LITERAL+)."""
         r = Raw(self.t.port("imaps"))
         try:
             r.sock.sendall(b'l LOGIN %s "%s"\r\n' % (USER.encode(),

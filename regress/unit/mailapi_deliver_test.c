@@ -230,6 +230,7 @@ struct probe {
 	struct work_job		 job;
 	struct vault_account	*a;
 	uint32_t		 exists;
+	uint64_t		 counter;	/* the mailbox's, then */
 	int			 done;
 };
 
@@ -275,6 +276,7 @@ probe_run(void *arg)
 	if (mbox_folder_get(p->a->mbox, "INBOX", &f) != MBOX_OK)
 		return (-1);
 	p->exists = f.info.exists;
+	p->counter = mbox_counter(p->a->mbox);
 	return (0);
 }
 
@@ -374,7 +376,8 @@ test_workers(void)
 	wait_flag(&p.done);
 	CHECK(hold_done == 1 && p.done == 1);
 	CHECK(p.exists == a0 + 3);
-	CHECK(mbox_counter(alice->mbox) == ca + 1);
+	/* One import commit; the index's batches may come after. */
+	CHECK(p.counter == ca + 1);
 	CHECK(spooled(alice) == 0 && recorded(ALICE, alice));
 
 	/*

@@ -49,6 +49,24 @@ struct search_program	 prog;
 char			 outbuf[4096];
 int			 authfails;
 
+/*
+ * A version 4 mailbox made version 3 again: no backlog table, the
+ * triggers that indexed inside the store, FTS5's default automerge.  Its backlog must be empty.
+ */
+const char		 mbox_v3_sql[] =
+	"DROP TRIGGER content_ai; DROP TRIGGER content_ad;"
+	" DROP TABLE unindexed;"
+	" CREATE TRIGGER content_ai AFTER INSERT ON content BEGIN"
+	" INSERT INTO fts (rowid, subject, from_, to_, cc, bcc, headers,"
+	" body) VALUES (new.id, new.subject, new.from_, new.to_, new.cc,"
+	" new.bcc, new.headers, new.body); END;"
+	" CREATE TRIGGER content_ad AFTER DELETE ON content BEGIN"
+	" INSERT INTO fts (fts, rowid, subject, from_, to_, cc, bcc,"
+	" headers, body) VALUES ('delete', old.id, old.subject, old.from_,"
+	" old.to_, old.cc, old.bcc, old.headers, old.body); END;"
+	" INSERT INTO fts (fts, rank) VALUES ('automerge', 4);"
+	" UPDATE meta SET value = 3 WHERE key = 'version'";
+
 void
 quiet_hook(const char *path, long long pgno, const char *kind)
 {

@@ -96,6 +96,7 @@ extern unsigned char		 dbid1[VFS_DBIDLEN], dbid2[VFS_DBIDLEN];
 extern struct search_program	 prog;
 extern char			 outbuf[4096];
 extern int			 authfails;
+extern const char		 mbox_v3_sql[];
 
 void	 quiet_hook(const char *, long long, const char *);
 void	 dbpath(char *, size_t, const char *);

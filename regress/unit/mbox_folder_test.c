@@ -333,11 +333,15 @@ t_reopen(void)
 	CHECK(g.n == 1 && g.flags[0] == MAILFLAG_FLAGGED);
 	CHECK_STR(g.kw[0], "Kw1 kw2");
 	CHECK_STR(g.env[0], "ENV<persistent>");
+	/* The search indexed what the close left unindexed: a write. */
+	CHECK(mbox_index_due(m));
 	pr_reset();
 	pr_op(SEARCH_BODY, 0, 0, "DURABLE", NULL);
 	CHECK_STR(srch(m, "Keep/Me"), "1");
-	CHECK(addsimple(m, "Keep/Me", "next") == 2);
+	CHECK(!mbox_index_due(m));
 	CHECK(mbox_counter(m) == c + 1);
+	CHECK(addsimple(m, "Keep/Me", "next") == 2);
+	CHECK(mbox_counter(m) == c + 2);
 	mbox_close(m);
 }
 
@@ -384,6 +388,9 @@ t_counter(void)
 	STEP(mbox_folder_rename(m, "C", "E") == MBOX_OK, 1);
 	STEP(mbox_folder_delete(m, "E/D") == MBOX_OK, 1);
 	STEP(mbox_import(m, "imp1", &t.b) == MBOX_OK, 1);
+	STEP(mbox_index(m, MBOX_INDEX_MAX, UINT64_MAX, NULL) == MBOX_OK, 1);
+	/* Nothing left to index: nothing committed. */
+	STEP(mbox_index(m, MBOX_INDEX_MAX, UINT64_MAX, NULL) == MBOX_OK, 0);
 
 	/* Reads: nothing. */
 	memset(&g, 0, sizeof(g));
@@ -566,6 +573,8 @@ t_subscriptions_rfc3501_6_3_6(void)
 	 * Back to version 1: no subscriptions, no part maps, the old
 	 * trigger.  Opening upgrades, as a write.
 	 */
+	CHECK(sqlite3_exec(m->db, mbox_v3_sql, NULL, NULL, NULL) ==
+	    SQLITE_OK);
 	CHECK(sqlite3_exec(m->db, "DROP TABLE subscriptions;"
 	    " DROP TABLE partmaps; DROP TRIGGER messages_ad;"
 	    " CREATE TRIGGER messages_ad AFTER DELETE ON messages"

@@ -116,14 +116,17 @@ t_import_batch(void)
 	CHECK(mbox_import_seen(m, "b") == MBOX_OK);
 	/*
 	 * A batch with nothing new commits nothing: neither the counter
-	 * nor the pages (their digest) move, nor do they for reads.
+	 * nor the pages (their digest) move, nor do they for reads
+	 * (once the index holds every message: see mbox_index_test).
 	 */
+	CHECK(mbox_index(m, MBOX_INDEX_MAX, UINT64_MAX, NULL) == MBOX_OK);
+	c = mbox_counter(m);
 	CHECK(mbox_pagestate(m, d0) == MBOX_OK);
 	CHECK(mbox_import_begin(m) == MBOX_OK);
 	CHECK(mbox_import(m, "b", &t.b) == MBOX_EEXISTS);
 	CHECK(mbox_import(m, "c d", &t.b) == MBOX_EINVAL);
 	CHECK(mbox_import_commit(m) == MBOX_OK);
-	CHECK(mbox_counter(m) == c + 1);
+	CHECK(mbox_counter(m) == c);
 	CHECK_STR(s1(m, SEARCH_BODY, "spool"), "1,2");
 	CHECK(mbox_pagestate(m, d1) == MBOX_OK);
 	CHECK(memcmp(d0, d1, sizeof(d0)) == 0);
