@@ -99,7 +99,7 @@ static void	 account_import_done(void *, int);
 static int	 account_import_busy(const struct vault_account *);
 static void	 account_import_end(struct vault_account *);
 static int	 account_record(struct vault_account *);
-static void	 account_maintain(struct vault_account *);
+static void	 account_maintain(struct vault_account *, int);
 static int	 account_checkpoint_run(void *);
 static void	 account_checkpoint_done(void *, int);
 static void	 account_index_cb(int, short, void *);
@@ -127,7 +127,7 @@ static void	 account_open_free_idle(void *);
 /*
  * A delivery's import waits until deliveries pause for IMPORT_QUIET_MS,
  * and at most IMPORT_WAIT_MS, unless a request of the account comes
- * first (account_catch_up()): a stream of mail goes in by larger
+ * first (account_request()): a stream of mail goes in by larger
  * slices, each one transaction and one directory write, and while
  * nobody looks the delivery path is not slowed by the index.
  */
@@ -258,7 +258,7 @@ account_changed(struct vault_account *a)
 		if (change_cb != NULL)
 			change_cb(a);
 	}
-	account_maintain(a);
+	account_maintain(a, 1);
 }
 
 /*
@@ -280,7 +280,7 @@ account_indexed(struct vault_account *a)
 		return (0);
 	rv = account_record(a);
 	a->counter = counter;
-	account_maintain(a);
+	account_maintain(a, 0);
 	return (rv);
 }
 
@@ -289,13 +289,18 @@ account_indexed(struct vault_account *a)
  * strand.  A commit that left the log long: copy it over, not inside
  * the commit (where it made one APPEND in ten or twenty wait for a
  * thousand pages).  Messages not yet indexed: a batch now if a
- * batch's worth waits, else once the account is quiet.  Not while
- * the account locks: the backlog stays in the mailbox for the next
- * unlock.  Only where no job of the account runs (its done(), a
+ * batch's worth waits, else once the account is quiet.  "Now" after a
+ * commit (write), so that a stream of stores and batches take turns
+ * and the backlog stays small; after a batch only if no request of
+ * the account came while it ran: a large backlog (the import of a long
+ * absence) is written while nobody asks, and a client that reads
+ * (FETCH, POP3 RETR) does not wait for a batch at each request.  Not
+ * while the account locks: the backlog stays in the mailbox for the
+ * next unlock.  Only where no job of the account runs (its done(), a
  * paused or idle strand): it reads the mailbox's state.
  */
 static void
-account_maintain(struct vault_account *a)
+account_maintain(struct vault_account *a, int committed)
 {
 	struct timeval	 tv;
 	uint64_t	 n, bytes;
@@ -308,7 +313,8 @@ account_maintain(struct vault_account *a)
 	if (a->indexing || a->locking ||
 	    (n = mbox_index_backlog(a->mbox, &bytes)) == 0)
 		return;
-	if (n >= INDEX_BATCH || bytes >= INDEX_BATCH_BYTES) {
+	if ((n >= INDEX_BATCH || bytes >= INDEX_BATCH_BYTES) &&
+	    (committed || a->nqueued == a->index_mark)) {
 		account_index_submit(a);
 		return;
 	}
@@ -358,6 +364,7 @@ account_index_submit(struct vault_account *a)
 {
 	evtimer_del(&a->index_ev);
 	a->indexing = 1;
+	a->index_mark = a->nqueued;
 	work_submit(&a->strand, &a->index_job, account_index_run,
 	    account_index_done, a);
 }
@@ -778,7 +785,7 @@ account_unlock_abort(const unsigned char *id)
  * and not yet started: that one looks at the spool when it starts, and
  * takes what came before (up to IMPORT_SLICE messages, oldest first).
  * Called at the unlock, once deliveries pause (account_import_soon()),
- * before a request of the account is queued (account_catch_up()), and
+ * before a request of the account is queued (account_request()), and
  * after a slice that left more.  Requests of the account that come
  * after a delivery's answer therefore queue behind a slice that takes
  * the message, unless a backlog of more than a slice comes first.  An
@@ -875,13 +882,22 @@ account_import_timer(int fd, short event, void *arg)
 }
 
 /*
- * A request of the account is about to be queued: mail answered before
- * it goes in before it.  What a client was told was delivered, it
- * finds (unless a backlog of more than a slice waits).
+ * A request of the account is about to be queued.  Mail answered
+ * before it goes in before it: what a client was told was delivered,
+ * it finds (unless a backlog of more than a slice waits).  And the
+ * account is not quiet: a waiting index batch waits on.
  */
 void
-account_catch_up(struct vault_account *a)
+account_request(struct vault_account *a)
 {
+	struct timeval	 tv;
+
+	a->nqueued++;
+	if (evtimer_pending(&a->index_ev, NULL)) {
+		timerclear(&tv);
+		tv.tv_usec = INDEX_QUIET_MS * 1000;
+		evtimer_add(&a->index_ev, &tv);
+	}
 	if (evtimer_pending(&a->import_ev, NULL))
 		account_import_kick(a);
 }

@@ -730,8 +730,8 @@ mailapi_req(struct mailreq *r, struct imsg *imsg)
 	log_debug("mailapi: %s session %u: %s \"%s\": queued",
 	    role_name(r->role), r->session, r->op, safe);
 	TAILQ_INSERT_TAIL(&pending, r, entry);
-	/* Mail answered before this request goes in before it. */
-	account_catch_up(r->a);
+	/* Mail answered before it goes in first; no index batch now. */
+	account_request(r->a);
 	work_submit(&r->a->strand, &r->job, mailapi_run, mailapi_done, r);
 	return;
  done:

@@ -97,6 +97,8 @@ struct vault_account {
 	struct work_job			 index_job;
 	int				 indexing;	/* job queued */
 	struct event			 index_ev;	/* the quiet wait */
+	unsigned int			 nqueued;	/* requests, ever */
+	unsigned int			 index_mark;	/* nqueued at a batch */
 	struct work_strand		 strand;	/* its mailbox work */
 	int				 locking;	/* when the strand idles */
 	unsigned int			 nsessions;
@@ -150,7 +152,7 @@ int	 account_deliver_check(const char *, const void *, size_t,
 	    struct dir_account *);
 int	 account_seal(const struct dir_account *, const void *, size_t);
 void	 account_delivered(const unsigned char *);
-void	 account_catch_up(struct vault_account *);
+void	 account_request(struct vault_account *);
 void	 account_mailbox_path(const unsigned char *, char *, size_t);
 int	 account_committed(struct vault_account *);
 const unsigned char *account_pagestate(struct vault_account *,

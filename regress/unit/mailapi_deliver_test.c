@@ -166,7 +166,7 @@ wait_imported(struct vault_account *a)
  * Without workers a job runs when it is queued.  A delivery is
  * answered sealed; its import waits for deliveries to pause, so that
  * two back to back go in as one transaction; a request of the account
- * (account_catch_up()) does not wait for the pause.
+ * (account_request()) does not wait for the pause.
  */
 static void
 test_inline(void)
@@ -190,7 +190,7 @@ test_inline(void)
 	CHECK(deliver(BOB, 2) == MBOX_OK);
 	CHECK(deliver(ALICE, 3) == MBOX_OK);
 	CHECK(spooled(alice) == 1 && spooled(bob) == 1);
-	account_catch_up(alice);
+	account_request(alice);
 	CHECK(inbox_exists(alice) == a0 + 3 && spooled(alice) == 0);
 	CHECK(!evtimer_pending(&alice->import_ev, NULL));
 	CHECK(inbox_exists(bob) == b0);
@@ -294,7 +294,7 @@ probe_submit(struct probe *p, struct vault_account *a)
 {
 	memset(p, 0, sizeof(*p));
 	p->a = a;
-	account_catch_up(a);
+	account_request(a);
 	work_submit(&a->strand, &p->job, probe_run, probe_finish, p);
 }
 

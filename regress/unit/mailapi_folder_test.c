@@ -434,7 +434,7 @@ test_notify(void)
 	bundle_unmap(data, len);
 	close(fd);
 	/* Its import, as the account's next request would start it. */
-	account_catch_up(alice);
+	account_request(alice);
 	CHECK(imsgbuf_flush(&vault_iev.ibuf) == 0);
 	CHECK(imsgbuf_flush(&smtpd_iev.ibuf) == 0);
 	nimap = collect(&front, 0, imap, nitems(imap), NULL);

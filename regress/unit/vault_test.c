@@ -315,7 +315,7 @@ test_deliver_locked_then_unlock(void)
 	CHECK(deliver("alice@test.example", "zqtoken0000000003") ==
 	    MBOX_OK);
 	CHECK(spooled("alice@test.example") == 1);
-	account_catch_up(a);
+	account_request(a);
 	CHECK(spooled("alice@test.example") == 0);
 	CHECK(inbox_count(a) == 3);
 	CHECK(deliver("nobody@nowhere.example", "x") == MBOX_ENOTFOUND);
@@ -681,7 +681,7 @@ test_rollback_refused(void)
 	    "a-c4", "w-c4", &a) == 0);
 	CHECK(deliver("alice@test.example", "zqtoken0000000004") ==
 	    MBOX_OK);
-	account_catch_up(a);
+	account_request(a);
 	lock_all("alice@test.example");
 	/* Put the older copy back: refused. */
 	CHECK(copy_file(path, new) == 0);
@@ -751,7 +751,7 @@ test_pagestate_refused(void)
 	    "a-c4", "w-c4", &a) == 0);
 	CHECK(deliver("alice@test.example", "zqtoken0000000006") ==
 	    MBOX_OK);
-	account_catch_up(a);
+	account_request(a);
 	lock_all("alice@test.example");
 	CHECK(copy_file(path, keep) == 0);
 
