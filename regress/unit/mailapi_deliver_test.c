@@ -89,7 +89,6 @@ submit(const char *address, int i, void *owner, uint32_t reqid)
 
 static uint32_t	 inbox_exists(struct vault_account *);
 static int	 recorded(const char *, struct vault_account *);
-static int	 deliver(const char *, int);
 static unsigned int spooled(struct vault_account *);
 static void	 wait_imported(struct vault_account *);
 static void	 test_find_bob(void);
@@ -113,22 +112,6 @@ recorded(const char *address, struct vault_account *a)
 
 	CHECK(dir_account_get(address, &da) == DIR_OK);
 	return (da.counter == mbox_counter(a->mbox));
-}
-
-/* Message i (1..3 of the fixture) to address, as vaultd passes it. */
-static int
-deliver(const char *address, int i)
-{
-	void	*data;
-	size_t	 len;
-	int	 fd, rc;
-
-	fd = bundle_fd(i);
-	CHECK(bundle_map(fd, &data, &len) == 0);
-	close(fd);
-	rc = account_deliver(address, data, len);
-	bundle_unmap(data, len);
-	return (rc);
 }
 
 /* Sealed messages waiting in the account's spool. */
@@ -177,8 +160,8 @@ test_inline(void)
 	a0 = inbox_exists(alice);
 	b0 = inbox_exists(bob);
 	ca = mbox_counter(alice->mbox);
-	CHECK(deliver(ALICE, 1) == MBOX_OK);
-	CHECK(deliver(ALICE, 2) == MBOX_OK);
+	CHECK(deliver_bundle(ALICE, 1) == MBOX_OK);
+	CHECK(deliver_bundle(ALICE, 2) == MBOX_OK);
 	CHECK(inbox_exists(alice) == a0 && spooled(alice) == 2);
 	CHECK(evtimer_pending(&alice->import_ev, NULL));
 	wait_imported(alice);
@@ -187,8 +170,8 @@ test_inline(void)
 	CHECK(recorded(ALICE, alice));
 	CHECK(alice->import == NULL);
 
-	CHECK(deliver(BOB, 2) == MBOX_OK);
-	CHECK(deliver(ALICE, 3) == MBOX_OK);
+	CHECK(deliver_bundle(BOB, 2) == MBOX_OK);
+	CHECK(deliver_bundle(ALICE, 3) == MBOX_OK);
 	CHECK(spooled(alice) == 1 && spooled(bob) == 1);
 	account_request(alice);
 	CHECK(inbox_exists(alice) == a0 + 3 && spooled(alice) == 0);
@@ -208,7 +191,7 @@ test_refused(void)
 	size_t	 len;
 	int	 fd;
 
-	CHECK(deliver(CAROL, 1) == MBOX_ENOTFOUND);
+	CHECK(deliver_bundle(CAROL, 1) == MBOX_ENOTFOUND);
 	fd = bundle_fd(1);
 	CHECK(bundle_map(fd, &data, &len) == 0);
 	close(fd);
@@ -299,48 +282,6 @@ probe_submit(struct probe *p, struct vault_account *a)
 }
 
 static void
-tick(int fd, short ev, void *arg)
-{
-	(void)fd;
-	(void)ev;
-	(void)arg;
-}
-
-/* The loop until *flag is set (bounded; a tick wakes it). */
-static void
-wait_flag(const int *flag)
-{
-	struct event	 t;
-	struct timeval	 tv = { 0, 100000 };
-	time_t		 limit = time(NULL) + 60;
-
-	evtimer_set(&t, tick, NULL);
-	while (*flag == 0) {
-		CHECK(time(NULL) < limit);
-		evtimer_add(&t, &tv);
-		CHECK(event_loop(EVLOOP_ONCE) != -1);
-	}
-	evtimer_del(&t);
-}
-
-/* The loop until *n reaches want (bounded; a tick wakes it). */
-static void
-wait_flag_n(const size_t *n, size_t want)
-{
-	struct event	 t;
-	struct timeval	 tv = { 0, 100000 };
-	time_t		 limit = time(NULL) + 60;
-
-	evtimer_set(&t, tick, NULL);
-	while (*n < want) {
-		CHECK(time(NULL) < limit);
-		evtimer_add(&t, &tv);
-		CHECK(event_loop(EVLOOP_ONCE) != -1);
-	}
-	evtimer_del(&t);
-}
-
-static void
 test_workers(void)
 {
 	struct work_job	 hold;
@@ -364,9 +305,9 @@ test_workers(void)
 	hold_released = hold_done = 0;
 	work_submit(&alice->strand, &hold, hold_run, hold_finish, NULL);
 	for (i = 1; i <= 3; i++)
-		CHECK(deliver(ALICE, i) == MBOX_OK);
+		CHECK(deliver_bundle(ALICE, i) == MBOX_OK);
 	CHECK(spooled(alice) == 3);
-	CHECK(deliver(BOB, 1) == MBOX_OK);
+	CHECK(deliver_bundle(BOB, 1) == MBOX_OK);
 	probe_submit(&pb, bob);
 	wait_flag(&pb.done);
 	CHECK(pb.done == 1 && pb.exists == b0 + 1);
@@ -387,8 +328,8 @@ test_workers(void)
 	 */
 	for (i = 0; i < ROUNDS; i++) {
 		a0 = inbox_exists(alice);
-		CHECK(deliver(ALICE, 1 + i % 3) == MBOX_OK);
-		CHECK(deliver(ALICE, 1 + (i + 1) % 3) == MBOX_OK);
+		CHECK(deliver_bundle(ALICE, 1 + i % 3) == MBOX_OK);
+		CHECK(deliver_bundle(ALICE, 1 + (i + 1) % 3) == MBOX_OK);
 		probe_submit(&p, alice);
 		wait_flag(&p.done);
 		CHECK(p.done == 1 && p.exists == a0 + 2);
@@ -404,7 +345,7 @@ test_workers(void)
 	hold_released = hold_done = 0;
 	work_submit(&alice->strand, &hold, hold_run, hold_finish, NULL);
 	account_lock(alice);
-	CHECK(deliver(ALICE, 2) == MBOX_OK);
+	CHECK(deliver_bundle(ALICE, 2) == MBOX_OK);
 	CHECK(spooled(alice) == 1 && alice->import == NULL);
 	account_hold(alice);
 	CHECK(alice->import != NULL);
@@ -431,7 +372,7 @@ test_workers(void)
 	submit(BOB, 3, &gone, 3);
 	submit(ALICE, 2, NULL, 4);
 	deliver_cancel(&gone);
-	wait_flag_n(&nanswers, 3);
+	wait_count(&nanswers, 3);
 	CHECK(answers[1].status == MBOX_OK && answers[2].status == MBOX_OK);
 	CHECK((answers[1].reqid == 1 && answers[2].reqid == 4) ||
 	    (answers[1].reqid == 4 && answers[2].reqid == 1));

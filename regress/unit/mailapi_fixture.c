@@ -435,6 +435,67 @@ check_counter(void)
 	CHECK(da.counter == mbox_counter(alice->mbox));
 }
 
+/* Message i (1..3) to address, as vaultd passes a delivery on. */
+int
+deliver_bundle(const char *address, int i)
+{
+	void	*data;
+	size_t	 len;
+	int	 fd, rc;
+
+	fd = bundle_fd(i);
+	CHECK(bundle_map(fd, &data, &len) == 0);
+	close(fd);
+	rc = account_deliver(address, data, len);
+	bundle_unmap(data, len);
+	return (rc);
+}
+
+/* A timer's callback that does nothing: it wakes the loop. */
+void
+loop_tick(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+}
+
+/*
+ * The loop until *n reaches want (bounded: a minute; a tick wakes it,
+ * so that work finished on a worker is seen).
+ */
+void
+wait_count(const size_t *n, size_t want)
+{
+	struct event	 t;
+	struct timeval	 tv = { 0, 50000 };
+	time_t		 limit = time(NULL) + 60;
+
+	evtimer_set(&t, loop_tick, NULL);
+	while (*n < want) {
+		CHECK(time(NULL) < limit);
+		evtimer_add(&t, &tv);
+		CHECK(event_loop(EVLOOP_ONCE) != -1);
+	}
+	evtimer_del(&t);
+}
+
+/* The loop until *flag is set, bounded as wait_count(). */
+void
+wait_flag(const int *flag)
+{
+	struct event	 t;
+	struct timeval	 tv = { 0, 50000 };
+	time_t		 limit = time(NULL) + 60;
+
+	evtimer_set(&t, loop_tick, NULL);
+	while (*flag == 0) {
+		CHECK(time(NULL) < limit);
+		evtimer_add(&t, &tv);
+		CHECK(event_loop(EVLOOP_ONCE) != -1);
+	}
+	evtimer_del(&t);
+}
 
 void
 test_setup(void)

@@ -337,9 +337,8 @@ test_notify(void)
 {
 	struct treq	 q;
 	uint32_t		 imap[8], smtp[8], sid2;
-	size_t			 nimap, nsmtp, len;
-	void			*data;
-	int			 sp[2], fd;
+	size_t			 nimap, nsmtp;
+	int			 sp[2];
 
 	CHECK((sid2 = session_new(ROLE_IMAPD, alice)) != 0);
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp) == 0);
@@ -428,11 +427,7 @@ test_notify(void)
 	CHECK(nimap == 1 && imap[0] == sid_bob && nsmtp == 0);
 
 	/* A delivery into the unlocked account tells them too. */
-	fd = bundle_fd(3);
-	CHECK(bundle_map(fd, &data, &len) == 0);
-	CHECK(account_deliver(ALICE, data, len) == MBOX_OK);
-	bundle_unmap(data, len);
-	close(fd);
+	CHECK(deliver_bundle(ALICE, 3) == MBOX_OK);
 	/* Its import, as the account's next request would start it. */
 	account_request(alice);
 	CHECK(imsgbuf_flush(&vault_iev.ibuf) == 0);

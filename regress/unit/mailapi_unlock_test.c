@@ -68,31 +68,6 @@ waited_cb(void *arg, struct vault_account *a)
 	w->a = a;
 }
 
-static void
-tick(int fd, short ev, void *arg)
-{
-	(void)fd;
-	(void)ev;
-	(void)arg;
-}
-
-/* The loop until *flag is set (bounded; a tick wakes it). */
-static void
-wait_flag(const int *flag)
-{
-	struct event	 t;
-	struct timeval	 tv = { 0, 50000 };
-	time_t		 limit = time(NULL) + 60;
-
-	evtimer_set(&t, tick, NULL);
-	while (!*flag) {
-		CHECK(time(NULL) < limit);
-		evtimer_add(&t, &tv);
-		CHECK(event_loop(EVLOOP_ONCE) != -1);
-	}
-	evtimer_del(&t);
-}
-
 /* One pass of the loop, woken by a tick at the latest; bounded. */
 static void
 pass(void)
@@ -104,7 +79,7 @@ pass(void)
 	if (limit == 0)
 		limit = time(NULL) + 120;
 	CHECK(time(NULL) < limit);
-	evtimer_set(&t, tick, NULL);
+	evtimer_set(&t, loop_tick, NULL);
 	evtimer_add(&t, &tv);
 	CHECK(event_loop(EVLOOP_ONCE) != -1);
 	evtimer_del(&t);
@@ -128,21 +103,6 @@ carol_secrets(struct dir_account *da)
 	CHECK(auth_unwrap(CAROL, PW_CAROL, strlen(PW_CAROL), 0, da, &s) ==
 	    DIR_OK);
 	return (s);
-}
-
-static int
-deliver_carol(int i)
-{
-	void	*data;
-	size_t	 len;
-	int	 fd, rc;
-
-	fd = bundle_fd(i);
-	CHECK(bundle_map(fd, &data, &len) == 0);
-	close(fd);
-	rc = account_deliver(CAROL, data, len);
-	bundle_unmap(data, len);
-	return (rc);
 }
 
 static int
@@ -187,7 +147,7 @@ test_two_unlocks(void)
 	    &out) == ACCOUNT_PENDING);
 	/* Held: not unlocked; mail for carol is sealed meanwhile. */
 	CHECK(account_unlocked(da.id) == NULL);
-	CHECK(deliver_carol(1) == MBOX_OK);
+	CHECK(deliver_bundle(CAROL, 1) == MBOX_OK);
 	CHECK(spool_count(account_spool(), da.id, &n) == 0 && n == 1);
 	CHECK(r1.called == 0 && r2.called == 0);
 
