@@ -89,6 +89,7 @@ struct spool_list {
 };
 
 static void	 spool_hex(char *, size_t, const unsigned char *, size_t);
+static int	 spool_ishex(const char *, size_t);
 static int	 spool_isname(const char *);
 static int	 spool_istmp(const char *);
 static int	 spool_opendir(int, const char *, int, int *);
@@ -117,17 +118,24 @@ spool_hex(char *out, size_t outlen, const unsigned char *bin, size_t len)
 		fatalx("%s: buffer too small", __func__);
 }
 
-/* Exactly what spool_newname() makes: 32 lower-case hex digits. */
+/* Exactly n lower-case hex digits, as spool_hex() writes them. */
 static int
-spool_isname(const char *s)
+spool_ishex(const char *s, size_t n)
 {
 	size_t	 i;
 
-	for (i = 0; i < SPOOL_NAME_LEN - 1; i++)
+	for (i = 0; i < n; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') ||
 		    (s[i] >= 'a' && s[i] <= 'f')))
 			return (0);
 	return (s[i] == '\0');
+}
+
+/* Exactly what spool_newname() makes: 32 lower-case hex digits. */
+static int
+spool_isname(const char *s)
+{
+	return (spool_ishex(s, SPOOL_NAME_LEN - 1));
 }
 
 static int
@@ -919,9 +927,8 @@ spool_sweep(int spooldirfd)
 	}
 	rewinddir(top);
 	while ((errno = 0, de = readdir(top)) != NULL) {
-		if (strlen(de->d_name) != SPOOL_IDHEX - 1 ||
-		    strspn(de->d_name, "0123456789abcdef") !=
-		    SPOOL_IDHEX - 1)
+		/* An account's directory: its id in hex. */
+		if (!spool_ishex(de->d_name, SPOOL_IDHEX - 1))
 			continue;
 		if (spool_opendir(spooldirfd, de->d_name, 0, &dirfd) == -1) {
 			rv = -1;
