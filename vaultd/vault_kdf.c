@@ -45,10 +45,23 @@
  * start them earlier and synchronise the filter with TSYNC instead;
  * seccomp allows clone() with exactly the flags of pthread_create()
  * (common/base/sandbox.c).
+ *
+ * Priority: a worker lowers its own scheduling priority (nice
+ * KDF_NICE) before its first job.  Argon2id is the one piece of vaultd
+ * that can keep both cores busy for as long as logins come; at the
+ * same priority as the loop and the mailbox workers it took half the
+ * machine from every session's FETCH and STORE (bench/README.md, the
+ * server-like load).  Niced, it runs on what the mail leaves idle: a
+ * login waits a little longer when the machine is busy, and a flood of
+ * them takes only idle time.  Linux applies setpriority(PRIO_PROCESS,
+ * 0) to the calling thread only, which is what is meant here; seccomp
+ * allows exactly that call.
  */
 
 #include <sys/types.h>
+#include <sys/resource.h>
 
+#include <errno.h>
 #include <event.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -68,6 +81,7 @@
 #define KDF_THREADS_DEFAULT	2
 #define KDF_THREADS_MAX		8
 #define KDF_STACK		(1024 * 1024)	/* Argon2id needs little */
+#define KDF_NICE		10	/* the workers' nice value */
 
 _Static_assert(KDF_THREADS_MAX <= THREAD_POOL_MAX, "too many KDF threads");
 
@@ -170,6 +184,10 @@ kdf_worker(void *arg)
 
 	(void)arg;
 	log_thread_defer();
+	/* This thread only (Linux); a failure costs speed, not safety. */
+	errno = 0;
+	if (setpriority(PRIO_PROCESS, 0, KDF_NICE) == -1 && errno != 0)
+		log_warn("kdf: setpriority");
 	kdf_lock();
 	for (;;) {
 		while (!tp.stopping && (job = kdfq_pop(&queue)) == NULL)

@@ -723,11 +723,15 @@ sandbox_allow_args(scmp_filter_ctx ctx)
  *   thread.  The stack is mmap'd and its guard page mprotect'd
  *   PROT_NONE (allowed above, never executable); madvise, futex and
  *   exit are in the common list.
+ * - setpriority(PRIO_PROCESS, 0, n): a KDF worker lowers its own
+ *   priority (on Linux that call applies to the calling thread).
+ *   Without CAP_SYS_NICE a process can only lower its priority, and no
+ *   other process or thread can be named.
  */
 static void
 sandbox_allow_threads(scmp_filter_ctx ctx)
 {
-	struct scmp_arg_cmp	 a[1];
+	struct scmp_arg_cmp	 a[1], b[2];
 	const scmp_datum_t	 flags = CLONE_VM | CLONE_FS | CLONE_FILES |
 	    CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM | CLONE_SETTLS |
 	    CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
@@ -741,6 +745,9 @@ sandbox_allow_threads(scmp_filter_ctx ctx)
 	    NULL);
 	if ((nr = seccomp_syscall_resolve_name("rseq")) >= 0)
 		sandbox_rule(ctx, SCMP_ACT_ALLOW, nr, 0, NULL);
+	b[0] = SCMP_A0(SCMP_CMP_EQ, PRIO_PROCESS);
+	b[1] = SCMP_A1(SCMP_CMP_EQ, 0);
+	sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setpriority), 2, b);
 }
 
 /*

@@ -189,6 +189,39 @@ class KdfFloodReturning(DaemonCase):
                              "returning client" % (before, FLOOD))
 
 
+class KdfWorkersNiced(DaemonCase):
+    """The KDF workers run at a lower priority than the rest of vaultd
+    (vault_kdf.c): Argon2id takes what the mail leaves idle.  Read from
+    /proc of the running, sandboxed vaultd, so the seccomp rule that
+    lets a worker renice itself is exercised too: were the call refused,
+    vaultd would die of SIGSYS or log "kdf: setpriority"."""
+
+    def test_workers_are_niced(self):
+        pid = self.t.pid("vaultd")
+        self.assertIsNotNone(pid)
+        tasks = "/proc/%d/task" % pid
+
+        def nices():
+            out = {}
+            for tid in os.listdir(tasks):
+                try:
+                    with open("%s/%s/stat" % (tasks, tid)) as f:
+                        st = f.read()
+                except OSError:
+                    continue
+                # Fields after "(comm)": state is field 3, nice 19.
+                out[int(tid)] = int(st.rsplit(")", 1)[1].split()[16])
+            return out
+
+        # The workers start with the first configuration; each renices
+        # itself before its first job.
+        wait_for(lambda: sum(1 for n in nices().values() if n == 10) >= 2,
+                 TIMEOUT, "two vaultd threads at nice 10")
+        n = nices()
+        self.assertEqual(n[pid], 0, "the loop keeps its priority")
+        self.assertNotIn("kdf: setpriority", self.t.logtext())
+
+
 if __name__ == "__main__":
     import unittest
     unittest.main()
