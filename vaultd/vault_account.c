@@ -139,15 +139,23 @@ static void	 account_open_free_idle(void *);
  * by a job on the strand that indexes at most INDEX_BATCH messages
  * (ACCOUNT_INDEX_BATCH, vaultd.h) or
  * INDEX_BATCH_BYTES of them in one transaction: the account's own
- * requests wait for one batch at most.  The job is queued after an
- * answer once a batch's worth waits, or once the account has been
- * quiet (no commit) for INDEX_QUIET_MS: a client that APPENDs one
- * message after another gets its messages indexed by batches, one
- * synced commit for many, not one each.
+ * requests wait for one batch at most.  The job runs when the account
+ * has been quiet (no request) for INDEX_QUIET_MS, and batch after
+ * batch while it stays quiet; while the account is busy, only once the
+ * backlog reaches INDEX_BUSY_MAX messages or INDEX_BUSY_BYTES.  The
+ * trigram index was more than half of vaultd's work in a stream of
+ * APPENDs (perf, 2026-12-08): written between the stores, it made the
+ * client wait for it; written after the stream, nobody does.  The
+ * bound is what a SEARCH (which indexes the backlog first) may have
+ * to write: about a second of indexing on this machine.
  */
 #define INDEX_BATCH		ACCOUNT_INDEX_BATCH
 #define INDEX_BATCH_BYTES	(256 * 1024)
 #define INDEX_QUIET_MS		50
+#define INDEX_BUSY_MAX		1024
+#define INDEX_BUSY_BYTES	(8 * 1024 * 1024)
+static unsigned int	 index_quiet_ms = INDEX_QUIET_MS;
+static uint64_t		 index_busy_max = INDEX_BUSY_MAX;
 
 void
 account_init(void)
@@ -160,6 +168,18 @@ void
 account_set_grace(unsigned int seconds)
 {
 	grace = seconds;
+}
+
+/*
+ * The index's quiet wait (ms) and busy bound (messages); 0 for the
+ * defaults.  For the tests, which cannot wait for a machine to be
+ * quiet for 50 ms, or APPEND a thousand messages.
+ */
+void
+account_set_index_policy(unsigned int quiet_ms, uint64_t busy_max)
+{
+	index_quiet_ms = quiet_ms != 0 ? quiet_ms : INDEX_QUIET_MS;
+	index_busy_max = busy_max != 0 ? busy_max : INDEX_BUSY_MAX;
 }
 
 /* The spool directory's fd, or -1; the caller keeps it open. */
@@ -288,16 +308,17 @@ account_indexed(struct vault_account *a)
  * Maintenance after a commit's answer, as jobs of their own on the
  * strand.  A commit that left the log long: copy it over, not inside
  * the commit (where it made one APPEND in ten or twenty wait for a
- * thousand pages).  Messages not yet indexed: a batch now if a
- * batch's worth waits, else once the account is quiet.  "Now" after a
- * commit (write), so that a stream of stores and batches take turns
- * and the backlog stays small; after a batch only if no request of
- * the account came while it ran: a large backlog (the import of a long
+ * thousand pages).  Messages not yet indexed: a batch once the account
+ * is quiet.  After a batch, the next at once if no request of the
+ * account came while it ran: a large backlog (the import of a long
  * absence) is written while nobody asks, and a client that reads
- * (FETCH, POP3 RETR) does not wait for a batch at each request.  Not
- * while the account locks: the backlog stays in the mailbox for the
- * next unlock.  Only where no job of the account runs (its done(), a
- * paused or idle strand): it reads the mailbox's state.
+ * (FETCH, POP3 RETR) does not wait for a batch at each request.  After
+ * a commit (a write), a batch at once only past the busy bound, so
+ * that a stream of stores and batches then take turns and the backlog
+ * stops growing.  Not while the account locks: the backlog stays in
+ * the mailbox for the next unlock.  Only where no job of the account
+ * runs (its done(), a paused or idle strand): it reads the mailbox's
+ * state.
  */
 static void
 account_maintain(struct vault_account *a, int committed)
@@ -313,14 +334,15 @@ account_maintain(struct vault_account *a, int committed)
 	if (a->indexing || a->locking ||
 	    (n = mbox_index_backlog(a->mbox, &bytes)) == 0)
 		return;
-	if ((n >= INDEX_BATCH || bytes >= INDEX_BATCH_BYTES) &&
-	    (committed || a->nqueued == a->index_mark)) {
+	if (committed ? n >= index_busy_max || bytes >= INDEX_BUSY_BYTES :
+	    a->nqueued == a->index_mark) {
 		account_index_submit(a);
 		return;
 	}
 	/* Again at each commit: the wait starts over. */
 	timerclear(&tv);
-	tv.tv_usec = INDEX_QUIET_MS * 1000;
+	tv.tv_sec = index_quiet_ms / 1000;
+	tv.tv_usec = (index_quiet_ms % 1000) * 1000;
 	evtimer_add(&a->index_ev, &tv);
 }
 
@@ -895,7 +917,8 @@ account_request(struct vault_account *a)
 	a->nqueued++;
 	if (evtimer_pending(&a->index_ev, NULL)) {
 		timerclear(&tv);
-		tv.tv_usec = INDEX_QUIET_MS * 1000;
+		tv.tv_sec = index_quiet_ms / 1000;
+		tv.tv_usec = (index_quiet_ms % 1000) * 1000;
 		evtimer_add(&a->index_ev, &tv);
 	}
 	if (evtimer_pending(&a->import_ev, NULL))

@@ -160,6 +160,7 @@ const unsigned char *account_pagestate(struct vault_account *,
 int	 account_indexed(struct vault_account *);
 void	 account_on_change(void (*)(struct vault_account *));
 void	 account_set_grace(unsigned int);
+void	 account_set_index_policy(unsigned int, uint64_t);
 void	 account_set_spool(int);
 int	 account_spool(void);
 

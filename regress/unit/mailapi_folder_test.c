@@ -62,6 +62,7 @@ static void	 test_folders(void);
 static void	 test_sessions(void);
 static void	 test_queue_bound(void);
 static void	 test_notify(void);
+static void	 test_index_busy(void);
 
 /* A new mailbox: the six default folders, with their special use. */
 static void
@@ -458,6 +459,54 @@ test_notify(void)
 	close(smtpd_front.fd);
 }
 
+/* The loop until the account's index backlog is at most max. */
+static void
+wait_backlog(uint64_t max)
+{
+	struct event	 t;
+	struct timeval	 tv = { 0, 10000 };
+	time_t		 limit = time(NULL) + 60;
+
+	evtimer_set(&t, loop_tick, NULL);
+	while (alice->indexing ||
+	    mbox_index_backlog(alice->mbox, NULL) > max) {
+		CHECK(time(NULL) < limit);
+		evtimer_add(&t, &tv);
+		CHECK(event_loop(EVLOOP_ONCE) != -1);
+	}
+	evtimer_del(&t);
+}
+
+/*
+ * The full-text index waits while the account is busy: a stream of
+ * APPENDs below the busy bound leaves the backlog to grow (before, a
+ * batch came after every 16th); past the bound a batch follows the
+ * commit, and batch after batch while nobody asks.  The quiet wait is
+ * an hour here, so only the busy rule can write the index.
+ */
+static void
+test_index_busy(void)
+{
+	struct treq	 q;
+	int		 i;
+
+	account_set_index_policy(1, 24);
+	wait_backlog(0);
+	account_set_index_policy(3600 * 1000, 24);
+	for (i = 0; i < 23; i++) {
+		req(&q, MBOX_OP_APPEND, "INBOX");
+		CHECK(call_status(&q, append_fd(bundle_fd(1 + i % 3), 0,
+		    NULL)) == MBOX_OK);
+		CHECK(!alice->indexing);
+		CHECK(mbox_index_backlog(alice->mbox, NULL) ==
+		    (uint64_t)i + 1);
+	}
+	req(&q, MBOX_OP_APPEND, "INBOX");
+	CHECK(call_status(&q, append_fd(bundle_fd(1), 0, NULL)) == MBOX_OK);
+	wait_backlog(0);
+	account_set_index_policy(0, 0);
+}
+
 int
 main(void)
 {
@@ -468,6 +517,7 @@ main(void)
 	RUN(test_sessions);
 	RUN(test_queue_bound);
 	RUN(test_notify);
+	RUN(test_index_busy);
 	RUN(test_cleanup);
 	mailapi_fixture_teardown();
 	TEST_EXIT();
