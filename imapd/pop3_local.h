@@ -90,6 +90,10 @@ struct pop3_body {
  */
 struct pop3_batch {
 	int		 fd;		/* -1 while the request is out */
+	uint32_t	 req;		/* the request, while it is out */
+	struct mbox_client mc;		/* its client state */
+	struct session	*s;
+	int		 ahead_tried;	/* looked for the next batch */
 	uint32_t	 last;		/* the vault looked up to this uid */
 	uint32_t	 nasked;
 	uint32_t	 nbodies;
@@ -140,6 +144,7 @@ struct pop3 {
 	uint32_t	 msgno;		/* RETR, TOP: which one */
 	int		 top;
 	struct pop3_batch *batch;	/* RETR, TOP: the bodies */
+	struct pop3_batch *ahead;	/* the next, asked for early */
 	uint64_t	 off;		/* in the batch's memfd: next octet */
 	uint64_t	 len;		/* and the end of the message */
 	uint64_t	 toplines;	/* body lines still to send */
@@ -174,7 +179,9 @@ struct pop3 {
  * pop3_pump_body(s)	a chunk of that answer.
  * pop3_batch_forget(p, uid)
  *			DELE: the body will not be sent.
- * pop3_batch_free(p)	drop the batch.
+ * pop3_batch_end(p)	the batch is used up: drop it, keep the one
+ *			asked for ahead.
+ * pop3_batch_free(p)	drop the batch and the one asked for ahead.
  */
 uint32_t pop3_mbox_request(struct mbox_client *, uint32_t, uint32_t,
 	    uint32_t, const struct mbox_range *, uint32_t, uint32_t, size_t,
@@ -191,6 +198,7 @@ void	 pop3_retr(struct session *, struct pop3_msg *, uint32_t, int,
 	    uint64_t);
 int	 pop3_pump_body(struct session *);
 void	 pop3_batch_forget(struct pop3 *, uint32_t);
+void	 pop3_batch_end(struct pop3 *);
 void	 pop3_batch_free(struct pop3 *);
 
 #endif /* POP3_LOCAL_H */

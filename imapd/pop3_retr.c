@@ -35,6 +35,17 @@
  * message that was asked for, at or below the last uid the vault looked
  * at and not in the answer, was expunged since the login: answered as
  * a single RETR would be.
+ *
+ * One batch ahead: once half of a batch is sent, the RETR and TOP lines
+ * pipelined beyond it (above the last uid it covers) are asked for in
+ * a second request, so that the vault reads and decrypts the next
+ * bodies while this process stuffs and sends the current ones.  Asked
+ * for one batch at a time, the two took turns and each core idled half
+ * of the time.  A batch asked for ahead becomes the batch when a
+ * command reaches one of its messages; if that answer failed, or the
+ * vault stopped short of the message, the command asks again, as
+ * without it.  At most two requests of a session are out, and at most
+ * two memfds held.
  */
 
 #include <sys/types.h>
@@ -56,8 +67,12 @@
 #define PEEK_LINES		(2 * POP3_BATCH_MAX) /* lines looked at */
 #define PEEK_LINE_MAX		64	/* longer: not a RETR or TOP */
 
+static struct pop3_batch *batch_ask(struct session *,
+		    const struct pop3_msg *, uint32_t);
+static void	 batch_ahead(struct session *);
+static void	 batch_drop(struct pop3_batch *);
 static void	 batch_gather(struct session *, struct pop3_batch *,
-		    const struct pop3_msg *);
+		    const struct pop3_msg *, uint32_t);
 static int	 batch_peek(struct pop3 *, const char *, size_t, uint32_t *);
 static int	 batch_asked(const struct pop3_batch *, uint32_t);
 static void	 batch_done(void *, struct mbox_result *);
@@ -86,8 +101,6 @@ pop3_retr(struct session *s, struct pop3_msg *m, uint32_t n, int top,
 {
 	struct pop3		*p = s->data;
 	struct pop3_batch	*b = p->batch;
-	struct mbox_range	 r[POP3_BATCH_MAX];
-	uint32_t		 i, nr = 0;
 
 	p->msgno = n;
 	p->top = top;
@@ -97,14 +110,48 @@ pop3_retr(struct session *s, struct pop3_msg *m, uint32_t n, int top,
 		retr_send(s);
 		return;
 	}
-	pop3_batch_free(p);
-	if ((b = calloc(1, sizeof(*b))) == NULL) {
-		log_warn("%s", __func__);
-		session_printf(s, "-ERR [SYS/TEMP] Out of memory\r\n");
+	/* Asked for ahead: it becomes the batch, answered or not yet. */
+	if (p->ahead != NULL && batch_asked(p->ahead, m->uid) &&
+	    (p->ahead->fd == -1 || m->uid <= p->ahead->last)) {
+		batch_drop(p->batch);
+		p->batch = p->ahead;
+		p->ahead = NULL;
+		if (p->batch->fd != -1)
+			retr_send(s);
+		else
+			session_hold(s);
 		return;
 	}
+	pop3_batch_free(p);
+	if ((p->batch = batch_ask(s, m, 0)) == NULL) {
+		session_printf(s, "-ERR [SYS/TEMP] The mail store is not "
+		    "available; try again later\r\n");
+		return;
+	}
+	session_hold(s);
+}
+
+/*
+ * A request for the bodies of m (if not NULL) and of the RETR and TOP
+ * lines pipelined after the command at hand, or, with m NULL, of those
+ * above uid above (asking ahead).  NULL if there is nothing to ask or
+ * the request could not be sent.
+ */
+static struct pop3_batch *
+batch_ask(struct session *s, const struct pop3_msg *m, uint32_t above)
+{
+	struct pop3		*p = s->data;
+	struct pop3_batch	*b;
+	struct mbox_range	 r[POP3_BATCH_MAX];
+	uint32_t		 i, nr = 0;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		log_warn("%s", __func__);
+		return (NULL);
+	}
 	b->fd = -1;
-	batch_gather(s, b, m);
+	b->s = s;
+	batch_gather(s, b, m, above);
 	for (i = 0; i < b->nasked; i++) {
 		if (nr > 0 && r[nr - 1].last + 1 == b->asked[i]) {
 			r[nr - 1].last = b->asked[i];
@@ -114,39 +161,58 @@ pop3_retr(struct session *s, struct pop3_msg *m, uint32_t n, int top,
 		nr++;
 	}
 	/* The answer stays in its memfd (max 0), read from there. */
-	s->req = pop3_mbox_request(&p->mc, p->vsession, MBOX_OP_BODIES, 0, r,
-	    nr, 0, 0, batch_done, s);
-	if (s->req == 0) {
+	if (nr == 0 || (b->req = pop3_mbox_request(&b->mc, p->vsession,
+	    MBOX_OP_BODIES, 0, r, nr, 0, 0, batch_done, b)) == 0) {
 		free(b);
-		session_printf(s, "-ERR [SYS/TEMP] The mail store is not "
-		    "available; try again later\r\n");
-		return;
+		return (NULL);
 	}
-	p->batch = b;
-	session_hold(s);
+	return (b);
+}
+
+/*
+ * Half of the batch is sent: ask for the bodies of the lines pipelined
+ * beyond it, once per batch, while the rest goes out.
+ */
+static void
+batch_ahead(struct session *s)
+{
+	struct pop3		*p = s->data;
+	struct pop3_batch	*b = p->batch;
+	uint32_t		 above;
+
+	if (p->ahead != NULL || b->ahead_tried || b->left > b->nbodies / 2)
+		return;
+	b->ahead_tried = 1;
+	above = b->nasked > 0 && b->asked[b->nasked - 1] < b->last ?
+	    b->asked[b->nasked - 1] : b->last;
+	p->ahead = batch_ask(s, NULL, above);
 }
 
 /*
  * The uids to ask for: m's first, then those of the RETR and TOP lines
  * pipelined after it, above m's uid (the vault answers in uid order and
  * may cut after any message: m first is always answered), within the
- * budget by the listed sizes.  A line it cannot read is passed over:
- * the session answers it in its turn.  QUIT and STLS end the look.
+ * budget by the listed sizes.  Without m (asking ahead), the first line
+ * whose uid is above takes m's place.  A line it cannot read is passed
+ * over: the session answers it in its turn.  QUIT and STLS end the look.
  */
 static void
 batch_gather(struct session *s, struct pop3_batch *b,
-    const struct pop3_msg *m)
+    const struct pop3_msg *m, uint32_t above)
 {
 	struct pop3		*p = s->data;
 	const char		*d = session_data(s), *lf;
 	size_t			 left = session_datalen(s), n;
-	uint64_t		 total = m->size;
-	uint32_t		 i, k, lines = 0;
+	uint64_t		 total = 0;
+	uint32_t		 i, k, lines = 0, first = 0;
 	const struct pop3_msg	*x;
 	int			 rv;
 
-	b->asked[0] = m->uid;
-	b->nasked = 1;
+	b->nasked = 0;
+	if (m != NULL) {
+		b->asked[b->nasked++] = first = m->uid;
+		total = m->size;
+	}
 	while (left > 0 && b->nasked < POP3_BATCH_MAX &&
 	    lines++ < PEEK_LINES) {
 		if ((lf = memchr(d, '\n', left)) == NULL)
@@ -160,7 +226,17 @@ batch_gather(struct session *s, struct pop3_batch *b,
 		if (rv == 0)
 			continue;
 		x = &p->msgs[k - 1];
-		if ((x->flags & MSG_DELE) || x->uid <= m->uid)
+		if (x->flags & MSG_DELE)
+			continue;
+		if (first == 0) {
+			/* Ahead: the first one above, whatever its size. */
+			if (x->uid <= above)
+				continue;
+			b->asked[b->nasked++] = first = x->uid;
+			total = x->size;
+			continue;
+		}
+		if (x->uid <= first)
 			continue;
 		for (i = 0; i < b->nasked; i++)
 			if (b->asked[i] == x->uid)
@@ -216,29 +292,50 @@ batch_asked(const struct pop3_batch *b, uint32_t uid)
 	    uid_cmp) != NULL);
 }
 
+/*
+ * The answer to a batch's request.  The batch at hand: the session
+ * waits for it.  A batch asked for ahead: kept for the command that
+ * reaches it, or dropped if it failed (that command asks again).
+ */
 static void
 batch_done(void *arg, struct mbox_result *res)
 {
-	struct session		*s = arg;
+	struct pop3_batch	*b = arg;
+	struct session		*s = b->s;
 	struct pop3		*p = s->data;
-	int			 fd, status;
+	const struct pop3_msg	*m;
+	int			 fd, status, ok;
 
-	s->req = 0;
+	b->req = 0;
 	/* The fd is ours now, kept by the batch or closed here. */
 	fd = res->fd;
 	res->fd = -1;
 	status = res->status;
+	ok = status == MBOX_OK && fd != -1 &&
+	    batch_read(b, fd, res->count, res->b) == 0;
+	if (!ok && fd != -1)
+		close(fd);
+	if (b == p->ahead) {
+		if (!ok) {
+			batch_drop(b);
+			p->ahead = NULL;
+		}
+		return;
+	}
 	if (res->error == ENOTCONN || status == MBOX_ESESSION) {
-		if (fd != -1)
-			close(fd);
 		pop3_batch_free(p);
 		pop3_vault_gone(s);
 		return;
 	}
-	if (status != MBOX_OK || fd == -1 ||
-	    batch_read(p->batch, fd, res->count, res->b) == -1) {
-		if (fd != -1)
-			close(fd);
+	m = &p->msgs[p->msgno - 1];
+	if (ok && m->uid > b->last) {
+		/* Asked ahead, and the vault stopped short of it. */
+		pop3_batch_free(p);
+		if ((p->batch = batch_ask(s, m, 0)) != NULL)
+			return;
+		ok = 0;
+	}
+	if (!ok) {
 		pop3_batch_free(p);
 		log_warnx("pop3: session %u: cannot read message %u (status "
 		    "%d)", s->id, p->msgno, status);
@@ -343,7 +440,7 @@ retr_send(struct session *s)
 		session_printf(s, "-ERR Message %u is no longer in the "
 		    "mailbox\r\n", p->msgno);
 		if (b->left == 0)
-			pop3_batch_free(p);
+			pop3_batch_end(p);
 		session_release(s);
 		return;
 	}
@@ -351,6 +448,7 @@ retr_send(struct session *s)
 		e->sent = 1;
 		b->left--;
 	}
+	batch_ahead(s);
 	p->off = e->off;
 	p->len = e->off + e->size;
 	p->bol = 1;
@@ -373,23 +471,47 @@ pop3_batch_forget(struct pop3 *p, uint32_t uid)
 {
 	struct pop3_body	*e;
 
+	if (p->ahead != NULL && p->ahead->fd != -1 &&
+	    (e = batch_find(p->ahead, uid)) != NULL && !e->sent) {
+		e->sent = 1;
+		p->ahead->left--;
+	}
 	if (p->batch == NULL || p->batch->fd == -1 ||
 	    (e = batch_find(p->batch, uid)) == NULL || e->sent)
 		return;
 	e->sent = 1;
 	if (--p->batch->left == 0 && p->out == OUT_NONE)
-		pop3_batch_free(p);
+		pop3_batch_end(p);
+}
+
+/* One batch: its request cancelled if out (no callback then), its fd. */
+static void
+batch_drop(struct pop3_batch *b)
+{
+	if (b == NULL)
+		return;
+	if (b->req != 0)
+		front_vault_cancel(b->req);
+	if (b->fd != -1)
+		close(b->fd);
+	free(b);
+}
+
+/* Every body of the batch at hand is sent: it goes, the one ahead stays. */
+void
+pop3_batch_end(struct pop3 *p)
+{
+	batch_drop(p->batch);
+	p->batch = NULL;
 }
 
 void
 pop3_batch_free(struct pop3 *p)
 {
-	if (p->batch == NULL)
-		return;
-	if (p->batch->fd != -1)
-		close(p->batch->fd);
-	free(p->batch);
+	batch_drop(p->batch);
 	p->batch = NULL;
+	batch_drop(p->ahead);
+	p->ahead = NULL;
 }
 
 /* RETR and TOP: one chunk of the message, stuffed; the end after it. */

@@ -871,6 +871,6 @@ pop3_out_end(struct pop3 *p)
 {
 	p->out = OUT_NONE;
 	if (p->batch != NULL && p->batch->left == 0)
-		pop3_batch_free(p);
+		pop3_batch_end(p);
 }
 

@@ -1,4 +1,5 @@
-# POP3 RETR pipelined: the bodies come from the vault by batches
+# POP3 RETR pipelined: the bodies come from the vault by batches, the
+# next one asked for while the last is sent
 # (imapd/pop3_retr.c).  Every answer must still be the message, byte for
 # byte and in the order asked, whatever the batches: messages of many
 # sizes, some over the batch budget (4 MiB), DELE and RSET between the
@@ -138,6 +139,66 @@ class Batches(DaemonCase):
             self.assertEqual(r.line(), b"+OK Bye")
         finally:
             sock.close()
+
+    def test_batches_asked_ahead(self):
+        """700 messages, pipelined in one write: three batches of 256,
+        each next one asked for while the last is sent.  A DELE and a TOP
+        inside the batch asked ahead; then a client that goes away with
+        a batch asked ahead; a third session still reads the mailbox."""
+        rnd = random.Random(7088)
+        msgs = [message(i, rnd.randint(60, 3000), rnd) for i in range(700)]
+        user = self.new_user()
+        self.deliver_all(user, msgs)
+        self.imported(user)
+        sock, r = self.login(user)
+        try:
+            listed = self.listing(sock, r)
+            self.assertEqual(len(listed), 700)
+            cmds = []
+            for n in range(1, 701):
+                if n == 400:
+                    cmds += [b"DELE 400", b"RETR 400"]
+                elif n == 500:
+                    cmds.append(b"TOP 500 0")
+                else:
+                    cmds.append(b"RETR %d" % n)
+            sock.sendall(b"".join(c + b"\r\n" for c in cmds) + b"QUIT\r\n")
+            for n in range(1, 701):
+                if n == 400:
+                    self.assertEqual(r.line(), b"+OK Message 400 deleted")
+                    self.assertEqual(r.line(), b"-ERR Message 400 is deleted")
+                elif n == 500:
+                    self.assertEqual(r.line(), b"+OK Top of message follows")
+                    top = r.multi()
+                    self.assertTrue(top.endswith(
+                        msgs[499].split(b"\r\n\r\n")[0] + b"\r\n\r\n"))
+                else:
+                    self.check_retr(r, n, msgs[n - 1], listed)
+            self.assertEqual(r.line(), b"+OK Bye (1 messages deleted)")
+        finally:
+            sock.close()
+        # Gone with a batch asked ahead (or on its way): nothing breaks.
+        sock, r = self.login(user)
+        try:
+            sock.sendall(b"".join(b"RETR %d\r\n" % n
+                                  for n in range(1, 700)))
+            for n in range(1, 200):
+                self.assertTrue(r.line().startswith(b"+OK"))
+                r.multi()
+        finally:
+            sock.close()
+        sock, r = self.login(user)
+        try:
+            listed = self.listing(sock, r)
+            self.assertEqual(len(listed), 699)
+            sock.sendall(b"RETR 699\r\nQUIT\r\n")
+            self.check_retr(r, 699, msgs[699], listed)
+            self.assertEqual(r.line(), b"+OK Bye")
+        finally:
+            sock.close()
+        log = self.t.logtext()
+        self.assertNotIn("malformed bodies", log)
+        self.assertNotIn("cannot read message", log)
 
     def test_dele_and_retr_interleaved(self):
         rnd = random.Random(4616)
