@@ -100,6 +100,7 @@ static int	 account_import_busy(const struct vault_account *);
 static void	 account_import_end(struct vault_account *);
 static int	 account_record(struct vault_account *);
 static void	 account_maintain(struct vault_account *, int);
+static void	 account_index_later(struct vault_account *);
 static int	 account_checkpoint_run(void *);
 static void	 account_checkpoint_done(void *, int);
 static void	 account_index_cb(int, short, void *);
@@ -140,7 +141,7 @@ static void	 account_open_free_idle(void *);
  * (ACCOUNT_INDEX_BATCH, vaultd.h) or
  * INDEX_BATCH_BYTES of them in one transaction: the account's own
  * requests wait for one batch at most.  The job runs when the account
- * has been quiet (no request) for INDEX_QUIET_MS, and batch after
+ * has been quiet (no request, no delivery) for INDEX_QUIET_MS, and batch after
  * batch while it stays quiet; while the account is busy, only once the
  * backlog reaches INDEX_BUSY_MAX messages or INDEX_BUSY_BYTES.  The
  * trigram index was more than half of vaultd's work in a stream of
@@ -912,17 +913,27 @@ account_import_timer(int fd, short event, void *arg)
 void
 account_request(struct vault_account *a)
 {
+	a->nqueued++;
+	account_index_later(a);
+	if (evtimer_pending(&a->import_ev, NULL))
+		account_import_kick(a);
+}
+
+/*
+ * The account is busy (a request, a delivery): a waiting index job
+ * waits INDEX_QUIET_MS again.
+ */
+static void
+account_index_later(struct vault_account *a)
+{
 	struct timeval	 tv;
 
-	a->nqueued++;
 	if (evtimer_pending(&a->index_ev, NULL)) {
 		timerclear(&tv);
 		tv.tv_sec = index_quiet_ms / 1000;
 		tv.tv_usec = (index_quiet_ms % 1000) * 1000;
 		evtimer_add(&a->index_ev, &tv);
 	}
-	if (evtimer_pending(&a->import_ev, NULL))
-		account_import_kick(a);
 }
 
 /* On a worker: one slice of the spool, in one transaction. */
@@ -1167,6 +1178,9 @@ account_delivered(const unsigned char *id)
 {
 	struct vault_account	*a;
 
-	if ((a = account_unlocked(id)) != NULL)
+	if ((a = account_unlocked(id)) != NULL) {
+		/* Mail streaming in keeps the index waiting too. */
+		account_index_later(a);
 		account_import_soon(a);
+	}
 }
