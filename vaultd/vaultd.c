@@ -497,8 +497,9 @@ main(int argc, char *argv[])
 		fatalx("cannot prepare the mailbox workers");
 	deliver_init();
 	account_init();
-	/* The regression tests' hold on unlocks (vaultd.8). */
+	/* The regression tests' holds on unlocks and KDF runs (vaultd.8). */
 	account_set_gate(getenv("TRESOR_TEST_UNLOCK_GATE"));
+	kdf_set_gate(getenv("TRESOR_TEST_KDF_GATE"));
 	/* Committed changes reach the sessions through vault_notify.c. */
 	account_on_change(notify_account);
 	child_init(ROLE_VAULTD, &vaultd_ops);

@@ -209,18 +209,23 @@ struct kdf_limits {
 	unsigned int	 deadline_ms;
 };
 /*
- * Two classes of jobs, each with its ring of keys and its own bound:
- * logins from an address the account logged in from before (a returning
- * client) are served before all others, so that a flood from more
- * networks than the pool has turns for cannot time them out.
+ * Classes of jobs, each with its ring of keys and its own bound, the
+ * higher served first: logins from an address the account logged in
+ * from before (a returning client) before all other logins, so that a
+ * flood from more networks than the pool has turns for cannot time them
+ * out; and before any login, ctl's key changes (vault_admin.c), under
+ * the one key "ctl": they come from root on the local socket, a few at
+ * a time, and the operator waits for each (docs/decisions.md).
  */
 #define KDF_CLASS_OTHER		0
 #define KDF_CLASS_KNOWN		1
-#define KDF_CLASSES		2
+#define KDF_CLASS_ADMIN		2
+#define KDF_CLASSES		3
 struct kdf_job;
 int	 kdf_init(void);
 int	 kdf_start(const struct kdf_limits *);
 void	 kdf_stop(void);
+void	 kdf_set_gate(const char *);
 unsigned int kdf_threads(void);
 struct kdf_job *kdf_submit(const char *, int, const char *, size_t,
 	    const unsigned char *, const struct kdf_cost *,
