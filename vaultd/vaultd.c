@@ -157,6 +157,8 @@ vaultd_checkpoint(int fd, short event, void *arg)
 static void
 vaultd_shutdown(void)
 {
+	/* ctl's changes under way are dropped, their secrets wiped. */
+	admin_cancel_all();
 	deliver_drain_all();
 	account_lock_all();
 	dir_close();
@@ -185,7 +187,8 @@ vaultd_conf(struct child_conf *cc, struct child_conf *old)
 	 * made after seccomp and Landlock inherit both (vault_kdf.c).
 	 */
 	if (kdf_start(NULL) == -1)
-		log_warnx("no KDF worker: logins will be refused");
+		log_warnx("no KDF worker: logins and ctl's key changes will "
+		    "be refused");
 	/* The mailbox workers, likewise (vault_work.c). */
 	if (work_start(0) == -1)
 		log_warnx("no mailbox worker: mailbox work runs on the loop");
