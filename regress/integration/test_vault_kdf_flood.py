@@ -279,6 +279,26 @@ class AdminKdfOffTheLoop(DaemonCase):
         _, r = c.cmd("LOGIN %s \"another long password\"" % new)
         self.assertTrue(r.startswith("OK"), r)
 
+    def test_stop_while_held(self):
+        # A clean stop with an add's keyslots held: it is abandoned,
+        # unanswered, and vaultd does not wait for the gate.
+        with open(self.gate, "w"):
+            pass
+        ctl = subprocess.Popen(
+            [self.t.ctl_path, "-s", self.t.sock, "user", "add",
+             "held@test.example", "--stdin"], stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=self.t.env())
+        self.addCleanup(lambda: ctl.poll() is None and ctl.kill())
+        ctl.stdin.write(b"another long password\n")
+        ctl.stdin.close()
+        self.t.wait_log(r"held@test\.example: user add: its keyslots go "
+                        r"to the KDF pool", timeout=TIMEOUT)
+        self.assertEqual(self.t.stop(), 0)
+        self.assertIn("held@test.example: user-add abandoned: vaultd "
+                      "stops", self.t.logtext())
+        self.assertNotEqual(ctl.wait(TIMEOUT), 0)
+
 
 if __name__ == "__main__":
     import unittest
