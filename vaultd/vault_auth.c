@@ -298,20 +298,6 @@ limit_fail_all(const char *account, const char *safe, const char *narrow,
 	}
 }
 
-/* One Argon2id run that opens nothing: the time a real check takes. */
-static void
-auth_dummy(const char *secret, size_t len)
-{
-	struct keyslot	 dummy;
-	unsigned char	 id[ACCOUNT_ID_LEN];
-
-	memset(&dummy, 0, sizeof(dummy));
-	dummy.cost = *serverkeys_cost();
-	randombytes_buf(dummy.salt, sizeof(dummy.salt));
-	randombytes_buf(id, sizeof(id));
-	keys_secrets_free(keys_slot_unwrap(&dummy, secret, len, id, 0));
-}
-
 /*
  * The one keyslot a credential may open, chosen by its shape: a
  * recovery key (52 base32 digits) the recovery slot; an app password
@@ -323,7 +309,7 @@ auth_dummy(const char *secret, size_t len)
  * slot (copied to target), and *cred and *credlen are what Argon2id
  * takes: the secret, or the normalised recovery key in norm.
  */
-static int
+int
 auth_target(const struct dir_account *da, const char *secret, size_t len,
     int flags, struct dir_slot *target, int *found, char *norm,
     size_t normlen, const char **cred, size_t *credlen)
@@ -358,45 +344,6 @@ auth_target(const struct dir_account *da, const char *secret, size_t len,
 	if (kind == SLOT_APP && (flags & AUTH_NO_APP))
 		*found = 0;
 	sodium_memzero(slots, sizeof(slots));
-	return (DIR_OK);
-}
-
-/*
- * The same check in one go, on the caller's thread: for ctl's
- * password changes and app passwords (vault_admin.c), which are rare
- * and come from the administrator, not from the network.
- */
-int
-auth_unwrap(const char *user, const char *secret, size_t len, int flags,
-    struct dir_account *da, struct account_secrets **out)
-{
-	struct dir_slot		 target;
-	struct account_secrets	*s;
-	char			 norm[RECOVERY_TEXT_LEN];
-	const char		*cred;
-	size_t			 credlen;
-	int			 rc, found;
-
-	*out = NULL;
-	if ((rc = dir_account_get(user, da)) != DIR_OK) {
-		auth_dummy(secret, len);
-		return (rc == DIR_ENOTFOUND ? DIR_EDENIED : rc);
-	}
-	if ((rc = auth_target(da, secret, len, flags, &target, &found, norm,
-	    sizeof(norm), &cred, &credlen)) != DIR_OK) {
-		sodium_memzero(norm, sizeof(norm));
-		return (rc);
-	}
-	if (!found) {
-		auth_dummy(cred, credlen);
-		s = NULL;
-	} else
-		s = keys_slot_unwrap(&target.ks, cred, credlen, da->id,
-		    target.slot_id);
-	sodium_memzero(norm, sizeof(norm));
-	if (s == NULL)
-		return (DIR_EDENIED);
-	*out = s;
 	return (DIR_OK);
 }
 
@@ -471,7 +418,7 @@ auth_pending_free(struct auth_pending *p)
 }
 
 /* The slot is still in the directory, byte for byte. */
-static int
+int
 auth_slot_unchanged(const struct dir_account *da, const struct dir_slot *was)
 {
 	struct dir_slot	 slots[SLOTS_MAX];

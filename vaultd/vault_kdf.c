@@ -66,6 +66,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "vault_kdf.h"
@@ -92,6 +93,8 @@ static struct kdf_jobs		 kdf_done = TAILQ_HEAD_INITIALIZER(kdf_done);
 /* The loop's: */
 static unsigned int		 deadline_ms;
 static struct event		 sweep;
+/* TRESOR_TEST_KDF_GATE: a file name, or empty (under tp.lock). */
+static char			 gate[64];
 
 static void	 kdf_lock(void);
 static void	 kdf_unlock(void);
@@ -101,6 +104,7 @@ static void	 kdf_sweep(int, short, void *);
 static void	 kdf_sweep_arm(void);
 static void	 kdf_deliver(struct kdf_jobs *);
 static void	 kdf_free(struct kdf_job *);
+static void	 kdf_gate_wait(void);
 
 static void
 kdf_lock(void)
@@ -172,6 +176,44 @@ kdf_threads(void)
 }
 
 /*
+ * For the regression tests only (TRESOR_TEST_KDF_GATE, vaultd.8): a
+ * file name in the data directory; while that file exists, a worker
+ * that took a job waits before it runs Argon2id, for at most
+ * GATE_MAX_WAIT_MS or until the pool stops, so that a test can keep a
+ * job in the pool as long as it needs to, whatever the machine's speed.
+ */
+#define GATE_MAX_WAIT_MS	120000
+#define GATE_POLL_MS		10
+
+void
+kdf_set_gate(const char *name)
+{
+	kdf_lock();
+	if (name == NULL || *name == '\0' ||
+	    strlcpy(gate, name, sizeof(gate)) >= sizeof(gate))
+		gate[0] = '\0';
+	kdf_unlock();
+}
+
+static void
+kdf_gate_wait(void)
+{
+	struct timespec	 ts = { 0, GATE_POLL_MS * 1000000L };
+	unsigned int	 waited;
+	int		 held;
+
+	for (waited = 0; waited < GATE_MAX_WAIT_MS; waited += GATE_POLL_MS) {
+		kdf_lock();
+		held = gate[0] != '\0' && !tp.stopping &&
+		    access(gate, F_OK) == 0;
+		kdf_unlock();
+		if (!held)
+			return;
+		(void)nanosleep(&ts, NULL);
+	}
+}
+
+/*
  * A worker: take the next job in fair order, derive, hand it back.  A
  * job whose deadline passed while it waited is not run.
  */
@@ -201,6 +243,7 @@ kdf_worker(void *arg)
 		else {
 			job->state = KDF_RUNNING;
 			kdf_unlock();
+			kdf_gate_wait();
 			status = keys_wrapkey_derive(job->key, job->cred,
 			    job->credlen, job->salt, &job->cost) == 0 ?
 			    KDF_OK : KDF_EFAIL;

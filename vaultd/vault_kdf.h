@@ -74,11 +74,11 @@ struct kdf_fairkey {
 	int			 class;		/* KDF_CLASS_* (vaultd.h) */
 };
 
-/* One ring of keys per class, the known class served first. */
+/* One ring of keys per class, the highest class served first. */
 struct kdf_queue {
 	TAILQ_HEAD(, kdf_fairkey) ring[KDF_CLASSES]; /* keys with jobs */
 	unsigned int		 nclass[KDF_CLASSES];
-	unsigned int		 njobs;		/* both classes */
+	unsigned int		 njobs;		/* every class */
 	unsigned int		 max;		/* waiting jobs per class */
 	unsigned int		 perkey;	/* waiting jobs per key */
 };

@@ -24,8 +24,9 @@
  * itself, not in front of everybody else.  The bounds are on waiting
  * jobs, in all and per key; past them a job is refused, not queued, so
  * the queue cannot grow without limit and one key cannot take all of
- * it.  Jobs of the known class (vault_kdf.h) have a ring and a bound of
- * their own and go first.  Plain data: the pool's mutex protects it.
+ * it.  Each class of jobs (vaultd.h: ctl's, returning clients', the
+ * rest) has a ring and a bound of its own, and a higher class goes
+ * first.  Plain data: the pool's mutex protects it.
  */
 
 #include <sys/types.h>
@@ -112,8 +113,8 @@ kdfq_remove(struct kdf_queue *q, struct kdf_job *job)
 }
 
 /*
- * The next job: the known class first, and within a class in
- * round-robin order of the keys; or NULL.
+ * The next job: the highest class that has one (ctl's, then the known
+ * class), and within a class in round-robin order of the keys; or NULL.
  */
 struct kdf_job *
 kdfq_pop(struct kdf_queue *q)

@@ -478,55 +478,90 @@ slot_wrapkey(const struct keyslot *ks, const char *cred, size_t credlen)
 	return (wkey);
 }
 
+/*
+ * The first half of a wrap: a new slot's fresh salt and nonce, and its
+ * cost.  Cheap; the Argon2id of the credential with this salt comes
+ * next (keys_wrapkey_derive(), on a KDF worker or here).
+ */
+int
+keys_slot_prepare(struct keyslot *slot, const struct kdf_cost *cost)
+{
+	if (!keys_ready())
+		return (-1);
+	if (!keys_cost_valid(cost)) {
+		log_warnx("%s: invalid Argon2id cost", __func__);
+		return (-1);
+	}
+	memset(slot, 0, sizeof(*slot));
+	randombytes_buf(slot->salt, sizeof(slot->salt));
+	randombytes_buf(slot->nonce, sizeof(slot->nonce));
+	slot->cost = *cost;
+	return (0);
+}
+
+/*
+ * The second half: the secrets wrapped into the prepared slot under
+ * the key Argon2id made from its salt, bound to the account and the
+ * slot id.  Once per prepared slot: its nonce is used here.
+ */
+int
+keys_slot_seal(struct keyslot *slot, const struct account_secrets *s,
+    const unsigned char *wkey, const unsigned char *account_id,
+    uint64_t slot_id)
+{
+	unsigned char		 ad[SLOT_AD_LEN];
+	unsigned long long	 clen;
+	unsigned char		*pt = NULL;
+	int			 rv = -1;
+
+	if (!keys_ready())
+		return (-1);
+	if (!keys_cost_valid(&slot->cost)) {
+		log_warnx("%s: invalid Argon2id cost", __func__);
+		return (-1);
+	}
+	if ((pt = sodium_malloc(SLOT_SECRET_LEN)) == NULL) {
+		log_warn("%s: sodium_malloc", __func__);
+		return (-1);
+	}
+	memcpy(pt, s->mailbox_key, KEY_LEN);
+	memcpy(pt + KEY_LEN, s->box_sk, crypto_box_SECRETKEYBYTES);
+	slot_ad(ad, account_id, slot_id, &slot->cost);
+	if (crypto_aead_xchacha20poly1305_ietf_encrypt(slot->wrapped, &clen,
+	    pt, SLOT_SECRET_LEN, ad, sizeof(ad), NULL, slot->nonce,
+	    wkey) != 0 || clen != SLOT_WRAPPED_LEN) {
+		log_warnx("%s: encryption failed", __func__);
+		sodium_memzero(slot->wrapped, sizeof(slot->wrapped));
+		goto done;
+	}
+	rv = 0;
+ done:
+	sodium_free(pt);
+	return (rv);
+}
+
+/* The whole wrap on the caller's thread (the unit tests). */
 int
 keys_slot_wrap(const struct account_secrets *s, const char *cred,
     size_t credlen, const unsigned char *account_id, uint64_t slot_id,
     const struct kdf_cost *cost, struct keyslot *slot)
 {
 	struct keyslot		 ks;
-	unsigned char		 ad[SLOT_AD_LEN];
-	unsigned long long	 clen;
-	unsigned char		*wkey = NULL, *pt = NULL;
-	int			 rv = -1;
+	unsigned char		*wkey;
+	int			 rv;
 
-	if (!keys_ready())
-		return (-1);
 	if (credlen == 0 || credlen > CREDENTIAL_MAX) {
 		log_warnx("%s: credential empty or too long", __func__);
 		return (-1);
 	}
-	if (!keys_cost_valid(cost)) {
-		log_warnx("%s: invalid Argon2id cost", __func__);
+	if (keys_slot_prepare(&ks, cost) == -1)
 		return (-1);
-	}
-
-	memset(&ks, 0, sizeof(ks));
-	randombytes_buf(ks.salt, sizeof(ks.salt));
-	randombytes_buf(ks.nonce, sizeof(ks.nonce));
-	ks.cost = *cost;
-
 	if ((wkey = slot_wrapkey(&ks, cred, credlen)) == NULL)
-		goto done;
-	if ((pt = sodium_malloc(SLOT_SECRET_LEN)) == NULL) {
-		log_warn("%s: sodium_malloc", __func__);
-		goto done;
-	}
-	memcpy(pt, s->mailbox_key, KEY_LEN);
-	memcpy(pt + KEY_LEN, s->box_sk, crypto_box_SECRETKEYBYTES);
-	slot_ad(ad, account_id, slot_id, &ks.cost);
-
-	if (crypto_aead_xchacha20poly1305_ietf_encrypt(ks.wrapped, &clen,
-	    pt, SLOT_SECRET_LEN, ad, sizeof(ad), NULL, ks.nonce, wkey) != 0 ||
-	    clen != SLOT_WRAPPED_LEN) {
-		log_warnx("%s: encryption failed", __func__);
-		goto done;
-	}
-	*slot = ks;
-	rv = 0;
-
- done:
-	sodium_free(pt);
+		return (-1);
+	rv = keys_slot_seal(&ks, s, wkey, account_id, slot_id);
 	sodium_free(wkey);
+	if (rv == 0)
+		*slot = ks;
 	return (rv);
 }
 

@@ -126,6 +126,20 @@ struct account_secrets *keys_slot_open(const struct keyslot *,
 	    const unsigned char *, const unsigned char *, uint64_t);
 
 /*
+ * A wrap in the same two halves, for vaultd's loop: keys_slot_prepare()
+ * gives a new slot a fresh salt and nonce and the cost (0, or -1 for a
+ * cost out of bounds); the caller derives the wrapping key from the
+ * credential and the slot's salt with keys_wrapkey_derive() (on a KDF
+ * worker); keys_slot_seal() then wraps the secrets into the slot under
+ * that key, for the account id and slot id (0, or -1: out of memory).
+ * Seal a prepared slot once.  keys_slot_wrap() and keys_slot_unwrap()
+ * do it all on the caller's thread: for the tests, never on the loop.
+ */
+int	 keys_slot_prepare(struct keyslot *, const struct kdf_cost *);
+int	 keys_slot_seal(struct keyslot *, const struct account_secrets *,
+	    const unsigned char *, const unsigned char *, uint64_t);
+
+/*
  * Recovery keys: random, printed once in groups of base32.
  * keys_recovery_new(): 32 random bytes as "ABCD-EFGH-...-WXYZ" (13
  * groups of 4 digits of RFC 4648 base32); 0, or -1 if the buffer is

@@ -157,6 +157,8 @@ vaultd_checkpoint(int fd, short event, void *arg)
 static void
 vaultd_shutdown(void)
 {
+	/* ctl's changes under way are dropped, their secrets wiped. */
+	admin_cancel_all();
 	deliver_drain_all();
 	account_lock_all();
 	dir_close();
@@ -185,7 +187,8 @@ vaultd_conf(struct child_conf *cc, struct child_conf *old)
 	 * made after seccomp and Landlock inherit both (vault_kdf.c).
 	 */
 	if (kdf_start(NULL) == -1)
-		log_warnx("no KDF worker: logins will be refused");
+		log_warnx("no KDF worker: logins and ctl's key changes will "
+		    "be refused");
 	/* The mailbox workers, likewise (vault_work.c). */
 	if (work_start(0) == -1)
 		log_warnx("no mailbox worker: mailbox work runs on the loop");
@@ -497,8 +500,9 @@ main(int argc, char *argv[])
 		fatalx("cannot prepare the mailbox workers");
 	deliver_init();
 	account_init();
-	/* The regression tests' hold on unlocks (vaultd.8). */
+	/* The regression tests' holds on unlocks and KDF runs (vaultd.8). */
 	account_set_gate(getenv("TRESOR_TEST_UNLOCK_GATE"));
+	kdf_set_gate(getenv("TRESOR_TEST_KDF_GATE"));
 	/* Committed changes reach the sessions through vault_notify.c. */
 	account_on_change(notify_account);
 	child_init(ROLE_VAULTD, &vaultd_ops);

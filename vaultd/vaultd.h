@@ -210,18 +210,23 @@ struct kdf_limits {
 	unsigned int	 deadline_ms;
 };
 /*
- * Two classes of jobs, each with its ring of keys and its own bound:
- * logins from an address the account logged in from before (a returning
- * client) are served before all others, so that a flood from more
- * networks than the pool has turns for cannot time them out.
+ * Classes of jobs, each with its ring of keys and its own bound, the
+ * higher served first: logins from an address the account logged in
+ * from before (a returning client) before all other logins, so that a
+ * flood from more networks than the pool has turns for cannot time them
+ * out; and before any login, ctl's key changes (vault_admin.c), under
+ * the one key "ctl": they come from root on the local socket, a few at
+ * a time, and the operator waits for each (docs/decisions.md).
  */
 #define KDF_CLASS_OTHER		0
 #define KDF_CLASS_KNOWN		1
-#define KDF_CLASSES		2
+#define KDF_CLASS_ADMIN		2
+#define KDF_CLASSES		3
 struct kdf_job;
 int	 kdf_init(void);
 int	 kdf_start(const struct kdf_limits *);
 void	 kdf_stop(void);
+void	 kdf_set_gate(const char *);
 unsigned int kdf_threads(void);
 struct kdf_job *kdf_submit(const char *, int, const char *, size_t,
 	    const unsigned char *, const struct kdf_cost *,
@@ -242,9 +247,18 @@ int	 auth_login(const char *, const char *, size_t, const char *,
 	    const char *, enum proc_role, uint32_t, auth_done_cb, void *,
 	    struct vault_account **);
 void	 auth_cancel(enum proc_role);
+/*
+ * For ctl's changes (vault_admin.c), which check a current credential
+ * the same way but run the Argon2id themselves: auth_target() chooses
+ * the keyslot a credential may open (AUTH_NO_APP: never an app slot),
+ * auth_slot_unchanged() says whether it is still there as it was.
+ */
 #define AUTH_NO_APP	0x01	/* an app password opens nothing */
-int	 auth_unwrap(const char *, const char *, size_t, int,
-	    struct dir_account *, struct account_secrets **);
+int	 auth_target(const struct dir_account *, const char *, size_t, int,
+	    struct dir_slot *, int *, char *, size_t, const char **,
+	    size_t *);
+int	 auth_slot_unchanged(const struct dir_account *,
+	    const struct dir_slot *);
 void	 auth_forget(const unsigned char *);
 
 /* vault_session.c */
@@ -262,7 +276,13 @@ void	 notify_account(struct vault_account *);
 void	 mailapi_request(struct imsgev *, enum proc_role, struct imsg *);
 void	 mailapi_cancel(struct imsgev *);
 
-/* vault_admin.c */
+/*
+ * vault_admin.c.  admin_request() answers ctl's request now, or, for
+ * the requests that need Argon2id (user add, user passwd, app add),
+ * once their KDF jobs are done, on the loop.  admin_cancel_all()
+ * forgets every request under way, unanswered (vaultd stops).
+ */
 void	 admin_request(struct imsgev *, uint32_t, struct msg_admin *);
+void	 admin_cancel_all(void);
 
 #endif /* VAULTD_H */

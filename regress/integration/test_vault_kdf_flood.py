@@ -20,10 +20,14 @@
 # 8 MiB, a few ms) to 1 pass of 64 MiB, a fifth of a second or so here:
 # enough for the flood to keep the pool busy for a couple of seconds.
 # Every socket has a timeout and every wait a deadline; loopback only.
+#
+# The last class: ctl's Argon2id (user add) is on the pool as well, held
+# there by the KDF gate while the logged-in account is served.
 
 import os
 import re
 import smtplib
+import subprocess
 import threading
 import time
 
@@ -220,6 +224,113 @@ class KdfWorkersNiced(DaemonCase):
         n = nices()
         self.assertEqual(n[pid], 0, "the loop keeps its priority")
         self.assertNotIn("kdf: setpriority", self.t.logtext())
+
+
+class AdminKdfOffTheLoop(DaemonCase):
+    """ctl's Argon2id runs on the KDF pool too (vaultd/vault_admin.c):
+    while `ctl user add` for another address waits for its keyslots, an
+    account logged in over IMAP is served, and ctl has not returned.
+
+    Order, not time: TRESOR_TEST_KDF_GATE names a file in the data
+    directory; while it exists, vaultd holds every KDF job on its worker
+    (vaultd.8).  vaultd logs when the add's keyslots go to the pool;
+    then the logged-in account's NOOP and FETCH must be answered while
+    ctl still waits; then the gate goes and ctl prints the new account.
+    With the add's Argon2id on the loop (before), the gate held nothing,
+    the log line never came and the test failed on its bounded wait."""
+    extra = "vault kdf ops 1 memory 8M\nvault lock-grace 30s"
+    per_test = True
+    gate_name = "kdf.gate"
+
+    def setUp(self):
+        # The gate's name reaches vaultd through ctld's environment.
+        os.environ["TRESOR_TEST_KDF_GATE"] = self.gate_name
+        try:
+            super().setUp()
+        finally:
+            del os.environ["TRESOR_TEST_KDF_GATE"]
+        self.gate = self.t.path("vault", self.gate_name)
+        # Never leave vaultd waiting at the gate (it gives up anyway).
+        self.addCleanup(self.open_gate)
+
+    def open_gate(self):
+        try:
+            os.unlink(self.gate)
+        except FileNotFoundError:
+            pass
+
+    def test_user_add_does_not_hold_imap(self):
+        user, new = "owner@test.example", "newcomer@test.example"
+        self.add_user(user, PASSWORD)
+        self.deliver(user, "Subject: first\r\n\r\nbefore the add\r\n")
+        good = TaggedImap(self.t, TIMEOUT)
+        self.addCleanup(good.close)
+        _, r = good.cmd("LOGIN %s \"%s\"" % (user, PASSWORD))
+        self.assertTrue(r.startswith("OK"), r)
+        _, r = good.cmd("SELECT INBOX")
+        self.assertTrue(r.startswith("OK"), r)
+
+        with open(self.gate, "w"):
+            pass
+        ctl = subprocess.Popen(
+            [self.t.ctl_path, "-s", self.t.sock, "user", "add", new,
+             "--stdin"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=self.t.env())
+
+        def reap():
+            if ctl.poll() is None:
+                ctl.kill()
+            ctl.wait(TIMEOUT)
+            ctl.stdout.close()
+            ctl.stderr.close()
+        self.addCleanup(reap)
+        ctl.stdin.write(("another long password\n").encode())
+        ctl.stdin.close()
+        self.t.wait_log(re.escape(new) + r": user add: its keyslots go "
+                        r"to the KDF pool", timeout=TIMEOUT)
+
+        # The logged-in account, meanwhile.
+        _, r = good.cmd("NOOP")
+        self.assertTrue(r.startswith("OK"), r)
+        u, r = good.cmd("FETCH 1 (BODY.PEEK[])")
+        self.assertTrue(r.startswith("OK"), r)
+        self.assertIn("before the add", "\n".join(u))
+        self.assertIsNone(ctl.poll(), "ctl returned while its keyslots "
+                          "were held in the KDF pool")
+        self.assertNotIn("account-add account=" + new, self.t.logtext())
+
+        self.open_gate()
+        # Its answer is a few lines: they fit in the pipes meanwhile.
+        ctl.wait(TIMEOUT)
+        out, err = ctl.stdout.read().decode(), ctl.stderr.read().decode()
+        self.assertEqual(ctl.returncode, 0, err)
+        self.assertIn(new + " created.", out)
+        self.t.wait_log(r"audit: event=account-add account=" +
+                        re.escape(new), timeout=TIMEOUT)
+        c = TaggedImap(self.t, TIMEOUT)
+        self.addCleanup(c.close)
+        _, r = c.cmd("LOGIN %s \"another long password\"" % new)
+        self.assertTrue(r.startswith("OK"), r)
+
+    def test_stop_while_held(self):
+        # A clean stop with an add's keyslots held: it is abandoned,
+        # unanswered, and vaultd does not wait for the gate.
+        with open(self.gate, "w"):
+            pass
+        ctl = subprocess.Popen(
+            [self.t.ctl_path, "-s", self.t.sock, "user", "add",
+             "held@test.example", "--stdin"], stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=self.t.env())
+        self.addCleanup(lambda: ctl.poll() is None and ctl.kill())
+        ctl.stdin.write(b"another long password\n")
+        ctl.stdin.close()
+        self.t.wait_log(r"held@test\.example: user add: its keyslots go "
+                        r"to the KDF pool", timeout=TIMEOUT)
+        self.assertEqual(self.t.stop(), 0)
+        self.assertIn("held@test.example: user-add abandoned: vaultd "
+                      "stops", self.t.logtext())
+        self.assertNotEqual(ctl.wait(TIMEOUT), 0)
 
 
 if __name__ == "__main__":

@@ -103,13 +103,13 @@ queue_order(void)
 /*
  * The known class (returning clients) goes first, in turns among its
  * keys, and has a bound of its own: a full queue of others does not
- * refuse it.
+ * refuse it.  ctl's class goes before both.
  */
 static void
 queue_classes(void)
 {
 	struct kdf_queue	 q;
-	struct kdf_job		 jobs[6];
+	struct kdf_job		 jobs[8];
 	char			 buf[64];
 	int			 i;
 
@@ -126,9 +126,15 @@ queue_classes(void)
 	CHECK(kdfq_push(&q, "home", KDF_CLASS_KNOWN, &jobs[3]) == 0);
 	CHECK(kdfq_push(&q, "office", KDF_CLASS_KNOWN, &jobs[4]) == 0);
 	CHECK(kdfq_push(&q, "home", 7, &jobs[5]) == -1);
-	CHECK(q.njobs == 5);
-	CHECK_STR(names(jobs, &q, buf, sizeof(buf)), "3 4 0 1 2 ");
-	CHECK(q.njobs == 0 && q.nclass[KDF_CLASS_KNOWN] == 0);
+	/* ctl's, last in, and past the others' full queue. */
+	job_init(&jobs[6], 100);
+	job_init(&jobs[7], 100);
+	CHECK(kdfq_push(&q, "ctl", KDF_CLASS_ADMIN, &jobs[6]) == 0);
+	CHECK(kdfq_push(&q, "ctl", KDF_CLASS_ADMIN, &jobs[7]) == 0);
+	CHECK(q.njobs == 7);
+	CHECK_STR(names(jobs, &q, buf, sizeof(buf)), "6 7 3 4 0 1 2 ");
+	CHECK(q.njobs == 0 && q.nclass[KDF_CLASS_KNOWN] == 0 &&
+	    q.nclass[KDF_CLASS_ADMIN] == 0);
 }
 
 /*

@@ -15,16 +15,18 @@
  */
 
 /*
- * What vault_test.c and the mailapi fixture share: a login taken to
- * its end.  Static, in a header: the two are linked into different
- * tests, and nothing else wants it.
+ * What vault_test.c and the mailapi fixture share: a login, and an
+ * admin request, taken to their end.  Static, in a header: the two are
+ * linked into different tests, and nothing else wants it.
  */
 
 #ifndef LOGIN_WAIT_H
 #define LOGIN_WAIT_H
 
+#include <errno.h>
 #include <event.h>
 #include <string.h>
+#include <time.h>
 
 #include "vaultd.h"
 
@@ -66,6 +68,72 @@ login(const char *user, const char *secret, size_t len, const char *narrow,
 			return (MBOX_ETEMP);
 	*out = w.a;
 	return (w.status);
+}
+
+static void
+admin_tick(int fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+}
+
+/*
+ * The answer to the one admin request under way on a channel whose
+ * vaultd end is iev and whose ctld end is peer: the event loop runs
+ * (a tick wakes it, so that a KDF job finished on a worker is seen)
+ * until IMSG_CTL_OK or IMSG_CTL_FAIL comes for peerid, at most a
+ * minute.  The lines, and a failure's message, go to lines.  Returns
+ * 0 for OK, -1 for FAIL, -2 for no answer, a broken channel or an
+ * answer for another peer id.
+ */
+static int
+admin_answer(struct imsgev *iev, struct imsgbuf *peer, uint32_t peerid,
+    char *lines, size_t len)
+{
+	struct event		 t;
+	struct timeval		 tv = { 0, 20000 };
+	struct imsg		 imsg;
+	struct msg_line		 ml;
+	struct msg_result	 res;
+	time_t			 limit;
+	ssize_t			 n;
+	int			 done = -2, bad = 0;
+
+	lines[0] = '\0';
+	limit = time(NULL) + 60;
+	evtimer_set(&t, admin_tick, NULL);
+	while (done == -2 && !bad && time(NULL) < limit) {
+		if (imsgbuf_flush(&iev->ibuf) == -1)
+			break;
+		n = imsgbuf_read(peer);
+		if (n == 0 || (n == -1 && errno != EAGAIN))
+			break;
+		while (done == -2 && !bad && (n = imsg_get(peer, &imsg)) > 0) {
+			if (imsg.hdr.peerid != peerid)
+				bad = 1;
+			else if (imsg.hdr.type == IMSG_CTL_LINE &&
+			    imsg_get_data(&imsg, &ml, sizeof(ml)) == 0) {
+				strlcat(lines, ml.line, len);
+				strlcat(lines, "\n", len);
+			} else if (imsg.hdr.type == IMSG_CTL_OK)
+				done = 0;
+			else if (imsg.hdr.type == IMSG_CTL_FAIL &&
+			    imsg_get_data(&imsg, &res, sizeof(res)) == 0) {
+				strlcat(lines, res.message, len);
+				done = -1;
+			} else
+				bad = 1;
+			imsg_free(&imsg);
+		}
+		if (n == -1 || done != -2 || bad)
+			break;
+		evtimer_add(&t, &tv);
+		if (event_loop(EVLOOP_ONCE) == -1)
+			break;
+	}
+	evtimer_del(&t);
+	return (bad ? -2 : done);
 }
 
 #endif /* LOGIN_WAIT_H */

@@ -70,36 +70,45 @@ noop_handler(struct imsgev *iev, struct imsg *imsg)
 	(void)imsg;
 }
 
-/* One admin request through a socketpair, as ctld would send it. */
+/*
+ * One admin request through a socketpair, as ctld would send it, run
+ * to its answer; its lines (and a failure's message) in admin_lines.
+ */
+char	 admin_lines[4096];
+
 int
 admin(uint32_t op, const char *a1, const char *a2, const char *s1)
 {
+	return (admin2(op, a1, a2, s1, NULL));
+}
+
+/* The same with the second secret (user passwd's new password). */
+int
+admin2(uint32_t op, const char *a1, const char *a2, const char *s1,
+    const char *s2)
+{
 	struct msg_admin	 m;
-	struct imsg		 imsg;
-	ssize_t			 n;
-	int			 done = -2, i;
+	int			 done;
 
 	memset(&m, 0, sizeof(m));
 	m.op = op;
 	strlcpy(m.arg1, a1 ? a1 : "", sizeof(m.arg1));
 	strlcpy(m.arg2, a2 ? a2 : "", sizeof(m.arg2));
 	strlcpy(m.secret, s1 ? s1 : "", sizeof(m.secret));
+	strlcpy(m.secret2, s2 ? s2 : "", sizeof(m.secret2));
 	admin_request(&admin_iev, 7, &m);
-	CHECK(imsgbuf_flush(&admin_iev.ibuf) == 0);
-	for (i = 0; done == -2 && i < 100; i++) {
-		n = imsgbuf_read(&admin_peer);
-		CHECK(n > 0 || (n == -1 && errno == EAGAIN));
-		while ((n = imsg_get(&admin_peer, &imsg)) > 0) {
-			if (imsg.hdr.type == IMSG_CTL_OK)
-				done = 0;
-			else if (imsg.hdr.type == IMSG_CTL_FAIL)
-				done = -1;
-			imsg_free(&imsg);
-		}
-		CHECK(n == 0);
-	}
+	done = admin_answer(&admin_iev, &admin_peer, 7, admin_lines,
+	    sizeof(admin_lines));
 	CHECK(done != -2);
 	return (done);
+}
+
+/* A login taken to its end (login_wait.h), for the family's tests. */
+int
+login_full(const char *user, const char *pw, const char *narrow,
+    const char *wide, struct vault_account **out)
+{
+	return (login(user, pw, strlen(pw), narrow, wide, out));
 }
 
 /*

@@ -89,7 +89,12 @@ extern char		 raws[4][256];
 extern char		 envelopes[4][128];
 
 void	 noop_handler(struct imsgev *, struct imsg *);
+extern char		 admin_lines[];
 int	 admin(uint32_t, const char *, const char *, const char *);
+int	 admin2(uint32_t, const char *, const char *, const char *,
+		    const char *);
+int	 login_full(const char *, const char *, const char *, const char *,
+		    struct vault_account **);
 int	 bundle_fd(int);
 int	 append_fd(int, uint32_t, const char *);
 void	 req(struct treq *, uint32_t, const char *);

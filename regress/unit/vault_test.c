@@ -66,16 +66,17 @@ admin_handler(struct imsgev *iev, struct imsg *imsg)
 	(void)imsg;
 }
 
-/* One admin request; 0 when vaultd answered OK.  Lines in last_lines. */
+/*
+ * One admin request, run to its answer (the ones that need Argon2id
+ * answer from the loop); 0 when vaultd answered OK.  Lines (and a
+ * failure's message) in last_lines.
+ */
 static int
 admin(uint32_t op, const char *a1, const char *a2, const char *s1,
     const char *s2)
 {
 	struct msg_admin	 m;
-	struct msg_line		 ml;
-	struct imsg		 imsg;
-	ssize_t			 n;
-	int			 done = -2;
+	int			 done;
 
 	memset(&m, 0, sizeof(m));
 	m.op = op;
@@ -84,27 +85,9 @@ admin(uint32_t op, const char *a1, const char *a2, const char *s1,
 	strlcpy(m.secret, s1 ? s1 : "", sizeof(m.secret));
 	strlcpy(m.secret2, s2 ? s2 : "", sizeof(m.secret2));
 	admin_request(&admin_iev, 7, &m);
-	CHECK(imsgbuf_flush(&admin_iev.ibuf) == 0);
-	last_lines[0] = '\0';
-	while (done == -2) {
-		n = imsgbuf_read(&admin_peer);
-		CHECK(n > 0 || (n == -1 && errno == EAGAIN));
-		while ((n = imsg_get(&admin_peer, &imsg)) > 0) {
-			CHECK(imsg.hdr.peerid == 7);
-			if (imsg.hdr.type == IMSG_CTL_LINE) {
-				CHECK(imsg_get_data(&imsg, &ml,
-				    sizeof(ml)) == 0);
-				strlcat(last_lines, ml.line,
-				    sizeof(last_lines));
-				strlcat(last_lines, "\n", sizeof(last_lines));
-			} else if (imsg.hdr.type == IMSG_CTL_OK)
-				done = 0;
-			else if (imsg.hdr.type == IMSG_CTL_FAIL)
-				done = -1;
-			imsg_free(&imsg);
-		}
-		CHECK(n == 0);
-	}
+	done = admin_answer(&admin_iev, &admin_peer, 7, last_lines,
+	    sizeof(last_lines));
+	CHECK(done != -2);
 	return (done);
 }
 
@@ -541,6 +524,11 @@ test_app_passwords(void)
 	    PW_ALICE, NULL) == 0);
 	CHECK(login("alice@test.example", ap, strlen(ap), "a-c7", "w-c7",
 	    &a) == 0);
+	/*
+	 * A session keeps her unlocked while the requests below run the
+	 * loop (the grace here is 0).
+	 */
+	CHECK(session_new(ROLE_IMAPD, a) != 0);
 	/* An app password cannot change the account. */
 	CHECK(admin(ADMIN_APPPASS_ADD, "alice@test.example", "laptop", ap,
 	    NULL) == -1);
