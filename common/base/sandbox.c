@@ -723,9 +723,10 @@ sandbox_allow_args(scmp_filter_ctx ctx)
  *   thread.  The stack is mmap'd and its guard page mprotect'd
  *   PROT_NONE (allowed above, never executable); madvise, futex and
  *   exit are in the common list.
- * - setpriority(PRIO_PROCESS, 0, n): a KDF worker lowers its own
- *   priority (on Linux that call applies to the calling thread).
- *   Without CAP_SYS_NICE a process can only lower its priority, and no
+ * - sched_setscheduler(0, SCHED_IDLE, ...) and, if that fails,
+ *   setpriority(PRIO_PROCESS, 0, n): a KDF worker lowers its own
+ *   priority (on Linux both calls apply to the calling thread).
+ *   Without CAP_SYS_NICE a thread can only lower its priority, and no
  *   other process or thread can be named.
  */
 static void
@@ -748,6 +749,9 @@ sandbox_allow_threads(scmp_filter_ctx ctx)
 	b[0] = SCMP_A0(SCMP_CMP_EQ, PRIO_PROCESS);
 	b[1] = SCMP_A1(SCMP_CMP_EQ, 0);
 	sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(setpriority), 2, b);
+	b[0] = SCMP_A0(SCMP_CMP_EQ, 0);
+	b[1] = SCMP_A1(SCMP_CMP_EQ, SCHED_IDLE);
+	sandbox_rule(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sched_setscheduler), 2, b);
 }
 
 /*

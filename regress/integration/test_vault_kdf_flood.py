@@ -193,19 +193,21 @@ class KdfFloodReturning(DaemonCase):
                              "returning client" % (before, FLOOD))
 
 
-class KdfWorkersNiced(DaemonCase):
-    """The KDF workers run at a lower priority than the rest of vaultd
-    (vault_kdf.c): Argon2id takes what the mail leaves idle.  Read from
-    /proc of the running, sandboxed vaultd, so the seccomp rule that
-    lets a worker renice itself is exercised too: were the call refused,
-    vaultd would die of SIGSYS or log "kdf: setpriority"."""
+class KdfWorkersIdlePolicy(DaemonCase):
+    """The KDF workers run under SCHED_IDLE (vault_kdf.c): Argon2id
+    takes what the mail leaves idle.  Read from /proc of the running,
+    sandboxed vaultd, so the seccomp rule that lets a worker change its
+    own policy is exercised too: were the call refused, vaultd would die
+    of SIGSYS or log "kdf: sched_setscheduler"."""
 
-    def test_workers_are_niced(self):
+    SCHED_IDLE = 5
+
+    def test_workers_are_idle_class(self):
         pid = self.t.pid("vaultd")
         self.assertIsNotNone(pid)
         tasks = "/proc/%d/task" % pid
 
-        def nices():
+        def policies():
             out = {}
             for tid in os.listdir(tasks):
                 try:
@@ -213,17 +215,17 @@ class KdfWorkersNiced(DaemonCase):
                         st = f.read()
                 except OSError:
                     continue
-                # Fields after "(comm)": state is field 3, nice 19.
-                out[int(tid)] = int(st.rsplit(")", 1)[1].split()[16])
+                # Fields after "(comm)": state is field 3, policy 41.
+                out[int(tid)] = int(st.rsplit(")", 1)[1].split()[38])
             return out
 
-        # The workers start with the first configuration; each renices
-        # itself before its first job.
-        wait_for(lambda: sum(1 for n in nices().values() if n == 10) >= 2,
-                 TIMEOUT, "two vaultd threads at nice 10")
-        n = nices()
-        self.assertEqual(n[pid], 0, "the loop keeps its priority")
-        self.assertNotIn("kdf: setpriority", self.t.logtext())
+        # The workers start with the first configuration; each changes
+        # its policy before its first job.
+        wait_for(lambda: sum(1 for v in policies().values()
+                             if v == self.SCHED_IDLE) >= 2,
+                 TIMEOUT, "two vaultd threads under SCHED_IDLE")
+        self.assertEqual(policies()[pid], 0, "the loop stays SCHED_OTHER")
+        self.assertNotIn("kdf: sched_setscheduler", self.t.logtext())
 
 
 class AdminKdfOffTheLoop(DaemonCase):
