@@ -70,6 +70,19 @@ login(const char *user, const char *secret, size_t len, const char *narrow,
 	return (w.status);
 }
 
+/* An admin request as ctld passes it on; NULL strings are empty. */
+static inline void
+admin_msg(struct msg_admin *m, uint32_t op, const char *a1, const char *a2,
+    const char *s1, const char *s2)
+{
+	memset(m, 0, sizeof(*m));
+	m->op = op;
+	strlcpy(m->arg1, a1 ? a1 : "", sizeof(m->arg1));
+	strlcpy(m->arg2, a2 ? a2 : "", sizeof(m->arg2));
+	strlcpy(m->secret, s1 ? s1 : "", sizeof(m->secret));
+	strlcpy(m->secret2, s2 ? s2 : "", sizeof(m->secret2));
+}
+
 static void
 admin_tick(int fd, short ev, void *arg)
 {

@@ -85,12 +85,7 @@ send_admin(uint32_t peer, uint32_t op, const char *a1, const char *a2,
 	CHECK(peer < PEERS && peer != 7);	/* 7 is admin()'s */
 	answers[peer].done = -2;
 	answers[peer].lines[0] = '\0';
-	memset(&m, 0, sizeof(m));
-	m.op = op;
-	strlcpy(m.arg1, a1 ? a1 : "", sizeof(m.arg1));
-	strlcpy(m.arg2, a2 ? a2 : "", sizeof(m.arg2));
-	strlcpy(m.secret, s1 ? s1 : "", sizeof(m.secret));
-	strlcpy(m.secret2, s2 ? s2 : "", sizeof(m.secret2));
+	admin_fill(&m, op, a1, a2, s1, s2);
 	admin_request(&admin_iev, peer, &m);
 	/* The request's secrets are wiped when it returns. */
 	CHECK(m.secret[0] == '\0' && m.secret2[0] == '\0');

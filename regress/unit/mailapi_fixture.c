@@ -90,17 +90,20 @@ admin2(uint32_t op, const char *a1, const char *a2, const char *s1,
 	struct msg_admin	 m;
 	int			 done;
 
-	memset(&m, 0, sizeof(m));
-	m.op = op;
-	strlcpy(m.arg1, a1 ? a1 : "", sizeof(m.arg1));
-	strlcpy(m.arg2, a2 ? a2 : "", sizeof(m.arg2));
-	strlcpy(m.secret, s1 ? s1 : "", sizeof(m.secret));
-	strlcpy(m.secret2, s2 ? s2 : "", sizeof(m.secret2));
+	admin_msg(&m, op, a1, a2, s1, s2);
 	admin_request(&admin_iev, 7, &m);
 	done = admin_answer(&admin_iev, &admin_peer, 7, admin_lines,
 	    sizeof(admin_lines));
 	CHECK(done != -2);
 	return (done);
+}
+
+/* An admin request's message (login_wait.h), for the family's tests. */
+void
+admin_fill(struct msg_admin *m, uint32_t op, const char *a1, const char *a2,
+    const char *s1, const char *s2)
+{
+	admin_msg(m, op, a1, a2, s1, s2);
 }
 
 /* A login taken to its end (login_wait.h), for the family's tests. */

@@ -91,6 +91,8 @@ extern char		 envelopes[4][128];
 void	 noop_handler(struct imsgev *, struct imsg *);
 extern char		 admin_lines[];
 int	 admin(uint32_t, const char *, const char *, const char *);
+void	 admin_fill(struct msg_admin *, uint32_t, const char *, const char *,
+	    const char *, const char *);
 int	 admin2(uint32_t, const char *, const char *, const char *,
 		    const char *);
 int	 login_full(const char *, const char *, const char *, const char *,

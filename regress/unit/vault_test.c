@@ -78,12 +78,7 @@ admin(uint32_t op, const char *a1, const char *a2, const char *s1,
 	struct msg_admin	 m;
 	int			 done;
 
-	memset(&m, 0, sizeof(m));
-	m.op = op;
-	strlcpy(m.arg1, a1 ? a1 : "", sizeof(m.arg1));
-	strlcpy(m.arg2, a2 ? a2 : "", sizeof(m.arg2));
-	strlcpy(m.secret, s1 ? s1 : "", sizeof(m.secret));
-	strlcpy(m.secret2, s2 ? s2 : "", sizeof(m.secret2));
+	admin_msg(&m, op, a1, a2, s1, s2);
 	admin_request(&admin_iev, 7, &m);
 	done = admin_answer(&admin_iev, &admin_peer, 7, last_lines,
 	    sizeof(last_lines));
