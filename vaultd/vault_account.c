@@ -325,7 +325,7 @@ static void
 account_maintain(struct vault_account *a, int committed)
 {
 	struct timeval	 tv;
-	uint64_t	 n, bytes;
+	uint64_t	 n, bytes, busy;
 
 	if (mbox_checkpoint_due(a->mbox) && !a->checkpointing) {
 		a->checkpointing = 1;
@@ -335,7 +335,14 @@ account_maintain(struct vault_account *a, int committed)
 	if (a->indexing || a->locking ||
 	    (n = mbox_index_backlog(a->mbox, &bytes)) == 0)
 		return;
-	if (committed ? n >= index_busy_max || bytes >= INDEX_BUSY_BYTES :
+	/*
+	 * The unlock's import (import_loud) catches up on a long absence:
+	 * its index goes in step, a batch as large as a slice after each
+	 * one, so that the account is searchable when the import ends,
+	 * not a backlog of thousands for the first SEARCH to write.
+	 */
+	busy = a->import_loud ? INDEX_BATCH : index_busy_max;
+	if (committed ? n >= busy || bytes >= INDEX_BUSY_BYTES :
 	    a->nqueued == a->index_mark) {
 		account_index_submit(a);
 		return;
@@ -388,6 +395,7 @@ account_index_submit(struct vault_account *a)
 	evtimer_del(&a->index_ev);
 	a->indexing = 1;
 	a->index_mark = a->nqueued;
+	a->index_batch = a->import_loud ? IMPORT_SLICE : INDEX_BATCH;
 	work_submit(&a->strand, &a->index_job, account_index_run,
 	    account_index_done, a);
 }
@@ -398,7 +406,8 @@ account_index_run(void *arg)
 {
 	struct vault_account	*a = arg;
 
-	return (mbox_index(a->mbox, INDEX_BATCH, INDEX_BATCH_BYTES, NULL));
+	return (mbox_index(a->mbox, a->index_batch, (uint64_t)a->index_batch *
+	    (INDEX_BATCH_BYTES / INDEX_BATCH), NULL));
 }
 
 /*

@@ -99,6 +99,7 @@ struct vault_account {
 	struct event			 index_ev;	/* the quiet wait */
 	unsigned int			 nqueued;	/* requests, ever */
 	unsigned int			 index_mark;	/* nqueued at a batch */
+	unsigned int			 index_batch;	/* the job's, set on the loop */
 	struct work_strand		 strand;	/* its mailbox work */
 	int				 locking;	/* when the strand idles */
 	unsigned int			 nsessions;
