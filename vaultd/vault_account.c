@@ -91,7 +91,7 @@ static void	 account_grace_cb(int, short, void *);
 static int	 account_import_cb(void *, const char *, const void *, size_t);
 static void	 account_changed(struct vault_account *);
 static int	 account_import_queued(const struct vault_account *);
-static void	 account_import_kick(struct vault_account *);
+static void	 account_import_kick(struct vault_account *, int);
 static void	 account_import_soon(struct vault_account *);
 static void	 account_import_timer(int, short, void *);
 static int	 account_import_run(void *);
@@ -396,7 +396,7 @@ account_index_submit(struct vault_account *a)
 	a->indexing = 1;
 	a->index_mark = a->nqueued;
 	a->index_batch = a->import_loud ? IMPORT_SLICE : INDEX_BATCH;
-	work_submit(&a->strand, &a->index_job, account_index_run,
+	work_submit_background(&a->strand, &a->index_job, account_index_run,
 	    account_index_done, a);
 }
 
@@ -715,7 +715,7 @@ account_open_done(void *arg, int status)
 	 * behind it.
 	 */
 	a->import_loud = 1;
-	account_import_kick(a);
+	account_import_kick(a, 0);
 	if (a->import != NULL)
 		log_info("%s unlocked, importing the spool", a->address);
 	else
@@ -837,7 +837,7 @@ account_import_queued(const struct vault_account *a)
 }
 
 static void
-account_import_kick(struct vault_account *a)
+account_import_kick(struct vault_account *a, int background)
 {
 	struct account_import	*im;
 
@@ -863,8 +863,12 @@ account_import_kick(struct vault_account *a)
 	/* At most one runs (the strand's current): the other is free. */
 	im = a->imports[0].busy ? &a->imports[1] : &a->imports[0];
 	im->busy = 1;
-	work_submit(&a->strand, &im->job, account_import_run,
-	    account_import_done, im);
+	if (background)
+		work_submit_background(&a->strand, &im->job,
+		    account_import_run, account_import_done, im);
+	else
+		work_submit(&a->strand, &im->job, account_import_run,
+		    account_import_done, im);
 }
 
 /*
@@ -897,7 +901,7 @@ account_import_soon(struct vault_account *a)
 		left = IMPORT_QUIET_MS;
 	if (left <= 0) {
 		evtimer_del(&a->import_ev);
-		account_import_kick(a);
+		account_import_kick(a, 1);
 		return;
 	}
 	tv.tv_sec = 0;
@@ -910,7 +914,7 @@ account_import_timer(int fd, short event, void *arg)
 {
 	(void)fd;
 	(void)event;
-	account_import_kick(arg);
+	account_import_kick(arg, 1);
 }
 
 /*
@@ -925,7 +929,7 @@ account_request(struct vault_account *a)
 	a->nqueued++;
 	account_index_later(a);
 	if (evtimer_pending(&a->import_ev, NULL))
-		account_import_kick(a);
+		account_import_kick(a, 0);
 }
 
 /*
@@ -959,6 +963,9 @@ account_import_run(void *arg)
 		mbox_import_abort(a->mbox);
 		a->importing = 0;
 	}
+	/* A request waits: the rest of the slice in the foreground. */
+	if (rc == 1 && work_yield_asked())
+		return (WORK_YIELDED);
 	return (rc);
 }
 
@@ -988,7 +995,7 @@ account_import_done(void *arg, int rc)
 			log_warnx("%s: the spool was not fully imported; the "
 			    "rest stays for the next unlock", a->address);
 		else if (rc == 1)
-			account_import_kick(a);
+			account_import_kick(a, 1);
 	}
 	if (!account_import_busy(a))
 		account_import_end(a);
@@ -1025,7 +1032,7 @@ account_hold(struct vault_account *a)
 	 */
 	if (a->locking) {
 		a->locking = 0;
-		account_import_kick(a);
+		account_import_kick(a, 1);
 	}
 }
 

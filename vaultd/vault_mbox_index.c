@@ -34,6 +34,7 @@
 
 #include "log.h"
 #include "vault_mbox_db.h"
+#include "vault_work.h"
 
 int
 mbox_index_due(const struct mbox *m)
@@ -65,14 +66,16 @@ mbox_index_backlog(const struct mbox *m, uint64_t *bytes)
  * is indexed, however large).  The raw size bounds the text that is
  * indexed closely enough, and is read from the small messages rows.
  * *done (if not NULL) is how many were indexed; mbox_index_due() says
- * whether some are left.
+ * whether some are left.  On a background worker, a request of the
+ * account that comes meanwhile ends the batch early
+ * (work_yield_asked()): what is indexed is committed, the rest waits.
  */
 int
 mbox_index(struct mbox *m, size_t max, uint64_t maxbytes, size_t *done)
 {
 	sqlite3_stmt	*sel = NULL, *ins = NULL, *del = NULL;
-	int64_t		*ids = NULL, v;
-	uint64_t	 bytes = 0;
+	int64_t		*ids = NULL, *sizes, v;
+	uint64_t	 bytes = 0, chosen = 0;
 	size_t		 n = 0, i;
 	int		 rc, ret, more;
 
@@ -82,10 +85,11 @@ mbox_index(struct mbox *m, size_t max, uint64_t maxbytes, size_t *done)
 		return (MBOX_EINVAL);
 	if (!m->index_due)
 		return (MBOX_OK);
-	if ((ids = reallocarray(NULL, max, sizeof(*ids))) == NULL) {
+	if ((ids = reallocarray(NULL, max, 2 * sizeof(*ids))) == NULL) {
 		log_warn("mbox: %s", __func__);
 		return (MBOX_EIO);
 	}
+	sizes = ids + max;
 	if ((ret = mbox_tx_begin(m, 1)) != MBOX_OK)
 		goto out;
 	if ((ret = mbox_db_prepare(m, "index", "SELECT u.id, coalesce((SELECT"
@@ -94,10 +98,11 @@ mbox_index(struct mbox *m, size_t max, uint64_t maxbytes, size_t *done)
 		goto fail;
 	if ((rc = sqlite3_bind_int64(sel, 1, (int64_t)max)) != SQLITE_OK)
 		goto dberr;
-	while (n < max && bytes < maxbytes &&
+	while (n < max && chosen < maxbytes &&
 	    (rc = sqlite3_step(sel)) == SQLITE_ROW) {
-		ids[n++] = sqlite3_column_int64(sel, 0);
-		bytes += (uint64_t)sqlite3_column_int64(sel, 1);
+		ids[n] = sqlite3_column_int64(sel, 0);
+		sizes[n] = sqlite3_column_int64(sel, 1);
+		chosen += (uint64_t)sizes[n++];
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		goto dberr;
@@ -119,6 +124,9 @@ mbox_index(struct mbox *m, size_t max, uint64_t maxbytes, size_t *done)
 	    " WHERE id = ?1", &del)) != MBOX_OK)
 		goto fail;
 	for (i = 0; i < n; i++) {
+		if (i > 0 && work_yield_asked())
+			break;
+		bytes += (uint64_t)sizes[i];
 		if ((rc = sqlite3_reset(ins)) != SQLITE_OK ||
 		    (rc = sqlite3_bind_int64(ins, 1, ids[i])) != SQLITE_OK ||
 		    (rc = sqlite3_step(ins)) != SQLITE_DONE ||
@@ -127,6 +135,7 @@ mbox_index(struct mbox *m, size_t max, uint64_t maxbytes, size_t *done)
 		    (rc = sqlite3_step(del)) != SQLITE_DONE)
 			goto dberr;
 	}
+	n = i;
 	sqlite3_finalize(ins);
 	sqlite3_finalize(del);
 	ins = del = NULL;

@@ -49,6 +49,7 @@
 #include "peerfd.h"
 #include "util.h"
 #include "vault_spool.h"
+#include "vault_work.h"
 
 #define SPOOL_IDLEN		16	/* account id, bytes */
 #define SPOOL_IDHEX		(2 * SPOOL_IDLEN + 1)
@@ -725,6 +726,9 @@ spool_import_step(struct spool_importer *it, size_t max)
 	if (max == 0 || max > SPOOL_IMPORT_BATCH)
 		max = SPOOL_IMPORT_BATCH;
 	while (it->npend < max) {
+		/* A background slice that a request waits for stops here. */
+		if (it->npend > 0 && work_yield_asked())
+			break;
 		if (it->next == l->n) {
 			if ((more = spool_import_more(it)) == -1)
 				goto stop;

@@ -38,10 +38,26 @@
  *
  * Completion goes back to the loop as the KDF pool's does, through
  * vault_thread.c: a done list under the mutex and a byte in a pipe.
+ *
+ * Background work has a thread of its own, at nice WORK_BG_NICE:
+ * importing mail into an unlocked account (and its index) is work
+ * that a locked account leaves for later, and on a machine that the
+ * deliveries keep busy it slowed their seals to half the locked rate
+ * (bench/README.md).  At a lower priority it takes what the seals and
+ * the requests leave.  Requests never wait for it at that priority: a
+ * foreground job behind background ones promotes them (work_promote()),
+ * and the one already running stops at its next message.  Had the
+ * background shared the foreground threads, renicing a thread back
+ * would need a privilege vaultd does not keep (RLIMIT_NICE), so the
+ * thread keeps its priority and the job moves instead.  One thread:
+ * background work of all accounts takes turns, and never more than
+ * one core.  Should it not start, the foreground threads run it.
  */
 
 #include <sys/types.h>
+#include <sys/resource.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -50,17 +66,31 @@
 #include "vault_work.h"
 
 #define WORK_STACK		(2 * 1024 * 1024) /* SQLite recurses */
+#define WORK_BG_NICE		10
 
-_Static_assert(WORK_THREADS_MAX <= THREAD_POOL_MAX, "too many workers");
+_Static_assert(WORK_THREADS_MAX + 1 <= THREAD_POOL_MAX, "too many workers");
 
 static struct thread_pool	 tp = THREAD_POOL_INITIALIZER("work");
 /* Under tp.lock: */
 static struct work_jobs		 work_runq = TAILQ_HEAD_INITIALIZER(work_runq);
+static struct work_jobs		 work_bgq = TAILQ_HEAD_INITIALIZER(work_bgq);
 static struct work_jobs		 work_done = TAILQ_HEAD_INITIALIZER(work_done);
 static pthread_cond_t		 work_finished = PTHREAD_COND_INITIALIZER;
+static unsigned int		 work_nfg;	/* foreground threads asked */
+static unsigned int		 work_roles;	/* threads that took a role */
+static int			 work_has_bg;	/* the background one runs */
+
+/* The job this thread runs (workers only). */
+static _Thread_local struct work_job	*work_running;
 
 static void	*work_worker(void *);
+static struct work_job *work_take(int);
+static void	 work_wake(void);
+static int	 work_unqueue(struct work_jobs *, struct work_job *);
+static void	 work_run_here(struct work_job *);
 static void	 work_readable(void *);
+static void	 work_enqueue(struct work_strand *, struct work_job *, int);
+static void	 work_promote(struct work_strand *);
 static void	 work_dispatch(struct work_strand *);
 static void	 work_finish(struct work_job *);
 
@@ -69,13 +99,15 @@ int
 work_init(void)
 {
 	TAILQ_INIT(&work_runq);
+	TAILQ_INIT(&work_bgq);
 	TAILQ_INIT(&work_done);
 	return (thread_pool_init(&tp));
 }
 
 /*
- * After the sandbox: n threads, or with 0 one per core up to
- * WORK_THREADS_MAX.  A second call does nothing.
+ * After the sandbox: n foreground threads, or with 0 one per core up
+ * to WORK_THREADS_MAX, and the background one.  A second call does
+ * nothing.
  */
 int
 work_start(unsigned int n)
@@ -89,18 +121,30 @@ work_start(unsigned int n)
 		n = ncpu < WORK_THREADS_MAX ? ncpu : WORK_THREADS_MAX;
 	if (n > WORK_THREADS_MAX)
 		n = WORK_THREADS_MAX;
-	if (thread_pool_start(&tp, n, WORK_STACK, work_worker,
+	thread_pool_lock(&tp);
+	work_nfg = n;
+	work_roles = 0;
+	thread_pool_unlock(&tp);
+	if (thread_pool_start(&tp, n + 1, WORK_STACK, work_worker,
 	    work_readable) == -1)
 		return (-1);
-	log_info("work: %u mailbox worker%s", tp.nthreads,
-	    tp.nthreads == 1 ? "" : "s");
+	/* Threads that did not start leave the background to the rest. */
+	thread_pool_lock(&tp);
+	work_has_bg = tp.nthreads > n;
+	thread_pool_unlock(&tp);
+	log_info("work: %u mailbox worker%s%s", work_threads(),
+	    work_threads() == 1 ? "" : "s",
+	    tp.nthreads > n ? " and one for background work" : "");
 	return (0);
 }
 
+/* The foreground threads. */
 unsigned int
 work_threads(void)
 {
-	return (tp.started ? tp.nthreads : 0);
+	if (!tp.started)
+		return (0);
+	return (tp.nthreads > work_nfg ? work_nfg : tp.nthreads);
 }
 
 /*
@@ -114,9 +158,11 @@ work_stop(void)
 	struct work_job	*job;
 
 	thread_pool_stop(&tp);
-	while ((job = TAILQ_FIRST(&work_runq)) != NULL) {
-		TAILQ_REMOVE(&work_runq, job, entry);
-		job->status = job->run(job->arg);
+	while ((job = TAILQ_FIRST(&work_runq)) != NULL ||
+	    (job = TAILQ_FIRST(&work_bgq)) != NULL) {
+		TAILQ_REMOVE(job->background ? &work_bgq : &work_runq, job,
+		    entry);
+		work_run_here(job);
 		TAILQ_INSERT_TAIL(&work_done, job, entry);
 	}
 	while ((job = TAILQ_FIRST(&work_done)) != NULL) {
@@ -126,24 +172,52 @@ work_stop(void)
 	thread_pool_close(&tp);
 }
 
-/* A worker: the next handed-out job, whichever account it is for. */
+/*
+ * A worker: the next handed-out job, whichever account it is for.
+ * The thread that comes after the foreground ones is the background
+ * one; it lowers its own priority (this thread only, on Linux).
+ */
 static void *
 work_worker(void *arg)
 {
 	struct work_job	*job;
+	int		 bg, status;
 
 	(void)arg;
 	log_thread_defer();
 	thread_pool_lock(&tp);
+	bg = work_roles++ == work_nfg;
+	thread_pool_unlock(&tp);
+	if (bg) {
+		errno = 0;
+		if (setpriority(PRIO_PROCESS, 0, WORK_BG_NICE) == -1 &&
+		    errno != 0)
+			log_warn("work: setpriority");
+	}
+	thread_pool_lock(&tp);
 	while (!tp.stopping) {
-		if ((job = TAILQ_FIRST(&work_runq)) == NULL) {
+		if ((job = work_take(bg)) == NULL) {
 			thread_wait(&tp.work, &tp.lock, "work");
 			continue;
 		}
-		TAILQ_REMOVE(&work_runq, job, entry);
 		thread_pool_unlock(&tp);
-		job->status = job->run(job->arg);
+		work_running = job;
+		status = job->run(job->arg);
+		work_running = NULL;
 		thread_pool_lock(&tp);
+		if (status == WORK_YIELDED) {
+			/*
+			 * A request waits behind it: the rest in the
+			 * foreground, first (its strand waits for it).
+			 */
+			job->background = 0;
+			job->resumed = 1;
+			atomic_store(&job->yield, 0);
+			TAILQ_INSERT_HEAD(&work_runq, job, entry);
+			work_wake();
+			continue;
+		}
+		job->status = status;
 		TAILQ_INSERT_TAIL(&work_done, job, entry);
 		if (pthread_cond_broadcast(&work_finished) != 0)
 			fatalx("work: pthread_cond_broadcast");
@@ -151,6 +225,68 @@ work_worker(void *arg)
 	}
 	thread_pool_unlock(&tp);
 	return (NULL);
+}
+
+/*
+ * Under tp.lock: the next job for a thread.  The background thread
+ * takes background jobs only; the others take foreground ones, and
+ * background ones as well when there is no background thread.
+ */
+static struct work_job *
+work_take(int bg)
+{
+	struct work_job	*job;
+
+	if (!bg && (job = TAILQ_FIRST(&work_runq)) != NULL) {
+		TAILQ_REMOVE(&work_runq, job, entry);
+		return (job);
+	}
+	if ((bg || !work_has_bg) && (job = TAILQ_FIRST(&work_bgq)) != NULL) {
+		TAILQ_REMOVE(&work_bgq, job, entry);
+		return (job);
+	}
+	return (NULL);
+}
+
+/* Under tp.lock: two kinds of threads wait, so every one looks. */
+static void
+work_wake(void)
+{
+	if (pthread_cond_broadcast(&tp.work) != 0)
+		fatalx("work: pthread_cond_broadcast");
+}
+
+/* Under tp.lock: take job off q if it is there (not yet taken). */
+static int
+work_unqueue(struct work_jobs *q, struct work_job *job)
+{
+	struct work_job	*j;
+
+	TAILQ_FOREACH(j, q, entry)
+		if (j == job) {
+			TAILQ_REMOVE(q, job, entry);
+			return (1);
+		}
+	return (0);
+}
+
+/* On the loop, nobody asks it to yield: it runs to its end. */
+static void
+work_run_here(struct work_job *job)
+{
+	do
+		job->status = job->run(job->arg);
+	while (job->status == WORK_YIELDED);
+}
+
+/*
+ * On a worker, for the job's run(): a foreground job waits behind it.
+ * Stop at the next point where stopping loses nothing.
+ */
+int
+work_yield_asked(void)
+{
+	return (work_running != NULL && atomic_load(&work_running->yield));
 }
 
 /* The loop: finished jobs to their callbacks, in the order they ended. */
@@ -193,8 +329,59 @@ work_submit(struct work_strand *s, struct work_job *job, int (*run)(void *),
 	job->run = run;
 	job->done = done;
 	job->arg = arg;
+	atomic_init(&job->yield, 0);
+	work_enqueue(s, job, 0);
+}
+
+/* The same, for work nobody waits for (see vault_work.h). */
+void
+work_submit_background(struct work_strand *s, struct work_job *job,
+    int (*run)(void *), void (*done)(void *, int), void *arg)
+{
+	memset(job, 0, sizeof(*job));
+	job->strand = s;
+	job->run = run;
+	job->done = done;
+	job->arg = arg;
+	atomic_init(&job->yield, 0);
+	work_enqueue(s, job, 1);
+}
+
+static void
+work_enqueue(struct work_strand *s, struct work_job *job, int background)
+{
+	job->background = background;
+	if (!background)
+		work_promote(s);
 	TAILQ_INSERT_TAIL(&s->jobs, job, entry);
 	work_dispatch(s);
+}
+
+/*
+ * A foreground job joins the strand: what waits before it is no
+ * longer background, and a background job handed out is moved to the
+ * foreground threads if none has taken it yet, or asked to stop early
+ * if one runs it.
+ */
+static void
+work_promote(struct work_strand *s)
+{
+	struct work_job	*job;
+
+	TAILQ_FOREACH(job, &s->jobs, entry)
+		job->background = 0;
+	if ((job = s->current) == NULL || !tp.started)
+		return;
+	thread_pool_lock(&tp);
+	if (job->background) {
+		if (work_unqueue(&work_bgq, job)) {
+			job->background = 0;
+			TAILQ_INSERT_TAIL(&work_runq, job, entry);
+			work_wake();
+		} else
+			atomic_store(&job->yield, 1);
+	}
+	thread_pool_unlock(&tp);
 }
 
 /* Nothing waits, nothing runs, nobody paused it. */
@@ -261,12 +448,13 @@ work_dispatch(struct work_strand *s)
 		s->current = job;
 		if (tp.started) {
 			thread_pool_lock(&tp);
-			TAILQ_INSERT_TAIL(&work_runq, job, entry);
-			thread_pool_signal(&tp);
+			TAILQ_INSERT_TAIL(job->background ? &work_bgq :
+			    &work_runq, job, entry);
+			work_wake();
 			thread_pool_unlock(&tp);
 			return;
 		}
-		job->status = job->run(job->arg);
+		work_run_here(job);
 		work_finish(job);
 		/* work_finish() dispatched the rest. */
 		return;
@@ -305,17 +493,18 @@ work_drain(struct work_strand *s)
 	for (;;) {
 		if ((job = s->current) != NULL) {
 			thread_pool_lock(&tp);
-			/* Not yet taken by a worker: never run. */
+			/*
+			 * Not yet taken by a worker: never run.  (One that
+			 * yielded is back on the run queue half done: it is
+			 * waited for like one that runs.)
+			 */
+			job = s->current;
 			taken = 1;
-			TAILQ_FOREACH(job, &work_runq, entry)
-				if (job == s->current)
-					break;
-			if (job != NULL) {
-				TAILQ_REMOVE(&work_runq, job, entry);
+			if (job->background ? work_unqueue(&work_bgq, job) :
+			    !job->resumed && work_unqueue(&work_runq, job)) {
 				job->status = WORK_CANCELLED;
 				taken = 0;
 			}
-			job = s->current;
 			while (taken) {
 				TAILQ_FOREACH(d, &work_done, entry)
 					if (d == job)

@@ -33,6 +33,18 @@
  * the same order: work_submit() then returns after its done(), unless
  * it was called from a done() of the same strand (the job runs when
  * that done() has returned).
+ *
+ * Background jobs (work_submit_background(): work nobody waits for,
+ * such as importing a delivery nobody has asked about yet, or the
+ * full-text index) run on a thread of their own at a lower priority,
+ * so that on a busy machine they take the cores the foreground leaves.
+ * A strand stays one FIFO: a foreground job queued behind background
+ * ones makes them foreground (what it waits for is no longer
+ * background), and one that already runs is asked to stop early
+ * (work_yield_asked()).  Its run() then returns at a point where it
+ * may stop: either its normal status (the job ends early) or
+ * WORK_YIELDED, and it is called again, on a foreground thread, for
+ * the rest; done() follows once, after the last call.
  */
 
 #ifndef VAULT_WORK_H
@@ -40,8 +52,11 @@
 
 #include <sys/queue.h>
 
+#include <stdatomic.h>
+
 #define WORK_THREADS_MAX	4	/* and at most the cores */
 #define WORK_CANCELLED		(-1000)	/* status of a job never run */
+#define WORK_YIELDED		(-1001)	/* run() stopped: the rest, again */
 
 struct work_strand;
 
@@ -52,6 +67,9 @@ struct work_job {
 	void			(*done)(void *, int); /* on the loop */
 	void			*arg;
 	int			 status;	/* run()'s answer */
+	int			 background;	/* under the pool's lock */
+	int			 resumed;	/* yielded, goes on; ditto */
+	atomic_int		 yield;		/* stop early, if you can */
 };
 TAILQ_HEAD(work_jobs, work_job);
 
@@ -70,6 +88,9 @@ unsigned int work_threads(void);
 void	 work_strand_init(struct work_strand *);
 void	 work_submit(struct work_strand *, struct work_job *,
 	    int (*)(void *), void (*)(void *, int), void *);
+void	 work_submit_background(struct work_strand *, struct work_job *,
+	    int (*)(void *), void (*)(void *, int), void *);
+int	 work_yield_asked(void);
 int	 work_idle(const struct work_strand *);
 void	 work_when_idle(struct work_strand *, void (*)(void *), void *);
 void	 work_pause(struct work_strand *);

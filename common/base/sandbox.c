@@ -724,7 +724,8 @@ sandbox_allow_args(scmp_filter_ctx ctx)
  *   PROT_NONE (allowed above, never executable); madvise, futex and
  *   exit are in the common list.
  * - sched_setscheduler(0, SCHED_IDLE, ...) and, if that fails,
- *   setpriority(PRIO_PROCESS, 0, n): a KDF worker lowers its own
+ *   setpriority(PRIO_PROCESS, 0, n): a KDF worker, and the mailbox
+ *   workers' background thread (vaultd/vault_work.c), lower their own
  *   priority (on Linux both calls apply to the calling thread).
  *   Without CAP_SYS_NICE a thread can only lower its priority, and no
  *   other process or thread can be named.

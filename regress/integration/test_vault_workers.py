@@ -10,6 +10,7 @@
 # job on the loop, as before) this test fails: B waits for the search.
 
 import imaplib
+import os
 import re
 import smtplib
 import socket
@@ -19,6 +20,7 @@ import time
 from tresor import DaemonCase, wait_for
 
 FAST_KDF = "vault kdf ops 1 memory 8M"
+TIMEOUT = 120
 PASSWORD = "correct horse battery"
 ALICE = "alice@test.example"
 BOB = "bob@test.example"
@@ -162,3 +164,68 @@ def ssl_want_read():
         return ssl.SSLWantReadError
     except ImportError:
         return socket.timeout
+
+
+class BackgroundThread(DaemonCase):
+    """Work nobody waits for yet (the import of deliveries, the index)
+    runs on one more mailbox worker, niced (vaultd/vault_work.c).  Read
+    from /proc of the running, sandboxed vaultd, so the seccomp rule
+    that lets a thread lower its own priority is exercised: were the
+    call refused, vaultd would die of SIGSYS or log "work:
+    setpriority".  Then a stream of deliveries into an unlocked account
+    goes in through that thread, every message found afterwards."""
+    extra = FAST_KDF + "\nlimit connections per-address 100"
+
+    def nices(self):
+        pid = self.t.pid("vaultd")
+        self.assertIsNotNone(pid)
+        out = {}
+        tasks = "/proc/%d/task" % pid
+        for tid in os.listdir(tasks):
+            try:
+                with open("%s/%s/stat" % (tasks, tid)) as f:
+                    st = f.read()
+            except OSError:
+                continue
+            # Fields after "(comm)": state is field 3, nice 19.
+            out[int(tid)] = int(st.rsplit(")", 1)[1].split()[16])
+        return out
+
+    def test_one_niced_thread_imports_a_stream(self):
+        wait_for(lambda: sorted(self.nices().values()).count(10) == 1,
+                 TIMEOUT, "one vaultd thread at nice 10")
+        self.assertEqual(self.nices()[self.t.pid("vaultd")], 0,
+                         "the loop keeps its priority")
+        self.assertIn("and one for background work", self.t.logtext())
+        self.assertNotIn("work: setpriority", self.t.logtext())
+
+        self.t.add_user(ALICE, PASSWORD)
+        m = login(self.t, ALICE)
+        n = 300
+        errors = []
+
+        def sender(c):
+            try:
+                s = smtplib.SMTP("127.0.0.1", self.t.port("smtp"),
+                                 timeout=120)
+                for i in range(c, n, 4):
+                    s.sendmail("x@example.org", [ALICE],
+                               message(ALICE, "bg%d" % i, lines=40))
+                s.quit()
+            except (smtplib.SMTPException, OSError) as e:
+                errors.append(e)
+        th = [threading.Thread(target=sender, args=(c,)) for c in range(4)]
+        for x in th:
+            x.start()
+        for x in th:
+            x.join(600)
+        self.assertEqual(errors, [])
+        typ, data = m.select("INBOX")
+        self.assertEqual(typ, "OK")
+        wait_for(lambda: int(m.status("INBOX", "(MESSAGES)")[1][0]
+                             .split()[-1].rstrip(b")")) == n,
+                 TIMEOUT, "all %d messages in INBOX" % n)
+        typ, data = m.uid("SEARCH", "SUBJECT", '"fill bg299"')
+        self.assertEqual(typ, "OK")
+        self.assertEqual(len(data[0].split()), 1)
+        m.logout()

@@ -17,14 +17,18 @@
 /*
  * The mailbox workers (vaultd/vault_work.c): per-strand order, strands
  * side by side, waiting for a strand to idle, a failed job's status,
- * draining.  No assertion depends on speed: parallelism is shown by a
+ * draining, background jobs (their thread's priority, promotion
+ * behind a foreground job, stopping early).  No assertion depends on
+ * speed: parallelism is shown by a
  * job that can only finish after another strand's job has finished,
  * and every wait is bounded (a one-second tick wakes the loop so that
  * a bound is checked even when nothing comes).
  */
 
 #include <sys/types.h>
+#include <sys/resource.h>
 
+#include <errno.h>
 #include <event.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -386,6 +390,200 @@ drain(void)
 	CHECK(jb.got == 0);
 }
 
+/*
+ * Background jobs.  A bgjob records the priority it ran at and how
+ * often it ran; one that waits for a yield polls work_yield_asked()
+ * (bounded) and asks to go on in the foreground.
+ */
+struct bgjob {
+	struct work_job	 wj;
+	int		 id;
+	int		 block;		/* waits for the release */
+	int		 wait_yield;	/* waits to be asked to stop */
+	int		 calls;
+	int		 nice[2];	/* at the first two calls */
+	int		 asked;		/* the yield was seen */
+	int		 asked_again;	/* seen in the foreground */
+	int		 got;
+};
+
+static int
+nice_now(void)
+{
+	int	 n;
+
+	errno = 0;
+	n = getpriority(PRIO_PROCESS, 0);
+	CHECK(errno == 0);
+	return (n);
+}
+
+static int
+bg_run(void *arg)
+{
+	struct bgjob	*j = arg;
+	struct timespec	 ms = { 0, 1000000 };
+	time_t		 limit;
+
+	if (j->calls < 2)
+		j->nice[j->calls] = nice_now();
+	if (j->calls++ > 0) {
+		j->asked_again = work_yield_asked();
+		return (7);
+	}
+	if (j->block && !wait_release())
+		return (-99);
+	if (j->wait_yield) {
+		pthread_mutex_lock(&mtx);
+		started = 1;
+		pthread_cond_broadcast(&cond);
+		pthread_mutex_unlock(&mtx);
+		limit = time(NULL) + WAIT_LIMIT;
+		while (!work_yield_asked() && time(NULL) < limit)
+			nanosleep(&ms, NULL);
+		j->asked = work_yield_asked();
+		return (j->asked ? WORK_YIELDED : -98);
+	}
+	return (7);
+}
+
+static void
+bg_done(void *arg, int status)
+{
+	struct bgjob	*j = arg;
+
+	j->got = status;
+	lg.done[lg.ndone++] = j->id;
+}
+
+static void
+wait_started(void)
+{
+	struct timespec	 ts;
+	int		 ok;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += WAIT_LIMIT;
+	pthread_mutex_lock(&mtx);
+	while (!started)
+		if (pthread_cond_timedwait(&cond, &mtx, &ts) != 0)
+			break;
+	ok = started;
+	pthread_mutex_unlock(&mtx);
+	CHECK(ok);
+}
+
+/* A background job runs at a lower priority than a foreground one. */
+static void
+background_nice(void)
+{
+	struct work_strand	 a, b;
+	struct bgjob		 fg, bg;
+
+	two_strands(2, &a, &b);
+	memset(&fg, 0, sizeof(fg));
+	memset(&bg, 0, sizeof(bg));
+	fg.id = 1;
+	bg.id = 2;
+	work_submit(&a, &fg.wj, bg_run, bg_done, &fg);
+	work_submit_background(&b, &bg.wj, bg_run, bg_done, &bg);
+	wait_done(2);
+	work_stop();
+	CHECK(fg.got == 7 && bg.got == 7);
+	CHECK(bg.nice[0] > fg.nice[0]);
+}
+
+/*
+ * A foreground job behind a background one that no thread has taken
+ * yet (the background thread is held by another strand's job) makes
+ * it foreground: both answer while the background thread is still
+ * held, the promoted one first and at the foreground's priority.
+ */
+static void
+background_promoted(void)
+{
+	struct work_strand	 a, b;
+	struct bgjob		 hold, j[2];
+
+	two_strands(2, &a, &b);
+	memset(&hold, 0, sizeof(hold));
+	memset(j, 0, sizeof(j));
+	hold.id = 1;
+	hold.block = 1;
+	j[0].id = 2;
+	j[1].id = 3;
+	work_submit_background(&a, &hold.wj, bg_run, bg_done, &hold);
+	wait_started();
+	work_submit_background(&b, &j[0].wj, bg_run, bg_done, &j[0]);
+	work_submit(&b, &j[1].wj, bg_run, bg_done, &j[1]);
+	wait_done(2);
+	CHECK(lg.done[0] == 2 && lg.done[1] == 3);
+	CHECK(hold.got == 0 && hold.calls == 1);
+	CHECK(j[0].nice[0] == j[1].nice[0]);
+	do_release();
+	wait_done(3);
+	work_stop();
+	CHECK(hold.got == 7);
+	CHECK(hold.nice[0] > j[1].nice[0]);
+}
+
+/*
+ * A foreground job behind a running background one asks it to stop:
+ * it sees the request, yields, is called again in the foreground for
+ * the rest (where nobody asks it to stop), and answers once, before
+ * the job that asked.
+ */
+static void
+background_yields(void)
+{
+	struct work_strand	 a, b;
+	struct bgjob		 y, k;
+
+	two_strands(2, &a, &b);
+	memset(&y, 0, sizeof(y));
+	memset(&k, 0, sizeof(k));
+	y.id = 1;
+	y.wait_yield = 1;
+	k.id = 2;
+	work_submit_background(&a, &y.wj, bg_run, bg_done, &y);
+	wait_started();
+	work_submit(&a, &k.wj, bg_run, bg_done, &k);
+	wait_done(2);
+	work_stop();
+	CHECK(y.asked == 1);
+	CHECK(y.calls == 2);
+	CHECK(y.asked_again == 0);
+	CHECK(y.got == 7 && k.got == 7);
+	CHECK(y.nice[1] == k.nice[0]);
+	CHECK(y.nice[0] > k.nice[0]);
+	CHECK(lg.ndone == 2 && lg.done[0] == 1 && lg.done[1] == 2);
+}
+
+/* A drain drops a background job no thread has taken: never run. */
+static void
+background_drained(void)
+{
+	struct work_strand	 a, b;
+	struct bgjob		 hold, j;
+
+	two_strands(2, &a, &b);
+	memset(&hold, 0, sizeof(hold));
+	memset(&j, 0, sizeof(j));
+	hold.id = 1;
+	hold.block = 1;
+	j.id = 2;
+	work_submit_background(&a, &hold.wj, bg_run, bg_done, &hold);
+	wait_started();
+	work_submit_background(&b, &j.wj, bg_run, bg_done, &j);
+	work_drain(&b);
+	CHECK(j.got == WORK_CANCELLED && j.calls == 0);
+	CHECK(work_idle(&b));
+	do_release();
+	wait_done(2);
+	work_stop();
+	CHECK(hold.got == 7);
+}
+
 /* Without workers a job runs at once, in order, done() included. */
 static void
 no_workers(void)
@@ -424,6 +622,10 @@ main(void)
 	RUN(idle_waits);
 	RUN(failed_status);
 	RUN(drain);
+	RUN(background_nice);
+	RUN(background_promoted);
+	RUN(background_yields);
+	RUN(background_drained);
 	RUN(no_workers);
 	TEST_EXIT();
 }
