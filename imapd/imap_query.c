@@ -202,8 +202,35 @@ imap_cmd_search(struct session *s, struct imap_arg *args, size_t nargs)
  * Bodies come from the vault by batches: the messages of up to
  * FETCH_BATCH records, in one request (MBOX_OP_BODIES), so that a FETCH
  * of many bodies is not one round trip per message.
+ *
+ * One batch ahead, as POP3 does (pop3_retr.c): once half of a batch is
+ * written, the next one is asked for in a second request, so that the
+ * vault reads and decrypts it while this process writes the current
+ * one.  Asked for one at a time, the two took turns (perf of a FETCH
+ * of 10,000 bodies: vaultd three quarters of the samples, imapd one
+ * quarter, never at once).  Only when the vault answered the whole
+ * current batch (else what it left is asked for first).  A batch
+ * asked for ahead whose answer failed is asked for again in its turn,
+ * as without it.  At most two requests of a session are out, and two
+ * answers held.
  */
 #define FETCH_BATCH	64
+
+struct fetch_batch {
+	struct mbox_stream_msg	 pend[FETCH_BATCH];
+	size_t			 npend;
+};
+
+struct fetch_ahead {
+	struct fetch_batch	 b;		/* npend 0: none */
+	struct mbox_client	 mc;
+	uint32_t		 req;		/* out, or 0 */
+	int			 answered;
+	int			 status;
+	void			*bodies;
+	size_t			 bodieslen;
+	uint32_t		 lastuid;
+};
 
 struct fetch_state {
 	struct imap_fetch	*f;
@@ -220,6 +247,9 @@ struct fetch_state {
 	size_t			 nseen;
 	struct mbox_stream_msg	 pend[FETCH_BATCH]; /* waiting for bodies */
 	size_t			 npend;
+	struct fetch_ahead	 ahead;
+	int			 ahead_tried;	/* for this batch */
+	int			 ahead_wait;	/* the command waits for it */
 	size_t			 ndone;		/* of pend, written */
 	void			*bodies;	/* the vault's answer */
 	size_t			 bodieslen;
@@ -234,7 +264,12 @@ struct fetch_state {
 static void	 fetch_records(struct session *, struct mbox_result *);
 static void	 fetch_next(struct session *);
 static void	 fetch_bodies_done(struct session *, struct mbox_result *);
+static void	 fetch_bodies_start(struct session *, void *, size_t,
+		    uint32_t);
 static void	 fetch_bodies_write(struct session *);
+static void	 fetch_ahead_ask(struct session *);
+static void	 fetch_ahead_done(void *, struct mbox_result *);
+static int	 fetch_ahead_take(struct session *);
 
 static void
 fetch_state_free(void *arg)
@@ -249,6 +284,10 @@ fetch_state_free(void *arg)
 		mbox_stream_free(st->buf, st->len);
 	if (st->bodies != NULL)
 		mbox_stream_free(st->bodies, st->bodieslen);
+	if (st->ahead.req != 0)
+		front_vault_cancel(st->ahead.req);
+	if (st->ahead.bodies != NULL)
+		mbox_stream_free(st->ahead.bodies, st->ahead.bodieslen);
 	free(st->seen);
 	free(st);
 }
@@ -303,6 +342,35 @@ fetch_write(struct session *s, const char *data, size_t len)
 	return (0);
 }
 
+/* A message over the budget comes alone, however large. */
+#define FETCH_BODIES_MAX	(MBOX_BODIES_BUDGET + BUNDLE_RAW_MAX + 65536)
+
+/* The request for the bodies of the messages pend[0..n). */
+static void
+fetch_bodies_req(struct session *s, const struct mbox_stream_msg *pend,
+    size_t n, struct mbox_req *q)
+{
+	struct imap		*im = s->data;
+	struct fetch_state	*st = im->run.state_data;
+	size_t			 i;
+
+	imap_req_init(s, q, st->nsects > 0 ? MBOX_OP_SECTIONS :
+	    MBOX_OP_BODIES);
+	strlcpy(q->folder, im->sel.view->name, sizeof(q->folder));
+	q->nsects = st->nsects;
+	memcpy(q->sects, st->sects, st->nsects * sizeof(st->sects[0]));
+	for (i = 0; i < n; i++) {
+		if (q->nranges > 0 &&
+		    q->ranges[q->nranges - 1].last + 1 == pend[i].uid) {
+			q->ranges[q->nranges - 1].last = pend[i].uid;
+			continue;
+		}
+		q->ranges[q->nranges].first = pend[i].uid;
+		q->ranges[q->nranges].last = pend[i].uid;
+		q->nranges++;
+	}
+}
+
 /* Ask for the bodies of the pending messages. */
 static void
 fetch_bodies(struct session *s)
@@ -310,26 +378,111 @@ fetch_bodies(struct session *s)
 	struct imap		*im = s->data;
 	struct fetch_state	*st = im->run.state_data;
 	struct mbox_req	 q;
-	size_t			 i;
 
-	imap_req_init(s, &q, st->nsects > 0 ? MBOX_OP_SECTIONS :
-	    MBOX_OP_BODIES);
-	strlcpy(q.folder, im->sel.view->name, sizeof(q.folder));
-	q.nsects = st->nsects;
-	memcpy(q.sects, st->sects, st->nsects * sizeof(st->sects[0]));
-	for (i = 0; i < st->npend; i++) {
-		if (q.nranges > 0 &&
-		    q.ranges[q.nranges - 1].last + 1 == st->pend[i].uid) {
-			q.ranges[q.nranges - 1].last = st->pend[i].uid;
+	fetch_bodies_req(s, st->pend, st->npend, &q);
+	imap_vault(s, &q, -1, FETCH_BODIES_MAX, fetch_bodies_done);
+}
+
+/*
+ * Half of the batch is written: the next FETCH_BATCH records (those
+ * still in the view) go into a request of their own.
+ */
+static void
+fetch_ahead_ask(struct session *s)
+{
+	struct imap		*im = s->data;
+	struct fetch_state	*st = im->run.state_data;
+	struct fetch_ahead	*a = &st->ahead;
+	struct mbox_stream_msg	 m;
+	struct mbox_req	 q;
+	int			 rv;
+
+	st->ahead_tried = 1;
+	while (a->b.npend < FETCH_BATCH &&
+	    (rv = mbox_stream_next_msg(&st->rd, &m)) == 1) {
+		if (imap_view_seq(im->sel.view, m.uid) == 0)
 			continue;
-		}
-		q.ranges[q.nranges].first = st->pend[i].uid;
-		q.ranges[q.nranges].last = st->pend[i].uid;
-		q.nranges++;
+		if (fetch_was_seen(st, m.uid))
+			m.flags |= MAILFLAG_SEEN;
+		a->b.pend[a->b.npend++] = m;
 	}
-	/* A message over the budget comes alone, however large. */
-	imap_vault(s, &q, -1, MBOX_BODIES_BUDGET + BUNDLE_RAW_MAX + 65536,
-	    fetch_bodies_done);
+	if (rv == -1)
+		log_warnx("imap: session %u: bad fetch records", s->id);
+	if (a->b.npend == 0)
+		return;
+	log_debug("imap: session %u: fetch: %zu bodies asked for ahead",
+	    s->id, a->b.npend);
+	fetch_bodies_req(s, a->b.pend, a->b.npend, &q);
+	q.session = im->conn.vsession;
+	a->answered = 0;
+	if ((a->req = mbox_client_send(&a->mc, &q, NULL, -1,
+	    FETCH_BODIES_MAX, fetch_ahead_done, s)) == 0) {
+		/* Not sent: asked for again in its turn. */
+		a->answered = 1;
+		a->status = MBOX_EIO;
+	}
+}
+
+/* The answer to the batch asked for ahead: kept, or taken at once. */
+static void
+fetch_ahead_done(void *arg, struct mbox_result *r)
+{
+	struct session		*s = arg;
+	struct imap		*im = s->data;
+	struct fetch_state	*st = im->run.state_data;
+	struct fetch_ahead	*a = &st->ahead;
+
+	a->req = 0;
+	a->answered = 1;
+	a->status = r->status;
+	if (r->status == MBOX_OK) {
+		a->bodies = r->buf;
+		a->bodieslen = r->len;
+		a->lastuid = r->b;
+		r->buf = NULL;
+		r->len = 0;
+	}
+	if (st->ahead_wait) {
+		st->ahead_wait = 0;
+		if (fetch_ahead_take(s))
+			fetch_next(s);
+	}
+}
+
+/*
+ * The current batch is written: the one asked for ahead becomes it.
+ * 0 if the command waits for it (or goes on without fetch_next()), 1
+ * if fetch_next() should go on.
+ */
+static int
+fetch_ahead_take(struct session *s)
+{
+	struct imap		*im = s->data;
+	struct fetch_state	*st = im->run.state_data;
+	struct fetch_ahead	*a = &st->ahead;
+	void			*buf;
+	size_t			 len;
+
+	if (!a->answered) {
+		st->ahead_wait = 1;
+		return (0);
+	}
+	memcpy(st->pend, a->b.pend, a->b.npend * sizeof(st->pend[0]));
+	st->npend = a->b.npend;
+	a->b.npend = 0;
+	a->answered = 0;
+	st->ahead_tried = 0;
+	if (a->status != MBOX_OK) {
+		/* Asked for again, as without asking ahead. */
+		return (1);
+	}
+	buf = a->bodies;
+	len = a->bodieslen;
+	a->bodies = NULL;
+	a->bodieslen = 0;
+	/* Last: the command may end in it, and st with it. */
+	fetch_bodies_start(s, buf, len, a->lastuid);
+	return (0);
 }
 
 /*
@@ -345,6 +498,9 @@ fetch_next(struct session *s)
 
 	for (;;) {
 		if (!session_wait_output(s, fetch_next))
+			return;
+		if (st->npend == 0 && st->ahead.b.npend > 0 &&
+		    !fetch_ahead_take(s))
 			return;
 		if (st->npend > 0) {
 			fetch_bodies(s);
@@ -394,16 +550,29 @@ fetch_bodies_done(struct session *s, struct mbox_result *r)
 {
 	struct imap		*im = s->data;
 	struct fetch_state	*st = im->run.state_data;
+	void			*buf;
 
 	if (r->status != MBOX_OK) {
 		imap_no_status(s, r->status, "FETCH");
 		return;
 	}
-	st->bodies = r->buf;
-	st->bodieslen = r->len;
+	buf = r->buf;
 	r->buf = NULL;
-	r->len = 0;
-	st->lastuid = r->b;
+	st->ahead_tried = 0;
+	fetch_bodies_start(s, buf, r->len, r->b);
+}
+
+/* The bodies of pend up to lastuid, in buf (the batch's now). */
+static void
+fetch_bodies_start(struct session *s, void *buf, size_t len,
+    uint32_t lastuid)
+{
+	struct imap		*im = s->data;
+	struct fetch_state	*st = im->run.state_data;
+
+	st->bodies = buf;
+	st->bodieslen = len;
+	st->lastuid = lastuid;
 	st->ndone = 0;
 	mbox_stream_r_init(&st->brd, st->bodies != NULL ? st->bodies : "",
 	    st->bodieslen);
@@ -434,6 +603,9 @@ fetch_bodies_write(struct session *s)
 			continue;
 		if (!session_wait_output(s, fetch_bodies_write))
 			return;
+		if (!st->ahead_tried && st->ndone >= st->npend / 2 &&
+		    st->lastuid >= st->pend[st->npend - 1].uid)
+			fetch_ahead_ask(s);
 		st->m = *p;
 		st->seq = imap_view_seq(im->sel.view, st->m.uid);
 		if (st->seq != 0 && fetch_write(s, st->bdata, st->blen) == -1)
