@@ -360,8 +360,11 @@ work_enqueue(struct work_strand *s, struct work_job *job, int background)
 /*
  * A foreground job joins the strand: what waits before it is no
  * longer background, and a background job handed out is moved to the
- * foreground threads if none has taken it yet, or asked to stop early
- * if one runs it.
+ * foreground threads if none has taken it yet.  Each of them is asked
+ * to stop early too (whether it runs yet or not): somebody waits
+ * behind it, so it does the least it must (an index batch one message,
+ * then ends; an import slice goes on in the foreground, see
+ * WORK_YIELDED).
  */
 static void
 work_promote(struct work_strand *s)
@@ -369,7 +372,10 @@ work_promote(struct work_strand *s)
 	struct work_job	*job;
 
 	TAILQ_FOREACH(job, &s->jobs, entry)
-		job->background = 0;
+		if (job->background) {
+			job->background = 0;
+			atomic_store(&job->yield, 1);
+		}
 	if ((job = s->current) == NULL || !tp.started)
 		return;
 	thread_pool_lock(&tp);
@@ -378,8 +384,8 @@ work_promote(struct work_strand *s)
 			job->background = 0;
 			TAILQ_INSERT_TAIL(&work_runq, job, entry);
 			work_wake();
-		} else
-			atomic_store(&job->yield, 1);
+		}
+		atomic_store(&job->yield, 1);
 	}
 	thread_pool_unlock(&tp);
 }

@@ -40,11 +40,12 @@
  * so that on a busy machine they take the cores the foreground leaves.
  * A strand stays one FIFO: a foreground job queued behind background
  * ones makes them foreground (what it waits for is no longer
- * background), and one that already runs is asked to stop early
- * (work_yield_asked()).  Its run() then returns at a point where it
- * may stop: either its normal status (the job ends early) or
- * WORK_YIELDED, and it is called again, on a foreground thread, for
- * the rest; done() follows once, after the last call.
+ * background), and asks them to stop early (work_yield_asked()),
+ * whether they run already or not.  Their run() then returns at a
+ * point where it may stop: either its normal status (the job ends
+ * early) or WORK_YIELDED, and it is called again, on a foreground
+ * thread and not asked again, for the rest; done() follows once,
+ * after the last call.
  */
 
 #ifndef VAULT_WORK_H

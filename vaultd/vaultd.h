@@ -132,7 +132,7 @@ struct vault_session {
 };
 
 /* vault_account.c */
-#define ACCOUNT_INDEX_BATCH	16	/* messages per index job */
+#define ACCOUNT_INDEX_BATCH	64	/* messages per index job */
 void	 account_init(void);
 struct vault_account *account_unlocked(const unsigned char *);
 #define ACCOUNT_PENDING	1	/* account_unlock(): the waiter is called */

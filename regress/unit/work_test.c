@@ -427,6 +427,8 @@ bg_run(void *arg)
 
 	if (j->calls < 2)
 		j->nice[j->calls] = nice_now();
+	if (j->calls == 0 && !j->wait_yield)
+		j->asked = work_yield_asked();
 	if (j->calls++ > 0) {
 		j->asked_again = work_yield_asked();
 		return (7);
@@ -497,7 +499,8 @@ background_nice(void)
  * A foreground job behind a background one that no thread has taken
  * yet (the background thread is held by another strand's job) makes
  * it foreground: both answer while the background thread is still
- * held, the promoted one first and at the foreground's priority.
+ * held, the promoted one first, at the foreground's priority and
+ * asked to stop early.
  */
 static void
 background_promoted(void)
@@ -520,6 +523,8 @@ background_promoted(void)
 	CHECK(lg.done[0] == 2 && lg.done[1] == 3);
 	CHECK(hold.got == 0 && hold.calls == 1);
 	CHECK(j[0].nice[0] == j[1].nice[0]);
+	/* Promoted, it is asked to do the least; the one behind is not. */
+	CHECK(j[0].asked == 1 && j[1].asked == 0);
 	do_release();
 	wait_done(3);
 	work_stop();
