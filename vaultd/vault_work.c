@@ -89,7 +89,8 @@ static void	 work_wake(void);
 static int	 work_unqueue(struct work_jobs *, struct work_job *);
 static void	 work_run_here(struct work_job *);
 static void	 work_readable(void *);
-static void	 work_enqueue(struct work_strand *, struct work_job *, int);
+static void	 work_enqueue(struct work_strand *, struct work_job *,
+		    int (*)(void *), void (*)(void *, int), void *, int);
 static void	 work_promote(struct work_strand *);
 static void	 work_dispatch(struct work_strand *);
 static void	 work_finish(struct work_job *);
@@ -324,13 +325,7 @@ void
 work_submit(struct work_strand *s, struct work_job *job, int (*run)(void *),
     void (*done)(void *, int), void *arg)
 {
-	memset(job, 0, sizeof(*job));
-	job->strand = s;
-	job->run = run;
-	job->done = done;
-	job->arg = arg;
-	atomic_init(&job->yield, 0);
-	work_enqueue(s, job, 0);
+	work_enqueue(s, job, run, done, arg, 0);
 }
 
 /* The same, for work nobody waits for (see vault_work.h). */
@@ -338,18 +333,19 @@ void
 work_submit_background(struct work_strand *s, struct work_job *job,
     int (*run)(void *), void (*done)(void *, int), void *arg)
 {
+	work_enqueue(s, job, run, done, arg, 1);
+}
+
+static void
+work_enqueue(struct work_strand *s, struct work_job *job, int (*run)(void *),
+    void (*done)(void *, int), void *arg, int background)
+{
 	memset(job, 0, sizeof(*job));
 	job->strand = s;
 	job->run = run;
 	job->done = done;
 	job->arg = arg;
 	atomic_init(&job->yield, 0);
-	work_enqueue(s, job, 1);
-}
-
-static void
-work_enqueue(struct work_strand *s, struct work_job *job, int background)
-{
 	job->background = background;
 	if (!background)
 		work_promote(s);

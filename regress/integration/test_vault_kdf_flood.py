@@ -205,19 +205,9 @@ class KdfWorkersIdlePolicy(DaemonCase):
     def test_workers_are_idle_class(self):
         pid = self.t.pid("vaultd")
         self.assertIsNotNone(pid)
-        tasks = "/proc/%d/task" % pid
 
         def policies():
-            out = {}
-            for tid in os.listdir(tasks):
-                try:
-                    with open("%s/%s/stat" % (tasks, tid)) as f:
-                        st = f.read()
-                except OSError:
-                    continue
-                # Fields after "(comm)": state is field 3, policy 41.
-                out[int(tid)] = int(st.rsplit(")", 1)[1].split()[38])
-            return out
+            return self.t.thread_field("vaultd", 41)
 
         # The workers start with the first configuration; each changes
         # its policy before its first job.

@@ -10,7 +10,6 @@
 # job on the loop, as before) this test fails: B waits for the search.
 
 import imaplib
-import os
 import re
 import smtplib
 import socket
@@ -177,19 +176,7 @@ class BackgroundThread(DaemonCase):
     extra = FAST_KDF + "\nlimit connections per-address 100"
 
     def nices(self):
-        pid = self.t.pid("vaultd")
-        self.assertIsNotNone(pid)
-        out = {}
-        tasks = "/proc/%d/task" % pid
-        for tid in os.listdir(tasks):
-            try:
-                with open("%s/%s/stat" % (tasks, tid)) as f:
-                    st = f.read()
-            except OSError:
-                continue
-            # Fields after "(comm)": state is field 3, nice 19.
-            out[int(tid)] = int(st.rsplit(")", 1)[1].split()[16])
-        return out
+        return self.t.thread_field("vaultd", 19)
 
     def test_one_niced_thread_imports_a_stream(self):
         wait_for(lambda: sorted(self.nices().values()).count(10) == 1,

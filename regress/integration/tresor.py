@@ -285,6 +285,23 @@ class Tresor:
     def pid(self, role):
         return self.status()[role]["pid"]
 
+    def thread_field(self, role, field):
+        """{tid: int} of one field of /proc/PID/task/TID/stat for each
+        thread of role's process (proc(5) numbering: 19 is nice, 41 the
+        scheduling policy)."""
+        pid = self.pid(role)
+        out = {}
+        tasks = "/proc/%d/task" % pid
+        for tid in os.listdir(tasks):
+            try:
+                with open("%s/%s/stat" % (tasks, tid)) as f:
+                    st = f.read()
+            except OSError:
+                continue
+            # After "(comm)" come the fields from 3 (state) on.
+            out[int(tid)] = int(st.rsplit(")", 1)[1].split()[field - 3])
+        return out
+
     def children_of_ctld(self):
         """pids whose parent is ctld, from /proc."""
         kids = []

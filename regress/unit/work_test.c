@@ -475,6 +475,30 @@ wait_started(void)
 	CHECK(ok);
 }
 
+/* A fresh bgjob. */
+static void
+bg_init(struct bgjob *j, int id)
+{
+	memset(j, 0, sizeof(*j));
+	j->id = id;
+}
+
+/*
+ * A fresh pool and two strands; with hold, a background job of strand
+ * a that holds the background thread until do_release().
+ */
+static void
+bg_setup(struct work_strand *a, struct work_strand *b, struct bgjob *hold)
+{
+	two_strands(2, a, b);
+	if (hold == NULL)
+		return;
+	bg_init(hold, 1);
+	hold->block = 1;
+	work_submit_background(a, &hold->wj, bg_run, bg_done, hold);
+	wait_started();
+}
+
 /* A background job runs at a lower priority than a foreground one. */
 static void
 background_nice(void)
@@ -482,11 +506,9 @@ background_nice(void)
 	struct work_strand	 a, b;
 	struct bgjob		 fg, bg;
 
-	two_strands(2, &a, &b);
-	memset(&fg, 0, sizeof(fg));
-	memset(&bg, 0, sizeof(bg));
-	fg.id = 1;
-	bg.id = 2;
+	bg_setup(&a, &b, NULL);
+	bg_init(&fg, 1);
+	bg_init(&bg, 2);
 	work_submit(&a, &fg.wj, bg_run, bg_done, &fg);
 	work_submit_background(&b, &bg.wj, bg_run, bg_done, &bg);
 	wait_done(2);
@@ -508,15 +530,9 @@ background_promoted(void)
 	struct work_strand	 a, b;
 	struct bgjob		 hold, j[2];
 
-	two_strands(2, &a, &b);
-	memset(&hold, 0, sizeof(hold));
-	memset(j, 0, sizeof(j));
-	hold.id = 1;
-	hold.block = 1;
-	j[0].id = 2;
-	j[1].id = 3;
-	work_submit_background(&a, &hold.wj, bg_run, bg_done, &hold);
-	wait_started();
+	bg_setup(&a, &b, &hold);
+	bg_init(&j[0], 2);
+	bg_init(&j[1], 3);
 	work_submit_background(&b, &j[0].wj, bg_run, bg_done, &j[0]);
 	work_submit(&b, &j[1].wj, bg_run, bg_done, &j[1]);
 	wait_done(2);
@@ -544,12 +560,10 @@ background_yields(void)
 	struct work_strand	 a, b;
 	struct bgjob		 y, k;
 
-	two_strands(2, &a, &b);
-	memset(&y, 0, sizeof(y));
-	memset(&k, 0, sizeof(k));
-	y.id = 1;
+	bg_setup(&a, &b, NULL);
+	bg_init(&y, 1);
 	y.wait_yield = 1;
-	k.id = 2;
+	bg_init(&k, 2);
 	work_submit_background(&a, &y.wj, bg_run, bg_done, &y);
 	wait_started();
 	work_submit(&a, &k.wj, bg_run, bg_done, &k);
@@ -571,14 +585,8 @@ background_drained(void)
 	struct work_strand	 a, b;
 	struct bgjob		 hold, j;
 
-	two_strands(2, &a, &b);
-	memset(&hold, 0, sizeof(hold));
-	memset(&j, 0, sizeof(j));
-	hold.id = 1;
-	hold.block = 1;
-	j.id = 2;
-	work_submit_background(&a, &hold.wj, bg_run, bg_done, &hold);
-	wait_started();
+	bg_setup(&a, &b, &hold);
+	bg_init(&j, 2);
 	work_submit_background(&b, &j.wj, bg_run, bg_done, &j);
 	work_drain(&b);
 	CHECK(j.got == WORK_CANCELLED && j.calls == 0);
