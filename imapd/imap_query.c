@@ -395,7 +395,7 @@ fetch_ahead_ask(struct session *s)
 	struct fetch_ahead	*a = &st->ahead;
 	struct mbox_stream_msg	 m;
 	struct mbox_req	 q;
-	int			 rv;
+	int			 rv = 0;
 
 	st->ahead_tried = 1;
 	while (a->b.npend < FETCH_BATCH &&
