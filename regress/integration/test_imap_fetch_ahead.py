@@ -6,9 +6,9 @@
 # is asked for first); messages expunged by another session before the
 # FETCH (the vault leaves them out, imapd writes the others); and a
 # client that hangs up in the middle, with a request ahead out: imapd
-# lives on and serves the next session.  Each test also finds imapd's
-# debug line for a batch asked for ahead, so the path under test is the
-# one that ran.
+# lives on and serves the next session.  The test of every body and
+# the one of 60 KiB messages also find imapd's debug line for a batch
+# asked for ahead, so the path under test is the one that ran.
 
 import imaplib
 import re
