@@ -216,13 +216,9 @@ imap_cmd_search(struct session *s, struct imap_arg *args, size_t nargs)
  */
 #define FETCH_BATCH	64
 
-struct fetch_batch {
-	struct mbox_stream_msg	 pend[FETCH_BATCH];
-	size_t			 npend;
-};
-
 struct fetch_ahead {
-	struct fetch_batch	 b;		/* npend 0: none */
+	struct mbox_stream_msg	 pend[FETCH_BATCH];
+	size_t			 npend;		/* 0: none asked */
 	struct mbox_client	 mc;
 	uint32_t		 req;		/* out, or 0 */
 	int			 answered;
@@ -270,6 +266,8 @@ static void	 fetch_bodies_write(struct session *);
 static void	 fetch_ahead_ask(struct session *);
 static void	 fetch_ahead_done(void *, struct mbox_result *);
 static int	 fetch_ahead_take(struct session *);
+static void	 fetch_gather(struct session *, struct mbox_stream_msg *,
+		    size_t *);
 
 static void
 fetch_state_free(void *arg)
@@ -393,27 +391,15 @@ fetch_ahead_ask(struct session *s)
 	struct imap		*im = s->data;
 	struct fetch_state	*st = im->run.state_data;
 	struct fetch_ahead	*a = &st->ahead;
-	struct mbox_stream_msg	 m;
 	struct mbox_req	 q;
-	int			 rv = 0;
 
 	st->ahead_tried = 1;
-	while (a->b.npend < FETCH_BATCH &&
-	    (rv = mbox_stream_next_msg(&st->rd, &m)) == 1) {
-		if (imap_view_seq(im->sel.view, m.uid) == 0)
-			continue;
-		if (fetch_was_seen(st, m.uid))
-			m.flags |= MAILFLAG_SEEN;
-		a->b.pend[a->b.npend++] = m;
-	}
-	if (rv == -1)
-		log_warnx("imap: session %u: bad fetch records", s->id);
-	if (a->b.npend == 0)
+	fetch_gather(s, a->pend, &a->npend);
+	if (a->npend == 0)
 		return;
 	log_debug("imap: session %u: fetch: %zu bodies asked for ahead",
-	    s->id, a->b.npend);
-	fetch_bodies_req(s, a->b.pend, a->b.npend, &q);
-	q.session = im->conn.vsession;
+	    s->id, a->npend);
+	fetch_bodies_req(s, a->pend, a->npend, &q);
 	a->answered = 0;
 	if ((a->req = mbox_client_send(&a->mc, &q, NULL, -1,
 	    FETCH_BODIES_MAX, fetch_ahead_done, s)) == 0) {
@@ -467,9 +453,9 @@ fetch_ahead_take(struct session *s)
 		st->ahead_wait = 1;
 		return (0);
 	}
-	memcpy(st->pend, a->b.pend, a->b.npend * sizeof(st->pend[0]));
-	st->npend = a->b.npend;
-	a->b.npend = 0;
+	memcpy(st->pend, a->pend, a->npend * sizeof(st->pend[0]));
+	st->npend = a->npend;
+	a->npend = 0;
 	a->answered = 0;
 	st->ahead_tried = 0;
 	if (a->status != MBOX_OK) {
@@ -499,7 +485,7 @@ fetch_next(struct session *s)
 	for (;;) {
 		if (!session_wait_output(s, fetch_next))
 			return;
-		if (st->npend == 0 && st->ahead.b.npend > 0 &&
+		if (st->npend == 0 && st->ahead.npend > 0 &&
 		    !fetch_ahead_take(s))
 			return;
 		if (st->npend > 0) {
@@ -524,18 +510,32 @@ fetch_next(struct session *s)
 		}
 		/* Gather a batch, then ask for its bodies. */
 		st->pend[st->npend++] = st->m;
-		while (st->npend < FETCH_BATCH &&
-		    (rv = mbox_stream_next_msg(&st->rd, &st->m)) == 1) {
-			if (imap_view_seq(im->sel.view, st->m.uid) == 0)
-				continue;
-			if (fetch_was_seen(st, st->m.uid))
-				st->m.flags |= MAILFLAG_SEEN;
-			st->pend[st->npend++] = st->m;
-		}
-		if (rv == -1)
-			log_warnx("imap: session %u: bad fetch records",
-			    s->id);
+		fetch_gather(s, st->pend, &st->npend);
 	}
+}
+
+/*
+ * The next records into pend, up to FETCH_BATCH in all: those still
+ * in the view, with \Seen if this command set it.
+ */
+static void
+fetch_gather(struct session *s, struct mbox_stream_msg *pend, size_t *npend)
+{
+	struct imap		*im = s->data;
+	struct fetch_state	*st = im->run.state_data;
+	struct mbox_stream_msg	 m;
+	int			 rv = 0;
+
+	while (*npend < FETCH_BATCH &&
+	    (rv = mbox_stream_next_msg(&st->rd, &m)) == 1) {
+		if (imap_view_seq(im->sel.view, m.uid) == 0)
+			continue;
+		if (fetch_was_seen(st, m.uid))
+			m.flags |= MAILFLAG_SEEN;
+		pend[(*npend)++] = m;
+	}
+	if (rv == -1)
+		log_warnx("imap: session %u: bad fetch records", s->id);
 }
 
 /*

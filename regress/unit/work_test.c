@@ -70,6 +70,8 @@ static atomic_int		 inside;	/* jobs of strand 0 running */
 static atomic_int		 overlap;	/* strand 0 ran two at once */
 static struct event		 tick;
 
+static void	 wait_started(void);
+
 static void
 tick_cb(int fd, short ev, void *arg)
 {
@@ -351,7 +353,6 @@ failed_status(void)
 static void
 drain(void)
 {
-	struct timespec		 ts;
 	struct work_strand	 a, b;
 	struct job		 ja[3], jb;
 	int			 i;
@@ -365,15 +366,7 @@ drain(void)
 	for (i = 0; i < 3; i++)
 		work_submit(&a, &ja[i].wj, run_cb, done_cb, &ja[i]);
 	/* Until A's first job runs on a worker. */
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += WAIT_LIMIT;
-	pthread_mutex_lock(&mtx);
-	while (!started)
-		if (pthread_cond_timedwait(&cond, &mtx, &ts) != 0)
-			break;
-	i = started;
-	pthread_mutex_unlock(&mtx);
-	CHECK(i);
+	wait_started();
 	/* B's job, on the other worker, lets it finish. */
 	jb.id = NJOBS + 1;
 	jb.release = 1;
@@ -458,6 +451,7 @@ bg_done(void *arg, int status)
 	lg.done[lg.ndone++] = j->id;
 }
 
+/* Until a job waits in wait_release() or said it started. */
 static void
 wait_started(void)
 {
